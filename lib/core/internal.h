@@ -1,0 +1,118 @@
+/* internal.h - the structures behind the public handles, the backend
+ * interface, and error/log helpers shared by every part of the library. */
+#ifndef CLNET_INTERNAL_H
+#define CLNET_INTERNAL_H
+
+#include <stdarg.h>
+#include <threads.h>
+
+#include "clnet.h"
+
+/* Queues one validated op; optional inputs and outputs that were left out
+ * are not counted in nin/nout (trailing NULLs are trimmed by the core). */
+typedef clnet_status (*clnet_run_fn)(clnet_device *dev, const clnet_op *op, int nin,
+                                     clnet_tensor *const *in, int nout,
+                                     clnet_tensor *const *out);
+
+/* A backend is this table of functions plus the per-device state in
+ * clnet_device.backend. The core validates every call before it reaches a
+ * backend: `run` sees only ops whose shapes, dtypes and devices were checked
+ * by clnet_op_output_shapes and that clnet_op_supported accepted. */
+typedef struct clnet_backend_iface {
+    const char *name;
+    /* Creates the device's runtime state (context, queue); called once,
+     * on first use. */
+    clnet_status (*open)(clnet_device *dev);
+    /* Releases what open created; called by clnet_ctx_free on opened
+     * devices only. */
+    void (*close)(clnet_device *dev);
+    clnet_status (*buffer_alloc)(clnet_device *dev, size_t bytes, void **handle);
+    void (*buffer_free)(clnet_device *dev, void *handle);
+    /* Blocking copies between host memory and a byte range of a buffer. */
+    clnet_status (*buffer_write)(clnet_device *dev, void *handle, size_t offset,
+                                 size_t bytes, const void *src);
+    clnet_status (*buffer_read)(clnet_device *dev, void *handle, size_t offset,
+                                size_t bytes, void *dst);
+    /* The implementation of each op kind, indexed by clnet_op_kind; a NULL
+     * entry means the backend does not implement that kind. */
+    const clnet_run_fn *runners;
+    /* (optional) Refuses ops of an implemented kind by their parameters;
+     * NULL accepts every op whose kind has a runner. */
+    bool (*supports)(clnet_device *dev, const clnet_op *op);
+    clnet_status (*synchronize)(clnet_device *dev);
+} clnet_backend_iface;
+
+struct clnet_device {
+    clnet_ctx *ctx;
+    const clnet_backend_iface *iface;
+    void *backend;             /* backend state, e.g. cl_device_id + queue: one malloc'd
+                                  block, released with free() by clnet_ctx_free after
+                                  iface->close (close frees what open created) */
+    clnet_device_info info;
+    bool opened;
+};
+
+struct clnet_ctx {
+    clnet_device **devices;
+    int ndevices;
+    char last_error[8192];
+    clnet_log_fn log_fn;
+    void *log_user;
+    clnet_log_level log_min;
+    char *cache_dir;           /* NULL: program disk cache off */
+    char *binary_dir;          /* non-NULL: binaries-only mode */
+    char *cl_source_dir;       /* non-NULL: read cl/ sources from disk ($CLNET_CL_DIR) */
+    mtx_t lock;                /* guards program caches of every device */
+};
+
+/* Reference-counted storage shared by a tensor and its views. */
+typedef struct clnet_storage {
+    clnet_device *dev;
+    void *handle;              /* backend buffer (host pointer for ref, cl_mem for OpenCL) */
+    size_t bytes;
+    int refs;
+} clnet_storage;
+
+/* Strides and offset are in elements. Every layout clnet creates is dense in
+ * all axes but the first (views slice axis 0 or 1 only), so kernels address a
+ * tensor as base + offset + n * stride[0] + (dense index within one image). */
+struct clnet_tensor {
+    clnet_storage *storage;
+    clnet_dtype dtype;
+    int ndim;
+    int64_t shape[CLNET_MAX_DIMS];
+    int64_t stride[CLNET_MAX_DIMS];
+    int64_t offset;
+};
+
+/* Records `fmt` as the context's last error, logs it at CLNET_LOG_DEBUG (the
+ * caller decides whether a returned error matters) and
+ * returns `status`, so failures read `return clnet_fail(ctx, CLNET_ERR_SHAPE,
+ * "conv: ...", ...)`. ctx may be NULL (then only the status is returned). */
+clnet_status clnet_fail(clnet_ctx *ctx, clnet_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Logs through the context's sink when `level` is at or above its minimum. */
+void clnet_log(clnet_ctx *ctx, clnet_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends a device to the registry (taking ownership of `dev`); sets its
+ * index and ctx. */
+clnet_status clnet_ctx_add_device(clnet_ctx *ctx, clnet_device *dev);
+
+/* Element size of a dtype in bytes. */
+size_t clnet_dtype_size(clnet_dtype dtype);
+
+/* Elements in one image of a tensor (numel / shape[0]). */
+int64_t clnet_tensor_image_numel(const clnet_tensor *t);
+
+/* True when the tensor's elements are one dense block (no slice gaps). */
+bool clnet_tensor_is_dense(const clnet_tensor *t);
+
+/* Backend registration, called by clnet_ctx_new. */
+clnet_status clnet_ref_register(clnet_ctx *ctx);
+clnet_status clnet_opencl_register(clnet_ctx *ctx);
+/* Frees OpenCL-backend state not tied to one device (discovery lists). */
+void clnet_opencl_release_ctx(clnet_ctx *ctx);
+
+#endif

@@ -1,0 +1,64 @@
+/* log.c - the last-error record and the log sink of a context. */
+#include "core/internal.h"
+
+#include <stdio.h>
+
+static const char *level_name(clnet_log_level level)
+{
+    switch (level) {
+    case CLNET_LOG_DEBUG: return "debug";
+    case CLNET_LOG_INFO: return "info";
+    case CLNET_LOG_WARN: return "warning";
+    default: return "error";
+    }
+}
+
+static void deliver(clnet_ctx *ctx, clnet_log_level level, const char *message)
+{
+    if (level < ctx->log_min)
+        return;
+    if (ctx->log_fn)
+        ctx->log_fn(ctx->log_user, level, message);
+    else
+        fprintf(stderr, "clnet %s: %s\n", level_name(level), message);
+}
+
+void clnet_log(clnet_ctx *ctx, clnet_log_level level, const char *fmt, ...)
+{
+    if (!ctx || level < ctx->log_min)
+        return;
+    char message[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    deliver(ctx, level, message);
+}
+
+clnet_status clnet_fail(clnet_ctx *ctx, clnet_status status, const char *fmt, ...)
+{
+    if (!ctx)
+        return status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->last_error, sizeof ctx->last_error, fmt, ap);
+    va_end(ap);
+    /* Errors are returned to the caller, who decides whether they matter;
+     * logging them at debug level keeps the default sink quiet. */
+    deliver(ctx, CLNET_LOG_DEBUG, ctx->last_error);
+    return status;
+}
+
+const char *clnet_last_error(const clnet_ctx *ctx)
+{
+    return ctx ? ctx->last_error : "";
+}
+
+void clnet_ctx_set_log(clnet_ctx *ctx, clnet_log_fn fn, void *user, clnet_log_level min_level)
+{
+    if (!ctx)
+        return;
+    ctx->log_fn = fn;
+    ctx->log_user = user;
+    ctx->log_min = min_level;
+}

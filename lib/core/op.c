@@ -1,0 +1,221 @@
+/* op.c - op descriptor constructors, and clnet_op_run: validate the op
+ * against real tensors, then hand it to the device's backend. */
+#include "core/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+clnet_op clnet_op_conv(int stride, int pad, int dilation, int groups)
+{
+    clnet_op op = {.kind = CLNET_OP_CONV};
+    clnet_conv_params *p = &op.u.conv;
+    for (int a = 0; a < 2; a++) {
+        p->stride[a] = stride;
+        p->pad_begin[a] = p->pad_end[a] = pad;
+        p->dilation[a] = dilation;
+    }
+    p->groups = groups;
+    return op;
+}
+
+clnet_op clnet_op_conv_transpose(int stride, int pad, int output_padding, int dilation, int groups)
+{
+    clnet_op op = clnet_op_conv(stride, pad, dilation, groups);
+    op.kind = CLNET_OP_CONV_TRANSPOSE;
+    op.u.conv.output_padding[0] = op.u.conv.output_padding[1] = output_padding;
+    return op;
+}
+
+clnet_op clnet_op_pool(clnet_pool_mode mode, int kernel, int stride, int pad)
+{
+    clnet_op op = {.kind = CLNET_OP_POOL};
+    clnet_pool_params *p = &op.u.pool;
+    p->mode = mode;
+    for (int a = 0; a < 2; a++) {
+        p->kernel[a] = kernel;
+        p->stride[a] = stride;
+        p->pad_begin[a] = p->pad_end[a] = pad;
+    }
+    p->count_include_pad = true;
+    return op;
+}
+
+clnet_op clnet_op_global_pool(clnet_pool_mode mode)
+{
+    clnet_op op = {.kind = CLNET_OP_POOL};
+    op.u.pool.mode = mode;
+    op.u.pool.global = true;
+    return op;
+}
+
+clnet_op clnet_op_activation(clnet_activation fn, float alpha)
+{
+    clnet_op op = {.kind = CLNET_OP_ACTIVATION};
+    op.u.act.fn = fn;
+    op.u.act.alpha = alpha;
+    return op;
+}
+
+clnet_op clnet_op_simple(clnet_op_kind kind)
+{
+    clnet_op op = {.kind = kind};
+    if (kind == CLNET_OP_BATCHNORM || kind == CLNET_OP_BATCHNORM_STATS)
+        op.u.bn.eps = 1e-5f;
+    return op;
+}
+
+clnet_op clnet_op_conv_backward_data(const clnet_op *fwd, const clnet_shape *x,
+                                     const clnet_shape *w)
+{
+    clnet_op op = *fwd;
+    op.kind = CLNET_OP_CONV_TRANSPOSE;
+    clnet_conv_params *p = &op.u.conv;
+    int first = x->ndim == 3 ? 1 : 0;
+    for (int a = first; a < 2; a++) {
+        int axis = x->ndim == 4 ? 2 + a : 2; /* a 1-D tensor has only the width */
+        int64_t in = x->dim[axis], k = w->dim[axis];
+        int64_t span = (int64_t)p->dilation[a] * (k - 1) + 1;
+        int64_t out = (in + p->pad_begin[a] + p->pad_end[a] - span) / p->stride[a] + 1;
+        /* the transposed op maps `out` back to the largest size that maps to
+         * `out`; output_padding adds what the forward's floor dropped */
+        p->output_padding[a] = (int)(in - ((out - 1) * p->stride[a] - p->pad_begin[a] -
+                                           p->pad_end[a] + span));
+    }
+    return op;
+}
+
+const char *clnet_op_kind_name(clnet_op_kind kind)
+{
+    static const char *names[CLNET_OP_KIND_COUNT] = {
+        [CLNET_OP_CONV] = "conv",
+        [CLNET_OP_CONV_TRANSPOSE] = "conv_transpose",
+        [CLNET_OP_POOL] = "pool",
+        [CLNET_OP_UNPOOL] = "unpool",
+        [CLNET_OP_ACTIVATION] = "activation",
+        [CLNET_OP_BATCHNORM] = "batchnorm",
+        [CLNET_OP_BATCHNORM_STATS] = "batchnorm_stats",
+        [CLNET_OP_LRN] = "lrn",
+        [CLNET_OP_DROPOUT] = "dropout",
+        [CLNET_OP_LINEAR] = "linear",
+        [CLNET_OP_GEMM] = "gemm",
+        [CLNET_OP_SOFTMAX] = "softmax",
+        [CLNET_OP_BINARY] = "binary",
+        [CLNET_OP_BIAS_ADD] = "bias_add",
+        [CLNET_OP_CONCAT] = "concat",
+        [CLNET_OP_CONV_BACKWARD_WEIGHTS] = "conv_backward_weights",
+        [CLNET_OP_POOL_BACKWARD] = "pool_backward",
+        [CLNET_OP_ACTIVATION_BACKWARD] = "activation_backward",
+        [CLNET_OP_BATCHNORM_BACKWARD] = "batchnorm_backward",
+        [CLNET_OP_LRN_BACKWARD] = "lrn_backward",
+        [CLNET_OP_SOFTMAX_XENT] = "softmax_xent",
+        [CLNET_OP_MSE_LOSS] = "mse_loss",
+        [CLNET_OP_REDUCE_SUM] = "reduce_sum",
+        [CLNET_OP_SGD_STEP] = "sgd_step",
+        [CLNET_OP_ADAM_STEP] = "adam_step",
+    };
+    if ((int)kind < 0 || kind >= CLNET_OP_KIND_COUNT)
+        return "?";
+    return names[kind];
+}
+
+bool clnet_op_supported(clnet_device *dev, const clnet_op *op)
+{
+    if (!dev || !op || (int)op->kind < 0 || op->kind >= CLNET_OP_KIND_COUNT)
+        return false;
+    const clnet_backend_iface *b = dev->iface;
+    return b->runners[op->kind] && (!b->supports || b->supports(dev, op));
+}
+
+/* Optional tensors are NULL entries at the end of a list: drop them from the
+ * count. A NULL anywhere else is an error. */
+static clnet_status trim(clnet_ctx *ctx, const char *name, const char *what,
+                         clnet_tensor *const *list, int *count, int max)
+{
+    if (*count < 0 || *count > max || (*count > 0 && !list))
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %d %s (at most %d)", name,
+                          *count, what, max);
+    while (*count > 0 && !list[*count - 1])
+        (*count)--;
+    for (int i = 0; i < *count; i++)
+        if (!list[i])
+            return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %s %d is NULL", name, what, i);
+    return CLNET_OK;
+}
+
+static clnet_status same_device(clnet_device *dev, const char *name, const char *what,
+                                clnet_tensor *const *list, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (list[i]->storage->dev != dev)
+            return clnet_fail(dev->ctx, CLNET_ERR_DEVICE_MISMATCH,
+                              "%s: %s %d lives on device %d (%s), the op runs on %d (%s)", name,
+                              what, i, list[i]->storage->dev->info.index,
+                              list[i]->storage->dev->info.name, dev->info.index, dev->info.name);
+    return CLNET_OK;
+}
+
+static void format_shape(char *buf, size_t size, const clnet_shape *s)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < s->ndim && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, i ? "x%lld" : "%lld",
+                                 (long long)s->dim[i]);
+}
+
+clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
+                          clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+{
+    clnet_ctx *ctx = dev ? dev->ctx : NULL;
+    if (!dev || !op)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_op_run: NULL device or op");
+    const char *name = clnet_op_kind_name(op->kind);
+    clnet_status st = trim(ctx, name, "input", in, &nin, CLNET_OP_MAX_INPUTS);
+    if (st == CLNET_OK)
+        st = trim(ctx, name, "output", out, &nout, CLNET_OP_MAX_OUTPUTS);
+    if (st == CLNET_OK)
+        st = same_device(dev, name, "input", in, nin);
+    if (st == CLNET_OK)
+        st = same_device(dev, name, "output", out, nout);
+    if (st != CLNET_OK)
+        return st;
+
+    clnet_shape shapes[CLNET_OP_MAX_INPUTS], want[CLNET_OP_MAX_OUTPUTS];
+    clnet_dtype dtypes[CLNET_OP_MAX_INPUTS], want_dtype[CLNET_OP_MAX_OUTPUTS];
+    for (int i = 0; i < nin; i++) {
+        shapes[i] = clnet_tensor_shape(in[i]);
+        dtypes[i] = in[i]->dtype;
+    }
+    int produced = 0;
+    st = clnet_op_output_shapes(ctx, op, nin, shapes, dtypes, &produced, want, want_dtype);
+    if (st != CLNET_OK)
+        return st;
+    /* Optional outputs: max pooling's argmax, momentum-free SGD's velocity,
+     * batch norm's running statistics (both or neither). */
+    int required = produced;
+    if (op->kind == CLNET_OP_POOL || (op->kind == CLNET_OP_SGD_STEP && op->u.sgd.momentum == 0.0f))
+        required = 1;
+    else if (op->kind == CLNET_OP_BATCHNORM_STATS)
+        required = nout > 2 ? 4 : 2;
+    if (nout < required || nout > produced)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %d outputs given, needs %d%s",
+                          name, nout, required, produced > required ? " or 2" : "");
+    for (int i = 0; i < nout; i++) {
+        clnet_shape got = clnet_tensor_shape(out[i]);
+        if (got.ndim != want[i].ndim ||
+            memcmp(got.dim, want[i].dim, (size_t)got.ndim * sizeof got.dim[0]) != 0) {
+            char g[96], w[96];
+            format_shape(g, sizeof g, &got);
+            format_shape(w, sizeof w, &want[i]);
+            return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: output %d is %s, the op produces %s",
+                              name, i, g, w);
+        }
+        if (out[i]->dtype != want_dtype[i])
+            return clnet_fail(ctx, CLNET_ERR_DTYPE, "%s: output %d must be %s", name, i,
+                              want_dtype[i] == CLNET_I32 ? "I32" : "F32");
+    }
+    if (!clnet_op_supported(dev, op))
+        return clnet_fail(ctx, CLNET_ERR_UNSUPPORTED, "%s: not supported on device %d (%s)", name,
+                          dev->info.index, dev->info.name);
+    return dev->iface->runners[op->kind](dev, op, nin, in, nout, out);
+}

@@ -1,0 +1,136 @@
+/* clnet/context.h - the library context, logging, and the device registry. */
+#ifndef CLNET_CONTEXT_H
+#define CLNET_CONTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clnet/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Opaque handles. A context owns its devices; a device owns nothing the
+ * caller frees. */
+typedef struct clnet_ctx clnet_ctx;
+typedef struct clnet_device clnet_device;
+
+/* Returns the library version as static text, e.g. "0.1.0". */
+const char *clnet_version(void);
+
+typedef enum clnet_log_level {
+    CLNET_LOG_DEBUG = 0,   /* cache hits, chosen algorithms, every failed call's message */
+    CLNET_LOG_INFO = 1,    /* program builds, device discovery */
+    CLNET_LOG_WARN = 2,    /* recoverable surprises (corrupt cache entry rebuilt) */
+    CLNET_LOG_ERROR = 3    /* failures no status can report (e.g. while releasing) */
+} clnet_log_level;
+
+/* A log sink. `message` is valid only during the call and has no trailing
+ * newline. Called from whichever thread logs; the sink must be thread-safe if
+ * the context is used from several threads. */
+typedef void (*clnet_log_fn)(void *user, clnet_log_level level, const char *message);
+
+/* Creates a context and discovers devices: every device of every OpenCL
+ * platform the ICD loader reports, followed by the reference backend `ref`,
+ * which is always present. No OpenCL context or queue is created until a
+ * device is first opened. A machine without OpenCL is not an error: the
+ * context then holds only `ref`. On success *out owns a context that the
+ * caller releases with clnet_ctx_free. Errors: CLNET_ERR_INVALID_ARGUMENT
+ * (out is NULL), CLNET_ERR_HOST_MEMORY. Environment read here:
+ * CLNET_CACHE_DIR (program cache directory; "off" disables it),
+ * CLNET_BINARY_DIR (binaries-only mode, see clnet/opencl.h), CLNET_CL_DIR
+ * (read kernel sources from this directory instead of the embedded copy). */
+clnet_status clnet_ctx_new(clnet_ctx **out);
+
+/* Releases a context, every device it opened, and the OpenCL objects it
+ * created (adopted contexts and queues are released, not destroyed: the
+ * caller's own references stay valid). Tensors must be freed first; a NULL
+ * ctx is ignored. */
+void clnet_ctx_free(clnet_ctx *ctx);
+
+/* Returns the detail of the last failed call made on this context or any of
+ * its devices and tensors: the op, the kernel, the device, the OpenCL build
+ * log, bytes requested vs available. Empty string when nothing has failed.
+ * The pointer is owned by the context and valid until the next call on it.
+ * A context is meant to be driven by one thread at a time; from several
+ * threads the message may belong to another thread's call. */
+const char *clnet_last_error(const clnet_ctx *ctx);
+
+/* Replaces the log sink (NULL restores the default, which writes to stderr)
+ * and sets the lowest level delivered. A new context delivers
+ * CLNET_LOG_WARN and above to the default sink. The library never writes to
+ * stdout. */
+void clnet_ctx_set_log(clnet_ctx *ctx, clnet_log_fn fn, void *user, clnet_log_level min_level);
+
+typedef enum clnet_device_kind {
+    CLNET_DEVICE_REF = 0,     /* plain scalar C on the host: the oracle */
+    CLNET_DEVICE_OPENCL = 1   /* any OpenCL 1.2+ device */
+} clnet_device_kind;
+
+/* What a device is and can do, as queried from the driver (never inferred
+ * from vendor names). Strings are NUL-terminated and may be truncated. */
+typedef struct clnet_device_info {
+    clnet_device_kind kind;
+    int index;                    /* position in the context's registry */
+    char name[128];               /* "ref" for the reference backend */
+    char vendor[128];
+    char platform[128];           /* OpenCL platform name; "" for ref */
+    char version[128];            /* CL_DEVICE_VERSION */
+    char driver_version[128];     /* CL_DRIVER_VERSION */
+    char opencl_c_version[128];   /* CL_DEVICE_OPENCL_C_VERSION */
+    char type[16];                /* "cpu", "gpu", "accelerator", "custom", "host" */
+    uint32_t compute_units;
+    uint32_t max_clock_mhz;
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;
+    uint64_t local_mem_bytes;
+    size_t max_work_group_size;
+    bool fp16;                    /* cl_khr_fp16 */
+    bool fp64;                    /* cl_khr_fp64 */
+    bool compiler_available;      /* false on offline-compiled devices (FPGAs) */
+    bool adopted;                 /* context/queue supplied by the caller */
+} clnet_device_info;
+
+/* Number of devices in the registry, `ref` included (so always >= 1).
+ * OpenCL devices come first, in platform then device order; `ref` is last,
+ * then devices added by clnet_opencl_adopt. */
+int clnet_device_count(const clnet_ctx *ctx);
+
+/* Hands back device number `index` (0 <= index < clnet_device_count), opening
+ * it on first use (an OpenCL context and an in-order command queue with
+ * profiling enabled). The device belongs to the context: do not free it.
+ * Errors: CLNET_ERR_INVALID_ARGUMENT, CLNET_ERR_NO_DEVICE (index out of
+ * range), an OpenCL-band status if the driver refuses to create a context or
+ * queue (detail in clnet_last_error). */
+clnet_status clnet_device_get(clnet_ctx *ctx, int index, clnet_device **out);
+
+/* Finds and opens a device by a selector string: "ref", a decimal index, or a
+ * case-insensitive substring of "<platform>: <device name>" (the first match
+ * wins). NULL or "" selects the default: the value of CLNET_DEVICE if set,
+ * otherwise the first OpenCL device, otherwise `ref`. Errors as
+ * clnet_device_get; CLNET_ERR_NO_DEVICE names the selector that matched
+ * nothing. */
+clnet_status clnet_device_find(clnet_ctx *ctx, const char *selector, clnet_device **out);
+
+/* Copies the device description into *info. Works on devices that were never
+ * opened. Errors: CLNET_ERR_INVALID_ARGUMENT. */
+clnet_status clnet_device_info_get(const clnet_device *dev, clnet_device_info *info);
+
+/* Like clnet_device_info_get, by registry index, without opening the device
+ * (what `clnet-bench devices` uses). Errors: CLNET_ERR_INVALID_ARGUMENT,
+ * CLNET_ERR_NO_DEVICE. */
+clnet_status clnet_device_describe(const clnet_ctx *ctx, int index, clnet_device_info *info);
+
+/* Returns the context a device belongs to. */
+clnet_ctx *clnet_device_ctx(const clnet_device *dev);
+
+/* Waits until every operation queued on the device has finished. Errors from
+ * the device (an OpenCL-band status) surface here at the latest. */
+clnet_status clnet_device_synchronize(clnet_device *dev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

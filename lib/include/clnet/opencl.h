@@ -1,0 +1,62 @@
+/* clnet/opencl.h - OpenCL interop: adopting a caller's context and queue,
+ * the program binary cache, and offline-compiled (FPGA) program binaries. */
+#ifndef CLNET_OPENCL_H
+#define CLNET_OPENCL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+
+#include "clnet/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Adds a device that runs on the caller's own OpenCL context and in-order
+ * command queue. clnet retains both (clRetainContext/clRetainCommandQueue) and
+ * releases them in clnet_ctx_free; it never finishes or flushes work the
+ * caller queued. Kernels clnet queues go on this queue, after the caller's
+ * work. *out belongs to the context. Errors: CLNET_ERR_INVALID_ARGUMENT (NULL
+ * handles, a queue of another context), OpenCL-band statuses. */
+clnet_status clnet_opencl_adopt(clnet_ctx *ctx, cl_context context, cl_command_queue queue,
+                                clnet_device **out);
+
+/* The queue clnet uses for an OpenCL device, for the caller to enqueue its
+ * own work in order with clnet's. Not retained for the caller. NULL for `ref`
+ * or a device not yet opened. */
+cl_command_queue clnet_opencl_queue(const clnet_device *dev);
+
+/* The buffer behind an OpenCL tensor and the byte offset of its first
+ * element, for passing clnet tensors to the caller's kernels. The buffer is
+ * not retained for the caller. Errors: CLNET_ERR_INVALID_ARGUMENT (a `ref`
+ * tensor). */
+clnet_status clnet_opencl_buffer(const clnet_tensor *t, cl_mem *buffer, size_t *offset_bytes);
+
+/* Sets the on-disk program cache directory for OpenCL devices opened later
+ * (created if missing). NULL disables the cache. The default is
+ * $CLNET_CACHE_DIR, else $XDG_CACHE_HOME/clnet, else $HOME/.cache/clnet.
+ * Entries are keyed by source, build options, device name, driver version and
+ * platform version; a corrupt or stale entry is rebuilt, never trusted.
+ * Errors: CLNET_ERR_IO (cannot create the directory). */
+clnet_status clnet_opencl_set_cache_dir(clnet_ctx *ctx, const char *dir);
+
+/* Switches the context to binaries-only mode: OpenCL programs are loaded only
+ * from binaries in `dir` (made by clnet_opencl_compile_all), never compiled
+ * from source, as on devices without a compiler (FPGAs). NULL turns the mode
+ * off. $CLNET_BINARY_DIR sets it at context creation. A program with no
+ * binary then fails with CLNET_ERR_NO_BINARY naming the file it looked for. */
+clnet_status clnet_opencl_use_binaries(clnet_ctx *ctx, const char *dir);
+
+/* Builds every kernel program clnet has, with every option set it uses, for
+ * `dev`, and writes the binaries into `dir` (created if missing) in the form
+ * clnet_opencl_use_binaries loads. `*nprograms` (may be NULL) receives the
+ * number written. Errors: CLNET_ERR_INVALID_ARGUMENT (`ref`),
+ * CLNET_ERR_BUILD (log in clnet_last_error), CLNET_ERR_IO. */
+clnet_status clnet_opencl_compile_all(clnet_device *dev, const char *dir, int *nprograms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

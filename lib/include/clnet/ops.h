@@ -1,0 +1,328 @@
+/* clnet/ops.h - primitives: op descriptors, shape inference, and execution. */
+#ifndef CLNET_OPS_H
+#define CLNET_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clnet/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every primitive is an op descriptor (a kind plus its parameters) run on
+ * tensors that live on one device. The inputs and outputs of each kind, in
+ * order ([x] = optional, pass NULL or leave it out of the count):
+ *
+ *   CONV             in: x, w [, b]           out: y
+ *       x (N, C, H, W) or (N, C, W) for 1-D; w (K, C/groups, KH, KW) or
+ *       (K, C/groups, KW); b (K). y (N, K, OH, OW) with
+ *       OH = (H + pad_begin + pad_end - dilation*(KH-1) - 1) / stride + 1.
+ *       Cross-correlation, as in every framework.
+ *   CONV_TRANSPOSE   in: x, w [, b]           out: y
+ *       The gradient of CONV with respect to its input. w (C, K/groups, KH,
+ *       KW) as in PyTorch; OH = (H-1)*stride - pad_begin - pad_end +
+ *       dilation*(KH-1) + output_padding + 1.
+ *   POOL             in: x                    out: y [, argmax]
+ *       Max or average over windows; argmax (I32, shape of y, max mode only)
+ *       holds the flat index h*W + w of the maximum inside its (n, c) plane,
+ *       the first one on ties. Padding never wins a max.
+ *   UNPOOL           in: x, argmax            out: y
+ *       y is zeroed, then x is added at y[n, c, argmax] for every element
+ *       (where overlapping windows make several x name one position, they
+ *       are summed: the same routing as max-pooling's gradient).
+ *   ACTIVATION       in: x                    out: y      (y may be x)
+ *   BATCHNORM        in: x, mean, var, gamma, beta   out: y
+ *       y = gamma[c] * (x - mean[c]) / sqrt(var[c] + eps) + beta[c]; with
+ *       running statistics this is inference, with the output of
+ *       BATCHNORM_STATS it is the training-mode forward pass.
+ *   BATCHNORM_STATS  in: x                    out: mean, var [, running_mean, running_var]
+ *       Per-channel mean and biased variance over N and the spatial dims.
+ *       With the optional outputs (read and updated in place), also the
+ *       running statistics of training: r = (1 - momentum) * r + momentum *
+ *       batch, the variance entering unbiased (times M / (M - 1), M = N *
+ *       spatial), as torch.nn.BatchNorm2d does.
+ *   LRN              in: x                    out: y
+ *       Across channels, as torch.nn.LocalResponseNorm:
+ *       y = x / (k + alpha/size * sum of x^2 over the window)^beta, the
+ *       window being channels c - size/2 .. c + (size-1)/2 (clipped).
+ *   DROPOUT          in: x                    out: y      (y may be x)
+ *       Inverted dropout: y = keep ? x / (1 - p) : 0, where keep is a pure
+ *       function of (seed, flat element index), identical on every device;
+ *       identity when `training` is false.
+ *   LINEAR           in: x, w [, b]           out: y
+ *       Fully connected: x (N, ...) is read as (N, F); w (M, F); y (N, M).
+ *   GEMM             in: a, b                 out: y
+ *       y = alpha * op(a) * op(b) + beta * y, 2-D tensors, op = transpose
+ *       when the flag says so. With beta == 0, y need not be initialised.
+ *   SOFTMAX          in: x                    out: y
+ *       Softmax (or log-softmax) over axis 1 for every other index,
+ *       numerically stable (the maximum is subtracted first).
+ *   BINARY           in: a, b                 out: y      (y may be a)
+ *       Elementwise add or multiply. b has a's shape, or a's N and C with
+ *       every further dimension 1 (per-channel broadcast, as in
+ *       squeeze-and-excitation).
+ *   BIAS_ADD         in: x, b                 out: y      (y may be x)
+ *       y = x + b[c], b of shape (C).
+ *   CONCAT           in: x0, x1, ... xk       out: y
+ *       Concatenation along axis 1; all other dimensions equal.
+ *
+ * Backward and training kinds (gradients flow with the same conventions; a
+ * forward kind's backward that another kind already computes has no kind of
+ * its own: CONV's gradient w.r.t. x is CONV_TRANSPOSE of dy with the same w
+ * and params (output_padding picks x's size; see clnet_op_conv_backward_data),
+ * CONV_TRANSPOSE's is CONV, max POOL's is UNPOOL of dy at the argmax,
+ * DROPOUT's is DROPOUT of dy with the same seed, LINEAR's are GEMMs, BINARY
+ * add's is the identity, CONCAT's are channel slices):
+ *
+ *   CONV_BACKWARD_WEIGHTS  in: x, dy          out: dw
+ *       dw (K, C/groups, KH, KW) of the CONV with these params, whose window
+ *       is params.kernel; dw is overwritten (not accumulated).
+ *   POOL_BACKWARD    in: x, dy                out: dx
+ *       Average pooling: dy spread evenly over each window (with the
+ *       forward's divisor). Max pooling: dy routed to the first maximum of
+ *       each window (recomputed from x); duplicates summed.
+ *   ACTIVATION_BACKWARD in: x, dy             out: dx   (dx may be dy)
+ *       dx = dy * f'(x), x being the forward input.
+ *   BATCHNORM_BACKWARD in: x, dy, mean, var, gamma   out: dx, dgamma, dbeta
+ *       Training-mode gradient, mean/var being the batch statistics used
+ *       forward (BATCHNORM_STATS).
+ *   LRN_BACKWARD     in: x, dy                out: dx
+ *   SOFTMAX_XENT     in: logits, labels       out: loss, dlogits
+ *       logits (N, K); labels (N) I32 in 0..K-1; loss (N) per-example
+ *       cross-entropy of softmax(logits) against the one-hot label smoothed
+ *       by params.label_smoothing (target = (1-s)*onehot + s/K);
+ *       dlogits = scale * (softmax - target).
+ *   MSE_LOSS         in: pred, target         out: loss, dpred
+ *       loss (N) = mean over the image of (pred - target)^2;
+ *       dpred = scale * 2 * (pred - target) / F, F = elements per image.
+ *   REDUCE_SUM       in: x                    out: y
+ *       Sums x over every axis except 1 (y of shape (C)), or, with
+ *       keep_batch, over every axis except 0 and 1 (y (N, C) padded with 1s
+ *       to x's rank). The bias gradient of CONV/LINEAR, dbeta, and the
+ *       per-channel gradient of a broadcast BINARY.
+ *   SGD_STEP         in: g                    out: w, v   (updated in place)
+ *       g' = g + weight_decay*w; v = momentum*v + g'; w -= lr * (nesterov ?
+ *       g' + momentum*v : v). v is ignored (may be absent) when momentum 0.
+ *   ADAM_STEP        in: g                    out: w, m, v (updated in place)
+ *       Adam (Kingma & Ba) with bias correction at step t >= 1; weight_decay
+ *       is L2 (added to g) or, with decoupled, AdamW's w -= lr*wd*w.
+ *
+ * Unless a line above says otherwise, F32 tensors only. Output tensors must
+ * be allocated by the caller with the shape clnet_op_output_shapes gives, and
+ * must not overlap inputs except where "y may be x" is stated. */
+typedef enum clnet_op_kind {
+    CLNET_OP_CONV = 0,
+    CLNET_OP_CONV_TRANSPOSE,
+    CLNET_OP_POOL,
+    CLNET_OP_UNPOOL,
+    CLNET_OP_ACTIVATION,
+    CLNET_OP_BATCHNORM,
+    CLNET_OP_BATCHNORM_STATS,
+    CLNET_OP_LRN,
+    CLNET_OP_DROPOUT,
+    CLNET_OP_LINEAR,
+    CLNET_OP_GEMM,
+    CLNET_OP_SOFTMAX,
+    CLNET_OP_BINARY,
+    CLNET_OP_BIAS_ADD,
+    CLNET_OP_CONCAT,
+    CLNET_OP_CONV_BACKWARD_WEIGHTS,
+    CLNET_OP_POOL_BACKWARD,
+    CLNET_OP_ACTIVATION_BACKWARD,
+    CLNET_OP_BATCHNORM_BACKWARD,
+    CLNET_OP_LRN_BACKWARD,
+    CLNET_OP_SOFTMAX_XENT,
+    CLNET_OP_MSE_LOSS,
+    CLNET_OP_REDUCE_SUM,
+    CLNET_OP_SGD_STEP,
+    CLNET_OP_ADAM_STEP,
+    CLNET_OP_KIND_COUNT
+} clnet_op_kind;
+
+#define CLNET_OP_MAX_INPUTS 16
+#define CLNET_OP_MAX_OUTPUTS 4
+
+/* Spatial parameters are [0] = height, [1] = width. For 1-D tensors (N, C, W)
+ * only the width entries are used; the height entries are ignored. */
+typedef struct clnet_conv_params {
+    int stride[2];           /* >= 1 */
+    int pad_begin[2];        /* top, left; >= 0 */
+    int pad_end[2];          /* bottom, right; >= 0 (asymmetric padding allowed) */
+    int dilation[2];         /* >= 1 */
+    int groups;              /* >= 1, divides C and K; groups == C == K is depthwise */
+    int output_padding[2];   /* CONV_TRANSPOSE only; >= 0, < stride or < dilation */
+    int kernel[2];           /* CONV_BACKWARD_WEIGHTS only: the window (KH, KW) of w */
+} clnet_conv_params;
+
+typedef enum clnet_pool_mode {
+    CLNET_POOL_MAX = 0,
+    CLNET_POOL_AVG = 1
+} clnet_pool_mode;
+
+typedef struct clnet_pool_params {
+    clnet_pool_mode mode;
+    int kernel[2];           /* window; ignored when global */
+    int stride[2];
+    int pad_begin[2];        /* each at most half the window, as in PyTorch */
+    int pad_end[2];
+    bool ceil_mode;          /* round the output size up; the last window must still
+                                start inside the input or its begin padding */
+    bool count_include_pad;  /* average: divide by the window clipped to the padded
+                                input (true) or to the input (false) */
+    bool global;             /* window = whole plane, output 1x1 */
+} clnet_pool_params;
+
+typedef struct clnet_unpool_params {
+    int out_h, out_w;        /* size of the plane the argmax indices refer to */
+} clnet_unpool_params;
+
+typedef enum clnet_activation {
+    CLNET_ACT_RELU = 0,        /* max(x, 0) */
+    CLNET_ACT_LEAKY_RELU,      /* x > 0 ? x : alpha * x */
+    CLNET_ACT_RELU6,           /* min(max(x, 0), 6) */
+    CLNET_ACT_SIGMOID,         /* 1 / (1 + exp(-x)) */
+    CLNET_ACT_TANH,
+    CLNET_ACT_SWISH,           /* x * sigmoid(x), a.k.a. SiLU */
+    CLNET_ACT_HARD_SWISH,      /* x * relu6(x + 3) / 6 */
+    CLNET_ACT_HARD_SIGMOID,    /* relu6(x + 3) / 6 */
+    CLNET_ACT_COUNT
+} clnet_activation;
+
+typedef struct clnet_act_params {
+    clnet_activation fn;
+    float alpha;             /* leaky ReLU slope */
+} clnet_act_params;
+
+typedef struct clnet_bn_params {
+    float eps;               /* > 0 */
+    float momentum;          /* BATCHNORM_STATS running statistics, in [0, 1] */
+} clnet_bn_params;
+
+typedef struct clnet_lrn_params {
+    int size;                /* window in channels, >= 1 */
+    float alpha, beta, k;    /* k > 0 */
+} clnet_lrn_params;
+
+typedef struct clnet_dropout_params {
+    float p;                 /* drop probability, 0 <= p < 1 */
+    uint64_t seed;           /* same seed + same shape = same mask on every device */
+    bool training;           /* false: identity */
+} clnet_dropout_params;
+
+typedef struct clnet_gemm_params {
+    bool trans_a, trans_b;
+    float alpha, beta;
+} clnet_gemm_params;
+
+typedef struct clnet_softmax_params {
+    bool log;                /* log-softmax */
+} clnet_softmax_params;
+
+typedef struct clnet_loss_params {
+    float label_smoothing;   /* SOFTMAX_XENT: 0 <= s < 1 */
+    float scale;             /* the gradient is multiplied by this (e.g. 1/N for a mean loss) */
+} clnet_loss_params;
+
+typedef struct clnet_reduce_params {
+    bool keep_batch;         /* sum per (n, c) instead of per c */
+} clnet_reduce_params;
+
+typedef struct clnet_sgd_params {
+    float lr, momentum, weight_decay;
+    bool nesterov;
+} clnet_sgd_params;
+
+typedef struct clnet_adam_params {
+    float lr, beta1, beta2, eps, weight_decay;
+    bool decoupled;          /* AdamW */
+    int t;                   /* step number, >= 1, for bias correction */
+} clnet_adam_params;
+
+typedef enum clnet_binary_fn {
+    CLNET_BINARY_ADD = 0,
+    CLNET_BINARY_MUL = 1
+} clnet_binary_fn;
+
+typedef struct clnet_binary_params {
+    clnet_binary_fn fn;
+} clnet_binary_params;
+
+/* An op descriptor: a plain value, cheap to copy, owning no memory. */
+typedef struct clnet_op {
+    clnet_op_kind kind;
+    union {
+        clnet_conv_params conv;         /* CONV, CONV_TRANSPOSE, CONV_BACKWARD_WEIGHTS */
+        clnet_pool_params pool;         /* POOL, POOL_BACKWARD */
+        clnet_unpool_params unpool;     /* UNPOOL */
+        clnet_act_params act;           /* ACTIVATION, ACTIVATION_BACKWARD */
+        clnet_bn_params bn;             /* BATCHNORM, BATCHNORM_STATS, BATCHNORM_BACKWARD */
+        clnet_lrn_params lrn;           /* LRN, LRN_BACKWARD */
+        clnet_dropout_params dropout;   /* DROPOUT */
+        clnet_gemm_params gemm;         /* GEMM */
+        clnet_softmax_params softmax;   /* SOFTMAX */
+        clnet_binary_params binary;     /* BINARY */
+        clnet_loss_params loss;         /* SOFTMAX_XENT, MSE_LOSS */
+        clnet_reduce_params reduce;     /* REDUCE_SUM */
+        clnet_sgd_params sgd;           /* SGD_STEP */
+        clnet_adam_params adam;         /* ADAM_STEP */
+    } u;                                /* LINEAR, BIAS_ADD, CONCAT: none */
+} clnet_op;
+
+/* Descriptor constructors for the common symmetric cases. They only fill in
+ * a value (no validation, no allocation); adjust fields afterwards for
+ * asymmetric padding and the like. */
+clnet_op clnet_op_conv(int stride, int pad, int dilation, int groups);
+clnet_op clnet_op_conv_transpose(int stride, int pad, int output_padding, int dilation, int groups);
+clnet_op clnet_op_pool(clnet_pool_mode mode, int kernel, int stride, int pad);
+clnet_op clnet_op_global_pool(clnet_pool_mode mode);
+clnet_op clnet_op_activation(clnet_activation fn, float alpha);
+clnet_op clnet_op_simple(clnet_op_kind kind); /* LINEAR, BIAS_ADD, CONCAT, SOFTMAX, BATCHNORM(_STATS) with defaults */
+
+/* The op that computes CONV's gradient with respect to its input: the
+ * CONV_TRANSPOSE with fwd's parameters whose output_padding makes the result
+ * the size of the forward input `x` (N, C, H, W). fwd must be a valid CONV
+ * for x; kernel sizes come from the weights, which the transposed op reads. */
+clnet_op clnet_op_conv_backward_data(const clnet_op *fwd, const clnet_shape *x,
+                                     const clnet_shape *w);
+
+/* Returns static text naming an op kind ("conv", "pool", ...), or "?". */
+const char *clnet_op_kind_name(clnet_op_kind kind);
+
+/* Shape inference: given the shapes (and dtypes) of the inputs, checks the
+ * descriptor and writes the output shapes. `nout` receives the number of
+ * outputs the op produces with these inputs (POOL in max mode reports 2: the
+ * argmax output is optional when running). Needs no device. Errors, each with
+ * a message in clnet_last_error(ctx) when ctx is not NULL:
+ * CLNET_ERR_INVALID_ARGUMENT (unknown kind, wrong input count),
+ * CLNET_ERR_INVALID_PARAMS (stride/dilation/groups/window < 1, negative
+ * padding, pooling padding above half the window, p outside [0, 1), eps <= 0,
+ * LRN size < 1 or k <= 0, output_padding too large, unknown enum values), CLNET_ERR_SHAPE (wrong rank, groups not dividing
+ * channels, kernel larger than the padded input, mismatched operands),
+ * CLNET_ERR_DTYPE. */
+clnet_status clnet_op_output_shapes(clnet_ctx *ctx, const clnet_op *op, int nin,
+                                    const clnet_shape *in, const clnet_dtype *in_dtype,
+                                    int *nout, clnet_shape *out, clnet_dtype *out_dtype);
+
+/* Whether `dev` implements this op kind with these parameters. The single
+ * source of truth for the network executor, the tests (unsupported is
+ * reported as a skip, never a pass) and the benchmarks. */
+bool clnet_op_supported(clnet_device *dev, const clnet_op *op);
+
+/* Validates the op against the tensors (shapes, dtypes, layouts, one device
+ * for all) and queues it on their device. Returns when the work is queued, not
+ * finished: read an output or call clnet_device_synchronize to wait. Errors:
+ * those of clnet_op_output_shapes, CLNET_ERR_SHAPE when an output tensor's
+ * shape differs from the inferred one, CLNET_ERR_DEVICE_MISMATCH,
+ * CLNET_ERR_UNSUPPORTED (see clnet_op_supported), CLNET_ERR_BUILD or
+ * CLNET_ERR_NO_BINARY (kernel program could not be built or loaded),
+ * OpenCL/CLBlast-band statuses from the driver. The message always names the
+ * op. */
+clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
+                          clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
