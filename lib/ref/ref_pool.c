@@ -1,0 +1,109 @@
+/* ref_pool.c - reference max/average pooling (with the optional argmax
+ * output) and max-unpooling, window by window. */
+#include <math.h>
+#include <string.h>
+
+#include "ref/ref.h"
+
+/* The first element of a window beats all later equal ones, padding never
+ * takes part, and a NaN wins over numbers (it propagates, as in PyTorch). */
+static bool beats(float v, float best, int64_t best_index)
+{
+    if (best_index < 0)
+        return true;
+    if (isnan(best))
+        return false;
+    return v > best || isnan(v);
+}
+
+static void max_window(const clnet_pool_geom *g, const float *plane, int64_t h0, int64_t w0,
+                       float *out, int32_t *out_index)
+{
+    float best = 0.0f;
+    int64_t best_index = -1;
+    for (int64_t iy = h0 < 0 ? 0 : h0; iy < h0 + g->kh && iy < g->h; iy++)
+        for (int64_t ix = w0 < 0 ? 0 : w0; ix < w0 + g->kw && ix < g->w; ix++) {
+            float v = plane[iy * g->w + ix];
+            if (beats(v, best, best_index)) {
+                best = v;
+                best_index = iy * g->w + ix;
+            }
+        }
+    *out = best;
+    *out_index = (int32_t)best_index;
+}
+
+static float avg_window(const clnet_pool_geom *g, const float *plane, int64_t h0, int64_t w0)
+{
+    double sum = 0.0;
+    for (int64_t iy = h0 < 0 ? 0 : h0; iy < h0 + g->kh && iy < g->h; iy++)
+        for (int64_t ix = w0 < 0 ? 0 : w0; ix < w0 + g->kw && ix < g->w; ix++)
+            sum += plane[iy * g->w + ix];
+    return (float)(sum / (double)clnet_pool_divisor(g, h0, w0));
+}
+
+static clnet_status run_pool(const clnet_op *op, const clnet_tensor *x, clnet_tensor *y,
+                             clnet_tensor *argmax)
+{
+    clnet_pool_geom g = clnet_pool_geom_of(op, x, y);
+    int64_t out_plane = g.oh * g.ow;
+    for (int64_t n = 0; n < g.n; n++)
+        for (int64_t c = 0; c < g.c; c++) {
+            const float *plane = clnet_ref_f32(x) + n * x->stride[0] + c * g.h * g.w;
+            float *yp = clnet_ref_f32(y) + n * y->stride[0] + c * out_plane;
+            int32_t *ap = argmax ? clnet_ref_i32(argmax) + n * argmax->stride[0] + c * out_plane
+                                 : NULL;
+            for (int64_t oy = 0; oy < g.oh; oy++)
+                for (int64_t ox = 0; ox < g.ow; ox++) {
+                    int64_t h0 = oy * g.stride_h - g.pad_h;
+                    int64_t w0 = ox * g.stride_w - g.pad_w;
+                    int64_t o = oy * g.ow + ox;
+                    int32_t index = -1;
+                    if (g.max)
+                        max_window(&g, plane, h0, w0, &yp[o], &index);
+                    else
+                        yp[o] = avg_window(&g, plane, h0, w0);
+                    if (ap)
+                        ap[o] = index;
+                }
+        }
+    return CLNET_OK;
+}
+
+/* The core checks shapes, not index values: an index outside the plane is
+ * refused here rather than written out of bounds. */
+static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
+                               const clnet_tensor *argmax, clnet_tensor *y)
+{
+    int64_t n_images = x->shape[0], channels = x->shape[1];
+    int64_t in_plane = clnet_spatial_numel(x);
+    int64_t out_plane = clnet_spatial_numel(y);
+    for (int64_t n = 0; n < n_images; n++)
+        memset(clnet_ref_f32(y) + n * y->stride[0], 0,
+               (size_t)(channels * out_plane) * sizeof(float));
+    for (int64_t n = 0; n < n_images; n++)
+        for (int64_t c = 0; c < channels; c++) {
+            const float *xp = clnet_ref_f32(x) + n * x->stride[0] + c * in_plane;
+            const int32_t *ap = clnet_ref_i32(argmax) + n * argmax->stride[0] + c * in_plane;
+            float *yp = clnet_ref_f32(y) + n * y->stride[0] + c * out_plane;
+            for (int64_t i = 0; i < in_plane; i++) {
+                if (ap[i] < 0 || ap[i] >= out_plane)
+                    return clnet_fail(dev->ctx, CLNET_ERR_INVALID_ARGUMENT,
+                                      "ref: unpool: argmax[%lld, %lld, %lld] = %d lies outside "
+                                      "the %lld-element output plane",
+                                      (long long)n, (long long)c, (long long)i, (int)ap[i],
+                                      (long long)out_plane);
+                yp[ap[i]] += xp[i];
+            }
+        }
+    return CLNET_OK;
+}
+
+clnet_status clnet_ref_run_pool(clnet_device *dev, const clnet_op *op, int nin,
+                                clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+{
+    (void)nin;
+    if (op->kind == CLNET_OP_UNPOOL)
+        return run_unpool(dev, in[0], in[1], out[0]);
+    return run_pool(op, in[0], out[0], nout > 1 ? out[1] : NULL);
+}
