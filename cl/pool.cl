@@ -1,0 +1,233 @@
+/* pool.cl - max and average pooling (windowed, and global as one work-group
+ * reduction per plane) and max-unpooling by atomic scatter-add. */
+
+/* Every tensor arrives as (base, offset, batch_stride) in elements; the rest
+ * of an image is dense, so image n of t starts at t + t_off + n * t_bs.
+ * Grids are launched at their exact extents (no padding), so the grid
+ * position is the element and get_global_size gives extents. */
+
+/* Layout shared with `pool_shape` in lib/opencl/cl_pool.c: ints only, so the
+ * host and the device agree on it. */
+typedef struct pool_shape {
+    int c, h, w;            /* input channels and plane */
+    int oh, ow;             /* output plane */
+    int kh, kw;             /* window */
+    int stride_h, stride_w;
+    int pad_h, pad_w;       /* begin padding */
+    int end_h, end_w;       /* input plus end padding: where count_include_pad clips */
+    int count_include_pad;
+} pool_shape;
+
+/* The output element (n, c, oh, ow) of a work-item of the grid
+ * (OW, OH, N * C). */
+inline void pool_locate(const pool_shape *g, int *n, int *c, int *oh, int *ow)
+{
+    *ow = get_global_id(0);
+    *oh = get_global_id(1);
+    *c = get_global_id(2) % g->c;
+    *n = get_global_id(2) / g->c;
+}
+
+/* Max of the window at (h0, w0) (padded coordinates) over the input plane
+ * `p`, with the flat index of its first occurrence in row-major window
+ * order. Padding is never visited, so it cannot win. NaN propagates: the
+ * first NaN is the maximum, as in the reference backend. */
+inline int window_max(__global const float *p, const pool_shape *g, int h0, int w0, float *best)
+{
+    int hs = max(h0, 0), he = min(h0 + g->kh, g->h);
+    int ws = max(w0, 0), we = min(w0 + g->kw, g->w);
+    float m = -INFINITY;
+    int arg = -1;
+    for (int i = hs; i < he; i++) {
+        for (int j = ws; j < we; j++) {
+            float v = p[i * g->w + j];
+            if (arg < 0 || v > m || (isnan(v) && !isnan(m))) {
+                m = v;
+                arg = i * g->w + j;
+            }
+        }
+    }
+    *best = m;
+    return arg;
+}
+
+/* The divisor rule of clnet_pool_divisor (lib/core/geometry.h). */
+inline int window_divisor(const pool_shape *g, int h0, int w0)
+{
+    int hs = h0, ws = w0;
+    int he = min(h0 + g->kh, g->end_h);
+    int we = min(w0 + g->kw, g->end_w);
+    if (!g->count_include_pad) {
+        hs = max(hs, 0);
+        ws = max(ws, 0);
+        he = min(he, g->h);
+        we = min(we, g->w);
+    }
+    return (he - hs) * (we - ws);
+}
+
+/* One work-item per output element. */
+__kernel void pool_max(__global const float *x, int x_off, int x_bs,
+                       __global float *y, int y_off, int y_bs, pool_shape g)
+{
+    int n, c, oh, ow;
+    pool_locate(&g, &n, &c, &oh, &ow);
+    __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;
+    float m;
+    window_max(p, &g, oh * g.stride_h - g.pad_h, ow * g.stride_w - g.pad_w, &m);
+    y[y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow] = m;
+}
+
+/* pool_max that also writes the argmax (flat h * W + w in the plane). */
+__kernel void pool_max_argmax(__global const float *x, int x_off, int x_bs,
+                              __global float *y, int y_off, int y_bs,
+                              __global int *idx, int idx_off, int idx_bs, pool_shape g)
+{
+    int n, c, oh, ow;
+    pool_locate(&g, &n, &c, &oh, &ow);
+    __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;
+    float m;
+    int arg = window_max(p, &g, oh * g.stride_h - g.pad_h, ow * g.stride_w - g.pad_w, &m);
+    int o = (c * g.oh + oh) * g.ow + ow;
+    y[y_off + n * y_bs + o] = m;
+    idx[idx_off + n * idx_bs + o] = arg;
+}
+
+__kernel void pool_avg(__global const float *x, int x_off, int x_bs,
+                       __global float *y, int y_off, int y_bs, pool_shape g)
+{
+    int n, c, oh, ow;
+    pool_locate(&g, &n, &c, &oh, &ow);
+    __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;
+    int h0 = oh * g.stride_h - g.pad_h, w0 = ow * g.stride_w - g.pad_w;
+    int hs = max(h0, 0), he = min(h0 + g.kh, g.h);
+    int ws = max(w0, 0), we = min(w0 + g.kw, g.w);
+    float sum = 0.0f;
+    for (int i = hs; i < he; i++)
+        for (int j = ws; j < we; j++)
+            sum += p[i * g.w + j];
+    y[y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow] = sum / (float)window_divisor(&g, h0, w0);
+}
+
+/* Whether candidate (v, i) beats the running maximum (m, a): a larger value,
+ * or an equal one seen earlier in the plane; NaN beats numbers; an empty
+ * slot (index < 0) always loses. */
+inline bool max_beats(float v, int i, float m, int a)
+{
+    if (i < 0)
+        return false;
+    if (a < 0)
+        return true;
+    if (isnan(v) || isnan(m))
+        return isnan(v) && (!isnan(m) || i < a);
+    return v > m || (v == m && i < a);
+}
+
+/* Max and first argmax of one plane of `plane` elements, computed by the
+ * whole work-group (size a power of two) with one slot per work-item in
+ * `lv` / `li`; the result is left in slot 0. */
+inline void plane_max(__global const float *p, int plane,
+                      __local float *lv, __local int *li)
+{
+    int lid = get_local_id(0), size = get_local_size(0);
+    float m = -INFINITY;
+    int a = -1;
+    for (int i = lid; i < plane; i += size) {
+        float v = p[i];
+        if (max_beats(v, i, m, a)) {
+            m = v;
+            a = i;
+        }
+    }
+    lv[lid] = m;
+    li[lid] = a;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = size / 2; s > 0; s /= 2) {
+        if (lid < s && max_beats(lv[lid + s], li[lid + s], lv[lid], li[lid])) {
+            lv[lid] = lv[lid + s];
+            li[lid] = li[lid + s];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
+/* Global pooling: work-group g reduces plane g = n * C + c; y is (N, C, 1[, 1]). */
+__kernel void pool_global_max(__global const float *x, int x_off, int x_bs,
+                              __global float *y, int y_off, int y_bs,
+                              int channels, int plane,
+                              __local float *lv, __local int *li)
+{
+    int g = get_group_id(0), n = g / channels, c = g % channels;
+    plane_max(x + x_off + n * x_bs + c * plane, plane, lv, li);
+    if (get_local_id(0) == 0)
+        y[y_off + n * y_bs + c] = lv[0];
+}
+
+__kernel void pool_global_max_argmax(__global const float *x, int x_off, int x_bs,
+                                     __global float *y, int y_off, int y_bs,
+                                     __global int *idx, int idx_off, int idx_bs,
+                                     int channels, int plane,
+                                     __local float *lv, __local int *li)
+{
+    int g = get_group_id(0), n = g / channels, c = g % channels;
+    plane_max(x + x_off + n * x_bs + c * plane, plane, lv, li);
+    if (get_local_id(0) == 0) {
+        y[y_off + n * y_bs + c] = lv[0];
+        idx[idx_off + n * idx_bs + c] = li[0];
+    }
+}
+
+__kernel void pool_global_avg(__global const float *x, int x_off, int x_bs,
+                              __global float *y, int y_off, int y_bs,
+                              int channels, int plane, __local float *ls)
+{
+    int g = get_group_id(0), n = g / channels, c = g % channels;
+    int lid = get_local_id(0), size = get_local_size(0);
+    __global const float *p = x + x_off + n * x_bs + c * plane;
+    float sum = 0.0f;
+    for (int i = lid; i < plane; i += size)
+        sum += p[i];
+    ls[lid] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = size / 2; s > 0; s /= 2) {
+        if (lid < s)
+            ls[lid] += ls[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0)
+        y[y_off + n * y_bs + c] = ls[0] / (float)plane;
+}
+
+/* UNPOOL, step 1: zero y's images (y may be a view, so no buffer fill);
+ * grid (image, N). */
+__kernel void unpool_zero(__global float *y, int y_off, int y_bs)
+{
+    int i = get_global_id(0), n = get_global_id(1);
+    y[y_off + n * y_bs + i] = 0.0f;
+}
+
+/* Float add built on the 32-bit compare-and-swap of OpenCL 1.2 core. */
+inline void atomic_add_float(volatile __global float *p, float v)
+{
+    union { unsigned int u; float f; } old, upd;
+    do {
+        old.f = *p;
+        upd.f = old.f + v;
+    } while (atomic_cmpxchg((volatile __global unsigned int *)p, old.u, upd.u) != old.u);
+}
+
+/* UNPOOL, step 2: one work-item per element of x, grid (IH * IW, C, N),
+ * adds it at y[n, c, argmax]. Overlapping windows can name one position
+ * several times, hence the atomic add; indices outside the plane are
+ * ignored. */
+__kernel void unpool_scatter(__global const float *x, int x_off, int x_bs,
+                             __global const int *idx, int idx_off, int idx_bs,
+                             __global float *y, int y_off, int y_bs, int out_plane)
+{
+    int s = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    int i = c * get_global_size(0) + s;
+    int a = idx[idx_off + n * idx_bs + i];
+    if (a < 0 || a >= out_plane)
+        return;
+    atomic_add_float(y + y_off + n * y_bs + c * out_plane + a, x[x_off + n * x_bs + i]);
+}

@@ -1,0 +1,456 @@
+/* cl_backend.c - the OpenCL backend: device discovery, device open/close,
+ * buffers, op dispatch to the per-family launchers, and the interop calls of
+ * clnet/opencl.h (adopting a caller's context and queue). */
+#include "opencl/cl_program.h"
+
+#include <CL/cl_ext.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const clnet_backend_iface cl_iface;
+
+static bool is_opencl(const clnet_device *dev)
+{
+    return dev && dev->iface == &cl_iface;
+}
+
+clnet_status clnet_cl_check(clnet_device *dev, cl_int err, const char *what)
+{
+    if (err == CL_SUCCESS)
+        return CLNET_OK;
+    clnet_status st = (clnet_status)(CLNET_ERR_OPENCL_BAND + err);
+    return clnet_fail(dev->ctx, st, "%s failed on %s: %s", what, dev->info.name,
+                      clnet_status_str(st));
+}
+
+clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t)
+{
+    clnet_cl_tensor_args a;
+    a.mem = (cl_mem)t->storage->handle;
+    a.offset = (cl_int)t->offset;
+    a.batch_stride = (cl_int)t->stride[0];
+    return a;
+}
+
+bool clnet_cl_fits_int(const clnet_tensor *t)
+{
+    /* The largest element index a kernel computes, in int arithmetic. */
+    int64_t last = t->offset + (t->shape[0] - 1) * t->stride[0] + clnet_tensor_image_numel(t) - 1;
+    return t->offset >= 0 && t->stride[0] <= INT_MAX && last <= INT_MAX;
+}
+
+/* Copies a string query into a fixed field, truncating rather than failing
+ * when the driver's string is longer than the field. */
+static void device_string(cl_device_id id, cl_device_info param, char *dst, size_t cap)
+{
+    size_t size = 0;
+    dst[0] = '\0';
+    if (clGetDeviceInfo(id, param, 0, NULL, &size) != CL_SUCCESS || size == 0)
+        return;
+    char *buf = malloc(size);
+    if (!buf)
+        return;
+    if (clGetDeviceInfo(id, param, size, buf, NULL) == CL_SUCCESS) {
+        buf[size - 1] = '\0';
+        strncpy(dst, buf, cap - 1);
+        dst[cap - 1] = '\0';
+    }
+    free(buf);
+}
+
+static void platform_string(cl_platform_id id, cl_platform_info param, char *dst, size_t cap)
+{
+    size_t size = 0;
+    dst[0] = '\0';
+    if (clGetPlatformInfo(id, param, 0, NULL, &size) != CL_SUCCESS || size == 0)
+        return;
+    char *buf = malloc(size);
+    if (!buf)
+        return;
+    if (clGetPlatformInfo(id, param, size, buf, NULL) == CL_SUCCESS) {
+        buf[size - 1] = '\0';
+        strncpy(dst, buf, cap - 1);
+        dst[cap - 1] = '\0';
+    }
+    free(buf);
+}
+
+/* Whole-token match in a space-separated extension list, so that a longer
+ * extension name containing `ext` does not count. */
+static bool has_extension(cl_device_id id, const char *ext)
+{
+    size_t size = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_EXTENSIONS, 0, NULL, &size) != CL_SUCCESS || size == 0)
+        return false;
+    char *list = malloc(size);
+    if (!list)
+        return false;
+    bool found = false;
+    size_t n = strlen(ext);
+    if (clGetDeviceInfo(id, CL_DEVICE_EXTENSIONS, size, list, NULL) == CL_SUCCESS) {
+        list[size - 1] = '\0';
+        for (const char *p = list; (p = strstr(p, ext)) != NULL; p += n) {
+            bool starts = p == list || p[-1] == ' ';
+            bool ends = p[n] == '\0' || p[n] == ' ';
+            if (starts && ends) {
+                found = true;
+                break;
+            }
+        }
+    }
+    free(list);
+    return found;
+}
+
+static const char *type_name(cl_device_type type)
+{
+    if (type & CL_DEVICE_TYPE_GPU)
+        return "gpu";
+    if (type & CL_DEVICE_TYPE_CPU)
+        return "cpu";
+    if (type & CL_DEVICE_TYPE_ACCELERATOR)
+        return "accelerator";
+    return "custom";
+}
+
+/* Queries that fail leave their field zero: a device that cannot report a
+ * value is still usable, and zero reads as "unknown". */
+static void fill_info(cl_platform_id platform, cl_device_id id, clnet_device_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->kind = CLNET_DEVICE_OPENCL;
+    device_string(id, CL_DEVICE_NAME, info->name, sizeof info->name);
+    device_string(id, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
+    platform_string(platform, CL_PLATFORM_NAME, info->platform, sizeof info->platform);
+    device_string(id, CL_DEVICE_VERSION, info->version, sizeof info->version);
+    device_string(id, CL_DRIVER_VERSION, info->driver_version, sizeof info->driver_version);
+    device_string(id, CL_DEVICE_OPENCL_C_VERSION, info->opencl_c_version,
+                  sizeof info->opencl_c_version);
+    cl_device_type type = 0;
+    clGetDeviceInfo(id, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    snprintf(info->type, sizeof info->type, "%s", type_name(type));
+    cl_uint u = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof u, &u, NULL) == CL_SUCCESS)
+        info->compute_units = u;
+    u = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof u, &u, NULL) == CL_SUCCESS)
+        info->max_clock_mhz = u;
+    cl_ulong ul = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof ul, &ul, NULL) == CL_SUCCESS)
+        info->global_mem_bytes = ul;
+    ul = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ul, &ul, NULL) == CL_SUCCESS)
+        info->max_alloc_bytes = ul;
+    ul = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ul, &ul, NULL) == CL_SUCCESS)
+        info->local_mem_bytes = ul;
+    size_t wg = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL) == CL_SUCCESS)
+        info->max_work_group_size = wg;
+    cl_bool compiler = CL_FALSE;
+    clGetDeviceInfo(id, CL_DEVICE_COMPILER_AVAILABLE, sizeof compiler, &compiler, NULL);
+    info->compiler_available = compiler == CL_TRUE;
+    info->fp16 = has_extension(id, "cl_khr_fp16");
+    info->fp64 = has_extension(id, "cl_khr_fp64");
+}
+
+/* Allocates a device of this backend; the context frees dev->backend and
+ * dev itself (clnet_ctx_free), after close when it was opened. */
+static clnet_device *device_new(cl_platform_id platform, cl_device_id id)
+{
+    clnet_device *dev = calloc(1, sizeof *dev);
+    clnet_cl_device *cl = calloc(1, sizeof *cl);
+    if (!dev || !cl) {
+        free(dev);
+        free(cl);
+        return NULL;
+    }
+    cl->platform = platform;
+    cl->id = id;
+    dev->iface = &cl_iface;
+    dev->backend = cl;
+    fill_info(platform, id, &dev->info);
+    return dev;
+}
+
+static clnet_status register_platform(clnet_ctx *ctx, cl_platform_id platform)
+{
+    cl_uint n = 0;
+    cl_int err = clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, NULL, &n);
+    if (err == CL_DEVICE_NOT_FOUND || n == 0)
+        return CLNET_OK;
+    if (err != CL_SUCCESS) {
+        clnet_log(ctx, CLNET_LOG_WARN, "OpenCL: cannot list the devices of a platform: %s",
+                  clnet_status_str((clnet_status)(CLNET_ERR_OPENCL_BAND + err)));
+        return CLNET_OK;
+    }
+    cl_device_id *ids = malloc(n * sizeof *ids);
+    if (!ids)
+        return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "OpenCL discovery: out of host memory");
+    clnet_status st = CLNET_OK;
+    if (clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, n, ids, NULL) != CL_SUCCESS)
+        n = 0;
+    for (cl_uint i = 0; i < n && st == CLNET_OK; i++) {
+        clnet_device *dev = device_new(platform, ids[i]);
+        if (!dev) {
+            st = clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "OpenCL discovery: out of host memory");
+            break;
+        }
+        st = clnet_ctx_add_device(ctx, dev);
+        if (st != CLNET_OK) {
+            free(dev->backend);
+            free(dev);
+            break;
+        }
+        clnet_log(ctx, CLNET_LOG_INFO, "found OpenCL device %d: %s: %s (%s)", dev->info.index,
+                  dev->info.platform, dev->info.name, dev->info.version);
+    }
+    free(ids);
+    return st;
+}
+
+clnet_status clnet_opencl_register(clnet_ctx *ctx)
+{
+    cl_uint n = 0;
+    cl_int err = clGetPlatformIDs(0, NULL, &n);
+    /* No ICD installed (the loader says CL_PLATFORM_NOT_FOUND_KHR) is a
+     * machine without OpenCL, which the context accepts: it keeps `ref`. */
+    if (err == CL_PLATFORM_NOT_FOUND_KHR || (err == CL_SUCCESS && n == 0)) {
+        clnet_log(ctx, CLNET_LOG_INFO, "no OpenCL platform found");
+        return CLNET_OK;
+    }
+    if (err != CL_SUCCESS) {
+        clnet_log(ctx, CLNET_LOG_WARN, "OpenCL platforms cannot be listed (%s); using ref only",
+                  clnet_status_str((clnet_status)(CLNET_ERR_OPENCL_BAND + err)));
+        return CLNET_OK;
+    }
+    cl_platform_id *platforms = malloc(n * sizeof *platforms);
+    if (!platforms)
+        return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "OpenCL discovery: out of host memory");
+    clnet_status st = CLNET_OK;
+    if (clGetPlatformIDs(n, platforms, NULL) != CL_SUCCESS)
+        n = 0;
+    for (cl_uint i = 0; i < n && st == CLNET_OK; i++)
+        st = register_platform(ctx, platforms[i]);
+    free(platforms);
+    return st;
+}
+
+void clnet_opencl_release_ctx(clnet_ctx *ctx)
+{
+    /* Discovery keeps no state of its own: all of it lives in the devices,
+     * which clnet_ctx_free has already closed and freed. */
+    (void)ctx;
+}
+
+static clnet_status cl_open(clnet_device *dev)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)cl->platform, 0};
+    cl_int err;
+    cl->context = clCreateContext(props, 1, &cl->id, NULL, NULL, &err);
+    clnet_status st = clnet_cl_check(dev, err, "clCreateContext");
+    if (st != CLNET_OK) {
+        cl->context = NULL;
+        return st;
+    }
+    cl->queue = clCreateCommandQueue(cl->context, cl->id, CL_QUEUE_PROFILING_ENABLE, &err);
+    st = clnet_cl_check(dev, err, "clCreateCommandQueue");
+    if (st != CLNET_OK) {
+        clReleaseContext(cl->context);
+        cl->context = NULL;
+        cl->queue = NULL;
+        return st;
+    }
+    clnet_log(dev->ctx, CLNET_LOG_INFO, "opened OpenCL device %d: %s", dev->info.index,
+              dev->info.name);
+    return CLNET_OK;
+}
+
+static void cl_close(clnet_device *dev)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    /* An adopted queue may carry the caller's work, which clnet promises
+     * never to wait for; only its own queue is drained. */
+    if (cl->queue && !cl->adopted)
+        clFinish(cl->queue);
+    clnet_cl_programs_free(dev);
+    if (cl->queue)
+        clReleaseCommandQueue(cl->queue);
+    if (cl->context)
+        clReleaseContext(cl->context);
+    cl->queue = NULL;
+    cl->context = NULL;
+}
+
+static clnet_status cl_buffer_alloc(clnet_device *dev, size_t bytes, void **handle)
+{
+    /* The core has checked the size against the device's allocation limit. */
+    cl_int err;
+    cl_mem mem = clCreateBuffer(clnet_cl(dev)->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "clCreateBuffer(%zu bytes)", bytes);
+        return clnet_cl_check(dev, err, what);
+    }
+    *handle = mem;
+    return CLNET_OK;
+}
+
+static void cl_buffer_free(clnet_device *dev, void *handle)
+{
+    (void)dev;
+    if (handle)
+        clReleaseMemObject((cl_mem)handle);
+}
+
+static clnet_status cl_buffer_write(clnet_device *dev, void *handle, size_t offset, size_t bytes,
+                                    const void *src)
+{
+    cl_int err = clEnqueueWriteBuffer(clnet_cl(dev)->queue, (cl_mem)handle, CL_TRUE, offset,
+                                      bytes, src, 0, NULL, NULL);
+    return clnet_cl_check(dev, err, "clEnqueueWriteBuffer");
+}
+
+static clnet_status cl_buffer_read(clnet_device *dev, void *handle, size_t offset, size_t bytes,
+                                   void *dst)
+{
+    cl_int err = clEnqueueReadBuffer(clnet_cl(dev)->queue, (cl_mem)handle, CL_TRUE, offset,
+                                     bytes, dst, 0, NULL, NULL);
+    return clnet_cl_check(dev, err, "clEnqueueReadBuffer");
+}
+
+/* Which function runs each op kind; kinds without an entry are not
+ * implemented on this backend. */
+static const clnet_run_fn cl_runners[CLNET_OP_KIND_COUNT] = {
+    [CLNET_OP_CONV] = clnet_cl_run_conv,
+    [CLNET_OP_CONV_TRANSPOSE] = clnet_cl_run_conv,
+    [CLNET_OP_POOL] = clnet_cl_run_pool,
+    [CLNET_OP_UNPOOL] = clnet_cl_run_pool,
+    [CLNET_OP_ACTIVATION] = clnet_cl_run_eltwise,
+    [CLNET_OP_DROPOUT] = clnet_cl_run_eltwise,
+    [CLNET_OP_BINARY] = clnet_cl_run_eltwise,
+    [CLNET_OP_BIAS_ADD] = clnet_cl_run_eltwise,
+    [CLNET_OP_CONCAT] = clnet_cl_run_eltwise,
+    [CLNET_OP_SOFTMAX] = clnet_cl_run_eltwise,
+    [CLNET_OP_BATCHNORM] = clnet_cl_run_norm,
+    [CLNET_OP_BATCHNORM_STATS] = clnet_cl_run_norm,
+    [CLNET_OP_LRN] = clnet_cl_run_norm,
+    [CLNET_OP_LINEAR] = clnet_cl_run_gemm,
+    [CLNET_OP_GEMM] = clnet_cl_run_gemm,
+};
+
+static clnet_status cl_synchronize(clnet_device *dev)
+{
+    return clnet_cl_check(dev, clFinish(clnet_cl(dev)->queue), "clFinish");
+}
+
+static const clnet_backend_iface cl_iface = {
+    .name = "opencl",
+    .open = cl_open,
+    .close = cl_close,
+    .buffer_alloc = cl_buffer_alloc,
+    .buffer_free = cl_buffer_free,
+    .buffer_write = cl_buffer_write,
+    .buffer_read = cl_buffer_read,
+    .runners = cl_runners,
+    .synchronize = cl_synchronize,
+};
+
+/* Fails with the raw OpenCL code in the band when there is no device yet
+ * to name (the checks of clnet_opencl_adopt). */
+static clnet_status adopt_check(clnet_ctx *ctx, cl_int err, const char *what)
+{
+    if (err == CL_SUCCESS)
+        return CLNET_OK;
+    clnet_status st = (clnet_status)(CLNET_ERR_OPENCL_BAND + err);
+    return clnet_fail(ctx, st, "clnet_opencl_adopt: %s failed: %s", what, clnet_status_str(st));
+}
+
+/* Reads the device and platform behind an adopted queue after checking that
+ * the queue belongs to `context` and runs in order, as clnet requires. */
+static clnet_status adopt_query(clnet_ctx *ctx, cl_context context, cl_command_queue queue,
+                                cl_device_id *id, cl_platform_id *platform)
+{
+    cl_context owner = NULL;
+    clnet_status st = adopt_check(ctx, clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT,
+                                  sizeof owner, &owner, NULL), "clGetCommandQueueInfo(CONTEXT)");
+    if (st != CLNET_OK)
+        return st;
+    if (owner != context)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_opencl_adopt: the queue belongs to another OpenCL context");
+    cl_command_queue_properties props = 0;
+    st = adopt_check(ctx, clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof props,
+                     &props, NULL), "clGetCommandQueueInfo(PROPERTIES)");
+    if (st != CLNET_OK)
+        return st;
+    if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_opencl_adopt: the queue is out-of-order; clnet needs an "
+                          "in-order queue");
+    st = adopt_check(ctx, clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof *id, id, NULL),
+                     "clGetCommandQueueInfo(DEVICE)");
+    if (st != CLNET_OK)
+        return st;
+    return adopt_check(ctx, clGetDeviceInfo(*id, CL_DEVICE_PLATFORM, sizeof *platform, platform,
+                                            NULL), "clGetDeviceInfo(PLATFORM)");
+}
+
+clnet_status clnet_opencl_adopt(clnet_ctx *ctx, cl_context context, cl_command_queue queue,
+                                clnet_device **out)
+{
+    if (!ctx || !context || !queue || !out)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_opencl_adopt: NULL argument");
+    *out = NULL;
+    cl_device_id id;
+    cl_platform_id platform;
+    clnet_status st = adopt_query(ctx, context, queue, &id, &platform);
+    if (st != CLNET_OK)
+        return st;
+    clnet_device *dev = device_new(platform, id);
+    if (!dev)
+        return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "clnet_opencl_adopt: out of host memory");
+    clnet_cl_device *cl = clnet_cl(dev);
+    cl->context = context;
+    cl->queue = queue;
+    cl->adopted = true;
+    dev->info.adopted = true;
+    /* Already open: the caller's context and queue are the runtime state. */
+    dev->opened = true;
+    st = clnet_ctx_add_device(ctx, dev);
+    if (st != CLNET_OK) {
+        free(cl);
+        free(dev);
+        return st;
+    }
+    clRetainContext(context);
+    clRetainCommandQueue(queue);
+    clnet_log(ctx, CLNET_LOG_INFO, "adopted OpenCL device %d: %s", dev->info.index,
+              dev->info.name);
+    *out = dev;
+    return CLNET_OK;
+}
+
+cl_command_queue clnet_opencl_queue(const clnet_device *dev)
+{
+    if (!is_opencl(dev) || !dev->opened)
+        return NULL;
+    return clnet_cl(dev)->queue;
+}
+
+clnet_status clnet_opencl_buffer(const clnet_tensor *t, cl_mem *buffer, size_t *offset_bytes)
+{
+    if (!t || !buffer || !offset_bytes)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    clnet_device *dev = t->storage->dev;
+    if (!is_opencl(dev))
+        return clnet_fail(dev ? dev->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_opencl_buffer: the tensor lives on %s, not an OpenCL device",
+                          dev ? dev->info.name : "no device");
+    *buffer = (cl_mem)t->storage->handle;
+    *offset_bytes = (size_t)t->offset * clnet_dtype_size(t->dtype);
+    return CLNET_OK;
+}

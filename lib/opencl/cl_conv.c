@@ -1,0 +1,99 @@
+/* cl_conv.c - launches CONV and CONV_TRANSPOSE on OpenCL devices with the
+ * direct kernels of cl/conv.cl. */
+#include "core/geometry.h"
+#include "opencl/clcl.h"
+
+/* PIX and KB_MAX of cl/conv.cl: output pixels and channels per work-item. */
+#define CONV_PIX 8
+#define CONV_KB 8
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+static clnet_status check_fits(clnet_device *dev, const char *opname, const char *what,
+                               const clnet_tensor *t)
+{
+    if (!t || clnet_cl_fits_int(t))
+        return CLNET_OK;
+    return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                      "%s on %s: tensor %s has more than 2^31-1 elements, beyond the "
+                      "kernel's int indexing", opname, dev->info.name, what);
+}
+
+/* The three weight strides of cl/conv.cl (group, output channel, input
+ * channel): w is (K, C/g, KH, KW) for CONV and (C, K/g, KH, KW) for
+ * CONV_TRANSPOSE, and its axis-0 stride comes from the tensor because a view
+ * along axis 0 is legal. */
+static void weight_strides(bool transposed, const clnet_conv_geom *g, cl_int axis0_stride,
+                           cl_int *gstride, cl_int *kstride, cl_int *cstride)
+{
+    cl_int taps = (cl_int)(g->kh * g->kw);
+    if (transposed) {
+        *cstride = axis0_stride;
+        *kstride = taps;
+        *gstride = (cl_int)g->c_per_group * axis0_stride;
+    } else {
+        *kstride = axis0_stride;
+        *cstride = taps;
+        *gstride = (cl_int)g->k_per_group * axis0_stride;
+    }
+}
+
+clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
+                               clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+{
+    (void)nout;
+    const char *opname = clnet_op_kind_name(op->kind);
+    const bool transposed = op->kind == CLNET_OP_CONV_TRANSPOSE;
+    const clnet_tensor *x = in[0], *w = in[1], *b = nin > 2 ? in[2] : NULL, *y = out[0];
+    clnet_status st;
+    if ((st = check_fits(dev, opname, "x", x)) || (st = check_fits(dev, opname, "w", w)) ||
+        (st = check_fits(dev, opname, "b", b)) || (st = check_fits(dev, opname, "y", y)))
+        return st;
+
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
+    const int64_t kb = g.k_per_group >= CONV_KB ? CONV_KB : 1;
+    const char *kname = kb == CONV_KB ? "conv_k8" : "conv_k1";
+    cl_kernel kernel;
+    if ((st = clnet_cl_kernel(dev, "conv", NULL, kname, &kernel)))
+        return st;
+
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), wa = clnet_cl_targs(w), ya = clnet_cl_targs(y);
+    clnet_cl_tensor_args ba = {NULL, 0, 0};
+    if (b)
+        ba = clnet_cl_targs(b);
+    cl_int w_gstride, w_kstride, w_cstride;
+    weight_strides(transposed, &g, wa.batch_stride, &w_gstride, &w_kstride, &w_cstride);
+    cl_int has_bias = b != NULL, is_transposed = transposed;
+    cl_int groups = (cl_int)g.groups, cpg = (cl_int)g.c_per_group, kpg = (cl_int)g.k_per_group;
+    cl_int h = (cl_int)g.h, wd = (cl_int)g.w, oh = (cl_int)g.oh, ow = (cl_int)g.ow;
+    cl_int kh = (cl_int)g.kh, kw = (cl_int)g.kw;
+    cl_int stride_h = (cl_int)g.stride_h, stride_w = (cl_int)g.stride_w;
+    cl_int pad_h = (cl_int)g.pad_h, pad_w = (cl_int)g.pad_w;
+    cl_int dil_h = (cl_int)g.dil_h, dil_w = (cl_int)g.dil_w;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa),
+        CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(wa.offset),
+        CLNET_CL_ARG(w_gstride), CLNET_CL_ARG(w_kstride), CLNET_CL_ARG(w_cstride),
+        CLNET_CL_ARG(ba.mem), CLNET_CL_ARG(ba.offset), CLNET_CL_ARG(has_bias),
+        CLNET_CL_TENSOR(ya),
+        CLNET_CL_ARG(groups), CLNET_CL_ARG(cpg), CLNET_CL_ARG(kpg),
+        CLNET_CL_ARG(h), CLNET_CL_ARG(wd), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
+        CLNET_CL_ARG(kh), CLNET_CL_ARG(kw),
+        CLNET_CL_ARG(stride_h), CLNET_CL_ARG(stride_w), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w),
+        CLNET_CL_ARG(dil_h), CLNET_CL_ARG(dil_w), CLNET_CL_ARG(is_transposed),
+    };
+
+    /* A transposed block's columns share one stride phase (see conv.cl), so
+     * each of the `ostep` phases gets its own run of blocks. */
+    const int64_t ostep = transposed ? g.stride_w : 1;
+    const size_t global[3] = {
+        (size_t)(ostep * ceil_div(ceil_div(g.ow, ostep), CONV_PIX)),
+        (size_t)g.oh,
+        (size_t)(g.n * g.groups * ceil_div(g.k_per_group, kb)),
+    };
+    return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
+                           global, NULL);
+}

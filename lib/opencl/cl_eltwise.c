@@ -1,0 +1,213 @@
+/* cl_eltwise.c - OpenCL launchers for ACTIVATION, DROPOUT, BINARY, BIAS_ADD,
+ * CONCAT and SOFTMAX, and clnet_cl_bias_add; kernels in cl/eltwise.cl. */
+#include "core/geometry.h"
+#include "opencl/clcl.h"
+
+#define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Indexed by clnet_activation. */
+static const char *const activation_kernels[CLNET_ACT_COUNT] = {
+    [CLNET_ACT_RELU] = "act_relu",
+    [CLNET_ACT_LEAKY_RELU] = "act_leaky_relu",
+    [CLNET_ACT_RELU6] = "act_relu6",
+    [CLNET_ACT_SIGMOID] = "act_sigmoid",
+    [CLNET_ACT_TANH] = "act_tanh",
+    [CLNET_ACT_SWISH] = "act_swish",
+    [CLNET_ACT_HARD_SWISH] = "act_hard_swish",
+    [CLNET_ACT_HARD_SIGMOID] = "act_hard_sigmoid",
+};
+
+/* Kernels index with int (see clnet_cl_tensor_args). */
+static clnet_status check_fits(clnet_device *dev, const char *what, int n,
+                               const clnet_tensor *const *t)
+{
+    for (int i = 0; i < n; i++)
+        if (t[i] && !clnet_cl_fits_int(t[i]))
+            return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                              "opencl %s on %s: a tensor of %lld elements is beyond the int "
+                              "indexing of the kernels", what, dev->info.name,
+                              (long long)clnet_tensor_numel(t[i]));
+    return CLNET_OK;
+}
+
+/* Launches kernel `name` of cl/eltwise.cl over the exact grid `global`
+ * (see the grid shapes described there). */
+static clnet_status launch(clnet_device *dev, const char *name, int nargs,
+                           const clnet_cl_arg *args, cl_uint dims, const size_t *global)
+{
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "eltwise", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    return clnet_cl_launch(dev, kernel, name, nargs, args, dims, global, NULL);
+}
+
+/* Grid (image, N) over a tensor's images. */
+static void image_grid(const clnet_tensor *t, size_t grid[2])
+{
+    grid[0] = (size_t)clnet_tensor_image_numel(t);
+    grid[1] = (size_t)t->shape[0];
+}
+
+/* Grid (spatial, C, N); spatial is 1 for a rank-2 tensor. */
+static void channel_grid(const clnet_tensor *t, size_t grid[3])
+{
+    grid[0] = (size_t)clnet_spatial_numel(t);
+    grid[1] = (size_t)t->shape[1];
+    grid[2] = (size_t)t->shape[0];
+}
+
+/* Whether `a` already is the block of y's images that starts `start`
+ * elements into each image, so copying it there would change nothing. */
+static bool in_place(const clnet_tensor *a, const clnet_tensor *y, int64_t start)
+{
+    return a->storage == y->storage && a->offset == y->offset + start &&
+           a->stride[0] == y->stride[0];
+}
+
+static clnet_status run_activation(clnet_device *dev, const clnet_act_params *p,
+                                   const clnet_tensor *x, clnet_tensor *y)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
+    cl_float alpha = p->alpha;
+    clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(alpha) };
+    size_t grid[2];
+    image_grid(y, grid);
+    return launch(dev, activation_kernels[p->fn], NARGS(args), args, 2, grid);
+}
+
+/* Copies each image of x into y's image, starting `start` elements in. */
+static clnet_status copy_block(clnet_device *dev, const clnet_tensor *x, clnet_tensor *y,
+                               int64_t start)
+{
+    if (in_place(x, y, start))
+        return CLNET_OK;
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
+    cl_int y_start = (cl_int)start;
+    clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(y_start) };
+    size_t grid[2];
+    image_grid(x, grid);
+    return launch(dev, "copy_block", NARGS(args), args, 2, grid);
+}
+
+static clnet_status run_dropout(clnet_device *dev, const clnet_dropout_params *p,
+                                const clnet_tensor *x, clnet_tensor *y)
+{
+    if (!p->training)
+        return copy_block(dev, x, y, 0);
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
+    cl_uint seed_lo = (cl_uint)p->seed, seed_hi = (cl_uint)(p->seed >> 32);
+    cl_float prob = p->p;
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya),
+        CLNET_CL_ARG(seed_lo), CLNET_CL_ARG(seed_hi), CLNET_CL_ARG(prob),
+    };
+    size_t grid[2];
+    image_grid(y, grid);
+    return launch(dev, "dropout", NARGS(args), args, 2, grid);
+}
+
+/* b has a's shape, or (N, C, 1, ...): then one b entry serves every
+ * spatial position of its channel. */
+static clnet_status run_binary(clnet_device *dev, clnet_binary_fn fn, const clnet_tensor *a,
+                               const clnet_tensor *b, clnet_tensor *y)
+{
+    clnet_cl_tensor_args aa = clnet_cl_targs(a), ba = clnet_cl_targs(b);
+    clnet_cl_tensor_args ya = clnet_cl_targs(y);
+    int64_t spatial = clnet_spatial_numel(a);
+    bool per_channel = clnet_spatial_numel(b) != spatial;
+    cl_int b_cs = per_channel ? 1 : (cl_int)spatial, b_ss = per_channel ? 0 : 1;
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(aa), CLNET_CL_TENSOR(ba), CLNET_CL_TENSOR(ya),
+        CLNET_CL_ARG(b_cs), CLNET_CL_ARG(b_ss),
+    };
+    size_t grid[3];
+    channel_grid(y, grid);
+    return launch(dev, fn == CLNET_BINARY_ADD ? "binary_add" : "binary_mul", NARGS(args), args,
+                  3, grid);
+}
+
+/* y = x + b[c]; x may be y. b (C) goes as a tensor whose "batch stride" is
+ * the distance between its entries. */
+static clnet_status launch_bias_add(clnet_device *dev, const clnet_tensor *x, clnet_tensor *y,
+                                    const clnet_tensor *b)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
+    clnet_cl_tensor_args ba = clnet_cl_targs(b);
+    clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_TENSOR(ba) };
+    size_t grid[3];
+    channel_grid(y, grid);
+    return launch(dev, "bias_add", NARGS(args), args, 3, grid);
+}
+
+clnet_status clnet_cl_bias_add(clnet_device *dev, clnet_tensor *y, const clnet_tensor *b)
+{
+    if (y->ndim < 2 || clnet_tensor_numel(b) != y->shape[1])
+        return clnet_fail(dev->ctx, CLNET_ERR_SHAPE,
+                          "opencl bias_add on %s: a bias of %lld entries for %lld channels",
+                          dev->info.name, (long long)clnet_tensor_numel(b),
+                          (long long)(y->ndim < 2 ? 0 : y->shape[1]));
+    const clnet_tensor *t[] = { y, b };
+    clnet_status st = check_fits(dev, "bias_add", NARGS(t), t);
+    if (st != CLNET_OK)
+        return st;
+    return launch_bias_add(dev, y, y, b);
+}
+
+/* One copy per input, each input's channels being one contiguous block of
+ * every output image; inputs already in place (channel views of y) are
+ * skipped. */
+static clnet_status run_concat(clnet_device *dev, int nin, clnet_tensor *const *in,
+                               clnet_tensor *y)
+{
+    int64_t spatial = clnet_spatial_numel(y), start = 0;
+    for (int i = 0; i < nin; i++) {
+        clnet_status st = copy_block(dev, in[i], y, start);
+        if (st != CLNET_OK)
+            return st;
+        start += in[i]->shape[1] * spatial;
+    }
+    return CLNET_OK;
+}
+
+/* One work-item per (spatial position, n) walks the channels. */
+static clnet_status run_softmax(clnet_device *dev, bool log_out, const clnet_tensor *x,
+                                clnet_tensor *y)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
+    cl_int channels = (cl_int)y->shape[1];
+    cl_int log_flag = log_out;
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(channels), CLNET_CL_ARG(log_flag),
+    };
+    size_t grid[2] = { (size_t)clnet_spatial_numel(y), (size_t)y->shape[0] };
+    return launch(dev, "softmax", NARGS(args), args, 2, grid);
+}
+
+clnet_status clnet_cl_run_eltwise(clnet_device *dev, const clnet_op *op, int nin,
+                                  clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+{
+    const char *name = clnet_op_kind_name(op->kind);
+    clnet_status st = check_fits(dev, name, nin, (const clnet_tensor *const *)in);
+    if (st == CLNET_OK)
+        st = check_fits(dev, name, nout, (const clnet_tensor *const *)out);
+    if (st != CLNET_OK)
+        return st;
+    switch (op->kind) {
+    case CLNET_OP_ACTIVATION:
+        return run_activation(dev, &op->u.act, in[0], out[0]);
+    case CLNET_OP_DROPOUT:
+        return run_dropout(dev, &op->u.dropout, in[0], out[0]);
+    case CLNET_OP_BINARY:
+        return run_binary(dev, op->u.binary.fn, in[0], in[1], out[0]);
+    case CLNET_OP_BIAS_ADD:
+        return launch_bias_add(dev, in[0], out[0], in[1]);
+    case CLNET_OP_CONCAT:
+        return run_concat(dev, nin, in, out[0]);
+    case CLNET_OP_SOFTMAX:
+        return run_softmax(dev, op->u.softmax.log, in[0], out[0]);
+    default:
+        return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "opencl: op %s is not element-wise",
+                          name);
+    }
+}

@@ -1,0 +1,97 @@
+/* cl_gemm.c - GEMM and LINEAR on OpenCL devices through CLBlast's SGEMM;
+ * LINEAR's bias is added by cl/gemm.cl. */
+#include <stdio.h>
+
+#include <clblast_c.h>
+
+#include "opencl/clcl.h"
+
+/* One row-major matrix operand: a tensor read as (rows, cols). Its leading
+ * dimension is the tensor's axis-0 stride, so views along axis 0 (and
+ * images of a channel slice, for LINEAR) are legal operands. */
+typedef struct matrix {
+    const clnet_tensor *t;
+    size_t rows, cols;
+} matrix;
+
+/* CLBlast passes OpenCL's own codes through unchanged (all above -1000) and
+ * numbers its own from -1007 down, so the two bands cannot be confused. */
+static clnet_status clblast_status(clnet_device *dev, const char *opname, CLBlastStatusCode code,
+                                   size_t m, size_t n, size_t k)
+{
+    char what[192];
+    snprintf(what, sizeof what, "%s: CLBlastSgemm (M=%zu N=%zu K=%zu)", opname, m, n, k);
+    if (code > -1000)
+        return clnet_cl_check(dev, (cl_int)code, what);
+    return clnet_fail(dev->ctx, (clnet_status)(CLNET_ERR_CLBLAST_BAND + code),
+                      "%s on %s failed with CLBlast status %d", what, dev->info.name, (int)code);
+}
+
+/* y = alpha * op(a) * op(b) + beta * y, queued on the device's queue. The
+ * completion event is released at once: the in-order queue already orders
+ * later work after it. */
+static clnet_status sgemm(clnet_device *dev, const char *opname, bool trans_a, bool trans_b,
+                          float alpha, matrix a, matrix b, float beta, matrix y)
+{
+    const size_t m = y.rows, n = y.cols, k = trans_a ? a.rows : a.cols;
+    cl_command_queue queue = clnet_cl(dev)->queue;
+    cl_event event = NULL;
+    CLBlastStatusCode code = CLBlastSgemm(
+        CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+        trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
+        clnet_cl_targs(a.t).mem, (size_t)a.t->offset, (size_t)a.t->stride[0],
+        clnet_cl_targs(b.t).mem, (size_t)b.t->offset, (size_t)b.t->stride[0], beta,
+        clnet_cl_targs(y.t).mem, (size_t)y.t->offset, (size_t)y.t->stride[0], &queue, &event);
+    if (event)
+        clReleaseEvent(event);
+    if (code != CLBlastSuccess)
+        return clblast_status(dev, opname, code, m, n, k);
+    return CLNET_OK;
+}
+
+static clnet_status run_linear_bias(clnet_device *dev, const clnet_tensor *y, const clnet_tensor *b)
+{
+    clnet_cl_tensor_args ya = clnet_cl_targs(y), ba = clnet_cl_targs(b);
+    cl_int m = (cl_int)y->shape[1];
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(ya), CLNET_CL_ARG(ba.mem), CLNET_CL_ARG(ba.offset), CLNET_CL_ARG(m),
+    };
+    return clnet_cl_launch_1d(dev, "gemm", "linear_bias", (int)(sizeof args / sizeof args[0]),
+                              args, (size_t)(y->shape[0] * y->shape[1]));
+}
+
+clnet_status clnet_cl_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
+                               clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+{
+    (void)nout;
+    const char *opname = clnet_op_kind_name(op->kind);
+    for (int i = 0; i < nin; i++)
+        if (in[i] && !clnet_cl_fits_int(in[i]))
+            return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                              "%s on %s: input %d has more than 2^31-1 elements", opname,
+                              dev->info.name, i);
+    if (!clnet_cl_fits_int(out[0]))
+        return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                          "%s on %s: the output has more than 2^31-1 elements", opname,
+                          dev->info.name);
+
+    const clnet_tensor *y = out[0];
+    const matrix ym = {y, (size_t)y->shape[0], (size_t)y->shape[1]};
+    if (op->kind == CLNET_OP_GEMM) {
+        const clnet_gemm_params *p = &op->u.gemm;
+        const clnet_tensor *a = in[0], *b = in[1];
+        const matrix am = {a, (size_t)a->shape[0], (size_t)a->shape[1]};
+        const matrix bm = {b, (size_t)b->shape[0], (size_t)b->shape[1]};
+        return sgemm(dev, opname, p->trans_a, p->trans_b, p->alpha, am, bm, p->beta, ym);
+    }
+
+    /* LINEAR: y (N, M) = x (N, F) * w (M, F)^T, x being any tensor whose
+     * images are dense (a 4-D activation or a channel slice of one). */
+    const clnet_tensor *x = in[0], *w = in[1], *b = nin > 2 ? in[2] : NULL;
+    const matrix xm = {x, (size_t)x->shape[0], (size_t)clnet_tensor_image_numel(x)};
+    const matrix wm = {w, (size_t)w->shape[0], (size_t)w->shape[1]};
+    clnet_status st = sgemm(dev, opname, false, true, 1.0f, xm, wm, 0.0f, ym);
+    if (st || !b)
+        return st;
+    return run_linear_bias(dev, y, b);
+}

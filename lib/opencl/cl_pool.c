@@ -1,0 +1,169 @@
+/* cl_pool.c - OpenCL launchers for POOL (windowed, and global as a reduction
+ * per plane) and UNPOOL; kernels in cl/pool.cl. */
+#include "core/geometry.h"
+#include "opencl/clcl.h"
+
+#define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Mirrors `pool_shape` in cl/pool.cl, passed by value: cl_int fields only,
+ * so host and device lay it out alike. */
+typedef struct pool_shape {
+    cl_int c, h, w;
+    cl_int oh, ow;
+    cl_int kh, kw;
+    cl_int stride_h, stride_w;
+    cl_int pad_h, pad_w;
+    cl_int end_h, end_w;
+    cl_int count_include_pad;
+} pool_shape;
+
+/* Every value fits: the tensors passed clnet_cl_fits_int and the core keeps
+ * windows, strides and padding within the input. */
+static pool_shape shape_of(const clnet_pool_geom *g)
+{
+    pool_shape s;
+    s.c = (cl_int)g->c;
+    s.h = (cl_int)g->h;
+    s.w = (cl_int)g->w;
+    s.oh = (cl_int)g->oh;
+    s.ow = (cl_int)g->ow;
+    s.kh = (cl_int)g->kh;
+    s.kw = (cl_int)g->kw;
+    s.stride_h = (cl_int)g->stride_h;
+    s.stride_w = (cl_int)g->stride_w;
+    s.pad_h = (cl_int)g->pad_h;
+    s.pad_w = (cl_int)g->pad_w;
+    s.end_h = (cl_int)g->end_h;
+    s.end_w = (cl_int)g->end_w;
+    s.count_include_pad = g->count_include_pad;
+    return s;
+}
+
+/* Kernels index with int (see clnet_cl_tensor_args). */
+static clnet_status check_fits(clnet_device *dev, const clnet_op *op, int n,
+                               clnet_tensor *const *t)
+{
+    for (int i = 0; i < n; i++)
+        if (t[i] && !clnet_cl_fits_int(t[i]))
+            return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                              "opencl %s on %s: a tensor of %lld elements is beyond the int "
+                              "indexing of the kernels", clnet_op_kind_name(op->kind),
+                              dev->info.name, (long long)clnet_tensor_numel(t[i]));
+    return CLNET_OK;
+}
+
+/* Launches kernel `name` of cl/pool.cl over the exact grid `global`. */
+static clnet_status launch(clnet_device *dev, const char *name, int nargs,
+                           const clnet_cl_arg *args, cl_uint dims, const size_t *global)
+{
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "pool", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    return clnet_cl_launch(dev, kernel, name, nargs, args, dims, global, NULL);
+}
+
+/* One work-item per output element, grid (OW, OH, N * C). */
+static clnet_status run_window(clnet_device *dev, const clnet_pool_geom *g,
+                               const clnet_tensor *x, clnet_tensor *y, clnet_tensor *argmax)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
+    pool_shape shape = shape_of(g);
+    size_t grid[3] = { (size_t)g->ow, (size_t)g->oh, (size_t)(g->n * g->c) };
+    if (argmax) {
+        clnet_cl_tensor_args ia = clnet_cl_targs(argmax);
+        clnet_cl_arg args[] = {
+            CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_TENSOR(ia), CLNET_CL_ARG(shape),
+        };
+        return launch(dev, "pool_max_argmax", NARGS(args), args, 3, grid);
+    }
+    clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(shape) };
+    return launch(dev, g->max ? "pool_max" : "pool_avg", NARGS(args), args, 3, grid);
+}
+
+/* One work-group per (n, c) plane, its size from the kernel and device
+ * limits; each work-item keeps a value (and, for max, an index) in local
+ * memory for the tree reduction. */
+static clnet_status run_global(clnet_device *dev, const clnet_pool_geom *g,
+                               const clnet_tensor *x, clnet_tensor *y, clnet_tensor *argmax)
+{
+    const char *name = !g->max ? "pool_global_avg"
+                       : argmax ? "pool_global_max_argmax" : "pool_global_max";
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "pool", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    size_t per_item = sizeof(cl_float) + (g->max ? sizeof(cl_int) : 0);
+    size_t local;
+    st = clnet_cl_reduce_size(dev, kernel, per_item, (size_t)(g->h * g->w), &local);
+    if (st != CLNET_OK)
+        return st;
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
+    cl_int channels = (cl_int)g->c, plane = (cl_int)(g->h * g->w);
+    clnet_cl_arg values = CLNET_CL_LOCAL(local * sizeof(cl_float));
+    clnet_cl_arg indices = CLNET_CL_LOCAL(local * sizeof(cl_int));
+    size_t global = local * (size_t)(g->n * g->c);
+    if (!g->max) {
+        clnet_cl_arg args[] = {
+            CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(channels), CLNET_CL_ARG(plane),
+            values,
+        };
+        return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
+    }
+    if (!argmax) {
+        clnet_cl_arg args[] = {
+            CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(channels), CLNET_CL_ARG(plane),
+            values, indices,
+        };
+        return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
+    }
+    clnet_cl_tensor_args ia = clnet_cl_targs(argmax);
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_TENSOR(ia),
+        CLNET_CL_ARG(channels), CLNET_CL_ARG(plane), values, indices,
+    };
+    return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
+}
+
+/* y is zeroed (a kernel, not a buffer fill: y may be a view), then every x
+ * is added at its argmax. An index outside the plane is skipped, since a
+ * kernel cannot report it without a round trip to the host. */
+static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
+                               const clnet_tensor *argmax, clnet_tensor *y)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ia = clnet_cl_targs(argmax);
+    clnet_cl_tensor_args ya = clnet_cl_targs(y);
+    clnet_cl_arg zero[] = { CLNET_CL_TENSOR(ya) };
+    size_t zero_grid[2] = { (size_t)clnet_tensor_image_numel(y), (size_t)y->shape[0] };
+    clnet_status st = launch(dev, "unpool_zero", NARGS(zero), zero, 2, zero_grid);
+    if (st != CLNET_OK)
+        return st;
+    cl_int out_plane = (cl_int)clnet_spatial_numel(y);
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ia), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(out_plane),
+    };
+    size_t grid[3] = {
+        (size_t)clnet_spatial_numel(x), (size_t)x->shape[1], (size_t)x->shape[0],
+    };
+    return launch(dev, "unpool_scatter", NARGS(args), args, 3, grid);
+}
+
+clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,
+                               clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+{
+    clnet_status st = check_fits(dev, op, nin, in);
+    if (st == CLNET_OK)
+        st = check_fits(dev, op, nout, out);
+    if (st != CLNET_OK)
+        return st;
+    if (op->kind == CLNET_OP_UNPOOL)
+        return run_unpool(dev, in[0], in[1], out[0]);
+    if (op->kind != CLNET_OP_POOL)
+        return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "opencl: op %s is not a pooling",
+                          clnet_op_kind_name(op->kind));
+    clnet_pool_geom g = clnet_pool_geom_of(op, in[0], out[0]);
+    clnet_tensor *argmax = nout > 1 ? out[1] : NULL;
+    if (op->u.pool.global)
+        return run_global(dev, &g, in[0], out[0], argmax);
+    return run_window(dev, &g, in[0], out[0], argmax);
+}

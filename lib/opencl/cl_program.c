@@ -1,0 +1,372 @@
+/* cl_program.c - OpenCL programs and kernels: found or built once per
+ * (device, program, options) through the disk cache or the binaries
+ * directory, kernel objects reused, launches serialised on the shared lock. */
+#include "opencl/cl_program.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BASE_OPTIONS "-cl-std=CL1.2"
+/* How much of a build log fits in the context's last-error record next to
+ * the message around it; compilers put the first error first, so the head
+ * is kept. */
+#define BUILD_LOG_MAX 6000
+
+typedef struct kernel_entry {
+    struct kernel_entry *next;
+    cl_kernel kernel;
+    char name[];
+} kernel_entry;
+
+struct clnet_cl_program {
+    clnet_cl_program *next;
+    char *name;
+    char *options;            /* the caller's options; "" for the defaults */
+    cl_program program;
+    clnet_cl_key key;
+    kernel_entry *kernels;
+};
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = malloc(n);
+    if (copy)
+        memcpy(copy, s, n);
+    return copy;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *text = NULL;
+    long size;
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        text = malloc((size_t)size + 1);
+        if (text && fread(text, 1, (size_t)size, f) != (size_t)size) {
+            free(text);
+            text = NULL;
+        } else if (text) {
+            text[size] = '\0';
+        }
+    }
+    fclose(f);
+    return text;
+}
+
+/* The source of program `name`: the embedded copy, or with CLNET_CL_DIR the
+ * file on disk, read again for every build so that kernel edits take effect
+ * without rebuilding the library. *owned is what the caller frees. */
+static clnet_status source_text(clnet_device *dev, const char *name, const char **text,
+                                char **owned)
+{
+    clnet_ctx *ctx = dev->ctx;
+    *owned = NULL;
+    if (ctx->cl_source_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.cl", ctx->cl_source_dir, name);
+        errno = 0;
+        *owned = read_text_file(path);
+        if (!*owned)
+            return clnet_fail(ctx, CLNET_ERR_IO, "program %s: cannot read %s (CLNET_CL_DIR): %s",
+                              name, path, errno ? strerror(errno) : "read error");
+        *text = *owned;
+        return CLNET_OK;
+    }
+    for (int i = 0; i < clnet_cl_source_count; i++) {
+        if (strcmp(clnet_cl_sources[i].name, name) == 0) {
+            *text = clnet_cl_sources[i].text;
+            return CLNET_OK;
+        }
+    }
+    return clnet_fail(ctx, CLNET_ERR_INTERNAL, "no OpenCL program named \"%s\" is embedded", name);
+}
+
+static clnet_status build_failure(clnet_device *dev, const char *name, const char *options,
+                                  cl_program prog, cl_int err)
+{
+    cl_device_id id = clnet_cl(dev)->id;
+    size_t size = 0;
+    char *log = NULL;
+    if (clGetProgramBuildInfo(prog, id, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) == CL_SUCCESS &&
+        size > 0 && (log = malloc(size)) != NULL &&
+        clGetProgramBuildInfo(prog, id, CL_PROGRAM_BUILD_LOG, size, log, NULL) == CL_SUCCESS)
+        log[size - 1] = '\0';
+    else if (log)
+        log[0] = '\0';
+    size_t len = log ? strlen(log) : 0;
+    while (len > 0 && (log[len - 1] == '\n' || log[len - 1] == ' '))
+        log[--len] = '\0';
+    size_t shown = len > BUILD_LOG_MAX ? BUILD_LOG_MAX : len;
+    clnet_status st = clnet_fail(dev->ctx, CLNET_ERR_BUILD,
+                                 "building program %s for %s failed (%s), options \"%s\"; "
+                                 "build log:\n%.*s%s", name, dev->info.name,
+                                 clnet_status_str((clnet_status)(CLNET_ERR_OPENCL_BAND + err)),
+                                 options, (int)shown, log ? log : "",
+                                 shown < len ? "\n[build log truncated]" : "");
+    free(log);
+    return st;
+}
+
+static clnet_status build_source(clnet_device *dev, const char *name, const char *source,
+                                 const char *options, cl_program *out)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    double t0 = now_ms();
+    cl_int err;
+    cl_program prog = clCreateProgramWithSource(cl->context, 1, &source, NULL, &err);
+    if (err != CL_SUCCESS)
+        return clnet_cl_check(dev, err, "clCreateProgramWithSource");
+    err = clBuildProgram(prog, 1, &cl->id, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        clnet_status st = build_failure(dev, name, options, prog, err);
+        clReleaseProgram(prog);
+        return st;
+    }
+    clnet_log(dev->ctx, CLNET_LOG_INFO, "built program %s for %s in %.0f ms (options \"%s\")",
+              name, dev->info.name, now_ms() - t0, options);
+    *out = prog;
+    return CLNET_OK;
+}
+
+/* Binaries-only mode: the binary is the only way to get the program. */
+static clnet_status load_binary_only(clnet_device *dev, clnet_cl_program *p, const char *options)
+{
+    clnet_ctx *ctx = dev->ctx;
+    char why[512];
+    clnet_status st = clnet_cl_binary_load(dev, ctx->binary_dir, &p->key, options,
+                                           &p->program, why, sizeof why);
+    if (st == CLNET_OK) {
+        clnet_log(ctx, CLNET_LOG_DEBUG, "program %s: loaded binary %s/%s", p->name,
+                  ctx->binary_dir, p->key.file);
+        return CLNET_OK;
+    }
+    if (st == CLNET_ERR_IO)
+        return clnet_fail(ctx, CLNET_ERR_NO_BINARY,
+                          "binaries-only mode: no binary of program %s (options \"%s\") for %s: "
+                          "expected %s/%s (made by clnet_opencl_compile_all)", p->name, options,
+                          dev->info.name, ctx->binary_dir, p->key.file);
+    if (st == CLNET_ERR_FORMAT)
+        return clnet_fail(ctx, CLNET_ERR_NO_BINARY,
+                          "binaries-only mode: the binary %s/%s of program %s for %s is "
+                          "unusable: %s", ctx->binary_dir, p->key.file, p->name,
+                          dev->info.name, why);
+    return clnet_fail(ctx, st, "program %s: %s", p->name, why);
+}
+
+/* Disk cache first; anything wrong with an entry is rebuilt from source and
+ * overwritten, never trusted. */
+static clnet_status load_cached_or_build(clnet_device *dev, clnet_cl_program *p,
+                                         const char *source, const char *options)
+{
+    clnet_ctx *ctx = dev->ctx;
+    char why[512];
+    if (ctx->cache_dir) {
+        clnet_status st = clnet_cl_binary_load(dev, ctx->cache_dir, &p->key, options,
+                                               &p->program, why, sizeof why);
+        if (st == CLNET_OK) {
+            clnet_log(ctx, CLNET_LOG_DEBUG, "program %s: cache hit (%s/%s)", p->name,
+                      ctx->cache_dir, p->key.file);
+            return CLNET_OK;
+        }
+        if (st != CLNET_ERR_IO)
+            clnet_log(ctx, CLNET_LOG_WARN, "program %s: cache entry %s/%s rejected (%s); "
+                      "rebuilding from source", p->name, ctx->cache_dir, p->key.file, why);
+    }
+    clnet_status st = build_source(dev, p->name, source, options, &p->program);
+    if (st != CLNET_OK || !ctx->cache_dir)
+        return st;
+    if (clnet_cl_binary_store(dev, ctx->cache_dir, &p->key, p->program, why, sizeof why) !=
+        CLNET_OK)
+        clnet_log(ctx, CLNET_LOG_WARN, "program %s: cannot write cache entry %s/%s: %s",
+                  p->name, ctx->cache_dir, p->key.file, why);
+    return CLNET_OK;
+}
+
+static void program_free(clnet_cl_program *p)
+{
+    for (kernel_entry *k = p->kernels, *next; k; k = next) {
+        next = k->next;
+        clReleaseKernel(k->kernel);
+        free(k);
+    }
+    if (p->program)
+        clReleaseProgram(p->program);
+    clnet_cl_key_free(&p->key);
+    free(p->name);
+    free(p->options);
+    free(p);
+}
+
+static clnet_status program_create(clnet_device *dev, const char *name, const char *options,
+                                   clnet_cl_program **out)
+{
+    char full[2048];
+    int len = snprintf(full, sizeof full, "%s%s%s", BASE_OPTIONS, *options ? " " : "", options);
+    if (len < 0 || (size_t)len >= sizeof full)
+        return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "program %s: build options too long",
+                          name);
+    clnet_cl_program *p = calloc(1, sizeof *p);
+    if (!p || !(p->name = dup_string(name)) || !(p->options = dup_string(options))) {
+        if (p)
+            program_free(p);
+        return clnet_fail(dev->ctx, CLNET_ERR_HOST_MEMORY, "program %s: out of host memory",
+                          name);
+    }
+    const char *source = NULL;
+    char *owned;
+    clnet_status st = source_text(dev, name, &source, &owned);
+    if (st == CLNET_OK)
+        st = clnet_cl_key_make(dev, name, source, full, &p->key);
+    if (st == CLNET_OK)
+        st = dev->ctx->binary_dir ? load_binary_only(dev, p, full)
+                                  : load_cached_or_build(dev, p, source, full);
+    free(owned);
+    if (st != CLNET_OK) {
+        program_free(p);
+        return st;
+    }
+    *out = p;
+    return CLNET_OK;
+}
+
+/* Caller holds ctx->lock. */
+static clnet_status program_obtain(clnet_device *dev, const char *name, const char *options,
+                                   clnet_cl_program **out)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    const char *opts = options ? options : "";
+    for (clnet_cl_program *p = cl->programs; p; p = p->next) {
+        if (strcmp(p->name, name) == 0 && strcmp(p->options, opts) == 0) {
+            *out = p;
+            return CLNET_OK;
+        }
+    }
+    clnet_status st = program_create(dev, name, opts, out);
+    if (st == CLNET_OK) {
+        (*out)->next = cl->programs;
+        cl->programs = *out;
+    }
+    return st;
+}
+
+/* Caller holds ctx->lock. */
+static clnet_status kernel_obtain(clnet_device *dev, clnet_cl_program *p, const char *name,
+                                  cl_kernel *out)
+{
+    for (kernel_entry *k = p->kernels; k; k = k->next) {
+        if (strcmp(k->name, name) == 0) {
+            *out = k->kernel;
+            return CLNET_OK;
+        }
+    }
+    size_t n = strlen(name) + 1;
+    kernel_entry *k = malloc(sizeof *k + n);
+    if (!k)
+        return clnet_fail(dev->ctx, CLNET_ERR_HOST_MEMORY, "kernel %s: out of host memory", name);
+    cl_int err;
+    k->kernel = clCreateKernel(p->program, name, &err);
+    if (err != CL_SUCCESS) {
+        free(k);
+        char what[256];
+        snprintf(what, sizeof what, "clCreateKernel(%s of program %s)", name, p->name);
+        return clnet_cl_check(dev, err, what);
+    }
+    memcpy(k->name, name, n);
+    k->next = p->kernels;
+    p->kernels = k;
+    *out = k->kernel;
+    return CLNET_OK;
+}
+
+clnet_status clnet_cl_kernel(clnet_device *dev, const char *program, const char *options,
+                             const char *kernel, cl_kernel *out)
+{
+    if (!dev || !program || !kernel || !out)
+        return clnet_fail(dev ? dev->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_cl_kernel: NULL argument");
+    mtx_lock(&dev->ctx->lock);
+    clnet_cl_program *p;
+    clnet_status st = program_obtain(dev, program, options, &p);
+    if (st == CLNET_OK)
+        st = kernel_obtain(dev, p, kernel, out);
+    mtx_unlock(&dev->ctx->lock);
+    return st;
+}
+
+clnet_status clnet_cl_program_get(clnet_device *dev, const char *program, const char *options,
+                                  cl_program *prog, const clnet_cl_key **key)
+{
+    mtx_lock(&dev->ctx->lock);
+    clnet_cl_program *p;
+    clnet_status st = program_obtain(dev, program, options, &p);
+    if (st == CLNET_OK) {
+        *prog = p->program;
+        *key = &p->key;
+    }
+    mtx_unlock(&dev->ctx->lock);
+    return st;
+}
+
+void clnet_cl_programs_free(clnet_device *dev)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    for (clnet_cl_program *p = cl->programs, *next; p; p = next) {
+        next = p->next;
+        program_free(p);
+    }
+    cl->programs = NULL;
+}
+
+clnet_status clnet_cl_launch(clnet_device *dev, cl_kernel kernel, const char *name,
+                             int nargs, const clnet_cl_arg *args, cl_uint work_dim,
+                             const size_t *global, const size_t *local)
+{
+    /* OpenCL rejects an empty range; an empty range has nothing to do. */
+    for (cl_uint d = 0; d < work_dim; d++)
+        if (global[d] == 0)
+            return CLNET_OK;
+    int arg = 0;
+    cl_int err = CL_SUCCESS;
+    /* Kernel objects are shared by every caller of the device, and their
+     * arguments are state: setting and enqueueing must not interleave. */
+    mtx_lock(&dev->ctx->lock);
+    for (; arg < nargs && err == CL_SUCCESS; arg++)
+        err = clSetKernelArg(kernel, (cl_uint)arg, args[arg].size, args[arg].value);
+    bool set_failed = err != CL_SUCCESS;
+    if (!set_failed)
+        err = clEnqueueNDRangeKernel(clnet_cl(dev)->queue, kernel, work_dim, NULL, global, local,
+                                     0, NULL, NULL);
+    mtx_unlock(&dev->ctx->lock);
+    if (err == CL_SUCCESS)
+        return CLNET_OK;
+    char what[256];
+    if (set_failed)
+        snprintf(what, sizeof what, "clSetKernelArg(kernel %s, argument %d)", name, arg - 1);
+    else
+        snprintf(what, sizeof what, "clEnqueueNDRangeKernel(kernel %s, global %zu x %zu x %zu)",
+                 name, global[0], work_dim > 1 ? global[1] : 1, work_dim > 2 ? global[2] : 1);
+    return clnet_cl_check(dev, err, what);
+}
+
+clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const char *kernel,
+                                int nargs, const clnet_cl_arg *args, size_t n)
+{
+    cl_kernel k;
+    clnet_status st = clnet_cl_kernel(dev, program, NULL, kernel, &k);
+    if (st != CLNET_OK)
+        return st;
+    return clnet_cl_launch(dev, k, kernel, nargs, args, 1, &n, NULL);
+}

@@ -1,0 +1,115 @@
+/* clcl.h - internals of the OpenCL backend shared by its files: device state,
+ * program/kernel lookup, kernel launch, and the per-op-family launchers. */
+#ifndef CLNET_CLCL_H
+#define CLNET_CLCL_H
+
+#include "clnet/opencl.h"
+#include "core/internal.h"
+
+typedef struct clnet_cl_program clnet_cl_program;   /* built program + its kernels */
+
+/* Per-device state, in clnet_device.backend. */
+typedef struct clnet_cl_device {
+    cl_platform_id platform;
+    cl_device_id id;
+    cl_context context;         /* NULL until opened */
+    cl_command_queue queue;     /* in-order, profiling enabled when clnet created it */
+    bool adopted;               /* context/queue belong to the caller */
+    clnet_cl_program *programs; /* built programs, guarded by ctx->lock */
+} clnet_cl_device;
+
+static inline clnet_cl_device *clnet_cl(const clnet_device *dev)
+{
+    return (clnet_cl_device *)dev->backend;
+}
+
+/* Converts an OpenCL error into a status in the OpenCL band with a message
+ * naming `what` (the call or kernel) and the device. Returns CLNET_OK for
+ * CL_SUCCESS so it can wrap any call: `st = clnet_cl_check(dev, err, "...")`. */
+clnet_status clnet_cl_check(clnet_device *dev, cl_int err, const char *what);
+
+/* One embedded kernel source file of cl/ (name = file stem, e.g. "conv"). */
+typedef struct clnet_cl_source {
+    const char *name;
+    const char *text;
+} clnet_cl_source;
+extern const clnet_cl_source clnet_cl_sources[];   /* generated at build time */
+extern const int clnet_cl_source_count;
+
+/* Hands back kernel `kernel` of program `program` (a cl/ file stem) built
+ * with the build options `options` (NULL = the defaults; tunables are -D
+ * defines with in-kernel defaults). The program is built on first use, or
+ * loaded from the disk cache / binaries directory; the kernel object is owned
+ * by the device and reused, so callers set its arguments and enqueue it only
+ * through clnet_cl_launch, which holds the lock that makes that safe. */
+clnet_status clnet_cl_kernel(clnet_device *dev, const char *program, const char *options,
+                             const char *kernel, cl_kernel *out);
+
+/* A kernel argument: `value` points at `size` bytes (a cl_mem, cl_int, float,
+ * ...), or is NULL for a __local buffer of `size` bytes. */
+typedef struct clnet_cl_arg {
+    size_t size;
+    const void *value;
+} clnet_cl_arg;
+#define CLNET_CL_ARG(v) ((clnet_cl_arg){sizeof(v), &(v)})
+#define CLNET_CL_LOCAL(bytes) ((clnet_cl_arg){(bytes), NULL})
+
+/* Sets the arguments and enqueues `kernel` on the device's queue, without
+ * waiting. `local` may be NULL (the driver chooses; then `global` need not be
+ * a multiple of anything). `name` is used in error messages. Errors: an
+ * OpenCL-band status naming the kernel. */
+clnet_status clnet_cl_launch(clnet_device *dev, cl_kernel kernel, const char *name,
+                             int nargs, const clnet_cl_arg *args, cl_uint work_dim,
+                             const size_t *global, const size_t *local);
+
+/* Convenience for the common 1-D launch over `n` work-items. */
+clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const char *kernel,
+                                int nargs, const clnet_cl_arg *args, size_t n);
+
+/* Kernel-side view of a tensor: every kernel takes each tensor as the triple
+ * (__global T *base, int offset, int batch_stride), all in elements; the
+ * rest of an image is dense (see struct clnet_tensor). Shapes and strides
+ * are passed as int: clnet_cl_fits_int rejects tensors beyond 2^31 - 1
+ * elements (CLNET_ERR_UNSUPPORTED) before any launch. */
+typedef struct clnet_cl_tensor_args {
+    cl_mem mem;
+    cl_int offset;
+    cl_int batch_stride;
+} clnet_cl_tensor_args;
+clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t);
+#define CLNET_CL_TENSOR(ta) CLNET_CL_ARG((ta).mem), CLNET_CL_ARG((ta).offset), CLNET_CL_ARG((ta).batch_stride)
+bool clnet_cl_fits_int(const clnet_tensor *t);
+
+/* The launchers of each op family, called by the backend's `run` with an op
+ * already validated by the core. One file per family. */
+clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
+                               clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,
+                               clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+clnet_status clnet_cl_run_eltwise(clnet_device *dev, const clnet_op *op, int nin,
+                                  clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+clnet_status clnet_cl_run_norm(clnet_device *dev, const clnet_op *op, int nin,
+                               clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+clnet_status clnet_cl_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
+                               clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+
+/* Map of op kind -> launcher family (conv: CONV, CONV_TRANSPOSE; pool: POOL,
+ * UNPOOL; eltwise: ACTIVATION, DROPOUT, BINARY, BIAS_ADD, CONCAT, SOFTMAX;
+ * norm: BATCHNORM, BATCHNORM_STATS, LRN; gemm: LINEAR, GEMM). */
+
+/* Adds b[c] in place over axis 1 of y: y (N, C, ...) and b (C). What
+ * BIAS_ADD runs, and what LINEAR's bias needs (y (N, M), b (M)). Queued, not
+ * waited for. Errors: CLNET_ERR_SHAPE (b does not hold C entries),
+ * CLNET_ERR_UNSUPPORTED (a tensor beyond int indexing), an OpenCL-band
+ * status naming the kernel. Implemented in cl_eltwise.c. */
+clnet_status clnet_cl_bias_add(clnet_device *dev, clnet_tensor *y, const clnet_tensor *b);
+
+/* Work-group size for a reduction kernel that keeps `bytes_per_item` bytes
+ * of __local memory per work-item: the largest power of two that the kernel
+ * (CL_KERNEL_WORK_GROUP_SIZE), the device (first work-item dimension, local
+ * memory size) and `items`, the element count one group reduces, all allow.
+ * Errors: an OpenCL-band status from the queries. Implemented in cl_norm.c. */
+clnet_status clnet_cl_reduce_size(clnet_device *dev, cl_kernel kernel, size_t bytes_per_item,
+                                  size_t items, size_t *local);
+
+#endif
