@@ -1,0 +1,105 @@
+/* clnet/data.h - datasets (MNIST/Fashion-MNIST IDX, CIFAR-10/100 binary),
+ * where they are looked for, and seeded batching with augmentation. */
+#ifndef CLNET_DATA_H
+#define CLNET_DATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clnet/context.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A labelled image set held in host memory as uint8, NCHW. */
+typedef struct clnet_dataset {
+    char name[32];          /* "mnist", "fashion-mnist", "cifar10", "cifar100" */
+    int64_t count;          /* number of examples */
+    int channels, height, width;
+    int classes;            /* 10, or 100 for CIFAR-100 fine labels */
+    uint8_t *images;        /* count * channels * height * width bytes */
+    uint8_t *labels;        /* count bytes, each < classes */
+} clnet_dataset;
+
+typedef enum clnet_split {
+    CLNET_SPLIT_TRAIN = 0,
+    CLNET_SPLIT_TEST = 1
+} clnet_split;
+
+/* Loads an IDX image file and its IDX label file (MNIST format; gzipped or
+ * not, detected from the content). On success *out is owned by the caller
+ * (clnet_dataset_free). Errors, each naming the file and what is wrong in
+ * clnet_last_error(ctx) (ctx may be NULL): CLNET_ERR_IO (cannot open/read),
+ * CLNET_ERR_FORMAT (wrong magic, truncated, counts of images and labels
+ * differ, a label out of range, trailing bytes), CLNET_ERR_HOST_MEMORY.
+ * Nothing partial is ever returned. */
+clnet_status clnet_dataset_load_idx(clnet_ctx *ctx, const char *images_path,
+                                    const char *labels_path, clnet_dataset **out);
+
+/* Loads CIFAR binary batch files (each gzipped or not) and concatenates them
+ * in order. classes = 10 (records of 1 label + 3072 bytes) or 100 (coarse +
+ * fine label + 3072 bytes; the fine label is kept). Errors as
+ * clnet_dataset_load_idx; a file whose size is not a whole number of records
+ * is CLNET_ERR_FORMAT. */
+clnet_status clnet_dataset_load_cifar(clnet_ctx *ctx, const char *const *paths, int npaths,
+                                      int classes, clnet_dataset **out);
+
+/* Loads a named dataset split, looking for its files (original names, with
+ * or without .gz) in this order: `dir` if not NULL, $CLNET_DATA, then the
+ * shared CI copy (../shared/datasets and ../../shared/datasets relative to
+ * the working directory), then /usr/share/datasets/fashion-mnist for
+ * Fashion-MNIST. Within a directory, MNIST is looked for in "<dir>/mnist"
+ * and "<dir>", CIFAR-10 in "<dir>/cifar-10-batches-bin" and "<dir>",
+ * CIFAR-100 in "<dir>/cifar-100-binary" and "<dir>", Fashion-MNIST in
+ * "<dir>/fashion-mnist" and "<dir>". Names: "mnist", "fashion-mnist",
+ * "cifar10", "cifar100". Errors: CLNET_ERR_INVALID_ARGUMENT (unknown name),
+ * CLNET_ERR_IO when the files are nowhere (the message lists every place
+ * tried), and those of the loaders. */
+clnet_status clnet_dataset_load(clnet_ctx *ctx, const char *name, clnet_split split,
+                                const char *dir, clnet_dataset **out);
+
+/* Releases a dataset; NULL is ignored. */
+void clnet_dataset_free(clnet_dataset *ds);
+
+/* Random augmentation applied per example when batching. Zero-initialised
+ * means none. Every random choice is a pure function of (seed, example
+ * index), so batches are identical whatever thread computes them. */
+typedef struct clnet_augment {
+    int crop_pad;           /* random crop of the original size from the image zero-padded by this */
+    bool hflip;             /* mirror left-right with probability 1/2 */
+    bool vflip;             /* mirror top-bottom with probability 1/2 */
+    int translate;          /* shift by up to +-translate pixels in x and y */
+    float rotate_deg;       /* rotate by up to +-rotate_deg degrees (bilinear) */
+    float shear;            /* shear factor up to +-shear in x */
+    float elastic_alpha;    /* elastic warping strength in pixels (Simard et al. 2003); 0 = off */
+    float elastic_sigma;    /* smoothness of the elastic displacement field */
+    float brightness;       /* colour jitter: scale by 1 +- brightness */
+    float contrast;         /* colour jitter: contrast factor 1 +- contrast */
+    float saturation;       /* colour jitter: saturation factor 1 +- saturation (3 channels) */
+} clnet_augment;
+
+/* Per-channel mean and standard deviation of the whole set, in [0, 1] pixel
+ * units, for normalisation. mean and std hold `channels` floats each. */
+void clnet_dataset_stats(const clnet_dataset *ds, float *mean, float *std);
+
+/* Writes examples indices[0..n) as float NCHW into x (n * C*H*W floats):
+ * pixels scaled to [0, 1], augmented (aug may be NULL), then normalised
+ * (x - mean[c]) / std[c] (mean/std may be NULL: no normalisation), and their
+ * labels into labels (may be NULL). `seed` and each example's index select
+ * its augmentation. Errors: CLNET_ERR_INVALID_ARGUMENT (index out of range,
+ * NULL x). */
+clnet_status clnet_dataset_batch(const clnet_dataset *ds, const int64_t *indices, int n,
+                                 const clnet_augment *aug, uint64_t seed, const float *mean,
+                                 const float *std, float *x, int32_t *labels);
+
+/* Fills order[0..n) with a permutation of 0..n-1 determined by `seed`
+ * (Fisher-Yates over a splitmix64 stream): the same seed gives the same
+ * order on every machine. */
+void clnet_shuffle(int64_t *order, int64_t n, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
