@@ -1,0 +1,281 @@
+/* test_program_cache.c - the on-disk program cache: a second context loads
+ * every program from it instead of compiling, and corrupt or stale entries
+ * are rebuilt with a warning, never trusted. */
+#include "testutil.h"
+#include "clnet/opencl.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_FILES 64
+#define RELU_N (2 * 3 * 5 * 7)
+
+typedef struct counts {
+    int built, hits, rejected;
+} counts;
+
+/* Counts the program-cache events clnet reports through its log sink. */
+static void on_log(void *user, clnet_log_level level, const char *message)
+{
+    counts *c = user;
+    if (level == CLNET_LOG_INFO && strncmp(message, "built program ", 14) == 0)
+        c->built++;
+    else if (level == CLNET_LOG_DEBUG && strstr(message, ": cache hit"))
+        c->hits++;
+    else if (level == CLNET_LOG_WARN && strstr(message, "rebuilding from source"))
+        c->rejected++;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every entry of `dir` (temp files included), sorted; returns the count or
+ * -1. The caller frees names[0..count). */
+static int list_dir(const char *dir, char **names)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL && n < MAX_FILES;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        if (!(names[n] = malloc(len)))
+            break;
+        snprintf(names[n++], len, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, compare_names);
+    return n;
+}
+
+static void free_names(char **names, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+}
+
+static void remove_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return;
+    if (S_ISDIR(sb.st_mode)) {
+        char *names[MAX_FILES];
+        int n = list_dir(path, names);
+        for (int i = 0; i < n; i++)
+            remove_tree(names[i]);
+        free_names(names, n > 0 ? n : 0);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static unsigned char *slurp(const char *path, long *size)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *data = NULL;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (*size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (data = malloc((size_t)*size)) && fread(data, 1, (size_t)*size, f) != (size_t)*size) {
+        free(data);
+        data = NULL;
+    }
+    if (f)
+        fclose(f);
+    return data;
+}
+
+static int spit(const char *path, const unsigned char *data, long size)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(data, 1, (size_t)size, f) == (size_t)size;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    return ok ? 0 : 1;
+}
+
+/* Damages four entries in four ways: another entry's content under this
+ * entry's name (a stale key), a truncated file, a flipped payload byte (the
+ * payload ends the file), a bad magic. */
+static int corrupt_entries(char **files)
+{
+    long size;
+    unsigned char *data = slurp(files[1], &size);
+    int bad = !data || spit(files[0], data, size) || spit(files[1], data, size / 2);
+    free(data);
+    for (int i = 2; i < 4 && !bad; i++) {
+        data = slurp(files[i], &size);
+        bad = !data;
+        if (data) {
+            data[i == 2 ? size - 1 : 0] ^= 0x5a;
+            bad = spit(files[i], data, size);
+        }
+        free(data);
+    }
+    return bad;
+}
+
+/* One context using `cache`: compile_all (which goes through the cache),
+ * then a ReLU, whose output lands in y (NAN-filled when the device does not
+ * implement it). Returns 0, 1 (failure) or TEST_SKIP (no OpenCL device). */
+static int session(const char *cache, const char *bin_dir, counts *c, int *nprograms, float *y)
+{
+    clnet_ctx *ctx = NULL;
+    if (clnet_ctx_new(&ctx) != CLNET_OK) {
+        printf("FAIL: clnet_ctx_new\n");
+        return 1;
+    }
+    clnet_ctx_set_log(ctx, on_log, c, CLNET_LOG_DEBUG);
+    clnet_device *devs[8];
+    int ndev = 0;
+    int rc = test_check_status(ctx, clnet_opencl_set_cache_dir(ctx, cache), "set_cache_dir");
+    if (rc == 0)
+        rc = test_check_status(ctx, clnet_opencl_use_binaries(ctx, NULL), "use_binaries(NULL)");
+    if (rc == 0)
+        rc = test_open_devices(ctx, devs, 8, &ndev);
+    if (rc == 0)
+        rc = test_check_status(ctx, clnet_opencl_compile_all(devs[0], bin_dir, nprograms),
+                               "compile_all");
+    for (int i = 0; i < RELU_N; i++)
+        y[i] = NAN;
+    float x[RELU_N];
+    test_rng rng = {42};
+    test_fill_uniform(&rng, x, RELU_N, -1.0f, 1.0f);
+    int64_t shape[4] = {2, 3, 5, 7};
+    clnet_tensor *tx = rc ? NULL : test_tensor(devs[0], 4, shape, x);
+    clnet_tensor *ty = rc ? NULL : test_tensor(devs[0], 4, shape, NULL);
+    if (rc == 0 && (!tx || !ty))
+        rc = 1;
+    if (rc == 0) {
+        clnet_op op = clnet_op_activation(CLNET_ACT_RELU, 0.0f);
+        clnet_status st = clnet_op_run(devs[0], &op, 1, &tx, 1, &ty);
+        if (st == CLNET_ERR_UNSUPPORTED)
+            printf("  relu not implemented on this device: op check skipped\n");
+        else if (!(rc = test_check_status(ctx, st, "relu")))
+            rc = test_check_status(ctx, clnet_tensor_read(ty, y, sizeof x), "read relu");
+    }
+    clnet_tensor_free(tx);
+    clnet_tensor_free(ty);
+    clnet_ctx_free(ctx);
+    return rc;
+}
+
+static int expect(int got, int want, const char *what)
+{
+    printf("  %-44s %3d (expected %d)\n", what, got, want);
+    if (got == want)
+        return 0;
+    printf("FAIL: %s\n", what);
+    return 1;
+}
+
+static int check_relu(const float *y, const float *reference, const char *when)
+{
+    if (isnan(y[0]))
+        return 0;
+    float x[RELU_N];
+    test_rng rng = {42};
+    test_fill_uniform(&rng, x, RELU_N, -1.0f, 1.0f);
+    for (int i = 0; i < RELU_N; i++) {
+        float want = x[i] > 0.0f ? x[i] : 0.0f;
+        if (y[i] != want || memcmp(&y[i], &reference[i], sizeof y[i]) != 0) {
+            printf("FAIL: relu %s: y[%d] = %g, expected %g (first run %g)\n", when, i, y[i], want,
+                   reference[i]);
+            return 1;
+        }
+    }
+    printf("  relu %s: %d values exact\n", when, RELU_N);
+    return 0;
+}
+
+/* Checks the entries of the cache dir: one whole file per program, no temp
+ * files left behind. Hands back the sorted paths. */
+static int check_entries(const char *cache, int nprograms, char **files, int *nfiles)
+{
+    *nfiles = list_dir(cache, files);
+    int bad = expect(*nfiles, nprograms, "entries in the cache dir");
+    for (int i = 0; i < *nfiles && !bad; i++) {
+        size_t len = strlen(files[i]);
+        if (len < 6 || strcmp(files[i] + len - 6, ".clbin") != 0 || strstr(files[i], "/.")) {
+            printf("FAIL: unexpected cache file %s\n", files[i]);
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+static int run(const char *root)
+{
+    char cache[512], bin_dir[512];
+    snprintf(cache, sizeof cache, "%s/cache/nested", root);
+    snprintf(bin_dir, sizeof bin_dir, "%s/bin", root);
+    counts c = {0, 0, 0};
+    int n = 0;
+    float first[RELU_N], y[RELU_N];
+
+    printf("cold start (empty cache %s):\n", cache);
+    int rc = session(cache, bin_dir, &c, &n, first);
+    if (rc)
+        return rc;
+    if (n < 4) {
+        printf("FAIL: %d programs; this test damages 4 cache entries\n", n);
+        return 1;
+    }
+    int bad = expect(c.built, n, "programs built from source") +
+              expect(c.hits, 0, "cache hits") + expect(c.rejected, 0, "entries rejected");
+    char *files[MAX_FILES];
+    int nfiles;
+    bad += check_entries(cache, n, files, &nfiles) + check_relu(first, first, "cold");
+
+    printf("warm start:\n");
+    c = (counts){0, 0, 0};
+    if (bad || (rc = session(cache, bin_dir, &c, &n, y))) {
+        free_names(files, nfiles);
+        return bad ? 1 : rc;
+    }
+    bad += expect(c.built, 0, "programs built from source") +
+           expect(c.hits, n, "cache hits") + check_relu(y, first, "from cache");
+
+    printf("after damaging 4 entries (stale key, truncated, payload byte, magic):\n");
+    if (!bad && corrupt_entries(files)) {
+        printf("FAIL: cannot damage the cache files\n");
+        bad = 1;
+    }
+    free_names(files, nfiles);
+    c = (counts){0, 0, 0};
+    if (bad || (rc = session(cache, bin_dir, &c, &n, y)))
+        return bad ? 1 : rc;
+    bad += expect(c.rejected, 4, "entries rejected with a warning") +
+           expect(c.built, 4, "programs rebuilt from source") +
+           expect(c.hits, n - 4, "cache hits") + check_relu(y, first, "after rebuild");
+
+    printf("after the rebuild:\n");
+    c = (counts){0, 0, 0};
+    if (bad || (rc = session(cache, bin_dir, &c, &n, y)))
+        return bad ? 1 : rc;
+    bad += expect(c.hits, n, "cache hits") + expect(c.built, 0, "programs built from source") +
+           check_entries(cache, n, files, &nfiles);
+    free_names(files, nfiles);
+    return bad ? 1 : 0;
+}
+
+int main(void)
+{
+    char root[] = "/tmp/clnet-test-cache-XXXXXX";
+    if (!mkdtemp(root)) {
+        printf("FAIL: mkdtemp\n");
+        return 1;
+    }
+    int rc = run(root);
+    remove_tree(root);
+    printf("%s\n", rc == 0 ? "PASS" : rc == TEST_SKIP ? "SKIP" : "FAIL");
+    return rc;
+}
