@@ -1,0 +1,92 @@
+/* bench.h - what the subcommands of clnet-bench share: exit codes, option
+ * parsing, error reporting, JSON/CSV text escaping and the standard layer suite. */
+#ifndef CLNET_BENCH_H
+#define CLNET_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "clnet.h"
+
+/* Exit codes of every subcommand. */
+enum {
+    BENCH_EXIT_OK = 0,
+    BENCH_EXIT_FAIL = 1,    /* a clnet call failed at run time */
+    BENCH_EXIT_USAGE = 2    /* unknown subcommand or option, bad or missing value */
+};
+
+/* A subcommand: `argv[0]` is the subcommand's name. Returns an exit code. */
+int bench_cmd_devices(int argc, char **argv);
+int bench_cmd_compile(int argc, char **argv);
+int bench_cmd_ops(int argc, char **argv);
+
+/* Prints "clnet-bench CMD: <message> (see 'clnet-bench CMD --help')" on
+ * stderr and returns BENCH_EXIT_USAGE. */
+int bench_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "clnet-bench CMD: WHAT: <status text>: <last error>" on stderr and
+ * returns BENCH_EXIT_FAIL. ctx may be NULL. */
+int bench_fail(const char *cmd, clnet_ctx *ctx, clnet_status st, const char *what);
+
+/* Option matching over argv. An option with a value may be written
+ * "--name value" or "--name=value". */
+typedef struct bench_opts {
+    const char *cmd;     /* subcommand name, for messages */
+    int argc;
+    char **argv;
+    int i;               /* index of the argument being parsed */
+    bool error;          /* set when a value was missing (already reported) */
+} bench_opts;
+
+/* True when argv[i] is the flag "--name" (no value allowed). */
+bool bench_opt_flag(bench_opts *o, const char *name);
+
+/* True when argv[i] is "--name" with a value; *value then points at it and
+ * o->i has moved past a separate value argument. A missing value is reported
+ * and sets o->error (the call then returns true with *value NULL). */
+bool bench_opt_value(bench_opts *o, const char *name, const char **value);
+
+/* Parses a decimal integer in [lo, hi]; reports a bad value and returns
+ * false otherwise. */
+bool bench_parse_int(const char *cmd, const char *opt, const char *text, long lo, long hi,
+                     long *out);
+
+/* Writes `s` as a JSON string literal (quotes included). */
+void bench_json_string(FILE *f, const char *s);
+
+/* Writes `s` as one CSV field, quoted when it holds a comma, quote or newline. */
+void bench_csv_field(FILE *f, const char *s);
+
+/* Creates a context; on failure reports it and returns NULL. */
+clnet_ctx *bench_ctx_new(const char *cmd);
+
+/* The standard layer suite: forward convolution and linear layers of
+ * well-known networks, NCHW float32. Shapes are given; MACs are derived. */
+typedef struct bench_layer {
+    const char *name;
+    bool linear;         /* fully connected: c inputs -> k outputs */
+    int c, k;            /* input and output channels (features) */
+    int h, w;            /* input plane */
+    int kernel, stride, pad, groups;
+} bench_layer;
+
+extern const bench_layer bench_layers[];
+extern const int bench_layer_count;
+
+/* The layer called `name`, or NULL. */
+const bench_layer *bench_layer_find(const char *name);
+
+/* The op, and the shapes of x, w, b and y, of a layer at batch `batch`.
+ * y's shape comes from clnet_op_output_shapes, so a suite entry the library
+ * rejects is reported rather than guessed. */
+typedef struct bench_layer_setup {
+    clnet_op op;
+    clnet_shape x, w, b, y;
+    uint64_t macs;       /* multiply-accumulates of one forward pass */
+} bench_layer_setup;
+
+clnet_status bench_layer_prepare(clnet_ctx *ctx, const bench_layer *layer, int batch,
+                                 bench_layer_setup *out);
+
+#endif

@@ -1,0 +1,327 @@
+/* cmd_ops.c - `clnet-bench ops`: times the forward pass of the standard layer
+ * suite on one device or on every OpenCL device. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report.h"
+
+/* ref is scalar C: one timed rep, and layers above this many FLOP only when
+ * --layer names them, or the suite would take hours. */
+#define REF_MAX_FLOP 2e9
+#define SEED 0x636c6e6574ULL
+#define MAX_REPS 1000
+
+typedef struct ops_options {
+    const bench_layer *layer;   /* NULL: the whole suite */
+    int batch;
+    const char *selector;       /* NULL: the default device */
+    bool all_devices;
+    int reps;
+    report_format format;
+} ops_options;
+
+static void print_help(void)
+{
+    printf("usage: clnet-bench ops [--layer NAME] [--batch B] [--device D | --all-devices]\n"
+           "                       [--reps R] [--csv | --json]\n\n"
+           "Times the forward pass of the standard layer suite (NCHW, float32, random\n"
+           "data from a fixed seed). For each layer: the first call (program build\n"
+           "included), one warm-up, then R timed calls, each waited for with\n"
+           "clnet_device_synchronize. Reports the median and min-max in ms and\n"
+           "GFLOP/s = 2 * MACs / median, MACs derived from the shapes. Layers the device\n"
+           "does not support are reported as such.\n\n"
+           "  --layer NAME    one layer of the suite (default: all)\n"
+           "  --batch B       batch size (default 1)\n"
+           "  --device D      device index, name substring or \"ref\" (default: CLNET_DEVICE,\n"
+           "                  else the first OpenCL device)\n"
+           "  --all-devices   every OpenCL device in turn (ref only with --device ref)\n"
+           "  --reps R        timed repetitions (default 5; ref: 1, no warm-up, and layers\n"
+           "                  above %.0f GFLOP only when --layer names them)\n"
+           "  --csv, --json   CSV rows, or one JSON array of objects, instead of a table\n"
+           "  --help          this text\n\nlayers:\n", REF_MAX_FLOP * 1e-9);
+    for (int i = 0; i < bench_layer_count; i++) {
+        const bench_layer *l = &bench_layers[i];
+        if (l->linear)
+            printf("  %-20s linear %d -> %d\n", l->name, l->c, l->k);
+        else
+            printf("  %-20s conv %d -> %d, %dx%d, stride %d, pad %d, groups %d, input %dx%d\n",
+                   l->name, l->c, l->k, l->kernel, l->kernel, l->stride, l->pad, l->groups,
+                   l->h, l->w);
+    }
+}
+
+/* Parses one option at o->i; returns BENCH_EXIT_OK to go on, or an exit code. */
+static int parse_option(bench_opts *o, ops_options *opt)
+{
+    const char *v = NULL;
+    long n = 0;
+    if (bench_opt_flag(o, "--all-devices")) {
+        opt->all_devices = true;
+    } else if (bench_opt_flag(o, "--csv")) {
+        opt->format = REPORT_CSV;
+    } else if (bench_opt_flag(o, "--json")) {
+        opt->format = REPORT_JSON;
+    } else if (bench_opt_value(o, "--layer", &v)) {
+        if (v && !(opt->layer = bench_layer_find(v)))
+            return bench_usage_error(o->cmd, "unknown layer '%s'", v);
+    } else if (bench_opt_value(o, "--batch", &v)) {
+        if (v && !bench_parse_int(o->cmd, "--batch", v, 1, 4096, &n))
+            return BENCH_EXIT_USAGE;
+        opt->batch = (int)n;
+    } else if (bench_opt_value(o, "--reps", &v)) {
+        if (v && !bench_parse_int(o->cmd, "--reps", v, 1, MAX_REPS, &n))
+            return BENCH_EXIT_USAGE;
+        opt->reps = (int)n;
+    } else if (bench_opt_value(o, "--device", &v)) {
+        opt->selector = v;
+    } else {
+        return bench_usage_error(o->cmd, "unknown option '%s'", o->argv[o->i]);
+    }
+    /* A missing value was reported by bench_opt_value and left v NULL. */
+    return o->error ? BENCH_EXIT_USAGE : BENCH_EXIT_OK;
+}
+
+static int parse_options(int argc, char **argv, ops_options *opt, bool *help)
+{
+    bench_opts o = {.cmd = "ops", .argc = argc, .argv = argv};
+    bool csv = false, json = false;
+    for (o.i = 1; o.i < argc; o.i++) {
+        if (bench_opt_flag(&o, "--help")) {
+            *help = true;
+            return BENCH_EXIT_OK;
+        }
+        csv |= bench_opt_flag(&o, "--csv");
+        json |= bench_opt_flag(&o, "--json");
+        int rc = parse_option(&o, opt);
+        if (rc != BENCH_EXIT_OK)
+            return rc;
+    }
+    if (csv && json)
+        return bench_usage_error(o.cmd, "--csv and --json exclude each other");
+    if (opt->all_devices && opt->selector)
+        return bench_usage_error(o.cmd, "--device and --all-devices exclude each other");
+    return BENCH_EXIT_OK;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+/* splitmix64: a fixed seed gives the same data on every machine. */
+static float next_uniform(uint64_t *state, float scale)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return scale * ((float)(z >> 40) * (2.0f / 16777216.0f) - 1.0f);
+}
+
+/* Allocates a tensor of `shape` on dev filled with uniform values in
+ * [-scale, scale]. */
+static clnet_status random_tensor(clnet_device *dev, const clnet_shape *shape, float scale,
+                                  uint64_t *rng, clnet_tensor **out)
+{
+    int64_t n = clnet_shape_numel(shape);
+    float *host = malloc((size_t)n * sizeof *host);
+    if (!host)
+        return CLNET_ERR_HOST_MEMORY;
+    for (int64_t i = 0; i < n; i++)
+        host[i] = next_uniform(rng, scale);
+    clnet_status st = clnet_tensor_new(dev, CLNET_F32, shape->ndim, shape->dim, out);
+    if (st == CLNET_OK)
+        st = clnet_tensor_write(*out, host, (size_t)n * sizeof *host);
+    free(host);
+    return st;
+}
+
+typedef struct layer_run {
+    clnet_device *dev;
+    const bench_layer_setup *setup;
+    clnet_tensor *t[4];          /* x, w, b, y */
+} layer_run;
+
+static clnet_status run_once(layer_run *lr, double *ms)
+{
+    double t0 = now_ms();
+    clnet_status st = clnet_op_run(lr->dev, &lr->setup->op, 3, lr->t, 1, &lr->t[3]);
+    if (st == CLNET_OK)
+        st = clnet_device_synchronize(lr->dev);
+    *ms = now_ms() - t0;
+    return st;
+}
+
+static clnet_status alloc_tensors(layer_run *lr)
+{
+    const bench_layer_setup *s = lr->setup;
+    uint64_t rng = SEED;
+    /* Weights scaled by 1/sqrt(fan-in) keep outputs near unit size, away
+     * from denormals and infinities that would distort the timing. */
+    float w_scale = 1.0f / sqrtf((float)(clnet_shape_numel(&s->w) / s->w.dim[0]));
+    clnet_status st = random_tensor(lr->dev, &s->x, 1.0f, &rng, &lr->t[0]);
+    if (st == CLNET_OK)
+        st = random_tensor(lr->dev, &s->w, w_scale, &rng, &lr->t[1]);
+    if (st == CLNET_OK)
+        st = random_tensor(lr->dev, &s->b, 0.1f, &rng, &lr->t[2]);
+    if (st == CLNET_OK)
+        st = clnet_tensor_new(lr->dev, CLNET_F32, s->y.ndim, s->y.dim, &lr->t[3]);
+    return st;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* First call, warm-up (not on ref: nothing to build or cache), timed reps. */
+static clnet_status time_layer(layer_run *lr, bool warm_up, int reps, report_row *row)
+{
+    double times[MAX_REPS], ms;
+    clnet_status st = run_once(lr, &row->first_ms);
+    if (st == CLNET_OK && warm_up)
+        st = run_once(lr, &ms);
+    for (int i = 0; st == CLNET_OK && i < reps; i++)
+        st = run_once(lr, &times[i]);
+    if (st != CLNET_OK)
+        return st;
+    qsort(times, (size_t)reps, sizeof times[0], compare_double);
+    row->reps = reps;
+    row->ms = reps % 2 ? times[reps / 2] : 0.5 * (times[reps / 2 - 1] + times[reps / 2]);
+    row->ms_min = times[0];
+    row->ms_max = times[reps - 1];
+    row->gflops = 2.0 * (double)row->macs / (row->ms * 1e-3) * 1e-9;
+    return CLNET_OK;
+}
+
+/* Measures one layer into `row`; a failure is recorded in the row (with the
+ * library's message in `note_buf`) rather than ending the run. */
+static void bench_layer_on(clnet_device *dev, const clnet_device_info *info,
+                           const ops_options *opt, const bench_layer *layer, report_row *row,
+                           char *note_buf, size_t note_size)
+{
+    clnet_ctx *ctx = clnet_device_ctx(dev);
+    bool ref = info->kind == CLNET_DEVICE_REF;
+    bench_layer_setup setup;
+    clnet_status st = bench_layer_prepare(ctx, layer, opt->batch, &setup);
+    row->macs = st == CLNET_OK ? setup.macs : 0;
+    if (st == CLNET_OK && ref && !opt->layer && 2.0 * (double)setup.macs > REF_MAX_FLOP) {
+        row->status = ROW_SKIPPED;
+        row->note = "too slow for ref; name it with --layer to run it";
+        return;
+    }
+    if (st == CLNET_OK && !clnet_op_supported(dev, &setup.op)) {
+        row->status = ROW_UNSUPPORTED;
+        row->note = "clnet_op_supported() is false on this device";
+        return;
+    }
+    layer_run lr = {.dev = dev, .setup = &setup};
+    if (st == CLNET_OK)
+        st = alloc_tensors(&lr);
+    if (st == CLNET_OK)
+        st = time_layer(&lr, !ref, ref ? 1 : opt->reps, row);
+    for (int i = 0; i < 4; i++)
+        clnet_tensor_free(lr.t[i]);
+    if (st != CLNET_OK) {
+        row->status = ROW_FAILED;
+        snprintf(note_buf, note_size, "%s: %s", clnet_status_str(st), clnet_last_error(ctx));
+        row->note = note_buf;
+    }
+}
+
+/* Runs the selected layers on one device; returns false if any failed. */
+static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
+{
+    clnet_device_info info;
+    clnet_status st = clnet_device_info_get(dev, &info);
+    if (st != CLNET_OK) {
+        bench_fail("ops", clnet_device_ctx(dev), st, "cannot describe the device");
+        return false;
+    }
+    bool ref = info.kind == CLNET_DEVICE_REF;
+    report_device(rep, &info, opt->batch, !ref, ref ? 1 : opt->reps);
+    bool ok = true;
+    for (int i = 0; i < bench_layer_count; i++) {
+        const bench_layer *layer = &bench_layers[i];
+        if (opt->layer && opt->layer != layer)
+            continue;
+        char note[1024];
+        report_row row = {.layer = layer->name, .batch = opt->batch, .device = info.name,
+                          .device_index = info.index, .status = ROW_OK, .note = ""};
+        bench_layer_on(dev, &info, opt, layer, &row, note, sizeof note);
+        if (row.status == ROW_FAILED) {
+            fprintf(stderr, "clnet-bench ops: %s on device %d (%s) failed: %s\n", layer->name,
+                    info.index, info.name, row.note);
+            ok = false;
+        }
+        report_add(rep, &row);
+    }
+    return ok;
+}
+
+/* Collects the devices to run: every OpenCL device, or the one selected. */
+static int select_devices(clnet_ctx *ctx, const ops_options *opt, clnet_device **devs,
+                          int max, int *n)
+{
+    *n = 0;
+    if (!opt->all_devices) {
+        clnet_status st = clnet_device_find(ctx, opt->selector, &devs[0]);
+        if (st == CLNET_ERR_NO_DEVICE && opt->selector)
+            return bench_usage_error("ops", "no device matches '%s'; 'clnet-bench devices' lists them",
+                                     opt->selector);
+        if (st != CLNET_OK)
+            return bench_fail("ops", ctx, st, "cannot open the device");
+        *n = 1;
+        return BENCH_EXIT_OK;
+    }
+    for (int i = 0; i < clnet_device_count(ctx) && *n < max; i++) {
+        clnet_device_info info;
+        clnet_status st = clnet_device_describe(ctx, i, &info);
+        if (st == CLNET_OK && info.kind != CLNET_DEVICE_OPENCL)
+            continue;
+        if (st == CLNET_OK)
+            st = clnet_device_get(ctx, i, &devs[*n]);
+        if (st != CLNET_OK)
+            return bench_fail("ops", ctx, st, "cannot open an OpenCL device");
+        (*n)++;
+    }
+    if (*n == 0) {
+        fprintf(stderr, "clnet-bench ops: --all-devices: no OpenCL device found "
+                        "(see 'clnet-bench devices')\n");
+        return BENCH_EXIT_FAIL;
+    }
+    return BENCH_EXIT_OK;
+}
+
+int bench_cmd_ops(int argc, char **argv)
+{
+    ops_options opt = {.batch = 1, .reps = 5, .format = REPORT_TEXT};
+    bool help = false;
+    int rc = parse_options(argc, argv, &opt, &help);
+    if (rc != BENCH_EXIT_OK || help) {
+        if (help)
+            print_help();
+        return rc;
+    }
+    clnet_ctx *ctx = bench_ctx_new("ops");
+    if (!ctx)
+        return BENCH_EXIT_FAIL;
+    clnet_device *devs[64];
+    int ndevs = 0;
+    rc = select_devices(ctx, &opt, devs, 64, &ndevs);
+    if (rc == BENCH_EXIT_OK) {
+        report rep;
+        report_begin(&rep, opt.format);
+        for (int i = 0; i < ndevs; i++)
+            if (!bench_device(devs[i], &opt, &rep))
+                rc = BENCH_EXIT_FAIL;
+        report_end(&rep);
+    }
+    clnet_ctx_free(ctx);
+    return rc;
+}

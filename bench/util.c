@@ -1,0 +1,109 @@
+/* util.c - option parsing, error reporting and text escaping shared by the
+ * clnet-bench subcommands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+int bench_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "clnet-bench %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'clnet-bench %s --help')\n", cmd);
+    return BENCH_EXIT_USAGE;
+}
+
+int bench_fail(const char *cmd, clnet_ctx *ctx, clnet_status st, const char *what)
+{
+    const char *detail = ctx ? clnet_last_error(ctx) : "";
+    fprintf(stderr, "clnet-bench %s: %s: %s%s%s\n", cmd, what, clnet_status_str(st),
+            detail[0] ? ": " : "", detail);
+    return BENCH_EXIT_FAIL;
+}
+
+bool bench_opt_flag(bench_opts *o, const char *name)
+{
+    return strcmp(o->argv[o->i], name) == 0;
+}
+
+bool bench_opt_value(bench_opts *o, const char *name, const char **value)
+{
+    const char *arg = o->argv[o->i];
+    size_t len = strlen(name);
+    if (strncmp(arg, name, len) != 0)
+        return false;
+    if (arg[len] == '=') {
+        *value = arg + len + 1;
+        return true;
+    }
+    if (arg[len] != '\0')
+        return false;
+    if (o->i + 1 >= o->argc) {
+        bench_usage_error(o->cmd, "option %s needs a value", name);
+        o->error = true;
+        *value = NULL;
+        return true;
+    }
+    *value = o->argv[++o->i];
+    return true;
+}
+
+bool bench_parse_int(const char *cmd, const char *opt, const char *text, long lo, long hi,
+                     long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) {
+        bench_usage_error(cmd, "bad value '%s' for %s: expected an integer from %ld to %ld",
+                          text, opt, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+void bench_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void bench_csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+clnet_ctx *bench_ctx_new(const char *cmd)
+{
+    clnet_ctx *ctx = NULL;
+    clnet_status st = clnet_ctx_new(&ctx);
+    if (st != CLNET_OK) {
+        bench_fail(cmd, NULL, st, "cannot create a clnet context");
+        return NULL;
+    }
+    return ctx;
+}
