@@ -130,5 +130,6 @@ __kernel void lrn(__global const float *x, int x_off, int x_bs,
         float v = p[j * spatial];
         sum += v * v;
     }
-    y[y_off + n * y_bs + c * spatial + s] = p[c * spatial] / pow(k + alpha / (float)size * sum, beta);
+    float denom = pow(k + alpha / (float)size * sum, beta);
+    y[y_off + n * y_bs + c * spatial + s] = p[c * spatial] / denom;
 }

@@ -98,17 +98,19 @@ clnet_status clnet_cl_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
  * norm: BATCHNORM, BATCHNORM_STATS, LRN; gemm: LINEAR, GEMM). */
 
 /* Adds b[c] in place over axis 1 of y: y (N, C, ...) and b (C). What
- * BIAS_ADD runs, and what LINEAR's bias needs (y (N, M), b (M)). Queued, not
+ * BIAS_ADD computes, and what LINEAR's bias needs (y (N, M), b (M)). Queued, not
  * waited for. Errors: CLNET_ERR_SHAPE (b does not hold C entries),
  * CLNET_ERR_UNSUPPORTED (a tensor beyond int indexing), an OpenCL-band
  * status naming the kernel. Implemented in cl_eltwise.c. */
 clnet_status clnet_cl_bias_add(clnet_device *dev, clnet_tensor *y, const clnet_tensor *b);
 
 /* Work-group size for a reduction kernel that keeps `bytes_per_item` bytes
- * of __local memory per work-item: the largest power of two that the kernel
- * (CL_KERNEL_WORK_GROUP_SIZE), the device (first work-item dimension, local
- * memory size) and `items`, the element count one group reduces, all allow.
- * Errors: an OpenCL-band status from the queries. Implemented in cl_norm.c. */
+ * of __local memory per work-item and reduces `items` elements per group: a
+ * power of two within what the kernel (CL_KERNEL_WORK_GROUP_SIZE) and the
+ * device (first work-item dimension, local memory size) allow, small enough
+ * that each work-item first reduces a few dozen elements alone, but at least
+ * the kernel's preferred work-group size multiple. Errors: an OpenCL-band
+ * status from the queries. Implemented in cl_norm.c. */
 clnet_status clnet_cl_reduce_size(clnet_device *dev, cl_kernel kernel, size_t bytes_per_item,
                                   size_t items, size_t *local);
 

@@ -42,7 +42,7 @@ extern "C" {
  *       With the optional outputs (read and updated in place), also the
  *       running statistics of training: r = (1 - momentum) * r + momentum *
  *       batch, the variance entering unbiased (times M / (M - 1), M = N *
- *       spatial), as torch.nn.BatchNorm2d does.
+ *       spatial; unscaled when M = 1), as torch.nn.BatchNorm2d does.
  *   LRN              in: x                    out: y
  *       Across channels, as torch.nn.LocalResponseNorm:
  *       y = x / (k + alpha/size * sum of x^2 over the window)^beta, the
