@@ -241,6 +241,17 @@ static void test_cifar_files(clnet_ctx *ctx, const char *dir)
                (long long)ds->count, ds->labels[0], ds->labels[1], ds->labels[2]);
     }
     clnet_dataset_free(ds);
+
+    char missing[PATH_LEN];
+    join(missing, sub, "missing.bin");
+    const char *twice[] = {p, p}, *half[] = {p, missing};
+    st = clnet_dataset_load_cifar(ctx, twice, 2, 100, &ds);
+    CHECK(st == CLNET_OK && ds->count == 6 && ds->labels[5] == good[2] &&
+              memcmp(ds->images, ds->images + 3 * 3072, 3 * 3072) == 0,
+          "two files concatenated wrongly");
+    clnet_dataset_free(ds);
+    st = clnet_dataset_load_cifar(ctx, half, 2, 100, &ds);
+    expect_error(ctx, "second file missing", st, CLNET_ERR_IO, ds, missing, "cannot open");
     unlink(p);
     rmdir(sub);
 }

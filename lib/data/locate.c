@@ -125,15 +125,20 @@ static bool find_split(const char *dir, const char *const *files, char paths[][P
     return true;
 }
 
-/* Returns the directory roots in search order; NULL entries are skipped. */
+/* Fills `roots` with the directory roots in search order, each once (the
+ * caller's dir is often $CLNET_DATA itself); returns how many. */
 static int search_roots(const char *dir, const char **roots)
 {
     const char *env = getenv("CLNET_DATA");
+    const char *all[] = {dir, env, "../shared/datasets", "../../shared/datasets"};
     int n = 0;
-    roots[n++] = dir && *dir ? dir : NULL;
-    roots[n++] = env && *env ? env : NULL;
-    roots[n++] = "../shared/datasets";
-    roots[n++] = "../../shared/datasets";
+    for (int i = 0; i < 4; i++) {
+        bool seen = !all[i] || !*all[i];
+        for (int j = 0; j < n && !seen; j++)
+            seen = strcmp(roots[j], all[i]) == 0;
+        if (!seen)
+            roots[n++] = all[i];
+    }
     return n;
 }
 
@@ -147,8 +152,6 @@ static bool locate(const dataset_spec *spec, clnet_split split, const char *dir,
     int nroots = search_roots(dir, roots);
     char folder[PATH_BYTES];
     for (int r = 0; r < nroots; r++) {
-        if (!roots[r])
-            continue;
         int n = snprintf(folder, sizeof folder, "%s/%s", roots[r], spec->subdir);
         if (n > 0 && n < PATH_BYTES && find_split(folder, files, paths, tried, tried_size))
             return true;
