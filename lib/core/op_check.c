@@ -125,6 +125,8 @@ static clnet_status check_conv(check *c)
     TRY(spatial_params(c, first, p->stride, p->dilation, p->pad_begin, p->pad_end));
     if (p->groups < 1)
         return fail(c, CLNET_ERR_INVALID_PARAMS, "groups %d (must be >= 1)", p->groups);
+    if ((int)p->algo < 0 || p->algo >= CLNET_CONV_ALGO_COUNT)
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "unknown convolution algorithm %d", (int)p->algo);
     int64_t ch = x->dim[1], groups = p->groups;
     if (ch % groups != 0)
         return fail(c, CLNET_ERR_SHAPE, "groups %lld do not divide the %lld input channels",

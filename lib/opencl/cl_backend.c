@@ -347,6 +347,15 @@ static clnet_status cl_synchronize(clnet_device *dev)
     return clnet_cl_check(dev, clFinish(clnet_cl(dev)->queue), "clFinish");
 }
 
+/* Refuses a convolution forced onto an algorithm this backend lacks. */
+static bool cl_supports(clnet_device *dev, const clnet_op *op)
+{
+    (void)dev;
+    if (op->kind != CLNET_OP_CONV)
+        return true;
+    return op->u.conv.algo == CLNET_CONV_ALGO_AUTO || op->u.conv.algo == CLNET_CONV_ALGO_DIRECT;
+}
+
 static const clnet_backend_iface cl_iface = {
     .name = "opencl",
     .open = cl_open,
@@ -356,6 +365,7 @@ static const clnet_backend_iface cl_iface = {
     .buffer_write = cl_buffer_write,
     .buffer_read = cl_buffer_read,
     .runners = cl_runners,
+    .supports = cl_supports,
     .synchronize = cl_synchronize,
 };
 

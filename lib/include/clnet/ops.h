@@ -144,6 +144,21 @@ typedef enum clnet_op_kind {
 #define CLNET_OP_MAX_INPUTS 16
 #define CLNET_OP_MAX_OUTPUTS 4
 
+/* Convolution algorithms. AUTO lets the backend choose (measured per device
+ * and layer shape by `clnet-bench tune`, else a static rule); naming one
+ * forces it, for tests and benchmarks: an algorithm that cannot run the op
+ * makes clnet_op_supported false. The reference backend has one algorithm
+ * and accepts every value. */
+typedef enum clnet_conv_algo {
+    CLNET_CONV_ALGO_AUTO = 0,
+    CLNET_CONV_ALGO_DIRECT,        /* register-blocked direct convolution */
+    CLNET_CONV_ALGO_IM2COL,        /* im2col + GEMM */
+    CLNET_CONV_ALGO_GEMM_1X1,      /* 1x1 convolution as GEMM, no im2col */
+    CLNET_CONV_ALGO_WINOGRAD,      /* Winograd F(2x2, 3x3): stride 1, 3x3, no dilation */
+    CLNET_CONV_ALGO_DEPTHWISE,     /* groups == C == K */
+    CLNET_CONV_ALGO_COUNT
+} clnet_conv_algo;
+
 /* Spatial parameters are [0] = height, [1] = width. For 1-D tensors (N, C, W)
  * only the width entries are used; the height entries are ignored. */
 typedef struct clnet_conv_params {
@@ -154,6 +169,7 @@ typedef struct clnet_conv_params {
     int groups;              /* >= 1, divides C and K; groups == C == K is depthwise */
     int output_padding[2];   /* CONV_TRANSPOSE only; >= 0, < stride or < dilation */
     int kernel[2];           /* CONV_BACKWARD_WEIGHTS only: the window (KH, KW) of w */
+    clnet_conv_algo algo;    /* CONV: AUTO (0) or a forced algorithm */
 } clnet_conv_params;
 
 typedef enum clnet_pool_mode {
