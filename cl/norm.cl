@@ -1,5 +1,6 @@
-/* norm.cl - batch normalisation (apply, and per-channel statistics as one
- * work-group reduction per channel) and local response normalisation. */
+/* norm.cl - batch normalisation (apply, per-channel statistics, gradient: one
+ * work-group reduction per channel) and local response normalisation with its
+ * gradient. */
 
 /* Every tensor arrives as (base, offset, batch_stride) in elements; the rest
  * of an image is dense. For a per-channel vector (C) the stride is the
@@ -114,9 +115,81 @@ __kernel void batchnorm_stats_running(__global const float *x, int x_off, int x_
     }
 }
 
-/* LRN across channels: the window of channel c is c - size/2 .. c +
- * (size-1)/2, clipped to the channels present; the sum of squares is still
- * divided by `size`. */
+/* Sums of two values over the work-group (size a power of two) in one
+ * barrier tree, one float2 slot per work-item of `ls`; every work-item gets
+ * both totals. ls keeps them, so it may not be reused afterwards. */
+inline float2 group_sum2(float2 v, __local float2 *ls)
+{
+    int lid = get_local_id(0);
+    ls[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = get_local_size(0) / 2; s > 0; s /= 2) {
+        if (lid < s)
+            ls[lid] += ls[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return ls[0];
+}
+
+/* Training-mode gradient, one work-group per channel c = group id. With
+ * xhat = (x - mean) * invstd over the M = batch * spatial elements of c:
+ * dbeta = sum dy, dgamma = sum dy * xhat, and
+ * dx = gamma * invstd * (dy - dbeta / M - xhat * dgamma / M).
+ * The group reduces both sums, then writes dx for the same elements. */
+__kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
+                                 __global const float *dy, int dy_off, int dy_bs,
+                                 __global const float *mean, int mean_off, int mean_step,
+                                 __global const float *var, int var_off, int var_step,
+                                 __global const float *gamma, int gamma_off, int gamma_step,
+                                 __global float *dx, int dx_off, int dx_bs,
+                                 __global float *dgamma, int dgamma_off, int dgamma_step,
+                                 __global float *dbeta, int dbeta_off, int dbeta_step,
+                                 int batch, int spatial, float eps, __local float2 *ls)
+{
+    int c = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    __global const float *px = x + x_off + c * spatial;
+    __global const float *pdy = dy + dy_off + c * spatial;
+    __global float *pdx = dx + dx_off + c * spatial;
+    float mu = mean[mean_off + c * mean_step];
+    float invstd = 1.0f / sqrt(var[var_off + c * var_step] + eps);
+    float2 acc = (float2)(0.0f, 0.0f);
+    for (int n = lid / spatial, s = lid % spatial; n < batch;
+         step_position(&n, &s, size, spatial)) {
+        float g = pdy[n * dy_bs + s];
+        acc += (float2)(g, g * (px[n * x_bs + s] - mu));
+    }
+    /* (sum dy, sum dy * (x - mean)) */
+    float2 sums = group_sum2(acc, ls);
+    if (lid == 0) {
+        dbeta[dbeta_off + c * dbeta_step] = sums.x;
+        dgamma[dgamma_off + c * dgamma_step] = sums.y * invstd;
+    }
+    float count = (float)(batch * spatial);
+    float scale = gamma[gamma_off + c * gamma_step] * invstd;
+    float dy_mean = sums.x / count, slope = sums.y * invstd * invstd / count;
+    for (int n = lid / spatial, s = lid % spatial; n < batch;
+         step_position(&n, &s, size, spatial))
+        pdx[n * dx_bs + s] =
+            scale * (pdy[n * dy_bs + s] - dy_mean - (px[n * x_bs + s] - mu) * slope);
+}
+
+/* The LRN window of channel c is c - size/2 .. c + (size-1)/2, clipped to
+ * the channels present; the sum of squares is still divided by `size`.
+ * Returns k + alpha/size * that sum for the column p (channels `spatial`
+ * apart). */
+inline float lrn_base(__global const float *p, int c, int spatial, int channels, int size,
+                      float alpha, float k)
+{
+    int lo = max(c - size / 2, 0), hi = min(c + (size - 1) / 2, channels - 1);
+    float sum = 0.0f;
+    for (int j = lo; j <= hi; j++) {
+        float v = p[j * spatial];
+        sum += v * v;
+    }
+    return k + alpha / (float)size * sum;
+}
+
+/* LRN across channels: y = x / base^beta. */
 __kernel void lrn(__global const float *x, int x_off, int x_bs,
                   __global float *y, int y_off, int y_bs,
                   int size, float alpha, float beta, float k)
@@ -124,12 +197,32 @@ __kernel void lrn(__global const float *x, int x_off, int x_bs,
     int s = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
     int spatial = get_global_size(0), channels = get_global_size(1);
     __global const float *p = x + x_off + n * x_bs + s;
-    int lo = max(c - size / 2, 0), hi = min(c + (size - 1) / 2, channels - 1);
-    float sum = 0.0f;
-    for (int j = lo; j <= hi; j++) {
-        float v = p[j * spatial];
-        sum += v * v;
-    }
-    float denom = pow(k + alpha / (float)size * sum, beta);
+    float denom = pow(lrn_base(p, c, spatial, channels, size, alpha, k), beta);
     y[y_off + n * y_bs + c * spatial + s] = p[c * spatial] / denom;
+}
+
+/* The exact LRN gradient. Channel j enters the window of every channel i in
+ * j - (size-1)/2 .. j + size/2, so
+ * dx_j = dy_j * base_j^-beta
+ *        - 2 * alpha * beta / size * x_j * sum_i dy_i * x_i * base_i^(-beta-1).
+ * Each work-item recomputes the bases it needs (size^2 loads) rather than
+ * keeping them in a scratch buffer the op does not have. */
+__kernel void lrn_backward(__global const float *x, int x_off, int x_bs,
+                           __global const float *dy, int dy_off, int dy_bs,
+                           __global float *dx, int dx_off, int dx_bs,
+                           int size, float alpha, float beta, float k)
+{
+    int s = get_global_id(0), j = get_global_id(1), n = get_global_id(2);
+    int spatial = get_global_size(0), channels = get_global_size(1);
+    __global const float *px = x + x_off + n * x_bs + s;
+    __global const float *pdy = dy + dy_off + n * dy_bs + s;
+    int lo = max(j - (size - 1) / 2, 0), hi = min(j + size / 2, channels - 1);
+    float cross = 0.0f;
+    for (int i = lo; i <= hi; i++) {
+        float base = lrn_base(px, i, spatial, channels, size, alpha, k);
+        cross += pdy[i * spatial] * px[i * spatial] * pow(base, -beta) / base;
+    }
+    float own = pow(lrn_base(px, j, spatial, channels, size, alpha, k), -beta);
+    dx[dx_off + n * dx_bs + j * spatial + s] =
+        pdy[j * spatial] * own - 2.0f * alpha * beta / (float)size * px[j * spatial] * cross;
 }

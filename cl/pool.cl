@@ -1,5 +1,6 @@
 /* pool.cl - max and average pooling (windowed, and global as one work-group
- * reduction per plane) and max-unpooling by atomic scatter-add. */
+ * reduction per plane), max-unpooling by atomic scatter-add, and the pooling
+ * gradient as a gather (no atomics). */
 
 /* Every tensor arrives as (base, offset, batch_stride) in elements; the rest
  * of an image is dense, so image n of t starts at t + t_off + n * t_bs.
@@ -230,4 +231,77 @@ __kernel void unpool_scatter(__global const float *x, int x_off, int x_bs,
     if (a < 0 || a >= out_plane)
         return;
     atomic_add_float(y + y_off + n * y_bs + c * out_plane + a, x[x_off + n * x_bs + i]);
+}
+
+/* The output positions [*lo, *hi] along one axis whose windows contain input
+ * coordinate i, i.e. o*stride - pad <= i < o*stride - pad + window; empty
+ * when *lo > *hi. */
+inline void covering(int i, int window, int stride, int pad, int outputs, int *lo, int *hi)
+{
+    int first = i + pad - window + 1;
+    *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+    *hi = min((i + pad) / stride, outputs - 1);
+}
+
+/* POOL_BACKWARD, average: one work-item per dx element, grid (W, H, N * C),
+ * gathering dy / divisor from every window that contains it. */
+__kernel void pool_backward_avg(__global const float *dy, int dy_off, int dy_bs,
+                                __global float *dx, int dx_off, int dx_bs, pool_shape g)
+{
+    int ix = get_global_id(0), iy = get_global_id(1);
+    int c = get_global_id(2) % g.c, n = get_global_id(2) / g.c;
+    int oy0, oy1, ox0, ox1;
+    covering(iy, g.kh, g.stride_h, g.pad_h, g.oh, &oy0, &oy1);
+    covering(ix, g.kw, g.stride_w, g.pad_w, g.ow, &ox0, &ox1);
+    __global const float *p = dy + dy_off + n * dy_bs + c * g.oh * g.ow;
+    float sum = 0.0f;
+    for (int oy = oy0; oy <= oy1; oy++)
+        for (int ox = ox0; ox <= ox1; ox++)
+            sum += p[oy * g.ow + ox] /
+                   (float)window_divisor(&g, oy * g.stride_h - g.pad_h, ox * g.stride_w - g.pad_w);
+    dx[dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix] = sum;
+}
+
+/* POOL_BACKWARD, max: as pool_backward_avg, but a window passes its dy on
+ * only when this element is its first maximum, recomputed from x with the
+ * forward's own window_max so the tie rule cannot differ. */
+__kernel void pool_backward_max(__global const float *x, int x_off, int x_bs,
+                                __global const float *dy, int dy_off, int dy_bs,
+                                __global float *dx, int dx_off, int dx_bs, pool_shape g)
+{
+    int ix = get_global_id(0), iy = get_global_id(1);
+    int c = get_global_id(2) % g.c, n = get_global_id(2) / g.c;
+    int oy0, oy1, ox0, ox1;
+    covering(iy, g.kh, g.stride_h, g.pad_h, g.oh, &oy0, &oy1);
+    covering(ix, g.kw, g.stride_w, g.pad_w, g.ow, &ox0, &ox1);
+    __global const float *xp = x + x_off + n * x_bs + c * g.h * g.w;
+    __global const float *p = dy + dy_off + n * dy_bs + c * g.oh * g.ow;
+    const int self = iy * g.w + ix;
+    float sum = 0.0f, m;
+    for (int oy = oy0; oy <= oy1; oy++) {
+        for (int ox = ox0; ox <= ox1; ox++) {
+            int arg = window_max(xp, &g, oy * g.stride_h - g.pad_h, ox * g.stride_w - g.pad_w, &m);
+            if (arg == self)
+                sum += p[oy * g.ow + ox];
+        }
+    }
+    dx[dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix] = sum;
+}
+
+/* POOL_BACKWARD of global max pooling: work-group g finds the first maximum
+ * of plane g = n * C + c once (the per-element recomputation of
+ * pool_backward_max would cost plane^2), then writes the whole dx plane. */
+__kernel void pool_backward_global_max(__global const float *x, int x_off, int x_bs,
+                                       __global const float *dy, int dy_off, int dy_bs,
+                                       __global float *dx, int dx_off, int dx_bs,
+                                       int channels, int plane,
+                                       __local float *lv, __local int *li)
+{
+    int g = get_group_id(0), n = g / channels, c = g % channels;
+    plane_max(x + x_off + n * x_bs + c * plane, plane, lv, li);
+    int arg = li[0];
+    float d = dy[dy_off + n * dy_bs + c];
+    __global float *out = dx + dx_off + n * dx_bs + c * plane;
+    for (int i = get_local_id(0); i < plane; i += get_local_size(0))
+        out[i] = i == arg ? d : 0.0f;
 }

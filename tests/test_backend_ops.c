@@ -1,6 +1,7 @@
 /* test_backend_ops.c - runs every op kind and variant on `ref` and on every
  * OpenCL device, compares the outputs and checks the guard data around every
- * tensor (modelled on ggml's test-backend-ops). Usage: test_backend_ops [filter]. */
+ * tensor (modelled on ggml's test-backend-ops). The cases come from
+ * backend_ops_cases.c and backend_ops_train.c. Usage: test_backend_ops [filter]. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,19 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
+#include "backend_ops.h"
 
 #define MAX_TENSORS (CLNET_OP_MAX_INPUTS + CLNET_OP_MAX_OUTPUTS)
-#define MAX_CASES 400
+#define MAX_CASES 700
 #define MAX_DEVICES 16
-
-/* Bounds on the normalised mean squared error sum((a-b)^2) / sum(b^2). PoCL
- * stays below 1e-13 on every case; the bounds leave room for other summation
- * orders, Winograd and 4-ulp builtins, yet one wrong element among 10^6
- * still fails. */
-#define NMSE_EXACT 1e-10  /* copies, maxima, single roundings */
-#define NMSE_ELT 1e-8     /* transcendental functions, short reductions */
-#define NMSE_SUM 1e-7     /* long reductions: convolution, GEMM, statistics */
 
 /* Every guard element, and every output element before the run, holds a NaN
  * with this payload: an element the op forgot to write, or a guard it wrote,
@@ -28,49 +21,12 @@
 #define SENTINEL_F32 0x7fc5a5a5u
 #define SENTINEL_I32 0x5a5a5a5au
 
-enum fill {
-    FILL_UNIFORM,    /* uniform in [lo, hi) */
-    FILL_INTS,       /* integers in [lo, hi]: ties for max pooling */
-    FILL_SPECIAL,    /* uniform with NaN, +Inf and -Inf mixed in */
-    FILL_INFS,       /* uniform with +Inf and -Inf mixed in */
-    FILL_ARGMAX,     /* indices a max pooling with the case's window could give */
-    FILL_INDEX_ANY,  /* indices anywhere in the unpooled plane */
-    FILL_SENTINEL    /* an output the op must write */
-};
-
-/* One tensor of a case: the view the op sees. Every tensor is allocated with
- * one extra image before and after it (axis 0) and, for channel views, with
- * extra channels around it (axis 1); those are the guards. */
-typedef struct tspec {
-    int ndim;                    /* 0: an optional input passed as NULL */
-    int64_t dim[CLNET_MAX_DIMS];
-    clnet_dtype dtype;
-    int fill;
-    float lo, hi;
-    bool cview;
-} tspec;
-
-typedef struct test_case {
-    char name[256];
-    clnet_op op;
-    int nin, nout;
-    tspec in[CLNET_OP_MAX_INPUTS];
-    bool out_cview[CLNET_OP_MAX_OUTPUTS];
-    bool out_init;               /* the op reads its output (GEMM, beta != 0) */
-    bool inplace;                /* output 0 is input 0 */
-    int window[3];               /* FILL_ARGMAX: kernel, stride, pad of the pooling */
-    double max_nmse;
-} test_case;
-
 static test_case cases[MAX_CASES];
 static int ncases;
 
 /* ---- case construction ---- */
 
-static test_case *new_case(clnet_op op, double max_nmse, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static test_case *new_case(clnet_op op, double max_nmse, const char *fmt, ...)
+test_case *new_case(clnet_op op, double max_nmse, const char *fmt, ...)
 {
     if (ncases == MAX_CASES) {
         printf("FAIL: more than %d cases: raise MAX_CASES\n", MAX_CASES);
@@ -89,16 +45,14 @@ static test_case *new_case(clnet_op op, double max_nmse, const char *fmt, ...)
     return tc;
 }
 
-static tspec shape_n(int ndim, const int64_t *dim)
+tspec shape_n(int ndim, const int64_t *dim)
 {
     tspec t = {.ndim = ndim, .dtype = CLNET_F32, .fill = FILL_UNIFORM, .lo = -1, .hi = 1};
     memcpy(t.dim, dim, (size_t)ndim * sizeof *dim);
     return t;
 }
-#define SHAPE(...) shape_n((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), \
-                           (int64_t[]){__VA_ARGS__})
 
-static tspec ranged(tspec t, int fill, float lo, float hi)
+tspec ranged(tspec t, int fill, float lo, float hi)
 {
     t.fill = fill;
     t.lo = lo;
@@ -106,15 +60,40 @@ static tspec ranged(tspec t, int fill, float lo, float hi)
     return t;
 }
 
-static tspec chview(tspec t)
+tspec chview(tspec t)
 {
     t.cview = true;
     return t;
 }
 
-static void add_in(test_case *tc, tspec t)
+void add_in(test_case *tc, tspec t)
 {
     tc->in[tc->nin++] = t;
+}
+
+clnet_shape shape_of(const tspec *t)
+{
+    clnet_shape s = {.ndim = t->ndim};
+    memcpy(s.dim, t->dim, sizeof s.dim);
+    return s;
+}
+
+tspec forward_output(clnet_op op, int nin, const tspec *in)
+{
+    clnet_shape s[CLNET_OP_MAX_INPUTS], out[CLNET_OP_MAX_OUTPUTS];
+    clnet_dtype dt[CLNET_OP_MAX_INPUTS], odt[CLNET_OP_MAX_OUTPUTS];
+    int nout = 0;
+    for (int i = 0; i < nin; i++) {
+        s[i] = shape_of(&in[i]);
+        dt[i] = in[i].dtype;
+    }
+    clnet_status st = clnet_op_output_shapes(NULL, &op, nin, s, dt, &nout, out, odt);
+    if (st != CLNET_OK) {
+        printf("FAIL: case table: a forward %s is invalid: %s\n", clnet_op_kind_name(op.kind),
+               clnet_status_str(st));
+        exit(1);
+    }
+    return shape_n(out[0].ndim, out[0].dim);
 }
 
 /* Appends the input shapes to every name, so a filter can select by shape. */
@@ -138,500 +117,14 @@ static void finish_names(void)
                 len += (size_t)snprintf(tc->name + len, sizeof tc->name - len, "]%s%s",
                                         t->cview ? "cv" : "", t->dtype == CLNET_I32 ? "i32" : "");
         }
-        if (len < sizeof tc->name && (tc->out_cview[0] || tc->inplace))
-            snprintf(tc->name + len, sizeof tc->name - len, " ->%s",
-                     tc->inplace ? "inplace" : "cv");
+        if (len < sizeof tc->name && tc->inplace && tc->inplace_of)
+            snprintf(tc->name + len, sizeof tc->name - len, " ->inplace of input %d",
+                     tc->inplace_of);
+        else if (len < sizeof tc->name && tc->inplace)
+            snprintf(tc->name + len, sizeof tc->name - len, " ->inplace");
+        else if (len < sizeof tc->name && tc->out_cview[0])
+            snprintf(tc->name + len, sizeof tc->name - len, " ->cv");
     }
-}
-
-/* ---- the case table ---- */
-
-enum { BIAS = 1, BIAS_NULL = 2, TRANSPOSE = 4, VIEWS = 8 };
-
-/* A convolution; h == 0 makes it 1-D (N, C, W). In s, d and g, 0 means 1.
- * For TRANSPOSE, c is the input and k the output channel count. */
-typedef struct conv_case {
-    int n, c, h, w, k, kh, kw;
-    int s[2], pad[4], d[2], g, opad[2];   /* pad: top, left, bottom, right */
-    int flags;
-} conv_case;
-
-static const conv_case conv_cases[] = {
-    /* 1x1 */
-    {1, 8, 7, 7, 16, 1, 1, .flags = 0},
-    {2, 13, 13, 13, 7, 1, 1, .s = {2, 2}, .flags = BIAS},
-    {3, 64, 8, 8, 32, 1, 1, .flags = BIAS},
-    {1, 1, 1, 1, 1, 1, 1, .flags = 0},
-    /* 3x3 */
-    {2, 3, 31, 31, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
-    {1, 16, 16, 16, 32, 3, 3, .pad = {1, 1, 1, 1}},
-    {4, 32, 14, 14, 32, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
-    {2, 8, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
-    {3, 4, 13, 13, 5, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
-    {2, 2, 13, 13, 3, 3, 3, .s = {3, 3}, .flags = BIAS},
-    {1, 3, 7, 7, 4, 3, 3, .flags = 0},
-    {2, 5, 7, 13, 6, 3, 3, .s = {1, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
-    {1, 3, 3, 3, 2, 3, 3, .pad = {1, 1, 1, 1}},
-    /* 5x5, 7x7, 11x11 */
-    {2, 1, 32, 32, 6, 5, 5, .flags = BIAS},
-    {2, 3, 13, 13, 6, 5, 5, .pad = {2, 2, 2, 2}},
-    {1, 6, 14, 14, 16, 5, 5, .s = {2, 2}, .pad = {2, 2, 2, 2}, .flags = BIAS},
-    {1, 3, 31, 31, 8, 7, 7, .s = {2, 2}, .pad = {3, 3, 3, 3}, .flags = BIAS},
-    {1, 3, 63, 63, 4, 11, 11, .s = {4, 4}, .pad = {2, 2, 2, 2}, .flags = BIAS},
-    {2, 2, 3, 3, 3, 5, 5, .pad = {1, 1, 1, 1}},
-    /* non-square kernels, asymmetric padding, even kernels */
-    {2, 3, 13, 17, 4, 3, 5, .pad = {1, 2, 1, 2}},
-    {1, 4, 9, 9, 4, 1, 7, .pad = {0, 3, 0, 3}, .flags = BIAS},
-    {1, 4, 9, 9, 4, 7, 1, .pad = {3, 0, 3, 0}},
-    {2, 3, 8, 8, 4, 3, 3, .s = {2, 2}, .pad = {0, 0, 1, 1}, .flags = BIAS},
-    {1, 2, 7, 7, 3, 3, 3, .pad = {2, 0, 1, 1}},
-    {1, 2, 7, 7, 3, 4, 4, .s = {2, 2}, .pad = {1, 2, 2, 1}},
-    /* dilation */
-    {2, 3, 13, 13, 4, 3, 3, .pad = {2, 2, 2, 2}, .d = {2, 2}, .flags = BIAS},
-    {1, 4, 16, 16, 4, 3, 3, .pad = {3, 3, 3, 3}, .d = {3, 3}},
-    {1, 2, 13, 13, 3, 3, 3, .s = {2, 2}, .pad = {1, 2, 1, 2}, .d = {1, 2}},
-    {1, 2, 15, 15, 3, 5, 5, .s = {3, 3}, .d = {2, 2}},
-    /* groups, depthwise, depth multiplier 2 */
-    {2, 4, 7, 7, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 2, .flags = BIAS},
-    {1, 6, 13, 13, 9, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 3},
-    {2, 6, 8, 8, 6, 1, 1, .g = 3, .flags = BIAS},
-    {2, 8, 13, 13, 8, 3, 3, .pad = {1, 1, 1, 1}, .g = 8, .flags = BIAS},
-    {1, 16, 16, 16, 16, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 16},
-    {1, 7, 7, 7, 7, 5, 5, .pad = {2, 2, 2, 2}, .g = 7, .flags = BIAS},
-    {1, 3, 9, 9, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 3},
-    {1, 32, 14, 14, 32, 3, 3, .pad = {2, 2, 2, 2}, .d = {2, 2}, .g = 32},
-    {2, 3, 7, 7, 4, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS_NULL},
-    /* 1-D */
-    {2, 3, 0, 31, 4, 0, 3, .pad = {0, 1, 0, 1}, .flags = BIAS},
-    {1, 4, 0, 64, 8, 0, 5, .s = {1, 2}, .pad = {0, 2, 0, 2}},
-    {3, 2, 0, 13, 4, 0, 3, .d = {1, 2}, .g = 2, .flags = BIAS},
-    {1, 8, 0, 7, 8, 0, 1, .flags = 0},
-    /* channel slices in and out */
-    {2, 4, 7, 7, 6, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS | VIEWS},
-    {1, 8, 5, 5, 8, 1, 1, .flags = VIEWS},
-    {1, 6, 9, 9, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 6, .flags = VIEWS},
-    {2, 3, 0, 13, 2, 0, 3, .flags = VIEWS},
-    /* transposed */
-    {2, 4, 7, 7, 3, 2, 2, .s = {2, 2}, .flags = TRANSPOSE | BIAS},
-    {1, 3, 5, 5, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1}, .flags = TRANSPOSE | BIAS},
-    {2, 8, 8, 8, 4, 4, 4, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = TRANSPOSE},
-    {1, 4, 13, 13, 5, 3, 3, .pad = {1, 1, 1, 1}, .flags = TRANSPOSE | BIAS},
-    {1, 2, 6, 6, 3, 3, 3, .s = {3, 3}, .opad = {2, 1}, .flags = TRANSPOSE},
-    {1, 3, 5, 7, 2, 3, 5, .s = {2, 3}, .pad = {0, 2, 1, 1}, .flags = TRANSPOSE},
-    {2, 3, 7, 7, 4, 3, 3, .s = {2, 2}, .pad = {2, 2, 2, 2}, .d = {2, 2}, .opad = {1, 1},
-     .flags = TRANSPOSE | BIAS},
-    {1, 2, 5, 5, 2, 3, 3, .d = {2, 2}, .opad = {1, 1}, .flags = TRANSPOSE},
-    {2, 4, 5, 5, 6, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 2, .flags = TRANSPOSE | BIAS},
-    {1, 6, 4, 4, 3, 4, 4, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 3, .flags = TRANSPOSE},
-    {1, 8, 7, 7, 8, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1}, .g = 8,
-     .flags = TRANSPOSE},
-    {2, 3, 0, 13, 4, 0, 4, .s = {1, 2}, .pad = {0, 1, 0, 1}, .flags = TRANSPOSE | BIAS},
-    {1, 2, 0, 8, 3, 0, 3, .s = {1, 3}, .opad = {0, 2}, .flags = TRANSPOSE},
-    {1, 4, 5, 5, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1},
-     .flags = TRANSPOSE | VIEWS | BIAS_NULL},
-    {1, 16, 7, 7, 8, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1}, .flags = TRANSPOSE | BIAS},
-    {1, 1, 1, 1, 1, 1, 1, .flags = TRANSPOSE},
-};
-
-static int or1(int v)
-{
-    return v ? v : 1;
-}
-
-static void add_conv(const conv_case *cc)
-{
-    bool tr = cc->flags & TRANSPOSE, one_d = cc->h == 0;
-    int g = or1(cc->g);
-    clnet_op op = tr ? clnet_op_conv_transpose(1, 0, 0, 1, g) : clnet_op_conv(1, 0, 1, g);
-    clnet_conv_params *p = &op.u.conv;
-    for (int i = 0; i < 2; i++) {
-        bool unused = one_d && i == 0;
-        p->stride[i] = unused ? 1 : or1(cc->s[i]);
-        p->dilation[i] = unused ? 1 : or1(cc->d[i]);
-        p->pad_begin[i] = unused ? 0 : cc->pad[i];
-        p->pad_end[i] = unused ? 0 : cc->pad[2 + i];
-        p->output_padding[i] = unused ? 0 : cc->opad[i];
-    }
-    test_case *tc = new_case(op, NMSE_SUM, "s=%dx%d,p=%d,%d,%d,%d,d=%dx%d,g=%d,op=%dx%d",
-                             p->stride[0], p->stride[1], p->pad_begin[0], p->pad_begin[1],
-                             p->pad_end[0], p->pad_end[1], p->dilation[0], p->dilation[1], g,
-                             p->output_padding[0], p->output_padding[1]);
-    int64_t wc = tr ? cc->k / g : cc->c / g, wk = tr ? cc->c : cc->k;
-    tspec x = one_d ? SHAPE(cc->n, cc->c, cc->w) : SHAPE(cc->n, cc->c, cc->h, cc->w);
-    tspec w = one_d ? SHAPE(wk, wc, cc->kw) : SHAPE(wk, wc, cc->kh, cc->kw);
-    x.cview = cc->flags & VIEWS;
-    add_in(tc, x);
-    add_in(tc, w);
-    if (cc->flags & BIAS)
-        add_in(tc, SHAPE(cc->k));
-    else if (cc->flags & BIAS_NULL)
-        add_in(tc, (tspec){0});
-    tc->out_cview[0] = cc->flags & VIEWS;
-}
-
-enum { PF_CEIL = 1, PF_INCL = 2, PF_GLOBAL = 4, PF_ARGMAX = 8, PF_VIEWS = 16, PF_TIES = 32,
-       PF_NEG = 64 };
-
-/* A pooling; h == 0 makes it 1-D. */
-typedef struct pool_case {
-    int n, c, h, w;
-    clnet_pool_mode mode;
-    int k[2], s[2], pad[4];      /* pad: top, left, bottom, right */
-    int flags;
-} pool_case;
-
-static const pool_case pool_cases[] = {
-    {2, 3, 8, 8, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = 0},
-    {2, 3, 7, 7, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = 0},
-    {2, 3, 7, 7, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_CEIL},
-    {1, 4, 13, 13, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = 0},
-    {1, 4, 16, 16, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_ARGMAX},
-    {1, 4, 16, 16, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL},
-    {2, 2, 13, 13, CLNET_POOL_MAX, {3, 3}, {2, 2}, .flags = PF_CEIL | PF_ARGMAX},
-    {2, 3, 9, 9, CLNET_POOL_MAX, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = PF_ARGMAX},
-    {1, 3, 8, 8, CLNET_POOL_MAX, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = PF_NEG | PF_ARGMAX},
-    {2, 3, 8, 8, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_TIES | PF_ARGMAX},
-    {2, 2, 9, 9, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_TIES | PF_ARGMAX | PF_CEIL},
-    {1, 2, 7, 11, CLNET_POOL_MAX, {3, 4}, {1, 2}, {1, 1, 0, 1}, .flags = PF_ARGMAX},
-    {3, 5, 31, 31, CLNET_POOL_MAX, {5, 5}, {3, 3}, {2, 2, 2, 2}, .flags = 0},
-    {2, 3, 7, 7, CLNET_POOL_MAX, {3, 3}, {2, 2}, .flags = PF_VIEWS | PF_ARGMAX},
-    {1, 64, 28, 28, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_ARGMAX},
-    {2, 3, 7, 7, CLNET_POOL_MAX, .flags = PF_GLOBAL},
-    {2, 3, 7, 7, CLNET_POOL_MAX, .flags = PF_GLOBAL | PF_ARGMAX | PF_TIES},
-    {1, 5, 13, 31, CLNET_POOL_AVG, .flags = PF_GLOBAL},
-    {4, 16, 1, 1, CLNET_POOL_AVG, .flags = PF_GLOBAL},
-    {2, 64, 7, 7, CLNET_POOL_AVG, .flags = PF_GLOBAL | PF_VIEWS},
-    {2, 3, 0, 31, CLNET_POOL_MAX, .flags = PF_GLOBAL},
-    {2, 3, 8, 8, CLNET_POOL_AVG, {2, 2}, {2, 2}, .flags = 0},
-    {2, 3, 7, 7, CLNET_POOL_AVG, {2, 2}, {2, 2}, .flags = PF_CEIL},
-    {1, 4, 9, 9, CLNET_POOL_AVG, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = 0},
-    {1, 4, 9, 9, CLNET_POOL_AVG, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = PF_INCL},
-    {2, 3, 13, 13, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL},
-    {2, 3, 13, 13, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL | PF_INCL},
-    {1, 2, 8, 8, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL | PF_INCL},
-    {1, 3, 31, 31, CLNET_POOL_AVG, {5, 5}, {3, 3}, {2, 2, 2, 2}, .flags = PF_INCL},
-    {1, 2, 7, 10, CLNET_POOL_AVG, {2, 3}, {2, 1}, {0, 1, 0, 0}, .flags = PF_INCL},
-    {2, 4, 9, 9, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_VIEWS},
-    {2, 3, 0, 31, CLNET_POOL_MAX, {1, 3}, {1, 2}, {0, 1, 0, 1}, .flags = PF_ARGMAX},
-    {2, 3, 0, 13, CLNET_POOL_AVG, {1, 2}, {1, 2}, .flags = PF_CEIL},
-    {1, 4, 0, 16, CLNET_POOL_AVG, {1, 3}, {1, 1}, {0, 1, 0, 1}, .flags = PF_INCL},
-};
-
-static void add_pool(const pool_case *pc)
-{
-    bool one_d = pc->h == 0, global = pc->flags & PF_GLOBAL;
-    clnet_op op = global ? clnet_op_global_pool(pc->mode) : clnet_op_pool(pc->mode, 1, 1, 0);
-    clnet_pool_params *p = &op.u.pool;
-    if (!global) {
-        for (int i = 0; i < 2; i++) {
-            bool unused = one_d && i == 0;
-            p->kernel[i] = unused ? 1 : pc->k[i];
-            p->stride[i] = unused ? 1 : pc->s[i];
-            p->pad_begin[i] = unused ? 0 : pc->pad[i];
-            p->pad_end[i] = unused ? 0 : pc->pad[2 + i];
-        }
-        p->ceil_mode = pc->flags & PF_CEIL;
-        p->count_include_pad = pc->flags & PF_INCL;
-    }
-    bool max = pc->mode == CLNET_POOL_MAX;
-    test_case *tc = new_case(op, max ? NMSE_EXACT : NMSE_ELT,
-                             "%s,%s,k=%dx%d,s=%dx%d,p=%d,%d,%d,%d%s%s", max ? "max" : "avg",
-                             global ? "global" : "window", p->kernel[0], p->kernel[1],
-                             p->stride[0], p->stride[1], p->pad_begin[0], p->pad_begin[1],
-                             p->pad_end[0], p->pad_end[1], p->ceil_mode ? ",ceil" : "",
-                             p->count_include_pad ? ",incl_pad" : "");
-    tspec x = one_d ? SHAPE(pc->n, pc->c, pc->w) : SHAPE(pc->n, pc->c, pc->h, pc->w);
-    if (pc->flags & PF_TIES)
-        x = ranged(x, FILL_INTS, 0, 3);
-    else if (pc->flags & PF_NEG)
-        x = ranged(x, FILL_UNIFORM, -3, -1);
-    x.cview = pc->flags & PF_VIEWS;
-    add_in(tc, x);
-    tc->nout = pc->flags & PF_ARGMAX ? 2 : 1;
-    tc->out_cview[0] = tc->out_cview[1] = pc->flags & PF_VIEWS;
-}
-
-/* x and argmax (n, c, h, w) unpooled into (out_h, out_w); the indices come
- * from windows k/s/pad, or from anywhere in the plane when k == 0. */
-static void add_unpool(int n, int c, int h, int w, int out_h, int out_w, int k, int s, int pad)
-{
-    clnet_op op = {.kind = CLNET_OP_UNPOOL};
-    op.u.unpool.out_h = out_h;
-    op.u.unpool.out_w = out_w;
-    test_case *tc = new_case(op, NMSE_EXACT, "out=%dx%d,indices=%s", out_h, out_w,
-                             k ? "window" : "any");
-    add_in(tc, SHAPE(n, c, h, w));
-    tspec idx = ranged(SHAPE(n, c, h, w), k ? FILL_ARGMAX : FILL_INDEX_ANY, 0, 0);
-    idx.dtype = CLNET_I32;
-    add_in(tc, idx);
-    tc->window[0] = k;
-    tc->window[1] = s;
-    tc->window[2] = pad;
-}
-
-static const char *const act_names[CLNET_ACT_COUNT] = {
-    "relu", "leaky_relu", "relu6", "sigmoid", "tanh", "swish", "hard_swish", "hard_sigmoid"};
-
-static test_case *add_act(clnet_activation fn, float alpha, tspec x)
-{
-    bool smooth = fn == CLNET_ACT_SIGMOID || fn == CLNET_ACT_TANH || fn == CLNET_ACT_SWISH;
-    test_case *tc = new_case(clnet_op_activation(fn, alpha), smooth ? NMSE_ELT : NMSE_EXACT,
-                             "%s,alpha=%g", act_names[fn], alpha);
-    add_in(tc, x);
-    tc->out_cview[0] = x.cview;
-    return tc;
-}
-
-static void add_act_cases(void)
-{
-    for (int fn = 0; fn < CLNET_ACT_COUNT; fn++) {
-        add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(2, 3, 7, 7), FILL_UNIFORM, -8, 8));
-        add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(1, 13), FILL_UNIFORM, -8, 8));
-    }
-    add_act(CLNET_ACT_LEAKY_RELU, 0.01f, ranged(SHAPE(3, 1000), FILL_UNIFORM, -8, 8));
-    add_act(CLNET_ACT_TANH, 0, ranged(SHAPE(2, 5, 31), FILL_UNIFORM, -8, 8));
-    add_act(CLNET_ACT_HARD_SWISH, 0, ranged(SHAPE(8, 64, 16, 16), FILL_UNIFORM, -8, 8));
-    /* non-finite inputs and large magnitudes (exp overflows) */
-    add_act(CLNET_ACT_RELU, 0, ranged(SHAPE(4, 31), FILL_SPECIAL, -8, 8));
-    add_act(CLNET_ACT_LEAKY_RELU, 0.1f, ranged(SHAPE(4, 31), FILL_SPECIAL, -8, 8));
-    add_act(CLNET_ACT_RELU6, 0, ranged(SHAPE(4, 31), FILL_INFS, -8, 8));
-    add_act(CLNET_ACT_SIGMOID, 0, ranged(SHAPE(4, 31), FILL_INFS, -8, 8));
-    add_act(CLNET_ACT_TANH, 0, ranged(SHAPE(4, 31), FILL_INFS, -8, 8));
-    add_act(CLNET_ACT_SIGMOID, 0, ranged(SHAPE(3, 5, 13), FILL_UNIFORM, -100, 100));
-    add_act(CLNET_ACT_TANH, 0, ranged(SHAPE(3, 5, 13), FILL_UNIFORM, -100, 100));
-    add_act(CLNET_ACT_SWISH, 0, ranged(SHAPE(3, 5, 13), FILL_UNIFORM, -100, 100));
-    add_act(CLNET_ACT_HARD_SIGMOID, 0, ranged(SHAPE(3, 5, 13), FILL_UNIFORM, -100, 100));
-    /* y is x; channel slices */
-    add_act(CLNET_ACT_RELU, 0, ranged(SHAPE(2, 3, 7, 7), FILL_UNIFORM, -8, 8))->inplace = true;
-    add_act(CLNET_ACT_SWISH, 0, ranged(SHAPE(2, 3, 7, 7), FILL_UNIFORM, -8, 8))->inplace = true;
-    add_act(CLNET_ACT_RELU, 0, chview(ranged(SHAPE(2, 4, 5, 5), FILL_UNIFORM, -8, 8)));
-    add_act(CLNET_ACT_SIGMOID, 0, chview(ranged(SHAPE(2, 4, 5, 5), FILL_UNIFORM, -8, 8)));
-}
-
-static void add_bn(tspec x, float eps)
-{
-    clnet_op op = clnet_op_simple(CLNET_OP_BATCHNORM);
-    op.u.bn.eps = eps;
-    test_case *tc = new_case(op, NMSE_ELT, "eps=%g", eps);
-    int64_t c = x.dim[1];
-    add_in(tc, x);
-    add_in(tc, SHAPE(c));
-    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, 0.1f, 2));
-    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
-    add_in(tc, SHAPE(c));
-    tc->out_cview[0] = x.cview;
-}
-
-static void add_bn_stats(tspec x)
-{
-    test_case *tc = new_case(clnet_op_simple(CLNET_OP_BATCHNORM_STATS), NMSE_SUM,
-                             "range=%g..%g", x.lo, x.hi);
-    add_in(tc, x);
-    tc->nout = 2;
-}
-
-static void add_lrn(tspec x, int size, float alpha, float beta, float k)
-{
-    clnet_op op = {.kind = CLNET_OP_LRN};
-    op.u.lrn = (clnet_lrn_params){.size = size, .alpha = alpha, .beta = beta, .k = k};
-    test_case *tc = new_case(op, NMSE_ELT, "size=%d,alpha=%g,beta=%g,k=%g", size, alpha, beta, k);
-    add_in(tc, ranged(x, FILL_UNIFORM, -2, 2));
-    tc->out_cview[0] = x.cview;
-}
-
-static test_case *add_dropout(tspec x, float p, uint64_t seed, bool training)
-{
-    clnet_op op = {.kind = CLNET_OP_DROPOUT};
-    op.u.dropout = (clnet_dropout_params){.p = p, .seed = seed, .training = training};
-    test_case *tc = new_case(op, NMSE_EXACT, "p=%g,seed=%llu,%s", p, (unsigned long long)seed,
-                             training ? "training" : "inference");
-    add_in(tc, x);
-    tc->out_cview[0] = x.cview;
-    return tc;
-}
-
-/* bias: 0 none, 1 present, 2 passed as NULL */
-static void add_linear(tspec x, int64_t m, int bias, bool out_view)
-{
-    test_case *tc = new_case(clnet_op_simple(CLNET_OP_LINEAR), NMSE_SUM, "m=%lld", (long long)m);
-    int64_t f = 1;
-    for (int i = 1; i < x.ndim; i++)
-        f *= x.dim[i];
-    add_in(tc, x);
-    add_in(tc, SHAPE(m, f));
-    if (bias)
-        add_in(tc, bias == 1 ? SHAPE(m) : (tspec){0});
-    tc->out_cview[0] = out_view;
-}
-
-static void add_gemm(int64_t m, int64_t n, int64_t k, bool ta, bool tb, float alpha, float beta,
-                     bool views)
-{
-    clnet_op op = {.kind = CLNET_OP_GEMM};
-    op.u.gemm = (clnet_gemm_params){.trans_a = ta, .trans_b = tb, .alpha = alpha, .beta = beta};
-    test_case *tc = new_case(op, NMSE_SUM, "m=%lld,n=%lld,k=%lld,%s%s,alpha=%g,beta=%g",
-                             (long long)m, (long long)n, (long long)k, ta ? "T" : "N",
-                             tb ? "T" : "N", alpha, beta);
-    tspec a = ta ? SHAPE(k, m) : SHAPE(m, k), b = tb ? SHAPE(n, k) : SHAPE(k, n);
-    a.cview = b.cview = views;
-    add_in(tc, a);
-    add_in(tc, b);
-    tc->out_cview[0] = views;
-    tc->out_init = beta != 0;
-}
-
-static void add_softmax(tspec x, bool log)
-{
-    clnet_op op = clnet_op_simple(CLNET_OP_SOFTMAX);
-    op.u.softmax.log = log;
-    test_case *tc = new_case(op, NMSE_ELT, "%s,range=%g..%g", log ? "log" : "plain", x.lo, x.hi);
-    add_in(tc, x);
-    tc->out_cview[0] = x.cview;
-}
-
-static test_case *add_binary(clnet_binary_fn fn, tspec a, tspec b)
-{
-    clnet_op op = {.kind = CLNET_OP_BINARY};
-    op.u.binary.fn = fn;
-    test_case *tc = new_case(op, NMSE_EXACT, "%s", fn == CLNET_BINARY_ADD ? "add" : "mul");
-    add_in(tc, a);
-    add_in(tc, b);
-    tc->out_cview[0] = a.cview;
-    return tc;
-}
-
-static test_case *add_bias_add(tspec x)
-{
-    test_case *tc = new_case(clnet_op_simple(CLNET_OP_BIAS_ADD), NMSE_EXACT, "%s", "");
-    add_in(tc, x);
-    add_in(tc, SHAPE(x.dim[1]));
-    tc->out_cview[0] = x.cview;
-    return tc;
-}
-
-static void add_concat(int nin, const tspec *x, bool out_view)
-{
-    test_case *tc = new_case(clnet_op_simple(CLNET_OP_CONCAT), NMSE_EXACT, "n=%d", nin);
-    for (int i = 0; i < nin; i++)
-        add_in(tc, x[i]);
-    tc->out_cview[0] = out_view;
-}
-
-static void add_norm_cases(void)
-{
-    add_bn(SHAPE(2, 4, 7, 7), 1e-5f);
-    add_bn(SHAPE(1, 3, 13, 13), 1e-3f);
-    add_bn(SHAPE(4, 16), 1e-5f);
-    add_bn(SHAPE(2, 5, 31), 1e-5f);
-    add_bn(chview(SHAPE(2, 6, 5, 5)), 1e-5f);
-    add_bn(SHAPE(8, 32, 8, 8), 1e-5f);
-    add_bn_stats(SHAPE(2, 4, 7, 7));
-    add_bn_stats(SHAPE(8, 16, 8, 8));
-    add_bn_stats(SHAPE(4, 3));
-    add_bn_stats(SHAPE(1, 3, 1, 1));
-    add_bn_stats(SHAPE(3, 5, 31));
-    add_bn_stats(ranged(SHAPE(2, 3, 13, 13), FILL_UNIFORM, 100, 101));
-    add_bn_stats(chview(SHAPE(2, 6, 5, 5)));
-    add_lrn(SHAPE(2, 4, 5, 5), 1, 1, 0.75f, 1);
-    add_lrn(SHAPE(2, 7, 5, 5), 3, 1, 0.75f, 1);
-    add_lrn(SHAPE(1, 13, 7, 7), 5, 1e-4f, 0.75f, 2);
-    add_lrn(SHAPE(1, 13, 7, 7), 5, 1, 0.75f, 1);
-    add_lrn(SHAPE(1, 6, 3, 3), 4, 2, 0.5f, 1);
-    add_lrn(SHAPE(2, 3, 4, 4), 5, 1, 0.75f, 1);
-    add_lrn(chview(SHAPE(2, 8, 5, 5)), 5, 1, 0.75f, 1);
-}
-
-static void add_misc_cases(void)
-{
-    add_dropout(SHAPE(2, 3, 7, 7), 0.5f, 42, true);
-    add_dropout(SHAPE(1, 1000), 0.1f, 0x123456789abcdefULL, true);
-    add_dropout(SHAPE(4, 31), 0.9f, 7, true);
-    add_dropout(SHAPE(2, 13), 0, 7, true);
-    add_dropout(SHAPE(2, 3, 7, 7), 0.5f, 42, false);
-    add_dropout(SHAPE(3, 5, 7), 0.3f, 99, true)->inplace = true;
-    add_dropout(chview(SHAPE(2, 6, 4, 4)), 0.5f, 5, true);
-
-    add_linear(SHAPE(2, 16), 10, 1, false);
-    add_linear(SHAPE(1, 1), 1, 1, false);
-    add_linear(SHAPE(3, 4, 5, 5), 7, 1, false);
-    add_linear(SHAPE(5, 31), 13, 0, false);
-    add_linear(SHAPE(4, 64), 32, 2, false);
-    add_linear(SHAPE(2, 3, 7, 7), 10, 0, false);
-    add_linear(SHAPE(64, 256), 128, 1, false);
-    add_linear(chview(SHAPE(2, 8, 3, 3)), 5, 1, true);
-
-    for (int t = 0; t < 4; t++) {
-        add_gemm(13, 7, 31, t & 1, t & 2, 1, 0, false);
-        add_gemm(7, 13, 3, t & 1, t & 2, -1.5f, 0.5f, false);
-    }
-    add_gemm(1, 1, 1, false, false, 1, 0, false);
-    add_gemm(64, 64, 64, false, false, 1, 0, false);
-    add_gemm(33, 65, 17, true, false, 0.5f, 2, false);
-    add_gemm(128, 96, 200, false, true, 1, 0, false);
-    add_gemm(3, 1, 5, true, true, 2, 0.5f, false);
-    add_gemm(13, 7, 31, false, false, 1, 1, true);
-    add_gemm(7, 5, 9, true, true, 1, 0, true);
-
-    add_softmax(SHAPE(2, 10), false);
-    add_softmax(SHAPE(1, 1), false);
-    add_softmax(SHAPE(3, 1000), false);
-    add_softmax(SHAPE(2, 5, 7, 7), false);
-    add_softmax(SHAPE(2, 31, 13), false);
-    add_softmax(SHAPE(2, 10), true);
-    add_softmax(SHAPE(3, 1000), true);
-    add_softmax(SHAPE(2, 5, 7, 7), true);
-    add_softmax(ranged(SHAPE(4, 31), FILL_UNIFORM, -1e4f, 1e4f), false);
-    add_softmax(ranged(SHAPE(4, 31), FILL_UNIFORM, -1e4f, 1e4f), true);
-    add_softmax(ranged(SHAPE(4, 13), FILL_UNIFORM, -2e4f, -1e4f), false);
-    add_softmax(ranged(SHAPE(4, 13), FILL_UNIFORM, -2e4f, -1e4f), true);
-    add_softmax(chview(SHAPE(2, 64, 3, 3)), false);
-
-    add_binary(CLNET_BINARY_ADD, SHAPE(2, 3, 7, 7), SHAPE(2, 3, 7, 7));
-    add_binary(CLNET_BINARY_MUL, SHAPE(2, 3, 7, 7), SHAPE(2, 3, 7, 7));
-    add_binary(CLNET_BINARY_ADD, SHAPE(2, 3, 7, 7), SHAPE(2, 3, 1, 1));
-    add_binary(CLNET_BINARY_MUL, SHAPE(2, 16, 5, 5), SHAPE(2, 16, 1, 1));
-    add_binary(CLNET_BINARY_ADD, SHAPE(3, 13), SHAPE(3, 13));
-    add_binary(CLNET_BINARY_MUL, SHAPE(2, 4, 9), SHAPE(2, 4, 1));
-    add_binary(CLNET_BINARY_ADD, ranged(SHAPE(4, 31), FILL_SPECIAL, -4, 4),
-               ranged(SHAPE(4, 31), FILL_SPECIAL, -4, 4));
-    add_binary(CLNET_BINARY_MUL, ranged(SHAPE(4, 31), FILL_INFS, -4, 4), SHAPE(4, 31));
-    add_binary(CLNET_BINARY_ADD, SHAPE(2, 3, 7, 7), SHAPE(2, 3, 7, 7))->inplace = true;
-    add_binary(CLNET_BINARY_MUL, SHAPE(2, 8, 4, 4), SHAPE(2, 8, 1, 1))->inplace = true;
-    add_binary(CLNET_BINARY_ADD, chview(SHAPE(2, 5, 4, 4)), chview(SHAPE(2, 5, 4, 4)));
-    add_binary(CLNET_BINARY_MUL, chview(SHAPE(2, 5, 4, 4)), SHAPE(2, 5, 1, 1));
-    add_binary(CLNET_BINARY_ADD, SHAPE(8, 64, 16, 16), SHAPE(8, 64, 16, 16));
-
-    add_bias_add(SHAPE(2, 3, 7, 7));
-    add_bias_add(SHAPE(4, 10));
-    add_bias_add(SHAPE(2, 5, 13));
-    add_bias_add(SHAPE(2, 8, 4, 4))->inplace = true;
-    add_bias_add(chview(SHAPE(2, 6, 3, 3)));
-
-    add_concat(2, (tspec[]){SHAPE(2, 3, 5, 5), SHAPE(2, 4, 5, 5)}, false);
-    add_concat(4, (tspec[]){SHAPE(1, 1, 7, 7), SHAPE(1, 2, 7, 7), SHAPE(1, 3, 7, 7),
-                            SHAPE(1, 4, 7, 7)}, false);
-    add_concat(2, (tspec[]){SHAPE(3, 5), SHAPE(3, 7)}, false);
-    add_concat(3, (tspec[]){SHAPE(2, 3, 13), SHAPE(2, 1, 13), SHAPE(2, 2, 13)}, false);
-    add_concat(2, (tspec[]){chview(SHAPE(2, 3, 4, 4)), chview(SHAPE(2, 5, 4, 4))}, true);
-    add_concat(4, (tspec[]){SHAPE(2, 2, 3, 3), chview(SHAPE(2, 1, 3, 3)), SHAPE(2, 3, 3, 3),
-                            chview(SHAPE(2, 2, 3, 3))}, true);
-}
-
-static void build_cases(void)
-{
-    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
-        add_conv(&conv_cases[i]);
-    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++)
-        add_pool(&pool_cases[i]);
-    add_unpool(2, 3, 4, 4, 8, 8, 2, 2, 0);
-    add_unpool(1, 4, 7, 7, 13, 13, 3, 2, 1);
-    add_unpool(2, 2, 3, 3, 7, 7, 2, 2, 0);
-    add_unpool(2, 2, 5, 5, 6, 6, 0, 0, 0);
-    add_unpool(1, 16, 14, 14, 28, 28, 2, 2, 0);
-    add_act_cases();
-    add_norm_cases();
-    add_misc_cases();
-    finish_names();
 }
 
 /* ---- preparing, running and comparing one case ---- */
@@ -643,7 +136,9 @@ typedef struct prepared {
     int64_t base[MAX_TENSORS][CLNET_MAX_DIMS];  /* allocated shape, guards included */
     size_t numel[MAX_TENSORS];                  /* of the allocation */
     uint32_t *init[MAX_TENSORS];   /* contents before the run; NULL: no tensor of its own */
+    uint32_t *step_in[MAX_STEPS];  /* contents of input 0 before step s >= 1 */
     bool output[MAX_TENSORS];
+    int steps;
 } prepared;
 
 static uint32_t f2u(float f)
@@ -722,6 +217,8 @@ static uint32_t make_value(const test_case *tc, const tspec *t, int64_t pos, tes
     uint64_t r;
     switch (t->fill) {
     case FILL_INTS:
+        if (t->dtype == CLNET_I32)
+            return (uint32_t)(int32_t)floorf(test_rng_uniform(rng, t->lo, t->hi + 1));
         return f2u(floorf(test_rng_uniform(rng, t->lo, t->hi + 1)));
     case FILL_SPECIAL:
     case FILL_INFS:
@@ -743,34 +240,62 @@ static uint32_t make_value(const test_case *tc, const tspec *t, int64_t pos, tes
     }
 }
 
-/* Fills tensor i's allocation: data inside the view; outside it, NaN for an F32
- * input (an op that reads it poisons its output), index 0 for an I32 input
- * (it must stay a valid index), the sentinel for an output. */
-static int fill_tensor(const test_case *tc, prepared *p, int i, test_rng *rng)
+/* Mean (or biased variance) over channel c of input 0's view, computed in
+ * double in two passes: the exact batch statistics of the values written. */
+static float channel_stat(const prepared *p, int64_t c, bool var)
+{
+    const tspec *x = &p->spec[0];
+    int64_t img = image_numel(p->base[0], x->ndim), plane = img / p->base[0][1];
+    int64_t first = (c + (x->cview ? 1 : 0)) * plane, count = x->dim[0] * plane;
+    double sum = 0, sq = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        double mean = sum / (double)count;
+        for (int64_t n = 1; n <= x->dim[0]; n++) {
+            for (int64_t k = 0; k < plane; k++) {
+                double v = u2f(p->init[0][n * img + first + k]);
+                if (pass == 0)
+                    sum += v;
+                else
+                    sq += (v - mean) * (v - mean);
+            }
+        }
+    }
+    return (float)(var ? sq / (double)count : sum / (double)count);
+}
+
+/* Contents of tensor i's allocation: data inside the view; outside it, NaN
+ * for an F32 input (an op that reads it poisons its output), index 0 for an
+ * I32 input (it must stay a valid index), the sentinel for an output. */
+static uint32_t *fill_values(const test_case *tc, const prepared *p, int i, test_rng *rng)
 {
     const tspec *t = &p->spec[i];
     int64_t plane = image_numel(t->dim, t->ndim) / (t->ndim > 1 ? t->dim[1] : 1);
     uint32_t guard = p->output[i] ? (t->dtype == CLNET_I32 ? SENTINEL_I32 : SENTINEL_F32)
                                   : (t->dtype == CLNET_I32 ? 0 : f2u(NAN));
-    p->init[i] = malloc(p->numel[i] * sizeof(uint32_t));
-    if (!p->init[i])
-        return 1;
-    for (size_t e = 0; e < p->numel[i]; e++)
-        p->init[i][e] = in_view(p, i, e) ? make_value(tc, t, (int64_t)e % plane, rng) : guard;
-    return 0;
+    bool stat = t->fill == FILL_MEAN_OF_X || t->fill == FILL_VAR_OF_X;
+    uint32_t *v = malloc(p->numel[i] * sizeof(uint32_t));
+    for (size_t e = 0; v && e < p->numel[i]; e++) {
+        if (!in_view(p, i, e))
+            v[e] = guard;
+        else if (stat) /* a vector (C): element e is channel e - 1 */
+            v[e] = f2u(channel_stat(p, (int64_t)e - 1, t->fill == FILL_VAR_OF_X));
+        else
+            v[e] = make_value(tc, t, (int64_t)e % plane, rng);
+    }
+    return v;
 }
 
 static void release(prepared *p)
 {
     for (int i = 0; i < p->count; i++)
         free(p->init[i]);
+    for (int s = 1; s < p->steps; s++)
+        free(p->step_in[s]);
 }
 
-static clnet_shape shape_of(const tspec *t)
+static bool same_dims(const clnet_shape *s, const tspec *t)
 {
-    clnet_shape s = {.ndim = t->ndim};
-    memcpy(s.dim, t->dim, sizeof s.dim);
-    return s;
+    return s->ndim == t->ndim && !memcmp(s->dim, t->dim, (size_t)t->ndim * sizeof t->dim[0]);
 }
 
 /* Infers the output shapes, lays out every tensor and fills it. */
@@ -792,18 +317,28 @@ static int prepare(clnet_ctx *ctx, const test_case *tc, prepared *p, char *why, 
         return failf(why, len, "output_shapes: %s: %s", clnet_status_str(st), clnet_last_error(ctx));
     if (nout < tc->nout)
         return failf(why, len, "output_shapes: %d outputs, the case passes %d", nout, tc->nout);
+    if (tc->want.ndim && !same_dims(&oshapes[0], &tc->want))
+        return failf(why, len, "output_shapes: output 0 has rank %d and %lld elements, the case "
+                     "wants the shape of its x", oshapes[0].ndim,
+                     (long long)clnet_shape_numel(&oshapes[0]));
     p->count = tc->nin + tc->nout;
+    if (tc->steps > MAX_STEPS)
+        return failf(why, len, "%d steps, at most %d", tc->steps, MAX_STEPS);
+    p->steps = tc->steps > 1 ? tc->steps : 1;
     for (int i = 0; i < tc->nin; i++)
         p->spec[i] = tc->in[i];
     for (int j = 0; j < tc->nout; j++) {
         tspec *t = &p->spec[tc->nin + j];
+        const float *r = tc->init_range[j];
+        bool wide = r[0] == 0 && r[1] == 0;
         *t = ranged(shape_n(oshapes[j].ndim, oshapes[j].dim),
-                    tc->out_init ? FILL_UNIFORM : FILL_SENTINEL, -1, 1);
+                    tc->out_init >> j & 1 ? FILL_UNIFORM : FILL_SENTINEL, wide ? -1 : r[0],
+                    wide ? 1 : r[1]);
         t->dtype = odtypes[j];
         t->cview = tc->out_cview[j];
         p->output[tc->nin + j] = true;
     }
-    p->output[0] |= tc->inplace;
+    p->output[tc->inplace_of] |= tc->inplace;
     test_rng rng = {fnv1a(tc->name)};
     for (int i = 0; i < p->count; i++) {
         const tspec *t = &p->spec[i];
@@ -814,9 +349,12 @@ static int prepare(clnet_ctx *ctx, const test_case *tc, prepared *p, char *why, 
         if (t->cview)
             p->base[i][1] += 3;
         p->numel[i] = (size_t)(p->base[i][0] * image_numel(p->base[i], t->ndim));
-        if (fill_tensor(tc, p, i, &rng))
+        if (!(p->init[i] = fill_values(tc, p, i, &rng)))
             return failf(why, len, "out of host memory");
     }
+    for (int s = 1; s < p->steps; s++)
+        if (!(p->step_in[s] = fill_values(tc, p, 0, &rng)))
+            return failf(why, len, "out of host memory");
     return 0;
 }
 
@@ -842,25 +380,11 @@ static int make_tensor(clnet_device *dev, const prepared *p, int i, clnet_tensor
     return 0;
 }
 
-/* Runs the case on dev; result[i] receives tensor i's whole allocation. */
-static int run_on(clnet_device *dev, const test_case *tc, const prepared *p, uint32_t **result,
-                  char *why, size_t len)
+/* Reads every tensor's whole allocation into result[i]. */
+static int read_all(clnet_ctx *ctx, const prepared *p, clnet_tensor *const *base,
+                    uint32_t **result, const char *at, char *why, size_t len)
 {
-    clnet_ctx *ctx = clnet_device_ctx(dev);
-    clnet_tensor *base[MAX_TENSORS] = {0}, *view[MAX_TENSORS] = {0};
-    int rc = 0;
-    for (int i = 0; i < p->count && !rc; i++)
-        if (p->init[i])
-            rc = make_tensor(dev, p, i, &base[i], &view[i], why, len);
-    if (!rc) {
-        clnet_tensor *out[CLNET_OP_MAX_OUTPUTS];
-        for (int j = 0; j < tc->nout; j++)
-            out[j] = tc->inplace && j == 0 ? view[0] : view[tc->nin + j];
-        clnet_status st = clnet_op_run(dev, &tc->op, tc->nin, view, tc->nout, out);
-        if (st != CLNET_OK)
-            rc = failf(why, len, "run: %s: %s", clnet_status_str(st), clnet_last_error(ctx));
-    }
-    for (int i = 0; i < p->count && !rc; i++) {
+    for (int i = 0; i < p->count; i++) {
         if (!base[i])
             continue;
         result[i] = malloc(p->numel[i] * sizeof(uint32_t));
@@ -868,7 +392,50 @@ static int run_on(clnet_device *dev, const test_case *tc, const prepared *p, uin
                                                         p->numel[i] * sizeof(uint32_t))
                                     : CLNET_ERR_HOST_MEMORY;
         if (st != CLNET_OK)
-            rc = failf(why, len, "read %d: %s: %s", i, clnet_status_str(st), clnet_last_error(ctx));
+            return failf(why, len, "%sread %d: %s: %s", at, i, clnet_status_str(st),
+                         clnet_last_error(ctx));
+    }
+    return 0;
+}
+
+/* "step s: " for a case of several steps, "" otherwise. */
+static const char *step_text(const prepared *p, int s, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (p->steps > 1)
+        snprintf(buf, len, "step %d: ", s + 1);
+    return buf;
+}
+
+/* Runs the case on dev; result[s][i] receives tensor i's whole allocation
+ * after step s. */
+static int run_on(clnet_device *dev, const test_case *tc, const prepared *p,
+                  uint32_t *(*result)[MAX_TENSORS], char *why, size_t len)
+{
+    clnet_ctx *ctx = clnet_device_ctx(dev);
+    clnet_tensor *base[MAX_TENSORS] = {0}, *view[MAX_TENSORS] = {0};
+    int rc = 0;
+    for (int i = 0; i < p->count && !rc; i++)
+        if (p->init[i])
+            rc = make_tensor(dev, p, i, &base[i], &view[i], why, len);
+    clnet_tensor *out[CLNET_OP_MAX_OUTPUTS];
+    for (int j = 0; j < tc->nout; j++)
+        out[j] = tc->inplace && j == 0 ? view[tc->inplace_of] : view[tc->nin + j];
+    for (int s = 0; s < p->steps && !rc; s++) {
+        char at[24];
+        step_text(p, s, at, sizeof at);
+        clnet_op op = tc->op;
+        if (op.kind == CLNET_OP_ADAM_STEP)
+            op.u.adam.t += s;
+        clnet_status st = CLNET_OK;
+        if (s > 0)
+            st = clnet_tensor_write(base[0], p->step_in[s], p->numel[0] * sizeof(uint32_t));
+        if (st == CLNET_OK)
+            st = clnet_op_run(dev, &op, tc->nin, view, tc->nout, out);
+        if (st != CLNET_OK)
+            rc = failf(why, len, "%srun: %s: %s", at, clnet_status_str(st), clnet_last_error(ctx));
+        else
+            rc = read_all(ctx, p, base, result[s], at, why, len);
     }
     for (int i = 0; i < p->count; i++) {
         clnet_tensor_free(view[i]);
@@ -880,22 +447,22 @@ static int run_on(clnet_device *dev, const test_case *tc, const prepared *p, uin
 static const char *label(const test_case *tc, int i, char *buf, size_t len)
 {
     if (i < tc->nin)
-        snprintf(buf, len, "%s %d", tc->inplace && i == 0 ? "in/output" : "input", i);
+        snprintf(buf, len, "%s %d", tc->inplace && i == tc->inplace_of ? "in/output" : "input", i);
     else
         snprintf(buf, len, "output %d", i - tc->nin);
     return buf;
 }
 
 /* Everything the op must not write (guards, inputs) must still hold what was
- * written before the run, bit for bit. */
-static int check_untouched(const test_case *tc, const prepared *p, int i, const uint32_t *got,
-                           const char *who, char *why, size_t len)
+ * written before the run, `before`, bit for bit. */
+static int check_untouched(const test_case *tc, const prepared *p, int i, const uint32_t *before,
+                           const uint32_t *got, const char *who, char *why, size_t len)
 {
     char name[32];
     for (size_t e = 0; e < p->numel[i]; e++) {
         if (p->output[i] && in_view(p, i, e))
             continue;
-        if (got[e] != p->init[i][e])
+        if (got[e] != before[e])
             return failf(why, len, "%s changed %s at element %zu of its allocation (%s)", who,
                          label(tc, i, name, sizeof name), e,
                          in_view(p, i, e) ? "an input" : "a guard");
@@ -942,17 +509,20 @@ static int compare_output(const test_case *tc, const prepared *p, int i, const u
     return 0;
 }
 
-static int compare(const test_case *tc, const prepared *p, uint32_t *const *ref,
+/* Compares the tensors after step s. */
+static int compare(const test_case *tc, const prepared *p, int s, uint32_t *const *ref,
                    uint32_t *const *got, char *why, size_t len)
 {
+    char at[24], sub[1000];
+    step_text(p, s, at, sizeof at);
     for (int i = 0; i < p->count; i++) {
         if (!p->init[i])
             continue;
-        if (check_untouched(tc, p, i, ref[i], "ref", why, len) ||
-            check_untouched(tc, p, i, got[i], "device", why, len))
-            return 1;
-        if (p->output[i] && compare_output(tc, p, i, ref[i], got[i], why, len))
-            return 1;
+        const uint32_t *before = i == 0 && s > 0 ? p->step_in[s] : p->init[i];
+        if (check_untouched(tc, p, i, before, ref[i], "ref", sub, sizeof sub) ||
+            check_untouched(tc, p, i, before, got[i], "device", sub, sizeof sub) ||
+            (p->output[i] && compare_output(tc, p, i, ref[i], got[i], sub, sizeof sub)))
+            return failf(why, len, "%s%s", at, sub);
     }
     return 0;
 }
@@ -966,7 +536,7 @@ static int run_case(clnet_ctx *ctx, clnet_device *ref, clnet_device *dev, const 
         return SKIP;
     }
     char why[1024] = "", sub[1000] = "";
-    uint32_t *ref_out[MAX_TENSORS] = {0}, *dev_out[MAX_TENSORS] = {0};
+    uint32_t *ref_out[MAX_STEPS][MAX_TENSORS] = {{0}}, *dev_out[MAX_STEPS][MAX_TENSORS] = {{0}};
     prepared p;
     int rc = prepare(ctx, tc, &p, why, sizeof why);
     if (!rc && !clnet_op_supported(ref, &tc->op))
@@ -975,11 +545,13 @@ static int run_case(clnet_ctx *ctx, clnet_device *ref, clnet_device *dev, const 
         failf(why, sizeof why, "ref: %s", sub);
     if (!rc && (rc = run_on(dev, tc, &p, dev_out, sub, sizeof sub)))
         failf(why, sizeof why, "device: %s", sub);
-    if (!rc)
-        rc = compare(tc, &p, ref_out, dev_out, why, sizeof why);
-    for (int i = 0; i < MAX_TENSORS; i++) {
-        free(ref_out[i]);
-        free(dev_out[i]);
+    for (int s = 0; s < p.steps && !rc; s++)
+        rc = compare(tc, &p, s, ref_out[s], dev_out[s], why, sizeof why);
+    for (int s = 0; s < MAX_STEPS; s++) {
+        for (int i = 0; i < MAX_TENSORS; i++) {
+            free(ref_out[s][i]);
+            free(dev_out[s][i]);
+        }
     }
     release(&p);
     printf("  %s: %s%s\n", tc->name, rc ? "FAIL " : "OK", rc ? why : "");
@@ -1005,7 +577,9 @@ int main(int argc, char **argv)
         clnet_ctx_free(ctx);
         return rc;
     }
-    build_cases();
+    add_forward_cases();
+    add_training_cases();
+    finish_names();
     int count[3] = {0, 0, 0};
     for (int d = 0; d < ndev; d++) {
         if (d == r)

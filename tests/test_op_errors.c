@@ -24,7 +24,11 @@ typedef struct env {
 #define SHAPES(...) (const clnet_shape[]){__VA_ARGS__}, \
                     (int)(sizeof((clnet_shape[]){__VA_ARGS__}) / sizeof(clnet_shape))
 #define DT(...) ((const clnet_dtype[]){__VA_ARGS__})
-#define EXPECT(e, what, op, want, dt, ...) expect_op(e, what, op, want, dt, SHAPES(__VA_ARGS__))
+#define EXPECT(e, what, op, want, dt, ...) \
+    expect_op(e, what, op, want, NULL, dt, SHAPES(__VA_ARGS__))
+/* As EXPECT, and the message must also contain `detail`. */
+#define EXPECT_MSG(e, what, op, want, detail, dt, ...) \
+    expect_op(e, what, op, want, detail, dt, SHAPES(__VA_ARGS__))
 
 static const clnet_status PARAMS = CLNET_ERR_INVALID_PARAMS, SHAPE = CLNET_ERR_SHAPE,
                           ARG = CLNET_ERR_INVALID_ARGUMENT, DTYPE = CLNET_ERR_DTYPE;
@@ -47,17 +51,25 @@ static bool contains_ci(const char *hay, const char *needle)
 }
 
 /* Records one check: the status must be `want`; unless needle is NULL the
- * last error must be fresh, non-empty and contain `needle`. */
-static void verdict(env *e, const char *what, clnet_status got, clnet_status want,
-                    const char *needle)
+ * last error must be fresh, non-empty and contain `needle` and, when given,
+ * `detail`. */
+static void verdict_msg(env *e, const char *what, clnet_status got, clnet_status want,
+                        const char *needle, const char *detail)
 {
     const char *msg = clnet_last_error(e->ctx);
     bool ok = got == want;
     if (needle)
-        ok = ok && msg[0] && !strstr(msg, MARKER) && contains_ci(msg, needle);
+        ok = ok && msg[0] && !strstr(msg, MARKER) && contains_ci(msg, needle) &&
+             (!detail || contains_ci(msg, detail));
     printf("%s %s: want %d (%s), got %d; message \"%s\"\n", ok ? "OK  " : "FAIL", what, want,
            clnet_status_str(want), got, needle ? msg : "(not checked)");
     ok ? e->passed++ : e->failed++;
+}
+
+static void verdict(env *e, const char *what, clnet_status got, clnet_status want,
+                    const char *needle)
+{
+    verdict_msg(e, what, got, want, needle, NULL);
 }
 
 static bool allocatable(const clnet_shape *in, int nin)
@@ -75,7 +87,8 @@ static bool allocatable(const clnet_shape *in, int nin)
 /* Runs op on ref tensors of the given shapes and dtypes, with outputs of
  * shape (1): the op must be refused before any output shape matters. */
 static void expect_run(env *e, const char *what, clnet_op op, clnet_status want,
-                       const clnet_dtype *dt, const clnet_shape *in, int nin, const char *needle)
+                       const clnet_dtype *dt, const clnet_shape *in, int nin, const char *needle,
+                       const char *detail)
 {
     clnet_tensor *t[CLNET_OP_MAX_INPUTS + 1] = {0}, *out[2] = {0};
     int nout = op.kind == CLNET_OP_BATCHNORM_STATS ? 2 : 1;
@@ -90,7 +103,7 @@ static void expect_run(env *e, const char *what, clnet_op op, clnet_status want,
     if (st == CLNET_OK) {
         stale(e);
         st = clnet_op_run(e->ref, &op, nin, t, nout, out);
-        verdict(e, label, st, want, needle);
+        verdict_msg(e, label, st, want, needle, detail);
     } else {
         verdict(e, label, st, CLNET_OK, NULL);
     }
@@ -103,7 +116,7 @@ static void expect_run(env *e, const char *what, clnet_op op, clnet_status want,
 /* One invalid combination, through clnet_op_output_shapes and (when its
  * shapes can be allocated) clnet_op_run; both must refuse it the same way. */
 static void expect_op(env *e, const char *what, clnet_op op, clnet_status want,
-                      const clnet_dtype *dt, const clnet_shape *in, int nin)
+                      const char *detail, const clnet_dtype *dt, const clnet_shape *in, int nin)
 {
     static const clnet_dtype f32[CLNET_OP_MAX_INPUTS + 1];
     char label[256];
@@ -114,10 +127,10 @@ static void expect_op(env *e, const char *what, clnet_op op, clnet_status want,
     int nout = 0;
     stale(e);
     clnet_status st = clnet_op_output_shapes(e->ctx, &op, nin, in, dt ? dt : f32, &nout, out, odt);
-    verdict(e, label, st, want, kind);
+    verdict_msg(e, label, st, want, kind, detail);
     if (allocatable(in, nin)) {
         snprintf(label, sizeof label, "%s: %s", kind, what);
-        expect_run(e, label, op, want, dt, in, nin, kind);
+        expect_run(e, label, op, want, dt, in, nin, kind, detail);
     }
 }
 
@@ -253,7 +266,7 @@ static void eltwise_errors(env *e)
     op = clnet_op_activation(CLNET_ACT_RELU, 0);
     EXPECT(e, "I32 x", op, DTYPE, DT(CLNET_I32), SH(2, 3));
     EXPECT(e, "2 inputs", op, ARG, NULL, SH(2, 3), SH(2, 3));
-    expect_op(e, "0 inputs", op, ARG, NULL, NULL, 0);
+    expect_op(e, "0 inputs", op, ARG, NULL, NULL, NULL, 0);
 
     op = (clnet_op){.kind = CLNET_OP_DROPOUT};
     op.u.dropout = (clnet_dropout_params){.p = 1, .seed = 1, .training = true};
@@ -293,11 +306,11 @@ static void eltwise_errors(env *e)
     EXPECT(e, "N 1 vs 2", op, SHAPE, NULL, SH(1, 2, 4, 4), SH(2, 3, 4, 4));
     EXPECT(e, "rank 4 vs 3", op, SHAPE, NULL, SH(1, 2, 4, 4), SH(1, 3, 4));
     EXPECT(e, "I32 second input", op, DTYPE, DT(CLNET_F32, CLNET_I32), SH(1, 2, 4), SH(1, 3, 4));
-    expect_op(e, "0 inputs", op, ARG, NULL, NULL, 0);
+    expect_op(e, "0 inputs", op, ARG, NULL, NULL, NULL, 0);
     clnet_shape many[CLNET_OP_MAX_INPUTS + 1];
     for (int i = 0; i <= CLNET_OP_MAX_INPUTS; i++)
         many[i] = SH(1, 1, 2, 2);
-    expect_op(e, "17 inputs", op, ARG, NULL, many, CLNET_OP_MAX_INPUTS + 1);
+    expect_op(e, "17 inputs", op, ARG, NULL, NULL, many, CLNET_OP_MAX_INPUTS + 1);
 }
 
 static void norm_errors(env *e)
@@ -361,6 +374,249 @@ static void gemm_errors(env *e)
     EXPECT(e, "3 inputs", op, ARG, NULL, SH(3, 4), SH(4, 5), SH(3, 5));
 }
 
+static clnet_op backward_weights(int kernel)
+{
+    clnet_op op = clnet_op_conv(1, 1, 1, 1);
+    op.kind = CLNET_OP_CONV_BACKWARD_WEIGHTS;
+    op.u.conv.kernel[0] = op.u.conv.kernel[1] = kernel;
+    return op;
+}
+
+static void conv_backward_errors(env *e)
+{
+    const clnet_op ok = backward_weights(3);
+    clnet_op op = backward_weights(0);
+    EXPECT_MSG(e, "kernel 0", op, PARAMS, "window", NULL, SH(1, 3, 8, 8), SH(1, 4, 8, 8));
+    op = ok;
+    op.u.conv.kernel[1] = -1;
+    EXPECT_MSG(e, "kernel width -1", op, PARAMS, "window", NULL, SH(1, 3, 8, 8), SH(1, 4, 8, 8));
+    op = ok;
+    op.u.conv.kernel[1] = 0;
+    EXPECT_MSG(e, "1-D, kernel width 0", op, PARAMS, "window", NULL, SH(1, 3, 8), SH(1, 4, 8));
+    op = ok;
+    op.u.conv.groups = 0;
+    EXPECT_MSG(e, "groups 0", op, PARAMS, "groups", NULL, SH(1, 3, 8, 8), SH(1, 4, 8, 8));
+    op = ok;
+    op.u.conv.stride[0] = 0;
+    EXPECT_MSG(e, "stride 0", op, PARAMS, "stride", NULL, SH(1, 3, 8, 8), SH(1, 4, 8, 8));
+    op = ok;
+    op.u.conv.dilation[1] = 0;
+    EXPECT_MSG(e, "dilation 0", op, PARAMS, "dilation", NULL, SH(1, 3, 8, 8), SH(1, 4, 8, 8));
+    op = ok;
+    op.u.conv.pad_end[0] = -1;
+    EXPECT_MSG(e, "pad_end -1", op, PARAMS, "padding", NULL, SH(1, 3, 8, 8), SH(1, 4, 8, 8));
+    EXPECT_MSG(e, "dy (1,4,8,7) for y (1,4,8,8)", ok, SHAPE, "dy", NULL, SH(1, 3, 8, 8),
+               SH(1, 4, 8, 7));
+    EXPECT_MSG(e, "dy (1,4,8,8) for batch 2", ok, SHAPE, "dy", NULL, SH(2, 3, 8, 8),
+               SH(1, 4, 8, 8));
+    op = ok;
+    op.u.conv.stride[0] = op.u.conv.stride[1] = 2;
+    EXPECT_MSG(e, "stride 2, dy (1,4,8,8) for y (1,4,4,4)", op, SHAPE, "dy", NULL,
+               SH(1, 3, 8, 8), SH(1, 4, 8, 8));
+    EXPECT_MSG(e, "dy of rank 3 for 2-D x", ok, SHAPE, "rank", NULL, SH(1, 3, 8, 8), SH(1, 4, 64));
+    EXPECT_MSG(e, "dy of rank 4 for 1-D x", ok, SHAPE, "rank", NULL, SH(1, 3, 8), SH(1, 4, 8, 1));
+    op = ok;
+    op.u.conv.groups = 2;
+    EXPECT_MSG(e, "groups 2 do not divide C 3", op, SHAPE, "groups", NULL, SH(1, 3, 8, 8),
+               SH(1, 4, 8, 8));
+    EXPECT_MSG(e, "groups 2 do not divide K 3", op, SHAPE, "groups", NULL, SH(1, 4, 8, 8),
+               SH(1, 3, 8, 8));
+    EXPECT_MSG(e, "kernel 11 > padded input 10", backward_weights(11), SHAPE, "kernel", NULL,
+               SH(1, 3, 8, 8), SH(1, 4, 1, 1));
+    EXPECT_MSG(e, "I32 dy", ok, DTYPE, "dy", DT(CLNET_F32, CLNET_I32), SH(1, 3, 8, 8),
+               SH(1, 4, 8, 8));
+    EXPECT(e, "I32 x", ok, DTYPE, DT(CLNET_I32, CLNET_F32), SH(1, 3, 8, 8), SH(1, 4, 8, 8));
+    EXPECT(e, "1 input", ok, ARG, NULL, SH(1, 3, 8, 8));
+    EXPECT(e, "3 inputs", ok, ARG, NULL, SH(1, 3, 8, 8), SH(1, 4, 8, 8), SH(4));
+}
+
+static void pool_backward_errors(env *e)
+{
+    clnet_op ok = clnet_op_pool(CLNET_POOL_MAX, 3, 2, 1), op;
+    ok.kind = CLNET_OP_POOL_BACKWARD;
+    EXPECT_MSG(e, "dy (1,3,4,5) for y (1,3,4,4)", ok, SHAPE, "dy", NULL, SH(1, 3, 8, 8),
+               SH(1, 3, 4, 5));
+    op = ok;
+    op.u.pool.ceil_mode = true;
+    EXPECT_MSG(e, "ceil mode, dy (1,3,4,4) for y (1,3,5,5)", op, SHAPE, "dy", NULL,
+               SH(1, 3, 8, 8), SH(1, 3, 4, 4));
+    op = ok;
+    op.u.pool.mode = CLNET_POOL_AVG;
+    EXPECT_MSG(e, "average, dy (1,4,4,4) for y (1,3,4,4)", op, SHAPE, "dy", NULL, SH(1, 3, 8, 8),
+               SH(1, 4, 4, 4));
+    op = clnet_op_global_pool(CLNET_POOL_AVG);
+    op.kind = CLNET_OP_POOL_BACKWARD;
+    EXPECT_MSG(e, "global, dy (1,3,2,2) for y (1,3,1,1)", op, SHAPE, "dy", NULL, SH(1, 3, 8, 8),
+               SH(1, 3, 2, 2));
+    op = ok;
+    op.u.pool.kernel[0] = 0;
+    EXPECT_MSG(e, "kernel 0", op, PARAMS, "window", NULL, SH(1, 3, 8, 8), SH(1, 3, 4, 4));
+    op = ok;
+    op.u.pool.pad_begin[1] = 2;
+    EXPECT_MSG(e, "pad 2 above half of window 3", op, PARAMS, "half", NULL, SH(1, 3, 8, 8),
+               SH(1, 3, 4, 4));
+    op = ok;
+    op.u.pool.mode = (clnet_pool_mode)7;
+    EXPECT_MSG(e, "mode 7", op, PARAMS, "mode", NULL, SH(1, 3, 8, 8), SH(1, 3, 4, 4));
+    EXPECT_MSG(e, "I32 dy", ok, DTYPE, "dy", DT(CLNET_F32, CLNET_I32), SH(1, 3, 8, 8),
+               SH(1, 3, 4, 4));
+    EXPECT(e, "I32 x", ok, DTYPE, DT(CLNET_I32, CLNET_F32), SH(1, 3, 8, 8), SH(1, 3, 4, 4));
+    EXPECT(e, "1 input", ok, ARG, NULL, SH(1, 3, 8, 8));
+}
+
+static void eltwise_backward_errors(env *e)
+{
+    clnet_op op = clnet_op_activation((clnet_activation)99, 0);
+    op.kind = CLNET_OP_ACTIVATION_BACKWARD;
+    EXPECT_MSG(e, "function 99", op, PARAMS, "99", NULL, SH(2, 3), SH(2, 3));
+    op.u.act = (clnet_act_params){.fn = CLNET_ACT_LEAKY_RELU, .alpha = NAN};
+    EXPECT_MSG(e, "alpha NaN", op, PARAMS, "alpha", NULL, SH(2, 3), SH(2, 3));
+    op.u.act.alpha = 0.1f;
+    EXPECT_MSG(e, "dy (2,4) for x (2,3)", op, SHAPE, "dy", NULL, SH(2, 3), SH(2, 4));
+    EXPECT_MSG(e, "dy of rank 3", op, SHAPE, "dy", NULL, SH(2, 3), SH(2, 3, 1));
+    EXPECT_MSG(e, "I32 dy", op, DTYPE, "dy", DT(CLNET_F32, CLNET_I32), SH(2, 3), SH(2, 3));
+    EXPECT(e, "1 input", op, ARG, NULL, SH(2, 3));
+    EXPECT(e, "3 inputs", op, ARG, NULL, SH(2, 3), SH(2, 3), SH(2, 3));
+
+    op = (clnet_op){.kind = CLNET_OP_LRN_BACKWARD};
+    op.u.lrn = (clnet_lrn_params){.size = 0, .alpha = 1e-4f, .beta = 0.75f, .k = 2};
+    EXPECT_MSG(e, "size 0", op, PARAMS, "size", NULL, SH(2, 5, 4, 4), SH(2, 5, 4, 4));
+    op.u.lrn.size = 5;
+    op.u.lrn.k = 0;
+    EXPECT_MSG(e, "k 0", op, PARAMS, "k 0", NULL, SH(2, 5, 4, 4), SH(2, 5, 4, 4));
+    op.u.lrn.k = 2;
+    op.u.lrn.beta = INFINITY;
+    EXPECT_MSG(e, "beta Inf", op, PARAMS, "beta", NULL, SH(2, 5, 4, 4), SH(2, 5, 4, 4));
+    op.u.lrn.beta = 0.75f;
+    EXPECT_MSG(e, "dy (2,4,4,4) for x (2,5,4,4)", op, SHAPE, "dy", NULL, SH(2, 5, 4, 4),
+               SH(2, 4, 4, 4));
+    EXPECT(e, "x of rank 1", op, SHAPE, NULL, SH(5), SH(5));
+    EXPECT(e, "1 input", op, ARG, NULL, SH(2, 5, 4, 4));
+}
+
+static void batchnorm_backward_errors(env *e)
+{
+    clnet_op op = {.kind = CLNET_OP_BATCHNORM_BACKWARD};
+    op.u.bn.eps = 0;
+    EXPECT_MSG(e, "eps 0", op, PARAMS, "eps", NULL, SH(2, 3, 4, 4), SH(2, 3, 4, 4), SH(3), SH(3),
+               SH(3));
+    op.u.bn.eps = NAN;
+    EXPECT_MSG(e, "eps NaN", op, PARAMS, "eps", NULL, SH(2, 3, 4, 4), SH(2, 3, 4, 4), SH(3),
+               SH(3), SH(3));
+    op.u.bn.eps = 1e-5f;
+    EXPECT_MSG(e, "dy (2,3,4,5) for x (2,3,4,4)", op, SHAPE, "dy", NULL, SH(2, 3, 4, 4),
+               SH(2, 3, 4, 5), SH(3), SH(3), SH(3));
+    EXPECT_MSG(e, "mean of 4 for C 3", op, SHAPE, "mean", NULL, SH(2, 3, 4, 4), SH(2, 3, 4, 4),
+               SH(4), SH(3), SH(3));
+    EXPECT_MSG(e, "var of 2 for C 3", op, SHAPE, "var", NULL, SH(2, 3, 4, 4), SH(2, 3, 4, 4),
+               SH(3), SH(2), SH(3));
+    EXPECT_MSG(e, "gamma of rank 2", op, SHAPE, "gamma", NULL, SH(2, 3, 4, 4), SH(2, 3, 4, 4),
+               SH(3), SH(3), SH(3, 1));
+    EXPECT_MSG(e, "I32 var", op, DTYPE, "var",
+               DT(CLNET_F32, CLNET_F32, CLNET_F32, CLNET_I32, CLNET_F32), SH(2, 3, 4, 4),
+               SH(2, 3, 4, 4), SH(3), SH(3), SH(3));
+    EXPECT(e, "x of rank 1", op, SHAPE, NULL, SH(3), SH(3), SH(3), SH(3), SH(3));
+    EXPECT(e, "4 inputs", op, ARG, NULL, SH(2, 3, 4, 4), SH(2, 3, 4, 4), SH(3), SH(3));
+    EXPECT(e, "6 inputs", op, ARG, NULL, SH(2, 3, 4, 4), SH(2, 3, 4, 4), SH(3), SH(3), SH(3),
+           SH(3));
+
+    op = clnet_op_simple(CLNET_OP_BATCHNORM_STATS);
+    op.u.bn.momentum = 1.5f;
+    EXPECT_MSG(e, "momentum 1.5", op, PARAMS, "momentum", NULL, SH(2, 3, 4, 4));
+    op.u.bn.momentum = -0.1f;
+    EXPECT_MSG(e, "momentum -0.1", op, PARAMS, "momentum", NULL, SH(2, 3, 4, 4));
+    op.u.bn.momentum = NAN;
+    EXPECT_MSG(e, "momentum NaN", op, PARAMS, "momentum", NULL, SH(2, 3, 4, 4));
+}
+
+static void loss_errors(env *e)
+{
+    const clnet_dtype labels[2] = {CLNET_F32, CLNET_I32};
+    clnet_op op = {.kind = CLNET_OP_SOFTMAX_XENT};
+    op.u.loss = (clnet_loss_params){.label_smoothing = 0, .scale = 1};
+    EXPECT_MSG(e, "F32 labels", op, DTYPE, "labels", NULL, SH(4, 10), SH(4));
+    EXPECT_MSG(e, "labels of 3 for N 4", op, SHAPE, "labels", labels, SH(4, 10), SH(3));
+    EXPECT_MSG(e, "labels of rank 2", op, SHAPE, "labels", labels, SH(4, 10), SH(4, 1));
+    EXPECT_MSG(e, "logits of rank 4", op, SHAPE, "logits", labels, SH(4, 10, 1, 1), SH(4));
+    EXPECT_MSG(e, "I32 logits", op, DTYPE, "logits", DT(CLNET_I32, CLNET_I32), SH(4, 10), SH(4));
+    EXPECT(e, "1 input", op, ARG, NULL, SH(4, 10));
+    op.u.loss.label_smoothing = 1;
+    EXPECT_MSG(e, "label smoothing 1", op, PARAMS, "smoothing", labels, SH(4, 10), SH(4));
+    op.u.loss.label_smoothing = 1.5f;
+    EXPECT_MSG(e, "label smoothing 1.5", op, PARAMS, "smoothing", labels, SH(4, 10), SH(4));
+    op.u.loss.label_smoothing = -0.1f;
+    EXPECT_MSG(e, "label smoothing -0.1", op, PARAMS, "smoothing", labels, SH(4, 10), SH(4));
+    op.u.loss.label_smoothing = NAN;
+    EXPECT_MSG(e, "label smoothing NaN", op, PARAMS, "smoothing", labels, SH(4, 10), SH(4));
+    op.u.loss = (clnet_loss_params){.label_smoothing = 0.1f, .scale = INFINITY};
+    EXPECT_MSG(e, "scale Inf", op, PARAMS, "scale", labels, SH(4, 10), SH(4));
+
+    op = (clnet_op){.kind = CLNET_OP_MSE_LOSS};
+    op.u.loss.scale = 1;
+    EXPECT_MSG(e, "target (4,11) for pred (4,10)", op, SHAPE, "target", NULL, SH(4, 10),
+               SH(4, 11));
+    EXPECT_MSG(e, "I32 target", op, DTYPE, "target", DT(CLNET_F32, CLNET_I32), SH(4, 10),
+               SH(4, 10));
+    EXPECT(e, "3 inputs", op, ARG, NULL, SH(4, 10), SH(4, 10), SH(4, 10));
+    op.u.loss.scale = NAN;
+    EXPECT_MSG(e, "scale NaN", op, PARAMS, "scale", NULL, SH(4, 10), SH(4, 10));
+
+    op = (clnet_op){.kind = CLNET_OP_REDUCE_SUM};
+    EXPECT(e, "x of rank 1", op, SHAPE, NULL, SH(5));
+    EXPECT(e, "I32 x", op, DTYPE, DT(CLNET_I32), SH(2, 5));
+    EXPECT(e, "2 inputs", op, ARG, NULL, SH(2, 5), SH(2, 5));
+}
+
+static void optimizer_errors(env *e)
+{
+    clnet_op op = {.kind = CLNET_OP_SGD_STEP};
+    const clnet_sgd_params sgd = {.lr = 0.1f, .momentum = 0.9f, .weight_decay = 1e-4f};
+    op.u.sgd = sgd;
+    op.u.sgd.momentum = 1;
+    EXPECT_MSG(e, "momentum 1", op, PARAMS, "momentum 1 ", NULL, SH(10));
+    op.u.sgd.momentum = -0.5f;
+    EXPECT_MSG(e, "momentum -0.5", op, PARAMS, "momentum -0.5", NULL, SH(10));
+    op.u.sgd.momentum = NAN;
+    EXPECT_MSG(e, "momentum NaN", op, PARAMS, "momentum nan", NULL, SH(10));
+    op.u.sgd = sgd;
+    op.u.sgd.weight_decay = -1;
+    EXPECT_MSG(e, "weight decay -1", op, PARAMS, "weight decay -1", NULL, SH(10));
+    op.u.sgd = sgd;
+    op.u.sgd.lr = INFINITY;
+    EXPECT_MSG(e, "lr Inf", op, PARAMS, "lr inf", NULL, SH(10));
+    op.u.sgd = sgd;
+    EXPECT(e, "I32 g", op, DTYPE, DT(CLNET_I32), SH(10));
+    EXPECT(e, "2 inputs", op, ARG, NULL, SH(10), SH(10));
+    expect_op(e, "0 inputs", op, ARG, NULL, NULL, NULL, 0);
+
+    op = (clnet_op){.kind = CLNET_OP_ADAM_STEP};
+    const clnet_adam_params adam = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                                    .t = 1};
+    op.u.adam = adam;
+    op.u.adam.t = 0;
+    EXPECT_MSG(e, "t 0", op, PARAMS, "t = 0", NULL, SH(10));
+    op.u.adam.t = -3;
+    EXPECT_MSG(e, "t -3", op, PARAMS, "t = -3", NULL, SH(10));
+    op.u.adam = adam;
+    op.u.adam.beta1 = 1;
+    EXPECT(e, "beta1 1", op, PARAMS, NULL, SH(10));
+    op.u.adam = adam;
+    op.u.adam.beta2 = 1.5f;
+    EXPECT(e, "beta2 1.5", op, PARAMS, NULL, SH(10));
+    op.u.adam = adam;
+    op.u.adam.eps = 0;
+    EXPECT(e, "eps 0", op, PARAMS, NULL, SH(10));
+    op.u.adam = adam;
+    op.u.adam.weight_decay = -0.1f;
+    EXPECT(e, "weight decay -0.1", op, PARAMS, NULL, SH(10));
+    op.u.adam = adam;
+    op.u.adam.lr = NAN;
+    EXPECT(e, "lr NaN", op, PARAMS, NULL, SH(10));
+    op.u.adam = adam;
+    EXPECT(e, "I32 g", op, DTYPE, DT(CLNET_I32), SH(10));
+    EXPECT(e, "2 inputs", op, ARG, NULL, SH(10), SH(10));
+}
+
 static void kind_errors(env *e)
 {
     clnet_op op = clnet_op_simple(CLNET_OP_CONCAT);
@@ -379,7 +635,7 @@ static void kind_errors(env *e)
         verdict(e, label, clnet_op_output_shapes(e->ctx, &op, 1, &x, &f32, &nout, out, odt), ARG,
                 number);
         snprintf(label, sizeof label, "kind %d", kinds[i]);
-        expect_run(e, label, op, ARG, NULL, &x, 1, number);
+        expect_run(e, label, op, ARG, NULL, &x, 1, number, NULL);
     }
     op = clnet_op_activation(CLNET_ACT_RELU, 0);
     stale(e);
@@ -483,6 +739,102 @@ static void pool_run_errors(env *e)
     clnet_tensor_free(y);
     clnet_tensor_free(f);
     clnet_tensor_free(idx);
+}
+
+/* Valid training ops on ref tensors with their outputs miscounted or
+ * mis-shaped: optional outputs come in the documented groups only. */
+static void expect_outputs(env *e, const char *what, clnet_op op, clnet_status want,
+                           const char *detail, int nin, const clnet_shape *in,
+                           const clnet_dtype *dt, const clnet_shape *out, int nout,
+                           const clnet_dtype *odt)
+{
+    clnet_tensor *t[CLNET_OP_MAX_INPUTS] = {0}, *o[CLNET_OP_MAX_OUTPUTS] = {0};
+    clnet_status st = CLNET_OK;
+    for (int i = 0; i < nin && st == CLNET_OK; i++)
+        st = clnet_tensor_new(e->ref, dt ? dt[i] : CLNET_F32, in[i].ndim, in[i].dim, &t[i]);
+    for (int j = 0; j < nout && st == CLNET_OK; j++)
+        st = clnet_tensor_new(e->ref, odt ? odt[j] : CLNET_F32, out[j].ndim, out[j].dim, &o[j]);
+    char label[256];
+    snprintf(label, sizeof label, "%s: %s", clnet_op_kind_name(op.kind), what);
+    if (st == CLNET_OK) {
+        stale(e);
+        verdict_msg(e, label, clnet_op_run(e->ref, &op, nin, t, nout, o), want,
+                    clnet_op_kind_name(op.kind), detail);
+    } else {
+        verdict(e, label, st, CLNET_OK, NULL);
+    }
+    for (int i = 0; i < nin; i++)
+        clnet_tensor_free(t[i]);
+    for (int j = 0; j < nout; j++)
+        clnet_tensor_free(o[j]);
+}
+
+/* in: an array of input shapes; then dtypes of inputs and outputs (NULL:
+ * all F32) and the output shapes. */
+#define EXPECT_OUT(e, what, op, want, detail, in, dt, odt, ...)                               \
+    expect_outputs(e, what, op, want, detail, (int)(sizeof(in) / sizeof((in)[0])), in, dt, \
+                   SHAPES(__VA_ARGS__), odt)
+
+static void training_run_errors(env *e)
+{
+    const clnet_shape x[1] = {SH(2, 3, 4, 4)}, g[1] = {SH(10)}, v3 = SH(3), g10 = SH(10);
+    const clnet_dtype i32[1] = {CLNET_I32}, m_i32[3] = {CLNET_F32, CLNET_I32, CLNET_F32};
+    clnet_op op = clnet_op_simple(CLNET_OP_BATCHNORM_STATS);
+    op.u.bn.momentum = 0.1f;
+    EXPECT_OUT(e, "running_mean without running_var", op, ARG, "needs 2 or 4", x, NULL, NULL,
+               v3, v3, v3);
+    EXPECT_OUT(e, "mean alone", op, ARG, "needs 2 or 4", x, NULL, NULL, v3);
+    EXPECT_OUT(e, "running_var of 4 for C 3", op, SHAPE, "output 3", x, NULL, NULL, v3, v3, v3,
+               SH(4));
+
+    op = (clnet_op){.kind = CLNET_OP_SGD_STEP};
+    op.u.sgd = (clnet_sgd_params){.lr = 0.1f, .momentum = 0.9f};
+    EXPECT_OUT(e, "momentum 0.9 without v", op, ARG, "1 outputs", g, NULL, NULL, g10);
+    EXPECT_OUT(e, "v of 11 for g of 10", op, SHAPE, "output 1", g, NULL, NULL, g10, SH(11));
+    op.u.sgd.momentum = 0;
+    EXPECT_OUT(e, "momentum 0 with 3 outputs", op, ARG, "3 outputs", g, NULL, NULL, g10, g10,
+               g10);
+    EXPECT_OUT(e, "w of 11 for g of 10", op, SHAPE, "output 0", g, NULL, NULL, SH(11));
+
+    op = (clnet_op){.kind = CLNET_OP_ADAM_STEP};
+    op.u.adam = (clnet_adam_params){.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                                    .t = 1};
+    EXPECT_OUT(e, "without v", op, ARG, "2 outputs", g, NULL, NULL, g10, g10);
+    EXPECT_OUT(e, "I32 m", op, DTYPE, "output 1", g, NULL, m_i32, g10, g10, g10);
+
+    op = (clnet_op){.kind = CLNET_OP_BATCHNORM_BACKWARD};
+    op.u.bn.eps = 1e-5f;
+    const clnet_shape bn_in[5] = {x[0], x[0], v3, v3, v3};
+    EXPECT_OUT(e, "without dbeta", op, ARG, "2 outputs", bn_in, NULL, NULL, x[0], v3);
+    EXPECT_OUT(e, "dgamma of 4 for C 3", op, SHAPE, "output 1", bn_in, NULL, NULL, x[0], SH(4),
+               v3);
+
+    op = (clnet_op){.kind = CLNET_OP_SOFTMAX_XENT};
+    op.u.loss.scale = 1;
+    const clnet_shape xent_in[2] = {SH(4, 10), SH(4)};
+    const clnet_dtype xent_dt[2] = {CLNET_F32, CLNET_I32};
+    EXPECT_OUT(e, "loss without dlogits", op, ARG, "1 outputs", xent_in, xent_dt, NULL, SH(4));
+    EXPECT_OUT(e, "loss of 5 for N 4", op, SHAPE, "output 0", xent_in, xent_dt, NULL, SH(5),
+               SH(4, 10));
+    op.kind = CLNET_OP_MSE_LOSS;
+    const clnet_shape mse_in[2] = {SH(4, 10), SH(4, 10)};
+    EXPECT_OUT(e, "loss without dpred", op, ARG, "1 outputs", mse_in, NULL, NULL, SH(4));
+
+    op = backward_weights(3);
+    const clnet_shape bw_in[2] = {SH(1, 3, 8, 8), SH(1, 4, 8, 8)};
+    EXPECT_OUT(e, "dw (4,3,3,2) for kernel 3x3", op, SHAPE, "output 0", bw_in, NULL, NULL,
+               SH(4, 3, 3, 2));
+    op = clnet_op_pool(CLNET_POOL_MAX, 2, 2, 0);
+    op.kind = CLNET_OP_POOL_BACKWARD;
+    const clnet_shape pool_in[2] = {SH(1, 3, 8, 8), SH(1, 3, 4, 4)};
+    EXPECT_OUT(e, "I32 dx", op, DTYPE, "output 0", pool_in, NULL, i32, SH(1, 3, 8, 8));
+    op = (clnet_op){.kind = CLNET_OP_REDUCE_SUM};
+    op.u.reduce.keep_batch = true;
+    EXPECT_OUT(e, "keep_batch, y (3) for (2,3,1,1)", op, SHAPE, "output 0", x, NULL, NULL, v3);
+    op = clnet_op_activation(CLNET_ACT_RELU, 0);
+    op.kind = CLNET_OP_ACTIVATION_BACKWARD;
+    const clnet_shape act_in[2] = {SH(2, 3), SH(2, 3)};
+    EXPECT_OUT(e, "dx (2,4) for x (2,3)", op, SHAPE, "output 0", act_in, NULL, NULL, SH(2, 4));
 }
 
 /* Tensors of one call on ref and on an OpenCL device. */
@@ -629,9 +981,16 @@ int main(void)
     eltwise_errors(&e);
     norm_errors(&e);
     gemm_errors(&e);
+    conv_backward_errors(&e);
+    pool_backward_errors(&e);
+    eltwise_backward_errors(&e);
+    batchnorm_backward_errors(&e);
+    loss_errors(&e);
+    optimizer_errors(&e);
     kind_errors(&e);
     run_errors(&e);
     pool_run_errors(&e);
+    training_run_errors(&e);
     mismatch_errors(&e);
     tensor_errors(&e);
     device_errors(&e);

@@ -100,6 +100,9 @@ void clnet_log(clnet_ctx *ctx, clnet_log_level level, const char *fmt, ...)
  * index and ctx. */
 clnet_status clnet_ctx_add_device(clnet_ctx *ctx, clnet_device *dev);
 
+/* Writes a shape as "2x3x5x5" into buf (always NUL-terminated). */
+void clnet_shape_format(char *buf, size_t size, const clnet_shape *s);
+
 /* Element size of a dtype in bytes. */
 size_t clnet_dtype_size(clnet_dtype dtype);
 

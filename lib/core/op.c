@@ -154,14 +154,6 @@ static clnet_status same_device(clnet_device *dev, const char *name, const char 
     return CLNET_OK;
 }
 
-static void format_shape(char *buf, size_t size, const clnet_shape *s)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < s->ndim && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, i ? "x%lld" : "%lld",
-                                 (long long)s->dim[i]);
-}
 
 clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
                           clnet_tensor *const *in, int nout, clnet_tensor *const *out)
@@ -190,23 +182,27 @@ clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
     st = clnet_op_output_shapes(ctx, op, nin, shapes, dtypes, &produced, want, want_dtype);
     if (st != CLNET_OK)
         return st;
-    /* Optional outputs: max pooling's argmax, momentum-free SGD's velocity,
-     * batch norm's running statistics (both or neither). */
-    int required = produced;
+    /* Optional outputs, all or none: max pooling's argmax, momentum-free
+     * SGD's velocity, batch norm's running statistics. */
+    int fewest = produced;
     if (op->kind == CLNET_OP_POOL || (op->kind == CLNET_OP_SGD_STEP && op->u.sgd.momentum == 0.0f))
-        required = 1;
+        fewest = 1;
     else if (op->kind == CLNET_OP_BATCHNORM_STATS)
-        required = nout > 2 ? 4 : 2;
-    if (nout < required || nout > produced)
-        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %d outputs given, needs %d%s",
-                          name, nout, required, produced > required ? " or 2" : "");
+        fewest = 2;
+    if (nout != fewest && nout != produced) {
+        if (fewest == produced)
+            return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %d outputs given, needs %d",
+                              name, nout, produced);
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %d outputs given, needs %d or %d",
+                          name, nout, fewest, produced);
+    }
     for (int i = 0; i < nout; i++) {
         clnet_shape got = clnet_tensor_shape(out[i]);
         if (got.ndim != want[i].ndim ||
             memcmp(got.dim, want[i].dim, (size_t)got.ndim * sizeof got.dim[0]) != 0) {
             char g[96], w[96];
-            format_shape(g, sizeof g, &got);
-            format_shape(w, sizeof w, &want[i]);
+            clnet_shape_format(g, sizeof g, &got);
+            clnet_shape_format(w, sizeof w, &want[i]);
             return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: output %d is %s, the op produces %s",
                               name, i, g, w);
         }

@@ -62,6 +62,17 @@ static clnet_status f32_vector(const check *c, int i, const char *what, int64_t 
     return CLNET_OK;
 }
 
+/* Checks that a scalar parameter lies in [lo, hi) (or [lo, hi] with
+ * `closed`). */
+static clnet_status in_range(const check *c, const char *what, float v, float lo, float hi,
+                             bool closed)
+{
+    if (v >= lo && (v < hi || (closed && v == hi)))
+        return CLNET_OK;
+    return fail(c, CLNET_ERR_INVALID_PARAMS, "%s %g outside [%g, %g%s", what, (double)v,
+                (double)lo, (double)hi, closed ? "]" : ")");
+}
+
 /* One output, F32, of the given shape. */
 static clnet_status out_f32(check *c, clnet_shape s)
 {
@@ -267,9 +278,7 @@ static clnet_status check_batchnorm(check *c)
     TRY(f32_rank(c, 0, "x", 2, CLNET_MAX_DIMS));
     int64_t ch = c->in[0].dim[1];
     if (stats) {
-        float m = c->op->u.bn.momentum;
-        if (!(m >= 0.0f && m <= 1.0f))
-            return fail(c, CLNET_ERR_INVALID_PARAMS, "momentum %g outside [0, 1]", (double)m);
+        TRY(in_range(c, "momentum", c->op->u.bn.momentum, 0.0f, 1.0f, true));
         clnet_shape v = {.ndim = 1, .dim = {ch}};
         c->nout = 4;
         for (int i = 0; i < 4; i++) {
@@ -430,8 +439,12 @@ static clnet_status forward_gives_dy(check *c, clnet_op fwd, int nfwd, const cln
     if (st != CLNET_OK)
         return st;
     TRY(f32_rank(c, 1, "dy", 1, CLNET_MAX_DIMS));
-    if (!same_shape(&c->in[1], &y[0]))
-        return fail(c, CLNET_ERR_SHAPE, "dy does not have the forward output's shape");
+    if (!same_shape(&c->in[1], &y[0])) {
+        char got[96], want[96];
+        clnet_shape_format(got, sizeof got, &c->in[1]);
+        clnet_shape_format(want, sizeof want, &y[0]);
+        return fail(c, CLNET_ERR_SHAPE, "dy is %s, the forward op produces %s", got, want);
+    }
     return CLNET_OK;
 }
 
@@ -583,11 +596,11 @@ static clnet_status check_sgd(check *c)
     const clnet_sgd_params *p = &c->op->u.sgd;
     TRY(inputs(c, 1, 1));
     TRY(f32_rank(c, 0, "g", 1, CLNET_MAX_DIMS));
-    if (!isfinite(p->lr) || !(p->momentum >= 0.0f && p->momentum < 1.0f) ||
-        !(p->weight_decay >= 0.0f))
-        return fail(c, CLNET_ERR_INVALID_PARAMS,
-                    "lr %g must be finite, momentum %g in [0, 1), weight decay %g >= 0",
-                    (double)p->lr, (double)p->momentum, (double)p->weight_decay);
+    if (!isfinite(p->lr))
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "learning rate lr %g must be finite",
+                    (double)p->lr);
+    TRY(in_range(c, "momentum", p->momentum, 0.0f, 1.0f, false));
+    TRY(in_range(c, "weight decay", p->weight_decay, 0.0f, INFINITY, false));
     return step_outputs(c, 2);
 }
 
@@ -596,12 +609,16 @@ static clnet_status check_adam(check *c)
     const clnet_adam_params *p = &c->op->u.adam;
     TRY(inputs(c, 1, 1));
     TRY(f32_rank(c, 0, "g", 1, CLNET_MAX_DIMS));
-    if (!isfinite(p->lr) || !(p->beta1 >= 0.0f && p->beta1 < 1.0f) ||
-        !(p->beta2 >= 0.0f && p->beta2 < 1.0f) || !(p->eps > 0.0f) ||
-        !(p->weight_decay >= 0.0f) || p->t < 1)
-        return fail(c, CLNET_ERR_INVALID_PARAMS,
-                    "lr finite, betas in [0, 1), eps > 0, weight decay >= 0 and step t >= 1 "
-                    "required (t = %d)", p->t);
+    if (!isfinite(p->lr))
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "learning rate lr %g must be finite",
+                    (double)p->lr);
+    TRY(in_range(c, "beta1", p->beta1, 0.0f, 1.0f, false));
+    TRY(in_range(c, "beta2", p->beta2, 0.0f, 1.0f, false));
+    TRY(in_range(c, "weight decay", p->weight_decay, 0.0f, INFINITY, false));
+    if (!(p->eps > 0.0f))
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "eps %g (must be > 0)", (double)p->eps);
+    if (p->t < 1)
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "step t = %d (must be >= 1)", p->t);
     return step_outputs(c, 3);
 }
 

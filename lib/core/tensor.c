@@ -1,6 +1,7 @@
 /* tensor.c - tensor handles, shared storage, views, and host copies. */
 #include "core/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,6 +269,15 @@ size_t clnet_tensor_stride_bytes(const clnet_tensor *t, int axis)
 clnet_dtype clnet_tensor_dtype(const clnet_tensor *t) { return t->dtype; }
 
 clnet_device *clnet_tensor_device(const clnet_tensor *t) { return t->storage->dev; }
+
+void clnet_shape_format(char *buf, size_t size, const clnet_shape *s)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < s->ndim && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, i ? "x%lld" : "%lld",
+                                 (long long)s->dim[i]);
+}
 
 int64_t clnet_shape_numel(const clnet_shape *s)
 {

@@ -1,11 +1,25 @@
-/* cl_conv.c - launches CONV and CONV_TRANSPOSE on OpenCL devices with the
- * direct kernels of cl/conv.cl. */
+/* cl_conv.c - launches CONV, CONV_TRANSPOSE and CONV_BACKWARD_WEIGHTS on
+ * OpenCL devices with the direct kernels of cl/conv.cl. */
 #include "core/geometry.h"
 #include "opencl/clcl.h"
 
 /* PIX and KB_MAX of cl/conv.cl: output pixels and channels per work-item. */
 #define CONV_PIX 8
 #define CONV_KB 8
+/* BW_KB and BW_TB of cl/conv.cl: output channels and taps per work-group of
+ * the weight gradient. */
+#define CONVBW_KB 8
+#define CONVBW_TB 4
+
+#define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Mirrors `convbw_shape` in cl/conv.cl, passed by value: cl_int fields only,
+ * so host and device lay it out alike. */
+typedef struct convbw_shape {
+    cl_int n, groups, cpg, kpg;
+    cl_int h, w, oh, ow, kh, kw;
+    cl_int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+} convbw_shape;
 
 static int64_t ceil_div(int64_t a, int64_t b)
 {
@@ -41,14 +55,78 @@ static void weight_strides(bool transposed, const clnet_conv_geom *g, cl_int axi
     }
 }
 
+/* Every value fits: the tensors passed check_fits. */
+static convbw_shape convbw_shape_of(const clnet_conv_geom *g)
+{
+    convbw_shape s;
+    s.n = (cl_int)g->n;
+    s.groups = (cl_int)g->groups;
+    s.cpg = (cl_int)g->c_per_group;
+    s.kpg = (cl_int)g->k_per_group;
+    s.h = (cl_int)g->h;
+    s.w = (cl_int)g->w;
+    s.oh = (cl_int)g->oh;
+    s.ow = (cl_int)g->ow;
+    s.kh = (cl_int)g->kh;
+    s.kw = (cl_int)g->kw;
+    s.stride_h = (cl_int)g->stride_h;
+    s.stride_w = (cl_int)g->stride_w;
+    s.pad_h = (cl_int)g->pad_h;
+    s.pad_w = (cl_int)g->pad_w;
+    s.dil_h = (cl_int)g->dil_h;
+    s.dil_w = (cl_int)g->dil_w;
+    return s;
+}
+
+/* One work-group per block of weights (see conv.cl); its size comes from
+ * the kernel and device limits and the length of the reduction, which is
+ * the number of pixel blocks of dy. */
+static clnet_status run_backward_weights(clnet_device *dev, const clnet_op *op,
+                                         const clnet_tensor *x, const clnet_tensor *dy,
+                                         clnet_tensor *dw)
+{
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, dw, dy);
+    const int64_t kb = g.k_per_group >= CONVBW_KB ? CONVBW_KB : 1;
+    const char *kname = kb == CONVBW_KB ? "conv_bw_k8" : "conv_bw_k1";
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "conv", NULL, kname, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    const size_t slots = (size_t)(kb * CONVBW_TB);
+    const size_t blocks = (size_t)(g.n * g.oh * ceil_div(g.ow, CONV_PIX));
+    size_t local;
+    if ((st = clnet_cl_reduce_size(dev, kernel, slots * sizeof(cl_float), blocks, &local)))
+        return st;
+    const int64_t taps = g.c_per_group * g.kh * g.kw;
+    const size_t wgroups =
+        (size_t)(g.groups * ceil_div(g.k_per_group, kb) * ceil_div(taps, CONVBW_TB));
+    const size_t global = wgroups * local;
+
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
+    clnet_cl_tensor_args dwa = clnet_cl_targs(dw);
+    convbw_shape shape = convbw_shape_of(&g);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dwa), CLNET_CL_ARG(shape),
+        CLNET_CL_LOCAL(slots * local * sizeof(cl_float)),
+    };
+    return clnet_cl_launch(dev, kernel, kname, NARGS(args), args, 1, &global, &local);
+}
+
 clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
     (void)nout;
     const char *opname = clnet_op_kind_name(op->kind);
+    clnet_status st;
+    if (op->kind == CLNET_OP_CONV_BACKWARD_WEIGHTS) {
+        if ((st = check_fits(dev, opname, "x", in[0])) ||
+            (st = check_fits(dev, opname, "dy", in[1])) ||
+            (st = check_fits(dev, opname, "dw", out[0])))
+            return st;
+        return run_backward_weights(dev, op, in[0], in[1], out[0]);
+    }
     const bool transposed = op->kind == CLNET_OP_CONV_TRANSPOSE;
     const clnet_tensor *x = in[0], *w = in[1], *b = nin > 2 ? in[2] : NULL, *y = out[0];
-    clnet_status st;
     if ((st = check_fits(dev, opname, "x", x)) || (st = check_fits(dev, opname, "w", w)) ||
         (st = check_fits(dev, opname, "b", b)) || (st = check_fits(dev, opname, "y", y)))
         return st;
@@ -94,6 +172,5 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
         (size_t)g.oh,
         (size_t)(g.n * g.groups * ceil_div(g.k_per_group, kb)),
     };
-    return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
-                           global, NULL);
+    return clnet_cl_launch(dev, kernel, kname, NARGS(args), args, 3, global, NULL);
 }

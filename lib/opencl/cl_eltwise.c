@@ -1,5 +1,5 @@
-/* cl_eltwise.c - OpenCL launchers for ACTIVATION, DROPOUT, BINARY, BIAS_ADD,
- * CONCAT and SOFTMAX, and clnet_cl_bias_add; kernels in cl/eltwise.cl. */
+/* cl_eltwise.c - OpenCL launchers for ACTIVATION(_BACKWARD), DROPOUT, BINARY,
+ * BIAS_ADD, CONCAT and SOFTMAX, and clnet_cl_bias_add; kernels in cl/eltwise.cl. */
 #include "core/geometry.h"
 #include "opencl/clcl.h"
 
@@ -15,6 +15,17 @@ static const char *const activation_kernels[CLNET_ACT_COUNT] = {
     [CLNET_ACT_SWISH] = "act_swish",
     [CLNET_ACT_HARD_SWISH] = "act_hard_swish",
     [CLNET_ACT_HARD_SIGMOID] = "act_hard_sigmoid",
+};
+
+static const char *const activation_backward_kernels[CLNET_ACT_COUNT] = {
+    [CLNET_ACT_RELU] = "act_relu_backward",
+    [CLNET_ACT_LEAKY_RELU] = "act_leaky_relu_backward",
+    [CLNET_ACT_RELU6] = "act_relu6_backward",
+    [CLNET_ACT_SIGMOID] = "act_sigmoid_backward",
+    [CLNET_ACT_TANH] = "act_tanh_backward",
+    [CLNET_ACT_SWISH] = "act_swish_backward",
+    [CLNET_ACT_HARD_SWISH] = "act_hard_swish_backward",
+    [CLNET_ACT_HARD_SIGMOID] = "act_hard_sigmoid_backward",
 };
 
 /* Kernels index with int (see clnet_cl_tensor_args). */
@@ -74,6 +85,22 @@ static clnet_status run_activation(clnet_device *dev, const clnet_act_params *p,
     size_t grid[2];
     image_grid(y, grid);
     return launch(dev, activation_kernels[p->fn], NARGS(args), args, 2, grid);
+}
+
+/* dx = dy * f'(x); dx may be dy. */
+static clnet_status run_activation_backward(clnet_device *dev, const clnet_act_params *p,
+                                            const clnet_tensor *x, const clnet_tensor *dy,
+                                            clnet_tensor *dx)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
+    clnet_cl_tensor_args dxa = clnet_cl_targs(dx);
+    cl_float alpha = p->alpha;
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(alpha),
+    };
+    size_t grid[2];
+    image_grid(dx, grid);
+    return launch(dev, activation_backward_kernels[p->fn], NARGS(args), args, 2, grid);
 }
 
 /* Copies each image of x into y's image, starting `start` elements in. */
@@ -196,6 +223,8 @@ clnet_status clnet_cl_run_eltwise(clnet_device *dev, const clnet_op *op, int nin
     switch (op->kind) {
     case CLNET_OP_ACTIVATION:
         return run_activation(dev, &op->u.act, in[0], out[0]);
+    case CLNET_OP_ACTIVATION_BACKWARD:
+        return run_activation_backward(dev, &op->u.act, in[0], in[1], out[0]);
     case CLNET_OP_DROPOUT:
         return run_dropout(dev, &op->u.dropout, in[0], out[0]);
     case CLNET_OP_BINARY:

@@ -1,5 +1,6 @@
-/* cl_norm.c - OpenCL launchers for BATCHNORM, BATCHNORM_STATS and LRN
- * (kernels in cl/norm.cl), and the work-group sizing shared by reductions. */
+/* cl_norm.c - OpenCL launchers for BATCHNORM, BATCHNORM_STATS, LRN and their
+ * gradients (kernels in cl/norm.cl), and the work-group sizing shared by
+ * reductions. */
 #include "core/geometry.h"
 #include "opencl/clcl.h"
 
@@ -143,6 +144,38 @@ static clnet_status run_batchnorm_stats(clnet_device *dev, float momentum, const
     return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
 }
 
+/* One work-group per channel reduces dbeta and dgamma over its N * spatial
+ * elements, then writes dx for them. */
+static clnet_status run_batchnorm_backward(clnet_device *dev, float eps,
+                                           clnet_tensor *const *in, clnet_tensor *const *out)
+{
+    const char *name = "batchnorm_backward";
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "norm", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    const clnet_tensor *x = in[0];
+    cl_int batch = (cl_int)x->shape[0], spatial = (cl_int)clnet_spatial_numel(x);
+    size_t local;
+    st = clnet_cl_reduce_size(dev, kernel, sizeof(cl_float2), (size_t)batch * (size_t)spatial,
+                              &local);
+    if (st != CLNET_OK)
+        return st;
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(in[1]);
+    clnet_cl_tensor_args mean = clnet_cl_targs(in[2]), var = clnet_cl_targs(in[3]);
+    clnet_cl_tensor_args gamma = clnet_cl_targs(in[4]), dxa = clnet_cl_targs(out[0]);
+    clnet_cl_tensor_args dgamma = clnet_cl_targs(out[1]), dbeta = clnet_cl_targs(out[2]);
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya),
+        CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma),
+        CLNET_CL_TENSOR(dxa), CLNET_CL_TENSOR(dgamma), CLNET_CL_TENSOR(dbeta),
+        CLNET_CL_ARG(batch), CLNET_CL_ARG(spatial), CLNET_CL_ARG(eps),
+        CLNET_CL_LOCAL(local * sizeof(cl_float2)),
+    };
+    size_t global = local * (size_t)x->shape[1];
+    return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
+}
+
 static clnet_status run_lrn(clnet_device *dev, const clnet_lrn_params *p, const clnet_tensor *x,
                             clnet_tensor *y)
 {
@@ -154,6 +187,21 @@ static clnet_status run_lrn(clnet_device *dev, const clnet_lrn_params *p, const 
         CLNET_CL_ARG(size), CLNET_CL_ARG(alpha), CLNET_CL_ARG(beta), CLNET_CL_ARG(k),
     };
     return launch_channels(dev, "lrn", NARGS(args), args, y);
+}
+
+static clnet_status run_lrn_backward(clnet_device *dev, const clnet_lrn_params *p,
+                                     const clnet_tensor *x, const clnet_tensor *dy,
+                                     clnet_tensor *dx)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
+    clnet_cl_tensor_args dxa = clnet_cl_targs(dx);
+    cl_int size = p->size;
+    cl_float alpha = p->alpha, beta = p->beta, k = p->k;
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa),
+        CLNET_CL_ARG(size), CLNET_CL_ARG(alpha), CLNET_CL_ARG(beta), CLNET_CL_ARG(k),
+    };
+    return launch_channels(dev, "lrn_backward", NARGS(args), args, dx);
 }
 
 clnet_status clnet_cl_run_norm(clnet_device *dev, const clnet_op *op, int nin,
@@ -171,6 +219,10 @@ clnet_status clnet_cl_run_norm(clnet_device *dev, const clnet_op *op, int nin,
         return run_batchnorm_stats(dev, op->u.bn.momentum, in[0], nout, out);
     case CLNET_OP_LRN:
         return run_lrn(dev, &op->u.lrn, in[0], out[0]);
+    case CLNET_OP_BATCHNORM_BACKWARD:
+        return run_batchnorm_backward(dev, op->u.bn.eps, in, out);
+    case CLNET_OP_LRN_BACKWARD:
+        return run_lrn_backward(dev, &op->u.lrn, in[0], in[1], out[0]);
     default:
         return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "opencl: op %s is not a normalisation",
                           clnet_op_kind_name(op->kind));

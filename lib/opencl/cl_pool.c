@@ -1,5 +1,5 @@
 /* cl_pool.c - OpenCL launchers for POOL (windowed, and global as a reduction
- * per plane) and UNPOOL; kernels in cl/pool.cl. */
+ * per plane), UNPOOL and POOL_BACKWARD; kernels in cl/pool.cl. */
 #include "core/geometry.h"
 #include "opencl/clcl.h"
 
@@ -148,6 +148,56 @@ static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
     return launch(dev, "unpool_scatter", NARGS(args), args, 3, grid);
 }
 
+/* Global max pooling's gradient: one work-group per plane finds its first
+ * maximum and writes the plane (see pool.cl). */
+static clnet_status run_backward_global_max(clnet_device *dev, const clnet_pool_geom *g,
+                                            const clnet_tensor *x, const clnet_tensor *dy,
+                                            clnet_tensor *dx)
+{
+    const char *name = "pool_backward_global_max";
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "pool", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    size_t local;
+    st = clnet_cl_reduce_size(dev, kernel, sizeof(cl_float) + sizeof(cl_int),
+                              (size_t)(g->h * g->w), &local);
+    if (st != CLNET_OK)
+        return st;
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
+    clnet_cl_tensor_args dxa = clnet_cl_targs(dx);
+    cl_int channels = (cl_int)g->c, plane = (cl_int)(g->h * g->w);
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa),
+        CLNET_CL_ARG(channels), CLNET_CL_ARG(plane),
+        CLNET_CL_LOCAL(local * sizeof(cl_float)), CLNET_CL_LOCAL(local * sizeof(cl_int)),
+    };
+    size_t global = local * (size_t)(g->n * g->c);
+    return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
+}
+
+/* One work-item per dx element, grid (W, H, N * C), gathering from the
+ * windows that contain it: no atomics, and each element is written once. */
+static clnet_status run_backward(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
+                                 const clnet_tensor *dy, clnet_tensor *dx)
+{
+    clnet_pool_geom g = clnet_pool_geom_of(op, x, dy);
+    if (g.max && op->u.pool.global)
+        return run_backward_global_max(dev, &g, x, dy, dx);
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
+    clnet_cl_tensor_args dxa = clnet_cl_targs(dx);
+    pool_shape shape = shape_of(&g);
+    size_t grid[3] = { (size_t)g.w, (size_t)g.h, (size_t)(g.n * g.c) };
+    if (g.max) {
+        clnet_cl_arg args[] = {
+            CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape),
+        };
+        return launch(dev, "pool_backward_max", NARGS(args), args, 3, grid);
+    }
+    clnet_cl_arg args[] = { CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape) };
+    return launch(dev, "pool_backward_avg", NARGS(args), args, 3, grid);
+}
+
 clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
@@ -158,6 +208,8 @@ clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,
         return st;
     if (op->kind == CLNET_OP_UNPOOL)
         return run_unpool(dev, in[0], in[1], out[0]);
+    if (op->kind == CLNET_OP_POOL_BACKWARD)
+        return run_backward(dev, op, in[0], in[1], out[0]);
     if (op->kind != CLNET_OP_POOL)
         return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "opencl: op %s is not a pooling",
                           clnet_op_kind_name(op->kind));

@@ -92,10 +92,16 @@ clnet_status clnet_cl_run_norm(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out);
 clnet_status clnet_cl_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+clnet_status clnet_cl_run_optim(clnet_device *dev, const clnet_op *op, int nin,
+                                clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+clnet_status clnet_cl_run_train(clnet_device *dev, const clnet_op *op, int nin,
+                                clnet_tensor *const *in, int nout, clnet_tensor *const *out);
 
-/* Map of op kind -> launcher family (conv: CONV, CONV_TRANSPOSE; pool: POOL,
- * UNPOOL; eltwise: ACTIVATION, DROPOUT, BINARY, BIAS_ADD, CONCAT, SOFTMAX;
- * norm: BATCHNORM, BATCHNORM_STATS, LRN; gemm: LINEAR, GEMM). */
+/* Map of op kind -> launcher family (conv: CONV, CONV_TRANSPOSE,
+ * CONV_BACKWARD_WEIGHTS; pool: POOL, UNPOOL, POOL_BACKWARD; eltwise:
+ * ACTIVATION(_BACKWARD), DROPOUT, BINARY, BIAS_ADD, CONCAT, SOFTMAX; norm:
+ * BATCHNORM(_STATS, _BACKWARD), LRN(_BACKWARD); gemm: LINEAR, GEMM; optim:
+ * SGD_STEP, ADAM_STEP; train: REDUCE_SUM, SOFTMAX_XENT, MSE_LOSS). */
 
 /* Adds b[c] in place over axis 1 of y: y (N, C, ...) and b (C). What
  * BIAS_ADD computes, and what LINEAR's bias needs (y (N, M), b (M)). Queued, not

@@ -26,5 +26,7 @@ clnet_status clnet_ref_run_norm(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out);
 clnet_status clnet_ref_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+clnet_status clnet_ref_run_train(clnet_device *dev, const clnet_op *op, int nin,
+                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out);
 
 #endif

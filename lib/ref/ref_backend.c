@@ -68,6 +68,16 @@ static const clnet_run_fn ref_runners[CLNET_OP_KIND_COUNT] = {
     [CLNET_OP_LRN] = clnet_ref_run_norm,
     [CLNET_OP_LINEAR] = clnet_ref_run_gemm,
     [CLNET_OP_GEMM] = clnet_ref_run_gemm,
+    [CLNET_OP_CONV_BACKWARD_WEIGHTS] = clnet_ref_run_conv,
+    [CLNET_OP_POOL_BACKWARD] = clnet_ref_run_pool,
+    [CLNET_OP_ACTIVATION_BACKWARD] = clnet_ref_run_eltwise,
+    [CLNET_OP_BATCHNORM_BACKWARD] = clnet_ref_run_norm,
+    [CLNET_OP_LRN_BACKWARD] = clnet_ref_run_norm,
+    [CLNET_OP_SOFTMAX_XENT] = clnet_ref_run_train,
+    [CLNET_OP_MSE_LOSS] = clnet_ref_run_train,
+    [CLNET_OP_REDUCE_SUM] = clnet_ref_run_train,
+    [CLNET_OP_SGD_STEP] = clnet_ref_run_train,
+    [CLNET_OP_ADAM_STEP] = clnet_ref_run_train,
 };
 
 /* Work is done when run returns, so there is never anything to wait for. */

@@ -1,5 +1,6 @@
-/* ref_conv.c - reference convolution and transposed convolution: one double
- * accumulator per output element, summed in a fixed, obvious order. */
+/* ref_conv.c - reference convolution, transposed convolution and the
+ * convolution's weight gradient: one double accumulator per output element,
+ * summed in a fixed, obvious order. */
 #include "ref/ref.h"
 
 /* Image n of a tensor: views slice axis 0 or 1 only, so everything after
@@ -79,11 +80,57 @@ static double conv_transpose_point(const clnet_conv_geom *g, const float *x,
     return acc;
 }
 
+/* dw[k, ci, ky, kx]: tap (ky, kx) of the forward convolution, summed over
+ * every image and output position, reading x exactly where conv_point does. */
+static double weight_grad_point(const clnet_conv_geom *g, const clnet_tensor *x,
+                                const clnet_tensor *dy, int64_t k, int64_t ci, int64_t ky,
+                                int64_t kx)
+{
+    int64_t c = (k / g->k_per_group) * g->c_per_group + ci;
+    double acc = 0.0;
+    for (int64_t n = 0; n < g->n; n++) {
+        const float *plane = image(x, n) + c * g->h * g->w;
+        const float *dyk = image(dy, n) + k * g->oh * g->ow;
+        for (int64_t oy = 0; oy < g->oh; oy++) {
+            int64_t iy = oy * g->stride_h - g->pad_h + ky * g->dil_h;
+            if (iy < 0 || iy >= g->h)
+                continue;
+            for (int64_t ox = 0; ox < g->ow; ox++) {
+                int64_t ix = ox * g->stride_w - g->pad_w + kx * g->dil_w;
+                if (ix < 0 || ix >= g->w)
+                    continue;
+                acc += (double)dyk[oy * g->ow + ox] * plane[iy * g->w + ix];
+            }
+        }
+    }
+    return acc;
+}
+
+/* The geometry is that of the forward CONV whose weights have dw's shape and
+ * whose output has dy's. */
+static void run_conv_backward_weights(const clnet_op *op, const clnet_tensor *x,
+                                      const clnet_tensor *dy, clnet_tensor *dw)
+{
+    clnet_conv_geom g = clnet_conv_geom_of(op, x, dw, dy);
+    for (int64_t k = 0; k < g.k; k++) {
+        float *wk = clnet_ref_f32(dw) + k * dw->stride[0];
+        for (int64_t ci = 0; ci < g.c_per_group; ci++)
+            for (int64_t ky = 0; ky < g.kh; ky++)
+                for (int64_t kx = 0; kx < g.kw; kx++)
+                    wk[(ci * g.kh + ky) * g.kw + kx] =
+                        (float)weight_grad_point(&g, x, dy, k, ci, ky, kx);
+    }
+}
+
 clnet_status clnet_ref_run_conv(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
     (void)dev;
     (void)nout;
+    if (op->kind == CLNET_OP_CONV_BACKWARD_WEIGHTS) {
+        run_conv_backward_weights(op, in[0], in[1], out[0]);
+        return CLNET_OK;
+    }
     const clnet_tensor *x = in[0], *w = in[1];
     const clnet_tensor *b = nin > 2 ? in[2] : NULL;
     clnet_tensor *y = out[0];

@@ -1,5 +1,6 @@
-/* ref_eltwise.c - reference element-wise ops: activations, dropout, binary
- * add/mul, bias add, channel concatenation and (log-)softmax. */
+/* ref_eltwise.c - reference element-wise ops: activations and their
+ * gradient, dropout, binary add/mul, bias add, channel concatenation and
+ * (log-)softmax. */
 #include <math.h>
 #include <string.h>
 
@@ -17,6 +18,11 @@ static double relu6(double v)
     return v < 0.0 ? 0.0 : (v > 6.0 ? 6.0 : v);
 }
 
+static double sigmoid(double v)
+{
+    return 1.0 / (1.0 + exp(-v));
+}
+
 static float activate(const clnet_act_params *p, float x)
 {
     double v = x;
@@ -28,7 +34,7 @@ static float activate(const clnet_act_params *p, float x)
     case CLNET_ACT_RELU6:
         return (float)relu6(v);
     case CLNET_ACT_SIGMOID:
-        return (float)(1.0 / (1.0 + exp(-v)));
+        return (float)sigmoid(v);
     case CLNET_ACT_TANH:
         return (float)tanh(v);
     case CLNET_ACT_SWISH:
@@ -52,6 +58,51 @@ static void run_activation(const clnet_op *op, const clnet_tensor *x, clnet_tens
         float *yn = image(y, n);
         for (int64_t i = 0; i < numel; i++)
             yn[i] = activate(&op->u.act, xn[i]);
+    }
+}
+
+/* f'(x). At a kink the value is the one PyTorch's backward uses (ReLU and
+ * leaky ReLU: the left slope at 0; ReLU6 and hard sigmoid: 0 on the bounds;
+ * hard swish: the middle piece's slope at -3 and 3), so the two agree
+ * everywhere; a NaN input gives a NaN gradient rather than hiding the
+ * divergence behind a 0 or 1. */
+static double derivative(const clnet_act_params *p, double v)
+{
+    if (isnan(v))
+        return v;
+    switch (p->fn) {
+    case CLNET_ACT_RELU:
+        return v > 0.0 ? 1.0 : 0.0;
+    case CLNET_ACT_LEAKY_RELU:
+        return v > 0.0 ? 1.0 : (double)p->alpha;
+    case CLNET_ACT_RELU6:
+        return v > 0.0 && v < 6.0 ? 1.0 : 0.0;
+    case CLNET_ACT_SIGMOID:
+        return sigmoid(v) * (1.0 - sigmoid(v));
+    case CLNET_ACT_TANH:
+        return 1.0 - tanh(v) * tanh(v);
+    case CLNET_ACT_SWISH:
+        return sigmoid(v) * (1.0 + v * (1.0 - sigmoid(v)));
+    case CLNET_ACT_HARD_SWISH:
+        return v < -3.0 ? 0.0 : (v <= 3.0 ? v / 3.0 + 0.5 : 1.0);
+    case CLNET_ACT_HARD_SIGMOID:
+        return v > -3.0 && v < 3.0 ? 1.0 / 6.0 : 0.0;
+    case CLNET_ACT_COUNT:
+        break;
+    }
+    return NAN;
+}
+
+/* dx may be dy: each element's dy is read before its dx is written. */
+static void run_activation_backward(const clnet_op *op, const clnet_tensor *x,
+                                    const clnet_tensor *dy, clnet_tensor *dx)
+{
+    int64_t numel = clnet_tensor_image_numel(x);
+    for (int64_t n = 0; n < x->shape[0]; n++) {
+        const float *xn = image(x, n), *dyn = image(dy, n);
+        float *dxn = image(dx, n);
+        for (int64_t i = 0; i < numel; i++)
+            dxn[i] = (float)((double)dyn[i] * derivative(&op->u.act, xn[i]));
     }
 }
 
@@ -156,6 +207,9 @@ clnet_status clnet_ref_run_eltwise(clnet_device *dev, const clnet_op *op, int ni
     switch (op->kind) {
     case CLNET_OP_ACTIVATION:
         run_activation(op, in[0], out[0]);
+        return CLNET_OK;
+    case CLNET_OP_ACTIVATION_BACKWARD:
+        run_activation_backward(op, in[0], in[1], out[0]);
         return CLNET_OK;
     case CLNET_OP_DROPOUT:
         run_dropout(op, in[0], out[0]);

@@ -1,5 +1,6 @@
-/* ref_norm.c - reference batch normalisation, its batch statistics, and
- * local response normalisation across channels. */
+/* ref_norm.c - reference batch normalisation (its batch and running
+ * statistics, its training-mode gradient) and local response normalisation
+ * across channels with its gradient. */
 #include <math.h>
 
 #include "ref/ref.h"
@@ -31,32 +32,104 @@ static void run_batchnorm(const clnet_op *op, clnet_tensor *const *in, clnet_ten
     }
 }
 
+static void set_channel(clnet_tensor *v, int64_t c, double value)
+{
+    clnet_ref_f32(v)[c * v->stride[0]] = (float)value;
+}
+
 /* Two passes (mean, then squared deviations) rather than E[x^2] - E[x]^2,
- * which cancels badly when the mean is large. */
-static void run_batchnorm_stats(const clnet_tensor *x, clnet_tensor *mean, clnet_tensor *var)
+ * which cancels badly when the mean is large. `running` is NULL or the
+ * running mean and variance, updated in place. */
+static clnet_status run_batchnorm_stats(const clnet_op *op, const clnet_tensor *x,
+                                        clnet_tensor *mean, clnet_tensor *var,
+                                        clnet_tensor *const *running)
 {
     int64_t channels = x->shape[1], spatial = clnet_spatial_numel(x);
-    double count = (double)(x->shape[0] * spatial);
+    int64_t count = x->shape[0] * spatial;
+    double momentum = op->u.bn.momentum;
     for (int64_t c = 0; c < channels; c++) {
         double sum = 0.0;
         for (int64_t n = 0; n < x->shape[0]; n++)
             for (int64_t s = 0; s < spatial; s++)
                 sum += image(x, n)[c * spatial + s];
-        double m = sum / count;
+        double m = sum / (double)count;
         double sq = 0.0;
         for (int64_t n = 0; n < x->shape[0]; n++)
             for (int64_t s = 0; s < spatial; s++) {
                 double d = image(x, n)[c * spatial + s] - m;
                 sq += d * d;
             }
-        clnet_ref_f32(mean)[c * mean->stride[0]] = (float)m;
-        clnet_ref_f32(var)[c * var->stride[0]] = (float)(sq / count);
+        set_channel(mean, c, m);
+        set_channel(var, c, sq / (double)count);
+        if (running) {
+            /* ops.h: with a single value per channel the variance enters unscaled */
+            double unbiased = sq / (double)(count > 1 ? count - 1 : 1);
+            set_channel(running[0], c,
+                        (1.0 - momentum) * channel_value(running[0], c) + momentum * m);
+            set_channel(running[1], c,
+                        (1.0 - momentum) * channel_value(running[1], c) + momentum * unbiased);
+        }
+    }
+    return CLNET_OK;
+}
+
+/* The training-mode gradient, x_hat = (x - mean) * invstd over M = N *
+ * spatial values per channel: dbeta = sum dy, dgamma = sum dy * x_hat,
+ * dx = gamma * invstd / M * (M * dy - dbeta - x_hat * dgamma). */
+static void run_batchnorm_backward(const clnet_op *op, clnet_tensor *const *in,
+                                   clnet_tensor *const *out)
+{
+    const clnet_tensor *x = in[0], *dy = in[1], *mean = in[2], *var = in[3], *gamma = in[4];
+    clnet_tensor *dx = out[0];
+    int64_t channels = x->shape[1], spatial = clnet_spatial_numel(x);
+    double count = (double)(x->shape[0] * spatial);
+    for (int64_t c = 0; c < channels; c++) {
+        double m = channel_value(mean, c);
+        double invstd = 1.0 / sqrt(channel_value(var, c) + op->u.bn.eps);
+        double sum_dy = 0.0, sum_dy_xhat = 0.0;
+        for (int64_t n = 0; n < x->shape[0]; n++)
+            for (int64_t s = 0; s < spatial; s++) {
+                double d = image(dy, n)[c * spatial + s];
+                sum_dy += d;
+                sum_dy_xhat += d * ((double)image(x, n)[c * spatial + s] - m) * invstd;
+            }
+        set_channel(out[1], c, sum_dy_xhat);
+        set_channel(out[2], c, sum_dy);
+        double k = channel_value(gamma, c) * invstd / count;
+        for (int64_t n = 0; n < x->shape[0]; n++)
+            for (int64_t s = 0; s < spatial; s++) {
+                int64_t i = c * spatial + s;
+                double xhat = ((double)image(x, n)[i] - m) * invstd;
+                image(dx, n)[i] =
+                    (float)(k * (count * image(dy, n)[i] - sum_dy - xhat * sum_dy_xhat));
+            }
     }
 }
 
 /* torch.nn.LocalResponseNorm: the window of channel c runs from c - size/2
  * to c + (size-1)/2, clipped to the channels that exist, and the sum of
  * squares is divided by size whatever the clipping. */
+static void lrn_window(int size, int64_t c, int64_t channels, int64_t *lo, int64_t *hi)
+{
+    *lo = c - size / 2 < 0 ? 0 : c - size / 2;
+    *hi = c + (size - 1) / 2 >= channels ? channels - 1 : c + (size - 1) / 2;
+}
+
+/* D = k + alpha/size * (sum of x^2 over c's window) at position s of an
+ * image; y = x * D^-beta. */
+static double lrn_base(const clnet_lrn_params *p, const float *xn, int64_t channels,
+                       int64_t spatial, int64_t c, int64_t s)
+{
+    int64_t lo, hi;
+    lrn_window(p->size, c, channels, &lo, &hi);
+    double sq = 0.0;
+    for (int64_t j = lo; j <= hi; j++) {
+        double v = xn[j * spatial + s];
+        sq += v * v;
+    }
+    return (double)p->k + (double)p->alpha / p->size * sq;
+}
+
 static void run_lrn(const clnet_op *op, const clnet_tensor *x, clnet_tensor *y)
 {
     const clnet_lrn_params *p = &op->u.lrn;
@@ -64,18 +137,41 @@ static void run_lrn(const clnet_op *op, const clnet_tensor *x, clnet_tensor *y)
     for (int64_t n = 0; n < x->shape[0]; n++) {
         const float *xn = image(x, n);
         float *yn = image(y, n);
-        for (int64_t c = 0; c < channels; c++) {
-            int64_t lo = c - p->size / 2, hi = c + (p->size - 1) / 2;
-            lo = lo < 0 ? 0 : lo;
-            hi = hi >= channels ? channels - 1 : hi;
+        for (int64_t c = 0; c < channels; c++)
             for (int64_t s = 0; s < spatial; s++) {
-                double sq = 0.0;
-                for (int64_t j = lo; j <= hi; j++) {
-                    double v = xn[j * spatial + s];
-                    sq += v * v;
-                }
-                double denom = pow((double)p->k + (double)p->alpha / p->size * sq, (double)p->beta);
+                double denom = pow(lrn_base(p, xn, channels, spatial, c, s), (double)p->beta);
                 yn[c * spatial + s] = (float)(xn[c * spatial + s] / denom);
+            }
+    }
+}
+
+/* dx_j = dy_j * D_j^-beta - 2 * alpha * beta / size * x_j * (sum over the
+ * channels c whose window holds j of dy_c * x_c * D_c^(-beta-1)); j lies in
+ * c's window exactly when c runs from j - (size-1)/2 to j + size/2. */
+static void run_lrn_backward(const clnet_op *op, const clnet_tensor *x, const clnet_tensor *dy,
+                             clnet_tensor *dx)
+{
+    const clnet_lrn_params *p = &op->u.lrn;
+    double beta = p->beta;
+    int64_t channels = x->shape[1], spatial = clnet_spatial_numel(x);
+    for (int64_t n = 0; n < x->shape[0]; n++) {
+        const float *xn = image(x, n), *dyn = image(dy, n);
+        float *dxn = image(dx, n);
+        for (int64_t j = 0; j < channels; j++) {
+            int64_t lo = j - (p->size - 1) / 2 < 0 ? 0 : j - (p->size - 1) / 2;
+            int64_t hi = j + p->size / 2 >= channels ? channels - 1 : j + p->size / 2;
+            for (int64_t s = 0; s < spatial; s++) {
+                double cross = 0.0;
+                for (int64_t c = lo; c <= hi; c++) {
+                    double d = lrn_base(p, xn, channels, spatial, c, s);
+                    cross += (double)dyn[c * spatial + s] * xn[c * spatial + s] *
+                             pow(d, -beta - 1.0);
+                }
+                double d = lrn_base(p, xn, channels, spatial, j, s);
+                double xj = xn[j * spatial + s];
+                dxn[j * spatial + s] = (float)(dyn[j * spatial + s] * pow(d, -beta) -
+                                               2.0 * (double)p->alpha * beta / p->size * xj *
+                                                   cross);
             }
         }
     }
@@ -85,16 +181,20 @@ clnet_status clnet_ref_run_norm(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
     (void)nin;
-    (void)nout;
     switch (op->kind) {
     case CLNET_OP_BATCHNORM:
         run_batchnorm(op, in, out[0]);
         return CLNET_OK;
     case CLNET_OP_BATCHNORM_STATS:
-        run_batchnorm_stats(in[0], out[0], out[1]);
+        return run_batchnorm_stats(op, in[0], out[0], out[1], nout > 2 ? out + 2 : NULL);
+    case CLNET_OP_BATCHNORM_BACKWARD:
+        run_batchnorm_backward(op, in, out);
         return CLNET_OK;
     case CLNET_OP_LRN:
         run_lrn(op, in[0], out[0]);
+        return CLNET_OK;
+    case CLNET_OP_LRN_BACKWARD:
+        run_lrn_backward(op, in[0], in[1], out[0]);
         return CLNET_OK;
     default:
         return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "ref: op %s is not a normalisation",

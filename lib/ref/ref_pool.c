@@ -1,6 +1,7 @@
 /* ref_pool.c - reference max/average pooling (with the optional argmax
- * output) and max-unpooling, window by window. */
+ * output), max-unpooling, and pooling's gradient, window by window. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ref/ref.h"
@@ -99,11 +100,83 @@ static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
     return CLNET_OK;
 }
 
+/* The output positions [*lo, *hi] along one axis whose windows contain input
+ * coordinate i: o * stride - pad <= i < o * stride - pad + window. */
+static void covering(int64_t i, int64_t window, int64_t stride, int64_t pad, int64_t outputs,
+                     int64_t *lo, int64_t *hi)
+{
+    int64_t first = i + pad - window + 1;
+    *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+    int64_t last = (i + pad) / stride;
+    *hi = last < outputs - 1 ? last : outputs - 1;
+}
+
+/* dx at input position (iy, ix) of one plane, gathered from every window
+ * that covers it so each sum is one double accumulator. `argmax` is the
+ * plane's first maximum per window (max mode only). */
+static double pool_grad_point(const clnet_pool_geom *g, const float *dy, const int32_t *argmax,
+                              int64_t iy, int64_t ix)
+{
+    int64_t oy0, oy1, ox0, ox1;
+    covering(iy, g->kh, g->stride_h, g->pad_h, g->oh, &oy0, &oy1);
+    covering(ix, g->kw, g->stride_w, g->pad_w, g->ow, &ox0, &ox1);
+    double acc = 0.0;
+    for (int64_t oy = oy0; oy <= oy1; oy++)
+        for (int64_t ox = ox0; ox <= ox1; ox++) {
+            int64_t o = oy * g->ow + ox;
+            if (argmax) {
+                if (argmax[o] == iy * g->w + ix)
+                    acc += dy[o];
+            } else {
+                int64_t divisor = clnet_pool_divisor(g, oy * g->stride_h - g->pad_h,
+                                                     ox * g->stride_w - g->pad_w);
+                acc += (double)dy[o] / (double)divisor;
+            }
+        }
+    return acc;
+}
+
+/* Max mode recomputes each window's first maximum from x into a scratch
+ * plane, so the gradient follows the forward's tie rule exactly. */
+static clnet_status run_pool_backward(clnet_device *dev, const clnet_op *op,
+                                      const clnet_tensor *x, const clnet_tensor *dy,
+                                      clnet_tensor *dx)
+{
+    clnet_pool_geom g = clnet_pool_geom_of(op, x, dy);
+    int64_t out_plane = g.oh * g.ow, in_plane = g.h * g.w;
+    int32_t *argmax = NULL;
+    if (g.max) {
+        argmax = malloc((size_t)out_plane * sizeof(*argmax));
+        if (!argmax)
+            return clnet_fail(dev->ctx, CLNET_ERR_HOST_MEMORY,
+                              "ref: pool_backward: cannot allocate %lld argmax entries",
+                              (long long)out_plane);
+    }
+    for (int64_t n = 0; n < g.n; n++)
+        for (int64_t c = 0; c < g.c; c++) {
+            const float *plane = clnet_ref_f32(x) + n * x->stride[0] + c * in_plane;
+            const float *dyp = clnet_ref_f32(dy) + n * dy->stride[0] + c * out_plane;
+            float *dxp = clnet_ref_f32(dx) + n * dx->stride[0] + c * in_plane;
+            for (int64_t o = 0; argmax && o < out_plane; o++) {
+                float best;
+                max_window(&g, plane, (o / g.ow) * g.stride_h - g.pad_h,
+                           (o % g.ow) * g.stride_w - g.pad_w, &best, &argmax[o]);
+            }
+            for (int64_t iy = 0; iy < g.h; iy++)
+                for (int64_t ix = 0; ix < g.w; ix++)
+                    dxp[iy * g.w + ix] = (float)pool_grad_point(&g, dyp, argmax, iy, ix);
+        }
+    free(argmax);
+    return CLNET_OK;
+}
+
 clnet_status clnet_ref_run_pool(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
     (void)nin;
     if (op->kind == CLNET_OP_UNPOOL)
         return run_unpool(dev, in[0], in[1], out[0]);
+    if (op->kind == CLNET_OP_POOL_BACKWARD)
+        return run_pool_backward(dev, op, in[0], in[1], out[0]);
     return run_pool(op, in[0], out[0], nout > 1 ? out[1] : NULL);
 }

@@ -1,0 +1,87 @@
+/* cl_optim.c - OpenCL launchers for SGD_STEP and ADAM_STEP, the optimizer
+ * steps that update weights and their state in place (cl/optim.cl). */
+#include <math.h>
+
+#include "opencl/clcl.h"
+
+#define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Launches kernel `name` of cl/optim.cl over the grid (image, N) of g. */
+static clnet_status launch_step(clnet_device *dev, const char *name, int nargs,
+                                const clnet_cl_arg *args, const clnet_tensor *g)
+{
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "optim", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    size_t grid[2] = { (size_t)clnet_tensor_image_numel(g), (size_t)g->shape[0] };
+    return clnet_cl_launch(dev, kernel, name, nargs, args, 2, grid, NULL);
+}
+
+/* Without momentum the velocity is ignored, present or not. */
+static clnet_status run_sgd(clnet_device *dev, const clnet_sgd_params *p, const clnet_tensor *g,
+                            clnet_tensor *const *out)
+{
+    clnet_cl_tensor_args ga = clnet_cl_targs(g), wa = clnet_cl_targs(out[0]);
+    cl_float lr = p->lr, momentum = p->momentum, weight_decay = p->weight_decay;
+    if (momentum == 0.0f) {
+        clnet_cl_arg args[] = {
+            CLNET_CL_TENSOR(ga), CLNET_CL_TENSOR(wa), CLNET_CL_ARG(lr), CLNET_CL_ARG(weight_decay),
+        };
+        return launch_step(dev, "sgd", NARGS(args), args, g);
+    }
+    clnet_cl_tensor_args va = clnet_cl_targs(out[1]);
+    cl_int nesterov = p->nesterov;
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(ga), CLNET_CL_TENSOR(wa), CLNET_CL_TENSOR(va),
+        CLNET_CL_ARG(lr), CLNET_CL_ARG(momentum), CLNET_CL_ARG(weight_decay),
+        CLNET_CL_ARG(nesterov),
+    };
+    return launch_step(dev, "sgd_momentum", NARGS(args), args, g);
+}
+
+/* The bias corrections 1 - beta^t are taken in double, as torch.optim does
+ * with Python floats: in float, 1 - 0.999^t loses most of its digits for
+ * small t. */
+static clnet_status run_adam(clnet_device *dev, const clnet_adam_params *p,
+                             const clnet_tensor *g, clnet_tensor *const *out)
+{
+    clnet_cl_tensor_args ga = clnet_cl_targs(g), wa = clnet_cl_targs(out[0]);
+    clnet_cl_tensor_args ma = clnet_cl_targs(out[1]), va = clnet_cl_targs(out[2]);
+    double correction1 = 1.0 - pow((double)p->beta1, p->t);
+    double correction2 = 1.0 - pow((double)p->beta2, p->t);
+    cl_float step = (cl_float)((double)p->lr / correction1);
+    cl_float root2 = (cl_float)sqrt(correction2);
+    cl_float beta1 = p->beta1, beta2 = p->beta2, eps = p->eps;
+    cl_float l2 = p->decoupled ? 0.0f : p->weight_decay;
+    cl_float decay = p->decoupled ? (cl_float)(1.0 - (double)p->lr * p->weight_decay) : 1.0f;
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(ga), CLNET_CL_TENSOR(wa), CLNET_CL_TENSOR(ma), CLNET_CL_TENSOR(va),
+        CLNET_CL_ARG(step), CLNET_CL_ARG(beta1), CLNET_CL_ARG(beta2), CLNET_CL_ARG(eps),
+        CLNET_CL_ARG(root2), CLNET_CL_ARG(l2), CLNET_CL_ARG(decay),
+    };
+    return launch_step(dev, "adam", NARGS(args), args, g);
+}
+
+clnet_status clnet_cl_run_optim(clnet_device *dev, const clnet_op *op, int nin,
+                                clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+{
+    const char *name = clnet_op_kind_name(op->kind);
+    for (int i = 0; i < nin + nout; i++) {
+        const clnet_tensor *t = i < nin ? in[i] : out[i - nin];
+        if (!clnet_cl_fits_int(t))
+            return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                              "opencl %s on %s: a tensor of %lld elements is beyond the int "
+                              "indexing of the kernels", name, dev->info.name,
+                              (long long)clnet_tensor_numel(t));
+    }
+    switch (op->kind) {
+    case CLNET_OP_SGD_STEP:
+        return run_sgd(dev, &op->u.sgd, in[0], out);
+    case CLNET_OP_ADAM_STEP:
+        return run_adam(dev, &op->u.adam, in[0], out);
+    default:
+        return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "opencl: op %s is not an optimizer step",
+                          name);
+    }
+}

@@ -1,0 +1,624 @@
+/* backend_ops_cases.c - the forward cases of test_backend_ops, and the
+ * backward cases of convolution, pooling and activations, built from the
+ * same shapes. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "backend_ops.h"
+
+enum { BIAS = 1, BIAS_NULL = 2, TRANSPOSE = 4, VIEWS = 8 };
+
+/* A convolution; h == 0 makes it 1-D (N, C, W). In s, d and g, 0 means 1.
+ * For TRANSPOSE, c is the input and k the output channel count. */
+typedef struct conv_case {
+    int n, c, h, w, k, kh, kw;
+    int s[2], pad[4], d[2], g, opad[2];   /* pad: top, left, bottom, right */
+    int flags;
+} conv_case;
+
+static const conv_case conv_cases[] = {
+    /* 1x1 */
+    {1, 8, 7, 7, 16, 1, 1, .flags = 0},
+    {2, 13, 13, 13, 7, 1, 1, .s = {2, 2}, .flags = BIAS},
+    {3, 64, 8, 8, 32, 1, 1, .flags = BIAS},
+    {1, 1, 1, 1, 1, 1, 1, .flags = 0},
+    /* 3x3 */
+    {2, 3, 31, 31, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {1, 16, 16, 16, 32, 3, 3, .pad = {1, 1, 1, 1}},
+    {4, 32, 14, 14, 32, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {2, 8, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {3, 4, 13, 13, 5, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {2, 2, 13, 13, 3, 3, 3, .s = {3, 3}, .flags = BIAS},
+    {1, 3, 7, 7, 4, 3, 3, .flags = 0},
+    {2, 5, 7, 13, 6, 3, 3, .s = {1, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {1, 3, 3, 3, 2, 3, 3, .pad = {1, 1, 1, 1}},
+    /* 5x5, 7x7, 11x11 */
+    {2, 1, 32, 32, 6, 5, 5, .flags = BIAS},
+    {2, 3, 13, 13, 6, 5, 5, .pad = {2, 2, 2, 2}},
+    {1, 6, 14, 14, 16, 5, 5, .s = {2, 2}, .pad = {2, 2, 2, 2}, .flags = BIAS},
+    {1, 3, 31, 31, 8, 7, 7, .s = {2, 2}, .pad = {3, 3, 3, 3}, .flags = BIAS},
+    {1, 3, 63, 63, 4, 11, 11, .s = {4, 4}, .pad = {2, 2, 2, 2}, .flags = BIAS},
+    {2, 2, 3, 3, 3, 5, 5, .pad = {1, 1, 1, 1}},
+    /* non-square kernels, asymmetric padding, even kernels */
+    {2, 3, 13, 17, 4, 3, 5, .pad = {1, 2, 1, 2}},
+    {1, 4, 9, 9, 4, 1, 7, .pad = {0, 3, 0, 3}, .flags = BIAS},
+    {1, 4, 9, 9, 4, 7, 1, .pad = {3, 0, 3, 0}},
+    {2, 3, 8, 8, 4, 3, 3, .s = {2, 2}, .pad = {0, 0, 1, 1}, .flags = BIAS},
+    {1, 2, 7, 7, 3, 3, 3, .pad = {2, 0, 1, 1}},
+    {1, 2, 7, 7, 3, 4, 4, .s = {2, 2}, .pad = {1, 2, 2, 1}},
+    /* dilation */
+    {2, 3, 13, 13, 4, 3, 3, .pad = {2, 2, 2, 2}, .d = {2, 2}, .flags = BIAS},
+    {1, 4, 16, 16, 4, 3, 3, .pad = {3, 3, 3, 3}, .d = {3, 3}},
+    {1, 2, 13, 13, 3, 3, 3, .s = {2, 2}, .pad = {1, 2, 1, 2}, .d = {1, 2}},
+    {1, 2, 15, 15, 3, 5, 5, .s = {3, 3}, .d = {2, 2}},
+    /* groups, depthwise, depth multiplier 2 */
+    {2, 4, 7, 7, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 2, .flags = BIAS},
+    {1, 6, 13, 13, 9, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 3},
+    {2, 6, 8, 8, 6, 1, 1, .g = 3, .flags = BIAS},
+    {2, 8, 13, 13, 8, 3, 3, .pad = {1, 1, 1, 1}, .g = 8, .flags = BIAS},
+    {1, 16, 16, 16, 16, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 16},
+    {1, 7, 7, 7, 7, 5, 5, .pad = {2, 2, 2, 2}, .g = 7, .flags = BIAS},
+    {1, 3, 9, 9, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 3},
+    {1, 32, 14, 14, 32, 3, 3, .pad = {2, 2, 2, 2}, .d = {2, 2}, .g = 32},
+    {2, 3, 7, 7, 4, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS_NULL},
+    /* 1-D */
+    {2, 3, 0, 31, 4, 0, 3, .pad = {0, 1, 0, 1}, .flags = BIAS},
+    {1, 4, 0, 64, 8, 0, 5, .s = {1, 2}, .pad = {0, 2, 0, 2}},
+    {3, 2, 0, 13, 4, 0, 3, .d = {1, 2}, .g = 2, .flags = BIAS},
+    {1, 8, 0, 7, 8, 0, 1, .flags = 0},
+    /* channel slices in and out */
+    {2, 4, 7, 7, 6, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS | VIEWS},
+    {1, 8, 5, 5, 8, 1, 1, .flags = VIEWS},
+    {1, 6, 9, 9, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 6, .flags = VIEWS},
+    {2, 3, 0, 13, 2, 0, 3, .flags = VIEWS},
+    /* transposed */
+    {2, 4, 7, 7, 3, 2, 2, .s = {2, 2}, .flags = TRANSPOSE | BIAS},
+    {1, 3, 5, 5, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1}, .flags = TRANSPOSE | BIAS},
+    {2, 8, 8, 8, 4, 4, 4, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = TRANSPOSE},
+    {1, 4, 13, 13, 5, 3, 3, .pad = {1, 1, 1, 1}, .flags = TRANSPOSE | BIAS},
+    {1, 2, 6, 6, 3, 3, 3, .s = {3, 3}, .opad = {2, 1}, .flags = TRANSPOSE},
+    {1, 3, 5, 7, 2, 3, 5, .s = {2, 3}, .pad = {0, 2, 1, 1}, .flags = TRANSPOSE},
+    {2, 3, 7, 7, 4, 3, 3, .s = {2, 2}, .pad = {2, 2, 2, 2}, .d = {2, 2}, .opad = {1, 1},
+     .flags = TRANSPOSE | BIAS},
+    {1, 2, 5, 5, 2, 3, 3, .d = {2, 2}, .opad = {1, 1}, .flags = TRANSPOSE},
+    {2, 4, 5, 5, 6, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 2, .flags = TRANSPOSE | BIAS},
+    {1, 6, 4, 4, 3, 4, 4, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 3, .flags = TRANSPOSE},
+    {1, 8, 7, 7, 8, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1}, .g = 8,
+     .flags = TRANSPOSE},
+    {2, 3, 0, 13, 4, 0, 4, .s = {1, 2}, .pad = {0, 1, 0, 1}, .flags = TRANSPOSE | BIAS},
+    {1, 2, 0, 8, 3, 0, 3, .s = {1, 3}, .opad = {0, 2}, .flags = TRANSPOSE},
+    {1, 4, 5, 5, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1},
+     .flags = TRANSPOSE | VIEWS | BIAS_NULL},
+    {1, 16, 7, 7, 8, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1}, .flags = TRANSPOSE | BIAS},
+    {1, 1, 1, 1, 1, 1, 1, .flags = TRANSPOSE},
+};
+
+static int or1(int v)
+{
+    return v ? v : 1;
+}
+
+static clnet_op conv_op(const conv_case *cc)
+{
+    bool one_d = cc->h == 0;
+    int g = or1(cc->g);
+    clnet_op op = cc->flags & TRANSPOSE ? clnet_op_conv_transpose(1, 0, 0, 1, g)
+                                        : clnet_op_conv(1, 0, 1, g);
+    clnet_conv_params *p = &op.u.conv;
+    for (int i = 0; i < 2; i++) {
+        bool unused = one_d && i == 0;
+        p->stride[i] = unused ? 1 : or1(cc->s[i]);
+        p->dilation[i] = unused ? 1 : or1(cc->d[i]);
+        p->pad_begin[i] = unused ? 0 : cc->pad[i];
+        p->pad_end[i] = unused ? 0 : cc->pad[2 + i];
+        p->output_padding[i] = unused ? 0 : cc->opad[i];
+    }
+    return op;
+}
+
+static test_case *conv_named(clnet_op op, const char *tag)
+{
+    const clnet_conv_params *p = &op.u.conv;
+    return new_case(op, NMSE_SUM, "%ss=%dx%d,p=%d,%d,%d,%d,d=%dx%d,g=%d,op=%dx%d", tag,
+                    p->stride[0], p->stride[1], p->pad_begin[0], p->pad_begin[1], p->pad_end[0],
+                    p->pad_end[1], p->dilation[0], p->dilation[1], p->groups,
+                    p->output_padding[0], p->output_padding[1]);
+}
+
+static tspec conv_x(const conv_case *cc)
+{
+    tspec x = cc->h == 0 ? SHAPE(cc->n, cc->c, cc->w) : SHAPE(cc->n, cc->c, cc->h, cc->w);
+    x.cview = cc->flags & VIEWS;
+    return x;
+}
+
+static tspec conv_w(const conv_case *cc)
+{
+    bool tr = cc->flags & TRANSPOSE;
+    int g = or1(cc->g);
+    int64_t wc = tr ? cc->k / g : cc->c / g, wk = tr ? cc->c : cc->k;
+    return cc->h == 0 ? SHAPE(wk, wc, cc->kw) : SHAPE(wk, wc, cc->kh, cc->kw);
+}
+
+static void add_conv(const conv_case *cc)
+{
+    test_case *tc = conv_named(conv_op(cc), "");
+    add_in(tc, conv_x(cc));
+    add_in(tc, conv_w(cc));
+    if (cc->flags & BIAS)
+        add_in(tc, SHAPE(cc->k));
+    else if (cc->flags & BIAS_NULL)
+        add_in(tc, (tspec){0});
+    tc->out_cview[0] = cc->flags & VIEWS;
+}
+
+/* The two gradients of a forward convolution: w.r.t. the weights
+ * (CONV_BACKWARD_WEIGHTS of x and dy) and w.r.t. the input (the
+ * CONV_TRANSPOSE clnet_op_conv_backward_data makes, which must give x's
+ * shape back, the floor of the forward's output size included). */
+static void add_conv_backward(const conv_case *cc)
+{
+    clnet_op fwd = conv_op(cc);
+    tspec x = conv_x(cc), w = conv_w(cc);
+    tspec dy = forward_output(fwd, 2, (tspec[]){x, w});
+    dy.cview = x.cview;
+    clnet_op bw = fwd;
+    bw.kind = CLNET_OP_CONV_BACKWARD_WEIGHTS;
+    bw.u.conv.kernel[0] = cc->h == 0 ? 1 : cc->kh;
+    bw.u.conv.kernel[1] = cc->kw;
+    test_case *tc = conv_named(bw, "");
+    add_in(tc, x);
+    add_in(tc, dy);
+
+    clnet_shape xs = shape_of(&x), ws = shape_of(&w);
+    tc = conv_named(clnet_op_conv_backward_data(&fwd, &xs, &ws), "backward_data,");
+    add_in(tc, dy);
+    add_in(tc, w);
+    tc->want = x;
+    tc->out_cview[0] = x.cview;
+}
+
+enum { PF_CEIL = 1, PF_INCL = 2, PF_GLOBAL = 4, PF_ARGMAX = 8, PF_VIEWS = 16, PF_TIES = 32,
+       PF_NEG = 64 };
+
+/* A pooling; h == 0 makes it 1-D. */
+typedef struct pool_case {
+    int n, c, h, w;
+    clnet_pool_mode mode;
+    int k[2], s[2], pad[4];      /* pad: top, left, bottom, right */
+    int flags;
+} pool_case;
+
+static const pool_case pool_cases[] = {
+    {2, 3, 8, 8, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = 0},
+    {2, 3, 7, 7, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = 0},
+    {2, 3, 7, 7, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_CEIL},
+    {1, 4, 13, 13, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = 0},
+    {1, 4, 16, 16, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_ARGMAX},
+    {1, 4, 16, 16, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL},
+    {2, 2, 13, 13, CLNET_POOL_MAX, {3, 3}, {2, 2}, .flags = PF_CEIL | PF_ARGMAX},
+    {2, 3, 9, 9, CLNET_POOL_MAX, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = PF_ARGMAX},
+    {1, 3, 8, 8, CLNET_POOL_MAX, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = PF_NEG | PF_ARGMAX},
+    {2, 3, 8, 8, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_TIES | PF_ARGMAX},
+    {2, 2, 9, 9, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_TIES | PF_ARGMAX | PF_CEIL},
+    {1, 2, 7, 11, CLNET_POOL_MAX, {3, 4}, {1, 2}, {1, 1, 0, 1}, .flags = PF_ARGMAX},
+    {3, 5, 31, 31, CLNET_POOL_MAX, {5, 5}, {3, 3}, {2, 2, 2, 2}, .flags = 0},
+    {2, 3, 7, 7, CLNET_POOL_MAX, {3, 3}, {2, 2}, .flags = PF_VIEWS | PF_ARGMAX},
+    {1, 64, 28, 28, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_ARGMAX},
+    {2, 3, 7, 7, CLNET_POOL_MAX, .flags = PF_GLOBAL},
+    {2, 3, 7, 7, CLNET_POOL_MAX, .flags = PF_GLOBAL | PF_ARGMAX | PF_TIES},
+    {1, 5, 13, 31, CLNET_POOL_AVG, .flags = PF_GLOBAL},
+    {4, 16, 1, 1, CLNET_POOL_AVG, .flags = PF_GLOBAL},
+    {2, 64, 7, 7, CLNET_POOL_AVG, .flags = PF_GLOBAL | PF_VIEWS},
+    {2, 3, 0, 31, CLNET_POOL_MAX, .flags = PF_GLOBAL},
+    {2, 3, 8, 8, CLNET_POOL_AVG, {2, 2}, {2, 2}, .flags = 0},
+    {2, 3, 7, 7, CLNET_POOL_AVG, {2, 2}, {2, 2}, .flags = PF_CEIL},
+    {1, 4, 9, 9, CLNET_POOL_AVG, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = 0},
+    {1, 4, 9, 9, CLNET_POOL_AVG, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = PF_INCL},
+    {2, 3, 13, 13, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL},
+    {2, 3, 13, 13, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL | PF_INCL},
+    {1, 2, 8, 8, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL | PF_INCL},
+    {1, 3, 31, 31, CLNET_POOL_AVG, {5, 5}, {3, 3}, {2, 2, 2, 2}, .flags = PF_INCL},
+    {1, 2, 7, 10, CLNET_POOL_AVG, {2, 3}, {2, 1}, {0, 1, 0, 0}, .flags = PF_INCL},
+    {2, 4, 9, 9, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_VIEWS},
+    {2, 3, 0, 31, CLNET_POOL_MAX, {1, 3}, {1, 2}, {0, 1, 0, 1}, .flags = PF_ARGMAX},
+    {2, 3, 0, 13, CLNET_POOL_AVG, {1, 2}, {1, 2}, .flags = PF_CEIL},
+    {1, 4, 0, 16, CLNET_POOL_AVG, {1, 3}, {1, 1}, {0, 1, 0, 1}, .flags = PF_INCL},
+};
+
+static clnet_op pool_op(const pool_case *pc)
+{
+    bool one_d = pc->h == 0, global = pc->flags & PF_GLOBAL;
+    clnet_op op = global ? clnet_op_global_pool(pc->mode) : clnet_op_pool(pc->mode, 1, 1, 0);
+    clnet_pool_params *p = &op.u.pool;
+    if (!global) {
+        for (int i = 0; i < 2; i++) {
+            bool unused = one_d && i == 0;
+            p->kernel[i] = unused ? 1 : pc->k[i];
+            p->stride[i] = unused ? 1 : pc->s[i];
+            p->pad_begin[i] = unused ? 0 : pc->pad[i];
+            p->pad_end[i] = unused ? 0 : pc->pad[2 + i];
+        }
+        p->ceil_mode = pc->flags & PF_CEIL;
+        p->count_include_pad = pc->flags & PF_INCL;
+    }
+    return op;
+}
+
+static test_case *pool_named(clnet_op op)
+{
+    const clnet_pool_params *p = &op.u.pool;
+    bool max = p->mode == CLNET_POOL_MAX;
+    return new_case(op, max ? NMSE_EXACT : NMSE_ELT, "%s,%s,k=%dx%d,s=%dx%d,p=%d,%d,%d,%d%s%s",
+                    max ? "max" : "avg", p->global ? "global" : "window", p->kernel[0],
+                    p->kernel[1], p->stride[0], p->stride[1], p->pad_begin[0], p->pad_begin[1],
+                    p->pad_end[0], p->pad_end[1], p->ceil_mode ? ",ceil" : "",
+                    p->count_include_pad ? ",incl_pad" : "");
+}
+
+static tspec pool_x(const pool_case *pc)
+{
+    tspec x = pc->h == 0 ? SHAPE(pc->n, pc->c, pc->w) : SHAPE(pc->n, pc->c, pc->h, pc->w);
+    if (pc->flags & PF_TIES)
+        x = ranged(x, FILL_INTS, 0, 3);
+    else if (pc->flags & PF_NEG)
+        x = ranged(x, FILL_UNIFORM, -3, -1);
+    x.cview = pc->flags & PF_VIEWS;
+    return x;
+}
+
+static void add_pool(const pool_case *pc)
+{
+    test_case *tc = pool_named(pool_op(pc));
+    add_in(tc, pool_x(pc));
+    tc->nout = pc->flags & PF_ARGMAX ? 2 : 1;
+    tc->out_cview[0] = tc->out_cview[1] = pc->flags & PF_VIEWS;
+}
+
+/* dy routed back to x's windows: ties, negative inputs against padding,
+ * overlap, ceil mode and views come from the forward table. */
+static void add_pool_backward(const pool_case *pc)
+{
+    clnet_op op = pool_op(pc);
+    tspec x = pool_x(pc), dy = forward_output(op, 1, &x);
+    dy.cview = x.cview;
+    op.kind = CLNET_OP_POOL_BACKWARD;
+    test_case *tc = pool_named(op);
+    add_in(tc, x);
+    add_in(tc, dy);
+    tc->out_cview[0] = x.cview;
+}
+
+/* x and argmax (n, c, h, w) unpooled into (out_h, out_w); the indices come
+ * from windows k/s/pad, or from anywhere in the plane when k == 0. */
+static void add_unpool(int n, int c, int h, int w, int out_h, int out_w, int k, int s, int pad)
+{
+    clnet_op op = {.kind = CLNET_OP_UNPOOL};
+    op.u.unpool.out_h = out_h;
+    op.u.unpool.out_w = out_w;
+    test_case *tc = new_case(op, NMSE_EXACT, "out=%dx%d,indices=%s", out_h, out_w,
+                             k ? "window" : "any");
+    add_in(tc, SHAPE(n, c, h, w));
+    tspec idx = ranged(SHAPE(n, c, h, w), k ? FILL_ARGMAX : FILL_INDEX_ANY, 0, 0);
+    idx.dtype = CLNET_I32;
+    add_in(tc, idx);
+    tc->window[0] = k;
+    tc->window[1] = s;
+    tc->window[2] = pad;
+}
+
+static const char *const act_names[CLNET_ACT_COUNT] = {
+    "relu", "leaky_relu", "relu6", "sigmoid", "tanh", "swish", "hard_swish", "hard_sigmoid"};
+
+static test_case *add_act(clnet_activation fn, float alpha, tspec x)
+{
+    bool smooth = fn == CLNET_ACT_SIGMOID || fn == CLNET_ACT_TANH || fn == CLNET_ACT_SWISH;
+    test_case *tc = new_case(clnet_op_activation(fn, alpha), smooth ? NMSE_ELT : NMSE_EXACT,
+                             "%s,alpha=%g", act_names[fn], alpha);
+    add_in(tc, x);
+    tc->out_cview[0] = x.cview;
+    return tc;
+}
+
+static void add_act_cases(void)
+{
+    for (int fn = 0; fn < CLNET_ACT_COUNT; fn++) {
+        add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(2, 3, 7, 7), FILL_UNIFORM, -8, 8));
+        add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(1, 13), FILL_UNIFORM, -8, 8));
+    }
+    add_act(CLNET_ACT_LEAKY_RELU, 0.01f, ranged(SHAPE(3, 1000), FILL_UNIFORM, -8, 8));
+    add_act(CLNET_ACT_TANH, 0, ranged(SHAPE(2, 5, 31), FILL_UNIFORM, -8, 8));
+    add_act(CLNET_ACT_HARD_SWISH, 0, ranged(SHAPE(8, 64, 16, 16), FILL_UNIFORM, -8, 8));
+    /* non-finite inputs and large magnitudes (exp overflows) */
+    add_act(CLNET_ACT_RELU, 0, ranged(SHAPE(4, 31), FILL_SPECIAL, -8, 8));
+    add_act(CLNET_ACT_LEAKY_RELU, 0.1f, ranged(SHAPE(4, 31), FILL_SPECIAL, -8, 8));
+    add_act(CLNET_ACT_RELU6, 0, ranged(SHAPE(4, 31), FILL_INFS, -8, 8));
+    add_act(CLNET_ACT_SIGMOID, 0, ranged(SHAPE(4, 31), FILL_INFS, -8, 8));
+    add_act(CLNET_ACT_TANH, 0, ranged(SHAPE(4, 31), FILL_INFS, -8, 8));
+    add_act(CLNET_ACT_SIGMOID, 0, ranged(SHAPE(3, 5, 13), FILL_UNIFORM, -100, 100));
+    add_act(CLNET_ACT_TANH, 0, ranged(SHAPE(3, 5, 13), FILL_UNIFORM, -100, 100));
+    add_act(CLNET_ACT_SWISH, 0, ranged(SHAPE(3, 5, 13), FILL_UNIFORM, -100, 100));
+    add_act(CLNET_ACT_HARD_SIGMOID, 0, ranged(SHAPE(3, 5, 13), FILL_UNIFORM, -100, 100));
+    /* y is x; channel slices */
+    add_act(CLNET_ACT_RELU, 0, ranged(SHAPE(2, 3, 7, 7), FILL_UNIFORM, -8, 8))->inplace = true;
+    add_act(CLNET_ACT_SWISH, 0, ranged(SHAPE(2, 3, 7, 7), FILL_UNIFORM, -8, 8))->inplace = true;
+    add_act(CLNET_ACT_RELU, 0, chview(ranged(SHAPE(2, 4, 5, 5), FILL_UNIFORM, -8, 8)));
+    add_act(CLNET_ACT_SIGMOID, 0, chview(ranged(SHAPE(2, 4, 5, 5), FILL_UNIFORM, -8, 8)));
+}
+
+/* dx = dy * f'(x). Integer x lands on every kink (0, -3, 3, 6), where
+ * ref's choice of one-sided derivative is the contract; NaN and Inf in x or
+ * dy must come out as ref's do. */
+static test_case *add_act_backward(clnet_activation fn, float alpha, tspec x, int dy_fill)
+{
+    static const char *const fills[FILL_VAR_OF_X + 1] = {
+        [FILL_INTS] = ",ints", [FILL_SPECIAL] = ",nan_inf", [FILL_INFS] = ",infs"};
+    clnet_op op = clnet_op_activation(fn, alpha);
+    op.kind = CLNET_OP_ACTIVATION_BACKWARD;
+    bool smooth = fn == CLNET_ACT_SIGMOID || fn == CLNET_ACT_TANH || fn == CLNET_ACT_SWISH;
+    test_case *tc = new_case(op, smooth ? NMSE_ELT : NMSE_EXACT, "%s,alpha=%g,x=%g..%g%s%s%s",
+                             act_names[fn], alpha, x.lo, x.hi, fills[x.fill] ? fills[x.fill] : "",
+                             dy_fill != FILL_UNIFORM ? ",dy" : "",
+                             fills[dy_fill] ? fills[dy_fill] : "");
+    add_in(tc, x);
+    add_in(tc, ranged(x, dy_fill, -1, 1));
+    tc->out_cview[0] = x.cview;
+    return tc;
+}
+
+static void add_act_backward_cases(void)
+{
+    for (int f = 0; f < CLNET_ACT_COUNT; f++) {
+        clnet_activation fn = (clnet_activation)f;
+        add_act_backward(fn, 0.1f, ranged(SHAPE(2, 3, 7, 7), FILL_UNIFORM, -8, 8), FILL_UNIFORM);
+        add_act_backward(fn, 0.1f, ranged(SHAPE(3, 5, 13), FILL_INTS, -8, 8), FILL_UNIFORM);
+        add_act_backward(fn, 0.1f, ranged(SHAPE(4, 31), FILL_INFS, -100, 100), FILL_UNIFORM);
+        add_act_backward(fn, 0.1f, ranged(SHAPE(4, 31), FILL_SPECIAL, -8, 8), FILL_UNIFORM);
+        add_act_backward(fn, 0.1f, ranged(SHAPE(4, 31), FILL_UNIFORM, -8, 8), FILL_SPECIAL);
+    }
+    add_act_backward(CLNET_ACT_LEAKY_RELU, 0.01f, ranged(SHAPE(3, 1000), FILL_UNIFORM, -8, 8),
+                     FILL_UNIFORM);
+    add_act_backward(CLNET_ACT_HARD_SWISH, 0, ranged(SHAPE(8, 64, 16, 16), FILL_UNIFORM, -8, 8),
+                     FILL_UNIFORM);
+    /* dx is dy; channel slices */
+    static const clnet_activation some[] = {CLNET_ACT_RELU, CLNET_ACT_SIGMOID, CLNET_ACT_SWISH};
+    for (int i = 0; i < 3; i++) {
+        tspec x = ranged(SHAPE(2, 3, 7, 7), FILL_UNIFORM, -8, 8);
+        test_case *tc = add_act_backward(some[i], 0, x, FILL_UNIFORM);
+        tc->inplace = true;
+        tc->inplace_of = 1;
+        add_act_backward(some[i], 0, chview(ranged(SHAPE(2, 4, 5, 5), FILL_UNIFORM, -8, 8)),
+                         FILL_UNIFORM);
+    }
+}
+
+static void add_bn(tspec x, float eps)
+{
+    clnet_op op = clnet_op_simple(CLNET_OP_BATCHNORM);
+    op.u.bn.eps = eps;
+    test_case *tc = new_case(op, NMSE_ELT, "eps=%g", eps);
+    int64_t c = x.dim[1];
+    add_in(tc, x);
+    add_in(tc, SHAPE(c));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, 0.1f, 2));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
+    add_in(tc, SHAPE(c));
+    tc->out_cview[0] = x.cview;
+}
+
+static void add_bn_stats(tspec x)
+{
+    test_case *tc = new_case(clnet_op_simple(CLNET_OP_BATCHNORM_STATS), NMSE_SUM,
+                             "range=%g..%g", x.lo, x.hi);
+    add_in(tc, x);
+    tc->nout = 2;
+}
+
+static void add_lrn(tspec x, int size, float alpha, float beta, float k)
+{
+    clnet_op op = {.kind = CLNET_OP_LRN};
+    op.u.lrn = (clnet_lrn_params){.size = size, .alpha = alpha, .beta = beta, .k = k};
+    test_case *tc = new_case(op, NMSE_ELT, "size=%d,alpha=%g,beta=%g,k=%g", size, alpha, beta, k);
+    add_in(tc, ranged(x, FILL_UNIFORM, -2, 2));
+    tc->out_cview[0] = x.cview;
+}
+
+static test_case *add_dropout(tspec x, float p, uint64_t seed, bool training)
+{
+    clnet_op op = {.kind = CLNET_OP_DROPOUT};
+    op.u.dropout = (clnet_dropout_params){.p = p, .seed = seed, .training = training};
+    test_case *tc = new_case(op, NMSE_EXACT, "p=%g,seed=%llu,%s", p, (unsigned long long)seed,
+                             training ? "training" : "inference");
+    add_in(tc, x);
+    tc->out_cview[0] = x.cview;
+    return tc;
+}
+
+/* bias: 0 none, 1 present, 2 passed as NULL */
+static void add_linear(tspec x, int64_t m, int bias, bool out_view)
+{
+    test_case *tc = new_case(clnet_op_simple(CLNET_OP_LINEAR), NMSE_SUM, "m=%lld", (long long)m);
+    int64_t f = 1;
+    for (int i = 1; i < x.ndim; i++)
+        f *= x.dim[i];
+    add_in(tc, x);
+    add_in(tc, SHAPE(m, f));
+    if (bias)
+        add_in(tc, bias == 1 ? SHAPE(m) : (tspec){0});
+    tc->out_cview[0] = out_view;
+}
+
+static void add_gemm(int64_t m, int64_t n, int64_t k, bool ta, bool tb, float alpha, float beta,
+                     bool views)
+{
+    clnet_op op = {.kind = CLNET_OP_GEMM};
+    op.u.gemm = (clnet_gemm_params){.trans_a = ta, .trans_b = tb, .alpha = alpha, .beta = beta};
+    test_case *tc = new_case(op, NMSE_SUM, "m=%lld,n=%lld,k=%lld,%s%s,alpha=%g,beta=%g",
+                             (long long)m, (long long)n, (long long)k, ta ? "T" : "N",
+                             tb ? "T" : "N", alpha, beta);
+    tspec a = ta ? SHAPE(k, m) : SHAPE(m, k), b = tb ? SHAPE(n, k) : SHAPE(k, n);
+    a.cview = b.cview = views;
+    add_in(tc, a);
+    add_in(tc, b);
+    tc->out_cview[0] = views;
+    tc->out_init = beta != 0;
+}
+
+static void add_softmax(tspec x, bool log)
+{
+    clnet_op op = clnet_op_simple(CLNET_OP_SOFTMAX);
+    op.u.softmax.log = log;
+    test_case *tc = new_case(op, NMSE_ELT, "%s,range=%g..%g", log ? "log" : "plain", x.lo, x.hi);
+    add_in(tc, x);
+    tc->out_cview[0] = x.cview;
+}
+
+static test_case *add_binary(clnet_binary_fn fn, tspec a, tspec b)
+{
+    clnet_op op = {.kind = CLNET_OP_BINARY};
+    op.u.binary.fn = fn;
+    test_case *tc = new_case(op, NMSE_EXACT, "%s", fn == CLNET_BINARY_ADD ? "add" : "mul");
+    add_in(tc, a);
+    add_in(tc, b);
+    tc->out_cview[0] = a.cview;
+    return tc;
+}
+
+static test_case *add_bias_add(tspec x)
+{
+    test_case *tc = new_case(clnet_op_simple(CLNET_OP_BIAS_ADD), NMSE_EXACT, "%s", "");
+    add_in(tc, x);
+    add_in(tc, SHAPE(x.dim[1]));
+    tc->out_cview[0] = x.cview;
+    return tc;
+}
+
+static void add_concat(int nin, const tspec *x, bool out_view)
+{
+    test_case *tc = new_case(clnet_op_simple(CLNET_OP_CONCAT), NMSE_EXACT, "n=%d", nin);
+    for (int i = 0; i < nin; i++)
+        add_in(tc, x[i]);
+    tc->out_cview[0] = out_view;
+}
+
+static void add_norm_cases(void)
+{
+    add_bn(SHAPE(2, 4, 7, 7), 1e-5f);
+    add_bn(SHAPE(1, 3, 13, 13), 1e-3f);
+    add_bn(SHAPE(4, 16), 1e-5f);
+    add_bn(SHAPE(2, 5, 31), 1e-5f);
+    add_bn(chview(SHAPE(2, 6, 5, 5)), 1e-5f);
+    add_bn(SHAPE(8, 32, 8, 8), 1e-5f);
+    add_bn_stats(SHAPE(2, 4, 7, 7));
+    add_bn_stats(SHAPE(8, 16, 8, 8));
+    add_bn_stats(SHAPE(4, 3));
+    add_bn_stats(SHAPE(1, 3, 1, 1));
+    add_bn_stats(SHAPE(3, 5, 31));
+    add_bn_stats(ranged(SHAPE(2, 3, 13, 13), FILL_UNIFORM, 100, 101));
+    add_bn_stats(chview(SHAPE(2, 6, 5, 5)));
+    add_lrn(SHAPE(2, 4, 5, 5), 1, 1, 0.75f, 1);
+    add_lrn(SHAPE(2, 7, 5, 5), 3, 1, 0.75f, 1);
+    add_lrn(SHAPE(1, 13, 7, 7), 5, 1e-4f, 0.75f, 2);
+    add_lrn(SHAPE(1, 13, 7, 7), 5, 1, 0.75f, 1);
+    add_lrn(SHAPE(1, 6, 3, 3), 4, 2, 0.5f, 1);
+    add_lrn(SHAPE(2, 3, 4, 4), 5, 1, 0.75f, 1);
+    add_lrn(chview(SHAPE(2, 8, 5, 5)), 5, 1, 0.75f, 1);
+}
+
+static void add_misc_cases(void)
+{
+    add_dropout(SHAPE(2, 3, 7, 7), 0.5f, 42, true);
+    add_dropout(SHAPE(1, 1000), 0.1f, 0x123456789abcdefULL, true);
+    add_dropout(SHAPE(4, 31), 0.9f, 7, true);
+    add_dropout(SHAPE(2, 13), 0, 7, true);
+    add_dropout(SHAPE(2, 3, 7, 7), 0.5f, 42, false);
+    add_dropout(SHAPE(3, 5, 7), 0.3f, 99, true)->inplace = true;
+    add_dropout(chview(SHAPE(2, 6, 4, 4)), 0.5f, 5, true);
+
+    add_linear(SHAPE(2, 16), 10, 1, false);
+    add_linear(SHAPE(1, 1), 1, 1, false);
+    add_linear(SHAPE(3, 4, 5, 5), 7, 1, false);
+    add_linear(SHAPE(5, 31), 13, 0, false);
+    add_linear(SHAPE(4, 64), 32, 2, false);
+    add_linear(SHAPE(2, 3, 7, 7), 10, 0, false);
+    add_linear(SHAPE(64, 256), 128, 1, false);
+    add_linear(chview(SHAPE(2, 8, 3, 3)), 5, 1, true);
+
+    for (int t = 0; t < 4; t++) {
+        add_gemm(13, 7, 31, t & 1, t & 2, 1, 0, false);
+        add_gemm(7, 13, 3, t & 1, t & 2, -1.5f, 0.5f, false);
+    }
+    add_gemm(1, 1, 1, false, false, 1, 0, false);
+    add_gemm(64, 64, 64, false, false, 1, 0, false);
+    add_gemm(33, 65, 17, true, false, 0.5f, 2, false);
+    add_gemm(128, 96, 200, false, true, 1, 0, false);
+    add_gemm(3, 1, 5, true, true, 2, 0.5f, false);
+    add_gemm(13, 7, 31, false, false, 1, 1, true);
+    add_gemm(7, 5, 9, true, true, 1, 0, true);
+
+    add_softmax(SHAPE(2, 10), false);
+    add_softmax(SHAPE(1, 1), false);
+    add_softmax(SHAPE(3, 1000), false);
+    add_softmax(SHAPE(2, 5, 7, 7), false);
+    add_softmax(SHAPE(2, 31, 13), false);
+    add_softmax(SHAPE(2, 10), true);
+    add_softmax(SHAPE(3, 1000), true);
+    add_softmax(SHAPE(2, 5, 7, 7), true);
+    add_softmax(ranged(SHAPE(4, 31), FILL_UNIFORM, -1e4f, 1e4f), false);
+    add_softmax(ranged(SHAPE(4, 31), FILL_UNIFORM, -1e4f, 1e4f), true);
+    add_softmax(ranged(SHAPE(4, 13), FILL_UNIFORM, -2e4f, -1e4f), false);
+    add_softmax(ranged(SHAPE(4, 13), FILL_UNIFORM, -2e4f, -1e4f), true);
+    add_softmax(chview(SHAPE(2, 64, 3, 3)), false);
+
+    add_binary(CLNET_BINARY_ADD, SHAPE(2, 3, 7, 7), SHAPE(2, 3, 7, 7));
+    add_binary(CLNET_BINARY_MUL, SHAPE(2, 3, 7, 7), SHAPE(2, 3, 7, 7));
+    add_binary(CLNET_BINARY_ADD, SHAPE(2, 3, 7, 7), SHAPE(2, 3, 1, 1));
+    add_binary(CLNET_BINARY_MUL, SHAPE(2, 16, 5, 5), SHAPE(2, 16, 1, 1));
+    add_binary(CLNET_BINARY_ADD, SHAPE(3, 13), SHAPE(3, 13));
+    add_binary(CLNET_BINARY_MUL, SHAPE(2, 4, 9), SHAPE(2, 4, 1));
+    add_binary(CLNET_BINARY_ADD, ranged(SHAPE(4, 31), FILL_SPECIAL, -4, 4),
+               ranged(SHAPE(4, 31), FILL_SPECIAL, -4, 4));
+    add_binary(CLNET_BINARY_MUL, ranged(SHAPE(4, 31), FILL_INFS, -4, 4), SHAPE(4, 31));
+    add_binary(CLNET_BINARY_ADD, SHAPE(2, 3, 7, 7), SHAPE(2, 3, 7, 7))->inplace = true;
+    add_binary(CLNET_BINARY_MUL, SHAPE(2, 8, 4, 4), SHAPE(2, 8, 1, 1))->inplace = true;
+    add_binary(CLNET_BINARY_ADD, chview(SHAPE(2, 5, 4, 4)), chview(SHAPE(2, 5, 4, 4)));
+    add_binary(CLNET_BINARY_MUL, chview(SHAPE(2, 5, 4, 4)), SHAPE(2, 5, 1, 1));
+    add_binary(CLNET_BINARY_ADD, SHAPE(8, 64, 16, 16), SHAPE(8, 64, 16, 16));
+
+    add_bias_add(SHAPE(2, 3, 7, 7));
+    add_bias_add(SHAPE(4, 10));
+    add_bias_add(SHAPE(2, 5, 13));
+    add_bias_add(SHAPE(2, 8, 4, 4))->inplace = true;
+    add_bias_add(chview(SHAPE(2, 6, 3, 3)));
+
+    add_concat(2, (tspec[]){SHAPE(2, 3, 5, 5), SHAPE(2, 4, 5, 5)}, false);
+    add_concat(4, (tspec[]){SHAPE(1, 1, 7, 7), SHAPE(1, 2, 7, 7), SHAPE(1, 3, 7, 7),
+                            SHAPE(1, 4, 7, 7)}, false);
+    add_concat(2, (tspec[]){SHAPE(3, 5), SHAPE(3, 7)}, false);
+    add_concat(3, (tspec[]){SHAPE(2, 3, 13), SHAPE(2, 1, 13), SHAPE(2, 2, 13)}, false);
+    add_concat(2, (tspec[]){chview(SHAPE(2, 3, 4, 4)), chview(SHAPE(2, 5, 4, 4))}, true);
+    add_concat(4, (tspec[]){SHAPE(2, 2, 3, 3), chview(SHAPE(2, 1, 3, 3)), SHAPE(2, 3, 3, 3),
+                            chview(SHAPE(2, 2, 3, 3))}, true);
+}
+
+void add_forward_cases(void)
+{
+    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
+        add_conv(&conv_cases[i]);
+    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++)
+        add_pool(&pool_cases[i]);
+    add_unpool(2, 3, 4, 4, 8, 8, 2, 2, 0);
+    add_unpool(1, 4, 7, 7, 13, 13, 3, 2, 1);
+    add_unpool(2, 2, 3, 3, 7, 7, 2, 2, 0);
+    add_unpool(2, 2, 5, 5, 6, 6, 0, 0, 0);
+    add_unpool(1, 16, 14, 14, 28, 28, 2, 2, 0);
+    add_act_cases();
+    add_norm_cases();
+    add_misc_cases();
+    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
+        if (!(conv_cases[i].flags & TRANSPOSE))
+            add_conv_backward(&conv_cases[i]);
+    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++)
+        add_pool_backward(&pool_cases[i]);
+    add_act_backward_cases();
+}

@@ -1,0 +1,189 @@
+/* backend_ops_train.c - the training cases of test_backend_ops: batch norm
+ * and LRN gradients, running statistics, losses, reductions and optimizer steps. */
+#include "backend_ops.h"
+
+/* x, dy and the batch statistics of x (what the forward pass used). */
+static void add_bn_backward(tspec x, float eps)
+{
+    clnet_op op = {.kind = CLNET_OP_BATCHNORM_BACKWARD};
+    op.u.bn.eps = eps;
+    test_case *tc = new_case(op, NMSE_SUM, "eps=%g,x=%g..%g", eps, x.lo, x.hi);
+    int64_t c = x.dim[1];
+    add_in(tc, x);
+    add_in(tc, ranged(x, FILL_UNIFORM, -1, 1));
+    add_in(tc, ranged(SHAPE(c), FILL_MEAN_OF_X, 0, 0));
+    add_in(tc, ranged(SHAPE(c), FILL_VAR_OF_X, 0, 0));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
+    tc->nout = 3;
+    tc->out_cview[0] = x.cview;
+}
+
+/* BATCHNORM_STATS with the running statistics, which it reads and updates. */
+static void add_bn_running(tspec x, float momentum)
+{
+    clnet_op op = clnet_op_simple(CLNET_OP_BATCHNORM_STATS);
+    op.u.bn.momentum = momentum;
+    test_case *tc = new_case(op, NMSE_SUM, "momentum=%g,running,x=%g..%g", momentum, x.lo, x.hi);
+    add_in(tc, x);
+    tc->nout = 4;
+    tc->out_init = 1u << 2 | 1u << 3;
+    tc->init_range[3][0] = 0.5f;
+    tc->init_range[3][1] = 2;
+}
+
+static void add_lrn_backward(tspec x, int size, float alpha, float beta, float k)
+{
+    clnet_op op = {.kind = CLNET_OP_LRN_BACKWARD};
+    op.u.lrn = (clnet_lrn_params){.size = size, .alpha = alpha, .beta = beta, .k = k};
+    test_case *tc = new_case(op, NMSE_ELT, "size=%d,alpha=%g,beta=%g,k=%g", size, alpha, beta, k);
+    add_in(tc, ranged(x, FILL_UNIFORM, -2, 2));
+    add_in(tc, ranged(x, FILL_UNIFORM, -1, 1));
+    tc->out_cview[0] = x.cview;
+}
+
+static void add_norm_backward_cases(void)
+{
+    add_bn_backward(SHAPE(2, 4, 7, 7), 1e-5f);
+    add_bn_backward(SHAPE(1, 3, 13, 13), 1e-3f);
+    add_bn_backward(SHAPE(4, 16), 1e-5f);
+    add_bn_backward(SHAPE(2, 5, 31), 1e-5f);
+    add_bn_backward(SHAPE(8, 32, 8, 8), 1e-5f);
+    add_bn_backward(SHAPE(3, 2, 1, 1), 1e-5f);
+    add_bn_backward(ranged(SHAPE(2, 3, 13, 13), FILL_UNIFORM, 100, 101), 1e-5f);
+    add_bn_backward(chview(SHAPE(2, 6, 5, 5)), 1e-5f);
+    add_bn_running(SHAPE(2, 4, 7, 7), 0.1f);
+    add_bn_running(SHAPE(8, 16, 8, 8), 0.01f);
+    add_bn_running(SHAPE(4, 3), 1);
+    add_bn_running(SHAPE(1, 3, 1, 2), 0.5f);
+    add_bn_running(SHAPE(3, 5, 31), 0);
+    add_bn_running(ranged(SHAPE(2, 3, 13, 13), FILL_UNIFORM, 100, 101), 0.1f);
+    add_bn_running(chview(SHAPE(2, 6, 5, 5)), 0.1f);
+    add_lrn_backward(SHAPE(2, 4, 5, 5), 1, 1, 0.75f, 1);
+    add_lrn_backward(SHAPE(2, 7, 5, 5), 3, 1, 0.75f, 1);
+    add_lrn_backward(SHAPE(1, 13, 7, 7), 5, 1e-4f, 0.75f, 2);
+    add_lrn_backward(SHAPE(1, 13, 7, 7), 5, 1, 0.75f, 1);
+    add_lrn_backward(SHAPE(1, 6, 3, 3), 4, 2, 0.5f, 1);
+    add_lrn_backward(SHAPE(2, 3, 4, 4), 5, 1, 0.75f, 1);
+    add_lrn_backward(SHAPE(3, 5), 3, 1, 0.75f, 1);
+    add_lrn_backward(chview(SHAPE(2, 8, 5, 5)), 5, 1, 0.75f, 1);
+}
+
+static void add_xent(tspec logits, float smoothing, float scale)
+{
+    clnet_op op = {.kind = CLNET_OP_SOFTMAX_XENT};
+    op.u.loss = (clnet_loss_params){.label_smoothing = smoothing, .scale = scale};
+    test_case *tc = new_case(op, NMSE_ELT, "smoothing=%g,scale=%g,logits=%g..%g", smoothing,
+                             scale, logits.lo, logits.hi);
+    tspec labels = ranged(SHAPE(logits.dim[0]), FILL_INTS, 0, (float)(logits.dim[1] - 1));
+    labels.dtype = CLNET_I32;
+    add_in(tc, logits);
+    add_in(tc, labels);
+    tc->nout = 2;
+    tc->out_cview[1] = logits.cview;
+}
+
+static void add_mse(tspec pred, float scale)
+{
+    clnet_op op = {.kind = CLNET_OP_MSE_LOSS};
+    op.u.loss.scale = scale;
+    test_case *tc = new_case(op, NMSE_SUM, "scale=%g", scale);
+    add_in(tc, pred);
+    add_in(tc, pred);
+    tc->nout = 2;
+    tc->out_cview[1] = pred.cview;
+}
+
+static void add_reduce(tspec x, bool keep_batch)
+{
+    clnet_op op = {.kind = CLNET_OP_REDUCE_SUM};
+    op.u.reduce.keep_batch = keep_batch;
+    test_case *tc = new_case(op, NMSE_SUM, "%s", keep_batch ? "keep_batch" : "per_channel");
+    add_in(tc, x);
+}
+
+static void add_loss_cases(void)
+{
+    add_xent(SHAPE(4, 10), 0, 0.25f);
+    add_xent(SHAPE(4, 10), 0.1f, 0.25f);
+    add_xent(SHAPE(64, 10), 0.1f, 1.0f / 64);
+    add_xent(SHAPE(3, 1000), 0, 1);
+    add_xent(SHAPE(3, 1000), 0.2f, 1);
+    add_xent(SHAPE(2, 1), 0, 1);
+    add_xent(SHAPE(2, 1), 0.5f, 1);
+    add_xent(ranged(SHAPE(4, 31), FILL_UNIFORM, -1e4f, 1e4f), 0, 1);
+    add_xent(ranged(SHAPE(4, 31), FILL_UNIFORM, -1e4f, 1e4f), 0.1f, 1);
+    add_xent(ranged(SHAPE(4, 13), FILL_UNIFORM, -2e4f, -1e4f), 0.1f, 0.5f);
+    add_xent(chview(SHAPE(2, 64)), 0.1f, 0.5f);
+    add_mse(SHAPE(4, 10), 0.25f);
+    add_mse(SHAPE(2, 3, 7, 7), 1);
+    add_mse(SHAPE(3, 5, 31), 0.5f);
+    add_mse(SHAPE(1, 1), 1);
+    add_mse(SHAPE(8, 64, 16, 16), 0.125f);
+    add_mse(chview(SHAPE(2, 6, 4, 4)), 1);
+    for (int keep = 0; keep < 2; keep++) {
+        add_reduce(SHAPE(2, 3, 7, 7), keep);
+        add_reduce(SHAPE(8, 64, 16, 16), keep);
+        add_reduce(SHAPE(4, 10), keep);
+        add_reduce(SHAPE(2, 5, 31), keep);
+        add_reduce(SHAPE(1, 1, 1, 1), keep);
+        add_reduce(SHAPE(64, 1000), keep);
+        add_reduce(chview(SHAPE(2, 6, 5, 5)), keep);
+    }
+}
+
+/* Three steps on the same weights and state, a new gradient each time. */
+static void add_sgd(tspec g, float lr, float momentum, float weight_decay, bool nesterov)
+{
+    clnet_op op = {.kind = CLNET_OP_SGD_STEP};
+    op.u.sgd = (clnet_sgd_params){.lr = lr, .momentum = momentum, .weight_decay = weight_decay,
+                                  .nesterov = nesterov};
+    test_case *tc = new_case(op, NMSE_EXACT, "lr=%g,momentum=%g,wd=%g%s,steps=3", lr, momentum,
+                             weight_decay, nesterov ? ",nesterov" : "");
+    add_in(tc, g);
+    tc->nout = momentum != 0 ? 2 : 1;
+    tc->out_init = 3;
+    tc->out_cview[0] = tc->out_cview[1] = g.cview;
+    tc->steps = 3;
+}
+
+/* v starts non-negative, as a second moment does. */
+static void add_adam(tspec g, float lr, float beta1, float beta2, float eps, float weight_decay,
+                     bool decoupled, int t)
+{
+    clnet_op op = {.kind = CLNET_OP_ADAM_STEP};
+    op.u.adam = (clnet_adam_params){.lr = lr, .beta1 = beta1, .beta2 = beta2, .eps = eps,
+                                    .weight_decay = weight_decay, .decoupled = decoupled, .t = t};
+    test_case *tc = new_case(op, NMSE_ELT, "lr=%g,betas=%g,%g,eps=%g,wd=%g%s,t=%d..%d", lr, beta1,
+                             beta2, eps, weight_decay, decoupled ? ",adamw" : "", t, t + 2);
+    add_in(tc, g);
+    tc->nout = 3;
+    tc->out_init = 7;
+    tc->init_range[2][1] = 1;
+    for (int j = 0; j < 3; j++)
+        tc->out_cview[j] = g.cview;
+    tc->steps = 3;
+}
+
+static void add_optimizer_cases(void)
+{
+    add_sgd(SHAPE(3, 13), 0.1f, 0, 0, false);
+    add_sgd(SHAPE(4, 31), 0.1f, 0, 0.01f, false);
+    add_sgd(SHAPE(2, 3, 7, 7), 0.05f, 0.9f, 0, false);
+    add_sgd(SHAPE(2, 3, 7, 7), 0.05f, 0.9f, 0, true);
+    add_sgd(SHAPE(1000), 0.01f, 0.9f, 5e-4f, false);
+    add_sgd(SHAPE(16, 8, 3, 3), 0.1f, 0.5f, 0.01f, true);
+    add_sgd(chview(SHAPE(2, 6, 4, 4)), 0.1f, 0.9f, 0.01f, false);
+    add_adam(SHAPE(3, 13), 0.1f, 0.9f, 0.999f, 1e-8f, 0, false, 1);
+    add_adam(SHAPE(2, 3, 7, 7), 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f, true, 1);
+    add_adam(SHAPE(1000), 0.1f, 0.9f, 0.999f, 1e-8f, 0.01f, false, 1);
+    add_adam(SHAPE(16, 8, 3, 3), 0.1f, 0.8f, 0.99f, 1e-6f, 0.05f, true, 10);
+    add_adam(SHAPE(4, 31), 0.5f, 0, 0.5f, 1e-3f, 0, false, 1);
+    add_adam(chview(SHAPE(2, 6, 4, 4)), 0.1f, 0.9f, 0.999f, 1e-8f, 0.01f, true, 1);
+}
+
+void add_training_cases(void)
+{
+    add_norm_backward_cases();
+    add_loss_cases();
+    add_optimizer_cases();
+}
