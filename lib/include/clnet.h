@@ -9,5 +9,6 @@
 #include "clnet/tensor.h"
 #include "clnet/ops.h"
 #include "clnet/data.h"
+#include "clnet/nn.h"
 
 #endif

@@ -1,0 +1,260 @@
+/* clnet/nn.h - networks: a DAG of layers built in C or from a cfg file, run
+ * forward and backward on one device, trained with SGD or Adam, saved and
+ * loaded as checkpoints. */
+#ifndef CLNET_NN_H
+#define CLNET_NN_H
+
+#include <stdio.h>
+
+#include "clnet/data.h"
+#include "clnet/ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct clnet_net clnet_net;
+
+/* Layer ids are indices in the order layers were added; the input is 0. */
+#define CLNET_LAYER_PREV (-1)    /* "the layer added just before" */
+#define CLNET_MAX_FROM 16
+
+typedef enum clnet_layer_kind {
+    CLNET_LAYER_INPUT = 0,
+    CLNET_LAYER_CONV,            /* conv + optional bias (+ activation if act set) */
+    CLNET_LAYER_CONV_TRANSPOSE,
+    CLNET_LAYER_POOL,
+    CLNET_LAYER_ACTIVATION,
+    CLNET_LAYER_BATCHNORM,       /* per-channel, train: batch stats, eval: running stats */
+    CLNET_LAYER_LRN,
+    CLNET_LAYER_DROPOUT,
+    CLNET_LAYER_LINEAR,          /* fully connected, flattens its input */
+    CLNET_LAYER_ADD,             /* residual add of all `from` layers */
+    CLNET_LAYER_MUL,             /* elementwise / per-channel multiply (squeeze-excitation) */
+    CLNET_LAYER_CONCAT,          /* channel concatenation of all `from` layers */
+    CLNET_LAYER_FLATTEN,
+    CLNET_LAYER_SOFTMAX,         /* explicit softmax output (inference) */
+    CLNET_LAYER_KIND_COUNT
+} clnet_layer_kind;
+
+/* Everything that defines one layer. Zero-initialise, set kind and the
+ * fields that kind uses; unused fields are ignored. */
+typedef struct clnet_layer_spec {
+    clnet_layer_kind kind;
+    char name[64];               /* unique; "" gives "<kind><id>" */
+    int from[CLNET_MAX_FROM];    /* input layer ids; nfrom == 0 means {CLNET_LAYER_PREV} */
+    int nfrom;
+    int out_channels;            /* CONV, CONV_TRANSPOSE; LINEAR: outputs */
+    int kernel[2];               /* CONV, CONV_TRANSPOSE (h, w) */
+    bool bias;                   /* CONV, CONV_TRANSPOSE, LINEAR */
+    bool has_act;                /* CONV, LINEAR, BATCHNORM: apply `act` after */
+    clnet_conv_params conv;
+    clnet_pool_params pool;
+    clnet_act_params act;        /* ACTIVATION, or fused per has_act */
+    clnet_lrn_params lrn;
+    float dropout_p;             /* DROPOUT */
+    float bn_eps, bn_momentum;   /* BATCHNORM: 0 = 1e-5, 0.1 (PyTorch's) */
+} clnet_layer_spec;
+
+/* Creates an empty network whose input has per-image shape `input` (C, H, W)
+ * or (C, W) or (F) — layer 0. ctx is used for errors. Caller frees. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT, CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_net_new(clnet_ctx *ctx, const clnet_shape *input, clnet_net **out);
+
+/* Appends a layer, inferring its output shape from its inputs (errors name
+ * the layer: CLNET_ERR_SHAPE, CLNET_ERR_INVALID_PARAMS, or
+ * CLNET_ERR_INVALID_ARGUMENT for an unknown `from` or duplicate name).
+ * *id (may be NULL) receives the new layer's id. */
+clnet_status clnet_net_add(clnet_net *net, const clnet_layer_spec *spec, int *id);
+
+/* Releases the network and all its device memory. NULL is ignored. */
+void clnet_net_free(clnet_net *net);
+
+/* ---- cfg files --------------------------------------------------------
+ * A Darknet-style INI text: a [net] section (input = CxHxW, and optional
+ * training defaults: batch, epochs, learning_rate, momentum, weight_decay,
+ * optimizer = sgd|adam), then one section per layer: [conv], [convt],
+ * [maxpool], [avgpool], [globalavgpool], [globalmaxpool], [activation],
+ * [batchnorm], [lrn], [dropout], [linear], [add], [mul], [concat],
+ * [flatten], [softmax]. Keys are documented in docs/cfg-format.md; `name =`
+ * names a layer, `from = a, b` lists inputs by name or relative index (-1 =
+ * previous). Unknown sections or keys, bad values and dangling references
+ * are errors naming the file, line and key. */
+typedef struct clnet_cfg_overrides {
+    int classes;                 /* > 0: output width of the last LINEAR/CONV classifier */
+    clnet_shape input;           /* ndim > 0: replaces [net] input */
+    float width;                 /* > 0: width multiplier of the cfg's scalable layers
+                                    (MobileNet's alpha; see docs/cfg-format.md) */
+    bool aux;                    /* build the sections marked `aux = 1` (auxiliary
+                                    classifiers of GoogLeNet and Inception-v3) */
+} clnet_cfg_overrides;
+
+clnet_status clnet_net_parse_cfg(clnet_ctx *ctx, const char *text, const char *filename,
+                                 const clnet_cfg_overrides *ov, clnet_net **out);
+clnet_status clnet_net_load_cfg(clnet_ctx *ctx, const char *path,
+                                const clnet_cfg_overrides *ov, clnet_net **out);
+
+/* ---- inspection -------------------------------------------------------- */
+typedef struct clnet_layer_info {
+    int id;
+    const char *name;            /* owned by the net */
+    clnet_layer_kind kind;
+    clnet_shape out;             /* per image (no batch axis) */
+    int64_t params;              /* trainable weights + biases (BN scale/shift included) */
+    int64_t macs;                /* multiply-accumulates per image (conv, linear) */
+    int64_t elementwise;         /* other per-image arithmetic: bias, BN, activations, pooling, adds */
+    bool frozen;
+} clnet_layer_info;
+
+int clnet_net_layer_count(const clnet_net *net);
+clnet_status clnet_net_layer_info(const clnet_net *net, int id, clnet_layer_info *info);
+/* Totals over every layer. */
+void clnet_net_counts(const clnet_net *net, int64_t *params, int64_t *macs, int64_t *elementwise);
+/* Writes the per-layer table (id, name, kind, output shape, params, MACs)
+ * and totals to `f` (the library itself never writes to stdout). */
+void clnet_net_summary(const clnet_net *net, FILE *f);
+
+/* ---- weights and device binding ---------------------------------------- */
+typedef enum clnet_init {
+    CLNET_INIT_HE_NORMAL = 0,    /* Kaiming normal, fan-in (default) */
+    CLNET_INIT_HE_UNIFORM,
+    CLNET_INIT_XAVIER_NORMAL,    /* Glorot */
+    CLNET_INIT_XAVIER_UNIFORM
+} clnet_init;
+
+/* Allocates the net on `dev` for mini-batches of up to `max_batch` images
+ * and initialises the weights from `seed` on the host, so the same seed
+ * gives bit-identical weights on every device (biases and BN shift 0, BN
+ * scale 1). Weights already trained (a net that was bound before, then
+ * truncated and extended) keep their values. Errors: CLNET_ERR_DEVICE_MEMORY
+ * naming the layer, and those of clnet_op_run. */
+clnet_status clnet_net_bind(clnet_net *net, clnet_device *dev, int max_batch, clnet_init init,
+                            uint64_t seed);
+
+/* Training mode (batch-norm batch statistics, dropout on) or inference. */
+void clnet_net_set_training(clnet_net *net, bool training);
+/* Frees or freezes the parameters of layers first..last (inclusive). */
+clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen);
+/* Drops every layer after `last` (transfer learning: replace the head, then
+ * clnet_net_add new layers and clnet_net_bind again). */
+clnet_status clnet_net_truncate(clnet_net *net, int last);
+
+/* ---- running ----------------------------------------------------------- */
+typedef enum clnet_loss {
+    CLNET_LOSS_SOFTMAX_XENT = 0, /* classification: labels are class indices */
+    CLNET_LOSS_MSE = 1           /* regression: targets have the output's shape */
+} clnet_loss;
+
+clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smoothing);
+
+/* Runs the net on n <= max_batch images (dense NCHW floats on the host) and
+ * leaves the output on the device. */
+clnet_status clnet_net_forward(clnet_net *net, const float *x, int n);
+/* Copies the last forward's output (n * output elements) to the host. */
+clnet_status clnet_net_read_output(clnet_net *net, float *y, size_t count);
+/* Backward pass of the last forward against labels (SOFTMAX_XENT: n int32
+ * class indices) or targets (MSE: n * output elements), accumulating nothing:
+ * gradients are overwritten. *loss (may be NULL) receives the mean loss. */
+clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const float *targets,
+                                float *loss);
+
+typedef enum clnet_optim_kind { CLNET_OPTIM_SGD = 0, CLNET_OPTIM_ADAM = 1 } clnet_optim_kind;
+typedef enum clnet_schedule {
+    CLNET_SCHED_CONSTANT = 0,
+    CLNET_SCHED_STEP,            /* lr * gamma^(floor(epoch / step_epochs)) */
+    CLNET_SCHED_COSINE           /* to 0 at `epochs` */
+} clnet_schedule;
+
+typedef struct clnet_optimizer {
+    clnet_optim_kind kind;
+    float lr;
+    float momentum;              /* SGD */
+    bool nesterov;               /* SGD */
+    float weight_decay;          /* L2 for SGD/Adam; decoupled for AdamW */
+    bool decoupled;              /* Adam -> AdamW */
+    float beta1, beta2, eps;     /* Adam; 0 = 0.9, 0.999, 1e-8 */
+    clnet_schedule schedule;
+    float gamma;                 /* STEP */
+    int step_epochs;             /* STEP */
+    int epochs;                  /* COSINE horizon */
+    float warmup_epochs;         /* linear warm-up from 0 */
+} clnet_optimizer;
+
+/* The training defaults of a cfg text's [net] section: batch (may be NULL),
+ * and opt->epochs, lr, momentum, weight_decay, kind (optimizer). Each value
+ * the section does not set is left as the caller preset it. Checks the
+ * text's syntax and the [net] section only. Errors: CLNET_ERR_FORMAT as
+ * clnet_net_parse_cfg, CLNET_ERR_INVALID_ARGUMENT. */
+clnet_status clnet_cfg_train_defaults(clnet_ctx *ctx, const char *text, const char *filename,
+                                      int *batch, clnet_optimizer *opt);
+
+/* Learning rate of the schedule at fractional epoch `epoch`. */
+float clnet_optimizer_lr(const clnet_optimizer *opt, double epoch);
+/* One optimizer step with the gradients of the last backward, at learning
+ * rate `lr` (usually clnet_optimizer_lr). Frozen layers are skipped. */
+clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr);
+
+/* ---- training and evaluation ------------------------------------------- */
+typedef struct clnet_eval {
+    double loss;                 /* mean loss */
+    double top1, top5;           /* accuracy in [0, 1] */
+    int64_t count;
+    double seconds;
+    double images_per_second;
+    double input_wait_seconds;   /* time the device loop waited for the host input pipeline */
+} clnet_eval;
+
+typedef struct clnet_train_opts {
+    int batch;
+    const clnet_augment *augment; /* may be NULL */
+    const float *mean, *std;     /* per-channel normalisation; may be NULL */
+    uint64_t seed;               /* shuffling and augmentation */
+    int epoch;                   /* 0-based: selects the shuffle, the lr schedule */
+    int limit;                   /* > 0: use only the first `limit` examples */
+    int threads;                 /* host data threads; 0 = 1 */
+    int multi_crop_pad;          /* evaluate: > 0 averages 10 views (centre and 4 corner
+                                    crops of the image zero-padded by this, and mirrors) */
+} clnet_train_opts;
+
+/* One epoch over `ds` (shuffled, augmented, batched on host threads that
+ * overlap device compute). *stats gets training loss and top-1/5 accuracy
+ * over the epoch and throughput. */
+clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
+                                   const clnet_train_opts *opts, const clnet_optimizer *opt,
+                                   clnet_eval *stats);
+/* Evaluates in inference mode (no augmentation). */
+clnet_status clnet_net_evaluate(clnet_net *net, const clnet_dataset *ds,
+                                const clnet_train_opts *opts, clnet_eval *stats);
+
+/* Evaluates an ensemble: the softmax outputs of `nnets` nets (same input and
+ * class count, bound to devices) are averaged before scoring. */
+clnet_status clnet_evaluate_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
+                                     const clnet_train_opts *opts, clnet_eval *stats);
+
+/* ---- the model zoo -----------------------------------------------------
+ * Named networks whose cfg files are embedded in the library (one source of
+ * truth: the cfg file). */
+clnet_status clnet_net_zoo(clnet_ctx *ctx, const char *name, const clnet_cfg_overrides *ov,
+                           clnet_net **out);
+/* Names of the zoo's models, NULL-terminated, static. */
+const char *const *clnet_zoo_names(void);
+/* The embedded cfg text of zoo model `name` (static), or NULL if there is
+ * no such model. */
+const char *clnet_zoo_cfg(const char *name);
+
+/* ---- checkpoints -------------------------------------------------------- 
+ * A versioned little-endian binary file (docs/checkpoint-format.md): magic,
+ * version, per-layer records (name, kind, tensor shapes, data) for weights,
+ * batch-norm running statistics and optimizer state, then a CRC-32 of
+ * everything before it. Saving writes "<path>.tmp.<pid>" then renames it, so
+ * a crash never destroys the previous file. Loading checks everything before
+ * changing the net: a different architecture fails with CLNET_ERR_FORMAT
+ * naming the first mismatching layer; a damaged file with CLNET_ERR_FORMAT
+ * naming the problem. */
+clnet_status clnet_net_save(clnet_net *net, const char *path);
+clnet_status clnet_net_load(clnet_net *net, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,401 @@
+/* backward.c - the backward pass: the loss op on the output, then each
+ * layer's gradient ops in reverse order, contributions to a layer with
+ * several consumers summed, nothing computed below the trainable layers. */
+#include "nn/nn_internal.h"
+
+#include <stdlib.h>
+
+static clnet_status run(clnet_net *net, const clnet_op *op, int nin, clnet_tensor *const *in,
+                        int nout, clnet_tensor *const *out)
+{
+    return clnet_op_run(net->dev, op, nin, in, nout, out);
+}
+
+/* ---- backward: gradient routing ---- */
+
+/* Where a contribution to p's gradient goes: its gradient tensor if it is
+ * the first, else scratch B, added in by commit(). flat: as (n, F). */
+static clnet_tensor *grad_target(nn_layer *p, bool flat)
+{
+    if (p->grad_written)
+        return flat ? p->b.acc2 : p->b.acc;
+    return flat ? p->b.dy2 : p->b.dy;
+}
+
+static clnet_status commit(clnet_net *net, nn_layer *p)
+{
+    if (!p->grad_written) {
+        p->grad_written = true;
+        return CLNET_OK;
+    }
+    clnet_op add = {.kind = CLNET_OP_BINARY, .u.binary.fn = CLNET_BINARY_ADD};
+    return run(net, &add, 2, (clnet_tensor *[]){p->b.dy, p->b.acc}, 1, &p->b.dy);
+}
+
+/* Gives p the gradient g unchanged: a copy if it is the first, else an add
+ * in place. */
+static clnet_status pass_through(clnet_net *net, nn_layer *p, clnet_tensor *g, bool flat)
+{
+    clnet_tensor *dy = flat ? p->b.dy2 : p->b.dy;
+    if (!p->grad_written) {
+        p->grad_written = true;
+        clnet_op copy = {.kind = CLNET_OP_CONCAT};
+        return run(net, &copy, 1, &g, 1, &dy);
+    }
+    clnet_op add = {.kind = CLNET_OP_BINARY, .u.binary.fn = CLNET_BINARY_ADD};
+    return run(net, &add, 2, (clnet_tensor *[]){dy, g}, 1, &dy);
+}
+
+/* Runs `op` with the contribution to p's gradient as its only (or first)
+ * output. */
+static clnet_status contribute(clnet_net *net, nn_layer *p, bool flat, const clnet_op *op,
+                               int nin, clnet_tensor *const *in)
+{
+    clnet_tensor *t = grad_target(p, flat);
+    if (!t)
+        return clnet_fail(net->ctx, CLNET_ERR_INTERNAL, "net backward: layer %s has no %s "
+                          "gradient view", p->spec.name, flat ? "flat" : "batch");
+    clnet_status st = run(net, op, nin, in, 1, &t);
+    return st == CLNET_OK ? commit(net, p) : st;
+}
+
+static bool trains(const nn_layer *l)
+{
+    if (l->frozen)
+        return false;
+    for (int j = 0; j < l->nparams; j++)
+        if (l->params[j].trainable)
+            return true;
+    return false;
+}
+
+/* ---- backward: per layer kind ---- */
+
+static clnet_status backward_conv(clnet_net *net, nn_layer *l, clnet_tensor *g)
+{
+    nn_layer *p = &net->layers[l->spec.from[0]];
+    clnet_tensor *x = p->b.y, *w = l->params[0].value;
+    bool transposed = l->spec.kind == CLNET_LAYER_CONV_TRANSPOSE;
+    clnet_status st = CLNET_OK;
+    if (trains(l)) {
+        /* a transposed conv is the data gradient of the conv from its output
+         * to its input: the weight gradient swaps the roles of x and dy */
+        clnet_op bw = {.kind = CLNET_OP_CONV_BACKWARD_WEIGHTS, .u.conv = l->spec.conv};
+        const clnet_shape *ws = &l->params[0].shape;
+        bw.u.conv.kernel[0] = ws->ndim == 4 ? (int)ws->dim[2] : 1;
+        bw.u.conv.kernel[1] = (int)ws->dim[ws->ndim - 1];
+        clnet_tensor *in[2] = {transposed ? g : x, transposed ? x : g};
+        st = run(net, &bw, 2, in, 1, &l->params[0].grad);
+        if (st == CLNET_OK && l->nparams > 1) {
+            clnet_op sum = {.kind = CLNET_OP_REDUCE_SUM};
+            st = run(net, &sum, 1, &g, 1, &l->params[1].grad);
+        }
+    }
+    if (st != CLNET_OK || !p->needs_grad)
+        return st;
+    clnet_op fwd = nn_layer_op(l), op;
+    if (transposed) {
+        op = fwd;
+        op.kind = CLNET_OP_CONV;
+    } else {
+        clnet_shape xs = clnet_tensor_shape(x), ws = clnet_tensor_shape(w);
+        op = clnet_op_conv_backward_data(&fwd, &xs, &ws);
+    }
+    return contribute(net, p, false, &op, 2, (clnet_tensor *[]){g, w});
+}
+
+static clnet_status backward_linear(clnet_net *net, nn_layer *l, clnet_tensor *g)
+{
+    nn_layer *p = &net->layers[l->spec.from[0]];
+    clnet_status st = CLNET_OK;
+    if (trains(l)) {
+        clnet_op dw = {.kind = CLNET_OP_GEMM, .u.gemm = {.trans_a = true, .alpha = 1.0f}};
+        if (!p->b.y2)
+            return clnet_fail(net->ctx, CLNET_ERR_INTERNAL, "net backward: input %s of linear "
+                              "layer %s is not dense", p->spec.name, l->spec.name);
+        st = run(net, &dw, 2, (clnet_tensor *[]){g, p->b.y2}, 1, &l->params[0].grad);
+        if (st == CLNET_OK && l->nparams > 1) {
+            clnet_op sum = {.kind = CLNET_OP_REDUCE_SUM};
+            st = run(net, &sum, 1, &g, 1, &l->params[1].grad);
+        }
+    }
+    if (st != CLNET_OK || !p->needs_grad)
+        return st;
+    clnet_op dx = {.kind = CLNET_OP_GEMM, .u.gemm = {.alpha = 1.0f}};
+    return contribute(net, p, true, &dx, 2, (clnet_tensor *[]){g, l->params[0].value});
+}
+
+static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor *g)
+{
+    nn_layer *p = &net->layers[l->spec.from[0]];
+    clnet_op op = nn_layer_op(l);
+    op.kind = CLNET_OP_BATCHNORM_BACKWARD;
+    /* dx is an output of the op even when nothing below needs it */
+    bool need = p->needs_grad;
+    clnet_tensor *dx = need ? grad_target(p, false) : l->b.acc;
+    clnet_tensor *in[5] = {p->b.y, g, l->batch_mean, l->batch_var, l->params[0].value};
+    clnet_tensor *out[3] = {dx, l->params[0].grad, l->params[1].grad};
+    clnet_status st = run(net, &op, 5, in, 3, out);
+    return st == CLNET_OK && need ? commit(net, p) : st;
+}
+
+static clnet_status backward_pool(clnet_net *net, nn_layer *l, clnet_tensor *g)
+{
+    nn_layer *p = &net->layers[l->spec.from[0]];
+    if (l->spec.pool.mode == CLNET_POOL_MAX) {
+        clnet_op op = {.kind = CLNET_OP_UNPOOL};
+        op.u.unpool.out_h = p->out.ndim == 3 ? (int)p->out.dim[1] : 1;
+        op.u.unpool.out_w = (int)p->out.dim[p->out.ndim - 1];
+        return contribute(net, p, false, &op, 2, (clnet_tensor *[]){g, l->b.argmax});
+    }
+    clnet_op op = nn_layer_op(l);
+    op.kind = CLNET_OP_POOL_BACKWARD;
+    return contribute(net, p, false, &op, 2, (clnet_tensor *[]){p->b.y, g});
+}
+
+/* ADD: the gradient passes to every input; a per-channel input gets it
+ * summed over its broadcast plane, a narrower input its leading channels. */
+static clnet_status backward_add(clnet_net *net, int id, clnet_tensor *g)
+{
+    nn_layer *l = &net->layers[id];
+    for (int i = 0; i < l->spec.nfrom; i++) {
+        nn_layer *p = &net->layers[l->spec.from[i]];
+        clnet_status st = CLNET_OK;
+        if (!p->needs_grad)
+            continue;
+        if (p->dy_alias == NN_ADD_SHARED && p->consumer == id) {
+            p->grad_written = true;
+        } else if (nn_same_shape(&p->out, &l->out)) {
+            st = pass_through(net, p, g, false);
+        } else if (nn_channel_prefix(&l->out, &p->out)) {
+            clnet_tensor *part;
+            st = clnet_tensor_slice(g, 1, 0, p->out.dim[0], &part);
+            if (st == CLNET_OK)
+                st = pass_through(net, p, part, false);
+            clnet_tensor_free(part);
+        } else {
+            clnet_op sum = {.kind = CLNET_OP_REDUCE_SUM, .u.reduce.keep_batch = true};
+            st = contribute(net, p, false, &sum, 1, &g);
+        }
+        if (st != CLNET_OK)
+            return st;
+    }
+    return CLNET_OK;
+}
+
+/* MUL of a full-shaped a and b (same shape or per channel): da = dy * b,
+ * db = dy * a (summed over the plane when b is per channel). */
+static clnet_status backward_mul(clnet_net *net, nn_layer *l, clnet_tensor *g)
+{
+    int full = nn_full_input(net, l);
+    nn_layer *a = &net->layers[l->spec.from[full]];
+    nn_layer *b = &net->layers[l->spec.from[1 - full]];
+    clnet_op mul = {.kind = CLNET_OP_BINARY, .u.binary.fn = CLNET_BINARY_MUL};
+    clnet_status st = CLNET_OK;
+    if (a->needs_grad)
+        st = contribute(net, a, false, &mul, 2, (clnet_tensor *[]){g, b->b.y});
+    if (st != CLNET_OK || !b->needs_grad)
+        return st;
+    if (nn_same_shape(&a->out, &b->out))
+        return contribute(net, b, false, &mul, 2, (clnet_tensor *[]){g, a->b.y});
+    st = run(net, &mul, 2, (clnet_tensor *[]){g, a->b.y}, 1, &l->b.tmp);
+    clnet_op sum = {.kind = CLNET_OP_REDUCE_SUM, .u.reduce.keep_batch = true};
+    return st == CLNET_OK ? contribute(net, b, false, &sum, 1, &l->b.tmp) : st;
+}
+
+static clnet_status backward_concat(clnet_net *net, int id, clnet_tensor *g)
+{
+    nn_layer *l = &net->layers[id];
+    int64_t offset = 0;
+    for (int i = 0; i < l->spec.nfrom; i++) {
+        nn_layer *p = &net->layers[l->spec.from[i]];
+        int64_t c = p->out.dim[0];
+        clnet_status st = CLNET_OK;
+        if (p->needs_grad && nn_is_slice_of(net, l->spec.from[i], id)) {
+            p->grad_written = true;
+        } else if (p->needs_grad) {
+            clnet_tensor *part;
+            st = clnet_tensor_slice(g, 1, offset, c, &part);
+            if (st == CLNET_OK)
+                st = pass_through(net, p, part, false);
+            clnet_tensor_free(part);
+        }
+        if (st != CLNET_OK)
+            return st;
+        offset += c;
+    }
+    return CLNET_OK;
+}
+
+static clnet_status backward_unary(clnet_net *net, int id, clnet_tensor *g)
+{
+    nn_layer *l = &net->layers[id];
+    nn_layer *p = &net->layers[l->spec.from[0]];
+    clnet_op op = nn_layer_op(l);
+    if (!p->needs_grad)
+        return CLNET_OK;
+    switch (l->spec.kind) {
+    case CLNET_LAYER_ACTIVATION:
+        op.kind = CLNET_OP_ACTIVATION_BACKWARD;
+        return contribute(net, p, false, &op, 2, (clnet_tensor *[]){p->b.y, g});
+    case CLNET_LAYER_LRN:
+        op.kind = CLNET_OP_LRN_BACKWARD;
+        return contribute(net, p, false, &op, 2, (clnet_tensor *[]){p->b.y, g});
+    case CLNET_LAYER_DROPOUT:
+        op.u.dropout.training = true;
+        op.u.dropout.seed = l->dropout_seed;
+        return contribute(net, p, false, &op, 1, &g);
+    case CLNET_LAYER_FLATTEN:
+        if (p->dy_alias == NN_FLATTEN_VIEW && p->consumer == id) {
+            p->grad_written = true;
+            return CLNET_OK;
+        }
+        return pass_through(net, p, g, true);
+    default:
+        return clnet_fail(net->ctx, CLNET_ERR_UNSUPPORTED,
+                          "a %s layer has no backward pass (an explicit softmax may only end "
+                          "a net trained with the softmax cross-entropy loss)",
+                          nn_kind_name(l->spec.kind));
+    }
+}
+
+static clnet_status backward_layer(clnet_net *net, int id)
+{
+    nn_layer *l = &net->layers[id];
+    clnet_tensor *g = l->b.dy;
+    if (l->spec.has_act) {
+        clnet_op act = {.kind = CLNET_OP_ACTIVATION_BACKWARD, .u.act = l->spec.act};
+        clnet_status st = run(net, &act, 2, (clnet_tensor *[]){l->b.pre, g}, 1, &l->b.tmp);
+        if (st != CLNET_OK)
+            return st;
+        g = l->b.tmp;
+    }
+    switch (l->spec.kind) {
+    case CLNET_LAYER_CONV:
+    case CLNET_LAYER_CONV_TRANSPOSE: return backward_conv(net, l, g);
+    case CLNET_LAYER_LINEAR: return backward_linear(net, l, g);
+    case CLNET_LAYER_BATCHNORM: return backward_batchnorm(net, l, g);
+    case CLNET_LAYER_POOL:
+        return net->layers[l->spec.from[0]].needs_grad ? backward_pool(net, l, g) : CLNET_OK;
+    case CLNET_LAYER_ADD: return backward_add(net, id, g);
+    case CLNET_LAYER_MUL: return backward_mul(net, l, g);
+    case CLNET_LAYER_CONCAT: return backward_concat(net, id, g);
+    default: return backward_unary(net, id, g);
+    }
+}
+
+/* ---- backward: the loss and the pass ---- */
+
+static clnet_status ensure_tensor(clnet_net *net, clnet_tensor **t, clnet_dtype dtype,
+                                  int64_t width)
+{
+    if (*t)
+        return CLNET_OK;
+    int64_t shape[2] = {net->max_batch, width};
+    return clnet_tensor_new(net->dev, dtype, width > 1 ? 2 : 1, shape, t);
+}
+
+/* Writes labels or targets for n images into a batch slice of `t`. */
+static clnet_status write_rows(clnet_tensor *t, int n, const void *src, size_t bytes)
+{
+    clnet_tensor *rows;
+    clnet_status st = clnet_tensor_slice(t, 0, 0, n, &rows);
+    if (st == CLNET_OK)
+        st = clnet_tensor_write(rows, src, bytes);
+    clnet_tensor_free(rows);
+    return st;
+}
+
+static clnet_status run_loss(clnet_net *net, const int32_t *labels, const float *targets,
+                             float *loss)
+{
+    int n = net->last_n, id = nn_loss_layer(net);
+    nn_layer *l = &net->layers[id];
+    int64_t k = nn_numel(&l->out);
+    bool xent = net->loss == CLNET_LOSS_SOFTMAX_XENT;
+    if (xent ? !labels : !targets)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_backward: the %s "
+                          "loss needs %s", xent ? "softmax cross-entropy" : "MSE",
+                          xent ? "labels" : "targets");
+    for (int i = 0; xent && i < n; i++)
+        if (labels[i] < 0 || labels[i] >= k)
+            return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_backward: label "
+                              "%d of image %d outside 0..%lld", labels[i], i, (long long)k - 1);
+    clnet_status st = ensure_tensor(net, &net->loss_values, CLNET_F32, 1);
+    if (st == CLNET_OK)
+        st = xent ? ensure_tensor(net, &net->labels, CLNET_I32, 1)
+                  : ensure_tensor(net, &net->targets, CLNET_F32, k);
+    if (st == CLNET_OK)
+        st = xent ? write_rows(net->labels, n, labels, (size_t)n * sizeof *labels)
+                  : write_rows(net->targets, n, targets, (size_t)n * (size_t)k * sizeof *targets);
+    clnet_tensor *truth = NULL, *values = NULL;
+    if (st == CLNET_OK)
+        st = clnet_tensor_slice(xent ? net->labels : net->targets, 0, 0, n, &truth);
+    if (st == CLNET_OK)
+        st = clnet_tensor_slice(net->loss_values, 0, 0, n, &values);
+    if (st == CLNET_OK) {
+        clnet_op op = {.kind = xent ? CLNET_OP_SOFTMAX_XENT : CLNET_OP_MSE_LOSS};
+        op.u.loss.label_smoothing = xent ? net->label_smoothing : 0.0f;
+        op.u.loss.scale = 1.0f / (float)n;
+        clnet_tensor *grad = l->needs_grad ? grad_target(l, true) : l->b.acc2;
+        st = run(net, &op, 2, (clnet_tensor *[]){l->b.y2, truth}, 2,
+                 (clnet_tensor *[]){values, grad});
+        if (st == CLNET_OK && l->needs_grad)
+            st = commit(net, l);
+    }
+    if (st == CLNET_OK && loss) {
+        float *host = malloc((size_t)n * sizeof *host);
+        st = host ? clnet_tensor_read(values, host, (size_t)n * sizeof *host)
+                  : clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_backward: no memory");
+        double sum = 0.0;
+        for (int i = 0; st == CLNET_OK && i < n; i++)
+            sum += host[i];
+        *loss = (float)(sum / n);
+        free(host);
+    }
+    clnet_tensor_free(truth);
+    clnet_tensor_free(values);
+    return st == CLNET_OK ? st : nn_layer_fail(net, id, "loss", st);
+}
+
+static void mark_needs_grad(clnet_net *net)
+{
+    for (int id = 0; id < net->nlayers; id++) {
+        nn_layer *l = &net->layers[id];
+        bool need = id == 0 ? net->input_grad : trains(l);
+        for (int i = 0; id > 0 && i < l->spec.nfrom; i++)
+            need = need || net->layers[l->spec.from[i]].needs_grad;
+        l->needs_grad = need && l->dy;
+        l->grad_written = false;
+    }
+}
+
+clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const float *targets,
+                                float *loss)
+{
+    if (!net)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    if (!net->dev || net->last_n == 0)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_backward: no forward pass to differentiate");
+    if (!net->last_training)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_backward: the last forward ran in inference mode; call "
+                          "clnet_net_set_training(net, true) before it");
+    mark_needs_grad(net);
+    clnet_status st = run_loss(net, labels, targets, loss);
+    for (int id = net->nlayers - 1; st == CLNET_OK && id > 0; id--) {
+        nn_layer *l = &net->layers[id];
+        if (l->needs_grad && l->grad_written) {
+            st = backward_layer(net, id);
+        } else if (trains(l)) {
+            /* the loss does not depend on this layer */
+            for (int j = 0; st == CLNET_OK && j < l->nparams; j++)
+                if (l->params[j].grad)
+                    st = clnet_tensor_fill(l->params[j].grad, 0.0f);
+        }
+        if (st != CLNET_OK)
+            return nn_layer_fail(net, id, "backward", st);
+    }
+    return st;
+}

@@ -1,0 +1,433 @@
+/* checkpoint.c - saving and loading a net's weights, batch-norm statistics
+ * and optimizer state (format: docs/checkpoint-format.md). Saving is atomic
+ * (temp file, fsync, rename); loading checks the whole file before it
+ * changes anything. */
+#include "nn/nn_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAGIC "CLNETCKP"
+#define VERSION 1u
+#define FLOAT_CHUNK 4096
+
+/* ---- writing ---- */
+
+typedef struct writer {
+    FILE *f;
+    uLong crc;
+    bool failed;
+} writer;
+
+static void put(writer *w, const void *p, size_t n)
+{
+    if (w->failed || n == 0)
+        return;
+    w->crc = crc32_z(w->crc, p, n);
+    w->failed = fwrite(p, 1, n, w->f) != n;
+}
+
+static void put_u32(writer *w, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    put(w, b, 4);
+}
+
+static void put_u64(writer *w, uint64_t v)
+{
+    put_u32(w, (uint32_t)v);
+    put_u32(w, (uint32_t)(v >> 32));
+}
+
+static void put_string(writer *w, const char *s)
+{
+    put_u32(w, (uint32_t)strlen(s));
+    put(w, s, strlen(s));
+}
+
+/* Floats as little-endian IEEE 754 bits, whatever the host's byte order. */
+static void put_floats(writer *w, const float *v, int64_t n)
+{
+    uint8_t buf[FLOAT_CHUNK * 4];
+    for (int64_t i = 0; i < n; i += FLOAT_CHUNK) {
+        int64_t m = n - i < FLOAT_CHUNK ? n - i : FLOAT_CHUNK;
+        for (int64_t j = 0; j < m; j++) {
+            uint32_t bits;
+            memcpy(&bits, &v[i + j], 4);
+            for (int b = 0; b < 4; b++)
+                buf[4 * j + b] = (uint8_t)(bits >> (8 * b));
+        }
+        put(w, buf, (size_t)m * 4);
+    }
+}
+
+static clnet_status write_body(clnet_net *net, writer *w, float *buf)
+{
+    put(w, MAGIC, 8);
+    put_u32(w, VERSION);
+    put_u32(w, (uint32_t)net->nlayers);
+    for (int i = 0; i < net->nlayers; i++) {
+        nn_layer *l = &net->layers[i];
+        put_string(w, l->spec.name);
+        put_u32(w, (uint32_t)l->spec.kind);
+        put_u32(w, (uint32_t)l->nparams);
+        for (int j = 0; j < l->nparams; j++) {
+            nn_param *p = &l->params[j];
+            put_string(w, p->name);
+            put_u32(w, (uint32_t)p->shape.ndim);
+            for (int d = 0; d < p->shape.ndim; d++)
+                put_u64(w, (uint64_t)p->shape.dim[d]);
+            clnet_status st = nn_param_read(net, p, buf);
+            if (st != CLNET_OK)
+                return st;
+            put_floats(w, buf, nn_numel(&p->shape));
+        }
+    }
+    put_u32(w, (uint32_t)net->opt_nstate);
+    put_u32(w, (uint32_t)net->opt_kind);
+    put_u64(w, (uint64_t)net->opt_steps);
+    for (int i = 0; i < net->nlayers; i++)
+        for (int j = 0; j < net->layers[i].nparams; j++) {
+            nn_param *p = &net->layers[i].params[j];
+            for (int s = 0; p->trainable && s < net->opt_nstate; s++) {
+                clnet_status st = nn_state_read(net, p, s, buf);
+                if (st != CLNET_OK)
+                    return st;
+                put_floats(w, buf, nn_numel(&p->shape));
+            }
+        }
+    put_u32(w, (uint32_t)w->crc);
+    return CLNET_OK;
+}
+
+static int64_t largest_param(const clnet_net *net)
+{
+    int64_t n = 1;
+    for (int i = 0; i < net->nlayers; i++)
+        for (int j = 0; j < net->layers[i].nparams; j++)
+            if (nn_numel(&net->layers[i].params[j].shape) > n)
+                n = nn_numel(&net->layers[i].params[j].shape);
+    return n;
+}
+
+/* Makes the rename durable too: fsync of the directory holding `path`. */
+static void sync_dir(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static clnet_status write_file(clnet_net *net, const char *path, const char *tmp, float *buf)
+{
+    writer w = {fopen(tmp, "wb"), crc32(0L, Z_NULL, 0), false};
+    if (!w.f)
+        return clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_save: cannot create %s: %s", tmp,
+                          strerror(errno));
+    clnet_status st = write_body(net, &w, buf);
+    bool ok = !w.failed && fflush(w.f) == 0 && fsync(fileno(w.f)) == 0;
+    int err = errno;
+    ok = fclose(w.f) == 0 && ok;
+    if (st != CLNET_OK)
+        return st;
+    if (!ok)
+        return clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_save: cannot write %s: %s", tmp,
+                          strerror(err ? err : errno));
+    if (rename(tmp, path) != 0)
+        return clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_save: cannot rename %s to %s: %s",
+                          tmp, path, strerror(errno));
+    sync_dir(path);
+    return CLNET_OK;
+}
+
+clnet_status clnet_net_save(clnet_net *net, const char *path)
+{
+    if (!net || !path)
+        return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_save: NULL argument");
+    size_t len = strlen(path) + 32;
+    char *tmp = malloc(len);
+    float *buf = malloc((size_t)largest_param(net) * sizeof *buf);
+    clnet_status st;
+    if (!tmp || !buf) {
+        st = clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_save: out of host memory");
+    } else {
+        snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+        st = write_file(net, path, tmp, buf);
+        if (st != CLNET_OK)
+            remove(tmp);
+    }
+    free(tmp);
+    free(buf);
+    return st;
+}
+
+/* ---- reading ---- */
+
+typedef struct reader {
+    const uint8_t *data;
+    size_t size, pos;
+    bool short_read;
+} reader;
+
+static const uint8_t *take(reader *r, size_t n)
+{
+    if (r->short_read || n > r->size - r->pos) {
+        r->short_read = true;
+        return NULL;
+    }
+    const uint8_t *p = r->data + r->pos;
+    r->pos += n;
+    return p;
+}
+
+static uint32_t get_u32(reader *r)
+{
+    const uint8_t *b = take(r, 4);
+    return b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
+             : 0;
+}
+
+static uint64_t get_u64(reader *r)
+{
+    uint64_t lo = get_u32(r);
+    return lo | (uint64_t)get_u32(r) << 32;
+}
+
+static void get_floats(const uint8_t *src, float *dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *b = src + 4 * i;
+        uint32_t bits = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                        (uint32_t)b[3] << 24;
+        memcpy(&dst[i], &bits, 4);
+    }
+}
+
+/* Where each parameter's (and its optimizer state's) data sits in the file,
+ * found by the checking pass and copied by the loading pass. */
+typedef struct located {
+    const uint8_t **values;    /* one per parameter, layer by layer */
+    const uint8_t **states;    /* NN_MAX_STATE per parameter */
+    uint32_t nstate, kind;
+    uint64_t steps;
+} located;
+
+static clnet_status damaged(clnet_net *net, const char *path, const reader *r, const char *what)
+{
+    return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s is damaged: %s (at byte "
+                      "%zu of %zu)", path, what, r->pos, r->size);
+}
+
+static void shape_text(char *buf, size_t size, int ndim, const int64_t *dim)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < ndim && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, i ? "x%lld" : "%lld",
+                                 (long long)dim[i]);
+}
+
+/* Compares one parameter record with the net's; *data gets its floats. */
+static clnet_status check_param(clnet_net *net, const char *path, reader *r, int id,
+                                const nn_param *p, const uint8_t **data)
+{
+    const nn_layer *l = &net->layers[id];
+    uint32_t len = get_u32(r);
+    const uint8_t *name = take(r, len);
+    uint32_t ndim = get_u32(r);
+    int64_t dim[CLNET_MAX_DIMS] = {0};
+    for (uint32_t d = 0; d < ndim && d < CLNET_MAX_DIMS; d++)
+        dim[d] = (int64_t)get_u64(r);
+    if (r->short_read || ndim > CLNET_MAX_DIMS)
+        return damaged(net, path, r, "a parameter record is cut short or malformed");
+    if (len != strlen(p->name) || memcmp(name, p->name, len) != 0)
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
+                          "net: layer %d (%s) has parameter '%.*s' in the file, '%s' in the net",
+                          path, id, l->spec.name, (int)(len > 64 ? 64 : len), name, p->name);
+    if ((int)ndim != p->shape.ndim ||
+        memcmp(dim, p->shape.dim, ndim * sizeof dim[0]) != 0) {
+        char a[96], b[96];
+        shape_text(a, sizeof a, (int)ndim, dim);
+        shape_text(b, sizeof b, p->shape.ndim, p->shape.dim);
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
+                          "net: layer %d (%s) %s is %s in the file, %s in the net", path, id,
+                          l->spec.name, p->name, a, b);
+    }
+    *data = take(r, (size_t)nn_numel(&p->shape) * 4);
+    return r->short_read ? damaged(net, path, r, "parameter data is cut short") : CLNET_OK;
+}
+
+static clnet_status check_layer(clnet_net *net, const char *path, reader *r, int id,
+                                const uint8_t ***values)
+{
+    const nn_layer *l = &net->layers[id];
+    uint32_t len = get_u32(r);
+    const uint8_t *name = take(r, len);
+    uint32_t kind = get_u32(r), nparams = get_u32(r);
+    if (r->short_read)
+        return damaged(net, path, r, "a layer record is cut short");
+    if (len != strlen(l->spec.name) || memcmp(name, l->spec.name, len) != 0)
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
+                          "net: layer %d is '%.*s' in the file, '%s' in the net", path, id,
+                          (int)(len > 64 ? 64 : len), name, l->spec.name);
+    if (kind != (uint32_t)l->spec.kind)
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
+                          "net: layer %d (%s) is a %s in the file, a %s in the net", path, id,
+                          l->spec.name, nn_kind_name((clnet_layer_kind)kind),
+                          nn_kind_name(l->spec.kind));
+    if (nparams != (uint32_t)l->nparams)
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
+                          "net: layer %d (%s) has %u parameters in the file, %d in the net",
+                          path, id, l->spec.name, nparams, l->nparams);
+    for (int j = 0; j < l->nparams; j++) {
+        clnet_status st = check_param(net, path, r, id, &l->params[j], (*values)++);
+        if (st != CLNET_OK)
+            return st;
+    }
+    return CLNET_OK;
+}
+
+static clnet_status check_optimizer(clnet_net *net, const char *path, reader *r, located *loc)
+{
+    loc->nstate = get_u32(r);
+    loc->kind = get_u32(r);
+    loc->steps = get_u64(r);
+    if (r->short_read || loc->nstate > NN_MAX_STATE || loc->kind > CLNET_OPTIM_ADAM)
+        return damaged(net, path, r, "the optimizer record is cut short or malformed");
+    const uint8_t **state = loc->states;
+    for (int i = 0; i < net->nlayers; i++)
+        for (int j = 0; j < net->layers[i].nparams; j++, state += NN_MAX_STATE) {
+            const nn_param *p = &net->layers[i].params[j];
+            for (uint32_t s = 0; p->trainable && s < loc->nstate; s++)
+                state[s] = take(r, (size_t)nn_numel(&p->shape) * 4);
+        }
+    if (r->short_read)
+        return damaged(net, path, r, "optimizer state is cut short");
+    if (r->pos != r->size - 4)
+        return damaged(net, path, r, "unexpected bytes after the optimizer state");
+    return CLNET_OK;
+}
+
+/* Magic, version and CRC, then the architecture, record by record. */
+static clnet_status check_file(clnet_net *net, const char *path, reader *r, located *loc)
+{
+    if (r->size < 8 + 4 + 4 + 16 + 4)
+        return damaged(net, path, r, "too short to be a checkpoint");
+    if (memcmp(r->data, MAGIC, 8) != 0)
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s is not a clnet "
+                          "checkpoint (no CLNETCKP magic)", path);
+    r->pos = 8;
+    uint32_t version = get_u32(r);
+    if (version != VERSION)
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s is checkpoint "
+                          "version %u; this library reads version %u", path, version, VERSION);
+    reader tail = {r->data, r->size, r->size - 4, false};
+    uint32_t stored = get_u32(&tail);
+    uint32_t crc = (uint32_t)crc32_z(crc32(0L, Z_NULL, 0), r->data, r->size - 4);
+    if (stored != crc)
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s is damaged or "
+                          "truncated: CRC-32 %08x stored, %08x computed over %zu bytes", path,
+                          stored, crc, r->size - 4);
+    uint32_t nlayers = get_u32(r);
+    if (nlayers != (uint32_t)net->nlayers)
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
+                          "net: %u layers in the file, %d in the net", path, nlayers,
+                          net->nlayers);
+    const uint8_t **values = loc->values;
+    for (int i = 0; i < net->nlayers; i++) {
+        clnet_status st = check_layer(net, path, r, i, &values);
+        if (st != CLNET_OK)
+            return st;
+    }
+    return check_optimizer(net, path, r, loc);
+}
+
+static clnet_status apply(clnet_net *net, const located *loc)
+{
+    float *buf = malloc((size_t)largest_param(net) * sizeof *buf);
+    if (!buf)
+        return clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_load: out of host memory");
+    clnet_status st = CLNET_OK;
+    nn_opt_state_free(net);
+    int k = 0;
+    for (int i = 0; st == CLNET_OK && i < net->nlayers; i++)
+        for (int j = 0; st == CLNET_OK && j < net->layers[i].nparams; j++, k++) {
+            nn_param *p = &net->layers[i].params[j];
+            get_floats(loc->values[k], buf, nn_numel(&p->shape));
+            st = nn_param_write(net, p, buf);
+            for (uint32_t s = 0; st == CLNET_OK && p->trainable && s < loc->nstate; s++) {
+                get_floats(loc->states[k * NN_MAX_STATE + s], buf, nn_numel(&p->shape));
+                st = nn_state_write(net, p, (int)s, buf);
+            }
+        }
+    net->opt_nstate = (int)loc->nstate;
+    net->opt_kind = (clnet_optim_kind)loc->kind;
+    net->opt_steps = (int64_t)loc->steps;
+    free(buf);
+    return st;
+}
+
+static clnet_status read_file(clnet_net *net, const char *path, uint8_t **data, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_load: cannot open %s: %s", path,
+                          strerror(errno));
+    long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    uint8_t *buf = end >= 0 ? malloc((size_t)end + 1) : NULL;
+    bool ok = buf && fseek(f, 0, SEEK_SET) == 0 && fread(buf, 1, (size_t)end, f) == (size_t)end;
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        return clnet_fail(net->ctx, end < 0 ? CLNET_ERR_IO : buf ? CLNET_ERR_IO
+                                                                 : CLNET_ERR_HOST_MEMORY,
+                          "clnet_net_load: cannot read %s (%ld bytes)", path, end);
+    }
+    *data = buf;
+    *size = (size_t)end;
+    return CLNET_OK;
+}
+
+clnet_status clnet_net_load(clnet_net *net, const char *path)
+{
+    if (!net || !path)
+        return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_load: NULL argument");
+    int nparams = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        nparams += net->layers[i].nparams;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    clnet_status st = read_file(net, path, &data, &size);
+    if (st != CLNET_OK)
+        return st;
+    located loc = {calloc((size_t)nparams + 1, sizeof *loc.values),
+                   calloc(((size_t)nparams + 1) * NN_MAX_STATE, sizeof *loc.states), 0, 0, 0};
+    reader r = {data, size, 0, false};
+    if (!loc.values || !loc.states)
+        st = clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_load: out of host memory");
+    else
+        st = check_file(net, path, &r, &loc);
+    if (st == CLNET_OK)
+        st = apply(net, &loc);
+    free(loc.values);
+    free(loc.states);
+    free(data);
+    return st;
+}

@@ -1,0 +1,202 @@
+/* nn_internal.h - the structures behind clnet_net (the one definition of a
+ * network's layers, parameters and device state) and the helpers its files share. */
+#ifndef CLNET_NN_INTERNAL_H
+#define CLNET_NN_INTERNAL_H
+
+#include "clnet/nn.h"
+#include "core/internal.h"
+
+/* weight, bias (CONV, CONV_TRANSPOSE, LINEAR); gamma, beta, running_mean,
+ * running_var (BATCHNORM). */
+#define NN_MAX_PARAMS 4
+/* SGD keeps one state tensor per parameter (velocity), Adam two (m, v). */
+#define NN_MAX_STATE 2
+
+/* How bind initialises a parameter that has no values yet. */
+typedef enum nn_param_init {
+    NN_INIT_WEIGHT = 0,            /* random, by the clnet_init scheme */
+    NN_INIT_ZERO,                  /* biases, BN shift and running mean */
+    NN_INIT_ONE                    /* BN scale and running variance */
+} nn_param_init;
+
+/* One parameter tensor. Its values live in exactly one place: `host` while
+ * the net is unbound (initialisation, loading, between truncate and bind),
+ * `value` on the device once bound. */
+typedef struct nn_param {
+    const char *name;              /* static: "weight", "bias", "gamma", ... */
+    bool trainable;                /* false for batch-norm running statistics */
+    nn_param_init init;
+    clnet_shape shape;             /* no batch axis */
+    float *host;                   /* NULL: not initialised yet (or on the device) */
+    clnet_tensor *value;           /* bound only */
+    clnet_tensor *grad;            /* bound, trainable only */
+    float *state_host[NN_MAX_STATE];   /* optimizer state while unbound */
+    clnet_tensor *state[NN_MAX_STATE]; /* optimizer state, bound, allocated on first step */
+} nn_param;
+
+/* How a layer's output or gradient tensor relates to another layer's: views
+ * instead of copies where a single consumer makes that safe. */
+typedef enum nn_alias {
+    NN_OWN = 0,                    /* its own tensor */
+    NN_CONCAT_SLICE,               /* channel slice of its only consumer, a CONCAT */
+    NN_FLATTEN_VIEW,               /* reshape of its only consumer, a FLATTEN (dy only),
+                                      or a FLATTEN's y as a reshape of its input's y */
+    NN_ADD_SHARED                  /* dy is its only consumer's (an ADD) dy */
+} nn_alias;
+
+/* Views of a layer's tensors for the current batch size (axis-0 slices of
+ * the max_batch tensors, and 2-D (n, F) reshapes where a GEMM or a loss
+ * needs them). Rebuilt when the batch size changes. */
+typedef struct nn_batch_views {
+    clnet_tensor *y, *y2;          /* output; y2 NULL when y is a channel slice */
+    clnet_tensor *dy, *dy2;        /* gradient; NULL when the layer has none */
+    clnet_tensor *pre;             /* fused activation's input */
+    clnet_tensor *argmax;          /* max pooling, training only */
+    clnet_tensor *tmp;             /* scratch A in the layer's output shape */
+    clnet_tensor *acc, *acc2;      /* scratch B in the layer's output shape */
+} nn_batch_views;
+
+typedef struct nn_layer {
+    clnet_layer_spec spec;         /* from[] absolute ids, defaults filled in */
+    clnet_shape out;               /* per image, no batch axis */
+    int nparams;
+    nn_param params[NN_MAX_PARAMS];
+    int64_t nparam_count, macs, elementwise;
+    bool frozen;
+    int consumers;                 /* edges from later layers (a layer listed twice counts twice) */
+    int consumer;                  /* the consumer's id when consumers == 1, else -1 */
+
+    /* bound */
+    clnet_tensor *y, *dy;          /* (max_batch, out...), possibly views (see alias) */
+    nn_alias y_alias, dy_alias;
+    clnet_tensor *pre;             /* fused activation's input (has_act) */
+    clnet_tensor *argmax;          /* max pooling (I32) */
+    clnet_tensor *batch_mean, *batch_var; /* batch-norm statistics of the last training forward */
+    nn_batch_views b;
+    uint64_t dropout_seed;         /* of the last training forward */
+
+    /* per backward pass */
+    bool needs_grad;               /* dy is computed (trainable, or feeds one that is) */
+    bool grad_written;             /* dy holds a first contribution */
+} nn_layer;
+
+struct clnet_net {
+    clnet_ctx *ctx;
+    nn_layer *layers;              /* layers[0] is the input */
+    int nlayers, cap;
+    bool input_grad;               /* also compute layers[0].dy (saliency; tests) */
+
+    clnet_device *dev;             /* NULL while unbound */
+    int max_batch;
+    clnet_init init;
+    uint64_t seed;
+    clnet_tensor *scratch[2];      /* flat F32, the largest (max_batch, out) of any layer */
+    clnet_tensor *labels;          /* I32 (max_batch), on first backward */
+    clnet_tensor *targets;         /* F32 (max_batch, loss width), on first MSE backward */
+    clnet_tensor *loss_values;     /* F32 (max_batch) */
+    int batch_n;                   /* batch size the views were built for; 0 = none */
+
+    bool training;
+    clnet_loss loss;
+    float label_smoothing;
+    int last_n;                    /* images of the last forward; 0 = none yet */
+    bool last_training;
+    uint64_t forward_count;        /* training forwards so far: varies the dropout masks */
+
+    clnet_optim_kind opt_kind;     /* of the optimizer state, when opt_nstate > 0 */
+    int opt_nstate;                /* state tensors per trainable parameter (0 = none) */
+    int64_t opt_steps;             /* steps taken (Adam's t) */
+};
+
+/* Records "<prefix>: <the context's last error>" as the last error (the
+ * detail is copied first: clnet_fail overwrites it) and returns st. */
+clnet_status nn_wrap(clnet_ctx *ctx, clnet_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Text for a layer kind: "conv", "pool", ... (net.c). */
+const char *nn_kind_name(clnet_layer_kind kind);
+
+/* The forward op of a layer's kind with its parameters (CONCAT for the kinds
+ * that run none: INPUT, FLATTEN). */
+clnet_op nn_layer_op(const nn_layer *l);
+
+/* Index in spec.from of the ADD/MUL input with the full shape: the others
+ * may broadcast per channel against it. */
+int nn_full_input(const clnet_net *net, const nn_layer *l);
+
+/* The layer whose output the loss reads: the last one, or its input when the
+ * last layer is an explicit SOFTMAX and the loss is the softmax
+ * cross-entropy (which applies softmax itself). */
+int nn_loss_layer(const clnet_net *net);
+
+/* Copies every device-held value (parameters, optimizer state) back into
+ * host arrays and frees all device memory: the net is unbound afterwards. */
+clnet_status nn_unbind(clnet_net *net);
+/* Frees all device memory without saving anything (exec.c). */
+void nn_release_device(clnet_net *net);
+
+/* Seeded host initialisation of every parameter that has no values yet
+ * (init.c). */
+clnet_status nn_init_params(clnet_net *net, clnet_init init, uint64_t seed);
+
+/* Frees the optimizer state of every parameter (host and device) (optim.c). */
+void nn_opt_state_free(clnet_net *net);
+
+/* Records "net <stage>: layer <id> (<name>, <kind>): <last error>" (exec.c). */
+clnet_status nn_layer_fail(clnet_net *net, int id, const char *stage, clnet_status st);
+
+/* Whether layer `input`'s output is a channel slice of the output of
+ * `concat` (its only consumer), written there in place. */
+static inline bool nn_is_slice_of(const clnet_net *net, int input, int concat)
+{
+    const nn_layer *p = &net->layers[input];
+    return p->y_alias == NN_CONCAT_SLICE && p->consumer == concat;
+}
+
+static inline bool nn_same_shape(const clnet_shape *a, const clnet_shape *b)
+{
+    if (a->ndim != b->ndim)
+        return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->dim[i] != b->dim[i])
+            return false;
+    return true;
+}
+
+/* Whether `part` is an ADD input narrower than the full input `full`: fewer
+ * channels, every other dimension equal. It is added into full's leading
+ * channels (the zero-padded identity shortcut of the CIFAR ResNets). */
+static inline bool nn_channel_prefix(const clnet_shape *full, const clnet_shape *part)
+{
+    if (part->ndim != full->ndim || part->dim[0] >= full->dim[0])
+        return false;
+    for (int i = 1; i < part->ndim; i++)
+        if (part->dim[i] != full->dim[i])
+            return false;
+    return true;
+}
+
+/* Builds the per-layer batch views for n images (exec.c). */
+clnet_status nn_set_batch(clnet_net *net, int n);
+void nn_batch_views_free(nn_layer *l);
+
+/* Reads/writes a parameter's values (numel floats) wherever they live. */
+clnet_status nn_param_read(clnet_net *net, const nn_param *p, float *dst);
+clnet_status nn_param_write(clnet_net *net, nn_param *p, const float *src);
+/* The same for optimizer state tensor `i` (which must exist). */
+clnet_status nn_state_read(clnet_net *net, const nn_param *p, int i, float *dst);
+clnet_status nn_state_write(clnet_net *net, nn_param *p, int i, const float *src);
+
+/* Elements of a per-image shape. */
+static inline int64_t nn_numel(const clnet_shape *s) { return clnet_shape_numel(s); }
+
+/* Mixes values into a well-distributed 64-bit seed (splitmix64 finaliser). */
+static inline uint64_t nn_mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+#endif

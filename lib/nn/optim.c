@@ -1,0 +1,128 @@
+/* optim.c - learning-rate schedules and the optimizer step (SGD with
+ * momentum/Nesterov, Adam/AdamW), one SGD_STEP/ADAM_STEP op per parameter. */
+#include "nn/nn_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+float clnet_optimizer_lr(const clnet_optimizer *opt, double epoch)
+{
+    if (!opt)
+        return 0.0f;
+    double lr = opt->lr;
+    switch (opt->schedule) {
+    case CLNET_SCHED_STEP:
+        if (opt->step_epochs > 0)
+            lr *= pow((double)opt->gamma, floor(epoch / opt->step_epochs));
+        break;
+    case CLNET_SCHED_COSINE:
+        if (opt->epochs > 0)
+            lr *= epoch >= opt->epochs ? 0.0 : 0.5 * (1.0 + cos(3.141592653589793 * epoch / opt->epochs));
+        break;
+    default:
+        break;
+    }
+    if (opt->warmup_epochs > 0.0f && epoch < opt->warmup_epochs)
+        lr *= epoch / opt->warmup_epochs;
+    return (float)lr;
+}
+
+void nn_opt_state_free(clnet_net *net)
+{
+    for (int i = 0; i < net->nlayers; i++)
+        for (int j = 0; j < net->layers[i].nparams; j++) {
+            nn_param *p = &net->layers[i].params[j];
+            for (int s = 0; s < NN_MAX_STATE; s++) {
+                clnet_tensor_free(p->state[s]);
+                p->state[s] = NULL;
+                free(p->state_host[s]);
+                p->state_host[s] = NULL;
+            }
+        }
+    net->opt_nstate = 0;
+    net->opt_steps = 0;
+}
+
+/* Zeroed state tensors for every trainable parameter, made on the first
+ * step of an optimizer (or when it changes kind, or SGD gains momentum). */
+static clnet_status ensure_state(clnet_net *net, clnet_optim_kind kind, int nstate)
+{
+    if (net->opt_nstate >= nstate && (nstate == 0 || net->opt_kind == kind))
+        return CLNET_OK;
+    if (net->opt_kind != kind)
+        nn_opt_state_free(net);
+    for (int i = 0; i < net->nlayers; i++)
+        for (int j = 0; j < net->layers[i].nparams; j++) {
+            nn_param *p = &net->layers[i].params[j];
+            for (int s = 0; p->trainable && s < nstate; s++) {
+                if (p->state[s])
+                    continue;
+                clnet_status st = clnet_tensor_new(net->dev, CLNET_F32, p->shape.ndim,
+                                                   p->shape.dim, &p->state[s]);
+                if (st == CLNET_OK)
+                    st = clnet_tensor_fill(p->state[s], 0.0f);
+                if (st != CLNET_OK)
+                    return nn_wrap(net->ctx, st, "net step: layer %d (%s): optimizer state", i,
+                                   net->layers[i].spec.name);
+            }
+        }
+    net->opt_kind = kind;
+    net->opt_nstate = nstate;
+    return CLNET_OK;
+}
+
+static clnet_op step_op(const clnet_optimizer *opt, float lr, int64_t t)
+{
+    clnet_op op;
+    if (opt->kind == CLNET_OPTIM_SGD) {
+        op.kind = CLNET_OP_SGD_STEP;
+        op.u.sgd = (clnet_sgd_params){lr, opt->momentum, opt->weight_decay, opt->nesterov};
+    } else {
+        op.kind = CLNET_OP_ADAM_STEP;
+        op.u.adam = (clnet_adam_params){
+            .lr = lr,
+            .beta1 = opt->beta1 != 0.0f ? opt->beta1 : 0.9f,
+            .beta2 = opt->beta2 != 0.0f ? opt->beta2 : 0.999f,
+            .eps = opt->eps != 0.0f ? opt->eps : 1e-8f,
+            .weight_decay = opt->weight_decay,
+            .decoupled = opt->decoupled,
+            .t = t > INT32_MAX ? INT32_MAX : (int)t,
+        };
+    }
+    return op;
+}
+
+clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr)
+{
+    if (!net || !opt)
+        return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_step: NULL argument");
+    if (!net->dev)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_step: the net is not bound to a device");
+    if (opt->kind != CLNET_OPTIM_SGD && opt->kind != CLNET_OPTIM_ADAM)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_step: unknown optimizer %d", (int)opt->kind);
+    int nstate = opt->kind == CLNET_OPTIM_ADAM ? 2 : opt->momentum != 0.0f ? 1 : 0;
+    clnet_status st = ensure_state(net, opt->kind, nstate);
+    if (st != CLNET_OK)
+        return st;
+    if (nstate == 0)
+        net->opt_kind = opt->kind;
+    clnet_op op = step_op(opt, lr, net->opt_steps + 1);
+    for (int i = 0; i < net->nlayers; i++) {
+        nn_layer *l = &net->layers[i];
+        for (int j = 0; !l->frozen && j < l->nparams; j++) {
+            nn_param *p = &l->params[j];
+            if (!p->trainable)
+                continue;
+            clnet_tensor *out[3] = {p->value, p->state[0], p->state[1]};
+            st = clnet_op_run(net->dev, &op, 1, &p->grad, 1 + nstate, out);
+            if (st != CLNET_OK)
+                return nn_wrap(net->ctx, st, "net step: layer %d (%s) %s", i, l->spec.name,
+                               p->name);
+        }
+    }
+    net->opt_steps++;
+    return CLNET_OK;
+}

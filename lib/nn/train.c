@@ -1,0 +1,585 @@
+/* train.c - the training loop and evaluation: a host input pipeline (worker
+ * threads filling a ring of batch buffers while the device computes),
+ * scoring from the logits read back each step, ensembles and multi-crop. */
+#include "nn/nn_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+#include <time.h>
+
+#define RING 3
+#define MAX_THREADS 16
+#define CROP_VIEWS 10
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- the input pipeline ---- */
+
+enum { SLOT_FREE, SLOT_FILLING, SLOT_READY };
+
+typedef struct slot {
+    float *x;                  /* views * batch images */
+    int32_t *labels;
+    int64_t batch;             /* which batch it holds */
+    int n;
+    int state;
+} slot;
+
+typedef struct pipeline {
+    const clnet_dataset *ds;
+    const int64_t *order;      /* example indices, in the order they are used */
+    int64_t count, nbatches;
+    int batch;
+    const clnet_augment *aug;
+    uint64_t aug_seed;
+    const float *mean, *std;
+    int views;                 /* 1, or CROP_VIEWS for multi-crop */
+    int crop_pad;
+    size_t image;              /* floats per image */
+
+    slot slots[RING];
+    mtx_t lock;
+    cnd_t cond;
+    int64_t next;              /* next batch a worker claims */
+    bool stop;
+    clnet_status error;
+    thrd_t threads[MAX_THREADS];
+    int nthreads;
+    double wait_seconds;       /* the consumer's time blocked in pipeline_get */
+} pipeline;
+
+/* out(y, x) = in(y + oy, x + ox), zero outside; mirrored when flip. */
+static void crop_view(const float *in, float *out, int c, int h, int w, int oy, int ox, bool flip)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int sx = (flip ? w - 1 - x : x) + ox, sy = y + oy;
+                bool inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+                out[((size_t)ch * h + y) * w + x] =
+                    inside ? in[((size_t)ch * h + sy) * w + sx] : 0.0f;
+            }
+}
+
+static void normalise(float *x, int c, size_t plane, const float *mean, const float *std)
+{
+    for (int ch = 0; ch < c; ch++) {
+        float m = mean ? mean[ch] : 0.0f, s = std ? std[ch] : 1.0f;
+        for (size_t i = 0; i < plane; i++)
+            x[ch * plane + i] = (x[ch * plane + i] - m) / s;
+    }
+}
+
+/* The ten views of multi-crop evaluation: the centre and the four corner
+ * crops of the image zero-padded by `pad`, then their mirrors. View v of
+ * image i lands at x[(v * n + i) * image]. */
+static void make_views(const pipeline *p, const float *raw, float *x, int n)
+{
+    static const int corner[5][2] = {{0, 0}, {-1, -1}, {-1, 1}, {1, -1}, {1, 1}};
+    const clnet_dataset *ds = p->ds;
+    size_t plane = (size_t)ds->height * ds->width;
+    for (int v = 0; v < CROP_VIEWS; v++)
+        for (int i = 0; i < n; i++) {
+            float *dst = x + ((size_t)v * n + i) * p->image;
+            crop_view(raw + (size_t)i * p->image, dst, ds->channels, ds->height, ds->width,
+                      corner[v % 5][0] * p->crop_pad, corner[v % 5][1] * p->crop_pad, v >= 5);
+            normalise(dst, ds->channels, plane, p->mean, p->std);
+        }
+}
+
+static clnet_status fill(const pipeline *p, slot *s, int64_t b)
+{
+    int64_t start = b * p->batch;
+    int n = (int)(p->count - start < p->batch ? p->count - start : p->batch);
+    const int64_t *idx = p->order + start;
+    s->n = n;
+    if (p->views == 1)
+        return clnet_dataset_batch(p->ds, idx, n, p->aug, p->aug_seed, p->mean, p->std, s->x,
+                                   s->labels);
+    float *raw = malloc((size_t)n * p->image * sizeof *raw);
+    if (!raw)
+        return CLNET_ERR_HOST_MEMORY;
+    clnet_status st = clnet_dataset_batch(p->ds, idx, n, NULL, 0, NULL, NULL, raw, s->labels);
+    if (st == CLNET_OK)
+        make_views(p, raw, s->x, n);
+    free(raw);
+    return st;
+}
+
+static int worker(void *arg)
+{
+    pipeline *p = arg;
+    mtx_lock(&p->lock);
+    for (;;) {
+        while (!p->stop && p->next < p->nbatches && p->slots[p->next % RING].state != SLOT_FREE)
+            cnd_wait(&p->cond, &p->lock);
+        if (p->stop || p->next >= p->nbatches)
+            break;
+        int64_t b = p->next++;
+        slot *s = &p->slots[b % RING];
+        s->state = SLOT_FILLING;
+        s->batch = b;
+        mtx_unlock(&p->lock);
+        clnet_status st = fill(p, s, b);
+        mtx_lock(&p->lock);
+        if (st != CLNET_OK) {
+            p->error = st;
+            p->stop = true;
+        } else {
+            s->state = SLOT_READY;
+        }
+        cnd_broadcast(&p->cond);
+    }
+    mtx_unlock(&p->lock);
+    return 0;
+}
+
+static void pipeline_free(pipeline *p)
+{
+    for (int i = 0; i < RING; i++) {
+        free(p->slots[i].x);
+        free(p->slots[i].labels);
+    }
+}
+
+static void pipeline_stop(pipeline *p)
+{
+    mtx_lock(&p->lock);
+    p->stop = true;
+    cnd_broadcast(&p->cond);
+    mtx_unlock(&p->lock);
+    for (int i = 0; i < p->nthreads; i++)
+        thrd_join(p->threads[i], NULL);
+    cnd_destroy(&p->cond);
+    mtx_destroy(&p->lock);
+    pipeline_free(p);
+}
+
+/* Allocates the ring and starts the workers. On failure nothing is left
+ * running or allocated. */
+static clnet_status pipeline_start(clnet_ctx *ctx, pipeline *p, int threads)
+{
+    const clnet_dataset *ds = p->ds;
+    p->image = (size_t)ds->channels * ds->height * ds->width;
+    p->nbatches = (p->count + p->batch - 1) / p->batch;
+    for (int i = 0; i < RING; i++) {
+        p->slots[i].x = malloc((size_t)p->views * p->batch * p->image * sizeof(float));
+        p->slots[i].labels = malloc((size_t)p->batch * sizeof(int32_t));
+        if (!p->slots[i].x || !p->slots[i].labels) {
+            pipeline_free(p);
+            return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "input pipeline: cannot allocate "
+                              "%d batch buffers of %d images", RING, p->views * p->batch);
+        }
+    }
+    if (mtx_init(&p->lock, mtx_plain) != thrd_success) {
+        pipeline_free(p);
+        return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "input pipeline: cannot create a mutex");
+    }
+    if (cnd_init(&p->cond) != thrd_success) {
+        mtx_destroy(&p->lock);
+        pipeline_free(p);
+        return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "input pipeline: cannot create a "
+                          "condition variable");
+    }
+    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    for (p->nthreads = 0; p->nthreads < threads; p->nthreads++)
+        if (thrd_create(&p->threads[p->nthreads], worker, p) != thrd_success) {
+            pipeline_stop(p);
+            return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "input pipeline: cannot start "
+                              "thread %d", p->nthreads);
+        }
+    return CLNET_OK;
+}
+
+/* Waits for batch b; the slot stays the caller's until pipeline_release. */
+static clnet_status pipeline_get(clnet_ctx *ctx, pipeline *p, int64_t b, slot **out)
+{
+    slot *s = &p->slots[b % RING];
+    double t0 = now_seconds();
+    mtx_lock(&p->lock);
+    while (!(s->state == SLOT_READY && s->batch == b) && !p->stop)
+        cnd_wait(&p->cond, &p->lock);
+    bool ready = s->state == SLOT_READY && s->batch == b;
+    clnet_status error = p->error;
+    mtx_unlock(&p->lock);
+    p->wait_seconds += now_seconds() - t0;
+    *out = s;
+    if (ready)
+        return CLNET_OK;
+    return clnet_fail(ctx, error != CLNET_OK ? error : CLNET_ERR_INTERNAL,
+                      "input pipeline: batch %lld could not be prepared (%s)", (long long)b,
+                      clnet_status_str(error));
+}
+
+static void pipeline_release(pipeline *p, slot *s)
+{
+    mtx_lock(&p->lock);
+    s->state = SLOT_FREE;
+    cnd_broadcast(&p->cond);
+    mtx_unlock(&p->lock);
+}
+
+/* ---- scoring ---- */
+
+typedef struct tally {
+    double loss;
+    int64_t top1, top5, count;
+} tally;
+
+/* Counts how many classes score above the label's: 0 is a top-1 hit. */
+static void rank_hits(tally *t, const float *scores, int64_t k, int32_t label)
+{
+    int above = 0;
+    for (int64_t j = 0; j < k; j++)
+        above += scores[j] > scores[label];
+    t->top1 += above == 0;
+    t->top5 += above < 5;
+    t->count++;
+}
+
+/* log softmax of one row into out (k floats). */
+static void log_softmax(const float *x, int64_t k, double *out)
+{
+    double m = x[0], sum = 0.0;
+    for (int64_t j = 1; j < k; j++)
+        m = x[j] > m ? x[j] : m;
+    for (int64_t j = 0; j < k; j++)
+        sum += exp((double)x[j] - m);
+    double lse = m + log(sum);
+    for (int64_t j = 0; j < k; j++)
+        out[j] = (double)x[j] - lse;
+}
+
+/* The training criterion of one output row, as the device computes it. */
+static double row_loss(const clnet_net *net, const float *y, int64_t k, int32_t label,
+                       double *logp)
+{
+    if (net->loss == CLNET_LOSS_MSE) {
+        double sum = 0.0;
+        for (int64_t j = 0; j < k; j++) {
+            double d = (double)y[j] - (j == label ? 1.0 : 0.0);
+            sum += d * d;
+        }
+        return sum / (double)k;
+    }
+    if (net->layers[net->nlayers - 1].spec.kind == CLNET_LAYER_SOFTMAX)
+        for (int64_t j = 0; j < k; j++)
+            logp[j] = log(y[j] > 1e-30f ? (double)y[j] : 1e-30);
+    else
+        log_softmax(y, k, logp);
+    double s = net->label_smoothing, sum = 0.0;
+    for (int64_t j = 0; j < k; j++)
+        sum += logp[j];
+    return -(1.0 - s) * logp[label] - s / (double)k * sum;
+}
+
+/* ---- checks shared by training and evaluation ---- */
+
+static int64_t out_width(const clnet_net *net)
+{
+    return nn_numel(&net->layers[net->nlayers - 1].out);
+}
+
+static clnet_status check_net(clnet_ctx *ctx, const char *what, const clnet_net *net,
+                              const clnet_dataset *ds, int batch)
+{
+    if (!net->dev)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: the net is not bound", what);
+    int64_t image = (int64_t)ds->channels * ds->height * ds->width;
+    if (nn_numel(&net->layers[0].out) != image)
+        return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: the net takes %lld inputs per image, %s "
+                          "has %dx%dx%d", what, (long long)nn_numel(&net->layers[0].out),
+                          ds->name, ds->channels, ds->height, ds->width);
+    if (out_width(net) < ds->classes)
+        return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: the net has %lld outputs, %s has %d "
+                          "classes", what, (long long)out_width(net), ds->name, ds->classes);
+    if (batch < 1 || batch > net->max_batch)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: batch %d (the net was bound "
+                          "for 1..%d)", what, batch, net->max_batch);
+    return CLNET_OK;
+}
+
+static int64_t example_count(const clnet_dataset *ds, const clnet_train_opts *opts)
+{
+    return opts->limit > 0 && opts->limit < ds->count ? opts->limit : ds->count;
+}
+
+static void finish_stats(clnet_eval *stats, const tally *t, double seconds, double wait)
+{
+    memset(stats, 0, sizeof *stats);
+    stats->count = t->count;
+    if (t->count > 0) {
+        stats->loss = t->loss / (double)t->count;
+        stats->top1 = (double)t->top1 / (double)t->count;
+        stats->top5 = (double)t->top5 / (double)t->count;
+    }
+    stats->seconds = seconds;
+    stats->images_per_second = seconds > 0.0 ? (double)t->count / seconds : 0.0;
+    stats->input_wait_seconds = wait;
+}
+
+/* ---- training ---- */
+
+typedef struct step_buffers {
+    float *out;                /* batch * K read-back outputs */
+    float *targets;            /* MSE: one-hot rows */
+    double *logp;              /* K */
+} step_buffers;
+
+static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float lr, slot *s,
+                               step_buffers *buf, tally *t)
+{
+    int64_t k = out_width(net);
+    int n = s->n;
+    clnet_status st = clnet_net_forward(net, s->x, n);
+    if (st == CLNET_OK && net->loss == CLNET_LOSS_MSE) {
+        memset(buf->targets, 0, (size_t)n * (size_t)k * sizeof(float));
+        for (int i = 0; i < n; i++)
+            buf->targets[(size_t)i * k + s->labels[i]] = 1.0f;
+    }
+    if (st == CLNET_OK)
+        st = clnet_net_backward(net, s->labels, buf->targets, NULL);
+    if (st == CLNET_OK)
+        st = clnet_net_step(net, opt, lr);
+    /* the one wait of a step: the outputs come back once the device is done */
+    if (st == CLNET_OK)
+        st = clnet_net_read_output(net, buf->out, (size_t)n * (size_t)k);
+    for (int i = 0; st == CLNET_OK && i < n; i++) {
+        const float *row = buf->out + (size_t)i * k;
+        t->loss += row_loss(net, row, k, s->labels[i], buf->logp);
+        rank_hits(t, row, k, s->labels[i]);
+    }
+    return st;
+}
+
+static clnet_status train_loop(clnet_net *net, pipeline *p, const clnet_train_opts *opts,
+                               const clnet_optimizer *opt, tally *t)
+{
+    int64_t k = out_width(net);
+    step_buffers buf = {
+        malloc((size_t)p->batch * (size_t)k * sizeof(float)),
+        net->loss == CLNET_LOSS_MSE ? malloc((size_t)p->batch * (size_t)k * sizeof(float)) : NULL,
+        malloc((size_t)k * sizeof(double)),
+    };
+    clnet_status st = CLNET_OK;
+    if (!buf.out || !buf.logp || (net->loss == CLNET_LOSS_MSE && !buf.targets))
+        st = clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "train: cannot allocate step buffers");
+    for (int64_t b = 0; st == CLNET_OK && b < p->nbatches; b++) {
+        slot *s;
+        st = pipeline_get(net->ctx, p, b, &s);
+        if (st != CLNET_OK)
+            break;
+        float lr = clnet_optimizer_lr(opt, opts->epoch + (double)b / (double)p->nbatches);
+        st = train_step(net, opt, lr, s, &buf, t);
+        pipeline_release(p, s);
+    }
+    free(buf.out);
+    free(buf.targets);
+    free(buf.logp);
+    return st;
+}
+
+clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
+                                   const clnet_train_opts *opts, const clnet_optimizer *opt,
+                                   clnet_eval *stats)
+{
+    if (!net || !ds || !opts || !opt || !stats)
+        return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_train_epoch: NULL argument");
+    int batch = opts->batch > 0 ? opts->batch : net->max_batch;
+    clnet_status st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, batch);
+    if (st != CLNET_OK)
+        return st;
+    int64_t count = example_count(ds, opts);
+    int64_t *order = malloc((size_t)count * sizeof *order);
+    if (!order)
+        return clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_train_epoch: no memory "
+                          "for the order of %lld examples", (long long)count);
+    clnet_shuffle(order, count, opts->seed + (uint64_t)opts->epoch);
+    pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .aug = opts->augment,
+                  .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
+                  .mean = opts->mean, .std = opts->std, .views = 1};
+    double t0 = now_seconds();
+    st = pipeline_start(net->ctx, &p, opts->threads);
+    tally t = {0};
+    if (st == CLNET_OK) {
+        bool was_training = net->training;
+        net->training = true;
+        st = train_loop(net, &p, opts, opt, &t);
+        net->training = was_training;
+        pipeline_stop(&p);
+    }
+    free(order);
+    finish_stats(stats, &t, now_seconds() - t0, p.wait_seconds);
+    return st;
+}
+
+/* ---- evaluation ---- */
+
+/* Class scores of one net's output rows: probabilities for a softmax
+ * classifier (the output itself when the net ends in SOFTMAX), the raw
+ * output for a regression (MSE) net. */
+static void add_scores(const clnet_net *net, const float *out, int n, int64_t k, double weight,
+                       double *acc, double *logp)
+{
+    bool probs = net->loss == CLNET_LOSS_MSE ||
+                 net->layers[net->nlayers - 1].spec.kind == CLNET_LAYER_SOFTMAX;
+    for (int i = 0; i < n; i++) {
+        const float *row = out + (size_t)i * k;
+        double *dst = acc + (size_t)i * k;
+        if (!probs)
+            log_softmax(row, k, logp);
+        for (int64_t j = 0; j < k; j++)
+            dst[j] += weight * (probs ? (double)row[j] : exp(logp[j]));
+    }
+}
+
+static void score_rows(const clnet_net *net, const double *acc, int n, int64_t k,
+                       const int32_t *labels, float *row, tally *t)
+{
+    for (int i = 0; i < n; i++) {
+        const double *a = acc + (size_t)i * k;
+        for (int64_t j = 0; j < k; j++)
+            row[j] = (float)a[j];
+        if (net->loss == CLNET_LOSS_MSE) {
+            double sum = 0.0;
+            for (int64_t j = 0; j < k; j++)
+                sum += (a[j] - (j == labels[i])) * (a[j] - (j == labels[i]));
+            t->loss += sum / (double)k;
+        } else {
+            t->loss -= log(a[labels[i]] > 1e-30 ? a[labels[i]] : 1e-30);
+        }
+        rank_hits(t, row, k, labels[i]);
+    }
+}
+
+typedef struct eval_buffers {
+    float *out;
+    double *acc, *logp;
+} eval_buffers;
+
+static clnet_status eval_batch(clnet_net *const *nets, int nnets, const pipeline *p, slot *s,
+                               eval_buffers *buf, tally *t)
+{
+    int64_t k = out_width(nets[0]);
+    int n = s->n;
+    double weight = 1.0 / (double)(nnets * p->views);
+    memset(buf->acc, 0, (size_t)n * (size_t)k * sizeof(double));
+    for (int v = 0; v < p->views; v++) {
+        const float *x = s->x + (size_t)v * n * p->image;
+        /* every net's forward is queued before any result is read, so nets
+         * on different devices run at the same time */
+        for (int i = 0; i < nnets; i++) {
+            clnet_status st = clnet_net_forward(nets[i], x, n);
+            if (st != CLNET_OK)
+                return st;
+        }
+        for (int i = 0; i < nnets; i++) {
+            clnet_status st = clnet_net_read_output(nets[i], buf->out, (size_t)n * (size_t)k);
+            if (st != CLNET_OK)
+                return st;
+            add_scores(nets[i], buf->out, n, k, weight, buf->acc, buf->logp);
+        }
+    }
+    score_rows(nets[0], buf->acc, n, k, s->labels, buf->out, t);
+    return CLNET_OK;
+}
+
+static clnet_status eval_loop(clnet_net *const *nets, int nnets, pipeline *p, tally *t)
+{
+    int64_t k = out_width(nets[0]);
+    eval_buffers buf = {malloc((size_t)p->batch * (size_t)k * sizeof(float)),
+                        malloc((size_t)p->batch * (size_t)k * sizeof(double)),
+                        malloc((size_t)k * sizeof(double))};
+    clnet_status st = CLNET_OK;
+    if (!buf.out || !buf.acc || !buf.logp)
+        st = clnet_fail(nets[0]->ctx, CLNET_ERR_HOST_MEMORY, "evaluate: cannot allocate "
+                        "output buffers");
+    for (int64_t b = 0; st == CLNET_OK && b < p->nbatches; b++) {
+        slot *s;
+        st = pipeline_get(nets[0]->ctx, p, b, &s);
+        if (st != CLNET_OK)
+            break;
+        st = eval_batch(nets, nnets, p, s, &buf, t);
+        pipeline_release(p, s);
+    }
+    free(buf.out);
+    free(buf.acc);
+    free(buf.logp);
+    return st;
+}
+
+static clnet_status check_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
+                                   int batch)
+{
+    for (int i = 0; i < nnets; i++) {
+        if (!nets[i])
+            return clnet_fail(nets[0] ? nets[0]->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                              "evaluate: net %d is NULL", i);
+        clnet_status st = check_net(nets[i]->ctx, "evaluate", nets[i], ds, batch);
+        if (st != CLNET_OK)
+            return st;
+        if (out_width(nets[i]) != out_width(nets[0]))
+            return clnet_fail(nets[i]->ctx, CLNET_ERR_SHAPE, "evaluate: net %d has %lld "
+                              "outputs, net 0 has %lld", i, (long long)out_width(nets[i]),
+                              (long long)out_width(nets[0]));
+    }
+    return CLNET_OK;
+}
+
+clnet_status clnet_evaluate_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
+                                     const clnet_train_opts *opts, clnet_eval *stats)
+{
+    if (!nets || nnets < 1 || !nets[0] || !ds || !opts || !stats)
+        return clnet_fail(nets && nnets > 0 && nets[0] ? nets[0]->ctx : NULL,
+                          CLNET_ERR_INVALID_ARGUMENT, "evaluate: NULL argument or no nets");
+    clnet_ctx *ctx = nets[0]->ctx;
+    int batch = opts->batch > 0 ? opts->batch : nets[0]->max_batch;
+    clnet_status st = check_ensemble(nets, nnets, ds, batch);
+    if (st != CLNET_OK)
+        return st;
+    int64_t count = example_count(ds, opts);
+    int64_t *order = malloc((size_t)count * sizeof *order);
+    if (!order)
+        return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "evaluate: no memory for %lld indices",
+                          (long long)count);
+    for (int64_t i = 0; i < count; i++)
+        order[i] = i;
+    pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = opts->mean,
+                  .std = opts->std, .views = opts->multi_crop_pad > 0 ? CROP_VIEWS : 1,
+                  .crop_pad = opts->multi_crop_pad};
+    bool *was_training = malloc((size_t)nnets * sizeof *was_training);
+    double t0 = now_seconds();
+    st = was_training ? pipeline_start(ctx, &p, opts->threads)
+                      : clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "evaluate: no memory");
+    tally t = {0};
+    if (st == CLNET_OK) {
+        for (int i = 0; i < nnets; i++) {
+            was_training[i] = nets[i]->training;
+            nets[i]->training = false;
+        }
+        st = eval_loop(nets, nnets, &p, &t);
+        for (int i = 0; i < nnets; i++)
+            nets[i]->training = was_training[i];
+        pipeline_stop(&p);
+    }
+    free(was_training);
+    free(order);
+    finish_stats(stats, &t, now_seconds() - t0, p.wait_seconds);
+    return st;
+}
+
+clnet_status clnet_net_evaluate(clnet_net *net, const clnet_dataset *ds,
+                                const clnet_train_opts *opts, clnet_eval *stats)
+{
+    if (!net)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    return clnet_evaluate_ensemble(&net, 1, ds, opts, stats);
+}
