@@ -35,6 +35,8 @@ ACTIVATION_KERNEL(tanh, tanh(v))
 ACTIVATION_KERNEL(swish, v / (1.0f + exp(-v)))
 ACTIVATION_KERNEL(hard_swish, v * relu6(v + 3.0f) / 6.0f)
 ACTIVATION_KERNEL(hard_sigmoid, relu6(v + 3.0f) / 6.0f)
+/* LeCun et al. 1998's squashing, the constants of the reference backend */
+ACTIVATION_KERNEL(lecun_tanh, 1.7159f * tanh(v * (2.0f / 3.0f)))
 
 inline float sigmoid(float v)
 {
@@ -51,6 +53,12 @@ inline float tanh_grad(float v)
 {
     float t = tanh(v);
     return 1.0f - t * t;
+}
+
+inline float lecun_tanh_grad(float v)
+{
+    float t = tanh(v * (2.0f / 3.0f));
+    return 1.7159f * (2.0f / 3.0f) * (1.0f - t * t);
 }
 
 inline float swish_grad(float v)
@@ -93,6 +101,7 @@ ACTIVATION_BACKWARD_KERNEL(swish, swish_grad(v))
 ACTIVATION_BACKWARD_KERNEL(hard_swish,
                            piece(v, v < -3.0f ? 0.0f : (v <= 3.0f ? v / 3.0f + 0.5f : 1.0f)))
 ACTIVATION_BACKWARD_KERNEL(hard_sigmoid, piece(v, v > -3.0f && v < 3.0f ? 1.0f / 6.0f : 0.0f))
+ACTIVATION_BACKWARD_KERNEL(lecun_tanh, lecun_tanh_grad(v))
 
 /* The hash and keep rule of clnet_dropout_keep (lib/core/geometry.h), bit
  * for bit: the mask must not depend on the device. */

@@ -1,6 +1,6 @@
-/* pool.cl - max and average pooling (windowed, and global as one work-group
- * reduction per plane), max-unpooling by atomic scatter-add, and the pooling
- * gradient as a gather (no atomics). */
+/* pool.cl - max and average pooling (windowed, adaptive, and global as one
+ * work-group reduction per plane), max-unpooling by atomic scatter-add, and
+ * the pooling gradient as a gather (no atomics). */
 
 /* Every tensor arrives as (base, offset, batch_stride) in elements; the rest
  * of an image is dense, so image n of t starts at t + t_off + n * t_bs.
@@ -108,6 +108,31 @@ __kernel void pool_avg(__global const float *x, int x_off, int x_bs,
         for (int j = ws; j < we; j++)
             sum += p[i * g.w + j];
     y[y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow] = sum / (float)window_divisor(&g, h0, w0);
+}
+
+/* clnet_adaptive_window (lib/core/geometry.h): output i of `out` covers
+ * input [*b, *e); with in and out swapped it gives the outputs covering
+ * input i. Long products: i * in may pass 2^31. */
+inline void adaptive_window(int i, int in, int out, int *b, int *e)
+{
+    *b = (int)((long)i * in / out);
+    *e = (int)(((long)(i + 1) * in + out - 1) / out);
+}
+
+/* Adaptive average pooling, one work-item per output element. */
+__kernel void pool_adaptive_avg(__global const float *x, int x_off, int x_bs,
+                                __global float *y, int y_off, int y_bs, pool_shape g)
+{
+    int n, c, oh, ow, hs, he, ws, we;
+    pool_locate(&g, &n, &c, &oh, &ow);
+    adaptive_window(oh, g.h, g.oh, &hs, &he);
+    adaptive_window(ow, g.w, g.ow, &ws, &we);
+    __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;
+    float sum = 0.0f;
+    for (int i = hs; i < he; i++)
+        for (int j = ws; j < we; j++)
+            sum += p[i * g.w + j];
+    y[y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow] = sum / (float)((he - hs) * (we - ws));
 }
 
 /* Whether candidate (v, i) beats the running maximum (m, a): a larger value,
@@ -259,6 +284,29 @@ __kernel void pool_backward_avg(__global const float *dy, int dy_off, int dy_bs,
         for (int ox = ox0; ox <= ox1; ox++)
             sum += p[oy * g.ow + ox] /
                    (float)window_divisor(&g, oy * g.stride_h - g.pad_h, ox * g.stride_w - g.pad_w);
+    dx[dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix] = sum;
+}
+
+/* POOL_BACKWARD, adaptive average: one work-item per dx element, grid
+ * (W, H, N * C), gathering dy / window size from the outputs covering it. */
+__kernel void pool_backward_adaptive_avg(__global const float *dy, int dy_off, int dy_bs,
+                                         __global float *dx, int dx_off, int dx_bs,
+                                         pool_shape g)
+{
+    int ix = get_global_id(0), iy = get_global_id(1);
+    int c = get_global_id(2) % g.c, n = get_global_id(2) / g.c;
+    int oy0, oy1, ox0, ox1, hs, he, ws, we;
+    adaptive_window(iy, g.oh, g.h, &oy0, &oy1);
+    adaptive_window(ix, g.ow, g.w, &ox0, &ox1);
+    __global const float *p = dy + dy_off + n * dy_bs + c * g.oh * g.ow;
+    float sum = 0.0f;
+    for (int oy = oy0; oy < oy1; oy++) {
+        adaptive_window(oy, g.h, g.oh, &hs, &he);
+        for (int ox = ox0; ox < ox1; ox++) {
+            adaptive_window(ox, g.w, g.ow, &ws, &we);
+            sum += p[oy * g.ow + ox] / (float)((he - hs) * (we - ws));
+        }
+    }
     dx[dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix] = sum;
 }
 

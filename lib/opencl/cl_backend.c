@@ -1,6 +1,7 @@
 /* cl_backend.c - the OpenCL backend: device discovery, device open/close,
  * buffers, op dispatch to the per-family launchers, and the interop calls of
  * clnet/opencl.h (adopting a caller's context and queue). */
+#include "opencl/cl_algo.h"
 #include "opencl/cl_program.h"
 
 #include <CL/cl_ext.h>
@@ -264,6 +265,7 @@ static clnet_status cl_open(clnet_device *dev)
         cl->queue = NULL;
         return st;
     }
+    clnet_cl_clblast_params(dev);
     clnet_log(dev->ctx, CLNET_LOG_INFO, "opened OpenCL device %d: %s", dev->info.index,
               dev->info.name);
     return CLNET_OK;
@@ -277,6 +279,7 @@ static void cl_close(clnet_device *dev)
     if (cl->queue && !cl->adopted)
         clFinish(cl->queue);
     clnet_cl_programs_free(dev);
+    clnet_cl_algo_close(dev);
     if (cl->queue)
         clReleaseCommandQueue(cl->queue);
     if (cl->context)
@@ -350,6 +353,7 @@ static const clnet_run_fn cl_runners[CLNET_OP_KIND_COUNT] = {
     [CLNET_OP_REDUCE_SUM] = clnet_cl_run_train,
     [CLNET_OP_LINEAR] = clnet_cl_run_gemm,
     [CLNET_OP_GEMM] = clnet_cl_run_gemm,
+    [CLNET_OP_RBF] = clnet_cl_run_gemm,
 };
 
 static clnet_status cl_synchronize(clnet_device *dev)
@@ -357,13 +361,14 @@ static clnet_status cl_synchronize(clnet_device *dev)
     return clnet_cl_check(dev, clFinish(clnet_cl(dev)->queue), "clFinish");
 }
 
-/* Refuses a convolution forced onto an algorithm this backend lacks. */
+/* Refuses a convolution forced onto an algorithm this backend lacks or
+ * that cannot run it (cl_algo.c's table decides). */
 static bool cl_supports(clnet_device *dev, const clnet_op *op)
 {
     (void)dev;
     if (op->kind != CLNET_OP_CONV)
         return true;
-    return op->u.conv.algo == CLNET_CONV_ALGO_AUTO || op->u.conv.algo == CLNET_CONV_ALGO_DIRECT;
+    return clnet_cl_conv_supported(&op->u.conv);
 }
 
 static const clnet_backend_iface cl_iface = {
@@ -448,6 +453,7 @@ clnet_status clnet_opencl_adopt(clnet_ctx *ctx, cl_context context, cl_command_q
     }
     clRetainContext(context);
     clRetainCommandQueue(queue);
+    clnet_cl_clblast_params(dev);
     clnet_log(ctx, CLNET_LOG_INFO, "adopted OpenCL device %d: %s", dev->info.index,
               dev->info.name);
     *out = dev;

@@ -1,7 +1,7 @@
 /* cl_conv.c - launches CONV, CONV_TRANSPOSE and CONV_BACKWARD_WEIGHTS on
- * OpenCL devices with the direct kernels of cl/conv.cl. */
-#include "core/geometry.h"
-#include "opencl/clcl.h"
+ * OpenCL devices with the direct kernels of cl/conv.cl; forward CONV goes
+ * through the algorithm choice of cl_algo.c. */
+#include "opencl/cl_algo.h"
 
 /* PIX and KB_MAX of cl/conv.cl: output pixels and channels per work-item. */
 #define CONV_PIX 8
@@ -123,14 +123,41 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
             (st = check_fits(dev, opname, "dy", in[1])) ||
             (st = check_fits(dev, opname, "dw", out[0])))
             return st;
+        const clnet_conv_geom g = clnet_conv_geom_of(op, in[0], out[0], in[1]);
+        if (clnet_cl_grad_gemm_chosen(op, clnet_cl_grad_weights_gemm_applies(&g, false),
+                                      clnet_cl_grad_weights_gemm_applies(&g, true)))
+            return clnet_cl_conv_backward_weights_gemm(dev, op, in[0], in[1], out[0]);
         return run_backward_weights(dev, op, in[0], in[1], out[0]);
     }
-    const bool transposed = op->kind == CLNET_OP_CONV_TRANSPOSE;
-    const clnet_tensor *x = in[0], *w = in[1], *b = nin > 2 ? in[2] : NULL, *y = out[0];
+    const clnet_tensor *x = in[0], *w = in[1], *b = nin > 2 ? in[2] : NULL;
+    clnet_tensor *y = out[0];
     if ((st = check_fits(dev, opname, "x", x)) || (st = check_fits(dev, opname, "w", w)) ||
         (st = check_fits(dev, opname, "b", b)) || (st = check_fits(dev, opname, "y", y)))
         return st;
+    /* Forward convolutions have several algorithms (cl_algo.c); the
+     * transposed one has the direct kernel only. */
+    if (op->kind == CLNET_OP_CONV)
+        return clnet_cl_conv_forward(dev, op, x, w, b, y);
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
+    const clnet_conv_algo algo = op->u.conv.algo;
+    if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
+        clnet_cl_winograd_transpose_applies(op, &g, algo != CLNET_CONV_ALGO_WINOGRAD))
+        return clnet_cl_conv_winograd(dev, op, x, w, b, y);
+    if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
+        clnet_cl_grad_data_forward_applies(op, &g, x, y))
+        return clnet_cl_conv_transpose_forward(dev, op, x, w, b, y);
+    if (clnet_cl_grad_gemm_chosen(op, clnet_cl_grad_data_gemm_applies(&g, false),
+                                  clnet_cl_grad_data_gemm_applies(&g, true)))
+        return clnet_cl_conv_transpose_gemm(dev, op, x, w, b, y);
+    return clnet_cl_conv_direct(dev, op, x, w, b, y);
+}
 
+/* CONV and CONV_TRANSPOSE with the kernels of cl/conv.cl. */
+clnet_status clnet_cl_conv_direct(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
+                                  const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
+{
+    const bool transposed = op->kind == CLNET_OP_CONV_TRANSPOSE;
+    clnet_status st;
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
     const int64_t kb = g.k_per_group >= CONV_KB ? CONV_KB : 1;
     const char *kname = kb == CONV_KB ? "conv_k8" : "conv_k1";

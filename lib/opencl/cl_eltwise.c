@@ -15,6 +15,7 @@ static const char *const activation_kernels[CLNET_ACT_COUNT] = {
     [CLNET_ACT_SWISH] = "act_swish",
     [CLNET_ACT_HARD_SWISH] = "act_hard_swish",
     [CLNET_ACT_HARD_SIGMOID] = "act_hard_sigmoid",
+    [CLNET_ACT_LECUN_TANH] = "act_lecun_tanh",
 };
 
 static const char *const activation_backward_kernels[CLNET_ACT_COUNT] = {
@@ -26,6 +27,7 @@ static const char *const activation_backward_kernels[CLNET_ACT_COUNT] = {
     [CLNET_ACT_SWISH] = "act_swish_backward",
     [CLNET_ACT_HARD_SWISH] = "act_hard_swish_backward",
     [CLNET_ACT_HARD_SIGMOID] = "act_hard_sigmoid_backward",
+    [CLNET_ACT_LECUN_TANH] = "act_lecun_tanh_backward",
 };
 
 /* Kernels index with int (see clnet_cl_tensor_args). */
@@ -76,8 +78,8 @@ static bool in_place(const clnet_tensor *a, const clnet_tensor *y, int64_t start
            a->stride[0] == y->stride[0];
 }
 
-static clnet_status run_activation(clnet_device *dev, const clnet_act_params *p,
-                                   const clnet_tensor *x, clnet_tensor *y)
+clnet_status clnet_cl_activation(clnet_device *dev, const clnet_act_params *p,
+                                 const clnet_tensor *x, clnet_tensor *y)
 {
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     cl_float alpha = p->alpha;
@@ -222,7 +224,7 @@ clnet_status clnet_cl_run_eltwise(clnet_device *dev, const clnet_op *op, int nin
         return st;
     switch (op->kind) {
     case CLNET_OP_ACTIVATION:
-        return run_activation(dev, &op->u.act, in[0], out[0]);
+        return clnet_cl_activation(dev, &op->u.act, in[0], out[0]);
     case CLNET_OP_ACTIVATION_BACKWARD:
         return run_activation_backward(dev, &op->u.act, in[0], in[1], out[0]);
     case CLNET_OP_DROPOUT:

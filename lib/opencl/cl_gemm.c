@@ -1,5 +1,5 @@
 /* cl_gemm.c - GEMM and LINEAR on OpenCL devices through CLBlast's SGEMM;
- * LINEAR's bias is added by cl/gemm.cl. */
+ * LINEAR's bias and RBF come from cl/gemm.cl. */
 #include <stdio.h>
 
 #include <clblast_c.h>
@@ -60,6 +60,24 @@ static clnet_status run_linear_bias(clnet_device *dev, const clnet_tensor *y, co
                               args, (size_t)(y->shape[0] * y->shape[1]));
 }
 
+/* One work-item per element of y (N, M). */
+static clnet_status run_rbf(clnet_device *dev, const clnet_tensor *x, const clnet_tensor *w,
+                            const clnet_tensor *y)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), wa = clnet_cl_targs(w), ya = clnet_cl_targs(y);
+    cl_int features = (cl_int)clnet_tensor_image_numel(x);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(wa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(features),
+    };
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "gemm", NULL, "rbf", &kernel);
+    if (st != CLNET_OK)
+        return st;
+    const size_t grid[2] = {(size_t)y->shape[1], (size_t)y->shape[0]};
+    return clnet_cl_launch(dev, kernel, "rbf", (int)(sizeof args / sizeof args[0]), args, 2,
+                           grid, NULL);
+}
+
 clnet_status clnet_cl_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
@@ -76,6 +94,8 @@ clnet_status clnet_cl_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
                           dev->info.name);
 
     const clnet_tensor *y = out[0];
+    if (op->kind == CLNET_OP_RBF)
+        return run_rbf(dev, in[0], in[1], y);
     const matrix ym = {y, (size_t)y->shape[0], (size_t)y->shape[1]};
     if (op->kind == CLNET_OP_GEMM) {
         const clnet_gemm_params *p = &op->u.gemm;

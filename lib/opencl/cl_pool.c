@@ -1,5 +1,5 @@
-/* cl_pool.c - OpenCL launchers for POOL (windowed, and global as a reduction
- * per plane), UNPOOL and POOL_BACKWARD; kernels in cl/pool.cl. */
+/* cl_pool.c - OpenCL launchers for POOL (windowed, adaptive, and global as a
+ * reduction per plane), UNPOOL and POOL_BACKWARD; kernels in cl/pool.cl. */
 #include "core/geometry.h"
 #include "opencl/clcl.h"
 
@@ -78,7 +78,8 @@ static clnet_status run_window(clnet_device *dev, const clnet_pool_geom *g,
         return launch(dev, "pool_max_argmax", NARGS(args), args, 3, grid);
     }
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(shape) };
-    return launch(dev, g->max ? "pool_max" : "pool_avg", NARGS(args), args, 3, grid);
+    const char *name = g->adaptive ? "pool_adaptive_avg" : g->max ? "pool_max" : "pool_avg";
+    return launch(dev, name, NARGS(args), args, 3, grid);
 }
 
 /* One work-group per (n, c) plane, its size from the kernel and device
@@ -195,7 +196,8 @@ static clnet_status run_backward(clnet_device *dev, const clnet_op *op, const cl
         return launch(dev, "pool_backward_max", NARGS(args), args, 3, grid);
     }
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape) };
-    return launch(dev, "pool_backward_avg", NARGS(args), args, 3, grid);
+    return launch(dev, g.adaptive ? "pool_backward_adaptive_avg" : "pool_backward_avg",
+                  NARGS(args), args, 3, grid);
 }
 
 clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,

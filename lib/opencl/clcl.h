@@ -16,6 +16,13 @@ typedef struct clnet_cl_device {
     cl_command_queue queue;     /* in-order, profiling enabled when clnet created it */
     bool adopted;               /* context/queue belong to the caller */
     clnet_cl_program *programs; /* built programs, guarded by ctx->lock */
+    /* Owned by cl_algo.c, guarded by ctx->lock, released by clnet_cl_algo_close:
+     * the AUTO convolution choices (NULL until first needed) and the buffer
+     * for ops' intermediate data (NULL until first needed). */
+    struct clnet_cl_tuning *tuning;
+    cl_mem scratch;
+    size_t scratch_bytes;
+    bool scratch_busy;
 } clnet_cl_device;
 
 static inline clnet_cl_device *clnet_cl(const clnet_device *dev)
@@ -100,7 +107,7 @@ clnet_status clnet_cl_run_train(clnet_device *dev, const clnet_op *op, int nin,
 /* Map of op kind -> launcher family (conv: CONV, CONV_TRANSPOSE,
  * CONV_BACKWARD_WEIGHTS; pool: POOL, UNPOOL, POOL_BACKWARD; eltwise:
  * ACTIVATION(_BACKWARD), DROPOUT, BINARY, BIAS_ADD, CONCAT, SOFTMAX; norm:
- * BATCHNORM(_STATS, _BACKWARD), LRN(_BACKWARD); gemm: LINEAR, GEMM; optim:
+ * BATCHNORM(_STATS, _BACKWARD), LRN(_BACKWARD); gemm: LINEAR, GEMM, RBF; optim:
  * SGD_STEP, ADAM_STEP; train: REDUCE_SUM, SOFTMAX_XENT, MSE_LOSS). */
 
 /* Adds b[c] in place over axis 1 of y: y (N, C, ...) and b (C). What
@@ -109,6 +116,13 @@ clnet_status clnet_cl_run_train(clnet_device *dev, const clnet_op *op, int nin,
  * CLNET_ERR_UNSUPPORTED (a tensor beyond int indexing), an OpenCL-band
  * status naming the kernel. Implemented in cl_eltwise.c. */
 clnet_status clnet_cl_bias_add(clnet_device *dev, clnet_tensor *y, const clnet_tensor *b);
+
+/* y = f(x) elementwise over tensors of one shape (y may be x): what
+ * ACTIVATION computes, and the pass after a convolution algorithm that does
+ * not fuse its activation. Queued, not waited for. Errors: an OpenCL-band
+ * status naming the kernel. Implemented in cl_eltwise.c. */
+clnet_status clnet_cl_activation(clnet_device *dev, const clnet_act_params *p,
+                                 const clnet_tensor *x, clnet_tensor *y);
 
 /* Work-group size for a reduction kernel that keeps `bytes_per_item` bytes
  * of __local memory per work-item and reduces `items` elements per group: a

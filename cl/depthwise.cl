@@ -1,0 +1,256 @@
+/* depthwise.cl - direct convolution one output channel at a time, every
+ * channel of every image in one launch, explicit vectors along the output
+ * row: depthwise (and any narrow-group) convolution, bias and a fused
+ * activation included. */
+
+/* VW output columns per vector (8 or 16, -DVW=...; cl_conv_depthwise.c picks
+ * the width that wastes fewest lanes on the row length). PoCL vectorises
+ * explicit vectors but not scalar per-item code. */
+#ifndef VW
+#define VW 16
+#endif
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define floatv CAT(float, VW)
+#define intv CAT(int, VW)
+#define vloadv CAT(vload, VW)
+#define vstorev CAT(vstore, VW)
+#if VW == 16
+#define HALF_EVEN(a, b) ((float16)((a).even, (b).even))
+#else
+#define HALF_EVEN(a, b) ((float8)((a).even, (b).even))
+#endif
+
+/* Layout shared with `dw_shape` in lib/opencl/cl_conv_depthwise.c (ints
+ * only). The activation codes are clnet_activation's values; act_fn < 0
+ * means none. */
+typedef struct dw_shape {
+    int c, h, w, k, oh, ow, kh, kw;
+    int groups, cpg, kpg;
+    int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+    int has_bias, act_fn;
+    float act_alpha;
+} dw_shape;
+
+static inline floatv relu6v(floatv v)
+{
+    return select(select(v, (floatv)6.0f, v > 6.0f), (floatv)0.0f, v < 0.0f);
+}
+
+/* The activations of cl/eltwise.cl on a vector, by clnet_activation value
+ * (cl_conv_depthwise.c asserts their number), NaN passing through the ReLU
+ * family as there (select keeps v where no comparison holds). */
+static inline floatv activate(floatv v, int fn, float alpha)
+{
+    switch (fn) {
+    case 0: return select(v, (floatv)0.0f, v < 0.0f);
+    case 1: return select(v, alpha * v, v < 0.0f);
+    case 2: return relu6v(v);
+    case 3: return 1.0f / (1.0f + exp(-v));
+    case 4: return tanh(v);
+    case 5: return v / (1.0f + exp(-v));
+    case 6: return v * relu6v(v + 3.0f) / 6.0f;
+    case 7: return relu6v(v + 3.0f) / 6.0f;
+    case 8: return 1.7159f * tanh(v * (2.0f / 3.0f));
+    default: return v;
+    }
+}
+
+/* The input under lanes 0..VW-1 of an interior block: p points at lane 0's
+ * tap, lanes `step` apart, all inside the row (no padding to test). */
+static inline floatv load_interior(__global const float *p, int step)
+{
+    if (step == 1)
+        return vloadv(0, p);
+    if (step == 2)
+        return HALF_EVEN(vloadv(0, p), vloadv(0, p + VW));
+    float v[VW];
+    for (int j = 0; j < VW; j++)
+        v[j] = p[j * step];
+    return vloadv(0, v);
+}
+
+/* Edge columns: the `lo` first and those from `hi` on, numbered 0, 1, ... */
+static inline int edge_col(int e, int lo, int hi)
+{
+    return e < lo ? e : hi + e - lo;
+}
+
+/* The sum over every tap of output column `col`, one scalar at a time with
+ * the padding tested: the few columns at the row's edges. */
+static inline float edge_sum(__global const float *xg, __global const float *wk, int plane,
+                             int ih0, int col, const dw_shape *s)
+{
+    float acc = 0.0f;
+    const int iw0 = col * s->stride_w - s->pad_w;
+    for (int c = 0; c < s->cpg; c++)
+        for (int i = 0; i < s->kh; i++) {
+            const int ih = ih0 + i * s->dil_h;
+            if (ih < 0 || ih >= s->h)
+                continue;
+            for (int j = 0; j < s->kw; j++) {
+                const int iw = iw0 + j * s->dil_w;
+                if (iw >= 0 && iw < s->w)
+                    acc = fma(xg[c * plane + ih * s->w + iw], wk[(c * s->kh + i) * s->kw + j], acc);
+            }
+        }
+    return acc;
+}
+
+/* acc + the window of output column(s) under every tap, LOAD giving the
+ * input vector of tap (row xr, column offset `off`). */
+#define ACCUMULATE(acc, LOAD)                                                  \
+    for (int c = 0; c < s.cpg; c++) {                                         \
+        __global const float *xc = xg + c * plane;                            \
+        __global const float *wc = wk + c * s.kh * s.kw;                      \
+        for (int i = 0; i < s.kh; i++) {                                      \
+            const int ih = ih0 + i * s.dil_h;                                 \
+            if (ih < 0 || ih >= s.h)                                          \
+                continue;                                                     \
+            __global const float *xr = xc + ih * s.w;                         \
+            for (int j = 0; j < s.kw; j++) {                                  \
+                const int off = j * s.dil_w - s.pad_w;                        \
+                acc = fma(LOAD, (floatv)wc[i * s.kw + j], acc);               \
+            }                                                                 \
+        }                                                                     \
+    }
+
+/* Grid: dim 0 = output rows, dim 1 = output channels, dim 2 = images. A
+ * work-item computes one output row of one channel, summing every tap of
+ * every input channel of its group (one for depthwise). The row's interior
+ * (columns whose taps all fall inside the input) goes in whole vectors of
+ * plain loads, the last one overlapping its neighbour rather than running
+ * past the interior; the few edge columns that meet the padding are summed
+ * one at a time. A row too short for one interior vector is all edges. */
+__kernel void depthwise(__global const float *x, int x_off, int x_bs,
+                        __global const float *w, int w_off, int w_bs,
+                        __global const float *b, int b_off,
+                        __global float *y, int y_off, int y_bs, dw_shape s)
+{
+    const int oh = get_global_id(0), k = get_global_id(1), n = get_global_id(2);
+    const int g = k / s.kpg, plane = s.h * s.w;
+    __global const float *xg = x + x_off + n * x_bs + g * s.cpg * plane;
+    __global const float *wk = w + w_off + k * w_bs;
+    __global float *yr = y + y_off + n * y_bs + (k * s.oh + oh) * s.ow;
+    const float bias = s.has_bias ? b[b_off + k] : 0.0f;
+    const int ih0 = oh * s.stride_h - s.pad_h;
+
+    /* Interior: ow*stride - pad >= 0 and the last tap (plus the extra
+     * element a stride-2 pair of loads reads) inside the row. */
+    const int extra = s.stride_w == 2 ? 1 : 0;
+    int lo = (s.pad_w + s.stride_w - 1) / s.stride_w;
+    int hi = (s.w - 1 - extra - (s.kw - 1) * s.dil_w + s.pad_w) / s.stride_w + 1;
+    hi = min(hi, s.ow);
+    if (hi - lo < VW)
+        lo = hi = s.ow;
+    for (int ow0 = lo; ow0 < hi; ow0 += VW) {
+        const int o = min(ow0, hi - VW);
+        floatv acc = bias;
+        ACCUMULATE(acc, load_interior(xr + o * s.stride_w + off, s.stride_w))
+        vstorev(activate(acc, s.act_fn, s.act_alpha), 0, yr + o);
+    }
+
+    /* The edge results go through the vector activation together. */
+    const int edges = lo + s.ow - hi;
+    for (int e0 = 0; e0 < edges; e0 += VW) {
+        const int count = min(VW, edges - e0);
+        float v[VW];
+        for (int j = 0; j < VW; j++)
+            v[j] = j < count ? bias + edge_sum(xg, wk, plane, ih0, edge_col(e0 + j, lo, hi), &s)
+                             : 0.0f;
+        vstorev(activate(vloadv(0, v), s.act_fn, s.act_alpha), 0, v);
+        for (int j = 0; j < count; j++)
+            yr[edge_col(e0 + j, lo, hi)] = v[j];
+    }
+}
+
+/* 3x3 undilated windows with one input channel per group (MobileNet's
+ * depthwise layers), stride S of 1 or 2 fixed at compile time so that the
+ * taps unroll: a work-item computes ROWS output rows of one channel, the 9
+ * weights held in registers and each input row vector loaded once for
+ * every output row it feeds ((ROWS - 1) * S + 3 rows of 3 loads for ROWS *
+ * 9 multiply-adds). */
+#define ROWS 4
+
+static inline void dw3x3_rows(const int S, __global const float *x, int x_off, int x_bs,
+                              __global const float *w, int w_off, int w_bs,
+                              __global const float *b, int b_off,
+                              __global float *y, int y_off, int y_bs, const dw_shape *s)
+{
+    const int oh0 = get_global_id(0) * ROWS, k = get_global_id(1), n = get_global_id(2);
+    const int plane = s->h * s->w;
+    __global const float *xg = x + x_off + n * x_bs + k / s->kpg * plane;
+    __global const float *wk = w + w_off + k * w_bs;
+    __global float *yk = y + y_off + n * y_bs + k * s->oh * s->ow;
+    const float bias = s->has_bias ? b[b_off + k] : 0.0f;
+    float wt[9];
+    for (int t = 0; t < 9; t++)
+        wt[t] = wk[t];
+    const int ih0 = oh0 * S - s->pad_h;
+    const int rows = min(ROWS, s->oh - oh0);
+
+    const int extra = S == 2 ? 1 : 0;
+    int lo = (s->pad_w + S - 1) / S;
+    int hi = min((s->w - 3 - extra + s->pad_w) / S + 1, s->ow);
+    if (hi - lo < VW)
+        lo = hi = s->ow;
+    for (int ow0 = lo; ow0 < hi; ow0 += VW) {
+        const int o = min(ow0, hi - VW);
+        floatv acc[ROWS];
+        _Pragma("unroll") for (int r = 0; r < ROWS; r++)
+            acc[r] = bias;
+        _Pragma("unroll") for (int t = 0; t < (ROWS - 1) * S + 3; t++) {
+            const int ih = ih0 + t;
+            const bool inside = ih >= 0 && ih < s->h;
+            __global const float *xr = xg + (inside ? ih : 0) * s->w + o * S - s->pad_w;
+            const floatv z = 0.0f;
+            const floatv x0 = inside ? load_interior(xr, S) : z;
+            const floatv x1 = inside ? load_interior(xr + 1, S) : z;
+            const floatv x2 = inside ? load_interior(xr + 2, S) : z;
+            _Pragma("unroll") for (int r = 0; r < ROWS; r++) {
+                const int i = t - r * S;
+                if (i >= 0 && i <= 2) {
+                    acc[r] = fma(x0, (floatv)wt[3 * i], acc[r]);
+                    acc[r] = fma(x1, (floatv)wt[3 * i + 1], acc[r]);
+                    acc[r] = fma(x2, (floatv)wt[3 * i + 2], acc[r]);
+                }
+            }
+        }
+        for (int r = 0; r < rows; r++)
+            vstorev(activate(acc[r], s->act_fn, s->act_alpha), 0, yk + (oh0 + r) * s->ow + o);
+    }
+
+    const int edges = lo + s->ow - hi;
+    for (int r = 0; r < rows; r++) {
+        __global float *yr = yk + (oh0 + r) * s->ow;
+        for (int e0 = 0; e0 < edges; e0 += VW) {
+            const int count = min(VW, edges - e0);
+            float v[VW];
+            for (int j = 0; j < VW; j++)
+                v[j] = j < count ? bias + edge_sum(xg, wk, plane, ih0 + r * S,
+                                                   edge_col(e0 + j, lo, hi), s)
+                                 : 0.0f;
+            vstorev(activate(vloadv(0, v), s->act_fn, s->act_alpha), 0, v);
+            for (int j = 0; j < count; j++)
+                yr[edge_col(e0 + j, lo, hi)] = v[j];
+        }
+    }
+}
+
+#define DW3X3_PARAMS                                                           \
+    __global const float *x, int x_off, int x_bs, __global const float *w, int w_off, \
+    int w_bs, __global const float *b, int b_off, __global float *y, int y_off, int y_bs, \
+    dw_shape s
+#define DW3X3_ARGS x, x_off, x_bs, w, w_off, w_bs, b, b_off, y, y_off, y_bs, &s
+
+/* Grid: dim 0 = blocks of ROWS output rows, dim 1 = output channels, dim 2 =
+ * images. */
+__kernel void depthwise3x3_s1(DW3X3_PARAMS)
+{
+    dw3x3_rows(1, DW3X3_ARGS);
+}
+
+__kernel void depthwise3x3_s2(DW3X3_PARAMS)
+{
+    dw3x3_rows(2, DW3X3_ARGS);
+}

@@ -1,0 +1,153 @@
+/* gemm_tiled.cl - a strided batch of row-major SGEMMs C = A * B (+ a bias per
+ * row of C, or + C), where B may also be read implicitly as the columns of
+ * a stride-1 convolution of a zero-padded image (no im2col copy). */
+
+/* A work-item computes an mr x NR tile of C in mr * NV float16 accumulators
+ * (NR = 16 * NV columns): PoCL keeps explicit vectors in vector registers
+ * but does not vectorise scalar per-item code. For each k it loads NV
+ * vectors of one row of B and broadcasts mr values of a column of A, so
+ * every load feeds mr or NV fused multiply-adds. 12 x 32 uses 24 of the 32
+ * registers of AVX-512; the 8-row kernel serves row counts that are
+ * multiples of 8 (cl_gemm_tiled.c picks). The tile height is a kernel, not
+ * a build option, so that one binary holds both. */
+#define MR_MAX 12
+#ifndef NV
+#define NV 2
+#endif
+#define NR (16 * NV)
+
+/* Layout shared with `gemm_shape` in lib/opencl/cl_gemm_tiled.c (ints
+ * only). Batch entry z of the launch is image z / groups, group z %
+ * groups; each matrix is found at off + image * ns + group * gs (A has no
+ * image stride: the weights are shared).
+ *
+ * Row kk = (c * kh + i) * kw + j of B starts at c * ldb + i * b_dh + j *
+ * b_dw: with kh = kw = 1 that is an ordinary matrix, and with the strides
+ * of a padded image (b_dh = dilation * padded width, b_dw = dilation, ldb
+ * = padded plane) it is the im2col matrix of a stride-1 convolution whose
+ * output pixels are computed on the padded width (column p = oh * c_rw +
+ * ow). Columns with ow >= c_valid fall in the padding and are dropped; the
+ * others go to oh * c_valid + ow of C's row. */
+typedef struct gemm_shape {
+    int m, n, kc, kh, kw, groups;
+    int a_off, lda, a_gs;
+    int b_off, ldb, b_dh, b_dw, b_ns, b_gs;
+    int c_off, ldc, c_ns, c_gs, c_rw, c_valid;
+    int bias_off, has_bias, accumulate;
+} gemm_shape;
+
+/* Lanes j < count of row[j], zeros beyond: the right edge of B. */
+static inline float16 load_part16(__global const float *row, int count)
+{
+    float v[16];
+    for (int j = 0; j < 16; j++)
+        v[j] = j < count ? row[j] : 0.0f;
+    return vload16(0, v);
+}
+
+/* Stores lanes j < count, lane j being column p0 + j of C, dropping the
+ * columns that fall in the padding of an implicit convolution. */
+static inline void store_cols16(__global float *crow, int p0, int count, int rw, int valid,
+                                float16 val)
+{
+    if (count == 16 && rw == valid) {
+        vstore16(val, 0, crow + p0);
+        return;
+    }
+    float v[16];
+    vstore16(val, 0, v);
+    for (int j = 0; j < count; j++) {
+        const int p = p0 + j, oh = p / rw, ow = p - oh * rw;
+        if (ow < valid)
+            crow[oh * valid + ow] = v[j];
+    }
+}
+
+static inline float16 load_cols16(__global const float *crow, int p0, int count, int rw,
+                                  int valid)
+{
+    float v[16];
+    for (int j = 0; j < 16; j++) {
+        const int p = p0 + j, oh = p / rw, ow = p - oh * rw;
+        v[j] = j < count && ow < valid ? crow[oh * valid + ow] : 0.0f;
+    }
+    return vload16(0, v);
+}
+
+/* acc += A(rows ar, kk) * B(kk, the tile's columns). A tile at the right
+ * edge of C (`cols` < NR) reads only its own columns of B. */
+#define GEMM_LOOP(LOAD)                                                         \
+    for (int c = 0, kk = 0; c < s.kc; c++) {                                    \
+        for (int i = 0; i < s.kh; i++) {                                        \
+            for (int j = 0; j < s.kw; j++, kk++) {                              \
+                __global const float *brow = bp + c * s.ldb + i * s.b_dh + j * s.b_dw; \
+                float16 bv[NV];                                                 \
+                _Pragma("unroll") for (int v = 0; v < NV; v++)                  \
+                    bv[v] = LOAD;                                               \
+                _Pragma("unroll") for (int r = 0; r < mr; r++) {                \
+                    const float16 av = (float16)(ar[r][kk]);                    \
+                    _Pragma("unroll") for (int v = 0; v < NV; v++)              \
+                        acc[r][v] = fma(av, bv[v], acc[r][v]);                  \
+                }                                                               \
+            }                                                                   \
+        }                                                                       \
+    }
+
+/* Grid: dim 0 = tiles along M, dim 1 = tiles along N, dim 2 = image *
+ * groups + group. Rows of A past M repeat the last row, which keeps every
+ * load in bounds without a branch in the loop; their results are not
+ * stored. `mr` is a constant in each kernel, so the arrays shrink to it. */
+static inline void gemm_tile(const int mr, __global const float *a, __global const float *b,
+                             __global float *c, __global const float *bias,
+                             const gemm_shape s)
+{
+    const int m0 = get_global_id(0) * mr, n0 = get_global_id(1) * NR;
+    if (m0 >= s.m || n0 >= s.n)
+        return;
+    const int z = get_global_id(2), g = z % s.groups, img = z / s.groups;
+    const int cols = min(NR, s.n - n0);
+    __global const float *bp = b + s.b_off + img * s.b_ns + g * s.b_gs + n0;
+    __global float *cp = c + s.c_off + img * s.c_ns + g * s.c_gs;
+    __global const float *ar[MR_MAX];
+    _Pragma("unroll") for (int r = 0; r < mr; r++)
+        ar[r] = a + s.a_off + g * s.a_gs + min(m0 + r, s.m - 1) * s.lda;
+
+    float16 acc[MR_MAX][NV];
+    _Pragma("unroll") for (int r = 0; r < mr; r++) {
+        const int row = min(m0 + r, s.m - 1);
+        const float init = s.has_bias ? bias[s.bias_off + g * s.m + row] : 0.0f;
+        _Pragma("unroll") for (int v = 0; v < NV; v++) {
+            if (s.accumulate)
+                acc[r][v] = load_cols16(cp + row * s.ldc, n0 + 16 * v, cols - 16 * v, s.c_rw,
+                                        s.c_valid);
+            else
+                acc[r][v] = init;
+        }
+    }
+
+    if (cols == NR) {
+        GEMM_LOOP(vload16(v, brow))
+    } else {
+        GEMM_LOOP(load_part16(brow + 16 * v, cols - 16 * v))
+    }
+
+    _Pragma("unroll") for (int r = 0; r < mr; r++) {
+        if (m0 + r >= s.m)
+            break;
+        _Pragma("unroll") for (int v = 0; v < NV; v++)
+            store_cols16(cp + (m0 + r) * s.ldc, n0 + 16 * v, min(16, cols - 16 * v), s.c_rw,
+                         s.c_valid, acc[r][v]);
+    }
+}
+
+__kernel void gemm_nn_12(__global const float *a, __global const float *b, __global float *c,
+                         __global const float *bias, gemm_shape s)
+{
+    gemm_tile(12, a, b, c, bias, s);
+}
+
+__kernel void gemm_nn_8(__global const float *a, __global const float *b, __global float *c,
+                        __global const float *bias, gemm_shape s)
+{
+    gemm_tile(8, a, b, c, bias, s);
+}

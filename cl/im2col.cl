@@ -1,0 +1,92 @@
+/* im2col.cl - the zero-padded copy of a convolution's input, and the
+ * unrolling of its windows into the columns of a matrix, so that a forward
+ * convolution becomes one GEMM per (image, group). A stride-1 GEMM reads
+ * the padded copy as implicit columns; strided ones unroll it first. */
+
+/* Layout shared with `im2col_shape` in lib/opencl/cl_conv_im2col.c (ints
+ * only): the source plane (h, w) and the plane written (oh, ow). */
+typedef struct im2col_shape {
+    int c, h, w, oh, ow, kh, kw;
+    int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+} im2col_shape;
+
+#define VW 16
+
+static inline void store_part(__global float *row, int count, float16 val)
+{
+    if (count == VW) {
+        vstore16(val, 0, row);
+        return;
+    }
+    float v[VW];
+    vstore16(val, 0, v);
+    for (int j = 0; j < count; j++)
+        row[j] = v[j];
+}
+
+/* xp[img][c][hp][wp] = x[img][c][hp - pad_h][wp - pad_w], zero outside x,
+ * for the padded plane (s.oh, s.ow). Grid: dim 0 = padded rows, dim 1 =
+ * channels, dim 2 = images. */
+__kernel void pad_image(__global const float *x, int x_off, int x_bs, __global float *xp,
+                        im2col_shape s)
+{
+    const int hp = get_global_id(0), c = get_global_id(1), img = get_global_id(2);
+    const int ih = hp - s.pad_h;
+    __global float *out = xp + (((size_t)img * s.c + c) * s.oh + hp) * s.ow;
+    if (ih < 0 || ih >= s.h) {
+        for (int w0 = 0; w0 < s.ow; w0 += VW)
+            store_part(out + w0, min(VW, s.ow - w0), (float16)0.0f);
+        return;
+    }
+    __global const float *in = x + x_off + img * x_bs + (c * s.h + ih) * s.w;
+    for (int w0 = 0; w0 < s.ow; w0 += VW) {
+        const int i0 = w0 - s.pad_w;
+        float16 v;
+        if (i0 >= 0 && i0 + VW <= s.w) {
+            v = vload16(0, in + i0);
+        } else {
+            float t[VW];
+            for (int j = 0; j < VW; j++)
+                t[j] = i0 + j >= 0 && i0 + j < s.w ? in[i0 + j] : 0.0f;
+            v = vload16(0, t);
+        }
+        store_part(out + w0, min(VW, s.ow - w0), v);
+    }
+}
+
+/* VW values p[0], p[step], ...: strides 1, 2 and 4 (most strided layers)
+ * as whole-vector loads and shuffles, which PoCL runs an order of
+ * magnitude faster than the per-lane loop. */
+static inline float16 gather16(__global const float *p, int step)
+{
+    if (step == 1)
+        return vload16(0, p);
+    if (step == 2)
+        return (float16)(vload16(0, p).even, vload16(1, p).even);
+    if (step == 4)
+        return (float16)(vload16(0, p).even.even, vload16(1, p).even.even,
+                         vload16(2, p).even.even, vload16(3, p).even.even);
+    float v[VW];
+    for (int j = 0; j < VW; j++)
+        v[j] = p[j * step];
+    return vload16(0, v);
+}
+
+/* col[img][r][oh * OW + ow] = xp[img][c][oh*stride_h + i*dil_h][ow*stride_w
+ * + j*dil_w] for r = (c * KH + i) * KW + j, from the padded planes (s.h,
+ * s.w) that pad_image wrote: row r of the GEMM's B operand, the rows of one
+ * group being that group's channels. The padded rows are wide enough that
+ * every VW-wide gather stays inside its row (cl_conv_im2col.c), so no load
+ * needs a bound check. Grid: dim 0 = output rows oh, dim 1 = r, dim 2 =
+ * images. */
+__kernel void im2col(__global const float *xp, __global float *col, int col_off, im2col_shape s)
+{
+    const int oh = get_global_id(0), r = get_global_id(1), img = get_global_id(2);
+    const int rows = s.c * s.kh * s.kw, plane = s.oh * s.ow;
+    const int j = r % s.kw, i = r / s.kw % s.kh, c = r / (s.kw * s.kh);
+    __global float *out = col + col_off + ((size_t)img * rows + r) * plane + oh * s.ow;
+    __global const float *in = xp + (((size_t)img * s.c + c) * s.h +
+                                     oh * s.stride_h + i * s.dil_h) * s.w + j * s.dil_w;
+    for (int ow0 = 0; ow0 < s.ow; ow0 += VW)
+        store_part(out + ow0, min(VW, s.ow - ow0), gather16(in + ow0 * s.stride_w, s.stride_w));
+}

@@ -1,0 +1,250 @@
+/* winograd.cl - the transforms of Winograd's F(2x2, 3x3) convolution
+ * (Lavin & Gray 2016) around 16 GEMMs (lib/opencl/cl_conv_winograd.c):
+ * filters U = G g G^T, input tiles V = B^T d B, and the output Y = A^T M A
+ * with the bias and a fused activation. */
+
+/* Layout shared with `wino_shape` in cl_conv_winograd.c (ints and one
+ * float). A chunk of `images` images has T = images * tiles_h * tiles_w
+ * tiles, numbered (image, tile row, tile column); U is [16][K][C], V
+ * [16][C][T] and M [16][K][T], the 16 being the positions of a 4x4 tile,
+ * rows of V and M `ld` apart: T rounded up to whole tiles of the GEMM, the
+ * columns past T being zero in V.
+ * act_fn is a clnet_activation value, -1 for none. The 3x3 filter of
+ * (k, c) starts at w[k * w_kstride + c * w_cstride], rotated by 180 degrees
+ * with `flip`: a transposed convolution's weights (C, K, 3, 3) read as the
+ * forward convolution that computes the same thing. */
+typedef struct wino_shape {
+    int c, h, w, k, oh, ow;
+    int pad_h, pad_w, tiles_h, tiles_w, images, ld;
+    int has_bias, act_fn;
+    float act_alpha;
+    int w_kstride, w_cstride, flip;
+} wino_shape;
+
+#define VW 16
+
+static inline float16 relu6v(float16 v)
+{
+    return select(select(v, (float16)6.0f, v > 6.0f), (float16)0.0f, v < 0.0f);
+}
+
+/* The activations of cl/eltwise.cl on a vector, by clnet_activation value
+ * (cl_conv_depthwise.c asserts their number), as in cl/depthwise.cl. */
+static inline float16 activate(float16 v, int fn, float alpha)
+{
+    switch (fn) {
+    case 0: return select(v, (float16)0.0f, v < 0.0f);
+    case 1: return select(v, alpha * v, v < 0.0f);
+    case 2: return relu6v(v);
+    case 3: return 1.0f / (1.0f + exp(-v));
+    case 4: return tanh(v);
+    case 5: return v / (1.0f + exp(-v));
+    case 6: return v * relu6v(v + 3.0f) / 6.0f;
+    case 7: return relu6v(v + 3.0f) / 6.0f;
+    case 8: return 1.7159f * tanh(v * (2.0f / 3.0f));
+    default: return v;
+    }
+}
+
+static inline void store_part(__global float *dst, int count, float16 v)
+{
+    if (count == VW) {
+        vstore16(v, 0, dst);
+        return;
+    }
+    float t[VW];
+    vstore16(v, 0, t);
+    for (int j = 0; j < count; j++)
+        dst[j] = t[j];
+}
+
+/* U[xi][k][c] = (G g G^T)[xi] for the 3x3 filters g = w[k][c] of VW
+ * input channels c0.. at once (lanes past C repeat the last), so that each
+ * of the 16 rows of U is written a vector at a time. Grid: dim 0 = blocks
+ * of VW input channels (rounded up), dim 1 = output channel k. */
+__kernel void wino_filter(__global const float *w, int w_off, __global float *u, int u_off,
+                          wino_shape s)
+{
+    const int c0 = get_global_id(0) * VW, k = get_global_id(1), count = min(VW, s.c - c0);
+    if (count <= 0)
+        return;
+    __global const float *wk = w + w_off + k * s.w_kstride;
+    float16 g[9];
+    for (int tap = 0; tap < 9; tap++) {
+        float v[VW];
+        for (int l = 0; l < VW; l++)
+            v[l] = wk[(c0 + min(l, count - 1)) * s.w_cstride + (s.flip ? 8 - tap : tap)];
+        g[tap] = vload16(0, v);
+    }
+    float16 t[4][3];
+    for (int j = 0; j < 3; j++) {
+        t[0][j] = g[j];
+        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        t[3][j] = g[6 + j];
+    }
+    __global float *dst = u + u_off + k * s.c + c0;
+    const int step = s.k * s.c;
+    for (int i = 0; i < 4; i++) {
+        const float16 a = t[i][0], b = t[i][1], d = t[i][2];
+        store_part(dst + (4 * i + 0) * step, count, a);
+        store_part(dst + (4 * i + 1) * step, count, 0.5f * (a + b + d));
+        store_part(dst + (4 * i + 2) * step, count, 0.5f * (a - b + d));
+        store_part(dst + (4 * i + 3) * step, count, d);
+    }
+}
+
+/* The first tile of flat index `tile`: its image, and the input row and
+ * column of its top-left corner (in unpadded coordinates). */
+static inline void tile_origin(int tile, const wino_shape *s, int *img, int *ih, int *iw)
+{
+    const int per_image = s->tiles_h * s->tiles_w;
+    const int rest = tile % per_image;
+    *img = tile / per_image;
+    *ih = rest / s->tiles_w * 2 - s->pad_h;
+    *iw = rest % s->tiles_w * 2 - s->pad_w;
+}
+
+/* d[i][j] (4 x 4) of the VW tiles t0 .. t0 + VW - 1 of one channel, lane l
+ * holding tile t0 + l (the last tile repeated past the chunk), zero in the
+ * padding. Tiles that lie side by side within one tile row, clear of the
+ * right and left edges, load each input row as 2 + 2 vectors and split
+ * them into even and odd columns. */
+static inline void load_tiles(__global const float *x, int x_bs, int c, int t0, int count,
+                              const wino_shape *s, float16 d[4][4])
+{
+    int img, ih, iw;
+    tile_origin(t0, s, &img, &ih, &iw);
+    const int row_tiles = s->tiles_w - (t0 % (s->tiles_h * s->tiles_w)) % s->tiles_w;
+    if (count == VW && row_tiles >= VW && iw >= 0 && iw + 2 * VW + 2 <= s->w) {
+        __global const float *xc = x + img * x_bs + c * s->h * s->w;
+        for (int i = 0; i < 4; i++) {
+            const int r = ih + i;
+            if (r < 0 || r >= s->h) {
+                for (int j = 0; j < 4; j++)
+                    d[i][j] = 0.0f;
+                continue;
+            }
+            __global const float *p = xc + r * s->w + iw;
+            const float16 a = vload16(0, p), b = vload16(0, p + VW);
+            const float16 a2 = vload16(0, p + 2), b2 = vload16(0, p + 2 + VW);
+            d[i][0] = (float16)(a.even, b.even);
+            d[i][1] = (float16)(a.odd, b.odd);
+            d[i][2] = (float16)(a2.even, b2.even);
+            d[i][3] = (float16)(a2.odd, b2.odd);
+        }
+        return;
+    }
+    int base[VW], row0[VW], col0[VW];
+    for (int l = 0; l < VW; l++) {
+        tile_origin(t0 + min(l, count - 1), s, &img, &row0[l], &col0[l]);
+        base[l] = img * x_bs + c * s->h * s->w;
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            float v[VW];
+            for (int l = 0; l < VW; l++) {
+                const int r = row0[l] + i, q = col0[l] + j;
+                v[l] = r >= 0 && r < s->h && q >= 0 && q < s->w ? x[base[l] + r * s->w + q] : 0.0f;
+            }
+            d[i][j] = vload16(0, v);
+        }
+}
+
+/* V[xi][c][t] = (B^T d B)[xi] for VW tiles t of channel c (lanes past the
+ * last tile repeat it; blocks wholly past it are zero). Grid: dim 0 =
+ * blocks of VW tiles up to ld (rounded up to whole work-groups), dim 1 =
+ * input channel c. */
+__kernel void wino_input(__global const float *x, int x_off, int x_bs, __global float *v,
+                         int v_off, wino_shape s)
+{
+    const int t0 = get_global_id(0) * VW, c = get_global_id(1);
+    const int ntiles = s.images * s.tiles_h * s.tiles_w, count = min(VW, ntiles - t0);
+    if (t0 >= s.ld)
+        return;
+    __global float *dst = v + v_off + c * s.ld + t0;
+    const int step = s.c * s.ld;
+    if (count <= 0) {
+        for (int xi = 0; xi < 16; xi++)
+            vstore16((float16)0.0f, 0, dst + xi * step);
+        return;
+    }
+    float16 d[4][4];
+    load_tiles(x + x_off, x_bs, c, t0, count, &s, d);
+    float16 e[4][4];
+    for (int j = 0; j < 4; j++) {
+        e[0][j] = d[0][j] - d[2][j];
+        e[1][j] = d[1][j] + d[2][j];
+        e[2][j] = d[2][j] - d[1][j];
+        e[3][j] = d[1][j] - d[3][j];
+    }
+    for (int i = 0; i < 4; i++) {
+        vstore16(e[i][0] - e[i][2], 0, dst + (4 * i + 0) * step);
+        vstore16(e[i][1] + e[i][2], 0, dst + (4 * i + 1) * step);
+        vstore16(e[i][2] - e[i][1], 0, dst + (4 * i + 2) * step);
+        vstore16(e[i][1] - e[i][3], 0, dst + (4 * i + 3) * step);
+    }
+}
+
+/* Stores lane values of the 2 x 2 outputs of VW tiles: y[r][q] holds
+ * output (2*tile_row + r, 2*tile_col + q) of each lane's tile. Tiles side by
+ * side in one row whose outputs all fall inside the plane store each output
+ * row as two interleaved vectors; the rest, lane by lane. */
+static inline void store_tiles(__global float *y, int y_bs, int k, int t0, int count,
+                               const wino_shape *s, float16 out[2][2])
+{
+    int img, ih, iw;
+    tile_origin(t0, s, &img, &ih, &iw);
+    const int oh = ih + s->pad_h, ow = iw + s->pad_w;
+    const int row_tiles = s->tiles_w - (t0 % (s->tiles_h * s->tiles_w)) % s->tiles_w;
+    __global float *yk = y + img * y_bs + k * s->oh * s->ow;
+    if (count == VW && row_tiles >= VW && ow + 2 * VW <= s->ow && oh + 2 <= s->oh) {
+        const uint16 lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const uint16 hi = lo + 8;
+        for (int r = 0; r < 2; r++) {
+            __global float *row = yk + (oh + r) * s->ow + ow;
+            vstore16(shuffle2(out[r][0], out[r][1], lo), 0, row);
+            vstore16(shuffle2(out[r][0], out[r][1], hi), 0, row + VW);
+        }
+        return;
+    }
+    for (int r = 0; r < 2; r++)
+        for (int q = 0; q < 2; q++) {
+            float v[VW];
+            vstore16(out[r][q], 0, v);
+            for (int l = 0; l < count; l++) {
+                tile_origin(t0 + l, s, &img, &ih, &iw);
+                const int orow = ih + s->pad_h + r, ocol = iw + s->pad_w + q;
+                if (orow < s->oh && ocol < s->ow)
+                    y[img * y_bs + (k * s->oh + orow) * s->ow + ocol] = v[l];
+            }
+        }
+}
+
+/* y = act((A^T M A) + b[k]) for VW tiles of output channel k. Grid: dim 0 =
+ * blocks of VW tiles (rounded up), dim 1 = output channel k. */
+__kernel void wino_output(__global const float *m, int m_off, __global const float *b,
+                          int b_off, __global float *y, int y_off, int y_bs, wino_shape s)
+{
+    const int t0 = get_global_id(0) * VW, k = get_global_id(1);
+    const int ntiles = s.images * s.tiles_h * s.tiles_w, count = min(VW, ntiles - t0);
+    if (count <= 0)
+        return;
+    __global const float *src = m + m_off + k * s.ld + t0;
+    const int step = s.k * s.ld;
+    float16 e[4][2];
+    for (int i = 0; i < 4; i++) {
+        float16 q[4];
+        for (int j = 0; j < 4; j++)
+            q[j] = vload16(0, src + (4 * i + j) * step);
+        e[i][0] = q[0] + q[1] + q[2];
+        e[i][1] = q[1] - q[2] - q[3];
+    }
+    const float16 bias = s.has_bias ? (float16)b[b_off + k] : (float16)0.0f;
+    float16 out[2][2];
+    for (int j = 0; j < 2; j++) {
+        out[0][j] = activate(bias + e[0][j] + e[1][j] + e[2][j], s.act_fn, s.act_alpha);
+        out[1][j] = activate(bias + e[1][j] - e[2][j] - e[3][j], s.act_fn, s.act_alpha);
+    }
+    store_tiles(y + y_off, y_bs, k, t0, count, &s, out);
+}

@@ -1,0 +1,169 @@
+/* cl_algo.c - the table of forward convolution algorithms of the OpenCL
+ * backend, the choice among them (forced, tuned or by the static rule), and
+ * the per-device scratch buffer they share. */
+#include "opencl/cl_algo.h"
+
+#include <stdio.h>
+
+static bool direct_applies(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    (void)dev;
+    (void)g;
+    return true;
+}
+
+static bool direct_preferred(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    (void)dev;
+    (void)g;
+    return true;
+}
+
+/* Rows in order of preference for the static rule: the specialised
+ * algorithms first, each claiming the shapes it was measured to win on
+ * (see its `preferred`), and direct last, which takes everything. */
+static const clnet_cl_conv_impl impls[] = {
+    {CLNET_CONV_ALGO_DEPTHWISE, "depthwise", NULL, clnet_cl_depthwise_applies,
+     clnet_cl_depthwise_preferred, clnet_cl_conv_depthwise, true},
+    {CLNET_CONV_ALGO_WINOGRAD, "winograd", clnet_cl_winograd_supports,
+     clnet_cl_winograd_applies, clnet_cl_winograd_preferred, clnet_cl_conv_winograd, true},
+    {CLNET_CONV_ALGO_GEMM_1X1, "gemm_1x1", clnet_cl_gemm1x1_supports, clnet_cl_gemm1x1_applies,
+     clnet_cl_gemm1x1_preferred, clnet_cl_conv_gemm1x1, false},
+    {CLNET_CONV_ALGO_IM2COL, "im2col", NULL, clnet_cl_im2col_applies, clnet_cl_im2col_preferred,
+     clnet_cl_conv_im2col, false},
+    {CLNET_CONV_ALGO_DIRECT, "direct", NULL, direct_applies, direct_preferred,
+     clnet_cl_conv_direct, false},
+};
+#define NIMPLS (int)(sizeof impls / sizeof impls[0])
+
+const clnet_cl_conv_impl *clnet_cl_conv_impls(int *count)
+{
+    *count = NIMPLS;
+    return impls;
+}
+
+const clnet_cl_conv_impl *clnet_cl_conv_impl_of(clnet_conv_algo algo)
+{
+    for (int i = 0; i < NIMPLS; i++)
+        if (impls[i].algo == algo)
+            return &impls[i];
+    return NULL;
+}
+
+bool clnet_cl_conv_supported(const clnet_conv_params *p)
+{
+    if (p->algo == CLNET_CONV_ALGO_AUTO)
+        return true;
+    const clnet_cl_conv_impl *impl = clnet_cl_conv_impl_of(p->algo);
+    return impl && (!impl->supports || impl->supports(p));
+}
+
+static const clnet_cl_conv_impl *static_choice(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    for (int i = 0; i < NIMPLS; i++)
+        if (impls[i].preferred && impls[i].preferred(dev, g))
+            return &impls[i];
+    return clnet_cl_conv_impl_of(CLNET_CONV_ALGO_DIRECT);
+}
+
+clnet_status clnet_cl_conv_forward(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
+                                   const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
+{
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
+    const clnet_cl_conv_impl *impl;
+    if (op->u.conv.algo != CLNET_CONV_ALGO_AUTO) {
+        impl = clnet_cl_conv_impl_of(op->u.conv.algo);
+        if (!impl || !impl->applies(dev, &g))
+            return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                              "conv on %s: the forced algorithm %s cannot run this convolution "
+                              "(%lldx%lld window, stride %lldx%lld, groups %lld)", dev->info.name,
+                              impl ? impl->name : "(unknown)", (long long)g.kh, (long long)g.kw,
+                              (long long)g.stride_h, (long long)g.stride_w, (long long)g.groups);
+    } else {
+        impl = clnet_cl_tuned_impl(dev, &g);
+        if (!impl || !impl->applies(dev, &g))
+            impl = static_choice(dev, &g);
+        clnet_log(dev->ctx, CLNET_LOG_DEBUG, "conv on %s: algorithm %s", dev->info.name,
+                  impl->name);
+    }
+    clnet_status st = impl->run(dev, op, x, w, b, y);
+    if (st == CLNET_OK && op->u.conv.fuse_act && !impl->fuses_act)
+        st = clnet_cl_activation(dev, &op->u.conv.act, y, y);
+    return st;
+}
+
+void clnet_cl_fused_act(const clnet_op *op, cl_int *fn, cl_float *alpha)
+{
+    const bool fused = op->kind == CLNET_OP_CONV && op->u.conv.fuse_act;
+    *fn = fused ? (cl_int)op->u.conv.act.fn : -1;
+    *alpha = fused ? op->u.conv.act.alpha : 0.0f;
+}
+
+/* Caller holds ctx->lock. */
+static clnet_status scratch_grow(clnet_device *dev, size_t bytes)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    if (cl->scratch && cl->scratch_bytes >= bytes)
+        return CLNET_OK;
+    /* Commands already queued keep the old buffer alive until they finish. */
+    if (cl->scratch)
+        clReleaseMemObject(cl->scratch);
+    cl->scratch = NULL;
+    cl->scratch_bytes = 0;
+    cl_int err;
+    cl_mem mem = clCreateBuffer(cl->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "clCreateBuffer(scratch of %zu bytes)", bytes);
+        return clnet_cl_check(dev, err, what);
+    }
+    cl->scratch = mem;
+    cl->scratch_bytes = bytes;
+    return CLNET_OK;
+}
+
+clnet_status clnet_cl_scratch_acquire(clnet_device *dev, size_t bytes, cl_mem *out)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    mtx_lock(&dev->ctx->lock);
+    bool shared = !cl->scratch_busy;
+    clnet_status st = CLNET_OK;
+    if (shared && (st = scratch_grow(dev, bytes)) == CLNET_OK) {
+        cl->scratch_busy = true;
+        *out = cl->scratch;
+    }
+    mtx_unlock(&dev->ctx->lock);
+    if (shared)
+        return st;
+    cl_int err;
+    *out = clCreateBuffer(cl->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err == CL_SUCCESS)
+        return CLNET_OK;
+    char what[96];
+    snprintf(what, sizeof what, "clCreateBuffer(scratch of %zu bytes)", bytes);
+    return clnet_cl_check(dev, err, what);
+}
+
+void clnet_cl_scratch_release(clnet_device *dev, cl_mem mem)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    mtx_lock(&dev->ctx->lock);
+    bool shared = cl->scratch_busy && mem == cl->scratch;
+    if (shared)
+        cl->scratch_busy = false;
+    mtx_unlock(&dev->ctx->lock);
+    if (!shared)
+        clReleaseMemObject(mem);
+}
+
+void clnet_cl_algo_close(clnet_device *dev)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    if (cl->scratch)
+        clReleaseMemObject(cl->scratch);
+    cl->scratch = NULL;
+    cl->scratch_bytes = 0;
+    cl->scratch_busy = false;
+    clnet_cl_tuning_free(cl->tuning);
+    cl->tuning = NULL;
+}

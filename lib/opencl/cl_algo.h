@@ -1,0 +1,163 @@
+/* cl_algo.h - the convolution algorithms of the OpenCL backend as one table,
+ * the choice among them per (device, layer shape), and the tuning table. */
+#ifndef CLNET_CL_ALGO_H
+#define CLNET_CL_ALGO_H
+
+#include "core/geometry.h"
+#include "opencl/clcl.h"
+
+/* Queues a forward CONV of x (w, optional b) into y; shapes validated by the
+ * core. */
+typedef clnet_status (*clnet_cl_conv_fn)(clnet_device *dev, const clnet_op *op,
+                                         const clnet_tensor *x, const clnet_tensor *w,
+                                         const clnet_tensor *b, clnet_tensor *y);
+
+/* One forward convolution algorithm. Adding one is adding a row to the
+ * table in cl_algo.c; the order of the rows is the order of preference of
+ * the static rule. */
+typedef struct clnet_cl_conv_impl {
+    clnet_conv_algo algo;
+    const char *name;          /* as in the tuning file and `clnet-bench tune` */
+    /* Whether a CONV forced onto this algorithm can run, judged from its
+     * parameters alone (what clnet_op_supported sees): params.kernel is the
+     * window when the caller states it, {0, 0} when not. NULL: any. */
+    bool (*supports)(const clnet_conv_params *p);
+    /* Whether it runs this convolution on this device. */
+    bool (*applies)(const clnet_device *dev, const clnet_conv_geom *g);
+    /* (optional) The static rule for shapes the tuning table lacks: true
+     * when this algorithm is the one to use (the first row that says so
+     * wins). NULL: never chosen without a measurement. */
+    bool (*preferred)(const clnet_device *dev, const clnet_conv_geom *g);
+    clnet_cl_conv_fn run;
+    /* Whether run applies a fused activation (params.fuse_act) itself;
+     * false: the dispatch follows it with an activation pass over y. */
+    bool fuses_act;
+} clnet_cl_conv_impl;
+
+/* The row of algorithm `algo`, NULL when this backend lacks it (AUTO
+ * included). */
+const clnet_cl_conv_impl *clnet_cl_conv_impl_of(clnet_conv_algo algo);
+
+/* The rows, for enumeration by the tuner. */
+const clnet_cl_conv_impl *clnet_cl_conv_impls(int *count);
+
+/* Whether clnet_op_supported may accept a CONV with these parameters: AUTO,
+ * or a forced algorithm that is in the table and whose `supports` agrees. */
+bool clnet_cl_conv_supported(const clnet_conv_params *p);
+
+/* Runs a forward CONV with the forced algorithm, or with AUTO the one the
+ * tuning table names for this shape, else the static rule's. Errors: those
+ * of the algorithm; CLNET_ERR_UNSUPPORTED when a forced algorithm does not
+ * apply to these shapes (the message says why). */
+clnet_status clnet_cl_conv_forward(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
+                                   const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y);
+
+/* The direct kernels of cl/conv.cl (cl_conv.c), the algorithm every
+ * convolution can fall back on. */
+clnet_status clnet_cl_conv_direct(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
+                                  const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y);
+
+/* im2col + the tiled GEMM, and 1x1 convolution as one GEMM (cl_conv_im2col.c). */
+bool clnet_cl_im2col_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_im2col_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_im2col(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
+                                  const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y);
+bool clnet_cl_gemm1x1_supports(const clnet_conv_params *p);
+bool clnet_cl_gemm1x1_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_gemm1x1_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_gemm1x1(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
+                                   const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y);
+
+/* The per-channel direct kernel of cl/depthwise.cl (cl_conv_depthwise.c):
+ * any convolution, preferred for one input channel per group. */
+bool clnet_cl_depthwise_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_depthwise_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_depthwise(clnet_device *dev, const clnet_op *op,
+                                     const clnet_tensor *x, const clnet_tensor *w,
+                                     const clnet_tensor *b, clnet_tensor *y);
+
+/* Winograd F(2x2, 3x3) (cl_conv_winograd.c); clnet_cl_conv_winograd also
+ * runs a CONV_TRANSPOSE where clnet_cl_winograd_transpose_applies (its own
+ * geometry; with `preferred`, whether the static rule picks it). */
+bool clnet_cl_winograd_supports(const clnet_conv_params *p);
+bool clnet_cl_winograd_transpose_applies(const clnet_op *op, const clnet_conv_geom *g,
+                                         bool preferred);
+bool clnet_cl_winograd_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_winograd_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
+                                    const clnet_tensor *x, const clnet_tensor *w,
+                                    const clnet_tensor *b, clnet_tensor *y);
+
+/* A convolution's gradients as GEMMs over chunks of images
+ * (cl_conv_grad.c). The applies functions take the geometry of the op
+ * (CONV_BACKWARD_WEIGHTS: the forward's; CONV_TRANSPOSE: its own) and say
+ * whether the GEMM can run it, or with `preferred` whether it should. */
+bool clnet_cl_grad_weights_gemm_applies(const clnet_conv_geom *g, bool preferred);
+bool clnet_cl_grad_data_gemm_applies(const clnet_conv_geom *g, bool preferred);
+clnet_status clnet_cl_conv_backward_weights_gemm(clnet_device *dev, const clnet_op *op,
+                                                 const clnet_tensor *x, const clnet_tensor *dy,
+                                                 clnet_tensor *dw);
+clnet_status clnet_cl_conv_transpose_gemm(clnet_device *dev, const clnet_op *op,
+                                          const clnet_tensor *x, const clnet_tensor *w,
+                                          const clnet_tensor *b, clnet_tensor *y);
+
+/* A stride-1 CONV_TRANSPOSE as the forward convolution of its rotated
+ * weights, through clnet_cl_conv_forward (cl_conv_grad.c); applies where
+ * the forward padding this needs is not negative. */
+bool clnet_cl_grad_data_forward_applies(const clnet_op *op, const clnet_conv_geom *g,
+                                        const clnet_tensor *x, const clnet_tensor *y);
+clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *op,
+                                             const clnet_tensor *x, const clnet_tensor *w,
+                                             const clnet_tensor *b, clnet_tensor *y);
+
+/* Whether a CONV_TRANSPOSE or CONV_BACKWARD_WEIGHTS runs on the GEMM path:
+ * params.algo IM2COL forces it where it `can`, DIRECT forces the direct
+ * kernels, any other value leaves the choice to the static rule
+ * (`preferred`). A CONV_TRANSPOSE tries Winograd first: forced by WINOGRAD
+ * where it applies, or chosen by its rule unless DIRECT or IM2COL is
+ * forced; then, unless forced, the forward equivalent of stride 1. The
+ * GEMM path of CONV_BACKWARD_WEIGHTS takes row dot products for output
+ * channels too few for the GEMM's tiles. */
+static inline bool clnet_cl_grad_gemm_chosen(const clnet_op *op, bool can, bool preferred)
+{
+    switch (op->u.conv.algo) {
+    case CLNET_CONV_ALGO_IM2COL: return can;
+    case CLNET_CONV_ALGO_DIRECT: return false;
+    default: return preferred;
+    }
+}
+
+/* The activation a CONV fuses, as kernels of this backend take it: *fn the
+ * clnet_activation value, or -1 for none (not a CONV, or fuse_act false). */
+void clnet_cl_fused_act(const clnet_op *op, cl_int *fn, cl_float *alpha);
+
+/* A device buffer of at least `bytes` for one op's intermediate data (the
+ * columns of im2col, transformed tiles): the device's own scratch buffer,
+ * grown as needed, or a new one while another caller holds it. Hand it
+ * back with clnet_cl_scratch_release once the last command that uses it is
+ * queued: the in-order queue runs later ops after those commands, so the
+ * next holder cannot overwrite data still to be read. Errors: an
+ * OpenCL-band status naming the size (out of device memory). */
+clnet_status clnet_cl_scratch_acquire(clnet_device *dev, size_t bytes, cl_mem *out);
+void clnet_cl_scratch_release(clnet_device *dev, cl_mem mem);
+
+/* The device's tuning table (cl_tune.c), loaded from the program cache
+ * directory on first use. */
+typedef struct clnet_cl_tuning clnet_cl_tuning;
+
+/* The algorithm the tuning table names for this shape on this device: the
+ * entry of this exact shape, else of the same layer at the nearest batch
+ * size; NULL when there is none (or no table). */
+const clnet_cl_conv_impl *clnet_cl_tuned_impl(clnet_device *dev, const clnet_conv_geom *g);
+
+void clnet_cl_tuning_free(clnet_cl_tuning *t);
+
+/* Hands CLBlast the kernel parameters tuned for this device, if the table
+ * of cl_clblast_params.c has any (device open and adoption); a rejection is
+ * logged as a warning and CLBlast keeps its defaults. */
+void clnet_cl_clblast_params(clnet_device *dev);
+
+/* Releases the device's scratch buffer and tuning table (device close). */
+void clnet_cl_algo_close(clnet_device *dev);
+
+#endif

@@ -1,0 +1,104 @@
+/* cl_conv_depthwise.c - launches the per-channel direct convolution of
+ * cl/depthwise.cl (ALGO_DEPTHWISE): every channel of every image in one
+ * launch, bias and fused activation included. */
+#include "opencl/cl_algo.h"
+
+#include <stdio.h>
+
+/* ROWS of cl/depthwise.cl: output rows per work-item of the 3x3 kernels. */
+#define DW3X3_ROWS 4
+
+/* Mirrors `dw_shape` in cl/depthwise.cl (cl_int and cl_float fields only). */
+typedef struct dw_shape {
+    cl_int c, h, w, k, oh, ow, kh, kw;
+    cl_int groups, cpg, kpg;
+    cl_int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+    cl_int has_bias, act_fn;
+    cl_float act_alpha;
+} dw_shape;
+
+_Static_assert(CLNET_ACT_COUNT == 9, "activate() of cl/depthwise.cl and cl/winograd.cl has a "
+               "case per clnet_activation: add the new one there");
+
+/* The kernel sums the channels of its group one after another, so it runs
+ * any convolution; it is the one to use where a group has a single input
+ * channel (depthwise, depth multipliers), which no GEMM can make dense. */
+bool clnet_cl_depthwise_applies(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    (void)dev;
+    (void)g;
+    return true;
+}
+
+bool clnet_cl_depthwise_preferred(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    (void)dev;
+    return g->groups > 1 && g->c_per_group == 1;
+}
+
+/* 16 lanes unless 8 leave fewer of them idle at the end of the row. */
+static int vector_width(int64_t ow)
+{
+    int64_t waste16 = (16 - ow % 16) % 16, waste8 = (8 - ow % 8) % 8;
+    return waste8 < waste16 && ow < 64 ? 8 : 16;
+}
+
+/* One work-group per output plane (local = {rows of work-items, 1, 1})
+ * where the kernel allows groups that large: a CPU device then runs a
+ * plane's rows one after another on one core, and the input rows that
+ * neighbouring work-items share are still in its cache (half the time of
+ * the driver's choice on PoCL, which spreads a group over channels). Sets
+ * local[0] to 0 (the driver chooses) otherwise. */
+static clnet_status plane_groups(clnet_device *dev, cl_kernel kernel, size_t local[3])
+{
+    size_t max = 0;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, clnet_cl(dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof max, &max, NULL);
+    if (err != CL_SUCCESS)
+        return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(depthwise)");
+    if (local[0] > max || local[0] > dev->info.max_work_group_size)
+        local[0] = 0;
+    return CLNET_OK;
+}
+
+clnet_status clnet_cl_conv_depthwise(clnet_device *dev, const clnet_op *op,
+                                     const clnet_tensor *x, const clnet_tensor *w,
+                                     const clnet_tensor *b, clnet_tensor *y)
+{
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
+    char options[32];
+    snprintf(options, sizeof options, "-DVW=%d", vector_width(g.ow));
+    const bool dw3x3 = g.kh == 3 && g.kw == 3 && g.dil_h == 1 && g.dil_w == 1 &&
+                       g.c_per_group == 1 && g.stride_h == g.stride_w &&
+                       (g.stride_w == 1 || g.stride_w == 2);
+    const char *kname = !dw3x3 ? "depthwise" : g.stride_w == 1 ? "depthwise3x3_s1"
+                                                                 : "depthwise3x3_s2";
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "depthwise", options, kname, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    dw_shape s = {
+        .c = (cl_int)g.c, .h = (cl_int)g.h, .w = (cl_int)g.w, .k = (cl_int)g.k,
+        .oh = (cl_int)g.oh, .ow = (cl_int)g.ow, .kh = (cl_int)g.kh, .kw = (cl_int)g.kw,
+        .groups = (cl_int)g.groups, .cpg = (cl_int)g.c_per_group, .kpg = (cl_int)g.k_per_group,
+        .stride_h = (cl_int)g.stride_h, .stride_w = (cl_int)g.stride_w,
+        .pad_h = (cl_int)g.pad_h, .pad_w = (cl_int)g.pad_w,
+        .dil_h = (cl_int)g.dil_h, .dil_w = (cl_int)g.dil_w,
+        .has_bias = b != NULL,
+    };
+    clnet_cl_fused_act(op, &s.act_fn, &s.act_alpha);
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), wa = clnet_cl_targs(w), ya = clnet_cl_targs(y);
+    /* A bias-less launch still passes a valid buffer for the unused pointer. */
+    clnet_cl_tensor_args ba = b ? clnet_cl_targs(b) : wa;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(wa), CLNET_CL_ARG(ba.mem), CLNET_CL_ARG(ba.offset),
+        CLNET_CL_TENSOR(ya), CLNET_CL_ARG(s),
+    };
+    const int64_t rows = dw3x3 ? DW3X3_ROWS : 1;
+    const size_t global[3] = {(size_t)((g.oh + rows - 1) / rows), (size_t)g.k, (size_t)g.n};
+    size_t local[3] = {global[0], 1, 1};
+    if ((st = plane_groups(dev, kernel, local)))
+        return st;
+    return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
+                           global, local[0] ? local : NULL);
+}

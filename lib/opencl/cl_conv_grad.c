@@ -1,0 +1,440 @@
+/* cl_conv_grad.c - a convolution's two gradients as GEMMs over a chunk of
+ * images at once (kernels in cl/conv_grad.cl, the GEMM of cl_gemm_tiled.c):
+ * CONV_BACKWARD_WEIGHTS and CONV_TRANSPOSE, which is the data gradient.
+ * Putting the images side by side makes the GEMM wide even where a layer's
+ * planes are a few pixels (the deep layers of a net on small inputs), and
+ * one launch covers many images. */
+#include "opencl/cl_algo.h"
+#include "opencl/cl_gemm_tiled.h"
+
+#include <limits.h>
+
+/* The images of one chunk share the scratch buffer, sized so that a chunk's
+ * matrices stay near a typical L3 while small layers take the whole batch
+ * in one chunk. */
+#define CHUNK_BUDGET_BYTES ((size_t)32 << 20)
+/* VW of cl/conv_grad.cl. */
+#define GRAD_VW 16
+/* BW_TB and BW_KB of cl/conv_grad.cl: taps and channels per work-group of
+ * weights_dot. */
+#define DOT_TB 4
+#define DOT_KB 4
+/* The GEMM's tile width (16 * NV of cl/gemm_tiled.cl): the data gradient's
+ * columns are padded to it, a partial tile of columns taking its slow path. */
+#define GRAD_NPAD 32
+
+#define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Mirrors `grad_shape` in cl/conv_grad.cl (cl_int fields only). */
+typedef struct grad_shape {
+    cl_int c, h, w, k, oh, ow, kh, kw;
+    cl_int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+    cl_int groups, cpg, kpg, images;
+} grad_shape;
+
+/* How many images each chunk of a gradient takes, and its scratch. */
+typedef struct grad_plan {
+    int64_t chunk;
+    size_t fixed, per_image;   /* scratch elements: once, and per image of a chunk */
+    size_t elements;           /* scratch of a full chunk, its columns padded */
+} grad_plan;
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* Columns of the data gradient's matrices for q pixels. */
+static int64_t padded(int64_t q)
+{
+    return ceil_div(q, GRAD_NPAD) * GRAD_NPAD;
+}
+
+static int64_t taps(const clnet_conv_geom *f)
+{
+    return f->c_per_group * f->kh * f->kw;
+}
+
+/* CONV_TRANSPOSE's geometry names its own input and output; the forward
+ * convolution whose data gradient it is runs the other way. */
+static clnet_conv_geom forward_of_transpose(const clnet_conv_geom *t)
+{
+    clnet_conv_geom f = *t;
+    f.c = t->k;
+    f.h = t->oh;
+    f.w = t->ow;
+    f.k = t->c;
+    f.oh = t->h;
+    f.ow = t->w;
+    f.c_per_group = t->k_per_group;
+    f.k_per_group = t->c_per_group;
+    return f;
+}
+
+/* Scratch: the transposed weights (or their gradient) once, then per image
+ * the columns (C * KH * KW rows of P) and dy's copy (K x P). */
+static grad_plan plan_of(const clnet_conv_geom *f)
+{
+    grad_plan pl;
+    const int64_t plane = f->oh * f->ow;
+    pl.fixed = (size_t)(f->c * f->kh * f->kw * f->k_per_group);
+    pl.per_image = (size_t)((f->c * f->kh * f->kw + f->k) * plane);
+    const size_t budget = CHUNK_BUDGET_BYTES / sizeof(cl_float);
+    int64_t chunk = budget > pl.fixed ? (int64_t)((budget - pl.fixed) / pl.per_image) : 1;
+    pl.chunk = chunk < 1 ? 1 : chunk > f->n ? f->n : chunk;
+    pl.elements = pl.fixed + (size_t)((f->c * f->kh * f->kw + f->k) * padded(pl.chunk * plane));
+    return pl;
+}
+
+/* Everything the kernels index must fit an int. */
+static bool fits(const clnet_conv_geom *f)
+{
+    return plan_of(f).elements <= INT_MAX;
+}
+
+/* The GEMM pays off once every output element sums enough products and the
+ * operands are wide enough for its 12 x 32 tiles; depthwise and narrow
+ * groups stay with the direct kernels. */
+static bool worth(const clnet_conv_geom *f)
+{
+    return f->k_per_group >= 16 && taps(f) >= 16;
+}
+
+/* The weight gradient's columns pay off from 16 taps per output channel on
+ * (LeNet-5's first layer, 25 taps for 6 channels: 4x faster than the direct
+ * kernel); a depthwise 3x3 layer's 9 would copy its input 9 times for
+ * little. */
+static bool weights_worth(const clnet_conv_geom *f)
+{
+    return taps(f) >= 16 && (f->k_per_group >= 16 || f->groups == 1);
+}
+
+bool clnet_cl_grad_weights_gemm_applies(const clnet_conv_geom *f, bool preferred)
+{
+    return fits(f) && (!preferred || weights_worth(f));
+}
+
+bool clnet_cl_grad_data_gemm_applies(const clnet_conv_geom *t, bool preferred)
+{
+    clnet_conv_geom f = forward_of_transpose(t);
+    return fits(&f) && (!preferred || worth(&f));
+}
+
+static grad_shape shape_of(const clnet_conv_geom *f, int64_t images)
+{
+    grad_shape s = {
+        .c = (cl_int)f->c, .h = (cl_int)f->h, .w = (cl_int)f->w, .k = (cl_int)f->k,
+        .oh = (cl_int)f->oh, .ow = (cl_int)f->ow, .kh = (cl_int)f->kh, .kw = (cl_int)f->kw,
+        .stride_h = (cl_int)f->stride_h, .stride_w = (cl_int)f->stride_w,
+        .pad_h = (cl_int)f->pad_h, .pad_w = (cl_int)f->pad_w,
+        .dil_h = (cl_int)f->dil_h, .dil_w = (cl_int)f->dil_w,
+        .groups = (cl_int)f->groups, .cpg = (cl_int)f->c_per_group,
+        .kpg = (cl_int)f->k_per_group, .images = (cl_int)images,
+    };
+    return s;
+}
+
+/* Grid `global` in work-groups of the kernel's preferred size multiple
+ * along dim 0 (rounded up; the kernels skip the excess): the driver's own
+ * choice can be thousands of work-items, whose private arrays PoCL keeps
+ * on one thread's stack (see cl_conv_winograd.c). */
+static clnet_status launch(clnet_device *dev, const char *name, int nargs,
+                           const clnet_cl_arg *args, const size_t global[3])
+{
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "conv_grad", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    size_t multiple = 1, max = 1;
+    cl_device_id id = clnet_cl(dev)->id;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                                          sizeof multiple, &multiple, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max,
+                                       NULL);
+    if (err != CL_SUCCESS)
+        return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(conv_grad)");
+    const size_t local[3] = {multiple < max ? multiple : max, 1, 1};
+    const size_t rounded[3] = {(global[0] + local[0] - 1) / local[0] * local[0], global[1],
+                               global[2]};
+    return clnet_cl_launch(dev, kernel, name, nargs, args, 3, rounded, local);
+}
+
+/* The columns of x's images [n0, n0 + images) into col (rows of Q). */
+static clnet_status im2col_chunk(clnet_device *dev, const clnet_tensor *x, int64_t n0,
+                                 const grad_shape *s, cl_mem col, cl_int col_off, cl_int ld)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x);
+    cl_int x_off = (cl_int)(xa.offset + n0 * xa.batch_stride);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(xa.mem), CLNET_CL_ARG(x_off), CLNET_CL_ARG(xa.batch_stride),
+        CLNET_CL_ARG(col), CLNET_CL_ARG(col_off), CLNET_CL_ARG(ld), CLNET_CL_ARG(*s),
+    };
+    const size_t global[3] = {(size_t)ceil_div(ld, GRAD_VW),
+                              (size_t)((int64_t)s->c * s->kh * s->kw), 1};
+    return launch(dev, "im2col_chunk", NARGS(args), args, global);
+}
+
+/* dy's images [n0, n0 + images) as rows (pixel-major), the weight
+ * gradient's right-hand side. */
+static clnet_status dy_rows(clnet_device *dev, const clnet_tensor *dy, int64_t n0,
+                            const grad_shape *s, cl_mem dst, cl_int dst_off)
+{
+    clnet_cl_tensor_args da = clnet_cl_targs(dy);
+    cl_int dy_off = (cl_int)(da.offset + n0 * da.batch_stride);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(da.mem), CLNET_CL_ARG(dy_off), CLNET_CL_ARG(da.batch_stride),
+        CLNET_CL_ARG(dst), CLNET_CL_ARG(dst_off), CLNET_CL_ARG(*s),
+    };
+    const size_t global[3] = {(size_t)((int64_t)s->oh * s->ow), (size_t)ceil_div(s->k, GRAD_VW),
+                              (size_t)s->images};
+    return launch(dev, "dy_rows", NARGS(args), args, global);
+}
+
+/* dy's images as columns (channel-major, rows ld long), the data
+ * gradient's right-hand side. */
+static clnet_status dy_cols(clnet_device *dev, const clnet_tensor *dy, int64_t n0,
+                            const grad_shape *s, cl_mem dst, cl_int dst_off, cl_int ld)
+{
+    clnet_cl_tensor_args da = clnet_cl_targs(dy);
+    cl_int dy_off = (cl_int)(da.offset + n0 * da.batch_stride);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(da.mem), CLNET_CL_ARG(dy_off), CLNET_CL_ARG(da.batch_stride),
+        CLNET_CL_ARG(dst), CLNET_CL_ARG(dst_off), CLNET_CL_ARG(ld), CLNET_CL_ARG(*s),
+    };
+    const size_t global[3] = {(size_t)(ld / GRAD_VW), (size_t)s->k, 1};
+    return launch(dev, "dy_cols", NARGS(args), args, global);
+}
+
+static clnet_status weights_pass(clnet_device *dev, const char *kname, const clnet_tensor *w,
+                                 const grad_shape *s, cl_mem t, bool to_t)
+{
+    clnet_cl_tensor_args wa = clnet_cl_targs(w);
+    cl_int t_off = 0;
+    const clnet_cl_arg to[] = {
+        CLNET_CL_TENSOR(wa), CLNET_CL_ARG(t), CLNET_CL_ARG(t_off), CLNET_CL_ARG(*s),
+    };
+    const clnet_cl_arg from[] = {
+        CLNET_CL_ARG(t), CLNET_CL_ARG(t_off), CLNET_CL_TENSOR(wa), CLNET_CL_ARG(*s),
+    };
+    const int64_t ntaps = (int64_t)s->cpg * s->kh * s->kw;
+    const size_t global[3] = {(size_t)ceil_div(ntaps, GRAD_VW), (size_t)ceil_div(s->kpg, GRAD_VW),
+                              (size_t)s->groups};
+    return launch(dev, kname, NARGS(to), to_t ? to : from, global);
+}
+
+/* dw[k][t] = the dot products of dy's channel rows with the column rows,
+ * both laid out with the chunk's images side by side (padded to whole
+ * vectors with zeros), accumulated over the chunks. */
+static clnet_status backward_weights_dot(clnet_device *dev, const clnet_conv_geom *f,
+                                         const clnet_tensor *x, const clnet_tensor *dy,
+                                         clnet_tensor *dw)
+{
+    const grad_plan p = plan_of(f);
+    const int64_t plane = f->oh * f->ow, rows = f->c * f->kh * f->kw;
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "conv_grad", NULL, "weights_dot", &kernel);
+    size_t local = 1;
+    const int64_t ld_max = ceil_div(p.chunk * plane, GRAD_VW) * GRAD_VW;
+    if (st == CLNET_OK)
+        st = clnet_cl_reduce_size(dev, kernel, DOT_TB * DOT_KB * sizeof(cl_float),
+                                  (size_t)(ld_max / GRAD_VW), &local);
+    cl_mem scratch;
+    if (st == CLNET_OK)
+        st = clnet_cl_scratch_acquire(dev, (size_t)((rows + f->k) * ld_max) * sizeof(cl_float),
+                                      &scratch);
+    if (st != CLNET_OK)
+        return st;
+    clnet_cl_tensor_args da = clnet_cl_targs(dw);
+    const size_t global = (size_t)(f->groups * ceil_div(f->k_per_group, DOT_KB) *
+                                   ceil_div(taps(f), DOT_TB)) * local;
+    for (int64_t n0 = 0; n0 < f->n && st == CLNET_OK; n0 += p.chunk) {
+        const int64_t images = f->n - n0 < p.chunk ? f->n - n0 : p.chunk;
+        const cl_int ld = (cl_int)(ceil_div(images * plane, GRAD_VW) * GRAD_VW);
+        const cl_int col_off = 0, dyc_off = (cl_int)(rows * ld);
+        cl_int accumulate = n0 > 0;
+        grad_shape s = shape_of(f, images);
+        st = im2col_chunk(dev, x, n0, &s, scratch, col_off, ld);
+        if (st == CLNET_OK)
+            st = dy_cols(dev, dy, n0, &s, scratch, dyc_off, ld);
+        const clnet_cl_arg args[] = {
+            CLNET_CL_ARG(scratch), CLNET_CL_ARG(col_off), CLNET_CL_ARG(scratch),
+            CLNET_CL_ARG(dyc_off), CLNET_CL_ARG(ld), CLNET_CL_TENSOR(da),
+            CLNET_CL_ARG(accumulate), CLNET_CL_ARG(s),
+            CLNET_CL_LOCAL(DOT_TB * DOT_KB * local * sizeof(cl_float)),
+        };
+        if (st == CLNET_OK)
+            st = clnet_cl_launch(dev, kernel, "weights_dot", NARGS(args), args, 1, &global,
+                                 &local);
+    }
+    clnet_cl_scratch_release(dev, scratch);
+    return st;
+}
+
+/* dw = the sum over the chunks of col (T x Q, per group) * dy rows (Q x
+ * K/g), into the transposed gradient (T x K/g per group), then transposed
+ * into dw; output channels too few for whole tiles of the GEMM take row dot
+ * products instead. */
+clnet_status clnet_cl_conv_backward_weights_gemm(clnet_device *dev, const clnet_op *op,
+                                                 const clnet_tensor *x, const clnet_tensor *dy,
+                                                 clnet_tensor *dw)
+{
+    const clnet_conv_geom f = clnet_conv_geom_of(op, x, dw, dy);
+    if (f.k_per_group < GRAD_NPAD)
+        return backward_weights_dot(dev, &f, x, dy, dw);
+    const grad_plan p = plan_of(&f);
+    const int64_t plane = f.oh * f.ow, t = taps(&f);
+    cl_mem scratch;
+    clnet_status st = clnet_cl_scratch_acquire(dev, p.elements * sizeof(cl_float), &scratch);
+    if (st != CLNET_OK)
+        return st;
+    const cl_int col_off = (cl_int)p.fixed;
+    for (int64_t n0 = 0; n0 < f.n && st == CLNET_OK; n0 += p.chunk) {
+        const int64_t images = f.n - n0 < p.chunk ? f.n - n0 : p.chunk;
+        const int64_t q = images * plane;
+        const cl_int rows_off = (cl_int)(p.fixed + (size_t)(f.c * f.kh * f.kw * q));
+        grad_shape s = shape_of(&f, images);
+        st = im2col_chunk(dev, x, n0, &s, scratch, col_off, (cl_int)q);
+        if (st == CLNET_OK)
+            st = dy_rows(dev, dy, n0, &s, scratch, rows_off);
+        clnet_cl_gemm_batch gb = {
+            .m = t, .n = f.k_per_group, .k = q, .images = 1, .groups = f.groups,
+            .a = {scratch, col_off, q, 0, t * q},
+            .b = {scratch, rows_off, f.k, 0, f.k_per_group},
+            .c = {scratch, 0, f.k_per_group, 0, t * f.k_per_group},
+            .accumulate = n0 > 0,
+        };
+        if (st == CLNET_OK)
+            st = clnet_cl_gemm_tiled(dev, "conv_backward_weights (gemm)", &gb);
+    }
+    grad_shape s = shape_of(&f, p.chunk);
+    if (st == CLNET_OK)
+        st = weights_pass(dev, "weights_from_t", dw, &s, scratch, false);
+    clnet_cl_scratch_release(dev, scratch);
+    return st;
+}
+
+/* The data gradient of the forward convolution whose output is x: per
+ * chunk, the columns (T x Q per group) = transposed weights (T x K/g) * dy
+ * as columns (K/g x Q), summed back into y by col2im (plus the bias). */
+clnet_status clnet_cl_conv_transpose_gemm(clnet_device *dev, const clnet_op *op,
+                                          const clnet_tensor *x, const clnet_tensor *w,
+                                          const clnet_tensor *b, clnet_tensor *y)
+{
+    const clnet_conv_geom tg = clnet_conv_geom_of(op, x, w, y);
+    const clnet_conv_geom f = forward_of_transpose(&tg);
+    const grad_plan p = plan_of(&f);
+    const int64_t plane = f.oh * f.ow, t = taps(&f);
+    cl_mem scratch;
+    clnet_status st = clnet_cl_scratch_acquire(dev, p.elements * sizeof(cl_float), &scratch);
+    if (st != CLNET_OK)
+        return st;
+    grad_shape s = shape_of(&f, p.chunk);
+    st = weights_pass(dev, "weights_t", w, &s, scratch, true);
+    clnet_cl_tensor_args ba = b ? clnet_cl_targs(b) : clnet_cl_targs(w);
+    clnet_cl_tensor_args ya = clnet_cl_targs(y);
+    cl_int has_bias = b != NULL;
+    const cl_int col_off = (cl_int)p.fixed;
+    for (int64_t n0 = 0; n0 < f.n && st == CLNET_OK; n0 += p.chunk) {
+        const int64_t images = f.n - n0 < p.chunk ? f.n - n0 : p.chunk;
+        const cl_int ld = (cl_int)padded(images * plane);
+        const cl_int cols_off = (cl_int)(p.fixed + (size_t)(f.c * f.kh * f.kw * ld));
+        s = shape_of(&f, images);
+        st = dy_cols(dev, x, n0, &s, scratch, cols_off, ld);
+        clnet_cl_gemm_batch gb = {
+            .m = t, .n = ld, .k = f.k_per_group, .images = 1, .groups = f.groups,
+            .a = {scratch, 0, f.k_per_group, 0, t * f.k_per_group},
+            .b = {scratch, cols_off, ld, 0, f.k_per_group * ld},
+            .c = {scratch, col_off, ld, 0, t * ld},
+        };
+        if (st == CLNET_OK)
+            st = clnet_cl_gemm_tiled(dev, "conv_transpose (gemm)", &gb);
+        cl_int y_off = (cl_int)(ya.offset + n0 * ya.batch_stride);
+        const clnet_cl_arg args[] = {
+            CLNET_CL_ARG(scratch), CLNET_CL_ARG(col_off), CLNET_CL_ARG(ld), CLNET_CL_ARG(ba.mem),
+            CLNET_CL_ARG(ba.offset), CLNET_CL_ARG(has_bias), CLNET_CL_ARG(ya.mem),
+            CLNET_CL_ARG(y_off), CLNET_CL_ARG(ya.batch_stride), CLNET_CL_ARG(s),
+        };
+        const size_t global[3] = {(size_t)ceil_div(images * f.h * f.w, GRAD_VW), (size_t)f.c, 1};
+        if (st == CLNET_OK)
+            st = launch(dev, "col2im_chunk", NARGS(args), args, global);
+    }
+    clnet_cl_scratch_release(dev, scratch);
+    return st;
+}
+
+/* A stride-1 transposed convolution is the forward convolution, with
+ * padding dil * (k - 1) - pad, of its weights rotated by 180 degrees with
+ * input and output channels swapped: its geometry, false where a padding
+ * would be negative. */
+static bool forward_padding(const clnet_conv_geom *t, const clnet_tensor *x,
+                            const clnet_tensor *y, clnet_op *fwd)
+{
+    if (t->stride_h != 1 || t->stride_w != 1)
+        return false;
+    const int64_t span_h = t->dil_h * (t->kh - 1), span_w = t->dil_w * (t->kw - 1);
+    if (t->pad_h > span_h || t->pad_w > span_w)
+        return false;
+    clnet_conv_params *p = &fwd->u.conv;
+    p->pad_begin[0] = (int)(span_h - t->pad_h);
+    p->pad_begin[1] = (int)(span_w - t->pad_w);
+    p->pad_end[0] = (int)(clnet_geom_h(y) - clnet_geom_h(x) + span_h - p->pad_begin[0]);
+    p->pad_end[1] = (int)(clnet_geom_w(y) - clnet_geom_w(x) + span_w - p->pad_begin[1]);
+    return p->pad_end[0] >= 0 && p->pad_end[1] >= 0;
+}
+
+bool clnet_cl_grad_data_forward_applies(const clnet_op *op, const clnet_conv_geom *t,
+                                        const clnet_tensor *x, const clnet_tensor *y)
+{
+    clnet_op fwd = *op;
+    return forward_padding(t, x, y, &fwd);
+}
+
+/* The data gradient of a stride-1 convolution through the forward
+ * algorithms (cl_algo.c), which then pick what suits the layer (1x1 as one
+ * GEMM on dy, no columns): the rotated weights go to a buffer of their own
+ * for the time of the op, since the algorithm may need the scratch buffer. */
+clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *op,
+                                             const clnet_tensor *x, const clnet_tensor *w,
+                                             const clnet_tensor *b, clnet_tensor *y)
+{
+    const clnet_conv_geom t = clnet_conv_geom_of(op, x, w, y);
+    clnet_op fwd = *op;
+    fwd.kind = CLNET_OP_CONV;
+    fwd.u.conv.algo = CLNET_CONV_ALGO_AUTO;
+    fwd.u.conv.fuse_act = false;
+    fwd.u.conv.output_padding[0] = fwd.u.conv.output_padding[1] = 0;
+    if (!forward_padding(&t, x, y, &fwd))
+        return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "conv_transpose on %s: no forward "
+                          "equivalent", dev->info.name);
+    /* the flip kernel's cpg/kpg: input and output channels per group */
+    grad_shape s = {.kh = (cl_int)t.kh, .kw = (cl_int)t.kw, .cpg = (cl_int)t.c_per_group,
+                    .kpg = (cl_int)t.k_per_group};
+    const size_t count = (size_t)(t.k * t.c_per_group * t.kh * t.kw);
+    cl_int err;
+    cl_mem flipped = clCreateBuffer(clnet_cl(dev)->context, CL_MEM_READ_WRITE,
+                                    count * sizeof(cl_float), NULL, &err);
+    if (err != CL_SUCCESS)
+        return clnet_cl_check(dev, err, "clCreateBuffer(rotated weights)");
+    clnet_cl_tensor_args wa = clnet_cl_targs(w);
+    cl_int wf_off = 0;
+    const clnet_cl_arg args[] = {CLNET_CL_TENSOR(wa), CLNET_CL_ARG(flipped), CLNET_CL_ARG(wf_off),
+                                 CLNET_CL_ARG(s)};
+    const size_t global[3] = {(size_t)(t.kh * t.kw), (size_t)t.c_per_group, (size_t)t.k};
+    clnet_status st = launch(dev, "flip_weights", NARGS(args), args, global);
+    /* the rotated weights as a tensor of the forward convolution's shape */
+    clnet_storage storage = {.dev = dev, .handle = flipped, .bytes = count * sizeof(cl_float),
+                             .refs = 1};
+    clnet_tensor wf = {.storage = &storage, .dtype = CLNET_F32, .ndim = w->ndim};
+    wf.shape[0] = t.k;
+    wf.shape[1] = t.c_per_group;
+    for (int d = 2; d < w->ndim; d++)
+        wf.shape[d] = w->shape[d];
+    wf.stride[w->ndim - 1] = 1;
+    for (int d = w->ndim - 2; d >= 0; d--)
+        wf.stride[d] = wf.stride[d + 1] * wf.shape[d + 1];
+    if (st == CLNET_OK)
+        st = clnet_cl_conv_forward(dev, &fwd, x, &wf, b, y);
+    clReleaseMemObject(flipped);
+    return st;
+}

@@ -1,0 +1,138 @@
+/* cl_gemm_tiled.c - launches clnet's tiled SGEMM (cl/gemm_tiled.cl): picks
+ * the tile height for the shape and checks that every index fits an int. */
+#include "opencl/cl_gemm_tiled.h"
+
+#include <limits.h>
+#include <stdio.h>
+
+/* NV of cl/gemm_tiled.cl (its default): 16-float vectors per tile row. */
+#define GEMM_NV 2
+#define GEMM_NR (16 * GEMM_NV)
+
+/* Mirrors `gemm_shape` in cl/gemm_tiled.cl: cl_int fields only, so host and
+ * device lay it out alike. */
+typedef struct gemm_shape {
+    cl_int m, n, kc, kh, kw, groups;
+    cl_int a_off, lda, a_gs;
+    cl_int b_off, ldb, b_dh, b_dw, b_ns, b_gs;
+    cl_int c_off, ldc, c_ns, c_gs, c_rw, c_valid;
+    cl_int bias_off, has_bias, accumulate;
+} gemm_shape;
+
+/* The tile heights cl/gemm_tiled.cl has a kernel for (gemm_nn_<rows>): 12
+ * rows keep the most accumulators busy per load; 8 wastes nothing on the
+ * multiples of 8 that channel counts usually are. */
+static const int tile_rows[] = {12, 8};
+
+/* The tile height with the fewest padded rows, the taller on a tie. */
+static int pick_rows(int64_t m)
+{
+    int best = tile_rows[0];
+    int64_t best_pad = (m + best - 1) / best * best;
+    for (size_t i = 1; i < sizeof tile_rows / sizeof tile_rows[0]; i++) {
+        int r = tile_rows[i];
+        int64_t pad = (m + r - 1) / r * r;
+        if (pad < best_pad) {
+            best = r;
+            best_pad = pad;
+        }
+    }
+    return best;
+}
+
+static bool fits(int64_t v)
+{
+    return v >= 0 && v <= INT_MAX;
+}
+
+/* Every index the kernel forms, in int64 arithmetic: the last element of
+ * each operand and every stride. */
+static bool batch_fits(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int64_t c_row,
+                       int64_t c_valid)
+{
+    const int64_t kc = g->k / (kh * kw), z = g->images * g->groups;
+    const int64_t a_last = g->a.off + (g->groups - 1) * g->a.group_stride +
+                           (g->m - 1) * g->a.ld + g->k - 1;
+    const int64_t b_last = g->b.off + (g->images - 1) * g->b.image_stride +
+                           (g->groups - 1) * g->b.group_stride + (kc - 1) * g->b.ld +
+                           (kh - 1) * g->b_dh + (kw - 1) * g->b_dw + g->n - 1;
+    const int64_t c_last = g->c.off + (g->images - 1) * g->c.image_stride +
+                           (g->groups - 1) * g->c.group_stride + (g->m - 1) * g->c.ld +
+                           (g->n - 1) / c_row * c_valid + c_valid - 1;
+    return fits(g->m) && fits(g->n) && fits(g->k) && fits(z) && fits(a_last) &&
+           fits(b_last) && fits(c_last) && fits(g->bias_off + g->groups * g->m) &&
+           fits(g->a.group_stride) && fits(g->b.image_stride) && fits(g->b.group_stride) &&
+           fits(g->c.image_stride) && fits(g->c.group_stride) && fits(g->b_dh) &&
+           fits(g->b_dw);
+}
+
+static gemm_shape shape_of(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int64_t c_row,
+                           int64_t c_valid)
+{
+    gemm_shape s;
+    s.m = (cl_int)g->m;
+    s.n = (cl_int)g->n;
+    s.kc = (cl_int)(g->k / (kh * kw));
+    s.kh = (cl_int)kh;
+    s.kw = (cl_int)kw;
+    s.groups = (cl_int)g->groups;
+    s.a_off = (cl_int)g->a.off;
+    s.lda = (cl_int)g->a.ld;
+    s.a_gs = (cl_int)g->a.group_stride;
+    s.b_off = (cl_int)g->b.off;
+    s.ldb = (cl_int)g->b.ld;
+    s.b_dh = (cl_int)g->b_dh;
+    s.b_dw = (cl_int)g->b_dw;
+    s.b_ns = (cl_int)g->b.image_stride;
+    s.b_gs = (cl_int)g->b.group_stride;
+    s.c_off = (cl_int)g->c.off;
+    s.ldc = (cl_int)g->c.ld;
+    s.c_ns = (cl_int)g->c.image_stride;
+    s.c_gs = (cl_int)g->c.group_stride;
+    s.c_rw = (cl_int)c_row;
+    s.c_valid = (cl_int)c_valid;
+    s.bias_off = (cl_int)g->bias_off;
+    s.has_bias = g->bias != NULL;
+    s.accumulate = g->accumulate;
+    return s;
+}
+
+clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
+                                 const clnet_cl_gemm_batch *g)
+{
+    if (g->m <= 0 || g->n <= 0 || g->images <= 0 || g->groups <= 0)
+        return CLNET_OK;
+    const bool window = g->kh > 0 && g->kw > 0;
+    const int64_t kh = window ? g->kh : 1, kw = window ? g->kw : 1;
+    const int64_t c_row = window ? g->c_row : g->n, c_valid = window ? g->c_valid : g->n;
+    if (!batch_fits(g, kh, kw, c_row, c_valid))
+        return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                          "%s on %s: tiled GEMM (M=%lld N=%lld K=%lld, %lld x %lld batch) "
+                          "indexes beyond 2^31-1 elements", opname, dev->info.name,
+                          (long long)g->m, (long long)g->n, (long long)g->k,
+                          (long long)g->images, (long long)g->groups);
+    const int rows = pick_rows(g->m);
+    char kname[32];
+    snprintf(kname, sizeof kname, "gemm_nn_%d", rows);
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", NULL, kname, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    gemm_shape s = shape_of(g, kh, kw, c_row, c_valid);
+    /* A bias-less launch still passes a valid buffer for the unused
+     * pointer, which some drivers require. */
+    cl_mem bias = g->bias ? g->bias : g->c.mem;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(g->a.mem), CLNET_CL_ARG(g->b.mem), CLNET_CL_ARG(g->c.mem),
+        CLNET_CL_ARG(bias), CLNET_CL_ARG(s),
+    };
+    const size_t global[3] = {
+        (size_t)((g->m + rows - 1) / rows),
+        (size_t)((g->n + GEMM_NR - 1) / GEMM_NR),
+        (size_t)(g->images * g->groups),
+    };
+    /* Each work-item owns a whole tile, so any grouping is correct; the
+     * driver's choice measured as well as fixed ones on PoCL. */
+    return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
+                           global, NULL);
+}
