@@ -52,7 +52,8 @@ clnet_pool_geom clnet_pool_geom_of(const clnet_op *op, const clnet_tensor *x,
     g.ow = clnet_geom_w(y);
     g.max = p->mode == CLNET_POOL_MAX;
     g.count_include_pad = p->count_include_pad;
-    if (p->global) {
+    g.adaptive = p->adaptive;
+    if (p->global || p->adaptive) {
         g.kh = g.h;
         g.kw = g.w;
         g.stride_h = g.stride_w = 1;

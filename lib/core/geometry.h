@@ -36,6 +36,8 @@ typedef struct clnet_pool_geom {
                                   for count_include_pad */
     bool max;                  /* max mode, else average */
     bool count_include_pad;
+    bool adaptive;             /* adaptive average: windows from clnet_adaptive_window;
+                                  the window fields then describe the whole plane */
 } clnet_pool_geom;
 
 clnet_pool_geom clnet_pool_geom_of(const clnet_op *op, const clnet_tensor *x,
@@ -55,6 +57,17 @@ static inline int64_t clnet_pool_divisor(const clnet_pool_geom *g, int64_t h0, i
         we = we < g->w ? we : g->w;
     }
     return (he - hs) * (we - ws);
+}
+
+/* Adaptive pooling's window along one axis of `in` elements pooled to `out`:
+ * output i covers [*begin, *end) = [floor(i*in/out), ceil((i+1)*in/out)),
+ * PyTorch's rule. The rule is its own inverse: the outputs whose windows
+ * contain input j are those of clnet_adaptive_window(j, out, in). */
+static inline void clnet_adaptive_window(int64_t i, int64_t in, int64_t out, int64_t *begin,
+                                         int64_t *end)
+{
+    *begin = i * in / out;
+    *end = ((i + 1) * in + out - 1) / out;
 }
 
 /* Spatial extent of a tensor as an image: (H, W), H = 1 for rank 3. */

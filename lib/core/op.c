@@ -112,6 +112,7 @@ const char *clnet_op_kind_name(clnet_op_kind kind)
         [CLNET_OP_REDUCE_SUM] = "reduce_sum",
         [CLNET_OP_SGD_STEP] = "sgd_step",
         [CLNET_OP_ADAM_STEP] = "adam_step",
+        [CLNET_OP_RBF] = "rbf",
     };
     if ((int)kind < 0 || kind >= CLNET_OP_KIND_COUNT)
         return "?";

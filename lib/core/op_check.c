@@ -73,6 +73,16 @@ static clnet_status in_range(const check *c, const char *what, float v, float lo
                 (double)lo, (double)hi, closed ? "]" : ")");
 }
 
+/* An activation (ACTIVATION's, or the one a CONV fuses). */
+static clnet_status act_params(const check *c, const clnet_act_params *p)
+{
+    if ((int)p->fn < 0 || p->fn >= CLNET_ACT_COUNT)
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "unknown activation %d", (int)p->fn);
+    if (!isfinite(p->alpha))
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "alpha must be finite");
+    return CLNET_OK;
+}
+
 /* One output, F32, of the given shape. */
 static clnet_status out_f32(check *c, clnet_shape s)
 {
@@ -138,6 +148,8 @@ static clnet_status check_conv(check *c)
         return fail(c, CLNET_ERR_INVALID_PARAMS, "groups %d (must be >= 1)", p->groups);
     if ((int)p->algo < 0 || p->algo >= CLNET_CONV_ALGO_COUNT)
         return fail(c, CLNET_ERR_INVALID_PARAMS, "unknown convolution algorithm %d", (int)p->algo);
+    if (c->op->kind == CLNET_OP_CONV && p->fuse_act)
+        TRY(act_params(c, &p->act));
     int64_t ch = x->dim[1], groups = p->groups;
     if (ch % groups != 0)
         return fail(c, CLNET_ERR_SHAPE, "groups %lld do not divide the %lld input channels",
@@ -199,6 +211,22 @@ static int64_t pool_out(int64_t in, int k, int s, int pb, int pe, bool ceil_mode
     return out;
 }
 
+/* Adaptive pooling: average only, an output size for each used axis. */
+static clnet_status check_adaptive(const check *c, int first, int64_t out_size[2])
+{
+    const clnet_pool_params *p = &c->op->u.pool;
+    if (p->mode != CLNET_POOL_AVG || p->global)
+        return fail(c, CLNET_ERR_INVALID_PARAMS,
+                    "adaptive pooling is average pooling only, and not global");
+    for (int a = first; a < 2; a++) {
+        if (p->out_size[a] < 1)
+            return fail(c, CLNET_ERR_INVALID_PARAMS, "adaptive output %s %d (must be >= 1)",
+                        axis_name(a), p->out_size[a]);
+        out_size[a] = p->out_size[a];
+    }
+    return CLNET_OK;
+}
+
 static clnet_status check_pool(check *c)
 {
     const clnet_pool_params *p = &c->op->u.pool;
@@ -209,7 +237,9 @@ static clnet_status check_pool(check *c)
         return fail(c, CLNET_ERR_INVALID_PARAMS, "unknown pooling mode %d", (int)p->mode);
     int64_t in_size[2], out_size[2] = {1, 1};
     plane(x, &in_size[0], &in_size[1]);
-    if (!p->global) {
+    if (p->adaptive) {
+        TRY(check_adaptive(c, x->ndim == 3 ? 1 : 0, out_size));
+    } else if (!p->global) {
         int first = x->ndim == 3 ? 1 : 0;
         TRY(spatial_params(c, first, p->stride, NULL, p->pad_begin, p->pad_end));
         for (int a = first; a < 2; a++) {
@@ -256,11 +286,7 @@ static clnet_status check_unpool(check *c)
 
 static clnet_status check_activation_params(const check *c)
 {
-    if ((int)c->op->u.act.fn < 0 || c->op->u.act.fn >= CLNET_ACT_COUNT)
-        return fail(c, CLNET_ERR_INVALID_PARAMS, "unknown activation %d", (int)c->op->u.act.fn);
-    if (!isfinite(c->op->u.act.alpha))
-        return fail(c, CLNET_ERR_INVALID_PARAMS, "alpha must be finite");
-    return CLNET_OK;
+    return act_params(c, &c->op->u.act);
 }
 
 static clnet_status check_activation(check *c)
@@ -406,6 +432,19 @@ static clnet_status check_concat(check *c)
                             (long long)s->dim[d], d, (long long)y.dim[d]);
         y.dim[1] += s->dim[1];
     }
+    return out_f32(c, y);
+}
+
+static clnet_status check_rbf(check *c)
+{
+    TRY(inputs(c, 2, 2));
+    TRY(f32_rank(c, 0, "x", 2, CLNET_MAX_DIMS));
+    TRY(f32_rank(c, 1, "w", 2, 2));
+    int64_t features = clnet_shape_numel(&c->in[0]) / c->in[0].dim[0];
+    if (c->in[1].dim[1] != features)
+        return fail(c, CLNET_ERR_SHAPE, "centres have %lld features, x has %lld per image",
+                    (long long)c->in[1].dim[1], (long long)features);
+    clnet_shape y = {.ndim = 2, .dim = {c->in[0].dim[0], c->in[1].dim[0]}};
     return out_f32(c, y);
 }
 
@@ -667,6 +706,7 @@ clnet_status clnet_op_output_shapes(clnet_ctx *ctx, const clnet_op *op, int nin,
     case CLNET_OP_REDUCE_SUM: st = check_reduce(&c); break;
     case CLNET_OP_SGD_STEP: st = check_sgd(&c); break;
     case CLNET_OP_ADAM_STEP: st = check_adam(&c); break;
+    case CLNET_OP_RBF: st = check_rbf(&c); break;
     default:
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "unknown op kind %d", (int)op->kind);
     }

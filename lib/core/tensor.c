@@ -217,15 +217,26 @@ clnet_status clnet_tensor_read(const clnet_tensor *t, void *dst, size_t bytes)
     return copy_images(t, dst, bytes, false);
 }
 
+/* Elements staged per write by clnet_tensor_fill. Bounded, so that zeroing
+ * a large tensor does not first fault in a host copy of all of it: page
+ * faults of such copies were a large part of binding a net at start-up. */
+#define FILL_STAGE_ELEMS ((size_t)1 << 16)
+
 clnet_status clnet_tensor_fill(clnet_tensor *t, float value)
 {
     if (!t)
         return CLNET_ERR_INVALID_ARGUMENT;
-    size_t n = (size_t)clnet_tensor_numel(t);
-    uint32_t *host = malloc(n * sizeof *host);
+    clnet_device *dev = t->storage->dev;
+    size_t esize = clnet_dtype_size(t->dtype);
+    bool dense = clnet_tensor_is_dense(t);
+    int64_t images = dense ? 1 : t->shape[0];
+    /* elements in each contiguous run: the whole tensor, or one image of a slice */
+    size_t run = (size_t)(dense ? clnet_tensor_numel(t) : clnet_tensor_image_numel(t));
+    size_t stage = run < FILL_STAGE_ELEMS ? run : FILL_STAGE_ELEMS;
+    uint32_t *host = malloc(stage * sizeof *host);
     if (!host)
-        return clnet_fail(t->storage->dev->ctx, CLNET_ERR_HOST_MEMORY,
-                          "clnet_tensor_fill: cannot stage %zu bytes", n * sizeof *host);
+        return clnet_fail(dev->ctx, CLNET_ERR_HOST_MEMORY,
+                          "clnet_tensor_fill: cannot stage %zu bytes", stage * sizeof *host);
     uint32_t bits;
     if (t->dtype == CLNET_I32) {
         int32_t i = (int32_t)value;
@@ -233,9 +244,17 @@ clnet_status clnet_tensor_fill(clnet_tensor *t, float value)
     } else {
         memcpy(&bits, &value, sizeof bits);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < stage; i++)
         host[i] = bits;
-    clnet_status st = copy_images(t, host, n * sizeof *host, true);
+    clnet_status st = CLNET_OK;
+    for (int64_t n = 0; n < images && st == CLNET_OK; n++) {
+        size_t base = (size_t)(t->offset + n * t->stride[0]) * esize;
+        for (size_t done = 0; done < run && st == CLNET_OK; done += stage) {
+            size_t count = run - done < stage ? run - done : stage;
+            st = dev->iface->buffer_write(dev, t->storage->handle, base + done * esize,
+                                          count * esize, host);
+        }
+    }
     free(host);
     return st;
 }

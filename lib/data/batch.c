@@ -362,21 +362,21 @@ static bool nonneg_finite(float v)
     return v >= 0.0f && isfinite(v);
 }
 
-static clnet_status check_augment(const clnet_augment *a)
+static clnet_status check_augment(clnet_ctx *ctx, const clnet_augment *a)
 {
     if (a->crop_pad < 0 || a->crop_pad > MAX_SHIFT || a->translate < 0 ||
         a->translate > MAX_SHIFT)
-        return clnet_fail(NULL, CLNET_ERR_INVALID_ARGUMENT,
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "dataset batch: crop_pad %d / translate %d out of range", a->crop_pad,
                           a->translate);
     float f[] = {a->rotate_deg, a->shear,    a->elastic_alpha, a->elastic_sigma,
                  a->brightness, a->contrast, a->saturation};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!nonneg_finite(f[i]))
-            return clnet_fail(NULL, CLNET_ERR_INVALID_ARGUMENT,
+            return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                               "dataset batch: augmentation amounts must be finite and >= 0");
     if (a->elastic_alpha > 0.0f && !(a->elastic_sigma > 0.0f))
-        return clnet_fail(NULL, CLNET_ERR_INVALID_ARGUMENT,
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "dataset batch: elastic warping needs elastic_sigma > 0");
     return CLNET_OK;
 }
@@ -398,8 +398,8 @@ static void gaussian_kernel(scratch *s, float sigma, int h, int w)
         s->kernel[t] /= sum;
 }
 
-static clnet_status scratch_new(const clnet_dataset *ds, const clnet_augment *a, scratch *s,
-                                float **block)
+static clnet_status scratch_new(clnet_ctx *ctx, const clnet_dataset *ds, const clnet_augment *a,
+                               scratch *s, float **block)
 {
     memset(s, 0, sizeof *s);
     *block = NULL;
@@ -410,7 +410,7 @@ static clnet_status scratch_new(const clnet_dataset *ds, const clnet_augment *a,
     size_t taps = 2 * (size_t)side + 1;
     *block = malloc(((size_t)ds->channels + 3) * plane * sizeof **block + taps * sizeof **block);
     if (!*block)
-        return clnet_fail(NULL, CLNET_ERR_HOST_MEMORY, "dataset batch: out of host memory");
+        return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "dataset batch: out of host memory");
     s->copy = *block;
     s->dx = s->copy + (size_t)ds->channels * plane;
     s->dy = s->dx + plane;
@@ -421,23 +421,23 @@ static clnet_status scratch_new(const clnet_dataset *ds, const clnet_augment *a,
     return CLNET_OK;
 }
 
-static clnet_status check_batch(const clnet_dataset *ds, const int64_t *indices, int n,
-                                const clnet_augment *aug, const float *std, const float *x)
+static clnet_status check_batch(clnet_ctx *ctx, const clnet_dataset *ds, const int64_t *indices,
+                               int n, const clnet_augment *aug, const float *std, const float *x)
 {
     if (!ds || !x || n < 0 || (n > 0 && !indices) || !ds->images || !ds->labels)
-        return clnet_fail(NULL, CLNET_ERR_INVALID_ARGUMENT,
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "dataset batch: NULL dataset, indices or output, or n < 0");
     for (int i = 0; i < n; i++)
         if (indices[i] < 0 || indices[i] >= ds->count)
-            return clnet_fail(NULL, CLNET_ERR_INVALID_ARGUMENT,
+            return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                               "dataset batch: index %lld (example %d of the batch) is outside "
                               "0..%lld",
                               (long long)indices[i], i, (long long)ds->count - 1);
     for (int c = 0; std && c < ds->channels; c++)
         if (!(std[c] > 0.0f))
-            return clnet_fail(NULL, CLNET_ERR_INVALID_ARGUMENT,
+            return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                               "dataset batch: std[%d] is not > 0", c);
-    return aug ? check_augment(aug) : CLNET_OK;
+    return aug ? check_augment(ctx, aug) : CLNET_OK;
 }
 
 static void normalise(image *im, const float *mean, const float *std)
@@ -451,16 +451,16 @@ static void normalise(image *im, const float *mean, const float *std)
     }
 }
 
-clnet_status clnet_dataset_batch(const clnet_dataset *ds, const int64_t *indices, int n,
-                                 const clnet_augment *aug, uint64_t seed, const float *mean,
+clnet_status clnet_dataset_batch(clnet_ctx *ctx, const clnet_dataset *ds, const int64_t *indices,
+                                 int n, const clnet_augment *aug, uint64_t seed, const float *mean,
                                  const float *std, float *x, int32_t *labels)
 {
-    clnet_status st = check_batch(ds, indices, n, aug, std, x);
+    clnet_status st = check_batch(ctx, ds, indices, n, aug, std, x);
     if (st != CLNET_OK)
         return st;
     scratch s;
     float *block;
-    st = scratch_new(ds, aug, &s, &block);
+    st = scratch_new(ctx, ds, aug, &s, &block);
     if (st != CLNET_OK)
         return st;
     /* Division through a table keeps the scaling exactly v / 255. */
@@ -509,7 +509,7 @@ void clnet_dataset_stats(const clnet_dataset *ds, float *mean, float *std)
     }
 }
 
-void clnet_shuffle(int64_t *order, int64_t n, uint64_t seed)
+void clnet_dataset_shuffle(int64_t *order, int64_t n, uint64_t seed)
 {
     if (!order || n <= 0)
         return;

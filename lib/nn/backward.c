@@ -227,6 +227,25 @@ static clnet_status backward_concat(clnet_net *net, int id, clnet_tensor *g)
     return CLNET_OK;
 }
 
+/* SLICE: the gradient lands on the input's gradient in the sliced channels
+ * only; the first contribution zeroes the rest. */
+static clnet_status backward_slice(clnet_net *net, nn_layer *l, clnet_tensor *g)
+{
+    nn_layer *p = &net->layers[l->spec.from[0]];
+    if (!p->needs_grad)
+        return CLNET_OK;
+    clnet_status st = p->grad_written ? CLNET_OK : clnet_tensor_fill(p->b.dy, 0.0f);
+    p->grad_written = true;
+    clnet_tensor *part = NULL;
+    if (st == CLNET_OK)
+        st = clnet_tensor_slice(p->b.dy, 1, l->spec.slice_start, l->spec.slice_count, &part);
+    clnet_op add = {.kind = CLNET_OP_BINARY, .u.binary.fn = CLNET_BINARY_ADD};
+    if (st == CLNET_OK)
+        st = run(net, &add, 2, (clnet_tensor *[]){part, g}, 1, &part);
+    clnet_tensor_free(part);
+    return st;
+}
+
 static clnet_status backward_unary(clnet_net *net, int id, clnet_tensor *g)
 {
     nn_layer *l = &net->layers[id];
@@ -237,7 +256,8 @@ static clnet_status backward_unary(clnet_net *net, int id, clnet_tensor *g)
     switch (l->spec.kind) {
     case CLNET_LAYER_ACTIVATION:
         op.kind = CLNET_OP_ACTIVATION_BACKWARD;
-        return contribute(net, p, false, &op, 2, (clnet_tensor *[]){p->b.y, g});
+        return contribute(net, p, false, &op, 2,
+                          (clnet_tensor *[]){l->fused_by ? l->b.y : p->b.y, g});
     case CLNET_LAYER_LRN:
         op.kind = CLNET_OP_LRN_BACKWARD;
         return contribute(net, p, false, &op, 2, (clnet_tensor *[]){p->b.y, g});
@@ -265,7 +285,10 @@ static clnet_status backward_layer(clnet_net *net, int id)
     clnet_tensor *g = l->b.dy;
     if (l->spec.has_act) {
         clnet_op act = {.kind = CLNET_OP_ACTIVATION_BACKWARD, .u.act = l->spec.act};
-        clnet_status st = run(net, &act, 2, (clnet_tensor *[]){l->b.pre, g}, 1, &l->b.tmp);
+        /* a fused activation left only its output, from which the ReLU family's
+         * slope is read as well (fuse.c) */
+        clnet_tensor *x = l->act_fused ? l->b.y : l->b.pre;
+        clnet_status st = run(net, &act, 2, (clnet_tensor *[]){x, g}, 1, &l->b.tmp);
         if (st != CLNET_OK)
             return st;
         g = l->b.tmp;
@@ -280,19 +303,26 @@ static clnet_status backward_layer(clnet_net *net, int id)
     case CLNET_LAYER_ADD: return backward_add(net, id, g);
     case CLNET_LAYER_MUL: return backward_mul(net, l, g);
     case CLNET_LAYER_CONCAT: return backward_concat(net, id, g);
+    case CLNET_LAYER_SLICE: return backward_slice(net, l, g);
+    case CLNET_LAYER_RBF:
+        return clnet_fail(net->ctx, CLNET_ERR_UNSUPPORTED,
+                          "the Euclidean RBF output layer is inference only (it has no "
+                          "backward pass; a trainable net ends in [linear])");
     default: return backward_unary(net, id, g);
     }
 }
 
 /* ---- backward: the loss and the pass ---- */
 
+/* A (max_batch) vector, or a (max_batch, width) matrix when `rows` (MSE
+ * targets keep the prediction's 2-D shape even for one output). */
 static clnet_status ensure_tensor(clnet_net *net, clnet_tensor **t, clnet_dtype dtype,
-                                  int64_t width)
+                                  int64_t width, bool rows)
 {
     if (*t)
         return CLNET_OK;
     int64_t shape[2] = {net->max_batch, width};
-    return clnet_tensor_new(net->dev, dtype, width > 1 ? 2 : 1, shape, t);
+    return clnet_tensor_new(net->dev, dtype, rows ? 2 : 1, shape, t);
 }
 
 /* Writes labels or targets for n images into a batch slice of `t`. */
@@ -321,10 +351,10 @@ static clnet_status run_loss(clnet_net *net, const int32_t *labels, const float 
         if (labels[i] < 0 || labels[i] >= k)
             return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_backward: label "
                               "%d of image %d outside 0..%lld", labels[i], i, (long long)k - 1);
-    clnet_status st = ensure_tensor(net, &net->loss_values, CLNET_F32, 1);
+    clnet_status st = ensure_tensor(net, &net->loss_values, CLNET_F32, 1, false);
     if (st == CLNET_OK)
-        st = xent ? ensure_tensor(net, &net->labels, CLNET_I32, 1)
-                  : ensure_tensor(net, &net->targets, CLNET_F32, k);
+        st = xent ? ensure_tensor(net, &net->labels, CLNET_I32, 1, false)
+                  : ensure_tensor(net, &net->targets, CLNET_F32, k, true);
     if (st == CLNET_OK)
         st = xent ? write_rows(net->labels, n, labels, (size_t)n * sizeof *labels)
                   : write_rows(net->targets, n, targets, (size_t)n * (size_t)k * sizeof *targets);

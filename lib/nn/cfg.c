@@ -21,12 +21,12 @@ static clnet_status read_act(cfg_parser *p, const cfg_section *s, const char *ke
                              clnet_layer_spec *spec)
 {
     static const char names[] =
-        "linear relu leaky relu6 sigmoid tanh swish hardswish hardsigmoid";
+        "linear relu leaky relu6 sigmoid tanh swish hardswish hardsigmoid lecuntanh";
     /* fns[0] stands for linear, which sets no activation (has_act false). */
     static const clnet_activation fns[] = {
         CLNET_ACT_RELU, CLNET_ACT_RELU, CLNET_ACT_LEAKY_RELU, CLNET_ACT_RELU6,
         CLNET_ACT_SIGMOID, CLNET_ACT_TANH, CLNET_ACT_SWISH, CLNET_ACT_HARD_SWISH,
-        CLNET_ACT_HARD_SIGMOID};
+        CLNET_ACT_HARD_SIGMOID, CLNET_ACT_LECUN_TANH};
     int which = 0;
     TRY(cfg_enum(p, s, key, names, &which));
     if (s->type == CFG_ACTIVATION && which == 0) {
@@ -165,6 +165,34 @@ static clnet_status build_global(cfg_parser *p, const cfg_section *s, const clne
     return CLNET_OK;
 }
 
+/* The output size: size, or size_h and size_w (the width alone on 1-D). */
+static clnet_status build_adaptive(cfg_parser *p, const cfg_section *s, const clnet_shape *in,
+                                   clnet_layer_spec *spec)
+{
+    spec->kind = CLNET_LAYER_POOL;
+    spec->pool.mode = CLNET_POOL_AVG;
+    spec->pool.adaptive = true;
+    TRY(no_height_keys(p, s, in));
+    return read_window(p, s, in->ndim == 2, spec->pool.out_size);
+}
+
+static clnet_status build_slice(cfg_parser *p, const cfg_section *s, const clnet_shape *in,
+                                clnet_layer_spec *spec)
+{
+    (void)in;
+    spec->kind = CLNET_LAYER_SLICE;
+    TRY(cfg_int(p, s, "start", 0, CFG_MAX_CHANNELS - 1, &spec->slice_start));
+    return cfg_need_int(p, s, "count", 1, CFG_MAX_CHANNELS, &spec->slice_count);
+}
+
+static clnet_status build_rbf(cfg_parser *p, const cfg_section *s, const clnet_shape *in,
+                              clnet_layer_spec *spec)
+{
+    (void)in;
+    spec->kind = CLNET_LAYER_RBF;
+    return cfg_need_int(p, s, "outputs", 1, CFG_MAX_CHANNELS, &spec->out_channels);
+}
+
 static clnet_status build_activation(cfg_parser *p, const cfg_section *s,
                                      const clnet_shape *in, clnet_layer_spec *spec)
 {
@@ -185,6 +213,7 @@ static clnet_status build_batchnorm(cfg_parser *p, const cfg_section *s, const c
     /* momentum 0 would read as "the default" in clnet_layer_spec: excluded. */
     TRY(cfg_float(p, s, "eps", (cfg_range){0, 1, true, false}, &spec->bn_eps));
     TRY(cfg_float(p, s, "momentum", (cfg_range){0, 1, true, false}, &spec->bn_momentum));
+    TRY(cfg_bool(p, s, "zero_gamma", &spec->bn_zero_gamma));
     return read_act(p, s, "activation", spec);
 }
 
@@ -255,6 +284,9 @@ static const struct {
     [CFG_CONCAT] = {build_plain, 2, CLNET_MAX_FROM},
     [CFG_FLATTEN] = {build_plain, 1, 1},
     [CFG_SOFTMAX] = {build_plain, 1, 1},
+    [CFG_ADAPTIVEAVGPOOL] = {build_adaptive, 1, 1},
+    [CFG_SLICE] = {build_slice, 1, 1},
+    [CFG_RBF] = {build_rbf, 1, 1},
 };
 
 /* ---- names and inputs --------------------------------------------------- */
@@ -492,8 +524,8 @@ static clnet_status read_net(cfg_parser *p, clnet_shape *input, int *batch,
 }
 
 /* Reads each item's aux flag and marks what `classes` resizes: the last
- * [linear] or [conv] of the main net, and of each auxiliary branch (a run of
- * consecutive aux sections), which is a classifier of its own. */
+ * [linear], [conv] or [rbf] of the main net, and of each auxiliary branch (a
+ * run of consecutive aux sections), which is a classifier of its own. */
 static clnet_status read_roles(cfg_parser *p, bool resize, item_role *role)
 {
     for (int k = 0; k < p->nitems; k++) {
@@ -504,7 +536,7 @@ static clnet_status read_roles(cfg_parser *p, bool resize, item_role *role)
     bool main_found = false, branch_found = false;
     for (int k = p->nitems - 1; resize && k >= 0; k--) {
         cfg_sec t = p->items[k].sec->type;
-        bool classifier = t == CFG_LINEAR || t == CFG_CONV;
+        bool classifier = t == CFG_LINEAR || t == CFG_CONV || t == CFG_RBF;
         if (role[k].aux && (k + 1 == p->nitems || !role[k + 1].aux))
             branch_found = false;   /* the last section of a branch, seen first */
         bool *found = role[k].aux ? &branch_found : &main_found;
@@ -513,7 +545,7 @@ static clnet_status read_roles(cfg_parser *p, bool resize, item_role *role)
     }
     if (resize && !main_found)
         return clnet_fail(p->ctx, CLNET_ERR_FORMAT, "%s: classes override: the net has no "
-                          "[linear] or [conv] layer to resize", p->file);
+                          "[linear], [conv] or [rbf] layer to resize", p->file);
     return CLNET_OK;
 }
 

@@ -26,7 +26,7 @@ static const struct {
     [CFG_GLOBALAVGPOOL] = {"[globalavgpool]", ""},
     [CFG_GLOBALMAXPOOL] = {"[globalmaxpool]", ""},
     [CFG_ACTIVATION] = {"[activation]", "type slope"},
-    [CFG_BATCHNORM] = {"[batchnorm]", "eps momentum activation slope"},
+    [CFG_BATCHNORM] = {"[batchnorm]", "eps momentum zero_gamma activation slope"},
     [CFG_LRN] = {"[lrn]", "size alpha beta k"},
     [CFG_DROPOUT] = {"[dropout]", "p"},
     [CFG_LINEAR] = {"[linear]", "outputs bias activation slope"},
@@ -35,6 +35,9 @@ static const struct {
     [CFG_CONCAT] = {"[concat]", ""},
     [CFG_FLATTEN] = {"[flatten]", ""},
     [CFG_SOFTMAX] = {"[softmax]", ""},
+    [CFG_ADAPTIVEAVGPOOL] = {"[adaptiveavgpool]", "size size_h size_w"},
+    [CFG_SLICE] = {"[slice]", "start count"},
+    [CFG_RBF] = {"[rbf]", "outputs"},
     [CFG_REPEAT] = {"[repeat]", "count"},
     [CFG_END] = {"[end]", ""},
 };

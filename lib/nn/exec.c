@@ -29,7 +29,7 @@ void nn_release_device(clnet_net *net)
         nn_layer *l = &net->layers[i];
         nn_batch_views_free(l);
         clnet_tensor **all[] = {&l->y, &l->dy, &l->pre, &l->argmax, &l->batch_mean,
-                                &l->batch_var};
+                                &l->batch_var, &l->fold_w, &l->fold_b, &l->fold_zero};
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
             free_tensor(all[k]);
         for (int j = 0; j < l->nparams; j++) {
@@ -48,6 +48,39 @@ void nn_release_device(clnet_net *net)
     net->dev = NULL;
     net->batch_n = 0;
     net->last_n = 0;
+}
+
+/* Bytes of a tensor's storage; 0 for none, and for a view of another
+ * tensor's storage (counted with that tensor). */
+static size_t owned_bytes(const clnet_tensor *t, bool view)
+{
+    return t && !view ? t->storage->bytes : 0;
+}
+
+size_t clnet_net_device_bytes(const clnet_net *net)
+{
+    if (!net || !net->dev)
+        return 0;
+    size_t bytes = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const nn_layer *l = &net->layers[i];
+        bytes += owned_bytes(l->y, l->y_alias != NN_OWN) +
+                 owned_bytes(l->dy, l->dy_alias != NN_OWN);
+        const clnet_tensor *aux[] = {l->pre, l->argmax, l->batch_mean, l->batch_var};
+        for (size_t k = 0; k < sizeof aux / sizeof aux[0]; k++)
+            bytes += owned_bytes(aux[k], false);
+        for (int j = 0; j < l->nparams; j++) {
+            const nn_param *p = &l->params[j];
+            bytes += owned_bytes(p->value, false) + owned_bytes(p->grad, false);
+            for (int s = 0; s < NN_MAX_STATE; s++)
+                bytes += owned_bytes(p->state[s], false);
+        }
+    }
+    const clnet_tensor *all[] = {net->scratch[0], net->scratch[1], net->labels, net->targets,
+                                 net->loss_values};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        bytes += owned_bytes(all[k], false);
+    return bytes;
 }
 
 /* Moves a device tensor's values into a new host array. */
@@ -149,7 +182,7 @@ static clnet_status bind_outputs(clnet_net *net)
 {
     for (int id = net->nlayers - 1; id >= 0; id--) {
         nn_layer *l = &net->layers[id];
-        if (l->spec.kind == CLNET_LAYER_FLATTEN)
+        if (l->spec.kind == CLNET_LAYER_FLATTEN || l->spec.kind == CLNET_LAYER_SLICE)
             continue;
         const nn_layer *c = l->consumers == 1 ? &net->layers[l->consumer] : NULL;
         clnet_status st;
@@ -165,13 +198,22 @@ static clnet_status bind_outputs(clnet_net *net)
         if (st != CLNET_OK)
             return nn_layer_fail(net, id, "bind", st);
     }
+    /* views of their input's output, in id order so a view of a view finds
+     * its input bound */
     for (int id = 1; id < net->nlayers; id++) {
         nn_layer *l = &net->layers[id];
-        if (l->spec.kind != CLNET_LAYER_FLATTEN)
+        const clnet_tensor *x = net->layers[l->spec.from[0]].y;
+        clnet_status st;
+        if (l->spec.kind == CLNET_LAYER_FLATTEN) {
+            clnet_shape s = batched(&l->out, net->max_batch);
+            st = clnet_tensor_reshape(x, s.ndim, s.dim, &l->y);
+            l->y_alias = NN_FLATTEN_VIEW;
+        } else if (l->spec.kind == CLNET_LAYER_SLICE) {
+            st = clnet_tensor_slice(x, 1, l->spec.slice_start, l->spec.slice_count, &l->y);
+            l->y_alias = NN_SLICE_VIEW;
+        } else {
             continue;
-        clnet_shape s = batched(&l->out, net->max_batch);
-        clnet_status st = clnet_tensor_reshape(net->layers[l->spec.from[0]].y, s.ndim, s.dim, &l->y);
-        l->y_alias = NN_FLATTEN_VIEW;
+        }
         if (st != CLNET_OK)
             return nn_layer_fail(net, id, "bind", st);
     }
@@ -520,6 +562,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
     case CLNET_LAYER_CONV:
     case CLNET_LAYER_CONV_TRANSPOSE:
     case CLNET_LAYER_LINEAR:
+    case CLNET_LAYER_RBF:
         st = forward_params_op(net, l, dst);
         break;
     case CLNET_LAYER_BATCHNORM:
@@ -548,7 +591,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
         st = forward_concat(net, id);
         break;
     default:
-        break; /* FLATTEN is a view of its input */
+        break; /* FLATTEN and SLICE are views of their input */
     }
     if (st == CLNET_OK && l->spec.has_act) {
         clnet_op act = {.kind = CLNET_OP_ACTIVATION, .u.act = l->spec.act};
@@ -576,10 +619,19 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
     st = clnet_tensor_write(net->layers[0].b.y, x, bytes);
     if (st != CLNET_OK)
         return nn_layer_fail(net, 0, "forward", st);
-    if (net->training)
+    if (net->training) {
         net->forward_count++;
+        net->param_version++; /* batch norm's running statistics */
+    }
+    for (int id = 1; id < net->nlayers; id++)
+        net->layers[id].fused_by = 0;
     for (int id = 1; id < net->nlayers; id++) {
-        st = forward_layer(net, id);
+        nn_layer *l = &net->layers[id];
+        l->act_fused = false;
+        if (l->fused_by)
+            continue;
+        if (!nn_forward_fused(net, id, &st))
+            st = forward_layer(net, id);
         if (st != CLNET_OK)
             return nn_layer_fail(net, id, "forward", st);
     }
@@ -633,6 +685,7 @@ clnet_status nn_param_read(clnet_net *net, const nn_param *p, float *dst)
 
 clnet_status nn_param_write(clnet_net *net, nn_param *p, const float *src)
 {
+    net->param_version++;
     if (p->value)
         return clnet_tensor_write(p->value, src, (size_t)nn_numel(&p->shape) * sizeof(float));
     return host_copy(net, &p->host, &p->shape, src);
@@ -659,4 +712,25 @@ clnet_status nn_state_write(clnet_net *net, nn_param *p, int i, const float *src
                               : st;
     }
     return host_copy(net, &p->state_host[i], &p->shape, src);
+}
+
+clnet_status clnet_net_param_read(clnet_net *net, int id, int index, clnet_shape *shape,
+                                  float *dst, size_t count)
+{
+    if (!net)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    if (id < 0 || id >= net->nlayers || index < 0 || index >= net->layers[id].nparams)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_param_read: layer "
+                          "%d of %d has no parameter %d", id, net->nlayers, index);
+    const nn_param *p = &net->layers[id].params[index];
+    if (shape)
+        *shape = p->shape;
+    if (!dst)
+        return CLNET_OK;
+    if (count != (size_t)nn_numel(&p->shape))
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_param_read: layer %d "
+                          "(%s) %s has %lld values, %zu requested", id,
+                          net->layers[id].spec.name, p->name, (long long)nn_numel(&p->shape),
+                          count);
+    return nn_param_read(net, p, dst);
 }

@@ -1,6 +1,7 @@
 /* net.c - building a network: layers, shape inference through the ops'
  * own shape rules, parameter and MAC counting, summary, freeze, truncate. */
 #include "nn/nn_internal.h"
+#include "core/geometry.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -28,10 +29,16 @@ const char *nn_kind_name(clnet_layer_kind kind)
         [CLNET_LAYER_LINEAR] = "linear",       [CLNET_LAYER_ADD] = "add",
         [CLNET_LAYER_MUL] = "mul",             [CLNET_LAYER_CONCAT] = "concat",
         [CLNET_LAYER_FLATTEN] = "flatten",     [CLNET_LAYER_SOFTMAX] = "softmax",
+        [CLNET_LAYER_SLICE] = "slice",         [CLNET_LAYER_RBF] = "rbf",
     };
     if ((int)kind < 0 || kind >= CLNET_LAYER_KIND_COUNT)
         return "?";
     return names[kind];
+}
+
+const char *clnet_layer_kind_name(clnet_layer_kind kind)
+{
+    return nn_kind_name(kind);
 }
 
 clnet_op nn_layer_op(const nn_layer *l)
@@ -69,7 +76,8 @@ clnet_op nn_layer_op(const nn_layer *l)
     case CLNET_LAYER_ADD: op.kind = CLNET_OP_BINARY; op.u.binary.fn = CLNET_BINARY_ADD; break;
     case CLNET_LAYER_MUL: op.kind = CLNET_OP_BINARY; op.u.binary.fn = CLNET_BINARY_MUL; break;
     case CLNET_LAYER_SOFTMAX: op.kind = CLNET_OP_SOFTMAX; break;
-    default: break; /* INPUT, FLATTEN and CONCAT run no single forward op */
+    case CLNET_LAYER_RBF: op.kind = CLNET_OP_RBF; break;
+    default: break; /* INPUT, FLATTEN, CONCAT and SLICE run no single forward op */
     }
     return op;
 }
@@ -234,8 +242,8 @@ static void add_param(nn_layer *l, const char *name, nn_param_init init, int ndi
         p->shape.dim[i] = dim[i];
 }
 
-/* Declares the parameters of CONV, CONV_TRANSPOSE, LINEAR and BATCHNORM from
- * the input shape (per image). */
+/* Declares the parameters of CONV, CONV_TRANSPOSE, LINEAR, RBF and BATCHNORM
+ * from the input shape (per image). */
 static void declare_params(nn_layer *l, const clnet_shape *in)
 {
     const clnet_layer_spec *s = &l->spec;
@@ -260,16 +268,17 @@ static void declare_params(nn_layer *l, const clnet_shape *in)
             add_param(l, "bias", NN_INIT_ZERO, 1, &k);
         break;
     }
-    case CLNET_LAYER_LINEAR: {
+    case CLNET_LAYER_LINEAR:
+    case CLNET_LAYER_RBF: {
         int64_t w[2] = {k, nn_numel(in)};
         add_param(l, "weight", NN_INIT_WEIGHT, 2, w);
-        if (s->bias)
+        if (s->bias && s->kind == CLNET_LAYER_LINEAR)
             add_param(l, "bias", NN_INIT_ZERO, 1, &k);
         break;
     }
     case CLNET_LAYER_BATCHNORM: {
         int64_t c = in->dim[0];
-        add_param(l, "gamma", NN_INIT_ONE, 1, &c);
+        add_param(l, "gamma", l->spec.bn_zero_gamma ? NN_INIT_ZERO : NN_INIT_ONE, 1, &c);
         add_param(l, "beta", NN_INIT_ZERO, 1, &c);
         add_param(l, "running_mean", NN_INIT_ZERO, 1, &c);
         add_param(l, "running_var", NN_INIT_ONE, 1, &c);
@@ -292,6 +301,20 @@ int nn_full_input(const clnet_net *net, const nn_layer *l)
     return best;
 }
 
+/* A channel range of the input: axis 0 of the per-image shape. */
+static clnet_status slice_shape(clnet_net *net, const clnet_layer_spec *s, const clnet_shape *in,
+                                clnet_shape *out)
+{
+    int64_t end = (int64_t)s->slice_start + s->slice_count;
+    if (s->slice_start < 0 || s->slice_count < 1 || end > in->dim[0])
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_PARAMS,
+                          "channels %d..%lld are outside the input's 0..%lld", s->slice_start,
+                          (long long)end - 1, (long long)in->dim[0] - 1);
+    *out = *in;
+    out->dim[0] = s->slice_count;
+    return CLNET_OK;
+}
+
 /* Runs the layer's op shape rules on batch-1 shapes; *out gets the output
  * per image. Messages come from the op check; the caller adds the layer. */
 static clnet_status infer_shape(clnet_net *net, nn_layer *l, clnet_shape *out)
@@ -309,15 +332,18 @@ static clnet_status infer_shape(clnet_net *net, nn_layer *l, clnet_shape *out)
         out->ndim = 1;
         out->dim[0] = nn_numel(first);
         return CLNET_OK;
+    case CLNET_LAYER_SLICE:
+        return slice_shape(net, s, first, out);
     case CLNET_LAYER_CONV:
     case CLNET_LAYER_CONV_TRANSPOSE:
     case CLNET_LAYER_LINEAR:
+    case CLNET_LAYER_RBF:
     case CLNET_LAYER_BATCHNORM:
-        if ((s->kind == CLNET_LAYER_CONV || s->kind == CLNET_LAYER_CONV_TRANSPOSE ||
-             s->kind == CLNET_LAYER_LINEAR) && s->out_channels < 1)
+        if (s->kind != CLNET_LAYER_BATCHNORM && s->out_channels < 1)
             return clnet_fail(net->ctx, CLNET_ERR_INVALID_PARAMS, "%d outputs (must be >= 1)",
                               s->out_channels);
-        if (s->kind != CLNET_LAYER_LINEAR && first->ndim < 2 && s->kind != CLNET_LAYER_BATCHNORM)
+        if ((s->kind == CLNET_LAYER_CONV || s->kind == CLNET_LAYER_CONV_TRANSPOSE) &&
+            first->ndim < 2)
             return clnet_fail(net->ctx, CLNET_ERR_SHAPE,
                               "needs a (C, H, W) or (C, W) input, got rank %d", first->ndim);
         declare_params(l, first);
@@ -373,6 +399,25 @@ static clnet_status check_fused_act(clnet_net *net, const nn_layer *l)
     return clnet_op_output_shapes(net->ctx, &act, 1, &in, &dt, &nout, res, rdt);
 }
 
+/* Adaptive pooling's work per image: every output reads its whole window,
+ * and windows differ in size (and overlap) unless the sizes divide. */
+static int64_t adaptive_reads(const clnet_shape *in, const clnet_shape *out)
+{
+    int64_t rows = 0, cols = 0, begin, end;
+    bool image = in->ndim == 3;
+    int64_t h = image ? in->dim[1] : 1, oh = image ? out->dim[1] : 1;
+    int64_t w = in->dim[in->ndim - 1], ow = out->dim[out->ndim - 1];
+    for (int64_t i = 0; i < oh; i++) {
+        clnet_adaptive_window(i, h, oh, &begin, &end);
+        rows += end - begin;
+    }
+    for (int64_t j = 0; j < ow; j++) {
+        clnet_adaptive_window(j, w, ow, &begin, &end);
+        cols += end - begin;
+    }
+    return in->dim[0] * rows * cols;
+}
+
 /* MACs and other arithmetic per image, by the convention the README states. */
 static void count_layer(const clnet_net *net, nn_layer *l)
 {
@@ -402,8 +447,17 @@ static void count_layer(const clnet_net *net, nn_layer *l)
         macs = nn_numel(&l->params[0].shape);
         elt = s->bias ? out : 0;
         break;
+    case CLNET_LAYER_RBF:
+        /* a square-and-accumulate per weight, like LINEAR's MACs, and the
+         * difference before it */
+        macs = elt = nn_numel(&l->params[0].shape);
+        break;
     case CLNET_LAYER_POOL: {
         int64_t window;
+        if (s->pool.adaptive) {
+            elt = adaptive_reads(in, &l->out);
+            break;
+        }
         if (s->pool.global)
             window = nn_numel(in) / in->dim[0];
         else

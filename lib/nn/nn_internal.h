@@ -41,7 +41,8 @@ typedef enum nn_alias {
     NN_CONCAT_SLICE,               /* channel slice of its only consumer, a CONCAT */
     NN_FLATTEN_VIEW,               /* reshape of its only consumer, a FLATTEN (dy only),
                                       or a FLATTEN's y as a reshape of its input's y */
-    NN_ADD_SHARED                  /* dy is its only consumer's (an ADD) dy */
+    NN_ADD_SHARED,                 /* dy is its only consumer's (an ADD) dy */
+    NN_SLICE_VIEW                  /* a SLICE's y: channel slice of its input's y */
 } nn_alias;
 
 /* Views of a layer's tensors for the current batch size (axis-0 slices of
@@ -75,6 +76,15 @@ typedef struct nn_layer {
     nn_batch_views b;
     uint64_t dropout_seed;         /* of the last training forward */
 
+    /* fused forward (fuse.c) */
+    int fused_by;                  /* in the last forward: the convolution that computed this
+                                      layer's output along with its own (0: none) */
+    bool act_fused;                /* in the last forward: the op that wrote y applied has_act,
+                                      `pre` holds nothing */
+    clnet_tensor *fold_w, *fold_b; /* weights and bias with the next batch norm folded in */
+    clnet_tensor *fold_zero;       /* (K) zeros: the bias of a bias-less conv, a zero mean */
+    uint64_t fold_version;         /* net->param_version they were computed at */
+
     /* per backward pass */
     bool needs_grad;               /* dy is computed (trainable, or feeds one that is) */
     bool grad_written;             /* dy holds a first contribution */
@@ -102,6 +112,9 @@ struct clnet_net {
     int last_n;                    /* images of the last forward; 0 = none yet */
     bool last_training;
     uint64_t forward_count;        /* training forwards so far: varies the dropout masks */
+    uint64_t param_version;        /* bumped whenever parameter values may change (training
+                                      forwards, steps, writes): folded weights go stale */
+    bool no_fusion;                /* run every layer on its own (tests compare the two) */
 
     clnet_optim_kind opt_kind;     /* of the optimizer state, when opt_nstate > 0 */
     int opt_nstate;                /* state tensors per trainable parameter (0 = none) */
@@ -175,6 +188,13 @@ static inline bool nn_channel_prefix(const clnet_shape *full, const clnet_shape 
             return false;
     return true;
 }
+
+/* Runs convolution layer `id` together with the layers after it that it can
+ * absorb (fuse.c): false when there are none (nothing is run), else true
+ * with the status in *st. */
+bool nn_forward_fused(clnet_net *net, int id, clnet_status *st);
+/* Fusion on (the default) or off. */
+void nn_set_fusion(clnet_net *net, bool enabled);
 
 /* Builds the per-layer batch views for n images (exec.c). */
 clnet_status nn_set_batch(clnet_net *net, int n);

@@ -47,10 +47,12 @@ void nn_opt_state_free(clnet_net *net)
  * step of an optimizer (or when it changes kind, or SGD gains momentum). */
 static clnet_status ensure_state(clnet_net *net, clnet_optim_kind kind, int nstate)
 {
-    if (net->opt_nstate >= nstate && (nstate == 0 || net->opt_kind == kind))
-        return CLNET_OK;
+    /* State of another optimizer kind (Adam's moments under SGD, say) is
+     * never reused, even by a step that needs none. */
     if (net->opt_kind != kind)
         nn_opt_state_free(net);
+    if (net->opt_nstate >= nstate && net->opt_kind == kind)
+        return CLNET_OK;
     for (int i = 0; i < net->nlayers; i++)
         for (int j = 0; j < net->layers[i].nparams; j++) {
             nn_param *p = &net->layers[i].params[j];
@@ -110,6 +112,7 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
     if (nstate == 0)
         net->opt_kind = opt->kind;
     clnet_op op = step_op(opt, lr, net->opt_steps + 1);
+    net->param_version++;
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
         for (int j = 0; !l->frozen && j < l->nparams; j++) {

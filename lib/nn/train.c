@@ -100,13 +100,15 @@ static clnet_status fill(const pipeline *p, slot *s, int64_t b)
     int n = (int)(p->count - start < p->batch ? p->count - start : p->batch);
     const int64_t *idx = p->order + start;
     s->n = n;
+    /* Workers pass no context: its error record belongs to the consumer
+     * thread, which reports a failed batch in pipeline_get. */
     if (p->views == 1)
-        return clnet_dataset_batch(p->ds, idx, n, p->aug, p->aug_seed, p->mean, p->std, s->x,
-                                   s->labels);
+        return clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean, p->std,
+                                   s->x, s->labels);
     float *raw = malloc((size_t)n * p->image * sizeof *raw);
     if (!raw)
         return CLNET_ERR_HOST_MEMORY;
-    clnet_status st = clnet_dataset_batch(p->ds, idx, n, NULL, 0, NULL, NULL, raw, s->labels);
+    clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, NULL, 0, NULL, NULL, raw, s->labels);
     if (st == CLNET_OK)
         make_views(p, raw, s->x, n);
     free(raw);
@@ -402,7 +404,7 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     if (!order)
         return clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_train_epoch: no memory "
                           "for the order of %lld examples", (long long)count);
-    clnet_shuffle(order, count, opts->seed + (uint64_t)opts->epoch);
+    clnet_dataset_shuffle(order, count, opts->seed + (uint64_t)opts->epoch);
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .aug = opts->augment,
                   .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
                   .mean = opts->mean, .std = opts->std, .views = 1};
@@ -534,7 +536,7 @@ static clnet_status check_ensemble(clnet_net *const *nets, int nnets, const clne
     return CLNET_OK;
 }
 
-clnet_status clnet_evaluate_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
+clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
                                      const clnet_train_opts *opts, clnet_eval *stats)
 {
     if (!nets || nnets < 1 || !nets[0] || !ds || !opts || !stats)
@@ -581,5 +583,5 @@ clnet_status clnet_net_evaluate(clnet_net *net, const clnet_dataset *ds,
 {
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
-    return clnet_evaluate_ensemble(&net, 1, ds, opts, stats);
+    return clnet_net_evaluate_ensemble(&net, 1, ds, opts, stats);
 }

@@ -16,6 +16,10 @@ static inline int32_t *clnet_ref_i32(const clnet_tensor *t)
     return (int32_t *)t->storage->handle + t->offset;
 }
 
+/* f(x) of an activation, computed in double (ref_eltwise.c): ACTIVATION's
+ * and the one a CONV fuses. */
+float clnet_ref_activate(const clnet_act_params *p, float x);
+
 clnet_status clnet_ref_run_conv(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out);
 clnet_status clnet_ref_run_pool(clnet_device *dev, const clnet_op *op, int nin,

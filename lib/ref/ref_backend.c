@@ -68,6 +68,7 @@ static const clnet_run_fn ref_runners[CLNET_OP_KIND_COUNT] = {
     [CLNET_OP_LRN] = clnet_ref_run_norm,
     [CLNET_OP_LINEAR] = clnet_ref_run_gemm,
     [CLNET_OP_GEMM] = clnet_ref_run_gemm,
+    [CLNET_OP_RBF] = clnet_ref_run_gemm,
     [CLNET_OP_CONV_BACKWARD_WEIGHTS] = clnet_ref_run_conv,
     [CLNET_OP_POOL_BACKWARD] = clnet_ref_run_pool,
     [CLNET_OP_ACTIVATION_BACKWARD] = clnet_ref_run_eltwise,

@@ -136,6 +136,7 @@ clnet_status clnet_ref_run_conv(clnet_device *dev, const clnet_op *op, int nin,
     clnet_tensor *y = out[0];
     clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
     bool transposed = op->kind == CLNET_OP_CONV_TRANSPOSE;
+    bool fused = !transposed && op->u.conv.fuse_act;
     for (int64_t n = 0; n < g.n; n++) {
         const float *xn = image(x, n);
         float *yn = clnet_ref_f32(y) + n * y->stride[0];
@@ -145,7 +146,9 @@ clnet_status clnet_ref_run_conv(clnet_device *dev, const clnet_op *op, int nin,
                 for (int64_t ox = 0; ox < g.ow; ox++) {
                     double acc = transposed ? conv_transpose_point(&g, xn, w, k, oy, ox)
                                             : conv_point(&g, xn, w, k, oy, ox);
-                    yn[(k * g.oh + oy) * g.ow + ox] = (float)(acc + bias);
+                    float v = (float)(acc + bias);
+                    yn[(k * g.oh + oy) * g.ow + ox] =
+                        fused ? clnet_ref_activate(&op->u.conv.act, v) : v;
                 }
         }
     }

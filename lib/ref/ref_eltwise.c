@@ -23,7 +23,11 @@ static double sigmoid(double v)
     return 1.0 / (1.0 + exp(-v));
 }
 
-static float activate(const clnet_act_params *p, float x)
+/* LeCun et al. 1998's squashing A tanh(S a): A = 1.7159 and S = 2/3 make
+ * f(1) = 1 and f(-1) = -1, with the steepest gain near 1 there. */
+static const double LECUN_A = 1.7159, LECUN_S = 2.0 / 3.0;
+
+float clnet_ref_activate(const clnet_act_params *p, float x)
 {
     double v = x;
     switch (p->fn) {
@@ -43,6 +47,8 @@ static float activate(const clnet_act_params *p, float x)
         return (float)(v * relu6(v + 3.0) / 6.0);
     case CLNET_ACT_HARD_SIGMOID:
         return (float)(relu6(v + 3.0) / 6.0);
+    case CLNET_ACT_LECUN_TANH:
+        return (float)(LECUN_A * tanh(LECUN_S * v));
     case CLNET_ACT_COUNT:
         break;
     }
@@ -57,7 +63,7 @@ static void run_activation(const clnet_op *op, const clnet_tensor *x, clnet_tens
         const float *xn = image(x, n);
         float *yn = image(y, n);
         for (int64_t i = 0; i < numel; i++)
-            yn[i] = activate(&op->u.act, xn[i]);
+            yn[i] = clnet_ref_activate(&op->u.act, xn[i]);
     }
 }
 
@@ -87,6 +93,8 @@ static double derivative(const clnet_act_params *p, double v)
         return v < -3.0 ? 0.0 : (v <= 3.0 ? v / 3.0 + 0.5 : 1.0);
     case CLNET_ACT_HARD_SIGMOID:
         return v > -3.0 && v < 3.0 ? 1.0 / 6.0 : 0.0;
+    case CLNET_ACT_LECUN_TANH:
+        return LECUN_A * LECUN_S * (1.0 - tanh(LECUN_S * v) * tanh(LECUN_S * v));
     case CLNET_ACT_COUNT:
         break;
     }

@@ -1,5 +1,6 @@
 /* ref_gemm.c - reference matrix products: GEMM with transposes, alpha and
- * beta, and the fully connected (LINEAR) layer; double accumulators. */
+ * beta, the fully connected (LINEAR) layer, and its squared-distance twin
+ * RBF; double accumulators. */
 #include "ref/ref.h"
 
 /* Element (i, j) of a 2-D tensor: a row is an axis-0 entry, dense inside
@@ -52,6 +53,23 @@ static void run_linear(const clnet_tensor *x, const clnet_tensor *w, const clnet
     }
 }
 
+/* y[n, m] = |x[n] - w[m]|^2, x read as (N, F) like LINEAR's. */
+static void run_rbf(const clnet_tensor *x, const clnet_tensor *w, clnet_tensor *y)
+{
+    int64_t features = clnet_tensor_image_numel(x);
+    for (int64_t n = 0; n < x->shape[0]; n++) {
+        const float *xn = clnet_ref_f32(x) + n * x->stride[0];
+        for (int64_t m = 0; m < w->shape[0]; m++) {
+            double acc = 0.0;
+            for (int64_t f = 0; f < features; f++) {
+                double d = (double)xn[f] - (double)*at(w, m, f);
+                acc += d * d;
+            }
+            *at(y, n, m) = (float)acc;
+        }
+    }
+}
+
 clnet_status clnet_ref_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
@@ -62,6 +80,9 @@ clnet_status clnet_ref_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
         return CLNET_OK;
     case CLNET_OP_LINEAR:
         run_linear(in[0], in[1], nin > 2 ? in[2] : NULL, out[0]);
+        return CLNET_OK;
+    case CLNET_OP_RBF:
+        run_rbf(in[0], in[1], out[0]);
         return CLNET_OK;
     default:
         return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "ref: op %s is not a matrix product",

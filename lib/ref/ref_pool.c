@@ -1,5 +1,6 @@
 /* ref_pool.c - reference max/average pooling (with the optional argmax
- * output), max-unpooling, and pooling's gradient, window by window. */
+ * output, and adaptive average pooling), max-unpooling, and pooling's
+ * gradient, window by window. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,19 @@ static float avg_window(const clnet_pool_geom *g, const float *plane, int64_t h0
     return (float)(sum / (double)clnet_pool_divisor(g, h0, w0));
 }
 
+/* Output (oy, ox) of adaptive average pooling. */
+static float adaptive_avg(const clnet_pool_geom *g, const float *plane, int64_t oy, int64_t ox)
+{
+    int64_t hs, he, ws, we;
+    clnet_adaptive_window(oy, g->h, g->oh, &hs, &he);
+    clnet_adaptive_window(ox, g->w, g->ow, &ws, &we);
+    double sum = 0.0;
+    for (int64_t iy = hs; iy < he; iy++)
+        for (int64_t ix = ws; ix < we; ix++)
+            sum += plane[iy * g->w + ix];
+    return (float)(sum / (double)((he - hs) * (we - ws)));
+}
+
 static clnet_status run_pool(const clnet_op *op, const clnet_tensor *x, clnet_tensor *y,
                              clnet_tensor *argmax)
 {
@@ -60,7 +74,9 @@ static clnet_status run_pool(const clnet_op *op, const clnet_tensor *x, clnet_te
                     int64_t w0 = ox * g.stride_w - g.pad_w;
                     int64_t o = oy * g.ow + ox;
                     int32_t index = -1;
-                    if (g.max)
+                    if (g.adaptive)
+                        yp[o] = adaptive_avg(&g, plane, oy, ox);
+                    else if (g.max)
                         max_window(&g, plane, h0, w0, &yp[o], &index);
                     else
                         yp[o] = avg_window(&g, plane, h0, w0);
@@ -136,6 +152,25 @@ static double pool_grad_point(const clnet_pool_geom *g, const float *dy, const i
     return acc;
 }
 
+/* dx at (iy, ix) of adaptive average pooling: dy / window size from every
+ * output whose window contains it. */
+static double adaptive_grad_point(const clnet_pool_geom *g, const float *dy, int64_t iy,
+                                  int64_t ix)
+{
+    int64_t oy0, oy1, ox0, ox1;
+    clnet_adaptive_window(iy, g->oh, g->h, &oy0, &oy1);
+    clnet_adaptive_window(ix, g->ow, g->w, &ox0, &ox1);
+    double acc = 0.0;
+    for (int64_t oy = oy0; oy < oy1; oy++)
+        for (int64_t ox = ox0; ox < ox1; ox++) {
+            int64_t hs, he, ws, we;
+            clnet_adaptive_window(oy, g->h, g->oh, &hs, &he);
+            clnet_adaptive_window(ox, g->w, g->ow, &ws, &we);
+            acc += (double)dy[oy * g->ow + ox] / (double)((he - hs) * (we - ws));
+        }
+    return acc;
+}
+
 /* Max mode recomputes each window's first maximum from x into a scratch
  * plane, so the gradient follows the forward's tie rule exactly. */
 static clnet_status run_pool_backward(clnet_device *dev, const clnet_op *op,
@@ -164,7 +199,9 @@ static clnet_status run_pool_backward(clnet_device *dev, const clnet_op *op,
             }
             for (int64_t iy = 0; iy < g.h; iy++)
                 for (int64_t ix = 0; ix < g.w; ix++)
-                    dxp[iy * g.w + ix] = (float)pool_grad_point(&g, dyp, argmax, iy, ix);
+                    dxp[iy * g.w + ix] = (float)(g.adaptive
+                                                     ? adaptive_grad_point(&g, dyp, iy, ix)
+                                                     : pool_grad_point(&g, dyp, argmax, iy, ix));
         }
     free(argmax);
     return CLNET_OK;

@@ -88,16 +88,18 @@ void clnet_dataset_stats(const clnet_dataset *ds, float *mean, float *std);
  * pixels scaled to [0, 1], augmented (aug may be NULL), then normalised
  * (x - mean[c]) / std[c] (mean/std may be NULL: no normalisation), and their
  * labels into labels (may be NULL). `seed` and each example's index select
- * its augmentation. Errors: CLNET_ERR_INVALID_ARGUMENT (index out of range,
- * NULL x). */
-clnet_status clnet_dataset_batch(const clnet_dataset *ds, const int64_t *indices, int n,
-                                 const clnet_augment *aug, uint64_t seed, const float *mean,
+ * its augmentation. Safe to call from several threads at once on one
+ * dataset. Errors, with a message in clnet_last_error(ctx) when ctx is not
+ * NULL: CLNET_ERR_INVALID_ARGUMENT (index out of range, NULL x, a zero std,
+ * augmentation settings out of range), CLNET_ERR_HOST_MEMORY (scratch). */
+clnet_status clnet_dataset_batch(clnet_ctx *ctx, const clnet_dataset *ds, const int64_t *indices,
+                                 int n, const clnet_augment *aug, uint64_t seed, const float *mean,
                                  const float *std, float *x, int32_t *labels);
 
 /* Fills order[0..n) with a permutation of 0..n-1 determined by `seed`
  * (Fisher-Yates over a splitmix64 stream): the same seed gives the same
  * order on every machine. */
-void clnet_shuffle(int64_t *order, int64_t n, uint64_t seed);
+void clnet_dataset_shuffle(int64_t *order, int64_t n, uint64_t seed);
 
 #ifdef __cplusplus
 }

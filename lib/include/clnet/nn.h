@@ -34,6 +34,9 @@ typedef enum clnet_layer_kind {
     CLNET_LAYER_CONCAT,          /* channel concatenation of all `from` layers */
     CLNET_LAYER_FLATTEN,
     CLNET_LAYER_SOFTMAX,         /* explicit softmax output (inference) */
+    CLNET_LAYER_SLICE,           /* channels slice_start .. + slice_count of its input, a view */
+    CLNET_LAYER_RBF,             /* Euclidean RBF units (CLNET_OP_RBF), out_channels of
+                                    them; inference only: backward is CLNET_ERR_UNSUPPORTED */
     CLNET_LAYER_KIND_COUNT
 } clnet_layer_kind;
 
@@ -44,7 +47,7 @@ typedef struct clnet_layer_spec {
     char name[64];               /* unique; "" gives "<kind><id>" */
     int from[CLNET_MAX_FROM];    /* input layer ids; nfrom == 0 means {CLNET_LAYER_PREV} */
     int nfrom;
-    int out_channels;            /* CONV, CONV_TRANSPOSE; LINEAR: outputs */
+    int out_channels;            /* CONV, CONV_TRANSPOSE; LINEAR, RBF: outputs */
     int kernel[2];               /* CONV, CONV_TRANSPOSE (h, w) */
     bool bias;                   /* CONV, CONV_TRANSPOSE, LINEAR */
     bool has_act;                /* CONV, LINEAR, BATCHNORM: apply `act` after */
@@ -54,6 +57,10 @@ typedef struct clnet_layer_spec {
     clnet_lrn_params lrn;
     float dropout_p;             /* DROPOUT */
     float bn_eps, bn_momentum;   /* BATCHNORM: 0 = 1e-5, 0.1 (PyTorch's) */
+    bool bn_zero_gamma;          /* BATCHNORM: initialise the scale to 0 instead of 1, for
+                                    the last norm of a residual branch (Goyal et al. 2017;
+                                    torchvision's zero_init_residual) */
+    int slice_start, slice_count; /* SLICE: the channel range taken, count >= 1 */
 } clnet_layer_spec;
 
 /* Creates an empty network whose input has per-image shape `input` (C, H, W)
@@ -74,14 +81,14 @@ void clnet_net_free(clnet_net *net);
  * A Darknet-style INI text: a [net] section (input = CxHxW, and optional
  * training defaults: batch, epochs, learning_rate, momentum, weight_decay,
  * optimizer = sgd|adam), then one section per layer: [conv], [convt],
- * [maxpool], [avgpool], [globalavgpool], [globalmaxpool], [activation],
- * [batchnorm], [lrn], [dropout], [linear], [add], [mul], [concat],
- * [flatten], [softmax]. Keys are documented in docs/cfg-format.md; `name =`
- * names a layer, `from = a, b` lists inputs by name or relative index (-1 =
- * previous). Unknown sections or keys, bad values and dangling references
- * are errors naming the file, line and key. */
+ * [maxpool], [avgpool], [globalavgpool], [globalmaxpool], [adaptiveavgpool],
+ * [activation], [batchnorm], [lrn], [dropout], [linear], [add], [mul],
+ * [concat], [flatten], [softmax], [slice], [rbf]. Keys are documented in
+ * docs/cfg-format.md; `name =` names a layer, `from = a, b` lists inputs by
+ * name or relative index (-1 = previous). Unknown sections or keys, bad
+ * values and dangling references are errors naming the file, line and key. */
 typedef struct clnet_cfg_overrides {
-    int classes;                 /* > 0: output width of the last LINEAR/CONV classifier */
+    int classes;                 /* > 0: output width of the last LINEAR/CONV/RBF classifier */
     clnet_shape input;           /* ndim > 0: replaces [net] input */
     float width;                 /* > 0: width multiplier of the cfg's scalable layers
                                     (MobileNet's alpha; see docs/cfg-format.md) */
@@ -89,6 +96,15 @@ typedef struct clnet_cfg_overrides {
                                     classifiers of GoogLeNet and Inception-v3) */
 } clnet_cfg_overrides;
 
+/* Builds a net from cfg text; `filename` only names the text in messages
+ * and ov (may be NULL) overrides the cfg. On success *out is a new unbound
+ * net the caller frees with clnet_net_free; on failure *out is NULL and
+ * nothing leaks. Errors, the message giving "file:line: key: problem":
+ * CLNET_ERR_FORMAT (syntax, unknown section or key, bad value, dangling
+ * `from`), the statuses of clnet_net_add for a layer that does not fit
+ * (CLNET_ERR_SHAPE, CLNET_ERR_INVALID_PARAMS), CLNET_ERR_INVALID_ARGUMENT
+ * (bad override), CLNET_ERR_HOST_MEMORY. clnet_net_load_cfg reads the text
+ * from `path` first (CLNET_ERR_IO when it cannot). */
 clnet_status clnet_net_parse_cfg(clnet_ctx *ctx, const char *text, const char *filename,
                                  const clnet_cfg_overrides *ov, clnet_net **out);
 clnet_status clnet_net_load_cfg(clnet_ctx *ctx, const char *path,
@@ -101,18 +117,32 @@ typedef struct clnet_layer_info {
     clnet_layer_kind kind;
     clnet_shape out;             /* per image (no batch axis) */
     int64_t params;              /* trainable weights + biases (BN scale/shift included) */
-    int64_t macs;                /* multiply-accumulates per image (conv, linear) */
+    int64_t macs;                /* multiply-accumulates per image (conv, linear, rbf) */
     int64_t elementwise;         /* other per-image arithmetic: bias, BN, activations, pooling, adds */
     bool frozen;
 } clnet_layer_info;
 
+/* Number of layers, the input layer 0 included. */
 int clnet_net_layer_count(const clnet_net *net);
+/* Describes layer `id` (0 <= id < clnet_net_layer_count); info->name stays
+ * valid until the net is truncated or freed. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (no such layer, NULL info). */
 clnet_status clnet_net_layer_info(const clnet_net *net, int id, clnet_layer_info *info);
+/* The forward op of layer `id` (CONV, CONV_TRANSPOSE or LINEAR) and the
+ * per-image shape of its input `x` (no batch axis), the shape of its
+ * weights `w` and whether it has a bias: enough to run or tune that layer
+ * alone (clnet-bench tune --model). Any output pointer may be NULL.
+ * Errors: CLNET_ERR_INVALID_ARGUMENT (bad id, a layer of another kind). */
+clnet_status clnet_net_layer_op(const clnet_net *net, int id, clnet_op *op, clnet_shape *x,
+                                clnet_shape *w, bool *bias);
 /* Totals over every layer. */
 void clnet_net_counts(const clnet_net *net, int64_t *params, int64_t *macs, int64_t *elementwise);
 /* Writes the per-layer table (id, name, kind, output shape, params, MACs)
  * and totals to `f` (the library itself never writes to stdout). */
 void clnet_net_summary(const clnet_net *net, FILE *f);
+/* Static text naming a layer kind as the summary shows it ("conv",
+ * "linear", ...), or "?". */
+const char *clnet_layer_kind_name(clnet_layer_kind kind);
 
 /* ---- weights and device binding ---------------------------------------- */
 typedef enum clnet_init {
@@ -131,12 +161,41 @@ typedef enum clnet_init {
 clnet_status clnet_net_bind(clnet_net *net, clnet_device *dev, int max_batch, clnet_init init,
                             uint64_t seed);
 
-/* Training mode (batch-norm batch statistics, dropout on) or inference. */
+/* Bytes of device memory held by the tensors the net allocated: outputs,
+ * gradients, parameters, optimizer state and scratch, each storage counted
+ * once however many views share it (the backends' own workspaces are not
+ * included). 0 while the net is unbound. It grows at the first backward
+ * (labels, losses) and the first step (optimizer state), and never shrinks
+ * while bound, so read after those it is the net's peak. */
+size_t clnet_net_device_bytes(const clnet_net *net);
+
+/* Copies parameter `index` of layer `id` into `dst`: for CONV,
+ * CONV_TRANSPOSE and LINEAR 0 = weight, 1 = bias (when the layer has one);
+ * for BATCHNORM 0 = gamma (scale), 1 = beta (shift), 2 = running mean,
+ * 3 = running variance. *shape (may be NULL) receives the parameter's shape
+ * (weights as the ops take them, e.g. (K, C/groups, KH, KW)). dst may be
+ * NULL to ask for the shape only; otherwise it holds `count` floats, which
+ * must be the shape's element count. A bound net's values are read from the
+ * device after the work queued before. Errors: CLNET_ERR_INVALID_ARGUMENT
+ * (no such layer or parameter, count mismatch, a net neither bound nor
+ * loaded), those of clnet_tensor_read. */
+clnet_status clnet_net_param_read(clnet_net *net, int id, int index, clnet_shape *shape,
+                                  float *dst, size_t count);
+
+/* Training mode (batch-norm batch statistics and running-statistics
+ * updates, dropout on) or inference (the default). Takes effect at the next
+ * forward. */
 void clnet_net_set_training(clnet_net *net, bool training);
-/* Frees or freezes the parameters of layers first..last (inclusive). */
+/* Freezes (or frees again) the parameters of layers first..last
+ * (inclusive): clnet_net_step leaves frozen parameters alone, and the
+ * backward pass computes no gradient below the first trainable layer.
+ * Errors: CLNET_ERR_INVALID_ARGUMENT (a range outside the net). */
 clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen);
 /* Drops every layer after `last` (transfer learning: replace the head, then
- * clnet_net_add new layers and clnet_net_bind again). */
+ * clnet_net_add new layers and clnet_net_bind again); the kept layers keep
+ * their weights, and the net is unbound (device memory released) until it
+ * is bound again. Errors: CLNET_ERR_INVALID_ARGUMENT (no such layer, or a
+ * kept layer reads a dropped one). */
 clnet_status clnet_net_truncate(clnet_net *net, int last);
 
 /* ---- running ----------------------------------------------------------- */
@@ -145,16 +204,29 @@ typedef enum clnet_loss {
     CLNET_LOSS_MSE = 1           /* regression: targets have the output's shape */
 } clnet_loss;
 
+/* Chooses the loss of clnet_net_backward (default: softmax cross-entropy
+ * without smoothing). label_smoothing applies to SOFTMAX_XENT only. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (unknown loss, smoothing outside [0, 1)). */
 clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smoothing);
 
 /* Runs the net on n <= max_batch images (dense NCHW floats on the host) and
- * leaves the output on the device. */
+ * leaves the output on the device; returns once the work is queued (x may
+ * be reused at once). Errors: CLNET_ERR_INVALID_ARGUMENT (unbound net, n
+ * outside 1..max_batch, NULL x), and those of clnet_op_run, naming the
+ * layer. */
 clnet_status clnet_net_forward(clnet_net *net, const float *x, int n);
-/* Copies the last forward's output (n * output elements) to the host. */
+/* Copies the last forward's output (n * output elements, count must equal
+ * that) to the host, waiting for the work that produces it. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (no forward yet, count mismatch), those of
+ * clnet_tensor_read. */
 clnet_status clnet_net_read_output(clnet_net *net, float *y, size_t count);
 /* Backward pass of the last forward against labels (SOFTMAX_XENT: n int32
- * class indices) or targets (MSE: n * output elements), accumulating nothing:
- * gradients are overwritten. *loss (may be NULL) receives the mean loss. */
+ * class indices, each checked to be in 0..K-1) or targets (MSE: n * output
+ * elements), accumulating nothing: gradients are overwritten. *loss (may be
+ * NULL) receives the mean loss, which waits for the device. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (no training-mode forward before it, a missing
+ * or out-of-range label, the net ends in a layer without a backward pass),
+ * those of clnet_op_run naming the layer. */
 clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const float *targets,
                                 float *loss);
 
@@ -228,7 +300,7 @@ clnet_status clnet_net_evaluate(clnet_net *net, const clnet_dataset *ds,
 
 /* Evaluates an ensemble: the softmax outputs of `nnets` nets (same input and
  * class count, bound to devices) are averaged before scoring. */
-clnet_status clnet_evaluate_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
+clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
                                      const clnet_train_opts *opts, clnet_eval *stats);
 
 /* ---- the model zoo -----------------------------------------------------

@@ -8,6 +8,7 @@
 #endif
 #include <CL/cl.h>
 
+#include "clnet/ops.h"
 #include "clnet/tensor.h"
 
 #ifdef __cplusplus
@@ -55,6 +56,46 @@ clnet_status clnet_opencl_use_binaries(clnet_ctx *ctx, const char *dir);
  * number written. Errors: CLNET_ERR_INVALID_ARGUMENT (`ref`),
  * CLNET_ERR_BUILD (log in clnet_last_error), CLNET_ERR_IO. */
 clnet_status clnet_opencl_compile_all(clnet_device *dev, const char *dir, int *nprograms);
+
+/* One convolution algorithm as measured by clnet_opencl_tune_conv. */
+typedef struct clnet_opencl_tune_result {
+    clnet_conv_algo algo;
+    const char *name;            /* static text: "direct", "im2col", "gemm_1x1", ... */
+    bool applies;                /* false: it cannot run this convolution (not timed) */
+    int runs;                    /* timed runs: reps, or 1 when the first was already 8x
+                                    slower than the best so far (it cannot win) */
+    double ms_median, ms_min, ms_max;   /* device time of one run (event profiling) */
+} clnet_opencl_tune_result;
+
+/* Measures every convolution algorithm of an OpenCL device on one layer
+ * shape and records the fastest in the device's tuning table, which AUTO
+ * convolutions of that shape use from then on (in this process and, through
+ * the file, in later ones). `op` is a CONV (its algo is ignored), run on
+ * tensors of shapes `x` and `w`, with a bias when `bias`; each algorithm
+ * that applies runs once untimed (program build, warm-up), then `reps`
+ * times (1..1000), each timed on the device's queue with event profiling
+ * (only once when that first time is already 8x the best median so far).
+ * The table is written to the program cache directory (see
+ * clnet_opencl_tuning_file; temp file + rename) unless the cache is off.
+ * `results` (may be NULL) receives up to `max_results` entries, one per
+ * algorithm of the backend, and `*nresults` (may be NULL) their number;
+ * `*best` (may be NULL) the algorithm chosen. Nothing is ever timed outside
+ * this call. Errors: CLNET_ERR_INVALID_ARGUMENT (not an opened OpenCL
+ * device, not a CONV, reps out of range), the errors of
+ * clnet_op_output_shapes and clnet_op_run, CLNET_ERR_UNSUPPORTED (a queue
+ * without profiling, as an adopted one may be), CLNET_ERR_IO (the table
+ * cannot be written; the choice is still used in this process). */
+clnet_status clnet_opencl_tune_conv(clnet_device *dev, const clnet_op *op, const clnet_shape *x,
+                                    const clnet_shape *w, bool bias, int reps,
+                                    clnet_opencl_tune_result *results, int max_results,
+                                    int *nresults, clnet_conv_algo *best);
+
+/* Writes into `path` (`size` bytes) the file that holds the tuning table of
+ * `dev`: "<cache dir>/tune-<hash>.txt", the hash naming the device, its
+ * driver and platform and the clnet version, so that a driver or library
+ * update starts a new table. Errors: CLNET_ERR_INVALID_ARGUMENT (not an
+ * OpenCL device, path too small), CLNET_ERR_IO (the program cache is off). */
+clnet_status clnet_opencl_tuning_file(clnet_device *dev, char *path, size_t size);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,8 @@ extern "C" {
  *       x (N, C, H, W) or (N, C, W) for 1-D; w (K, C/groups, KH, KW) or
  *       (K, C/groups, KW); b (K). y (N, K, OH, OW) with
  *       OH = (H + pad_begin + pad_end - dilation*(KH-1) - 1) / stride + 1.
- *       Cross-correlation, as in every framework.
+ *       Cross-correlation, as in every framework. With params.fuse_act,
+ *       y = act(conv + b) in one pass (see clnet_conv_params).
  *   CONV_TRANSPOSE   in: x, w [, b]           out: y
  *       The gradient of CONV with respect to its input. w (C, K/groups, KH,
  *       KW) as in PyTorch; OH = (H-1)*stride - pad_begin - pad_end +
@@ -27,7 +28,10 @@ extern "C" {
  *   POOL             in: x                    out: y [, argmax]
  *       Max or average over windows; argmax (I32, shape of y, max mode only)
  *       holds the flat index h*W + w of the maximum inside its (n, c) plane,
- *       the first one on ties. Padding never wins a max.
+ *       the first one on ties. Padding never wins a max. Adaptive average
+ *       pooling (params.adaptive) gives y (N, C, OH, OW) for any x, output
+ *       row i averaging input rows floor(i*H/OH) .. ceil((i+1)*H/OH) - 1
+ *       (columns alike), as torch.nn.AdaptiveAvgPool2d.
  *   UNPOOL           in: x, argmax            out: y
  *       y is zeroed, then x is added at y[n, c, argmax] for every element
  *       (where overlapping windows make several x name one position, they
@@ -67,6 +71,10 @@ extern "C" {
  *       y = x + b[c], b of shape (C).
  *   CONCAT           in: x0, x1, ... xk       out: y
  *       Concatenation along axis 1; all other dimensions equal.
+ *   RBF              in: x, w                 out: y
+ *       Euclidean radial basis units (LeCun et al. 1998's output layer):
+ *       x (N, ...) read as (N, F), w (M, F), y (N, M) with
+ *       y[n, m] = sum over f of (x[n, f] - w[m, f])^2. Forward only.
  *
  * Backward and training kinds (gradients flow with the same conventions; a
  * forward kind's backward that another kind already computes has no kind of
@@ -93,7 +101,11 @@ extern "C" {
  *       logits (N, K); labels (N) I32 in 0..K-1; loss (N) per-example
  *       cross-entropy of softmax(logits) against the one-hot label smoothed
  *       by params.label_smoothing (target = (1-s)*onehot + s/K);
- *       dlogits = scale * (softmax - target).
+ *       dlogits = scale * (softmax - target). A label outside 0..K-1 is
+ *       CLNET_ERR_INVALID_ARGUMENT where the device can see it before
+ *       running (ref); OpenCL devices, which cannot without a round trip,
+ *       give that example NaN loss and gradient (clnet_net_backward checks
+ *       labels on the host first).
  *   MSE_LOSS         in: pred, target         out: loss, dpred
  *       loss (N) = mean over the image of (pred - target)^2;
  *       dpred = scale * 2 * (pred - target) / F, F = elements per image.
@@ -138,17 +150,40 @@ typedef enum clnet_op_kind {
     CLNET_OP_REDUCE_SUM,
     CLNET_OP_SGD_STEP,
     CLNET_OP_ADAM_STEP,
+    CLNET_OP_RBF,
     CLNET_OP_KIND_COUNT
 } clnet_op_kind;
 
 #define CLNET_OP_MAX_INPUTS 16
 #define CLNET_OP_MAX_OUTPUTS 4
 
+typedef enum clnet_activation {
+    CLNET_ACT_RELU = 0,        /* max(x, 0) */
+    CLNET_ACT_LEAKY_RELU,      /* x > 0 ? x : alpha * x */
+    CLNET_ACT_RELU6,           /* min(max(x, 0), 6) */
+    CLNET_ACT_SIGMOID,         /* 1 / (1 + exp(-x)) */
+    CLNET_ACT_TANH,
+    CLNET_ACT_SWISH,           /* x * sigmoid(x), a.k.a. SiLU */
+    CLNET_ACT_HARD_SWISH,      /* x * relu6(x + 3) / 6 */
+    CLNET_ACT_HARD_SIGMOID,    /* relu6(x + 3) / 6 */
+    CLNET_ACT_LECUN_TANH,      /* 1.7159 * tanh(2x / 3), LeCun et al. 1998's squashing */
+    CLNET_ACT_COUNT
+} clnet_activation;
+
+typedef struct clnet_act_params {
+    clnet_activation fn;
+    float alpha;             /* leaky ReLU slope */
+} clnet_act_params;
+
 /* Convolution algorithms. AUTO lets the backend choose (measured per device
  * and layer shape by `clnet-bench tune`, else a static rule); naming one
  * forces it, for tests and benchmarks: an algorithm that cannot run the op
  * makes clnet_op_supported false. The reference backend has one algorithm
- * and accepts every value. */
+ * and accepts every value. CONV_TRANSPOSE and CONV_BACKWARD_WEIGHTS (a
+ * convolution's gradients) take the field as a hint instead: DIRECT and
+ * IM2COL force those implementations, WINOGRAD forces it for a transposed
+ * 3x3 stride-1 convolution, and any value that does not apply leaves the
+ * choice to the backend. */
 typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_AUTO = 0,
     CLNET_CONV_ALGO_DIRECT,        /* register-blocked direct convolution */
@@ -169,7 +204,10 @@ typedef struct clnet_conv_params {
     int groups;              /* >= 1, divides C and K; groups == C == K is depthwise */
     int output_padding[2];   /* CONV_TRANSPOSE only; >= 0, < stride or < dilation */
     int kernel[2];           /* CONV_BACKWARD_WEIGHTS only: the window (KH, KW) of w */
-    clnet_conv_algo algo;    /* CONV: AUTO (0) or a forced algorithm */
+    clnet_conv_algo algo;    /* CONV: AUTO (0) or a forced algorithm; the gradients: a hint */
+    bool fuse_act;           /* CONV: apply `act` to the output (after the bias) in the
+                                same pass; ignored by the other kinds */
+    clnet_act_params act;    /* the fused activation, when fuse_act */
 } clnet_conv_params;
 
 typedef enum clnet_pool_mode {
@@ -188,28 +226,14 @@ typedef struct clnet_pool_params {
     bool count_include_pad;  /* average: divide by the window clipped to the padded
                                 input (true) or to the input (false) */
     bool global;             /* window = whole plane, output 1x1 */
+    bool adaptive;           /* average mode only: output out_size whatever the input
+                                (see POOL above); kernel, stride, padding ignored */
+    int out_size[2];         /* adaptive: (OH, OW), each >= 1 */
 } clnet_pool_params;
 
 typedef struct clnet_unpool_params {
     int out_h, out_w;        /* size of the plane the argmax indices refer to */
 } clnet_unpool_params;
-
-typedef enum clnet_activation {
-    CLNET_ACT_RELU = 0,        /* max(x, 0) */
-    CLNET_ACT_LEAKY_RELU,      /* x > 0 ? x : alpha * x */
-    CLNET_ACT_RELU6,           /* min(max(x, 0), 6) */
-    CLNET_ACT_SIGMOID,         /* 1 / (1 + exp(-x)) */
-    CLNET_ACT_TANH,
-    CLNET_ACT_SWISH,           /* x * sigmoid(x), a.k.a. SiLU */
-    CLNET_ACT_HARD_SWISH,      /* x * relu6(x + 3) / 6 */
-    CLNET_ACT_HARD_SIGMOID,    /* relu6(x + 3) / 6 */
-    CLNET_ACT_COUNT
-} clnet_activation;
-
-typedef struct clnet_act_params {
-    clnet_activation fn;
-    float alpha;             /* leaky ReLU slope */
-} clnet_act_params;
 
 typedef struct clnet_bn_params {
     float eps;               /* > 0 */
@@ -283,7 +307,7 @@ typedef struct clnet_op {
         clnet_reduce_params reduce;     /* REDUCE_SUM */
         clnet_sgd_params sgd;           /* SGD_STEP */
         clnet_adam_params adam;         /* ADAM_STEP */
-    } u;                                /* LINEAR, BIAS_ADD, CONCAT: none */
+    } u;                                /* LINEAR, BIAS_ADD, CONCAT, RBF: none */
 } clnet_op;
 
 /* Descriptor constructors for the common symmetric cases. They only fill in

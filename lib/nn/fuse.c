@@ -1,0 +1,157 @@
+/* fuse.c - fused forward passes: a convolution and the activation after it
+ * (its own, or an ACTIVATION layer that is its only consumer) as one op,
+ * and at inference a batch norm that is its only consumer folded into its
+ * weights, so that the layers after it need neither a launch nor a pass
+ * over memory of their own. */
+#include "nn/nn_internal.h"
+
+/* What one fused convolution computes. */
+typedef struct nn_fusion {
+    int bn;                    /* the folded BATCHNORM layer, or 0 */
+    int act_layer;             /* the ACTIVATION layer computed along, or 0 */
+    int target;                /* the layer whose output receives the result */
+    bool act;                  /* an activation is applied */
+    clnet_act_params act_params;
+} nn_fusion;
+
+void nn_set_fusion(clnet_net *net, bool enabled)
+{
+    net->no_fusion = !enabled;
+}
+
+/* Activations whose gradient the backward pass can take from their output
+ * in place of their input (f'(x) = f'(f(x)) as ACTIVATION_BACKWARD computes
+ * it, kinks and NaN included): then training needs no copy of the
+ * convolution's raw output. */
+static bool slope_from_output(const clnet_act_params *a)
+{
+    switch (a->fn) {
+    case CLNET_ACT_RELU:
+    case CLNET_ACT_RELU6: return true;
+    case CLNET_ACT_LEAKY_RELU: return a->alpha >= 0.0f;
+    default: return false;
+    }
+}
+
+static bool fusable_act(const clnet_net *net, const clnet_act_params *a)
+{
+    return !net->training || slope_from_output(a);
+}
+
+/* The only consumer of layer `id` when it is of `kind` and reads the
+ * layer's own output tensor; 0 otherwise. */
+static int sole_consumer(const clnet_net *net, int id, clnet_layer_kind kind)
+{
+    const nn_layer *l = &net->layers[id];
+    if (l->consumers != 1 || l->y_alias != NN_OWN)
+        return 0;
+    return net->layers[l->consumer].spec.kind == kind ? l->consumer : 0;
+}
+
+/* The fusion for convolution `id`, false when there is nothing to fuse. */
+static bool plan(const clnet_net *net, int id, nn_fusion *f)
+{
+    const nn_layer *l = &net->layers[id];
+    *f = (nn_fusion){.target = id};
+    if (net->no_fusion || l->spec.kind != CLNET_LAYER_CONV)
+        return false;
+    if (!net->training && !l->spec.has_act)
+        f->bn = sole_consumer(net, id, CLNET_LAYER_BATCHNORM);
+    const int last = f->bn ? f->bn : id;
+    const nn_layer *t = &net->layers[last];
+    const int act = t->spec.has_act ? 0 : sole_consumer(net, last, CLNET_LAYER_ACTIVATION);
+    if (t->spec.has_act && fusable_act(net, &t->spec.act)) {
+        f->act = true;
+        f->act_params = t->spec.act;
+    } else if (act && fusable_act(net, &net->layers[act].spec.act)) {
+        f->act = true;
+        f->act_params = net->layers[act].spec.act;
+        f->act_layer = act;
+    }
+    f->target = f->act_layer ? f->act_layer : last;
+    /* an unfusable activation of a folded batch norm still runs after it */
+    if (f->bn && t->spec.has_act && !f->act)
+        return false;
+    return f->bn || f->act;
+}
+
+static clnet_status new_like(clnet_net *net, int ndim, const int64_t *shape, clnet_tensor **t)
+{
+    return *t ? CLNET_OK : clnet_tensor_new(net->dev, CLNET_F32, ndim, shape, t);
+}
+
+/* w' = w * s and b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps)
+ * per output channel: the batch norm's inference transform moved into the
+ * convolution. Computed with BATCHNORM ops on the weights viewed as (1, K,
+ * C/g*KH*KW) (mean and beta zero) and on the bias viewed as (1, K, 1), and
+ * kept until a parameter changes (net->param_version). */
+static clnet_status fold(clnet_net *net, nn_layer *conv, const nn_layer *bn)
+{
+    if (conv->fold_w && conv->fold_version == net->param_version)
+        return CLNET_OK;
+    const clnet_shape *ws = &conv->params[0].shape;
+    const int64_t k = ws->dim[0], taps = nn_numel(ws) / k;
+    clnet_status st = new_like(net, ws->ndim, ws->dim, &conv->fold_w);
+    if (st == CLNET_OK)
+        st = new_like(net, 1, &k, &conv->fold_b);
+    if (st == CLNET_OK)
+        st = new_like(net, 1, &k, &conv->fold_zero);
+    if (st == CLNET_OK)
+        st = clnet_tensor_fill(conv->fold_zero, 0.0f);
+    clnet_tensor *w3 = NULL, *fw3 = NULL, *b3 = NULL, *fb3 = NULL;
+    const int64_t wshape[3] = {1, k, taps}, bshape[3] = {1, k, 1};
+    clnet_tensor *bias = conv->nparams > 1 ? conv->params[1].value : conv->fold_zero;
+    if (st == CLNET_OK)
+        st = clnet_tensor_reshape(conv->params[0].value, 3, wshape, &w3);
+    if (st == CLNET_OK)
+        st = clnet_tensor_reshape(conv->fold_w, 3, wshape, &fw3);
+    if (st == CLNET_OK)
+        st = clnet_tensor_reshape(bias, 3, bshape, &b3);
+    if (st == CLNET_OK)
+        st = clnet_tensor_reshape(conv->fold_b, 3, bshape, &fb3);
+    clnet_op op = nn_layer_op(bn);
+    clnet_tensor *gamma = bn->params[0].value, *beta = bn->params[1].value;
+    clnet_tensor *mean = bn->params[2].value, *var = bn->params[3].value;
+    if (st == CLNET_OK)
+        st = clnet_op_run(net->dev, &op, 5,
+                          (clnet_tensor *[]){w3, conv->fold_zero, var, gamma, conv->fold_zero}, 1,
+                          &fw3);
+    if (st == CLNET_OK)
+        st = clnet_op_run(net->dev, &op, 5, (clnet_tensor *[]){b3, mean, var, gamma, beta}, 1,
+                          &fb3);
+    clnet_tensor_free(w3);
+    clnet_tensor_free(fw3);
+    clnet_tensor_free(b3);
+    clnet_tensor_free(fb3);
+    if (st == CLNET_OK)
+        conv->fold_version = net->param_version;
+    return st;
+}
+
+bool nn_forward_fused(clnet_net *net, int id, clnet_status *st)
+{
+    nn_fusion f;
+    if (!plan(net, id, &f))
+        return false;
+    nn_layer *l = &net->layers[id];
+    clnet_op op = nn_layer_op(l);
+    op.u.conv.fuse_act = f.act;
+    op.u.conv.act = f.act_params;
+    clnet_tensor *in[3] = {net->layers[l->spec.from[0]].b.y, l->params[0].value,
+                           l->nparams > 1 ? l->params[1].value : NULL};
+    if (f.bn) {
+        *st = fold(net, l, &net->layers[f.bn]);
+        if (*st != CLNET_OK)
+            return true;
+        in[1] = l->fold_w;
+        in[2] = l->fold_b;
+    }
+    nn_layer *t = &net->layers[f.target];
+    *st = clnet_op_run(net->dev, &op, in[2] ? 3 : 2, in, 1, &t->b.y);
+    if (f.bn)
+        net->layers[f.bn].fused_by = id;
+    if (f.act_layer)
+        net->layers[f.act_layer].fused_by = id;
+    t->act_fused = f.act && !f.act_layer;
+    return true;
+}
