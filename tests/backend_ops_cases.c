@@ -61,6 +61,21 @@ static const conv_case conv_cases[] = {
     {1, 3, 9, 9, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 3},
     {1, 32, 14, 14, 32, 3, 3, .pad = {2, 2, 2, 2}, .d = {2, 2}, .g = 32},
     {2, 3, 7, 7, 4, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS_NULL},
+    /* depthwise rows wide enough for whole vectors (8 or 16 lanes) between
+     * the padded edges, stride 1 and 2, partial blocks of output rows */
+    {2, 8, 10, 37, 8, 3, 3, .pad = {1, 1, 1, 1}, .g = 8, .flags = BIAS},
+    {1, 4, 21, 40, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 4},
+    {1, 3, 6, 32, 3, 3, 3, .pad = {1, 1, 1, 1}, .g = 3, .flags = BIAS | VIEWS},
+    /* rows of 16 and more Winograd tiles: the transforms' vector paths,
+     * next to tiles at the edges and odd output sizes */
+    {1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {2, 3, 6, 40, 5, 3, 3, .flags = 0},
+    /* GEMM-sized: full and partial tiles of 12 or 8 rows (output channels)
+     * and 32 columns (pixels) of the tiled GEMM */
+    {2, 32, 12, 12, 40, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {1, 48, 9, 11, 36, 1, 1, .flags = BIAS},
+    {3, 20, 6, 6, 25, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
+    {2, 16, 10, 10, 24, 3, 3, .pad = {1, 1, 1, 1}, .g = 2, .flags = BIAS},
     /* 1-D */
     {2, 3, 0, 31, 4, 0, 3, .pad = {0, 1, 0, 1}, .flags = BIAS},
     {1, 4, 0, 64, 8, 0, 5, .s = {1, 2}, .pad = {0, 2, 0, 2}},
@@ -140,9 +155,9 @@ static tspec conv_w(const conv_case *cc)
     return cc->h == 0 ? SHAPE(wk, wc, cc->kw) : SHAPE(wk, wc, cc->kh, cc->kw);
 }
 
-static void add_conv(const conv_case *cc)
+static void add_conv_as(const conv_case *cc, clnet_op op, const char *tag)
 {
-    test_case *tc = conv_named(conv_op(cc), "");
+    test_case *tc = conv_named(op, tag);
     add_in(tc, conv_x(cc));
     add_in(tc, conv_w(cc));
     if (cc->flags & BIAS)
@@ -152,13 +167,83 @@ static void add_conv(const conv_case *cc)
     tc->out_cview[0] = cc->flags & VIEWS;
 }
 
+static void add_conv(const conv_case *cc)
+{
+    add_conv_as(cc, conv_op(cc), "");
+}
+
+/* The forward algorithms a case can force. The window goes into
+ * params.kernel, from which clnet_op_supported judges the algorithms made
+ * for one window: one that cannot run a case must be refused (a skip),
+ * never fall back silently to another. */
+static const struct forced_algo {
+    clnet_conv_algo algo;
+    const char *tag;
+} forced_algos[] = {
+    {CLNET_CONV_ALGO_DIRECT, "algo=direct,"},
+    {CLNET_CONV_ALGO_IM2COL, "algo=im2col,"},
+    {CLNET_CONV_ALGO_GEMM_1X1, "algo=gemm_1x1,"},
+    {CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,"},
+    {CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
+};
+
+static void add_conv_forced(const conv_case *cc)
+{
+    for (size_t i = 0; i < sizeof forced_algos / sizeof forced_algos[0]; i++) {
+        clnet_op op = conv_op(cc);
+        op.u.conv.algo = forced_algos[i].algo;
+        op.u.conv.kernel[0] = cc->h == 0 ? 1 : cc->kh;
+        op.u.conv.kernel[1] = cc->kw;
+        add_conv_as(cc, op, forced_algos[i].tag);
+    }
+}
+
+/* Convolutions with a fused activation (params.fuse_act), every function
+ * on each algorithm that applies the activation in its own kernel or after
+ * it: 3x3 on rows wide enough for the vector paths (direct, im2col,
+ * Winograd), 1x1 (as a GEMM) and depthwise, the backend's own choice too. */
+static void add_conv_fused_cases(void)
+{
+    static const struct fused_case {
+        conv_case cc;
+        clnet_conv_algo algo;
+        const char *tag;
+    } fused[] = {
+        {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_AUTO, ""},
+        {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_DIRECT,
+         "algo=direct,"},
+        {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_IM2COL,
+         "algo=im2col,"},
+        {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}}, CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,"},
+        {{1, 48, 9, 11, 36, 1, 1, .flags = BIAS}, CLNET_CONV_ALGO_GEMM_1X1, "algo=gemm_1x1,"},
+        {{2, 8, 10, 37, 8, 3, 3, .pad = {1, 1, 1, 1}, .g = 8, .flags = BIAS},
+         CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
+        {{1, 6, 9, 9, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 6, .flags = VIEWS},
+         CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
+    };
+    for (size_t i = 0; i < sizeof fused / sizeof fused[0]; i++)
+        for (int fn = 0; fn < CLNET_ACT_COUNT; fn++) {
+            const conv_case *cc = &fused[i].cc;
+            clnet_op op = conv_op(cc);
+            op.u.conv.algo = fused[i].algo;
+            op.u.conv.kernel[0] = cc->kh;
+            op.u.conv.kernel[1] = cc->kw;
+            op.u.conv.fuse_act = true;
+            op.u.conv.act = clnet_op_activation((clnet_activation)fn, 0.1f).u.act;
+            char tag[64];
+            snprintf(tag, sizeof tag, "%sact=%d,", fused[i].tag, fn);
+            add_conv_as(cc, op, tag);
+        }
+}
+
 /* The two gradients of a forward convolution: w.r.t. the weights
  * (CONV_BACKWARD_WEIGHTS of x and dy) and w.r.t. the input (the
  * CONV_TRANSPOSE clnet_op_conv_backward_data makes, which must give x's
  * shape back, the floor of the forward's output size included). */
-static void add_conv_backward(const conv_case *cc)
+static void add_conv_backward_as(const conv_case *cc, clnet_conv_algo algo, const char *tag)
 {
     clnet_op fwd = conv_op(cc);
+    fwd.u.conv.algo = algo;
     tspec x = conv_x(cc), w = conv_w(cc);
     tspec dy = forward_output(fwd, 2, (tspec[]){x, w});
     dy.cview = x.cview;
@@ -166,16 +251,45 @@ static void add_conv_backward(const conv_case *cc)
     bw.kind = CLNET_OP_CONV_BACKWARD_WEIGHTS;
     bw.u.conv.kernel[0] = cc->h == 0 ? 1 : cc->kh;
     bw.u.conv.kernel[1] = cc->kw;
-    test_case *tc = conv_named(bw, "");
+    test_case *tc = conv_named(bw, tag);
     add_in(tc, x);
     add_in(tc, dy);
 
     clnet_shape xs = shape_of(&x), ws = shape_of(&w);
-    tc = conv_named(clnet_op_conv_backward_data(&fwd, &xs, &ws), "backward_data,");
+    char data_tag[64];
+    snprintf(data_tag, sizeof data_tag, "backward_data,%s", tag);
+    tc = conv_named(clnet_op_conv_backward_data(&fwd, &xs, &ws), data_tag);
     add_in(tc, dy);
     add_in(tc, w);
     tc->want = x;
     tc->out_cview[0] = x.cview;
+}
+
+/* The gradients have several implementations on OpenCL, each forced here
+ * through params.algo: the direct kernels, GEMMs over im2col columns, and
+ * for the data gradient of stride-1 3x3 convolutions Winograd (elsewhere
+ * WINOGRAD, like the other values, leaves the choice to the backend). */
+static void add_conv_backward(const conv_case *cc)
+{
+    add_conv_backward_as(cc, CLNET_CONV_ALGO_AUTO, "");
+    add_conv_backward_as(cc, CLNET_CONV_ALGO_DIRECT, "algo=direct,");
+    add_conv_backward_as(cc, CLNET_CONV_ALGO_IM2COL, "algo=im2col,");
+    add_conv_backward_as(cc, CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,");
+}
+
+/* A transposed convolution forced onto each of its implementations. */
+static void add_conv_transpose_forced(const conv_case *cc)
+{
+    static const struct forced_algo transposed[] = {
+        {CLNET_CONV_ALGO_DIRECT, "algo=direct,"},
+        {CLNET_CONV_ALGO_IM2COL, "algo=im2col,"},
+        {CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,"},
+    };
+    for (size_t i = 0; i < sizeof transposed / sizeof transposed[0]; i++) {
+        clnet_op op = conv_op(cc);
+        op.u.conv.algo = transposed[i].algo;
+        add_conv_as(cc, op, transposed[i].tag);
+    }
 }
 
 enum { PF_CEIL = 1, PF_INCL = 2, PF_GLOBAL = 4, PF_ARGMAX = 8, PF_VIEWS = 16, PF_TIES = 32,
@@ -308,13 +422,22 @@ static void add_unpool(int n, int c, int h, int w, int out_h, int out_w, int k, 
 }
 
 static const char *const act_names[CLNET_ACT_COUNT] = {
-    "relu", "leaky_relu", "relu6", "sigmoid", "tanh", "swish", "hard_swish", "hard_sigmoid"};
+    "relu", "leaky_relu", "relu6", "sigmoid", "tanh", "swish", "hard_swish", "hard_sigmoid",
+    "lecun_tanh"};
+
+/* Activations built on exp or tanh, compared with a transcendental's
+ * tolerance. */
+static bool smooth_act(clnet_activation fn)
+{
+    return fn == CLNET_ACT_SIGMOID || fn == CLNET_ACT_TANH || fn == CLNET_ACT_SWISH ||
+           fn == CLNET_ACT_LECUN_TANH;
+}
 
 static test_case *add_act(clnet_activation fn, float alpha, tspec x)
 {
-    bool smooth = fn == CLNET_ACT_SIGMOID || fn == CLNET_ACT_TANH || fn == CLNET_ACT_SWISH;
-    test_case *tc = new_case(clnet_op_activation(fn, alpha), smooth ? NMSE_ELT : NMSE_EXACT,
-                             "%s,alpha=%g", act_names[fn], alpha);
+    test_case *tc = new_case(clnet_op_activation(fn, alpha),
+                             smooth_act(fn) ? NMSE_ELT : NMSE_EXACT, "%s,alpha=%g",
+                             act_names[fn], alpha);
     add_in(tc, x);
     tc->out_cview[0] = x.cview;
     return tc;
@@ -355,8 +478,8 @@ static test_case *add_act_backward(clnet_activation fn, float alpha, tspec x, in
         [FILL_INTS] = ",ints", [FILL_SPECIAL] = ",nan_inf", [FILL_INFS] = ",infs"};
     clnet_op op = clnet_op_activation(fn, alpha);
     op.kind = CLNET_OP_ACTIVATION_BACKWARD;
-    bool smooth = fn == CLNET_ACT_SIGMOID || fn == CLNET_ACT_TANH || fn == CLNET_ACT_SWISH;
-    test_case *tc = new_case(op, smooth ? NMSE_ELT : NMSE_EXACT, "%s,alpha=%g,x=%g..%g%s%s%s",
+    test_case *tc = new_case(op, smooth_act(fn) ? NMSE_ELT : NMSE_EXACT,
+                             "%s,alpha=%g,x=%g..%g%s%s%s",
                              act_names[fn], alpha, x.lo, x.hi, fills[x.fill] ? fills[x.fill] : "",
                              dy_fill != FILL_UNIFORM ? ",dy" : "",
                              fills[dy_fill] ? fills[dy_fill] : "");
@@ -601,10 +724,68 @@ static void add_misc_cases(void)
                             chview(SHAPE(2, 2, 3, 3))}, true);
 }
 
+/* Adaptive average pooling to oh x ow (ow alone for 1-D x), forward and
+ * gradient. */
+static void add_adaptive_pool(tspec x, int oh, int ow)
+{
+    clnet_op op = {.kind = CLNET_OP_POOL};
+    op.u.pool = (clnet_pool_params){.mode = CLNET_POOL_AVG, .adaptive = true, .out_size = {oh, ow}};
+    test_case *tc = new_case(op, NMSE_ELT, "avg,adaptive,out=%dx%d", oh, ow);
+    add_in(tc, x);
+    tc->out_cview[0] = x.cview;
+    tspec dy = forward_output(op, 1, &x);
+    dy.cview = x.cview;
+    op.kind = CLNET_OP_POOL_BACKWARD;
+    tc = new_case(op, NMSE_ELT, "avg,adaptive,out=%dx%d", oh, ow);
+    add_in(tc, x);
+    add_in(tc, dy);
+    tc->out_cview[0] = x.cview;
+}
+
+/* x (N, ...) against m centres of its image size. */
+static void add_rbf(tspec x, int64_t m, bool out_view)
+{
+    test_case *tc = new_case((clnet_op){.kind = CLNET_OP_RBF}, NMSE_SUM, "m=%lld", (long long)m);
+    int64_t f = 1;
+    for (int i = 1; i < x.ndim; i++)
+        f *= x.dim[i];
+    add_in(tc, x);
+    add_in(tc, SHAPE(m, f));
+    tc->out_cview[0] = out_view;
+}
+
+/* The ops the classic nets of the zoo brought in: torchvision's adaptive
+ * pooling before the classifier of AlexNet and VGG (overlapping and uneven
+ * windows, outputs larger than the input as on 32x32 images, 1-D, views),
+ * and LeNet-5's Euclidean RBF output (its 84 -> 10 included). */
+static void add_zoo_cases(void)
+{
+    add_adaptive_pool(SHAPE(2, 3, 7, 7), 3, 3);
+    add_adaptive_pool(SHAPE(1, 4, 13, 11), 6, 4);
+    add_adaptive_pool(SHAPE(1, 16, 14, 14), 7, 7);
+    add_adaptive_pool(SHAPE(1, 8, 6, 6), 6, 6);
+    add_adaptive_pool(SHAPE(2, 5, 1, 1), 7, 7);
+    add_adaptive_pool(SHAPE(1, 3, 2, 3), 5, 7);
+    add_adaptive_pool(SHAPE(2, 3, 13), 1, 5);
+    add_adaptive_pool(chview(SHAPE(2, 4, 9, 9)), 4, 4);
+    add_rbf(SHAPE(2, 84), 10, false);
+    add_rbf(SHAPE(1, 1), 1, false);
+    add_rbf(SHAPE(3, 4, 5, 5), 7, false);
+    add_rbf(SHAPE(4, 256), 64, false);
+    add_rbf(ranged(SHAPE(4, 31), FILL_SPECIAL, -4, 4), 13, false);
+    add_rbf(chview(SHAPE(2, 8, 3, 3)), 5, true);
+}
+
 void add_forward_cases(void)
 {
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
         add_conv(&conv_cases[i]);
+    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
+        if (!(conv_cases[i].flags & TRANSPOSE))
+            add_conv_forced(&conv_cases[i]);
+        else
+            add_conv_transpose_forced(&conv_cases[i]);
+    add_conv_fused_cases();
     for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++)
         add_pool(&pool_cases[i]);
     add_unpool(2, 3, 4, 4, 8, 8, 2, 2, 0);
@@ -621,4 +802,5 @@ void add_forward_cases(void)
     for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++)
         add_pool_backward(&pool_cases[i]);
     add_act_backward_cases();
+    add_zoo_cases();
 }

@@ -353,6 +353,42 @@ static void test_one_d(clnet_ctx *ctx)
     }
 }
 
+/* The sections of the classic nets: channel slices (LeNet-5's partial
+ * connections), adaptive average pooling (torchvision's AlexNet and VGG),
+ * Euclidean RBF units (LeNet-5's output, resized by the classes override). */
+static void test_classic_sections(clnet_ctx *ctx)
+{
+    const char *text =
+        "[net]\ninput = 6x9x9\n"
+        "[slice]\nname = tail\nstart = 4\ncount = 2\n"
+        "[slice]\nname = head\nfrom = input\ncount = 1\n"
+        "[concat]\nfrom = tail, head\n"
+        "[conv]\nfilters = 2\nsize = 3\nactivation = lecuntanh\n"
+        "[adaptiveavgpool]\nsize_h = 3\nsize_w = 2\n"
+        "[rbf]\nname = out\noutputs = 10\n";
+    clnet_net *net = parse(ctx, text, NULL);
+    if (net) {
+        expect_layer(net, 1, "tail", "2x9x9", 0);
+        expect_layer(net, 2, "head", "1x9x9", 0);
+        expect_layer(net, 3, NULL, "3x9x9", 0);
+        expect_layer(net, 4, NULL, "2x7x7", 2 * 27 + 2);
+        expect_layer(net, 5, NULL, "2x3x2", 0);
+        expect_layer(net, 6, "out", "10", 10 * 12);
+        clnet_net_free(net);
+    }
+    clnet_cfg_overrides ov = {.classes = 7};
+    net = parse(ctx, text, &ov);
+    if (net) {
+        expect_layer(net, 6, "out", "7", 7 * 12);
+        clnet_net_free(net);
+    }
+    net = parse(ctx, "[net]\ninput = 3x20\n[adaptiveavgpool]\nsize = 6\n", NULL);
+    if (net) {
+        expect_layer(net, 1, NULL, "3x6", 0);
+        clnet_net_free(net);
+    }
+}
+
 /* A key that has no effect is a warning, once even inside [repeat]. */
 static void test_warning(clnet_ctx *ctx)
 {
@@ -434,6 +470,12 @@ static const error_case errors[] = {
      "stride = 2\n[end]\n", CLNET_ERR_SHAPE, "test.cfg:5: [conv]:"},
     {"mismatched add", NET CONV "[conv]\nfilters = 4\nsize = 1\nstride = 2\n[add]\n"
      "from = -1, -2\n", CLNET_ERR_SHAPE, "test.cfg:10: [add]:"},
+    {"slice past the channels", NET "[slice]\nstart = 1\ncount = 1\n", CLNET_ERR_INVALID_PARAMS,
+     "test.cfg:3: [slice]:"},
+    {"slice without count", NET "[slice]\nstart = 0\n", CLNET_ERR_FORMAT, "test.cfg:3: count:"},
+    {"adaptive height on 1-D input", "[net]\ninput = 2x16\n[adaptiveavgpool]\nsize_h = 3\n"
+     "size_w = 3\n", CLNET_ERR_FORMAT, "test.cfg:4: size_h:"},
+    {"rbf without outputs", NET "[rbf]\n", CLNET_ERR_FORMAT, "test.cfg:3: outputs:"},
 };
 
 static void test_errors(clnet_ctx *ctx)
@@ -500,6 +542,7 @@ int main(void)
     test_width(ctx);
     test_aux(ctx);
     test_one_d(ctx);
+    test_classic_sections(ctx);
     test_warning(ctx);
     test_errors(ctx);
     test_load(ctx);

@@ -299,8 +299,8 @@ static void test_plain(const clnet_dataset *ds, const int64_t *idx, int n, float
 {
     int32_t labels[64];
     clnet_augment off = {0};
-    clnet_status st = clnet_dataset_batch(ds, idx, n, NULL, 1, NULL, NULL, x, labels);
-    st |= clnet_dataset_batch(ds, idx, n, &off, 99, NULL, NULL, y, NULL);
+    clnet_status st = clnet_dataset_batch(NULL, ds, idx, n, NULL, 1, NULL, NULL, x, labels);
+    st |= clnet_dataset_batch(NULL, ds, idx, n, &off, 99, NULL, NULL, y, NULL);
     size_t size = (size_t)ds->channels * ds->height * ds->width, bad = 0;
     for (int i = 0; i < n; i++)
         for (size_t j = 0; j < size; j++) {
@@ -329,8 +329,8 @@ static void test_hflip(const clnet_dataset *ds, const int64_t *idx, int n, float
 {
     size_t size = (size_t)ds->channels * ds->height * ds->width;
     clnet_augment aug = {.hflip = true};
-    clnet_dataset_batch(ds, idx, n, NULL, 0, NULL, NULL, x, NULL);
-    clnet_status st = clnet_dataset_batch(ds, idx, n, &aug, 7, NULL, NULL, y, NULL);
+    clnet_dataset_batch(NULL, ds, idx, n, NULL, 0, NULL, NULL, x, NULL);
+    clnet_status st = clnet_dataset_batch(NULL, ds, idx, n, &aug, 7, NULL, NULL, y, NULL);
     int flipped = 0, neither = 0;
     for (int i = 0; i < n; i++) {
         bool same = memcmp(x + i * size, y + i * size, size * sizeof *x) == 0;
@@ -352,7 +352,7 @@ static void test_hflip(const clnet_dataset *ds, const int64_t *idx, int n, float
             again[idx[i] * size + j] = (uint8_t)lrintf(y[i * size + j] * 255.0f);
     clnet_dataset twice = *ds;
     twice.images = again;
-    clnet_dataset_batch(&twice, idx, n, &aug, 7, NULL, NULL, y, NULL);
+    clnet_dataset_batch(NULL, &twice, idx, n, &aug, 7, NULL, NULL, y, NULL);
     CHECK(memcmp(x, y, n * size * sizeof *x) == 0, "hflip twice is not the identity");
     printf("  hflip: %d of %d mirrored, twice = identity\n", flipped, n);
     free(again);
@@ -377,8 +377,8 @@ static void test_crop(const clnet_dataset *ds, const int64_t *idx, int n, float 
 {
     size_t size = (size_t)ds->channels * ds->height * ds->width;
     clnet_augment aug = {.crop_pad = 2};
-    clnet_dataset_batch(ds, idx, n, NULL, 0, NULL, NULL, x, NULL);
-    clnet_status st = clnet_dataset_batch(ds, idx, n, &aug, 3, NULL, NULL, y, NULL);
+    clnet_dataset_batch(NULL, ds, idx, n, NULL, 0, NULL, NULL, x, NULL);
+    clnet_status st = clnet_dataset_batch(NULL, ds, idx, n, &aug, 3, NULL, NULL, y, NULL);
     int seen[5][5] = {{0}}, unexplained = 0, kinds = 0;
     for (int i = 0; i < n; i++) {
         bool found = false;
@@ -403,8 +403,8 @@ static void test_seeds(const clnet_dataset *ds, const int64_t *idx, int n, float
                          .rotate_deg = 15, .shear = 0.1f, .elastic_alpha = 8,
                          .elastic_sigma = 3, .brightness = 0.2f, .contrast = 0.2f,
                          .saturation = 0.2f};
-    clnet_status st = clnet_dataset_batch(ds, idx, n, &aug, 42, NULL, NULL, x, NULL);
-    st |= clnet_dataset_batch(ds, idx, n, &aug, 42, NULL, NULL, y, NULL);
+    clnet_status st = clnet_dataset_batch(NULL, ds, idx, n, &aug, 42, NULL, NULL, x, NULL);
+    st |= clnet_dataset_batch(NULL, ds, idx, n, &aug, 42, NULL, NULL, y, NULL);
     CHECK(st == CLNET_OK && memcmp(x, y, n * size * sizeof *x) == 0,
           "same seed gave different batches");
     int in_range = 0;
@@ -412,10 +412,10 @@ static void test_seeds(const clnet_dataset *ds, const int64_t *idx, int n, float
         in_range += x[j] >= 0.0f && x[j] <= 1.0f;
     CHECK((size_t)in_range == n * size, "augmented pixels outside [0, 1]");
     /* One example alone must match its place in the full batch. */
-    clnet_dataset_batch(ds, idx + 5, 1, &aug, 42, NULL, NULL, y, NULL);
+    clnet_dataset_batch(NULL, ds, idx + 5, 1, &aug, 42, NULL, NULL, y, NULL);
     CHECK(memcmp(x + 5 * size, y, size * sizeof *x) == 0,
           "an example's augmentation depends on its batch");
-    clnet_dataset_batch(ds, idx, n, &aug, 43, NULL, NULL, y, NULL);
+    clnet_dataset_batch(NULL, ds, idx, n, &aug, 43, NULL, NULL, y, NULL);
     int differ = 0;
     for (int i = 0; i < n; i++)
         differ += memcmp(x + i * size, y + i * size, size * sizeof *x) != 0;
@@ -441,7 +441,7 @@ static void test_warps(void)
                                   {.elastic_alpha = 30, .elastic_sigma = 4}};
     const char *names[] = {"rotate 30", "shear 0.3", "elastic 30/4"};
     for (int a = 0; a < 3; a++) {
-        clnet_status st = clnet_dataset_batch(&ds, idx, N, &augs[a], 5, NULL, NULL, x, NULL);
+        clnet_status st = clnet_dataset_batch(NULL, &ds, idx, N, &augs[a], 5, NULL, NULL, x, NULL);
         float centre_min = 1.0f, lo = 1.0f, hi = 0.0f;
         for (int i = 0; i < N; i++) {
             const float *p = x + i * S * S;
@@ -471,7 +471,7 @@ static void test_colour(void)
         idx[i] = i;
     static float x[N * 3 * S * S];
     clnet_augment aug = {.brightness = 0.25f, .contrast = 0.5f, .saturation = 0.5f};
-    clnet_status st = clnet_dataset_batch(&ds, idx, N, &aug, 9, NULL, NULL, x, NULL);
+    clnet_status st = clnet_dataset_batch(NULL, &ds, idx, N, &aug, 9, NULL, NULL, x, NULL);
     float v = 128 / 255.0f, lo = 1, hi = 0;
     int uniform = 0;
     for (int i = 0; i < N; i++) {
@@ -499,7 +499,7 @@ static void test_normalise(const clnet_dataset *ds, float *x)
     int64_t idx[64];
     for (int i = 0; i < ds->count; i++)
         idx[i] = i;
-    clnet_status st = clnet_dataset_batch(ds, idx, (int)ds->count, NULL, 0, mean, std, x, NULL);
+    clnet_status st = clnet_dataset_batch(NULL, ds, idx, (int)ds->count, NULL, 0, mean, std, x, NULL);
     for (int c = 0; c < ds->channels; c++) {
         double s = 0, sq = 0, n = (double)ds->count * plane;
         for (int i = 0; i < ds->count; i++)
@@ -522,20 +522,20 @@ static void test_bad_batches(const clnet_dataset *ds, float *x)
     float zero_std[3] = {1, 0, 1};
     clnet_augment neg = {.crop_pad = -1}, nan_rot = {.rotate_deg = NAN},
                   no_sigma = {.elastic_alpha = 3};
-    CHECK(clnet_dataset_batch(ds, idx, 2, NULL, 0, NULL, NULL, x, NULL) ==
+    CHECK(clnet_dataset_batch(NULL, ds, idx, 2, NULL, 0, NULL, NULL, x, NULL) ==
               CLNET_ERR_INVALID_ARGUMENT, "index == count accepted");
     idx[1] = -1;
-    CHECK(clnet_dataset_batch(ds, idx, 2, NULL, 0, NULL, NULL, x, NULL) ==
+    CHECK(clnet_dataset_batch(NULL, ds, idx, 2, NULL, 0, NULL, NULL, x, NULL) ==
               CLNET_ERR_INVALID_ARGUMENT, "index -1 accepted");
-    CHECK(clnet_dataset_batch(ds, idx, 1, NULL, 0, NULL, NULL, NULL, NULL) ==
+    CHECK(clnet_dataset_batch(NULL, ds, idx, 1, NULL, 0, NULL, NULL, NULL, NULL) ==
               CLNET_ERR_INVALID_ARGUMENT, "NULL x accepted");
-    CHECK(clnet_dataset_batch(ds, idx, 1, NULL, 0, NULL, zero_std, x, NULL) ==
+    CHECK(clnet_dataset_batch(NULL, ds, idx, 1, NULL, 0, NULL, zero_std, x, NULL) ==
               CLNET_ERR_INVALID_ARGUMENT, "std 0 accepted");
-    CHECK(clnet_dataset_batch(ds, idx, 1, &neg, 0, NULL, NULL, x, NULL) ==
+    CHECK(clnet_dataset_batch(NULL, ds, idx, 1, &neg, 0, NULL, NULL, x, NULL) ==
               CLNET_ERR_INVALID_ARGUMENT, "negative crop accepted");
-    CHECK(clnet_dataset_batch(ds, idx, 1, &nan_rot, 0, NULL, NULL, x, NULL) ==
+    CHECK(clnet_dataset_batch(NULL, ds, idx, 1, &nan_rot, 0, NULL, NULL, x, NULL) ==
               CLNET_ERR_INVALID_ARGUMENT, "NaN rotation accepted");
-    CHECK(clnet_dataset_batch(ds, idx, 1, &no_sigma, 0, NULL, NULL, x, NULL) ==
+    CHECK(clnet_dataset_batch(NULL, ds, idx, 1, &no_sigma, 0, NULL, NULL, x, NULL) ==
               CLNET_ERR_INVALID_ARGUMENT, "elastic without sigma accepted");
     printf("  bad indices, NULL output, std 0, bad augmentation: all rejected\n");
 }
@@ -565,9 +565,9 @@ static void test_shuffle(void)
     enum { N = 1000 };
     static int64_t a[N], b[N], c[N];
     static int seen[N];
-    clnet_shuffle(a, N, 2024);
-    clnet_shuffle(b, N, 2024);
-    clnet_shuffle(c, N, 2025);
+    clnet_dataset_shuffle(a, N, 2024);
+    clnet_dataset_shuffle(b, N, 2024);
+    clnet_dataset_shuffle(c, N, 2025);
     int dup = 0, fixed = 0, differ = 0;
     for (int i = 0; i < N; i++) {
         dup += a[i] < 0 || a[i] >= N || seen[a[i]]++;
@@ -579,7 +579,7 @@ static void test_shuffle(void)
     CHECK(differ > N / 2 && fixed < 10, "shuffle: seeds differ in %d places, %d fixed points",
           differ, fixed);
     int64_t one = 5;
-    clnet_shuffle(&one, 1, 7);
+    clnet_dataset_shuffle(&one, 1, 7);
     CHECK(one == 0, "shuffle of one element gave %lld", (long long)one);
     printf("shuffle: permutation of %d, deterministic, another seed moves %d, %d fixed points\n",
            N, differ, fixed);
@@ -645,7 +645,7 @@ static void time_batches(const clnet_dataset *ds, const clnet_augment *aug, cons
         for (int i = 0; i < N; i++)
             idx[i] = (r * N + i) % ds->count;
         double t0 = now_ms();
-        clnet_dataset_batch(ds, idx, N, aug, (uint64_t)r, NULL, NULL, x, NULL);
+        clnet_dataset_batch(NULL, ds, idx, N, aug, (uint64_t)r, NULL, NULL, x, NULL);
         t[r] = now_ms() - t0;
     }
     for (int i = 1; i < REPS; i++)

@@ -798,13 +798,21 @@ static void pool_checks(void)
     check_pool("avg pool 2x2 s2 ceil incl. pad (5x5)", p, BUF(1, 2, 5, 5));
     check_pool("avg pool 1-D k3 s2 p1", clnet_op_pool(CLNET_POOL_AVG, 3, 2, 1), BUF(2, 3, 9));
     check_pool("avg pool global", clnet_op_global_pool(CLNET_POOL_AVG), BUF(2, 3, 4, 5));
+    /* adaptive: overlapping windows (7 -> 3), uneven ones (5 -> 4), and an
+     * output larger than the input (2 -> 3), where inputs feed several outputs */
+    p = (clnet_op){.kind = CLNET_OP_POOL, .u.pool = {.mode = CLNET_POOL_AVG, .adaptive = true,
+                                                     .out_size = {3, 4}}};
+    check_pool("avg pool adaptive 7x5 -> 3x4", p, BUF(2, 2, 7, 5));
+    p.u.pool.out_size[0] = 3;
+    p.u.pool.out_size[1] = 3;
+    check_pool("avg pool adaptive 2x2 -> 3x3", p, BUF(1, 3, 2, 2));
 }
 
 static void activation_checks(void)
 {
     static const char *names[CLNET_ACT_COUNT] = {
         "relu", "leaky_relu 0.1", "relu6", "sigmoid", "tanh", "swish", "hard_swish",
-        "hard_sigmoid"};
+        "hard_sigmoid", "lecun_tanh"};
     for (int fn = 0; fn < CLNET_ACT_COUNT; fn++)
         check_activation((clnet_activation)fn, names[fn]);
 }

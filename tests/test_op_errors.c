@@ -160,6 +160,12 @@ static void conv_errors(env *e)
     op = ok;
     op.u.conv.pad_end[1] = -1;
     EXPECT(e, "pad_end -1", op, PARAMS, NULL, SH(1, 3, 8, 8), SH(4, 3, 3, 3));
+    op = ok;
+    op.u.conv.fuse_act = true;
+    op.u.conv.act.fn = CLNET_ACT_COUNT;
+    EXPECT(e, "fused activation unknown", op, PARAMS, NULL, SH(1, 3, 8, 8), SH(4, 3, 3, 3));
+    op.u.conv.act = clnet_op_activation(CLNET_ACT_LEAKY_RELU, NAN).u.act;
+    EXPECT(e, "fused activation alpha NaN", op, PARAMS, NULL, SH(1, 3, 8, 8), SH(4, 3, 3, 3));
     op = clnet_op_conv(1, 1, 1, 2);
     EXPECT(e, "groups 2 do not divide C 3", op, SHAPE, NULL, SH(1, 3, 8, 8), SH(4, 1, 3, 3));
     EXPECT(e, "groups 2 do not divide K 3", op, SHAPE, NULL, SH(1, 4, 8, 8), SH(3, 2, 3, 3));
@@ -241,6 +247,15 @@ static void pool_errors(env *e)
     op = ok;
     op.u.pool.mode = (clnet_pool_mode)7;
     EXPECT(e, "mode 7", op, PARAMS, NULL, SH(1, 3, 8, 8));
+    op = (clnet_op){.kind = CLNET_OP_POOL};
+    op.u.pool = (clnet_pool_params){.mode = CLNET_POOL_AVG, .adaptive = true, .out_size = {0, 3}};
+    EXPECT(e, "adaptive output height 0", op, PARAMS, NULL, SH(1, 3, 8, 8));
+    op.u.pool.out_size[0] = 3;
+    op.u.pool.mode = CLNET_POOL_MAX;
+    EXPECT(e, "adaptive max pooling", op, PARAMS, NULL, SH(1, 3, 8, 8));
+    op.u.pool.mode = CLNET_POOL_AVG;
+    op.u.pool.global = true;
+    EXPECT(e, "adaptive and global", op, PARAMS, NULL, SH(1, 3, 8, 8));
 }
 
 static void unpool_errors(env *e)
@@ -372,6 +387,12 @@ static void gemm_errors(env *e)
     EXPECT(e, "b of rank 1", op, SHAPE, NULL, SH(3, 4), SH(4));
     EXPECT(e, "I32 a", op, DTYPE, DT(CLNET_I32, CLNET_F32), SH(3, 4), SH(4, 5));
     EXPECT(e, "3 inputs", op, ARG, NULL, SH(3, 4), SH(4, 5), SH(3, 5));
+
+    op = (clnet_op){.kind = CLNET_OP_RBF};
+    EXPECT(e, "centres of 11 for F 12", op, SHAPE, NULL, SH(2, 3, 2, 2), SH(5, 11));
+    EXPECT(e, "centres of rank 1", op, SHAPE, NULL, SH(2, 12), SH(12));
+    EXPECT(e, "x of rank 1", op, SHAPE, NULL, SH(12), SH(5, 12));
+    EXPECT(e, "a bias", op, ARG, NULL, SH(2, 12), SH(5, 12), SH(5));
 }
 
 static clnet_op backward_weights(int kernel)
