@@ -1,8 +1,11 @@
 /* clnet_bench.c - clnet-bench, the harness: dispatches to its subcommands
- * (devices, compile, ops) and prints the overall help. */
+ * (devices, compile, ops, tune, train, eval, models, run, report) and prints
+ * the overall help. */
 #include <string.h>
 
 #include "bench.h"
+#include "models.h"
+#include "training.h"
 
 typedef struct subcommand {
     const char *name;
@@ -14,6 +17,12 @@ static const subcommand subcommands[] = {
     {"devices", bench_cmd_devices, "list every device clnet sees, without opening any"},
     {"compile", bench_cmd_compile, "build every OpenCL program for a device into a directory"},
     {"ops", bench_cmd_ops, "time the standard layer suite on one or more devices"},
+    {"tune", bench_cmd_tune, "choose convolution algorithms per layer shape by measurement"},
+    {"train", bench_cmd_train, "train a zoo model on a dataset, one line per epoch"},
+    {"eval", bench_cmd_eval, "evaluate checkpoints (and their ensemble) on a test set"},
+    {"models", bench_cmd_models, "parameters and MACs of every zoo model, and the published ones"},
+    {"run", bench_cmd_run, "time a zoo model's forward pass or training step on a device"},
+    {"report", bench_cmd_report, "run the headline set; write a Markdown report with charts"},
 };
 #define NSUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
 

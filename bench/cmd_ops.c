@@ -1,11 +1,17 @@
-/* cmd_ops.c - `clnet-bench ops`: times the forward pass of the standard layer
- * suite on one device or on every OpenCL device. */
+/* cmd_ops.c - `clnet-bench ops`: times the forward and backward passes of
+ * the standard layer suite on one device or on every OpenCL device. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "report.h"
+#ifdef BENCH_HAVE_ONEDNN
+#include "baseline_onednn.h"
+#define ONEDNN_HELP ""
+#else
+#define ONEDNN_HELP "\n                  (not available: built without oneDNN, libdnnl-dev)"
+#endif
 
 /* ref is scalar C: one timed rep, and layers above this many FLOP only when
  * --layer names them, or the suite would take hours. */
@@ -18,17 +24,24 @@ typedef struct ops_options {
     int batch;
     const char *selector;       /* NULL: the default device */
     bool all_devices;
+    bool forward, backward;     /* --pass */
     int reps;
     report_format format;
+    bool onednn;                /* --baseline onednn */
 } ops_options;
 
 static void print_help(void)
 {
     printf("usage: clnet-bench ops [--layer NAME] [--batch B] [--device D | --all-devices]\n"
-           "                       [--reps R] [--csv | --json]\n\n"
+           "                       [--pass forward|backward|both] [--reps R]\n"
+           "                       [--baseline onednn] [--csv | --json | --markdown]\n\n"
            "Times the forward pass of the standard layer suite (NCHW, float32, random\n"
-           "data from a fixed seed). For each layer: the first call (program build\n"
-           "included), one warm-up, then R timed calls, each waited for with\n"
+           "data from a fixed seed), and with --pass its backward pass: the gradients\n"
+           "with respect to the input and the weights, queued together as one call\n"
+           "(a convolution's CONV_TRANSPOSE from clnet_op_conv_backward_data and its\n"
+           "CONV_BACKWARD_WEIGHTS; two GEMMs for fc4096; no bias gradient), whose MACs\n"
+           "are twice the forward's. For each layer and pass: the first call (program\n"
+           "build included), one warm-up, then R timed calls, each waited for with\n"
            "clnet_device_synchronize. Reports the median and min-max in ms and\n"
            "GFLOP/s = 2 * MACs / median, MACs derived from the shapes. Layers the device\n"
            "does not support are reported as such.\n\n"
@@ -37,9 +50,18 @@ static void print_help(void)
            "  --device D      device index, name substring or \"ref\" (default: CLNET_DEVICE,\n"
            "                  else the first OpenCL device)\n"
            "  --all-devices   every OpenCL device in turn (ref only with --device ref)\n"
+           "  --pass P        forward (default), backward, or both\n"
            "  --reps R        timed repetitions (default 5; ref: 1, no warm-up, and layers\n"
            "                  above %.0f GFLOP only when --layer names them)\n"
+           "  --baseline onednn\n"
+           "                  also run each layer on oneDNN on the host CPU (in this process,\n"
+           "                  not on the OpenCL device), oneDNN choosing its algorithm and\n"
+           "                  memory layouts, with as many threads as a CPU device has\n"
+           "                  compute units (every host core next to other devices), timed\n"
+           "                  the same way (layout conversions not timed); adds its time,\n"
+           "                  GFLOP/s and the ratio clnet/oneDNN" ONEDNN_HELP "\n"
            "  --csv, --json   CSV rows, or one JSON array of objects, instead of a table\n"
+           "  --markdown      a Markdown table per device (what README.md shows)\n"
            "  --help          this text\n\nlayers:\n", REF_MAX_FLOP * 1e-9);
     for (int i = 0; i < bench_layer_count; i++) {
         const bench_layer *l = &bench_layers[i];
@@ -63,6 +85,26 @@ static int parse_option(bench_opts *o, ops_options *opt)
         opt->format = REPORT_CSV;
     } else if (bench_opt_flag(o, "--json")) {
         opt->format = REPORT_JSON;
+    } else if (bench_opt_flag(o, "--markdown")) {
+        opt->format = REPORT_MARKDOWN;
+    } else if (bench_opt_value(o, "--baseline", &v)) {
+        if (v && strcmp(v, "onednn") != 0)
+            return bench_usage_error(o->cmd, "unknown baseline '%s' (known: onednn)", v);
+#ifndef BENCH_HAVE_ONEDNN
+        if (v)
+            return bench_usage_error(o->cmd, "this clnet-bench was built without oneDNN: "
+                                             "install libdnnl-dev and reconfigure");
+#endif
+        opt->onednn = v != NULL;
+    } else if (bench_opt_value(o, "--pass", &v)) {
+        bool both = v && strcmp(v, "both") == 0;
+        if (v && !both && strcmp(v, "forward") != 0 && strcmp(v, "backward") != 0)
+            return bench_usage_error(o->cmd, "bad value '%s' for --pass: expected forward, "
+                                             "backward or both", v);
+        if (v) {
+            opt->forward = both || strcmp(v, "forward") == 0;
+            opt->backward = both || strcmp(v, "backward") == 0;
+        }
     } else if (bench_opt_value(o, "--layer", &v)) {
         if (v && !(opt->layer = bench_layer_find(v)))
             return bench_usage_error(o->cmd, "unknown layer '%s'", v);
@@ -86,7 +128,7 @@ static int parse_option(bench_opts *o, ops_options *opt)
 static int parse_options(int argc, char **argv, ops_options *opt, bool *help)
 {
     bench_opts o = {.cmd = "ops", .argc = argc, .argv = argv};
-    bool csv = false, json = false;
+    bool csv = false, json = false, markdown = false;
     for (o.i = 1; o.i < argc; o.i++) {
         if (bench_opt_flag(&o, "--help")) {
             *help = true;
@@ -94,12 +136,13 @@ static int parse_options(int argc, char **argv, ops_options *opt, bool *help)
         }
         csv |= bench_opt_flag(&o, "--csv");
         json |= bench_opt_flag(&o, "--json");
+        markdown |= bench_opt_flag(&o, "--markdown");
         int rc = parse_option(&o, opt);
         if (rc != BENCH_EXIT_OK)
             return rc;
     }
-    if (csv && json)
-        return bench_usage_error(o.cmd, "--csv and --json exclude each other");
+    if (csv + json + markdown > 1)
+        return bench_usage_error(o.cmd, "--csv, --json and --markdown exclude each other");
     if (opt->all_devices && opt->selector)
         return bench_usage_error(o.cmd, "--device and --all-devices exclude each other");
     return BENCH_EXIT_OK;
@@ -140,36 +183,90 @@ static clnet_status random_tensor(clnet_device *dev, const clnet_shape *shape, f
     return st;
 }
 
+/* The tensors of a row: forward x, w, b, y; backward x, w, dy, dx, dw. */
+enum { T_X, T_W, T_B, T_Y };
+enum { T_DY = 2, T_DX, T_DW, T_COUNT };
+
+/* One op of a timed call, naming its tensors by index. */
+typedef struct op_call {
+    clnet_op op;
+    int nin;
+    int in[3];
+    int out;
+} op_call;
+
+/* What one timed call of a row queues: the forward op, or the two
+ * gradients of the backward pass. */
 typedef struct layer_run {
     clnet_device *dev;
-    const bench_layer_setup *setup;
-    clnet_tensor *t[4];          /* x, w, b, y */
+    int ncalls;
+    op_call calls[2];
+    clnet_tensor *t[T_COUNT];
 } layer_run;
+
+static void plan_forward(const bench_layer_setup *s, layer_run *lr)
+{
+    lr->ncalls = 1;
+    lr->calls[0] = (op_call){s->op, 3, {T_X, T_W, T_B}, T_Y};
+}
+
+/* dx and dw, as a network's backward pass computes them. */
+static void plan_backward(const bench_layer *layer, const bench_layer_setup *s, layer_run *lr)
+{
+    lr->ncalls = 2;
+    if (layer->linear) {
+        /* dx (N, F) = dy (N, M) w (M, F); dw (M, F) = dy^T x (N, F) */
+        clnet_op data = {.kind = CLNET_OP_GEMM, .u.gemm = {.alpha = 1.0f}};
+        clnet_op weights = data;
+        weights.u.gemm.trans_a = true;
+        lr->calls[0] = (op_call){data, 2, {T_DY, T_W}, T_DX};
+        lr->calls[1] = (op_call){weights, 2, {T_DY, T_X}, T_DW};
+        return;
+    }
+    clnet_op weights = s->op;
+    weights.kind = CLNET_OP_CONV_BACKWARD_WEIGHTS;
+    weights.u.conv.kernel[0] = (int)s->w.dim[2];
+    weights.u.conv.kernel[1] = (int)s->w.dim[3];
+    lr->calls[0] = (op_call){clnet_op_conv_backward_data(&s->op, &s->x, &s->w), 2,
+                             {T_DY, T_W}, T_DX};
+    lr->calls[1] = (op_call){weights, 2, {T_X, T_DY}, T_DW};
+}
 
 static clnet_status run_once(layer_run *lr, double *ms)
 {
     double t0 = now_ms();
-    clnet_status st = clnet_op_run(lr->dev, &lr->setup->op, 3, lr->t, 1, &lr->t[3]);
+    clnet_status st = CLNET_OK;
+    for (int i = 0; st == CLNET_OK && i < lr->ncalls; i++) {
+        const op_call *c = &lr->calls[i];
+        clnet_tensor *in[3];
+        for (int k = 0; k < c->nin; k++)
+            in[k] = lr->t[c->in[k]];
+        st = clnet_op_run(lr->dev, &c->op, c->nin, in, 1, &lr->t[c->out]);
+    }
     if (st == CLNET_OK)
         st = clnet_device_synchronize(lr->dev);
     *ms = now_ms() - t0;
     return st;
 }
 
-static clnet_status alloc_tensors(layer_run *lr)
+static clnet_status alloc_tensors(layer_run *lr, const bench_layer_setup *s, bool backward)
 {
-    const bench_layer_setup *s = lr->setup;
     uint64_t rng = SEED;
     /* Weights scaled by 1/sqrt(fan-in) keep outputs near unit size, away
      * from denormals and infinities that would distort the timing. */
     float w_scale = 1.0f / sqrtf((float)(clnet_shape_numel(&s->w) / s->w.dim[0]));
-    clnet_status st = random_tensor(lr->dev, &s->x, 1.0f, &rng, &lr->t[0]);
-    if (st == CLNET_OK)
-        st = random_tensor(lr->dev, &s->w, w_scale, &rng, &lr->t[1]);
-    if (st == CLNET_OK)
-        st = random_tensor(lr->dev, &s->b, 0.1f, &rng, &lr->t[2]);
-    if (st == CLNET_OK)
-        st = clnet_tensor_new(lr->dev, CLNET_F32, s->y.ndim, s->y.dim, &lr->t[3]);
+    /* scale 0: an output, left uninitialised */
+    const clnet_shape *fwd_shapes[T_COUNT] = {&s->x, &s->w, &s->b, &s->y};
+    const float fwd_scales[T_COUNT] = {1.0f, w_scale, 0.1f, 0};
+    const clnet_shape *bwd_shapes[T_COUNT] = {&s->x, &s->w, &s->y, &s->x, &s->w};
+    const float bwd_scales[T_COUNT] = {1.0f, w_scale, 1.0f, 0, 0};
+    const clnet_shape *const *shapes = backward ? bwd_shapes : fwd_shapes;
+    const float *scales = backward ? bwd_scales : fwd_scales;
+    clnet_status st = CLNET_OK;
+    for (int i = 0; st == CLNET_OK && i < T_COUNT && shapes[i]; i++)
+        st = scales[i] > 0 ? random_tensor(lr->dev, shapes[i], scales[i], &rng, &lr->t[i])
+                           : clnet_tensor_new(lr->dev, CLNET_F32, shapes[i]->ndim,
+                                              shapes[i]->dim, &lr->t[i]);
     return st;
 }
 
@@ -199,33 +296,49 @@ static clnet_status time_layer(layer_run *lr, bool warm_up, int reps, report_row
     return CLNET_OK;
 }
 
-/* Measures one layer into `row`; a failure is recorded in the row (with the
- * library's message in `note_buf`) rather than ending the run. */
+/* An op of the plan the device does not support, or NULL. */
+static const clnet_op *unsupported_op(clnet_device *dev, const layer_run *lr)
+{
+    for (int i = 0; i < lr->ncalls; i++)
+        if (!clnet_op_supported(dev, &lr->calls[i].op))
+            return &lr->calls[i].op;
+    return NULL;
+}
+
+/* Measures one pass of one layer into `row`; a failure is recorded in the
+ * row (with the library's message in `note_buf`) rather than ending the run. */
 static void bench_layer_on(clnet_device *dev, const clnet_device_info *info,
-                           const ops_options *opt, const bench_layer *layer, report_row *row,
-                           char *note_buf, size_t note_size)
+                           const ops_options *opt, const bench_layer *layer, bool backward,
+                           report_row *row, char *note_buf, size_t note_size)
 {
     clnet_ctx *ctx = clnet_device_ctx(dev);
     bool ref = info->kind == CLNET_DEVICE_REF;
     bench_layer_setup setup;
     clnet_status st = bench_layer_prepare(ctx, layer, opt->batch, &setup);
-    row->macs = st == CLNET_OK ? setup.macs : 0;
-    if (st == CLNET_OK && ref && !opt->layer && 2.0 * (double)setup.macs > REF_MAX_FLOP) {
+    row->macs = st == CLNET_OK ? (backward ? 2 : 1) * setup.macs : 0;
+    if (st == CLNET_OK && ref && !opt->layer && 2.0 * (double)row->macs > REF_MAX_FLOP) {
         row->status = ROW_SKIPPED;
         row->note = "too slow for ref; name it with --layer to run it";
         return;
     }
-    if (st == CLNET_OK && !clnet_op_supported(dev, &setup.op)) {
+    layer_run lr = {.dev = dev};
+    if (backward)
+        plan_backward(layer, &setup, &lr);
+    else
+        plan_forward(&setup, &lr);
+    const clnet_op *unsupported = st == CLNET_OK ? unsupported_op(dev, &lr) : NULL;
+    if (unsupported) {
         row->status = ROW_UNSUPPORTED;
-        row->note = "clnet_op_supported() is false on this device";
+        snprintf(note_buf, note_size, "clnet_op_supported() is false for %s on this device",
+                 clnet_op_kind_name(unsupported->kind));
+        row->note = note_buf;
         return;
     }
-    layer_run lr = {.dev = dev, .setup = &setup};
     if (st == CLNET_OK)
-        st = alloc_tensors(&lr);
+        st = alloc_tensors(&lr, &setup, backward);
     if (st == CLNET_OK)
         st = time_layer(&lr, !ref, ref ? 1 : opt->reps, row);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < T_COUNT; i++)
         clnet_tensor_free(lr.t[i]);
     if (st != CLNET_OK) {
         row->status = ROW_FAILED;
@@ -233,6 +346,41 @@ static void bench_layer_on(clnet_device *dev, const clnet_device_info *info,
         row->note = note_buf;
     }
 }
+
+#ifdef BENCH_HAVE_ONEDNN
+/* Text the baseline leaves in a row, alive until the row is reported. */
+typedef struct baseline_text {
+    char note[1024];
+    char impl[160];
+} baseline_text;
+
+/* Times the row's layer on oneDNN; a baseline failure is noted in the row,
+ * not fatal. */
+static void baseline_layer(clnet_ctx *ctx, const clnet_device_info *info, const ops_options *opt,
+                           const bench_layer *layer, baseline_pass pass, report_row *row,
+                           baseline_text *text)
+{
+    bench_layer_setup setup;
+    baseline_timing t;
+    text->note[0] = text->impl[0] = '\0';
+    row->baseline_note = text->note;
+    row->baseline_impl = text->impl;
+    int reps = info->kind == CLNET_DEVICE_REF ? 1 : opt->reps;
+    row->baseline_ok = bench_layer_prepare(ctx, layer, opt->batch, &setup) == CLNET_OK &&
+                       baseline_onednn_time(&setup, pass, baseline_onednn_threads(info), reps,
+                                            &t, text->note, sizeof text->note);
+    if (!row->baseline_ok) {
+        fprintf(stderr, "clnet-bench ops: %s on oneDNN failed: %s\n", layer->name, text->note);
+        return;
+    }
+    snprintf(text->impl, sizeof text->impl, "%s", t.impl);
+    row->baseline_ms = t.ms;
+    row->baseline_ms_min = t.ms_min;
+    row->baseline_ms_max = t.ms_max;
+    row->baseline_gflops = 2.0 * (double)row->macs / (t.ms * 1e-3) * 1e-9;
+    row->ratio = row->gflops / row->baseline_gflops;
+}
+#endif
 
 /* Runs the selected layers on one device; returns false if any failed. */
 static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
@@ -244,22 +392,34 @@ static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
         return false;
     }
     bool ref = info.kind == CLNET_DEVICE_REF;
+#ifdef BENCH_HAVE_ONEDNN
+    rep->baseline_threads = baseline_onednn_threads(&info);
+#endif
     report_device(rep, &info, opt->batch, !ref, ref ? 1 : opt->reps);
     bool ok = true;
     for (int i = 0; i < bench_layer_count; i++) {
         const bench_layer *layer = &bench_layers[i];
         if (opt->layer && opt->layer != layer)
             continue;
-        char note[1024];
-        report_row row = {.layer = layer->name, .batch = opt->batch, .device = info.name,
-                          .device_index = info.index, .status = ROW_OK, .note = ""};
-        bench_layer_on(dev, &info, opt, layer, &row, note, sizeof note);
-        if (row.status == ROW_FAILED) {
-            fprintf(stderr, "clnet-bench ops: %s on device %d (%s) failed: %s\n", layer->name,
-                    info.index, info.name, row.note);
-            ok = false;
+        for (int backward = !opt->forward; backward <= (int)opt->backward; backward++) {
+            char note[1024];
+            report_row row = {.layer = layer->name, .batch = opt->batch,
+                              .pass = backward ? "backward" : "forward", .device = info.name,
+                              .device_index = info.index, .status = ROW_OK, .note = ""};
+            bench_layer_on(dev, &info, opt, layer, backward, &row, note, sizeof note);
+#ifdef BENCH_HAVE_ONEDNN
+            baseline_text base_text;
+            if (opt->onednn && row.status == ROW_OK)
+                baseline_layer(clnet_device_ctx(dev), &info, opt, layer,
+                               backward ? BASELINE_BACKWARD : BASELINE_FORWARD, &row, &base_text);
+#endif
+            if (row.status == ROW_FAILED) {
+                fprintf(stderr, "clnet-bench ops: %s %s on device %d (%s) failed: %s\n",
+                        layer->name, row.pass, info.index, info.name, row.note);
+                ok = false;
+            }
+            report_add(rep, &row);
         }
-        report_add(rep, &row);
     }
     return ok;
 }
@@ -300,7 +460,7 @@ static int select_devices(clnet_ctx *ctx, const ops_options *opt, clnet_device *
 
 int bench_cmd_ops(int argc, char **argv)
 {
-    ops_options opt = {.batch = 1, .reps = 5, .format = REPORT_TEXT};
+    ops_options opt = {.batch = 1, .reps = 5, .format = REPORT_TEXT, .forward = true};
     bool help = false;
     int rc = parse_options(argc, argv, &opt, &help);
     if (rc != BENCH_EXIT_OK || help) {
@@ -316,7 +476,7 @@ int bench_cmd_ops(int argc, char **argv)
     rc = select_devices(ctx, &opt, devs, 64, &ndevs);
     if (rc == BENCH_EXIT_OK) {
         report rep;
-        report_begin(&rep, opt.format);
+        report_begin_baseline(&rep, opt.format, opt.onednn ? "onednn" : NULL);
         for (int i = 0; i < ndevs; i++)
             if (!bench_device(devs[i], &opt, &rep))
                 rc = BENCH_EXIT_FAIL;

@@ -1,42 +1,106 @@
-/* report.c - the result rows of `clnet-bench ops` as a text table, CSV or one
- * JSON array, streamed so that long runs show progress. */
+/* report.c - the result rows of `clnet-bench ops` as a text table, CSV, one
+ * JSON array or a Markdown table, streamed so that long runs show progress. */
+#include <string.h>
+
 #include "report.h"
 
 void report_begin(report *r, report_format format)
 {
+    report_begin_baseline(r, format, NULL);
+}
+
+void report_begin_baseline(report *r, report_format format, const char *baseline)
+{
     r->format = format;
     r->rows = 0;
+    r->baseline = baseline;
+    r->baseline_threads = 0;
     if (format == REPORT_JSON) {
         printf("[");
     } else if (format == REPORT_CSV) {
         printf("layer,batch,pass,device,device_index,status,gflop,reps,ms,ms_min,ms_max,"
-               "first_call_ms,gflops,note\n");
+               "first_call_ms,gflops,note%s\n",
+               baseline ? ",baseline,baseline_ms,baseline_ms_min,baseline_ms_max,"
+                          "baseline_gflops,ratio,baseline_impl,baseline_note" : "");
     }
     fflush(stdout);
 }
 
+/* The baseline's name as people write it. */
+static const char *baseline_title(const report *r)
+{
+    return strcmp(r->baseline, "onednn") == 0 ? "oneDNN" : r->baseline;
+}
+
+static void markdown_device(const report *r, const clnet_device_info *dev, int batch,
+                            bool warm_up, int reps)
+{
+    printf("%s**device %d: %s** (batch %d; %s%d timed rep%s", r->rows ? "\n" : "", dev->index,
+           dev->name, batch, warm_up ? "one warm-up, " : "", reps, reps == 1 ? "" : "s");
+    if (r->baseline)
+        printf("; %s on the host CPU with %d thread%s", baseline_title(r), r->baseline_threads,
+               r->baseline_threads == 1 ? "" : "s");
+    printf(")\n\n| layer | pass | GFLOP | clnet ms | min-max ms | clnet GFLOP/s |");
+    if (r->baseline)
+        printf(" %s ms | %s min-max ms | %s GFLOP/s | clnet / %s |", baseline_title(r),
+               baseline_title(r), baseline_title(r), baseline_title(r));
+    printf("\n|---|---|--:|--:|--:|--:|%s\n", r->baseline ? "--:|--:|--:|--:|" : "");
+}
+
 void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up, int reps)
 {
-    if (r->format != REPORT_TEXT)
+    if (r->format == REPORT_MARKDOWN)
+        markdown_device(r, dev, batch, warm_up, reps);
+    if (r->format != REPORT_TEXT) {
+        fflush(stdout);
         return;
+    }
     printf("%sdevice %d: %s (batch %d; first call, %s%d timed rep%s)\n", r->rows ? "\n" : "",
            dev->index, dev->name, batch, warm_up ? "one warm-up, " : "", reps,
            reps == 1 ? "" : "s");
-    printf("%-20s %9s %10s %10s %21s %9s\n", "layer", "MFLOP", "first ms", "median ms",
+    if (r->baseline)
+        printf("baseline: %s on the host CPU with %d thread%s, timed the same way; "
+               "ratio = clnet / %s\n", baseline_title(r), r->baseline_threads,
+               r->baseline_threads == 1 ? "" : "s", baseline_title(r));
+    printf("%-20s %-8s %9s %10s %10s %21s %9s", "layer", "pass", "MFLOP", "first ms", "median ms",
            "min-max ms", "GFLOP/s");
+    if (r->baseline)
+        printf(" %10s %9s %7s", "base ms", "base GF/s", "ratio");
+    printf("\n");
     fflush(stdout);
 }
 
-static void text_row(const report_row *row)
+static void text_row(const report *r, const report_row *row)
 {
-    printf("%-20s %9.1f ", row->layer, 2.0 * (double)row->macs * 1e-6);
+    printf("%-20s %-8s %9.1f ", row->layer, row->pass, 2.0 * (double)row->macs * 1e-6);
     if (row->status != ROW_OK) {
         printf("%s: %s\n", report_status_name(row->status), row->note);
         return;
     }
     char range[48];
     snprintf(range, sizeof range, "%.3f-%.3f", row->ms_min, row->ms_max);
-    printf("%10.2f %10.3f %21s %9.2f\n", row->first_ms, row->ms, range, row->gflops);
+    printf("%10.2f %10.3f %21s %9.2f", row->first_ms, row->ms, range, row->gflops);
+    if (r->baseline && row->baseline_ok)
+        printf(" %10.3f %9.2f %7.3f", row->baseline_ms, row->baseline_gflops, row->ratio);
+    else if (r->baseline)
+        printf(" %s: %s", baseline_title(r), row->baseline_note);
+    printf("\n");
+}
+
+static void markdown_row(const report *r, const report_row *row)
+{
+    printf("| %s | %s | %.3f |", row->layer, row->pass, 2.0 * (double)row->macs * 1e-9);
+    if (row->status != ROW_OK) {
+        printf(" %s |%s\n", report_status_name(row->status), r->baseline ? " | | | | | |" : " | |");
+        return;
+    }
+    printf(" %.3f | %.3f-%.3f | %.1f |", row->ms, row->ms_min, row->ms_max, row->gflops);
+    if (r->baseline && row->baseline_ok)
+        printf(" %.3f | %.3f-%.3f | %.1f | %.3f |", row->baseline_ms, row->baseline_ms_min,
+               row->baseline_ms_max, row->baseline_gflops, row->ratio);
+    else if (r->baseline)
+        printf(" failed | | | |");
+    printf("\n");
 }
 
 /* A number, or JSON null / an empty CSV field when the row has no timing. */
@@ -48,11 +112,40 @@ static void number(const report *r, const report_row *row, double v, const char 
         printf("null");
 }
 
+/* A baseline number: null unless both clnet and the baseline were timed. */
+static void baseline_number(const report *r, const report_row *row, double v, const char *fmt)
+{
+    if (row->status == ROW_OK && row->baseline_ok)
+        printf(fmt, v);
+    else if (r->format == REPORT_JSON)
+        printf("null");
+}
+
+static void json_baseline(const report *r, const report_row *row)
+{
+    printf(", \"baseline\": ");
+    bench_json_string(stdout, r->baseline);
+    printf(", \"baseline_ms\": ");
+    baseline_number(r, row, row->baseline_ms, "%.4f");
+    printf(", \"baseline_ms_min\": ");
+    baseline_number(r, row, row->baseline_ms_min, "%.4f");
+    printf(", \"baseline_ms_max\": ");
+    baseline_number(r, row, row->baseline_ms_max, "%.4f");
+    printf(", \"baseline_gflops\": ");
+    baseline_number(r, row, row->baseline_gflops, "%.3f");
+    printf(", \"ratio\": ");
+    baseline_number(r, row, row->ratio, "%.4f");
+    printf(", \"baseline_impl\": ");
+    bench_json_string(stdout, row->baseline_impl ? row->baseline_impl : "");
+    printf(", \"baseline_note\": ");
+    bench_json_string(stdout, row->baseline_note ? row->baseline_note : "");
+}
+
 static void json_row(const report *r, const report_row *row)
 {
     printf("%s\n {\"layer\": ", r->rows ? "," : "");
     bench_json_string(stdout, row->layer);
-    printf(", \"batch\": %d, \"pass\": \"forward\", \"device\": ", row->batch);
+    printf(", \"batch\": %d, \"pass\": \"%s\", \"device\": ", row->batch, row->pass);
     bench_json_string(stdout, row->device);
     printf(", \"device_index\": %d, \"status\": \"%s\", \"macs\": %llu, \"gflop\": %.6f, "
            "\"reps\": %d", row->device_index, report_status_name(row->status),
@@ -69,13 +162,15 @@ static void json_row(const report *r, const report_row *row)
     number(r, row, row->gflops, "%.3f");
     printf(", \"note\": ");
     bench_json_string(stdout, row->note);
+    if (r->baseline)
+        json_baseline(r, row);
     printf("}");
 }
 
 static void csv_row(const report *r, const report_row *row)
 {
     bench_csv_field(stdout, row->layer);
-    printf(",%d,forward,", row->batch);
+    printf(",%d,%s,", row->batch, row->pass);
     bench_csv_field(stdout, row->device);
     printf(",%d,%s,%.6f,%d,", row->device_index, report_status_name(row->status),
            2.0 * (double)row->macs * 1e-9, row->reps);
@@ -90,6 +185,22 @@ static void csv_row(const report *r, const report_row *row)
     number(r, row, row->gflops, "%.3f");
     printf(",");
     bench_csv_field(stdout, row->note);
+    if (r->baseline) {
+        printf(",%s,", r->baseline);
+        baseline_number(r, row, row->baseline_ms, "%.4f");
+        printf(",");
+        baseline_number(r, row, row->baseline_ms_min, "%.4f");
+        printf(",");
+        baseline_number(r, row, row->baseline_ms_max, "%.4f");
+        printf(",");
+        baseline_number(r, row, row->baseline_gflops, "%.3f");
+        printf(",");
+        baseline_number(r, row, row->ratio, "%.4f");
+        printf(",");
+        bench_csv_field(stdout, row->baseline_impl ? row->baseline_impl : "");
+        printf(",");
+        bench_csv_field(stdout, row->baseline_note ? row->baseline_note : "");
+    }
     printf("\n");
 }
 
@@ -99,8 +210,10 @@ void report_add(report *r, const report_row *row)
         json_row(r, row);
     else if (r->format == REPORT_CSV)
         csv_row(r, row);
+    else if (r->format == REPORT_MARKDOWN)
+        markdown_row(r, row);
     else
-        text_row(row);
+        text_row(r, row);
     r->rows++;
     fflush(stdout);
 }

@@ -1,5 +1,5 @@
 /* report.h - output of `clnet-bench ops`: one row per (device, layer), as a
- * text table, CSV or a JSON array. */
+ * text table, CSV, a JSON array or a Markdown table. */
 #ifndef CLNET_BENCH_REPORT_H
 #define CLNET_BENCH_REPORT_H
 
@@ -8,7 +8,8 @@
 typedef enum report_format {
     REPORT_TEXT = 0,
     REPORT_CSV,
-    REPORT_JSON
+    REPORT_JSON,
+    REPORT_MARKDOWN
 } report_format;
 
 typedef enum row_status {
@@ -20,6 +21,7 @@ typedef enum row_status {
 
 typedef struct report_row {
     const char *layer;
+    const char *pass;        /* "forward" or "backward" */
     int batch;
     const char *device;
     int device_index;
@@ -30,14 +32,26 @@ typedef struct report_row {
     double ms, ms_min, ms_max;
     double first_ms;         /* the first call, program build included */
     double gflops;           /* 2 * macs / median time */
+    /* The same layer on the baseline library (`ops --baseline`), timed the
+     * same way; meaningful only when the report has a baseline. */
+    bool baseline_ok;        /* timed; else baseline_note says why not */
+    const char *baseline_note;
+    const char *baseline_impl;   /* the baseline's own name for its algorithm */
+    double baseline_ms, baseline_ms_min, baseline_ms_max;
+    double baseline_gflops;
+    double ratio;            /* gflops / baseline_gflops */
 } report_row;
 
 typedef struct report {
     report_format format;
     int rows;
+    const char *baseline;    /* NULL, or the baseline's name ("onednn") */
+    int baseline_threads;    /* host threads the baseline uses next to the current device */
 } report;
 
 void report_begin(report *r, report_format format);
+/* As report_begin, with the columns of a baseline named `baseline`. */
+void report_begin_baseline(report *r, report_format format, const char *baseline);
 /* Starts the table of one device (text format only). */
 void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up, int reps);
 void report_add(report *r, const report_row *row);

@@ -8,6 +8,8 @@ packages=(
     ocl-icd-opencl-dev opencl-c-headers libclblast-dev zlib1g-dev
     pocl-opencl-icd clinfo
     dataset-fashion-mnist
+    libdnnl-dev cmake   # the oneDNN baseline of `clnet-bench ops` (meson finds it through CMake)
+    libpng-dev gnuplot-nox   # `clnet-bench report`: the filter grid and the charts
 )
 
 missing=()

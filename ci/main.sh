@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # main.sh - the main job: installs dependencies, builds clnet-bench, lists the
-# devices and times the standard layer suite on the default device
-# (CLNET_DEVICE, else the first OpenCL device). The build type is the project's
+# devices, then runs the harness's headline run, `clnet-bench report`: the
+# zoo's counts against the published ones, the layer suite on every device
+# and a short LeNet-5 MNIST training, written to clnet-report/report.md with
+# charts. The build type is the project's
 # default (debugoptimized, -O2), the one the tests compile warning-free under.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +37,5 @@ phase "install dependencies" bash ci/install-deps.sh
 phase "configure" configure
 phase "build" ninja -C "$dir" -j "$(nproc)" bench/clnet-bench
 phase "clnet-bench devices" "$dir/bench/clnet-bench" devices
-phase "clnet-bench ops" "$dir/bench/clnet-bench" ops
+phase "clnet-bench report" "$dir/bench/clnet-bench" report --out clnet-report
+echo "report: $(pwd)/clnet-report/report.md"

@@ -1,0 +1,261 @@
+/* cmd_eval.c - `clnet-bench eval`: evaluates saved checkpoints of a zoo model
+ * on a dataset's test split, each on its own and, with several, as an
+ * ensemble that averages their softmax outputs. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "training.h"
+
+#define CMD "eval"
+#define MAX_CHECKPOINTS 16
+
+static void print_help(void)
+{
+    printf(
+        "usage: clnet-bench eval --checkpoint FILE [--checkpoint FILE ...] --model NAME\n"
+        "                        --data SET [--multi-crop PAD] [--device D] [--batch B]\n"
+        "                        [--limit N] [--data-dir DIR] [--threads T] [--json]\n\n"
+        "Loads each checkpoint (written by `clnet-bench train --save`) into a fresh\n"
+        "instance of zoo model NAME and evaluates it on the test split of SET:\n"
+        "loss, top-1 accuracy (and top-5 with more than 10 classes), images/s. With\n"
+        "several checkpoints, also their ensemble (softmax outputs averaged). Inputs\n"
+        "are normalised with the training split's statistics, as in training, so\n"
+        "the training split is read too.\n\n"
+        "  --checkpoint FILE   a checkpoint; repeat for an ensemble (at most %d)\n"
+        "  --model NAME        the zoo model the checkpoints were trained as\n"
+        "  --data SET          %s\n"
+        "  --multi-crop PAD    average 10 views per image: the centre and 4 corner crops\n"
+        "                      of the image zero-padded by PAD, and their mirrors\n"
+        "  --device D          device index, name substring or \"ref\" (default:\n"
+        "                      CLNET_DEVICE, else the first OpenCL device)\n"
+        "  --batch B           images per forward pass (default 100)\n"
+        "  --limit N           evaluate the first N test images only\n"
+        "  --data-dir DIR      look for the dataset here first (see README.md)\n"
+        "  --threads T         host threads preparing batches (default 1)\n"
+        "  --json              one JSON object instead of text\n"
+        "  --help              this text\n",
+        MAX_CHECKPOINTS, TRAINING_DATA_NAMES);
+}
+
+typedef struct eval_options {
+    const char *checkpoints[MAX_CHECKPOINTS];
+    int ncheckpoints;
+    const char *model, *data, *selector, *data_dir;
+    long multi_crop, batch, limit, threads;
+    bool json;
+} eval_options;
+
+static int parse_long(bench_opts *o, const char *name, long lo, long hi, long *out, bool *matched)
+{
+    const char *v = NULL;
+    *matched = bench_opt_value(o, name, &v);
+    if (!*matched || !v)
+        return BENCH_EXIT_OK;
+    return bench_parse_int(CMD, name, v, lo, hi, out) ? BENCH_EXIT_OK : BENCH_EXIT_USAGE;
+}
+
+static int parse_option(bench_opts *o, eval_options *e)
+{
+    const char *v = NULL;
+    bool m = false;
+    int rc = parse_long(o, "--multi-crop", 1, 64, &e->multi_crop, &m);
+    if (!m)
+        rc = parse_long(o, "--batch", 1, 65536, &e->batch, &m);
+    if (!m)
+        rc = parse_long(o, "--limit", 1, INT_MAX, &e->limit, &m);
+    if (!m)
+        rc = parse_long(o, "--threads", 1, 256, &e->threads, &m);
+    if (m) {
+        return rc != BENCH_EXIT_OK || o->error ? BENCH_EXIT_USAGE : BENCH_EXIT_OK;
+    } else if (bench_opt_flag(o, "--json")) {
+        e->json = true;
+    } else if (bench_opt_value(o, "--checkpoint", &v)) {
+        if (v && e->ncheckpoints == MAX_CHECKPOINTS)
+            return bench_usage_error(CMD, "at most %d checkpoints", MAX_CHECKPOINTS);
+        if (v)
+            e->checkpoints[e->ncheckpoints++] = v;
+    } else if (bench_opt_value(o, "--model", &v)) {
+        e->model = v;
+    } else if (bench_opt_value(o, "--data", &v)) {
+        if (v && !training_data_known(v))
+            return bench_usage_error(CMD, "unknown dataset '%s' (known: %s)", v,
+                                     TRAINING_DATA_NAMES);
+        e->data = v;
+    } else if (bench_opt_value(o, "--device", &v)) {
+        e->selector = v;
+    } else if (bench_opt_value(o, "--data-dir", &v)) {
+        e->data_dir = v;
+    } else {
+        return bench_usage_error(CMD, "unknown option '%s'", o->argv[o->i]);
+    }
+    /* A missing value was reported by bench_opt_value and left v NULL. */
+    return o->error ? BENCH_EXIT_USAGE : BENCH_EXIT_OK;
+}
+
+static int parse_options(int argc, char **argv, eval_options *e, bool *help)
+{
+    bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
+    for (o.i = 1; o.i < argc; o.i++) {
+        if (bench_opt_flag(&o, "--help")) {
+            *help = true;
+            return BENCH_EXIT_OK;
+        }
+        int rc = parse_option(&o, e);
+        if (rc != BENCH_EXIT_OK)
+            return rc;
+    }
+    if (e->ncheckpoints == 0)
+        return bench_usage_error(CMD, "at least one --checkpoint is required");
+    if (!e->model)
+        return bench_usage_error(CMD, "--model is required");
+    if (!e->data)
+        return bench_usage_error(CMD, "--data is required");
+    if (!clnet_zoo_cfg(e->model))
+        return training_unknown_model(CMD, e->model);
+    return BENCH_EXIT_OK;
+}
+
+typedef struct eval_run {
+    const eval_options *e;
+    clnet_ctx *ctx;
+    clnet_device *dev;
+    clnet_device_info info;
+    training_data data;
+    clnet_net *nets[MAX_CHECKPOINTS];
+    clnet_eval results[MAX_CHECKPOINTS + 1];   /* the last one: the ensemble */
+    bool top5;
+} eval_run;
+
+/* Builds a fresh model and loads checkpoint i into it. */
+static int load_checkpoint(eval_run *r, int i)
+{
+    int rc = training_model_new(CMD, r->ctx, r->e->model, r->data.test, r->dev, (int)r->e->batch,
+                                0, &r->nets[i]);
+    if (rc != BENCH_EXIT_OK)
+        return rc;
+    clnet_status st = clnet_net_load(r->nets[i], r->e->checkpoints[i]);
+    if (st != CLNET_OK) {
+        char what[1100];
+        snprintf(what, sizeof what, "cannot load checkpoint %s", r->e->checkpoints[i]);
+        return bench_fail(CMD, r->ctx, st, what);
+    }
+    return BENCH_EXIT_OK;
+}
+
+static void print_row(const eval_run *r, const char *label, const clnet_eval *s)
+{
+    printf("%-32s  %9.4f  %7.2f%%", label, s->loss, 100.0 * s->top1);
+    if (r->top5)
+        printf("  %8.2f%%", 100.0 * s->top5);
+    printf("  %8.1f  %7.1f\n", s->images_per_second, s->seconds);
+    fflush(stdout);
+}
+
+static void print_json_result(const eval_run *r, const clnet_eval *s)
+{
+    training_json_eval(stdout, "test_", s, r->top5);
+    printf("\"images_per_second\": %.1f, \"seconds\": %.3f}", s->images_per_second, s->seconds);
+}
+
+static void print_json(const eval_run *r)
+{
+    const eval_options *e = r->e;
+    printf("{\"command\": \"eval\", \"model\": ");
+    bench_json_string(stdout, e->model);
+    printf(", \"data\": ");
+    bench_json_string(stdout, e->data);
+    printf(", \"device\": ");
+    bench_json_string(stdout, r->info.name);
+    printf(", \"device_index\": %d, \"multi_crop\": %ld, \"test_count\": %lld, \"checkpoints\": [",
+           r->info.index, e->multi_crop, (long long)r->results[0].count);
+    for (int i = 0; i < e->ncheckpoints; i++) {
+        printf("%s{\"path\": ", i ? ", " : "");
+        bench_json_string(stdout, e->checkpoints[i]);
+        printf(", ");
+        print_json_result(r, &r->results[i]);
+    }
+    printf("], \"ensemble\": ");
+    if (e->ncheckpoints > 1) {
+        printf("{");
+        print_json_result(r, &r->results[e->ncheckpoints]);
+    } else {
+        printf("null");
+    }
+    printf("}\n");
+}
+
+static int evaluate_all(eval_run *r)
+{
+    const eval_options *e = r->e;
+    clnet_train_opts opts = {
+        .batch = (int)e->batch, .mean = r->data.mean, .std = r->data.std,
+        .limit = e->limit > 0 ? (int)e->limit : 0, .threads = e->threads > 0 ? (int)e->threads : 0,
+        .multi_crop_pad = (int)e->multi_crop,
+    };
+    if (!e->json) {
+        printf("model %s on %s, device %d: %s%s\n", e->model, e->data, r->info.index,
+               r->info.name, e->multi_crop > 0 ? ", 10-view multi-crop" : "");
+        printf("%-32s  test_loss  test_acc%s  images/s  seconds\n", "checkpoint",
+               r->top5 ? "  test_top5" : "");
+    }
+    for (int i = 0; i < e->ncheckpoints; i++) {
+        int rc = load_checkpoint(r, i);
+        if (rc != BENCH_EXIT_OK)
+            return rc;
+        clnet_status st = clnet_net_evaluate(r->nets[i], r->data.test, &opts, &r->results[i]);
+        if (st != CLNET_OK)
+            return bench_fail(CMD, r->ctx, st, "evaluation failed");
+        if (!e->json)
+            print_row(r, e->checkpoints[i], &r->results[i]);
+    }
+    if (e->ncheckpoints > 1) {
+        clnet_eval *s = &r->results[e->ncheckpoints];
+        clnet_status st = clnet_net_evaluate_ensemble(r->nets, e->ncheckpoints, r->data.test, &opts, s);
+        if (st != CLNET_OK)
+            return bench_fail(CMD, r->ctx, st, "ensemble evaluation failed");
+        char label[64];
+        snprintf(label, sizeof label, "ensemble of %d", e->ncheckpoints);
+        if (!e->json)
+            print_row(r, label, s);
+    }
+    if (e->json)
+        print_json(r);
+    return BENCH_EXIT_OK;
+}
+
+static int run_eval(eval_run *r)
+{
+    int rc = training_device_open(CMD, r->ctx, r->e->selector, &r->dev, &r->info);
+    if (rc == BENCH_EXIT_OK)
+        rc = training_data_load(CMD, r->ctx, r->e->data, r->e->data_dir, &r->data);
+    if (rc != BENCH_EXIT_OK)
+        return rc;
+    /* Only its statistics were needed. */
+    clnet_dataset_free(r->data.train);
+    r->data.train = NULL;
+    r->top5 = r->data.test->classes > 10;
+    return evaluate_all(r);
+}
+
+int bench_cmd_eval(int argc, char **argv)
+{
+    eval_options e = {.batch = 100};
+    bool help = false;
+    int rc = parse_options(argc, argv, &e, &help);
+    if (rc != BENCH_EXIT_OK || help) {
+        if (help)
+            print_help();
+        return rc;
+    }
+    eval_run r = {.e = &e};
+    r.ctx = bench_ctx_new(CMD);
+    if (!r.ctx)
+        return BENCH_EXIT_FAIL;
+    rc = run_eval(&r);
+    for (int i = 0; i < e.ncheckpoints; i++)
+        clnet_net_free(r.nets[i]);
+    training_data_free(&r.data);
+    clnet_ctx_free(r.ctx);
+    return rc;
+}

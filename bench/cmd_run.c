@@ -1,0 +1,333 @@
+/* cmd_run.c - `clnet-bench run`: a zoo model with random weights on one
+ * device, forward or a full training step, timed per batch, with its
+ * start-up time and device memory. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "models.h"
+#include "published.h"
+#include "training.h"
+
+#define CMD "run"
+#define MAX_REPS 1000
+#define SGD_LR 0.01f
+#define SGD_MOMENTUM 0.9f
+
+static void print_help(void)
+{
+    printf("usage: clnet-bench run --model NAME [--batch B] [--device D] [--train] [--reps R]\n"
+           "                       [--seed S] [--width A] [--resolution R] [--input CxHxW]\n"
+           "                       [--aux] [--classes N] [--json]\n\n"
+           "Runs zoo model NAME on one device with random weights (He-normal from the seed)\n"
+           "and random inputs: the forward pass in inference mode, or with --train a\n"
+           "training step (forward in training mode, softmax cross-entropy against random\n"
+           "labels, backward, SGD step with lr %g and momentum %g). The first batch is\n"
+           "timed apart; then R batches, each waited for. Reports:\n"
+           "  start-up      from before the context is created until the first batch\n"
+           "                ends, less one steady batch (the median): context, device,\n"
+           "                model, binding (allocation, weight upload) and loading or\n"
+           "                compiling the programs the model uses\n"
+           "  per batch     median and min-max ms; images/s = B / median\n"
+           "  memory        bytes of the tensors the net holds on the device (its peak:\n"
+           "                clnet_net_device_bytes after the timed batches)\n"
+           "  outputs       whether every output (and the loss) is finite; exit status 1\n"
+           "                when not\n\n"
+           "  --model NAME       zoo model (required; listed below)\n"
+           "  --batch B          images per batch (default 1)\n"
+           "  --device D         device index, name substring or \"ref\" (default:\n"
+           "                     CLNET_DEVICE, else the first OpenCL device)\n"
+           "  --train            a training step instead of inference\n"
+           "  --reps R           timed batches (default 5)\n"
+           "  --seed S           weights, inputs and labels (default 1)\n" MODEL_OPTS_HELP
+           "  --json             one JSON object instead of text\n"
+           "  --help             this text\n\nmodels:",
+           (double)SGD_LR, (double)SGD_MOMENTUM);
+    for (const char *const *name = clnet_zoo_names(); *name; name++)
+        printf(" %s", *name);
+    printf("\n");
+}
+
+typedef struct run_options {
+    const char *model, *selector;
+    model_opts m;
+    long batch, reps, seed;
+    bool train, json;
+} run_options;
+
+static int parse_option(bench_opts *o, run_options *opt)
+{
+    const char *v = NULL;
+    bool matched;
+    int rc = model_opts_parse(o, &opt->m, &matched);
+    if (rc != BENCH_EXIT_OK || matched)
+        return rc;
+    if (bench_opt_flag(o, "--train")) {
+        opt->train = true;
+    } else if (bench_opt_flag(o, "--json")) {
+        opt->json = true;
+    } else if (bench_opt_value(o, "--model", &v)) {
+        opt->model = v;
+    } else if (bench_opt_value(o, "--device", &v)) {
+        opt->selector = v;
+    } else if (bench_opt_value(o, "--batch", &v)) {
+        if (v && !bench_parse_int(CMD, "--batch", v, 1, 65536, &opt->batch))
+            return BENCH_EXIT_USAGE;
+    } else if (bench_opt_value(o, "--reps", &v)) {
+        if (v && !bench_parse_int(CMD, "--reps", v, 1, MAX_REPS, &opt->reps))
+            return BENCH_EXIT_USAGE;
+    } else if (bench_opt_value(o, "--seed", &v)) {
+        if (v && !bench_parse_int(CMD, "--seed", v, 0, 0x7fffffffffffffffL, &opt->seed))
+            return BENCH_EXIT_USAGE;
+    } else {
+        return bench_usage_error(CMD, "unknown option '%s'", o->argv[o->i]);
+    }
+    return o->error ? BENCH_EXIT_USAGE : BENCH_EXIT_OK;
+}
+
+static int parse_options(int argc, char **argv, run_options *opt, bool *help)
+{
+    bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
+    for (o.i = 1; o.i < argc; o.i++) {
+        if (bench_opt_flag(&o, "--help")) {
+            *help = true;
+            return BENCH_EXIT_OK;
+        }
+        int rc = parse_option(&o, opt);
+        if (rc != BENCH_EXIT_OK)
+            return rc;
+    }
+    if (!opt->model)
+        return bench_usage_error(CMD, "--model is required");
+    if (!clnet_zoo_cfg(opt->model))
+        return training_unknown_model(CMD, opt->model);
+    if (opt->m.resolution > 0 && opt->m.ov.input.ndim > 0)
+        return bench_usage_error(CMD, "--resolution and --input exclude each other");
+    return BENCH_EXIT_OK;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+/* splitmix64, as everywhere in clnet: the same seed, the same data. */
+static uint64_t next_u64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Everything a run sets up and measures. */
+typedef struct run_state {
+    const run_options *opt;
+    clnet_ctx *ctx;
+    clnet_device *dev;
+    clnet_device_info info;
+    clnet_net *net;
+    char input[48];
+    int64_t params, macs, in_numel, out_numel;
+    float *x, *y;
+    int32_t *labels;
+    clnet_optimizer sgd;
+    double context_ms, device_ms, model_ms, bind_ms, first_ms;
+    double ms, ms_min, ms_max;
+    float loss;
+    bool finite;
+} run_state;
+
+/* Random inputs in [-1, 1] and labels below the output width. */
+static int make_batch(run_state *r)
+{
+    size_t n = (size_t)r->opt->batch;
+    uint64_t rng = (uint64_t)r->opt->seed ^ 0x696e707574ULL;
+    r->x = malloc(n * (size_t)r->in_numel * sizeof *r->x);
+    r->y = malloc(n * (size_t)r->out_numel * sizeof *r->y);
+    r->labels = malloc(n * sizeof *r->labels);
+    if (!r->x || !r->y || !r->labels) {
+        fprintf(stderr, "clnet-bench %s: out of host memory for a batch of %zu\n", CMD, n);
+        return BENCH_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < n * (size_t)r->in_numel; i++)
+        r->x[i] = (float)(next_u64(&rng) >> 40) * (2.0f / 16777216.0f) - 1.0f;
+    for (size_t i = 0; i < n; i++)
+        r->labels[i] = (int32_t)(next_u64(&rng) % (uint64_t)r->out_numel);
+    return BENCH_EXIT_OK;
+}
+
+/* Context, device, model and binding, each timed. Returns an exit code. */
+static int set_up(run_state *r)
+{
+    const run_options *opt = r->opt;
+    double t = now_ms();
+    r->ctx = bench_ctx_new(CMD);
+    if (!r->ctx)
+        return BENCH_EXIT_FAIL;
+    r->context_ms = now_ms() - t;
+    t = now_ms();
+    int rc = training_device_open(CMD, r->ctx, opt->selector, &r->dev, &r->info);
+    r->device_ms = now_ms() - t;
+    t = now_ms();
+    if (rc == BENCH_EXIT_OK)
+        rc = model_build(CMD, r->ctx, opt->model, &opt->m, &r->net);
+    r->model_ms = now_ms() - t;
+    if (rc != BENCH_EXIT_OK)
+        return rc;
+    t = now_ms();
+    clnet_status st = clnet_net_bind(r->net, r->dev, (int)opt->batch, CLNET_INIT_HE_NORMAL,
+                                     (uint64_t)opt->seed);
+    r->bind_ms = now_ms() - t;
+    if (st != CLNET_OK)
+        return bench_fail(CMD, r->ctx, st, "cannot allocate the model on the device");
+    clnet_net_set_training(r->net, opt->train);
+    st = opt->train ? clnet_net_set_loss(r->net, CLNET_LOSS_SOFTMAX_XENT, 0) : CLNET_OK;
+    if (st != CLNET_OK)
+        return bench_fail(CMD, r->ctx, st, "cannot set the loss");
+    model_input_text(r->net, r->input, sizeof r->input);
+    clnet_net_counts(r->net, &r->params, &r->macs, NULL);
+    clnet_layer_info first, last;
+    clnet_net_layer_info(r->net, 0, &first);
+    clnet_net_layer_info(r->net, clnet_net_layer_count(r->net) - 1, &last);
+    r->in_numel = clnet_shape_numel(&first.out);
+    r->out_numel = clnet_shape_numel(&last.out);
+    r->sgd = (clnet_optimizer){.kind = CLNET_OPTIM_SGD, .lr = SGD_LR, .momentum = SGD_MOMENTUM};
+    return make_batch(r);
+}
+
+/* One batch: forward, or forward, backward and step; waited for. */
+static clnet_status one_batch(run_state *r, double *ms)
+{
+    double t = now_ms();
+    clnet_status st = clnet_net_forward(r->net, r->x, (int)r->opt->batch);
+    if (st == CLNET_OK && r->opt->train)
+        st = clnet_net_backward(r->net, r->labels, NULL, &r->loss);
+    if (st == CLNET_OK && r->opt->train)
+        st = clnet_net_step(r->net, &r->sgd, r->sgd.lr);
+    if (st == CLNET_OK)
+        st = clnet_device_synchronize(r->dev);
+    *ms = now_ms() - t;
+    return st;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The first batch, the timed ones, and the check of the outputs. */
+static int measure(run_state *r)
+{
+    double times[MAX_REPS];
+    int reps = (int)r->opt->reps;
+    clnet_status st = one_batch(r, &r->first_ms);
+    for (int i = 0; st == CLNET_OK && i < reps; i++)
+        st = one_batch(r, &times[i]);
+    size_t count = (size_t)r->opt->batch * (size_t)r->out_numel;
+    if (st == CLNET_OK)
+        st = clnet_net_read_output(r->net, r->y, count);
+    if (st != CLNET_OK)
+        return bench_fail(CMD, r->ctx, st, "the model failed to run");
+    qsort(times, (size_t)reps, sizeof times[0], compare_double);
+    r->ms = reps % 2 ? times[reps / 2] : 0.5 * (times[reps / 2 - 1] + times[reps / 2]);
+    r->ms_min = times[0];
+    r->ms_max = times[reps - 1];
+    r->finite = !r->opt->train || isfinite(r->loss);
+    for (size_t i = 0; i < count; i++)
+        r->finite = r->finite && isfinite(r->y[i]);
+    return BENCH_EXIT_OK;
+}
+
+/* Program loading shows as the first batch's time beyond a steady one. */
+static double programs_ms(const run_state *r)
+{
+    return r->first_ms > r->ms ? r->first_ms - r->ms : 0;
+}
+
+static double startup_ms(const run_state *r)
+{
+    return r->context_ms + r->device_ms + r->model_ms + r->bind_ms + programs_ms(r);
+}
+
+static void print_text(const run_state *r)
+{
+    const run_options *opt = r->opt;
+    char params[32], macs[32];
+    published_commas(r->params, params, sizeof params);
+    published_commas(r->macs, macs, sizeof macs);
+    printf("model %s: input %s, %s parameters, %s MACs per image\n", opt->model, r->input,
+           params, macs);
+    printf("device %d: %s; batch %ld, %s, %ld timed batches\n", r->info.index, r->info.name,
+           opt->batch, opt->train ? "training step (forward, backward, SGD)" : "inference",
+           opt->reps);
+    printf("start-up      %10.1f ms (context %.1f, device %.1f, model %.1f, bind %.1f, "
+           "programs %.1f)\n", startup_ms(r), r->context_ms, r->device_ms, r->model_ms,
+           r->bind_ms, programs_ms(r));
+    printf("first batch   %10.1f ms\n", r->first_ms);
+    printf("per batch     %10.3f ms median (min %.3f, max %.3f)\n", r->ms, r->ms_min, r->ms_max);
+    printf("throughput    %10.2f images/s\n", (double)opt->batch / (r->ms * 1e-3));
+    printf("memory        %10.1f MiB on the device (tensors of the net)\n",
+           (double)clnet_net_device_bytes(r->net) / (1024.0 * 1024.0));
+    if (opt->train)
+        printf("loss          %10.4f\n", (double)r->loss);
+    printf("outputs       %s\n", r->finite ? "finite" : "NOT FINITE (NaN or infinity)");
+}
+
+static void print_json(const run_state *r)
+{
+    const run_options *opt = r->opt;
+    printf("{\"command\": \"run\", \"model\": ");
+    bench_json_string(stdout, opt->model);
+    printf(", \"input\": \"%s\", \"batch\": %ld, \"mode\": \"%s\", \"device\": ", r->input,
+           opt->batch, opt->train ? "train" : "forward");
+    bench_json_string(stdout, r->info.name);
+    printf(", \"device_index\": %d, \"params\": %lld, \"macs\": %lld, \"reps\": %ld, "
+           "\"startup_ms\": %.3f, \"context_ms\": %.3f, \"device_ms\": %.3f, "
+           "\"model_ms\": %.3f, \"bind_ms\": %.3f, \"programs_ms\": %.3f, "
+           "\"first_batch_ms\": %.3f, \"ms\": %.4f, \"ms_min\": %.4f, \"ms_max\": %.4f, "
+           "\"images_per_second\": %.3f, \"device_bytes\": %zu, \"loss\": ",
+           r->info.index, (long long)r->params, (long long)r->macs, opt->reps, startup_ms(r),
+           r->context_ms, r->device_ms, r->model_ms, r->bind_ms, programs_ms(r), r->first_ms,
+           r->ms, r->ms_min, r->ms_max, (double)opt->batch / (r->ms * 1e-3),
+           clnet_net_device_bytes(r->net));
+    training_json_number(stdout, opt->train ? (double)r->loss : NAN);
+    printf(", \"finite\": %s}\n", r->finite ? "true" : "false");
+}
+
+int bench_cmd_run(int argc, char **argv)
+{
+    run_options opt = {.batch = 1, .reps = 5, .seed = 1};
+    bool help = false;
+    int rc = parse_options(argc, argv, &opt, &help);
+    if (rc != BENCH_EXIT_OK || help) {
+        if (help)
+            print_help();
+        return rc;
+    }
+    run_state r = {.opt = &opt};
+    rc = set_up(&r);
+    if (rc == BENCH_EXIT_OK)
+        rc = measure(&r);
+    if (rc == BENCH_EXIT_OK) {
+        if (opt.json)
+            print_json(&r);
+        else
+            print_text(&r);
+        if (!r.finite) {
+            fprintf(stderr, "clnet-bench %s: %s produced a NaN or an infinity\n", CMD,
+                    opt.model);
+            rc = BENCH_EXIT_FAIL;
+        }
+    }
+    free(r.x);
+    free(r.y);
+    free(r.labels);
+    clnet_net_free(r.net);
+    clnet_ctx_free(r.ctx);
+    return rc;
+}

@@ -1,0 +1,710 @@
+/* cmd_train.c - `clnet-bench train`: trains a zoo model on a dataset, one
+ * line per epoch (or a JSON report with the learning curve), and optionally
+ * saves a checkpoint at the end. */
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "training.h"
+
+#define CMD "train"
+#define MAX_EPOCHS 100000
+#define BAR_WIDTH 24
+#define TICK_NS 500000000L
+
+static void print_help(void)
+{
+    printf(
+        "usage: clnet-bench train --model NAME --data SET [--epochs N] [--batch B] [--lr X]\n"
+        "                         [--device D] [--seed S] [--optimizer sgd|adam] [--momentum M]\n"
+        "                         [--weight-decay W] [--schedule constant|step|cosine]\n"
+        "                         [--step-epochs K] [--gamma G] [--warmup E] [--augment LIST]\n"
+        "                         [--label-smoothing S] [--limit N] [--test-limit N]\n"
+        "                         [--data-dir DIR] [--save FILE] [--threads T] [--json]\n\n"
+        "Trains zoo model NAME (its input shape and class count follow the dataset) and\n"
+        "after every epoch evaluates it on the test split. Inputs are normalised per\n"
+        "channel with the mean and standard deviation of the whole training split.\n"
+        "One line per epoch: learning rate (mid-epoch), training loss and top-1\n"
+        "accuracy, test loss and top-1 (and top-5 with more than 10 classes), training\n"
+        "images/s, training and test seconds, and the seconds the device waited for\n"
+        "the host input pipeline. A progress bar is drawn on stderr when it is a\n"
+        "terminal. Values not given come from the model's cfg [net] section.\n\n"
+        "  --model NAME          a model of the zoo (listed below)\n"
+        "  --data SET            %s\n"
+        "  --epochs N            epochs to train\n"
+        "  --batch B             mini-batch size\n"
+        "  --lr X                base learning rate\n"
+        "  --device D            device index, name substring or \"ref\" (default:\n"
+        "                        CLNET_DEVICE, else the first OpenCL device)\n"
+        "  --seed S              weights, shuffling and augmentation (default 1)\n"
+        "  --optimizer O         sgd or adam\n"
+        "  --momentum M          SGD momentum\n"
+        "  --weight-decay W      L2 weight decay\n"
+        "  --schedule S          constant (default), step (lr * gamma every K epochs) or\n"
+        "                        cosine (to 0 at the last epoch)\n"
+        "  --step-epochs K       step schedule period (default: a third of the epochs)\n"
+        "  --gamma G             step schedule factor (default 0.1)\n"
+        "  --warmup E            linear warm-up from 0 over E epochs (may be fractional)\n"
+        "  --augment LIST        comma-separated: crop=PAD, hflip, vflip, translate=PX,\n"
+        "                        rotate=DEG, shear=S, elastic=ALPHA[:SIGMA] (sigma 4),\n"
+        "                        brightness=F, contrast=F, saturation=F, jitter=F (all three)\n"
+        "  --label-smoothing S   softmax cross-entropy label smoothing (default 0)\n"
+        "  --limit N             train on the first N training examples only\n"
+        "  --test-limit N        evaluate on the first N test examples only\n"
+        "  --data-dir DIR        look for the dataset here first (see README.md)\n"
+        "  --save FILE           write a checkpoint after the last epoch\n"
+        "  --threads T           host threads preparing batches (default 1)\n"
+        "  --json                print one JSON object (summary and per-epoch curve) on\n"
+        "                        stdout; the epoch lines then go to stderr\n"
+        "  --help                this text\n\nmodels:",
+        TRAINING_DATA_NAMES);
+    int col = 7;
+    for (const char *const *name = clnet_zoo_names(); *name; name++) {
+        int len = (int)strlen(*name) + 1;
+        if (col + len > 78) {
+            printf("\n       ");
+            col = 7;
+        }
+        printf(" %s", *name);
+        col += len;
+    }
+    printf("\n");
+}
+
+/* Command-line values; numeric ones are negative (NaN for floats) when not
+ * given, so the cfg's [net] defaults can fill them in. */
+typedef struct train_options {
+    const char *model, *data, *selector, *data_dir, *save;
+    long epochs, batch, limit, test_limit, threads, step_epochs, seed;
+    float lr, momentum, weight_decay, warmup, gamma, label_smoothing;
+    int optim;                   /* clnet_optim_kind, or -1 */
+    clnet_schedule schedule;
+    clnet_augment augment;
+    bool json;
+} train_options;
+
+static bool parse_float(const char *opt, const char *text, float lo, float hi, float *out)
+{
+    char *end;
+    float v = strtof(text, &end);
+    if (end == text || *end != '\0' || !(v >= lo && v <= hi)) {
+        bench_usage_error(CMD, "bad value '%s' for %s: expected a number from %g to %g", text,
+                          opt, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static const char *const optim_names[] = {"sgd", "adam"};
+static const char *const schedule_names[] = {"constant", "step", "cosine"};
+
+/* --augment items: a flag, an integer or a float field of clnet_augment. */
+typedef enum aug_type { AUG_FLAG, AUG_INT, AUG_FLOAT } aug_type;
+
+typedef struct aug_item {
+    const char *name;
+    aug_type type;
+    size_t offset;
+    float hi;                    /* largest value accepted */
+} aug_item;
+
+static const aug_item aug_items[] = {
+    {"crop", AUG_INT, offsetof(clnet_augment, crop_pad), 64},
+    {"hflip", AUG_FLAG, offsetof(clnet_augment, hflip), 0},
+    {"vflip", AUG_FLAG, offsetof(clnet_augment, vflip), 0},
+    {"translate", AUG_INT, offsetof(clnet_augment, translate), 64},
+    {"rotate", AUG_FLOAT, offsetof(clnet_augment, rotate_deg), 180},
+    {"shear", AUG_FLOAT, offsetof(clnet_augment, shear), 1},
+    {"brightness", AUG_FLOAT, offsetof(clnet_augment, brightness), 1},
+    {"contrast", AUG_FLOAT, offsetof(clnet_augment, contrast), 1},
+    {"saturation", AUG_FLOAT, offsetof(clnet_augment, saturation), 1},
+};
+#define NAUG (sizeof aug_items / sizeof aug_items[0])
+
+/* Reports a usage error; false, for the parsers' boolean results. */
+#define USAGE_FALSE(...) (bench_usage_error(CMD, __VA_ARGS__), false)
+
+/* elastic=ALPHA[:SIGMA] sets two fields. */
+static bool parse_elastic(const char *value, clnet_augment *aug)
+{
+    char alpha[64];
+    const char *colon = strchr(value, ':');
+    size_t len = colon ? (size_t)(colon - value) : strlen(value);
+    if (len >= sizeof alpha)
+        return USAGE_FALSE("bad --augment elastic value '%s'", value);
+    memcpy(alpha, value, len);
+    alpha[len] = '\0';
+    aug->elastic_sigma = 4.0f;   /* Simard et al. 2003 */
+    return parse_float("--augment elastic", alpha, 0, 1000, &aug->elastic_alpha) &&
+           (!colon || parse_float("--augment elastic sigma", colon + 1, 0.1f, 100,
+                                  &aug->elastic_sigma));
+}
+
+/* jitter=F sets brightness, contrast and saturation alike. */
+static bool parse_jitter(const char *value, clnet_augment *aug)
+{
+    float f;
+    if (!parse_float("--augment jitter", value, 0, 1, &f))
+        return false;
+    aug->brightness = aug->contrast = aug->saturation = f;
+    return true;
+}
+
+static bool parse_aug_field(const aug_item *a, const char *value, clnet_augment *aug)
+{
+    char *field = (char *)aug + a->offset;
+    if ((a->type == AUG_FLAG) != !value)
+        return USAGE_FALSE("--augment %s %s", a->name, value ? "takes no value" : "needs a value");
+    if (a->type == AUG_FLAG) {
+        *(bool *)field = true;
+        return true;
+    }
+    if (a->type == AUG_FLOAT)
+        return parse_float("--augment", value, 0, a->hi, (float *)field);
+    long n;
+    if (!bench_parse_int(CMD, "--augment", value, 0, (long)a->hi, &n))
+        return false;
+    *(int *)field = (int)n;
+    return true;
+}
+
+static bool parse_aug_item(char *item, clnet_augment *aug)
+{
+    char *value = strchr(item, '=');
+    if (value)
+        *value++ = '\0';
+    bool special = strcmp(item, "elastic") == 0 || strcmp(item, "jitter") == 0;
+    if (special && !value)
+        return USAGE_FALSE("--augment %s needs a value", item);
+    if (strcmp(item, "elastic") == 0)
+        return parse_elastic(value, aug);
+    if (strcmp(item, "jitter") == 0)
+        return parse_jitter(value, aug);
+    for (size_t i = 0; i < NAUG; i++)
+        if (strcmp(item, aug_items[i].name) == 0)
+            return parse_aug_field(&aug_items[i], value, aug);
+    return USAGE_FALSE("unknown --augment item '%s'", item);
+}
+
+static bool parse_augment(const char *list, clnet_augment *aug)
+{
+    char buf[512];
+    if (strlen(list) >= sizeof buf)
+        return USAGE_FALSE("--augment list too long");
+    strcpy(buf, list);
+    memset(aug, 0, sizeof *aug);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
+         item = strtok_r(NULL, ",", &save))
+        if (strcmp(item, "none") != 0 && !parse_aug_item(item, aug))
+            return false;
+    return true;
+}
+
+static bool parse_enum(const char *opt, const char *text, const char *const *names, int n,
+                       int *out)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    return USAGE_FALSE("bad value '%s' for %s", text, opt);
+}
+
+/* Integer options: name, field, range. */
+typedef struct int_option {
+    const char *name;
+    size_t offset;
+    long lo, hi;
+} int_option;
+
+static const int_option int_options[] = {
+    {"--epochs", offsetof(train_options, epochs), 1, MAX_EPOCHS},
+    {"--batch", offsetof(train_options, batch), 1, 65536},
+    {"--limit", offsetof(train_options, limit), 1, INT_MAX},
+    {"--test-limit", offsetof(train_options, test_limit), 1, INT_MAX},
+    {"--threads", offsetof(train_options, threads), 1, 256},
+    {"--step-epochs", offsetof(train_options, step_epochs), 1, MAX_EPOCHS},
+    {"--seed", offsetof(train_options, seed), 0, 0x7fffffffffffffffL},
+};
+
+typedef struct float_option {
+    const char *name;
+    size_t offset;
+    float lo, hi;
+} float_option;
+
+static const float_option float_options[] = {
+    {"--lr", offsetof(train_options, lr), 0, 10},
+    {"--momentum", offsetof(train_options, momentum), 0, 0.9999f},
+    {"--weight-decay", offsetof(train_options, weight_decay), 0, 1},
+    {"--warmup", offsetof(train_options, warmup), 0, MAX_EPOCHS},
+    {"--gamma", offsetof(train_options, gamma), 0, 1},
+    {"--label-smoothing", offsetof(train_options, label_smoothing), 0, 0.999f},
+};
+
+/* Numeric options from the tables; *matched says whether argv[i] was one. */
+static int parse_numeric(bench_opts *o, train_options *t, bool *matched)
+{
+    const char *v = NULL;
+    *matched = true;
+    for (size_t i = 0; i < sizeof int_options / sizeof int_options[0]; i++)
+        if (bench_opt_value(o, int_options[i].name, &v))
+            return !v || bench_parse_int(CMD, int_options[i].name, v, int_options[i].lo,
+                                         int_options[i].hi,
+                                         (long *)((char *)t + int_options[i].offset))
+                       ? BENCH_EXIT_OK : BENCH_EXIT_USAGE;
+    for (size_t i = 0; i < sizeof float_options / sizeof float_options[0]; i++)
+        if (bench_opt_value(o, float_options[i].name, &v))
+            return !v || parse_float(float_options[i].name, v, float_options[i].lo,
+                                     float_options[i].hi,
+                                     (float *)((char *)t + float_options[i].offset))
+                       ? BENCH_EXIT_OK : BENCH_EXIT_USAGE;
+    *matched = false;
+    return BENCH_EXIT_OK;
+}
+
+/* The options with text values and --json. */
+static int parse_text_option(bench_opts *o, train_options *t)
+{
+    const char *v = NULL;
+    int n;
+    if (bench_opt_flag(o, "--json")) {
+        t->json = true;
+    } else if (bench_opt_value(o, "--model", &v)) {
+        t->model = v;
+    } else if (bench_opt_value(o, "--data", &v)) {
+        if (v && !training_data_known(v))
+            return bench_usage_error(CMD, "unknown dataset '%s' (known: %s)", v,
+                                     TRAINING_DATA_NAMES);
+        t->data = v;
+    } else if (bench_opt_value(o, "--device", &v)) {
+        t->selector = v;
+    } else if (bench_opt_value(o, "--data-dir", &v)) {
+        t->data_dir = v;
+    } else if (bench_opt_value(o, "--save", &v)) {
+        t->save = v;
+    } else if (bench_opt_value(o, "--optimizer", &v)) {
+        if (v && !parse_enum("--optimizer", v, optim_names, 2, &t->optim))
+            return BENCH_EXIT_USAGE;
+    } else if (bench_opt_value(o, "--schedule", &v)) {
+        if (v && !parse_enum("--schedule", v, schedule_names, 3, &n))
+            return BENCH_EXIT_USAGE;
+        if (v)
+            t->schedule = (clnet_schedule)n;
+    } else if (bench_opt_value(o, "--augment", &v)) {
+        if (v && !parse_augment(v, &t->augment))
+            return BENCH_EXIT_USAGE;
+    } else {
+        return bench_usage_error(CMD, "unknown option '%s'", o->argv[o->i]);
+    }
+    return BENCH_EXIT_OK;
+}
+
+static int parse_option(bench_opts *o, train_options *t)
+{
+    bool matched;
+    int rc = parse_numeric(o, t, &matched);
+    if (!matched)
+        rc = parse_text_option(o, t);
+    /* A missing value was reported by bench_opt_value and left v NULL. */
+    return rc != BENCH_EXIT_OK || o->error ? BENCH_EXIT_USAGE : BENCH_EXIT_OK;
+}
+
+static int parse_options(int argc, char **argv, train_options *t, bool *help)
+{
+    bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
+    for (o.i = 1; o.i < argc; o.i++) {
+        if (bench_opt_flag(&o, "--help")) {
+            *help = true;
+            return BENCH_EXIT_OK;
+        }
+        int rc = parse_option(&o, t);
+        if (rc != BENCH_EXIT_OK)
+            return rc;
+    }
+    if (!t->model)
+        return bench_usage_error(CMD, "--model is required");
+    if (!t->data)
+        return bench_usage_error(CMD, "--data is required");
+    if (!clnet_zoo_cfg(t->model))
+        return training_unknown_model(CMD, t->model);
+    return BENCH_EXIT_OK;
+}
+
+/* The optimizer and batch size: the cfg's [net] defaults, then the command
+ * line on top. */
+static int resolve_hyper(clnet_ctx *ctx, const train_options *t, clnet_optimizer *opt,
+                         int *batch)
+{
+    *opt = (clnet_optimizer){.kind = CLNET_OPTIM_SGD, .lr = 0.01f, .epochs = 10, .gamma = 0.1f};
+    *batch = 64;
+    clnet_status st = clnet_cfg_train_defaults(ctx, clnet_zoo_cfg(t->model), t->model, batch, opt);
+    if (st != CLNET_OK)
+        return bench_fail(CMD, ctx, st, "cannot read the model's training defaults");
+    if (t->epochs > 0)
+        opt->epochs = (int)t->epochs;
+    if (t->batch > 0)
+        *batch = (int)t->batch;
+    if (t->optim >= 0)
+        opt->kind = (clnet_optim_kind)t->optim;
+    if (!isnan(t->lr))
+        opt->lr = t->lr;
+    if (!isnan(t->momentum))
+        opt->momentum = t->momentum;
+    if (!isnan(t->weight_decay))
+        opt->weight_decay = t->weight_decay;
+    if (!isnan(t->warmup))
+        opt->warmup_epochs = t->warmup;
+    if (!isnan(t->gamma))
+        opt->gamma = t->gamma;
+    opt->schedule = t->schedule;
+    opt->step_epochs = t->step_epochs > 0 ? (int)t->step_epochs
+                                          : (opt->epochs >= 3 ? opt->epochs / 3 : 1);
+    return BENCH_EXIT_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The progress bar: a thread redraws one stderr line twice a second while
+ * the library trains, since an epoch gives no callback. The bar counts whole
+ * epochs; the ETA assumes the remaining epochs last as long as the finished
+ * ones. */
+typedef struct ticker {
+    bool on;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;
+    int done, epochs;
+    const char *phase;
+    double start, epoch_start, phase_start;
+} ticker;
+
+static void ticker_draw(const ticker *t)
+{
+    double now = now_s();
+    char bar[BAR_WIDTH + 1];
+    int filled = t->done * BAR_WIDTH / t->epochs;
+    for (int i = 0; i < BAR_WIDTH; i++)
+        bar[i] = i < filled ? '=' : i == filled ? '>' : ' ';
+    bar[BAR_WIDTH] = '\0';
+    fprintf(stderr, "\r\033[K[%s] epoch %d/%d %s %.0f s", bar, t->done + 1, t->epochs, t->phase,
+            now - t->phase_start);
+    if (t->done > 0) {
+        double per_epoch = (t->epoch_start - t->start) / t->done;
+        double eta = per_epoch * (t->epochs - t->done) - (now - t->epoch_start);
+        fprintf(stderr, ", about %.0f s left", eta > 0 ? eta : 0);
+    }
+    fflush(stderr);
+}
+
+static void *ticker_main(void *arg)
+{
+    ticker *t = arg;
+    pthread_mutex_lock(&t->lock);
+    while (!t->stop) {
+        ticker_draw(t);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += TICK_NS;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&t->wake, &t->lock, &until);
+    }
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+static void ticker_start(ticker *t, int epochs)
+{
+    memset(t, 0, sizeof *t);
+    if (!isatty(STDERR_FILENO))
+        return;
+    t->epochs = epochs;
+    t->phase = "train";
+    t->start = t->epoch_start = t->phase_start = now_s();
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->wake, NULL);
+    t->on = pthread_create(&t->thread, NULL, ticker_main, t) == 0;
+    if (!t->on) {
+        pthread_cond_destroy(&t->wake);
+        pthread_mutex_destroy(&t->lock);
+    }
+}
+
+/* Enters a phase ("train", "test") of epoch done + 1. */
+static void ticker_phase(ticker *t, int done, const char *phase)
+{
+    if (!t->on)
+        return;
+    pthread_mutex_lock(&t->lock);
+    double now = now_s();
+    if (done != t->done)
+        t->epoch_start = now;
+    t->done = done;
+    t->phase = phase;
+    t->phase_start = now;
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* Writes a line of text without tearing the bar: clears it first, and the
+ * next tick draws it again below. */
+static void ticker_print(ticker *t, FILE *f, const char *line)
+{
+    if (t->on) {
+        pthread_mutex_lock(&t->lock);
+        fputs("\r\033[K", stderr);
+    }
+    fputs(line, f);
+    fflush(f);
+    if (t->on)
+        pthread_mutex_unlock(&t->lock);
+}
+
+static void ticker_stop(ticker *t)
+{
+    if (!t->on)
+        return;
+    pthread_mutex_lock(&t->lock);
+    t->stop = true;
+    pthread_cond_signal(&t->wake);
+    pthread_mutex_unlock(&t->lock);
+    pthread_join(t->thread, NULL);
+    pthread_cond_destroy(&t->wake);
+    pthread_mutex_destroy(&t->lock);
+    t->on = false;
+}
+
+typedef struct epoch_record {
+    double lr;
+    clnet_eval train, test;
+} epoch_record;
+
+/* Everything one run needs after set-up. */
+typedef struct run {
+    const train_options *t;
+    clnet_ctx *ctx;
+    clnet_device_info dev;
+    training_data data;
+    clnet_net *net;
+    clnet_optimizer opt;
+    int batch;
+    bool top5;
+    int64_t train_count, test_count;
+    epoch_record *curve;
+    int epochs_done;
+    double seconds;
+    FILE *log;                   /* the human-readable lines: stdout, or stderr with --json */
+} run;
+
+static void print_header(const run *r)
+{
+    int64_t params, macs, elementwise;
+    clnet_net_counts(r->net, &params, &macs, &elementwise);
+    const clnet_optimizer *o = &r->opt;
+    fprintf(r->log, "model %s: %lld parameters, %.2f M MACs per image\n", r->t->model,
+            (long long)params, (double)macs * 1e-6);
+    fprintf(r->log, "data %s: %lld training, %lld test images of %dx%dx%d, %d classes\n",
+            r->t->data, (long long)r->train_count, (long long)r->test_count,
+            r->data.train->channels, r->data.train->height, r->data.train->width,
+            r->data.train->classes);
+    fprintf(r->log, "device %d: %s\n", r->dev.index, r->dev.name);
+    fprintf(r->log, "%s lr %g", optim_names[o->kind], (double)o->lr);
+    if (o->kind == CLNET_OPTIM_SGD)
+        fprintf(r->log, " momentum %g", (double)o->momentum);
+    fprintf(r->log, " weight decay %g, %s schedule", (double)o->weight_decay,
+            schedule_names[o->schedule]);
+    if (o->schedule == CLNET_SCHED_STEP)
+        fprintf(r->log, " (x%g every %d epochs)", (double)o->gamma, o->step_epochs);
+    fprintf(r->log, ", warm-up %g epochs, batch %d, seed %ld\n", (double)o->warmup_epochs,
+            r->batch, r->t->seed);
+    fprintf(r->log, "epoch        lr  train_loss  train_acc  test_loss  test_acc%s  images/s"
+                    "  train_s  test_s  wait_s\n", r->top5 ? "  test_top5" : "");
+    fflush(r->log);
+}
+
+static void print_epoch(const run *r, ticker *tk, int e)
+{
+    const epoch_record *c = &r->curve[e];
+    char line[512], top5[32] = "";
+    if (r->top5)
+        snprintf(top5, sizeof top5, "  %8.2f%%", 100.0 * c->test.top5);
+    snprintf(line, sizeof line,
+             "%5d  %8.5f  %10.4f  %8.2f%%  %9.4f  %7.2f%%%s  %8.1f  %7.1f  %6.1f  %6.2f\n", e + 1,
+             c->lr, c->train.loss, 100.0 * c->train.top1, c->test.loss, 100.0 * c->test.top1,
+             top5, c->train.images_per_second, c->train.seconds, c->test.seconds,
+             c->train.input_wait_seconds);
+    ticker_print(tk, r->log, line);
+}
+
+static clnet_status train_epochs(run *r, ticker *tk)
+{
+    const train_options *t = r->t;
+    clnet_train_opts topts = {
+        .batch = r->batch, .mean = r->data.mean, .std = r->data.std, .seed = (uint64_t)t->seed,
+        .limit = t->limit > 0 ? (int)t->limit : 0, .threads = t->threads > 0 ? (int)t->threads : 0,
+        .augment = &t->augment,
+    };
+    clnet_train_opts eopts = topts;
+    eopts.augment = NULL;
+    eopts.limit = t->test_limit > 0 ? (int)t->test_limit : 0;
+    double t0 = now_s();
+    clnet_status st = CLNET_OK;
+    for (int e = 0; e < r->opt.epochs && st == CLNET_OK; e++) {
+        epoch_record *c = &r->curve[e];
+        topts.epoch = e;
+        c->lr = clnet_optimizer_lr(&r->opt, e + 0.5);
+        ticker_phase(tk, e, "train");
+        st = clnet_net_train_epoch(r->net, r->data.train, &topts, &r->opt, &c->train);
+        ticker_phase(tk, e, "test");
+        if (st == CLNET_OK)
+            st = clnet_net_evaluate(r->net, r->data.test, &eopts, &c->test);
+        if (st == CLNET_OK) {
+            r->epochs_done = e + 1;
+            print_epoch(r, tk, e);
+        }
+    }
+    r->seconds = now_s() - t0;
+    return st;
+}
+
+static void print_json(const run *r)
+{
+    const epoch_record *last = &r->curve[r->epochs_done - 1];
+    double images = 0, train_s = 0;
+    for (int e = 0; e < r->epochs_done; e++) {
+        images += (double)r->curve[e].train.count;
+        train_s += r->curve[e].train.seconds;
+    }
+    printf("{\"command\": \"train\", \"model\": ");
+    bench_json_string(stdout, r->t->model);
+    printf(", \"data\": ");
+    bench_json_string(stdout, r->t->data);
+    printf(", \"device\": ");
+    bench_json_string(stdout, r->dev.name);
+    printf(", \"device_index\": %d, \"optimizer\": \"%s\", \"schedule\": \"%s\", \"lr\": %g, "
+           "\"batch\": %d, \"seed\": %ld, \"train_count\": %lld, \"test_count\": %lld, "
+           "\"epochs\": %d, ",
+           r->dev.index, optim_names[r->opt.kind], schedule_names[r->opt.schedule],
+           (double)r->opt.lr, r->batch, r->t->seed, (long long)r->train_count,
+           (long long)r->test_count, r->epochs_done);
+    training_json_eval(stdout, "test_", &last->test, r->top5);
+    training_json_eval(stdout, "train_", &last->train, false);
+    printf("\"images_per_second\": ");
+    training_json_number(stdout, train_s > 0 ? images / train_s : 0);
+    printf(", \"seconds\": %.3f, \"curve\": [", r->seconds);
+    for (int e = 0; e < r->epochs_done; e++) {
+        const epoch_record *c = &r->curve[e];
+        printf("%s{\"epoch\": %d, \"lr\": %g, ", e ? ", " : "", e + 1, c->lr);
+        training_json_eval(stdout, "train_", &c->train, false);
+        training_json_eval(stdout, "test_", &c->test, r->top5);
+        printf("\"images_per_second\": %.1f, \"train_seconds\": %.3f, \"test_seconds\": %.3f, "
+               "\"input_wait_seconds\": %.3f}",
+               c->train.images_per_second, c->train.seconds, c->test.seconds,
+               c->train.input_wait_seconds);
+    }
+    printf("]}\n");
+}
+
+/* Device, data and model; returns an exit code. */
+static int set_up(run *r)
+{
+    const train_options *t = r->t;
+    clnet_device *dev;
+    int rc = resolve_hyper(r->ctx, t, &r->opt, &r->batch);
+    if (rc == BENCH_EXIT_OK)
+        rc = training_device_open(CMD, r->ctx, t->selector, &dev, &r->dev);
+    if (rc == BENCH_EXIT_OK)
+        rc = training_data_load(CMD, r->ctx, t->data, t->data_dir, &r->data);
+    if (rc != BENCH_EXIT_OK)
+        return rc;
+    rc = training_model_new(CMD, r->ctx, t->model, r->data.train, dev, r->batch,
+                            (uint64_t)t->seed, &r->net);
+    if (rc != BENCH_EXIT_OK)
+        return rc;
+    clnet_status st = clnet_net_set_loss(r->net, CLNET_LOSS_SOFTMAX_XENT,
+                                         isnan(t->label_smoothing) ? 0 : t->label_smoothing);
+    if (st != CLNET_OK)
+        return bench_fail(CMD, r->ctx, st, "cannot set the loss");
+    r->top5 = r->data.train->classes > 10;
+    r->train_count = r->data.train->count;
+    if (t->limit > 0 && t->limit < r->train_count)
+        r->train_count = t->limit;
+    r->test_count = r->data.test->count;
+    if (t->test_limit > 0 && t->test_limit < r->test_count)
+        r->test_count = t->test_limit;
+    r->curve = calloc((size_t)r->opt.epochs, sizeof *r->curve);
+    if (!r->curve) {
+        fprintf(stderr, "clnet-bench train: out of host memory\n");
+        return BENCH_EXIT_FAIL;
+    }
+    return BENCH_EXIT_OK;
+}
+
+static int train(run *r)
+{
+    int rc = set_up(r);
+    if (rc != BENCH_EXIT_OK)
+        return rc;
+    print_header(r);
+    ticker tk;
+    ticker_start(&tk, r->opt.epochs);
+    clnet_status st = train_epochs(r, &tk);
+    ticker_stop(&tk);
+    if (st != CLNET_OK) {
+        char what[64];
+        snprintf(what, sizeof what, "epoch %d failed", r->epochs_done + 1);
+        return bench_fail(CMD, r->ctx, st, what);
+    }
+    if (r->t->save) {
+        st = clnet_net_save(r->net, r->t->save);
+        if (st != CLNET_OK)
+            return bench_fail(CMD, r->ctx, st, "cannot save the checkpoint");
+        fprintf(r->log, "saved %s\n", r->t->save);
+    }
+    if (r->t->json)
+        print_json(r);
+    return BENCH_EXIT_OK;
+}
+
+int bench_cmd_train(int argc, char **argv)
+{
+    train_options t = {
+        .epochs = -1, .batch = -1, .limit = -1, .test_limit = -1, .threads = -1,
+        .step_epochs = -1, .seed = 1, .lr = NAN, .momentum = NAN, .weight_decay = NAN,
+        .warmup = NAN, .gamma = NAN, .label_smoothing = NAN, .optim = -1,
+    };
+    bool help = false;
+    int rc = parse_options(argc, argv, &t, &help);
+    if (rc != BENCH_EXIT_OK || help) {
+        if (help)
+            print_help();
+        return rc;
+    }
+    run r = {.t = &t, .log = t.json ? stderr : stdout};
+    r.ctx = bench_ctx_new(CMD);
+    if (!r.ctx)
+        return BENCH_EXIT_FAIL;
+    rc = train(&r);
+    free(r.curve);
+    clnet_net_free(r.net);
+    training_data_free(&r.data);
+    clnet_ctx_free(r.ctx);
+    return rc;
+}

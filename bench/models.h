@@ -1,0 +1,47 @@
+/* models.h - what the zoo commands of clnet-bench (models, run, report)
+ * share: their entry points and the options that shape a zoo model. */
+#ifndef CLNET_BENCH_MODELS_H
+#define CLNET_BENCH_MODELS_H
+
+#include "bench.h"
+#include "clnet/nn.h"
+
+int bench_cmd_models(int argc, char **argv);
+int bench_cmd_run(int argc, char **argv);
+int bench_cmd_report(int argc, char **argv);
+
+/* How to build a zoo model: the cfg overrides from the command line. */
+typedef struct model_opts {
+    clnet_cfg_overrides ov;
+    int resolution;          /* > 0: input C x R x R, C being the cfg's own */
+    bool input_given;        /* --input or --resolution: not the cfg's own input */
+} model_opts;
+
+/* The help lines of the options model_opts_parse takes. */
+#define MODEL_OPTS_HELP                                                                       \
+    "  --width A          width multiplier of the model's scalable layers (MobileNet's\n"     \
+    "                     alpha: 1.0, 0.75, 0.5, 0.25; models without any reject it)\n"     \
+    "  --resolution R     input of R x R pixels, channels as in the model's cfg\n"            \
+    "  --input CxHxW      input shape per image (CxW for 1-D, F for vectors)\n"               \
+    "  --aux              build the auxiliary classifiers (GoogLeNet, Inception-v3)\n"        \
+    "  --classes N        outputs of the classifier (default: the cfg's, 1000 for\n"          \
+    "                     ImageNet models)\n"
+
+/* Parses argv[o->i] when it is one of the options above; *matched says
+ * whether it was. Returns BENCH_EXIT_OK, or BENCH_EXIT_USAGE after
+ * reporting a bad value. */
+int model_opts_parse(bench_opts *o, model_opts *m, bool *matched);
+
+/* Builds zoo model `name` shaped by `m`. An unknown name is a usage error
+ * listing the zoo; a model the overrides do not fit, a failure. Returns an
+ * exit code, with the reason on stderr. */
+int model_build(const char *cmd, clnet_ctx *ctx, const char *name, const model_opts *m,
+                clnet_net **out);
+
+/* Writes the per-image input shape of a net as "3x224x224". */
+void model_input_text(const clnet_net *net, char *buf, size_t size);
+
+/* The input of `net` is square (C x R x R): R; else 0. */
+int model_input_resolution(const clnet_net *net);
+
+#endif

@@ -1,0 +1,56 @@
+/* training.h - what `clnet-bench train` and `clnet-bench eval` share: opening
+ * the device, loading a dataset with its normalisation, building a zoo model
+ * shaped for it, and printing evaluation results. */
+#ifndef CLNET_BENCH_TRAINING_H
+#define CLNET_BENCH_TRAINING_H
+
+#include "bench.h"
+#include "clnet/nn.h"
+
+/* The subcommands built on this file (see bench.h for the convention). */
+int bench_cmd_train(int argc, char **argv);
+int bench_cmd_eval(int argc, char **argv);
+
+/* The dataset names --data accepts, as one line for help texts. */
+#define TRAINING_DATA_NAMES "mnist, fashion-mnist, cifar10, cifar100"
+
+/* A dataset's two splits and the per-channel normalisation taken from the
+ * whole training split (so training and evaluation normalise alike whatever
+ * --limit says). */
+typedef struct training_data {
+    clnet_dataset *train, *test;
+    float mean[3], std[3];
+} training_data;
+
+/* True when `name` is one of TRAINING_DATA_NAMES. */
+bool training_data_known(const char *name);
+
+/* Loads both splits of `name`, looking in `dir` first (may be NULL). Returns
+ * an exit code; a missing dataset is reported with every place tried. */
+int training_data_load(const char *cmd, clnet_ctx *ctx, const char *name, const char *dir,
+                       training_data *out);
+void training_data_free(training_data *d);
+
+/* Opens the device chosen by `selector` (NULL: the default) and describes
+ * it. A selector that matches nothing is a usage error. */
+int training_device_open(const char *cmd, clnet_ctx *ctx, const char *selector,
+                         clnet_device **dev, clnet_device_info *info);
+
+/* Builds zoo model `model` with the input shape and class count of `ds` and
+ * binds it to `dev` for batches of up to `batch` images, weights from
+ * `seed`. Returns an exit code. */
+int training_model_new(const char *cmd, clnet_ctx *ctx, const char *model,
+                       const clnet_dataset *ds, clnet_device *dev, int batch, uint64_t seed,
+                       clnet_net **out);
+
+/* Usage error for an unknown model, listing the zoo. */
+int training_unknown_model(const char *cmd, const char *model);
+
+/* Writes a JSON number, or null when it is not finite (a diverged loss). */
+void training_json_number(FILE *f, double v);
+
+/* Writes the fields "<prefix>loss", "<prefix>accuracy" and, when top5 is
+ * true, "<prefix>top5" of an evaluation, each followed by ", ". */
+void training_json_eval(FILE *f, const char *prefix, const clnet_eval *e, bool top5);
+
+#endif
