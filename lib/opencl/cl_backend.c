@@ -365,7 +365,10 @@ static clnet_status cl_synchronize(clnet_device *dev)
  * that cannot run it (cl_algo.c's table decides). */
 static bool cl_supports(clnet_device *dev, const clnet_op *op)
 {
-    (void)dev;
+    /* GEMM and LINEAR run on CLBlast, which compiles its kernels from source
+     * in every process: a device limited to prebuilt binaries cannot run them. */
+    if (op->kind == CLNET_OP_GEMM || op->kind == CLNET_OP_LINEAR)
+        return dev->ctx->binary_dir == NULL;
     if (op->kind != CLNET_OP_CONV)
         return true;
     return clnet_cl_conv_supported(&op->u.conv);

@@ -47,7 +47,9 @@ clnet_status clnet_opencl_set_cache_dir(clnet_ctx *ctx, const char *dir);
  * from binaries in `dir` (made by clnet_opencl_compile_all), never compiled
  * from source, as on devices without a compiler (FPGAs). NULL turns the mode
  * off. $CLNET_BINARY_DIR sets it at context creation. A program with no
- * binary then fails with CLNET_ERR_NO_BINARY naming the file it looked for. */
+ * binary then fails with CLNET_ERR_NO_BINARY naming the file it looked for.
+ * GEMM and LINEAR, which run on CLBlast (it compiles its kernels online and
+ * cannot load binaries), are reported unsupported in this mode. */
 clnet_status clnet_opencl_use_binaries(clnet_ctx *ctx, const char *dir);
 
 /* Builds every kernel program clnet has, with every option set it uses, for
