@@ -35,13 +35,6 @@ clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t)
     return a;
 }
 
-bool clnet_cl_fits_int(const clnet_tensor *t)
-{
-    /* The largest element index a kernel computes, in int arithmetic. */
-    int64_t last = t->offset + (t->shape[0] - 1) * t->stride[0] + clnet_tensor_image_numel(t) - 1;
-    return t->offset >= 0 && t->stride[0] <= INT_MAX && last <= INT_MAX;
-}
-
 /* Copies a string query into a fixed field, truncating rather than failing
  * when the driver's string is longer than the field. */
 static void device_string(cl_device_id id, cl_device_info param, char *dst, size_t cap)
@@ -290,6 +283,12 @@ static void cl_close(clnet_device *dev)
 
 static clnet_status cl_buffer_alloc(clnet_device *dev, size_t bytes, void **handle)
 {
+    /* clnet's kernels index buffers with int: refusing larger buffers here
+     * is what lets every kernel argument and index fit (clnet_cl_targs). */
+    if (bytes / sizeof(float) > (size_t)INT_MAX)
+        return clnet_fail(dev->ctx, CLNET_ERR_DEVICE_MEMORY,
+                          "buffer of %zu bytes requested on %s: clnet's OpenCL kernels index "
+                          "at most 2^31-1 elements per buffer", bytes, dev->info.name);
     /* The core has checked the size against the device's allocation limit. */
     cl_int err;
     cl_mem mem = clCreateBuffer(clnet_cl(dev)->context, CL_MEM_READ_WRITE, bytes, NULL, &err);

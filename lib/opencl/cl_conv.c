@@ -26,16 +26,6 @@ static int64_t ceil_div(int64_t a, int64_t b)
     return (a + b - 1) / b;
 }
 
-static clnet_status check_fits(clnet_device *dev, const char *opname, const char *what,
-                               const clnet_tensor *t)
-{
-    if (!t || clnet_cl_fits_int(t))
-        return CLNET_OK;
-    return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
-                      "%s on %s: tensor %s has more than 2^31-1 elements, beyond the "
-                      "kernel's int indexing", opname, dev->info.name, what);
-}
-
 /* The three weight strides of cl/conv.cl (group, output channel, input
  * channel): w is (K, C/g, KH, KW) for CONV and (C, K/g, KH, KW) for
  * CONV_TRANSPOSE, and its axis-0 stride comes from the tensor because a view
@@ -55,7 +45,7 @@ static void weight_strides(bool transposed, const clnet_conv_geom *g, cl_int axi
     }
 }
 
-/* Every value fits: the tensors passed check_fits. */
+/* Every value fits: buffers hold at most 2^31-1 elements (cl_buffer_alloc). */
 static convbw_shape convbw_shape_of(const clnet_conv_geom *g)
 {
     convbw_shape s;
@@ -116,13 +106,7 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
     (void)nout;
-    const char *opname = clnet_op_kind_name(op->kind);
-    clnet_status st;
     if (op->kind == CLNET_OP_CONV_BACKWARD_WEIGHTS) {
-        if ((st = check_fits(dev, opname, "x", in[0])) ||
-            (st = check_fits(dev, opname, "dy", in[1])) ||
-            (st = check_fits(dev, opname, "dw", out[0])))
-            return st;
         const clnet_conv_geom g = clnet_conv_geom_of(op, in[0], out[0], in[1]);
         if (clnet_cl_grad_gemm_chosen(op, clnet_cl_grad_weights_gemm_applies(&g, false),
                                       clnet_cl_grad_weights_gemm_applies(&g, true)))
@@ -131,9 +115,6 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
     }
     const clnet_tensor *x = in[0], *w = in[1], *b = nin > 2 ? in[2] : NULL;
     clnet_tensor *y = out[0];
-    if ((st = check_fits(dev, opname, "x", x)) || (st = check_fits(dev, opname, "w", w)) ||
-        (st = check_fits(dev, opname, "b", b)) || (st = check_fits(dev, opname, "y", y)))
-        return st;
     /* Forward convolutions have several algorithms (cl_algo.c); the
      * transposed one has the direct kernel only. */
     if (op->kind == CLNET_OP_CONV)

@@ -83,16 +83,6 @@ clnet_status clnet_cl_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
 {
     (void)nout;
     const char *opname = clnet_op_kind_name(op->kind);
-    for (int i = 0; i < nin; i++)
-        if (in[i] && !clnet_cl_fits_int(in[i]))
-            return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
-                              "%s on %s: input %d has more than 2^31-1 elements", opname,
-                              dev->info.name, i);
-    if (!clnet_cl_fits_int(out[0]))
-        return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
-                          "%s on %s: the output has more than 2^31-1 elements", opname,
-                          dev->info.name);
-
     const clnet_tensor *y = out[0];
     if (op->kind == CLNET_OP_RBF)
         return run_rbf(dev, in[0], in[1], y);

@@ -76,8 +76,8 @@ clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const ch
 /* Kernel-side view of a tensor: every kernel takes each tensor as the triple
  * (__global T *base, int offset, int batch_stride), all in elements; the
  * rest of an image is dense (see struct clnet_tensor). Shapes and strides
- * are passed as int: clnet_cl_fits_int rejects tensors beyond 2^31 - 1
- * elements (CLNET_ERR_UNSUPPORTED) before any launch. */
+ * are passed as int: cl_buffer_alloc refuses buffers beyond 2^31 - 1
+ * elements (CLNET_ERR_DEVICE_MEMORY), so every index fits. */
 typedef struct clnet_cl_tensor_args {
     cl_mem mem;
     cl_int offset;
@@ -85,7 +85,6 @@ typedef struct clnet_cl_tensor_args {
 } clnet_cl_tensor_args;
 clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t);
 #define CLNET_CL_TENSOR(ta) CLNET_CL_ARG((ta).mem), CLNET_CL_ARG((ta).offset), CLNET_CL_ARG((ta).batch_stride)
-bool clnet_cl_fits_int(const clnet_tensor *t);
 
 /* The launchers of each op family, called by the backend's `run` with an op
  * already validated by the core. One file per family. */
