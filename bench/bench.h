@@ -48,6 +48,15 @@ bool bench_opt_flag(bench_opts *o, const char *name);
  * and sets o->error (the call then returns true with *value NULL). */
 bool bench_opt_value(bench_opts *o, const char *name, const char **value);
 
+/* The most timed repetitions a measuring subcommand accepts. */
+#define BENCH_MAX_REPS 1000
+
+/* The options every measuring subcommand (ops, tune, run) shares: --batch
+ * B, --reps R, --device D. True when argv[i] was one of them; *batch, *reps
+ * and *selector are then updated, or a bad value is reported and o->error
+ * set. */
+bool bench_opt_timing(bench_opts *o, long *batch, long *reps, const char **selector);
+
 /* Parses a decimal integer in [lo, hi]; reports a bad value and returns
  * false otherwise. */
 bool bench_parse_int(const char *cmd, const char *opt, const char *text, long lo, long hi,

@@ -17,7 +17,6 @@
  * --layer names them, or the suite would take hours. */
 #define REF_MAX_FLOP 2e9
 #define SEED 0x636c6e6574ULL
-#define MAX_REPS 1000
 
 typedef struct ops_options {
     const bench_layer *layer;   /* NULL: the whole suite */
@@ -78,7 +77,7 @@ static void print_help(void)
 static int parse_option(bench_opts *o, ops_options *opt)
 {
     const char *v = NULL;
-    long n = 0;
+    long batch = opt->batch, reps = opt->reps;
     if (bench_opt_flag(o, "--all-devices")) {
         opt->all_devices = true;
     } else if (bench_opt_flag(o, "--csv")) {
@@ -108,16 +107,9 @@ static int parse_option(bench_opts *o, ops_options *opt)
     } else if (bench_opt_value(o, "--layer", &v)) {
         if (v && !(opt->layer = bench_layer_find(v)))
             return bench_usage_error(o->cmd, "unknown layer '%s'", v);
-    } else if (bench_opt_value(o, "--batch", &v)) {
-        if (v && !bench_parse_int(o->cmd, "--batch", v, 1, 4096, &n))
-            return BENCH_EXIT_USAGE;
-        opt->batch = (int)n;
-    } else if (bench_opt_value(o, "--reps", &v)) {
-        if (v && !bench_parse_int(o->cmd, "--reps", v, 1, MAX_REPS, &n))
-            return BENCH_EXIT_USAGE;
-        opt->reps = (int)n;
-    } else if (bench_opt_value(o, "--device", &v)) {
-        opt->selector = v;
+    } else if (bench_opt_timing(o, &batch, &reps, &opt->selector)) {
+        opt->batch = (int)batch;
+        opt->reps = (int)reps;
     } else {
         return bench_usage_error(o->cmd, "unknown option '%s'", o->argv[o->i]);
     }
@@ -279,7 +271,7 @@ static int compare_double(const void *a, const void *b)
 /* First call, warm-up (not on ref: nothing to build or cache), timed reps. */
 static clnet_status time_layer(layer_run *lr, bool warm_up, int reps, report_row *row)
 {
-    double times[MAX_REPS], ms;
+    double times[BENCH_MAX_REPS], ms;
     clnet_status st = run_once(lr, &row->first_ms);
     if (st == CLNET_OK && warm_up)
         st = run_once(lr, &ms);

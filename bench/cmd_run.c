@@ -11,7 +11,6 @@
 #include "training.h"
 
 #define CMD "run"
-#define MAX_REPS 1000
 #define SGD_LR 0.01f
 #define SGD_MOMENTUM 0.9f
 
@@ -63,20 +62,14 @@ static int parse_option(bench_opts *o, run_options *opt)
     int rc = model_opts_parse(o, &opt->m, &matched);
     if (rc != BENCH_EXIT_OK || matched)
         return rc;
+    if (bench_opt_timing(o, &opt->batch, &opt->reps, &opt->selector))
+        return o->error ? BENCH_EXIT_USAGE : BENCH_EXIT_OK;
     if (bench_opt_flag(o, "--train")) {
         opt->train = true;
     } else if (bench_opt_flag(o, "--json")) {
         opt->json = true;
     } else if (bench_opt_value(o, "--model", &v)) {
         opt->model = v;
-    } else if (bench_opt_value(o, "--device", &v)) {
-        opt->selector = v;
-    } else if (bench_opt_value(o, "--batch", &v)) {
-        if (v && !bench_parse_int(CMD, "--batch", v, 1, 65536, &opt->batch))
-            return BENCH_EXIT_USAGE;
-    } else if (bench_opt_value(o, "--reps", &v)) {
-        if (v && !bench_parse_int(CMD, "--reps", v, 1, MAX_REPS, &opt->reps))
-            return BENCH_EXIT_USAGE;
     } else if (bench_opt_value(o, "--seed", &v)) {
         if (v && !bench_parse_int(CMD, "--seed", v, 0, 0x7fffffffffffffffL, &opt->seed))
             return BENCH_EXIT_USAGE;
@@ -223,7 +216,7 @@ static int compare_double(const void *a, const void *b)
 /* The first batch, the timed ones, and the check of the outputs. */
 static int measure(run_state *r)
 {
-    double times[MAX_REPS];
+    double times[BENCH_MAX_REPS];
     int reps = (int)r->opt->reps;
     clnet_status st = one_batch(r, &r->first_ms);
     for (int i = 0; st == CLNET_OK && i < reps; i++)

@@ -9,7 +9,6 @@
 
 #include "bench.h"
 
-#define MAX_REPS 1000
 #define MAX_RESULTS 16
 /* Distinct convolution shapes of one model that are tuned. */
 #define MAX_SHAPES 512
@@ -59,7 +58,7 @@ static void print_help(void)
 static int parse_option(bench_opts *o, tune_options *opt)
 {
     const char *v = NULL;
-    long n = 0;
+    long batch = opt->batch, reps = opt->reps;
     if (bench_opt_flag(o, "--layers")) {
         opt->layer = NULL;
         opt->model = NULL;
@@ -70,16 +69,9 @@ static int parse_option(bench_opts *o, tune_options *opt)
             return bench_usage_error(o->cmd, "'%s' is not a convolution", v);
     } else if (bench_opt_value(o, "--model", &v)) {
         opt->model = v;
-    } else if (bench_opt_value(o, "--batch", &v)) {
-        if (v && !bench_parse_int(o->cmd, "--batch", v, 1, 4096, &n))
-            return BENCH_EXIT_USAGE;
-        opt->batch = (int)n;
-    } else if (bench_opt_value(o, "--reps", &v)) {
-        if (v && !bench_parse_int(o->cmd, "--reps", v, 1, MAX_REPS, &n))
-            return BENCH_EXIT_USAGE;
-        opt->reps = (int)n;
-    } else if (bench_opt_value(o, "--device", &v)) {
-        opt->selector = v;
+    } else if (bench_opt_timing(o, &batch, &reps, &opt->selector)) {
+        opt->batch = (int)batch;
+        opt->reps = (int)reps;
     } else {
         return bench_usage_error(o->cmd, "unknown option '%s'", o->argv[o->i]);
     }

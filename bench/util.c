@@ -68,6 +68,23 @@ bool bench_parse_int(const char *cmd, const char *opt, const char *text, long lo
     return true;
 }
 
+bool bench_opt_timing(bench_opts *o, long *batch, long *reps, const char **selector)
+{
+    const char *v = NULL;
+    if (bench_opt_value(o, "--device", &v)) {
+        *selector = v;
+    } else if (bench_opt_value(o, "--batch", &v)) {
+        if (v && !bench_parse_int(o->cmd, "--batch", v, 1, 65536, batch))
+            o->error = true;
+    } else if (bench_opt_value(o, "--reps", &v)) {
+        if (v && !bench_parse_int(o->cmd, "--reps", v, 1, BENCH_MAX_REPS, reps))
+            o->error = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 void bench_json_string(FILE *f, const char *s)
 {
     fputc('"', f);

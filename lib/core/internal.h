@@ -103,6 +103,12 @@ clnet_status clnet_ctx_add_device(clnet_ctx *ctx, clnet_device *dev);
 /* Writes a shape as "2x3x5x5" into buf (always NUL-terminated). */
 void clnet_shape_format(char *buf, size_t size, const clnet_shape *s);
 
+/* a / b rounded up, for a >= 0 and b > 0. */
+static inline int64_t clnet_ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
 /* Element size of a dtype in bytes. */
 size_t clnet_dtype_size(clnet_dtype dtype);
 

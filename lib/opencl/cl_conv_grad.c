@@ -19,9 +19,6 @@
  * weights_dot. */
 #define DOT_TB 4
 #define DOT_KB 4
-/* The GEMM's tile width (16 * NV of cl/gemm_tiled.cl): the data gradient's
- * columns are padded to it, a partial tile of columns taking its slow path. */
-#define GRAD_NPAD 32
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -38,17 +35,6 @@ typedef struct grad_plan {
     size_t fixed, per_image;   /* scratch elements: once, and per image of a chunk */
     size_t elements;           /* scratch of a full chunk, its columns padded */
 } grad_plan;
-
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
-
-/* Columns of the data gradient's matrices for q pixels. */
-static int64_t padded(int64_t q)
-{
-    return ceil_div(q, GRAD_NPAD) * GRAD_NPAD;
-}
 
 static int64_t taps(const clnet_conv_geom *f)
 {
@@ -82,7 +68,8 @@ static grad_plan plan_of(const clnet_conv_geom *f)
     const size_t budget = CHUNK_BUDGET_BYTES / sizeof(cl_float);
     int64_t chunk = budget > pl.fixed ? (int64_t)((budget - pl.fixed) / pl.per_image) : 1;
     pl.chunk = chunk < 1 ? 1 : chunk > f->n ? f->n : chunk;
-    pl.elements = pl.fixed + (size_t)((f->c * f->kh * f->kw + f->k) * padded(pl.chunk * plane));
+    const int64_t columns = clnet_cl_gemm_pad_cols(pl.chunk * plane);
+    pl.elements = pl.fixed + (size_t)((f->c * f->kh * f->kw + f->k) * columns);
     return pl;
 }
 
@@ -170,7 +157,7 @@ static clnet_status im2col_chunk(clnet_device *dev, const clnet_tensor *x, int64
         CLNET_CL_ARG(xa.mem), CLNET_CL_ARG(x_off), CLNET_CL_ARG(xa.batch_stride),
         CLNET_CL_ARG(col), CLNET_CL_ARG(col_off), CLNET_CL_ARG(ld), CLNET_CL_ARG(*s),
     };
-    const size_t global[3] = {(size_t)ceil_div(ld, GRAD_VW),
+    const size_t global[3] = {(size_t)clnet_ceil_div(ld, GRAD_VW),
                               (size_t)((int64_t)s->c * s->kh * s->kw), 1};
     return launch(dev, "im2col_chunk", NARGS(args), args, global);
 }
@@ -186,7 +173,8 @@ static clnet_status dy_rows(clnet_device *dev, const clnet_tensor *dy, int64_t n
         CLNET_CL_ARG(da.mem), CLNET_CL_ARG(dy_off), CLNET_CL_ARG(da.batch_stride),
         CLNET_CL_ARG(dst), CLNET_CL_ARG(dst_off), CLNET_CL_ARG(*s),
     };
-    const size_t global[3] = {(size_t)((int64_t)s->oh * s->ow), (size_t)ceil_div(s->k, GRAD_VW),
+    const size_t global[3] = {(size_t)((int64_t)s->oh * s->ow),
+                              (size_t)clnet_ceil_div(s->k, GRAD_VW),
                               (size_t)s->images};
     return launch(dev, "dy_rows", NARGS(args), args, global);
 }
@@ -218,7 +206,8 @@ static clnet_status weights_pass(clnet_device *dev, const char *kname, const cln
         CLNET_CL_ARG(t), CLNET_CL_ARG(t_off), CLNET_CL_TENSOR(wa), CLNET_CL_ARG(*s),
     };
     const int64_t ntaps = (int64_t)s->cpg * s->kh * s->kw;
-    const size_t global[3] = {(size_t)ceil_div(ntaps, GRAD_VW), (size_t)ceil_div(s->kpg, GRAD_VW),
+    const size_t global[3] = {(size_t)clnet_ceil_div(ntaps, GRAD_VW),
+                              (size_t)clnet_ceil_div(s->kpg, GRAD_VW),
                               (size_t)s->groups};
     return launch(dev, kname, NARGS(to), to_t ? to : from, global);
 }
@@ -235,7 +224,7 @@ static clnet_status backward_weights_dot(clnet_device *dev, const clnet_conv_geo
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "conv_grad", NULL, "weights_dot", &kernel);
     size_t local = 1;
-    const int64_t ld_max = ceil_div(p.chunk * plane, GRAD_VW) * GRAD_VW;
+    const int64_t ld_max = clnet_ceil_div(p.chunk * plane, GRAD_VW) * GRAD_VW;
     if (st == CLNET_OK)
         st = clnet_cl_reduce_size(dev, kernel, DOT_TB * DOT_KB * sizeof(cl_float),
                                   (size_t)(ld_max / GRAD_VW), &local);
@@ -246,11 +235,11 @@ static clnet_status backward_weights_dot(clnet_device *dev, const clnet_conv_geo
     if (st != CLNET_OK)
         return st;
     clnet_cl_tensor_args da = clnet_cl_targs(dw);
-    const size_t global = (size_t)(f->groups * ceil_div(f->k_per_group, DOT_KB) *
-                                   ceil_div(taps(f), DOT_TB)) * local;
+    const size_t global = (size_t)(f->groups * clnet_ceil_div(f->k_per_group, DOT_KB) *
+                                   clnet_ceil_div(taps(f), DOT_TB)) * local;
     for (int64_t n0 = 0; n0 < f->n && st == CLNET_OK; n0 += p.chunk) {
         const int64_t images = f->n - n0 < p.chunk ? f->n - n0 : p.chunk;
-        const cl_int ld = (cl_int)(ceil_div(images * plane, GRAD_VW) * GRAD_VW);
+        const cl_int ld = (cl_int)(clnet_ceil_div(images * plane, GRAD_VW) * GRAD_VW);
         const cl_int col_off = 0, dyc_off = (cl_int)(rows * ld);
         cl_int accumulate = n0 > 0;
         grad_shape s = shape_of(f, images);
@@ -280,7 +269,7 @@ clnet_status clnet_cl_conv_backward_weights_gemm(clnet_device *dev, const clnet_
                                                  clnet_tensor *dw)
 {
     const clnet_conv_geom f = clnet_conv_geom_of(op, x, dw, dy);
-    if (f.k_per_group < GRAD_NPAD)
+    if (f.k_per_group < CLNET_CL_GEMM_TILE_COLS)
         return backward_weights_dot(dev, &f, x, dy, dw);
     const grad_plan p = plan_of(&f);
     const int64_t plane = f.oh * f.ow, t = taps(&f);
@@ -337,7 +326,7 @@ clnet_status clnet_cl_conv_transpose_gemm(clnet_device *dev, const clnet_op *op,
     const cl_int col_off = (cl_int)p.fixed;
     for (int64_t n0 = 0; n0 < f.n && st == CLNET_OK; n0 += p.chunk) {
         const int64_t images = f.n - n0 < p.chunk ? f.n - n0 : p.chunk;
-        const cl_int ld = (cl_int)padded(images * plane);
+        const cl_int ld = (cl_int)clnet_cl_gemm_pad_cols(images * plane);
         const cl_int cols_off = (cl_int)(p.fixed + (size_t)(f.c * f.kh * f.kw * ld));
         s = shape_of(&f, images);
         st = dy_cols(dev, x, n0, &s, scratch, cols_off, ld);
@@ -355,7 +344,8 @@ clnet_status clnet_cl_conv_transpose_gemm(clnet_device *dev, const clnet_op *op,
             CLNET_CL_ARG(ba.offset), CLNET_CL_ARG(has_bias), CLNET_CL_ARG(ya.mem),
             CLNET_CL_ARG(y_off), CLNET_CL_ARG(ya.batch_stride), CLNET_CL_ARG(s),
         };
-        const size_t global[3] = {(size_t)ceil_div(images * f.h * f.w, GRAD_VW), (size_t)f.c, 1};
+        const size_t global[3] = {(size_t)clnet_ceil_div(images * f.h * f.w, GRAD_VW),
+                                  (size_t)f.c, 1};
         if (st == CLNET_OK)
             st = launch(dev, "col2im_chunk", NARGS(args), args, global);
     }

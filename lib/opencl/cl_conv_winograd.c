@@ -16,9 +16,6 @@
 #define WINO_VW 16
 /* Positions of a 4x4 input tile: the GEMMs of one convolution. */
 #define WINO_XI 16
-/* The GEMM's tile width (16 * NV of cl/gemm_tiled.cl): rows of V and M are
- * padded to it, since a partial tile of columns takes its slow path. */
-#define WINO_NPAD 32
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -38,27 +35,17 @@ typedef struct wino_plan {
     size_t bytes;              /* scratch of a full chunk, its rows padded */
 } wino_plan;
 
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
-
-/* Row length of V and M for t tiles. */
-static int64_t padded(int64_t t)
-{
-    return ceil_div(t, WINO_NPAD) * WINO_NPAD;
-}
-
 static wino_plan plan_of(const clnet_conv_geom *g)
 {
     wino_plan p;
-    p.tiles = ceil_div(g->oh, 2) * ceil_div(g->ow, 2);
+    p.tiles = clnet_ceil_div(g->oh, 2) * clnet_ceil_div(g->ow, 2);
     p.u = (size_t)(WINO_XI * g->k * g->c);
     p.per_image = (size_t)(WINO_XI * (g->c + g->k) * p.tiles);
     const size_t budget = CHUNK_BUDGET_BYTES / sizeof(cl_float);
     int64_t chunk = budget > p.u ? (int64_t)((budget - p.u) / p.per_image) : 1;
     p.chunk = chunk < 1 ? 1 : chunk > g->n ? g->n : chunk;
-    p.bytes = (p.u + (size_t)(WINO_XI * (g->c + g->k) * padded(p.chunk * p.tiles))) *
+    const int64_t columns = clnet_cl_gemm_pad_cols(p.chunk * p.tiles);
+    p.bytes = (p.u + (size_t)(WINO_XI * (g->c + g->k) * columns)) *
               sizeof(cl_float);
     return p;
 }
@@ -150,10 +137,10 @@ static wino_shape shape_of(const clnet_op *op, const clnet_conv_geom *g, int64_t
     wino_shape s = {
         .c = (cl_int)g->c, .h = (cl_int)g->h, .w = (cl_int)g->w, .k = (cl_int)g->k,
         .oh = (cl_int)g->oh, .ow = (cl_int)g->ow, .pad_h = (cl_int)g->pad_h,
-        .pad_w = (cl_int)g->pad_w, .tiles_h = (cl_int)ceil_div(g->oh, 2),
-        .tiles_w = (cl_int)ceil_div(g->ow, 2), .images = (cl_int)images, .has_bias = bias,
+        .pad_w = (cl_int)g->pad_w, .tiles_h = (cl_int)clnet_ceil_div(g->oh, 2),
+        .tiles_w = (cl_int)clnet_ceil_div(g->ow, 2), .images = (cl_int)images, .has_bias = bias,
     };
-    s.ld = (cl_int)padded(images * s.tiles_h * s.tiles_w);
+    s.ld = (cl_int)clnet_cl_gemm_pad_cols(images * s.tiles_h * s.tiles_w);
     clnet_cl_fused_act(op, &s.act_fn, &s.act_alpha);
     return s;
 }
@@ -191,7 +178,7 @@ static clnet_status run_chunk(clnet_device *dev, const clnet_tensor *x, const cl
     };
     if (st == CLNET_OK)
         st = launch(dev, "wino_output", NARGS(out_args), out_args,
-                    (size_t)ceil_div((int64_t)s->images * p->tiles, WINO_VW), (size_t)s->k);
+                    (size_t)clnet_ceil_div((int64_t)s->images * p->tiles, WINO_VW), (size_t)s->k);
     return st;
 }
 
@@ -222,7 +209,7 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
         CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(wa.offset), CLNET_CL_ARG(scratch), CLNET_CL_ARG(u_off),
         CLNET_CL_ARG(s),
     };
-    st = launch(dev, "wino_filter", NARGS(args), args, (size_t)ceil_div(g.c, WINO_VW),
+    st = launch(dev, "wino_filter", NARGS(args), args, (size_t)clnet_ceil_div(g.c, WINO_VW),
                 (size_t)g.k);
     for (int64_t n0 = 0; n0 < g.n && st == CLNET_OK; n0 += p.chunk) {
         s = shape_of(op, &g, g.n - n0 < p.chunk ? g.n - n0 : p.chunk, b != NULL);

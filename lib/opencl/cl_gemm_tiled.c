@@ -5,9 +5,6 @@
 #include <limits.h>
 #include <stdio.h>
 
-/* NV of cl/gemm_tiled.cl (its default): 16-float vectors per tile row. */
-#define GEMM_NV 2
-#define GEMM_NR (16 * GEMM_NV)
 
 /* Mirrors `gemm_shape` in cl/gemm_tiled.cl: cl_int fields only, so host and
  * device lay it out alike. */
@@ -128,7 +125,7 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     };
     const size_t global[3] = {
         (size_t)((g->m + rows - 1) / rows),
-        (size_t)((g->n + GEMM_NR - 1) / GEMM_NR),
+        (size_t)((g->n + CLNET_CL_GEMM_TILE_COLS - 1) / CLNET_CL_GEMM_TILE_COLS),
         (size_t)(g->images * g->groups),
     };
     /* Each work-item owns a whole tile, so any grouping is correct; the

@@ -5,6 +5,16 @@
 
 #include "opencl/clcl.h"
 
+/* Columns of C one work-item computes (NR = 16 * NV of cl/gemm_tiled.cl,
+ * its default): a partial tile of columns takes the kernel's slow path, so
+ * callers that lay out B pad its rows to a multiple of this. */
+#define CLNET_CL_GEMM_TILE_COLS 32
+
+static inline int64_t clnet_cl_gemm_pad_cols(int64_t n)
+{
+    return clnet_ceil_div(n, CLNET_CL_GEMM_TILE_COLS) * CLNET_CL_GEMM_TILE_COLS;
+}
+
 /* One operand: element offset, leading dimension (row stride), and the
  * strides between the matrices of consecutive images and groups. */
 typedef struct clnet_cl_gemm_operand {
