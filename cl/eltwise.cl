@@ -17,7 +17,7 @@ inline float relu6(float v)
 }
 
 /* One kernel per function, so each compiles to straight-line code without a
- * per-element switch. Grid (image, N); `alpha` is used by leaky ReLU only. */
+ * per-element switch. Grid (image, N); `alpha` is leaky ReLU's slope and the factor of scale. */
 #define ACTIVATION_KERNEL(name, expr)                                            \
     __kernel void act_##name(__global const float *x, int x_off, int x_bs,      \
                              __global float *y, int y_off, int y_bs, float alpha) \
@@ -37,6 +37,8 @@ ACTIVATION_KERNEL(hard_swish, v * relu6(v + 3.0f) / 6.0f)
 ACTIVATION_KERNEL(hard_sigmoid, relu6(v + 3.0f) / 6.0f)
 /* LeCun et al. 1998's squashing, the constants of the reference backend */
 ACTIVATION_KERNEL(lecun_tanh, 1.7159f * tanh(v * (2.0f / 3.0f)))
+ACTIVATION_KERNEL(scale, alpha * v)
+ACTIVATION_KERNEL(gelu, 0.5f * v * (1.0f + erf(v * 0.70710678f)))
 
 inline float sigmoid(float v)
 {
@@ -59,6 +61,13 @@ inline float lecun_tanh_grad(float v)
 {
     float t = tanh(v * (2.0f / 3.0f));
     return 1.7159f * (2.0f / 3.0f) * (1.0f - t * t);
+}
+
+/* Phi(x) + x phi(x) */
+inline float gelu_grad(float v)
+{
+    return 0.5f * (1.0f + erf(v * 0.70710678f)) +
+           v * exp(-0.5f * v * v) * 0.39894228f;
 }
 
 inline float swish_grad(float v)
@@ -102,6 +111,8 @@ ACTIVATION_BACKWARD_KERNEL(hard_swish,
                            piece(v, v < -3.0f ? 0.0f : (v <= 3.0f ? v / 3.0f + 0.5f : 1.0f)))
 ACTIVATION_BACKWARD_KERNEL(hard_sigmoid, piece(v, v > -3.0f && v < 3.0f ? 1.0f / 6.0f : 0.0f))
 ACTIVATION_BACKWARD_KERNEL(lecun_tanh, lecun_tanh_grad(v))
+ACTIVATION_BACKWARD_KERNEL(scale, alpha)
+ACTIVATION_BACKWARD_KERNEL(gelu, gelu_grad(v))
 
 /* The hash and keep rule of clnet_dropout_keep (lib/core/geometry.h), bit
  * for bit: the mask must not depend on the device. */

@@ -42,6 +42,8 @@ static inline float16 activate(float16 v, int fn, float alpha)
     case 6: return v * relu6v(v + 3.0f) / 6.0f;
     case 7: return relu6v(v + 3.0f) / 6.0f;
     case 8: return 1.7159f * tanh(v * (2.0f / 3.0f));
+    case 9: return alpha * v;
+    case 10: return 0.5f * v * (1.0f + erf(v * 0.70710678f));
     default: return v;
     }
 }

@@ -423,14 +423,14 @@ static void add_unpool(int n, int c, int h, int w, int out_h, int out_w, int k, 
 
 static const char *const act_names[CLNET_ACT_COUNT] = {
     "relu", "leaky_relu", "relu6", "sigmoid", "tanh", "swish", "hard_swish", "hard_sigmoid",
-    "lecun_tanh"};
+    "lecun_tanh", "scale", "gelu"};
 
 /* Activations built on exp or tanh, compared with a transcendental's
  * tolerance. */
 static bool smooth_act(clnet_activation fn)
 {
     return fn == CLNET_ACT_SIGMOID || fn == CLNET_ACT_TANH || fn == CLNET_ACT_SWISH ||
-           fn == CLNET_ACT_LECUN_TANH;
+           fn == CLNET_ACT_LECUN_TANH || fn == CLNET_ACT_GELU;
 }
 
 static test_case *add_act(clnet_activation fn, float alpha, tspec x)

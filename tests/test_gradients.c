@@ -812,7 +812,7 @@ static void activation_checks(void)
 {
     static const char *names[CLNET_ACT_COUNT] = {
         "relu", "leaky_relu 0.1", "relu6", "sigmoid", "tanh", "swish", "hard_swish",
-        "hard_sigmoid", "lecun_tanh"};
+        "hard_sigmoid", "lecun_tanh", "scale 0.1", "gelu"};
     for (int fn = 0; fn < CLNET_ACT_COUNT; fn++)
         check_activation((clnet_activation)fn, names[fn]);
 }

@@ -129,8 +129,20 @@ static float bilinear(const float *plane, int h, int w, float x, float y)
 
 /* ---- geometric augmentations ---- */
 
-/* out(y, x) = in(y + dy, x + dx), zero where that falls outside. */
-static void shift(image *im, float *copy, int dx, int dy)
+/* The coordinate in 0..n-1 that reflect padding reads for any i (PyTorch's
+ * 'reflect': the border pixel is not repeated; 0 when n is 1). */
+static int reflect_index(int i, int n)
+{
+    if (n == 1)
+        return 0;
+    while (i < 0 || i >= n)
+        i = i < 0 ? -i : 2 * (n - 1) - i;
+    return i;
+}
+
+/* out(y, x) = in(y + dy, x + dx); where that falls outside: the mirror
+ * image across the border when `reflect`, else zero. */
+static void shift(image *im, float *copy, int dx, int dy, bool reflect)
 {
     memcpy(copy, im->px, image_size(im) * sizeof *copy);
     size_t plane = (size_t)im->h * im->w;
@@ -139,6 +151,11 @@ static void shift(image *im, float *copy, int dx, int dy)
             for (int x = 0; x < im->w; x++) {
                 int sy = y + dy, sx = x + dx;
                 bool inside = sy >= 0 && sy < im->h && sx >= 0 && sx < im->w;
+                if (!inside && reflect) {
+                    sy = reflect_index(sy, im->h);
+                    sx = reflect_index(sx, im->w);
+                    inside = true;
+                }
                 im->px[c * plane + (size_t)y * im->w + x] =
                     inside ? copy[c * plane + (size_t)sy * im->w + sx] : 0.0f;
             }
@@ -146,18 +163,18 @@ static void shift(image *im, float *copy, int dx, int dy)
 
 /* A crop of the original size at a random place in the image zero-padded
  * by `pad` on every side is a shift by up to +-pad. */
-static void random_crop(image *im, const scratch *s, rng *r, int pad)
+static void random_crop(image *im, const scratch *s, rng *r, int pad, bool reflect)
 {
     int dx = rng_int_sym(r, pad);
     int dy = rng_int_sym(r, pad);
-    shift(im, s->copy, dx, dy);
+    shift(im, s->copy, dx, dy, reflect);
 }
 
-static void translate(image *im, const scratch *s, rng *r, int range)
+static void translate(image *im, const scratch *s, rng *r, int range, bool reflect)
 {
     int dx = rng_int_sym(r, range);
     int dy = rng_int_sym(r, range);
-    shift(im, s->copy, dx, dy);
+    shift(im, s->copy, dx, dy, reflect);
 }
 
 static void hflip(image *im)
@@ -328,7 +345,11 @@ static void augment(image *im, const clnet_augment *a, const scratch *s, uint64_
     rng r = stream_rng(seed, index, STREAM_FLIP);
     /* Both coins are always drawn so each keeps its place in the stream. */
     bool h = rng_next(&r) >> 63, v = rng_next(&r) >> 63;
-    if (a->hflip && h)
+    if (a->hflip_alternate) {
+        rng fixed = stream_rng(a->alternate_seed, index, STREAM_FLIP);
+        h = (bool)(rng_next(&fixed) >> 63) != (a->alternate_epoch % 2 != 0);
+    }
+    if ((a->hflip || a->hflip_alternate) && h)
         hflip(im);
     if (a->vflip && v)
         vflip(im);
@@ -342,11 +363,11 @@ static void augment(image *im, const clnet_augment *a, const scratch *s, uint64_
     }
     if (a->crop_pad > 0) {
         r = stream_rng(seed, index, STREAM_CROP);
-        random_crop(im, s, &r, a->crop_pad);
+        random_crop(im, s, &r, a->crop_pad, a->reflect);
     }
     if (a->translate > 0) {
         r = stream_rng(seed, index, STREAM_TRANSLATE);
-        translate(im, s, &r, a->translate);
+        translate(im, s, &r, a->translate, a->reflect);
     }
     r = stream_rng(seed, index, STREAM_COLOUR);
     if (a->brightness > 0.0f)
@@ -369,6 +390,9 @@ static clnet_status check_augment(clnet_ctx *ctx, const clnet_augment *a)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "dataset batch: crop_pad %d / translate %d out of range", a->crop_pad,
                           a->translate);
+    if (a->alternate_epoch < 0)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "dataset batch: alternate_epoch %d is negative", a->alternate_epoch);
     float f[] = {a->rotate_deg, a->shear,    a->elastic_alpha, a->elastic_sigma,
                  a->brightness, a->contrast, a->saturation};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)

@@ -366,7 +366,7 @@ static clnet_status run_loss(clnet_net *net, const int32_t *labels, const float 
     if (st == CLNET_OK) {
         clnet_op op = {.kind = xent ? CLNET_OP_SOFTMAX_XENT : CLNET_OP_MSE_LOSS};
         op.u.loss.label_smoothing = xent ? net->label_smoothing : 0.0f;
-        op.u.loss.scale = 1.0f / (float)n;
+        op.u.loss.scale = net->loss_sum ? 1.0f : 1.0f / (float)n;
         clnet_tensor *grad = l->needs_grad ? grad_target(l, true) : l->b.acc2;
         st = run(net, &op, 2, (clnet_tensor *[]){l->b.y2, truth}, 2,
                  (clnet_tensor *[]){values, grad});

@@ -21,12 +21,12 @@ static clnet_status read_act(cfg_parser *p, const cfg_section *s, const char *ke
                              clnet_layer_spec *spec)
 {
     static const char names[] =
-        "linear relu leaky relu6 sigmoid tanh swish hardswish hardsigmoid lecuntanh";
+        "linear relu leaky relu6 sigmoid tanh swish hardswish hardsigmoid lecuntanh scale gelu";
     /* fns[0] stands for linear, which sets no activation (has_act false). */
     static const clnet_activation fns[] = {
         CLNET_ACT_RELU, CLNET_ACT_RELU, CLNET_ACT_LEAKY_RELU, CLNET_ACT_RELU6,
         CLNET_ACT_SIGMOID, CLNET_ACT_TANH, CLNET_ACT_SWISH, CLNET_ACT_HARD_SWISH,
-        CLNET_ACT_HARD_SIGMOID, CLNET_ACT_LECUN_TANH};
+        CLNET_ACT_HARD_SIGMOID, CLNET_ACT_LECUN_TANH, CLNET_ACT_SCALE, CLNET_ACT_GELU};
     int which = 0;
     TRY(cfg_enum(p, s, key, names, &which));
     if (s->type == CFG_ACTIVATION && which == 0) {
@@ -34,6 +34,8 @@ static clnet_status read_act(cfg_parser *p, const cfg_section *s, const char *ke
         return e ? cfg_bad(p, e, "an [activation] layer cannot be linear")
                  : cfg_missing(p, s, key);
     }
+    if (fns[which] == CLNET_ACT_SCALE && s->type != CFG_ACTIVATION)
+        return cfg_bad(p, cfg_find(s, key), "scale is a type of [activation] layers only");
     spec->has_act = which != 0;
     spec->act.fn = fns[which];
     spec->act.alpha = LEAKY_DEFAULT;
@@ -129,6 +131,8 @@ static clnet_status build_conv(cfg_parser *p, const cfg_section *s, const clnet_
     TRY(read_pad(p, s, one_d, c->pad_begin, c->pad_end));
     TRY(cfg_int(p, s, "groups", 1, CFG_MAX_CHANNELS, &c->groups));
     TRY(cfg_bool(p, s, "bias", &spec->bias));
+    if (s->type == CFG_CONV)
+        TRY(cfg_bool(p, s, "dirac", &spec->dirac));
     if (s->type == CFG_CONVT) {
         TRY(cfg_int(p, s, "output_padding", 0, CFG_MAX_WINDOW, &c->output_padding[1]));
         c->output_padding[0] = one_d ? 0 : c->output_padding[1];
@@ -200,7 +204,11 @@ static clnet_status build_activation(cfg_parser *p, const cfg_section *s,
     spec->kind = CLNET_LAYER_ACTIVATION;
     TRY(read_act(p, s, "type", spec));
     spec->has_act = false;   /* the layer is the activation, nothing is fused */
-    return CLNET_OK;
+    if (spec->act.fn != CLNET_ACT_SCALE)
+        return cfg_find(s, "factor") ? cfg_bad(p, cfg_find(s, "factor"), "only type = scale "
+                                               "takes a factor") : CLNET_OK;
+    spec->act.alpha = 1.0f;
+    return cfg_float(p, s, "factor", (cfg_range){-1e6f, 1e6f, false, false}, &spec->act.alpha);
 }
 
 static clnet_status build_batchnorm(cfg_parser *p, const cfg_section *s, const clnet_shape *in,
@@ -214,6 +222,7 @@ static clnet_status build_batchnorm(cfg_parser *p, const cfg_section *s, const c
     TRY(cfg_float(p, s, "eps", (cfg_range){0, 1, true, false}, &spec->bn_eps));
     TRY(cfg_float(p, s, "momentum", (cfg_range){0, 1, true, false}, &spec->bn_momentum));
     TRY(cfg_bool(p, s, "zero_gamma", &spec->bn_zero_gamma));
+    TRY(cfg_bool(p, s, "frozen_scale", &spec->bn_frozen_scale));
     return read_act(p, s, "activation", spec);
 }
 

@@ -19,14 +19,14 @@ static const struct {
     const char *keys;
 } sections[CFG_SEC_COUNT] = {
     [CFG_NET] = {"[net]", "input batch epochs learning_rate momentum weight_decay optimizer"},
-    [CFG_CONV] = {"[conv]", CONV_KEYS},
+    [CFG_CONV] = {"[conv]", CONV_KEYS " dirac"},
     [CFG_CONVT] = {"[convt]", CONV_KEYS " output_padding"},
     [CFG_MAXPOOL] = {"[maxpool]", "size stride pad ceil_mode"},
     [CFG_AVGPOOL] = {"[avgpool]", "size stride pad ceil_mode count_include_pad"},
     [CFG_GLOBALAVGPOOL] = {"[globalavgpool]", ""},
     [CFG_GLOBALMAXPOOL] = {"[globalmaxpool]", ""},
-    [CFG_ACTIVATION] = {"[activation]", "type slope"},
-    [CFG_BATCHNORM] = {"[batchnorm]", "eps momentum zero_gamma activation slope"},
+    [CFG_ACTIVATION] = {"[activation]", "type slope factor"},
+    [CFG_BATCHNORM] = {"[batchnorm]", "eps momentum zero_gamma frozen_scale activation slope"},
     [CFG_LRN] = {"[lrn]", "size alpha beta k"},
     [CFG_DROPOUT] = {"[dropout]", "p"},
     [CFG_LINEAR] = {"[linear]", "outputs bias activation slope"},

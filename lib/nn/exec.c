@@ -295,7 +295,7 @@ clnet_status clnet_net_bind(clnet_net *net, clnet_device *dev, int max_batch, cl
     if (max_batch < 1)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_bind: max_batch %d (must be >= 1)", max_batch);
-    if ((int)init < CLNET_INIT_HE_NORMAL || init > CLNET_INIT_XAVIER_UNIFORM)
+    if ((int)init < CLNET_INIT_HE_NORMAL || init > CLNET_INIT_TORCH_DEFAULT)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_bind: unknown init %d",
                           (int)init);
     clnet_status st = net->dev ? nn_unbind(net) : CLNET_OK;
@@ -404,6 +404,12 @@ void clnet_net_set_training(clnet_net *net, bool training)
 {
     if (net)
         net->training = training;
+}
+
+void clnet_net_set_loss_sum(clnet_net *net, bool sum)
+{
+    if (net)
+        net->loss_sum = sum;
 }
 
 clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smoothing)

@@ -105,10 +105,29 @@ static void init_weight(float *v, int64_t n, const clnet_shape *shape, clnet_ini
     bool he = init == CLNET_INIT_HE_NORMAL || init == CLNET_INIT_HE_UNIFORM;
     bool normal = init == CLNET_INIT_HE_NORMAL || init == CLNET_INIT_XAVIER_NORMAL;
     double var = he ? 2.0 / fan_in : 2.0 / (fan_in + fan_out);
+    if (init == CLNET_INIT_TORCH_DEFAULT)
+        var = 1.0 / (3.0 * fan_in);      /* bound 1 / sqrt(fan_in) */
     /* a uniform on [-b, b] has variance b^2 / 3 */
     double scale = normal ? sqrt(var) : sqrt(3.0 * var);
     for (int64_t i = 0; i < n; i++)
         v[i] = (float)(scale * (normal ? rng_normal(z, r) : 2.0 * rng_unit(r) - 1.0));
+}
+
+/* Filter i < min(K, C) of weights (K, C, window...) becomes the identity on
+ * channel i: one at the centre tap. */
+static void dirac(float *w, const clnet_shape *shape)
+{
+    int64_t k = shape->dim[0], c = shape->dim[1], window = 1, centre = 0;
+    for (int a = 2; a < shape->ndim; a++) {
+        centre = centre * shape->dim[a] + shape->dim[a] / 2;
+        window *= shape->dim[a];
+    }
+    for (int64_t i = 0; i < k && i < c; i++) {
+        float *filter = w + i * c * window;
+        for (int64_t j = 0; j < c * window; j++)
+            filter[j] = 0.0f;
+        filter[i * window + centre] = 1.0f;
+    }
 }
 
 clnet_status nn_init_params(clnet_net *net, clnet_init init, uint64_t seed)
@@ -127,11 +146,14 @@ clnet_status nn_init_params(clnet_net *net, clnet_init init, uint64_t seed)
                 return clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "net: layer %d (%s): cannot "
                                   "allocate %lld weights", id, l->spec.name, (long long)n);
             rng r = param_stream(seed, id, j);
-            if (p->init == NN_INIT_WEIGHT)
+            if (p->init == NN_INIT_WEIGHT) {
                 init_weight(p->host, n, &p->shape, init, &r, &z);
-            else
+                if (l->spec.kind == CLNET_LAYER_CONV && l->spec.dirac)
+                    dirac(p->host, &p->shape);
+            } else {
                 for (int64_t i = 0; i < n; i++)
                     p->host[i] = p->init == NN_INIT_ONE ? 1.0f : 0.0f;
+            }
         }
     }
     return CLNET_OK;

@@ -236,6 +236,7 @@ static void add_param(nn_layer *l, const char *name, nn_param_init init, int ndi
     nn_param *p = &l->params[l->nparams++];
     p->name = name;
     p->trainable = strncmp(name, "running_", 8) != 0; /* statistics, not trained */
+    p->lr_mult = p->decay_mult = 1.0f;
     p->init = init;
     p->shape.ndim = ndim;
     for (int i = 0; i < ndim; i++)
@@ -279,6 +280,8 @@ static void declare_params(nn_layer *l, const clnet_shape *in)
     case CLNET_LAYER_BATCHNORM: {
         int64_t c = in->dim[0];
         add_param(l, "gamma", l->spec.bn_zero_gamma ? NN_INIT_ZERO : NN_INIT_ONE, 1, &c);
+        if (l->spec.bn_frozen_scale)
+            l->params[0].lr_mult = 0.0f;
         add_param(l, "beta", NN_INIT_ZERO, 1, &c);
         add_param(l, "running_mean", NN_INIT_ZERO, 1, &c);
         add_param(l, "running_var", NN_INIT_ONE, 1, &c);

@@ -25,6 +25,8 @@ typedef enum nn_param_init {
 typedef struct nn_param {
     const char *name;              /* static: "weight", "bias", "gamma", ... */
     bool trainable;                /* false for batch-norm running statistics */
+    float lr_mult, decay_mult;     /* the optimizer's lr and weight decay are multiplied by
+                                      these (clnet_net_set_param_lr); lr_mult 0: not stepped */
     nn_param_init init;
     clnet_shape shape;             /* no batch axis */
     float *host;                   /* NULL: not initialised yet (or on the device) */
@@ -109,6 +111,7 @@ struct clnet_net {
     bool training;
     clnet_loss loss;
     float label_smoothing;
+    bool loss_sum;                 /* the loss gradient is of the batch's sum, not its mean */
     int last_n;                    /* images of the last forward; 0 = none yet */
     bool last_training;
     uint64_t forward_count;        /* training forwards so far: varies the dropout masks */

@@ -5,6 +5,30 @@
 #include <math.h>
 #include <stdlib.h>
 
+static int npoints(const clnet_optimizer *opt)
+{
+    return opt->npoints < 0 ? 0 : opt->npoints > CLNET_SCHED_MAX_POINTS ? CLNET_SCHED_MAX_POINTS
+                                                                        : opt->npoints;
+}
+
+/* The LINEAR schedule's factor: interpolated between the knots around
+ * `epoch`, the end knots' values outside them. */
+static double piecewise_linear(const clnet_optimizer *opt, double epoch)
+{
+    int n = npoints(opt);
+    if (n == 0)
+        return 1.0;
+    const clnet_sched_point *p = opt->points;
+    if (epoch <= p[0].epoch)
+        return p[0].factor;
+    for (int i = 1; i < n; i++)
+        if (epoch < p[i].epoch) {
+            double t = (epoch - p[i - 1].epoch) / (p[i].epoch - p[i - 1].epoch);
+            return (1.0 - t) * p[i - 1].factor + t * p[i].factor;
+        }
+    return p[n - 1].factor;
+}
+
 float clnet_optimizer_lr(const clnet_optimizer *opt, double epoch)
 {
     if (!opt)
@@ -18,6 +42,14 @@ float clnet_optimizer_lr(const clnet_optimizer *opt, double epoch)
     case CLNET_SCHED_COSINE:
         if (opt->epochs > 0)
             lr *= epoch >= opt->epochs ? 0.0 : 0.5 * (1.0 + cos(3.141592653589793 * epoch / opt->epochs));
+        break;
+    case CLNET_SCHED_MULTISTEP:
+        for (int i = 0; i < npoints(opt); i++)
+            if (epoch >= opt->points[i].epoch)
+                lr *= opt->gamma;
+        break;
+    case CLNET_SCHED_LINEAR:
+        lr *= piecewise_linear(opt, epoch);
         break;
     default:
         break;
@@ -73,6 +105,39 @@ static clnet_status ensure_state(clnet_net *net, clnet_optim_kind kind, int nsta
     return CLNET_OK;
 }
 
+/* The step op of one parameter: the optimizer's lr and weight decay times
+ * the parameter's multipliers. */
+static clnet_op param_op(const clnet_op *base, const nn_param *p)
+{
+    clnet_op op = *base;
+    if (op.kind == CLNET_OP_SGD_STEP) {
+        op.u.sgd.lr *= p->lr_mult;
+        op.u.sgd.weight_decay *= p->decay_mult;
+    } else {
+        op.u.adam.lr *= p->lr_mult;
+        op.u.adam.weight_decay *= p->decay_mult;
+    }
+    return op;
+}
+
+clnet_status clnet_net_set_param_lr(clnet_net *net, int id, int index, float lr_mult,
+                                    float decay_mult)
+{
+    if (!net)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    if (id < 0 || id >= net->nlayers || index < 0 || index >= net->layers[id].nparams ||
+        !net->layers[id].params[index].trainable)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_set_param_lr: layer "
+                          "%d has no trainable parameter %d", id, index);
+    if (!(lr_mult >= 0.0f && isfinite(lr_mult)) || !(decay_mult >= 0.0f && isfinite(decay_mult)))
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_set_param_lr: "
+                          "multipliers %g and %g must be finite and >= 0", (double)lr_mult,
+                          (double)decay_mult);
+    net->layers[id].params[index].lr_mult = lr_mult;
+    net->layers[id].params[index].decay_mult = decay_mult;
+    return CLNET_OK;
+}
+
 static clnet_op step_op(const clnet_optimizer *opt, float lr, int64_t t)
 {
     clnet_op op;
@@ -117,10 +182,11 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
         nn_layer *l = &net->layers[i];
         for (int j = 0; !l->frozen && j < l->nparams; j++) {
             nn_param *p = &l->params[j];
-            if (!p->trainable)
+            if (!p->trainable || p->lr_mult == 0.0f)
                 continue;
+            clnet_op pop = param_op(&op, p);
             clnet_tensor *out[3] = {p->value, p->state[0], p->state[1]};
-            st = clnet_op_run(net->dev, &op, 1, &p->grad, 1 + nstate, out);
+            st = clnet_op_run(net->dev, &pop, 1, &p->grad, 1 + nstate, out);
             if (st != CLNET_OK)
                 return nn_wrap(net->ctx, st, "net step: layer %d (%s) %s", i, l->spec.name,
                                p->name);

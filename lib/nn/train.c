@@ -2,6 +2,7 @@
  * threads filling a ring of batch buffers while the device computes),
  * scoring from the logits read back each step, ensembles and multi-crop. */
 #include "nn/nn_internal.h"
+#include "nn/tta.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -40,8 +41,9 @@ typedef struct pipeline {
     const clnet_augment *aug;
     uint64_t aug_seed;
     const float *mean, *std;
-    int views;                 /* 1, or CROP_VIEWS for multi-crop */
+    int views;                 /* 1, CROP_VIEWS for multi-crop, or tta->nviews */
     int crop_pad;
+    const clnet_tta *tta;      /* test-time augmentation, or NULL */
     size_t image;              /* floats per image */
 
     slot slots[RING];
@@ -55,19 +57,6 @@ typedef struct pipeline {
     double wait_seconds;       /* the consumer's time blocked in pipeline_get */
 } pipeline;
 
-/* out(y, x) = in(y + oy, x + ox), zero outside; mirrored when flip. */
-static void crop_view(const float *in, float *out, int c, int h, int w, int oy, int ox, bool flip)
-{
-    for (int ch = 0; ch < c; ch++)
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                int sx = (flip ? w - 1 - x : x) + ox, sy = y + oy;
-                bool inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
-                out[((size_t)ch * h + y) * w + x] =
-                    inside ? in[((size_t)ch * h + sy) * w + sx] : 0.0f;
-            }
-}
-
 static void normalise(float *x, int c, size_t plane, const float *mean, const float *std)
 {
     for (int ch = 0; ch < c; ch++) {
@@ -77,19 +66,25 @@ static void normalise(float *x, int c, size_t plane, const float *mean, const fl
     }
 }
 
-/* The ten views of multi-crop evaluation: the centre and the four corner
- * crops of the image zero-padded by `pad`, then their mirrors. View v of
- * image i lands at x[(v * n + i) * image]. */
+/* The views of test-time augmentation, or the ten of multi-crop evaluation:
+ * the centre and the four corner crops of the image zero-padded by `pad`,
+ * then their mirrors. View v of image i lands at x[(v * n + i) * image]. */
 static void make_views(const pipeline *p, const float *raw, float *x, int n)
 {
     static const int corner[5][2] = {{0, 0}, {-1, -1}, {-1, 1}, {1, -1}, {1, 1}};
     const clnet_dataset *ds = p->ds;
     size_t plane = (size_t)ds->height * ds->width;
-    for (int v = 0; v < CROP_VIEWS; v++)
+    for (int v = 0; v < p->views; v++)
         for (int i = 0; i < n; i++) {
             float *dst = x + ((size_t)v * n + i) * p->image;
-            crop_view(raw + (size_t)i * p->image, dst, ds->channels, ds->height, ds->width,
-                      corner[v % 5][0] * p->crop_pad, corner[v % 5][1] * p->crop_pad, v >= 5);
+            const float *src = raw + (size_t)i * p->image;
+            if (p->tta)
+                nn_tta_view(src, dst, ds->channels, ds->height, ds->width, p->tta->views[v].dy,
+                            p->tta->views[v].dx, p->tta->views[v].flip, p->tta->reflect);
+            else
+                nn_tta_view(src, dst, ds->channels, ds->height, ds->width,
+                            corner[v % 5][0] * p->crop_pad, corner[v % 5][1] * p->crop_pad,
+                            v >= 5, false);
             normalise(dst, ds->channels, plane, p->mean, p->std);
         }
 }
@@ -102,7 +97,7 @@ static clnet_status fill(const pipeline *p, slot *s, int64_t b)
     s->n = n;
     /* Workers pass no context: its error record belongs to the consumer
      * thread, which reports a failed batch in pipeline_get. */
-    if (p->views == 1)
+    if (p->views == 1 && !p->tta)
         return clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean, p->std,
                                    s->x, s->labels);
     float *raw = malloc((size_t)n * p->image * sizeof *raw);
@@ -373,14 +368,20 @@ static clnet_status train_loop(clnet_net *net, pipeline *p, const clnet_train_op
     clnet_status st = CLNET_OK;
     if (!buf.out || !buf.logp || (net->loss == CLNET_LOSS_MSE && !buf.targets))
         st = clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "train: cannot allocate step buffers");
+    /* the schedule's position counts the whole epoch, also when it stops early */
+    int64_t all = example_count(p->ds, opts);
+    int64_t epoch_batches = opts->drop_last && all >= p->batch ? all / p->batch
+                                                               : (all + p->batch - 1) / p->batch;
     for (int64_t b = 0; st == CLNET_OK && b < p->nbatches; b++) {
         slot *s;
         st = pipeline_get(net->ctx, p, b, &s);
         if (st != CLNET_OK)
             break;
-        float lr = clnet_optimizer_lr(opt, opts->epoch + (double)b / (double)p->nbatches);
+        float lr = clnet_optimizer_lr(opt, opts->epoch + (double)b / (double)epoch_batches);
         st = train_step(net, opt, lr, s, &buf, t);
         pipeline_release(p, s);
+        if (st == CLNET_OK && opts->lookahead)
+            st = clnet_lookahead_step(opts->lookahead, net);
     }
     free(buf.out);
     free(buf.targets);
@@ -405,7 +406,19 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
         return clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_train_epoch: no memory "
                           "for the order of %lld examples", (long long)count);
     clnet_dataset_shuffle(order, count, opts->seed + (uint64_t)opts->epoch);
-    pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .aug = opts->augment,
+    /* the first batches of the shuffled order: a partial epoch, whole batches */
+    if (opts->drop_last && count >= batch)
+        count -= count % batch;
+    if (opts->max_batches > 0 && opts->max_batches < (count + batch - 1) / batch)
+        count = opts->max_batches * batch;
+    clnet_augment aug;
+    if (opts->augment) {
+        aug = *opts->augment;
+        aug.alternate_seed = opts->seed;
+        aug.alternate_epoch = opts->epoch;
+    }
+    pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch,
+                  .aug = opts->augment ? &aug : NULL,
                   .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
                   .mean = opts->mean, .std = opts->std, .views = 1};
     double t0 = now_seconds();
@@ -428,11 +441,19 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
 /* Class scores of one net's output rows: probabilities for a softmax
  * classifier (the output itself when the net ends in SOFTMAX), the raw
  * output for a regression (MSE) net. */
-static void add_scores(const clnet_net *net, const float *out, int n, int64_t k, double weight,
-                       double *acc, double *logp)
+static bool outputs_scores(const clnet_net *net)
 {
-    bool probs = net->loss == CLNET_LOSS_MSE ||
-                 net->layers[net->nlayers - 1].spec.kind == CLNET_LAYER_SOFTMAX;
+    return net->loss == CLNET_LOSS_MSE ||
+           net->layers[net->nlayers - 1].spec.kind == CLNET_LAYER_SOFTMAX;
+}
+
+/* Adds weight * the scores of the output rows to acc; `logits` adds the raw
+ * outputs of a softmax classifier instead (made probabilities afterwards by
+ * logits_to_probs). */
+static void add_scores(const clnet_net *net, const float *out, int n, int64_t k, double weight,
+                       bool logits, double *acc, double *logp)
+{
+    bool probs = outputs_scores(net) || logits;
     for (int i = 0; i < n; i++) {
         const float *row = out + (size_t)i * k;
         double *dst = acc + (size_t)i * k;
@@ -440,6 +461,19 @@ static void add_scores(const clnet_net *net, const float *out, int n, int64_t k,
             log_softmax(row, k, logp);
         for (int64_t j = 0; j < k; j++)
             dst[j] += weight * (probs ? (double)row[j] : exp(logp[j]));
+    }
+}
+
+/* Softmax of each weighted sum of logits, in place. */
+static void logits_to_probs(double *acc, int n, int64_t k, float *row, double *logp)
+{
+    for (int i = 0; i < n; i++) {
+        double *a = acc + (size_t)i * k;
+        for (int64_t j = 0; j < k; j++)
+            row[j] = (float)a[j];
+        log_softmax(row, k, logp);
+        for (int64_t j = 0; j < k; j++)
+            a[j] = exp(logp[j]);
     }
 }
 
@@ -472,7 +506,7 @@ static clnet_status eval_batch(clnet_net *const *nets, int nnets, const pipeline
 {
     int64_t k = out_width(nets[0]);
     int n = s->n;
-    double weight = 1.0 / (double)(nnets * p->views);
+    bool logits = p->tta && p->tta->logits && !outputs_scores(nets[0]);
     memset(buf->acc, 0, (size_t)n * (size_t)k * sizeof(double));
     for (int v = 0; v < p->views; v++) {
         const float *x = s->x + (size_t)v * n * p->image;
@@ -483,13 +517,16 @@ static clnet_status eval_batch(clnet_net *const *nets, int nnets, const pipeline
             if (st != CLNET_OK)
                 return st;
         }
+        double weight = (p->tta ? (double)p->tta->views[v].weight : 1.0 / p->views) / nnets;
         for (int i = 0; i < nnets; i++) {
             clnet_status st = clnet_net_read_output(nets[i], buf->out, (size_t)n * (size_t)k);
             if (st != CLNET_OK)
                 return st;
-            add_scores(nets[i], buf->out, n, k, weight, buf->acc, buf->logp);
+            add_scores(nets[i], buf->out, n, k, weight, logits, buf->acc, buf->logp);
         }
     }
+    if (logits)
+        logits_to_probs(buf->acc, n, k, buf->out, buf->logp);
     score_rows(nets[0], buf->acc, n, k, s->labels, buf->out, t);
     return CLNET_OK;
 }
@@ -547,6 +584,9 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
     clnet_status st = check_ensemble(nets, nnets, ds, batch);
     if (st != CLNET_OK)
         return st;
+    if (opts->tta && (opts->tta->nviews < 1 || opts->tta->nviews > CLNET_TTA_MAX_VIEWS))
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "evaluate: test-time augmentation "
+                          "with %d views (1..%d)", opts->tta->nviews, CLNET_TTA_MAX_VIEWS);
     int64_t count = example_count(ds, opts);
     int64_t *order = malloc((size_t)count * sizeof *order);
     if (!order)
@@ -554,9 +594,11 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
                           (long long)count);
     for (int64_t i = 0; i < count; i++)
         order[i] = i;
+    bool tta = opts->tta && opts->multi_crop_pad <= 0;
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = opts->mean,
-                  .std = opts->std, .views = opts->multi_crop_pad > 0 ? CROP_VIEWS : 1,
-                  .crop_pad = opts->multi_crop_pad};
+                  .std = opts->std, .crop_pad = opts->multi_crop_pad,
+                  .views = opts->multi_crop_pad > 0 ? CROP_VIEWS : tta ? opts->tta->nviews : 1,
+                  .tta = tta ? opts->tta : NULL};
     bool *was_training = malloc((size_t)nnets * sizeof *was_training);
     double t0 = now_seconds();
     st = was_training ? pipeline_start(ctx, &p, opts->threads)

@@ -16,6 +16,8 @@ static const char *const activation_kernels[CLNET_ACT_COUNT] = {
     [CLNET_ACT_HARD_SWISH] = "act_hard_swish",
     [CLNET_ACT_HARD_SIGMOID] = "act_hard_sigmoid",
     [CLNET_ACT_LECUN_TANH] = "act_lecun_tanh",
+    [CLNET_ACT_SCALE] = "act_scale",
+    [CLNET_ACT_GELU] = "act_gelu",
 };
 
 static const char *const activation_backward_kernels[CLNET_ACT_COUNT] = {
@@ -28,6 +30,8 @@ static const char *const activation_backward_kernels[CLNET_ACT_COUNT] = {
     [CLNET_ACT_HARD_SWISH] = "act_hard_swish_backward",
     [CLNET_ACT_HARD_SIGMOID] = "act_hard_sigmoid_backward",
     [CLNET_ACT_LECUN_TANH] = "act_lecun_tanh_backward",
+    [CLNET_ACT_SCALE] = "act_scale_backward",
+    [CLNET_ACT_GELU] = "act_gelu_backward",
 };
 
 /* Launches kernel `name` of cl/eltwise.cl over the exact grid `global`

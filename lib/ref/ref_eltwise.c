@@ -27,6 +27,10 @@ static double sigmoid(double v)
  * f(1) = 1 and f(-1) = -1, with the steepest gain near 1 there. */
 static const double LECUN_A = 1.7159, LECUN_S = 2.0 / 3.0;
 
+/* GELU's constants: 1/sqrt(2) and the standard normal density's 1/sqrt(2 pi). */
+#define GELU_SQRT1_2 0.70710678118654752440
+#define GELU_INV_SQRT_2PI 0.39894228040143267794
+
 float clnet_ref_activate(const clnet_act_params *p, float x)
 {
     double v = x;
@@ -49,6 +53,10 @@ float clnet_ref_activate(const clnet_act_params *p, float x)
         return (float)(relu6(v + 3.0) / 6.0);
     case CLNET_ACT_LECUN_TANH:
         return (float)(LECUN_A * tanh(LECUN_S * v));
+    case CLNET_ACT_SCALE:
+        return (float)((double)p->alpha * v);
+    case CLNET_ACT_GELU:
+        return (float)(0.5 * v * (1.0 + erf(v * GELU_SQRT1_2)));
     case CLNET_ACT_COUNT:
         break;
     }
@@ -95,6 +103,11 @@ static double derivative(const clnet_act_params *p, double v)
         return v > -3.0 && v < 3.0 ? 1.0 / 6.0 : 0.0;
     case CLNET_ACT_LECUN_TANH:
         return LECUN_A * LECUN_S * (1.0 - tanh(LECUN_S * v) * tanh(LECUN_S * v));
+    case CLNET_ACT_SCALE:
+        return (double)p->alpha;
+    case CLNET_ACT_GELU:
+        /* Phi(x) + x phi(x) */
+        return 0.5 * (1.0 + erf(v * GELU_SQRT1_2)) + v * exp(-0.5 * v * v) * GELU_INV_SQRT_2PI;
     case CLNET_ACT_COUNT:
         break;
     }

@@ -78,6 +78,15 @@ typedef struct clnet_augment {
     float brightness;       /* colour jitter: scale by 1 +- brightness */
     float contrast;         /* colour jitter: contrast factor 1 +- contrast */
     float saturation;       /* colour jitter: saturation factor 1 +- saturation (3 channels) */
+    bool reflect;           /* crop_pad and translate fill with the image mirrored across
+                               its border (PyTorch's 'reflect' padding) instead of zeros */
+    bool hflip_alternate;   /* airbench's derandomised flip: example i is mirrored by a coin
+                               drawn from (alternate_seed, i) alone, and every example is
+                               mirrored once more when alternate_epoch is odd, so each
+                               image is seen both ways in any two consecutive epochs
+                               (clnet_net_train_epoch sets the two fields below) */
+    uint64_t alternate_seed;
+    int alternate_epoch;
 } clnet_augment;
 
 /* Per-channel mean and standard deviation of the whole set, in [0, 1] pixel

@@ -60,6 +60,11 @@ typedef struct clnet_layer_spec {
     bool bn_zero_gamma;          /* BATCHNORM: initialise the scale to 0 instead of 1, for
                                     the last norm of a residual branch (Goyal et al. 2017;
                                     torchvision's zero_init_residual) */
+    bool bn_frozen_scale;        /* BATCHNORM: the scale stays 1 (a bias-only batch norm):
+                                    its learning-rate multiplier is 0 */
+    bool dirac;                  /* CONV: after the random initialisation, filter i < C_in
+                                    (i < K) becomes the identity on channel i: one at the
+                                    centre tap, zero elsewhere (PyTorch's dirac_) */
     int slice_start, slice_count; /* SLICE: the channel range taken, count >= 1 */
 } clnet_layer_spec;
 
@@ -149,7 +154,9 @@ typedef enum clnet_init {
     CLNET_INIT_HE_NORMAL = 0,    /* Kaiming normal, fan-in (default) */
     CLNET_INIT_HE_UNIFORM,
     CLNET_INIT_XAVIER_NORMAL,    /* Glorot */
-    CLNET_INIT_XAVIER_UNIFORM
+    CLNET_INIT_XAVIER_UNIFORM,
+    CLNET_INIT_TORCH_DEFAULT     /* uniform on +-1/sqrt(fan-in), PyTorch's default for
+                                    Conv2d and Linear weights */
 } clnet_init;
 
 /* Allocates the net on `dev` for mini-batches of up to `max_batch` images
@@ -191,6 +198,17 @@ void clnet_net_set_training(clnet_net *net, bool training);
  * backward pass computes no gradient below the first trainable layer.
  * Errors: CLNET_ERR_INVALID_ARGUMENT (a range outside the net). */
 clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen);
+/* Multiplies the learning rate of parameter `index` of layer `id` (indices
+ * as clnet_net_param_read) by lr_mult and its weight decay by decay_mult in
+ * every clnet_net_step after this call: per-group learning rates, such as
+ * airbench's 64x for batch-norm shifts with decay_mult 1/64 (the same
+ * absolute decay). lr_mult 0 freezes the one parameter. Both start at 1
+ * (gamma of a bn_frozen_scale layer: lr_mult 0). Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (no such layer or trainable parameter, a
+ * multiplier negative or not finite). */
+clnet_status clnet_net_set_param_lr(clnet_net *net, int id, int index, float lr_mult,
+                                    float decay_mult);
+
 /* Drops every layer after `last` (transfer learning: replace the head, then
  * clnet_net_add new layers and clnet_net_bind again); the kept layers keep
  * their weights, and the net is unbound (device memory released) until it
@@ -208,6 +226,11 @@ typedef enum clnet_loss {
  * without smoothing). label_smoothing applies to SOFTMAX_XENT only. Errors:
  * CLNET_ERR_INVALID_ARGUMENT (unknown loss, smoothing outside [0, 1)). */
 clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smoothing);
+
+/* Whether clnet_net_backward's loss is summed over the batch instead of
+ * averaged (the default): a sum makes every gradient n times larger, as
+ * PyTorch's reduction='sum'. The loss it reports stays the mean. */
+void clnet_net_set_loss_sum(clnet_net *net, bool sum);
 
 /* Runs the net on n <= max_batch images (dense NCHW floats on the host) and
  * leaves the output on the device; returns once the work is queued (x may
@@ -234,8 +257,21 @@ typedef enum clnet_optim_kind { CLNET_OPTIM_SGD = 0, CLNET_OPTIM_ADAM = 1 } clne
 typedef enum clnet_schedule {
     CLNET_SCHED_CONSTANT = 0,
     CLNET_SCHED_STEP,            /* lr * gamma^(floor(epoch / step_epochs)) */
-    CLNET_SCHED_COSINE           /* to 0 at `epochs` */
+    CLNET_SCHED_COSINE,          /* to 0 at `epochs` */
+    CLNET_SCHED_MULTISTEP,       /* lr * gamma^(number of points[].epoch <= epoch) */
+    CLNET_SCHED_LINEAR           /* lr * the piecewise-linear interpolation of
+                                    points[].factor over points[].epoch, held constant
+                                    before the first point and after the last */
 } clnet_schedule;
+
+#define CLNET_SCHED_MAX_POINTS 8
+
+/* A milestone (MULTISTEP) or a knot (LINEAR); epochs may be fractional
+ * (a fixed iteration i at n iterations per epoch is epoch i / n). */
+typedef struct clnet_sched_point {
+    double epoch;
+    float factor;                /* LINEAR only */
+} clnet_sched_point;
 
 typedef struct clnet_optimizer {
     clnet_optim_kind kind;
@@ -250,6 +286,8 @@ typedef struct clnet_optimizer {
     int step_epochs;             /* STEP */
     int epochs;                  /* COSINE horizon */
     float warmup_epochs;         /* linear warm-up from 0 */
+    int npoints;                 /* MULTISTEP, LINEAR: points used, in increasing epoch */
+    clnet_sched_point points[CLNET_SCHED_MAX_POINTS];
 } clnet_optimizer;
 
 /* The training defaults of a cfg text's [net] section: batch (may be NULL),
@@ -265,6 +303,84 @@ float clnet_optimizer_lr(const clnet_optimizer *opt, double epoch);
 /* One optimizer step with the gradients of the last backward, at learning
  * rate `lr` (usually clnet_optimizer_lr). Frozen layers are skipped. */
 clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr);
+
+/* ---- lookahead: an exponential moving average of the weights -----------
+ * Every `every` steps, each parameter (batch-norm running statistics
+ * included) of the net becomes avg = decay * avg + (1 - decay) * w, copied
+ * back into the net, with decay = base * (steps / total_steps)^power
+ * (airbench94: every 5, base 0.95^5, power 3). */
+typedef struct clnet_lookahead clnet_lookahead;
+
+/* Starts an average at the net's current values (a bound net). Caller
+ * frees. Errors: CLNET_ERR_INVALID_ARGUMENT (unbound net, every < 1,
+ * total_steps < 1, base outside [0, 1], power < 0), CLNET_ERR_HOST_MEMORY,
+ * those of reading parameters. */
+clnet_status clnet_lookahead_new(clnet_net *net, int every, double base, double power,
+                                 int64_t total_steps, clnet_lookahead **out);
+/* Counts one optimizer step; on every `every`-th one applies the update
+ * above. clnet_net_train_epoch calls it after each step when
+ * clnet_train_opts.lookahead is set. Errors: those of reading and writing
+ * parameters. */
+clnet_status clnet_lookahead_step(clnet_lookahead *la, clnet_net *net);
+/* Mixes with an explicit decay now (decay 1 copies the average into the net,
+ * as airbench does after the last step). Errors: CLNET_ERR_INVALID_ARGUMENT
+ * (decay outside [0, 1], a net of another shape), those of reading and
+ * writing parameters. */
+clnet_status clnet_lookahead_update(clnet_lookahead *la, clnet_net *net, double decay);
+/* Steps counted so far. */
+int64_t clnet_lookahead_steps(const clnet_lookahead *la);
+/* Releases it; NULL is ignored. */
+void clnet_lookahead_free(clnet_lookahead *la);
+
+/* ---- initialisers computed from data ------------------------------------ */
+
+/* Sets the weights of CONV layer `id` (kh x kw kernel, groups 1, C input
+ * channels, K = 2 * C * kh * kw filters) to a patch-whitening transform of
+ * `images` (n dense CHW float images of the net's input shape, already
+ * normalised): with the covariance S = P^T P / p of all p kh x kw x C
+ * patches (every position, stride 1, not mean-centred), filter i < K/2 is
+ * S's eigenvector of the i-th smallest eigenvalue l_i divided by
+ * sqrt(l_i + eps), and filter K/2 + i its negative (airbench94: 2x2 on 5,000
+ * images, eps 5e-4). The bias is left alone. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (no such conv, a shape or count that does not
+ * fit, a conv not on the net's input, n < 1, eps <= 0, a patch over 256
+ * values), CLNET_ERR_HOST_MEMORY, those of writing parameters. */
+clnet_status clnet_net_init_whitening(clnet_net *net, int id, const float *images, int64_t n,
+                                      float eps);
+
+/* Eigen-decomposition of a symmetric n x n matrix `a` (row-major doubles,
+ * destroyed) by cyclic Jacobi rotations: eigenvalues ascending into
+ * values[n], the matching unit eigenvectors as the rows of vectors[n * n].
+ * Errors: CLNET_ERR_INVALID_ARGUMENT (n < 1, NULL, a non-finite entry),
+ * CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_symmetric_eigen(double *a, int n, double *values, double *vectors);
+
+/* ---- test-time augmentation ----------------------------------------------
+ * Views of each test image whose weighted outputs are summed: view v is the
+ * image shifted so that out(y, x) = in(y + dy, x + dx) (outside the image:
+ * its mirror across the border when `reflect`, else zero), then mirrored
+ * left-right when `flip`. */
+#define CLNET_TTA_MAX_VIEWS 16
+
+typedef struct clnet_tta_view {
+    int dy, dx;
+    bool flip;
+    float weight;
+} clnet_tta_view;
+
+typedef struct clnet_tta {
+    int nviews;
+    clnet_tta_view views[CLNET_TTA_MAX_VIEWS];
+    bool reflect;                /* reflect padding (PyTorch's 'reflect'), else zeros */
+    bool logits;                 /* weight the raw outputs (logits), else the softmax
+                                    probabilities */
+} clnet_tta;
+
+/* airbench94's test-time augmentation at `level`: 0 the image alone, 1 the
+ * image and its mirror (0.5 each), 2 also the image translated by one pixel
+ * up-left and down-right with their mirrors (weights 0.25, 0.25 and 0.125 x
+ * 4), reflect padding, logits averaged. Levels outside 0..2 give level 0. */
+clnet_tta clnet_tta_airbench(int level);
 
 /* ---- training and evaluation ------------------------------------------- */
 typedef struct clnet_eval {
@@ -286,6 +402,12 @@ typedef struct clnet_train_opts {
     int threads;                 /* host data threads; 0 = 1 */
     int multi_crop_pad;          /* evaluate: > 0 averages 10 views (centre and 4 corner
                                     crops of the image zero-padded by this, and mirrors) */
+    const clnet_tta *tta;        /* evaluate: test-time augmentation (NULL: none; ignored
+                                    when multi_crop_pad > 0) */
+    clnet_lookahead *lookahead;  /* train: clnet_lookahead_step after every step (may be NULL) */
+    int64_t max_batches;         /* train: > 0 stops the epoch after this many batches (the
+                                    last, partial epoch of a fractional epoch count) */
+    bool drop_last;              /* train: skip the last batch when it is not full */
 } clnet_train_opts;
 
 /* One epoch over `ds` (shuffled, augmented, batched on host threads that

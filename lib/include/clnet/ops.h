@@ -167,12 +167,14 @@ typedef enum clnet_activation {
     CLNET_ACT_HARD_SWISH,      /* x * relu6(x + 3) / 6 */
     CLNET_ACT_HARD_SIGMOID,    /* relu6(x + 3) / 6 */
     CLNET_ACT_LECUN_TANH,      /* 1.7159 * tanh(2x / 3), LeCun et al. 1998's squashing */
+    CLNET_ACT_SCALE,           /* alpha * x: a constant output scale (airbench's 1/9) */
+    CLNET_ACT_GELU,            /* x * Phi(x) = x (1 + erf(x / sqrt 2)) / 2, exact (PyTorch's default) */
     CLNET_ACT_COUNT
 } clnet_activation;
 
 typedef struct clnet_act_params {
     clnet_activation fn;
-    float alpha;             /* leaky ReLU slope */
+    float alpha;             /* leaky ReLU slope; SCALE factor */
 } clnet_act_params;
 
 /* Convolution algorithms. AUTO lets the backend choose (measured per device
