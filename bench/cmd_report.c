@@ -13,6 +13,7 @@
 
 #include "charts.h"
 #include "models.h"
+#include "results.h"
 
 #define CMD "report"
 #define MAX_DEVICES 16
@@ -23,7 +24,8 @@
 
 static void print_help(void)
 {
-    printf("usage: clnet-bench report [--out DIR] [--quick] [--data-dir DIR]\n\n"
+    printf("usage: clnet-bench report [--out DIR] [--quick] [--data-dir DIR]\n"
+           "       clnet-bench report --reproduction DIR\n\n"
            "Runs the headline measurements and writes DIR/report.md with Markdown tables\n"
            "made from them, each next to the command that regenerates it, and charts:\n"
            "  1. the devices                  clnet-bench devices\n"
@@ -45,12 +47,16 @@ static void print_help(void)
            "  --quick          fewer timed repetitions (2, not 5) and a shorter training\n"
            "                   (2,000 images for 3 epochs, not 6,000 for 5)\n"
            "  --data-dir DIR   look for MNIST here first\n"
+           "  --reproduction DIR  only print the README's Reproduction table, made from\n"
+           "                   the recipe results files in DIR (docs/results), with each\n"
+           "                   recipe's published figure; runs nothing\n"
            "  --help           this text\n");
 }
 
 typedef struct report_opts {
     const char *out;
     const char *data_dir;
+    const char *reproduction;    /* print only the Reproduction table of this directory */
     bool quick;
 } report_opts;
 
@@ -76,6 +82,8 @@ static int parse_options(int argc, char **argv, report_opts *opt, bool *help)
             opt->out = v;
         } else if (bench_opt_value(&o, "--data-dir", &v)) {
             opt->data_dir = v;
+        } else if (bench_opt_value(&o, "--reproduction", &v)) {
+            opt->reproduction = v;
         } else {
             return bench_usage_error(CMD, "unknown option '%s'", argv[o.i]);
         }
@@ -608,6 +616,13 @@ int bench_cmd_report(int argc, char **argv)
         if (help)
             print_help();
         return rc;
+    }
+    if (opt.reproduction) {
+        if (results_reproduction_table(stdout, opt.reproduction) >= 0)
+            return BENCH_EXIT_OK;
+        fprintf(stderr, "clnet-bench %s: cannot read %s: %s\n", CMD, opt.reproduction,
+                strerror(errno));
+        return BENCH_EXIT_FAIL;
     }
     rpt r = {.opt = &opt};
     ssize_t len = readlink("/proc/self/exe", r.self, sizeof r.self - 1);

@@ -25,7 +25,9 @@ static void print_help(void)
         "                         [--weight-decay W] [--schedule constant|step|cosine]\n"
         "                         [--step-epochs K] [--gamma G] [--warmup E] [--augment LIST]\n"
         "                         [--label-smoothing S] [--limit N] [--test-limit N]\n"
-        "                         [--data-dir DIR] [--save FILE] [--threads T] [--json]\n\n"
+        "                         [--data-dir DIR] [--save FILE] [--threads T] [--json]\n"
+        "       clnet-bench train --recipe NAME|list [...]  (a named recipe; see\n"
+        "                         'clnet-bench train --recipe list --help')\n\n"
         "Trains zoo model NAME (its input shape and class count follow the dataset) and\n"
         "after every epoch evaluates it on the test split. Inputs are normalised per\n"
         "channel with the mean and standard deviation of the whole training split.\n"
@@ -685,6 +687,9 @@ static int train(run *r)
 
 int bench_cmd_train(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--recipe") == 0 || strncmp(argv[i], "--recipe=", 9) == 0)
+            return bench_cmd_train_recipe(argc, argv);
     train_options t = {
         .epochs = -1, .batch = -1, .limit = -1, .test_limit = -1, .threads = -1,
         .step_epochs = -1, .seed = 1, .lr = NAN, .momentum = NAN, .weight_decay = NAN,

@@ -10,6 +10,8 @@
 /* The subcommands built on this file (see bench.h for the convention). */
 int bench_cmd_train(int argc, char **argv);
 int bench_cmd_eval(int argc, char **argv);
+/* `train --recipe`, which bench_cmd_train hands every recipe run to. */
+int bench_cmd_train_recipe(int argc, char **argv);
 
 /* The dataset names --data accepts, as one line for help texts. */
 #define TRAINING_DATA_NAMES "mnist, fashion-mnist, cifar10, cifar100"

@@ -111,7 +111,7 @@ ACTIVATION_BACKWARD_KERNEL(hard_swish,
                            piece(v, v < -3.0f ? 0.0f : (v <= 3.0f ? v / 3.0f + 0.5f : 1.0f)))
 ACTIVATION_BACKWARD_KERNEL(hard_sigmoid, piece(v, v > -3.0f && v < 3.0f ? 1.0f / 6.0f : 0.0f))
 ACTIVATION_BACKWARD_KERNEL(lecun_tanh, lecun_tanh_grad(v))
-ACTIVATION_BACKWARD_KERNEL(scale, alpha)
+ACTIVATION_BACKWARD_KERNEL(scale, piece(v, alpha))
 ACTIVATION_BACKWARD_KERNEL(gelu, gelu_grad(v))
 
 /* The hash and keep rule of clnet_dropout_keep (lib/core/geometry.h), bit

@@ -423,7 +423,7 @@ static const error_case errors[] = {
     {"integer out of range", NET "[conv]\nfilters = 4\nsize = 0\n", CLNET_ERR_FORMAT,
      "test.cfg:5: size:"},
     {"float out of range", NET "[dropout]\np = 1\n", CLNET_ERR_FORMAT, "test.cfg:4: p:"},
-    {"unknown activation", NET CONV "activation = gelu\n", CLNET_ERR_FORMAT,
+    {"unknown activation", NET CONV "activation = mish\n", CLNET_ERR_FORMAT,
      "test.cfg:6: activation:"},
     {"linear activation layer", NET "[activation]\ntype = linear\n", CLNET_ERR_FORMAT,
      "test.cfg:4: type:"},

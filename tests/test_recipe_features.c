@@ -383,6 +383,18 @@ static void check_alternating_flip(void)
     free_set(ds);
 }
 
+/* Two 1x1x2 images (0, 255) and (255, 255): the mean image is (0.5, 1). */
+static void check_pixel_mean(void)
+{
+    uint8_t px[4] = {0, 255, 255, 255};
+    clnet_dataset *ds = make_set(2, 1, 2, px);
+    float mean[2] = {-1, -1};
+    if (ds && ds->images)
+        clnet_dataset_pixel_mean(ds, mean);
+    expect(mean[0] == 0.5f && mean[1] == 1.0f, "data", "pixel mean of (0, 255), (255, 255)");
+    free_set(ds);
+}
+
 /* ---- test-time augmentation ---- */
 
 /* A 3x3 image and a linear layer whose logits are pixels (0,0), (0,1) and
@@ -512,6 +524,7 @@ int main(void)
     schedules();
     check_reflect();
     check_alternating_flip();
+    check_pixel_mean();
     check_eigen();
     check_cfg_errors(ctx);
     if (ref >= 0) {

@@ -533,6 +533,20 @@ void clnet_dataset_stats(const clnet_dataset *ds, float *mean, float *std)
     }
 }
 
+void clnet_dataset_pixel_mean(const clnet_dataset *ds, float *mean)
+{
+    if (!ds || !mean)
+        return;
+    size_t size = (size_t)ds->channels * ds->height * ds->width;
+    uint64_t *sum = calloc(size, sizeof *sum);
+    for (int64_t n = 0; sum && n < ds->count; n++)
+        for (size_t i = 0; i < size; i++)
+            sum[i] += ds->images[(size_t)n * size + i];
+    for (size_t i = 0; i < size; i++)
+        mean[i] = sum && ds->count > 0 ? (float)((double)sum[i] / (double)ds->count / 255.0) : 0.0f;
+    free(sum);
+}
+
 void clnet_dataset_shuffle(int64_t *order, int64_t n, uint64_t seed)
 {
     if (!order || n <= 0)

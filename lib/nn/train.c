@@ -41,6 +41,7 @@ typedef struct pipeline {
     const clnet_augment *aug;
     uint64_t aug_seed;
     const float *mean, *std;
+    const float *pixel_mean;   /* or NULL */
     int views;                 /* 1, CROP_VIEWS for multi-crop, or tta->nviews */
     int crop_pad;
     const clnet_tta *tta;      /* test-time augmentation, or NULL */
@@ -89,6 +90,13 @@ static void make_views(const pipeline *p, const float *raw, float *x, int n)
         }
 }
 
+static void subtract_pixel_mean(const pipeline *p, float *x, int n)
+{
+    for (int i = 0; p->pixel_mean && i < n; i++)
+        for (size_t j = 0; j < p->image; j++)
+            x[(size_t)i * p->image + j] -= p->pixel_mean[j];
+}
+
 static clnet_status fill(const pipeline *p, slot *s, int64_t b)
 {
     int64_t start = b * p->batch;
@@ -97,15 +105,20 @@ static clnet_status fill(const pipeline *p, slot *s, int64_t b)
     s->n = n;
     /* Workers pass no context: its error record belongs to the consumer
      * thread, which reports a failed batch in pipeline_get. */
-    if (p->views == 1 && !p->tta)
-        return clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean, p->std,
-                                   s->x, s->labels);
+    if (p->views == 1 && !p->tta) {
+        clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean,
+                                              p->std, s->x, s->labels);
+        subtract_pixel_mean(p, s->x, n);
+        return st;
+    }
     float *raw = malloc((size_t)n * p->image * sizeof *raw);
     if (!raw)
         return CLNET_ERR_HOST_MEMORY;
     clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, NULL, 0, NULL, NULL, raw, s->labels);
-    if (st == CLNET_OK)
+    if (st == CLNET_OK) {
         make_views(p, raw, s->x, n);
+        subtract_pixel_mean(p, s->x, n * p->views);
+    }
     free(raw);
     return st;
 }
@@ -420,7 +433,8 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch,
                   .aug = opts->augment ? &aug : NULL,
                   .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
-                  .mean = opts->mean, .std = opts->std, .views = 1};
+                  .mean = opts->mean, .std = opts->std, .pixel_mean = opts->pixel_mean,
+                  .views = 1};
     double t0 = now_seconds();
     st = pipeline_start(net->ctx, &p, opts->threads);
     tally t = {0};
@@ -596,7 +610,7 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
         order[i] = i;
     bool tta = opts->tta && opts->multi_crop_pad <= 0;
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = opts->mean,
-                  .std = opts->std, .crop_pad = opts->multi_crop_pad,
+                  .std = opts->std, .pixel_mean = opts->pixel_mean, .crop_pad = opts->multi_crop_pad,
                   .views = opts->multi_crop_pad > 0 ? CROP_VIEWS : tta ? opts->tta->nviews : 1,
                   .tta = tta ? opts->tta : NULL};
     bool *was_training = malloc((size_t)nnets * sizeof *was_training);

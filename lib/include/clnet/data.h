@@ -93,6 +93,10 @@ typedef struct clnet_augment {
  * units, for normalisation. mean and std hold `channels` floats each. */
 void clnet_dataset_stats(const clnet_dataset *ds, float *mean, float *std);
 
+/* The mean image of the whole set, in [0, 1] pixel units: mean[i] for each
+ * of the C*H*W positions (per-pixel mean subtraction). */
+void clnet_dataset_pixel_mean(const clnet_dataset *ds, float *mean);
+
 /* Writes examples indices[0..n) as float NCHW into x (n * C*H*W floats):
  * pixels scaled to [0, 1], augmented (aug may be NULL), then normalised
  * (x - mean[c]) / std[c] (mean/std may be NULL: no normalisation), and their

@@ -396,6 +396,9 @@ typedef struct clnet_train_opts {
     int batch;
     const clnet_augment *augment; /* may be NULL */
     const float *mean, *std;     /* per-channel normalisation; may be NULL */
+    const float *pixel_mean;     /* C*H*W floats subtracted from every image after mean/std
+                                    (He et al. 2016's per-pixel mean; see
+                                    clnet_dataset_pixel_mean); may be NULL */
     uint64_t seed;               /* shuffling and augmentation */
     int epoch;                   /* 0-based: selects the shuffle, the lr schedule */
     int limit;                   /* > 0: use only the first `limit` examples */

@@ -1,0 +1,212 @@
+/* results.c - writing a recipe run's results JSON, and reading a directory
+ * of them back into the README's Reproduction table (see results.h). */
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "recipes.h"
+#include "results.h"
+
+#define MAX_FILES 256
+#define MAX_TEXT (1 << 20)
+
+static void number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+static void key_string(FILE *f, const char *key, const char *v, bool comma)
+{
+    fprintf(f, "\"%s\": ", key);
+    bench_json_string(f, v ? v : "");
+    fputs(comma ? ", " : "", f);
+}
+
+static void key_number(FILE *f, const char *key, double v)
+{
+    fprintf(f, "\"%s\": ", key);
+    number(f, v);
+    fputs(", ", f);
+}
+
+void results_write_json(FILE *f, const result *r)
+{
+    fputs("{", f);
+    key_string(f, "recipe", r->recipe, true);
+    key_string(f, "model", r->model, true);
+    key_string(f, "data", r->data, true);
+    key_string(f, "device", r->device, true);
+    key_string(f, "command", r->command, true);
+    key_string(f, "clnet_version", r->clnet_version, true);
+    key_string(f, "tta", r->tta, true);
+    fprintf(f, "\"seed\": %llu, \"complete\": %s, ", (unsigned long long)r->seed,
+            r->complete ? "true" : "false");
+    key_number(f, "epochs_planned", r->epochs_planned);
+    fprintf(f, "\"train_count\": %lld, \"test_count\": %lld, ", (long long)r->train_count,
+            (long long)r->test_count);
+    key_number(f, "test_accuracy", r->test_accuracy);
+    key_number(f, "test_loss", r->test_loss);
+    key_number(f, "published_accuracy", r->published);
+    key_number(f, "wall_seconds", r->wall_seconds);
+    key_number(f, "train_seconds", r->train_seconds);
+    fputs("\"epochs\": [", f);
+    for (int e = 0; e < r->nepochs; e++) {
+        const result_epoch *c = &r->epochs[e];
+        fprintf(f, "%s{\"epoch\": %d, ", e ? ", " : "", e + 1);
+        key_number(f, "lr", c->lr);
+        key_number(f, "train_loss", c->train_loss);
+        key_number(f, "train_accuracy", c->train_accuracy);
+        key_number(f, "test_loss", c->test_loss);
+        key_number(f, "test_accuracy", c->test_accuracy);
+        key_number(f, "images_per_second", c->images_per_second);
+        fputs("\"seconds\": ", f);
+        number(f, c->seconds);
+        fputs("}", f);
+    }
+    fputs("]}\n", f);
+}
+
+void results_base_name(char *out, size_t size, const char *recipe, const char *device,
+                       uint64_t seed)
+{
+    snprintf(out, size, "%s-%s-seed%llu", recipe, device, (unsigned long long)seed);
+    size_t start = strlen(recipe) + 1, end = start + strlen(device);
+    for (size_t i = start; i < end && out[i]; i++) {
+        char c = out[i];
+        bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+        if (!keep)
+            out[i] = '-';
+    }
+}
+
+/* ---- reading: the top-level keys of files results_write_json wrote ---- */
+
+typedef struct row {
+    char file[256];
+    char recipe[64], device[128];
+    double seed, accuracy, epochs, train_seconds;
+    bool complete;
+} row;
+
+/* The text after the first "key": (top-level keys come before the epochs
+ * list, so the first occurrence is the top-level one), or NULL. */
+static const char *value_of(const char *text, const char *key)
+{
+    char pattern[80];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *p = strstr(text, pattern);
+    return p ? p + strlen(pattern) : NULL;
+}
+
+static double number_of(const char *text, const char *key)
+{
+    const char *v = value_of(text, key);
+    return v && strncmp(v, "null", 4) != 0 ? strtod(v, NULL) : NAN;
+}
+
+/* A JSON string value without escapes (recipe and device names). */
+static void string_of(const char *text, const char *key, char *out, size_t size)
+{
+    const char *v = value_of(text, key);
+    size_t n = 0;
+    if (v && *v == '"')
+        for (v++; *v && *v != '"' && n + 1 < size; v++)
+            out[n++] = *v == '\\' && v[1] ? *++v : *v;
+    out[n] = '\0';
+}
+
+static bool read_row(const char *dir, const char *name, row *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    char *text = malloc(MAX_TEXT);
+    size_t n = f && text ? fread(text, 1, MAX_TEXT - 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (!text || n == 0) {
+        free(text);
+        return false;
+    }
+    text[n] = '\0';
+    memset(r, 0, sizeof *r);
+    snprintf(r->file, sizeof r->file, "%s", name);
+    string_of(text, "recipe", r->recipe, sizeof r->recipe);
+    string_of(text, "device", r->device, sizeof r->device);
+    r->seed = number_of(text, "seed");
+    r->accuracy = number_of(text, "test_accuracy");
+    r->epochs = number_of(text, "epochs_planned");
+    r->train_seconds = number_of(text, "train_seconds");
+    const char *c = value_of(text, "complete");
+    r->complete = c && strncmp(c, "true", 4) == 0;
+    free(text);
+    return r->recipe[0] != '\0';
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const row *)a)->file, ((const row *)b)->file);
+}
+
+static void print_mean(FILE *out, const recipe *rc, const row *rows, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(rows[i].recipe, rc->name) != 0 || !rows[i].complete)
+            continue;
+        bool first = true;
+        for (int j = 0; j < i; j++)
+            first = first && !(strcmp(rows[j].recipe, rc->name) == 0 && rows[j].complete &&
+                               strcmp(rows[j].device, rows[i].device) == 0);
+        if (!first)
+            continue;
+        double sum = 0;
+        int count = 0;
+        for (int j = i; j < n; j++)
+            if (strcmp(rows[j].recipe, rc->name) == 0 && rows[j].complete &&
+                strcmp(rows[j].device, rows[i].device) == 0) {
+                sum += rows[j].accuracy;
+                count++;
+            }
+        fprintf(out, "| %s | %s | mean of %d seeds | | **%.2f%%** | %.2f%% | | |\n", rc->name,
+                rows[i].device, count, 100.0 * sum / count, 100.0 * rc->target);
+    }
+}
+
+int results_reproduction_table(FILE *out, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    row *rows = calloc(MAX_FILES, sizeof *rows);
+    int n = 0;
+    for (struct dirent *e; rows && n < MAX_FILES && (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0 && read_row(dir, e->d_name, &rows[n]))
+            n++;
+    }
+    closedir(d);
+    if (rows)
+        qsort(rows, (size_t)n, sizeof *rows, by_name);
+    fprintf(out, "| recipe | device | seed | epochs | test accuracy | published | training s "
+                 "| run |\n|---|---|---|---|---|---|---|---|\n");
+    const recipe *const *all = recipe_all();
+    for (int k = 0; rows && all[k]; k++) {
+        for (int i = 0; i < n; i++) {
+            const row *r = &rows[i];
+            if (strcmp(r->recipe, all[k]->name) != 0)
+                continue;
+            fprintf(out, "| %s | %s | %.0f | %g | %.2f%% | %.2f%% | %.0f | %s |\n", r->recipe,
+                    r->device, r->seed, r->epochs, 100.0 * r->accuracy, 100.0 * all[k]->target,
+                    r->train_seconds, r->complete ? "full" : "partial (shorter or subset)");
+        }
+        print_mean(out, all[k], rows, n);
+    }
+    free(rows);
+    return n;
+}
