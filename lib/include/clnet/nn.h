@@ -268,9 +268,12 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
 
 /* ---- training and evaluation ------------------------------------------- */
 typedef struct clnet_eval {
-    double loss;                 /* mean loss */
-    double top1, top5;           /* accuracy in [0, 1] */
+    double loss;                 /* mean loss; NaN when nonfinite > 0 */
+    double top1, top5;           /* accuracy in [0, 1]: a tie between the label and another
+                                    class goes to the lower class index, as argmax does */
     int64_t count;
+    int64_t nonfinite;           /* output rows holding a NaN or an infinity, each counted
+                                    as a miss: the net diverged, its accuracy means nothing */
     double seconds;
     double images_per_second;
     double input_wait_seconds;   /* time the device loop waited for the host input pipeline */
