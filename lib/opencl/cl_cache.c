@@ -2,6 +2,8 @@
  * on-disk program cache, binaries-only mode, and clnet_opencl_compile_all. */
 #include "opencl/cl_program.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -132,20 +134,6 @@ int clnet_cl_mkdir_p(const char *dir)
     return err;
 }
 
-static bool read_all(int fd, unsigned char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t got = read(fd, buf, n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return false;
-        buf += got;
-        n -= (size_t)got;
-    }
-    return true;
-}
-
 static bool write_all(int fd, const unsigned char *buf, size_t n)
 {
     while (n > 0) {
@@ -160,36 +148,18 @@ static bool write_all(int fd, const unsigned char *buf, size_t n)
     return true;
 }
 
-/* Reads a whole file. Returns CLNET_ERR_IO only when it does not exist. */
+/* Reads a whole file. Returns CLNET_ERR_IO only when it does not exist;
+ * anything else wrong with it (a directory, a FIFO: refused without
+ * blocking) is CLNET_ERR_FORMAT, an entry to rebuild. */
 static clnet_status read_file(const char *path, unsigned char **data, size_t *size, char *why,
                               size_t why_size)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        snprintf(why, why_size, "cannot open: %s", strerror(errno));
-        return errno == ENOENT ? CLNET_ERR_IO : CLNET_ERR_FORMAT;
-    }
-    struct stat sb;
-    clnet_status st = CLNET_OK;
-    *data = NULL;
-    if (fstat(fd, &sb) != 0 || sb.st_size < 0) {
-        snprintf(why, why_size, "cannot stat: %s", strerror(errno));
+    int open_errno;
+    clnet_status st = clnet_file_read(path, SIZE_MAX / 2, data, size, &open_errno, why,
+                                      why_size);
+    if (st == CLNET_ERR_IO && open_errno != ENOENT)
         st = CLNET_ERR_FORMAT;
-    } else if (!(*data = malloc((size_t)sb.st_size + 1))) {
-        snprintf(why, why_size, "out of host memory for %lld bytes", (long long)sb.st_size);
-        st = CLNET_ERR_HOST_MEMORY;
-    } else if (!read_all(fd, *data, (size_t)sb.st_size)) {
-        snprintf(why, why_size, "read error");
-        st = CLNET_ERR_FORMAT;
-    }
-    close(fd);
-    if (st != CLNET_OK) {
-        free(*data);
-        *data = NULL;
-        return st;
-    }
-    *size = (size_t)sb.st_size;
-    return CLNET_OK;
+    return st;
 }
 
 /* Checks a file image against the key; on success *payload points into it. */
