@@ -8,7 +8,9 @@
 #
 # The --uninitialized plugin is left out: the Oclgrind of Debian 12 (21.10)
 # does not understand LLVM's `freeze` instruction, which the kernels compile
-# to, and reports it instead of the kernels' own reads.
+# to, and stops with "OCLGRIND FATAL ERROR (Uninitialized.cpp:1805)
+# Unsupported instruction: freeze" (in gemm_nn_8, for one) instead of
+# checking the kernels' own reads.
 #
 # Usage: ci/oclgrind.sh BUILD_DIR, a plain build (a sanitizer runtime and
 # Oclgrind's LD_PRELOAD do not mix).
