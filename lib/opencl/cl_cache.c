@@ -5,7 +5,6 @@
 #include "core/file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,10 +161,9 @@ static clnet_status read_file(const char *path, unsigned char **data, size_t *si
     return st;
 }
 
-/* Checks a file image against the key; on success *payload points into it. */
-static bool parse_file(const unsigned char *data, size_t size, const clnet_cl_key *key,
-                       const unsigned char **payload, size_t *payload_len, char *why,
-                       size_t why_size)
+bool clnet_cl_binary_parse(const unsigned char *data, size_t size, const clnet_cl_key *key,
+                           const unsigned char **payload, size_t *payload_len, char *why,
+                           size_t why_size)
 {
     if (size < HEADER_BYTES) {
         snprintf(why, why_size, "truncated: %zu bytes, shorter than the header", size);
@@ -235,7 +233,7 @@ clnet_status clnet_cl_binary_load(clnet_device *dev, const char *dir, const clne
         return st;
     const unsigned char *payload;
     size_t len;
-    if (parse_file(data, size, key, &payload, &len, why, why_size))
+    if (clnet_cl_binary_parse(data, size, key, &payload, &len, why, why_size))
         st = build_binary(dev, payload, len, options, out, why, why_size);
     else
         st = CLNET_ERR_FORMAT;
@@ -290,10 +288,11 @@ static clnet_status program_binary(clnet_device *dev, cl_program program, unsign
     return st;
 }
 
-/* Written to a temp file in the same directory and renamed over the target,
- * so a reader never sees half a file and concurrent writers of one entry
- * leave one whole copy. No fsync: a file torn by a crash fails its checksum
- * and is rebuilt. */
+/* Written to "<entry>.tmp" under a lock (core/file.h) and renamed over the
+ * entry, so a reader never sees half a file, concurrent writers of one
+ * entry take turns, and a writer killed midway leaves one temporary that
+ * the next write reuses. No fsync: a file torn by a crash fails its
+ * checksum and is rebuilt. */
 static clnet_status write_file(const char *dir, const clnet_cl_key *key,
                                const unsigned char *payload, size_t len, char *why,
                                size_t why_size)
@@ -303,30 +302,26 @@ static clnet_status write_file(const char *dir, const clnet_cl_key *key,
         snprintf(why, why_size, "cannot create directory %s: %s", dir, strerror(err));
         return CLNET_ERR_IO;
     }
-    char path[4096], tmp[4096];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, key->file);
-    snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, key->file);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(why, why_size, "cannot create a temp file in %s: %s", dir, strerror(errno));
-        return CLNET_ERR_IO;
-    }
+    clnet_file_replace rep;
+    clnet_status st = clnet_file_replace_begin(&rep, path, why, why_size);
+    if (st != CLNET_OK)
+        return st;
     unsigned char header[HEADER_BYTES];
     memcpy(header, MAGIC, 8);
     put_le(header + 8, FORMAT_VERSION, 4);
     put_le(header + 12, key->len, 4);
     put_le(header + 16, len, 8);
     put_le(header + 24, fnv1a64(payload, len), 8);
-    bool ok = write_all(fd, header, sizeof header) &&
-              write_all(fd, (const unsigned char *)key->text, key->len) &&
-              write_all(fd, payload, len) && fchmod(fd, 0644) == 0;
-    int saved = errno;
-    ok = close(fd) == 0 && ok;
-    if (ok && rename(tmp, path) == 0)
-        return CLNET_OK;
-    snprintf(why, why_size, "cannot write %s: %s", path, strerror(ok ? errno : saved));
-    unlink(tmp);
-    return CLNET_ERR_IO;
+    if (!write_all(rep.fd, header, sizeof header) ||
+        !write_all(rep.fd, (const unsigned char *)key->text, key->len) ||
+        !write_all(rep.fd, payload, len)) {
+        snprintf(why, why_size, "cannot write %s: %s", rep.tmp, strerror(errno));
+        clnet_file_replace_abort(&rep);
+        return CLNET_ERR_IO;
+    }
+    return clnet_file_replace_commit(&rep, false, why, why_size);
 }
 
 clnet_status clnet_cl_binary_store(clnet_device *dev, const char *dir, const clnet_cl_key *key,
