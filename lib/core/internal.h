@@ -50,6 +50,7 @@ struct clnet_device {
                                   iface->close (close frees what open created) */
     clnet_device_info info;
     bool opened;
+    double blocked_ms;         /* time callers spent in blocking transfers (clnet_device_blocked_ms) */
 };
 
 struct clnet_ctx {

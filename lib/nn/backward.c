@@ -413,9 +413,13 @@ clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const flo
                           "clnet_net_backward: the last forward ran in inference mode; call "
                           "clnet_net_set_training(net, true) before it");
     mark_needs_grad(net);
+    double t = nn_prof_start(net);
     clnet_status st = run_loss(net, labels, targets, loss);
+    if (st == CLNET_OK)
+        st = nn_prof_stop(net, t, &net->prof_loss_ms);
     for (int id = net->nlayers - 1; st == CLNET_OK && id > 0; id--) {
         nn_layer *l = &net->layers[id];
+        t = nn_prof_start(net);
         if (l->needs_grad && l->grad_written) {
             st = backward_layer(net, id);
         } else if (trains(l)) {
@@ -424,6 +428,8 @@ clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const flo
                 if (l->params[j].grad)
                     st = clnet_tensor_fill(l->params[j].grad, 0.0f);
         }
+        if (st == CLNET_OK)
+            st = nn_prof_stop(net, t, &l->prof_bwd_ms);
         if (st != CLNET_OK)
             return nn_layer_fail(net, id, "backward", st);
     }

@@ -616,7 +616,10 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
     if (st != CLNET_OK)
         return st;
     size_t bytes = (size_t)n * (size_t)nn_numel(&net->layers[0].out) * sizeof(float);
+    double t = nn_prof_start(net);
     st = clnet_tensor_write(net->layers[0].b.y, x, bytes);
+    if (st == CLNET_OK)
+        st = nn_prof_stop(net, t, &net->layers[0].prof_fwd_ms);
     if (st != CLNET_OK)
         return nn_layer_fail(net, 0, "forward", st);
     if (net->training) {
@@ -630,8 +633,11 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
         l->act_fused = false;
         if (l->fused_by)
             continue;
+        t = nn_prof_start(net);
         if (!nn_forward_fused(net, id, &st))
             st = forward_layer(net, id);
+        if (st == CLNET_OK)
+            st = nn_prof_stop(net, t, &l->prof_fwd_ms);
         if (st != CLNET_OK)
             return nn_layer_fail(net, id, "forward", st);
     }

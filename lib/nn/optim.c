@@ -113,6 +113,7 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
         net->opt_kind = opt->kind;
     clnet_op op = step_op(opt, lr, net->opt_steps + 1);
     net->param_version++;
+    double t = nn_prof_start(net);
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
         for (int j = 0; !l->frozen && j < l->nparams; j++) {
@@ -127,5 +128,5 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
         }
     }
     net->opt_steps++;
-    return CLNET_OK;
+    return nn_prof_stop(net, t, &net->prof_step_ms);
 }

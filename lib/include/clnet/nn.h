@@ -230,6 +230,24 @@ clnet_status clnet_net_read_output(clnet_net *net, float *y, size_t count);
 clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const float *targets,
                                 float *loss);
 
+/* Per-layer timing, like Darknet's. While on, clnet_net_forward,
+ * clnet_net_backward and clnet_net_step wait for the device after every
+ * layer (a convolution that ran fused with the layers after it carries their
+ * time), after the loss and after the optimizer step, and add the wall time
+ * to that piece's total: slower, but it shows where a step's time goes.
+ * Switching it (on or off) zeroes the totals. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL net). */
+clnet_status clnet_net_set_profiling(clnet_net *net, bool enabled);
+/* Milliseconds spent in layer `id`'s forward and backward passes since
+ * profiling was switched on (layer 0's forward: uploading the input). Either
+ * pointer may be NULL. Errors: CLNET_ERR_INVALID_ARGUMENT (no such layer). */
+clnet_status clnet_net_layer_time(const clnet_net *net, int id, double *forward_ms,
+                                  double *backward_ms);
+/* Milliseconds spent in the loss (with its gradient and reading the loss
+ * back) and in the optimizer steps since profiling was switched on. Either
+ * pointer may be NULL. */
+void clnet_net_profile_totals(const clnet_net *net, double *loss_ms, double *step_ms);
+
 typedef enum clnet_optim_kind { CLNET_OPTIM_SGD = 0, CLNET_OPTIM_ADAM = 1 } clnet_optim_kind;
 typedef enum clnet_schedule {
     CLNET_SCHED_CONSTANT = 0,
