@@ -33,6 +33,11 @@ typedef struct clnet_backend_iface {
                                  size_t bytes, const void *src);
     clnet_status (*buffer_read)(clnet_device *dev, void *handle, size_t offset,
                                 size_t bytes, void *dst);
+    /* (optional) Queues a copy of `src` (a malloc'd block the backend owns
+     * from the call on, success or not, and frees once the copy has run) and
+     * returns without waiting. NULL: the core writes with buffer_write. */
+    clnet_status (*buffer_write_owned)(clnet_device *dev, void *handle, size_t offset,
+                                       size_t bytes, void *src);
     /* The implementation of each op kind, indexed by clnet_op_kind; a NULL
      * entry means the backend does not implement that kind. */
     const clnet_run_fn *runners;
@@ -41,6 +46,13 @@ typedef struct clnet_backend_iface {
     bool (*supports)(clnet_device *dev, const clnet_op *op);
     clnet_status (*synchronize)(clnet_device *dev);
 } clnet_backend_iface;
+
+/* Queues a copy of `bytes` of host memory into a dense tensor without
+ * waiting for the device (clnet_tensor_write blocks until the queue before
+ * it has run): `src` is copied into a staging block first, so the caller may
+ * reuse it at once. Errors: those of clnet_tensor_write, and
+ * CLNET_ERR_HOST_MEMORY. A tensor that is not dense is written blocking. */
+clnet_status clnet_tensor_write_queued(clnet_tensor *t, const void *src, size_t bytes);
 
 struct clnet_device {
     clnet_ctx *ctx;

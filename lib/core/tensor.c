@@ -219,6 +219,24 @@ clnet_status clnet_tensor_write(clnet_tensor *t, const void *src, size_t bytes)
     return copy_images(t, (void *)src, bytes, true);
 }
 
+clnet_status clnet_tensor_write_queued(clnet_tensor *t, const void *src, size_t bytes)
+{
+    if (!t)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    clnet_device *dev = t->storage->dev;
+    size_t esize = clnet_dtype_size(t->dtype);
+    if (!dev->iface->buffer_write_owned || !clnet_tensor_is_dense(t) || !src ||
+        bytes != (size_t)clnet_tensor_numel(t) * esize)
+        return copy_images(t, (void *)src, bytes, true);
+    void *block = malloc(bytes);
+    if (!block)
+        return clnet_fail(dev->ctx, CLNET_ERR_HOST_MEMORY, "tensor write: cannot stage %zu "
+                          "bytes", bytes);
+    memcpy(block, src, bytes);
+    return dev->iface->buffer_write_owned(dev, t->storage->handle, (size_t)t->offset * esize,
+                                          bytes, block);
+}
+
 clnet_status clnet_tensor_read(const clnet_tensor *t, void *dst, size_t bytes)
 {
     if (!t)
