@@ -37,7 +37,9 @@ static void print_help(void)
            "                by blocking transfers (clnet_device_blocked_ms), the final\n"
            "                wait for the device not included\n"
            "  memory        bytes of the tensors the net holds on the device (its peak:\n"
-           "                clnet_net_device_bytes after the timed batches)\n"
+           "                clnet_net_device_bytes after the timed batches); for\n"
+           "                inference (bound with clnet_net_bind_inference) next to the\n"
+           "                bound weights + peak live activations + scratch\n"
            "  outputs       whether every output (and the loss) is finite; exit status 1\n"
            "                when not\n\n"
            "  --model NAME       zoo model (required; listed below)\n"
@@ -197,8 +199,9 @@ static int set_up(run_state *r)
     if (rc != BENCH_EXIT_OK)
         return rc;
     t = now_ms();
-    clnet_status st = clnet_net_bind(r->net, r->dev, (int)opt->batch, CLNET_INIT_HE_NORMAL,
-                                     (uint64_t)opt->seed);
+    /* inference needs no gradients and shares the activations' buffers */
+    clnet_status st = (opt->train ? clnet_net_bind : clnet_net_bind_inference)(
+        r->net, r->dev, (int)opt->batch, CLNET_INIT_HE_NORMAL, (uint64_t)opt->seed);
     r->bind_ms = now_ms() - t;
     if (st != CLNET_OK)
         return bench_fail(CMD, r->ctx, st, "cannot allocate the model on the device");
@@ -386,11 +389,26 @@ static void print_text(const run_state *r)
                r->torch.ms_max, r->torch_threads, r->torch.ms / r->ms);
     printf("memory        %10.1f MiB on the device (tensors of the net)\n",
            (double)clnet_net_device_bytes(r->net) / (1024.0 * 1024.0));
+    if (!opt->train) {
+        size_t w, a, s;
+        clnet_net_memory_bound(r->net, &w, &a, &s);
+        printf("memory bound  %10.1f MiB = weights %.1f + peak live activations %.1f + "
+               "scratch %.1f\n", (double)(w + a + s) / 1048576.0, (double)w / 1048576.0,
+               (double)a / 1048576.0, (double)s / 1048576.0);
+    }
     if (opt->train)
         printf("loss          %10.4f\n", (double)r->loss);
     printf("outputs       %s\n", r->finite ? "finite" : "NOT FINITE (NaN or infinity)");
     if (opt->profile)
         print_profile(r);
+}
+
+/* weights + peak live activations + scratch (0 for a training bind) */
+static size_t bound_bytes(const run_state *r)
+{
+    size_t w, a, s;
+    clnet_net_memory_bound(r->net, &w, &a, &s);
+    return a ? w + a + s : 0;
 }
 
 static void print_json(const run_state *r)
@@ -405,11 +423,11 @@ static void print_json(const run_state *r)
            "\"startup_ms\": %.3f, \"context_ms\": %.3f, \"device_ms\": %.3f, "
            "\"model_ms\": %.3f, \"bind_ms\": %.3f, \"programs_ms\": %.3f, "
            "\"first_batch_ms\": %.3f, \"ms\": %.4f, \"ms_min\": %.4f, \"ms_max\": %.4f, "
-           "\"images_per_second\": %.3f, \"device_bytes\": %zu, \"loss\": ",
+           "\"images_per_second\": %.3f, \"device_bytes\": %zu, \"bound_bytes\": %zu, \"loss\": ",
            r->info.index, (long long)r->params, (long long)r->macs, opt->reps, startup_ms(r),
            r->context_ms, r->device_ms, r->model_ms, r->bind_ms, programs_ms(r), r->first_ms,
            r->ms, r->ms_min, r->ms_max, (double)opt->batch / (r->ms * 1e-3),
-           clnet_net_device_bytes(r->net));
+           clnet_net_device_bytes(r->net), bound_bytes(r));
     training_json_number(stdout, opt->train ? (double)r->loss : NAN);
     printf(", \"host_wait_ms\": %.4f", r->host_wait_ms);
     if (opt->pytorch)

@@ -102,6 +102,10 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
     if (!net->dev)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_step: the net is not bound to a device");
+    if (net->inference_only)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_step: the net is "
+                          "bound for inference only (clnet_net_bind_inference): it has no "
+                          "gradients");
     if (opt->kind != CLNET_OPTIM_SGD && opt->kind != CLNET_OPTIM_ADAM)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_step: unknown optimizer %d", (int)opt->kind);
