@@ -42,7 +42,7 @@ mobilenet_v2 --input 3x32x32 --classes 10
 MODELS
 
 # a model without a PyTorch twin is refused, not compared with something else
-err=$("$bench" run --model nin --input 3x32x32 --classes 10 --batch 1 --reps 1 \
+err=$("$bench" run --model nin --input 3x64x64 --classes 10 --batch 1 --reps 1 \
       --baseline pytorch 2>&1 >/dev/null)
 if [[ $? == 0 || $err != *"no PyTorch twin"* ]]; then
     echo "FAIL: nin ran against a PyTorch baseline, or failed for another reason: $err"
