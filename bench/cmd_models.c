@@ -365,8 +365,9 @@ static int print_layers(clnet_ctx *ctx, const char *model, const clnet_net *net,
         published_commas(r->params, params, sizeof params);
         published_commas(r->macs, macs, sizeof macs);
         published_commas(r->elementwise, elt, sizeof elt);
-        printf("\ntotal: %s parameters, %s MACs, %s elementwise operations per image\n", params,
-               macs, elt);
+        printf("\ntotal: %s parameter%s, %s MAC%s, %s elementwise operation%s per image\n",
+               params, r->params == 1 ? "" : "s", macs, r->macs == 1 ? "" : "s", elt,
+               r->elementwise == 1 ? "" : "s");
     }
     return BENCH_EXIT_OK;
 }

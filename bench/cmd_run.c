@@ -253,8 +253,8 @@ static void print_text(const run_state *r)
     char params[32], macs[32];
     published_commas(r->params, params, sizeof params);
     published_commas(r->macs, macs, sizeof macs);
-    printf("model %s: input %s, %s parameters, %s MACs per image\n", opt->model, r->input,
-           params, macs);
+    printf("model %s: input %s, %s parameter%s, %s MAC%s per image\n", opt->model, r->input,
+           params, r->params == 1 ? "" : "s", macs, r->macs == 1 ? "" : "s");
     printf("device %d: %s; batch %ld, %s, %ld timed batches\n", r->info.index, r->info.name,
            opt->batch, opt->train ? "training step (forward, backward, SGD)" : "inference",
            opt->reps);

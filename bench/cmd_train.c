@@ -518,8 +518,8 @@ static void print_header(const run *r)
     int64_t params, macs, elementwise;
     clnet_net_counts(r->net, &params, &macs, &elementwise);
     const clnet_optimizer *o = &r->opt;
-    fprintf(r->log, "model %s: %lld parameters, %.2f M MACs per image\n", r->t->model,
-            (long long)params, (double)macs * 1e-6);
+    fprintf(r->log, "model %s: %lld parameter%s, %.2f M MACs per image\n", r->t->model,
+            (long long)params, params == 1 ? "" : "s", (double)macs * 1e-6);
     fprintf(r->log, "data %s: %lld training, %lld test images of %dx%dx%d, %d classes\n",
             r->t->data, (long long)r->train_count, (long long)r->test_count,
             r->data.train->channels, r->data.train->height, r->data.train->width,

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # test.sh - the test job: installs dependencies, builds, runs the meson test
-# suite, then runs it again in an AddressSanitizer + UBSan build.
+# suite, then runs it again in an AddressSanitizer + UBSan build, and builds
+# everything once more at --buildtype=release (-O3, whose extra analysis finds
+# warnings -O2 does not) with a few quick tests. Warnings are errors here
+# (-Dwerror=true), not in the project's defaults: a user's newer compiler must
+# not stop their build.
 #
 # PoCL under ASan: it works. A sanitized program builds and runs PoCL kernels
 # correctly; what LeakSanitizer then reports is memory PoCL and LLVM keep until
@@ -16,6 +20,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 plain_dir=build-ci
 san_dir=build-ci-asan
+release_dir=build-ci-release
 failed_phases=()
 
 # elapsed START: seconds since START (an $EPOCHREALTIME value), one decimal.
@@ -91,19 +96,25 @@ PY
 }
 
 phase "install dependencies" bash ci/install-deps.sh
-if phase "build (plain)" build "$plain_dir"; then
+if phase "build (plain)" build "$plain_dir" -Dwerror=true; then
     phase "tests (plain)" run_tests "$plain_dir"
 fi
-if phase "build (asan+ubsan)" build "$san_dir" -Db_sanitize=address,undefined -Db_lundef=false; then
+if phase "build (asan+ubsan)" build "$san_dir" -Dwerror=true -Db_sanitize=address,undefined \
+        -Db_lundef=false; then
     phase "tests (asan+ubsan)" run_tests "$san_dir" --timeout-multiplier 4
 fi
+# The release build compiles every target; two quick tests show it runs.
+if phase "build (release)" build "$release_dir" -Dwerror=true --buildtype=release; then
+    phase "tests (release)" run_tests "$release_dir" cfg optimizer
+fi
 
-for dir in "$plain_dir" "$san_dir"; do
+for dir in "$plain_dir" "$san_dir" "$release_dir"; do
     read -r p f s < <(count_results "$dir/meson-logs/testlog.json")
     echo "$dir: ok $p, failed $f, skipped $s"
 done
 read -r passed failed skipped < <(count_results "$plain_dir/meson-logs/testlog.json" \
-                                                 "$san_dir/meson-logs/testlog.json")
+                                                 "$san_dir/meson-logs/testlog.json" \
+                                                 "$release_dir/meson-logs/testlog.json")
 if ((${#failed_phases[@]})); then
     echo "failed phases: $(IFS=,; echo "${failed_phases[*]}")"
 fi

@@ -92,6 +92,12 @@ struct clnet_tensor {
 clnet_status clnet_fail(clnet_ctx *ctx, clnet_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Empties the context's last error (ctx may be NULL). Every public call
+ * that returns a status calls it first, so that after a success
+ * clnet_last_error is "" and after a failure it describes that failure
+ * (SQLite's rule), never an older one. */
+void clnet_error_clear(clnet_ctx *ctx);
+
 /* Logs through the context's sink when `level` is at or above its minimum. */
 void clnet_log(clnet_ctx *ctx, clnet_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -665,6 +665,7 @@ clnet_status clnet_op_output_shapes(clnet_ctx *ctx, const clnet_op *op, int nin,
                                     const clnet_shape *in, const clnet_dtype *in_dtype,
                                     int *nout, clnet_shape *out, clnet_dtype *out_dtype)
 {
+    clnet_error_clear(ctx);
     if (!op)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_op_output_shapes: NULL op");
     check c = {ctx, op, clnet_op_kind_name(op->kind), nin, in, in_dtype, 0, out, out_dtype};

@@ -38,6 +38,7 @@ static clnet_status check_shape(clnet_ctx *ctx, const char *what, int ndim, cons
 clnet_status clnet_tensor_new(clnet_device *dev, clnet_dtype dtype, int ndim,
                               const int64_t *shape, clnet_tensor **out)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     if (!dev || !out)
         return clnet_fail(dev ? dev->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_tensor_new: NULL argument");
@@ -101,6 +102,7 @@ static clnet_tensor *new_view(const clnet_tensor *base)
 clnet_status clnet_tensor_slice(const clnet_tensor *base, int axis, int64_t start,
                                 int64_t length, clnet_tensor **out)
 {
+    clnet_error_clear(base ? base->storage->dev->ctx : NULL);
     clnet_ctx *ctx = base ? base->storage->dev->ctx : NULL;
     if (!base || !out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_tensor_slice: NULL argument");
@@ -131,6 +133,7 @@ bool clnet_tensor_is_dense(const clnet_tensor *t)
 clnet_status clnet_tensor_reshape(const clnet_tensor *t, int ndim, const int64_t *shape,
                                   clnet_tensor **out)
 {
+    clnet_error_clear(t ? t->storage->dev->ctx : NULL);
     clnet_ctx *ctx = t ? t->storage->dev->ctx : NULL;
     if (!t || !out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_tensor_reshape: NULL argument");
@@ -205,6 +208,7 @@ static clnet_status copy_images(const clnet_tensor *t, void *host, size_t bytes,
 
 clnet_status clnet_tensor_write(clnet_tensor *t, const void *src, size_t bytes)
 {
+    clnet_error_clear(t ? t->storage->dev->ctx : NULL);
     if (!t)
         return CLNET_ERR_INVALID_ARGUMENT;
     return copy_images(t, (void *)src, bytes, true);
@@ -212,6 +216,7 @@ clnet_status clnet_tensor_write(clnet_tensor *t, const void *src, size_t bytes)
 
 clnet_status clnet_tensor_read(const clnet_tensor *t, void *dst, size_t bytes)
 {
+    clnet_error_clear(t ? t->storage->dev->ctx : NULL);
     if (!t)
         return CLNET_ERR_INVALID_ARGUMENT;
     return copy_images(t, dst, bytes, false);
@@ -224,6 +229,7 @@ clnet_status clnet_tensor_read(const clnet_tensor *t, void *dst, size_t bytes)
 
 clnet_status clnet_tensor_fill(clnet_tensor *t, float value)
 {
+    clnet_error_clear(t ? t->storage->dev->ctx : NULL);
     if (!t)
         return CLNET_ERR_INVALID_ARGUMENT;
     clnet_device *dev = t->storage->dev;

@@ -182,6 +182,7 @@ static clnet_status load_found(clnet_ctx *ctx, const dataset_spec *spec, clnet_s
 clnet_status clnet_dataset_load(clnet_ctx *ctx, const char *name, clnet_split split,
                                 const char *dir, clnet_dataset **out)
 {
+    clnet_error_clear(ctx);
     if (!out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "load dataset: out is NULL");
     *out = NULL;

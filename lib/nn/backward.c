@@ -403,6 +403,7 @@ static void mark_needs_grad(clnet_net *net)
 clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const float *targets,
                                 float *loss)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     if (!net->dev || net->last_n == 0)

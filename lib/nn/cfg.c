@@ -602,6 +602,7 @@ static clnet_status build(cfg_parser *p, const clnet_cfg_overrides *ov, clnet_ne
 clnet_status clnet_net_parse_cfg(clnet_ctx *ctx, const char *text, const char *filename,
                                  const clnet_cfg_overrides *ov, clnet_net **out)
 {
+    clnet_error_clear(ctx);
     if (out)
         *out = NULL;
     if (!text || !out)
@@ -624,6 +625,7 @@ clnet_status clnet_net_parse_cfg(clnet_ctx *ctx, const char *text, const char *f
 clnet_status clnet_cfg_train_defaults(clnet_ctx *ctx, const char *text, const char *filename,
                                       int *batch, clnet_optimizer *opt)
 {
+    clnet_error_clear(ctx);
     if (!text || !opt)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "cfg: text and opt must not be NULL");
     cfg_parser p = {.ctx = ctx, .file = filename ? filename : "<cfg>", .iter = -1};
@@ -674,6 +676,7 @@ static clnet_status read_text(clnet_ctx *ctx, const char *path, char **out)
 clnet_status clnet_net_load_cfg(clnet_ctx *ctx, const char *path,
                                 const clnet_cfg_overrides *ov, clnet_net **out)
 {
+    clnet_error_clear(ctx);
     if (out)
         *out = NULL;
     if (!path || !out)

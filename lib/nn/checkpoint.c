@@ -157,6 +157,7 @@ static clnet_status write_file(clnet_net *net, const char *path, const char *tmp
 
 clnet_status clnet_net_save(clnet_net *net, const char *path)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !path)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_save: NULL argument");
@@ -293,8 +294,9 @@ static clnet_status check_layer(clnet_net *net, const char *path, reader *r, int
                           nn_kind_name(l->spec.kind));
     if (nparams != (uint32_t)l->nparams)
         return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
-                          "net: layer %d (%s) has %u parameters in the file, %d in the net",
-                          path, id, l->spec.name, nparams, l->nparams);
+                          "net: layer %d (%s) has %u parameter tensor%s in the file, %d in "
+                          "the net", path, id, l->spec.name, nparams, nparams == 1 ? "" : "s",
+                          l->nparams);
     for (int j = 0; j < l->nparams; j++) {
         clnet_status st = check_param(net, path, r, id, &l->params[j], (*values)++);
         if (st != CLNET_OK)
@@ -406,6 +408,7 @@ static clnet_status read_file(clnet_net *net, const char *path, uint8_t **data, 
 
 clnet_status clnet_net_load(clnet_net *net, const char *path)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !path)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_load: NULL argument");

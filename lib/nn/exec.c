@@ -289,6 +289,7 @@ static clnet_status bind_all(clnet_net *net)
 clnet_status clnet_net_bind(clnet_net *net, clnet_device *dev, int max_batch, clnet_init init,
                             uint64_t seed)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !dev)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_bind: NULL argument");
@@ -408,6 +409,7 @@ void clnet_net_set_training(clnet_net *net, bool training)
 
 clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smoothing)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     if (loss != CLNET_LOSS_SOFTMAX_XENT && loss != CLNET_LOSS_MSE)
@@ -602,6 +604,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
 
 clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !x)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_forward: NULL argument");
@@ -642,6 +645,7 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
 
 clnet_status clnet_net_read_output(clnet_net *net, float *y, size_t count)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !y)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_read_output: NULL argument");
@@ -717,6 +721,7 @@ clnet_status nn_state_write(clnet_net *net, nn_param *p, int i, const float *src
 clnet_status clnet_net_param_read(clnet_net *net, int id, int index, clnet_shape *shape,
                                   float *dst, size_t count)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     if (id < 0 || id >= net->nlayers || index < 0 || index >= net->layers[id].nparams)

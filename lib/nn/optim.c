@@ -96,6 +96,7 @@ static clnet_op step_op(const clnet_optimizer *opt, float lr, int64_t t)
 
 clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !opt)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_step: NULL argument");

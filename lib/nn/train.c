@@ -392,6 +392,7 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
                                    const clnet_train_opts *opts, const clnet_optimizer *opt,
                                    clnet_eval *stats)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !ds || !opts || !opt || !stats)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_train_epoch: NULL argument");
@@ -539,6 +540,7 @@ static clnet_status check_ensemble(clnet_net *const *nets, int nnets, const clne
 clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
                                      const clnet_train_opts *opts, clnet_eval *stats)
 {
+    clnet_error_clear(nets && nnets > 0 && nets[0] ? nets[0]->ctx : NULL);
     if (!nets || nnets < 1 || !nets[0] || !ds || !opts || !stats)
         return clnet_fail(nets && nnets > 0 && nets[0] ? nets[0]->ctx : NULL,
                           CLNET_ERR_INVALID_ARGUMENT, "evaluate: NULL argument or no nets");
@@ -581,6 +583,7 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
 clnet_status clnet_net_evaluate(clnet_net *net, const clnet_dataset *ds,
                                 const clnet_train_opts *opts, clnet_eval *stats)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     return clnet_net_evaluate_ensemble(&net, 1, ds, opts, stats);

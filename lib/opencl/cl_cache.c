@@ -378,6 +378,7 @@ clnet_status clnet_cl_binary_store(clnet_device *dev, const char *dir, const cln
 
 clnet_status clnet_opencl_set_cache_dir(clnet_ctx *ctx, const char *dir)
 {
+    clnet_error_clear(ctx);
     if (!ctx || (dir && !*dir))
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_opencl_set_cache_dir: NULL context or empty directory name");
@@ -400,6 +401,7 @@ clnet_status clnet_opencl_set_cache_dir(clnet_ctx *ctx, const char *dir)
 
 clnet_status clnet_opencl_use_binaries(clnet_ctx *ctx, const char *dir)
 {
+    clnet_error_clear(ctx);
     if (!ctx || (dir && !*dir))
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_opencl_use_binaries: NULL context or empty directory name");
@@ -419,6 +421,7 @@ clnet_status clnet_opencl_use_binaries(clnet_ctx *ctx, const char *dir)
  * and what is written is exactly what clnet would run. */
 clnet_status clnet_opencl_compile_all(clnet_device *dev, const char *dir, int *nprograms)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     if (nprograms)
         *nprograms = 0;
     if (!dev || !dir || !*dir)

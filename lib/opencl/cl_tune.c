@@ -62,6 +62,7 @@ static void identity(const clnet_device *dev, char *buf, size_t size)
 
 clnet_status clnet_opencl_tuning_file(clnet_device *dev, char *path, size_t size)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     if (!dev || !path || dev->info.kind != CLNET_DEVICE_OPENCL)
         return clnet_fail(dev ? dev->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_opencl_tuning_file: not an OpenCL device");
@@ -427,6 +428,7 @@ clnet_status clnet_opencl_tune_conv(clnet_device *dev, const clnet_op *op, const
                                     clnet_opencl_tune_result *results, int max_results,
                                     int *nresults, clnet_conv_algo *best)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     clnet_status st = check_tune_args(dev, op, reps);
     if (st != CLNET_OK || !x || !w)
         return st ? st : clnet_fail(dev->ctx, CLNET_ERR_INVALID_ARGUMENT,
