@@ -619,6 +619,9 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
     if (st != CLNET_OK)
         return st;
     size_t bytes = (size_t)n * (size_t)nn_numel(&net->layers[0].out) * sizeof(float);
+    st = nn_norm_input(net, x, n, &x);
+    if (st != CLNET_OK)
+        return st;
     st = clnet_tensor_write(net->layers[0].b.y, x, bytes);
     if (st != CLNET_OK)
         return nn_layer_fail(net, 0, "forward", st);

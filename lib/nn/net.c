@@ -136,6 +136,7 @@ void clnet_net_free(clnet_net *net)
     for (int i = 0; i < net->nlayers; i++)
         for (int j = 0; j < net->layers[i].nparams; j++)
             param_free_host(&net->layers[i].params[j]);
+    nn_norm_free(net);
     free(net->layers);
     free(net);
 }

@@ -119,7 +119,27 @@ struct clnet_net {
     clnet_optim_kind opt_kind;     /* of the optimizer state, when opt_nstate > 0 */
     int opt_nstate;                /* state tensors per trainable parameter (0 = none) */
     int64_t opt_steps;             /* steps taken (Adam's t) */
+
+    /* input normalisation (input_norm.c) */
+    float *norm;                   /* mean[C] then std[C] of the input channels; NULL = none */
+    float *norm_x;                 /* host scratch: one normalised batch */
+    size_t norm_x_floats;
+    clnet_train_state progress;    /* kept in checkpoints, for resuming */
 };
+
+/* The input x of clnet_net_forward (n images) with the net's normalisation
+ * applied: x itself when the net has none, else the net's scratch. */
+clnet_status nn_norm_input(clnet_net *net, const float *x, int n, const float **out);
+
+/* The normalisation a training or evaluation call should apply in its
+ * host pipeline, given the caller's (may be NULL): none when the net
+ * normalises its input itself (forward does), the caller's otherwise.
+ * A caller's normalisation that differs from the net's is an error. */
+clnet_status nn_norm_resolve(clnet_net *net, const char *what, const float *mean,
+                             const float *std, const float **use_mean, const float **use_std);
+
+/* Releases the normalisation and its scratch (clnet_net_free). */
+void nn_norm_free(clnet_net *net);
 
 /* Records "<prefix>: <the context's last error>" as the last error (the
  * detail is copied first: clnet_fail overwrites it) and returns st. */

@@ -400,6 +400,15 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     clnet_status st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, batch);
     if (st != CLNET_OK)
         return st;
+    /* statistics passed to a net without its own become its own, so that
+     * they are saved with it and forward applies them from now on */
+    if (!net->norm && (opts->mean || opts->std))
+        st = clnet_net_set_input_norm(net, opts->mean, opts->std);
+    const float *mean = NULL, *std = NULL;
+    if (st == CLNET_OK)
+        st = nn_norm_resolve(net, "clnet_net_train_epoch", opts->mean, opts->std, &mean, &std);
+    if (st != CLNET_OK)
+        return st;
     int64_t count = example_count(ds, opts);
     int64_t *order = malloc((size_t)count * sizeof *order);
     if (!order)
@@ -408,7 +417,7 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     clnet_dataset_shuffle(order, count, opts->seed + (uint64_t)opts->epoch);
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .aug = opts->augment,
                   .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
-                  .mean = opts->mean, .std = opts->std, .views = 1};
+                  .mean = mean, .std = std, .views = 1};
     double t0 = now_seconds();
     st = pipeline_start(net->ctx, &p, opts->threads);
     tally t = {0};
@@ -421,6 +430,10 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     }
     free(order);
     finish_stats(stats, &t, now_seconds() - t0, p.wait_seconds);
+    if (st == CLNET_OK) {
+        net->progress.epochs_done = opts->epoch + 1;
+        net->progress.seed = opts->seed;
+    }
     return st;
 }
 
@@ -547,6 +560,18 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
     clnet_ctx *ctx = nets[0]->ctx;
     int batch = opts->batch > 0 ? opts->batch : nets[0]->max_batch;
     clnet_status st = check_ensemble(nets, nnets, ds, batch);
+    const float *mean = opts->mean, *std = opts->std;
+    for (int i = 0; st == CLNET_OK && i < nnets; i++) {
+        const float *m, *s;
+        st = nn_norm_resolve(nets[i], "evaluate", opts->mean, opts->std, &m, &s);
+        if (st == CLNET_OK && i > 0 && (m != mean || s != std))
+            st = clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "evaluate: net %d normalises its "
+                            "input %s, net 0 %s; the caller's mean/std cannot serve both", i,
+                            m ? "with the caller's statistics" : "itself",
+                            mean ? "with the caller's statistics" : "itself");
+        mean = m;
+        std = s;
+    }
     if (st != CLNET_OK)
         return st;
     int64_t count = example_count(ds, opts);
@@ -556,8 +581,8 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
                           (long long)count);
     for (int64_t i = 0; i < count; i++)
         order[i] = i;
-    pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = opts->mean,
-                  .std = opts->std, .views = opts->multi_crop_pad > 0 ? CROP_VIEWS : 1,
+    pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = mean,
+                  .std = std, .views = opts->multi_crop_pad > 0 ? CROP_VIEWS : 1,
                   .crop_pad = opts->multi_crop_pad};
     bool *was_training = malloc((size_t)nnets * sizeof *was_training);
     double t0 = now_seconds();

@@ -198,6 +198,42 @@ clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen);
  * kept layer reads a dropped one). */
 clnet_status clnet_net_truncate(clnet_net *net, int last);
 
+/* ---- input normalisation ----------------------------------------------
+ * A net may own the normalisation of its input, x' = (x - mean[c]) / std[c]
+ * for each input channel c. Once set, clnet_net_forward applies it on every
+ * device (to a host copy: the caller's x is never changed), and so do
+ * clnet_net_train_epoch and clnet_net_evaluate; checkpoints keep it (format
+ * version 2), so a net loaded in a fresh process evaluates as it was trained
+ * without the caller repeating any statistics. A cfg sets it with the [net]
+ * keys `mean = ...` and `std = ...` (one value per input channel). */
+
+/* Sets the net's normalisation: mean and std hold one float per input
+ * channel (dimension 0 of the input shape); either may be NULL (0 and 1).
+ * Both NULL removes it. The values are copied. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL net, a std not > 0 or a non-finite
+ * value, naming the channel), CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_net_set_input_norm(clnet_net *net, const float *mean, const float *std);
+/* True when the net normalises its input; then mean and std (each may be
+ * NULL) receive one float per input channel. */
+bool clnet_net_input_norm(const clnet_net *net, float *mean, float *std);
+
+/* Where training stands, kept in checkpoints (version 2) so that a run can
+ * resume exactly: clnet_net_train_epoch records epochs_done = opts->epoch + 1
+ * and seed = opts->seed after each successful epoch; best_accuracy is the
+ * caller's (e.g. the best validation top-1 so far, for "save the best"). A
+ * new net, and one loaded from a version 1 file, has all zeros. */
+typedef struct clnet_train_state {
+    int epochs_done;             /* complete epochs: the next epoch index to run */
+    uint64_t seed;               /* the run's seed: shuffles and augmentation follow
+                                    from (seed, epoch), dropout from the net's forwards */
+    float best_accuracy;         /* caller's bookkeeping; 0 = none yet */
+} clnet_train_state;
+
+/* Reads and replaces the net's training state. Errors of the setter:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL, epochs_done < 0). */
+void clnet_net_train_state(const clnet_net *net, clnet_train_state *state);
+clnet_status clnet_net_set_train_state(clnet_net *net, const clnet_train_state *state);
+
 /* ---- running ----------------------------------------------------------- */
 typedef enum clnet_loss {
     CLNET_LOSS_SOFTMAX_XENT = 0, /* classification: labels are class indices */
@@ -279,7 +315,11 @@ typedef struct clnet_eval {
 typedef struct clnet_train_opts {
     int batch;
     const clnet_augment *augment; /* may be NULL */
-    const float *mean, *std;     /* per-channel normalisation; may be NULL */
+    const float *mean, *std;     /* per-channel normalisation, or NULL. A net without its
+                                    own takes these as its own in train_epoch (see
+                                    clnet_net_set_input_norm); for a net with its own they
+                                    must be NULL or equal to it (else
+                                    CLNET_ERR_INVALID_ARGUMENT) */
     uint64_t seed;               /* shuffling and augmentation */
     int epoch;                   /* 0-based: selects the shuffle, the lr schedule */
     int limit;                   /* > 0: use only the first `limit` examples */
@@ -317,8 +357,9 @@ const char *clnet_zoo_cfg(const char *name);
 /* ---- checkpoints -------------------------------------------------------- 
  * A versioned little-endian binary file (docs/checkpoint-format.md): magic,
  * version, per-layer records (name, kind, tensor shapes, data) for weights,
- * batch-norm running statistics and optimizer state, then a CRC-32 of
- * everything before it. Saving writes "<path>.tmp.<pid>" then renames it, so
+ * batch-norm running statistics and optimizer state, the input
+ * normalisation and the training state (version 2; version 1 files load
+ * and leave those two alone), then a CRC-32 of everything before it. Saving writes "<path>.tmp.<pid>" then renames it, so
  * a crash never destroys the previous file. Loading checks everything before
  * changing the net: a different architecture fails with CLNET_ERR_FORMAT
  * naming the first mismatching layer; a damaged file with CLNET_ERR_FORMAT
