@@ -458,7 +458,7 @@ static clnet_status forward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor 
     clnet_op op = nn_layer_op(l);
     clnet_tensor *x = input_y(net, l, 0);
     clnet_tensor *mean = l->params[2].value, *var = l->params[3].value;
-    if (net->training) {
+    if (nn_layer_training(net, l)) {
         clnet_op stats = op;
         stats.kind = CLNET_OP_BATCHNORM_STATS;
         clnet_tensor *out[4] = {l->batch_mean, l->batch_var, mean, var};
@@ -576,7 +576,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
         break;
     }
     case CLNET_LAYER_DROPOUT:
-        op.u.dropout.training = net->training;
+        op.u.dropout.training = nn_layer_training(net, l);
         op.u.dropout.seed = l->dropout_seed = dropout_seed(net, id);
         st = run(net, &op, 1, &x, 1, &dst);
         break;

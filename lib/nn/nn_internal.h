@@ -64,6 +64,7 @@ typedef struct nn_layer {
     nn_param params[NN_MAX_PARAMS];
     int64_t nparam_count, macs, elementwise;
     bool frozen;
+    clnet_layer_mode mode;         /* clnet_net_set_layer_mode; see nn_layer_training */
     int consumers;                 /* edges from later layers (a layer listed twice counts twice) */
     int consumer;                  /* the consumer's id when consumers == 1, else -1 */
 
@@ -137,6 +138,10 @@ clnet_status nn_norm_input(clnet_net *net, const float *x, int n, const float **
  * A caller's normalisation that differs from the net's is an error. */
 clnet_status nn_norm_resolve(clnet_net *net, const char *what, const float *mean,
                              const float *std, const float **use_mean, const float **use_std);
+
+/* Whether layer l runs in training mode in the current forward (the net's
+ * mode, the layer's mode and, for batch norm, whether it is frozen). */
+bool nn_layer_training(const clnet_net *net, const nn_layer *l);
 
 /* Releases the normalisation and its scratch (clnet_net_free). */
 void nn_norm_free(clnet_net *net);

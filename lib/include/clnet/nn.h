@@ -184,13 +184,41 @@ clnet_status clnet_net_param_read(clnet_net *net, int id, int index, clnet_shape
 
 /* Training mode (batch-norm batch statistics and running-statistics
  * updates, dropout on) or inference (the default). Takes effect at the next
- * forward. */
+ * forward. clnet_net_train_epoch switches training on for its duration and
+ * clnet_net_evaluate switches it off; both restore the mode they found.
+ * Layers follow the net's mode as clnet_net_set_layer_mode says. */
 void clnet_net_set_training(clnet_net *net, bool training);
 /* Freezes (or frees again) the parameters of layers first..last
  * (inclusive): clnet_net_step leaves frozen parameters alone, and the
  * backward pass computes no gradient below the first trainable layer.
+ * Frozen means frozen: a frozen batch norm also runs in inference mode
+ * (normalising with its running statistics and leaving them unchanged) in
+ * a training forward, unless its layer mode is CLNET_LAYER_MODE_TRAINING.
  * Errors: CLNET_ERR_INVALID_ARGUMENT (a range outside the net). */
 clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen);
+
+/* How a layer behaves while the net is in training mode (in inference mode
+ * every layer runs in inference mode). Matters for batch norm and dropout. */
+typedef enum clnet_layer_mode {
+    CLNET_LAYER_MODE_AUTO = 0,   /* the net's mode, but a frozen batch norm runs in
+                                    inference mode (the default) */
+    CLNET_LAYER_MODE_INFERENCE,  /* always inference: batch norm uses and keeps its running
+                                    statistics, dropout passes everything */
+    CLNET_LAYER_MODE_TRAINING    /* the net's mode, frozen or not */
+} clnet_layer_mode;
+
+/* Sets the mode of layers first..last (inclusive). A batch norm in
+ * inference mode passes gradients to the layers below it, but computes no
+ * gradient of its own scale and shift: backward fails with
+ * CLNET_ERR_UNSUPPORTED while such a layer is not frozen. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (a range outside the net, an unknown mode). */
+clnet_status clnet_net_set_layer_mode(clnet_net *net, int first, int last, clnet_layer_mode mode);
+
+/* Finds the layer named `name` (as in the cfg or clnet_layer_spec.name;
+ * unnamed layers are "<kind><id>", e.g. "conv3") and stores its id in *id.
+ * Errors: CLNET_ERR_INVALID_ARGUMENT (NULL argument, no such layer: the
+ * message names it). */
+clnet_status clnet_net_find_layer(const clnet_net *net, const char *name, int *id);
 /* Drops every layer after `last` (transfer learning: replace the head, then
  * clnet_net_add new layers and clnet_net_bind again); the kept layers keep
  * their weights, and the net is unbound (device memory released) until it
