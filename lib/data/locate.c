@@ -77,8 +77,10 @@ void clnet_dataset_free(clnet_dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->images);
-    free(ds->labels);
+    if (!ds->borrowed) {
+        free(ds->images);
+        free(ds->labels);
+    }
     free(ds);
 }
 
