@@ -143,6 +143,11 @@ clnet_status nn_norm_resolve(clnet_net *net, const char *what, const float *mean
  * mode, the layer's mode and, for batch norm, whether it is frozen). */
 bool nn_layer_training(const clnet_net *net, const nn_layer *l);
 
+/* Range checks of the public option structs (train_opts.c); `what` names
+ * the calling function in the message. */
+clnet_status nn_check_optimizer(clnet_ctx *ctx, const char *what, const clnet_optimizer *opt);
+clnet_status nn_check_train_opts(clnet_ctx *ctx, const char *what, const clnet_train_opts *opts);
+
 /* Releases the normalisation and its scratch (clnet_net_free). */
 void nn_norm_free(clnet_net *net);
 

@@ -103,11 +103,11 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
     if (!net->dev)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_step: the net is not bound to a device");
-    if (opt->kind != CLNET_OPTIM_SGD && opt->kind != CLNET_OPTIM_ADAM)
-        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
-                          "clnet_net_step: unknown optimizer %d", (int)opt->kind);
+    clnet_status st = nn_check_optimizer(net->ctx, "clnet_net_step", opt);
+    if (st != CLNET_OK)
+        return st;
     int nstate = opt->kind == CLNET_OPTIM_ADAM ? 2 : opt->momentum != 0.0f ? 1 : 0;
-    clnet_status st = ensure_state(net, opt->kind, nstate);
+    st = ensure_state(net, opt->kind, nstate);
     if (st != CLNET_OK)
         return st;
     if (nstate == 0)

@@ -361,8 +361,9 @@ static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float
     return st;
 }
 
+/* *stopped: the progress callback ended the epoch early. */
 static clnet_status train_loop(clnet_net *net, pipeline *p, const clnet_train_opts *opts,
-                               const clnet_optimizer *opt, tally *t)
+                               const clnet_optimizer *opt, tally *t, bool *stopped)
 {
     int64_t k = out_width(net);
     step_buffers buf = {
@@ -373,14 +374,28 @@ static clnet_status train_loop(clnet_net *net, pipeline *p, const clnet_train_op
     clnet_status st = CLNET_OK;
     if (!buf.out || !buf.logp || (net->loss == CLNET_LOSS_MSE && !buf.targets))
         st = clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "train: cannot allocate step buffers");
+    double start = now_seconds();
     for (int64_t b = 0; st == CLNET_OK && b < p->nbatches; b++) {
         slot *s;
         st = pipeline_get(net->ctx, p, b, &s);
         if (st != CLNET_OK)
             break;
         float lr = clnet_optimizer_lr(opt, opts->epoch + (double)b / (double)p->nbatches);
+        double loss_before = t->loss;
+        int n = s->n;
         st = train_step(net, opt, lr, s, &buf, t);
         pipeline_release(p, s);
+        if (st == CLNET_OK && opts->progress) {
+            double end = now_seconds();
+            clnet_progress pr = {.batch = b, .batches = p->nbatches, .images = t->count,
+                                 .loss = (t->loss - loss_before) / n, .batch_seconds = end - start,
+                                 .images_per_second = end > start ? n / (end - start) : 0.0};
+            start = end;
+            if (opts->progress(opts->progress_user, &pr) != 0) {
+                *stopped = true;
+                break;
+            }
+        }
     }
     free(buf.out);
     free(buf.targets);
@@ -397,7 +412,11 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_train_epoch: NULL argument");
     int batch = opts->batch > 0 ? opts->batch : net->max_batch;
-    clnet_status st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, batch);
+    clnet_status st = nn_check_train_opts(net->ctx, "clnet_net_train_epoch", opts);
+    if (st == CLNET_OK)
+        st = nn_check_optimizer(net->ctx, "clnet_net_train_epoch", opt);
+    if (st == CLNET_OK)
+        st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, batch);
     if (st != CLNET_OK)
         return st;
     /* statistics passed to a net without its own become its own, so that
@@ -421,16 +440,18 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     double t0 = now_seconds();
     st = pipeline_start(net->ctx, &p, opts->threads);
     tally t = {0};
+    bool stopped = false;
     if (st == CLNET_OK) {
         bool was_training = net->training;
         net->training = true;
-        st = train_loop(net, &p, opts, opt, &t);
+        st = train_loop(net, &p, opts, opt, &t, &stopped);
         net->training = was_training;
         pipeline_stop(&p);
     }
     free(order);
     finish_stats(stats, &t, now_seconds() - t0, p.wait_seconds);
-    if (st == CLNET_OK) {
+    stats->stopped = stopped;
+    if (st == CLNET_OK && !stopped) {
         net->progress.epochs_done = opts->epoch + 1;
         net->progress.seed = opts->seed;
     }
@@ -559,7 +580,9 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
                           CLNET_ERR_INVALID_ARGUMENT, "evaluate: NULL argument or no nets");
     clnet_ctx *ctx = nets[0]->ctx;
     int batch = opts->batch > 0 ? opts->batch : nets[0]->max_batch;
-    clnet_status st = check_ensemble(nets, nnets, ds, batch);
+    clnet_status st = nn_check_train_opts(ctx, "evaluate", opts);
+    if (st == CLNET_OK)
+        st = check_ensemble(nets, nnets, ds, batch);
     const float *mean = opts->mean, *std = opts->std;
     for (int i = 0; st == CLNET_OK && i < nnets; i++) {
         const float *m, *s;

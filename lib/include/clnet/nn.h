@@ -301,19 +301,27 @@ typedef enum clnet_schedule {
     CLNET_SCHED_COSINE           /* to 0 at `epochs` */
 } clnet_schedule;
 
+/* An optimizer and its learning-rate schedule. Zero-initialise, then set
+ * kind and lr at least: every other zero is the default given here.
+ * clnet_net_step and clnet_net_train_epoch refuse values outside the ranges
+ * with CLNET_ERR_INVALID_ARGUMENT naming the field. */
 typedef struct clnet_optimizer {
-    clnet_optim_kind kind;
-    float lr;
-    float momentum;              /* SGD */
-    bool nesterov;               /* SGD */
-    float weight_decay;          /* L2 for SGD/Adam; decoupled for AdamW */
-    bool decoupled;              /* Adam -> AdamW */
-    float beta1, beta2, eps;     /* Adam; 0 = 0.9, 0.999, 1e-8 */
-    clnet_schedule schedule;
-    float gamma;                 /* STEP */
-    int step_epochs;             /* STEP */
-    int epochs;                  /* COSINE horizon */
-    float warmup_epochs;         /* linear warm-up from 0 */
+    clnet_optim_kind kind;       /* SGD (default) or ADAM */
+    float lr;                    /* base learning rate, finite, >= 0 (0 trains nothing) */
+    float momentum;              /* SGD, [0, 1); 0 = plain SGD (no velocity state) */
+    bool nesterov;               /* SGD: Nesterov momentum; default off */
+    float weight_decay;          /* >= 0, finite: L2 for SGD/Adam, decoupled for AdamW;
+                                    default 0 */
+    bool decoupled;              /* Adam -> AdamW; default off */
+    float beta1, beta2, eps;     /* Adam, beta1 and beta2 in [0, 1), eps >= 0; 0 = 0.9,
+                                    0.999, 1e-8 */
+    clnet_schedule schedule;     /* default CONSTANT */
+    float gamma;                 /* STEP: factor per step, finite, >= 0 (0 here: the lr drops
+                                    to 0 after the first step) */
+    int step_epochs;             /* STEP: epochs per step, >= 0; 0 = the schedule is constant */
+    int epochs;                  /* COSINE horizon, >= 0; 0 = the schedule is constant */
+    float warmup_epochs;         /* linear warm-up from 0 over this many epochs, finite,
+                                    >= 0; default 0 = none */
 } clnet_optimizer;
 
 /* The training defaults of a cfg text's [net] section: batch (may be NULL),
@@ -338,22 +346,49 @@ typedef struct clnet_eval {
     double seconds;
     double images_per_second;
     double input_wait_seconds;   /* time the device loop waited for the host input pipeline */
+    bool stopped;                /* train_epoch: the progress callback stopped it early; the
+                                    figures cover the batches that ran */
 } clnet_eval;
 
+/* What clnet_net_train_epoch reports after each batch. */
+typedef struct clnet_progress {
+    int64_t batch;               /* 0-based index of the batch just finished */
+    int64_t batches;             /* batches in the epoch */
+    int64_t images;              /* images trained on so far in this epoch */
+    double loss;                 /* mean loss of this batch */
+    double batch_seconds;        /* wall time of this batch, input wait included (the first
+                                    batch of a run also compiles OpenCL programs) */
+    double images_per_second;    /* this batch's images / batch_seconds */
+} clnet_progress;
+
+/* A per-batch progress callback: `user` is clnet_train_opts.progress_user.
+ * Returning non-zero stops the epoch cleanly after this batch: the weights
+ * keep the steps taken, clnet_net_train_epoch returns CLNET_OK with
+ * stats->stopped set, and the training state is not advanced (the epoch is
+ * not complete). Called on the caller's thread. */
+typedef int (*clnet_progress_fn)(void *user, const clnet_progress *progress);
+
+/* Options of training and evaluation. Zero-initialise, then set what you
+ * need: every zero means the default given here. Out-of-range values are
+ * CLNET_ERR_INVALID_ARGUMENT naming the field. */
 typedef struct clnet_train_opts {
-    int batch;
-    const clnet_augment *augment; /* may be NULL */
+    int batch;                   /* images per step, 1..the bound max_batch; 0 = the
+                                    max_batch the net was bound for */
+    const clnet_augment *augment; /* training only; NULL = none */
     const float *mean, *std;     /* per-channel normalisation, or NULL. A net without its
                                     own takes these as its own in train_epoch (see
                                     clnet_net_set_input_norm); for a net with its own they
                                     must be NULL or equal to it (else
                                     CLNET_ERR_INVALID_ARGUMENT) */
-    uint64_t seed;               /* shuffling and augmentation */
-    int epoch;                   /* 0-based: selects the shuffle, the lr schedule */
-    int limit;                   /* > 0: use only the first `limit` examples */
-    int threads;                 /* host data threads; 0 = 1 */
-    int multi_crop_pad;          /* evaluate: > 0 averages 10 views (centre and 4 corner
-                                    crops of the image zero-padded by this, and mirrors) */
+    uint64_t seed;               /* shuffling and augmentation; any value (default 0) */
+    int epoch;                   /* 0-based, >= 0: selects the shuffle, the lr schedule */
+    int limit;                   /* >= 0; > 0: use only the first `limit` examples; 0 = all */
+    int threads;                 /* host data threads, 0..64; 0 = 1 */
+    int multi_crop_pad;          /* evaluate, >= 0: > 0 averages 10 views (centre and 4
+                                    corner crops of the image zero-padded by this, and
+                                    mirrors); 0 = the image alone */
+    clnet_progress_fn progress;  /* train_epoch: called after every batch; NULL = none */
+    void *progress_user;         /* passed to `progress` */
 } clnet_train_opts;
 
 /* One epoch over `ds` (shuffled, augmented, batched on host threads that
