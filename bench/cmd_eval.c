@@ -1,5 +1,5 @@
 /* cmd_eval.c - `clnet-bench eval`: evaluates saved checkpoints of a zoo model
- * on a dataset's test split, each on its own and, with several, as an
+ * or a cfg file's net on a dataset's test split, each on its own and, with several, as an
  * ensemble that averages their softmax outputs. */
 #include <limits.h>
 #include <stdlib.h>
@@ -13,17 +13,22 @@
 static void print_help(void)
 {
     printf(
-        "usage: clnet-bench eval --checkpoint FILE [--checkpoint FILE ...] --model NAME\n"
-        "                        --data SET [--multi-crop PAD] [--device D] [--batch B]\n"
-        "                        [--limit N] [--data-dir DIR] [--threads T] [--json]\n\n"
+        "usage: clnet-bench eval --checkpoint FILE [--checkpoint FILE ...]\n"
+        "                        (--model NAME | --cfg FILE) --data SET [--multi-crop PAD]\n"
+        "                        [--device D] [--batch B] [--limit N] [--data-dir DIR]\n"
+        "                        [--threads T] [--json]\n\n"
         "Loads each checkpoint (written by `clnet-bench train --save`) into a fresh\n"
-        "instance of zoo model NAME and evaluates it on the test split of SET:\n"
-        "loss, top-1 accuracy (and top-5 with more than 10 classes), images/s. With\n"
-        "several checkpoints, also their ensemble (softmax outputs averaged). Inputs\n"
-        "are normalised with the training split's statistics, as in training, so\n"
-        "the training split is read too.\n\n"
+        "instance of zoo model NAME (or of the net of a cfg file) and evaluates it on\n"
+        "the test split of SET: loss, top-1 accuracy (and top-5 with more than 10\n"
+        "classes), images/s. With several checkpoints, also their ensemble (softmax\n"
+        "outputs averaged). A checkpoint keeps the net's input normalisation; for\n"
+        "older ones (format version 1) inputs are normalised with the training\n"
+        "split's statistics, as in training, so the training split is read too.\n"
+        "With --limit equal to train's --test-limit, eval prints the test accuracy\n"
+        "that train printed last.\n\n"
         "  --checkpoint FILE   a checkpoint; repeat for an ensemble (at most %d)\n"
         "  --model NAME        the zoo model the checkpoints were trained as\n"
+        "  --cfg FILE          or the cfg file they were trained from\n"
         "  --data SET          %s\n"
         "  --multi-crop PAD    average 10 views per image: the centre and 4 corner crops\n"
         "                      of the image zero-padded by PAD, and their mirrors\n"
@@ -41,7 +46,7 @@ static void print_help(void)
 typedef struct eval_options {
     const char *checkpoints[MAX_CHECKPOINTS];
     int ncheckpoints;
-    const char *model, *data, *selector, *data_dir;
+    const char *model, *cfg, *data, *selector, *data_dir;
     long multi_crop, batch, limit, threads;
     bool json;
 } eval_options;
@@ -77,6 +82,8 @@ static int parse_option(bench_opts *o, eval_options *e)
             e->checkpoints[e->ncheckpoints++] = v;
     } else if (bench_opt_value(o, "--model", &v)) {
         e->model = v;
+    } else if (bench_opt_value(o, "--cfg", &v)) {
+        e->cfg = v;
     } else if (bench_opt_value(o, "--data", &v)) {
         if (v && !training_data_known(v))
             return bench_usage_error(CMD, "unknown dataset '%s' (known: %s)", v,
@@ -107,12 +114,14 @@ static int parse_options(int argc, char **argv, eval_options *e, bool *help)
     }
     if (e->ncheckpoints == 0)
         return bench_usage_error(CMD, "at least one --checkpoint is required");
-    if (!e->model)
-        return bench_usage_error(CMD, "--model is required");
+    if (!e->model == !e->cfg)
+        return bench_usage_error(CMD, "give --model or --cfg (one of them)");
     if (!e->data)
         return bench_usage_error(CMD, "--data is required");
-    if (!clnet_zoo_cfg(e->model))
+    if (e->model && !clnet_zoo_cfg(e->model))
         return training_unknown_model(CMD, e->model);
+    if (!e->model)
+        e->model = e->cfg;
     return BENCH_EXIT_OK;
 }
 
@@ -130,17 +139,13 @@ typedef struct eval_run {
 /* Builds a fresh model and loads checkpoint i into it. */
 static int load_checkpoint(eval_run *r, int i)
 {
-    int rc = training_model_new(CMD, r->ctx, r->e->model, r->data.test, r->dev, (int)r->e->batch,
-                                0, &r->nets[i]);
-    if (rc != BENCH_EXIT_OK)
-        return rc;
-    clnet_status st = clnet_net_load(r->nets[i], r->e->checkpoints[i]);
-    if (st != CLNET_OK) {
-        char what[1100];
-        snprintf(what, sizeof what, "cannot load checkpoint %s", r->e->checkpoints[i]);
-        return bench_fail(CMD, r->ctx, st, what);
-    }
-    return BENCH_EXIT_OK;
+    char *text;
+    int rc = training_cfg_text(CMD, r->e->model, r->e->cfg, &text);
+    if (rc == BENCH_EXIT_OK)
+        rc = training_model_new(CMD, r->ctx, text, r->e->model, r->data.test,
+                                r->e->checkpoints[i], r->dev, (int)r->e->batch, 0, &r->nets[i]);
+    free(text);
+    return rc;
 }
 
 static void print_row(const eval_run *r, const char *label, const clnet_eval *s)
@@ -199,17 +204,27 @@ static int evaluate_all(eval_run *r)
         printf("%-32s  test_loss  test_acc%s  images/s  seconds\n", "checkpoint",
                r->top5 ? "  test_top5" : "");
     }
+    bool all_normalise = true;
     for (int i = 0; i < e->ncheckpoints; i++) {
         int rc = load_checkpoint(r, i);
         if (rc != BENCH_EXIT_OK)
             return rc;
-        clnet_status st = clnet_net_evaluate(r->nets[i], r->data.test, &opts, &r->results[i]);
+        /* a net that keeps its own normalisation (checkpoint version 2, or a
+         * cfg with mean/std) applies it itself */
+        clnet_train_opts own = opts;
+        if (clnet_net_input_norm(r->nets[i], NULL, NULL))
+            own.mean = own.std = NULL;
+        else
+            all_normalise = false;
+        clnet_status st = clnet_net_evaluate(r->nets[i], r->data.test, &own, &r->results[i]);
         if (st != CLNET_OK)
             return bench_fail(CMD, r->ctx, st, "evaluation failed");
         if (!e->json)
             print_row(r, e->checkpoints[i], &r->results[i]);
     }
     if (e->ncheckpoints > 1) {
+        if (all_normalise)
+            opts.mean = opts.std = NULL;
         clnet_eval *s = &r->results[e->ncheckpoints];
         clnet_status st = clnet_net_evaluate_ensemble(r->nets, e->ncheckpoints, r->data.test, &opts, s);
         if (st != CLNET_OK)
