@@ -115,6 +115,14 @@ static inline int64_t clnet_ceil_div(int64_t a, int64_t b)
     return (a + b - 1) / b;
 }
 
+/* A dense tensor over a buffer the backend did not allocate: `handle` (of
+ * `bytes`, already retained for the tensor: released through buffer_free
+ * when the last view goes), its first element `offset` elements in. Checks
+ * the dtype, the shape and that it fits in the buffer. */
+clnet_status clnet_tensor_over_handle(clnet_device *dev, void *handle, size_t bytes,
+                                      int64_t offset, clnet_dtype dtype, int ndim,
+                                      const int64_t *shape, clnet_tensor **out);
+
 /* Element size of a dtype in bytes. */
 size_t clnet_dtype_size(clnet_dtype dtype);
 

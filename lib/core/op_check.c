@@ -668,8 +668,17 @@ clnet_status clnet_op_output_shapes(clnet_ctx *ctx, const clnet_op *op, int nin,
     clnet_error_clear(ctx);
     if (!op)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_op_output_shapes: NULL op");
+    /* NULL dtypes: every input is F32, and the caller wants no output dtypes
+     * (CLNET_F32 is 0, so the zeroed arrays say F32) */
+    static const clnet_dtype all_f32[CLNET_OP_MAX_INPUTS];
+    clnet_dtype unused_out[CLNET_OP_MAX_OUTPUTS];
+    if (!in_dtype && nin > CLNET_OP_MAX_INPUTS)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_op_output_shapes: %d inputs "
+                          "(at most %d)", nin, CLNET_OP_MAX_INPUTS);
+    in_dtype = in_dtype ? in_dtype : all_f32;
+    out_dtype = out_dtype ? out_dtype : unused_out;
     check c = {ctx, op, clnet_op_kind_name(op->kind), nin, in, in_dtype, 0, out, out_dtype};
-    if (!nout || !out || !out_dtype || nin < 0 || (nin > 0 && (!in || !in_dtype)))
+    if (!nout || !out || nin < 0 || (nin > 0 && !in))
         return fail(&c, CLNET_ERR_INVALID_ARGUMENT,
                     "clnet_op_output_shapes: NULL argument or negative input count");
     for (int i = 0; i < nin; i++) {
