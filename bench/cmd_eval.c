@@ -14,7 +14,8 @@ static void print_help(void)
 {
     printf(
         "usage: clnet-bench eval --checkpoint FILE [--checkpoint FILE ...]\n"
-        "                        (--model NAME | --cfg FILE) --data SET [--multi-crop PAD]\n"
+        "                        (--model NAME | --cfg FILE) --data SET [--tta LIST]\n"
+        "                        [--multi-crop PAD]\n"
         "                        [--device D] [--batch B] [--limit N] [--data-dir DIR]\n"
         "                        [--threads T] [--json]\n\n"
         "Loads each checkpoint (written by `clnet-bench train --save`) into a fresh\n"
@@ -30,8 +31,11 @@ static void print_help(void)
         "  --model NAME        the zoo model the checkpoints were trained as\n"
         "  --cfg FILE          or the cfg file they were trained from\n"
         "  --data SET          %s\n"
-        "  --multi-crop PAD    average 10 views per image: the centre and 4 corner crops\n"
-        "                      of the image zero-padded by PAD, and their mirrors\n"
+        "  --tta LIST          average views of each image (test-time augmentation),\n"
+        "                      comma-separated: crops=PAD (4 corner crops of the image\n"
+        "                      zero-padded by PAD), translate=PX (shifted PX left, right,\n"
+        "                      up, down), mirror (each view also mirrored: not for digits)\n"
+        "  --multi-crop PAD    --tta crops=PAD,mirror (10 views)\n"
         "  --device D          device index, name substring or \"ref\" (default:\n"
         "                      CLNET_DEVICE, else the first OpenCL device)\n"
         "  --batch B           images per forward pass (default 100)\n"
@@ -48,8 +52,41 @@ typedef struct eval_options {
     int ncheckpoints;
     const char *model, *cfg, *data, *selector, *data_dir;
     long multi_crop, batch, limit, threads;
+    clnet_tta tta;
+    const char *tta_text;        /* --tta as given, for the report */
     bool json;
 } eval_options;
+
+/* --tta LIST into e->tta. */
+static int parse_tta(const char *list, eval_options *e)
+{
+    char buf[256];
+    if (strlen(list) >= sizeof buf)
+        return bench_usage_error(CMD, "--tta list too long");
+    strcpy(buf, list);
+    e->tta = (clnet_tta){0};
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
+        char *value = strchr(item, '=');
+        if (value)
+            *value++ = '\0';
+        long n;
+        if (strcmp(item, "mirror") == 0 && !value)
+            e->tta.mirror = true;
+        else if (strcmp(item, "crops") == 0 && value)
+            e->tta.crop_pad = bench_parse_int(CMD, "--tta crops", value, 1, 64, &n) ? (int)n : -1;
+        else if (strcmp(item, "translate") == 0 && value)
+            e->tta.translate = bench_parse_int(CMD, "--tta translate", value, 1, 64, &n) ? (int)n
+                                                                                         : -1;
+        else
+            return bench_usage_error(CMD, "bad --tta item '%s' (mirror, crops=PAD, "
+                                     "translate=PX)", item);
+        if (e->tta.crop_pad < 0 || e->tta.translate < 0)
+            return BENCH_EXIT_USAGE;
+    }
+    e->tta_text = list;
+    return BENCH_EXIT_OK;
+}
 
 static int parse_long(bench_opts *o, const char *name, long lo, long hi, long *out, bool *matched)
 {
@@ -84,6 +121,9 @@ static int parse_option(bench_opts *o, eval_options *e)
         e->model = v;
     } else if (bench_opt_value(o, "--cfg", &v)) {
         e->cfg = v;
+    } else if (bench_opt_value(o, "--tta", &v)) {
+        if (v && parse_tta(v, e) != BENCH_EXIT_OK)
+            return BENCH_EXIT_USAGE;
     } else if (bench_opt_value(o, "--data", &v)) {
         if (v && !training_data_known(v))
             return bench_usage_error(CMD, "unknown dataset '%s' (known: %s)", v,
@@ -116,6 +156,10 @@ static int parse_options(int argc, char **argv, eval_options *e, bool *help)
         return bench_usage_error(CMD, "at least one --checkpoint is required");
     if (!e->model == !e->cfg)
         return bench_usage_error(CMD, "give --model or --cfg (one of them)");
+    if (e->tta_text && e->multi_crop > 0)
+        return bench_usage_error(CMD, "--multi-crop PAD is --tta crops=PAD,mirror: give one");
+    if (e->multi_crop > 0)
+        e->tta = (clnet_tta){.crop_pad = (int)e->multi_crop, .mirror = true};
     if (!e->data)
         return bench_usage_error(CMD, "--data is required");
     if (e->model && !clnet_zoo_cfg(e->model))
@@ -172,8 +216,12 @@ static void print_json(const eval_run *r)
     bench_json_string(stdout, e->data);
     printf(", \"device\": ");
     bench_json_string(stdout, r->info.name);
-    printf(", \"device_index\": %d, \"multi_crop\": %ld, \"test_count\": %lld, \"checkpoints\": [",
-           r->info.index, e->multi_crop, (long long)r->results[0].count);
+    printf(", \"device_index\": %d, \"multi_crop\": %ld, \"tta\": ", r->info.index, e->multi_crop);
+    if (e->tta_text)
+        bench_json_string(stdout, e->tta_text);
+    else
+        printf("null");
+    printf(", \"test_count\": %lld, \"checkpoints\": [", (long long)r->results[0].count);
     for (int i = 0; i < e->ncheckpoints; i++) {
         printf("%s{\"path\": ", i ? ", " : "");
         bench_json_string(stdout, e->checkpoints[i]);
@@ -196,11 +244,16 @@ static int evaluate_all(eval_run *r)
     clnet_train_opts opts = {
         .batch = (int)e->batch, .mean = r->data.mean, .std = r->data.std,
         .limit = e->limit > 0 ? (int)e->limit : 0, .threads = e->threads > 0 ? (int)e->threads : 0,
-        .multi_crop_pad = (int)e->multi_crop,
+        .tta = &e->tta,
     };
     if (!e->json) {
-        printf("model %s on %s, device %d: %s%s\n", e->model, e->data, r->info.index,
-               r->info.name, e->multi_crop > 0 ? ", 10-view multi-crop" : "");
+        int views = (1 + (e->tta.crop_pad > 0 ? 4 : 0) + (e->tta.translate > 0 ? 4 : 0)) *
+                    (e->tta.mirror ? 2 : 1);
+        printf("model %s on %s, device %d: %s", e->model, e->data, r->info.index, r->info.name);
+        if (views > 1)
+            printf(", %d views averaged (%s)", views,
+                   e->tta_text ? e->tta_text : "multi-crop: crops and mirrors");
+        printf("\n");
         printf("%-32s  test_loss  test_acc%s  images/s  seconds\n", "checkpoint",
                r->top5 ? "  test_top5" : "");
     }

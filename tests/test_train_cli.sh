@@ -4,7 +4,8 @@
 # losses and a byte-identical checkpoint as the uninterrupted run; a net from
 # a cfg file with its own [net] mean/std trains, keeps its normalisation, and
 # `eval --cfg` prints the test accuracy train printed last; --val with
-# --save-best writes FILE.best. Skips (77) when MNIST is not found.
+# --save-best writes FILE.best; eval --multi-crop is its --tta alias. Skips
+# (77) when MNIST is not found.
 # usage: test_train_cli.sh CLNET_BENCH
 set -uo pipefail
 
@@ -81,6 +82,16 @@ cat "$tmp/eval.log"
 evaluated=$(awk -v f="$tmp/mine.ckpt" '$1 == f {print $3}' "$tmp/eval.log")
 [[ -n $trained && $trained == "$evaluated" ]] ||
     fail "eval --cfg gives test accuracy '$evaluated', train printed '$trained'"
+
+# --multi-crop PAD is --tta crops=PAD,mirror: the same figures
+row() {
+    "$bench" eval --model lenet5 --checkpoint "$tmp/full.ckpt" --data mnist --limit 200 "$@" |
+        awk -v f="$tmp/full.ckpt" '$1 == f {print $2, $3}'
+}
+crops=$(row --multi-crop 2)
+[[ -n $crops && $crops == "$(row --tta crops=2,mirror)" ]] ||
+    fail "--multi-crop 2 gives '$crops', --tta crops=2,mirror '$(row --tta crops=2,mirror)'"
+[[ -n $(row --tta translate=1) ]] || fail "eval --tta translate=1 printed no result"
 
 if ((failures)); then
     echo "$failures failures"

@@ -143,6 +143,18 @@ clnet_status nn_norm_resolve(clnet_net *net, const char *what, const float *mean
  * mode, the layer's mode and, for batch norm, whether it is frozen). */
 bool nn_layer_training(const clnet_net *net, const nn_layer *l);
 
+/* One view of test-time augmentation: the image shifted by (dy, dx) with
+ * zero fill, then mirrored left-right when flip. */
+typedef struct nn_view {
+    int dy, dx;
+    bool flip;
+} nn_view;
+#define NN_MAX_VIEWS 18          /* (image + 4 crops + 4 shifts) x mirror */
+
+/* The views of an evaluation's options (tta or multi_crop_pad; the image
+ * alone without either) into views[NN_MAX_VIEWS]; returns their count. */
+int nn_tta_views(const clnet_train_opts *opts, nn_view *views);
+
 /* Range checks of the public option structs (train_opts.c); `what` names
  * the calling function in the message. */
 clnet_status nn_check_optimizer(clnet_ctx *ctx, const char *what, const clnet_optimizer *opt);

@@ -11,7 +11,6 @@
 
 #define RING 3
 #define MAX_THREADS 16
-#define CROP_VIEWS 10
 
 static double now_seconds(void)
 {
@@ -40,8 +39,8 @@ typedef struct pipeline {
     const clnet_augment *aug;
     uint64_t aug_seed;
     const float *mean, *std;
-    int views;                 /* 1, or CROP_VIEWS for multi-crop */
-    int crop_pad;
+    int views;                 /* test-time augmentation views; 1 = the image alone */
+    nn_view view[NN_MAX_VIEWS];
     size_t image;              /* floats per image */
 
     slot slots[RING];
@@ -77,19 +76,17 @@ static void normalise(float *x, int c, size_t plane, const float *mean, const fl
     }
 }
 
-/* The ten views of multi-crop evaluation: the centre and the four corner
- * crops of the image zero-padded by `pad`, then their mirrors. View v of
- * image i lands at x[(v * n + i) * image]. */
+/* The views of test-time augmentation (nn_tta_views). View v of image i
+ * lands at x[(v * n + i) * image]. */
 static void make_views(const pipeline *p, const float *raw, float *x, int n)
 {
-    static const int corner[5][2] = {{0, 0}, {-1, -1}, {-1, 1}, {1, -1}, {1, 1}};
     const clnet_dataset *ds = p->ds;
     size_t plane = (size_t)ds->height * ds->width;
-    for (int v = 0; v < CROP_VIEWS; v++)
+    for (int v = 0; v < p->views; v++)
         for (int i = 0; i < n; i++) {
             float *dst = x + ((size_t)v * n + i) * p->image;
             crop_view(raw + (size_t)i * p->image, dst, ds->channels, ds->height, ds->width,
-                      corner[v % 5][0] * p->crop_pad, corner[v % 5][1] * p->crop_pad, v >= 5);
+                      p->view[v].dy, p->view[v].dx, p->view[v].flip);
             normalise(dst, ds->channels, plane, p->mean, p->std);
         }
 }
@@ -605,8 +602,8 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
     for (int64_t i = 0; i < count; i++)
         order[i] = i;
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = mean,
-                  .std = std, .views = opts->multi_crop_pad > 0 ? CROP_VIEWS : 1,
-                  .crop_pad = opts->multi_crop_pad};
+                  .std = std};
+    p.views = nn_tta_views(opts, p.view);
     bool *was_training = malloc((size_t)nnets * sizeof *was_training);
     double t0 = now_seconds();
     st = was_training ? pipeline_start(ctx, &p, opts->threads)

@@ -62,5 +62,31 @@ clnet_status nn_check_train_opts(clnet_ctx *ctx, const char *what, const clnet_t
     if (o->multi_crop_pad < 0)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: clnet_train_opts."
                           "multi_crop_pad = %d < 0", what, o->multi_crop_pad);
+    if (o->tta && (o->multi_crop_pad > 0 || o->tta->crop_pad < 0 || o->tta->translate < 0))
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: clnet_train_opts.tta: "
+                          "crop_pad %d and translate %d must be >= 0, and multi_crop_pad (%d) "
+                          "0 with it", what, o->tta->crop_pad, o->tta->translate,
+                          o->multi_crop_pad);
     return CLNET_OK;
+}
+
+int nn_tta_views(const clnet_train_opts *opts, nn_view *views)
+{
+    clnet_tta tta = {0};
+    if (opts->tta)
+        tta = *opts->tta;
+    else if (opts->multi_crop_pad > 0)
+        tta = (clnet_tta){.crop_pad = opts->multi_crop_pad, .mirror = true};
+    int n = 0;
+    views[n++] = (nn_view){0, 0, false};
+    /* corners in the order multi-crop has always used, so its figures stay */
+    static const int corner[4][2] = {{-1, -1}, {-1, 1}, {1, -1}, {1, 1}};
+    for (int i = 0; tta.crop_pad > 0 && i < 4; i++)
+        views[n++] = (nn_view){corner[i][0] * tta.crop_pad, corner[i][1] * tta.crop_pad, false};
+    static const int shift[4][2] = {{0, -1}, {0, 1}, {-1, 0}, {1, 0}};
+    for (int i = 0; tta.translate > 0 && i < 4; i++)
+        views[n++] = (nn_view){shift[i][0] * tta.translate, shift[i][1] * tta.translate, false};
+    for (int i = 0, base = n; tta.mirror && i < base; i++)
+        views[n++] = (nn_view){views[i].dy, views[i].dx, true};
+    return n;
 }

@@ -368,6 +368,17 @@ typedef struct clnet_progress {
  * not complete). Called on the caller's thread. */
 typedef int (*clnet_progress_fn)(void *user, const clnet_progress *progress);
 
+/* Test-time augmentation: the views clnet_net_evaluate averages (softmax
+ * outputs, equal weights). The image itself is always a view. Views shift
+ * the image with zero fill, so for digits leave mirror off. */
+typedef struct clnet_tta {
+    int crop_pad;                /* >= 0; > 0 adds the 4 corner crops of the image
+                                    zero-padded by this (the centre crop is the image) */
+    int translate;               /* >= 0; > 0 adds the image shifted by this many pixels
+                                    left, right, up and down */
+    bool mirror;                 /* every view also mirrored left-right */
+} clnet_tta;
+
 /* Options of training and evaluation. Zero-initialise, then set what you
  * need: every zero means the default given here. Out-of-range values are
  * CLNET_ERR_INVALID_ARGUMENT naming the field. */
@@ -386,7 +397,10 @@ typedef struct clnet_train_opts {
     int threads;                 /* host data threads, 0..64; 0 = 1 */
     int multi_crop_pad;          /* evaluate, >= 0: > 0 averages 10 views (centre and 4
                                     corner crops of the image zero-padded by this, and
-                                    mirrors); 0 = the image alone */
+                                    mirrors), the same as tta {crop_pad, mirror}; 0 = the
+                                    image alone */
+    const clnet_tta *tta;        /* evaluate: the views to average; NULL = none (or
+                                    multi_crop_pad's). Not with multi_crop_pad > 0 */
     clnet_progress_fn progress;  /* train_epoch: called after every batch; NULL = none */
     void *progress_user;         /* passed to `progress` */
 } clnet_train_opts;
