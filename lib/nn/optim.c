@@ -103,6 +103,10 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
     if (!net->dev)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_step: the net is not bound to a device");
+    if (net->inference_only)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_step: the net is "
+                          "bound for inference only (clnet_net_bind_inference): it has no "
+                          "gradients");
     clnet_status st = nn_check_optimizer(net->ctx, "clnet_net_step", opt);
     if (st != CLNET_OK)
         return st;
@@ -114,6 +118,7 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
         net->opt_kind = opt->kind;
     clnet_op op = step_op(opt, lr, net->opt_steps + 1);
     net->param_version++;
+    double t = nn_prof_start(net);
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
         for (int j = 0; !l->frozen && j < l->nparams; j++) {
@@ -128,5 +133,5 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
         }
     }
     net->opt_steps++;
-    return CLNET_OK;
+    return nn_prof_stop(net, t, &net->prof_step_ms);
 }
