@@ -675,6 +675,13 @@ static void add_misc_cases(void)
         add_gemm(13, 7, 31, t & 1, t & 2, 1, 0, false);
         add_gemm(7, 13, 3, t & 1, t & 2, -1.5f, 0.5f, false);
     }
+    /* clnet's tiled kernel: one thin side, so that transposing the
+     * product copies less than transposing an operand, with and without
+     * accumulation (beta 1) */
+    for (int t = 0; t < 4; t++) {
+        add_gemm(5, 70, 60, t & 1, t & 2, 1, 1, false);
+        add_gemm(70, 5, 60, t & 1, t & 2, 1, 0, false);
+    }
     add_gemm(1, 1, 1, false, false, 1, 0, false);
     add_gemm(64, 64, 64, false, false, 1, 0, false);
     add_gemm(33, 65, 17, true, false, 0.5f, 2, false);
