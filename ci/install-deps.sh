@@ -10,6 +10,8 @@ packages=(
     dataset-fashion-mnist
     libdnnl-dev cmake   # the oneDNN baseline of `clnet-bench ops` (meson finds it through CMake)
     libpng-dev gnuplot-nox   # `clnet-bench report`: the filter grid and the charts
+    clang libclang-rt-14-dev   # ci/fuzz.sh: libFuzzer and the sanitizers' runtimes for clang
+    oclgrind                 # ci/oclgrind.sh: the kernels on a simulated, checked device
 )
 
 missing=()
