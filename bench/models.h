@@ -9,6 +9,8 @@
 int bench_cmd_models(int argc, char **argv);
 int bench_cmd_run(int argc, char **argv);
 int bench_cmd_report(int argc, char **argv);
+int bench_cmd_infer(int argc, char **argv);
+int bench_cmd_export(int argc, char **argv);
 
 /* How to build a zoo model: the cfg overrides from the command line. */
 typedef struct model_opts {

@@ -10,6 +10,8 @@ packages=(
     dataset-fashion-mnist
     libdnnl-dev cmake   # the oneDNN baseline of `clnet-bench ops` (meson finds it through CMake)
     libpng-dev gnuplot-nox   # `clnet-bench report`: the filter grid and the charts
+    libprotobuf-c-dev protobuf-c-compiler libonnx-dev   # ONNX import/export (onnx.proto)
+    python3-torch python3-torchvision python3-onnx python3-numpy   # the ONNX tests' models
 )
 
 missing=()
