@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "backend_ops.h"
+#include "core/op_table.h"
 
 enum { BIAS = 1, BIAS_NULL = 2, TRANSPOSE = 4, VIEWS = 8 };
 
@@ -421,10 +422,6 @@ static void add_unpool(int n, int c, int h, int w, int out_h, int out_w, int k, 
     tc->window[2] = pad;
 }
 
-static const char *const act_names[CLNET_ACT_COUNT] = {
-    "relu", "leaky_relu", "relu6", "sigmoid", "tanh", "swish", "hard_swish", "hard_sigmoid",
-    "lecun_tanh"};
-
 /* Activations built on exp or tanh, compared with a transcendental's
  * tolerance. */
 static bool smooth_act(clnet_activation fn)
@@ -437,7 +434,7 @@ static test_case *add_act(clnet_activation fn, float alpha, tspec x)
 {
     test_case *tc = new_case(clnet_op_activation(fn, alpha),
                              smooth_act(fn) ? NMSE_ELT : NMSE_EXACT, "%s,alpha=%g",
-                             act_names[fn], alpha);
+                             clnet_act_info_get(fn)->name, alpha);
     add_in(tc, x);
     tc->out_cview[0] = x.cview;
     return tc;
@@ -480,7 +477,8 @@ static test_case *add_act_backward(clnet_activation fn, float alpha, tspec x, in
     op.kind = CLNET_OP_ACTIVATION_BACKWARD;
     test_case *tc = new_case(op, smooth_act(fn) ? NMSE_ELT : NMSE_EXACT,
                              "%s,alpha=%g,x=%g..%g%s%s%s",
-                             act_names[fn], alpha, x.lo, x.hi, fills[x.fill] ? fills[x.fill] : "",
+                             clnet_act_info_get(fn)->name, alpha, x.lo, x.hi,
+                             fills[x.fill] ? fills[x.fill] : "",
                              dy_fill != FILL_UNIFORM ? ",dy" : "",
                              fills[dy_fill] ? fills[dy_fill] : "");
     add_in(tc, x);

@@ -568,6 +568,22 @@ static int run_case(clnet_ctx *ctx, clnet_device *ref, clnet_device *dev, const 
     return rc ? FAIL : PASS;
 }
 
+/* Every op kind must have a case that ran on the device (passed or failed,
+ * not skipped): a kind without one is untested there, which fails. Returns
+ * the number of such kinds. */
+static int report_uncovered(const clnet_device_info *info, const bool *ran)
+{
+    int missing = 0;
+    for (int k = 0; k < CLNET_OP_KIND_COUNT; k++) {
+        if (!ran[k]) {
+            printf("FAIL: op kind %s has no case that runs on device %d (%s)\n",
+                   clnet_op_kind_name((clnet_op_kind)k), info->index, info->name);
+            missing++;
+        }
+    }
+    return missing;
+}
+
 int main(int argc, char **argv)
 {
     const char *filter = argc > 1 ? argv[1] : NULL;
@@ -590,19 +606,24 @@ int main(int argc, char **argv)
     add_forward_cases();
     add_training_cases();
     finish_names();
-    int count[4] = {0, 0, 0, 0};
+    int count[4] = {0, 0, 0, 0}, uncovered = 0;
     for (int d = 0; d < ndev; d++) {
         if (d == r)
             continue;
         clnet_device_info info;
         clnet_device_info_get(devs[d], &info);
         printf("Device %d: %s (%s)\n", info.index, info.name, info.platform);
+        bool ran[CLNET_OP_KIND_COUNT] = {false};
         for (int c = 0; c < ncases; c++) {
             if (!filter || strstr(cases[c].name, filter)) {
-                count[run_case(ctx, devs[r], devs[d], &cases[c])]++;
+                int result = run_case(ctx, devs[r], devs[d], &cases[c]);
+                count[result]++;
+                ran[cases[c].op.kind] |= result == PASS || result == FAIL;
                 fflush(stdout);
             }
         }
+        if (!filter)
+            uncovered += report_uncovered(&info, ran);
     }
     /* Where a device is required (CI), every op with the automatic
      * algorithm must run on it: a skip there is a gap, so it fails. */
@@ -613,5 +634,5 @@ int main(int argc, char **argv)
     printf("backend_ops: %d passed, %d failed, %d skipped (%d forced-algorithm cases refused)\n",
            count[PASS], count[FAIL] + (required ? count[SKIP] : 0), count[SKIP], count[REFUSED]);
     clnet_ctx_free(ctx);
-    return count[FAIL] || (required && count[SKIP]) ? 1 : 0;
+    return count[FAIL] || uncovered || (required && count[SKIP]) ? 1 : 0;
 }

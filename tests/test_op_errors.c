@@ -974,6 +974,32 @@ static void device_errors(env *e)
     verdict(e, "device_find: out NULL", clnet_device_find(e->ctx, "ref", NULL), ARG, "");
 }
 
+/* clnet's own codes keep out of OpenCL's numbers and of both raw-code bands,
+ * each has its own text, and the bands give their raw codes back. */
+static void status_bands(env *e)
+{
+    for (int code = CLNET_ERR_INVALID_ARGUMENT; code >= CLNET_ERR_INTERNAL; code--) {
+        clnet_status st = (clnet_status)code;
+        char what[96];
+        snprintf(what, sizeof what, "status %d (%s) is in clnet's band", code,
+                 clnet_status_str(st));
+        bool ok = code <= -1001 && code >= -1999 && clnet_status_opencl_code(st) == 0 &&
+                  clnet_status_clblast_code(st) == 0 &&
+                  strcmp(clnet_status_str(st), "unknown clnet status") != 0;
+        printf("%s %s\n", ok ? "OK  " : "FAIL", what);
+        ok ? e->passed++ : e->failed++;
+    }
+    clnet_status oom = (clnet_status)(CLNET_ERR_OPENCL_BAND - 4);
+    bool ok = clnet_status_opencl_code(oom) == -4 &&
+              strcmp(clnet_status_str(oom), "CL_MEM_OBJECT_ALLOCATION_FAILURE") == 0 &&
+              clnet_status_opencl_code(CLNET_ERR_DTYPE) == 0 &&
+              strcmp(clnet_status_str((clnet_status)-4), "unknown clnet status") == 0 &&
+              clnet_status_clblast_code((clnet_status)(CLNET_ERR_CLBLAST_BAND - 2048)) == -2048;
+    printf("%s OpenCL's -4 is CL_MEM_OBJECT_ALLOCATION_FAILURE in its band, no clnet code\n",
+           ok ? "OK  " : "FAIL");
+    ok ? e->passed++ : e->failed++;
+}
+
 int main(void)
 {
     env e = {0};
@@ -1015,6 +1041,7 @@ int main(void)
     mismatch_errors(&e);
     tensor_errors(&e);
     device_errors(&e);
+    status_bands(&e);
     printf("op_errors: %d passed, %d failed\n", e.passed, e.failed);
     clnet_ctx_free(e.ctx);
     if (e.failed)

@@ -7,6 +7,11 @@
 #include <threads.h>
 
 #include "clnet.h"
+#include "core/op_table.h"
+
+/* Returns from the calling function with the status of `expr` unless it is
+ * CLNET_OK. */
+#define TRY(expr) do { clnet_status st_ = (expr); if (st_ != CLNET_OK) return st_; } while (0)
 
 /* Queues one validated op; optional inputs and outputs that were left out
  * are not counted in nin/nout (trailing NULLs are trimmed by the core). */
@@ -33,8 +38,9 @@ typedef struct clnet_backend_iface {
                                  size_t bytes, const void *src);
     clnet_status (*buffer_read)(clnet_device *dev, void *handle, size_t offset,
                                 size_t bytes, void *dst);
-    /* The implementation of each op kind, indexed by clnet_op_kind; a NULL
-     * entry means the backend does not implement that kind. */
+    /* The implementation of each op family (indexed by clnet_op_family, the
+     * op table says which family a kind belongs to); a NULL entry means the
+     * backend implements no kind of that family. */
     const clnet_run_fn *runners;
     /* (optional) Refuses ops of an implemented kind by their parameters;
      * NULL accepts every op whose kind has a runner. */
@@ -95,6 +101,13 @@ clnet_status clnet_fail(clnet_ctx *ctx, clnet_status status, const char *fmt, ..
 /* Logs through the context's sink when `level` is at or above its minimum. */
 void clnet_log(clnet_ctx *ctx, clnet_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* clnet_op_output_shapes, also giving `fewest`, the number of outputs a
+ * run must pass at least (the rest are optional, all or none); `fewest`
+ * may be NULL. */
+clnet_status clnet_op_check(clnet_ctx *ctx, const clnet_op *op, int nin, const clnet_shape *in,
+                            const clnet_dtype *in_dtype, int *nout, clnet_shape *out,
+                            clnet_dtype *out_dtype, int *fewest);
 
 /* Appends a device to the registry (taking ownership of `dev`); sets its
  * index and ctx. */

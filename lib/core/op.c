@@ -84,47 +84,12 @@ clnet_op clnet_op_conv_backward_data(const clnet_op *fwd, const clnet_shape *x,
     return op;
 }
 
-const char *clnet_op_kind_name(clnet_op_kind kind)
-{
-    static const char *names[CLNET_OP_KIND_COUNT] = {
-        [CLNET_OP_CONV] = "conv",
-        [CLNET_OP_CONV_TRANSPOSE] = "conv_transpose",
-        [CLNET_OP_POOL] = "pool",
-        [CLNET_OP_UNPOOL] = "unpool",
-        [CLNET_OP_ACTIVATION] = "activation",
-        [CLNET_OP_BATCHNORM] = "batchnorm",
-        [CLNET_OP_BATCHNORM_STATS] = "batchnorm_stats",
-        [CLNET_OP_LRN] = "lrn",
-        [CLNET_OP_DROPOUT] = "dropout",
-        [CLNET_OP_LINEAR] = "linear",
-        [CLNET_OP_GEMM] = "gemm",
-        [CLNET_OP_SOFTMAX] = "softmax",
-        [CLNET_OP_BINARY] = "binary",
-        [CLNET_OP_BIAS_ADD] = "bias_add",
-        [CLNET_OP_CONCAT] = "concat",
-        [CLNET_OP_CONV_BACKWARD_WEIGHTS] = "conv_backward_weights",
-        [CLNET_OP_POOL_BACKWARD] = "pool_backward",
-        [CLNET_OP_ACTIVATION_BACKWARD] = "activation_backward",
-        [CLNET_OP_BATCHNORM_BACKWARD] = "batchnorm_backward",
-        [CLNET_OP_LRN_BACKWARD] = "lrn_backward",
-        [CLNET_OP_SOFTMAX_XENT] = "softmax_xent",
-        [CLNET_OP_MSE_LOSS] = "mse_loss",
-        [CLNET_OP_REDUCE_SUM] = "reduce_sum",
-        [CLNET_OP_SGD_STEP] = "sgd_step",
-        [CLNET_OP_ADAM_STEP] = "adam_step",
-        [CLNET_OP_RBF] = "rbf",
-    };
-    if ((int)kind < 0 || kind >= CLNET_OP_KIND_COUNT)
-        return "?";
-    return names[kind];
-}
-
 bool clnet_op_supported(clnet_device *dev, const clnet_op *op)
 {
     if (!dev || !op || (int)op->kind < 0 || op->kind >= CLNET_OP_KIND_COUNT)
         return false;
     const clnet_backend_iface *b = dev->iface;
-    return b->runners[op->kind] && (!b->supports || b->supports(dev, op));
+    return b->runners[clnet_op_kind_family(op->kind)] && (!b->supports || b->supports(dev, op));
 }
 
 /* Optional tensors are NULL entries at the end of a list: drop them from the
@@ -179,17 +144,13 @@ clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
         shapes[i] = clnet_tensor_shape(in[i]);
         dtypes[i] = in[i]->dtype;
     }
-    int produced = 0;
-    st = clnet_op_output_shapes(ctx, op, nin, shapes, dtypes, &produced, want, want_dtype);
+    /* Optional outputs, all or none (the op table's first_optional_output):
+     * max pooling's argmax, momentum-free SGD's velocity, batch norm's
+     * running statistics. */
+    int produced = 0, fewest = 0;
+    st = clnet_op_check(ctx, op, nin, shapes, dtypes, &produced, want, want_dtype, &fewest);
     if (st != CLNET_OK)
         return st;
-    /* Optional outputs, all or none: max pooling's argmax, momentum-free
-     * SGD's velocity, batch norm's running statistics. */
-    int fewest = produced;
-    if (op->kind == CLNET_OP_POOL || (op->kind == CLNET_OP_SGD_STEP && op->u.sgd.momentum == 0.0f))
-        fewest = 1;
-    else if (op->kind == CLNET_OP_BATCHNORM_STATS)
-        fewest = 2;
     if (nout != fewest && nout != produced) {
         if (fewest == produced)
             return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %d outputs given, needs %d",
@@ -214,5 +175,5 @@ clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
     if (!clnet_op_supported(dev, op))
         return clnet_fail(ctx, CLNET_ERR_UNSUPPORTED, "%s: not supported on device %d (%s)", name,
                           dev->info.index, dev->info.name);
-    return dev->iface->runners[op->kind](dev, op, nin, in, nout, out);
+    return dev->iface->runners[clnet_op_kind_family(op->kind)](dev, op, nin, in, nout, out);
 }

@@ -20,13 +20,14 @@
 static clnet_status read_act(cfg_parser *p, const cfg_section *s, const char *key,
                              clnet_layer_spec *spec)
 {
-    static const char names[] =
-        "linear relu leaky relu6 sigmoid tanh swish hardswish hardsigmoid lecuntanh";
-    /* fns[0] stands for linear, which sets no activation (has_act false). */
-    static const clnet_activation fns[] = {
-        CLNET_ACT_RELU, CLNET_ACT_RELU, CLNET_ACT_LEAKY_RELU, CLNET_ACT_RELU6,
-        CLNET_ACT_SIGMOID, CLNET_ACT_TANH, CLNET_ACT_SWISH, CLNET_ACT_HARD_SWISH,
-        CLNET_ACT_HARD_SIGMOID, CLNET_ACT_LECUN_TANH};
+    /* "linear" (no activation), then the cfg word of each clnet_activation
+     * in enum order, so word i + 1 is activation i. */
+    char names[256] = "linear";
+    for (int fn = 0; fn < CLNET_ACT_COUNT; fn++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, " %s",
+                 clnet_act_info_get((clnet_activation)fn)->cfg_name);
+    }
     int which = 0;
     TRY(cfg_enum(p, s, key, names, &which));
     if (s->type == CFG_ACTIVATION && which == 0) {
@@ -35,7 +36,7 @@ static clnet_status read_act(cfg_parser *p, const cfg_section *s, const char *ke
                  : cfg_missing(p, s, key);
     }
     spec->has_act = which != 0;
-    spec->act.fn = fns[which];
+    spec->act.fn = which ? (clnet_activation)(which - 1) : CLNET_ACT_RELU;
     spec->act.alpha = LEAKY_DEFAULT;
     TRY(cfg_float(p, s, "slope", (cfg_range){0, 1, false, false}, &spec->act.alpha));
     const cfg_kv *slope = cfg_find(s, "slope");

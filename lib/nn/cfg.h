@@ -14,8 +14,6 @@
 #define CFG_MAX_LAYERS 100000
 #define CFG_MAX_BYTES (16 << 20)
 
-#define TRY(expr) do { clnet_status st_ = (expr); if (st_ != CLNET_OK) return st_; } while (0)
-
 typedef enum cfg_sec {
     CFG_NET, CFG_CONV, CFG_CONVT, CFG_MAXPOOL, CFG_AVGPOOL, CFG_GLOBALAVGPOOL,
     CFG_GLOBALMAXPOOL, CFG_ACTIVATION, CFG_BATCHNORM, CFG_LRN, CFG_DROPOUT, CFG_LINEAR,

@@ -324,35 +324,15 @@ static clnet_status cl_buffer_read(clnet_device *dev, void *handle, size_t offse
     return clnet_cl_check(dev, err, "clEnqueueReadBuffer");
 }
 
-/* Which function runs each op kind; kinds without an entry are not
- * implemented on this backend. */
-static const clnet_run_fn cl_runners[CLNET_OP_KIND_COUNT] = {
-    [CLNET_OP_CONV] = clnet_cl_run_conv,
-    [CLNET_OP_CONV_TRANSPOSE] = clnet_cl_run_conv,
-    [CLNET_OP_POOL] = clnet_cl_run_pool,
-    [CLNET_OP_UNPOOL] = clnet_cl_run_pool,
-    [CLNET_OP_ACTIVATION] = clnet_cl_run_eltwise,
-    [CLNET_OP_DROPOUT] = clnet_cl_run_eltwise,
-    [CLNET_OP_BINARY] = clnet_cl_run_eltwise,
-    [CLNET_OP_BIAS_ADD] = clnet_cl_run_eltwise,
-    [CLNET_OP_CONCAT] = clnet_cl_run_eltwise,
-    [CLNET_OP_SOFTMAX] = clnet_cl_run_eltwise,
-    [CLNET_OP_BATCHNORM] = clnet_cl_run_norm,
-    [CLNET_OP_BATCHNORM_STATS] = clnet_cl_run_norm,
-    [CLNET_OP_LRN] = clnet_cl_run_norm,
-    [CLNET_OP_ACTIVATION_BACKWARD] = clnet_cl_run_eltwise,
-    [CLNET_OP_BATCHNORM_BACKWARD] = clnet_cl_run_norm,
-    [CLNET_OP_LRN_BACKWARD] = clnet_cl_run_norm,
-    [CLNET_OP_SGD_STEP] = clnet_cl_run_optim,
-    [CLNET_OP_ADAM_STEP] = clnet_cl_run_optim,
-    [CLNET_OP_CONV_BACKWARD_WEIGHTS] = clnet_cl_run_conv,
-    [CLNET_OP_POOL_BACKWARD] = clnet_cl_run_pool,
-    [CLNET_OP_SOFTMAX_XENT] = clnet_cl_run_train,
-    [CLNET_OP_MSE_LOSS] = clnet_cl_run_train,
-    [CLNET_OP_REDUCE_SUM] = clnet_cl_run_train,
-    [CLNET_OP_LINEAR] = clnet_cl_run_gemm,
-    [CLNET_OP_GEMM] = clnet_cl_run_gemm,
-    [CLNET_OP_RBF] = clnet_cl_run_gemm,
+/* Which function runs each op family: one launcher file per family. */
+static const clnet_run_fn cl_runners[CLNET_OP_FAMILY_COUNT] = {
+    [CLNET_OP_FAMILY_CONV] = clnet_cl_run_conv,
+    [CLNET_OP_FAMILY_POOL] = clnet_cl_run_pool,
+    [CLNET_OP_FAMILY_ELTWISE] = clnet_cl_run_eltwise,
+    [CLNET_OP_FAMILY_NORM] = clnet_cl_run_norm,
+    [CLNET_OP_FAMILY_GEMM] = clnet_cl_run_gemm,
+    [CLNET_OP_FAMILY_TRAIN] = clnet_cl_run_train,
+    [CLNET_OP_FAMILY_OPTIM] = clnet_cl_run_optim,
 };
 
 static clnet_status cl_synchronize(clnet_device *dev)

@@ -86,8 +86,9 @@ typedef struct clnet_cl_tensor_args {
 clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t);
 #define CLNET_CL_TENSOR(ta) CLNET_CL_ARG((ta).mem), CLNET_CL_ARG((ta).offset), CLNET_CL_ARG((ta).batch_stride)
 
-/* The launchers of each op family, called by the backend's `run` with an op
- * already validated by the core. One file per family. */
+/* The launchers of each op family (clnet_op_family; the op table in
+ * lib/core/op_table.c says which kinds each runs), called with an op already
+ * validated by the core. One file per family. */
 clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out);
 clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,
@@ -102,12 +103,6 @@ clnet_status clnet_cl_run_optim(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out);
 clnet_status clnet_cl_run_train(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out);
-
-/* Map of op kind -> launcher family (conv: CONV, CONV_TRANSPOSE,
- * CONV_BACKWARD_WEIGHTS; pool: POOL, UNPOOL, POOL_BACKWARD; eltwise:
- * ACTIVATION(_BACKWARD), DROPOUT, BINARY, BIAS_ADD, CONCAT, SOFTMAX; norm:
- * BATCHNORM(_STATS, _BACKWARD), LRN(_BACKWARD); gemm: LINEAR, GEMM, RBF; optim:
- * SGD_STEP, ADAM_STEP; train: REDUCE_SUM, SOFTMAX_XENT, MSE_LOSS). */
 
 /* Adds b[c] in place over axis 1 of y: y (N, C, ...) and b (C). What
  * BIAS_ADD computes, and what LINEAR's bias needs (y (N, M), b (M)). Queued, not

@@ -50,35 +50,16 @@ static clnet_status ref_buffer_read(clnet_device *dev, void *handle, size_t offs
     return CLNET_OK;
 }
 
-/* Which function runs each op kind; kinds without an entry are not
- * implemented on this backend. */
-static const clnet_run_fn ref_runners[CLNET_OP_KIND_COUNT] = {
-    [CLNET_OP_CONV] = clnet_ref_run_conv,
-    [CLNET_OP_CONV_TRANSPOSE] = clnet_ref_run_conv,
-    [CLNET_OP_POOL] = clnet_ref_run_pool,
-    [CLNET_OP_UNPOOL] = clnet_ref_run_pool,
-    [CLNET_OP_ACTIVATION] = clnet_ref_run_eltwise,
-    [CLNET_OP_DROPOUT] = clnet_ref_run_eltwise,
-    [CLNET_OP_BINARY] = clnet_ref_run_eltwise,
-    [CLNET_OP_BIAS_ADD] = clnet_ref_run_eltwise,
-    [CLNET_OP_CONCAT] = clnet_ref_run_eltwise,
-    [CLNET_OP_SOFTMAX] = clnet_ref_run_eltwise,
-    [CLNET_OP_BATCHNORM] = clnet_ref_run_norm,
-    [CLNET_OP_BATCHNORM_STATS] = clnet_ref_run_norm,
-    [CLNET_OP_LRN] = clnet_ref_run_norm,
-    [CLNET_OP_LINEAR] = clnet_ref_run_gemm,
-    [CLNET_OP_GEMM] = clnet_ref_run_gemm,
-    [CLNET_OP_RBF] = clnet_ref_run_gemm,
-    [CLNET_OP_CONV_BACKWARD_WEIGHTS] = clnet_ref_run_conv,
-    [CLNET_OP_POOL_BACKWARD] = clnet_ref_run_pool,
-    [CLNET_OP_ACTIVATION_BACKWARD] = clnet_ref_run_eltwise,
-    [CLNET_OP_BATCHNORM_BACKWARD] = clnet_ref_run_norm,
-    [CLNET_OP_LRN_BACKWARD] = clnet_ref_run_norm,
-    [CLNET_OP_SOFTMAX_XENT] = clnet_ref_run_train,
-    [CLNET_OP_MSE_LOSS] = clnet_ref_run_train,
-    [CLNET_OP_REDUCE_SUM] = clnet_ref_run_train,
-    [CLNET_OP_SGD_STEP] = clnet_ref_run_train,
-    [CLNET_OP_ADAM_STEP] = clnet_ref_run_train,
+/* Which function runs each op family (lib/ref has one file per family;
+ * ref_train.c holds the losses and the optimizer steps). */
+static const clnet_run_fn ref_runners[CLNET_OP_FAMILY_COUNT] = {
+    [CLNET_OP_FAMILY_CONV] = clnet_ref_run_conv,
+    [CLNET_OP_FAMILY_POOL] = clnet_ref_run_pool,
+    [CLNET_OP_FAMILY_ELTWISE] = clnet_ref_run_eltwise,
+    [CLNET_OP_FAMILY_NORM] = clnet_ref_run_norm,
+    [CLNET_OP_FAMILY_GEMM] = clnet_ref_run_gemm,
+    [CLNET_OP_FAMILY_TRAIN] = clnet_ref_run_train,
+    [CLNET_OP_FAMILY_OPTIM] = clnet_ref_run_train,
 };
 
 /* Work is done when run returns, so there is never anything to wait for. */
