@@ -16,7 +16,7 @@
 
 static void print_help(void)
 {
-    printf("usage: clnet-bench run --model NAME [--batch B] [--device D] [--train] [--reps R]\n"
+    printf("usage: clnet-bench run (--model NAME | --onnx FILE) [--batch B] [--device D] [--train] [--reps R]\n"
            "                       [--seed S] [--width A] [--resolution R] [--input CxHxW]\n"
            "                       [--aux] [--classes N] [--json]\n\n"
            "Runs zoo model NAME on one device with random weights (He-normal from the seed)\n"
@@ -91,9 +91,11 @@ static int parse_options(int argc, char **argv, run_options *opt, bool *help)
         if (rc != BENCH_EXIT_OK)
             return rc;
     }
-    if (!opt->model)
-        return bench_usage_error(CMD, "--model is required");
-    if (!clnet_zoo_cfg(opt->model))
+    if (!opt->model == !opt->m.onnx)
+        return bench_usage_error(CMD, "give one of --model and --onnx");
+    if (opt->m.onnx)
+        opt->model = opt->m.onnx;       /* named by its file */
+    else if (!clnet_zoo_cfg(opt->model))
         return training_unknown_model(CMD, opt->model);
     if (opt->m.resolution > 0 && opt->m.ov.input.ndim > 0)
         return bench_usage_error(CMD, "--resolution and --input exclude each other");

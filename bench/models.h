@@ -17,6 +17,7 @@ typedef struct model_opts {
     clnet_cfg_overrides ov;
     int resolution;          /* > 0: input C x R x R, C being the cfg's own */
     bool input_given;        /* --input or --resolution: not the cfg's own input */
+    const char *onnx;        /* --onnx FILE: an ONNX model instead of a zoo model */
 } model_opts;
 
 /* The help lines of the options model_opts_parse takes. */
@@ -27,14 +28,16 @@ typedef struct model_opts {
     "  --input CxHxW      input shape per image (CxW for 1-D, F for vectors)\n"               \
     "  --aux              build the auxiliary classifiers (GoogLeNet, Inception-v3)\n"        \
     "  --classes N        outputs of the classifier (default: the cfg's, 1000 for\n"          \
-    "                     ImageNet models)\n"
+    "                     ImageNet models)\n"                                               \
+    "  --onnx FILE        an ONNX model (with its weights) instead of --model; --input\n"    \
+    "                     gives the shape of an input with symbolic dimensions\n"
 
 /* Parses argv[o->i] when it is one of the options above; *matched says
  * whether it was. Returns BENCH_EXIT_OK, or BENCH_EXIT_USAGE after
  * reporting a bad value. */
 int model_opts_parse(bench_opts *o, model_opts *m, bool *matched);
 
-/* Builds zoo model `name` shaped by `m`. An unknown name is a usage error
+/* Builds zoo model `name` shaped by `m`, or imports m->onnx when set. An unknown name is a usage error
  * listing the zoo; a model the overrides do not fit, a failure. Returns an
  * exit code, with the reason on stderr. */
 int model_build(const char *cmd, clnet_ctx *ctx, const char *name, const model_opts *m,
