@@ -58,6 +58,36 @@ NATIVE_SIZE = {'inception_v3': 299, 'efficientnet_b1': 240, 'efficientnet_b2': 2
                'efficientnet_v2_m': 480, 'efficientnet_v2_l': 480}
 
 
+# Zoo models exported by `clnet-bench export` and checked by onnx.checker
+# (their numerical round trip is test_onnx's); None: the cfg's own input.
+EXPORT_CHECK = [('lenet5', None), ('resnet20', None), ('nin', 32), ('resnet18', 64),
+                ('mobilenet_v2', 64), ('efficientnet_b0', 64), ('googlenet', 64),
+                ('densenet121', 64), ('squeezenet1_0', 64), ('inception_v3', 75)]
+
+
+def check_exports(args, onnx):
+    """Returns the number of zoo models whose export onnx.checker rejects."""
+    failed = 0
+    for name, size in EXPORT_CHECK:
+        path = os.path.join(args.workdir, 'export_%s.onnx' % name)
+        cmd = [args.clnet_bench, 'export', '--model', name, '--onnx', path]
+        if size:
+            cmd += ['--resolution', str(size)]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        why = run.stderr.strip()
+        if run.returncode == 0:
+            try:
+                onnx.checker.check_model(onnx.load(path), full_check=True)
+            except Exception as e:
+                why = 'onnx.checker: %s' % str(e).splitlines()[0]
+        ok = run.returncode == 0 and not why
+        failed += not ok
+        print('export %-16s %s %s' % (name, 'onnx.checker ok' if ok else 'FAILED', why))
+        if os.path.exists(path):
+            os.remove(path)
+    return failed
+
+
 def required():
     return bool(os.environ.get('CI') or os.environ.get('CLNET_TEST_REQUIRE_DEVICE'))
 
@@ -142,7 +172,7 @@ def main():
     args = ap.parse_args()
     try:
         import numpy  # noqa: F401
-        import onnx  # noqa: F401
+        import onnx
         import torch
         import torchvision as tv
     except ImportError as e:
@@ -160,7 +190,7 @@ def main():
     else:
         cases = SMALL
     devices = args.devices.split(',')
-    failed = 0
+    failed = 0 if args.native or args.models else check_exports(args, onnx)
     if args.table:
         print('| model | input | opset | device | rel. L2 error | clnet-bench infer s |')
         print('|---|---|---|---|---|---|')

@@ -604,16 +604,18 @@ static clnet_status op_binary(ox_import *imp)
     return CLNET_OK;
 }
 
+/* Concat of the channels; more inputs than a layer takes become a chain of
+ * concats (concatenation is associative: the result is the same). */
 static clnet_status op_concat(ox_import *imp)
 {
     TRY(ox_check_attrs(imp, "axis"));
     int64_t axis = 0;
     TRY(ox_attr_int(imp, "axis", &axis));
     int n = (int)imp->node->n_input;
-    if (n < 1 || n > CLNET_MAX_FROM)
-        return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "%d inputs (clnet concatenates 1 to %d)", n,
-                       CLNET_MAX_FROM);
-    clnet_layer_spec spec = {.kind = CLNET_LAYER_CONCAT, .nfrom = n};
+    if (n < 1)
+        return ox_fail(imp, CLNET_ERR_FORMAT, "no inputs");
+    clnet_layer_spec spec = {.kind = CLNET_LAYER_CONCAT};
+    int id = -1;
     for (int i = 0; i < n; i++) {
         ox_value *x;
         TRY(layer_in(imp, i, false, &x));
@@ -622,9 +624,13 @@ static clnet_status op_concat(ox_import *imp)
         if (a != 0)
             return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute 'axis' = %lld (clnet "
                            "concatenates channels, axis 1)", (long long)axis);
-        spec.from[i] = x->layer;
+        if (spec.nfrom == CLNET_MAX_FROM) {
+            TRY(ox_add_layer(imp, &spec, &id));
+            spec.nfrom = 0;
+            spec.from[spec.nfrom++] = id;
+        }
+        spec.from[spec.nfrom++] = x->layer;
     }
-    int id;
     TRY(ox_add_layer(imp, &spec, &id));
     ox_set_layer(imp, 0, id);
     return CLNET_OK;
