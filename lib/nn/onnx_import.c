@@ -144,6 +144,38 @@ const Onnx__NodeProto *ox_sole_consumer(ox_import *imp, const ox_value *v, int *
     return NULL;
 }
 
+ox_value *ox_demand_const(ox_import *imp, ox_value *v)
+{
+    if (v->kind == OX_CONST)
+        return v;
+    int p = imp->producer[v - imp->values];
+    /* the depth bound keeps a hostile chain of constants off the stack */
+    if (v->kind != OX_UNDEFINED || p < 0 || imp->absorbed[p] || imp->demand_depth > 256)
+        return NULL;
+    const Onnx__NodeProto *node = imp->graph->node[p];
+    bool shape = strcmp(node->op_type, "Shape") == 0;
+    for (size_t i = 0; i < node->n_input; i++) {
+        ox_value *in = node->input[i][0] ? ox_value_find(imp, node->input[i]) : NULL;
+        imp->demand_depth++;
+        bool known = !in || (shape && in->kind == OX_LAYER) || ox_demand_const(imp, in);
+        imp->demand_depth--;
+        if (!known)
+            return NULL;
+    }
+    const Onnx__NodeProto *was = imp->node;
+    int was_index = imp->node_index;
+    imp->node = node;
+    imp->node_index = p;
+    ox_value *x = shape && node->n_input > 0 ? ox_value_find(imp, node->input[0]) : NULL;
+    clnet_status st = x && x->kind == OX_LAYER ? ox_shape_of_layer(imp, x) : ox_fold(imp);
+    imp->node = was;
+    imp->node_index = was_index;
+    if (st != CLNET_OK)
+        return NULL;
+    imp->absorbed[p] = true;
+    return v->kind == OX_CONST ? v : NULL;
+}
+
 /* ---- checks of the graph as a whole ---- */
 
 static clnet_status check_opset(ox_import *imp)

@@ -64,6 +64,7 @@ typedef struct ox_import {
     int *producer;                 /* per value: the node writing it, -1 for none */
     bool *absorbed;                /* per node: already imported as part of another */
     int64_t batch;                 /* the graph input's fixed batch size, or 0 */
+    int demand_depth;              /* recursion of ox_demand_const */
     const Onnx__NodeProto *node;   /* the node being imported, for messages */
     int node_index;
 } ox_import;
@@ -127,6 +128,10 @@ clnet_status ox_add_layer(ox_import *imp, clnet_layer_spec *spec, int *id);
 /* Writes parameter `index` of layer `id` from `values` (as many as the
  * parameter's shape holds). */
 clnet_status ox_set_param(ox_import *imp, int id, int index, const float *values);
+/* v as a constant, computing it now when the nodes it depends on come later
+ * in the file but are all constants (or shapes of computed values); NULL
+ * when it is not known at import time. For patterns that look ahead. */
+ox_value *ox_demand_const(ox_import *imp, ox_value *v);
 /* The node reading value `v` when exactly one node does (and no graph
  * output), else NULL; *index receives the node's index. */
 const Onnx__NodeProto *ox_sole_consumer(ox_import *imp, const ox_value *v, int *index);

@@ -40,7 +40,7 @@ static clnet_status const_in(ox_import *imp, int i, bool optional, int64_t count
         return CLNET_OK;
     if (!v)
         return ox_fail(imp, CLNET_ERR_FORMAT, "input %d is missing", i);
-    if (v->kind != OX_CONST)
+    if (v->kind != OX_CONST && ox_demand_const(imp, v) == NULL)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "input %d ('%s') must be a constant (an "
                        "initializer): clnet layers hold their weights", i, v->name);
     if (v->c.dtype != OX_F32)
@@ -59,7 +59,7 @@ static clnet_status ints_in(ox_import *imp, int i, const char *name, int64_t *ou
     ox_value *v = ox_opt_input(imp, i);
     if (!v)
         return ox_attr_ints(imp, name, OX_MAX_DIMS, out, n);
-    if (v->kind != OX_CONST || v->c.dtype != OX_I64 || v->c.ndim > 1 ||
+    if (!ox_demand_const(imp, v) || v->c.dtype != OX_I64 || v->c.ndim > 1 ||
         v->c.count > OX_MAX_DIMS)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "input %d ('%s') must be a constant list of "
                        "integers", i, v->name);
@@ -708,7 +708,8 @@ static bool shuffle_pattern(ox_import *imp, const clnet_shape *in, const int64_t
         strcmp(r->input[0], t->output[0]) != 0)
         return false;
     ox_value *s = ox_value_find(imp, r->input[1]);
-    if (!s || s->kind != OX_CONST || s->c.dtype != OX_I64 || s->c.count != 4)
+    s = s ? ox_demand_const(imp, s) : NULL;
+    if (!s || s->c.dtype != OX_I64 || s->c.count != 4)
         return false;
     /* back to (N, C, H, W): each entry the batch, -1 or the size itself */
     for (int d = 1; d < 4; d++)
@@ -727,7 +728,7 @@ static clnet_status op_reshape(ox_import *imp)
     TRY(layer_in(imp, 0, false, &x));
     if (!sv)
         return CLNET_ERR_FORMAT;
-    if (sv->kind != OX_CONST || sv->c.dtype != OX_I64 || sv->c.ndim != 1 || sv->c.count < 1 ||
+    if (!ox_demand_const(imp, sv) || sv->c.dtype != OX_I64 || sv->c.ndim != 1 || sv->c.count < 1 ||
         sv->c.count > OX_MAX_DIMS)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "input 1 ('%s'): the target shape must be "
                        "known at import time", sv->name);
@@ -867,7 +868,7 @@ static clnet_status op_split(ox_import *imp)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "%d outputs", outs);
     ox_value *sv = ox_opt_input(imp, 1);
     if (sv) {
-        if (sv->kind != OX_CONST || sv->c.dtype != OX_I64 || sv->c.count != outs)
+        if (!ox_demand_const(imp, sv) || sv->c.dtype != OX_I64 || sv->c.count != outs)
             return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "input 1: the split must be %d known "
                            "sizes", outs);
         memcpy(split, sv->c.i, (size_t)outs * sizeof *split);
