@@ -41,6 +41,12 @@ static int parse_options(int argc, char **argv, export_options *opt, bool *help)
             *help = true;
             return BENCH_EXIT_OK;
         }
+        /* --onnx names the output here, not a model to import */
+        if (bench_opt_value(&o, "--onnx", &opt->onnx)) {
+            if (o.error)
+                return BENCH_EXIT_USAGE;
+            continue;
+        }
         int rc = model_opts_parse(&o, &opt->m, &matched);
         if (rc != BENCH_EXIT_OK)
             return rc;
@@ -51,8 +57,7 @@ static int parse_options(int argc, char **argv, export_options *opt, bool *help)
                 return BENCH_EXIT_USAGE;
         } else if (!bench_opt_value(&o, "--model", &opt->model) &&
                    !bench_opt_value(&o, "--cfg", &opt->cfg) &&
-                   !bench_opt_value(&o, "--checkpoint", &opt->checkpoint) &&
-                   !bench_opt_value(&o, "--onnx", &opt->onnx)) {
+                   !bench_opt_value(&o, "--checkpoint", &opt->checkpoint)) {
             return bench_usage_error(CMD, "unknown option '%s'", argv[o.i]);
         }
         if (o.error)

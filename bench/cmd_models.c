@@ -41,6 +41,7 @@ static void print_help(void)
            "next to MACs + elementwise, which also count the squashing functions, the\n"
            "RBF differences and the pooling divisions (lenet5_1998.cfg reconciles them).\n\n"
            "  --model NAME       one model (default: every zoo model)\n" MODEL_OPTS_HELP
+           MODEL_ONNX_HELP
            "  --layers           the per-layer table instead: name, kind, output shape,\n"
            "                     parameters, MACs and elementwise operations\n"
            "  --csv, --json      CSV rows, or one JSON array of objects\n"

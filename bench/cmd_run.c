@@ -40,6 +40,7 @@ static void print_help(void)
            "  --train            a training step instead of inference\n"
            "  --reps R           timed batches (default 5)\n"
            "  --seed S           weights, inputs and labels (default 1)\n" MODEL_OPTS_HELP
+           MODEL_ONNX_HELP
            "  --json             one JSON object instead of text\n"
            "  --help             this text\n\nmodels:",
            (double)SGD_LR, (double)SGD_MOMENTUM);

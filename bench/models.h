@@ -28,7 +28,10 @@ typedef struct model_opts {
     "  --input CxHxW      input shape per image (CxW for 1-D, F for vectors)\n"               \
     "  --aux              build the auxiliary classifiers (GoogLeNet, Inception-v3)\n"        \
     "  --classes N        outputs of the classifier (default: the cfg's, 1000 for\n"          \
-    "                     ImageNet models)\n"                                               \
+    "                     ImageNet models)\n"
+
+/* The help line of --onnx, which model_opts_parse also takes (run, models). */
+#define MODEL_ONNX_HELP                                                                       \
     "  --onnx FILE        an ONNX model (with its weights) instead of --model; --input\n"    \
     "                     gives the shape of an input with symbolic dimensions\n"
 
