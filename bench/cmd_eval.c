@@ -188,6 +188,7 @@ static void print_json(const eval_run *r)
 static int evaluate_all(eval_run *r)
 {
     const eval_options *e = r->e;
+    bool diverged = false;
     clnet_train_opts opts = {
         .batch = (int)e->batch, .mean = r->data.mean, .std = r->data.std,
         .limit = e->limit > 0 ? (int)e->limit : 0, .threads = e->threads > 0 ? (int)e->threads : 0,
@@ -208,6 +209,8 @@ static int evaluate_all(eval_run *r)
             return bench_fail(CMD, r->ctx, st, "evaluation failed");
         if (!e->json)
             print_row(r, e->checkpoints[i], &r->results[i]);
+        if (!training_eval_finite(CMD, e->checkpoints[i], &r->results[i]))
+            diverged = true;
     }
     if (e->ncheckpoints > 1) {
         clnet_eval *s = &r->results[e->ncheckpoints];
@@ -218,10 +221,12 @@ static int evaluate_all(eval_run *r)
         snprintf(label, sizeof label, "ensemble of %d", e->ncheckpoints);
         if (!e->json)
             print_row(r, label, s);
+        if (!training_eval_finite(CMD, label, s))
+            diverged = true;
     }
     if (e->json)
         print_json(r);
-    return BENCH_EXIT_OK;
+    return diverged ? BENCH_EXIT_FAIL : BENCH_EXIT_OK;
 }
 
 static int run_eval(eval_run *r)

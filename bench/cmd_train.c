@@ -509,6 +509,7 @@ typedef struct run {
     int64_t train_count, test_count;
     epoch_record *curve;
     int epochs_done;
+    bool diverged;               /* an epoch's loss or outputs were not finite */
     double seconds;
     FILE *log;                   /* the human-readable lines: stdout, or stderr with --json */
 } run;
@@ -578,6 +579,14 @@ static clnet_status train_epochs(run *r, ticker *tk)
         if (st == CLNET_OK) {
             r->epochs_done = e + 1;
             print_epoch(r, tk, e);
+            char what[64];
+            snprintf(what, sizeof what, "epoch %d training", e + 1);
+            bool finite = training_eval_finite(CMD, what, &c->train);
+            snprintf(what, sizeof what, "epoch %d test", e + 1);
+            if (!training_eval_finite(CMD, what, &c->test) || !finite) {
+                r->diverged = true;
+                break;
+            }
         }
     }
     r->seconds = now_s() - t0;
@@ -671,6 +680,11 @@ static int train(run *r)
         char what[64];
         snprintf(what, sizeof what, "epoch %d failed", r->epochs_done + 1);
         return bench_fail(CMD, r->ctx, st, what);
+    }
+    if (r->diverged) {
+        fprintf(stderr, "clnet-bench train: stopped after epoch %d: the loss or the outputs "
+                "are not finite; nothing saved\n", r->epochs_done);
+        return BENCH_EXIT_FAIL;
     }
     if (r->t->save) {
         st = clnet_net_save(r->net, r->t->save);

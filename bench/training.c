@@ -86,6 +86,16 @@ int training_unknown_model(const char *cmd, const char *model)
     return bench_usage_error(cmd, "unknown model '%s' (the zoo has: %s)", model, list);
 }
 
+bool training_eval_finite(const char *cmd, const char *what, const clnet_eval *e)
+{
+    if (isfinite(e->loss) && e->nonfinite == 0)
+        return true;
+    fprintf(stderr, "clnet-bench %s: WARNING: %s: the net diverged: loss %g, %lld of %lld "
+            "output rows hold NaN or infinity (scored as misses)\n", cmd, what, e->loss,
+            (long long)e->nonfinite, (long long)e->count);
+    return false;
+}
+
 void training_json_number(FILE *f, double v)
 {
     if (isfinite(v))

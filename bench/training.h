@@ -46,6 +46,13 @@ int training_model_new(const char *cmd, clnet_ctx *ctx, const char *model,
 /* Usage error for an unknown model, listing the zoo. */
 int training_unknown_model(const char *cmd, const char *model);
 
+/* True when an evaluation's loss and every output row were finite.
+ * Otherwise prints a warning on stderr naming `what` (e.g. "epoch 3
+ * training") and the number of non-finite rows, and returns false: the
+ * caller exits with BENCH_EXIT_FAIL, since the accuracy of a diverged net
+ * means nothing. */
+bool training_eval_finite(const char *cmd, const char *what, const clnet_eval *e);
+
 /* Writes a JSON number, or null when it is not finite (a diverged loss). */
 void training_json_number(FILE *f, double v);
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test.sh - the test job: installs dependencies, builds, runs the meson test
-# suite, then runs it again in an AddressSanitizer + UBSan build.
+# suite, then runs it again in an AddressSanitizer + UBSan build, then runs
+# every kernel once under Oclgrind (ci/oclgrind.sh, plain build) and every
+# parser's fuzz target for a fixed time (ci/fuzz.sh, its own clang build).
 #
 # PoCL under ASan: it works. A sanitized program builds and runs PoCL kernels
 # correctly; what LeakSanitizer then reports is memory PoCL and LLVM keep until
@@ -9,8 +11,9 @@
 # included.
 #
 # Ends with "N passed, N failed, N skipped" over both builds, counted from
-# meson's testlog.json (plus one failure per failed install or build phase),
-# and exits non-zero when anything failed.
+# meson's testlog.json, plus one test each for the Oclgrind and fuzzing
+# jobs (and one failure per failed install or build phase), and exits
+# non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -97,6 +100,14 @@ fi
 if phase "build (asan+ubsan)" build "$san_dir" -Db_sanitize=address,undefined -Db_lundef=false; then
     phase "tests (asan+ubsan)" run_tests "$san_dir" --timeout-multiplier 4
 fi
+# Each job counts as one test in the summary; a failed one is a failed phase.
+jobs_passed=0
+if [[ -x $plain_dir/tests/test_backend_ops ]]; then
+    phase "tests (oclgrind)" bash ci/oclgrind.sh "$plain_dir" && jobs_passed=$((jobs_passed + 1))
+else
+    failed_phases+=("oclgrind (no plain build)")
+fi
+phase "tests (fuzzing)" bash ci/fuzz.sh && jobs_passed=$((jobs_passed + 1))
 
 for dir in "$plain_dir" "$san_dir"; do
     read -r p f s < <(count_results "$dir/meson-logs/testlog.json")
@@ -104,13 +115,14 @@ for dir in "$plain_dir" "$san_dir"; do
 done
 read -r passed failed skipped < <(count_results "$plain_dir/meson-logs/testlog.json" \
                                                  "$san_dir/meson-logs/testlog.json")
+passed=$((passed + jobs_passed))
 if ((${#failed_phases[@]})); then
     echo "failed phases: $(IFS=,; echo "${failed_phases[*]}")"
 fi
 # A failed install or build phase ran no tests: count it as a failure itself,
 # so the summary line never reads "0 failed" when the job fails.
 for name in "${failed_phases[@]}"; do
-    [[ $name == tests* ]] || failed=$((failed + 1))
+    [[ $name == tests\ \(plain\) || $name == tests\ \(asan+ubsan\) ]] || failed=$((failed + 1))
 done
 echo "$passed passed, $failed failed, $skipped skipped"
 if ((${#failed_phases[@]} || failed)); then

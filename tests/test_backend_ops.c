@@ -1,7 +1,8 @@
 /* test_backend_ops.c - runs every op kind and variant on `ref` and on every
  * OpenCL device, compares the outputs and checks the guard data around every
  * tensor (modelled on ggml's test-backend-ops). The cases come from
- * backend_ops_cases.c and backend_ops_train.c. Usage: test_backend_ops [filter]. */
+ * backend_ops_cases.c and backend_ops_train.c. Usage: test_backend_ops
+ * [filter...]: the cases whose names contain any of the filters. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -584,9 +585,18 @@ static int report_uncovered(const clnet_device_info *info, const bool *ran)
     return missing;
 }
 
+/* No filters select every case; otherwise a case whose name contains one
+ * of them. */
+static bool selected(const char *name, int nfilters, char *const *filters)
+{
+    for (int i = 0; i < nfilters; i++)
+        if (strstr(name, filters[i]))
+            return true;
+    return nfilters == 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *filter = argc > 1 ? argv[1] : NULL;
     clnet_ctx *ctx = NULL;
     if (clnet_ctx_new(&ctx) != CLNET_OK) {
         printf("FAIL: clnet_ctx_new\n");
@@ -615,14 +625,14 @@ int main(int argc, char **argv)
         printf("Device %d: %s (%s)\n", info.index, info.name, info.platform);
         bool ran[CLNET_OP_KIND_COUNT] = {false};
         for (int c = 0; c < ncases; c++) {
-            if (!filter || strstr(cases[c].name, filter)) {
+            if (selected(cases[c].name, argc - 1, argv + 1)) {
                 int result = run_case(ctx, devs[r], devs[d], &cases[c]);
                 count[result]++;
                 ran[cases[c].op.kind] |= result == PASS || result == FAIL;
                 fflush(stdout);
             }
         }
-        if (!filter)
+        if (argc == 1)
             uncovered += report_uncovered(&info, ran);
     }
     /* Where a device is required (CI), every op with the automatic

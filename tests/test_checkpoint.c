@@ -1,11 +1,15 @@
 /* test_checkpoint.c - checkpoints: a save/load round trip gives bit-identical
  * outputs and optimizer steps, a different architecture or a damaged file is
- * refused with a message naming the problem, and a save killed at any moment
- * never destroys the previous checkpoint. */
+ * refused with a message naming the problem (a directory or a FIFO too,
+ * without blocking), a save killed at any moment never destroys the previous
+ * checkpoint nor piles up temporaries, and a save on a full disk fails
+ * cleanly. */
 #include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,7 +107,7 @@ static int count_temp_files(void)
     DIR *d = opendir(dir);
     int n = 0;
     for (struct dirent *e; d && (e = readdir(d));)
-        n += strstr(e->d_name, ".tmp.") != NULL;
+        n += strstr(e->d_name, ".tmp") != NULL;
     if (d)
         closedir(d);
     return n;
@@ -180,6 +184,29 @@ static unsigned char *read_bytes(const char *path, size_t *n)
     return data;
 }
 
+/* A directory and a FIFO named as checkpoints are refused at once: the
+ * alarm fails the test if opening the FIFO blocks. */
+static void expect_not_regular(clnet_ctx *ctx, clnet_net *net)
+{
+    char path[128];
+    path_in_dir(path, sizeof path, "a-directory.ckpt");
+    if (mkdir(path, 0700) == 0) {
+        clnet_status st = clnet_net_load(net, path);
+        CHECK(st == CLNET_ERR_IO && strstr(clnet_last_error(ctx), "not a regular file"),
+              "a directory as a checkpoint: %s: %s", clnet_status_str(st), clnet_last_error(ctx));
+        rmdir(path);
+    }
+    path_in_dir(path, sizeof path, "a-fifo.ckpt");
+    if (mkfifo(path, 0600) == 0) {
+        alarm(60);
+        clnet_status st = clnet_net_load(net, path);
+        alarm(0);
+        CHECK(st == CLNET_ERR_IO && strstr(clnet_last_error(ctx), "not a regular file"),
+              "a FIFO as a checkpoint: %s: %s", clnet_status_str(st), clnet_last_error(ctx));
+        unlink(path);
+    }
+}
+
 static void test_refusals(clnet_ctx *ctx, clnet_device *dev, const float *x)
 {
     char path[128], bad[128];
@@ -216,6 +243,7 @@ static void test_refusals(clnet_ctx *ctx, clnet_device *dev, const float *x)
     free(data);
     path_in_dir(bad, sizeof bad, "missing.ckpt");
     CHECK(clnet_net_load(a, bad) == CLNET_ERR_IO, "missing file: %s", clnet_last_error(ctx));
+    expect_not_regular(ctx, a);
     float *after = infer(a, x);
     CHECK(same(before, after, BATCH * 5), "a refused load changed the net");
     free(before);
@@ -249,7 +277,10 @@ static void saver(clnet_net *net, const char *path, int ready)
 {
     nn_param *w = &net->layers[1].params[0];
     float *v = malloc((size_t)nn_numel(&w->shape) * sizeof *v);
-    if (!v || nn_param_read(net, w, v) != CLNET_OK || write(ready, "r", 1) != 1)
+    /* the first write after fork copies every page of the weights (0.7 s
+     * on a busy machine): done before the kill clock starts */
+    if (!v || nn_param_read(net, w, v) != CLNET_OK || nn_param_write(net, w, v) != CLNET_OK ||
+        write(ready, "r", 1) != 1)
         _exit(2);
     for (int i = 1;; i++) {
         v[0] = (float)i;
@@ -293,19 +324,6 @@ static bool kill_saver(clnet_net *net, const char *path, double delay)
     return ready && WIFSIGNALED(status);
 }
 
-static void remove_temp_files(void)
-{
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));)
-        if (strstr(e->d_name, ".tmp.")) {
-            char p[512];
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            remove(p);
-        }
-    if (d)
-        closedir(d);
-}
-
 static void test_kill_during_save(clnet_ctx *ctx, clnet_device *ref)
 {
     char path[128];
@@ -321,12 +339,18 @@ static void test_kill_during_save(clnet_ctx *ctx, clnet_device *ref)
     double save_time = now() - t0;
     test_rng rng = {SEED};
     int mid_save = 0, good = 0;
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     for (int k = 0; k < KILLS; k++) {
         double delay = 2.0 * save_time * (double)(test_rng_next(&rng) % 1000) / 1000.0;
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        double t_kill = t.tv_sec * 1e9 + t.tv_nsec;
         CHECK(kill_saver(net, path, delay), "kill %d: the saving child did not die by SIGKILL",
               k);
-        mid_save += count_temp_files() > 0;
-        remove_temp_files();
+        /* a temporary written since this child started: the kill hit a save */
+        struct stat sb;
+        mid_save += stat(tmp, &sb) == 0 && sb.st_mtim.tv_sec * 1e9 + sb.st_mtim.tv_nsec >= t_kill;
         clnet_status st = clnet_net_load(net, path);
         good += st == CLNET_OK;
         CHECK(st == CLNET_OK, "after kill %d: %s", k, clnet_last_error(ctx));
@@ -335,7 +359,54 @@ static void test_kill_during_save(clnet_ctx *ctx, clnet_device *ref)
            "mid-write): the checkpoint loaded every time (%d/%d)\n", KILLS, 1e3 * save_time,
            mid_save, good, KILLS);
     CHECK(mid_save > 0, "no kill landed during a write: the test proves nothing");
+    /* the killed saves' temporaries must not pile up: one more save leaves none */
+    OK(ctx, clnet_net_save(net, path));
+    CHECK(count_temp_files() == 0, "%d temporary files left after %d killed saves and a good "
+          "one", count_temp_files(), KILLS);
     clnet_net_free(net);
+}
+
+/* A save that hits a file-size limit (a full disk) fails with
+ * CLNET_ERR_IO, leaves the previous checkpoint byte for byte and no
+ * temporary. Runs in a child, which alone gets the limit. */
+static void test_save_on_full_disk(clnet_ctx *ctx, clnet_device *ref)
+{
+    char path[128];
+    path_in_dir(path, sizeof path, "full-disk.ckpt");
+    clnet_net *small = small_net(ctx, 4, "features"), *large = large_net(ctx, ref);
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = NULL, *after = NULL;
+    if (!small || !large || !OK(ctx, clnet_net_bind(small, ref, BATCH, CLNET_INIT_HE_NORMAL, 1)) ||
+        !OK(ctx, clnet_net_save(small, path)) || !(before = read_bytes(path, &n0)))
+        goto out;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit lim = {1 << 20, 1 << 20};
+        /* EFBIG from write() rather than death by SIGXFSZ */
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+            _exit(2);
+        clnet_status st = clnet_net_save(large, path);
+        printf("a 16 MB save under a 1 MB file-size limit: %s: %s\n", clnet_status_str(st),
+               clnet_last_error(ctx));
+        fflush(stdout);
+        _exit(st == CLNET_ERR_IO && strstr(clnet_last_error(ctx), "File too large") ? 0 : 1);
+    }
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0,
+          "a save under a file-size limit did not fail cleanly with CLNET_ERR_IO (status %d)",
+          status);
+    after = read_bytes(path, &n1);
+    CHECK(after && n1 == n0 && memcmp(before, after, n0) == 0,
+          "a failed save changed the previous checkpoint");
+    CHECK(count_temp_files() == 0, "a failed save left a temporary file");
+out:
+    free(before);
+    free(after);
+    clnet_net_free(small);
+    clnet_net_free(large);
 }
 
 int main(void)
@@ -361,8 +432,8 @@ int main(void)
     if (x)
         test_refusals(ctx, devs[r], x);
     test_kill_during_save(ctx, devs[r]);
+    test_save_on_full_disk(ctx, devs[r]);
     free(x);
-    remove_temp_files();
     DIR *d = opendir(dir);
     for (struct dirent *e; d && (e = readdir(d));)
         if (e->d_name[0] != '.') {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "testutil.h"
 
@@ -158,6 +159,22 @@ static void test_idx_files(clnet_ctx *ctx, const char *dir)
     uint8_t gz[10 + 5 + 32] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 64, 0, 0xbf, 0xff};
     memcpy(gz + 15, img, 32);
     idx_case(ctx, dir, "gzip stream ends early", gz, sizeof gz, lab, ln, "images", "ends early");
+    /* A whole gzip member (one stored block of the good image file), then
+     * bytes that are not another member. */
+    in = make_idx_images(img, 0x803, 3, 4, 4, 0);
+    static uint8_t gzt[10 + 5 + sizeof img + 8 + 7];
+    const uint8_t head[15] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, (uint8_t)in, 0,
+                              (uint8_t)~in, 0xff};
+    memcpy(gzt, head, 15);
+    memcpy(gzt + 15, img, in);
+    uint32_t crc = (uint32_t)crc32(0L, img, (uInt)in), size = (uint32_t)in;
+    for (int b = 0; b < 4; b++) {
+        gzt[15 + in + b] = (uint8_t)(crc >> (8 * b));
+        gzt[15 + in + 4 + b] = (uint8_t)(size >> (8 * b));
+    }
+    memcpy(gzt + 15 + in + 8, "garbage", 7);
+    idx_case(ctx, dir, "gzip with trailing garbage", gzt, 15 + in + 8 + 7, lab, ln, "images",
+             "7 bytes of trailing garbage after the gzip data, at byte 87");
 
     char ip[PATH_LEN], lp[PATH_LEN];
     join(ip, dir, "missing-images");

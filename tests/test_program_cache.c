@@ -1,6 +1,7 @@
 /* test_program_cache.c - the on-disk program cache: a second context loads
- * every program from it instead of compiling, and corrupt or stale entries
- * are rebuilt with a warning, never trusted. */
+ * every program from it instead of compiling, corrupt or stale entries are
+ * rebuilt with a warning, never trusted, and an entry that crashes the
+ * driver crashes one run, not every run. */
 #include "testutil.h"
 #include "clnet/opencl.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_FILES 64
@@ -212,6 +214,107 @@ static int check_entries(const char *cache, int nprograms, char **files, int *nf
     return bad;
 }
 
+static uint64_t fnv1a64(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Keeps the entry's header, key and the first 64 bytes of its payload,
+ * zeroes the rest and fixes the checksum: a valid entry whose payload
+ * PoCL 3.1 asserts on inside clCreateProgramWithBinary. */
+static int poison_entry(const char *path)
+{
+    long size;
+    unsigned char *d = slurp(path, &size);
+    int bad = !d || size < 32;
+    if (!bad) {
+        uint64_t key_len = 0, len = 0;
+        for (int b = 0; b < 4; b++)
+            key_len |= (uint64_t)d[12 + b] << (8 * b);
+        for (int b = 0; b < 8; b++)
+            len |= (uint64_t)d[16 + b] << (8 * b);
+        unsigned char *payload = d + 32 + key_len;
+        bad = 32 + key_len + len != (uint64_t)size || len < 128;
+        if (!bad) {
+            memset(payload + 64, 0, len - 64);
+            uint64_t h = fnv1a64(payload, len);
+            for (int b = 0; b < 8; b++)
+                d[24 + b] = (unsigned char)(h >> (8 * b));
+            bad = spit(path, d, size);
+        }
+    }
+    free(d);
+    return bad;
+}
+
+/* Runs one session in a new process (this program, "session CACHE BIN"):
+ * its exit status, or 128 + the signal that killed it. */
+static int session_process(const char *cache, const char *bin_dir)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/proc/self/exe", "test_program_cache", "session", cache, bin_dir, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* An entry that crashes the driver crashes one run at most: the next run
+ * finds the marker the dead process left, removes the entry and rebuilds. */
+static int check_crashing_entry(const char *cache, const char *bin_dir, int n)
+{
+    char *files[MAX_FILES];
+    int nfiles = list_dir(cache, files);
+    int bad = nfiles < 1 || poison_entry(files[0]);
+    free_names(files, nfiles > 0 ? nfiles : 0);
+    if (bad) {
+        printf("FAIL: cannot write a poisoned cache entry\n");
+        return 1;
+    }
+    printf("after poisoning one entry (valid checksum, payload the driver crashes on):\n");
+    int first = session_process(cache, bin_dir);
+    printf("  first run: %s %d\n", first > 128 ? "killed by signal" : "exit status",
+           first > 128 ? first - 128 : first);
+    if (first == 0)
+        printf("  (this driver refuses the payload cleanly: nothing to heal)\n");
+    int second = session_process(cache, bin_dir);
+    bad += expect(second, 0, "second run's exit status");
+    bad += check_entries(cache, n, files, &nfiles);
+    free_names(files, nfiles > 0 ? nfiles : 0);
+    return bad;
+}
+
+/* A FIFO and a directory in place of entries are rejected without
+ * blocking (the alarm fails the test if an open blocks) and rebuilt. */
+static int check_odd_entries(const char *cache, const char *bin_dir, int n)
+{
+    char *files[MAX_FILES];
+    int nfiles = list_dir(cache, files);
+    int bad = nfiles < 2 || unlink(files[0]) || mkfifo(files[0], 0600) || unlink(files[1]) ||
+              mkdir(files[1], 0700);
+    if (bad)
+        printf("FAIL: cannot put a FIFO and a directory in the cache\n");
+    printf("after replacing one entry by a FIFO, another by a directory:\n");
+    counts c = {0, 0, 0};
+    float y[RELU_N];
+    alarm(300);
+    int rc = bad ? 1 : session(cache, bin_dir, &c, &n, y);
+    alarm(0);
+    bad += rc + expect(c.rejected, 2, "entries rejected with a warning") +
+           expect(c.built, 2, "programs rebuilt from source");
+    if (nfiles >= 2)
+        rmdir(files[1]);
+    free_names(files, nfiles > 0 ? nfiles : 0);
+    return bad;
+}
+
 static int run(const char *root)
 {
     char cache[512], bin_dir[512];
@@ -264,11 +367,21 @@ static int run(const char *root)
     bad += expect(c.hits, n, "cache hits") + expect(c.built, 0, "programs built from source") +
            check_entries(cache, n, files, &nfiles);
     free_names(files, nfiles);
+    if (!bad)
+        bad = check_odd_entries(cache, bin_dir, n);
+    if (!bad)
+        bad = check_crashing_entry(cache, bin_dir, n);
     return bad ? 1 : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "session") == 0) {
+        counts c = {0, 0, 0};
+        int n = 0;
+        float y[RELU_N];
+        return session(argv[2], argv[3], &c, &n, y);
+    }
     char root[] = "/tmp/clnet-test-cache-XXXXXX";
     if (!mkdtemp(root)) {
         printf("FAIL: mkdtemp\n");

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "nn/cfg.h"
+#include "nn/nn_internal.h"
 
 /* PyTorch's nn.LeakyReLU default. */
 #define LEAKY_DEFAULT 0.01f
@@ -319,13 +321,7 @@ static clnet_status substitute(cfg_parser *p, const cfg_kv *e, char *out, size_t
 /* Id of the layer called `name` among those added so far, or -1. */
 static int layer_named(const clnet_net *net, const char *name)
 {
-    int n = clnet_net_layer_count(net);
-    for (int id = 0; id < n; id++) {
-        clnet_layer_info info;
-        if (clnet_net_layer_info(net, id, &info) == CLNET_OK && strcmp(info.name, name) == 0)
-            return id;
-    }
-    return -1;
+    return nn_names_find(net, name);
 }
 
 /* Source line of layer `id` (the input: its [net] section). */
@@ -640,35 +636,18 @@ clnet_status clnet_cfg_train_defaults(clnet_ctx *ctx, const char *text, const ch
 /* Reads a whole file into a NUL-terminated buffer (caller frees). */
 static clnet_status read_text(clnet_ctx *ctx, const char *path, char **out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return clnet_fail(ctx, CLNET_ERR_IO, "cfg: cannot open '%s': %s", path, strerror(errno));
-    size_t len = 0, cap = 4096;
-    char *text = malloc(cap);
-    clnet_status st = text ? CLNET_OK : CLNET_ERR_HOST_MEMORY;
-    while (st == CLNET_OK) {
-        len += fread(text + len, 1, cap - 1 - len, f);
-        if (len < cap - 1)
-            break;
-        char *grown = cap > CFG_MAX_BYTES ? NULL : realloc(text, 2 * cap);
-        if (!grown)
-            st = cap > CFG_MAX_BYTES ? CLNET_ERR_FORMAT : CLNET_ERR_HOST_MEMORY;
-        else
-            text = grown, cap *= 2;
-    }
-    if (st == CLNET_OK && ferror(f))
-        st = CLNET_ERR_IO;
-    fclose(f);
-    if (st == CLNET_OK && memchr(text, '\0', len))
+    uint8_t *data;
+    size_t len;
+    char why[256];
+    clnet_status st = clnet_file_read(path, CFG_MAX_BYTES, &data, &len, NULL, why, sizeof why);
+    if (st == CLNET_OK && memchr(data, '\0', len)) {
+        free(data);
         st = CLNET_ERR_FORMAT;
-    if (st != CLNET_OK) {
-        free(text);
-        return clnet_fail(ctx, st, "cfg: cannot read '%s': %s", path,
-                          st == CLNET_ERR_FORMAT ? "not a text file, or larger than 16 MiB"
-                                                 : clnet_status_str(st));
+        snprintf(why, sizeof why, "not a text file (it holds a NUL byte)");
     }
-    text[len] = '\0';
-    *out = text;
+    if (st != CLNET_OK)
+        return clnet_fail(ctx, st, "cfg: cannot read '%s': %s", path, why);
+    *out = (char *)data;
     return CLNET_OK;
 }
 

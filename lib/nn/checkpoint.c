@@ -1,11 +1,12 @@
 /* checkpoint.c - saving and loading a net's weights, batch-norm statistics
  * and optimizer state (format: docs/checkpoint-format.md). Saving is atomic
- * (temp file, fsync, rename); loading checks the whole file before it
- * changes anything. */
+ * (one locked temporary per target, fsync, rename: core/file.h); loading
+ * checks the whole file before it changes anything. */
 #include "nn/nn_internal.h"
 
+#include "core/file.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -114,45 +115,37 @@ static int64_t largest_param(const clnet_net *net)
     return n;
 }
 
-/* Makes the rename durable too: fsync of the directory holding `path`. */
-static void sync_dir(const char *path)
+static clnet_status write_file(clnet_net *net, const char *path, float *buf)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        strcpy(dir, ".");
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
+    char why[512];
+    clnet_file_replace rep;
+    clnet_status st = clnet_file_replace_begin(&rep, path, why, sizeof why);
+    if (st != CLNET_OK)
+        return clnet_fail(net->ctx, st, "clnet_net_save: %s", why);
+    /* the stream writes through a second descriptor so that closing it
+     * keeps the temporary open and locked until it is renamed */
+    int fd = dup(rep.fd);
+    writer w = {fd >= 0 ? fdopen(fd, "wb") : NULL, crc32(0L, Z_NULL, 0), false};
+    if (!w.f) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        clnet_file_replace_abort(&rep);
+        return clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_save: cannot write %s.tmp: %s",
+                          path, strerror(err));
     }
-}
-
-static clnet_status write_file(clnet_net *net, const char *path, const char *tmp, float *buf)
-{
-    writer w = {fopen(tmp, "wb"), crc32(0L, Z_NULL, 0), false};
-    if (!w.f)
-        return clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_save: cannot create %s: %s", tmp,
-                          strerror(errno));
-    clnet_status st = write_body(net, &w, buf);
-    bool ok = !w.failed && fflush(w.f) == 0 && fsync(fileno(w.f)) == 0;
+    st = write_body(net, &w, buf);
+    bool ok = !w.failed && fflush(w.f) == 0;
     int err = errno;
     ok = fclose(w.f) == 0 && ok;
-    if (st != CLNET_OK)
-        return st;
-    if (!ok)
-        return clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_save: cannot write %s: %s", tmp,
-                          strerror(err ? err : errno));
-    if (rename(tmp, path) != 0)
-        return clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_save: cannot rename %s to %s: %s",
-                          tmp, path, strerror(errno));
-    sync_dir(path);
-    return CLNET_OK;
+    if (st != CLNET_OK || !ok) {
+        clnet_file_replace_abort(&rep);
+        return st != CLNET_OK ? st
+                              : clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_save: cannot "
+                                           "write %s.tmp: %s", path, strerror(err ? err : errno));
+    }
+    st = clnet_file_replace_commit(&rep, true, why, sizeof why);
+    return st == CLNET_OK ? st : clnet_fail(net->ctx, st, "clnet_net_save: %s", why);
 }
 
 clnet_status clnet_net_save(clnet_net *net, const char *path)
@@ -160,19 +153,10 @@ clnet_status clnet_net_save(clnet_net *net, const char *path)
     if (!net || !path)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_save: NULL argument");
-    size_t len = strlen(path) + 32;
-    char *tmp = malloc(len);
     float *buf = malloc((size_t)largest_param(net) * sizeof *buf);
-    clnet_status st;
-    if (!tmp || !buf) {
-        st = clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_save: out of host memory");
-    } else {
-        snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-        st = write_file(net, path, tmp, buf);
-        if (st != CLNET_OK)
-            remove(tmp);
-    }
-    free(tmp);
+    clnet_status st = buf ? write_file(net, path, buf)
+                          : clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY,
+                                       "clnet_net_save: out of host memory");
     free(buf);
     return st;
 }
@@ -383,43 +367,16 @@ static clnet_status apply(clnet_net *net, const located *loc)
     return st;
 }
 
-static clnet_status read_file(clnet_net *net, const char *path, uint8_t **data, size_t *size)
+clnet_status nn_checkpoint_parse(clnet_net *net, const char *path, const uint8_t *data,
+                                 size_t size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return clnet_fail(net->ctx, CLNET_ERR_IO, "clnet_net_load: cannot open %s: %s", path,
-                          strerror(errno));
-    long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    uint8_t *buf = end >= 0 ? malloc((size_t)end + 1) : NULL;
-    bool ok = buf && fseek(f, 0, SEEK_SET) == 0 && fread(buf, 1, (size_t)end, f) == (size_t)end;
-    fclose(f);
-    if (!ok) {
-        free(buf);
-        return clnet_fail(net->ctx, end < 0 ? CLNET_ERR_IO : buf ? CLNET_ERR_IO
-                                                                 : CLNET_ERR_HOST_MEMORY,
-                          "clnet_net_load: cannot read %s (%ld bytes)", path, end);
-    }
-    *data = buf;
-    *size = (size_t)end;
-    return CLNET_OK;
-}
-
-clnet_status clnet_net_load(clnet_net *net, const char *path)
-{
-    if (!net || !path)
-        return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
-                          "clnet_net_load: NULL argument");
     int nparams = 0;
     for (int i = 0; i < net->nlayers; i++)
         nparams += net->layers[i].nparams;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    clnet_status st = read_file(net, path, &data, &size);
-    if (st != CLNET_OK)
-        return st;
     located loc = {calloc((size_t)nparams + 1, sizeof *loc.values),
                    calloc(((size_t)nparams + 1) * NN_MAX_STATE, sizeof *loc.states), 0, 0, 0};
     reader r = {data, size, 0, false};
+    clnet_status st;
     if (!loc.values || !loc.states)
         st = clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_load: out of host memory");
     else
@@ -428,6 +385,21 @@ clnet_status clnet_net_load(clnet_net *net, const char *path)
         st = apply(net, &loc);
     free(loc.values);
     free(loc.states);
+    return st;
+}
+
+clnet_status clnet_net_load(clnet_net *net, const char *path)
+{
+    if (!net || !path)
+        return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_load: NULL argument");
+    uint8_t *data;
+    size_t size;
+    char why[256];
+    clnet_status st = clnet_file_read(path, SIZE_MAX / 2, &data, &size, NULL, why, sizeof why);
+    if (st != CLNET_OK)
+        return clnet_fail(net->ctx, st, "clnet_net_load: cannot read %s: %s", path, why);
+    st = nn_checkpoint_parse(net, path, data, size);
     free(data);
     return st;
 }

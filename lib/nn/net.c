@@ -112,6 +112,11 @@ clnet_status clnet_net_new(clnet_ctx *ctx, const clnet_shape *input, clnet_net *
     strcpy(in->spec.name, "input");
     in->out = *input;
     in->consumer = -1;
+    clnet_status st = nn_names_add(net, 0);
+    if (st != CLNET_OK) {
+        clnet_net_free(net);
+        return st;
+    }
     *out = net;
     return CLNET_OK;
 }
@@ -136,6 +141,7 @@ void clnet_net_free(clnet_net *net)
         for (int j = 0; j < net->layers[i].nparams; j++)
             param_free_host(&net->layers[i].params[j]);
     free(net->layers);
+    free(net->names);
     free(net);
 }
 
@@ -206,11 +212,11 @@ static clnet_status check_name(clnet_net *net, clnet_layer_spec *s, int id)
                           sizeof s->name - 1);
     if (s->name[0] == '\0')
         snprintf(s->name, sizeof s->name, "%s%d", nn_kind_name(s->kind), id);
-    for (int i = 0; i < net->nlayers; i++)
-        if (strcmp(net->layers[i].spec.name, s->name) == 0)
-            return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
-                              "net: layer %d: name '%s' is already used by layer %d", id, s->name,
-                              i);
+    int other = nn_names_find(net, s->name);
+    if (other >= 0)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "net: layer %d: name '%s' is already used by layer %d", id, s->name,
+                          other);
     return CLNET_OK;
 }
 
@@ -517,6 +523,16 @@ static void count_consumers(clnet_net *net)
         }
 }
 
+/* count_consumers' work for one new layer, so adding a layer is O(1) */
+static void add_consumers(clnet_net *net, int id)
+{
+    const clnet_layer_spec *s = &net->layers[id].spec;
+    for (int j = 0; j < s->nfrom; j++) {
+        nn_layer *p = &net->layers[s->from[j]];
+        p->consumer = p->consumers++ == 0 ? id : -1;
+    }
+}
+
 clnet_status clnet_net_add(clnet_net *net, const clnet_layer_spec *spec, int *id)
 {
     if (!net || !spec)
@@ -547,8 +563,15 @@ clnet_status clnet_net_add(clnet_net *net, const clnet_layer_spec *spec, int *id
     if ((st = grow(net)) != CLNET_OK)
         return st;
     count_layer(net, &l);
-    net->layers[net->nlayers++] = l;
-    count_consumers(net);
+    net->layers[new_id] = l;
+    if ((st = nn_names_add(net, new_id)) != CLNET_OK) {
+        for (int j = 0; j < l.nparams; j++)
+            param_free_host(&l.params[j]);
+        memset(&net->layers[new_id], 0, sizeof net->layers[new_id]);
+        return st;
+    }
+    net->nlayers++;
+    add_consumers(net, new_id);
     if (id)
         *id = new_id;
     return CLNET_OK;
@@ -657,5 +680,5 @@ clnet_status clnet_net_truncate(clnet_net *net, int last)
     }
     net->nlayers = last + 1;
     count_consumers(net);
-    return CLNET_OK;
+    return nn_names_rebuild(net);
 }

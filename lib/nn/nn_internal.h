@@ -119,6 +119,9 @@ struct clnet_net {
     clnet_optim_kind opt_kind;     /* of the optimizer state, when opt_nstate > 0 */
     int opt_nstate;                /* state tensors per trainable parameter (0 = none) */
     int64_t opt_steps;             /* steps taken (Adam's t) */
+
+    int *names;                    /* layer-name index (names.c), name_slots entries */
+    int name_slots;
 };
 
 /* Records "<prefix>: <the context's last error>" as the last error (the
@@ -206,6 +209,19 @@ clnet_status nn_param_write(clnet_net *net, nn_param *p, const float *src);
 /* The same for optimizer state tensor `i` (which must exist). */
 clnet_status nn_state_read(clnet_net *net, const nn_param *p, int i, float *dst);
 clnet_status nn_state_write(clnet_net *net, nn_param *p, int i, const float *src);
+
+/* The layer-name index (names.c). nn_names_find gives the id of the layer
+ * called `name`, or -1; nn_names_add indexes layers[id] (whose name must be
+ * new), nn_names_rebuild indexes layers[0..nlayers) afresh (after a
+ * truncation). Errors: CLNET_ERR_HOST_MEMORY. The net frees `names`. */
+int nn_names_find(const clnet_net *net, const char *name);
+clnet_status nn_names_add(clnet_net *net, int id);
+clnet_status nn_names_rebuild(clnet_net *net);
+
+/* clnet_net_load's work on a checkpoint already in memory (`path` names it
+ * in messages): every check, then the values into the net (checkpoint.c). */
+clnet_status nn_checkpoint_parse(clnet_net *net, const char *path, const uint8_t *data,
+                                 size_t size);
 
 /* Elements of a per-image shape. */
 static inline int64_t nn_numel(const clnet_shape *s) { return clnet_shape_numel(s); }

@@ -233,17 +233,30 @@ static void pipeline_release(pipeline *p, slot *s)
 typedef struct tally {
     double loss;
     int64_t top1, top5, count;
+    int64_t nonfinite;         /* rows holding a NaN or an infinity */
 } tally;
 
-/* Counts how many classes score above the label's: 0 is a top-1 hit. */
+/* Scores one output row against its label. Ties are broken as argmax breaks
+ * them, the first maximum winning: the label's rank counts the classes that
+ * score above it plus those of a lower index that score the same, so a row
+ * of equal scores is a top-1 hit only for label 0 and a net that outputs a
+ * constant scores chance level, not 100%. A row holding a NaN or an
+ * infinity ranks nothing: it is a miss, top-1 and top-5, and is counted. */
 static void rank_hits(tally *t, const float *scores, int64_t k, int32_t label)
 {
-    int above = 0;
-    for (int64_t j = 0; j < k; j++)
-        above += scores[j] > scores[label];
-    t->top1 += above == 0;
-    t->top5 += above < 5;
     t->count++;
+    for (int64_t j = 0; j < k; j++) {
+        if (!isfinite(scores[j])) {
+            t->nonfinite++;
+            return;
+        }
+    }
+    float mine = scores[label];
+    int64_t rank = 0;
+    for (int64_t j = 0; j < k; j++)
+        rank += scores[j] > mine || (j < label && scores[j] == mine);
+    t->top1 += rank == 0;
+    t->top5 += rank < 5;
 }
 
 /* log softmax of one row into out (k floats). */
@@ -317,8 +330,10 @@ static void finish_stats(clnet_eval *stats, const tally *t, double seconds, doub
 {
     memset(stats, 0, sizeof *stats);
     stats->count = t->count;
+    stats->nonfinite = t->nonfinite;
     if (t->count > 0) {
-        stats->loss = t->loss / (double)t->count;
+        /* a clamped log(0) would turn a NaN output into a plausible loss */
+        stats->loss = t->nonfinite ? NAN : t->loss / (double)t->count;
         stats->top1 = (double)t->top1 / (double)t->count;
         stats->top5 = (double)t->top5 / (double)t->count;
     }

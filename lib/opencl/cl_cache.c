@@ -2,8 +2,9 @@
  * on-disk program cache, binaries-only mode, and clnet_opencl_compile_all. */
 #include "opencl/cl_program.h"
 
+#include "core/file.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,20 +133,6 @@ int clnet_cl_mkdir_p(const char *dir)
     return err;
 }
 
-static bool read_all(int fd, unsigned char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t got = read(fd, buf, n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return false;
-        buf += got;
-        n -= (size_t)got;
-    }
-    return true;
-}
-
 static bool write_all(int fd, const unsigned char *buf, size_t n)
 {
     while (n > 0) {
@@ -160,42 +147,23 @@ static bool write_all(int fd, const unsigned char *buf, size_t n)
     return true;
 }
 
-/* Reads a whole file. Returns CLNET_ERR_IO only when it does not exist. */
+/* Reads a whole file. Returns CLNET_ERR_IO only when it does not exist;
+ * anything else wrong with it (a directory, a FIFO: refused without
+ * blocking) is CLNET_ERR_FORMAT, an entry to rebuild. */
 static clnet_status read_file(const char *path, unsigned char **data, size_t *size, char *why,
                               size_t why_size)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        snprintf(why, why_size, "cannot open: %s", strerror(errno));
-        return errno == ENOENT ? CLNET_ERR_IO : CLNET_ERR_FORMAT;
-    }
-    struct stat sb;
-    clnet_status st = CLNET_OK;
-    *data = NULL;
-    if (fstat(fd, &sb) != 0 || sb.st_size < 0) {
-        snprintf(why, why_size, "cannot stat: %s", strerror(errno));
+    int open_errno;
+    clnet_status st = clnet_file_read(path, SIZE_MAX / 2, data, size, &open_errno, why,
+                                      why_size);
+    if (st == CLNET_ERR_IO && open_errno != ENOENT)
         st = CLNET_ERR_FORMAT;
-    } else if (!(*data = malloc((size_t)sb.st_size + 1))) {
-        snprintf(why, why_size, "out of host memory for %lld bytes", (long long)sb.st_size);
-        st = CLNET_ERR_HOST_MEMORY;
-    } else if (!read_all(fd, *data, (size_t)sb.st_size)) {
-        snprintf(why, why_size, "read error");
-        st = CLNET_ERR_FORMAT;
-    }
-    close(fd);
-    if (st != CLNET_OK) {
-        free(*data);
-        *data = NULL;
-        return st;
-    }
-    *size = (size_t)sb.st_size;
-    return CLNET_OK;
+    return st;
 }
 
-/* Checks a file image against the key; on success *payload points into it. */
-static bool parse_file(const unsigned char *data, size_t size, const clnet_cl_key *key,
-                       const unsigned char **payload, size_t *payload_len, char *why,
-                       size_t why_size)
+bool clnet_cl_binary_parse(const unsigned char *data, size_t size, const clnet_cl_key *key,
+                           const unsigned char **payload, size_t *payload_len, char *why,
+                           size_t why_size)
 {
     if (size < HEADER_BYTES) {
         snprintf(why, why_size, "truncated: %zu bytes, shorter than the header", size);
@@ -265,7 +233,7 @@ clnet_status clnet_cl_binary_load(clnet_device *dev, const char *dir, const clne
         return st;
     const unsigned char *payload;
     size_t len;
-    if (parse_file(data, size, key, &payload, &len, why, why_size))
+    if (clnet_cl_binary_parse(data, size, key, &payload, &len, why, why_size))
         st = build_binary(dev, payload, len, options, out, why, why_size);
     else
         st = CLNET_ERR_FORMAT;
@@ -320,10 +288,11 @@ static clnet_status program_binary(clnet_device *dev, cl_program program, unsign
     return st;
 }
 
-/* Written to a temp file in the same directory and renamed over the target,
- * so a reader never sees half a file and concurrent writers of one entry
- * leave one whole copy. No fsync: a file torn by a crash fails its checksum
- * and is rebuilt. */
+/* Written to "<entry>.tmp" under a lock (core/file.h) and renamed over the
+ * entry, so a reader never sees half a file, concurrent writers of one
+ * entry take turns, and a writer killed midway leaves one temporary that
+ * the next write reuses. No fsync: a file torn by a crash fails its
+ * checksum and is rebuilt. */
 static clnet_status write_file(const char *dir, const clnet_cl_key *key,
                                const unsigned char *payload, size_t len, char *why,
                                size_t why_size)
@@ -333,30 +302,26 @@ static clnet_status write_file(const char *dir, const clnet_cl_key *key,
         snprintf(why, why_size, "cannot create directory %s: %s", dir, strerror(err));
         return CLNET_ERR_IO;
     }
-    char path[4096], tmp[4096];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, key->file);
-    snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, key->file);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(why, why_size, "cannot create a temp file in %s: %s", dir, strerror(errno));
-        return CLNET_ERR_IO;
-    }
+    clnet_file_replace rep;
+    clnet_status st = clnet_file_replace_begin(&rep, path, why, why_size);
+    if (st != CLNET_OK)
+        return st;
     unsigned char header[HEADER_BYTES];
     memcpy(header, MAGIC, 8);
     put_le(header + 8, FORMAT_VERSION, 4);
     put_le(header + 12, key->len, 4);
     put_le(header + 16, len, 8);
     put_le(header + 24, fnv1a64(payload, len), 8);
-    bool ok = write_all(fd, header, sizeof header) &&
-              write_all(fd, (const unsigned char *)key->text, key->len) &&
-              write_all(fd, payload, len) && fchmod(fd, 0644) == 0;
-    int saved = errno;
-    ok = close(fd) == 0 && ok;
-    if (ok && rename(tmp, path) == 0)
-        return CLNET_OK;
-    snprintf(why, why_size, "cannot write %s: %s", path, strerror(ok ? errno : saved));
-    unlink(tmp);
-    return CLNET_ERR_IO;
+    if (!write_all(rep.fd, header, sizeof header) ||
+        !write_all(rep.fd, (const unsigned char *)key->text, key->len) ||
+        !write_all(rep.fd, payload, len)) {
+        snprintf(why, why_size, "cannot write %s: %s", rep.tmp, strerror(errno));
+        clnet_file_replace_abort(&rep);
+        return CLNET_ERR_IO;
+    }
+    return clnet_file_replace_commit(&rep, false, why, why_size);
 }
 
 clnet_status clnet_cl_binary_store(clnet_device *dev, const char *dir, const clnet_cl_key *key,

@@ -3,6 +3,8 @@
  * directory, kernel objects reused, launches serialised on the shared lock. */
 #include "opencl/cl_program.h"
 
+#include "opencl/cl_cache_guard.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,8 +176,17 @@ static clnet_status load_cached_or_build(clnet_device *dev, clnet_cl_program *p,
     clnet_ctx *ctx = dev->ctx;
     char why[512];
     if (ctx->cache_dir) {
-        clnet_status st = clnet_cl_binary_load(dev, ctx->cache_dir, &p->key, options,
-                                               &p->program, why, sizeof why);
+        char entry[4096];
+        snprintf(entry, sizeof entry, "%s/%s", ctx->cache_dir, p->key.file);
+        clnet_cl_guard guard;
+        clnet_status st = CLNET_ERR_FORMAT;
+        if (clnet_cl_guard_enter(&guard, entry)) {
+            snprintf(why, sizeof why, "a process died while the driver was loading it");
+        } else {
+            st = clnet_cl_binary_load(dev, ctx->cache_dir, &p->key, options, &p->program, why,
+                                      sizeof why);
+            clnet_cl_guard_leave(&guard);
+        }
         if (st == CLNET_OK) {
             clnet_log(ctx, CLNET_LOG_DEBUG, "program %s: cache hit (%s/%s)", p->name,
                       ctx->cache_dir, p->key.file);

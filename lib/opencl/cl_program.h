@@ -33,6 +33,13 @@ clnet_status clnet_cl_binary_load(clnet_device *dev, const char *dir, const clne
                                   const char *options, cl_program *out, char *why,
                                   size_t why_size);
 
+/* Checks a binary file's image `data` against `key` (magic, version,
+ * lengths, key text, checksum); on success *payload points into data.
+ * false with the reason in `why` otherwise. */
+bool clnet_cl_binary_parse(const unsigned char *data, size_t size, const clnet_cl_key *key,
+                           const unsigned char **payload, size_t *payload_len, char *why,
+                           size_t why_size);
+
 /* Writes the binary of the built `program` into `dir` (created if missing)
  * as the file of `key`, atomically (temp file + rename). Errors as
  * clnet_cl_binary_load (CLNET_ERR_IO, CLNET_ERR_FORMAT when the driver

@@ -268,9 +268,12 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
 
 /* ---- training and evaluation ------------------------------------------- */
 typedef struct clnet_eval {
-    double loss;                 /* mean loss */
-    double top1, top5;           /* accuracy in [0, 1] */
+    double loss;                 /* mean loss; NaN when nonfinite > 0 */
+    double top1, top5;           /* accuracy in [0, 1]: a tie between the label and another
+                                    class goes to the lower class index, as argmax does */
     int64_t count;
+    int64_t nonfinite;           /* output rows holding a NaN or an infinity, each counted
+                                    as a miss: the net diverged, its accuracy means nothing */
     double seconds;
     double images_per_second;
     double input_wait_seconds;   /* time the device loop waited for the host input pipeline */
@@ -318,11 +321,17 @@ const char *clnet_zoo_cfg(const char *name);
  * A versioned little-endian binary file (docs/checkpoint-format.md): magic,
  * version, per-layer records (name, kind, tensor shapes, data) for weights,
  * batch-norm running statistics and optimizer state, then a CRC-32 of
- * everything before it. Saving writes "<path>.tmp.<pid>" then renames it, so
- * a crash never destroys the previous file. Loading checks everything before
- * changing the net: a different architecture fails with CLNET_ERR_FORMAT
- * naming the first mismatching layer; a damaged file with CLNET_ERR_FORMAT
- * naming the problem. */
+ * everything before it. Saving writes "<path>.tmp" under a lock (concurrent
+ * saves of one path take turns; a killed save's temporary is reused by the
+ * next, never accumulated) then renames it, so a crash never destroys the
+ * previous file; a failed save (CLNET_ERR_IO: a full disk, a file-size limit
+ * - ignore SIGXFSZ to get EFBIG rather than the signal) removes the
+ * temporary and leaves the previous file intact. Loading checks everything
+ * before changing the net: a different architecture fails with
+ * CLNET_ERR_FORMAT naming the first mismatching layer; a damaged file with
+ * CLNET_ERR_FORMAT naming the problem; a path that is not a regular file (a
+ * directory, a FIFO) with CLNET_ERR_IO "not a regular file", without
+ * blocking. */
 clnet_status clnet_net_save(clnet_net *net, const char *path);
 clnet_status clnet_net_load(clnet_net *net, const char *path);
 
