@@ -222,6 +222,11 @@ clnet_ctx *clnet_device_ctx(const clnet_device *dev)
     return dev ? dev->ctx : NULL;
 }
 
+double clnet_device_blocked_ms(const clnet_device *dev)
+{
+    return dev ? dev->blocked_ms : 0.0;
+}
+
 clnet_status clnet_device_synchronize(clnet_device *dev)
 {
     if (!dev)

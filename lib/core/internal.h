@@ -38,6 +38,11 @@ typedef struct clnet_backend_iface {
                                  size_t bytes, const void *src);
     clnet_status (*buffer_read)(clnet_device *dev, void *handle, size_t offset,
                                 size_t bytes, void *dst);
+    /* (optional) Queues a copy of `src` (a malloc'd block the backend owns
+     * from the call on, success or not, and frees once the copy has run) and
+     * returns without waiting. NULL: the core writes with buffer_write. */
+    clnet_status (*buffer_write_owned)(clnet_device *dev, void *handle, size_t offset,
+                                       size_t bytes, void *src);
     /* The implementation of each op family (indexed by clnet_op_family, the
      * op table says which family a kind belongs to); a NULL entry means the
      * backend implements no kind of that family. */
@@ -48,6 +53,13 @@ typedef struct clnet_backend_iface {
     clnet_status (*synchronize)(clnet_device *dev);
 } clnet_backend_iface;
 
+/* Queues a copy of `bytes` of host memory into a dense tensor without
+ * waiting for the device (clnet_tensor_write blocks until the queue before
+ * it has run): `src` is copied into a staging block first, so the caller may
+ * reuse it at once. Errors: those of clnet_tensor_write, and
+ * CLNET_ERR_HOST_MEMORY. A tensor that is not dense is written blocking. */
+clnet_status clnet_tensor_write_queued(clnet_tensor *t, const void *src, size_t bytes);
+
 struct clnet_device {
     clnet_ctx *ctx;
     const clnet_backend_iface *iface;
@@ -56,6 +68,7 @@ struct clnet_device {
                                   iface->close (close frees what open created) */
     clnet_device_info info;
     bool opened;
+    double blocked_ms;         /* time callers spent in blocking transfers (clnet_device_blocked_ms) */
 };
 
 struct clnet_ctx {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 size_t clnet_dtype_size(clnet_dtype dtype)
 {
@@ -178,8 +179,16 @@ int64_t clnet_tensor_image_numel(const clnet_tensor *t)
     return n;
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
 /* Copies between host memory and the tensor image by image: a slice's images
- * are dense but separated by its batch stride. */
+ * are dense but separated by its batch stride. The time the caller is held
+ * (the transfers block until the queue before them has run) is counted. */
 static clnet_status copy_images(const clnet_tensor *t, void *host, size_t bytes, bool to_device)
 {
     clnet_device *dev = t->storage->dev;
@@ -191,16 +200,16 @@ static clnet_status copy_images(const clnet_tensor *t, void *host, size_t bytes,
                           to_device ? "write" : "read", bytes, want);
     int64_t images = clnet_tensor_is_dense(t) ? 1 : t->shape[0];
     size_t chunk = want / (size_t)images;
-    for (int64_t n = 0; n < images; n++) {
+    double start = now_ms();
+    clnet_status st = CLNET_OK;
+    for (int64_t n = 0; n < images && st == CLNET_OK; n++) {
         size_t off = (size_t)(t->offset + n * t->stride[0]) * esize;
         char *h = (char *)host + (size_t)n * chunk;
-        clnet_status st = to_device
-            ? dev->iface->buffer_write(dev, t->storage->handle, off, chunk, h)
-            : dev->iface->buffer_read(dev, t->storage->handle, off, chunk, h);
-        if (st != CLNET_OK)
-            return st;
+        st = to_device ? dev->iface->buffer_write(dev, t->storage->handle, off, chunk, h)
+                       : dev->iface->buffer_read(dev, t->storage->handle, off, chunk, h);
     }
-    return CLNET_OK;
+    dev->blocked_ms += now_ms() - start;
+    return st;
 }
 
 clnet_status clnet_tensor_write(clnet_tensor *t, const void *src, size_t bytes)
@@ -208,6 +217,24 @@ clnet_status clnet_tensor_write(clnet_tensor *t, const void *src, size_t bytes)
     if (!t)
         return CLNET_ERR_INVALID_ARGUMENT;
     return copy_images(t, (void *)src, bytes, true);
+}
+
+clnet_status clnet_tensor_write_queued(clnet_tensor *t, const void *src, size_t bytes)
+{
+    if (!t)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    clnet_device *dev = t->storage->dev;
+    size_t esize = clnet_dtype_size(t->dtype);
+    if (!dev->iface->buffer_write_owned || !clnet_tensor_is_dense(t) || !src ||
+        bytes != (size_t)clnet_tensor_numel(t) * esize)
+        return copy_images(t, (void *)src, bytes, true);
+    void *block = malloc(bytes);
+    if (!block)
+        return clnet_fail(dev->ctx, CLNET_ERR_HOST_MEMORY, "tensor write: cannot stage %zu "
+                          "bytes", bytes);
+    memcpy(block, src, bytes);
+    return dev->iface->buffer_write_owned(dev, t->storage->handle, (size_t)t->offset * esize,
+                                          bytes, block);
 }
 
 clnet_status clnet_tensor_read(const clnet_tensor *t, void *dst, size_t bytes)
@@ -247,6 +274,7 @@ clnet_status clnet_tensor_fill(clnet_tensor *t, float value)
     for (size_t i = 0; i < stage; i++)
         host[i] = bits;
     clnet_status st = CLNET_OK;
+    double start = now_ms();
     for (int64_t n = 0; n < images && st == CLNET_OK; n++) {
         size_t base = (size_t)(t->offset + n * t->stride[0]) * esize;
         for (size_t done = 0; done < run && st == CLNET_OK; done += stage) {
@@ -255,6 +283,7 @@ clnet_status clnet_tensor_fill(clnet_tensor *t, float value)
                                           count * esize, host);
         }
     }
+    dev->blocked_ms += now_ms() - start;
     free(host);
     return st;
 }

@@ -325,19 +325,19 @@ static clnet_status ensure_tensor(clnet_net *net, clnet_tensor **t, clnet_dtype 
     return clnet_tensor_new(net->dev, dtype, rows ? 2 : 1, shape, t);
 }
 
-/* Writes labels or targets for n images into a batch slice of `t`. */
+/* Writes labels or targets for n images into a batch slice of `t`, queued
+ * from a staging copy: the forward pass need not have run yet. */
 static clnet_status write_rows(clnet_tensor *t, int n, const void *src, size_t bytes)
 {
     clnet_tensor *rows;
     clnet_status st = clnet_tensor_slice(t, 0, 0, n, &rows);
     if (st == CLNET_OK)
-        st = clnet_tensor_write(rows, src, bytes);
+        st = clnet_tensor_write_queued(rows, src, bytes);
     clnet_tensor_free(rows);
     return st;
 }
 
-static clnet_status run_loss(clnet_net *net, const int32_t *labels, const float *targets,
-                             float *loss)
+static clnet_status run_loss(clnet_net *net, const int32_t *labels, const float *targets)
 {
     int n = net->last_n, id = nn_loss_layer(net);
     nn_layer *l = &net->layers[id];
@@ -373,19 +373,31 @@ static clnet_status run_loss(clnet_net *net, const int32_t *labels, const float 
         if (st == CLNET_OK && l->needs_grad)
             st = commit(net, l);
     }
-    if (st == CLNET_OK && loss) {
-        float *host = malloc((size_t)n * sizeof *host);
-        st = host ? clnet_tensor_read(values, host, (size_t)n * sizeof *host)
-                  : clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_backward: no memory");
-        double sum = 0.0;
-        for (int i = 0; st == CLNET_OK && i < n; i++)
-            sum += host[i];
-        *loss = (float)(sum / n);
-        free(host);
-    }
     clnet_tensor_free(truth);
     clnet_tensor_free(values);
     return st == CLNET_OK ? st : nn_layer_fail(net, id, "loss", st);
+}
+
+/* The mean of the last n per-image losses: waits for the device, so it is
+ * read once the whole backward pass is queued. */
+static clnet_status read_loss(clnet_net *net, float *loss)
+{
+    int n = net->last_n;
+    float *host = malloc((size_t)n * sizeof *host);
+    clnet_tensor *values = NULL;
+    clnet_status st = host ? clnet_tensor_slice(net->loss_values, 0, 0, n, &values)
+                           : clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY,
+                                        "clnet_net_backward: no memory for %d losses", n);
+    if (st == CLNET_OK)
+        st = clnet_tensor_read(values, host, (size_t)n * sizeof *host);
+    double sum = 0.0;
+    for (int i = 0; st == CLNET_OK && i < n; i++)
+        sum += host[i];
+    if (st == CLNET_OK)
+        *loss = (float)(sum / n);
+    clnet_tensor_free(values);
+    free(host);
+    return st == CLNET_OK ? st : nn_wrap(net->ctx, st, "clnet_net_backward: reading the loss");
 }
 
 static void mark_needs_grad(clnet_net *net)
@@ -413,9 +425,13 @@ clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const flo
                           "clnet_net_backward: the last forward ran in inference mode; call "
                           "clnet_net_set_training(net, true) before it");
     mark_needs_grad(net);
-    clnet_status st = run_loss(net, labels, targets, loss);
+    double t = nn_prof_start(net);
+    clnet_status st = run_loss(net, labels, targets);
+    if (st == CLNET_OK)
+        st = nn_prof_stop(net, t, &net->prof_loss_ms);
     for (int id = net->nlayers - 1; st == CLNET_OK && id > 0; id--) {
         nn_layer *l = &net->layers[id];
+        t = nn_prof_start(net);
         if (l->needs_grad && l->grad_written) {
             st = backward_layer(net, id);
         } else if (trains(l)) {
@@ -424,8 +440,10 @@ clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const flo
                 if (l->params[j].grad)
                     st = clnet_tensor_fill(l->params[j].grad, 0.0f);
         }
+        if (st == CLNET_OK)
+            st = nn_prof_stop(net, t, &l->prof_bwd_ms);
         if (st != CLNET_OK)
             return nn_layer_fail(net, id, "backward", st);
     }
-    return st;
+    return st == CLNET_OK && loss ? read_loss(net, loss) : st;
 }

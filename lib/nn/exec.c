@@ -45,6 +45,8 @@ void nn_release_device(clnet_net *net)
                             &net->loss_values};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         free_tensor(all[k]);
+    nn_free_plan(net);
+    net->inference_only = false;
     net->dev = NULL;
     net->batch_n = 0;
     net->last_n = 0;
@@ -64,9 +66,11 @@ size_t clnet_net_device_bytes(const clnet_net *net)
     size_t bytes = 0;
     for (int i = 0; i < net->nlayers; i++) {
         const nn_layer *l = &net->layers[i];
-        bytes += owned_bytes(l->y, l->y_alias != NN_OWN) +
+        /* outputs in shared buffers are counted with the buffers */
+        bytes += owned_bytes(l->y, l->y_alias != NN_OWN || net->out_buffers) +
                  owned_bytes(l->dy, l->dy_alias != NN_OWN);
-        const clnet_tensor *aux[] = {l->pre, l->argmax, l->batch_mean, l->batch_var};
+        const clnet_tensor *aux[] = {l->pre, l->argmax, l->batch_mean, l->batch_var,
+                                     l->fold_w, l->fold_b, l->fold_zero};
         for (size_t k = 0; k < sizeof aux / sizeof aux[0]; k++)
             bytes += owned_bytes(aux[k], false);
         for (int j = 0; j < l->nparams; j++) {
@@ -80,7 +84,33 @@ size_t clnet_net_device_bytes(const clnet_net *net)
                                  net->loss_values};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         bytes += owned_bytes(all[k], false);
+    for (int i = 0; i < net->nout_buffers; i++)
+        bytes += owned_bytes(net->out_buffers[i], false);
     return bytes;
+}
+
+void clnet_net_memory_bound(const clnet_net *net, size_t *weights, size_t *activations,
+                            size_t *workspace)
+{
+    size_t w = 0, a = 0, s = 0;
+    for (int i = 0; net && net->dev && i < net->nlayers; i++) {
+        const nn_layer *l = &net->layers[i];
+        for (int j = 0; j < l->nparams; j++)
+            w += owned_bytes(l->params[j].value, false);
+        const clnet_tensor *folded[] = {l->fold_w, l->fold_b, l->fold_zero};
+        for (size_t k = 0; k < sizeof folded / sizeof folded[0]; k++)
+            w += owned_bytes(folded[k], false);
+    }
+    if (net && net->dev) {
+        a = (size_t)net->peak_live_numel * (size_t)net->max_batch * sizeof(float);
+        s = owned_bytes(net->scratch[0], false) + owned_bytes(net->scratch[1], false);
+    }
+    if (weights)
+        *weights = w;
+    if (activations)
+        *activations = a;
+    if (workspace)
+        *workspace = s;
 }
 
 /* Moves a device tensor's values into a new host array. */
@@ -159,13 +189,15 @@ static clnet_status bind_params(clnet_net *net, nn_layer *l)
     for (int j = 0; j < l->nparams; j++) {
         nn_param *p = &l->params[j];
         clnet_status st = upload(net, &p->shape, p->host, &p->value);
+        /* inference only: no gradient, and optimizer state stays on the host */
+        bool train = p->trainable && !net->inference_only;
         /* zero, so that a step before any backward leaves the weights alone */
-        if (st == CLNET_OK && p->trainable)
+        if (st == CLNET_OK && train)
             st = upload(net, &p->shape, NULL, &p->grad);
-        if (st == CLNET_OK && p->trainable)
+        if (st == CLNET_OK && train)
             st = clnet_tensor_fill(p->grad, 0.0f);
         /* parameters added since the optimizer state was made start from zero state */
-        for (int s = 0; st == CLNET_OK && p->trainable && s < net->opt_nstate; s++) {
+        for (int s = 0; st == CLNET_OK && train && s < net->opt_nstate; s++) {
             st = upload(net, &p->shape, p->state_host[s], &p->state[s]);
             if (st == CLNET_OK && !p->state_host[s])
                 st = clnet_tensor_fill(p->state[s], 0.0f);
@@ -192,6 +224,8 @@ static clnet_status bind_outputs(clnet_net *net)
                 offset += net->layers[c->spec.from[i]].out.dim[0];
             st = clnet_tensor_slice(c->y, 1, offset, l->out.dim[0], &l->y);
             l->y_alias = NN_CONCAT_SLICE;
+        } else if (net->inference_only) {
+            st = nn_shared_output(net, id, &l->y);
         } else {
             st = new_batched(net, CLNET_F32, &l->out, &l->y);
         }
@@ -251,6 +285,10 @@ static clnet_status bind_gradient(clnet_net *net, int id)
 static clnet_status bind_layer_aux(clnet_net *net, nn_layer *l)
 {
     clnet_status st = CLNET_OK;
+    /* inference: an unfused activation's input goes to scratch, and neither
+     * argmax nor batch statistics are kept */
+    if (net->inference_only)
+        return CLNET_OK;
     if (l->spec.has_act)
         st = new_batched(net, CLNET_F32, &l->out, &l->pre);
     if (st == CLNET_OK && l->spec.kind == CLNET_LAYER_POOL && l->spec.pool.mode == CLNET_POOL_MAX)
@@ -265,11 +303,13 @@ static clnet_status bind_layer_aux(clnet_net *net, nn_layer *l)
 
 static clnet_status bind_all(clnet_net *net)
 {
-    clnet_status st = bind_outputs(net);
+    clnet_status st = net->inference_only ? nn_plan_outputs(net) : CLNET_OK;
+    if (st == CLNET_OK)
+        st = bind_outputs(net);
     int64_t largest = 0;
     for (int id = net->nlayers - 1; st == CLNET_OK && id >= 0; id--) {
         nn_layer *l = &net->layers[id];
-        if (id > 0 || net->input_grad)
+        if ((id > 0 || net->input_grad) && !net->inference_only)
             st = bind_gradient(net, id);
         if (st == CLNET_OK)
             st = bind_layer_aux(net, l);
@@ -281,13 +321,14 @@ static clnet_status bind_all(clnet_net *net)
             largest = nn_numel(&l->out);
     }
     int64_t flat = largest * net->max_batch;
-    for (int i = 0; st == CLNET_OK && i < 2; i++)
+    /* scratch B serves the backward pass only */
+    for (int i = 0; st == CLNET_OK && i < (net->inference_only ? 1 : 2); i++)
         st = clnet_tensor_new(net->dev, CLNET_F32, 1, &flat, &net->scratch[i]);
     return st;
 }
 
-clnet_status clnet_net_bind(clnet_net *net, clnet_device *dev, int max_batch, clnet_init init,
-                            uint64_t seed)
+static clnet_status bind(clnet_net *net, clnet_device *dev, int max_batch, clnet_init init,
+                         uint64_t seed, bool inference_only)
 {
     if (!net || !dev)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
@@ -309,23 +350,37 @@ clnet_status clnet_net_bind(clnet_net *net, clnet_device *dev, int max_batch, cl
     net->max_batch = max_batch;
     net->init = init;
     net->seed = seed;
+    net->inference_only = inference_only;
     st = bind_all(net);
     if (st != CLNET_OK) {
         nn_release_device(net);
         return st;
     }
-    /* the device now holds the values: the host copies would go stale */
+    /* the device now holds the values: the host copies would go stale (the
+     * optimizer state of an inference-only net stays on the host) */
     for (int i = 0; i < net->nlayers; i++)
         for (int j = 0; j < net->layers[i].nparams; j++) {
             nn_param *p = &net->layers[i].params[j];
             free(p->host);
             p->host = NULL;
-            for (int s = 0; s < NN_MAX_STATE; s++) {
+            for (int s = 0; s < NN_MAX_STATE && !inference_only; s++) {
                 free(p->state_host[s]);
                 p->state_host[s] = NULL;
             }
         }
     return CLNET_OK;
+}
+
+clnet_status clnet_net_bind(clnet_net *net, clnet_device *dev, int max_batch, clnet_init init,
+                            uint64_t seed)
+{
+    return bind(net, dev, max_batch, init, seed, false);
+}
+
+clnet_status clnet_net_bind_inference(clnet_net *net, clnet_device *dev, int max_batch,
+                                      clnet_init init, uint64_t seed)
+{
+    return bind(net, dev, max_batch, init, seed, true);
 }
 
 /* ---- views for the current batch size ---- */
@@ -375,9 +430,9 @@ static clnet_status layer_views(clnet_net *net, nn_layer *l, int n)
         st = batch_slice(l->argmax, n, &b->argmax);
     if (st == CLNET_OK)
         st = scratch_view(net->scratch[0], &l->out, n, &b->tmp);
-    if (st == CLNET_OK)
+    if (st == CLNET_OK && net->scratch[1])
         st = scratch_view(net->scratch[1], &l->out, n, &b->acc);
-    if (st == CLNET_OK)
+    if (st == CLNET_OK && b->acc)
         st = flat2(b->acc, n, &b->acc2);
     return st;
 }
@@ -555,7 +610,8 @@ static clnet_status forward_layer(clnet_net *net, int id)
 {
     nn_layer *l = &net->layers[id];
     clnet_tensor *x = input_y(net, l, 0);
-    clnet_tensor *dst = l->spec.has_act ? l->b.pre : l->b.y;
+    /* an inference-only bind keeps no `pre`: scratch A holds it for the activation */
+    clnet_tensor *dst = !l->spec.has_act ? l->b.y : l->b.pre ? l->b.pre : l->b.tmp;
     clnet_op op = nn_layer_op(l);
     clnet_status st = CLNET_OK;
     switch (l->spec.kind) {
@@ -595,7 +651,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
     }
     if (st == CLNET_OK && l->spec.has_act) {
         clnet_op act = {.kind = CLNET_OP_ACTIVATION, .u.act = l->spec.act};
-        st = run(net, &act, 1, &l->b.pre, 1, &l->b.y);
+        st = run(net, &act, 1, &dst, 1, &l->b.y);
     }
     return st;
 }
@@ -611,12 +667,20 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_forward: %d images (the net was bound for 1..%d)", n,
                           net->max_batch);
+    if (net->training && net->inference_only)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_forward: training "
+                          "mode on a net bound for inference only (clnet_net_bind_inference; "
+                          "bind it with clnet_net_bind to train)");
     net->last_n = 0;
     clnet_status st = nn_set_batch(net, n);
     if (st != CLNET_OK)
         return st;
     size_t bytes = (size_t)n * (size_t)nn_numel(&net->layers[0].out) * sizeof(float);
-    st = clnet_tensor_write(net->layers[0].b.y, x, bytes);
+    double t = nn_prof_start(net);
+    /* queued from a staging copy: the host goes on to queue the layers */
+    st = clnet_tensor_write_queued(net->layers[0].b.y, x, bytes);
+    if (st == CLNET_OK)
+        st = nn_prof_stop(net, t, &net->layers[0].prof_fwd_ms);
     if (st != CLNET_OK)
         return nn_layer_fail(net, 0, "forward", st);
     if (net->training) {
@@ -630,8 +694,11 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
         l->act_fused = false;
         if (l->fused_by)
             continue;
+        t = nn_prof_start(net);
         if (!nn_forward_fused(net, id, &st))
             st = forward_layer(net, id);
+        if (st == CLNET_OK)
+            st = nn_prof_stop(net, t, &l->prof_fwd_ms);
         if (st != CLNET_OK)
             return nn_layer_fail(net, id, "forward", st);
     }
@@ -705,7 +772,7 @@ clnet_status nn_state_read(clnet_net *net, const nn_param *p, int i, float *dst)
 
 clnet_status nn_state_write(clnet_net *net, nn_param *p, int i, const float *src)
 {
-    if (net->dev) {
+    if (net->dev && !net->inference_only) {
         clnet_status st = p->state[i] ? CLNET_OK : upload(net, &p->shape, NULL, &p->state[i]);
         return st == CLNET_OK ? clnet_tensor_write(p->state[i], src,
                                                    (size_t)nn_numel(&p->shape) * sizeof(float))

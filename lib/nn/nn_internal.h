@@ -88,6 +88,9 @@ typedef struct nn_layer {
     /* per backward pass */
     bool needs_grad;               /* dy is computed (trainable, or feeds one that is) */
     bool grad_written;             /* dy holds a first contribution */
+
+    /* profiling (profile.c): milliseconds since it was switched on */
+    double prof_fwd_ms, prof_bwd_ms;
 } nn_layer;
 
 struct clnet_net {
@@ -119,6 +122,17 @@ struct clnet_net {
     clnet_optim_kind opt_kind;     /* of the optimizer state, when opt_nstate > 0 */
     int opt_nstate;                /* state tensors per trainable parameter (0 = none) */
     int64_t opt_steps;             /* steps taken (Adam's t) */
+
+    /* inference-only bind (clnet_net_bind_inference): no gradients, no
+     * optimizer state, and layer outputs share buffers (liveness.c) */
+    bool inference_only;
+    clnet_tensor **out_buffers;    /* the shared output buffers */
+    int nout_buffers;
+    int *out_buffer_of;            /* per layer holding an output: its buffer */
+    int64_t peak_live_numel;       /* per image: the most output elements live at once */
+
+    bool profiling;                /* wait for the device after every layer, timing it */
+    double prof_loss_ms, prof_step_ms;
 
     int *names;                    /* layer-name index (names.c), name_slots entries */
     int name_slots;
@@ -198,6 +212,20 @@ static inline bool nn_channel_prefix(const clnet_shape *full, const clnet_shape 
 bool nn_forward_fused(clnet_net *net, int id, clnet_status *st);
 /* Fusion on (the default) or off. */
 void nn_set_fusion(clnet_net *net, bool enabled);
+
+/* Profiling (profile.c): nn_prof_start returns the clock once the device is
+ * idle (0 when profiling is off); nn_prof_stop waits for the device and adds
+ * the time since `start` to *total_ms. Both do nothing when profiling is off. */
+double nn_prof_start(clnet_net *net);
+clnet_status nn_prof_stop(clnet_net *net, double start, double *total_ms);
+
+/* The activation plan of an inference-only bind (liveness.c):
+ * nn_plan_outputs assigns every layer output to a shared buffer and
+ * allocates the buffers, nn_shared_output makes layer id's (max_batch,
+ * out...) view of its buffer, nn_free_plan releases them. */
+clnet_status nn_plan_outputs(clnet_net *net);
+clnet_status nn_shared_output(clnet_net *net, int id, clnet_tensor **y);
+void nn_free_plan(clnet_net *net);
 
 /* Builds the per-layer batch views for n images (exec.c). */
 clnet_status nn_set_batch(clnet_net *net, int n);

@@ -102,6 +102,10 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
     if (!net->dev)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_step: the net is not bound to a device");
+    if (net->inference_only)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_step: the net is "
+                          "bound for inference only (clnet_net_bind_inference): it has no "
+                          "gradients");
     if (opt->kind != CLNET_OPTIM_SGD && opt->kind != CLNET_OPTIM_ADAM)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_step: unknown optimizer %d", (int)opt->kind);
@@ -113,6 +117,7 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
         net->opt_kind = opt->kind;
     clnet_op op = step_op(opt, lr, net->opt_steps + 1);
     net->param_version++;
+    double t = nn_prof_start(net);
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
         for (int j = 0; !l->frozen && j < l->nparams; j++) {
@@ -127,5 +132,5 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
         }
     }
     net->opt_steps++;
-    return CLNET_OK;
+    return nn_prof_stop(net, t, &net->prof_step_ms);
 }

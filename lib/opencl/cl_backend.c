@@ -271,6 +271,9 @@ static void cl_close(clnet_device *dev)
      * never to wait for; only its own queue is drained. */
     if (cl->queue && !cl->adopted)
         clFinish(cl->queue);
+    /* the callbacks that free staged uploads may run just after the finish */
+    while (atomic_load(&cl->uploads_in_flight) > 0)
+        thrd_yield();
     clnet_cl_programs_free(dev);
     clnet_cl_algo_close(dev);
     if (cl->queue)
@@ -314,6 +317,50 @@ static clnet_status cl_buffer_write(clnet_device *dev, void *handle, size_t offs
     cl_int err = clEnqueueWriteBuffer(clnet_cl(dev)->queue, (cl_mem)handle, CL_TRUE, offset,
                                       bytes, src, 0, NULL, NULL);
     return clnet_cl_check(dev, err, "clEnqueueWriteBuffer");
+}
+
+/* Frees a staged block once its write has run (or failed). */
+static void CL_CALLBACK free_staged(cl_event event, cl_int status, void *user)
+{
+    (void)event;
+    (void)status;
+    void **staged = user;
+    atomic_int *in_flight = staged[1];
+    free(staged[0]);
+    free(staged);
+    atomic_fetch_sub(in_flight, 1);
+}
+
+static clnet_status cl_buffer_write_owned(clnet_device *dev, void *handle, size_t offset,
+                                          size_t bytes, void *src)
+{
+    clnet_cl_device *cl = clnet_cl(dev);
+    /* An adopted queue may outlive clnet's device, and with it the count the
+     * callback updates: there the write blocks. */
+    void **staged = cl->adopted ? NULL : malloc(2 * sizeof *staged);
+    if (!staged) {
+        clnet_status st = cl_buffer_write(dev, handle, offset, bytes, src);
+        free(src);
+        return st;
+    }
+    staged[0] = src;
+    staged[1] = &cl->uploads_in_flight;
+    cl_event done;
+    cl_int err = clEnqueueWriteBuffer(cl->queue, (cl_mem)handle, CL_FALSE, offset, bytes, src, 0,
+                                      NULL, &done);
+    if (err != CL_SUCCESS) {
+        free(src);
+        free(staged);
+        return clnet_cl_check(dev, err, "clEnqueueWriteBuffer");
+    }
+    atomic_fetch_add(&cl->uploads_in_flight, 1);
+    if (clSetEventCallback(done, CL_COMPLETE, free_staged, staged) != CL_SUCCESS) {
+        /* no callback: the block is freed once the write has run, here */
+        clWaitForEvents(1, &done);
+        free_staged(done, CL_COMPLETE, staged);
+    }
+    clReleaseEvent(done);
+    return CLNET_OK;
 }
 
 static clnet_status cl_buffer_read(clnet_device *dev, void *handle, size_t offset, size_t bytes,
@@ -361,6 +408,7 @@ static const clnet_backend_iface cl_iface = {
     .buffer_free = cl_buffer_free,
     .buffer_write = cl_buffer_write,
     .buffer_read = cl_buffer_read,
+    .buffer_write_owned = cl_buffer_write_owned,
     .runners = cl_runners,
     .supports = cl_supports,
     .synchronize = cl_synchronize,

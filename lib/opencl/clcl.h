@@ -3,6 +3,8 @@
 #ifndef CLNET_CLCL_H
 #define CLNET_CLCL_H
 
+#include <stdatomic.h>
+
 #include "clnet/opencl.h"
 #include "core/internal.h"
 
@@ -15,6 +17,7 @@ typedef struct clnet_cl_device {
     cl_context context;         /* NULL until opened */
     cl_command_queue queue;     /* in-order, profiling enabled when clnet created it */
     bool adopted;               /* context/queue belong to the caller */
+    atomic_int uploads_in_flight; /* queued writes whose host block is not freed yet */
     clnet_cl_program *programs; /* built programs, guarded by ctx->lock */
     /* Owned by cl_algo.c, guarded by ctx->lock, released by clnet_cl_algo_close:
      * the AUTO convolution choices (NULL until first needed) and the buffer

@@ -126,6 +126,13 @@ clnet_status clnet_device_describe(const clnet_ctx *ctx, int index, clnet_device
 /* Returns the context a device belongs to. */
 clnet_ctx *clnet_device_ctx(const clnet_device *dev);
 
+/* Milliseconds the calling threads have spent held inside blocking transfers
+ * on this device (tensor reads, writes and fills, which wait for the work
+ * queued before them), summed since the device was opened; subtract two
+ * readings to get the host's wait over a stretch of work. 0 for NULL. Not
+ * synchronised: read it from the thread that drives the device. */
+double clnet_device_blocked_ms(const clnet_device *dev);
+
 /* Waits until every operation queued on the device has finished. Errors from
  * the device (an OpenCL-band status) surface here at the latest. */
 clnet_status clnet_device_synchronize(clnet_device *dev);

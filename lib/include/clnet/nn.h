@@ -161,8 +161,27 @@ typedef enum clnet_init {
 clnet_status clnet_net_bind(clnet_net *net, clnet_device *dev, int max_batch, clnet_init init,
                             uint64_t seed);
 
+/* clnet_net_bind for inference only: no gradients and no optimizer state on
+ * the device (state the net already has stays on the host for a later
+ * clnet_net_bind), no batch-norm batch statistics or pooling argmax, and
+ * layer outputs share device buffers wherever nothing downstream still
+ * reads the earlier one (a liveness plan made here), so the net holds about
+ * its weights, its peak set of live activations and one scratch buffer
+ * (clnet_net_memory_bound). A forward in training mode and clnet_net_step
+ * then fail with CLNET_ERR_INVALID_ARGUMENT. Errors: as clnet_net_bind. */
+clnet_status clnet_net_bind_inference(clnet_net *net, clnet_device *dev, int max_batch,
+                                      clnet_init init, uint64_t seed);
+/* The parts of the bound on an inference-only net's device memory: bytes of
+ * weights (parameters, and weights with a batch norm folded in once an
+ * inference forward made them), of the largest set of layer outputs live at
+ * once at max_batch (as planned by clnet_net_bind_inference; 0 after
+ * clnet_net_bind, which keeps every output), and of the net's scratch
+ * buffers. Any pointer may be NULL; all 0 while unbound. */
+void clnet_net_memory_bound(const clnet_net *net, size_t *weights, size_t *activations,
+                            size_t *workspace);
 /* Bytes of device memory held by the tensors the net allocated: outputs,
- * gradients, parameters, optimizer state and scratch, each storage counted
+ * gradients, parameters (and batch-norm-folded copies), optimizer state and
+ * scratch, each storage counted
  * once however many views share it (the backends' own workspaces are not
  * included). 0 while the net is unbound. It grows at the first backward
  * (labels, losses) and the first step (optimizer state), and never shrinks
@@ -229,6 +248,24 @@ clnet_status clnet_net_read_output(clnet_net *net, float *y, size_t count);
  * those of clnet_op_run naming the layer. */
 clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const float *targets,
                                 float *loss);
+
+/* Per-layer timing, like Darknet's. While on, clnet_net_forward,
+ * clnet_net_backward and clnet_net_step wait for the device after every
+ * layer (a convolution that ran fused with the layers after it carries their
+ * time), after the loss and after the optimizer step, and add the wall time
+ * to that piece's total: slower, but it shows where a step's time goes.
+ * Switching it (on or off) zeroes the totals. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL net). */
+clnet_status clnet_net_set_profiling(clnet_net *net, bool enabled);
+/* Milliseconds spent in layer `id`'s forward and backward passes since
+ * profiling was switched on (layer 0's forward: uploading the input). Either
+ * pointer may be NULL. Errors: CLNET_ERR_INVALID_ARGUMENT (no such layer). */
+clnet_status clnet_net_layer_time(const clnet_net *net, int id, double *forward_ms,
+                                  double *backward_ms);
+/* Milliseconds spent in the loss (with its gradient) and in the optimizer
+ * steps since profiling was switched on. Either
+ * pointer may be NULL. */
+void clnet_net_profile_totals(const clnet_net *net, double *loss_ms, double *step_ms);
 
 typedef enum clnet_optim_kind { CLNET_OPTIM_SGD = 0, CLNET_OPTIM_ADAM = 1 } clnet_optim_kind;
 typedef enum clnet_schedule {
