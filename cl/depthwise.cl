@@ -32,29 +32,9 @@ typedef struct dw_shape {
     float act_alpha;
 } dw_shape;
 
-static inline floatv relu6v(floatv v)
-{
-    return select(select(v, (floatv)6.0f, v > 6.0f), (floatv)0.0f, v < 0.0f);
-}
-
-/* The activations of cl/eltwise.cl on a vector, by clnet_activation value
- * (cl_conv_depthwise.c asserts their number), NaN passing through the ReLU
- * family as there (select keeps v where no comparison holds). */
-static inline floatv activate(floatv v, int fn, float alpha)
-{
-    switch (fn) {
-    case 0: return select(v, (floatv)0.0f, v < 0.0f);
-    case 1: return select(v, alpha * v, v < 0.0f);
-    case 2: return relu6v(v);
-    case 3: return 1.0f / (1.0f + exp(-v));
-    case 4: return tanh(v);
-    case 5: return v / (1.0f + exp(-v));
-    case 6: return v * relu6v(v + 3.0f) / 6.0f;
-    case 7: return relu6v(v + 3.0f) / 6.0f;
-    case 8: return 1.7159f * tanh(v * (2.0f / 3.0f));
-    default: return v;
-    }
-}
+/* The activations of common.clh on a vector, by clnet_activation value
+ * (act_fn; -1 for none). */
+CLNET_DEFINE_ACTIVATE(activate, floatv)
 
 /* The input under lanes 0..VW-1 of an interior block: p points at lane 0's
  * tap, lanes `step` apart, all inside the row (no padding to test). */

@@ -10,15 +10,10 @@
  * dividing a flat index saves a division per element, which on PoCL made
  * ReLU four times slower. */
 
-/* The ReLU family lets NaN through, as the reference backend does. */
-inline float relu6(float v)
-{
-    return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
-}
-
-/* One kernel per function, so each compiles to straight-line code without a
- * per-element switch. Grid (image, N); `alpha` is used by leaky ReLU only. */
-#define ACTIVATION_KERNEL(name, expr)                                            \
+/* One kernel per function of CLNET_ACTIVATIONS (common.clh), so each
+ * compiles to straight-line code without a per-element switch. Grid
+ * (image, N); `alpha` is used by leaky ReLU only. */
+#define ACTIVATION_KERNEL(name, expr, slope)                                     \
     __kernel void act_##name(__global const float *x, int x_off, int x_bs,      \
                              __global float *y, int y_off, int y_bs, float alpha) \
     {                                                                           \
@@ -27,61 +22,13 @@ inline float relu6(float v)
         y[y_off + n * y_bs + i] = (expr);                                       \
     }
 
-ACTIVATION_KERNEL(relu, v < 0.0f ? 0.0f : v)
-ACTIVATION_KERNEL(leaky_relu, v < 0.0f ? alpha * v : v)
-ACTIVATION_KERNEL(relu6, relu6(v))
-ACTIVATION_KERNEL(sigmoid, 1.0f / (1.0f + exp(-v)))
-ACTIVATION_KERNEL(tanh, tanh(v))
-ACTIVATION_KERNEL(swish, v / (1.0f + exp(-v)))
-ACTIVATION_KERNEL(hard_swish, v * relu6(v + 3.0f) / 6.0f)
-ACTIVATION_KERNEL(hard_sigmoid, relu6(v + 3.0f) / 6.0f)
-/* LeCun et al. 1998's squashing, the constants of the reference backend */
-ACTIVATION_KERNEL(lecun_tanh, 1.7159f * tanh(v * (2.0f / 3.0f)))
-
-inline float sigmoid(float v)
-{
-    return 1.0f / (1.0f + exp(-v));
-}
-
-inline float sigmoid_grad(float v)
-{
-    float s = sigmoid(v);
-    return s * (1.0f - s);
-}
-
-inline float tanh_grad(float v)
-{
-    float t = tanh(v);
-    return 1.0f - t * t;
-}
-
-inline float lecun_tanh_grad(float v)
-{
-    float t = tanh(v * (2.0f / 3.0f));
-    return 1.7159f * (2.0f / 3.0f) * (1.0f - t * t);
-}
-
-inline float swish_grad(float v)
-{
-    float s = sigmoid(v);
-    return s * (1.0f + v * (1.0f - s));
-}
-
-/* The slope `d` of a piecewise function at v, or NaN for a NaN input: a
- * comparison would quietly pick a piece and hide the divergence (the
- * reference backend does the same). */
-inline float piece(float v, float d)
-{
-    return isnan(v) ? v : d;
-}
+CLNET_ACTIVATIONS(ACTIVATION_KERNEL)
 
 /* dx = dy * f'(x), one kernel per function as above; grid (image, N), dx may
  * be dy (each work-item reads its element before writing it). The product
  * is always taken, so an infinite dy meets a zero slope as NaN, as in the
- * reference. At the kinks the slope is PyTorch's: ReLU's and leaky ReLU's
- * left one at 0, ReLU6's and hard sigmoid's 0 on the bounds, hard swish's
- * middle piece at -3 and 3. */
-#define ACTIVATION_BACKWARD_KERNEL(name, slope)                                           \
+ * reference. */
+#define ACTIVATION_BACKWARD_KERNEL(name, expr, slope)                                     \
     __kernel void act_##name##_backward(__global const float *x, int x_off, int x_bs,     \
                                         __global const float *dy, int dy_off, int dy_bs,  \
                                         __global float *dx, int dx_off, int dx_bs,        \
@@ -92,16 +39,7 @@ inline float piece(float v, float d)
         dx[dx_off + n * dx_bs + i] = dy[dy_off + n * dy_bs + i] * (slope);                \
     }
 
-ACTIVATION_BACKWARD_KERNEL(relu, piece(v, v > 0.0f ? 1.0f : 0.0f))
-ACTIVATION_BACKWARD_KERNEL(leaky_relu, piece(v, v > 0.0f ? 1.0f : alpha))
-ACTIVATION_BACKWARD_KERNEL(relu6, piece(v, v > 0.0f && v < 6.0f ? 1.0f : 0.0f))
-ACTIVATION_BACKWARD_KERNEL(sigmoid, sigmoid_grad(v))
-ACTIVATION_BACKWARD_KERNEL(tanh, tanh_grad(v))
-ACTIVATION_BACKWARD_KERNEL(swish, swish_grad(v))
-ACTIVATION_BACKWARD_KERNEL(hard_swish,
-                           piece(v, v < -3.0f ? 0.0f : (v <= 3.0f ? v / 3.0f + 0.5f : 1.0f)))
-ACTIVATION_BACKWARD_KERNEL(hard_sigmoid, piece(v, v > -3.0f && v < 3.0f ? 1.0f / 6.0f : 0.0f))
-ACTIVATION_BACKWARD_KERNEL(lecun_tanh, lecun_tanh_grad(v))
+CLNET_ACTIVATIONS(ACTIVATION_BACKWARD_KERNEL)
 
 /* The hash and keep rule of clnet_dropout_keep (lib/core/geometry.h), bit
  * for bit: the mask must not depend on the device. */

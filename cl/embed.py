@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 """Embed text files (OpenCL C sources, zoo cfg files) into a C file as byte arrays.
 
-usage: embed.py [--symbol PREFIX] [--include HEADER] [--names] OUTPUT.c FILE...
+usage: embed.py [--symbol PREFIX] [--include HEADER] [--names] [--prepend FILE]
+                OUTPUT.c FILE...
 Each file becomes an entry {"stem", text} of PREFIX_sources[] (type
 PREFIX_source, declared in HEADER), followed by PREFIX_source_count; with
 --names, also the NULL-terminated list PREFIX_source_names[] of the stems.
+With --prepend, every text is FILE's (the kernels' shared cl/common.clh),
+a "#line 1" directive, then the file's own, so that compiler messages keep
+the file's line numbers; lib/opencl/cl_program.c joins them the same way
+when it reads the sources from CLNET_CL_DIR.
 The defaults (clnet_cl, opencl/clcl.h) give clnet_cl_sources[] of
 lib/opencl/clcl.h. Byte arrays rather than string literals keep any file
 size legal C and byte-exact.
@@ -18,6 +23,7 @@ def main():
     ap.add_argument('--symbol', default='clnet_cl')
     ap.add_argument('--include', default='opencl/clcl.h')
     ap.add_argument('--names', action='store_true')
+    ap.add_argument('--prepend')
     ap.add_argument('output')
     ap.add_argument('files', nargs='*')
     args = ap.parse_args()
@@ -26,10 +32,14 @@ def main():
              '#include <stddef.h>',
              '#include "%s"' % args.include, '']
     stems = []
+    prefix = b''
+    if args.prepend:
+        with open(args.prepend, 'rb') as f:
+            prefix = f.read() + b'#line 1\n'
     for i, path in enumerate(args.files):
         stems.append(os.path.splitext(os.path.basename(path))[0])
         with open(path, 'rb') as f:
-            data = f.read() + b'\0'
+            data = prefix + f.read() + b'\0'
         lines.append('static const char source_%d[%d] = {' % (i, len(data)))
         for j in range(0, len(data), 16):
             lines.append('    ' + ', '.join(str(b) for b in data[j:j + 16]) + ',')

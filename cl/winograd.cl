@@ -23,28 +23,9 @@ typedef struct wino_shape {
 
 #define VW 16
 
-static inline float16 relu6v(float16 v)
-{
-    return select(select(v, (float16)6.0f, v > 6.0f), (float16)0.0f, v < 0.0f);
-}
-
-/* The activations of cl/eltwise.cl on a vector, by clnet_activation value
- * (cl_conv_depthwise.c asserts their number), as in cl/depthwise.cl. */
-static inline float16 activate(float16 v, int fn, float alpha)
-{
-    switch (fn) {
-    case 0: return select(v, (float16)0.0f, v < 0.0f);
-    case 1: return select(v, alpha * v, v < 0.0f);
-    case 2: return relu6v(v);
-    case 3: return 1.0f / (1.0f + exp(-v));
-    case 4: return tanh(v);
-    case 5: return v / (1.0f + exp(-v));
-    case 6: return v * relu6v(v + 3.0f) / 6.0f;
-    case 7: return relu6v(v + 3.0f) / 6.0f;
-    case 8: return 1.7159f * tanh(v * (2.0f / 3.0f));
-    default: return v;
-    }
-}
+/* The activations of common.clh on a vector, by clnet_activation value
+ * (act_fn; -1 for none). */
+CLNET_DEFINE_ACTIVATE(activate, float16)
 
 static inline void store_part(__global float *dst, int count, float16 v)
 {

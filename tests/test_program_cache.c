@@ -1,7 +1,8 @@
 /* test_program_cache.c - the on-disk program cache: a second context loads
  * every program from it instead of compiling, corrupt or stale entries are
- * rebuilt with a warning, never trusted, and an entry that crashes the
- * driver crashes one run, not every run. */
+ * rebuilt with a warning, never trusted, an entry that crashes the driver
+ * crashes one run, not every run, and sources read from CLNET_CL_DIR are
+ * the embedded ones. */
 #include "testutil.h"
 #include "clnet/opencl.h"
 
@@ -15,6 +16,7 @@
 
 #define MAX_FILES 64
 #define RELU_N (2 * 3 * 5 * 7)
+#define CL_DIR CLNET_SOURCE_ROOT "/cl"
 
 typedef struct counts {
     int built, hits, rejected;
@@ -367,6 +369,18 @@ static int run(const char *root)
     bad += expect(c.hits, n, "cache hits") + expect(c.built, 0, "programs built from source") +
            check_entries(cache, n, files, &nfiles);
     free_names(files, nfiles);
+
+    /* The sources on disk, joined with cl/common.clh as the embedder joins
+     * them, are the embedded text byte for byte: every key matches. */
+    printf("sources read from CLNET_CL_DIR=%s:\n", CL_DIR);
+    c = (counts){0, 0, 0};
+    setenv("CLNET_CL_DIR", CL_DIR, 1);
+    rc = bad ? 0 : session(cache, bin_dir, &c, &n, y);
+    unsetenv("CLNET_CL_DIR");
+    if (bad || rc)
+        return bad ? 1 : rc;
+    bad += expect(c.hits, n, "cache hits") + expect(c.built, 0, "programs built from source") +
+           check_relu(y, first, "from CLNET_CL_DIR's sources");
     if (!bad)
         bad = check_odd_entries(cache, bin_dir, n);
     if (!bad)

@@ -1,5 +1,7 @@
-/* context.c - context lifetime, configuration from the environment, and the
- * device registry (lookup by index, name or CLNET_DEVICE). */
+/* context.c - a context's configuration from the environment and its
+ * release, and the device registry (lookup by index, name or CLNET_DEVICE).
+ * Which backends fill the registry is decided above the backends, in
+ * lib/registry.c. */
 #include "core/internal.h"
 
 #include <ctype.h>
@@ -47,10 +49,8 @@ static const char *nonempty_env(const char *name)
     return v && *v ? v : NULL;
 }
 
-clnet_status clnet_ctx_new(clnet_ctx **out)
+clnet_status clnet_ctx_create(clnet_ctx **out)
 {
-    if (!out)
-        return CLNET_ERR_INVALID_ARGUMENT;
     *out = NULL;
     clnet_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
@@ -63,13 +63,6 @@ clnet_status clnet_ctx_new(clnet_ctx **out)
     ctx->cache_dir = default_cache_dir();
     ctx->binary_dir = dup_or_null(nonempty_env("CLNET_BINARY_DIR"));
     ctx->cl_source_dir = dup_or_null(nonempty_env("CLNET_CL_DIR"));
-    clnet_status st = clnet_opencl_register(ctx);
-    if (st == CLNET_OK)
-        st = clnet_ref_register(ctx);
-    if (st != CLNET_OK) {
-        clnet_ctx_free(ctx);
-        return st;
-    }
     *out = ctx;
     return CLNET_OK;
 }
@@ -85,7 +78,6 @@ void clnet_ctx_free(clnet_ctx *ctx)
         free(dev->backend);
         free(dev);
     }
-    clnet_opencl_release_ctx(ctx);
     free(ctx->devices);
     free(ctx->cache_dir);
     free(ctx->binary_dir);

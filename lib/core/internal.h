@@ -122,6 +122,11 @@ clnet_status clnet_op_check(clnet_ctx *ctx, const clnet_op *op, int nin, const c
                             const clnet_dtype *in_dtype, int *nout, clnet_shape *out,
                             clnet_dtype *out_dtype, int *fewest);
 
+/* A new context configured from the environment, with no device yet:
+ * clnet_ctx_new (lib/registry.c) has the backends fill the registry. Errors:
+ * CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_ctx_create(clnet_ctx **out);
+
 /* Appends a device to the registry (taking ownership of `dev`); sets its
  * index and ctx. */
 clnet_status clnet_ctx_add_device(clnet_ctx *ctx, clnet_device *dev);
@@ -143,11 +148,5 @@ int64_t clnet_tensor_image_numel(const clnet_tensor *t);
 
 /* True when the tensor's elements are one dense block (no slice gaps). */
 bool clnet_tensor_is_dense(const clnet_tensor *t);
-
-/* Backend registration, called by clnet_ctx_new. */
-clnet_status clnet_ref_register(clnet_ctx *ctx);
-clnet_status clnet_opencl_register(clnet_ctx *ctx);
-/* Frees OpenCL-backend state not tied to one device (discovery lists). */
-void clnet_opencl_release_ctx(clnet_ctx *ctx);
 
 #endif

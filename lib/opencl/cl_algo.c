@@ -1,6 +1,5 @@
 /* cl_algo.c - the table of forward convolution algorithms of the OpenCL
- * backend, the choice among them (forced, tuned or by the static rule), and
- * the per-device scratch buffer they share. */
+ * backend and the choice among them (forced, tuned or by the static rule). */
 #include "opencl/cl_algo.h"
 
 #include <stdio.h>
@@ -97,73 +96,4 @@ void clnet_cl_fused_act(const clnet_op *op, cl_int *fn, cl_float *alpha)
     const bool fused = op->kind == CLNET_OP_CONV && op->u.conv.fuse_act;
     *fn = fused ? (cl_int)op->u.conv.act.fn : -1;
     *alpha = fused ? op->u.conv.act.alpha : 0.0f;
-}
-
-/* Caller holds ctx->lock. */
-static clnet_status scratch_grow(clnet_device *dev, size_t bytes)
-{
-    clnet_cl_device *cl = clnet_cl(dev);
-    if (cl->scratch && cl->scratch_bytes >= bytes)
-        return CLNET_OK;
-    /* Commands already queued keep the old buffer alive until they finish. */
-    if (cl->scratch)
-        clReleaseMemObject(cl->scratch);
-    cl->scratch = NULL;
-    cl->scratch_bytes = 0;
-    cl_int err;
-    cl_mem mem = clCreateBuffer(cl->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS) {
-        char what[96];
-        snprintf(what, sizeof what, "clCreateBuffer(scratch of %zu bytes)", bytes);
-        return clnet_cl_check(dev, err, what);
-    }
-    cl->scratch = mem;
-    cl->scratch_bytes = bytes;
-    return CLNET_OK;
-}
-
-clnet_status clnet_cl_scratch_acquire(clnet_device *dev, size_t bytes, cl_mem *out)
-{
-    clnet_cl_device *cl = clnet_cl(dev);
-    mtx_lock(&dev->ctx->lock);
-    bool shared = !cl->scratch_busy;
-    clnet_status st = CLNET_OK;
-    if (shared && (st = scratch_grow(dev, bytes)) == CLNET_OK) {
-        cl->scratch_busy = true;
-        *out = cl->scratch;
-    }
-    mtx_unlock(&dev->ctx->lock);
-    if (shared)
-        return st;
-    cl_int err;
-    *out = clCreateBuffer(cl->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err == CL_SUCCESS)
-        return CLNET_OK;
-    char what[96];
-    snprintf(what, sizeof what, "clCreateBuffer(scratch of %zu bytes)", bytes);
-    return clnet_cl_check(dev, err, what);
-}
-
-void clnet_cl_scratch_release(clnet_device *dev, cl_mem mem)
-{
-    clnet_cl_device *cl = clnet_cl(dev);
-    mtx_lock(&dev->ctx->lock);
-    bool shared = cl->scratch_busy && mem == cl->scratch;
-    if (shared)
-        cl->scratch_busy = false;
-    mtx_unlock(&dev->ctx->lock);
-    if (!shared)
-        clReleaseMemObject(mem);
-}
-
-void clnet_cl_algo_close(clnet_device *dev)
-{
-    clnet_cl_device *cl = clnet_cl(dev);
-    if (cl->scratch)
-        clReleaseMemObject(cl->scratch);
-    cl->scratch = NULL;
-    cl->scratch_bytes = 0;
-    cl->scratch_busy = false;
-    clnet_cl_tuning_free(cl->tuning);
-    cl->tuning = NULL;
 }

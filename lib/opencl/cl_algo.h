@@ -131,18 +131,8 @@ static inline bool clnet_cl_grad_gemm_chosen(const clnet_op *op, bool can, bool 
  * clnet_activation value, or -1 for none (not a CONV, or fuse_act false). */
 void clnet_cl_fused_act(const clnet_op *op, cl_int *fn, cl_float *alpha);
 
-/* A device buffer of at least `bytes` for one op's intermediate data (the
- * columns of im2col, transformed tiles): the device's own scratch buffer,
- * grown as needed, or a new one while another caller holds it. Hand it
- * back with clnet_cl_scratch_release once the last command that uses it is
- * queued: the in-order queue runs later ops after those commands, so the
- * next holder cannot overwrite data still to be read. Errors: an
- * OpenCL-band status naming the size (out of device memory). */
-clnet_status clnet_cl_scratch_acquire(clnet_device *dev, size_t bytes, cl_mem *out);
-void clnet_cl_scratch_release(clnet_device *dev, cl_mem mem);
-
-/* The device's tuning table (cl_tune.c), loaded from the program cache
- * directory on first use. */
+/* The device's tuning table (cl_tune_table.c), loaded from the program
+ * cache directory on first use; cl_tune.c measures what it holds. */
 typedef struct clnet_cl_tuning clnet_cl_tuning;
 
 /* The algorithm the tuning table names for this shape on this device: the
@@ -150,14 +140,19 @@ typedef struct clnet_cl_tuning clnet_cl_tuning;
  * size; NULL when there is none (or no table). */
 const clnet_cl_conv_impl *clnet_cl_tuned_impl(clnet_device *dev, const clnet_conv_geom *g);
 
-void clnet_cl_tuning_free(clnet_cl_tuning *t);
+/* Makes `algo` (a row name of the algorithm table) the tuned choice for
+ * the shape of `g` on this device, measured at `ms`, and rewrites the
+ * device's table file when there is a cache directory. Errors:
+ * CLNET_ERR_HOST_MEMORY, CLNET_ERR_IO (the file cannot be written). */
+clnet_status clnet_cl_tuning_record(clnet_device *dev, const clnet_conv_geom *g,
+                                    const char *algo, double ms);
+
+/* Releases the device's tuning table (device close). */
+void clnet_cl_tuning_close(clnet_device *dev);
 
 /* Hands CLBlast the kernel parameters tuned for this device, if the table
  * of cl_clblast_params.c has any (device open and adoption); a rejection is
  * logged as a warning and CLBlast keeps its defaults. */
 void clnet_cl_clblast_params(clnet_device *dev);
-
-/* Releases the device's scratch buffer and tuning table (device close). */
-void clnet_cl_algo_close(clnet_device *dev);
 
 #endif

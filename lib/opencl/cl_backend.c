@@ -17,24 +17,6 @@ static bool is_opencl(const clnet_device *dev)
     return dev && dev->iface == &cl_iface;
 }
 
-clnet_status clnet_cl_check(clnet_device *dev, cl_int err, const char *what)
-{
-    if (err == CL_SUCCESS)
-        return CLNET_OK;
-    clnet_status st = (clnet_status)(CLNET_ERR_OPENCL_BAND + err);
-    return clnet_fail(dev->ctx, st, "%s failed on %s: %s", what, dev->info.name,
-                      clnet_status_str(st));
-}
-
-clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t)
-{
-    clnet_cl_tensor_args a;
-    a.mem = (cl_mem)t->storage->handle;
-    a.offset = (cl_int)t->offset;
-    a.batch_stride = (cl_int)t->stride[0];
-    return a;
-}
-
 /* Copies a string query into a fixed field, truncating rather than failing
  * when the driver's string is longer than the field. */
 static void device_string(cl_device_id id, cl_device_info param, char *dst, size_t cap)
@@ -232,13 +214,6 @@ clnet_status clnet_opencl_register(clnet_ctx *ctx)
     return st;
 }
 
-void clnet_opencl_release_ctx(clnet_ctx *ctx)
-{
-    /* Discovery keeps no state of its own: all of it lives in the devices,
-     * which clnet_ctx_free has already closed and freed. */
-    (void)ctx;
-}
-
 static clnet_status cl_open(clnet_device *dev)
 {
     clnet_cl_device *cl = clnet_cl(dev);
@@ -275,7 +250,8 @@ static void cl_close(clnet_device *dev)
     while (atomic_load(&cl->uploads_in_flight) > 0)
         thrd_yield();
     clnet_cl_programs_free(dev);
-    clnet_cl_algo_close(dev);
+    clnet_cl_scratch_free(dev);
+    clnet_cl_tuning_close(dev);
     if (cl->queue)
         clReleaseCommandQueue(cl->queue);
     if (cl->context)

@@ -17,9 +17,6 @@ typedef struct dw_shape {
     cl_float act_alpha;
 } dw_shape;
 
-_Static_assert(CLNET_ACT_COUNT == 9, "activate() of cl/depthwise.cl and cl/winograd.cl has a "
-               "case per clnet_activation: add the new one there");
-
 /* The kernel sums the channels of its group one after another, so it runs
  * any convolution; it is the one to use where a group has a single input
  * channel (depthwise, depth multipliers), which no GEMM can make dense. */

@@ -3,32 +3,18 @@
 #include "core/geometry.h"
 #include "opencl/clcl.h"
 
+#include <stdio.h>
+
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* Indexed by clnet_activation. */
-static const char *const activation_kernels[CLNET_ACT_COUNT] = {
-    [CLNET_ACT_RELU] = "act_relu",
-    [CLNET_ACT_LEAKY_RELU] = "act_leaky_relu",
-    [CLNET_ACT_RELU6] = "act_relu6",
-    [CLNET_ACT_SIGMOID] = "act_sigmoid",
-    [CLNET_ACT_TANH] = "act_tanh",
-    [CLNET_ACT_SWISH] = "act_swish",
-    [CLNET_ACT_HARD_SWISH] = "act_hard_swish",
-    [CLNET_ACT_HARD_SIGMOID] = "act_hard_sigmoid",
-    [CLNET_ACT_LECUN_TANH] = "act_lecun_tanh",
-};
-
-static const char *const activation_backward_kernels[CLNET_ACT_COUNT] = {
-    [CLNET_ACT_RELU] = "act_relu_backward",
-    [CLNET_ACT_LEAKY_RELU] = "act_leaky_relu_backward",
-    [CLNET_ACT_RELU6] = "act_relu6_backward",
-    [CLNET_ACT_SIGMOID] = "act_sigmoid_backward",
-    [CLNET_ACT_TANH] = "act_tanh_backward",
-    [CLNET_ACT_SWISH] = "act_swish_backward",
-    [CLNET_ACT_HARD_SWISH] = "act_hard_swish_backward",
-    [CLNET_ACT_HARD_SIGMOID] = "act_hard_sigmoid_backward",
-    [CLNET_ACT_LECUN_TANH] = "act_lecun_tanh_backward",
-};
+/* The kernel of activation `fn` in cl/eltwise.cl: act_<name>, with
+ * `suffix` "_backward" for its gradient (see CLNET_ACTIVATIONS, common.clh). */
+static const char *activation_kernel(clnet_activation fn, const char *suffix, char *buf,
+                                     size_t size)
+{
+    snprintf(buf, size, "act_%s%s", clnet_act_info_get(fn)->name, suffix);
+    return buf;
+}
 
 /* Launches kernel `name` of cl/eltwise.cl over the exact grid `global`
  * (see the grid shapes described there). */
@@ -73,7 +59,9 @@ clnet_status clnet_cl_activation(clnet_device *dev, const clnet_act_params *p,
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(alpha) };
     size_t grid[2];
     image_grid(y, grid);
-    return launch(dev, activation_kernels[p->fn], NARGS(args), args, 2, grid);
+    char name[64];
+    return launch(dev, activation_kernel(p->fn, "", name, sizeof name), NARGS(args), args, 2,
+                  grid);
 }
 
 /* dx = dy * f'(x); dx may be dy. */
@@ -89,7 +77,9 @@ static clnet_status run_activation_backward(clnet_device *dev, const clnet_act_p
     };
     size_t grid[2];
     image_grid(dx, grid);
-    return launch(dev, activation_backward_kernels[p->fn], NARGS(args), args, 2, grid);
+    char name[64];
+    return launch(dev, activation_kernel(p->fn, "_backward", name, sizeof name), NARGS(args),
+                  args, 2, grid);
 }
 
 /* Copies each image of x into y's image, starting `start` elements in. */

@@ -68,23 +68,50 @@ static char *read_text_file(const char *path)
     return text;
 }
 
+/* The text of `dir`/`file`, or NULL after recording why. */
+static char *read_cl_file(clnet_ctx *ctx, const char *program, const char *dir,
+                          const char *file)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    errno = 0;
+    char *text = read_text_file(path);
+    if (!text)
+        clnet_fail(ctx, CLNET_ERR_IO, "program %s: cannot read %s (CLNET_CL_DIR): %s", program,
+                   path, errno ? strerror(errno) : "read error");
+    return text;
+}
+
 /* The source of program `name`: the embedded copy, or with CLNET_CL_DIR the
- * file on disk, read again for every build so that kernel edits take effect
- * without rebuilding the library. *owned is what the caller frees. */
+ * files on disk, read again for every build so that kernel edits take effect
+ * without rebuilding the library. Either way common.clh comes first, then
+ * "#line 1" and the program's own file, as cl/embed.py joins them; the
+ * program cache's key covers the whole text. *owned is what the caller
+ * frees. */
 static clnet_status source_text(clnet_device *dev, const char *name, const char **text,
                                 char **owned)
 {
     clnet_ctx *ctx = dev->ctx;
     *owned = NULL;
     if (ctx->cl_source_dir) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s.cl", ctx->cl_source_dir, name);
-        errno = 0;
-        *owned = read_text_file(path);
-        if (!*owned)
-            return clnet_fail(ctx, CLNET_ERR_IO, "program %s: cannot read %s (CLNET_CL_DIR): %s",
-                              name, path, errno ? strerror(errno) : "read error");
-        *text = *owned;
+        char file[256];
+        snprintf(file, sizeof file, "%s.cl", name);
+        char *common = read_cl_file(ctx, name, ctx->cl_source_dir, "common.clh");
+        char *own = common ? read_cl_file(ctx, name, ctx->cl_source_dir, file) : NULL;
+        static const char line[] = "#line 1\n";
+        bool read = own != NULL;
+        size_t size = read ? strlen(common) + strlen(line) + strlen(own) + 1 : 0;
+        char *joined = read ? malloc(size) : NULL;
+        if (joined)
+            snprintf(joined, size, "%s%s%s", common, line, own);
+        free(common);
+        free(own);
+        if (!read)
+            return CLNET_ERR_IO;
+        if (!joined)
+            return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "program %s: out of host memory", name);
+        *owned = joined;
+        *text = joined;
         return CLNET_OK;
     }
     for (int i = 0; i < clnet_cl_source_count; i++) {

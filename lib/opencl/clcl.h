@@ -19,9 +19,10 @@ typedef struct clnet_cl_device {
     bool adopted;               /* context/queue belong to the caller */
     atomic_int uploads_in_flight; /* queued writes whose host block is not freed yet */
     clnet_cl_program *programs; /* built programs, guarded by ctx->lock */
-    /* Owned by cl_algo.c, guarded by ctx->lock, released by clnet_cl_algo_close:
-     * the AUTO convolution choices (NULL until first needed) and the buffer
-     * for ops' intermediate data (NULL until first needed). */
+    /* Guarded by ctx->lock, NULL until first needed: the AUTO convolution
+     * choices (cl_tune_table.c, released by clnet_cl_tuning_close) and the
+     * buffer for ops' intermediate data (cl_scratch.c, released by
+     * clnet_cl_scratch_free). */
     struct clnet_cl_tuning *tuning;
     cl_mem scratch;
     size_t scratch_bytes;
@@ -32,6 +33,11 @@ static inline clnet_cl_device *clnet_cl(const clnet_device *dev)
 {
     return (clnet_cl_device *)dev->backend;
 }
+
+/* Adds a device for every OpenCL device of every platform to the registry
+ * (clnet_ctx_new); a machine without OpenCL adds none and succeeds. Errors:
+ * CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_opencl_register(clnet_ctx *ctx);
 
 /* Converts an OpenCL error into a status in the OpenCL band with a message
  * naming `what` (the call or kernel) and the device. Returns CLNET_OK for
@@ -120,6 +126,19 @@ clnet_status clnet_cl_bias_add(clnet_device *dev, clnet_tensor *y, const clnet_t
  * status naming the kernel. Implemented in cl_eltwise.c. */
 clnet_status clnet_cl_activation(clnet_device *dev, const clnet_act_params *p,
                                  const clnet_tensor *x, clnet_tensor *y);
+
+/* A device buffer of at least `bytes` for one op's intermediate data (the
+ * columns of im2col, transformed tiles): the device's own scratch buffer,
+ * grown as needed, or a new one while another caller holds it. Hand it
+ * back with clnet_cl_scratch_release once the last command that uses it is
+ * queued: the in-order queue runs later ops after those commands, so the
+ * next holder cannot overwrite data still to be read. Errors: an
+ * OpenCL-band status naming the size (out of device memory). */
+clnet_status clnet_cl_scratch_acquire(clnet_device *dev, size_t bytes, cl_mem *out);
+void clnet_cl_scratch_release(clnet_device *dev, cl_mem mem);
+
+/* Releases the device's scratch buffer (device close). */
+void clnet_cl_scratch_free(clnet_device *dev);
 
 /* Work-group size for a reduction kernel that keeps `bytes_per_item` bytes
  * of __local memory per work-item and reduces `items` elements per group: a

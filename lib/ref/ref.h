@@ -16,6 +16,10 @@ static inline int32_t *clnet_ref_i32(const clnet_tensor *t)
     return (int32_t *)t->storage->handle + t->offset;
 }
 
+/* Adds the reference device to the registry (clnet_ctx_new). Errors:
+ * CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_ref_register(clnet_ctx *ctx);
+
 /* f(x) of an activation, computed in double (ref_eltwise.c): ACTIVATION's
  * and the one a CONV fuses. */
 float clnet_ref_activate(const clnet_act_params *p, float x);

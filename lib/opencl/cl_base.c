@@ -1,0 +1,21 @@
+/* cl_base.c - the ground floor of the OpenCL backend, used by every file
+ * above it: OpenCL errors as clnet statuses, tensors as kernel arguments. */
+#include "opencl/clcl.h"
+
+clnet_status clnet_cl_check(clnet_device *dev, cl_int err, const char *what)
+{
+    if (err == CL_SUCCESS)
+        return CLNET_OK;
+    clnet_status st = (clnet_status)(CLNET_ERR_OPENCL_BAND + err);
+    return clnet_fail(dev->ctx, st, "%s failed on %s: %s", what, dev->info.name,
+                      clnet_status_str(st));
+}
+
+clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t)
+{
+    clnet_cl_tensor_args a;
+    a.mem = (cl_mem)t->storage->handle;
+    a.offset = (cl_int)t->offset;
+    a.batch_stride = (cl_int)t->stride[0];
+    return a;
+}
