@@ -220,6 +220,52 @@ bool charts_curve(const char *dir, const char *name, const char *title,
     return plot(f, gp, err, err_size);
 }
 
+bool charts_lines(const char *dir, const char *name, const char *title, const char *xlabel,
+                  const char *ylabel, int n, int nseries, const char *const *series,
+                  const double *values, char *err, size_t err_size)
+{
+    char dat[4096], gp[4096], png[4096];
+    path_of(dir, name, "dat", dat, sizeof dat);
+    path_of(dir, name, "gp", gp, sizeof gp);
+    path_of(dir, name, "png", png, sizeof png);
+    FILE *d = open_or_say(dat, err, err_size);
+    if (!d)
+        return false;
+    fprintf(d, "x");
+    for (int s = 0; s < nseries; s++)
+        fprintf(d, "\t%s", series[s]);
+    fprintf(d, "\n");
+    for (int i = 0; i < n; i++) {
+        fprintf(d, "%d", i);
+        for (int s = 0; s < nseries; s++)
+            fprintf(d, "\t%.6g", values[s * n + i]);
+        fprintf(d, "\n");
+    }
+    if (fclose(d) != 0) {
+        snprintf(err, err_size, "cannot write %s", dat);
+        return false;
+    }
+    FILE *f = open_or_say(gp, err, err_size);
+    if (!f)
+        return false;
+    script_head(f, png, 1000, 520, title);
+    fprintf(f, "set xlabel ");
+    quoted(f, xlabel);
+    fprintf(f, "\nset ylabel ");
+    quoted(f, ylabel);
+    fprintf(f, "\nset xrange [-0.3:%g]\n%sset key outside right top vertical\nplot ", n - 0.7,
+            n <= 20 ? "set xtics 1\n" : "");
+    for (int s = 0; s < nseries; s++) {
+        if (s == 0)
+            quoted(f, dat);
+        else
+            fprintf(f, ", ''");
+        fprintf(f, " using 1:%d with linespoints lw 2 pt 7 title columnheader(%d)", s + 2, s + 2);
+    }
+    fprintf(f, "\n");
+    return plot(f, gp, err, err_size);
+}
+
 /* ---- the filter grid ---- */
 
 #define TILE_SCALE 20      /* pixels per weight */

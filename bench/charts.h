@@ -1,7 +1,8 @@
-/* charts.h - the pictures of `clnet-bench report`: bar and line charts drawn
- * by gnuplot (a child process reading a data file and a script, both kept
- * next to the PNG), a grid image of convolution filters written with libpng,
- * and the child-process runner both the charts and the report use. */
+/* charts.h - the pictures of `clnet-bench report` and `evolve`: bar and
+ * line charts drawn by gnuplot (a child process reading a data file and a
+ * script, both kept next to the PNG), a grid image of convolution filters
+ * written with libpng, and the child-process runner both the charts and the
+ * report use. */
 #ifndef CLNET_BENCH_CHARTS_H
 #define CLNET_BENCH_CHARTS_H
 
@@ -35,6 +36,12 @@ typedef struct charts_epoch {
  * writes its files. */
 bool charts_curve(const char *dir, const char *name, const char *title,
                   const charts_epoch *epochs, int n, char *err, size_t err_size);
+
+/* Line chart of `nseries` series over x = 0..n-1, values [series * n + i],
+ * as charts_bars writes its files. */
+bool charts_lines(const char *dir, const char *name, const char *title, const char *xlabel,
+                  const char *ylabel, int n, int nseries, const char *const *series,
+                  const double *values, char *err, size_t err_size);
 
 /* Writes filters w of shape (K, C, KH, KW) as a PNG grid, one tile per
  * (output, input) channel pair: K rows of C tiles, or with C == 1 rows of up

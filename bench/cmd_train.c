@@ -63,7 +63,8 @@ static void print_help(void)
         "  --warmup E            linear warm-up from 0 over E epochs (may be fractional)\n"
         "  --augment LIST        comma-separated: crop=PAD, hflip, vflip, translate=PX,\n"
         "                        rotate=DEG, shear=S, elastic=ALPHA[:SIGMA] (sigma 4),\n"
-        "                        brightness=F, contrast=F, saturation=F, jitter=F (all three)\n"
+        "                        brightness=F, contrast=F, saturation=F, jitter=F (all three),\n"
+        "                        pca=S (Krizhevsky's PCA colour shift, alpha ~ N(0, S))\n"
         "  --label-smoothing S   softmax cross-entropy label smoothing (default 0)\n"
         "  --limit N             train on the first N training examples only\n"
         "  --test-limit N        evaluate on the first N test examples only\n"
@@ -136,6 +137,7 @@ static const aug_item aug_items[] = {
     {"brightness", AUG_FLOAT, offsetof(clnet_augment, brightness), 1},
     {"contrast", AUG_FLOAT, offsetof(clnet_augment, contrast), 1},
     {"saturation", AUG_FLOAT, offsetof(clnet_augment, saturation), 1},
+    {"pca", AUG_FLOAT, offsetof(clnet_augment, pca_std), 1},
 };
 #define NAUG (sizeof aug_items / sizeof aug_items[0])
 
@@ -422,6 +424,7 @@ typedef struct run {
     uint64_t seed;               /* --seed, or the resumed run's */
     bool top5;
     int64_t train_count, test_count;
+    clnet_augment augment;       /* t->augment, with the PCA of the training set */
     epoch_record *curve;         /* indexed by epoch; first_epoch.. filled */
     int first_epoch;             /* 0, or where a resumed run goes on */
     int epochs_done;
@@ -527,7 +530,7 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
     clnet_train_opts topts = {
         .batch = r->batch, .mean = own ? NULL : r->data.mean, .std = own ? NULL : r->data.std,
         .seed = r->seed, .limit = t->limit > 0 ? (int)t->limit : 0,
-        .threads = t->threads > 0 ? (int)t->threads : 0, .augment = &t->augment,
+        .threads = t->threads > 0 ? (int)t->threads : 0, .augment = &r->augment,
         .progress = progress_batch, .progress_user = bar,
     };
     clnet_train_opts eopts = topts;
@@ -681,6 +684,13 @@ static int set_up(run *r)
         rc = split_validation(r);
     if (rc != BENCH_EXIT_OK)
         return rc;
+    r->augment = t->augment;
+    clnet_augment *a = &r->augment;
+    if (a->pca_std > 0) {
+        clnet_status st = clnet_dataset_pca(r->ctx, r->data.train, a->pca_eigval, a->pca_eigvec);
+        if (st != CLNET_OK)
+            return bench_fail(CMD, r->ctx, st, "--augment pca");
+    }
     rc = training_model_new(CMD, r->ctx, r->cfg_text, t->model, r->data.train, t->resume, dev,
                             r->batch, (uint64_t)t->seed, &r->net);
     if (rc == BENCH_EXIT_OK)

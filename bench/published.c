@@ -2,7 +2,9 @@
  * data with a source for each (see published.h). torchvision's figures are
  * the `num_params` and `_ops` (GFLOPS, meaning multiply-accumulates) of each
  * model's IMAGENET1K_V1 weights; "exact" MACs are the full count where the
- * source publishes a rounded one. */
+ * source publishes a rounded one. The models torchvision lacks (the later
+ * Inceptions) are compared with the parameter count of the reference
+ * implementation their cfg follows. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +50,12 @@ static const published_model table[] = {
        "torchvision Inception_V3_Weights less its AuxLogits (5.713 GFLOPS; MACs exact)"),
     {"inception_v3", 1, 0, true, EXACT(27161264), NONE, NONE,
      "torchvision Inception_V3_Weights (AuxLogits included)"},
+    {"bn_inception", 1, 0, false, EXACT(11295240), NONE, NONE,
+     "Cadene's pretrainedmodels bninception (Xiong's Caffe BN-Inception), 1000 classes"},
+    {"inception_v4", 1, 0, false, EXACT(42679816), NONE, NONE,
+     "timm inception_v4 (TF-slim's, 1000 classes)"},
+    {"inception_resnet_v2", 1, 0, false, EXACT(55843464), NONE, NONE,
+     "timm inception_resnet_v2 (TF-slim's, 1000 classes)"},
     TV("resnet18", EXACT(11689512), EXACT(1814073344),
        "torchvision ResNet18_Weights (1.814 GFLOPS; MACs exact)"),
     TV("resnet34", EXACT(21797672), GFLOPS(3664), "torchvision ResNet34_Weights"),

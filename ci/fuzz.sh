@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 dir=build-fuzz
 seconds=${CLNET_FUZZ_SECONDS:-30}
-targets=(fuzz_cfg fuzz_checkpoint fuzz_gzip fuzz_cache_entry fuzz_idx fuzz_cifar)
+targets=(fuzz_cfg fuzz_checkpoint fuzz_gzip fuzz_cache_entry fuzz_idx fuzz_cifar fuzz_onnx)
 corpus=tests/fuzz/corpus
 
 configure() {
@@ -32,6 +32,7 @@ seeds() {
     fuzz_checkpoint) echo "$corpus/checkpoint" ;;
     fuzz_gzip) echo "$corpus/gzip" ;;
     fuzz_cache_entry) echo "$corpus/cache_entry" ;;
+    fuzz_onnx) echo "$corpus/onnx" ;;
     fuzz_idx | fuzz_cifar) echo "$dir/tests/fuzz" ;;
     esac
 }

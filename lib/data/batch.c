@@ -69,7 +69,8 @@ typedef enum stream {
     STREAM_ELASTIC,
     STREAM_CROP,
     STREAM_TRANSLATE,
-    STREAM_COLOUR
+    STREAM_COLOUR,
+    STREAM_PCA
 } stream;
 
 static rng stream_rng(uint64_t seed, int64_t index, stream s)
@@ -314,6 +315,29 @@ static void saturation(image *im, rng *r, float amount)
     }
 }
 
+/* ---- PCA colour augmentation ---- */
+
+/* A standard normal value (Box-Muller; 1 - u keeps the logarithm finite). */
+static float rng_normal(rng *r)
+{
+    float u = 1.0f - rng_unit(r), v = rng_unit(r);
+    return sqrtf(-2.0f * logf(u)) * cosf(2.0f * PI_F * v);
+}
+
+static void pca_colour(image *im, rng *r, const clnet_augment *a)
+{
+    float shift[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        float alpha = a->pca_std * rng_normal(r);
+        for (int c = 0; c < 3; c++)
+            shift[c] += a->pca_eigvec[i][c] * alpha * a->pca_eigval[i];
+    }
+    size_t plane = (size_t)im->h * im->w;
+    for (int c = 0; c < 3; c++)
+        for (size_t i = 0; i < plane; i++)
+            im->px[c * plane + i] += shift[c];
+}
+
 /* ---- putting it together ---- */
 
 static bool is_geometric(const clnet_augment *a)
@@ -348,6 +372,10 @@ static void augment(image *im, const clnet_augment *a, const scratch *s, uint64_
         r = stream_rng(seed, index, STREAM_TRANSLATE);
         translate(im, s, &r, a->translate);
     }
+    if (a->pca_std > 0.0f) {
+        r = stream_rng(seed, index, STREAM_PCA);
+        pca_colour(im, &r, a);
+    }
     r = stream_rng(seed, index, STREAM_COLOUR);
     if (a->brightness > 0.0f)
         brightness(im, &r, a->brightness);
@@ -369,8 +397,9 @@ static clnet_status check_augment(clnet_ctx *ctx, const clnet_augment *a)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "dataset batch: crop_pad %d / translate %d out of range", a->crop_pad,
                           a->translate);
-    float f[] = {a->rotate_deg, a->shear,    a->elastic_alpha, a->elastic_sigma,
-                 a->brightness, a->contrast, a->saturation};
+    float f[] = {a->rotate_deg, a->shear,      a->elastic_alpha,  a->elastic_sigma,
+                 a->brightness, a->contrast,   a->saturation,     a->pca_std,
+                 a->pca_eigval[0], a->pca_eigval[1], a->pca_eigval[2]};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!nonneg_finite(f[i]))
             return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
@@ -378,6 +407,10 @@ static clnet_status check_augment(clnet_ctx *ctx, const clnet_augment *a)
     if (a->elastic_alpha > 0.0f && !(a->elastic_sigma > 0.0f))
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "dataset batch: elastic warping needs elastic_sigma > 0");
+    for (int i = 0; i < 9; i++)
+        if (!isfinite(a->pca_eigvec[i / 3][i % 3]))
+            return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
+                              "dataset batch: pca_eigvec must be finite");
     return CLNET_OK;
 }
 
@@ -437,6 +470,10 @@ static clnet_status check_batch(clnet_ctx *ctx, const clnet_dataset *ds, const i
         if (!(std[c] > 0.0f))
             return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                               "dataset batch: std[%d] is not > 0", c);
+    if (aug && aug->pca_std > 0.0f && ds->channels != 3)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "dataset batch: PCA colour augmentation needs 3 channels; %s has %d",
+                          ds->name, ds->channels);
     return aug ? check_augment(ctx, aug) : CLNET_OK;
 }
 

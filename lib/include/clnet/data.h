@@ -125,11 +125,29 @@ typedef struct clnet_augment {
     float brightness;       /* colour jitter: scale by 1 +- brightness */
     float contrast;         /* colour jitter: contrast factor 1 +- contrast */
     float saturation;       /* colour jitter: saturation factor 1 +- saturation (3 channels) */
+    /* PCA colour augmentation (Krizhevsky et al. 2012, "fancy PCA"; 3
+     * channels only): every pixel of an image, in [0, 1] units, is shifted
+     * by sum_i pca_eigvec[i] * alpha_i * pca_eigval[i], with alpha_i drawn
+     * from N(0, pca_std^2) once per image and component, before colour
+     * jitter and without clipping. clnet_dataset_pca fills the eigenvalues
+     * and eigenvectors from the training set. 0 = off. */
+    float pca_std;
+    float pca_eigval[3];    /* eigenvalues of the RGB covariance, largest first */
+    float pca_eigvec[3][3]; /* pca_eigvec[i]: the unit eigenvector (R, G, B) of pca_eigval[i] */
 } clnet_augment;
 
 /* Per-channel mean and standard deviation of the whole set, in [0, 1] pixel
  * units, for normalisation. mean and std hold `channels` floats each. */
 void clnet_dataset_stats(const clnet_dataset *ds, float *mean, float *std);
+
+/* The principal components of the colour of every pixel of `ds`: the
+ * eigenvalues (largest first, each >= 0) and unit eigenvectors of the 3x3
+ * covariance of its (R, G, B) values in [0, 1] units, as clnet_augment's
+ * PCA colour augmentation takes them. Errors, with a message when ctx is
+ * not NULL: CLNET_ERR_INVALID_ARGUMENT (a NULL argument, an empty dataset,
+ * a dataset without exactly 3 channels). */
+clnet_status clnet_dataset_pca(clnet_ctx *ctx, const clnet_dataset *ds, float eigval[3],
+                               float eigvec[3][3]);
 
 /* Writes examples indices[0..n) as float NCHW into x (n * C*H*W floats):
  * pixels scaled to [0, 1], augmented (aug may be NULL), then normalised
@@ -138,7 +156,8 @@ void clnet_dataset_stats(const clnet_dataset *ds, float *mean, float *std);
  * its augmentation. Safe to call from several threads at once on one
  * dataset. Errors, with a message in clnet_last_error(ctx) when ctx is not
  * NULL: CLNET_ERR_INVALID_ARGUMENT (index out of range, NULL x, a zero std,
- * augmentation settings out of range), CLNET_ERR_HOST_MEMORY (scratch). */
+ * augmentation settings out of range, PCA augmentation on a dataset without
+ * 3 channels), CLNET_ERR_HOST_MEMORY (scratch). */
 clnet_status clnet_dataset_batch(clnet_ctx *ctx, const clnet_dataset *ds, const int64_t *indices,
                                  int n, const clnet_augment *aug, uint64_t seed, const float *mean,
                                  const float *std, float *x, int32_t *labels);
