@@ -124,7 +124,8 @@ static void add_init(exporter *ex, const char *name, int ndim, const int64_t *di
     if (!t || !dims || !raw || !n)
         return;
     onnx__tensor_proto__init(t);
-    memcpy(dims, dim, (size_t)ndim * sizeof *dims);
+    if (ndim > 0) /* a scalar passes no dims (memcpy wants a valid pointer even for 0) */
+        memcpy(dims, dim, (size_t)ndim * sizeof *dims);
     memcpy(raw, values, (size_t)count * sizeof(float));  /* little-endian hosts */
     t->n_dims = (size_t)ndim;
     t->dims = dims;

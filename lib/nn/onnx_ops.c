@@ -198,7 +198,7 @@ static clnet_status op_conv(ox_import *imp)
     if (transposed && ox_attr(imp, "output_shape"))
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute 'output_shape' is not supported "
                        "(give pads and output_padding)");
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     const ox_const *w, *b;
     TRY(layer_in(imp, 0, !transposed, &x));
     TRY(const_in(imp, 1, false, -1, &w));
@@ -262,7 +262,7 @@ static clnet_status op_batchnorm(ox_import *imp)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute 'spatial' = %lld", (long long)spatial);
     if (!(eps > 0))
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute 'epsilon' = %g (must be > 0)", eps);
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     int64_t c = ox_shape(imp, x)->dim[0];
     const ox_const *p[4];
@@ -317,7 +317,7 @@ static clnet_status op_activation(ox_import *imp)
         {"Relu", CLNET_ACT_RELU}, {"Sigmoid", CLNET_ACT_SIGMOID}, {"Tanh", CLNET_ACT_TANH},
         {"HardSwish", CLNET_ACT_HARD_SWISH}};
     const char *op = imp->node->op_type;
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
         if (strcmp(op, simple[i].op) == 0) {
@@ -362,7 +362,7 @@ static clnet_status op_activation(ox_import *imp)
 static clnet_status op_pool(ox_import *imp)
 {
     const char *op = imp->node->op_type;
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, strcmp(op, "AveragePool") == 0, &x));
     const clnet_shape *in = ox_shape(imp, x);
     clnet_layer_spec spec = {.kind = CLNET_LAYER_POOL};
@@ -423,7 +423,7 @@ static clnet_status op_pool(ox_import *imp)
 static clnet_status op_reduce_mean(ox_import *imp)
 {
     TRY(ox_check_attrs(imp, "axes keepdims"));
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     const clnet_shape *in = ox_shape(imp, x);
     int64_t axes[OX_MAX_DIMS], keep = 1;
@@ -470,7 +470,7 @@ static clnet_status op_linear(ox_import *imp)
     TRY(ox_attr_float(imp, "beta", &beta));
     if (ta)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute 'transA' = %lld", (long long)ta);
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     const ox_const *w, *c = NULL;
     TRY(layer_in(imp, 0, false, &x));
     TRY(const_in(imp, 1, false, -1, &w));
@@ -583,7 +583,7 @@ static clnet_status op_binary(ox_import *imp)
         return CLNET_ERR_FORMAT;
     if (a->kind == OX_CONST || b->kind == OX_CONST) {
         bool k_first = a->kind == OX_CONST;
-        ox_value *x;
+        ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
         const ox_const *k;
         TRY(layer_in(imp, k_first ? 1 : 0, false, &x));
         TRY(const_in(imp, k_first ? 0 : 1, false, -1, &k));
@@ -593,7 +593,7 @@ static clnet_status op_binary(ox_import *imp)
     if (strcmp(op, "Add") != 0 && strcmp(op, "Mul") != 0)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "%s of two computed tensors (clnet adds and "
                        "multiplies them)", op);
-    ox_value *x, *y;
+    ox_value *x = NULL, *y = NULL; /* set by layer_in; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     TRY(layer_in(imp, 1, false, &y));
     clnet_layer_spec spec = {.kind = op[0] == 'A' ? CLNET_LAYER_ADD : CLNET_LAYER_MUL,
@@ -617,7 +617,7 @@ static clnet_status op_concat(ox_import *imp)
     clnet_layer_spec spec = {.kind = CLNET_LAYER_CONCAT};
     int id = -1;
     for (int i = 0; i < n; i++) {
-        ox_value *x;
+        ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
         TRY(layer_in(imp, i, false, &x));
         int a = 0;
         TRY(image_axis(imp, axis, ox_shape(imp, x)->ndim, &a));
@@ -649,7 +649,7 @@ static clnet_status op_flatten(ox_import *imp)
     TRY(ox_check_attrs(imp, "axis"));
     int64_t axis = 1;
     TRY(ox_attr_int(imp, "axis", &axis));
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     int a = 0;
     TRY(image_axis(imp, axis, ox_shape(imp, x)->ndim, &a));
@@ -724,7 +724,7 @@ static clnet_status op_reshape(ox_import *imp)
     TRY(ox_check_attrs(imp, "allowzero"));
     int64_t allowzero = 0;
     TRY(ox_attr_int(imp, "allowzero", &allowzero));
-    ox_value *x, *sv = ox_input(imp, 1);
+    ox_value *x = NULL, *sv = ox_input(imp, 1); /* x: set by layer_in */
     TRY(layer_in(imp, 0, false, &x));
     if (!sv)
         return CLNET_ERR_FORMAT;
@@ -781,7 +781,7 @@ static clnet_status op_reshape(ox_import *imp)
 static clnet_status op_squeeze(ox_import *imp)
 {
     TRY(ox_check_attrs(imp, "axes"));
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     const clnet_shape *in = ox_shape(imp, x);
     int64_t axes[OX_MAX_DIMS];
@@ -825,7 +825,7 @@ static clnet_status add_slice(ox_import *imp, const ox_value *x, int out, int64_
 static clnet_status op_slice(ox_import *imp)
 {
     TRY(ox_check_attrs(imp, "starts ends axes"));
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     const clnet_shape *in = ox_shape(imp, x);
     int64_t starts[OX_MAX_DIMS], ends[OX_MAX_DIMS], axes[OX_MAX_DIMS], steps[OX_MAX_DIMS];
@@ -853,7 +853,7 @@ static clnet_status op_slice(ox_import *imp)
 static clnet_status op_split(ox_import *imp)
 {
     TRY(ox_check_attrs(imp, "axis split"));
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     const clnet_shape *in = ox_shape(imp, x);
     int64_t axis = 0, split[CLNET_MAX_FROM];
@@ -912,7 +912,7 @@ static clnet_status op_pad(ox_import *imp)
     if (strcmp(mode, "constant") != 0 || value != 0.0f)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute 'mode' = '%s' with value %g "
                        "(clnet pads convolutions with zeros)", mode, value);
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     const clnet_shape *in = ox_shape(imp, x);
     int64_t pads[2 * OX_MAX_DIMS];
@@ -955,7 +955,7 @@ static clnet_status op_pad(ox_import *imp)
 static clnet_status op_passthrough(ox_import *imp)
 {
     const char *op = imp->node->op_type;
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     if (strcmp(op, "Identity") == 0) {
         TRY(ox_check_attrs(imp, ""));
@@ -994,7 +994,7 @@ static clnet_status op_softmax(ox_import *imp)
     TRY(ox_check_attrs(imp, "axis"));
     int64_t axis = imp->opset >= 13 ? -1 : 1;
     TRY(ox_attr_int(imp, "axis", &axis));
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     const clnet_shape *in = ox_shape(imp, x);
     int a = 0;
@@ -1020,7 +1020,7 @@ static clnet_status op_lrn(ox_import *imp)
     TRY(ox_attr_int(imp, "size", &size));
     if (size < 1 || size > 4096)
         return ox_fail(imp, CLNET_ERR_FORMAT, "attribute 'size' = %lld", (long long)size);
-    ox_value *x;
+    ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
     TRY(layer_in(imp, 0, false, &x));
     clnet_layer_spec spec = {.kind = CLNET_LAYER_LRN,
                              .lrn = {.size = (int)size, .alpha = alpha, .beta = beta, .k = bias}};
