@@ -87,13 +87,15 @@ static clnet_status fold_constant(ox_import *imp)
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: {
         int64_t n = (int64_t)a->n_floats;
         TRY(ox_const_alloc(imp, OX_F32, 1, &n, &c));
-        memcpy(c.f, a->floats, a->n_floats * sizeof(float));
+        if (n > 0) /* an empty list may come with a NULL array */
+            memcpy(c.f, a->floats, a->n_floats * sizeof(float));
         break;
     }
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS: {
         int64_t n = (int64_t)a->n_ints;
         TRY(ox_const_alloc(imp, OX_I64, 1, &n, &c));
-        memcpy(c.i, a->ints, a->n_ints * sizeof(int64_t));
+        if (n > 0)
+            memcpy(c.i, a->ints, a->n_ints * sizeof(int64_t));
         break;
     }
     default:

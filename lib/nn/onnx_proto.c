@@ -196,11 +196,15 @@ clnet_status ox_tensor_decode(ox_import *imp, const Onnx__TensorProto *t, const 
         if (t->dims[d] < 0)
             return ox_fail(imp, CLNET_ERR_FORMAT, "%s: dimension %zu is %lld", what, d,
                            (long long)t->dims[d]);
-    clnet_status st = ox_const_alloc(imp, floating ? OX_F32 : OX_I64, (int)t->n_dims, t->dims,
-                                     out);
-    if (st != CLNET_OK)
-        return st;
-    int64_t n = out->count;
+    /* the declared size is checked against the data present before anything
+     * is allocated, so a few bytes cannot ask for gigabytes */
+    int64_t n = 1;
+    for (size_t d = 0; d < t->n_dims; d++) {
+        if (t->dims[d] > 0 && n > (INT64_C(1) << 40) / t->dims[d])
+            return ox_fail(imp, CLNET_ERR_FORMAT, "%s: a tensor dimension of %lld", what,
+                           (long long)t->dims[d]);
+        n *= t->dims[d];
+    }
     /* the data sits in raw_data or in the one typed field of its type */
     size_t have;
     const char *field;
@@ -219,13 +223,16 @@ clnet_status ox_tensor_decode(ox_import *imp, const Onnx__TensorProto *t, const 
         have = t->n_int32_data, field = "int32_data";
     }
     if (have != (size_t)n) {
-        ox_const_free(out);
         if (have == SIZE_MAX)
             return ox_fail(imp, CLNET_ERR_FORMAT, "%s: %zu bytes of raw_data are not a whole "
                            "number of %s values", what, t->raw_data.len, dtype_name(type));
         return ox_fail(imp, CLNET_ERR_FORMAT, "%s: its shape holds %lld values but %s has %zu",
                        what, (long long)n, field, have);
     }
+    clnet_status st = ox_const_alloc(imp, floating ? OX_F32 : OX_I64, (int)t->n_dims, t->dims,
+                                     out);
+    if (st != CLNET_OK)
+        return st;
     for (int64_t i = 0; i < n; i++) {
         float f = 0;
         int64_t v = 0;
@@ -332,7 +339,8 @@ clnet_status ox_attr_ints(ox_import *imp, const char *name, int max, int64_t *ou
     if (a->n_ints > (size_t)max)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute '%s' has %zu values (at most %d)",
                        name, a->n_ints, max);
-    memcpy(out, a->ints, a->n_ints * sizeof *out);
+    if (a->n_ints > 0) /* an empty list may come with a NULL array */
+        memcpy(out, a->ints, a->n_ints * sizeof *out);
     *n = (int)a->n_ints;
     return CLNET_OK;
 }
