@@ -21,6 +21,8 @@ static const subcommand subcommands[] = {
     {"train", bench_cmd_train, "train a zoo model on a dataset, one line per epoch"},
     {"eval", bench_cmd_eval, "evaluate checkpoints (and their ensemble) on a test set"},
     {"models", bench_cmd_models, "parameters and MACs of every zoo model, and the published ones"},
+    {"infer", bench_cmd_infer, "run an ONNX model on a .npy array, writing its output as .npy"},
+    {"export", bench_cmd_export, "write a zoo model, cfg net or checkpoint as an ONNX model"},
     {"run", bench_cmd_run, "time a zoo model's forward pass or training step on a device"},
     {"report", bench_cmd_report, "run the headline set; write a Markdown report with charts"},
     {"evolve", bench_cmd_evolve, "search small classifiers' structure with a genetic algorithm"},

@@ -1,5 +1,5 @@
 /* cmd_eval.c - `clnet-bench eval`: evaluates saved checkpoints of a zoo model
- * on a dataset's test split, each on its own and, with several, as an
+ * or a cfg file's net on a dataset's test split, each on its own and, with several, as an
  * ensemble that averages their softmax outputs. */
 #include <limits.h>
 #include <stdlib.h>
@@ -13,20 +13,32 @@
 static void print_help(void)
 {
     printf(
-        "usage: clnet-bench eval --checkpoint FILE [--checkpoint FILE ...] --model NAME\n"
-        "                        --data SET [--multi-crop PAD] [--device D] [--batch B]\n"
-        "                        [--limit N] [--data-dir DIR] [--threads T] [--json]\n\n"
+        "usage: clnet-bench eval --checkpoint FILE [--checkpoint FILE ...]\n"
+        "                        (--model NAME | --cfg FILE) --data SET [--tta LIST]\n"
+        "                        [--multi-crop PAD]\n"
+        "                        [--device D] [--batch B] [--limit N] [--data-dir DIR]\n"
+        "                        [--threads T] [--json]\n\n"
         "Loads each checkpoint (written by `clnet-bench train --save`) into a fresh\n"
-        "instance of zoo model NAME and evaluates it on the test split of SET:\n"
-        "loss, top-1 accuracy (and top-5 with more than 10 classes), images/s. With\n"
-        "several checkpoints, also their ensemble (softmax outputs averaged). Inputs\n"
-        "are normalised with the training split's statistics, as in training, so\n"
-        "the training split is read too.\n\n"
+        "instance of zoo model NAME (or of the net of a cfg file) and evaluates it on\n"
+        "the test split of SET: loss, top-1 accuracy (and top-5 with more than 10\n"
+        "classes), images/s. With several checkpoints, also their ensemble (softmax\n"
+        "outputs averaged). A checkpoint keeps the net's input normalisation; for\n"
+        "older ones (format version 1) inputs are normalised with the training\n"
+        "split's statistics, as in training, so the training split is read too.\n"
+        "With --limit equal to train's --test-limit, eval prints the test accuracy\n"
+        "that train printed last.\n\n"
         "  --checkpoint FILE   a checkpoint; repeat for an ensemble (at most %d)\n"
         "  --model NAME        the zoo model the checkpoints were trained as\n"
+        "  --cfg FILE          or the cfg file they were trained from\n"
         "  --data SET          %s\n"
-        "  --multi-crop PAD    average 10 views per image: the centre and 4 corner crops\n"
-        "                      of the image zero-padded by PAD, and their mirrors\n"
+        "  --tta LIST          average views of each image (test-time augmentation),\n"
+        "                      comma-separated: crops=PAD (4 corner crops of the image\n"
+        "                      zero-padded by PAD), translate=PX (shifted PX left, right,\n"
+        "                      up, down), mirror (each view also mirrored: not for digits);\n"
+        "                      or airbench[=1|2] alone: airbench94's weighted views\n"
+        "                      (1: image and mirror; 2, the default: also shifted one\n"
+        "                      pixel up-left and down-right; reflect padding, logits)\n"
+        "  --multi-crop PAD    --tta crops=PAD,mirror (10 views)\n"
         "  --device D          device index, name substring or \"ref\" (default:\n"
         "                      CLNET_DEVICE, else the first OpenCL device)\n"
         "  --batch B           images per forward pass (default 100)\n"
@@ -41,10 +53,52 @@ static void print_help(void)
 typedef struct eval_options {
     const char *checkpoints[MAX_CHECKPOINTS];
     int ncheckpoints;
-    const char *model, *data, *selector, *data_dir;
+    const char *model, *cfg, *data, *selector, *data_dir;
     long multi_crop, batch, limit, threads;
+    clnet_tta tta;
+    const char *tta_text;        /* --tta as given, for the report */
     bool json;
 } eval_options;
+
+/* --tta LIST into e->tta: the classic views (clnet_tta_crops) or
+ * airbench94's weighted set (clnet_tta_airbench), not both. */
+static int parse_tta(const char *list, eval_options *e)
+{
+    char buf[256];
+    if (strlen(list) >= sizeof buf)
+        return bench_usage_error(CMD, "--tta list too long");
+    strcpy(buf, list);
+    long crop_pad = 0, translate = 0, airbench = 0;
+    bool mirror = false;
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
+        char *value = strchr(item, '=');
+        if (value)
+            *value++ = '\0';
+        bool ok = true;
+        if (strcmp(item, "mirror") == 0 && !value)
+            mirror = true;
+        else if (strcmp(item, "crops") == 0 && value)
+            ok = bench_parse_int(CMD, "--tta crops", value, 1, 64, &crop_pad);
+        else if (strcmp(item, "translate") == 0 && value)
+            ok = bench_parse_int(CMD, "--tta translate", value, 1, 64, &translate);
+        else if (strcmp(item, "airbench") == 0)
+            ok = value ? bench_parse_int(CMD, "--tta airbench", value, 1, 2, &airbench)
+                       : (airbench = 2, true);
+        else
+            return bench_usage_error(CMD, "bad --tta item '%s' (mirror, crops=PAD, "
+                                     "translate=PX, airbench[=1|2])", item);
+        if (!ok)
+            return BENCH_EXIT_USAGE;
+    }
+    if (airbench > 0 && (mirror || crop_pad > 0 || translate > 0))
+        return bench_usage_error(CMD, "--tta airbench is a complete set of views: give it "
+                                 "alone");
+    e->tta = airbench > 0 ? clnet_tta_airbench((int)airbench)
+                          : clnet_tta_crops((int)crop_pad, (int)translate, mirror);
+    e->tta_text = list;
+    return BENCH_EXIT_OK;
+}
 
 static int parse_long(bench_opts *o, const char *name, long lo, long hi, long *out, bool *matched)
 {
@@ -77,6 +131,11 @@ static int parse_option(bench_opts *o, eval_options *e)
             e->checkpoints[e->ncheckpoints++] = v;
     } else if (bench_opt_value(o, "--model", &v)) {
         e->model = v;
+    } else if (bench_opt_value(o, "--cfg", &v)) {
+        e->cfg = v;
+    } else if (bench_opt_value(o, "--tta", &v)) {
+        if (v && parse_tta(v, e) != BENCH_EXIT_OK)
+            return BENCH_EXIT_USAGE;
     } else if (bench_opt_value(o, "--data", &v)) {
         if (v && !training_data_known(v))
             return bench_usage_error(CMD, "unknown dataset '%s' (known: %s)", v,
@@ -107,12 +166,18 @@ static int parse_options(int argc, char **argv, eval_options *e, bool *help)
     }
     if (e->ncheckpoints == 0)
         return bench_usage_error(CMD, "at least one --checkpoint is required");
-    if (!e->model)
-        return bench_usage_error(CMD, "--model is required");
+    if (!e->model == !e->cfg)
+        return bench_usage_error(CMD, "give --model or --cfg (one of them)");
+    if (e->tta_text && e->multi_crop > 0)
+        return bench_usage_error(CMD, "--multi-crop PAD is --tta crops=PAD,mirror: give one");
+    if (e->multi_crop > 0)
+        e->tta = clnet_tta_crops((int)e->multi_crop, 0, true);
     if (!e->data)
         return bench_usage_error(CMD, "--data is required");
-    if (!clnet_zoo_cfg(e->model))
+    if (e->model && !clnet_zoo_cfg(e->model))
         return training_unknown_model(CMD, e->model);
+    if (!e->model)
+        e->model = e->cfg;
     return BENCH_EXIT_OK;
 }
 
@@ -130,17 +195,13 @@ typedef struct eval_run {
 /* Builds a fresh model and loads checkpoint i into it. */
 static int load_checkpoint(eval_run *r, int i)
 {
-    int rc = training_model_new(CMD, r->ctx, r->e->model, r->data.test, r->dev, (int)r->e->batch,
-                                0, &r->nets[i]);
-    if (rc != BENCH_EXIT_OK)
-        return rc;
-    clnet_status st = clnet_net_load(r->nets[i], r->e->checkpoints[i]);
-    if (st != CLNET_OK) {
-        char what[1100];
-        snprintf(what, sizeof what, "cannot load checkpoint %s", r->e->checkpoints[i]);
-        return bench_fail(CMD, r->ctx, st, what);
-    }
-    return BENCH_EXIT_OK;
+    char *text;
+    int rc = training_cfg_text(CMD, r->e->model, r->e->cfg, &text);
+    if (rc == BENCH_EXIT_OK)
+        rc = training_model_new(CMD, r->ctx, text, r->e->model, r->data.test,
+                                r->e->checkpoints[i], r->dev, (int)r->e->batch, 0, &r->nets[i]);
+    free(text);
+    return rc;
 }
 
 static void print_row(const eval_run *r, const char *label, const clnet_eval *s)
@@ -167,8 +228,12 @@ static void print_json(const eval_run *r)
     bench_json_string(stdout, e->data);
     printf(", \"device\": ");
     bench_json_string(stdout, r->info.name);
-    printf(", \"device_index\": %d, \"multi_crop\": %ld, \"test_count\": %lld, \"checkpoints\": [",
-           r->info.index, e->multi_crop, (long long)r->results[0].count);
+    printf(", \"device_index\": %d, \"multi_crop\": %ld, \"tta\": ", r->info.index, e->multi_crop);
+    if (e->tta_text)
+        bench_json_string(stdout, e->tta_text);
+    else
+        printf("null");
+    printf(", \"test_count\": %lld, \"checkpoints\": [", (long long)r->results[0].count);
     for (int i = 0; i < e->ncheckpoints; i++) {
         printf("%s{\"path\": ", i ? ", " : "");
         bench_json_string(stdout, e->checkpoints[i]);
@@ -192,19 +257,31 @@ static int evaluate_all(eval_run *r)
     clnet_train_opts opts = {
         .batch = (int)e->batch, .mean = r->data.mean, .std = r->data.std,
         .limit = e->limit > 0 ? (int)e->limit : 0, .threads = e->threads > 0 ? (int)e->threads : 0,
-        .multi_crop_pad = (int)e->multi_crop,
+        .tta = e->tta.nviews > 0 ? &e->tta : NULL,
     };
     if (!e->json) {
-        printf("model %s on %s, device %d: %s%s\n", e->model, e->data, r->info.index,
-               r->info.name, e->multi_crop > 0 ? ", 10-view multi-crop" : "");
+        int views = e->tta.nviews;
+        printf("model %s on %s, device %d: %s", e->model, e->data, r->info.index, r->info.name);
+        if (views > 1)
+            printf(", %d views averaged (%s)", views,
+                   e->tta_text ? e->tta_text : "multi-crop: crops and mirrors");
+        printf("\n");
         printf("%-32s  test_loss  test_acc%s  images/s  seconds\n", "checkpoint",
                r->top5 ? "  test_top5" : "");
     }
+    bool all_normalise = true;
     for (int i = 0; i < e->ncheckpoints; i++) {
         int rc = load_checkpoint(r, i);
         if (rc != BENCH_EXIT_OK)
             return rc;
-        clnet_status st = clnet_net_evaluate(r->nets[i], r->data.test, &opts, &r->results[i]);
+        /* a net that keeps its own normalisation (checkpoint version 2, or a
+         * cfg with mean/std) applies it itself */
+        clnet_train_opts own = opts;
+        if (clnet_net_input_norm(r->nets[i], NULL, NULL))
+            own.mean = own.std = NULL;
+        else
+            all_normalise = false;
+        clnet_status st = clnet_net_evaluate(r->nets[i], r->data.test, &own, &r->results[i]);
         if (st != CLNET_OK)
             return bench_fail(CMD, r->ctx, st, "evaluation failed");
         if (!e->json)
@@ -213,6 +290,8 @@ static int evaluate_all(eval_run *r)
             diverged = true;
     }
     if (e->ncheckpoints > 1) {
+        if (all_normalise)
+            opts.mean = opts.std = NULL;
         clnet_eval *s = &r->results[e->ncheckpoints];
         clnet_status st = clnet_net_evaluate_ensemble(r->nets, e->ncheckpoints, r->data.test, &opts, s);
         if (st != CLNET_OK)

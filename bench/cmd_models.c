@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clnet/onnx.h"
 #include "models.h"
 #include "published.h"
 #include "report.h"
@@ -40,6 +41,7 @@ static void print_help(void)
            "next to MACs + elementwise, which also count the squashing functions, the\n"
            "RBF differences and the pooling divisions (lenet5_1998.cfg reconciles them).\n\n"
            "  --model NAME       one model (default: every zoo model)\n" MODEL_OPTS_HELP
+           MODEL_ONNX_HELP
            "  --layers           the per-layer table instead: name, kind, output shape,\n"
            "                     parameters, MACs and elementwise operations\n"
            "  --csv, --json      CSV rows, or one JSON array of objects\n"
@@ -100,6 +102,8 @@ int model_opts_parse(bench_opts *o, model_opts *m, bool *matched)
         if (v && !bench_parse_int(o->cmd, "--classes", v, 1, 1000000, &n))
             return BENCH_EXIT_USAGE;
         m->ov.classes = (int)n;
+    } else if (bench_opt_value(o, "--onnx", &v)) {
+        m->onnx = v;
     } else {
         *matched = false;
     }
@@ -110,6 +114,12 @@ int model_build(const char *cmd, clnet_ctx *ctx, const char *name, const model_o
                 clnet_net **out)
 {
     *out = NULL;
+    if (m->onnx) {
+        clnet_onnx_options opts = {.input = m->ov.input};
+        clnet_status st = clnet_net_from_onnx(ctx, m->onnx, &opts, out);
+        return st == CLNET_OK ? BENCH_EXIT_OK
+                              : bench_fail(cmd, ctx, st, "cannot import the ONNX model");
+    }
     if (!clnet_zoo_cfg(name))
         return training_unknown_model(cmd, name);
     clnet_cfg_overrides ov = m->ov;
@@ -365,8 +375,9 @@ static int print_layers(clnet_ctx *ctx, const char *model, const clnet_net *net,
         published_commas(r->params, params, sizeof params);
         published_commas(r->macs, macs, sizeof macs);
         published_commas(r->elementwise, elt, sizeof elt);
-        printf("\ntotal: %s parameters, %s MACs, %s elementwise operations per image\n", params,
-               macs, elt);
+        printf("\ntotal: %s parameter%s, %s MAC%s, %s elementwise operation%s per image\n",
+               params, r->params == 1 ? "" : "s", macs, r->macs == 1 ? "" : "s", elt,
+               r->elementwise == 1 ? "" : "s");
     }
     return BENCH_EXIT_OK;
 }
@@ -411,6 +422,10 @@ static int parse_options(int argc, char **argv, models_options *opt, bool *help)
     }
     if (formats > 1)
         return bench_usage_error(CMD, "--csv, --json and --markdown exclude each other");
+    if (opt->m.onnx && opt->model)
+        return bench_usage_error(CMD, "--model and --onnx exclude each other");
+    if (opt->m.onnx)
+        opt->model = opt->m.onnx;       /* named by its file */
     if (opt->m.ov.width > 0 && !opt->model)
         return bench_usage_error(CMD, "--width applies to models with scalable layers: name "
                                       "one with --model");

@@ -19,7 +19,7 @@
 
 static void print_help(void)
 {
-    printf("usage: clnet-bench run --model NAME [--batch B] [--device D] [--train] [--reps R]\n"
+    printf("usage: clnet-bench run (--model NAME | --onnx FILE) [--batch B] [--device D] [--train] [--reps R]\n"
            "                       [--seed S] [--width A] [--resolution R] [--input CxHxW]\n"
            "                       [--aux] [--classes N] [--profile] [--baseline pytorch]\n"
            "                       [--json]\n\n"
@@ -57,6 +57,7 @@ static void print_help(void)
            "                     (bench/baseline_pytorch.py, python3-torch), threads =\n"
            "                     the device's compute units: both times and the ratio\n"
            "                     PyTorch ms / clnet ms (> 1: clnet is faster)\n" MODEL_OPTS_HELP
+           MODEL_ONNX_HELP
            "  --json             one JSON object instead of text\n"
            "  --help             this text\n\nmodels:",
            (double)SGD_LR, (double)SGD_MOMENTUM);
@@ -114,9 +115,11 @@ static int parse_options(int argc, char **argv, run_options *opt, bool *help)
         if (rc != BENCH_EXIT_OK)
             return rc;
     }
-    if (!opt->model)
-        return bench_usage_error(CMD, "--model is required");
-    if (!clnet_zoo_cfg(opt->model))
+    if (!opt->model == !opt->m.onnx)
+        return bench_usage_error(CMD, "give one of --model and --onnx");
+    if (opt->m.onnx)
+        opt->model = opt->m.onnx;       /* named by its file */
+    else if (!clnet_zoo_cfg(opt->model))
         return training_unknown_model(CMD, opt->model);
     if (opt->m.resolution > 0 && opt->m.ov.input.ndim > 0)
         return bench_usage_error(CMD, "--resolution and --input exclude each other");
@@ -374,8 +377,8 @@ static void print_text(const run_state *r)
     char params[32], macs[32];
     published_commas(r->params, params, sizeof params);
     published_commas(r->macs, macs, sizeof macs);
-    printf("model %s: input %s, %s parameters, %s MACs per image\n", opt->model, r->input,
-           params, macs);
+    printf("model %s: input %s, %s parameter%s, %s MAC%s per image\n", opt->model, r->input,
+           params, r->params == 1 ? "" : "s", macs, r->macs == 1 ? "" : "s");
     printf("device %d: %s; batch %ld, %s, %ld timed batches\n", r->info.index, r->info.name,
            opt->batch, opt->train ? "training step (forward, backward, SGD)" : "inference",
            opt->reps);

@@ -1,26 +1,25 @@
-/* cmd_train.c - `clnet-bench train`: trains a zoo model on a dataset, one
- * line per epoch (or a JSON report with the learning curve), and optionally
- * saves a checkpoint at the end. */
+/* cmd_train.c - `clnet-bench train`: trains a zoo model or a cfg file's net
+ * on a dataset, one line per epoch (or a JSON report with the learning
+ * curve), with checkpoints that a later run resumes exactly. */
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "progress.h"
 #include "training.h"
 
 #define CMD "train"
 #define MAX_EPOCHS 100000
-#define BAR_WIDTH 24
-#define TICK_NS 500000000L
 
 static void print_help(void)
 {
     printf(
-        "usage: clnet-bench train --model NAME --data SET [--epochs N] [--batch B] [--lr X]\n"
+        "usage: clnet-bench train (--model NAME | --cfg FILE) --data SET [--epochs N]\n"
+        "                         [--batch B] [--lr X] [--resume CKPT] [--val N]\n"
+        "                         [--save-every K] [--save-best]\n"
         "                         [--device D] [--seed S] [--optimizer sgd|adam] [--momentum M]\n"
         "                         [--weight-decay W] [--schedule constant|step|cosine]\n"
         "                         [--step-epochs K] [--gamma G] [--warmup E] [--augment LIST]\n"
@@ -28,17 +27,29 @@ static void print_help(void)
         "                         [--data-dir DIR] [--save FILE] [--threads T] [--json]\n"
         "       clnet-bench train --recipe NAME|list [...]  (a named recipe; see\n"
         "                         'clnet-bench train --recipe list --help')\n\n"
-        "Trains zoo model NAME (its input shape and class count follow the dataset) and\n"
-        "after every epoch evaluates it on the test split. Inputs are normalised per\n"
-        "channel with the mean and standard deviation of the whole training split.\n"
+        "Trains zoo model NAME, or the net of a cfg file (its input shape and class\n"
+        "count follow the dataset), and after every epoch evaluates it on the test\n"
+        "split. Inputs are normalised per channel with the mean and standard deviation\n"
+        "of the whole training split, which the net keeps (and its checkpoints), unless\n"
+        "the cfg sets its own [net] mean and std.\n"
         "One line per epoch: learning rate (mid-epoch), training loss and top-1\n"
         "accuracy, test loss and top-1 (and top-5 with more than 10 classes), training\n"
         "images/s, training and test seconds, and the seconds the device waited for\n"
         "the host input pipeline. A progress bar is drawn on stderr when it is a\n"
         "terminal. Values not given come from the model's cfg [net] section.\n\n"
         "  --model NAME          a model of the zoo (listed below)\n"
+        "  --cfg FILE            or the net of this cfg file (docs/cfg-format.md)\n"
         "  --data SET            %s\n"
-        "  --epochs N            epochs to train\n"
+        "  --epochs N            epochs to train, in all (a resumed run counts the epochs\n"
+        "                        its checkpoint holds)\n"
+        "  --resume CKPT         continue the run that saved CKPT (any --save checkpoint):\n"
+        "                        weights, optimizer state, epoch and random streams, so\n"
+        "                        it ends as the uninterrupted run would have\n"
+        "  --val N               hold out the last N training images as a validation set,\n"
+        "                        evaluated after every epoch\n"
+        "  --save-every K        also write the --save checkpoint after every K epochs\n"
+        "  --save-best           write FILE.best (FILE from --save) whenever the\n"
+        "                        validation accuracy improves (needs --val)\n"
         "  --batch B             mini-batch size\n"
         "  --lr X                base learning rate\n"
         "  --device D            device index, name substring or \"ref\" (default:\n"
@@ -82,8 +93,9 @@ static void print_help(void)
 /* Command-line values; numeric ones are negative (NaN for floats) when not
  * given, so the cfg's [net] defaults can fill them in. */
 typedef struct train_options {
-    const char *model, *data, *selector, *data_dir, *save;
-    long epochs, batch, limit, test_limit, threads, step_epochs, seed;
+    const char *model, *cfg, *data, *selector, *data_dir, *save, *resume;
+    long epochs, batch, limit, test_limit, threads, step_epochs, seed, val, save_every;
+    bool save_best;
     float lr, momentum, weight_decay, warmup, gamma, label_smoothing;
     int optim;                   /* clnet_optim_kind, or -1 */
     clnet_schedule schedule;
@@ -236,6 +248,8 @@ static const int_option int_options[] = {
     {"--threads", offsetof(train_options, threads), 1, 256},
     {"--step-epochs", offsetof(train_options, step_epochs), 1, MAX_EPOCHS},
     {"--seed", offsetof(train_options, seed), 0, 0x7fffffffffffffffL},
+    {"--val", offsetof(train_options, val), 1, INT_MAX},
+    {"--save-every", offsetof(train_options, save_every), 1, MAX_EPOCHS},
 };
 
 typedef struct float_option {
@@ -281,8 +295,14 @@ static int parse_text_option(bench_opts *o, train_options *t)
     int n;
     if (bench_opt_flag(o, "--json")) {
         t->json = true;
+    } else if (bench_opt_flag(o, "--save-best")) {
+        t->save_best = true;
     } else if (bench_opt_value(o, "--model", &v)) {
         t->model = v;
+    } else if (bench_opt_value(o, "--cfg", &v)) {
+        t->cfg = v;
+    } else if (bench_opt_value(o, "--resume", &v)) {
+        t->resume = v;
     } else if (bench_opt_value(o, "--data", &v)) {
         if (v && !training_data_known(v))
             return bench_usage_error(CMD, "unknown dataset '%s' (known: %s)", v,
@@ -333,23 +353,29 @@ static int parse_options(int argc, char **argv, train_options *t, bool *help)
         if (rc != BENCH_EXIT_OK)
             return rc;
     }
-    if (!t->model)
-        return bench_usage_error(CMD, "--model is required");
+    if (!t->model == !t->cfg)
+        return bench_usage_error(CMD, "give --model or --cfg (one of them)");
     if (!t->data)
         return bench_usage_error(CMD, "--data is required");
-    if (!clnet_zoo_cfg(t->model))
+    if (t->model && !clnet_zoo_cfg(t->model))
         return training_unknown_model(CMD, t->model);
+    if (!t->model)
+        t->model = t->cfg;
+    if ((t->save_every > 0 || t->save_best) && !t->save)
+        return bench_usage_error(CMD, "--save-every and --save-best need --save FILE");
+    if (t->save_best && t->val <= 0)
+        return bench_usage_error(CMD, "--save-best needs a validation set (--val N)");
     return BENCH_EXIT_OK;
 }
 
 /* The optimizer and batch size: the cfg's [net] defaults, then the command
  * line on top. */
-static int resolve_hyper(clnet_ctx *ctx, const train_options *t, clnet_optimizer *opt,
-                         int *batch)
+static int resolve_hyper(clnet_ctx *ctx, const train_options *t, const char *cfg_text,
+                         clnet_optimizer *opt, int *batch)
 {
     *opt = (clnet_optimizer){.kind = CLNET_OPTIM_SGD, .lr = 0.01f, .epochs = 10, .gamma = 0.1f};
     *batch = 64;
-    clnet_status st = clnet_cfg_train_defaults(ctx, clnet_zoo_cfg(t->model), t->model, batch, opt);
+    clnet_status st = clnet_cfg_train_defaults(ctx, cfg_text, t->model, batch, opt);
     if (st != CLNET_OK)
         return bench_fail(CMD, ctx, st, "cannot read the model's training defaults");
     if (t->epochs > 0)
@@ -381,123 +407,9 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* The progress bar: a thread redraws one stderr line twice a second while
- * the library trains, since an epoch gives no callback. The bar counts whole
- * epochs; the ETA assumes the remaining epochs last as long as the finished
- * ones. */
-typedef struct ticker {
-    bool on;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop;
-    int done, epochs;
-    const char *phase;
-    double start, epoch_start, phase_start;
-} ticker;
-
-static void ticker_draw(const ticker *t)
-{
-    double now = now_s();
-    char bar[BAR_WIDTH + 1];
-    int filled = t->done * BAR_WIDTH / t->epochs;
-    for (int i = 0; i < BAR_WIDTH; i++)
-        bar[i] = i < filled ? '=' : i == filled ? '>' : ' ';
-    bar[BAR_WIDTH] = '\0';
-    fprintf(stderr, "\r\033[K[%s] epoch %d/%d %s %.0f s", bar, t->done + 1, t->epochs, t->phase,
-            now - t->phase_start);
-    if (t->done > 0) {
-        double per_epoch = (t->epoch_start - t->start) / t->done;
-        double eta = per_epoch * (t->epochs - t->done) - (now - t->epoch_start);
-        fprintf(stderr, ", about %.0f s left", eta > 0 ? eta : 0);
-    }
-    fflush(stderr);
-}
-
-static void *ticker_main(void *arg)
-{
-    ticker *t = arg;
-    pthread_mutex_lock(&t->lock);
-    while (!t->stop) {
-        ticker_draw(t);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += TICK_NS;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&t->wake, &t->lock, &until);
-    }
-    fputs("\r\033[K", stderr);
-    fflush(stderr);
-    pthread_mutex_unlock(&t->lock);
-    return NULL;
-}
-
-static void ticker_start(ticker *t, int epochs)
-{
-    memset(t, 0, sizeof *t);
-    if (!isatty(STDERR_FILENO))
-        return;
-    t->epochs = epochs;
-    t->phase = "train";
-    t->start = t->epoch_start = t->phase_start = now_s();
-    pthread_mutex_init(&t->lock, NULL);
-    pthread_cond_init(&t->wake, NULL);
-    t->on = pthread_create(&t->thread, NULL, ticker_main, t) == 0;
-    if (!t->on) {
-        pthread_cond_destroy(&t->wake);
-        pthread_mutex_destroy(&t->lock);
-    }
-}
-
-/* Enters a phase ("train", "test") of epoch done + 1. */
-static void ticker_phase(ticker *t, int done, const char *phase)
-{
-    if (!t->on)
-        return;
-    pthread_mutex_lock(&t->lock);
-    double now = now_s();
-    if (done != t->done)
-        t->epoch_start = now;
-    t->done = done;
-    t->phase = phase;
-    t->phase_start = now;
-    pthread_mutex_unlock(&t->lock);
-}
-
-/* Writes a line of text without tearing the bar: clears it first, and the
- * next tick draws it again below. */
-static void ticker_print(ticker *t, FILE *f, const char *line)
-{
-    if (t->on) {
-        pthread_mutex_lock(&t->lock);
-        fputs("\r\033[K", stderr);
-    }
-    fputs(line, f);
-    fflush(f);
-    if (t->on)
-        pthread_mutex_unlock(&t->lock);
-}
-
-static void ticker_stop(ticker *t)
-{
-    if (!t->on)
-        return;
-    pthread_mutex_lock(&t->lock);
-    t->stop = true;
-    pthread_cond_signal(&t->wake);
-    pthread_mutex_unlock(&t->lock);
-    pthread_join(t->thread, NULL);
-    pthread_cond_destroy(&t->wake);
-    pthread_mutex_destroy(&t->lock);
-    t->on = false;
-}
-
 typedef struct epoch_record {
     double lr;
-    clnet_eval train, test;
+    clnet_eval train, val, test;
 } epoch_record;
 
 /* Everything one run needs after set-up. */
@@ -506,14 +418,19 @@ typedef struct run {
     clnet_ctx *ctx;
     clnet_device_info dev;
     training_data data;
+    clnet_dataset *val;          /* --val: held out of data.train; NULL without */
     clnet_net *net;
+    char *cfg_text;
     clnet_optimizer opt;
     int batch;
+    uint64_t seed;               /* --seed, or the resumed run's */
     bool top5;
     int64_t train_count, test_count;
     clnet_augment augment;       /* t->augment, with the PCA of the training set */
-    epoch_record *curve;
+    epoch_record *curve;         /* indexed by epoch; first_epoch.. filled */
+    int first_epoch;             /* 0, or where a resumed run goes on */
     int epochs_done;
+    float best_val;              /* --save-best: best validation top-1 so far */
     bool diverged;               /* an epoch's loss or outputs were not finite */
     double seconds;
     FILE *log;                   /* the human-readable lines: stdout, or stderr with --json */
@@ -524,8 +441,8 @@ static void print_header(const run *r)
     int64_t params, macs, elementwise;
     clnet_net_counts(r->net, &params, &macs, &elementwise);
     const clnet_optimizer *o = &r->opt;
-    fprintf(r->log, "model %s: %lld parameters, %.2f M MACs per image\n", r->t->model,
-            (long long)params, (double)macs * 1e-6);
+    fprintf(r->log, "model %s: %lld parameter%s, %.2f M MACs per image\n", r->t->model,
+            (long long)params, params == 1 ? "" : "s", (double)macs * 1e-6);
     fprintf(r->log, "data %s: %lld training, %lld test images of %dx%dx%d, %d classes\n",
             r->t->data, (long long)r->train_count, (long long)r->test_count,
             r->data.train->channels, r->data.train->height, r->data.train->width,
@@ -538,52 +455,114 @@ static void print_header(const run *r)
             schedule_names[o->schedule]);
     if (o->schedule == CLNET_SCHED_STEP)
         fprintf(r->log, " (x%g every %d epochs)", (double)o->gamma, o->step_epochs);
-    fprintf(r->log, ", warm-up %g epochs, batch %d, seed %ld\n", (double)o->warmup_epochs,
-            r->batch, r->t->seed);
-    fprintf(r->log, "epoch        lr  train_loss  train_acc  test_loss  test_acc%s  images/s"
-                    "  train_s  test_s  wait_s\n", r->top5 ? "  test_top5" : "");
+    fprintf(r->log, ", warm-up %g epochs, batch %d, seed %llu\n", (double)o->warmup_epochs,
+            r->batch, (unsigned long long)r->seed);
+    if (r->t->resume)
+        fprintf(r->log, "resuming %s after epoch %d of %d\n", r->t->resume, r->first_epoch,
+                o->epochs);
+    if (r->val)
+        fprintf(r->log, "validation: the last %lld training images\n", (long long)r->val->count);
+    fprintf(r->log, "epoch        lr  train_loss  train_acc%s  test_loss  test_acc%s  images/s"
+                    "  train_s  test_s  wait_s\n", r->val ? "    val_acc" : "",
+            r->top5 ? "  test_top5" : "");
     fflush(r->log);
 }
 
-static void print_epoch(const run *r, ticker *tk, int e)
+static void print_epoch(const run *r, progress_bar *bar, int e)
 {
     const epoch_record *c = &r->curve[e];
-    char line[512], top5[32] = "";
+    char line[512], top5[32] = "", val[32] = "";
     if (r->top5)
         snprintf(top5, sizeof top5, "  %8.2f%%", 100.0 * c->test.top5);
+    if (r->val)
+        snprintf(val, sizeof val, "  %8.2f%%", 100.0 * c->val.top1);
     snprintf(line, sizeof line,
-             "%5d  %8.5f  %10.4f  %8.2f%%  %9.4f  %7.2f%%%s  %8.1f  %7.1f  %6.1f  %6.2f\n", e + 1,
-             c->lr, c->train.loss, 100.0 * c->train.top1, c->test.loss, 100.0 * c->test.top1,
-             top5, c->train.images_per_second, c->train.seconds, c->test.seconds,
-             c->train.input_wait_seconds);
-    ticker_print(tk, r->log, line);
+             "%5d  %8.5f  %10.4f  %8.2f%%%s  %9.4f  %7.2f%%%s  %8.1f  %7.1f  %6.1f  %6.2f\n",
+             e + 1, c->lr, c->train.loss, 100.0 * c->train.top1, val, c->test.loss,
+             100.0 * c->test.top1, top5, c->train.images_per_second, c->train.seconds,
+             c->test.seconds, c->train.input_wait_seconds);
+    progress_print(bar, r->log, line);
 }
 
-static clnet_status train_epochs(run *r, ticker *tk)
+static clnet_status save_as(run *r, progress_bar *bar, const char *path)
+{
+    clnet_status st = clnet_net_save(r->net, path);
+    if (st == CLNET_OK && !r->t->json) {
+        char line[1100];
+        snprintf(line, sizeof line, "saved %s\n", path);
+        progress_print(bar, r->log, line);
+    }
+    return st;
+}
+
+/* --save-every and --save-best after epoch e. */
+static clnet_status save_after_epoch(run *r, progress_bar *bar, int e)
 {
     const train_options *t = r->t;
+    const epoch_record *c = &r->curve[e];
+    clnet_status st = CLNET_OK;
+    if (t->save_best && c->val.top1 > r->best_val) {
+        r->best_val = (float)c->val.top1;
+        clnet_train_state state;
+        clnet_net_train_state(r->net, &state);
+        state.best_accuracy = r->best_val;
+        st = clnet_net_set_train_state(r->net, &state);
+        char best[1024];
+        snprintf(best, sizeof best, "%s.best", t->save);
+        if (st == CLNET_OK)
+            st = save_as(r, bar, best);
+    }
+    if (st == CLNET_OK && t->save_every > 0 && (e + 1) % t->save_every == 0 &&
+        e + 1 < r->opt.epochs)
+        st = save_as(r, bar, t->save);
+    return st;
+}
+
+static double seconds_since(double start)
+{
+    return now_s() - start;
+}
+
+static clnet_status train_epochs(run *r, progress_bar *bar)
+{
+    const train_options *t = r->t;
+    /* a net with its own normalisation (a cfg's mean/std, a resumed
+     * checkpoint's) applies it; otherwise the training split's becomes its */
+    bool own = clnet_net_input_norm(r->net, NULL, NULL);
     clnet_train_opts topts = {
-        .batch = r->batch, .mean = r->data.mean, .std = r->data.std, .seed = (uint64_t)t->seed,
-        .limit = t->limit > 0 ? (int)t->limit : 0, .threads = t->threads > 0 ? (int)t->threads : 0,
-        .augment = &r->augment,
+        .batch = r->batch, .mean = own ? NULL : r->data.mean, .std = own ? NULL : r->data.std,
+        .seed = r->seed, .limit = t->limit > 0 ? (int)t->limit : 0,
+        .threads = t->threads > 0 ? (int)t->threads : 0, .augment = &r->augment,
+        .progress = progress_batch, .progress_user = bar,
     };
     clnet_train_opts eopts = topts;
     eopts.augment = NULL;
+    eopts.progress = NULL;
+    eopts.mean = eopts.std = NULL;   /* the net has them after the first epoch */
     eopts.limit = t->test_limit > 0 ? (int)t->test_limit : 0;
+    clnet_train_opts vopts = eopts;
+    vopts.limit = 0;
     double t0 = now_s();
     clnet_status st = CLNET_OK;
-    for (int e = 0; e < r->opt.epochs && st == CLNET_OK; e++) {
+    for (int e = r->first_epoch; e < r->opt.epochs && st == CLNET_OK; e++) {
         epoch_record *c = &r->curve[e];
         topts.epoch = e;
         c->lr = clnet_optimizer_lr(&r->opt, e + 0.5);
-        ticker_phase(tk, e, "train");
+        progress_epoch(bar, e);
         st = clnet_net_train_epoch(r->net, r->data.train, &topts, &r->opt, &c->train);
-        ticker_phase(tk, e, "test");
-        if (st == CLNET_OK)
+        double eval_start = now_s();
+        if (st == CLNET_OK && r->val) {
+            progress_evaluating(bar, "validating");
+            st = clnet_net_evaluate(r->net, r->val, &vopts, &c->val);
+        }
+        if (st == CLNET_OK) {
+            progress_evaluating(bar, "testing");
             st = clnet_net_evaluate(r->net, r->data.test, &eopts, &c->test);
+        }
+        progress_evaluated(bar, seconds_since(eval_start));
         if (st == CLNET_OK) {
             r->epochs_done = e + 1;
-            print_epoch(r, tk, e);
+            print_epoch(r, bar, e);
             char what[64];
             snprintf(what, sizeof what, "epoch %d training", e + 1);
             bool finite = training_eval_finite(CMD, what, &c->train);
@@ -592,6 +571,7 @@ static clnet_status train_epochs(run *r, ticker *tk)
                 r->diverged = true;
                 break;
             }
+            st = save_after_epoch(r, bar, e);
         }
     }
     r->seconds = now_s() - t0;
@@ -602,7 +582,7 @@ static void print_json(const run *r)
 {
     const epoch_record *last = &r->curve[r->epochs_done - 1];
     double images = 0, train_s = 0;
-    for (int e = 0; e < r->epochs_done; e++) {
+    for (int e = r->first_epoch; e < r->epochs_done; e++) {
         images += (double)r->curve[e].train.count;
         train_s += r->curve[e].train.seconds;
     }
@@ -613,19 +593,20 @@ static void print_json(const run *r)
     printf(", \"device\": ");
     bench_json_string(stdout, r->dev.name);
     printf(", \"device_index\": %d, \"optimizer\": \"%s\", \"schedule\": \"%s\", \"lr\": %g, "
-           "\"batch\": %d, \"seed\": %ld, \"train_count\": %lld, \"test_count\": %lld, "
-           "\"epochs\": %d, ",
+           "\"batch\": %d, \"seed\": %llu, \"train_count\": %lld, \"test_count\": %lld, "
+           "\"epochs\": %d, \"first_epoch\": %d, ",
            r->dev.index, optim_names[r->opt.kind], schedule_names[r->opt.schedule],
-           (double)r->opt.lr, r->batch, r->t->seed, (long long)r->train_count,
-           (long long)r->test_count, r->epochs_done);
+           (double)r->opt.lr, r->batch, (unsigned long long)r->seed, (long long)r->train_count,
+           (long long)r->test_count, r->epochs_done, r->first_epoch + 1);
     training_json_eval(stdout, "test_", &last->test, r->top5);
     training_json_eval(stdout, "train_", &last->train, false);
     printf("\"images_per_second\": ");
     training_json_number(stdout, train_s > 0 ? images / train_s : 0);
     printf(", \"seconds\": %.3f, \"curve\": [", r->seconds);
-    for (int e = 0; e < r->epochs_done; e++) {
+    for (int e = r->first_epoch; e < r->epochs_done; e++) {
         const epoch_record *c = &r->curve[e];
-        printf("%s{\"epoch\": %d, \"lr\": %g, ", e ? ", " : "", e + 1, c->lr);
+        printf("%s{\"epoch\": %d, \"lr\": %g, ", e > r->first_epoch ? ", " : "", e + 1,
+               c->lr);
         training_json_eval(stdout, "train_", &c->train, false);
         training_json_eval(stdout, "test_", &c->test, r->top5);
         printf("\"images_per_second\": %.1f, \"train_seconds\": %.3f, \"test_seconds\": %.3f, "
@@ -636,16 +617,73 @@ static void print_json(const run *r)
     printf("]}\n");
 }
 
+/* --val N: the last N training images become the validation set. */
+static int split_validation(run *r)
+{
+    int64_t n = r->t->val, count = r->data.train->count;
+    if (n <= 0)
+        return BENCH_EXIT_OK;
+    if (n >= count)
+        return bench_usage_error(CMD, "--val %lld leaves no training images (the training split "
+                                 "has %lld)", (long long)n, (long long)count);
+    int64_t *idx = malloc((size_t)count * sizeof *idx);
+    if (!idx) {
+        fprintf(stderr, "clnet-bench train: out of host memory\n");
+        return BENCH_EXIT_FAIL;
+    }
+    for (int64_t i = 0; i < count; i++)
+        idx[i] = i;
+    clnet_dataset *train = NULL;
+    clnet_status st = clnet_dataset_subset(r->ctx, r->data.train, idx, count - n, &train);
+    if (st == CLNET_OK)
+        st = clnet_dataset_subset(r->ctx, r->data.train, idx + (count - n), n, &r->val);
+    free(idx);
+    if (st != CLNET_OK) {
+        clnet_dataset_free(train);
+        return bench_fail(CMD, r->ctx, st, "cannot split off the validation set");
+    }
+    clnet_dataset_free(r->data.train);
+    r->data.train = train;
+    return BENCH_EXIT_OK;
+}
+
+/* Where a run starts: epoch 0 with --seed, or where the --resume checkpoint
+ * stopped, with its seed (training_model_new bound the net with it). */
+static int resume_point(run *r)
+{
+    r->seed = (uint64_t)r->t->seed;
+    if (!r->t->resume)
+        return BENCH_EXIT_OK;
+    clnet_train_state state;
+    clnet_net_train_state(r->net, &state);
+    if (state.epochs_done == 0)
+        return bench_usage_error(CMD, "%s holds no training state (a checkpoint of format "
+                                 "version 1, or saved before the first epoch): nothing to "
+                                 "resume", r->t->resume);
+    if (state.epochs_done >= r->opt.epochs)
+        return bench_usage_error(CMD, "%s already holds %d epochs; --epochs is the total, so "
+                                 "give more than %d", r->t->resume, state.epochs_done,
+                                 state.epochs_done);
+    r->first_epoch = state.epochs_done;
+    r->seed = state.seed;
+    r->best_val = state.best_accuracy;
+    return BENCH_EXIT_OK;
+}
+
 /* Device, data and model; returns an exit code. */
 static int set_up(run *r)
 {
     const train_options *t = r->t;
     clnet_device *dev;
-    int rc = resolve_hyper(r->ctx, t, &r->opt, &r->batch);
+    int rc = training_cfg_text(CMD, t->model, t->cfg, &r->cfg_text);
+    if (rc == BENCH_EXIT_OK)
+        rc = resolve_hyper(r->ctx, t, r->cfg_text, &r->opt, &r->batch);
     if (rc == BENCH_EXIT_OK)
         rc = training_device_open(CMD, r->ctx, t->selector, &dev, &r->dev);
     if (rc == BENCH_EXIT_OK)
         rc = training_data_load(CMD, r->ctx, t->data, t->data_dir, &r->data);
+    if (rc == BENCH_EXIT_OK)
+        rc = split_validation(r);
     if (rc != BENCH_EXIT_OK)
         return rc;
     r->augment = t->augment;
@@ -655,8 +693,10 @@ static int set_up(run *r)
         if (st != CLNET_OK)
             return bench_fail(CMD, r->ctx, st, "--augment pca");
     }
-    rc = training_model_new(CMD, r->ctx, t->model, r->data.train, dev, r->batch,
-                            (uint64_t)t->seed, &r->net);
+    rc = training_model_new(CMD, r->ctx, r->cfg_text, t->model, r->data.train, t->resume, dev,
+                            r->batch, (uint64_t)t->seed, &r->net);
+    if (rc == BENCH_EXIT_OK)
+        rc = resume_point(r);
     if (rc != BENCH_EXIT_OK)
         return rc;
     clnet_status st = clnet_net_set_loss(r->net, CLNET_LOSS_SOFTMAX_XENT,
@@ -684,10 +724,11 @@ static int train(run *r)
     if (rc != BENCH_EXIT_OK)
         return rc;
     print_header(r);
-    ticker tk;
-    ticker_start(&tk, r->opt.epochs);
-    clnet_status st = train_epochs(r, &tk);
-    ticker_stop(&tk);
+    progress_bar bar;
+    progress_start(&bar, r->first_epoch, r->opt.epochs);
+    r->epochs_done = r->first_epoch;
+    clnet_status st = train_epochs(r, &bar);
+    progress_stop(&bar);
     if (st != CLNET_OK) {
         char what[64];
         snprintf(what, sizeof what, "epoch %d failed", r->epochs_done + 1);
@@ -732,6 +773,8 @@ int bench_cmd_train(int argc, char **argv)
         return BENCH_EXIT_FAIL;
     rc = train(&r);
     free(r.curve);
+    free(r.cfg_text);
+    clnet_dataset_free(r.val);
     clnet_net_free(r.net);
     training_data_free(&r.data);
     clnet_ctx_free(r.ctx);

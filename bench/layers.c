@@ -1,5 +1,6 @@
 /* layers.c - the standard layer suite of `clnet-bench ops`: forward layers of
- * LeNet-5, AlexNet, VGG-16, ResNet-50, MobileNet-v2 and a 4096-wide linear layer. */
+ * LeNet-5, AlexNet, VGG-16, ResNet-50, MobileNet-v2, CIFAR ResNet-20 and a
+ * 4096-wide linear layer. */
 #include <string.h>
 
 #include "bench.h"
@@ -21,6 +22,9 @@ const bench_layer bench_layers[] = {
     CONV("resnet50_ds1x1",      512, 1024, 28,  1,     2,     0,  1),
     CONV("mobilenet_v2_dw3x3",  144, 144,  56,  3,     1,     1,  144),
     CONV("mobilenet_v2_pw1x1",  144, 24,   56,  1,     1,     0,  1),
+    CONV("resnet20_16x32",      16,  16,   32,  3,     1,     1,  1),
+    CONV("resnet20_32x16",      32,  32,   16,  3,     1,     1,  1),
+    CONV("resnet20_64x8",       64,  64,   8,   3,     1,     1,  1),
     LINEAR("fc4096",            4096, 4096),
 };
 const int bench_layer_count = (int)(sizeof bench_layers / sizeof bench_layers[0]);

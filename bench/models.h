@@ -9,12 +9,15 @@
 int bench_cmd_models(int argc, char **argv);
 int bench_cmd_run(int argc, char **argv);
 int bench_cmd_report(int argc, char **argv);
+int bench_cmd_infer(int argc, char **argv);
+int bench_cmd_export(int argc, char **argv);
 
 /* How to build a zoo model: the cfg overrides from the command line. */
 typedef struct model_opts {
     clnet_cfg_overrides ov;
     int resolution;          /* > 0: input C x R x R, C being the cfg's own */
     bool input_given;        /* --input or --resolution: not the cfg's own input */
+    const char *onnx;        /* --onnx FILE: an ONNX model instead of a zoo model */
 } model_opts;
 
 /* The help lines of the options model_opts_parse takes. */
@@ -27,12 +30,17 @@ typedef struct model_opts {
     "  --classes N        outputs of the classifier (default: the cfg's, 1000 for\n"          \
     "                     ImageNet models)\n"
 
+/* The help line of --onnx, which model_opts_parse also takes (run, models). */
+#define MODEL_ONNX_HELP                                                                       \
+    "  --onnx FILE        an ONNX model (with its weights) instead of --model; --input\n"    \
+    "                     gives the shape of an input with symbolic dimensions\n"
+
 /* Parses argv[o->i] when it is one of the options above; *matched says
  * whether it was. Returns BENCH_EXIT_OK, or BENCH_EXIT_USAGE after
  * reporting a bad value. */
 int model_opts_parse(bench_opts *o, model_opts *m, bool *matched);
 
-/* Builds zoo model `name` shaped by `m`. An unknown name is a usage error
+/* Builds zoo model `name` shaped by `m`, or imports m->onnx when set. An unknown name is a usage error
  * listing the zoo; a model the overrides do not fit, a failure. Returns an
  * exit code, with the reason on stderr. */
 int model_build(const char *cmd, clnet_ctx *ctx, const char *name, const model_opts *m,

@@ -1,6 +1,8 @@
 /* training.c - device, dataset and model set-up shared by `clnet-bench train`
  * and `clnet-bench eval` (see training.h). */
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "training.h"
@@ -56,23 +58,69 @@ int training_device_open(const char *cmd, clnet_ctx *ctx, const char *selector,
     return st == CLNET_OK ? BENCH_EXIT_OK : bench_fail(cmd, ctx, st, "cannot open the device");
 }
 
-int training_model_new(const char *cmd, clnet_ctx *ctx, const char *model,
-                       const clnet_dataset *ds, clnet_device *dev, int batch, uint64_t seed,
-                       clnet_net **out)
+int training_cfg_text(const char *cmd, const char *model, const char *cfg_path, char **text)
+{
+    *text = NULL;
+    if (!cfg_path) {
+        const char *zoo = clnet_zoo_cfg(model);
+        if (!zoo)
+            return training_unknown_model(cmd, model);
+        *text = strdup(zoo);
+    } else {
+        FILE *f = fopen(cfg_path, "rb");
+        long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+        *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+        bool ok = *text && fseek(f, 0, SEEK_SET) == 0 &&
+                  fread(*text, 1, (size_t)size, f) == (size_t)size;
+        if (f)
+            fclose(f);
+        if (!ok) {
+            free(*text);
+            *text = NULL;
+            fprintf(stderr, "clnet-bench %s: cannot read the cfg file %s: %s\n", cmd, cfg_path,
+                    f ? "read error" : strerror(errno));
+            return BENCH_EXIT_FAIL;
+        }
+        (*text)[size] = '\0';
+    }
+    if (!*text) {
+        fprintf(stderr, "clnet-bench %s: out of host memory\n", cmd);
+        return BENCH_EXIT_FAIL;
+    }
+    return BENCH_EXIT_OK;
+}
+
+int training_model_new(const char *cmd, clnet_ctx *ctx, const char *text, const char *name,
+                       const clnet_dataset *ds, const char *checkpoint, clnet_device *dev,
+                       int batch, uint64_t seed, clnet_net **out)
 {
     clnet_cfg_overrides ov = {
         .classes = ds->classes,
         .input = {.ndim = 3, .dim = {ds->channels, ds->height, ds->width}},
     };
     *out = NULL;
-    clnet_status st = clnet_net_zoo(ctx, model, &ov, out);
+    clnet_status st = clnet_net_parse_cfg(ctx, text, name, &ov, out);
     if (st != CLNET_OK)
         return bench_fail(cmd, ctx, st, "cannot build the model");
-    st = clnet_net_bind(*out, dev, batch, CLNET_INIT_HE_NORMAL, seed);
+    const char *what = "cannot allocate the model on the device";
+    char load_what[1100];
+    if (checkpoint) {
+        st = clnet_net_load(*out, checkpoint);
+        snprintf(load_what, sizeof load_what, "cannot load checkpoint %s", checkpoint);
+        what = load_what;
+        clnet_train_state state;
+        clnet_net_train_state(*out, &state);
+        if (state.epochs_done > 0)
+            seed = state.seed;
+    }
+    if (st == CLNET_OK) {
+        st = clnet_net_bind(*out, dev, batch, CLNET_INIT_HE_NORMAL, seed);
+        what = "cannot allocate the model on the device";
+    }
     if (st != CLNET_OK) {
         clnet_net_free(*out);
         *out = NULL;
-        return bench_fail(cmd, ctx, st, "cannot allocate the model on the device");
+        return bench_fail(cmd, ctx, st, what);
     }
     return BENCH_EXIT_OK;
 }

@@ -38,12 +38,20 @@ void training_data_free(training_data *d);
 int training_device_open(const char *cmd, clnet_ctx *ctx, const char *selector,
                          clnet_device **dev, clnet_device_info *info);
 
-/* Builds zoo model `model` with the input shape and class count of `ds` and
- * binds it to `dev` for batches of up to `batch` images, weights from
- * `seed`. Returns an exit code. */
-int training_model_new(const char *cmd, clnet_ctx *ctx, const char *model,
-                       const clnet_dataset *ds, clnet_device *dev, int batch, uint64_t seed,
-                       clnet_net **out);
+/* The cfg text of a run (malloc'd, the caller frees it): the file
+ * `cfg_path` when it is not NULL, else zoo model `model`'s. Returns an exit
+ * code; an unreadable file is reported. */
+int training_cfg_text(const char *cmd, const char *model, const char *cfg_path, char **text);
+
+/* Builds the net of cfg `text` (`name` names it in messages) with the input
+ * shape and class count of `ds`, loads `checkpoint` into it (may be NULL),
+ * and binds it to `dev` for batches of up to `batch` images, weights from
+ * `seed` - or, when the checkpoint holds a training state, from the seed of
+ * the run that saved it, so that its dropout streams go on. Returns an exit
+ * code. */
+int training_model_new(const char *cmd, clnet_ctx *ctx, const char *text, const char *name,
+                       const clnet_dataset *ds, const char *checkpoint, clnet_device *dev,
+                       int batch, uint64_t seed, clnet_net **out);
 
 /* Usage error for an unknown model, listing the zoo. */
 int training_unknown_model(const char *cmd, const char *model);

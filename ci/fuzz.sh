@@ -2,7 +2,7 @@
 # fuzz.sh - the fuzzing job: builds every libFuzzer target of tests/fuzz in
 # build-fuzz (clang, ASan+UBSan, the library instrumented for coverage),
 # replays the regression inputs, then fuzzes each target for a fixed time
-# (CLNET_FUZZ_SECONDS, default 30) from its committed seed corpus, with a
+# (CLNET_FUZZ_SECONDS, default 20) from its committed seed corpus, with a
 # 10 s limit per input. Any crash, leak, timeout, out-of-memory or UBSan
 # report fails the job; the input that caused it is kept under
 # build-fuzz/fuzz-artifacts/ (add it to tests/fuzz/corpus/regressions/ once
@@ -11,8 +11,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 dir=build-fuzz
-seconds=${CLNET_FUZZ_SECONDS:-30}
-targets=(fuzz_cfg fuzz_checkpoint fuzz_gzip fuzz_cache_entry fuzz_idx fuzz_cifar)
+seconds=${CLNET_FUZZ_SECONDS:-20}
+targets=(fuzz_cfg fuzz_checkpoint fuzz_gzip fuzz_cache_entry fuzz_idx fuzz_cifar fuzz_onnx)
 corpus=tests/fuzz/corpus
 
 configure() {
@@ -32,6 +32,7 @@ seeds() {
     fuzz_checkpoint) echo "$corpus/checkpoint" ;;
     fuzz_gzip) echo "$corpus/gzip" ;;
     fuzz_cache_entry) echo "$corpus/cache_entry" ;;
+    fuzz_onnx) echo "$corpus/onnx" ;;
     fuzz_idx | fuzz_cifar) echo "$dir/tests/fuzz" ;;
     esac
 }

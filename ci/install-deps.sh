@@ -10,7 +10,9 @@ packages=(
     dataset-fashion-mnist
     libdnnl-dev cmake   # the oneDNN baseline of `clnet-bench ops` (meson finds it through CMake)
     libpng-dev gnuplot-nox   # `clnet-bench report`: the filter grid and the charts
-    python3-torch python3-torchvision   # `clnet-bench run --baseline pytorch`
+    libprotobuf-c-dev protobuf-c-compiler libonnx-dev   # ONNX import/export (onnx.proto)
+    python3-torch python3-torchvision   # `clnet-bench run --baseline pytorch`, the ONNX tests
+    python3-onnx python3-numpy   # the ONNX tests: onnx.checker, .npy files
     clang libclang-rt-14-dev   # ci/fuzz.sh: libFuzzer and the sanitizers' runtimes for clang
     oclgrind                 # ci/oclgrind.sh: the kernels on a simulated, checked device
 )

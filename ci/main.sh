@@ -27,9 +27,9 @@ phase() {
 
 configure() {
     if [[ -d $dir/meson-private ]]; then
-        meson setup --reconfigure "$dir"
+        meson setup --reconfigure -Dwerror=true "$dir"
     else
-        meson setup "$dir"
+        meson setup -Dwerror=true "$dir"
     fi
 }
 

@@ -2,13 +2,18 @@
 # test.sh - the test job: installs dependencies, builds, runs the meson test
 # suite, then runs it again in an AddressSanitizer + UBSan build, then runs
 # every kernel once under Oclgrind (ci/oclgrind.sh, plain build) and every
-# parser's fuzz target for a fixed time (ci/fuzz.sh, its own clang build).
+# parser's fuzz target for a fixed time (ci/fuzz.sh, its own clang build),
+# and builds everything once more at --buildtype=release (-O3, whose extra
+# analysis finds warnings -O2 does not) with a few quick tests. Warnings are
+# errors here (-Dwerror=true), not in the project's defaults: a user's newer
+# compiler must not stop their build.
 #
 # PoCL under ASan: it works. A sanitized program builds and runs PoCL kernels
 # correctly; what LeakSanitizer then reports is memory PoCL and LLVM keep until
 # exit, which tests/lsan.supp suppresses by library (libpocl, libLLVM, ...),
-# never clnet's own. So the sanitizer build runs the whole suite, OpenCL tests
-# included.
+# never clnet's own. So the sanitizer build runs the suite with OpenCL tests
+# included, less the suite 'slow' (whole model lists, harness sweeps: minutes
+# each, reaching no code the other tests do not), to keep it inside 15 minutes.
 #
 # Ends with "N passed, N failed, N skipped" over both builds, counted from
 # meson's testlog.json, plus one test each for the Oclgrind and fuzzing
@@ -19,6 +24,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 plain_dir=build-ci
 san_dir=build-ci-asan
+release_dir=build-ci-release
 failed_phases=()
 
 # elapsed START: seconds since START (an $EPOCHREALTIME value), one decimal.
@@ -94,11 +100,16 @@ PY
 }
 
 phase "install dependencies" bash ci/install-deps.sh
-if phase "build (plain)" build "$plain_dir"; then
+if phase "build (plain)" build "$plain_dir" -Dwerror=true; then
     phase "tests (plain)" run_tests "$plain_dir"
 fi
-if phase "build (asan+ubsan)" build "$san_dir" -Db_sanitize=address,undefined -Db_lundef=false; then
-    phase "tests (asan+ubsan)" run_tests "$san_dir" --timeout-multiplier 4
+if phase "build (asan+ubsan)" build "$san_dir" -Dwerror=true -Db_sanitize=address,undefined \
+        -Db_lundef=false; then
+    phase "tests (asan+ubsan)" run_tests "$san_dir" --timeout-multiplier 4 --no-suite slow
+fi
+# The release build compiles every target; two quick tests show it runs.
+if phase "build (release)" build "$release_dir" -Dwerror=true --buildtype=release; then
+    phase "tests (release)" run_tests "$release_dir" cfg optimizer
 fi
 # Each job counts as one test in the summary; a failed one is a failed phase.
 jobs_passed=0
@@ -109,12 +120,13 @@ else
 fi
 phase "tests (fuzzing)" bash ci/fuzz.sh && jobs_passed=$((jobs_passed + 1))
 
-for dir in "$plain_dir" "$san_dir"; do
+for dir in "$plain_dir" "$san_dir" "$release_dir"; do
     read -r p f s < <(count_results "$dir/meson-logs/testlog.json")
     echo "$dir: ok $p, failed $f, skipped $s"
 done
 read -r passed failed skipped < <(count_results "$plain_dir/meson-logs/testlog.json" \
-                                                 "$san_dir/meson-logs/testlog.json")
+                                                 "$san_dir/meson-logs/testlog.json" \
+                                                 "$release_dir/meson-logs/testlog.json")
 passed=$((passed + jobs_passed))
 if ((${#failed_phases[@]})); then
     echo "failed phases: $(IFS=,; echo "${failed_phases[*]}")"

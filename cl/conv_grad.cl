@@ -78,23 +78,6 @@ __kernel void im2col_chunk(__global const float *x, int x_off, int x_bs,
     store_part(col + col_off + r * ld + q0, min(VW, ld - q0), v);
 }
 
-/* rows[m * P + p][k] = dy[m][k][p]: dy with pixels as rows and channels
- * contiguous, the right-hand side of the weight gradient's GEMM. Grid: dim
- * 0 = pixels p, dim 1 = blocks of VW channels, dim 2 = image m. */
-__kernel void dy_rows(__global const float *dy, int dy_off, int dy_bs,
-                      __global float *rows, int rows_off, grad_shape s)
-{
-    const int p = get_global_id(0), k0 = get_global_id(1) * VW, m = get_global_id(2);
-    const int plane = s.oh * s.ow, count = min(VW, s.k - k0);
-    if (p >= plane)
-        return;
-    __global const float *src = dy + dy_off + m * dy_bs + k0 * plane + p;
-    float t[VW];
-    for (int l = 0; l < VW; l++)
-        t[l] = src[min(l, count - 1) * plane];
-    store_part(rows + rows_off + (m * plane + p) * s.k + k0, count, vload16(0, t));
-}
-
 /* cols[k][m * P + p] = dy[m][k][p]: dy with channels as rows and the images
  * side by side, the right-hand side of the data gradient's GEMM; columns
  * from Q to `ld` (the GEMM's row length) are zero. Grid: dim 0 = blocks of
@@ -160,18 +143,122 @@ __kernel void weights_t(__global const float *w, int w_off, int w_bs, __global f
                     min(VW, taps - t0));
 }
 
-/* The inverse of weights_t: dw[g * kpg + k][t] = dwt[g * T + t][k]. Grid as
- * weights_t. */
-__kernel void weights_from_t(__global const float *dwt, int dwt_off, __global float *dw,
-                             int dw_off, int dw_bs, grad_shape s)
+/* xp[c][R * wg + wq] = x[m][c][hp - pad_h][wq - pad_w] for padded row R =
+ * m * hg + hp (zero outside x and for m >= images): the chunk's images
+ * zero-padded to hg x wg planes, each channel's planes side by side in one
+ * row of `ld` = rows * wg elements, which the weight gradient's GEMM reads
+ * as shifted windows across all images at once. Grid: dim 0 = padded rows
+ * R (ld / wg of them), dim 1 = c. */
+__kernel void pad_cnhw(__global const float *x, int x_off, int x_bs, __global float *xp,
+                       int xp_off, int ld, int hg, int wg, grad_shape s)
+{
+    const int row = get_global_id(0), c = get_global_id(1);
+    if (row * wg >= ld)
+        return;
+    const int m = row / hg, ih = row % hg - s.pad_h;
+    __global float *out = xp + xp_off + c * ld + row * wg;
+    if (m >= s.images || ih < 0 || ih >= s.h) {
+        for (int w0 = 0; w0 < wg; w0 += VW)
+            store_part(out + w0, min(VW, wg - w0), (float16)0.0f);
+        return;
+    }
+    __global const float *in = x + x_off + m * x_bs + (c * s.h + ih) * s.w;
+    for (int w0 = 0; w0 < wg; w0 += VW) {
+        const int i0 = w0 - s.pad_w;
+        float16 v;
+        if (i0 >= 0 && i0 + VW <= s.w) {
+            v = vload16(0, in + i0);
+        } else {
+            float t[VW];
+            for (int j = 0; j < VW; j++)
+                t[j] = i0 + j >= 0 && i0 + j < s.w ? in[i0 + j] : 0.0f;
+            v = vload16(0, t);
+        }
+        store_part(out + w0, min(VW, wg - w0), v);
+    }
+}
+
+/* rows[R * wg + ow][k] = dy[m][k][oh][ow] for grid row R = m * hg + oh,
+ * zero where oh >= OH, ow >= OW, m >= images or k >= K: dy with pixels as
+ * rows `ldr` apart (a multiple of VW) and channels contiguous, on the grid
+ * of output pixels that the weight gradient's left-hand side is laid out
+ * on (the padded plane of pad_cnhw for stride 1, the output plane for
+ * im2col_chunk's columns). Grid: dim 0 = grid rows R, dim 1 = blocks of VW
+ * channels up to ldr. */
+__kernel void dy_rows_grid(__global const float *dy, int dy_off, int dy_bs,
+                           __global float *rows, int rows_off, int ldr, int nrows, int hg,
+                           int wg, grad_shape s)
+{
+    const int row = get_global_id(0), k0 = get_global_id(1) * VW;
+    if (row >= nrows || k0 >= ldr)
+        return;
+    const int m = row / hg, oh = row % hg, kcount = clamp(s.k - k0, 0, VW);
+    __global float *out = rows + rows_off + row * wg * ldr + k0;
+    const int valid = m < s.images && oh < s.oh && kcount > 0 ? s.ow : 0;
+    const int plane = s.oh * s.ow;
+    __global const float *src = dy + dy_off + m * dy_bs + k0 * plane + oh * s.ow;
+    for (int ow0 = 0; ow0 < valid; ow0 += VW) {
+        const int count = min(VW, valid - ow0);
+        float blk[VW][VW];
+        for (int k = 0; k < VW; k++) {
+            __global const float *r = src + min(k, kcount - 1) * plane + ow0;
+            if (count == VW) {
+                vstore16(k < kcount ? vload16(0, r) : (float16)0.0f, 0, blk[k]);
+            } else {
+                for (int j = 0; j < VW; j++)
+                    blk[k][j] = k < kcount && j < count ? r[j] : 0.0f;
+            }
+        }
+        for (int j = 0; j < count; j++) {
+            float t[VW];
+            for (int k = 0; k < VW; k++)
+                t[k] = blk[k][j];
+            vstore16(vload16(0, t), 0, out + (ow0 + j) * ldr);
+        }
+    }
+    for (int ow = valid; ow < wg; ow++)
+        vstore16((float16)0.0f, 0, out + ow * ldr);
+}
+
+/* dw[g * kpg + k][t] = the sum over the `slices` partial products part[z]
+ * [g * T + t][k] (slice z at z * slice_stride, rows ldp apart) of the
+ * split weight gradient GEMM, transposed back to the weights' layout.
+ * Grid: dim 0 = blocks of VW taps, dim 1 = blocks of VW output channels,
+ * dim 2 = g. */
+__kernel void weights_sum_t(__global const float *part, int slices, int slice_stride, int ldp,
+                            __global float *dw, int dw_off, int dw_bs, grad_shape s)
 {
     const int t0 = get_global_id(0) * VW, k0 = get_global_id(1) * VW, g = get_global_id(2);
     const int taps = s.cpg * s.kh * s.kw;
-    if (t0 >= taps)
+    if (t0 >= taps || k0 >= s.kpg)
         return;
-    transpose_block(dwt + dwt_off + (g * taps + t0) * s.kpg + k0, s.kpg,
-                    dw + dw_off + (g * s.kpg + k0) * dw_bs + t0, dw_bs, min(VW, taps - t0),
-                    min(VW, s.kpg - k0));
+    const int tcount = min(VW, taps - t0), kcount = min(VW, s.kpg - k0);
+    float16 acc[VW];
+    for (int i = 0; i < VW; i++)
+        acc[i] = 0.0f;
+    for (int z = 0; z < slices; z++) {
+        __global const float *p = part + z * slice_stride + (g * taps + t0) * ldp + k0;
+        for (int i = 0; i < VW; i++) {
+            __global const float *row = p + min(i, tcount - 1) * ldp;
+            if (kcount == VW) {
+                acc[i] += vload16(0, row);
+            } else {
+                float t[VW];
+                for (int j = 0; j < VW; j++)
+                    t[j] = row[min(j, kcount - 1)];
+                acc[i] += vload16(0, t);
+            }
+        }
+    }
+    float blk[VW][VW];
+    for (int i = 0; i < VW; i++)
+        vstore16(acc[i], 0, blk[i]);
+    for (int j = 0; j < kcount; j++) {
+        float t[VW];
+        for (int i = 0; i < VW; i++)
+            t[i] = blk[i][j];
+        store_part(dw + dw_off + (g * s.kpg + k0 + j) * dw_bs + t0, tcount, vload16(0, t));
+    }
 }
 
 /* The output position o that tap offset t (input + pad - tap * dil) comes
@@ -258,70 +345,6 @@ __kernel void col2im_chunk(__global const float *col, int col_off, int ld,
         }
     }
     vstore16(acc, 0, dx + dx_off + m0 * dx_bs + c * hw + ih * s.w + iw0);
-}
-
-/* BW_TB taps x BW_KB output channels of the weight gradient per
- * work-group (cl_conv_grad.c mirrors them). */
-#define BW_TB 4
-#define BW_KB 4
-
-/* dw[g*kpg + k][t] = (accumulate ? dw : 0) + the dot product of rows g*T + t
- * of col (the chunk's columns) and g*kpg + k of dyc (dy_cols), both `ld`
- * long and zero past Q: the weight gradient of a layer whose output
- * channels are too few for the GEMM's tiles. Grid: one work-group of a
- * power-of-two size per (group, block of BW_KB channels, block of BW_TB
- * taps); its work-items split the row into vectors, keep BW_KB x BW_TB
- * vector sums, and add them up in `part` (BW_KB * BW_TB floats per
- * work-item). */
-__kernel void weights_dot(__global const float *col, int col_off, __global const float *dyc,
-                          int dyc_off, int ld, __global float *dw, int dw_off, int dw_bs,
-                          int accumulate, grad_shape s, __local float *part)
-{
-    const int taps = s.cpg * s.kh * s.kw;
-    const int tblocks = (taps + BW_TB - 1) / BW_TB, kblocks = (s.kpg + BW_KB - 1) / BW_KB;
-    int z = get_group_id(0);
-    const int t0 = z % tblocks * BW_TB;
-    z /= tblocks;
-    const int k0 = z % kblocks * BW_KB, g = z / kblocks;
-    const int tcount = min(BW_TB, taps - t0), kcount = min(BW_KB, s.kpg - k0);
-    const int lid = get_local_id(0), size = get_local_size(0);
-    __global const float *ct = col + col_off + (g * taps + t0) * ld;
-    __global const float *dk = dyc + dyc_off + (g * s.kpg + k0) * ld;
-    float16 acc[BW_KB][BW_TB];
-    for (int kk = 0; kk < BW_KB; kk++)
-        for (int tt = 0; tt < BW_TB; tt++)
-            acc[kk][tt] = 0.0f;
-    for (int q = lid * VW; q < ld; q += size * VW) {
-        float16 cv[BW_TB];
-        for (int tt = 0; tt < BW_TB; tt++)
-            cv[tt] = vload16(0, ct + min(tt, tcount - 1) * ld + q);
-        for (int kk = 0; kk < BW_KB; kk++) {
-            const float16 dv = vload16(0, dk + min(kk, kcount - 1) * ld + q);
-            for (int tt = 0; tt < BW_TB; tt++)
-                acc[kk][tt] = fma(dv, cv[tt], acc[kk][tt]);
-        }
-    }
-    for (int kk = 0; kk < BW_KB; kk++)
-        for (int tt = 0; tt < BW_TB; tt++) {
-            const float16 a = acc[kk][tt];
-            const float8 h = a.lo + a.hi;
-            const float4 f = h.lo + h.hi;
-            part[(kk * BW_TB + tt) * size + lid] = (f.x + f.y) + (f.z + f.w);
-        }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int step = size / 2; step > 0; step /= 2) {
-        if (lid < step)
-            for (int slot = 0; slot < BW_KB * BW_TB; slot++)
-                part[slot * size + lid] += part[slot * size + lid + step];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    for (int slot = lid; slot < BW_KB * BW_TB; slot += size) {
-        const int kk = slot / BW_TB, tt = slot % BW_TB;
-        if (kk < kcount && tt < tcount) {
-            __global float *d = dw + dw_off + (g * s.kpg + k0 + kk) * dw_bs + t0 + tt;
-            *d = (accumulate ? *d : 0.0f) + part[slot * size];
-        }
-    }
 }
 
 /* wf[g*kpg + k][c][i][j] = w[g*cpg + c][k][KH-1-i][KW-1-j]: the weights of

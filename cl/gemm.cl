@@ -1,5 +1,6 @@
-/* gemm.cl - the bias of LINEAR, added after CLBlast has written y = x * w^T,
- * and RBF, LINEAR's squared-distance twin. */
+/* gemm.cl - the bias of LINEAR, added after the GEMM has written y = x *
+ * w^T, RBF, LINEAR's squared-distance twin, and the transposes that put
+ * GEMM operands in the layout of clnet's tiled kernel. */
 
 /* One work-item per element of y (N, M); rows of y are y_bs apart, since y
  * may be a view along axis 0. */
@@ -28,4 +29,42 @@ __kernel void rbf(__global const float *x, int x_off, int x_bs,
         acc += d * d;
     }
     y[y_off + n * y_bs + m] = acc;
+}
+
+/* dst[j][i] = src[i][j] where i < src_rows and j < src_cols, zero beyond,
+ * for j < dst_rows and i < dst_cols: the transposes (with zero padding to
+ * whole GEMM tiles) around clnet's tiled GEMM (lib/opencl/cl_matmul.c).
+ * A work-item turns a 16 x 16 block in private memory, reading rows of src
+ * and writing rows of dst as whole vectors where the block is whole.
+ * Grid: dim 0 = blocks of 16 columns of dst, dim 1 = blocks of 16 rows. */
+__kernel void transpose16(__global const float *src, int src_off, int lds, int src_rows,
+                          int src_cols, __global float *dst, int dst_off, int ldd, int dst_rows,
+                          int dst_cols)
+{
+    const int i0 = get_global_id(0) * 16, j0 = get_global_id(1) * 16;
+    if (i0 >= dst_cols || j0 >= dst_rows)
+        return;
+    float blk[16][16];
+    for (int i = 0; i < 16; i++) {
+        __global const float *row = src + src_off + (i0 + i) * lds + j0;
+        if (i0 + i < src_rows && j0 + 16 <= src_cols) {
+            vstore16(vload16(0, row), 0, blk[i]);
+        } else {
+            for (int j = 0; j < 16; j++)
+                blk[i][j] = i0 + i < src_rows && j0 + j < src_cols ? row[j] : 0.0f;
+        }
+    }
+    const int icount = min(16, dst_cols - i0), jcount = min(16, dst_rows - j0);
+    for (int j = 0; j < jcount; j++) {
+        float t[16];
+        for (int i = 0; i < 16; i++)
+            t[i] = blk[i][j];
+        __global float *out = dst + dst_off + (j0 + j) * ldd + i0;
+        if (icount == 16) {
+            vstore16(vload16(0, t), 0, out);
+        } else {
+            for (int i = 0; i < icount; i++)
+                out[i] = t[i];
+        }
+    }
 }

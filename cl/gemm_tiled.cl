@@ -27,13 +27,20 @@
  * = padded plane) it is the im2col matrix of a stride-1 convolution whose
  * output pixels are computed on the padded width (column p = oh * c_rw +
  * ow). Columns with ow >= c_valid fall in the padding and are dropped; the
- * others go to oh * c_valid + ow of C's row. */
+ * others go to oh * c_valid + ow of C's row.
+ *
+ * Row r = (c * a_kh + i) * a_kw + j of A starts at c * lda + i * a_dh + j
+ * * a_dw (a_kh = a_kw = 1: an ordinary matrix): the transposed im2col matrix
+ * of a stride-1 convolution read from a padded image, the weight gradient's
+ * left-hand side. A's image stride a_ns lets the batch entries be slices
+ * of one long product (split K). */
 typedef struct gemm_shape {
     int m, n, kc, kh, kw, groups;
     int a_off, lda, a_gs;
     int b_off, ldb, b_dh, b_dw, b_ns, b_gs;
     int c_off, ldc, c_ns, c_gs, c_rw, c_valid;
     int bias_off, has_bias, accumulate;
+    int a_ns, a_kh, a_kw, a_dh, a_dw;
 } gemm_shape;
 
 /* Lanes j < count of row[j], zeros beyond: the right edge of B. */
@@ -93,6 +100,13 @@ static inline float16 load_cols16(__global const float *crow, int p0, int count,
         }                                                                       \
     }
 
+/* Where row `row` of A starts, relative to its matrix. */
+static inline int a_row(int row, const gemm_shape *s)
+{
+    const int window = s->a_kh * s->a_kw, tap = row % window;
+    return row / window * s->lda + tap / s->a_kw * s->a_dh + tap % s->a_kw * s->a_dw;
+}
+
 /* Grid: dim 0 = tiles along M, dim 1 = tiles along N, dim 2 = image *
  * groups + group. Rows of A past M repeat the last row, which keeps every
  * load in bounds without a branch in the loop; their results are not
@@ -110,7 +124,7 @@ static inline void gemm_tile(const int mr, __global const float *a, __global con
     __global float *cp = c + s.c_off + img * s.c_ns + g * s.c_gs;
     __global const float *ar[MR_MAX];
     _Pragma("unroll") for (int r = 0; r < mr; r++)
-        ar[r] = a + s.a_off + g * s.a_gs + min(m0 + r, s.m - 1) * s.lda;
+        ar[r] = a + s.a_off + img * s.a_ns + g * s.a_gs + a_row(min(m0 + r, s.m - 1), &s);
 
     float16 acc[MR_MAX][NV];
     _Pragma("unroll") for (int r = 0; r < mr; r++) {

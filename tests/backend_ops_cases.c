@@ -77,6 +77,10 @@ static const conv_case conv_cases[] = {
     {1, 48, 9, 11, 36, 1, 1, .flags = BIAS},
     {3, 20, 6, 6, 25, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
     {2, 16, 10, 10, 24, 3, 3, .pad = {1, 1, 1, 1}, .g = 2, .flags = BIAS},
+    /* long enough for the weight gradient's GEMM to be cut into slices
+     * of unequal images, stride 1 and 2 */
+    {9, 6, 29, 31, 10, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {9, 5, 45, 47, 9, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
     /* 1-D */
     {2, 3, 0, 31, 4, 0, 3, .pad = {0, 1, 0, 1}, .flags = BIAS},
     {1, 4, 0, 64, 8, 0, 5, .s = {1, 2}, .pad = {0, 2, 0, 2}},
@@ -668,6 +672,13 @@ static void add_misc_cases(void)
     for (int t = 0; t < 4; t++) {
         add_gemm(13, 7, 31, t & 1, t & 2, 1, 0, false);
         add_gemm(7, 13, 3, t & 1, t & 2, -1.5f, 0.5f, false);
+    }
+    /* clnet's tiled kernel: one thin side, so that transposing the
+     * product copies less than transposing an operand, with and without
+     * accumulation (beta 1) */
+    for (int t = 0; t < 4; t++) {
+        add_gemm(5, 70, 60, t & 1, t & 2, 1, 1, false);
+        add_gemm(70, 5, 60, t & 1, t & 2, 1, 0, false);
     }
     add_gemm(1, 1, 1, false, false, 1, 0, false);
     add_gemm(64, 64, 64, false, false, 1, 0, false);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test_install.sh - installs the build into a temporary root and builds
-# examples/hello.c against it with nothing but `pkg-config clnet`, then runs it.
+# examples/hello.c and examples/train_cfg.c against it with nothing but
+# `pkg-config clnet`, then runs them: train_cfg trains and saves a net, and a
+# second process loading the checkpoint must print the same accuracy.
 # usage: test_install.sh BUILD_DIR SOURCE_DIR [SANITIZE]
 #   SANITIZE is meson's b_sanitize ("none" or e.g. "address,undefined"): an
 #   instrumented libclnet needs an instrumented program in front of it.
@@ -59,3 +61,22 @@ if ! head -n 1 "$tmp/out" | grep -q '^relu(conv3x3(x)) on .'; then
     exit 1
 fi
 echo "PASS: the installed library builds and runs examples/hello.c"
+
+# shellcheck disable=SC2086  # $flags is a list of words by design
+"${CC:-cc}" -std=c11 -Wall -Wextra -Werror "${san_flags[@]}" \
+    "$source_dir/examples/train_cfg.c" -o "$tmp/train_cfg" $flags
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$tmp/train_cfg" train "$tmp/bars.ckpt" | tee "$tmp/train.out"
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$tmp/train_cfg" eval "$tmp/bars.ckpt" | tee "$tmp/eval.out"
+trained=$(sed -n 's/^accuracy //p' "$tmp/train.out")
+loaded=$(sed -n 's/^accuracy //p' "$tmp/eval.out")
+if [[ -z $trained || $trained != "$loaded" ]]; then
+    echo "FAIL: train_cfg: accuracy $trained after training, $loaded after loading"
+    exit 1
+fi
+if ! awk -v a="$trained" 'BEGIN { exit !(a >= 0.5) }'; then
+    echo "FAIL: train_cfg learned too little: accuracy $trained"
+    exit 1
+fi
+echo "PASS: examples/train_cfg.c trains, saves, and a new process loads the same accuracy"

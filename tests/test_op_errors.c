@@ -1,6 +1,7 @@
 /* test_op_errors.c - every invalid op descriptor, input combination, tensor
  * request and device selector returns its documented status, with a fresh
- * message that names what failed (the op kind, the selector, the bytes). */
+ * message that names what failed (the op kind, the selector, the bytes);
+ * a call that succeeds clears the message. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,7 @@ static void expect_run(env *e, const char *what, clnet_op op, clnet_status want,
         st = clnet_tensor_new(e->ref, dt ? dt[i] : CLNET_F32, in[i].ndim, in[i].dim, &t[i]);
     for (int j = 0; j < nout && st == CLNET_OK; j++)
         st = clnet_tensor_new(e->ref, CLNET_F32, 1, &one, &out[j]);
-    char label[256];
+    char label[300]; /* room for any 256-byte `what` and the suffix */
     snprintf(label, sizeof label, "%s (run)", what);
     if (st == CLNET_OK) {
         stale(e);
@@ -974,6 +975,62 @@ static void device_errors(env *e)
     verdict(e, "device_find: out NULL", clnet_device_find(e->ctx, "ref", NULL), ARG, "");
 }
 
+/* Records one check of SQLite's rule: a call that succeeded after a failure
+ * leaves clnet_last_error empty. */
+static void cleared(env *e, const char *what, clnet_status st)
+{
+    bool ok = st == CLNET_OK && clnet_last_error(e->ctx)[0] == '\0';
+    if (ok)
+        e->passed++;
+    else
+        e->failed++;
+    if (!ok)
+        printf("FAIL %s after a failure: status %d, last error \"%s\"\n", what, st,
+               clnet_last_error(e->ctx));
+}
+
+/* Every status-returning call that succeeds clears the previous failure. */
+static void success_clears(env *e)
+{
+    clnet_device *dev = NULL;
+    stale(e);
+    cleared(e, "clnet_device_find", clnet_device_find(e->ctx, "ref", &dev));
+    const int64_t shape[2] = {2, 3};
+    clnet_tensor *x = NULL, *y = NULL;
+    stale(e);
+    cleared(e, "clnet_tensor_new", clnet_tensor_new(e->ref, CLNET_F32, 2, shape, &x));
+    stale(e);
+    cleared(e, "clnet_tensor_new", clnet_tensor_new(e->ref, CLNET_F32, 2, shape, &y));
+    if (!x || !y) {
+        clnet_tensor_free(x);
+        clnet_tensor_free(y);
+        return;
+    }
+    stale(e);
+    cleared(e, "clnet_tensor_fill", clnet_tensor_fill(x, 1.0f));
+    const clnet_op relu = clnet_op_activation(CLNET_ACT_RELU, 0.0f);
+    const clnet_shape in = SH(2, 3);
+    clnet_shape out[CLNET_OP_MAX_OUTPUTS];
+    clnet_dtype odt[CLNET_OP_MAX_OUTPUTS];
+    const clnet_dtype f32 = CLNET_F32;
+    int nout;
+    stale(e);
+    cleared(e, "clnet_op_output_shapes",
+            clnet_op_output_shapes(e->ctx, &relu, 1, &in, &f32, &nout, out, odt));
+    stale(e);
+    cleared(e, "clnet_op_run", clnet_op_run(e->ref, &relu, 1, &x, 1, &y));
+    float host[6];
+    stale(e);
+    cleared(e, "clnet_tensor_read", clnet_tensor_read(y, host, sizeof host));
+    clnet_tensor_free(x);
+    clnet_tensor_free(y);
+    clnet_net *net = NULL;
+    const clnet_shape image = SH(1, 4, 4);
+    stale(e);
+    cleared(e, "clnet_net_new", clnet_net_new(e->ctx, &image, &net));
+    clnet_net_free(net);
+}
+
 /* clnet's own codes keep out of OpenCL's numbers and of both raw-code bands,
  * each has its own text, and the bands give their raw codes back. */
 static void status_bands(env *e)
@@ -1041,6 +1098,7 @@ int main(void)
     mismatch_errors(&e);
     tensor_errors(&e);
     device_errors(&e);
+    success_clears(&e);
     status_bands(&e);
     printf("op_errors: %d passed, %d failed\n", e.passed, e.failed);
     clnet_ctx_free(e.ctx);

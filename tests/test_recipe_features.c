@@ -412,6 +412,13 @@ static void check_tta(clnet_ctx *ctx, clnet_device *dev)
     expect(t.nviews == 6 && t.reflect && t.logits && near(total, 1.0, 1e-7) &&
            t.views[0].weight == 0.25f && t.views[5].weight == 0.125f, info.name,
            "airbench level 2: 6 views, weights 0.25, 0.25, 0.125 x 4");
+    clnet_tta all = clnet_tta_crops(2, 1, true);
+    expect(all.nviews == CLNET_TTA_MAX_VIEWS && all.views[1].dy == -2 && all.views[1].dx == -2 &&
+           all.views[4].dy == 2 && all.views[4].dx == 2 && all.views[5].dy == 0 &&
+           all.views[5].dx == -1 && all.views[8].dy == 1 && !all.views[8].flip &&
+           all.views[9].flip && all.views[9].dy == 0 && all.views[17].flip &&
+           all.views[17].dy == 1 && all.views[17].weight == 1.0f, info.name,
+           "crops 2, translate 1, mirror: the image, 4 corners, 4 shifts, then their mirrors");
     uint8_t px[9] = {10, 200, 30, 40, 50, 60, 70, 80, 90};
     clnet_dataset *ds = make_set(1, 3, 3, px);
     if (ds)
@@ -436,6 +443,28 @@ static void check_tta(clnet_ctx *ctx, clnet_device *dev)
            "weighted TTA: the loss of the weighted logits (35, 125, 65) / 255");
     if (st != CLNET_OK)
         failures += test_check_status(ctx, st, "tta");
+    /* the classic views are the same list: multi_crop_pad is clnet_tta_crops(pad, 0, true) */
+    clnet_tta c = clnet_tta_crops(1, 0, true);
+    clnet_eval crop_views = {0}, multi_crop = {0};
+    opts.tta = &c;
+    if (st == CLNET_OK && ds)
+        st = clnet_net_evaluate(net, ds, &opts, &crop_views);
+    clnet_train_opts mc = {.batch = 1, .multi_crop_pad = 1};
+    if (st == CLNET_OK && ds)
+        st = clnet_net_evaluate(net, ds, &mc, &multi_crop);
+    expect(st == CLNET_OK && crop_views.loss == multi_crop.loss && c.nviews == 10 &&
+           !c.reflect && !c.logits, info.name, "multi_crop_pad 1 = clnet_tta_crops(1, 0, true)");
+    mc.tta = &c;
+    expect(ds && clnet_net_evaluate(net, ds, &mc, &e) == CLNET_ERR_INVALID_ARGUMENT, info.name,
+           "tta and multi_crop_pad together are refused");
+    for (int v = 0; v < c.nviews; v++)
+        c.views[v].weight = 0.0f;
+    expect(ds && clnet_net_evaluate(net, ds, &opts, &e) == CLNET_ERR_INVALID_ARGUMENT, info.name,
+           "TTA whose weights are all 0 is refused");
+    c.views[0].weight = NAN;
+    expect(ds && clnet_net_evaluate(net, ds, &opts, &e) == CLNET_ERR_INVALID_ARGUMENT, info.name,
+           "a NaN TTA weight is refused");
+    opts.tta = &t;
     t.nviews = 0;
     expect(ds && clnet_net_evaluate(net, ds, &opts, &e) == CLNET_ERR_INVALID_ARGUMENT, info.name,
            "TTA without views is refused");

@@ -105,6 +105,7 @@ int clnet_device_count(const clnet_ctx *ctx)
 
 clnet_status clnet_device_get(clnet_ctx *ctx, int index, clnet_device **out)
 {
+    clnet_error_clear(ctx);
     if (!ctx || !out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_device_get: NULL argument");
     *out = NULL;
@@ -160,6 +161,7 @@ static int default_index(const clnet_ctx *ctx)
 
 clnet_status clnet_device_find(clnet_ctx *ctx, const char *selector, clnet_device **out)
 {
+    clnet_error_clear(ctx);
     if (!ctx || !out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_device_find: NULL argument");
     const char *source = "selector";
@@ -193,6 +195,7 @@ clnet_status clnet_device_find(clnet_ctx *ctx, const char *selector, clnet_devic
 
 clnet_status clnet_device_info_get(const clnet_device *dev, clnet_device_info *info)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     if (!dev || !info)
         return CLNET_ERR_INVALID_ARGUMENT;
     *info = dev->info;
@@ -221,6 +224,7 @@ double clnet_device_blocked_ms(const clnet_device *dev)
 
 clnet_status clnet_device_synchronize(clnet_device *dev)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     if (!dev)
         return CLNET_ERR_INVALID_ARGUMENT;
     return dev->iface->synchronize(dev);

@@ -111,6 +111,12 @@ struct clnet_tensor {
 clnet_status clnet_fail(clnet_ctx *ctx, clnet_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Empties the context's last error (ctx may be NULL). Every public call
+ * that returns a status calls it first, so that after a success
+ * clnet_last_error is "" and after a failure it describes that failure
+ * (SQLite's rule), never an older one. */
+void clnet_error_clear(clnet_ctx *ctx);
+
 /* Logs through the context's sink when `level` is at or above its minimum. */
 void clnet_log(clnet_ctx *ctx, clnet_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -139,6 +145,14 @@ static inline int64_t clnet_ceil_div(int64_t a, int64_t b)
 {
     return (a + b - 1) / b;
 }
+
+/* A dense tensor over a buffer the backend did not allocate: `handle` (of
+ * `bytes`, already retained for the tensor: released through buffer_free
+ * when the last view goes), its first element `offset` elements in. Checks
+ * the dtype, the shape and that it fits in the buffer. */
+clnet_status clnet_tensor_over_handle(clnet_device *dev, void *handle, size_t bytes,
+                                      int64_t offset, clnet_dtype dtype, int ndim,
+                                      const int64_t *shape, clnet_tensor **out);
 
 /* Element size of a dtype in bytes. */
 size_t clnet_dtype_size(clnet_dtype dtype);

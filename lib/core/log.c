@@ -49,6 +49,12 @@ clnet_status clnet_fail(clnet_ctx *ctx, clnet_status status, const char *fmt, ..
     return status;
 }
 
+void clnet_error_clear(clnet_ctx *ctx)
+{
+    if (ctx)
+        ctx->last_error[0] = '\0';
+}
+
 const char *clnet_last_error(const clnet_ctx *ctx)
 {
     return ctx ? ctx->last_error : "";

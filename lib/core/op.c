@@ -124,6 +124,7 @@ static clnet_status same_device(clnet_device *dev, const char *name, const char 
 clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
                           clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     clnet_ctx *ctx = dev ? dev->ctx : NULL;
     if (!dev || !op)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_op_run: NULL device or op");

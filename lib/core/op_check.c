@@ -67,5 +67,14 @@ clnet_status clnet_op_output_shapes(clnet_ctx *ctx, const clnet_op *op, int nin,
                                     const clnet_shape *in, const clnet_dtype *in_dtype,
                                     int *nout, clnet_shape *out, clnet_dtype *out_dtype)
 {
-    return clnet_op_check(ctx, op, nin, in, in_dtype, nout, out, out_dtype, NULL);
+    clnet_error_clear(ctx);
+    /* NULL dtypes: every input is F32, and the caller wants no output dtypes
+     * (CLNET_F32 is 0, so the zeroed array says F32) */
+    static const clnet_dtype all_f32[CLNET_OP_MAX_INPUTS];
+    clnet_dtype unused_out[CLNET_OP_MAX_OUTPUTS];
+    if (!in_dtype && nin > CLNET_OP_MAX_INPUTS)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_op_output_shapes: %d inputs "
+                          "(at most %d)", nin, CLNET_OP_MAX_INPUTS);
+    return clnet_op_check(ctx, op, nin, in, in_dtype ? in_dtype : all_f32, nout, out,
+                          out_dtype ? out_dtype : unused_out, NULL);
 }

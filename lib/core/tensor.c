@@ -39,6 +39,7 @@ static clnet_status check_shape(clnet_ctx *ctx, const char *what, int ndim, cons
 clnet_status clnet_tensor_new(clnet_device *dev, clnet_dtype dtype, int ndim,
                               const int64_t *shape, clnet_tensor **out)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     if (!dev || !out)
         return clnet_fail(dev ? dev->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_tensor_new: NULL argument");
@@ -89,6 +90,48 @@ clnet_status clnet_tensor_new(clnet_device *dev, clnet_dtype dtype, int ndim,
     return CLNET_OK;
 }
 
+clnet_status clnet_tensor_over_handle(clnet_device *dev, void *handle, size_t bytes,
+                                      int64_t offset, clnet_dtype dtype, int ndim,
+                                      const int64_t *shape, clnet_tensor **out)
+{
+    clnet_ctx *ctx = dev->ctx;
+    if (dtype != CLNET_F32 && dtype != CLNET_I32)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "wrapping a buffer: unknown dtype %d",
+                          (int)dtype);
+    clnet_status st = check_shape(ctx, "wrapping a buffer", ndim, shape);
+    if (st != CLNET_OK)
+        return st;
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++)
+        numel *= shape[i];   /* at most 2^40 per dimension: checked above, and the buffer
+                                bounds it below */
+    size_t elem = clnet_dtype_size(dtype);
+    if (offset < 0 || numel > (int64_t)(bytes / elem) ||
+        offset > (int64_t)(bytes / elem) - numel)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "wrapping a buffer: %lld elements "
+                          "of %zu bytes from element %lld do not fit in its %zu bytes",
+                          (long long)numel, elem, (long long)offset, bytes);
+    clnet_tensor *t = calloc(1, sizeof *t);
+    clnet_storage *s = calloc(1, sizeof *s);
+    if (!t || !s) {
+        free(t);
+        free(s);
+        return clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "wrapping a buffer: out of host memory");
+    }
+    t->dtype = dtype;
+    t->ndim = ndim;
+    memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+    dense_strides(t);
+    t->offset = offset;
+    s->dev = dev;
+    s->refs = 1;
+    s->bytes = bytes;
+    s->handle = handle;
+    t->storage = s;
+    *out = t;
+    return CLNET_OK;
+}
+
 static clnet_tensor *new_view(const clnet_tensor *base)
 {
     clnet_tensor *v = malloc(sizeof *v);
@@ -102,6 +145,7 @@ static clnet_tensor *new_view(const clnet_tensor *base)
 clnet_status clnet_tensor_slice(const clnet_tensor *base, int axis, int64_t start,
                                 int64_t length, clnet_tensor **out)
 {
+    clnet_error_clear(base ? base->storage->dev->ctx : NULL);
     clnet_ctx *ctx = base ? base->storage->dev->ctx : NULL;
     if (!base || !out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_tensor_slice: NULL argument");
@@ -132,6 +176,7 @@ bool clnet_tensor_is_dense(const clnet_tensor *t)
 clnet_status clnet_tensor_reshape(const clnet_tensor *t, int ndim, const int64_t *shape,
                                   clnet_tensor **out)
 {
+    clnet_error_clear(t ? t->storage->dev->ctx : NULL);
     clnet_ctx *ctx = t ? t->storage->dev->ctx : NULL;
     if (!t || !out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_tensor_reshape: NULL argument");
@@ -214,6 +259,7 @@ static clnet_status copy_images(const clnet_tensor *t, void *host, size_t bytes,
 
 clnet_status clnet_tensor_write(clnet_tensor *t, const void *src, size_t bytes)
 {
+    clnet_error_clear(t ? t->storage->dev->ctx : NULL);
     if (!t)
         return CLNET_ERR_INVALID_ARGUMENT;
     return copy_images(t, (void *)src, bytes, true);
@@ -239,6 +285,7 @@ clnet_status clnet_tensor_write_queued(clnet_tensor *t, const void *src, size_t 
 
 clnet_status clnet_tensor_read(const clnet_tensor *t, void *dst, size_t bytes)
 {
+    clnet_error_clear(t ? t->storage->dev->ctx : NULL);
     if (!t)
         return CLNET_ERR_INVALID_ARGUMENT;
     return copy_images(t, dst, bytes, false);
@@ -251,6 +298,7 @@ clnet_status clnet_tensor_read(const clnet_tensor *t, void *dst, size_t bytes)
 
 clnet_status clnet_tensor_fill(clnet_tensor *t, float value)
 {
+    clnet_error_clear(t ? t->storage->dev->ctx : NULL);
     if (!t)
         return CLNET_ERR_INVALID_ARGUMENT;
     clnet_device *dev = t->storage->dev;

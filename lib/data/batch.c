@@ -516,6 +516,7 @@ clnet_status clnet_dataset_batch(clnet_ctx *ctx, const clnet_dataset *ds, const 
                                  int n, const clnet_augment *aug, uint64_t seed, const float *mean,
                                  const float *std, float *x, int32_t *labels)
 {
+    clnet_error_clear(ctx);
     clnet_status st = check_batch(ctx, ds, indices, n, aug, std, x);
     if (st != CLNET_OK)
         return st;

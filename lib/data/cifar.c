@@ -84,6 +84,7 @@ static clnet_status check_args(clnet_ctx *ctx, const char *const *paths, int npa
 clnet_status clnet_dataset_load_cifar(clnet_ctx *ctx, const char *const *paths, int npaths,
                                       int classes, clnet_dataset **out)
 {
+    clnet_error_clear(ctx);
     if (!out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "load CIFAR dataset: out is NULL");
     *out = NULL;

@@ -47,7 +47,9 @@ void clnet_dataset_free(clnet_dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->images);
-    free(ds->labels);
+    if (!ds->borrowed) {
+        free(ds->images);
+        free(ds->labels);
+    }
     free(ds);
 }

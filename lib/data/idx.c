@@ -126,6 +126,7 @@ clnet_status clnet_idx_parse(clnet_ctx *ctx, const char *images_name, const uint
 clnet_status clnet_dataset_load_idx(clnet_ctx *ctx, const char *images_path,
                                     const char *labels_path, clnet_dataset **out)
 {
+    clnet_error_clear(ctx);
     if (!out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "load IDX dataset: out is NULL");
     *out = NULL;

@@ -10,5 +10,6 @@
 #include "clnet/ops.h"
 #include "clnet/data.h"
 #include "clnet/nn.h"
+#include "clnet/onnx.h"
 
 #endif

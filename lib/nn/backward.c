@@ -125,8 +125,36 @@ static clnet_status backward_linear(clnet_net *net, nn_layer *l, clnet_tensor *g
     return contribute(net, p, true, &dx, 2, (clnet_tensor *[]){g, l->params[0].value});
 }
 
+/* A batch norm that ran in inference mode is a per-channel affine map with
+ * fixed statistics: dx = g * gamma / sqrt(var + eps), which is the
+ * inference op itself applied to g with a zero mean and a zero shift. */
+static clnet_status backward_batchnorm_inference(clnet_net *net, nn_layer *l, clnet_tensor *g)
+{
+    nn_layer *p = &net->layers[l->spec.from[0]];
+    if (trains(l))
+        return clnet_fail(net->ctx, CLNET_ERR_UNSUPPORTED, "batch norm %s runs in inference "
+                          "mode but is trainable: freeze it (clnet_net_freeze) or give it "
+                          "CLNET_LAYER_MODE_AUTO", l->spec.name);
+    if (!p->needs_grad)
+        return CLNET_OK;
+    if (!l->fold_zero) {
+        int64_t c = l->out.dim[0];
+        clnet_status st = clnet_tensor_new(net->dev, CLNET_F32, 1, &c, &l->fold_zero);
+        if (st == CLNET_OK)
+            st = clnet_tensor_fill(l->fold_zero, 0.0f);
+        if (st != CLNET_OK)
+            return st;
+    }
+    clnet_op op = nn_layer_op(l);
+    return contribute(net, p, false, &op, 5,
+                      (clnet_tensor *[]){g, l->fold_zero, l->params[3].value,
+                                         l->params[0].value, l->fold_zero});
+}
+
 static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor *g)
 {
+    if (!nn_layer_training(net, l))
+        return backward_batchnorm_inference(net, l, g);
     nn_layer *p = &net->layers[l->spec.from[0]];
     clnet_op op = nn_layer_op(l);
     op.kind = CLNET_OP_BATCHNORM_BACKWARD;
@@ -262,7 +290,7 @@ static clnet_status backward_unary(clnet_net *net, int id, clnet_tensor *g)
         op.kind = CLNET_OP_LRN_BACKWARD;
         return contribute(net, p, false, &op, 2, (clnet_tensor *[]){p->b.y, g});
     case CLNET_LAYER_DROPOUT:
-        op.u.dropout.training = true;
+        op.u.dropout.training = nn_layer_training(net, l);
         op.u.dropout.seed = l->dropout_seed;
         return contribute(net, p, false, &op, 1, &g);
     case CLNET_LAYER_FLATTEN:
@@ -415,6 +443,7 @@ static void mark_needs_grad(clnet_net *net)
 clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const float *targets,
                                 float *loss)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     if (!net->dev || net->last_n == 0)

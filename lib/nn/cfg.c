@@ -529,6 +529,57 @@ static clnet_status read_net(cfg_parser *p, clnet_shape *input, int *batch,
     return CLNET_OK;
 }
 
+/* `key = v0, v1, ...` of [net]: one finite float per input channel, each
+ * > 0 when `positive`. Absent: *present stays false. */
+static clnet_status read_channel_floats(cfg_parser *p, const cfg_section *s, const char *key,
+                                        int channels, bool positive, float *out, bool *present)
+{
+    const cfg_kv *e = cfg_find(s, key);
+    if (!e)
+        return CLNET_OK;
+    const char *at = e->value;
+    for (int c = 0; c < channels; c++) {
+        char *end;
+        float v = strtof(at, &end);
+        while (end != at && (*end == ' ' || *end == '\t'))
+            end++;
+        if (end == at || !isfinite(v) || (*end != ',' && *end != '\0'))
+            return cfg_bad(p, e, "'%s' is not a list of %d number%s", e->value, channels,
+                           channels == 1 ? "" : "s");
+        if (positive && !(v > 0.0f))
+            return cfg_bad(p, e, "value %d is %g, not > 0", c + 1, (double)v);
+        if (*end == '\0' && c + 1 < channels)
+            return cfg_bad(p, e, "%d value%s for an input of %d channel%s", c + 1,
+                           c ? "s" : "", channels, channels == 1 ? "" : "s");
+        if (*end == ',' && c + 1 == channels)
+            return cfg_bad(p, e, "more than %d value%s for an input of %d channel%s",
+                           channels, channels == 1 ? "" : "s", channels,
+                           channels == 1 ? "" : "s");
+        out[c] = v;
+        at = *end ? end + 1 : end;
+    }
+    *present = true;
+    return CLNET_OK;
+}
+
+/* The [net] normalisation keys, set on the new net. */
+static clnet_status read_norm(cfg_parser *p, clnet_net *net, const clnet_shape *input)
+{
+    const cfg_section *s = &p->sec[0];
+    int c = (int)input->dim[0];
+    float *v = malloc(2 * (size_t)c * sizeof *v);
+    if (!v)
+        return clnet_fail(p->ctx, CLNET_ERR_HOST_MEMORY, "cfg: %s: out of host memory", p->file);
+    bool has_mean = false, has_std = false;
+    clnet_status st = read_channel_floats(p, s, "mean", c, false, v, &has_mean);
+    if (st == CLNET_OK)
+        st = read_channel_floats(p, s, "std", c, true, v + c, &has_std);
+    if (st == CLNET_OK && (has_mean || has_std))
+        st = clnet_net_set_input_norm(net, has_mean ? v : NULL, has_std ? v + c : NULL);
+    free(v);
+    return st;
+}
+
 /* Reads each item's aux flag and marks what `classes` resizes: the last
  * [linear], [conv] or [rbf] of the main net, and of each auxiliary branch (a
  * run of consecutive aux sections), which is a classifier of its own. */
@@ -593,6 +644,8 @@ static clnet_status build(cfg_parser *p, const clnet_cfg_overrides *ov, clnet_ne
         const cfg_kv *e = cfg_find(net_sec, "input");
         st = wrap_error(p, st, e ? e->line : net_sec->line, "input");
     }
+    if (st == CLNET_OK)
+        st = read_norm(p, net, &input);
     for (int k = 0; st == CLNET_OK && k < p->nitems; k++)
         st = add_layer(p, net, &p->items[k], role[k].resize ? ov->classes : 0, width,
                        role[k].aux, role);
@@ -608,6 +661,7 @@ static clnet_status build(cfg_parser *p, const clnet_cfg_overrides *ov, clnet_ne
 clnet_status clnet_net_parse_cfg(clnet_ctx *ctx, const char *text, const char *filename,
                                  const clnet_cfg_overrides *ov, clnet_net **out)
 {
+    clnet_error_clear(ctx);
     if (out)
         *out = NULL;
     if (!text || !out)
@@ -630,6 +684,7 @@ clnet_status clnet_net_parse_cfg(clnet_ctx *ctx, const char *text, const char *f
 clnet_status clnet_cfg_train_defaults(clnet_ctx *ctx, const char *text, const char *filename,
                                       int *batch, clnet_optimizer *opt)
 {
+    clnet_error_clear(ctx);
     if (!text || !opt)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "cfg: text and opt must not be NULL");
     cfg_parser p = {.ctx = ctx, .file = filename ? filename : "<cfg>", .iter = -1};
@@ -663,6 +718,7 @@ static clnet_status read_text(clnet_ctx *ctx, const char *path, char **out)
 clnet_status clnet_net_load_cfg(clnet_ctx *ctx, const char *path,
                                 const clnet_cfg_overrides *ov, clnet_net **out)
 {
+    clnet_error_clear(ctx);
     if (out)
         *out = NULL;
     if (!path || !out)

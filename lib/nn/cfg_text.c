@@ -18,7 +18,7 @@ static const struct {
     const char *header;
     const char *keys;
 } sections[CFG_SEC_COUNT] = {
-    [CFG_NET] = {"[net]", "input batch epochs learning_rate momentum weight_decay optimizer"},
+    [CFG_NET] = {"[net]", "input mean std batch epochs learning_rate momentum weight_decay optimizer"},
     [CFG_CONV] = {"[conv]", CONV_KEYS " dirac"},
     [CFG_CONVT] = {"[convt]", CONV_KEYS " output_padding"},
     [CFG_MAXPOOL] = {"[maxpool]", "size stride pad ceil_mode"},

@@ -7,13 +7,14 @@
 #include "core/file.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #define MAGIC "CLNETCKP"
-#define VERSION 1u
+#define VERSION 2u     /* written; version 1 (no normalisation, no training state) loads too */
 #define FLOAT_CHUNK 4096
 
 /* ---- writing ---- */
@@ -101,13 +102,23 @@ static clnet_status write_body(clnet_net *net, writer *w, float *buf)
                 put_floats(w, buf, nn_numel(&p->shape));
             }
         }
+    /* version 2: the input normalisation, then the training state */
+    int channels = net->norm ? (int)net->layers[0].out.dim[0] : 0;
+    put_u32(w, (uint32_t)channels);
+    put_floats(w, net->norm, 2 * (int64_t)channels);
+    put_u32(w, (uint32_t)net->progress.epochs_done);
+    put_u64(w, net->progress.seed);
+    put_u64(w, net->forward_count);
+    put_floats(w, &net->progress.best_accuracy, 1);
     put_u32(w, (uint32_t)w->crc);
     return CLNET_OK;
 }
 
+/* Floats of the largest record buffered whole: a parameter, or the input
+ * normalisation (mean and std). */
 static int64_t largest_param(const clnet_net *net)
 {
-    int64_t n = 1;
+    int64_t n = 2 * net->layers[0].out.dim[0];
     for (int i = 0; i < net->nlayers; i++)
         for (int j = 0; j < net->layers[i].nparams; j++)
             if (nn_numel(&net->layers[i].params[j].shape) > n)
@@ -150,6 +161,7 @@ static clnet_status write_file(clnet_net *net, const char *path, float *buf)
 
 clnet_status clnet_net_save(clnet_net *net, const char *path)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !path)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_save: NULL argument");
@@ -210,6 +222,12 @@ typedef struct located {
     const uint8_t **states;    /* NN_MAX_STATE per parameter */
     uint32_t nstate, kind;
     uint64_t steps;
+    uint32_t version;
+    uint32_t norm_channels;    /* version 2: 0 = no normalisation */
+    const uint8_t *norm;       /* 2 * norm_channels floats */
+    uint32_t epochs_done;
+    uint64_t seed, forwards;
+    const uint8_t *best;       /* one float */
 } located;
 
 static clnet_status damaged(clnet_net *net, const char *path, const reader *r, const char *what)
@@ -277,8 +295,9 @@ static clnet_status check_layer(clnet_net *net, const char *path, reader *r, int
                           nn_kind_name(l->spec.kind));
     if (nparams != (uint32_t)l->nparams)
         return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
-                          "net: layer %d (%s) has %u parameters in the file, %d in the net",
-                          path, id, l->spec.name, nparams, l->nparams);
+                          "net: layer %d (%s) has %u parameter tensor%s in the file, %d in "
+                          "the net", path, id, l->spec.name, nparams, nparams == 1 ? "" : "s",
+                          l->nparams);
     for (int j = 0; j < l->nparams; j++) {
         clnet_status st = check_param(net, path, r, id, &l->params[j], (*values)++);
         if (st != CLNET_OK)
@@ -303,9 +322,38 @@ static clnet_status check_optimizer(clnet_net *net, const char *path, reader *r,
         }
     if (r->short_read)
         return damaged(net, path, r, "optimizer state is cut short");
-    if (r->pos != r->size - 4)
-        return damaged(net, path, r, "unexpected bytes after the optimizer state");
     return CLNET_OK;
+}
+
+/* Version 2's records after the optimizer: normalisation, training state. */
+static clnet_status check_progress(clnet_net *net, const char *path, reader *r, located *loc)
+{
+    loc->norm_channels = get_u32(r);
+    if (!r->short_read && loc->norm_channels != 0 &&
+        loc->norm_channels != (uint32_t)net->layers[0].out.dim[0])
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
+                          "net: input normalisation of %u channels in the file, the input has "
+                          "%lld", path, loc->norm_channels,
+                          (long long)net->layers[0].out.dim[0]);
+    loc->norm = take(r, (size_t)loc->norm_channels * 8);
+    loc->epochs_done = get_u32(r);
+    loc->seed = get_u64(r);
+    loc->forwards = get_u64(r);
+    loc->best = take(r, 4);
+    if (r->short_read || loc->epochs_done > INT32_MAX)
+        return damaged(net, path, r, "the normalisation or training-state record is cut short "
+                       "or malformed");
+    float *norm = malloc(2 * (size_t)loc->norm_channels * sizeof *norm + 1);
+    if (!norm)
+        return clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_load: out of host memory");
+    get_floats(loc->norm, norm, 2 * (int64_t)loc->norm_channels);
+    bool bad = false;
+    for (uint32_t c = 0; c < loc->norm_channels; c++)
+        bad |= !isfinite(norm[c]) || !(norm[loc->norm_channels + c] > 0.0f) ||
+               !isfinite(norm[loc->norm_channels + c]);
+    free(norm);
+    return bad ? damaged(net, path, r, "the input normalisation has a non-finite mean or a "
+                         "std not > 0") : CLNET_OK;
 }
 
 /* Magic, version and CRC, then the architecture, record by record. */
@@ -318,9 +366,11 @@ static clnet_status check_file(clnet_net *net, const char *path, reader *r, loca
                           "checkpoint (no CLNETCKP magic)", path);
     r->pos = 8;
     uint32_t version = get_u32(r);
-    if (version != VERSION)
+    if (version < 1 || version > VERSION)
         return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s is checkpoint "
-                          "version %u; this library reads version %u", path, version, VERSION);
+                          "version %u; this library reads versions 1 to %u", path, version,
+                          VERSION);
+    loc->version = version;
     reader tail = {r->data, r->size, r->size - 4, false};
     uint32_t stored = get_u32(&tail);
     uint32_t crc = (uint32_t)crc32_z(crc32(0L, Z_NULL, 0), r->data, r->size - 4);
@@ -339,7 +389,12 @@ static clnet_status check_file(clnet_net *net, const char *path, reader *r, loca
         if (st != CLNET_OK)
             return st;
     }
-    return check_optimizer(net, path, r, loc);
+    clnet_status st = check_optimizer(net, path, r, loc);
+    if (st == CLNET_OK && version >= 2)
+        st = check_progress(net, path, r, loc);
+    if (st == CLNET_OK && r->pos != r->size - 4)
+        st = damaged(net, path, r, "unexpected bytes after the last record");
+    return st;
 }
 
 static clnet_status apply(clnet_net *net, const located *loc)
@@ -363,6 +418,18 @@ static clnet_status apply(clnet_net *net, const located *loc)
     net->opt_nstate = (int)loc->nstate;
     net->opt_kind = (clnet_optim_kind)loc->kind;
     net->opt_steps = (int64_t)loc->steps;
+    if (st == CLNET_OK && loc->version >= 2) {
+        /* a version 2 file holds the whole state: no normalisation in it
+         * means the saved net had none */
+        uint32_t c = loc->norm_channels;
+        get_floats(loc->norm, buf, 2 * (int64_t)c);
+        st = c ? clnet_net_set_input_norm(net, buf, buf + c)
+               : clnet_net_set_input_norm(net, NULL, NULL);
+        get_floats(loc->best, &net->progress.best_accuracy, 1);
+        net->progress.epochs_done = (int)loc->epochs_done;
+        net->progress.seed = loc->seed;
+        net->forward_count = loc->forwards;
+    }
     free(buf);
     return st;
 }
@@ -373,8 +440,8 @@ clnet_status nn_checkpoint_parse(clnet_net *net, const char *path, const uint8_t
     int nparams = 0;
     for (int i = 0; i < net->nlayers; i++)
         nparams += net->layers[i].nparams;
-    located loc = {calloc((size_t)nparams + 1, sizeof *loc.values),
-                   calloc(((size_t)nparams + 1) * NN_MAX_STATE, sizeof *loc.states), 0, 0, 0};
+    located loc = {.values = calloc((size_t)nparams + 1, sizeof *loc.values),
+                   .states = calloc(((size_t)nparams + 1) * NN_MAX_STATE, sizeof *loc.states)};
     reader r = {data, size, 0, false};
     clnet_status st;
     if (!loc.values || !loc.states)
@@ -390,6 +457,7 @@ clnet_status nn_checkpoint_parse(clnet_net *net, const char *path, const uint8_t
 
 clnet_status clnet_net_load(clnet_net *net, const char *path)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !path)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_load: NULL argument");

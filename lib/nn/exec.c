@@ -330,6 +330,7 @@ static clnet_status bind_all(clnet_net *net)
 static clnet_status bind(clnet_net *net, clnet_device *dev, int max_batch, clnet_init init,
                          uint64_t seed, bool inference_only)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !dev)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_bind: NULL argument");
@@ -469,6 +470,7 @@ void clnet_net_set_loss_sum(clnet_net *net, bool sum)
 
 clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smoothing)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     if (loss != CLNET_LOSS_SOFTMAX_XENT && loss != CLNET_LOSS_MSE)
@@ -517,7 +519,7 @@ static clnet_status forward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor 
     clnet_op op = nn_layer_op(l);
     clnet_tensor *x = input_y(net, l, 0);
     clnet_tensor *mean = l->params[2].value, *var = l->params[3].value;
-    if (net->training) {
+    if (nn_layer_training(net, l)) {
         clnet_op stats = op;
         stats.kind = CLNET_OP_BATCHNORM_STATS;
         clnet_tensor *out[4] = {l->batch_mean, l->batch_var, mean, var};
@@ -636,7 +638,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
         break;
     }
     case CLNET_LAYER_DROPOUT:
-        op.u.dropout.training = net->training;
+        op.u.dropout.training = nn_layer_training(net, l);
         op.u.dropout.seed = l->dropout_seed = dropout_seed(net, id);
         st = run(net, &op, 1, &x, 1, &dst);
         break;
@@ -664,6 +666,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
 
 clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !x)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_forward: NULL argument");
@@ -682,6 +685,9 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
     if (st != CLNET_OK)
         return st;
     size_t bytes = (size_t)n * (size_t)nn_numel(&net->layers[0].out) * sizeof(float);
+    st = nn_norm_input(net, x, n, &x);
+    if (st != CLNET_OK)
+        return st;
     double t = nn_prof_start(net);
     /* queued from a staging copy: the host goes on to queue the layers */
     st = clnet_tensor_write_queued(net->layers[0].b.y, x, bytes);
@@ -715,6 +721,7 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
 
 clnet_status clnet_net_read_output(clnet_net *net, float *y, size_t count)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !y)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_read_output: NULL argument");
@@ -790,6 +797,7 @@ clnet_status nn_state_write(clnet_net *net, nn_param *p, int i, const float *src
 clnet_status clnet_net_param_read(clnet_net *net, int id, int index, clnet_shape *shape,
                                   float *dst, size_t count)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     if (id < 0 || id >= net->nlayers || index < 0 || index >= net->layers[id].nparams)

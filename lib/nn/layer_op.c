@@ -6,6 +6,7 @@
 clnet_status clnet_net_layer_op(const clnet_net *net, int id, clnet_op *op, clnet_shape *x,
                                 clnet_shape *w, bool *bias)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || id < 0 || id >= net->nlayers)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_layer_op: no layer %d", id);

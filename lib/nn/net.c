@@ -84,6 +84,7 @@ clnet_op nn_layer_op(const nn_layer *l)
 
 clnet_status clnet_net_new(clnet_ctx *ctx, const clnet_shape *input, clnet_net **out)
 {
+    clnet_error_clear(ctx);
     if (!out || !input)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_new: NULL argument");
     *out = NULL;
@@ -140,6 +141,7 @@ void clnet_net_free(clnet_net *net)
     for (int i = 0; i < net->nlayers; i++)
         for (int j = 0; j < net->layers[i].nparams; j++)
             param_free_host(&net->layers[i].params[j]);
+    nn_norm_free(net);
     free(net->layers);
     free(net->names);
     free(net);
@@ -538,6 +540,7 @@ static void add_consumers(clnet_net *net, int id)
 
 clnet_status clnet_net_add(clnet_net *net, const clnet_layer_spec *spec, int *id)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !spec)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_add: NULL argument");
@@ -586,6 +589,7 @@ int clnet_net_layer_count(const clnet_net *net) { return net ? net->nlayers : 0;
 
 clnet_status clnet_net_layer_info(const clnet_net *net, int id, clnet_layer_info *info)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !info)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_layer_info: NULL argument");
@@ -647,14 +651,16 @@ void clnet_net_summary(const clnet_net *net, FILE *f)
     }
     int64_t p, m, e;
     clnet_net_counts(net, &p, &m, &e);
-    fprintf(f, "total: %" PRId64 " parameters, %" PRId64 " MACs and %" PRId64
-               " other operations per image\n", p, m, e);
+    fprintf(f, "total: %" PRId64 " parameter%s, %" PRId64 " MAC%s and %" PRId64
+               " other operation%s per image\n", p, p == 1 ? "" : "s", m, m == 1 ? "" : "s", e,
+            e == 1 ? "" : "s");
 }
 
 /* ---- freezing and truncating ---- */
 
 clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     if (first < 0 || last < first || last >= net->nlayers)
@@ -668,6 +674,7 @@ clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen)
 
 clnet_status clnet_net_truncate(clnet_net *net, int last)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     if (last < 0 || last >= net->nlayers)

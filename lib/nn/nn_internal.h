@@ -66,6 +66,7 @@ typedef struct nn_layer {
     nn_param params[NN_MAX_PARAMS];
     int64_t nparam_count, macs, elementwise;
     bool frozen;
+    clnet_layer_mode mode;         /* clnet_net_set_layer_mode; see nn_layer_training */
     int consumers;                 /* edges from later layers (a layer listed twice counts twice) */
     int consumer;                  /* the consumer's id when consumers == 1, else -1 */
 
@@ -126,6 +127,11 @@ struct clnet_net {
     int opt_nstate;                /* state tensors per trainable parameter (0 = none) */
     int64_t opt_steps;             /* steps taken (Adam's t) */
 
+    /* input normalisation (input_norm.c) */
+    float *norm;                   /* mean[C] then std[C] of the input channels; NULL = none */
+    float *norm_x;                 /* host scratch: one normalised batch */
+    size_t norm_x_floats;
+    clnet_train_state progress;    /* kept in checkpoints, for resuming */
     /* inference-only bind (clnet_net_bind_inference): no gradients, no
      * optimizer state, and layer outputs share buffers (liveness.c) */
     bool inference_only;
@@ -140,6 +146,29 @@ struct clnet_net {
     int *names;                    /* layer-name index (names.c), name_slots entries */
     int name_slots;
 };
+
+/* The input x of clnet_net_forward (n images) with the net's normalisation
+ * applied: x itself when the net has none, else the net's scratch. */
+clnet_status nn_norm_input(clnet_net *net, const float *x, int n, const float **out);
+
+/* The normalisation a training or evaluation call should apply in its
+ * host pipeline, given the caller's (may be NULL): none when the net
+ * normalises its input itself (forward does), the caller's otherwise.
+ * A caller's normalisation that differs from the net's is an error. */
+clnet_status nn_norm_resolve(clnet_net *net, const char *what, const float *mean,
+                             const float *std, const float **use_mean, const float **use_std);
+
+/* Whether layer l runs in training mode in the current forward (the net's
+ * mode, the layer's mode and, for batch norm, whether it is frozen). */
+bool nn_layer_training(const clnet_net *net, const nn_layer *l);
+
+/* Range checks of the public option structs (train_opts.c); `what` names
+ * the calling function in the message. */
+clnet_status nn_check_optimizer(clnet_ctx *ctx, const char *what, const clnet_optimizer *opt);
+clnet_status nn_check_train_opts(clnet_ctx *ctx, const char *what, const clnet_train_opts *opts);
+
+/* Releases the normalisation and its scratch (clnet_net_free). */
+void nn_norm_free(clnet_net *net);
 
 /* Records "<prefix>: <the context's last error>" as the last error (the
  * detail is copied first: clnet_fail overwrites it) and returns st. */

@@ -161,6 +161,7 @@ static clnet_op step_op(const clnet_optimizer *opt, float lr, int64_t t)
 
 clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !opt)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_step: NULL argument");
@@ -171,11 +172,11 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_step: the net is "
                           "bound for inference only (clnet_net_bind_inference): it has no "
                           "gradients");
-    if (opt->kind != CLNET_OPTIM_SGD && opt->kind != CLNET_OPTIM_ADAM)
-        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
-                          "clnet_net_step: unknown optimizer %d", (int)opt->kind);
+    clnet_status st = nn_check_optimizer(net->ctx, "clnet_net_step", opt);
+    if (st != CLNET_OK)
+        return st;
     int nstate = opt->kind == CLNET_OPTIM_ADAM ? 2 : opt->momentum != 0.0f ? 1 : 0;
-    clnet_status st = ensure_state(net, opt->kind, nstate);
+    st = ensure_state(net, opt->kind, nstate);
     if (st != CLNET_OK)
         return st;
     if (nstate == 0)

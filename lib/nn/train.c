@@ -12,7 +12,6 @@
 
 #define RING 3
 #define MAX_THREADS 16
-#define CROP_VIEWS 10
 
 static double now_seconds(void)
 {
@@ -42,9 +41,8 @@ typedef struct pipeline {
     uint64_t aug_seed;
     const float *mean, *std;
     const float *pixel_mean;   /* or NULL */
-    int views;                 /* 1, CROP_VIEWS for multi-crop, or tta->nviews */
-    int crop_pad;
-    const clnet_tta *tta;      /* test-time augmentation, or NULL */
+    int views;                 /* test-time augmentation views; 1 = the image alone */
+    clnet_tta tta;             /* evaluate: the views (nn_tta_resolve); training: none */
     size_t image;              /* floats per image */
 
     slot slots[RING];
@@ -67,25 +65,18 @@ static void normalise(float *x, int c, size_t plane, const float *mean, const fl
     }
 }
 
-/* The views of test-time augmentation, or the ten of multi-crop evaluation:
- * the centre and the four corner crops of the image zero-padded by `pad`,
- * then their mirrors. View v of image i lands at x[(v * n + i) * image]. */
+/* The views of test-time augmentation (nn_tta_views). View v of image i
+ * lands at x[(v * n + i) * image]. */
 static void make_views(const pipeline *p, const float *raw, float *x, int n)
 {
-    static const int corner[5][2] = {{0, 0}, {-1, -1}, {-1, 1}, {1, -1}, {1, 1}};
     const clnet_dataset *ds = p->ds;
     size_t plane = (size_t)ds->height * ds->width;
     for (int v = 0; v < p->views; v++)
         for (int i = 0; i < n; i++) {
             float *dst = x + ((size_t)v * n + i) * p->image;
-            const float *src = raw + (size_t)i * p->image;
-            if (p->tta)
-                nn_tta_view(src, dst, ds->channels, ds->height, ds->width, p->tta->views[v].dy,
-                            p->tta->views[v].dx, p->tta->views[v].flip, p->tta->reflect);
-            else
-                nn_tta_view(src, dst, ds->channels, ds->height, ds->width,
-                            corner[v % 5][0] * p->crop_pad, corner[v % 5][1] * p->crop_pad,
-                            v >= 5, false);
+            nn_tta_view(raw + (size_t)i * p->image, dst, ds->channels, ds->height, ds->width,
+                        p->tta.views[v].dy, p->tta.views[v].dx, p->tta.views[v].flip,
+                        p->tta.reflect);
             normalise(dst, ds->channels, plane, p->mean, p->std);
         }
 }
@@ -105,7 +96,8 @@ static clnet_status fill(const pipeline *p, slot *s, int64_t b)
     s->n = n;
     /* Workers pass no context: its error record belongs to the consumer
      * thread, which reports a failed batch in pipeline_get. */
-    if (p->views == 1 && !p->tta) {
+    const clnet_tta_view *v0 = &p->tta.views[0];
+    if (p->views == 1 && v0->dy == 0 && v0->dx == 0 && !v0->flip) {
         clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean,
                                               p->std, s->x, s->labels);
         subtract_pixel_mean(p, s->x, n);
@@ -384,8 +376,9 @@ static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float
     return st;
 }
 
+/* *stopped: the progress callback ended the epoch early. */
 static clnet_status train_loop(clnet_net *net, pipeline *p, const clnet_train_opts *opts,
-                               const clnet_optimizer *opt, tally *t)
+                               const clnet_optimizer *opt, tally *t, bool *stopped)
 {
     int64_t k = out_width(net);
     step_buffers buf = {
@@ -400,16 +393,30 @@ static clnet_status train_loop(clnet_net *net, pipeline *p, const clnet_train_op
     int64_t all = example_count(p->ds, opts);
     int64_t epoch_batches = opts->drop_last && all >= p->batch ? all / p->batch
                                                                : (all + p->batch - 1) / p->batch;
+    double start = now_seconds();
     for (int64_t b = 0; st == CLNET_OK && b < p->nbatches; b++) {
         slot *s;
         st = pipeline_get(net->ctx, p, b, &s);
         if (st != CLNET_OK)
             break;
         float lr = clnet_optimizer_lr(opt, opts->epoch + (double)b / (double)epoch_batches);
+        double loss_before = t->loss;
+        int n = s->n;
         st = train_step(net, opt, lr, s, &buf, t);
         pipeline_release(p, s);
         if (st == CLNET_OK && opts->lookahead)
             st = clnet_lookahead_step(opts->lookahead, net);
+        if (st == CLNET_OK && opts->progress) {
+            double end = now_seconds();
+            clnet_progress pr = {.batch = b, .batches = p->nbatches, .images = t->count,
+                                 .loss = (t->loss - loss_before) / n, .batch_seconds = end - start,
+                                 .images_per_second = end > start ? n / (end - start) : 0.0};
+            start = end;
+            if (opts->progress(opts->progress_user, &pr) != 0) {
+                *stopped = true;
+                break;
+            }
+        }
     }
     free(buf.out);
     free(buf.targets);
@@ -421,11 +428,25 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
                                    const clnet_train_opts *opts, const clnet_optimizer *opt,
                                    clnet_eval *stats)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !ds || !opts || !opt || !stats)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_train_epoch: NULL argument");
     int batch = opts->batch > 0 ? opts->batch : net->max_batch;
-    clnet_status st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, batch);
+    clnet_status st = nn_check_train_opts(net->ctx, "clnet_net_train_epoch", opts);
+    if (st == CLNET_OK)
+        st = nn_check_optimizer(net->ctx, "clnet_net_train_epoch", opt);
+    if (st == CLNET_OK)
+        st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, batch);
+    if (st != CLNET_OK)
+        return st;
+    /* statistics passed to a net without its own become its own, so that
+     * they are saved with it and forward applies them from now on */
+    if (!net->norm && (opts->mean || opts->std))
+        st = clnet_net_set_input_norm(net, opts->mean, opts->std);
+    const float *mean = NULL, *std = NULL;
+    if (st == CLNET_OK)
+        st = nn_norm_resolve(net, "clnet_net_train_epoch", opts->mean, opts->std, &mean, &std);
     if (st != CLNET_OK)
         return st;
     int64_t count = example_count(ds, opts);
@@ -448,20 +469,25 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch,
                   .aug = opts->augment ? &aug : NULL,
                   .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
-                  .mean = opts->mean, .std = opts->std, .pixel_mean = opts->pixel_mean,
-                  .views = 1};
+                  .mean = mean, .std = std, .pixel_mean = opts->pixel_mean, .views = 1};
     double t0 = now_seconds();
     st = pipeline_start(net->ctx, &p, opts->threads);
     tally t = {0};
+    bool stopped = false;
     if (st == CLNET_OK) {
         bool was_training = net->training;
         net->training = true;
-        st = train_loop(net, &p, opts, opt, &t);
+        st = train_loop(net, &p, opts, opt, &t, &stopped);
         net->training = was_training;
         pipeline_stop(&p);
     }
     free(order);
     finish_stats(stats, &t, now_seconds() - t0, p.wait_seconds);
+    stats->stopped = stopped;
+    if (st == CLNET_OK && !stopped) {
+        net->progress.epochs_done = opts->epoch + 1;
+        net->progress.seed = opts->seed;
+    }
     return st;
 }
 
@@ -535,7 +561,10 @@ static clnet_status eval_batch(clnet_net *const *nets, int nnets, const pipeline
 {
     int64_t k = out_width(nets[0]);
     int n = s->n;
-    bool logits = p->tta && p->tta->logits && !outputs_scores(nets[0]);
+    bool logits = p->tta.logits && !outputs_scores(nets[0]);
+    double total = 0.0;
+    for (int v = 0; v < p->views; v++)
+        total += p->tta.views[v].weight;
     memset(buf->acc, 0, (size_t)n * (size_t)k * sizeof(double));
     for (int v = 0; v < p->views; v++) {
         const float *x = s->x + (size_t)v * n * p->image;
@@ -546,7 +575,7 @@ static clnet_status eval_batch(clnet_net *const *nets, int nnets, const pipeline
             if (st != CLNET_OK)
                 return st;
         }
-        double weight = (p->tta ? (double)p->tta->views[v].weight : 1.0 / p->views) / nnets;
+        double weight = p->tta.views[v].weight / (total * nnets);
         for (int i = 0; i < nnets; i++) {
             clnet_status st = clnet_net_read_output(nets[i], buf->out, (size_t)n * (size_t)k);
             if (st != CLNET_OK)
@@ -605,17 +634,29 @@ static clnet_status check_ensemble(clnet_net *const *nets, int nnets, const clne
 clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
                                      const clnet_train_opts *opts, clnet_eval *stats)
 {
+    clnet_error_clear(nets && nnets > 0 && nets[0] ? nets[0]->ctx : NULL);
     if (!nets || nnets < 1 || !nets[0] || !ds || !opts || !stats)
         return clnet_fail(nets && nnets > 0 && nets[0] ? nets[0]->ctx : NULL,
                           CLNET_ERR_INVALID_ARGUMENT, "evaluate: NULL argument or no nets");
     clnet_ctx *ctx = nets[0]->ctx;
     int batch = opts->batch > 0 ? opts->batch : nets[0]->max_batch;
-    clnet_status st = check_ensemble(nets, nnets, ds, batch);
+    clnet_status st = nn_check_train_opts(ctx, "evaluate", opts);
+    if (st == CLNET_OK)
+        st = check_ensemble(nets, nnets, ds, batch);
+    const float *mean = opts->mean, *std = opts->std;
+    for (int i = 0; st == CLNET_OK && i < nnets; i++) {
+        const float *m, *s;
+        st = nn_norm_resolve(nets[i], "evaluate", opts->mean, opts->std, &m, &s);
+        if (st == CLNET_OK && i > 0 && (m != mean || s != std))
+            st = clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "evaluate: net %d normalises its "
+                            "input %s, net 0 %s; the caller's mean/std cannot serve both", i,
+                            m ? "with the caller's statistics" : "itself",
+                            mean ? "with the caller's statistics" : "itself");
+        mean = m;
+        std = s;
+    }
     if (st != CLNET_OK)
         return st;
-    if (opts->tta && (opts->tta->nviews < 1 || opts->tta->nviews > CLNET_TTA_MAX_VIEWS))
-        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "evaluate: test-time augmentation "
-                          "with %d views (1..%d)", opts->tta->nviews, CLNET_TTA_MAX_VIEWS);
     int64_t count = example_count(ds, opts);
     int64_t *order = malloc((size_t)count * sizeof *order);
     if (!order)
@@ -623,11 +664,9 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
                           (long long)count);
     for (int64_t i = 0; i < count; i++)
         order[i] = i;
-    bool tta = opts->tta && opts->multi_crop_pad <= 0;
-    pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = opts->mean,
-                  .std = opts->std, .pixel_mean = opts->pixel_mean, .crop_pad = opts->multi_crop_pad,
-                  .views = opts->multi_crop_pad > 0 ? CROP_VIEWS : tta ? opts->tta->nviews : 1,
-                  .tta = tta ? opts->tta : NULL};
+    pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = mean,
+                  .std = std, .pixel_mean = opts->pixel_mean, .tta = nn_tta_resolve(opts)};
+    p.views = p.tta.nviews;
     bool *was_training = malloc((size_t)nnets * sizeof *was_training);
     double t0 = now_seconds();
     st = was_training ? pipeline_start(ctx, &p, opts->threads)
@@ -652,6 +691,7 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
 clnet_status clnet_net_evaluate(clnet_net *net, const clnet_dataset *ds,
                                 const clnet_train_opts *opts, clnet_eval *stats)
 {
+    clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
     return clnet_net_evaluate_ensemble(&net, 1, ds, opts, stats);

@@ -1,5 +1,5 @@
 /* tta.c - test-time augmentation: the views of an image that evaluation
- * weights and sums, and airbench94's set of them. */
+ * weights and sums, the classic crops/shifts/mirrors and airbench94's set. */
 #include "nn/tta.h"
 
 /* The coordinate in 0..n-1 that reflect padding reads for any i (the border
@@ -31,6 +31,24 @@ void nn_tta_view(const float *in, float *out, int c, int h, int w, int dy, int d
             }
 }
 
+clnet_tta clnet_tta_crops(int crop_pad, int translate, bool mirror)
+{
+    clnet_tta t = {0};
+    t.views[t.nviews++] = (clnet_tta_view){0, 0, false, 1.0f};
+    /* corners in the order multi-crop has always used, so its figures stay */
+    static const int corner[4][2] = {{-1, -1}, {-1, 1}, {1, -1}, {1, 1}};
+    for (int i = 0; crop_pad > 0 && i < 4; i++)
+        t.views[t.nviews++] =
+            (clnet_tta_view){corner[i][0] * crop_pad, corner[i][1] * crop_pad, false, 1.0f};
+    static const int shift[4][2] = {{0, -1}, {0, 1}, {-1, 0}, {1, 0}};
+    for (int i = 0; translate > 0 && i < 4; i++)
+        t.views[t.nviews++] =
+            (clnet_tta_view){shift[i][0] * translate, shift[i][1] * translate, false, 1.0f};
+    for (int i = 0, base = t.nviews; mirror && i < base; i++)
+        t.views[t.nviews++] = (clnet_tta_view){t.views[i].dy, t.views[i].dx, true, 1.0f};
+    return t;
+}
+
 clnet_tta clnet_tta_airbench(int level)
 {
     clnet_tta t = {.reflect = true, .logits = true};
@@ -46,4 +64,11 @@ clnet_tta clnet_tta_airbench(int level)
         t.views[t.nviews++] = (clnet_tta_view){0, 0, false, 1.0f};
     }
     return t;
+}
+
+clnet_tta nn_tta_resolve(const clnet_train_opts *opts)
+{
+    if (opts->tta)
+        return *opts->tta;
+    return clnet_tta_crops(opts->multi_crop_pad, 0, opts->multi_crop_pad > 0);
 }

@@ -23,6 +23,7 @@ const char *clnet_zoo_cfg(const char *name)
 clnet_status clnet_net_zoo(clnet_ctx *ctx, const char *name, const clnet_cfg_overrides *ov,
                            clnet_net **out)
 {
+    clnet_error_clear(ctx);
     if (out)
         *out = NULL;
     if (!out)

@@ -433,6 +433,7 @@ static clnet_status adopt_query(clnet_ctx *ctx, cl_context context, cl_command_q
 clnet_status clnet_opencl_adopt(clnet_ctx *ctx, cl_context context, cl_command_queue queue,
                                 clnet_device **out)
 {
+    clnet_error_clear(ctx);
     if (!ctx || !context || !queue || !out)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_opencl_adopt: NULL argument");
     *out = NULL;
@@ -475,6 +476,7 @@ cl_command_queue clnet_opencl_queue(const clnet_device *dev)
 
 clnet_status clnet_opencl_buffer(const clnet_tensor *t, cl_mem *buffer, size_t *offset_bytes)
 {
+    clnet_error_clear(t ? t->storage->dev->ctx : NULL);
     if (!t || !buffer || !offset_bytes)
         return CLNET_ERR_INVALID_ARGUMENT;
     clnet_device *dev = t->storage->dev;

@@ -343,6 +343,7 @@ clnet_status clnet_cl_binary_store(clnet_device *dev, const char *dir, const cln
 
 clnet_status clnet_opencl_set_cache_dir(clnet_ctx *ctx, const char *dir)
 {
+    clnet_error_clear(ctx);
     if (!ctx || (dir && !*dir))
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_opencl_set_cache_dir: NULL context or empty directory name");
@@ -365,6 +366,7 @@ clnet_status clnet_opencl_set_cache_dir(clnet_ctx *ctx, const char *dir)
 
 clnet_status clnet_opencl_use_binaries(clnet_ctx *ctx, const char *dir)
 {
+    clnet_error_clear(ctx);
     if (!ctx || (dir && !*dir))
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_opencl_use_binaries: NULL context or empty directory name");

@@ -10,6 +10,7 @@
  * and what is written is exactly what clnet would run. */
 clnet_status clnet_opencl_compile_all(clnet_device *dev, const char *dir, int *nprograms)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     if (nprograms)
         *nprograms = 0;
     if (!dev || !dir || !*dir)

@@ -15,10 +15,6 @@
 #define CHUNK_BUDGET_BYTES ((size_t)32 << 20)
 /* VW of cl/conv_grad.cl. */
 #define GRAD_VW 16
-/* BW_TB and BW_KB of cl/conv_grad.cl: taps and channels per work-group of
- * weights_dot. */
-#define DOT_TB 4
-#define DOT_KB 4
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -73,10 +69,97 @@ static grad_plan plan_of(const clnet_conv_geom *f)
     return pl;
 }
 
+/* The weight gradient is one long product per group, dW^T (T x K/g) =
+ * columns (T x Q) * dy as rows (Q x K/g), summed over every pixel of every
+ * image. For stride 1 the columns are never written out: the GEMM reads
+ * them as windows of the images zero-padded side by side (pad_cnhw), with
+ * the output pixels on the padded grid and dy zero at the grid's padding;
+ * strided layers unroll them (im2col_chunk). A layer with few output
+ * channels and taps has too few GEMM tiles to keep the device busy, so the
+ * product is cut into `slices` along Q, each a batch entry of its own, and
+ * weights_sum_t adds the partial products up while transposing them. */
+typedef struct wgrad_plan {
+    bool implicit;              /* stride 1: windows of the padded images */
+    int64_t hg, wg;             /* the grid of output pixels of one image */
+    int64_t chunk, slices;      /* images per chunk; slices of every chunk */
+    int64_t n, ldb;             /* GEMM columns per group (whole tiles); B's row stride */
+    size_t part, a, b;          /* scratch elements: partials, A and B of a full chunk */
+} wgrad_plan;
+
+/* Work-items the sliced GEMM should have at least, the shortest slice
+ * worth a work-item (its tiles read A and B in long runs), and the longest
+ * one: a tile's rows of A and columns of B over a slice (12 + 32 floats a
+ * step) stay in a core's L2, where the next work-items, the other tiles
+ * of the same columns, find them again. */
+#define SPLIT_ITEMS 128
+#define SPLIT_MIN_LEN 1024
+#define SPLIT_MAX_LEN 2048
+
+/* Grid elements of `images` images, cut into `slices` equal slices. */
+static int64_t slice_len(const wgrad_plan *p, int64_t images)
+{
+    return clnet_ceil_div(images * p->hg * p->wg, p->slices);
+}
+
+/* The length of A's rows for `images` images: the slices, plus the reach of
+ * the last window for stride 1, in whole grid rows. */
+static int64_t a_ld(const clnet_conv_geom *f, const wgrad_plan *p, int64_t images)
+{
+    const int64_t q = p->slices * slice_len(p, images);
+    if (!p->implicit)
+        return q;
+    const int64_t reach = f->dil_h * (f->kh - 1) * p->wg + f->dil_w * (f->kw - 1);
+    return clnet_ceil_div(q + reach, p->wg) * p->wg;
+}
+
+/* Grid rows of B (dy as rows) for `images` images. */
+static int64_t b_rows(const wgrad_plan *p, int64_t images)
+{
+    return clnet_ceil_div(p->slices * slice_len(p, images), p->wg);
+}
+
+static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f)
+{
+    wgrad_plan p;
+    p.implicit = f->stride_h == 1 && f->stride_w == 1;
+    p.hg = p.implicit ? f->oh + f->dil_h * (f->kh - 1) : f->oh;
+    p.wg = p.implicit ? f->ow + f->dil_w * (f->kw - 1) : f->ow;
+    const int64_t a_rows = p.implicit ? f->c : f->c * f->kh * f->kw;
+    const int64_t per_image = (a_rows + f->k + CLNET_CL_GEMM_TILE_COLS) * p.hg * p.wg;
+    const int64_t budget = (int64_t)(CHUNK_BUDGET_BYTES / sizeof(cl_float));
+    p.chunk = budget / per_image < 1 ? 1 : budget / per_image > f->n ? f->n : budget / per_image;
+    const int64_t items = clnet_ceil_div(taps(f), 8) *
+                          clnet_ceil_div(f->k_per_group, CLNET_CL_GEMM_TILE_COLS) * f->groups;
+    const int64_t q = p.chunk * p.hg * p.wg;
+    int64_t slices = clnet_ceil_div(SPLIT_ITEMS, items);
+    if (slices > q / SPLIT_MIN_LEN)
+        slices = q / SPLIT_MIN_LEN;
+    if (slices < clnet_ceil_div(q, SPLIT_MAX_LEN))
+        slices = clnet_ceil_div(q, SPLIT_MAX_LEN);
+    p.slices = slices < 1 ? 1 : slices;
+    /* Whole tiles of columns, the last group's zero-padded, take the
+     * GEMM's vector path. Rows of B an even number of cache lines apart
+     * would fall into a fraction of the cache's sets (256 channels: every
+     * row in 1/16 of them), so the stride is an odd number of 16 floats. */
+    p.n = clnet_cl_gemm_pad_cols(f->k_per_group);
+    p.ldb = clnet_ceil_div((f->groups - 1) * f->k_per_group + p.n, 16);
+    p.ldb = (p.ldb | 1) * 16;
+    p.part = (size_t)(p.slices * f->groups * taps(f) * p.n);
+    p.a = (size_t)(a_rows * a_ld(f, &p, p.chunk));
+    p.b = (size_t)(b_rows(&p, p.chunk) * p.wg * p.ldb);
+    return p;
+}
+
 /* Everything the kernels index must fit an int. */
 static bool fits(const clnet_conv_geom *f)
 {
     return plan_of(f).elements <= INT_MAX;
+}
+
+static bool weights_fit(const clnet_conv_geom *f)
+{
+    const wgrad_plan p = wgrad_plan_of(f);
+    return p.part + p.a + p.b <= INT_MAX;
 }
 
 /* The GEMM pays off once every output element sums enough products and the
@@ -98,7 +181,7 @@ static bool weights_worth(const clnet_conv_geom *f)
 
 bool clnet_cl_grad_weights_gemm_applies(const clnet_conv_geom *f, bool preferred)
 {
-    return fits(f) && (!preferred || weights_worth(f));
+    return weights_fit(f) && (!preferred || weights_worth(f));
 }
 
 bool clnet_cl_grad_data_gemm_applies(const clnet_conv_geom *t, bool preferred)
@@ -162,23 +245,6 @@ static clnet_status im2col_chunk(clnet_device *dev, const clnet_tensor *x, int64
     return launch(dev, "im2col_chunk", NARGS(args), args, global);
 }
 
-/* dy's images [n0, n0 + images) as rows (pixel-major), the weight
- * gradient's right-hand side. */
-static clnet_status dy_rows(clnet_device *dev, const clnet_tensor *dy, int64_t n0,
-                            const grad_shape *s, cl_mem dst, cl_int dst_off)
-{
-    clnet_cl_tensor_args da = clnet_cl_targs(dy);
-    cl_int dy_off = (cl_int)(da.offset + n0 * da.batch_stride);
-    const clnet_cl_arg args[] = {
-        CLNET_CL_ARG(da.mem), CLNET_CL_ARG(dy_off), CLNET_CL_ARG(da.batch_stride),
-        CLNET_CL_ARG(dst), CLNET_CL_ARG(dst_off), CLNET_CL_ARG(*s),
-    };
-    const size_t global[3] = {(size_t)((int64_t)s->oh * s->ow),
-                              (size_t)clnet_ceil_div(s->k, GRAD_VW),
-                              (size_t)s->images};
-    return launch(dev, "dy_rows", NARGS(args), args, global);
-}
-
 /* dy's images as columns (channel-major, rows ld long), the data
  * gradient's right-hand side. */
 static clnet_status dy_cols(clnet_device *dev, const clnet_tensor *dy, int64_t n0,
@@ -194,111 +260,123 @@ static clnet_status dy_cols(clnet_device *dev, const clnet_tensor *dy, int64_t n
     return launch(dev, "dy_cols", NARGS(args), args, global);
 }
 
-static clnet_status weights_pass(clnet_device *dev, const char *kname, const clnet_tensor *w,
-                                 const grad_shape *s, cl_mem t, bool to_t)
+/* Each group's weights transposed into t (T x K/g per group). */
+static clnet_status weights_to_t(clnet_device *dev, const clnet_tensor *w, const grad_shape *s,
+                                 cl_mem t)
 {
     clnet_cl_tensor_args wa = clnet_cl_targs(w);
     cl_int t_off = 0;
-    const clnet_cl_arg to[] = {
+    const clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(wa), CLNET_CL_ARG(t), CLNET_CL_ARG(t_off), CLNET_CL_ARG(*s),
-    };
-    const clnet_cl_arg from[] = {
-        CLNET_CL_ARG(t), CLNET_CL_ARG(t_off), CLNET_CL_TENSOR(wa), CLNET_CL_ARG(*s),
     };
     const int64_t ntaps = (int64_t)s->cpg * s->kh * s->kw;
     const size_t global[3] = {(size_t)clnet_ceil_div(ntaps, GRAD_VW),
                               (size_t)clnet_ceil_div(s->kpg, GRAD_VW),
                               (size_t)s->groups};
-    return launch(dev, kname, NARGS(to), to_t ? to : from, global);
+    return launch(dev, "weights_t", NARGS(args), args, global);
 }
 
-/* dw[k][t] = the dot products of dy's channel rows with the column rows,
- * both laid out with the chunk's images side by side (padded to whole
- * vectors with zeros), accumulated over the chunks. */
-static clnet_status backward_weights_dot(clnet_device *dev, const clnet_conv_geom *f,
-                                         const clnet_tensor *x, const clnet_tensor *dy,
-                                         clnet_tensor *dw)
+/* x's images [n0, n0 + images) zero-padded, channel by channel, into rows
+ * of ld elements at the scratch's element a_off. */
+static clnet_status pad_chunk(clnet_device *dev, const clnet_tensor *x, int64_t n0,
+                              const grad_shape *s, const wgrad_plan *p, cl_mem scratch,
+                              cl_int a_off, cl_int ld)
 {
-    const grad_plan p = plan_of(f);
-    const int64_t plane = f->oh * f->ow, rows = f->c * f->kh * f->kw;
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "conv_grad", NULL, "weights_dot", &kernel);
-    size_t local = 1;
-    const int64_t ld_max = clnet_ceil_div(p.chunk * plane, GRAD_VW) * GRAD_VW;
-    if (st == CLNET_OK)
-        st = clnet_cl_reduce_size(dev, kernel, DOT_TB * DOT_KB * sizeof(cl_float),
-                                  (size_t)(ld_max / GRAD_VW), &local);
-    cl_mem scratch;
-    if (st == CLNET_OK)
-        st = clnet_cl_scratch_acquire(dev, (size_t)((rows + f->k) * ld_max) * sizeof(cl_float),
-                                      &scratch);
-    if (st != CLNET_OK)
-        return st;
-    clnet_cl_tensor_args da = clnet_cl_targs(dw);
-    const size_t global = (size_t)(f->groups * clnet_ceil_div(f->k_per_group, DOT_KB) *
-                                   clnet_ceil_div(taps(f), DOT_TB)) * local;
-    for (int64_t n0 = 0; n0 < f->n && st == CLNET_OK; n0 += p.chunk) {
-        const int64_t images = f->n - n0 < p.chunk ? f->n - n0 : p.chunk;
-        const cl_int ld = (cl_int)(clnet_ceil_div(images * plane, GRAD_VW) * GRAD_VW);
-        const cl_int col_off = 0, dyc_off = (cl_int)(rows * ld);
-        cl_int accumulate = n0 > 0;
-        grad_shape s = shape_of(f, images);
-        st = im2col_chunk(dev, x, n0, &s, scratch, col_off, ld);
-        if (st == CLNET_OK)
-            st = dy_cols(dev, dy, n0, &s, scratch, dyc_off, ld);
-        const clnet_cl_arg args[] = {
-            CLNET_CL_ARG(scratch), CLNET_CL_ARG(col_off), CLNET_CL_ARG(scratch),
-            CLNET_CL_ARG(dyc_off), CLNET_CL_ARG(ld), CLNET_CL_TENSOR(da),
-            CLNET_CL_ARG(accumulate), CLNET_CL_ARG(s),
-            CLNET_CL_LOCAL(DOT_TB * DOT_KB * local * sizeof(cl_float)),
-        };
-        if (st == CLNET_OK)
-            st = clnet_cl_launch(dev, kernel, "weights_dot", NARGS(args), args, 1, &global,
-                                 &local);
-    }
-    clnet_cl_scratch_release(dev, scratch);
-    return st;
+    clnet_cl_tensor_args xa = clnet_cl_targs(x);
+    cl_int x_off = (cl_int)(xa.offset + n0 * xa.batch_stride);
+    cl_int hg = (cl_int)p->hg, wg = (cl_int)p->wg;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(xa.mem), CLNET_CL_ARG(x_off), CLNET_CL_ARG(xa.batch_stride),
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(a_off), CLNET_CL_ARG(ld), CLNET_CL_ARG(hg),
+        CLNET_CL_ARG(wg), CLNET_CL_ARG(*s),
+    };
+    const size_t global[3] = {(size_t)(ld / wg), (size_t)s->c, 1};
+    return launch(dev, "pad_cnhw", NARGS(args), args, global);
 }
 
-/* dw = the sum over the chunks of col (T x Q, per group) * dy rows (Q x
- * K/g), into the transposed gradient (T x K/g per group), then transposed
- * into dw; output channels too few for whole tiles of the GEMM take row dot
- * products instead. */
+/* dy's images [n0, n0 + images) as `nrows` grid rows of pixel rows. */
+static clnet_status dy_rows(clnet_device *dev, const clnet_tensor *dy, int64_t n0,
+                            const grad_shape *s, const wgrad_plan *p, cl_mem scratch,
+                            cl_int b_off, cl_int nrows)
+{
+    clnet_cl_tensor_args da = clnet_cl_targs(dy);
+    cl_int dy_off = (cl_int)(da.offset + n0 * da.batch_stride);
+    cl_int hg = (cl_int)p->hg, wg = (cl_int)p->wg, ldb = (cl_int)p->ldb;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(da.mem), CLNET_CL_ARG(dy_off), CLNET_CL_ARG(da.batch_stride),
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(b_off), CLNET_CL_ARG(ldb), CLNET_CL_ARG(nrows),
+        CLNET_CL_ARG(hg), CLNET_CL_ARG(wg), CLNET_CL_ARG(*s),
+    };
+    const size_t global[3] = {(size_t)nrows, (size_t)(ldb / GRAD_VW), 1};
+    return launch(dev, "dy_rows_grid", NARGS(args), args, global);
+}
+
+/* The sliced GEMM of one chunk into the partials at the scratch's start. */
+static clnet_status chunk_gemm(clnet_device *dev, const clnet_conv_geom *f, const wgrad_plan *p,
+                               int64_t images, cl_mem scratch, int64_t a_off, int64_t b_off,
+                               bool accumulate)
+{
+    const int64_t t = taps(f), len = slice_len(p, images), ld = a_ld(f, p, images);
+    clnet_cl_gemm_batch gb = {
+        .m = t, .n = p->n, .k = len, .images = p->slices, .groups = f->groups,
+        .a = {scratch, a_off, ld, len, (p->implicit ? f->c_per_group : t) * ld},
+        .b = {scratch, b_off, p->ldb, len * p->ldb, f->k_per_group},
+        .c = {scratch, 0, p->n, f->groups * t * p->n, t * p->n},
+        .accumulate = accumulate,
+    };
+    if (p->implicit) {
+        gb.a_kh = f->kh;
+        gb.a_kw = f->kw;
+        gb.a_dh = f->dil_h * p->wg;
+        gb.a_dw = f->dil_w;
+    }
+    return clnet_cl_gemm_tiled(dev, "conv_backward_weights (gemm)", &gb);
+}
+
+/* Adds up the slices' partial products into dw. */
+static clnet_status sum_slices(clnet_device *dev, const clnet_conv_geom *f, const wgrad_plan *p,
+                               cl_mem scratch, clnet_tensor *dw)
+{
+    clnet_cl_tensor_args wa = clnet_cl_targs(dw);
+    cl_int slices = (cl_int)p->slices, ldp = (cl_int)p->n;
+    cl_int stride = (cl_int)(f->groups * taps(f) * p->n);
+    grad_shape s = shape_of(f, p->chunk);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(slices), CLNET_CL_ARG(stride), CLNET_CL_ARG(ldp),
+        CLNET_CL_TENSOR(wa), CLNET_CL_ARG(s),
+    };
+    const size_t global[3] = {(size_t)clnet_ceil_div(taps(f), GRAD_VW),
+                              (size_t)clnet_ceil_div(f->k_per_group, GRAD_VW),
+                              (size_t)f->groups};
+    return launch(dev, "weights_sum_t", NARGS(args), args, global);
+}
+
 clnet_status clnet_cl_conv_backward_weights_gemm(clnet_device *dev, const clnet_op *op,
                                                  const clnet_tensor *x, const clnet_tensor *dy,
                                                  clnet_tensor *dw)
 {
     const clnet_conv_geom f = clnet_conv_geom_of(op, x, dw, dy);
-    if (f.k_per_group < CLNET_CL_GEMM_TILE_COLS)
-        return backward_weights_dot(dev, &f, x, dy, dw);
-    const grad_plan p = plan_of(&f);
-    const int64_t plane = f.oh * f.ow, t = taps(&f);
+    const wgrad_plan p = wgrad_plan_of(&f);
     cl_mem scratch;
-    clnet_status st = clnet_cl_scratch_acquire(dev, p.elements * sizeof(cl_float), &scratch);
+    clnet_status st = clnet_cl_scratch_acquire(dev, (p.part + p.a + p.b) * sizeof(cl_float),
+                                               &scratch);
     if (st != CLNET_OK)
         return st;
-    const cl_int col_off = (cl_int)p.fixed;
+    const int64_t a_off = (int64_t)p.part, b_off = (int64_t)(p.part + p.a);
     for (int64_t n0 = 0; n0 < f.n && st == CLNET_OK; n0 += p.chunk) {
         const int64_t images = f.n - n0 < p.chunk ? f.n - n0 : p.chunk;
-        const int64_t q = images * plane;
-        const cl_int rows_off = (cl_int)(p.fixed + (size_t)(f.c * f.kh * f.kw * q));
         grad_shape s = shape_of(&f, images);
-        st = im2col_chunk(dev, x, n0, &s, scratch, col_off, (cl_int)q);
+        const cl_int ld = (cl_int)a_ld(&f, &p, images);
+        st = p.implicit ? pad_chunk(dev, x, n0, &s, &p, scratch, (cl_int)a_off, ld)
+                        : im2col_chunk(dev, x, n0, &s, scratch, (cl_int)a_off, ld);
         if (st == CLNET_OK)
-            st = dy_rows(dev, dy, n0, &s, scratch, rows_off);
-        clnet_cl_gemm_batch gb = {
-            .m = t, .n = f.k_per_group, .k = q, .images = 1, .groups = f.groups,
-            .a = {scratch, col_off, q, 0, t * q},
-            .b = {scratch, rows_off, f.k, 0, f.k_per_group},
-            .c = {scratch, 0, f.k_per_group, 0, t * f.k_per_group},
-            .accumulate = n0 > 0,
-        };
+            st = dy_rows(dev, dy, n0, &s, &p, scratch, (cl_int)b_off,
+                         (cl_int)b_rows(&p, images));
         if (st == CLNET_OK)
-            st = clnet_cl_gemm_tiled(dev, "conv_backward_weights (gemm)", &gb);
+            st = chunk_gemm(dev, &f, &p, images, scratch, a_off, b_off, n0 > 0);
     }
-    grad_shape s = shape_of(&f, p.chunk);
     if (st == CLNET_OK)
-        st = weights_pass(dev, "weights_from_t", dw, &s, scratch, false);
+        st = sum_slices(dev, &f, &p, scratch, dw);
     clnet_cl_scratch_release(dev, scratch);
     return st;
 }
@@ -319,7 +397,7 @@ clnet_status clnet_cl_conv_transpose_gemm(clnet_device *dev, const clnet_op *op,
     if (st != CLNET_OK)
         return st;
     grad_shape s = shape_of(&f, p.chunk);
-    st = weights_pass(dev, "weights_t", w, &s, scratch, true);
+    st = weights_to_t(dev, w, &s, scratch);
     clnet_cl_tensor_args ba = b ? clnet_cl_targs(b) : clnet_cl_targs(w);
     clnet_cl_tensor_args ya = clnet_cl_targs(y);
     cl_int has_bias = b != NULL;

@@ -14,6 +14,7 @@ typedef struct gemm_shape {
     cl_int b_off, ldb, b_dh, b_dw, b_ns, b_gs;
     cl_int c_off, ldc, c_ns, c_gs, c_rw, c_valid;
     cl_int bias_off, has_bias, accumulate;
+    cl_int a_ns, a_kh, a_kw, a_dh, a_dw;
 } gemm_shape;
 
 /* The tile heights cl/gemm_tiled.cl has a kernel for (gemm_nn_<rows>): 12
@@ -45,11 +46,13 @@ static bool fits(int64_t v)
 /* Every index the kernel forms, in int64 arithmetic: the last element of
  * each operand and every stride. */
 static bool batch_fits(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int64_t c_row,
-                       int64_t c_valid)
+                       int64_t c_valid, int64_t a_kh, int64_t a_kw)
 {
     const int64_t kc = g->k / (kh * kw), z = g->images * g->groups;
-    const int64_t a_last = g->a.off + (g->groups - 1) * g->a.group_stride +
-                           (g->m - 1) * g->a.ld + g->k - 1;
+    const int64_t a_last = g->a.off + (g->images - 1) * g->a.image_stride +
+                           (g->groups - 1) * g->a.group_stride +
+                           ((g->m - 1) / (a_kh * a_kw)) * g->a.ld + (a_kh - 1) * g->a_dh +
+                           (a_kw - 1) * g->a_dw + g->k - 1;
     const int64_t b_last = g->b.off + (g->images - 1) * g->b.image_stride +
                            (g->groups - 1) * g->b.group_stride + (kc - 1) * g->b.ld +
                            (kh - 1) * g->b_dh + (kw - 1) * g->b_dw + g->n - 1;
@@ -58,13 +61,14 @@ static bool batch_fits(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int
                            (g->n - 1) / c_row * c_valid + c_valid - 1;
     return fits(g->m) && fits(g->n) && fits(g->k) && fits(z) && fits(a_last) &&
            fits(b_last) && fits(c_last) && fits(g->bias_off + g->groups * g->m) &&
-           fits(g->a.group_stride) && fits(g->b.image_stride) && fits(g->b.group_stride) &&
+           fits(g->a.group_stride) && fits(g->a.image_stride) && fits(g->a_dh) &&
+           fits(g->a_dw) && fits(g->b.image_stride) && fits(g->b.group_stride) &&
            fits(g->c.image_stride) && fits(g->c.group_stride) && fits(g->b_dh) &&
            fits(g->b_dw);
 }
 
 static gemm_shape shape_of(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int64_t c_row,
-                           int64_t c_valid)
+                           int64_t c_valid, int64_t a_kh, int64_t a_kw)
 {
     gemm_shape s;
     s.m = (cl_int)g->m;
@@ -91,6 +95,11 @@ static gemm_shape shape_of(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw,
     s.bias_off = (cl_int)g->bias_off;
     s.has_bias = g->bias != NULL;
     s.accumulate = g->accumulate;
+    s.a_ns = (cl_int)g->a.image_stride;
+    s.a_kh = (cl_int)a_kh;
+    s.a_kw = (cl_int)a_kw;
+    s.a_dh = (cl_int)g->a_dh;
+    s.a_dw = (cl_int)g->a_dw;
     return s;
 }
 
@@ -102,7 +111,9 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     const bool window = g->kh > 0 && g->kw > 0;
     const int64_t kh = window ? g->kh : 1, kw = window ? g->kw : 1;
     const int64_t c_row = window ? g->c_row : g->n, c_valid = window ? g->c_valid : g->n;
-    if (!batch_fits(g, kh, kw, c_row, c_valid))
+    const bool a_window = g->a_kh > 0 && g->a_kw > 0;
+    const int64_t a_kh = a_window ? g->a_kh : 1, a_kw = a_window ? g->a_kw : 1;
+    if (!batch_fits(g, kh, kw, c_row, c_valid, a_kh, a_kw))
         return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
                           "%s on %s: tiled GEMM (M=%lld N=%lld K=%lld, %lld x %lld batch) "
                           "indexes beyond 2^31-1 elements", opname, dev->info.name,
@@ -115,7 +126,7 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", NULL, kname, &kernel);
     if (st != CLNET_OK)
         return st;
-    gemm_shape s = shape_of(g, kh, kw, c_row, c_valid);
+    gemm_shape s = shape_of(g, kh, kw, c_row, c_valid, a_kh, a_kw);
     /* A bias-less launch still passes a valid buffer for the unused
      * pointer, which some drivers require. */
     cl_mem bias = g->bias ? g->bias : g->c.mem;

@@ -24,7 +24,9 @@ typedef struct clnet_cl_gemm_operand {
 
 /* C (m x n) = A (m x k) * B (k x n) for every (image, group) of the batch,
  * plus bias[group * m + row] when bias.mem is set, or plus the old C with
- * `accumulate`. A's image_stride is ignored (shared weights).
+ * `accumulate`. A's image_stride is 0 for weights shared by the images;
+ * with one long product cut into slices along k (split K), the batch
+ * entries are the slices and every operand steps by its slice.
  *
  * With a window (kh, kw > 0), B is the im2col matrix of a stride-1
  * convolution read straight from a zero-padded image: row (c * kh + i) *
@@ -32,13 +34,19 @@ typedef struct clnet_cl_gemm_operand {
  * kh * kw, and column p is output pixel (p / c_row, p % c_row) computed on
  * the padded width c_row, of which the first c_valid columns are real:
  * they go to C at (p / c_row) * c_valid + p % c_row, the rest are dropped.
- * kh = kw = 0 is an ordinary matrix B (row r at b.off + r * b.ld). */
+ * kh = kw = 0 is an ordinary matrix B (row r at b.off + r * b.ld).
+ *
+ * With a_kh, a_kw > 0, A's rows are windows in the same way: row (c * a_kh
+ * + i) * a_kw + j starts at a.off + c * a.ld + i * a_dh + j * a_dw (m = C *
+ * a_kh * a_kw), the transposed im2col matrix of a stride-1 convolution read
+ * from a zero-padded image; a_kh = a_kw = 0 is an ordinary matrix A. */
 typedef struct clnet_cl_gemm_batch {
     int64_t m, n, k;
     int64_t images, groups;
     clnet_cl_gemm_operand a, b, c;
     int64_t kh, kw, b_dh, b_dw;
     int64_t c_row, c_valid;
+    int64_t a_kh, a_kw, a_dh, a_dw;
     cl_mem bias;
     int64_t bias_off;
     bool accumulate;

@@ -168,6 +168,7 @@ clnet_status clnet_opencl_tune_conv(clnet_device *dev, const clnet_op *op, const
                                     clnet_opencl_tune_result *results, int max_results,
                                     int *nresults, clnet_conv_algo *best)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     clnet_status st = check_tune_args(dev, op, reps);
     if (st != CLNET_OK || !x || !w)
         return st ? st : clnet_fail(dev->ctx, CLNET_ERR_INVALID_ARGUMENT,

@@ -57,6 +57,7 @@ static void identity(const clnet_device *dev, char *buf, size_t size)
 
 clnet_status clnet_opencl_tuning_file(clnet_device *dev, char *path, size_t size)
 {
+    clnet_error_clear(dev ? dev->ctx : NULL);
     if (!dev || !path || dev->info.kind != CLNET_DEVICE_OPENCL)
         return clnet_fail(dev ? dev->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_opencl_tuning_file: not an OpenCL device");

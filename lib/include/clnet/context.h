@@ -50,10 +50,14 @@ clnet_status clnet_ctx_new(clnet_ctx **out);
  * ctx is ignored. */
 void clnet_ctx_free(clnet_ctx *ctx);
 
-/* Returns the detail of the last failed call made on this context or any of
- * its devices and tensors: the op, the kernel, the device, the OpenCL build
- * log, bytes requested vs available. Empty string when nothing has failed.
- * The pointer is owned by the context and valid until the next call on it.
+/* Returns the detail of the most recent status-returning call made on this
+ * context or any of its devices, tensors, nets and datasets when that call
+ * failed: the op, the kernel, the device, the OpenCL build log, bytes
+ * requested vs available. Every such call that succeeds clears it (SQLite's
+ * rule), so the text is "" after a success and never describes an older
+ * failure. (clnet_device_describe, which only reads a registry entry, leaves
+ * it alone.) The pointer is owned by the context and valid until the next
+ * call on it.
  * A context is meant to be driven by one thread at a time; from several
  * threads the message may belong to another thread's call. */
 const char *clnet_last_error(const clnet_ctx *ctx);

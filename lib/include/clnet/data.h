@@ -21,6 +21,9 @@ typedef struct clnet_dataset {
     int classes;            /* 10, or 100 for CIFAR-100 fine labels */
     uint8_t *images;        /* count * channels * height * width bytes */
     uint8_t *labels;        /* count bytes, each < classes */
+    bool borrowed;          /* images and labels belong to the caller (a dataset made
+                               by clnet_dataset_from_arrays without copying):
+                               clnet_dataset_free leaves them alone */
 } clnet_dataset;
 
 typedef enum clnet_split {
@@ -60,8 +63,52 @@ clnet_status clnet_dataset_load_cifar(clnet_ctx *ctx, const char *const *paths, 
 clnet_status clnet_dataset_load(clnet_ctx *ctx, const char *name, clnet_split split,
                                 const char *dir, clnet_dataset **out);
 
-/* Releases a dataset; NULL is ignored. */
+/* Releases a dataset made by the library (a loader or a constructor below)
+ * and whatever the library allocated for it: the images and labels too,
+ * unless they are borrowed. NULL is ignored. */
 void clnet_dataset_free(clnet_dataset *ds);
+
+/* ---- datasets from other sources --------------------------------------
+ * Every constructor hands back a new dataset the caller releases with
+ * clnet_dataset_free, leaves its sources unchanged, and on failure sets
+ * *out to NULL and leaks nothing. `name` (may be NULL: "custom") is copied
+ * (at most 31 bytes) and only names the set in messages. */
+
+/* A dataset of `count` images of channels x height x width bytes each (NCHW,
+ * 0..255 for pixel values 0..1) with one label byte per image, each below
+ * `classes` (1..256). copy = true copies both arrays, so the caller may free
+ * them at once; copy = false borrows them: they must outlive the dataset,
+ * which never changes or frees them. Errors: CLNET_ERR_INVALID_ARGUMENT (a
+ * NULL array, count < 1, a dimension < 1, classes outside 1..256, a label
+ * >= classes, naming its index), CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_dataset_from_arrays(clnet_ctx *ctx, const char *name, int64_t count,
+                                       int channels, int height, int width, int classes,
+                                       const uint8_t *images, const uint8_t *labels, bool copy,
+                                       clnet_dataset **out);
+
+/* The examples indices[0..n) of `src`, in that order (an index may repeat),
+ * copied: e.g. a validation split. Errors: CLNET_ERR_INVALID_ARGUMENT (NULL
+ * argument, n < 1, an index outside 0..count-1, naming it),
+ * CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_dataset_subset(clnet_ctx *ctx, const clnet_dataset *src,
+                                  const int64_t *indices, int64_t n, clnet_dataset **out);
+
+/* `src` with its labels mapped: an example of label l gets map[l] when
+ * map[l] >= 0 and is dropped when map[l] < 0; nmap must equal src->classes
+ * and the new set has `classes` classes (every map[l] < classes), e.g. the
+ * digits 0..4 only, or two super-classes. Images are copied. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL argument, nmap != src->classes, a
+ * mapped label outside 0..classes-1, no example kept), CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_dataset_remap_labels(clnet_ctx *ctx, const clnet_dataset *src,
+                                        const int *map, int nmap, int classes,
+                                        clnet_dataset **out);
+
+/* The examples of parts[0], then parts[1], ..., copied into one set; every
+ * part must have the same image shape, and the result has the most classes
+ * of any part. Errors: CLNET_ERR_INVALID_ARGUMENT (NULL argument, nparts <
+ * 1, shapes that differ, naming the part), CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_dataset_concat(clnet_ctx *ctx, const clnet_dataset *const *parts, int nparts,
+                                  clnet_dataset **out);
 
 /* Random augmentation applied per example when batching. Zero-initialised
  * means none. Every random choice is a pure function of (seed, example

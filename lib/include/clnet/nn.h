@@ -210,11 +210,16 @@ clnet_status clnet_net_param_read(clnet_net *net, int id, int index, clnet_shape
 
 /* Training mode (batch-norm batch statistics and running-statistics
  * updates, dropout on) or inference (the default). Takes effect at the next
- * forward. */
+ * forward. clnet_net_train_epoch switches training on for its duration and
+ * clnet_net_evaluate switches it off; both restore the mode they found.
+ * Layers follow the net's mode as clnet_net_set_layer_mode says. */
 void clnet_net_set_training(clnet_net *net, bool training);
 /* Freezes (or frees again) the parameters of layers first..last
  * (inclusive): clnet_net_step leaves frozen parameters alone, and the
  * backward pass computes no gradient below the first trainable layer.
+ * Frozen means frozen: a frozen batch norm also runs in inference mode
+ * (normalising with its running statistics and leaving them unchanged) in
+ * a training forward, unless its layer mode is CLNET_LAYER_MODE_TRAINING.
  * Errors: CLNET_ERR_INVALID_ARGUMENT (a range outside the net). */
 clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen);
 /* Multiplies the learning rate of parameter `index` of layer `id` (indices
@@ -228,12 +233,70 @@ clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen);
 clnet_status clnet_net_set_param_lr(clnet_net *net, int id, int index, float lr_mult,
                                     float decay_mult);
 
+/* How a layer behaves while the net is in training mode (in inference mode
+ * every layer runs in inference mode). Matters for batch norm and dropout. */
+typedef enum clnet_layer_mode {
+    CLNET_LAYER_MODE_AUTO = 0,   /* the net's mode, but a frozen batch norm runs in
+                                    inference mode (the default) */
+    CLNET_LAYER_MODE_INFERENCE,  /* always inference: batch norm uses and keeps its running
+                                    statistics, dropout passes everything */
+    CLNET_LAYER_MODE_TRAINING    /* the net's mode, frozen or not */
+} clnet_layer_mode;
+
+/* Sets the mode of layers first..last (inclusive). A batch norm in
+ * inference mode passes gradients to the layers below it, but computes no
+ * gradient of its own scale and shift: backward fails with
+ * CLNET_ERR_UNSUPPORTED while such a layer is not frozen. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (a range outside the net, an unknown mode). */
+clnet_status clnet_net_set_layer_mode(clnet_net *net, int first, int last, clnet_layer_mode mode);
+
+/* Finds the layer named `name` (as in the cfg or clnet_layer_spec.name;
+ * unnamed layers are "<kind><id>", e.g. "conv3") and stores its id in *id.
+ * Errors: CLNET_ERR_INVALID_ARGUMENT (NULL argument, no such layer: the
+ * message names it). */
+clnet_status clnet_net_find_layer(const clnet_net *net, const char *name, int *id);
 /* Drops every layer after `last` (transfer learning: replace the head, then
  * clnet_net_add new layers and clnet_net_bind again); the kept layers keep
  * their weights, and the net is unbound (device memory released) until it
  * is bound again. Errors: CLNET_ERR_INVALID_ARGUMENT (no such layer, or a
  * kept layer reads a dropped one). */
 clnet_status clnet_net_truncate(clnet_net *net, int last);
+
+/* ---- input normalisation ----------------------------------------------
+ * A net may own the normalisation of its input, x' = (x - mean[c]) / std[c]
+ * for each input channel c. Once set, clnet_net_forward applies it on every
+ * device (to a host copy: the caller's x is never changed), and so do
+ * clnet_net_train_epoch and clnet_net_evaluate; checkpoints keep it (format
+ * version 2), so a net loaded in a fresh process evaluates as it was trained
+ * without the caller repeating any statistics. A cfg sets it with the [net]
+ * keys `mean = ...` and `std = ...` (one value per input channel). */
+
+/* Sets the net's normalisation: mean and std hold one float per input
+ * channel (dimension 0 of the input shape); either may be NULL (0 and 1).
+ * Both NULL removes it. The values are copied. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL net, a std not > 0 or a non-finite
+ * value, naming the channel), CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_net_set_input_norm(clnet_net *net, const float *mean, const float *std);
+/* True when the net normalises its input; then mean and std (each may be
+ * NULL) receive one float per input channel. */
+bool clnet_net_input_norm(const clnet_net *net, float *mean, float *std);
+
+/* Where training stands, kept in checkpoints (version 2) so that a run can
+ * resume exactly: clnet_net_train_epoch records epochs_done = opts->epoch + 1
+ * and seed = opts->seed after each successful epoch; best_accuracy is the
+ * caller's (e.g. the best validation top-1 so far, for "save the best"). A
+ * new net, and one loaded from a version 1 file, has all zeros. */
+typedef struct clnet_train_state {
+    int epochs_done;             /* complete epochs: the next epoch index to run */
+    uint64_t seed;               /* the run's seed: shuffles and augmentation follow
+                                    from (seed, epoch), dropout from the net's forwards */
+    float best_accuracy;         /* caller's bookkeeping; 0 = none yet */
+} clnet_train_state;
+
+/* Reads and replaces the net's training state. Errors of the setter:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL, epochs_done < 0). */
+void clnet_net_train_state(const clnet_net *net, clnet_train_state *state);
+clnet_status clnet_net_set_train_state(clnet_net *net, const clnet_train_state *state);
 
 /* ---- running ----------------------------------------------------------- */
 typedef enum clnet_loss {
@@ -310,21 +373,30 @@ typedef struct clnet_sched_point {
     float factor;                /* LINEAR only */
 } clnet_sched_point;
 
+/* An optimizer and its learning-rate schedule. Zero-initialise, then set
+ * kind and lr at least: every other zero is the default given here.
+ * clnet_net_step and clnet_net_train_epoch refuse values outside the ranges
+ * with CLNET_ERR_INVALID_ARGUMENT naming the field. */
 typedef struct clnet_optimizer {
-    clnet_optim_kind kind;
-    float lr;
-    float momentum;              /* SGD */
-    bool nesterov;               /* SGD */
-    float weight_decay;          /* L2 for SGD/Adam; decoupled for AdamW */
-    bool decoupled;              /* Adam -> AdamW */
-    float beta1, beta2, eps;     /* Adam; 0 = 0.9, 0.999, 1e-8 */
-    clnet_schedule schedule;
-    float gamma;                 /* STEP */
-    int step_epochs;             /* STEP */
-    int epochs;                  /* COSINE horizon */
-    float warmup_epochs;         /* linear warm-up from 0 */
-    int npoints;                 /* MULTISTEP, LINEAR: points used, in increasing epoch */
-    clnet_sched_point points[CLNET_SCHED_MAX_POINTS];
+    clnet_optim_kind kind;       /* SGD (default) or ADAM */
+    float lr;                    /* base learning rate, finite, >= 0 (0 trains nothing) */
+    float momentum;              /* SGD, [0, 1); 0 = plain SGD (no velocity state) */
+    bool nesterov;               /* SGD: Nesterov momentum; default off */
+    float weight_decay;          /* >= 0, finite: L2 for SGD/Adam, decoupled for AdamW;
+                                    default 0 */
+    bool decoupled;              /* Adam -> AdamW; default off */
+    float beta1, beta2, eps;     /* Adam, beta1 and beta2 in [0, 1), eps >= 0; 0 = 0.9,
+                                    0.999, 1e-8 */
+    clnet_schedule schedule;     /* default CONSTANT */
+    float gamma;                 /* STEP: factor per step, finite, >= 0 (0 here: the lr drops
+                                    to 0 after the first step) */
+    int step_epochs;             /* STEP: epochs per step, >= 0; 0 = the schedule is constant */
+    int epochs;                  /* COSINE horizon, >= 0; 0 = the schedule is constant */
+    float warmup_epochs;         /* linear warm-up from 0 over this many epochs, finite,
+                                    >= 0; default 0 = none */
+    int npoints;                 /* MULTISTEP, LINEAR: points used, 0..CLNET_SCHED_MAX_POINTS */
+    clnet_sched_point points[CLNET_SCHED_MAX_POINTS]; /* epochs finite, >= 0, increasing;
+                                    factors finite, >= 0 */
 } clnet_optimizer;
 
 /* The training defaults of a cfg text's [net] section: batch (may be NULL),
@@ -393,25 +465,39 @@ clnet_status clnet_net_init_whitening(clnet_net *net, int id, const float *image
 clnet_status clnet_symmetric_eigen(double *a, int n, double *values, double *vectors);
 
 /* ---- test-time augmentation ----------------------------------------------
- * Views of each test image whose weighted outputs are summed: view v is the
- * image shifted so that out(y, x) = in(y + dy, x + dx) (outside the image:
- * its mirror across the border when `reflect`, else zero), then mirrored
- * left-right when `flip`. */
-#define CLNET_TTA_MAX_VIEWS 16
+ * The views of each test image whose outputs evaluation sums with relative
+ * weights (each weight divided by the sum of all). View v is the image
+ * shifted so that out(y, x) = in(y + dy, x + dx) (outside the image: its
+ * mirror across the border when `reflect`, else zero), then mirrored
+ * left-right when `flip`. Build one with clnet_tta_crops or
+ * clnet_tta_airbench, or fill it in: clnet_net_evaluate refuses nviews
+ * outside 1..CLNET_TTA_MAX_VIEWS and weights that are negative, not finite
+ * or all zero (CLNET_ERR_INVALID_ARGUMENT). */
+#define CLNET_TTA_MAX_VIEWS 18   /* (image + 4 corner crops + 4 shifts) x mirror */
 
 typedef struct clnet_tta_view {
-    int dy, dx;
-    bool flip;
-    float weight;
+    int dy, dx;                  /* shift, pixels */
+    bool flip;                   /* mirrored left-right after the shift */
+    float weight;                /* relative weight, finite, >= 0 */
 } clnet_tta_view;
 
 typedef struct clnet_tta {
     int nviews;
     clnet_tta_view views[CLNET_TTA_MAX_VIEWS];
     bool reflect;                /* reflect padding (PyTorch's 'reflect'), else zeros */
-    bool logits;                 /* weight the raw outputs (logits), else the softmax
-                                    probabilities */
+    bool logits;                 /* weight the raw outputs (logits) and take the softmax of
+                                    their sum, else weight the softmax probabilities */
 } clnet_tta;
+
+/* The classic views with equal weights, zero fill and softmax probabilities
+ * averaged: the image; with crop_pad > 0 its 4 corner crops after
+ * zero-padding by crop_pad (top-left, top-right, bottom-left,
+ * bottom-right); with translate > 0 the image shifted by that many pixels
+ * left, right, up and down; with mirror every one of those also mirrored
+ * (leave it off for digits). crop_pad 4 and mirror are the 10-view
+ * multi-crop of clnet_train_opts.multi_crop_pad. Negative counts are taken
+ * as 0. */
+clnet_tta clnet_tta_crops(int crop_pad, int translate, bool mirror);
 
 /* airbench94's test-time augmentation at `level`: 0 the image alone, 1 the
  * image and its mirror (0.5 each), 2 also the image translated by one pixel
@@ -430,27 +516,59 @@ typedef struct clnet_eval {
     double seconds;
     double images_per_second;
     double input_wait_seconds;   /* time the device loop waited for the host input pipeline */
+    bool stopped;                /* train_epoch: the progress callback stopped it early; the
+                                    figures cover the batches that ran */
 } clnet_eval;
 
+/* What clnet_net_train_epoch reports after each batch. */
+typedef struct clnet_progress {
+    int64_t batch;               /* 0-based index of the batch just finished */
+    int64_t batches;             /* batches in the epoch */
+    int64_t images;              /* images trained on so far in this epoch */
+    double loss;                 /* mean loss of this batch */
+    double batch_seconds;        /* wall time of this batch, input wait included (the first
+                                    batch of a run also compiles OpenCL programs) */
+    double images_per_second;    /* this batch's images / batch_seconds */
+} clnet_progress;
+
+/* A per-batch progress callback: `user` is clnet_train_opts.progress_user.
+ * Returning non-zero stops the epoch cleanly after this batch: the weights
+ * keep the steps taken, clnet_net_train_epoch returns CLNET_OK with
+ * stats->stopped set, and the training state is not advanced (the epoch is
+ * not complete). Called on the caller's thread. */
+typedef int (*clnet_progress_fn)(void *user, const clnet_progress *progress);
+
+/* Options of training and evaluation. Zero-initialise, then set what you
+ * need: every zero means the default given here. Out-of-range values are
+ * CLNET_ERR_INVALID_ARGUMENT naming the field. */
 typedef struct clnet_train_opts {
-    int batch;
-    const clnet_augment *augment; /* may be NULL */
-    const float *mean, *std;     /* per-channel normalisation; may be NULL */
+    int batch;                   /* images per step, 1..the bound max_batch; 0 = the
+                                    max_batch the net was bound for */
+    const clnet_augment *augment; /* training only; NULL = none */
+    const float *mean, *std;     /* per-channel normalisation, or NULL. A net without its
+                                    own takes these as its own in train_epoch (see
+                                    clnet_net_set_input_norm); for a net with its own they
+                                    must be NULL or equal to it (else
+                                    CLNET_ERR_INVALID_ARGUMENT) */
+    uint64_t seed;               /* shuffling and augmentation; any value (default 0) */
+    int epoch;                   /* 0-based, >= 0: selects the shuffle, the lr schedule */
+    int limit;                   /* >= 0; > 0: use only the first `limit` examples; 0 = all */
+    int threads;                 /* host data threads, 0..64; 0 = 1 */
+    int multi_crop_pad;          /* evaluate, >= 0: > 0 averages 10 views (centre and 4
+                                    corner crops of the image zero-padded by this, and
+                                    mirrors), the same as tta = clnet_tta_crops(pad, 0,
+                                    true); 0 = the image alone */
     const float *pixel_mean;     /* C*H*W floats subtracted from every image after mean/std
                                     (He et al. 2016's per-pixel mean; see
-                                    clnet_dataset_pixel_mean); may be NULL */
-    uint64_t seed;               /* shuffling and augmentation */
-    int epoch;                   /* 0-based: selects the shuffle, the lr schedule */
-    int limit;                   /* > 0: use only the first `limit` examples */
-    int threads;                 /* host data threads; 0 = 1 */
-    int multi_crop_pad;          /* evaluate: > 0 averages 10 views (centre and 4 corner
-                                    crops of the image zero-padded by this, and mirrors) */
-    const clnet_tta *tta;        /* evaluate: test-time augmentation (NULL: none; ignored
-                                    when multi_crop_pad > 0) */
-    clnet_lookahead *lookahead;  /* train: clnet_lookahead_step after every step (may be NULL) */
-    int64_t max_batches;         /* train: > 0 stops the epoch after this many batches (the
-                                    last, partial epoch of a fractional epoch count) */
+                                    clnet_dataset_pixel_mean); NULL = none */
+    const clnet_tta *tta;        /* evaluate: the views to average; NULL = none (or
+                                    multi_crop_pad's). Not with multi_crop_pad > 0 */
+    clnet_lookahead *lookahead;  /* train: clnet_lookahead_step after every step; NULL = none */
+    int64_t max_batches;         /* train, >= 0: > 0 stops the epoch after this many batches
+                                    (the last, partial epoch of a fractional epoch count) */
     bool drop_last;              /* train: skip the last batch when it is not full */
+    clnet_progress_fn progress;  /* train_epoch: called after every batch; NULL = none */
+    void *progress_user;         /* passed to `progress` */
 } clnet_train_opts;
 
 /* One epoch over `ds` (shuffled, augmented, batched on host threads that
@@ -482,8 +600,9 @@ const char *clnet_zoo_cfg(const char *name);
 /* ---- checkpoints -------------------------------------------------------- 
  * A versioned little-endian binary file (docs/checkpoint-format.md): magic,
  * version, per-layer records (name, kind, tensor shapes, data) for weights,
- * batch-norm running statistics and optimizer state, then a CRC-32 of
- * everything before it. Saving writes "<path>.tmp" under a lock (concurrent
+ * batch-norm running statistics and optimizer state, the input
+ * normalisation and the training state (version 2; version 1 files load
+ * and leave those two alone), then a CRC-32 of everything before it. Saving writes "<path>.tmp" under a lock (concurrent
  * saves of one path take turns; a killed save's temporary is reused by the
  * next, never accumulated) then renames it, so a crash never destroys the
  * previous file; a failed save (CLNET_ERR_IO: a full disk, a file-size limit

@@ -35,6 +35,21 @@ cl_command_queue clnet_opencl_queue(const clnet_device *dev);
  * tensor). */
 clnet_status clnet_opencl_buffer(const clnet_tensor *t, cl_mem *buffer, size_t *offset_bytes);
 
+/* The opposite: a dense tensor of `dtype` and `shape` over the caller's
+ * buffer, starting `offset_bytes` in (a multiple of the element size), with
+ * no copy. The buffer must belong to the device's OpenCL context (an
+ * adopted device's, typically) and hold the whole tensor. clnet retains it
+ * and releases it when the tensor and its views are freed, so the caller
+ * may release its own reference at any time; the caller must not resize or
+ * reallocate it meanwhile. clnet_tensor_free frees the tensor. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL argument, a `ref` device, a buffer of
+ * another context, a misaligned offset, a shape that does not fit, more
+ * than 2^31-1 elements in the buffer), an OpenCL-band status when the
+ * driver refuses the queries. */
+clnet_status clnet_opencl_wrap(clnet_device *dev, cl_mem buffer, size_t offset_bytes,
+                               clnet_dtype dtype, int ndim, const int64_t *shape,
+                               clnet_tensor **out);
+
 /* Sets the on-disk program cache directory for OpenCL devices opened later
  * (created if missing). NULL disables the cache. The default is
  * $CLNET_CACHE_DIR, else $XDG_CACHE_HOME/clnet, else $HOME/.cache/clnet.

@@ -335,7 +335,8 @@ const char *clnet_op_kind_name(clnet_op_kind kind);
 /* Shape inference: given the shapes (and dtypes) of the inputs, checks the
  * descriptor and writes the output shapes. `nout` receives the number of
  * outputs the op produces with these inputs (POOL in max mode reports 2: the
- * argmax output is optional when running). Needs no device. Errors, each with
+ * argmax output is optional when running). in_dtype may be NULL (every
+ * input F32), and so may out_dtype (not wanted). Needs no device. Errors, each with
  * a message in clnet_last_error(ctx) when ctx is not NULL:
  * CLNET_ERR_INVALID_ARGUMENT (unknown kind, wrong input count),
  * CLNET_ERR_INVALID_PARAMS (stride/dilation/groups/window < 1, negative
@@ -363,6 +364,18 @@ bool clnet_op_supported(clnet_device *dev, const clnet_op *op);
  * op. */
 clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
                           clnet_tensor *const *in, int nout, clnet_tensor *const *out);
+
+/* clnet_op_run into outputs it allocates: on success *nout tensors of the
+ * shapes and dtypes clnet_op_output_shapes infers for the inputs are in
+ * out[0..*nout) (CLNET_OP_MAX_OUTPUTS room; max pooling gives its argmax
+ * too; BATCHNORM_STATS only mean and var, not the running statistics it
+ * updates in place), on the device `dev`, owned by the caller
+ * (clnet_tensor_free each).
+ * On failure nothing is allocated and *nout is 0. Errors: those of
+ * clnet_op_run and clnet_tensor_new; CLNET_ERR_INVALID_ARGUMENT for SGD_STEP
+ * and ADAM_STEP, which update their outputs in place. */
+clnet_status clnet_op_run_new(clnet_device *dev, const clnet_op *op, int nin,
+                              clnet_tensor *const *in, int *nout, clnet_tensor **out);
 
 #ifdef __cplusplus
 }

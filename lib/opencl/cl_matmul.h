@@ -1,0 +1,29 @@
+/* cl_matmul.h - GEMM with either operand transposed on clnet's tiled kernel
+ * (cl_gemm_tiled.c), for the GEMM and LINEAR ops where it beats CLBlast. */
+#ifndef CLNET_CL_MATMUL_H
+#define CLNET_CL_MATMUL_H
+
+#include "opencl/clcl.h"
+
+/* A row-major matrix in a buffer: element offset and row stride. */
+typedef struct clnet_cl_matrix {
+    cl_mem mem;
+    int64_t off, ld;
+} clnet_cl_matrix;
+
+/* Whether clnet_cl_matmul can compute alpha * op(A) op(B) + beta * C: alpha
+ * 1 and beta 0 or 1 (the tiled kernel neither scales nor blends), every
+ * index within int range. CLBlast serves the rest. */
+bool clnet_cl_matmul_applies(float alpha, float beta, int64_t m, int64_t n, int64_t k);
+
+/* C (m x n) = op(A) op(B), plus the old C when `accumulate`; op(A) is m x
+ * k, op(B) k x n. A transposed operand is copied into the device's scratch
+ * buffer in the layout the kernel reads, or the product is computed as C^T
+ * = op(B)^T op(A)^T and turned back, whichever copies less. Queued on the
+ * device's queue. Errors: CLNET_ERR_UNSUPPORTED where an index exceeds int
+ * range, scratch allocation and OpenCL-band statuses naming the kernel. */
+clnet_status clnet_cl_matmul(clnet_device *dev, const char *opname, bool trans_a, bool trans_b,
+                             bool accumulate, int64_t m, int64_t n, int64_t k,
+                             clnet_cl_matrix a, clnet_cl_matrix b, clnet_cl_matrix c);
+
+#endif

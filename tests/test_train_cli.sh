@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# test_train_cli.sh - `clnet-bench train` and `eval` as a user runs them on
+# MNIST: a run resumed from its first epoch's checkpoint ends with the same
+# losses and a byte-identical checkpoint as the uninterrupted run; a net from
+# a cfg file with its own [net] mean/std trains, keeps its normalisation, and
+# `eval --cfg` prints the test accuracy train printed last; --val with
+# --save-best writes FILE.best; eval --multi-crop is its --tta alias. Skips
+# (77) when MNIST is not found.
+# usage: test_train_cli.sh CLNET_BENCH
+set -uo pipefail
+
+bench=$1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/clnet-train-cli.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+small=(--data mnist --limit 640 --test-limit 200 --batch 64)
+failures=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# The last epoch line of a train log: epoch number and every figure but the
+# timings (images/s and seconds differ from run to run).
+last_epoch() {
+    grep -E '^ +[0-9]+ ' "$1" | tail -1 | awk '{print $1, $2, $3, $4, $5, $6}'
+}
+
+if ! "$bench" train --model lenet5 "${small[@]}" --epochs 2 --save "$tmp/full.ckpt" \
+        > "$tmp/full.log" 2>&1; then
+    if grep -q "files not found" "$tmp/full.log"; then
+        echo "SKIP: MNIST not found"
+        exit 77
+    fi
+    cat "$tmp/full.log"
+    fail "the uninterrupted run failed"
+fi
+"$bench" train --model lenet5 "${small[@]}" --epochs 1 --save "$tmp/half.ckpt" \
+    > "$tmp/half.log" 2>&1 || fail "the first epoch's run failed"
+"$bench" train --model lenet5 "${small[@]}" --epochs 2 --resume "$tmp/half.ckpt" \
+    --save "$tmp/resumed.ckpt" > "$tmp/resumed.log" 2>&1 || fail "the resumed run failed"
+cat "$tmp/resumed.log"
+if [[ $(last_epoch "$tmp/full.log") != "$(last_epoch "$tmp/resumed.log")" ]]; then
+    fail "resumed: '$(last_epoch "$tmp/resumed.log")', uninterrupted: '$(last_epoch "$tmp/full.log")'"
+fi
+cmp -s "$tmp/full.ckpt" "$tmp/resumed.ckpt" || fail "the resumed run's checkpoint differs"
+"$bench" train --model lenet5 "${small[@]}" --epochs 2 --resume "$tmp/full.ckpt" \
+    > "$tmp/done.log" 2>&1 && fail "resuming a finished run was accepted"
+grep -q "already holds 2 epochs" "$tmp/done.log" || fail "finished run: $(cat "$tmp/done.log")"
+
+# A cfg of one's own with its normalisation, then eval in a fresh process.
+cat > "$tmp/mine.cfg" <<'CFG'
+[net]
+input = 1x28x28
+mean = 0.13
+std = 0.31
+learning_rate = 0.05
+momentum = 0.9
+
+[conv]
+name = c1
+filters = 4
+size = 5
+activation = relu
+
+[maxpool]
+size = 2
+
+[linear]
+name = head
+outputs = 10
+CFG
+"$bench" train --cfg "$tmp/mine.cfg" "${small[@]}" --epochs 1 --val 128 --save "$tmp/mine.ckpt" \
+    --save-best > "$tmp/mine.log" 2>&1 || { cat "$tmp/mine.log"; fail "train --cfg failed"; }
+cat "$tmp/mine.log"
+[[ -f $tmp/mine.ckpt.best ]] || fail "--save-best wrote no $tmp/mine.ckpt.best"
+# with --val the columns are: epoch lr train_loss train_acc val_acc test_loss test_acc
+trained=$(grep -E '^ +[0-9]+ ' "$tmp/mine.log" | tail -1 | awk '{print $7}')
+"$bench" eval --cfg "$tmp/mine.cfg" --checkpoint "$tmp/mine.ckpt" --data mnist --limit 200 \
+    > "$tmp/eval.log" 2>&1 || { cat "$tmp/eval.log"; fail "eval --cfg failed"; }
+cat "$tmp/eval.log"
+evaluated=$(awk -v f="$tmp/mine.ckpt" '$1 == f {print $3}' "$tmp/eval.log")
+[[ -n $trained && $trained == "$evaluated" ]] ||
+    fail "eval --cfg gives test accuracy '$evaluated', train printed '$trained'"
+
+# --multi-crop PAD is --tta crops=PAD,mirror: the same figures
+row() {
+    "$bench" eval --model lenet5 --checkpoint "$tmp/full.ckpt" --data mnist --limit 200 "$@" |
+        awk -v f="$tmp/full.ckpt" '$1 == f {print $2, $3}'
+}
+crops=$(row --multi-crop 2)
+[[ -n $crops && $crops == "$(row --tta crops=2,mirror)" ]] ||
+    fail "--multi-crop 2 gives '$crops', --tta crops=2,mirror '$(row --tta crops=2,mirror)'"
+[[ -n $(row --tta translate=1) ]] || fail "eval --tta translate=1 printed no result"
+[[ -n $(row --tta airbench=1) ]] || fail "eval --tta airbench=1 printed no result"
+"$bench" eval --model lenet5 --checkpoint "$tmp/full.ckpt" --data mnist --tta airbench,mirror \
+    >/dev/null 2>&1 && fail "eval --tta airbench,mirror was accepted"
+
+if ((failures)); then
+    echo "$failures failures"
+    exit 1
+fi
+echo "train and eval from the command line: all checks passed"
