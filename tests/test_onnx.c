@@ -33,6 +33,9 @@ static const struct { const char *model, *why; } refused[] = {
     /* the CIFAR ResNets' option A shortcut adds a narrower input */
     {"resnet20", "narrower"}, {"resnet32", "narrower"}, {"resnet44", "narrower"},
     {"resnet56", "narrower"}, {"resnet110", "narrower"}, {"resnet1202", "narrower"},
+    /* airbench's output x 1/9: ONNX would write a Mul, which imports back as
+     * a per-channel 1x1 conv with parameters of its own */
+    {"airbench94", "scale"},
 };
 
 static const int sizes[] = {8, 16, 32, 48, 64, 96, 128, 160, 224, 299};
@@ -336,6 +339,44 @@ static int fine_tune(clnet_ctx *ctx, clnet_device *ref, const char *path)
     return !ok;
 }
 
+/* ---- GELU: written as PyTorch writes it, folded back into one layer ---- */
+
+static int gelu_round_trip(clnet_ctx *ctx, clnet_device *ref, const char *path)
+{
+    static const char *cfg = "[net]\ninput = 3x6x6\n[conv]\nfilters = 4\nsize = 3\n"
+                             "activation = gelu\n[globalavgpool]\n[linear]\n"
+                             "outputs = 5\n";
+    clnet_net *net = NULL, *back = NULL;
+    clnet_status st = clnet_net_parse_cfg(ctx, cfg, "gelu.cfg", NULL, &net);
+    if (st == CLNET_OK)
+        st = clnet_net_bind(net, ref, BATCH, CLNET_INIT_HE_NORMAL, SEED);
+    if (st == CLNET_OK)
+        st = clnet_net_save_onnx(net, path);
+    if (st == CLNET_OK)
+        st = clnet_net_from_onnx(ctx, path, NULL, &back);
+    if (st == CLNET_OK)
+        st = clnet_net_bind(back, ref, BATCH, CLNET_INIT_HE_NORMAL, SEED + 1);
+    int gelu_layers = 0;
+    for (int i = 1; back && i < back->nlayers; i++)
+        gelu_layers += back->layers[i].spec.kind == CLNET_LAYER_ACTIVATION &&
+                       back->layers[i].spec.act.fn == CLNET_ACT_GELU;
+    float x[BATCH * 3 * 6 * 6];
+    test_rng rng = {SEED};
+    test_fill_uniform(&rng, x, sizeof x / sizeof x[0], -2, 2);
+    size_t n1 = 0, n2 = 0;
+    float *y1 = st == CLNET_OK ? run(net, x, &n1) : NULL, *y2 = y1 ? run(back, x, &n2) : NULL;
+    double err = y1 && y2 && n1 == n2 ? rel_error(y2, y1, n1) : INFINITY;
+    bool ok = st == CLNET_OK && gelu_layers == 1 && err <= ROUND_TRIP_TOLERANCE;
+    printf("%s GELU exports as Div, Erf, Add, Mul, Mul and imports as %d GELU layer(s), "
+           "error %.2e%s%s\n", ok ? "ok  " : "FAIL", gelu_layers, err,
+           st == CLNET_OK ? "" : ": ", st == CLNET_OK ? "" : clnet_last_error(ctx));
+    free(y1);
+    free(y2);
+    clnet_net_free(net);
+    clnet_net_free(back);
+    return !ok;
+}
+
 int main(void)
 {
     clnet_ctx *ctx = NULL;
@@ -354,6 +395,7 @@ int main(void)
     }
     int fails = damaged_files(ctx, ref, path);
     fails += fine_tune(ctx, ref, path);
+    fails += gelu_round_trip(ctx, ref, path);
     for (const char *const *name = clnet_zoo_names(); *name; name++)
         fails += round_trip(ctx, ref, *name, path);
     remove(path);

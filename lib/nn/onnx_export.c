@@ -302,9 +302,26 @@ static clnet_status activation(exporter *ex, const clnet_act_params *act, const 
         }
         break;
     }
-    default:
+    case CLNET_ACT_GELU: {
+        /* opset 13 has no Gelu: 0.5 * x * (1 + erf(x / sqrt 2)), written as PyTorch
+         * writes it, the pattern the importer folds back into one layer */
+        const char *scaled = temp_name(ex), *erf = temp_name(ex), *plus1 = temp_name(ex),
+                   *times_x = temp_name(ex);
+        in[1] = scalar(ex, "gelu_sqrt2", 1.41421356237309504880f);
+        add_node(ex, "Div", in, scaled);
+        add_node(ex, "Erf", (const char *[]){scaled, NULL}, erf);
+        add_node(ex, "Add", (const char *[]){erf, scalar(ex, "gelu_one", 1.0f), NULL}, plus1);
+        add_node(ex, "Mul", (const char *[]){x, plus1, NULL}, times_x);
+        add_node(ex, "Mul", (const char *[]){times_x, scalar(ex, "gelu_half", 0.5f), NULL}, out);
+        break;
+    }
+    default: {
+        const clnet_act_info *info = clnet_act_info_get(act->fn);
         return ex_fail(ex, CLNET_ERR_UNSUPPORTED, "its activation (%s) has no ONNX operator",
-                       act->fn == CLNET_ACT_LECUN_TANH ? "LeCun's scaled tanh" : "unknown");
+                       act->fn == CLNET_ACT_LECUN_TANH ? "LeCun's scaled tanh"
+                       : info                          ? info->name
+                                                       : "unknown");
+    }
     }
     return CLNET_OK;
 }

@@ -145,6 +145,15 @@ clnet_status ox_fold(ox_import *imp);
  * value v, its batch dimension OX_BATCH. */
 clnet_status ox_shape_of_layer(ox_import *imp, const ox_value *v);
 
+/* ---- onnx_gelu.c: the erf form of GELU ---- */
+
+/* Whether the current node, x divided by the constant `divisor`, starts
+ * Div(x, sqrt 2) -> Erf -> Add 1 -> Mul by x -> Mul 0.5 (constants on
+ * either side of Add and Mul, each intermediate read by the next node
+ * only): then absorbed[] receives the indices of the Erf, Add and the two
+ * Mul nodes, in that order, the last one's output being GELU(x). */
+bool ox_gelu_match(ox_import *imp, const ox_value *x, const ox_const *divisor, int absorbed[4]);
+
 /* ---- onnx_ops.c: operators onto layers ---- */
 
 /* Imports the current node, some of whose inputs are computed by layers. */

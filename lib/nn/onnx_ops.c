@@ -575,6 +575,21 @@ static clnet_status affine(ox_import *imp, const ox_value *x, const ox_const *k,
     return st;
 }
 
+/* The GELU pattern ox_gelu_match found: one GELU layer on x stands for the
+ * Div (the current node) and the four nodes after it. */
+static clnet_status add_gelu(ox_import *imp, const ox_value *x, const int absorbed[4])
+{
+    clnet_layer_spec spec = {.kind = CLNET_LAYER_ACTIVATION, .act = {CLNET_ACT_GELU, 0}};
+    int id;
+    TRY(add_on(imp, x, &spec, &id));
+    for (int i = 0; i < 4; i++)
+        imp->absorbed[absorbed[i]] = true;
+    ox_value *y = ox_value_find(imp, imp->graph->node[absorbed[3]]->output[0]);
+    y->kind = OX_LAYER;
+    y->layer = id;
+    return CLNET_OK;
+}
+
 static clnet_status op_binary(ox_import *imp)
 {
     TRY(ox_check_attrs(imp, ""));
@@ -587,6 +602,9 @@ static clnet_status op_binary(ox_import *imp)
         const ox_const *k;
         TRY(layer_in(imp, k_first ? 1 : 0, false, &x));
         TRY(const_in(imp, k_first ? 0 : 1, false, -1, &k));
+        int gelu[4];
+        if (!k_first && ox_gelu_match(imp, x, k, gelu))
+            return add_gelu(imp, x, gelu);
         return affine(imp, x, k, k_first);
     }
     const char *op = imp->node->op_type;
