@@ -464,7 +464,7 @@ static bool load_train_json(const char *path, train_result *t)
     if (!text)
         return false;
     text[n] = '\0';
-    const char *curve = strstr(text, "\"curve\": [");
+    const char *curve = strstr(text, "\"epochs\": [");
     const char *top_end = curve ? curve : text + n;
     t->seconds = json_number(text, top_end, "seconds");
     t->lr = json_number(text, top_end, "lr");

@@ -73,8 +73,10 @@ static void print_help(void)
         "  --data-dir DIR        look for the dataset here first (see README.md)\n"
         "  --save FILE           write a checkpoint after the last epoch\n"
         "  --threads T           host threads preparing batches (default 1)\n"
-        "  --json                print one JSON object (summary and per-epoch curve) on\n"
-        "                        stdout; the epoch lines then go to stderr\n"
+        "  --json                print one JSON object on stdout (the results schema's\n"
+        "                        top-level keys - test_accuracy, test_loss, command,\n"
+        "                        clnet_version, device, wall_seconds - and \"epochs\", the\n"
+        "                        per-epoch list); the epoch lines then go to stderr\n"
         "  --help                this text\n\nmodels:",
         TRAINING_DATA_NAMES);
     int col = 7;
@@ -434,6 +436,7 @@ typedef struct run {
     bool diverged;               /* an epoch's loss or outputs were not finite */
     double seconds;
     FILE *log;                   /* the human-readable lines: stdout, or stderr with --json */
+    char command[2048];          /* as given, for --json */
 } run;
 
 static void print_header(const run *r)
@@ -586,7 +589,11 @@ static void print_json(const run *r)
         images += (double)r->curve[e].train.count;
         train_s += r->curve[e].train.seconds;
     }
-    printf("{\"command\": \"train\", \"model\": ");
+    printf("{\"command\": ");
+    bench_json_string(stdout, r->command);
+    printf(", \"clnet_version\": ");
+    bench_json_string(stdout, clnet_version());
+    printf(", \"model\": ");
     bench_json_string(stdout, r->t->model);
     printf(", \"data\": ");
     bench_json_string(stdout, r->t->data);
@@ -594,7 +601,7 @@ static void print_json(const run *r)
     bench_json_string(stdout, r->dev.name);
     printf(", \"device_index\": %d, \"optimizer\": \"%s\", \"schedule\": \"%s\", \"lr\": %g, "
            "\"batch\": %d, \"seed\": %llu, \"train_count\": %lld, \"test_count\": %lld, "
-           "\"epochs\": %d, \"first_epoch\": %d, ",
+           "\"epochs_done\": %d, \"first_epoch\": %d, ",
            r->dev.index, optim_names[r->opt.kind], schedule_names[r->opt.schedule],
            (double)r->opt.lr, r->batch, (unsigned long long)r->seed, (long long)r->train_count,
            (long long)r->test_count, r->epochs_done, r->first_epoch + 1);
@@ -602,16 +609,17 @@ static void print_json(const run *r)
     training_json_eval(stdout, "train_", &last->train, false);
     printf("\"images_per_second\": ");
     training_json_number(stdout, train_s > 0 ? images / train_s : 0);
-    printf(", \"seconds\": %.3f, \"curve\": [", r->seconds);
+    printf(", \"seconds\": %.3f, \"wall_seconds\": %.3f, \"epochs\": [", r->seconds,
+           r->seconds);
     for (int e = r->first_epoch; e < r->epochs_done; e++) {
         const epoch_record *c = &r->curve[e];
         printf("%s{\"epoch\": %d, \"lr\": %g, ", e > r->first_epoch ? ", " : "", e + 1,
                c->lr);
         training_json_eval(stdout, "train_", &c->train, false);
         training_json_eval(stdout, "test_", &c->test, r->top5);
-        printf("\"images_per_second\": %.1f, \"train_seconds\": %.3f, \"test_seconds\": %.3f, "
-               "\"input_wait_seconds\": %.3f}",
-               c->train.images_per_second, c->train.seconds, c->test.seconds,
+        printf("\"images_per_second\": %.1f, \"seconds\": %.3f, \"train_seconds\": %.3f, "
+               "\"test_seconds\": %.3f, \"input_wait_seconds\": %.3f}",
+               c->train.images_per_second, c->train.seconds, c->train.seconds, c->test.seconds,
                c->train.input_wait_seconds);
     }
     printf("]}\n");
@@ -768,6 +776,7 @@ int bench_cmd_train(int argc, char **argv)
         return rc;
     }
     run r = {.t = &t, .log = t.json ? stderr : stdout};
+    training_command_line(argc, argv, r.command, sizeof r.command);
     r.ctx = bench_ctx_new(CMD);
     if (!r.ctx)
         return BENCH_EXIT_FAIL;

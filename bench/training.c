@@ -164,3 +164,10 @@ void training_json_eval(FILE *f, const char *prefix, const clnet_eval *e, bool t
     }
     fputs(", ", f);
 }
+
+void training_command_line(int argc, char **argv, char *out, size_t size)
+{
+    size_t n = (size_t)snprintf(out, size, "clnet-bench train");
+    for (int i = 1; i < argc && n < size; i++)
+        n += (size_t)snprintf(out + n, size - n, " %s", argv[i]);
+}

@@ -70,4 +70,8 @@ void training_json_number(FILE *f, double v);
  * true, "<prefix>top5" of an evaluation, each followed by ", ". */
 void training_json_eval(FILE *f, const char *prefix, const clnet_eval *e, bool top5);
 
+/* "clnet-bench train ARGS" as given (argv[0] is the subcommand), cut to
+ * size - 1 characters: the results JSON's "command". */
+void training_command_line(int argc, char **argv, char *out, size_t size);
+
 #endif

@@ -4,8 +4,9 @@
 # losses and a byte-identical checkpoint as the uninterrupted run; a net from
 # a cfg file with its own [net] mean/std trains, keeps its normalisation, and
 # `eval --cfg` prints the test accuracy train printed last; --val with
-# --save-best writes FILE.best; eval --multi-crop is its --tta alias. Skips
-# (77) when MNIST is not found.
+# --save-best writes FILE.best; eval --multi-crop is its --tta alias and
+# --tta airbench stands alone; train --json carries the results schema's
+# top-level keys. Skips (77) when MNIST is not found.
 # usage: test_train_cli.sh CLNET_BENCH
 set -uo pipefail
 
@@ -95,6 +96,14 @@ crops=$(row --multi-crop 2)
 [[ -n $(row --tta airbench=1) ]] || fail "eval --tta airbench=1 printed no result"
 "$bench" eval --model lenet5 --checkpoint "$tmp/full.ckpt" --data mnist --tta airbench,mirror \
     >/dev/null 2>&1 && fail "eval --tta airbench,mirror was accepted"
+
+# --json: the results schema's top-level keys (docs/results/README.md)
+json=$("$bench" train --model lenet5 --data mnist --limit 64 --test-limit 32 --batch 64 \
+    --epochs 1 --json 2>/dev/null) || fail "train --json failed"
+for key in test_accuracy test_loss command clnet_version device wall_seconds; do
+    [[ $json == *"\"$key\": "* ]] || fail "train --json has no \"$key\""
+done
+[[ $json == *'"epochs": [{"epoch": 1, '* ]] || fail "train --json has no \"epochs\" list"
 
 if ((failures)); then
     echo "$failures failures"
