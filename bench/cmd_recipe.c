@@ -1,8 +1,9 @@
 /* cmd_recipe.c - `clnet-bench train --recipe NAME`: runs a named recipe of
  * bench/recipes.c (printed in full first), one line per epoch, then the
  * final test with the recipe's test-time augmentation; writes the results
- * JSON and its curve (PNG) when asked. `--recipe list` lists the recipes
- * with their published targets. */
+ * JSON and its curve (PNG) when asked. Long recipes save checkpoints as they
+ * go and resume from them across sessions. `--recipe list` lists the
+ * recipes with their published targets. */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "charts.h"
+#include "progress.h"
 #include "recipes.h"
 #include "results.h"
 #include "training.h"
@@ -24,12 +26,14 @@ static void print_help(void)
     printf("usage: clnet-bench train --recipe NAME|list [--epochs E] [--seed S] [--limit N]\n"
            "                         [--test-limit N] [--batch B] [--lr X] [--device D]\n"
            "                         [--data-dir DIR] [--threads T] [--results DIR]\n"
-           "                         [--save FILE] [--json]\n\n"
+           "                         [--save FILE] [--save-every K] [--stop-after K]\n"
+           "                         [--resume FILE] [--json]\n\n"
            "Runs a named training recipe: its net, data, normalisation, augmentation,\n"
            "optimizer, schedule and test-time augmentation, all printed at the start.\n"
            "After every epoch the net is tested without test-time augmentation; after the\n"
            "last, with it (the figure the recipe's published target compares with).\n"
-           "'--recipe list' lists the recipes and their targets.\n\n"
+           "'--recipe list' lists the recipes and their targets. A progress bar is drawn\n"
+           "on stderr when it is a terminal.\n\n"
            "  --epochs E       train E epochs (fractional allowed); the schedule is rescaled\n"
            "  --seed S         weights, shuffling and augmentation (default 1)\n"
            "  --limit N        train on the first N training images only\n"
@@ -41,14 +45,21 @@ static void print_help(void)
            "  --threads T      host threads preparing batches (default 1)\n"
            "  --results DIR    write DIR/<recipe>-<device>-seed<S>.json and .png (the\n"
            "                   device name with characters outside [A-Za-z0-9._-] as '-')\n"
-           "  --save FILE      write a checkpoint after the last epoch\n"
+           "  --save FILE      write a checkpoint after the last epoch, and beside it\n"
+           "                   FILE.curve (the epochs so far, for --resume)\n"
+           "  --save-every K   also write them after every K epochs\n"
+           "  --stop-after K   train K epochs in this run, save and stop (a long recipe\n"
+           "                   over several sessions); needs --save\n"
+           "  --resume FILE    go on from checkpoint FILE and FILE.curve of an earlier\n"
+           "                   run of the same recipe and options (its seed is kept);\n"
+           "                   not for recipes with a lookahead average (cifar10-fast)\n"
            "  --json           print the results JSON on stdout; the lines go to stderr\n");
 }
 
 typedef struct recipe_options {
-    const char *name, *selector, *data_dir, *results, *save;
+    const char *name, *selector, *data_dir, *results, *save, *resume;
     double epochs;               /* <= 0: the recipe's */
-    long seed, limit, test_limit, batch, threads;
+    long seed, limit, test_limit, batch, threads, save_every, stop_after;
     float lr;                    /* NaN: the recipe's */
     bool json;
 } recipe_options;
@@ -65,7 +76,13 @@ typedef struct recipe_run {
     clnet_optimizer opt;
     clnet_tta tta;
     clnet_lookahead *la;
+    uint64_t seed;               /* --seed, or the resumed run's */
     int batch, whiten_id, nepochs;
+    int first_epoch;             /* 0, or where a resumed run goes on */
+    int last_epoch;              /* the last epoch this run trains (--stop-after) */
+    double prior_wall_seconds;   /* a resumed run's earlier sessions */
+    double start;                /* this session's start (now_s) */
+    progress_bar bar;
     double epochs;
     int64_t train_count, test_count, per_epoch, total_steps;
     result_epoch *curve;
@@ -115,6 +132,8 @@ static int parse_value(bench_opts *b, recipe_options *o)
         o->results = v;
     } else if (bench_opt_value(b, "--save", &v)) {
         o->save = v;
+    } else if (bench_opt_value(b, "--resume", &v)) {
+        o->resume = v;
     } else {
         static const struct {
             const char *name;
@@ -126,6 +145,8 @@ static int parse_value(bench_opts *b, recipe_options *o)
             {"--test-limit", offsetof(recipe_options, test_limit), 1, 1L << 40},
             {"--batch", offsetof(recipe_options, batch), 1, 65536},
             {"--threads", offsetof(recipe_options, threads), 1, 256},
+            {"--save-every", offsetof(recipe_options, save_every), 1, 100000},
+            {"--stop-after", offsetof(recipe_options, stop_after), 1, 100000},
         };
         for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
             if (bench_opt_value(b, ints[i].name, &v)) {
@@ -158,15 +179,9 @@ static int parse_options(int argc, char **argv, recipe_options *o, bool *help)
     }
     if (!o->name)
         return bench_usage_error(CMD, "--recipe needs a name");
+    if ((o->save_every > 0 || o->stop_after > 0) && !o->save)
+        return bench_usage_error(CMD, "--save-every and --stop-after need --save FILE");
     return BENCH_EXIT_OK;
-}
-
-/* "clnet-bench train ARGS", as given. */
-static void join_command(int argc, char **argv, char *out, size_t size)
-{
-    size_t n = (size_t)snprintf(out, size, "clnet-bench train");
-    for (int i = 1; i < argc && n < size; i++)
-        n += (size_t)snprintf(out + n, size - n, " %s", argv[i]);
 }
 
 /* ---- set-up ---- */
@@ -180,7 +195,7 @@ static int build_net(recipe_run *run, clnet_device *dev)
     };
     clnet_status st = clnet_net_zoo(run->ctx, run->r->model, &ov, &run->net);
     if (st == CLNET_OK)
-        st = clnet_net_bind(run->net, dev, run->batch, run->r->init, (uint64_t)run->o->seed);
+        st = clnet_net_bind(run->net, dev, run->batch, run->r->init, run->seed);
     if (st == CLNET_OK)
         st = clnet_net_set_loss(run->net, CLNET_LOSS_SOFTMAX_XENT, run->r->label_smoothing);
     if (st != CLNET_OK)
@@ -249,6 +264,39 @@ static void count_steps(recipe_run *run)
     run->nepochs = (int)((run->total_steps + run->per_epoch - 1) / run->per_epoch);
 }
 
+/* --resume: the checkpoint's weights, optimizer and training state, and
+ * the epochs its curve file holds. */
+static int resume(recipe_run *run)
+{
+    const char *path = run->o->resume;
+    clnet_status st = clnet_net_load(run->net, path);
+    if (st != CLNET_OK)
+        return bench_fail(CMD, run->ctx, st, "cannot load the --resume checkpoint");
+    clnet_train_state state;
+    clnet_net_train_state(run->net, &state);
+    if (state.epochs_done == 0)
+        return bench_usage_error(CMD, "%s holds no training state: nothing to resume", path);
+    if (state.epochs_done >= run->nepochs)
+        return bench_usage_error(CMD, "%s already holds all %d epochs of this run", path,
+                                 run->nepochs);
+    char curve[4200], err[4400];
+    snprintf(curve, sizeof curve, "%s.curve", path);
+    int n = results_read_curve(curve, run->curve, run->nepochs, &run->prior_wall_seconds, err,
+                               sizeof err);
+    if (n < 0 || n != state.epochs_done) {
+        if (n >= 0)
+            snprintf(err, sizeof err, "%s holds %d epochs, the checkpoint %d", curve, n,
+                     state.epochs_done);
+        fprintf(stderr, "clnet-bench train: cannot resume: %s\n", err);
+        return BENCH_EXIT_FAIL;
+    }
+    for (int e = 0; e < n; e++)
+        run->train_seconds += run->curve[e].seconds;
+    run->first_epoch = state.epochs_done;
+    run->seed = state.seed;
+    return BENCH_EXIT_OK;
+}
+
 static int set_up(recipe_run *run)
 {
     const recipe *r = run->r;
@@ -273,18 +321,24 @@ static int set_up(recipe_run *run)
     run->test_count = o->test_limit > 0 && o->test_limit < run->data.test->count
                           ? o->test_limit : run->data.test->count;
     count_steps(run);
+    run->curve = calloc((size_t)run->nepochs, sizeof *run->curve);
+    if (!run->curve)
+        return bench_fail(CMD, run->ctx, CLNET_ERR_HOST_MEMORY, "the learning curve");
     rc = build_net(run, dev);
     if (rc == BENCH_EXIT_OK && r->whiten_layer)
         rc = whiten(run);
+    /* after the set-up a fresh run needs: the checkpoint replaces the weights */
+    if (rc == BENCH_EXIT_OK && o->resume)
+        rc = resume(run);
+    run->last_epoch = run->nepochs - 1;
+    if (o->stop_after > 0 && run->first_epoch + o->stop_after - 1 < run->last_epoch)
+        run->last_epoch = run->first_epoch + (int)o->stop_after - 1;
     clnet_status st = CLNET_OK;
     if (rc == BENCH_EXIT_OK && r->lookahead_every > 0)
         st = clnet_lookahead_new(run->net, r->lookahead_every, r->lookahead_base,
                                  r->lookahead_power, run->total_steps, &run->la);
     if (st != CLNET_OK)
         return bench_fail(CMD, run->ctx, st, "cannot start the lookahead average");
-    run->curve = calloc((size_t)run->nepochs, sizeof *run->curve);
-    if (rc == BENCH_EXIT_OK && !run->curve)
-        return bench_fail(CMD, run->ctx, CLNET_ERR_HOST_MEMORY, "the learning curve");
     return rc;
 }
 
@@ -296,23 +350,53 @@ static void print_header(const recipe_run *run)
     clnet_net_counts(run->net, &params, &macs, &elementwise);
     recipe_print(run->log, run->r, run->epochs, run->batch, run->opt.lr);
     fprintf(run->log, "  this run:        %lld parameters, %.2f M MACs per image; %lld training, "
-            "%lld test images; %lld steps (%lld an epoch); seed %ld\n", (long long)params,
+            "%lld test images; %lld steps (%lld an epoch); seed %llu\n", (long long)params,
             (double)macs * 1e-6, (long long)run->train_count, (long long)run->test_count,
-            (long long)run->total_steps, (long long)run->per_epoch, run->o->seed);
+            (long long)run->total_steps, (long long)run->per_epoch,
+            (unsigned long long)run->seed);
     fprintf(run->log, "device %d: %s\n", run->dev.index, run->dev.name);
+    if (run->o->resume)
+        fprintf(run->log, "resuming %s after epoch %d of %d (seed %llu)\n", run->o->resume,
+                run->first_epoch, run->nepochs, (unsigned long long)run->seed);
     fprintf(run->log, "epoch        lr  train_loss  train_acc  test_loss  test_acc  images/s"
                       "  train_s  test_s\n");
+    for (int e = 0; e < run->first_epoch; e++)
+        fprintf(run->log, "%5d  %8.5f  %10.4f  %8.2f%%  %9.4f  %7.2f%%  %8.1f  %7.1f  (earlier "
+                "run)\n", e + 1, run->curve[e].lr, run->curve[e].train_loss,
+                100.0 * run->curve[e].train_accuracy, run->curve[e].test_loss,
+                100.0 * run->curve[e].test_accuracy, run->curve[e].images_per_second,
+                run->curve[e].seconds);
     fflush(run->log);
 }
 
-static clnet_train_opts train_opts(const recipe_run *run)
+static clnet_train_opts train_opts(recipe_run *run)
 {
     return (clnet_train_opts){
         .batch = run->batch, .mean = run->mean, .std = run->std, .pixel_mean = run->pixel_mean,
-        .seed = (uint64_t)run->o->seed, .limit = (int)run->train_count,
+        .seed = run->seed, .limit = (int)run->train_count,
         .threads = run->o->threads > 0 ? (int)run->o->threads : 0,
         .augment = &run->r->augment, .lookahead = run->la, .drop_last = run->r->drop_last,
+        .progress = progress_batch, .progress_user = &run->bar,
     };
+}
+
+/* The checkpoint and, beside it, the curve so far (resume reads both);
+ * returns an exit code. */
+static int save_checkpoint(recipe_run *run, int epochs_done, double wall_seconds)
+{
+    const char *path = run->o->save;
+    clnet_status st = clnet_net_save(run->net, path);
+    if (st != CLNET_OK)
+        return bench_fail(CMD, run->ctx, st, "cannot save the checkpoint");
+    char curve[4200], err[4400], line[4400];
+    snprintf(curve, sizeof curve, "%s.curve", path);
+    if (!results_write_curve(curve, run->curve, epochs_done, wall_seconds, err, sizeof err)) {
+        fprintf(stderr, "clnet-bench train: %s\n", err);
+        return BENCH_EXIT_FAIL;
+    }
+    snprintf(line, sizeof line, "saved %s and %s after epoch %d\n", path, curve, epochs_done);
+    progress_print(&run->bar, run->log, line);
+    return BENCH_EXIT_OK;
 }
 
 static clnet_status run_epoch(recipe_run *run, int e, clnet_train_opts *topts,
@@ -324,24 +408,30 @@ static clnet_status run_epoch(recipe_run *run, int e, clnet_train_opts *topts,
     topts->epoch = e;
     topts->max_batches = left < run->per_epoch ? left : 0;
     clnet_status st = CLNET_OK;
-    if (r->whiten_layer && e == r->whiten_bias_epochs)
+    if (r->whiten_layer && e >= r->whiten_bias_epochs)
         st = clnet_net_set_param_lr(run->net, run->whiten_id, 1, 0.0f, 0.0f);
     clnet_eval train, test;
     double fraction = left < run->per_epoch ? (double)left / run->per_epoch : 1.0;
     c->lr = clnet_optimizer_lr(&run->opt, e + 0.5 * fraction);
+    progress_epoch(&run->bar, e);
     if (st == CLNET_OK)
         st = clnet_net_train_epoch(run->net, run->data.train, topts, &run->opt, &train);
-    if (st == CLNET_OK)
+    if (st == CLNET_OK) {
+        progress_evaluating(&run->bar, "testing");
         st = clnet_net_evaluate(run->net, run->data.test, eopts, &test);
+    }
     if (st != CLNET_OK)
         return st;
+    progress_evaluated(&run->bar, test.seconds);
     *c = (result_epoch){c->lr, train.loss, train.top1, test.loss, test.top1,
                         train.images_per_second, train.seconds};
     run->train_seconds += train.seconds;
-    fprintf(run->log, "%5d  %8.5f  %10.4f  %8.2f%%  %9.4f  %7.2f%%  %8.1f  %7.1f  %6.1f\n", e + 1,
-            c->lr, c->train_loss, 100.0 * c->train_accuracy, c->test_loss,
-            100.0 * c->test_accuracy, c->images_per_second, c->seconds, test.seconds);
-    fflush(run->log);
+    char line[256];
+    snprintf(line, sizeof line,
+             "%5d  %8.5f  %10.4f  %8.2f%%  %9.4f  %7.2f%%  %8.1f  %7.1f  %6.1f\n", e + 1, c->lr,
+             c->train_loss, 100.0 * c->train_accuracy, c->test_loss, 100.0 * c->test_accuracy,
+             c->images_per_second, c->seconds, test.seconds);
+    progress_print(&run->bar, run->log, line);
     return CLNET_OK;
 }
 
@@ -351,10 +441,25 @@ static int train_all(recipe_run *run)
     clnet_train_opts eopts = topts;
     eopts.augment = NULL;
     eopts.lookahead = NULL;
+    eopts.progress = NULL;
     eopts.limit = (int)run->test_count;
     clnet_status st = CLNET_OK;
-    for (int e = 0; e < run->nepochs && st == CLNET_OK; e++)
+    int rc = BENCH_EXIT_OK;
+    progress_start(&run->bar, run->first_epoch, run->nepochs);
+    for (int e = run->first_epoch; e <= run->last_epoch && st == CLNET_OK && !rc; e++) {
         st = run_epoch(run, e, &topts, &eopts);
+        bool every = run->o->save_every > 0 && (e + 1) % run->o->save_every == 0;
+        if (st == CLNET_OK && e + 1 < run->nepochs && (every || e == run->last_epoch))
+            rc = save_checkpoint(run, e + 1, run->prior_wall_seconds + now_s() - run->start);
+    }
+    progress_stop(&run->bar);
+    if (rc != BENCH_EXIT_OK)
+        return rc;
+    if (st == CLNET_OK && run->last_epoch + 1 < run->nepochs) {
+        fprintf(run->log, "stopped after epoch %d of %d (--stop-after): go on with --resume "
+                "%s\n", run->last_epoch + 1, run->nepochs, run->o->save);
+        return BENCH_EXIT_OK;
+    }
     /* airbench ends on the average itself; a run shorter than one lookahead
      * period never updated it, and would end on the initial weights */
     if (st == CLNET_OK && run->la && clnet_lookahead_steps(run->la) >= run->r->lookahead_every)
@@ -388,7 +493,7 @@ static result make_result(const recipe_run *run)
         .command = run->command, .clnet_version = clnet_version(),
         .tta = r->tta_level == 2 ? "airbench level 2 (0.5 mirror-averaged, 0.25 + 0.25 "
                                    "translated, logits)" : r->tta_level == 1 ? "mirror" : "none",
-        .seed = (uint64_t)run->o->seed, .complete = complete, .epochs_planned = run->epochs,
+        .seed = run->seed, .complete = complete, .epochs_planned = run->epochs,
         .train_count = run->train_count, .test_count = run->test_count,
         .test_accuracy = run->final.top1, .test_loss = run->final.loss, .published = r->target,
         .wall_seconds = run->wall_seconds, .train_seconds = run->train_seconds,
@@ -399,7 +504,7 @@ static result make_result(const recipe_run *run)
 static int write_results(const recipe_run *run, const result *res)
 {
     char base[512], path[4096], err[512];
-    results_base_name(base, sizeof base, run->r->name, run->dev.name, (uint64_t)run->o->seed);
+    results_base_name(base, sizeof base, run->r->name, run->dev.name, run->seed);
     mkdir(run->o->results, 0777);
     snprintf(path, sizeof path, "%s/%s.json", run->o->results, base);
     FILE *f = fopen(path, "w");
@@ -415,8 +520,8 @@ static int write_results(const recipe_run *run, const result *res)
         c[e] = (charts_epoch){run->curve[e].train_loss, run->curve[e].train_accuracy,
                               run->curve[e].test_loss, run->curve[e].test_accuracy};
     char title[256];
-    snprintf(title, sizeof title, "%s on %s, seed %ld", run->r->name, run->dev.name,
-             run->o->seed);
+    snprintf(title, sizeof title, "%s on %s, seed %llu", run->r->name, run->dev.name,
+             (unsigned long long)run->seed);
     if (c && charts_curve(run->o->results, base, title, c, run->nepochs, err, sizeof err))
         fprintf(run->log, "wrote %s/%s.png\n", run->o->results, base);
     else
@@ -427,21 +532,18 @@ static int write_results(const recipe_run *run, const result *res)
 
 static int run_recipe(recipe_run *run)
 {
-    double t0 = now_s();
+    run->start = now_s();
     int rc = set_up(run);
     if (rc != BENCH_EXIT_OK)
         return rc;
     print_header(run);
     rc = train_all(run);
-    run->wall_seconds = now_s() - t0;
+    run->wall_seconds = run->prior_wall_seconds + now_s() - run->start;
+    if (rc != BENCH_EXIT_OK || run->last_epoch + 1 < run->nepochs)
+        return rc;
+    rc = run->o->save ? save_checkpoint(run, run->nepochs, run->wall_seconds) : BENCH_EXIT_OK;
     if (rc != BENCH_EXIT_OK)
         return rc;
-    if (run->o->save) {
-        clnet_status st = clnet_net_save(run->net, run->o->save);
-        if (st != CLNET_OK)
-            return bench_fail(CMD, run->ctx, st, "cannot save the checkpoint");
-        fprintf(run->log, "saved %s\n", run->o->save);
-    }
     result res = make_result(run);
     if (run->o->json)
         results_write_json(stdout, &res);
@@ -463,14 +565,18 @@ int bench_cmd_train_recipe(int argc, char **argv)
     const recipe *r = recipe_find(o.name);
     if (!r)
         return bench_usage_error(CMD, "unknown recipe '%s' ('--recipe list' lists them)", o.name);
-    recipe_run run = {.r = r, .o = &o, .log = o.json ? stderr : stdout, .whiten_id = -1};
+    if (o.resume && r->lookahead_every > 0)
+        return bench_usage_error(CMD, "recipe %s keeps a lookahead average of the weights, "
+                                 "which checkpoints do not hold: it cannot be resumed", r->name);
+    recipe_run run = {.r = r, .o = &o, .log = o.json ? stderr : stdout, .whiten_id = -1,
+                      .seed = (uint64_t)o.seed};
     run.epochs = o.epochs > 0 ? o.epochs : r->epochs;
     run.batch = o.batch > 0 ? (int)o.batch : r->batch;
     run.opt = recipe_optimizer(r, run.epochs);
     if (!isnan(o.lr))
         run.opt.lr = o.lr;
     run.tta = clnet_tta_airbench(r->tta_level);
-    join_command(argc, argv, run.command, sizeof run.command);
+    training_command_line(argc, argv, run.command, sizeof run.command);
     run.ctx = bench_ctx_new(CMD);
     if (!run.ctx)
         return BENCH_EXIT_FAIL;

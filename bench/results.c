@@ -1,6 +1,8 @@
 /* results.c - writing a recipe run's results JSON, and reading a directory
- * of them back into the README's Reproduction table (see results.h). */
+ * of them back into the README's Reproduction table; the learning-curve
+ * file that lets a checkpointed run resume (see results.h). */
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,79 @@ void results_base_name(char *out, size_t size, const char *recipe, const char *d
         if (!keep)
             out[i] = '-';
     }
+}
+
+/* ---- the curve of an unfinished run ---- */
+
+#define CURVE_HEADER "# clnet-bench recipe curve, version 1; wall_seconds "
+#define CURVE_COLUMNS "# epoch lr train_loss train_accuracy test_loss test_accuracy " \
+                      "images_per_second seconds"
+
+bool results_write_curve(const char *path, const result_epoch *epochs, int n,
+                         double wall_seconds, char *err, size_t err_size)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, err_size, "cannot write %s: %s", tmp, strerror(errno));
+        return false;
+    }
+    fprintf(f, CURVE_HEADER "%.17g\n" CURVE_COLUMNS "\n", wall_seconds);
+    for (int e = 0; e < n; e++) {
+        const result_epoch *c = &epochs[e];
+        fprintf(f, "%d %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", e + 1, c->lr, c->train_loss,
+                c->train_accuracy, c->test_loss, c->test_accuracy, c->images_per_second,
+                c->seconds);
+    }
+    bool ok = !ferror(f);
+    ok = fclose(f) == 0 && ok;
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok) {
+        snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
+        remove(tmp);
+    }
+    return ok;
+}
+
+int results_read_curve(const char *path, result_epoch *epochs, int max, double *wall_seconds,
+                       char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_size, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    int n = 0, lineno = 0;
+    bool ok = true;
+    *wall_seconds = NAN;
+    while (ok && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (lineno == 1) {
+            ok = strncmp(line, CURVE_HEADER, strlen(CURVE_HEADER)) == 0 &&
+                 sscanf(line + strlen(CURVE_HEADER), "%lf", wall_seconds) == 1;
+            continue;
+        }
+        if (line[0] == '#')
+            continue;
+        result_epoch c;
+        int epoch;
+        ok = n < max && sscanf(line, "%d %lf %lf %lf %lf %lf %lf %lf", &epoch, &c.lr,
+                               &c.train_loss, &c.train_accuracy, &c.test_loss,
+                               &c.test_accuracy, &c.images_per_second, &c.seconds) == 8 &&
+             epoch == n + 1;
+        if (ok)
+            epochs[n++] = c;
+    }
+    fclose(f);
+    if (!ok || lineno == 0) {
+        snprintf(err, err_size, "%s:%d: not a curve file of clnet-bench train --recipe (or "
+                 "more than %d epochs)", path, lineno, max);
+        return -1;
+    }
+    return n;
 }
 
 /* ---- reading: the top-level keys of files results_write_json wrote ---- */

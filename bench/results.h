@@ -39,6 +39,22 @@ void results_write_json(FILE *f, const result *r);
 void results_base_name(char *out, size_t size, const char *recipe, const char *device,
                        uint64_t seed);
 
+/* Writes the epochs of an unfinished run and its wall time so far to
+ * `path` (text: two comment lines, then one line of numbers per epoch),
+ * through a temporary file renamed into place, so that a crash leaves the
+ * previous file. A recipe run writes one beside each checkpoint
+ * ("<checkpoint>.curve") for --resume. Returns false (message in err) when
+ * it cannot be written. */
+bool results_write_curve(const char *path, const result_epoch *epochs, int n,
+                         double wall_seconds, char *err, size_t err_size);
+
+/* Reads a file results_write_curve wrote: at most `max` epochs into
+ * epochs[], the wall time into *wall_seconds. Returns the number of epochs
+ * read, or -1 (message in err) when the file cannot be read or a line is
+ * malformed. */
+int results_read_curve(const char *path, result_epoch *epochs, int max, double *wall_seconds,
+                       char *err, size_t err_size);
+
 /* Writes the Markdown "Reproduction" table of every results file in `dir`
  * (one row per file, recipes in table order, the published figure from the
  * recipe beside each, and the mean over the complete runs of each recipe

@@ -1,14 +1,18 @@
 /* test_recipes.c - `clnet-bench train --recipe` (the program named by
  * argv[1]): every recipe runs two short epochs on a subset and its training
  * loss must fall (and test accuracy rise above chance), the results JSON
- * carries the schema's keys, `--recipe list` lists every recipe with its
- * target and exits 0, an unknown recipe is a usage error. The full runs are
- * benchmarks (docs/results/), not tests. */
+ * carries the schema's keys, a run stopped after one epoch and resumed ends
+ * exactly where the uninterrupted run ends, `--recipe list` lists every
+ * recipe with its target and exits 0, an unknown recipe is a usage error.
+ * With --cifar10-fast-learns (the 'slow' suite: minutes on a CPU) it checks
+ * instead that one epoch of cifar10-fast on 5,000 images already learns.
+ * The full runs are benchmarks (docs/results/), not tests. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -60,17 +64,19 @@ typedef struct recipe_case {
 /* cifar10-fast runs 2 x 2 steps of 256 images: at its own batch of 1024
  * an epoch on this suite's budget would be a handful of steps taking
  * minutes on a CPU, and 4 steps move the loss but not yet the test accuracy
- * (bench/cifar10_fast_compare.sh runs the longer check, --epochs 1 --limit
- * 5000, which must learn well above chance). lenet5-mnist's lr 0.05 needs more steps than a subset gives to recover
- * from its first ones (the full run learns; see docs/results), so the short
- * run overrides it, which the recipe allows. */
+ * (--cifar10-fast-learns runs the longer check, --epochs 1 --limit 5000,
+ * which must learn well above chance). lenet5-mnist's lr 0.05 needs more
+ * steps than a subset gives to recover from its first ones (the full run
+ * learns; see docs/results), so the short run overrides it, which the
+ * recipe allows. */
 static const recipe_case cases[] = {
     {"lenet5-mnist", "--epochs 2 --limit 1000 --test-limit 500 --lr 0.01", 0.5},
     {"resnet20-he2016", "--epochs 2 --limit 512 --test-limit 100", 0.0},
     {"cifar10-fast", "--epochs 2 --limit 512 --batch 256 --test-limit 100", -1},
 };
 
-static void check_recipe(const char *bench, const char *data, const recipe_case *c, char *out)
+/* Runs case c; returns its final test loss (NaN when it printed none). */
+static double check_recipe(const char *bench, const char *data, const recipe_case *c, char *out)
 {
     char cmd[2048], what[256];
     snprintf(cmd, sizeof cmd, "'%s' train --recipe %s %s --data-dir '%s' --json", bench, c->name,
@@ -94,14 +100,59 @@ static void check_recipe(const char *bench, const char *data, const recipe_case 
         all = all && strstr(out, keys[i]);
     snprintf(what, sizeof what, "%s: the JSON has the results schema's keys", c->name);
     expect(all, what);
+    return nth_number(out, "test_loss", 0);
+}
+
+/* Case c stopped after its first epoch (--stop-after 1, saving a
+ * checkpoint and its curve) and resumed from there: the same final test
+ * loss as the uninterrupted run's `whole_loss`, and both epochs in the
+ * JSON. */
+static void check_resume(const char *bench, const char *data, const recipe_case *c,
+                         double whole_loss, char *out)
+{
+    char ckpt[256], cmd[2048];
+    snprintf(ckpt, sizeof ckpt, "/tmp/test_recipes_%ld.ckpt", (long)getpid());
+    snprintf(cmd, sizeof cmd, "'%s' train --recipe %s %s --data-dir '%s' --save %s "
+             "--stop-after 1 >/dev/null", bench, c->name, c->options, data, ckpt);
+    int first = run(cmd, out, OUT_SIZE);
+    snprintf(cmd, sizeof cmd, "'%s' train --recipe %s %s --data-dir '%s' --resume %s "
+             "--save %s --json", bench, c->name, c->options, data, ckpt, ckpt);
+    int second = first == 0 ? run(cmd, out, OUT_SIZE) : -1;
+    double loss = nth_number(out, "test_loss", 0);
+    printf("     test loss %g resumed, %g uninterrupted\n", loss, whole_loss);
+    expect(first == 0 && second == 0 && loss == whole_loss &&
+           !isnan(nth_number(out, "train_loss", 1)),
+           "stopped after epoch 1 and resumed: the uninterrupted run's test loss, both epochs");
+    snprintf(cmd, sizeof cmd, "'%s' train --recipe %s %s --data-dir '%s' --resume %s "
+             "2>/dev/null", bench, c->name, c->options, data, ckpt);
+    expect(run(cmd, out, OUT_SIZE) == 2, "resuming a finished run is a usage error");
+    remove(ckpt);
+    strcat(ckpt, ".curve");
+    remove(ckpt);
+}
+
+/* `--recipe cifar10-fast --epochs 1 --limit 5000`: 4 steps of 1024 images
+ * must already learn, the final test (with the recipe's test-time
+ * augmentation, on 1,000 test images) well above chance (10%). */
+static void check_cifar10_fast_learns(const char *bench, const char *data, char *out)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' train --recipe cifar10-fast --epochs 1 --limit 5000 "
+             "--test-limit 1000 --data-dir '%s' --json", bench, data);
+    int rc = run(cmd, out, OUT_SIZE);
+    double accuracy = nth_number(out, "test_accuracy", 0);
+    printf("     test accuracy %g\n", accuracy);
+    expect(rc == 0 && accuracy > 0.2, "cifar10-fast, one epoch on 5,000 images: test accuracy "
+           "above 20% (chance: 10%)");
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        printf("usage: test_recipes CLNET_BENCH\n");
+        printf("usage: test_recipes CLNET_BENCH [--cifar10-fast-learns]\n");
         return 1;
     }
+    bool learns = argc > 2 && strcmp(argv[2], "--cifar10-fast-learns") == 0;
     char *out = malloc(OUT_SIZE), cmd[1024];
     if (!out)
         return 1;
@@ -113,6 +164,9 @@ int main(int argc, char **argv)
            "--recipe list: exit 0, every recipe with its published target");
     snprintf(cmd, sizeof cmd, "'%s' train --recipe nonesuch 2>/dev/null", argv[1]);
     expect(run(cmd, out, OUT_SIZE) == 2, "an unknown recipe is a usage error (exit 2)");
+    snprintf(cmd, sizeof cmd, "'%s' train --recipe cifar10-fast --resume x.ckpt 2>/dev/null",
+             argv[1]);
+    expect(run(cmd, out, OUT_SIZE) == 2, "cifar10-fast (a lookahead average) cannot resume");
 
     clnet_ctx *ctx;
     if (clnet_ctx_new(&ctx) != CLNET_OK)
@@ -133,8 +187,13 @@ int main(int argc, char **argv)
     }
     failures += test_check_status(ctx, st, "loading the datasets");
     clnet_ctx_free(ctx);
-    for (size_t i = 0; st == CLNET_OK && i < sizeof cases / sizeof cases[0]; i++)
-        check_recipe(argv[1], data, &cases[i], out);
+    if (st == CLNET_OK && learns)
+        check_cifar10_fast_learns(argv[1], data, out);
+    for (size_t i = 0; st == CLNET_OK && !learns && i < sizeof cases / sizeof cases[0]; i++) {
+        double loss = check_recipe(argv[1], data, &cases[i], out);
+        if (i == 0)
+            check_resume(argv[1], data, &cases[i], loss, out);
+    }
     free(out);
     printf("recipes: %d failed\n", failures);
     return failures ? 1 : 0;
