@@ -211,8 +211,9 @@ typedef struct clnet_conv_params {
 } clnet_conv_params;
 
 typedef enum clnet_pool_mode {
-    CLNET_POOL_MAX = 0,
-    CLNET_POOL_AVG = 1
+    CLNET_POOL_MAX = 0,        /* the window's maximum */
+    CLNET_POOL_AVG = 1,        /* the window's mean (see count_include_pad) */
+    CLNET_POOL_MODE_COUNT
 } clnet_pool_mode;
 
 typedef struct clnet_pool_params {
