@@ -313,7 +313,15 @@ __kernel void pool_backward_global_max(__global const float *x, int x_off, int x
  * pool_global_<name> (one work-group per plane) and pool_backward_<name>
  * (windows, global included), launched by lib/opencl/cl_pool.c by name. */
 #define CLNET_POOL_SUMS(X)                                                                 \
-    X(avg, v, s / (float)d, dy / (float)d)
+    X(avg, v, s / (float)d, dy / (float)d)                                                 \
+    X(l2, v * v, sqrt(s), pool_l2_grad(dy, v, pool_window_l2(xp, &g, h0, w0)))
+
+/* L2 pooling's gradient x / y, zero at y = 0 (where PyTorch gives 0 too). A
+ * global window recomputes the whole plane for each input: plane^2 work. */
+inline float pool_l2_grad(float dy, float v, float y)
+{
+    return y == 0.0f ? 0.0f : dy * v / y;
+}
 
 /* The output of the window at (h0, w0) (padded coordinates) of plane p;
  * padding adds nothing to the sum. */

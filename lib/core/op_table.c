@@ -89,6 +89,7 @@ static const clnet_pool_mode_info pool_modes[] = {
     /* {name, cfg word, selects, averages} */
     [CLNET_POOL_MAX] = {"max", "maxpool", true, false},
     [CLNET_POOL_AVG] = {"avg", "avgpool", false, true},
+    [CLNET_POOL_L2] = {"l2", "l2pool", false, false},
 };
 _Static_assert(sizeof pool_modes / sizeof pool_modes[0] == CLNET_POOL_MODE_COUNT,
                "every clnet_pool_mode needs a row in the pooling mode table");

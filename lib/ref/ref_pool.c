@@ -59,6 +59,14 @@ static float window_value(const clnet_pool_geom *g, const float *plane, int64_t 
     case CLNET_POOL_AVG:
         y = avg_window(g, plane, h0, w0);
         break;
+    case CLNET_POOL_L2: {
+        double squares = 0.0;
+        for (int64_t iy = h0 < 0 ? 0 : h0; iy < h0 + g->kh && iy < g->h; iy++)
+            for (int64_t ix = w0 < 0 ? 0 : w0; ix < w0 + g->kw && ix < g->w; ix++)
+                squares += (double)plane[iy * g->w + ix] * plane[iy * g->w + ix];
+        y = (float)sqrt(squares);
+        break;
+    }
     case CLNET_POOL_MODE_COUNT: /* refused by the check */
         break;
     }
@@ -70,12 +78,13 @@ static float window_value(const clnet_pool_geom *g, const float *plane, int64_t 
 static double window_grad(const clnet_pool_geom *g, float dy, float v, float y,
                           int32_t selected, int64_t self, int64_t divisor)
 {
-    (void)v, (void)y;
     switch (g->mode) {
     case CLNET_POOL_MAX:
         return selected == self ? dy : 0.0;
     case CLNET_POOL_AVG:
         return (double)dy / (double)divisor;
+    case CLNET_POOL_L2: /* d sqrt(sum x^2) / dx = x / y; 0 at y = 0, as PyTorch */
+        return y == 0.0f ? 0.0 : (double)dy * v / y;
     case CLNET_POOL_MODE_COUNT: /* refused by the check */
         break;
     }
