@@ -21,7 +21,7 @@ static void print_help(void)
         "usage: clnet-bench train (--model NAME | --cfg FILE) --data SET [--epochs N]\n"
         "                         [--batch B] [--lr X] [--resume CKPT] [--val N]\n"
         "                         [--save-every K] [--save-best]\n"
-        "                         [--finetune CKPT [--freeze UPTO] [--head N]]\n"
+        "                         [--finetune CKPT [--freeze UPTO] [--head N]] [--resize HxW]\n"
         "                         [--device D] [--seed S] [--optimizer sgd|adam] [--momentum M]\n"
         "                         [--weight-decay W] [--schedule constant|step|cosine]\n"
         "                         [--step-epochs K] [--gamma G] [--warmup E] [--augment LIST]\n"
@@ -59,6 +59,9 @@ static void print_help(void)
         "                        index, before the head): their weights stay as loaded\n"
         "  --head N              with --finetune: the head's outputs (default: the\n"
         "                        dataset's classes; at least that many)\n"
+        "  --resize HxW          resize every image (bilinear, after augmentation) to HxW\n"
+        "                        on the host, the net's input size: ImageNet-shaped models\n"
+        "                        (e.g. alexnet at 227x227) on the 28x28 or 32x32 datasets\n"
         "  --batch B             mini-batch size\n"
         "  --lr X                base learning rate\n"
         "  --device D            device index, name substring or \"ref\" (default:\n"
@@ -104,6 +107,7 @@ static void print_help(void)
 typedef struct train_options {
     const char *model, *cfg, *data, *selector, *data_dir, *save, *resume;
     const char *finetune, *freeze;
+    int resize[2];               /* --resize: height, width; 0 = none */
     long epochs, batch, limit, test_limit, threads, step_epochs, seed, val, save_every, head;
     bool save_best;
     float lr, momentum, weight_decay, warmup, gamma, label_smoothing;
@@ -314,6 +318,9 @@ static int parse_text_option(bench_opts *o, train_options *t)
         t->cfg = v;
     } else if (bench_opt_value(o, "--resume", &v)) {
         t->resume = v;
+    } else if (bench_opt_value(o, "--resize", &v)) {
+        if (v && !training_parse_resize(CMD, v, t->resize))
+            return BENCH_EXIT_USAGE;
     } else if (bench_opt_value(o, "--finetune", &v)) {
         t->finetune = v;
     } else if (bench_opt_value(o, "--freeze", &v)) {
@@ -467,6 +474,8 @@ static void print_header(const run *r)
             r->t->data, (long long)r->train_count, (long long)r->test_count,
             r->data.train->channels, r->data.train->height, r->data.train->width,
             r->data.train->classes);
+    if (r->t->resize[0] > 0)
+        fprintf(r->log, "resized to %dx%d (bilinear)\n", r->t->resize[0], r->t->resize[1]);
     fprintf(r->log, "device %d: %s\n", r->dev.index, r->dev.name);
     fprintf(r->log, "%s lr %g", optim_names[o->kind], (double)o->lr);
     if (o->kind == CLNET_OPTIM_SGD)
@@ -554,6 +563,7 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
         .seed = r->seed, .limit = t->limit > 0 ? (int)t->limit : 0,
         .threads = t->threads > 0 ? (int)t->threads : 0, .augment = &r->augment,
         .progress = progress_batch, .progress_user = bar,
+        .resize_height = t->resize[0], .resize_width = t->resize[1],
     };
     clnet_train_opts eopts = topts;
     eopts.augment = NULL;
@@ -699,7 +709,7 @@ static int set_up_finetune(run *r, clnet_device *dev)
         return bench_usage_error(CMD, "--head %ld is fewer than the %d classes of %s", t->head,
                                  classes, t->data);
     finetune_spec f = {.checkpoint = t->finetune, .freeze = t->freeze,
-                       .head = t->head > 0 ? (int)t->head : classes};
+                       .head = t->head > 0 ? (int)t->head : classes, .resize = t->resize};
     return finetune_model_new(CMD, r->ctx, r->cfg_text, t->model, r->data.train, &f, dev,
                               r->batch, (uint64_t)t->seed, r->log, &r->net);
 }
@@ -729,7 +739,7 @@ static int set_up(run *r)
     }
     rc = t->finetune ? set_up_finetune(r, dev)
                      : training_model_new(CMD, r->ctx, r->cfg_text, t->model, r->data.train,
-                                          t->resume, dev, r->batch, (uint64_t)t->seed, &r->net);
+                                          t->resize, t->resume, dev, r->batch, (uint64_t)t->seed, &r->net);
     if (rc == BENCH_EXIT_OK)
         rc = resume_point(r);
     if (rc != BENCH_EXIT_OK)

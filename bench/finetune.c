@@ -58,7 +58,7 @@ int finetune_model_new(const char *cmd, clnet_ctx *ctx, const char *text, const 
 {
     clnet_cfg_overrides ov = {
         .classes = f->head,
-        .input = {.ndim = 3, .dim = {ds->channels, ds->height, ds->width}},
+        .input = training_input_shape(ds, f->resize),
     };
     *out = NULL;
     clnet_net *net = NULL;

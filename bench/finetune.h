@@ -10,6 +10,7 @@ typedef struct finetune_spec {
     const char *checkpoint;      /* --finetune CKPT */
     const char *freeze;          /* --freeze UPTO: a layer name or index; NULL = none */
     int head;                    /* --head N: the new classifier's outputs */
+    const int *resize;           /* --resize HxW as training_model_new takes it */
 } finetune_spec;
 
 /* The id of layer `which` of `net`: its name, else a decimal index in

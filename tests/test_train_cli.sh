@@ -6,7 +6,8 @@
 # `eval --cfg` prints the test accuracy train printed last; --val with
 # --save-best writes FILE.best; eval --multi-crop is its --tta alias;
 # --finetune with --freeze (by name) and --head trains a new head, and
-# names an unknown layer or a frozen head in its usage error. Skips
+# names an unknown layer or a frozen head in its usage error; --resize feeds
+# a net of another input size, and eval --resize gives train's accuracy. Skips
 # (77) when MNIST is not found.
 # usage: test_train_cli.sh CLNET_BENCH
 set -uo pipefail
@@ -108,6 +109,19 @@ grep -q -- "--freeze pool9: the net has no layer of that name" "$tmp/ft.log" ||
 "$bench" train --model lenet5 "${small[@]}" --finetune "$tmp/full.ckpt" --freeze fc3 \
     > "$tmp/ft.log" 2>&1 && fail "freezing the new head was accepted"
 grep -q "reaches the head fc3" "$tmp/ft.log" || fail "--freeze fc3: $(cat "$tmp/ft.log")"
+
+# --resize: LeNet-5 built for 32x32, fed the 28x28 digits resized.
+"$bench" train --model lenet5 "${small[@]}" --epochs 1 --resize 32x32 --save "$tmp/r.ckpt" \
+    > "$tmp/r.log" 2>&1 || { cat "$tmp/r.log"; fail "train --resize failed"; }
+cat "$tmp/r.log"
+grep -q "resized to 32x32" "$tmp/r.log" || fail "train --resize 32x32 did not say so"
+trained=$(grep -E '^ +[0-9]+ ' "$tmp/r.log" | tail -1 | awk '{print $6}')
+evaluated=$("$bench" eval --model lenet5 --checkpoint "$tmp/r.ckpt" --data mnist --limit 200 \
+    --resize 32x32 | awk -v f="$tmp/r.ckpt" '$1 == f {print $3}')
+[[ -n $trained && $trained == "$evaluated" ]] ||
+    fail "eval --resize gives test accuracy '$evaluated', train printed '$trained'"
+"$bench" eval --model lenet5 --checkpoint "$tmp/r.ckpt" --data mnist --limit 200 \
+    > "$tmp/r.log" 2>&1 && fail "a 32x32 checkpoint evaluated on 28x28 images without --resize"
 
 if ((failures)); then
     echo "$failures failures"

@@ -447,6 +447,11 @@ typedef struct clnet_train_opts {
                                     multi_crop_pad's). Not with multi_crop_pad > 0 */
     clnet_progress_fn progress;  /* train_epoch: called after every batch; NULL = none */
     void *progress_user;         /* passed to `progress` */
+    int resize_height, resize_width; /* both 1..4096: every image (after augmentation and
+                                    test-time views) is resized to this by
+                                    clnet_image_resize on the host before the net sees it,
+                                    e.g. 28x28 digits for a 227x227 AlexNet; both 0 (the
+                                    default): none, the dataset's size must be the net's */
 } clnet_train_opts;
 
 /* One epoch over `ds` (shuffled, augmented, batched on host threads that
