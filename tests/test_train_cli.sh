@@ -5,7 +5,10 @@
 # a cfg file with its own [net] mean/std trains, keeps its normalisation, and
 # `eval --cfg` prints the test accuracy train printed last; --val with
 # --save-best writes FILE.best; eval --multi-crop is its --tta alias and
-# --tta airbench stands alone; train --json carries the results schema's
+# --tta airbench stands alone; --finetune with --freeze (by name) and --head
+# trains a new head, and names an unknown layer or a frozen head in its
+# usage error; --resize feeds a net of another input size, and eval --resize
+# gives train's accuracy; train --json carries the results schema's
 # top-level keys. Skips (77) when MNIST is not found.
 # usage: test_train_cli.sh CLNET_BENCH
 set -uo pipefail
@@ -104,6 +107,33 @@ for key in test_accuracy test_loss command clnet_version device wall_seconds; do
     [[ $json == *"\"$key\": "* ]] || fail "train --json has no \"$key\""
 done
 [[ $json == *'"epochs": [{"epoch": 1, '* ]] || fail "train --json has no \"epochs\" list"
+
+# Transfer learning: the digits checkpoint with a 12-way head, features frozen.
+"$bench" train --model lenet5 "${small[@]}" --epochs 1 --finetune "$tmp/full.ckpt" \
+    --freeze pool2 --head 12 > "$tmp/ft.log" 2>&1 || { cat "$tmp/ft.log"; fail "--finetune failed"; }
+cat "$tmp/ft.log"
+grep -q "a new head fc3 (layer 8) of 12 outputs" "$tmp/ft.log" || fail "--finetune: no new head"
+grep -q "frozen: layers 1 (conv1) to 4 (pool2)" "$tmp/ft.log" || fail "--freeze pool2 froze no layers"
+"$bench" train --model lenet5 "${small[@]}" --finetune "$tmp/full.ckpt" --freeze pool9 \
+    > "$tmp/ft.log" 2>&1 && fail "--freeze pool9 was accepted"
+grep -q -- "--freeze pool9: the net has no layer of that name" "$tmp/ft.log" ||
+    fail "--freeze pool9: $(cat "$tmp/ft.log")"
+"$bench" train --model lenet5 "${small[@]}" --finetune "$tmp/full.ckpt" --freeze fc3 \
+    > "$tmp/ft.log" 2>&1 && fail "freezing the new head was accepted"
+grep -q "reaches the head fc3" "$tmp/ft.log" || fail "--freeze fc3: $(cat "$tmp/ft.log")"
+
+# --resize: LeNet-5 built for 32x32, fed the 28x28 digits resized.
+"$bench" train --model lenet5 "${small[@]}" --epochs 1 --resize 32x32 --save "$tmp/r.ckpt" \
+    > "$tmp/r.log" 2>&1 || { cat "$tmp/r.log"; fail "train --resize failed"; }
+cat "$tmp/r.log"
+grep -q "resized to 32x32" "$tmp/r.log" || fail "train --resize 32x32 did not say so"
+trained=$(grep -E '^ +[0-9]+ ' "$tmp/r.log" | tail -1 | awk '{print $6}')
+evaluated=$("$bench" eval --model lenet5 --checkpoint "$tmp/r.ckpt" --data mnist --limit 200 \
+    --resize 32x32 | awk -v f="$tmp/r.ckpt" '$1 == f {print $3}')
+[[ -n $trained && $trained == "$evaluated" ]] ||
+    fail "eval --resize gives test accuracy '$evaluated', train printed '$trained'"
+"$bench" eval --model lenet5 --checkpoint "$tmp/r.ckpt" --data mnist --limit 200 \
+    > "$tmp/r.log" 2>&1 && fail "a 32x32 checkpoint evaluated on 28x28 images without --resize"
 
 if ((failures)); then
     echo "$failures failures"

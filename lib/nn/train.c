@@ -43,7 +43,10 @@ typedef struct pipeline {
     const float *pixel_mean;   /* or NULL */
     int views;                 /* test-time augmentation views; 1 = the image alone */
     clnet_tta tta;             /* evaluate: the views (nn_tta_resolve); training: none */
-    size_t image;              /* floats per image */
+    int height, width;         /* of the images handed to the net: the dataset's, or resized */
+    bool resize;
+    size_t image;              /* floats per image handed to the net */
+    size_t src_image;          /* floats per dataset image (before resizing) */
 
     slot slots[RING];
     mtx_t lock;
@@ -65,27 +68,53 @@ static void normalise(float *x, int c, size_t plane, const float *mean, const fl
     }
 }
 
-/* The views of test-time augmentation (nn_tta_views). View v of image i
- * lands at x[(v * n + i) * image]. */
+/* The views of test-time augmentation (nn_tta_resolve), at the dataset's
+ * size. View v of image i lands at x[(v * n + i) * src_image]. */
 static void make_views(const pipeline *p, const float *raw, float *x, int n)
 {
     const clnet_dataset *ds = p->ds;
     size_t plane = (size_t)ds->height * ds->width;
     for (int v = 0; v < p->views; v++)
         for (int i = 0; i < n; i++) {
-            float *dst = x + ((size_t)v * n + i) * p->image;
-            nn_tta_view(raw + (size_t)i * p->image, dst, ds->channels, ds->height, ds->width,
-                        p->tta.views[v].dy, p->tta.views[v].dx, p->tta.views[v].flip,
+            float *dst = x + ((size_t)v * n + i) * p->src_image;
+            nn_tta_view(raw + (size_t)i * p->src_image, dst, ds->channels, ds->height,
+                        ds->width, p->tta.views[v].dy, p->tta.views[v].dx, p->tta.views[v].flip,
                         p->tta.reflect);
             normalise(dst, ds->channels, plane, p->mean, p->std);
         }
 }
 
-static void subtract_pixel_mean(const pipeline *p, float *x, int n)
+/* Subtracts the per-pixel mean from n images at the dataset's size. */
+static void subtract_pixel_mean(const pipeline *p, float *x, size_t n)
 {
-    for (int i = 0; p->pixel_mean && i < n; i++)
-        for (size_t j = 0; j < p->image; j++)
-            x[(size_t)i * p->image + j] -= p->pixel_mean[j];
+    for (size_t i = 0; p->pixel_mean && i < n; i++)
+        for (size_t j = 0; j < p->src_image; j++)
+            x[i * p->src_image + j] -= p->pixel_mean[j];
+}
+
+/* The n images of a batch (each view of each) at the dataset's size, into x. */
+static clnet_status fill_images(const pipeline *p, const int64_t *idx, int n, float *x,
+                                int32_t *labels)
+{
+    /* Workers pass no context: its error record belongs to the consumer
+     * thread, which reports a failed batch in pipeline_get. */
+    const clnet_tta_view *v0 = &p->tta.views[0];
+    if (p->views == 1 && v0->dy == 0 && v0->dx == 0 && !v0->flip) {
+        clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean,
+                                              p->std, x, labels);
+        subtract_pixel_mean(p, x, (size_t)n);
+        return st;
+    }
+    float *raw = malloc((size_t)n * p->src_image * sizeof *raw);
+    if (!raw)
+        return CLNET_ERR_HOST_MEMORY;
+    clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, NULL, 0, NULL, NULL, raw, labels);
+    if (st == CLNET_OK) {
+        make_views(p, raw, x, n);
+        subtract_pixel_mean(p, x, (size_t)n * (size_t)p->views);
+    }
+    free(raw);
+    return st;
 }
 
 static clnet_status fill(const pipeline *p, slot *s, int64_t b)
@@ -94,24 +123,20 @@ static clnet_status fill(const pipeline *p, slot *s, int64_t b)
     int n = (int)(p->count - start < p->batch ? p->count - start : p->batch);
     const int64_t *idx = p->order + start;
     s->n = n;
-    /* Workers pass no context: its error record belongs to the consumer
-     * thread, which reports a failed batch in pipeline_get. */
-    const clnet_tta_view *v0 = &p->tta.views[0];
-    if (p->views == 1 && v0->dy == 0 && v0->dx == 0 && !v0->flip) {
-        clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean,
-                                              p->std, s->x, s->labels);
-        subtract_pixel_mean(p, s->x, n);
-        return st;
-    }
-    float *raw = malloc((size_t)n * p->image * sizeof *raw);
-    if (!raw)
+    if (!p->resize)
+        return fill_images(p, idx, n, s->x, s->labels);
+    /* normalising before resizing gives the same image: the bilinear
+     * weights of every output pixel sum to 1 */
+    size_t images = (size_t)p->views * (size_t)n;
+    float *orig = malloc(images * p->src_image * sizeof *orig);
+    if (!orig)
         return CLNET_ERR_HOST_MEMORY;
-    clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, NULL, 0, NULL, NULL, raw, s->labels);
-    if (st == CLNET_OK) {
-        make_views(p, raw, s->x, n);
-        subtract_pixel_mean(p, s->x, n * p->views);
-    }
-    free(raw);
+    clnet_status st = fill_images(p, idx, n, orig, s->labels);
+    const clnet_dataset *ds = p->ds;
+    for (size_t i = 0; st == CLNET_OK && i < images; i++)
+        st = clnet_image_resize(orig + i * p->src_image, ds->channels, ds->height, ds->width,
+                                s->x + i * p->image, p->height, p->width);
+    free(orig);
     return st;
 }
 
@@ -169,7 +194,8 @@ static void pipeline_stop(pipeline *p)
 static clnet_status pipeline_start(clnet_ctx *ctx, pipeline *p, int threads)
 {
     const clnet_dataset *ds = p->ds;
-    p->image = (size_t)ds->channels * ds->height * ds->width;
+    p->src_image = (size_t)ds->channels * ds->height * ds->width;
+    p->image = (size_t)ds->channels * p->height * p->width;
     p->nbatches = (p->count + p->batch - 1) / p->batch;
     for (int i = 0; i < RING; i++) {
         p->slots[i].x = malloc((size_t)p->views * p->batch * p->image * sizeof(float));
@@ -302,16 +328,27 @@ static int64_t out_width(const clnet_net *net)
     return nn_numel(&net->layers[net->nlayers - 1].out);
 }
 
+/* The size of the images the net is fed: the dataset's, or resized. */
+static void fed_size(const clnet_dataset *ds, const clnet_train_opts *opts, int *height,
+                     int *width)
+{
+    *height = opts->resize_height > 0 ? opts->resize_height : ds->height;
+    *width = opts->resize_width > 0 ? opts->resize_width : ds->width;
+}
+
 static clnet_status check_net(clnet_ctx *ctx, const char *what, const clnet_net *net,
-                              const clnet_dataset *ds, int batch)
+                              const clnet_dataset *ds, const clnet_train_opts *opts, int batch)
 {
     if (!net->dev)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: the net is not bound", what);
-    int64_t image = (int64_t)ds->channels * ds->height * ds->width;
+    int height, width;
+    fed_size(ds, opts, &height, &width);
+    int64_t image = (int64_t)ds->channels * height * width;
     if (nn_numel(&net->layers[0].out) != image)
         return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: the net takes %lld inputs per image, %s "
-                          "has %dx%dx%d", what, (long long)nn_numel(&net->layers[0].out),
-                          ds->name, ds->channels, ds->height, ds->width);
+                          "has %dx%dx%d%s", what, (long long)nn_numel(&net->layers[0].out),
+                          ds->name, ds->channels, height, width,
+                          opts->resize_height > 0 ? " (resized)" : "");
     if (out_width(net) < ds->classes)
         return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: the net has %lld outputs, %s has %d "
                           "classes", what, (long long)out_width(net), ds->name, ds->classes);
@@ -437,7 +474,7 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     if (st == CLNET_OK)
         st = nn_check_optimizer(net->ctx, "clnet_net_train_epoch", opt);
     if (st == CLNET_OK)
-        st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, batch);
+        st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, opts, batch);
     if (st != CLNET_OK)
         return st;
     /* statistics passed to a net without its own become its own, so that
@@ -469,7 +506,9 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch,
                   .aug = opts->augment ? &aug : NULL,
                   .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
-                  .mean = mean, .std = std, .pixel_mean = opts->pixel_mean, .views = 1};
+                  .mean = mean, .std = std, .pixel_mean = opts->pixel_mean, .views = 1,
+                  .resize = opts->resize_height > 0};
+    fed_size(ds, opts, &p.height, &p.width);
     double t0 = now_seconds();
     st = pipeline_start(net->ctx, &p, opts->threads);
     tally t = {0};
@@ -614,13 +653,13 @@ static clnet_status eval_loop(clnet_net *const *nets, int nnets, pipeline *p, ta
 }
 
 static clnet_status check_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
-                                   int batch)
+                                   const clnet_train_opts *opts, int batch)
 {
     for (int i = 0; i < nnets; i++) {
         if (!nets[i])
             return clnet_fail(nets[0] ? nets[0]->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                               "evaluate: net %d is NULL", i);
-        clnet_status st = check_net(nets[i]->ctx, "evaluate", nets[i], ds, batch);
+        clnet_status st = check_net(nets[i]->ctx, "evaluate", nets[i], ds, opts, batch);
         if (st != CLNET_OK)
             return st;
         if (out_width(nets[i]) != out_width(nets[0]))
@@ -642,7 +681,7 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
     int batch = opts->batch > 0 ? opts->batch : nets[0]->max_batch;
     clnet_status st = nn_check_train_opts(ctx, "evaluate", opts);
     if (st == CLNET_OK)
-        st = check_ensemble(nets, nnets, ds, batch);
+        st = check_ensemble(nets, nnets, ds, opts, batch);
     const float *mean = opts->mean, *std = opts->std;
     for (int i = 0; st == CLNET_OK && i < nnets; i++) {
         const float *m, *s;
@@ -665,7 +704,9 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
     for (int64_t i = 0; i < count; i++)
         order[i] = i;
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = mean,
-                  .std = std, .pixel_mean = opts->pixel_mean, .tta = nn_tta_resolve(opts)};
+                  .std = std, .pixel_mean = opts->pixel_mean, .tta = nn_tta_resolve(opts),
+                  .resize = opts->resize_height > 0};
+    fed_size(ds, opts, &p.height, &p.width);
     p.views = p.tta.nviews;
     bool *was_training = malloc((size_t)nnets * sizeof *was_training);
     double t0 = now_seconds();
