@@ -13,18 +13,6 @@
 #include "core/op_table.h"
 #include "testutil.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (!(cond)) {                                           \
-            printf("FAIL %s:%d: ", __func__, __LINE__);          \
-            printf(__VA_ARGS__);                                 \
-            printf("\n");                                        \
-            failures++;                                          \
-        }                                                        \
-    } while (0)
-
 /* Counts warnings delivered through the log sink. */
 static int warnings;
 static void count_warnings(void *user, clnet_log_level level, const char *message)
@@ -636,6 +624,6 @@ int main(void)
     test_load(ctx);
     test_many_layers(ctx);
     clnet_ctx_free(ctx);
-    printf("%s: %d failures\n", failures ? "FAIL" : "PASS", failures);
-    return failures ? 1 : 0;
+    printf("%s: %d failures\n", test_failures ? "FAIL" : "PASS", test_failures);
+    return test_failures ? 1 : 0;
 }

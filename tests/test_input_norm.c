@@ -17,20 +17,6 @@
 #define IMAGE (C * H * W)
 #define CLASSES 3
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (failures++, false))
-
 static const float mean[C] = {0.25f, 0.5f}, stdev[C] = {0.5f, 0.125f};
 
 /* conv 3x3 (4) - BN+ReLU - linear CLASSES, on 2x3x3 */
@@ -52,7 +38,7 @@ static clnet_net *small_net(clnet_ctx *ctx, bool normalised)
               (!normalised || clnet_net_set_input_norm(net, mean, stdev) == CLNET_OK);
     if (!ok) {
         printf("FAIL: building the net: %s\n", clnet_last_error(ctx));
-        failures++;
+        test_failures++;
         clnet_net_free(net);
         return NULL;
     }
@@ -252,8 +238,8 @@ int main(void)
     test_cfg(ctx);
     test_conflicts(ctx, devs[test_ref_index(devs, ndev)]);
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     return rc;

@@ -12,20 +12,6 @@
 #define MAX_DEVICES 16
 #define SEED 20240611u
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (failures++, false))
-
 /* ---- building nets ---- */
 
 static clnet_layer_spec conv(int k, int kh, int kw, int stride, int pad, bool bias)
@@ -136,7 +122,7 @@ static clnet_net *finish(builder *b)
 {
     if (b->st == CLNET_OK)
         return b->net;
-    failures++;
+    test_failures++;
     clnet_net_free(b->net);
     return NULL;
 }
@@ -1113,8 +1099,8 @@ int main(void)
     for (int d = 0; d < ndev; d++)
         test_train_loop(ctx, devs[d]);
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     return rc == 1 ? 1 : rc;
