@@ -81,7 +81,8 @@ void clnet_net_free(clnet_net *net);
  * A Darknet-style INI text: a [net] section (input = CxHxW, and optional
  * training defaults: batch, epochs, learning_rate, momentum, weight_decay,
  * optimizer = sgd|adam), then one section per layer: [conv], [convt],
- * [maxpool], [avgpool], [globalavgpool], [globalmaxpool], [adaptiveavgpool],
+ * [maxpool], [avgpool] (one per pooling mode) and [globalmaxpool] etc.,
+ * [adaptiveavgpool],
  * [activation], [batchnorm], [lrn], [dropout], [linear], [add], [mul],
  * [concat], [flatten], [softmax], [slice], [rbf]. Keys are documented in
  * docs/cfg-format.md; `name =` names a layer, `from = a, b` lists inputs by
