@@ -451,6 +451,25 @@ static void add_unpool(int n, int c, int h, int w, int out_h, int out_w, int k, 
     tc->window[2] = pad;
 }
 
+/* UNPOOL's gradient: dy (n, c, out_h, out_w) gathered at argmax (n, c, h, w),
+ * the indices made as add_unpool's. */
+static void add_unpool_backward(int n, int c, int h, int w, int out_h, int out_w, int k, int s,
+                                int pad)
+{
+    clnet_op op = {.kind = CLNET_OP_UNPOOL_BACKWARD};
+    op.u.unpool.out_h = out_h;
+    op.u.unpool.out_w = out_w;
+    test_case *tc = new_case(op, NMSE_EXACT, "out=%dx%d,indices=%s", out_h, out_w,
+                             k ? "window" : "any");
+    add_in(tc, SHAPE(n, c, out_h, out_w));
+    tspec idx = ranged(SHAPE(n, c, h, w), k ? FILL_ARGMAX : FILL_INDEX_ANY, 0, 0);
+    idx.dtype = CLNET_I32;
+    add_in(tc, idx);
+    tc->window[0] = k;
+    tc->window[1] = s;
+    tc->window[2] = pad;
+}
+
 /* Activations built on exp or tanh, compared with a transcendental's
  * tolerance. */
 static bool smooth_act(clnet_activation fn)
@@ -833,6 +852,9 @@ void add_forward_cases(void)
         if (!(conv_cases[i].flags & TRANSPOSE))
             add_conv_backward(&conv_cases[i]);
     for_each_pool_case(add_pool_backward);
+    add_unpool_backward(2, 3, 4, 4, 8, 8, 2, 2, 0);
+    add_unpool_backward(1, 4, 7, 7, 13, 13, 3, 2, 1);
+    add_unpool_backward(2, 2, 5, 5, 6, 6, 0, 0, 0);
     add_act_backward_cases();
     add_zoo_cases();
 }

@@ -73,6 +73,8 @@ typedef struct nn_layer {
     nn_alias y_alias, dy_alias;
     clnet_tensor *pre;             /* fused activation's input (has_act) */
     clnet_tensor *argmax;          /* max pooling (I32) */
+    bool switches_used;            /* max pooling: an UNPOOL layer reads its argmax, which is
+                                      then kept in inference too */
     clnet_tensor *batch_mean, *batch_var; /* batch-norm statistics of the last training forward */
     nn_batch_views b;
     uint64_t dropout_seed;         /* of the last training forward */

@@ -1,5 +1,5 @@
 /* cl_pool.c - OpenCL launchers for POOL (windowed, adaptive, and global as a
- * reduction per plane), UNPOOL and POOL_BACKWARD; kernels in cl/pool.cl,
+ * reduction per plane), UNPOOL, POOL_BACKWARD and UNPOOL_BACKWARD; kernels in cl/pool.cl,
  * found by the pooling mode's name. */
 #include <stdio.h>
 
@@ -152,6 +152,23 @@ static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
     return launch(dev, "unpool_scatter", NARGS(args), args, 3, grid);
 }
 
+/* UNPOOL's gradient: every dx element gathers dy at its argmax (see
+ * pool.cl for indices outside the plane). */
+static clnet_status run_unpool_backward(clnet_device *dev, const clnet_tensor *dy,
+                                        const clnet_tensor *argmax, clnet_tensor *dx)
+{
+    clnet_cl_tensor_args dya = clnet_cl_targs(dy), ia = clnet_cl_targs(argmax);
+    clnet_cl_tensor_args dxa = clnet_cl_targs(dx);
+    cl_int out_plane = (cl_int)clnet_spatial_numel(dy);
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(ia), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(out_plane),
+    };
+    size_t grid[3] = {
+        (size_t)clnet_spatial_numel(dx), (size_t)dx->shape[1], (size_t)dx->shape[0],
+    };
+    return launch(dev, "unpool_gather", NARGS(args), args, 3, grid);
+}
+
 /* The gradient of global pooling in a mode that selects: one work-group per
  * plane finds its first maximum and writes the plane (see pool.cl). */
 static clnet_status run_backward_global_select(clnet_device *dev, const clnet_pool_geom *g,
@@ -212,6 +229,8 @@ clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,
     (void)nin;
     if (op->kind == CLNET_OP_UNPOOL)
         return run_unpool(dev, in[0], in[1], out[0]);
+    if (op->kind == CLNET_OP_UNPOOL_BACKWARD)
+        return run_unpool_backward(dev, in[0], in[1], out[0]);
     if (op->kind == CLNET_OP_POOL_BACKWARD)
         return run_backward(dev, op, in[0], in[1], out[0]);
     if (op->kind != CLNET_OP_POOL)

@@ -1,6 +1,6 @@
 /* ref_pool.c - reference pooling in every clnet_pool_mode (with max's
  * optional argmax output, and adaptive average pooling), max-unpooling, and
- * pooling's gradient, window by window. */
+ * the gradients of pooling (window by window) and of unpooling. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +161,31 @@ static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
     return CLNET_OK;
 }
 
+/* UNPOOL's gradient: each dx element reads dy at its argmax. */
+static clnet_status run_unpool_backward(clnet_device *dev, const clnet_tensor *dy,
+                                        const clnet_tensor *argmax, clnet_tensor *dx)
+{
+    int64_t n_images = dx->shape[0], channels = dx->shape[1];
+    int64_t in_plane = clnet_spatial_numel(dx);
+    int64_t out_plane = clnet_spatial_numel(dy);
+    for (int64_t n = 0; n < n_images; n++)
+        for (int64_t c = 0; c < channels; c++) {
+            const float *dyp = clnet_ref_f32(dy) + n * dy->stride[0] + c * out_plane;
+            const int32_t *ap = clnet_ref_i32(argmax) + n * argmax->stride[0] + c * in_plane;
+            float *dxp = clnet_ref_f32(dx) + n * dx->stride[0] + c * in_plane;
+            for (int64_t i = 0; i < in_plane; i++) {
+                if (ap[i] < 0 || ap[i] >= out_plane)
+                    return clnet_fail(dev->ctx, CLNET_ERR_INVALID_ARGUMENT,
+                                      "ref: unpool_backward: argmax[%lld, %lld, %lld] = %d lies "
+                                      "outside the %lld-element plane of dy",
+                                      (long long)n, (long long)c, (long long)i, (int)ap[i],
+                                      (long long)out_plane);
+                dxp[i] = dyp[ap[i]];
+            }
+        }
+    return CLNET_OK;
+}
+
 /* The output positions [*lo, *hi] along one axis whose windows contain input
  * coordinate i: o * stride - pad <= i < o * stride - pad + window. */
 static void covering(int64_t i, int64_t window, int64_t stride, int64_t pad, int64_t outputs,
@@ -255,6 +280,8 @@ clnet_status clnet_ref_run_pool(clnet_device *dev, const clnet_op *op, int nin,
     (void)nin;
     if (op->kind == CLNET_OP_UNPOOL)
         return run_unpool(dev, in[0], in[1], out[0]);
+    if (op->kind == CLNET_OP_UNPOOL_BACKWARD)
+        return run_unpool_backward(dev, in[0], in[1], out[0]);
     if (op->kind == CLNET_OP_POOL_BACKWARD)
         return run_pool_backward(dev, op, in[0], in[1], out[0]);
     return run_pool(op, in[0], out[0], nout > 1 ? out[1] : NULL);

@@ -37,6 +37,9 @@ typedef enum clnet_layer_kind {
     CLNET_LAYER_SLICE,           /* channels slice_start .. + slice_count of its input, a view */
     CLNET_LAYER_RBF,             /* Euclidean RBF units (CLNET_OP_RBF), out_channels of
                                     them; inference only: backward is CLNET_ERR_UNSUPPORTED */
+    CLNET_LAYER_UNPOOL,          /* max-unpooling (CLNET_OP_UNPOOL) at the argmax of the max
+                                    POOL layer `switches`, whose output has this layer's
+                                    input shape: the output has that pooling's input shape */
     CLNET_LAYER_KIND_COUNT
 } clnet_layer_kind;
 
@@ -61,6 +64,7 @@ typedef struct clnet_layer_spec {
                                     the last norm of a residual branch (Goyal et al. 2017;
                                     torchvision's zero_init_residual) */
     int slice_start, slice_count; /* SLICE: the channel range taken, count >= 1 */
+    int switches;                /* UNPOOL: id of an earlier max POOL layer */
 } clnet_layer_spec;
 
 /* Creates an empty network whose input has per-image shape `input` (C, H, W)
@@ -84,7 +88,7 @@ void clnet_net_free(clnet_net *net);
  * [maxpool], [avgpool] (one per pooling mode) and [globalmaxpool] etc.,
  * [adaptiveavgpool],
  * [activation], [batchnorm], [lrn], [dropout], [linear], [add], [mul],
- * [concat], [flatten], [softmax], [slice], [rbf]. Keys are documented in
+ * [concat], [flatten], [softmax], [slice], [rbf], [unpool]. Keys are documented in
  * docs/cfg-format.md; `name =` names a layer, `from = a, b` lists inputs by
  * name or relative index (-1 = previous). Unknown sections or keys, bad
  * values and dangling references are errors naming the file, line and key. */
