@@ -666,6 +666,11 @@ static clnet_status forward_layer(clnet_net *net, int id)
 
 clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
 {
+    return nn_forward(net, x, n, false);
+}
+
+clnet_status nn_forward(clnet_net *net, const float *x, int n, bool normalised)
+{
     clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !x)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
@@ -685,7 +690,8 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
     if (st != CLNET_OK)
         return st;
     size_t bytes = (size_t)n * (size_t)nn_numel(&net->layers[0].out) * sizeof(float);
-    st = nn_norm_input(net, x, n, &x);
+    if (!normalised)
+        st = nn_norm_input(net, x, n, &x);
     if (st != CLNET_OK)
         return st;
     double t = nn_prof_start(net);

@@ -149,6 +149,10 @@ struct clnet_net {
 /* The input x of clnet_net_forward (n images) with the net's normalisation
  * applied: x itself when the net has none, else the net's scratch. */
 clnet_status nn_norm_input(clnet_net *net, const float *x, int n, const float **out);
+/* clnet_net_forward, but with `normalised` the caller (the training and
+ * evaluation pipeline, on its worker threads) applied the net's
+ * normalisation to x already. */
+clnet_status nn_forward(clnet_net *net, const float *x, int n, bool normalised);
 
 /* The normalisation a training or evaluation call should apply in its
  * host pipeline, given the caller's (may be NULL): none when the net

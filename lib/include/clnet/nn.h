@@ -261,7 +261,15 @@ clnet_status clnet_net_truncate(clnet_net *net, int last);
  * clnet_net_train_epoch and clnet_net_evaluate; checkpoints keep it (format
  * version 2), so a net loaded in a fresh process evaluates as it was trained
  * without the caller repeating any statistics. A cfg sets it with the [net]
- * keys `mean = ...` and `std = ...` (one value per input channel). */
+ * keys `mean = ...` and `std = ...` (one value per input channel).
+ * It is computed on the host, bit for bit as a caller normalising by hand
+ * would: clnet_net_train_epoch and clnet_net_evaluate do it on their input
+ * pipeline's worker threads, overlapping the device, clnet_net_forward on
+ * the calling thread. It is not folded into the first layer's weights:
+ * that is exact only for a first convolution without padding (a padded one
+ * would pad the raw input with 0 where the normalised input has 0, i.e. a
+ * raw value of mean[c]: the border outputs would differ), and a device-side
+ * scale by 1/std would round differently from the division. */
 
 /* Sets the net's normalisation: mean and std hold one float per input
  * channel (dimension 0 of the input shape); either may be NULL (0 and 1).
