@@ -14,14 +14,6 @@
 #define CLASSES 5
 #define MAX_GRADS 4096
 
-static int failures;
-
-static void check(bool ok, const char *dev, const char *what)
-{
-    printf("  %s: %s: %s\n", ok ? "ok" : "FAIL", dev, what);
-    failures += !ok;
-}
-
 /* One pass's results: the loss and every parameter gradient, in layer
  * order. */
 typedef struct pass_result {
@@ -189,13 +181,13 @@ static void compare(const char *name, const pass_result *plain, const pass_resul
     double dloss = fabs((double)fused->loss - plain->loss) / fmax(fabs((double)plain->loss), 1e-6);
     printf("  %s: loss %.6f (unfused %.6f, ref %.6f); gradients fused vs unfused %.2e, "
            "vs ref %.2e\n", name, fused->loss, plain->loss, oracle->loss, d, dref);
-    check(dloss < 1e-5, name, "the fused loss is the unfused one");
-    check(d < 1e-5, name, "the fused gradients are the unfused ones");
-    check(dref < 1e-4 && rel_diff(plain, oracle) < 1e-4, name, "both agree with ref");
-    check(fused->fused[0] && fused->fused[1] && fused->fused[2], name,
-          "every batch norm with a ReLU-family activation was fused");
-    check(!plain->fused[0] && !plain->fused[1] && !plain->fused[2], name,
-          "fusion off runs them apart");
+    CHECK(dloss < 1e-5, "%s: the fused loss is the unfused one", name);
+    CHECK(d < 1e-5, "%s: the fused gradients are the unfused ones", name);
+    CHECK(dref < 1e-4 && rel_diff(plain, oracle) < 1e-4, "%s: both agree with ref", name);
+    CHECK(fused->fused[0] && fused->fused[1] && fused->fused[2],
+          "%s: every batch norm with a ReLU-family activation was fused", name);
+    CHECK(!plain->fused[0] && !plain->fused[1] && !plain->fused[2],
+          "%s: fusion off runs them apart", name);
 }
 
 int main(void)
@@ -231,7 +223,7 @@ int main(void)
     }
     free(res);
     clnet_ctx_free(ctx);
-    if (rc == 0 && failures)
+    if (rc == 0 && test_failures)
         rc = 1;
     printf("%s\n", rc ? "FAIL" : "PASS");
     return rc;
