@@ -60,7 +60,7 @@ NATIVE_SIZE = {'inception_v3': 299, 'efficientnet_b1': 240, 'efficientnet_b2': 2
 
 # Zoo models exported by `clnet-bench export` and checked by onnx.checker
 # (their numerical round trip is test_onnx's); None: the cfg's own input.
-EXPORT_CHECK = [('lenet5', None), ('nin', 64), ('resnet18', 64),
+EXPORT_CHECK = [('lenet5', None), ('nin', 64), ('resnet18', 64), ('resnet20', None),
                 ('mobilenet_v2', 64), ('efficientnet_b0', 64), ('googlenet', 64),
                 ('densenet121', 64), ('squeezenet1_0', 64), ('inception_v3', 75)]
 

@@ -425,23 +425,43 @@ static clnet_status export_linear(exporter *ex, const nn_layer *l, const char *x
     return l->spec.has_act ? activation(ex, &l->spec.act, y, out) : CLNET_OK;
 }
 
+/* Input i of an ADD: a narrower one (the CIFAR ResNets' option-A shortcut,
+ * added into the leading channels) becomes a Pad of zero channels after its
+ * own, which an Add then sums exactly as clnet does. NULL when out of
+ * memory. */
+static const char *add_input(exporter *ex, const nn_layer *l, int i, int full)
+{
+    const clnet_shape *x = &ex->net->layers[l->spec.from[i]].out;
+    const char *name = value_name(ex->net, l->spec.from[i]);
+    if (l->spec.kind != CLNET_LAYER_ADD || i == full || !nn_channel_prefix(&l->out, x))
+        return name;
+    int rank = x->ndim + 1;
+    int64_t p[2 * (CLNET_MAX_DIMS + 1)] = {0};
+    p[rank + 1] = l->out.dim[0] - x->dim[0];   /* channel axis, end */
+    const char *pads = ex_str(ex, "%s.pads%d", value_name(ex->net, ex->layer), i);
+    const char *y = temp_name(ex);
+    if (!pads || !y)
+        return NULL;
+    add_int_init(ex, pads, 2 * rank, p);
+    const char *in[3] = {name, pads, NULL};
+    add_node(ex, "Pad", in, y);
+    return y;
+}
+
 static clnet_status export_binary(exporter *ex, const nn_layer *l, const char *out)
 {
     const clnet_layer_spec *s = &l->spec;
     int full = nn_full_input(ex->net, l);
-    for (int i = 0; i < s->nfrom; i++)
-        if (s->kind == CLNET_LAYER_ADD &&
-            nn_channel_prefix(&l->out, &ex->net->layers[s->from[i]].out) && i != full)
-            return ex_fail(ex, CLNET_ERR_UNSUPPORTED, "adding a narrower input into the "
-                           "leading channels has no ONNX equivalent");
-    const char *acc = value_name(ex->net, s->from[0]);
-    for (int i = 1; i < s->nfrom; i++) {
-        const char *in[3] = {acc, value_name(ex->net, s->from[i]), NULL};
+    const char *acc = add_input(ex, l, 0, full);
+    for (int i = 1; i < s->nfrom && acc; i++) {
+        const char *in[3] = {acc, add_input(ex, l, i, full), NULL};
+        if (!in[1])
+            break;
         const char *y = i + 1 == s->nfrom ? out : temp_name(ex);
         add_node(ex, s->kind == CLNET_LAYER_ADD ? "Add" : "Mul", in, y);
         acc = y;
     }
-    return CLNET_OK;
+    return ex->oom ? ex_fail(ex, CLNET_ERR_HOST_MEMORY, "out of host memory") : CLNET_OK;
 }
 
 static clnet_status export_layer(exporter *ex, const nn_layer *l)
