@@ -12,8 +12,8 @@ difference over the L2 norm of PyTorch's output and must stay below 1e-4.
 Exit 0 when every model matches, 1 otherwise, 77 (skip) when PyTorch,
 torchvision or onnx is missing and neither CI nor CLNET_TEST_REQUIRE_DEVICE
 is set. --native runs every torchvision 0.14 classification model at its own
-input size instead (bench/onnx_torchvision.sh); --table prints a Markdown
-table of errors and times.
+input size instead, on one image (bench/onnx_torchvision.sh); --table
+prints a Markdown table of errors and times.
 """
 import argparse
 import os
@@ -130,7 +130,9 @@ def check_one(args, torch, tv, name, size, opset, dynamic, devices):
     path = os.path.join(args.workdir, '%s_%d_op%d.onnx' % (name, size, opset))
     xin, xout = path + '.x.npy', path + '.y.npy'
     model = build(tv, torch, name, size, args.native)
-    x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(2))
+    # one image at native sizes: the largest models take minutes per image here
+    batch = 1 if args.native else 2
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         ref = model(x).numpy()
     axes = {'input': {0: 'N'}, 'output': {0: 'N'}} if dynamic else None

@@ -30,6 +30,7 @@ const char *nn_kind_name(clnet_layer_kind kind)
         [CLNET_LAYER_MUL] = "mul",             [CLNET_LAYER_CONCAT] = "concat",
         [CLNET_LAYER_FLATTEN] = "flatten",     [CLNET_LAYER_SOFTMAX] = "softmax",
         [CLNET_LAYER_SLICE] = "slice",         [CLNET_LAYER_RBF] = "rbf",
+        [CLNET_LAYER_SHUFFLE] = "shuffle",
     };
     if ((int)kind < 0 || kind >= CLNET_LAYER_KIND_COUNT)
         return "?";
@@ -77,6 +78,10 @@ clnet_op nn_layer_op(const nn_layer *l)
     case CLNET_LAYER_MUL: op.kind = CLNET_OP_BINARY; op.u.binary.fn = CLNET_BINARY_MUL; break;
     case CLNET_LAYER_SOFTMAX: op.kind = CLNET_OP_SOFTMAX; break;
     case CLNET_LAYER_RBF: op.kind = CLNET_OP_RBF; break;
+    case CLNET_LAYER_SHUFFLE:
+        op.kind = CLNET_OP_CHANNEL_SHUFFLE;
+        op.u.shuffle.groups = s->shuffle_groups;
+        break;
     default: break; /* INPUT, FLATTEN, CONCAT and SLICE run no single forward op */
     }
     return op;

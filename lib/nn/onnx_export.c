@@ -464,6 +464,34 @@ static clnet_status export_binary(exporter *ex, const nn_layer *l, const char *o
     return ex->oom ? ex_fail(ex, CLNET_ERR_HOST_MEMORY, "out of host memory") : CLNET_OK;
 }
 
+/* The channel shuffle as exporters write it: Reshape (N, G, C/G, ...),
+ * Transpose of the two group axes, Reshape (N, C, ...); 0 keeps the batch. */
+static clnet_status export_shuffle(exporter *ex, const nn_layer *l, const char *x,
+                                   const char *out)
+{
+    const clnet_shape *in = &l->out;
+    int64_t g = l->spec.shuffle_groups, split[CLNET_MAX_DIMS + 2] = {0, g, in->dim[0] / g};
+    int64_t whole[CLNET_MAX_DIMS + 1] = {0}, perm[CLNET_MAX_DIMS + 2];
+    for (int d = 0; d < in->ndim; d++)
+        whole[1 + d] = in->dim[d];
+    for (int d = 1; d < in->ndim; d++)
+        split[2 + d] = in->dim[d];
+    for (int d = 0; d < in->ndim + 2; d++)
+        perm[d] = d == 1 ? 2 : d == 2 ? 1 : d;
+    const char *split_name = ex_str(ex, "%s.split_shape", out);
+    const char *whole_name = ex_str(ex, "%s.shape", out);
+    const char *grouped = temp_name(ex), *swapped = temp_name(ex);
+    if (!split_name || !whole_name || !grouped || !swapped)
+        return ex_fail(ex, CLNET_ERR_HOST_MEMORY, "out of host memory");
+    add_int_init(ex, split_name, in->ndim + 2, split);
+    add_int_init(ex, whole_name, in->ndim + 1, whole);
+    add_node(ex, "Reshape", (const char *[]){x, split_name, NULL}, grouped);
+    attr_ints(ex, add_node(ex, "Transpose", (const char *[]){grouped, NULL}, swapped), "perm",
+              in->ndim + 2, perm);
+    add_node(ex, "Reshape", (const char *[]){swapped, whole_name, NULL}, out);
+    return CLNET_OK;
+}
+
 static clnet_status export_layer(exporter *ex, const nn_layer *l)
 {
     const clnet_layer_spec *s = &l->spec;
@@ -508,6 +536,8 @@ static clnet_status export_layer(exporter *ex, const nn_layer *l)
     case CLNET_LAYER_SOFTMAX:
         attr_int(ex, add_node(ex, "Softmax", in, out), "axis", 1);
         return CLNET_OK;
+    case CLNET_LAYER_SHUFFLE:
+        return export_shuffle(ex, l, x, out);
     case CLNET_LAYER_SLICE: {
         int64_t start = s->slice_start, end = (int64_t)s->slice_start + s->slice_count, axis = 1;
         const char *names[3] = {ex_str(ex, "%s.starts", out), ex_str(ex, "%s.ends", out),

@@ -685,27 +685,11 @@ static clnet_status op_flatten(ox_import *imp)
     return add_flatten(imp, x);
 }
 
-/* A permutation of the channels as a frozen 1x1 convolution whose weights
- * are 0 and 1: exact, since every output sums one product by 1 and zeros. */
+/* ShuffleNet's channel shuffle: a SHUFFLE layer, no parameters. */
 static clnet_status add_channel_shuffle(ox_import *imp, const ox_value *x, int64_t groups)
 {
-    const clnet_shape *in = ox_shape(imp, x);
-    int64_t c = in->dim[0], per = c / groups;
-    float *w = calloc((size_t)(c * c), sizeof *w);
-    if (!w)
-        return ox_fail(imp, CLNET_ERR_HOST_MEMORY, "out of host memory");
-    for (int64_t g = 0; g < groups; g++)
-        for (int64_t j = 0; j < per; j++)
-            w[(j * groups + g) * c + g * per + j] = 1.0f;   /* out j*G+g <- in g*per+j */
-    clnet_layer_spec spec = {.kind = CLNET_LAYER_CONV, .out_channels = (int)c, .kernel = {1, 1}};
-    int id;
-    clnet_status st = add_on(imp, x, &spec, &id);
-    if (st == CLNET_OK)
-        st = ox_set_param(imp, id, 0, w);
-    free(w);
-    if (st == CLNET_OK)
-        st = clnet_net_freeze(imp->net, id, id, true);
-    return st;
+    clnet_layer_spec spec = {.kind = CLNET_LAYER_SHUFFLE, .shuffle_groups = (int)groups};
+    return add_on(imp, x, &spec, NULL);
 }
 
 /* Whether Reshape(x, (N, G, C/G, H, W)) is followed by Transpose(0, 2, 1,

@@ -37,6 +37,8 @@ typedef enum clnet_layer_kind {
     CLNET_LAYER_SLICE,           /* channels slice_start .. + slice_count of its input, a view */
     CLNET_LAYER_RBF,             /* Euclidean RBF units (CLNET_OP_RBF), out_channels of
                                     them; inference only: backward is CLNET_ERR_UNSUPPORTED */
+    CLNET_LAYER_SHUFFLE,         /* ShuffleNet's channel shuffle in shuffle_groups groups
+                                    (CLNET_OP_CHANNEL_SHUFFLE); no parameters */
     CLNET_LAYER_KIND_COUNT
 } clnet_layer_kind;
 
@@ -61,6 +63,7 @@ typedef struct clnet_layer_spec {
                                     the last norm of a residual branch (Goyal et al. 2017;
                                     torchvision's zero_init_residual) */
     int slice_start, slice_count; /* SLICE: the channel range taken, count >= 1 */
+    int shuffle_groups;          /* SHUFFLE: >= 1, divides the channels */
 } clnet_layer_spec;
 
 /* Creates an empty network whose input has per-image shape `input` (C, H, W)
