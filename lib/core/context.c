@@ -62,6 +62,7 @@ clnet_status clnet_ctx_create(clnet_ctx **out)
     ctx->log_min = CLNET_LOG_WARN;
     ctx->cache_dir = default_cache_dir();
     ctx->binary_dir = dup_or_null(nonempty_env("CLNET_BINARY_DIR"));
+    ctx->binary_dir_generation = 1;
     ctx->cl_source_dir = dup_or_null(nonempty_env("CLNET_CL_DIR"));
     *out = ctx;
     return CLNET_OK;

@@ -80,6 +80,8 @@ struct clnet_ctx {
     clnet_log_level log_min;
     char *cache_dir;           /* NULL: program disk cache off */
     char *binary_dir;          /* non-NULL: binaries-only mode */
+    unsigned binary_dir_generation; /* counts binary_dir's settings, from 1: a device
+                                       checks the directory's manifest once per setting */
     char *cl_source_dir;       /* non-NULL: read cl/ sources from disk ($CLNET_CL_DIR) */
     mtx_t lock;                /* guards program caches of every device */
 };

@@ -2,6 +2,7 @@
  * buffers, op dispatch to the per-family launchers, and the interop calls of
  * clnet/opencl.h (adopting a caller's context and queue). */
 #include "opencl/cl_algo.h"
+#include "opencl/cl_matmul.h"
 #include "opencl/cl_program.h"
 
 #include <CL/cl_ext.h>
@@ -367,10 +368,12 @@ static clnet_status cl_synchronize(clnet_device *dev)
  * that cannot run it (cl_algo.c's table decides). */
 static bool cl_supports(clnet_device *dev, const clnet_op *op)
 {
-    /* GEMM and LINEAR run on CLBlast, which compiles its kernels from source
-     * in every process: a device limited to prebuilt binaries cannot run them. */
-    if (op->kind == CLNET_OP_GEMM || op->kind == CLNET_OP_LINEAR)
-        return dev->ctx->binary_dir == NULL;
+    /* A device limited to prebuilt binaries runs GEMM and LINEAR on clnet's
+     * own kernel only: CLBlast, which takes the products that kernel does
+     * not (alpha other than 1, beta other than 0 and 1), compiles its kernels
+     * from source in every process. */
+    if (op->kind == CLNET_OP_GEMM && dev->ctx->binary_dir)
+        return clnet_cl_matmul_takes_scalars(op->u.gemm.alpha, op->u.gemm.beta);
     if (op->kind != CLNET_OP_CONV)
         return true;
     return clnet_cl_conv_supported(&op->u.conv);

@@ -23,7 +23,7 @@
 #define FORMAT_VERSION 1u
 #define HEADER_BYTES 32
 
-static uint64_t fnv1a64(const void *data, size_t n)
+uint64_t clnet_cl_hash64(const void *data, size_t n)
 {
     const unsigned char *p = data;
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -98,7 +98,7 @@ clnet_status clnet_cl_key_make(clnet_device *dev, const char *program, const cha
     memcpy(key->text + head, source, src + 1);
     key->len = (size_t)head + src;
     snprintf(key->file, sizeof key->file, "%016llx.clbin",
-             (unsigned long long)fnv1a64(key->text, key->len));
+             (unsigned long long)clnet_cl_hash64(key->text, key->len));
     free(pversion);
     return CLNET_OK;
 }
@@ -190,7 +190,7 @@ bool clnet_cl_binary_parse(const unsigned char *data, size_t size, const clnet_c
     }
     *payload = data + HEADER_BYTES + key_len;
     *payload_len = (size_t)len;
-    if (fnv1a64(*payload, *payload_len) != get_le(data + 24, 8)) {
+    if (clnet_cl_hash64(*payload, *payload_len) != get_le(data + 24, 8)) {
         snprintf(why, why_size, "payload checksum mismatch (corrupt file)");
         return false;
     }
@@ -313,7 +313,7 @@ static clnet_status write_file(const char *dir, const clnet_cl_key *key,
     put_le(header + 8, FORMAT_VERSION, 4);
     put_le(header + 12, key->len, 4);
     put_le(header + 16, len, 8);
-    put_le(header + 24, fnv1a64(payload, len), 8);
+    put_le(header + 24, clnet_cl_hash64(payload, len), 8);
     if (!write_all(rep.fd, header, sizeof header) ||
         !write_all(rep.fd, (const unsigned char *)key->text, key->len) ||
         !write_all(rep.fd, payload, len)) {
@@ -377,6 +377,7 @@ clnet_status clnet_opencl_use_binaries(clnet_ctx *ctx, const char *dir)
     mtx_lock(&ctx->lock);
     free(ctx->binary_dir);
     ctx->binary_dir = copy;
+    ctx->binary_dir_generation++;
     mtx_unlock(&ctx->lock);
     return CLNET_OK;
 }

@@ -1,13 +1,45 @@
-/* cl_compile.c - clnet_opencl_compile_all: every program of cl/ built (or
- * found) for one device and written as a binary file, for devices that
- * cannot compile (binaries-only mode) and for `clnet-bench compile`. */
+/* cl_compile.c - clnet_opencl_compile_all: every program of cl/, with every
+ * option set a launcher can ask for, built (or found) for one device and
+ * written as binary files plus a manifest, for devices that cannot compile
+ * (binaries-only mode) and for `clnet-bench compile`. */
+#include "opencl/cl_algo.h"
 #include "opencl/cl_program.h"
 
 #include <string.h>
 
+/* Programs that launchers only ever ask for with build options, and those
+ * option sets: these are built instead of the program's defaults. Every
+ * other program is asked for with its defaults (NULL options) only. */
+static const struct {
+    const char *program;
+    const char *const *options;
+    int count;
+} variants[] = {
+    {"depthwise", clnet_cl_depthwise_options, CLNET_CL_DEPTHWISE_VARIANTS},
+};
+
+/* Builds (or finds) program `name` with `options` and writes its binary. */
+static clnet_status store_program(clnet_device *dev, const char *dir, const char *name,
+                                  const char *options)
+{
+    cl_program prog;
+    const clnet_cl_key *key;
+    clnet_status st = clnet_cl_program_get(dev, name, options, &prog, &key);
+    if (st != CLNET_OK)
+        return st;
+    char why[512];
+    st = clnet_cl_binary_store(dev, dir, key, prog, why, sizeof why);
+    if (st != CLNET_OK)
+        return clnet_fail(dev->ctx, st, "clnet_opencl_compile_all: program %s (options \"%s\") "
+                          "for %s: %s", name, options ? options : "", dev->info.name, why);
+    return CLNET_OK;
+}
+
 /* Programs come through the device's usual path (memory, cache, source; or
  * the binaries dir in binaries-only mode), so a warm cache makes this fast
- * and what is written is exactly what clnet would run. */
+ * and what is written is exactly what clnet would run. The manifest is
+ * written last: a directory whose compile stopped half-way has none, and
+ * binaries-only mode refuses it. */
 clnet_status clnet_opencl_compile_all(clnet_device *dev, const char *dir, int *nprograms)
 {
     clnet_error_clear(dev ? dev->ctx : NULL);
@@ -25,22 +57,25 @@ clnet_status clnet_opencl_compile_all(clnet_device *dev, const char *dir, int *n
     if (err)
         return clnet_fail(ctx, CLNET_ERR_IO, "clnet_opencl_compile_all: cannot create %s: %s",
                           dir, strerror(err));
+    int written = 0;
     for (int i = 0; i < clnet_cl_source_count; i++) {
         const char *name = clnet_cl_sources[i].name;
-        cl_program prog;
-        const clnet_cl_key *key;
-        clnet_status st = clnet_cl_program_get(dev, name, NULL, &prog, &key);
-        if (st != CLNET_OK)
-            return st;
-        char why[512];
-        st = clnet_cl_binary_store(dev, dir, key, prog, why, sizeof why);
-        if (st != CLNET_OK)
-            return clnet_fail(ctx, st, "clnet_opencl_compile_all: program %s for %s: %s", name,
-                              dev->info.name, why);
-        if (nprograms)
-            (*nprograms)++;
+        int v = 0, nv = (int)(sizeof variants / sizeof variants[0]);
+        while (v < nv && strcmp(variants[v].program, name) != 0)
+            v++;
+        for (int j = 0; j < (v < nv ? variants[v].count : 1); j++) {
+            clnet_status st = store_program(dev, dir, name, v < nv ? variants[v].options[j] : NULL);
+            if (st != CLNET_OK)
+                return st;
+            written++;
+        }
     }
-    clnet_log(ctx, CLNET_LOG_INFO, "wrote %d program binaries for %s to %s",
-              clnet_cl_source_count, dev->info.name, dir);
+    clnet_status st = clnet_cl_manifest_write(dev, dir, written);
+    if (st != CLNET_OK)
+        return st;
+    if (nprograms)
+        *nprograms = written;
+    clnet_log(ctx, CLNET_LOG_INFO, "wrote %d program binaries and a manifest for %s to %s",
+              written, dev->info.name, dir);
     return CLNET_OK;
 }

@@ -3,8 +3,6 @@
  * launch, bias and fused activation included. */
 #include "opencl/cl_algo.h"
 
-#include <stdio.h>
-
 /* ROWS of cl/depthwise.cl: output rows per work-item of the 3x3 kernels. */
 #define DW3X3_ROWS 4
 
@@ -33,11 +31,15 @@ bool clnet_cl_depthwise_preferred(const clnet_device *dev, const clnet_conv_geom
     return g->groups > 1 && g->c_per_group == 1;
 }
 
-/* 16 lanes unless 8 leave fewer of them idle at the end of the row. */
-static int vector_width(int64_t ow)
+const char *const clnet_cl_depthwise_options[CLNET_CL_DEPTHWISE_VARIANTS] = {"-DVW=8",
+                                                                              "-DVW=16"};
+
+/* The build options of the vector width for rows of `ow` outputs: 16 lanes
+ * unless 8 leave fewer of them idle at the end of the row. */
+static const char *vector_width_options(int64_t ow)
 {
     int64_t waste16 = (16 - ow % 16) % 16, waste8 = (8 - ow % 8) % 8;
-    return waste8 < waste16 && ow < 64 ? 8 : 16;
+    return clnet_cl_depthwise_options[waste8 < waste16 && ow < 64 ? 0 : 1];
 }
 
 /* One work-group per output plane (local = {rows of work-items, 1, 1})
@@ -63,8 +65,7 @@ clnet_status clnet_cl_conv_depthwise(clnet_device *dev, const clnet_op *op,
                                      const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    char options[32];
-    snprintf(options, sizeof options, "-DVW=%d", vector_width(g.ow));
+    const char *options = vector_width_options(g.ow);
     const bool dw3x3 = g.kh == 3 && g.kw == 3 && g.dil_h == 1 && g.dil_w == 1 &&
                        g.c_per_group == 1 && g.stride_h == g.stride_w &&
                        (g.stride_w == 1 || g.stride_w == 2);

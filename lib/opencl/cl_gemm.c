@@ -46,6 +46,10 @@ static clnet_status sgemm(clnet_device *dev, const char *opname, bool trans_a, b
     if (clnet_cl_matmul_applies(alpha, beta, (int64_t)m, (int64_t)n, (int64_t)k))
         return clnet_cl_matmul(dev, opname, trans_a, trans_b, beta == 1.0f, (int64_t)m,
                                (int64_t)n, (int64_t)k, cl_matrix(a), cl_matrix(b), cl_matrix(y));
+    if (dev->ctx->binary_dir)
+        return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                          "%s (M=%zu N=%zu K=%zu): too large for clnet's GEMM kernel, and CLBlast "
+                          "cannot run in binaries-only mode", opname, m, n, k);
     cl_command_queue queue = clnet_cl(dev)->queue;
     cl_event event = NULL;
     CLBlastStatusCode code = CLBlastSgemm(

@@ -13,9 +13,14 @@
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* The scratch of either way (see direct and transposed) indexes in int. */
+bool clnet_cl_matmul_takes_scalars(float alpha, float beta)
+{
+    return alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
+}
+
 bool clnet_cl_matmul_applies(float alpha, float beta, int64_t m, int64_t n, int64_t k)
 {
-    if (alpha != 1.0f || (beta != 0.0f && beta != 1.0f) || m <= 0 || n <= 0 || k <= 0 ||
+    if (!clnet_cl_matmul_takes_scalars(alpha, beta) || m <= 0 || n <= 0 || k <= 0 ||
         m > INT_MAX || n > INT_MAX || k > INT_MAX)
         return false;
     const int64_t pm = clnet_cl_gemm_pad_cols(m), pn = clnet_cl_gemm_pad_cols(n);

@@ -12,9 +12,11 @@ typedef struct clnet_cl_matrix {
 } clnet_cl_matrix;
 
 /* Whether clnet_cl_matmul can compute alpha * op(A) op(B) + beta * C: alpha
- * 1 and beta 0 or 1 (the tiled kernel neither scales nor blends), every
- * index within int range. CLBlast serves the rest. */
+ * 1 and beta 0 or 1 (the tiled kernel neither scales nor blends; what
+ * clnet_cl_matmul_takes_scalars checks), every index within int range.
+ * CLBlast serves the rest. */
 bool clnet_cl_matmul_applies(float alpha, float beta, int64_t m, int64_t n, int64_t k);
+bool clnet_cl_matmul_takes_scalars(float alpha, float beta);
 
 /* C (m x n) = op(A) op(B), plus the old C when `accumulate`; op(A) is m x
  * k, op(B) k x n. A transposed operand is copied into the device's scratch

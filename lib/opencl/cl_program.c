@@ -123,6 +123,26 @@ static clnet_status source_text(clnet_device *dev, const char *name, const char 
     return clnet_fail(ctx, CLNET_ERR_INTERNAL, "no OpenCL program named \"%s\" is embedded", name);
 }
 
+clnet_status clnet_cl_sources_hash(clnet_device *dev, uint64_t *hash)
+{
+    uint64_t h = 0;
+    for (int i = 0; i < clnet_cl_source_count; i++) {
+        const char *name = clnet_cl_sources[i].name, *text;
+        char *owned;
+        clnet_status st = source_text(dev, name, &text, &owned);
+        if (st != CLNET_OK)
+            return st;
+        /* Each program's hash mixed in order: a text moved from one program
+         * to the next changes the result too. */
+        uint64_t part[2] = {clnet_cl_hash64(name, strlen(name) + 1),
+                            clnet_cl_hash64(text, strlen(text))};
+        free(owned);
+        h = clnet_cl_hash64(part, sizeof part) ^ (h * 0x100000001b3ULL);
+    }
+    *hash = h;
+    return CLNET_OK;
+}
+
 static clnet_status build_failure(clnet_device *dev, const char *name, const char *options,
                                   cl_program prog, cl_int err)
 {
@@ -174,6 +194,13 @@ static clnet_status build_source(clnet_device *dev, const char *name, const char
 static clnet_status load_binary_only(clnet_device *dev, clnet_cl_program *p, const char *options)
 {
     clnet_ctx *ctx = dev->ctx;
+    clnet_cl_device *cl = clnet_cl(dev);
+    if (cl->manifest_checked != ctx->binary_dir_generation) {
+        clnet_status st = clnet_cl_manifest_check(dev, ctx->binary_dir);
+        if (st != CLNET_OK)
+            return st;
+        cl->manifest_checked = ctx->binary_dir_generation;
+    }
     char why[512];
     clnet_status st = clnet_cl_binary_load(dev, ctx->binary_dir, &p->key, options,
                                            &p->program, why, sizeof why);

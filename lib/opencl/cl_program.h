@@ -47,6 +47,10 @@ bool clnet_cl_binary_parse(const unsigned char *data, size_t size, const clnet_c
 clnet_status clnet_cl_binary_store(clnet_device *dev, const char *dir, const clnet_cl_key *key,
                                    cl_program program, char *why, size_t why_size);
 
+/* FNV-1a, 64 bits, of n bytes: the names of cache files and tuning tables,
+ * the checksum of binaries, the manifest's hash of the kernel sources. */
+uint64_t clnet_cl_hash64(const void *data, size_t n);
+
 /* Creates `dir` and its missing parents. Returns 0 or an errno value. */
 int clnet_cl_mkdir_p(const char *dir);
 
@@ -55,6 +59,21 @@ int clnet_cl_mkdir_p(const char *dir);
  * taking ctx->lock. *prog and *key stay owned by the device until it closes. */
 clnet_status clnet_cl_program_get(clnet_device *dev, const char *program, const char *options,
                                   cl_program *prog, const clnet_cl_key **key);
+
+/* The hash of every program's source text as this context builds it (the
+ * embedded sources, or CLNET_CL_DIR's files), names included: what the
+ * manifest of a binaries directory records. Errors: CLNET_ERR_IO (a
+ * CLNET_CL_DIR file unreadable), CLNET_ERR_HOST_MEMORY. */
+clnet_status clnet_cl_sources_hash(clnet_device *dev, uint64_t *hash);
+
+/* The manifest of a binaries directory (DIR/manifest.txt): the clnet
+ * version, device, driver, platform and kernel sources' hash its binaries
+ * were made for. clnet_cl_manifest_write records `dev`'s (after every
+ * binary is written); clnet_cl_manifest_check compares them with `dev` and
+ * fails with CLNET_ERR_NO_BINARY naming every field that differs, both
+ * sides shown, or the manifest's absence. */
+clnet_status clnet_cl_manifest_write(clnet_device *dev, const char *dir, int nprograms);
+clnet_status clnet_cl_manifest_check(clnet_device *dev, const char *dir);
 
 /* Releases every program and kernel the device holds (device close). */
 void clnet_cl_programs_free(clnet_device *dev);

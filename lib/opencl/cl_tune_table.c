@@ -36,16 +36,6 @@ static void geom_key(const clnet_conv_geom *g, int64_t *key)
     memcpy(key, k, sizeof k);
 }
 
-static uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* The lines after the magic that a table must carry to be this device's:
  * a table made with another driver or clnet version is not trusted. */
 static void identity(const clnet_device *dev, char *buf, size_t size)
@@ -67,7 +57,7 @@ clnet_status clnet_opencl_tuning_file(clnet_device *dev, char *path, size_t size
     char id[1024];
     identity(dev, id, sizeof id);
     int n = snprintf(path, size, "%s/tune-%016llx.txt", dev->ctx->cache_dir,
-                     (unsigned long long)fnv1a64(id));
+                     (unsigned long long)clnet_cl_hash64(id, strlen(id)));
     if (n < 0 || (size_t)n >= size)
         return clnet_fail(dev->ctx, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_opencl_tuning_file: the path needs %d bytes, %zu given", n + 1,

@@ -62,16 +62,23 @@ clnet_status clnet_opencl_set_cache_dir(clnet_ctx *ctx, const char *dir);
  * from binaries in `dir` (made by clnet_opencl_compile_all), never compiled
  * from source, as on devices without a compiler (FPGAs). NULL turns the mode
  * off. $CLNET_BINARY_DIR sets it at context creation. A program with no
- * binary then fails with CLNET_ERR_NO_BINARY naming the file it looked for.
- * GEMM and LINEAR, which run on CLBlast (it compiles its kernels online and
- * cannot load binaries), are reported unsupported in this mode. */
+ * binary then fails with CLNET_ERR_NO_BINARY naming the file it looked for,
+ * and so does a directory whose manifest (written by
+ * clnet_opencl_compile_all) names another device, driver, platform, clnet
+ * version or kernel source than this context's: the message lists every
+ * field that differs, both sides. GEMM and LINEAR run on clnet's own GEMM
+ * kernel in this mode; a GEMM primitive with alpha other than 1 or beta
+ * other than 0 or 1, which needs CLBlast (it compiles its kernels online),
+ * is reported unsupported. */
 clnet_status clnet_opencl_use_binaries(clnet_ctx *ctx, const char *dir);
 
 /* Builds every kernel program clnet has, with every option set it uses, for
  * `dev`, and writes the binaries into `dir` (created if missing) in the form
- * clnet_opencl_use_binaries loads. `*nprograms` (may be NULL) receives the
- * number written. Errors: CLNET_ERR_INVALID_ARGUMENT (`ref`),
- * CLNET_ERR_BUILD (log in clnet_last_error), CLNET_ERR_IO. */
+ * clnet_opencl_use_binaries loads, then `dir`/manifest.txt (clnet version,
+ * device, driver, platform, the kernel sources' hash). `*nprograms` (may be
+ * NULL) receives the number of binaries written. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (`ref`), CLNET_ERR_BUILD (log in
+ * clnet_last_error), CLNET_ERR_IO. */
 clnet_status clnet_opencl_compile_all(clnet_device *dev, const char *dir, int *nprograms);
 
 /* One convolution algorithm as measured by clnet_opencl_tune_conv. */
