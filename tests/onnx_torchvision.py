@@ -88,6 +88,66 @@ def check_exports(args, onnx):
     return failed
 
 
+def handmade_models(torch):
+    """Small graphs for what torchvision's models do not export: each a
+    module, its input size, and None (must match PyTorch) or words the
+    import error must contain."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Lambda(nn.Module):
+        def __init__(self, fn, *layers):
+            super().__init__()
+            self.fn, self.layers = fn, nn.ModuleList(layers)
+
+        def forward(self, x):
+            return self.fn(x, *self.layers)
+
+    torch.manual_seed(3)
+    conv, pool = nn.Conv2d(3, 4, 3), nn.AvgPool2d(3, stride=2)
+    w, b = nn.Parameter(torch.randn(3 * 6 * 6, 5)), nn.Parameter(torch.randn(5))
+    head = nn.Module()
+    head.w, head.b = w, b
+    return [
+        ('pad+conv', Lambda(lambda x, c: c(F.pad(x, (1, 2, 0, 1))), conv), None),
+        ('pad+avgpool', Lambda(lambda x, p: p(F.pad(x, (1, 1, 1, 1))), pool), None),
+        ('matmul+add', Lambda(lambda x, h: torch.flatten(x, 1) @ h.w + h.b, head), None),
+        ('reflect pad', Lambda(lambda x, c: c(F.pad(x, (1, 1, 1, 1), mode='reflect')), conv),
+         "op type Pad): attribute 'mode' = 'reflect'"),
+        ('pad+maxpool', Lambda(lambda x, p: p(F.pad(x, (1, 1, 1, 1))), nn.MaxPool2d(3)),
+         'op type MaxPool): input 0'),
+        ('transpose', Lambda(lambda x, c: c(x.transpose(2, 3)), conv),
+         'op type Transpose): operator Transpose has no clnet layer'),
+    ]
+
+
+def check_handmade(args, torch):
+    """Returns the number of hand-made graphs clnet gets wrong on `ref`."""
+    import numpy as np
+    failed = 0
+    for name, model, error in handmade_models(torch):
+        path = os.path.join(args.workdir, 'handmade.onnx')
+        xin, xout = path + '.x.npy', path + '.y.npy'
+        x = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(4))
+        model.eval()
+        with torch.no_grad():
+            ref = model(x).numpy()
+        torch.onnx.export(model, x, path, opset_version=13, input_names=['input'])
+        np.save(xin, x.numpy())
+        run = subprocess.run([args.clnet_bench, 'infer', '--onnx', path, '--input', xin,
+                              '--output', xout, '--device', 'ref'], capture_output=True, text=True)
+        why = run.stderr.strip()
+        if error is None and run.returncode == 0:
+            y = np.load(xout)
+            err = float(np.linalg.norm(y.astype(np.float64) - ref) / np.linalg.norm(ref))
+            ok = y.shape == ref.shape and err <= TOLERANCE
+            why = 'error %.2e' % err
+        else:
+            ok = error is not None and run.returncode != 0 and error in why
+        failed += not ok
+        print('handmade %-12s %s %s' % (name, 'ok    ' if ok else 'FAILED', why))
+    return failed
+
+
 def required():
     return bool(os.environ.get('CI') or os.environ.get('CLNET_TEST_REQUIRE_DEVICE'))
 
@@ -192,7 +252,8 @@ def main():
     else:
         cases = SMALL
     devices = args.devices.split(',')
-    failed = 0 if args.native or args.models else check_exports(args, onnx)
+    failed = 0 if args.native or args.models else check_exports(args, onnx) + check_handmade(
+        args, torch)
     if args.table:
         print('| model | input | opset | device | rel. L2 error | clnet-bench infer s |')
         print('|---|---|---|---|---|---|')

@@ -924,7 +924,7 @@ static clnet_status op_pad(ox_import *imp)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute 'mode' = '%s' with value %g "
                        "(clnet pads convolutions with zeros)", mode, value);
     ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
-    TRY(layer_in(imp, 0, false, &x));
+    TRY(layer_in(imp, 0, true, &x));   /* zeros padded to zeros: the pads add up */
     const clnet_shape *in = ox_shape(imp, x);
     int64_t pads[2 * OX_MAX_DIMS];
     int n = 0, rank = in->ndim + 1;
@@ -959,19 +959,25 @@ static clnet_status op_pad(ox_import *imp)
     ox_value *y = ox_output(imp, 0);
     y->kind = OX_LAYER;
     y->layer = x->layer;
+    if (x->padded && !spatial)
+        return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "input 0 ('%s'): zero channels after "
+                       "spatial zeros (clnet folds one or the other)", x->name);
     y->padded = true;
     if (!spatial) {
         y->pad_channels = (int)pads[rank + 1];
         return CLNET_OK;
     }
+    memcpy(y->pad, x->pad, sizeof y->pad);
     /* (top, left, bottom, right); 1-D inputs pad the width only */
     int sp = rank - 2;
     for (int a = 0; a < sp; a++) {
         int s = sp == 2 ? a : 1;
         if (pads[2 + a] < 0 || pads[rank + 2 + a] < 0)
             return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "negative padding (cropping)");
-        y->pad[s] = (int)pads[2 + a];
-        y->pad[2 + s] = (int)pads[rank + 2 + a];
+        y->pad[s] += (int)pads[2 + a];
+        y->pad[2 + s] += (int)pads[rank + 2 + a];
+        if (y->pad[s] > (1 << 20) || y->pad[2 + s] > (1 << 20))
+            return ox_fail(imp, CLNET_ERR_FORMAT, "more than 2^20 zeros of padding");
     }
     return CLNET_OK;
 }
