@@ -3,7 +3,7 @@
 # native input, exported to ONNX (opset 13) with seeded random weights and
 # batch-norm statistics, run by clnet and compared with PyTorch: a Markdown
 # table of the relative L2 error and the time of `clnet-bench infer` per
-# model (import, binding, kernel builds and a batch of 2).
+# model (import, binding, kernel builds and one image).
 #
 # usage: bench/onnx_torchvision.sh [BUILD_DIR] [DEVICES] [MODELS]
 #   BUILD_DIR  default build

@@ -1,6 +1,6 @@
 /* eltwise.cl - elementwise kernels: activations and their gradients, dropout,
- * binary add/mul, bias add, image block copies (concat, identity) and softmax
- * over axis 1. */
+ * binary add/mul, bias add, image block copies (concat, identity), channel
+ * shuffle and softmax over axis 1. */
 
 /* Every tensor arrives as (base, offset, batch_stride) in elements; the rest
  * of an image is dense. Grids are launched at their exact extents (no local
@@ -167,6 +167,17 @@ __kernel void copy_block16(__global const float *x, int x_off, int x_bs,
 {
     int i = get_global_id(0) * 16, n = get_global_id(1);
     vstore16(vload16(0, x + x_off + n * x_bs + i), 0, y + y_off + n * y_bs + y_start + i);
+}
+
+/* ShuffleNet's channel shuffle, grid (spatial, C, N): output channel
+ * c = p * groups + g reads input channel g * (C / groups) + p. */
+__kernel void channel_shuffle(__global const float *x, int x_off, int x_bs,
+                              __global float *y, int y_off, int y_bs, int groups)
+{
+    int s = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    int spatial = get_global_size(0), per = get_global_size(1) / groups;
+    int src = (c % groups) * per + c / groups;
+    y[y_off + n * y_bs + c * spatial + s] = x[x_off + n * x_bs + src * spatial + s];
 }
 
 /* Softmax (or log-softmax when `log_out`) over the `channels` entries of

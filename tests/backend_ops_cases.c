@@ -825,6 +825,15 @@ static void add_rbf(tspec x, int64_t m, bool out_view)
     tc->out_cview[0] = out_view;
 }
 
+/* ShuffleNet's channel shuffle; groups C/G undoes groups G (its gradient). */
+static void add_channel_shuffle(tspec x, int groups, bool out_view)
+{
+    clnet_op op = {.kind = CLNET_OP_CHANNEL_SHUFFLE, .u.shuffle.groups = groups};
+    test_case *tc = new_case(op, NMSE_EXACT, "groups=%d", groups);
+    add_in(tc, x);
+    tc->out_cview[0] = out_view;
+}
+
 /* The ops the classic nets of the zoo brought in: torchvision's adaptive
  * pooling before the classifier of AlexNet and VGG (overlapping and uneven
  * windows, outputs larger than the input as on 32x32 images, 1-D, views),
@@ -845,6 +854,12 @@ static void add_zoo_cases(void)
     add_rbf(SHAPE(4, 256), 64, false);
     add_rbf(ranged(SHAPE(4, 31), FILL_SPECIAL, -4, 4), 13, false);
     add_rbf(chview(SHAPE(2, 8, 3, 3)), 5, true);
+    add_channel_shuffle(SHAPE(2, 6, 5, 7), 2, false);
+    add_channel_shuffle(SHAPE(1, 12, 3, 3), 3, false);
+    add_channel_shuffle(SHAPE(3, 58, 7, 7), 29, false);
+    add_channel_shuffle(SHAPE(2, 8, 13), 4, false);
+    add_channel_shuffle(SHAPE(2, 5, 1, 1), 1, false);
+    add_channel_shuffle(chview(SHAPE(2, 8, 3, 3)), 2, true);
 }
 
 void add_forward_cases(void)

@@ -12,8 +12,8 @@ difference over the L2 norm of PyTorch's output and must stay below 1e-4.
 Exit 0 when every model matches, 1 otherwise, 77 (skip) when PyTorch,
 torchvision or onnx is missing and neither CI nor CLNET_TEST_REQUIRE_DEVICE
 is set. --native runs every torchvision 0.14 classification model at its own
-input size instead (bench/onnx_torchvision.sh); --table prints a Markdown
-table of errors and times.
+input size instead, on one image (bench/onnx_torchvision.sh); --table
+prints a Markdown table of errors and times.
 """
 import argparse
 import os
@@ -60,7 +60,7 @@ NATIVE_SIZE = {'inception_v3': 299, 'efficientnet_b1': 240, 'efficientnet_b2': 2
 
 # Zoo models exported by `clnet-bench export` and checked by onnx.checker
 # (their numerical round trip is test_onnx's); None: the cfg's own input.
-EXPORT_CHECK = [('lenet5', None), ('nin', 64), ('resnet18', 64),
+EXPORT_CHECK = [('lenet5', None), ('nin', 64), ('resnet18', 64), ('resnet20', None),
                 ('mobilenet_v2', 64), ('efficientnet_b0', 64), ('googlenet', 64),
                 ('densenet121', 64), ('squeezenet1_0', 64), ('inception_v3', 75)]
 
@@ -85,6 +85,66 @@ def check_exports(args, onnx):
         print('export %-16s %s %s' % (name, 'onnx.checker ok' if ok else 'FAILED', why))
         if os.path.exists(path):
             os.remove(path)
+    return failed
+
+
+def handmade_models(torch):
+    """Small graphs for what torchvision's models do not export: each a
+    module, its input size, and None (must match PyTorch) or words the
+    import error must contain."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Lambda(nn.Module):
+        def __init__(self, fn, *layers):
+            super().__init__()
+            self.fn, self.layers = fn, nn.ModuleList(layers)
+
+        def forward(self, x):
+            return self.fn(x, *self.layers)
+
+    torch.manual_seed(3)
+    conv, pool = nn.Conv2d(3, 4, 3), nn.AvgPool2d(3, stride=2)
+    w, b = nn.Parameter(torch.randn(3 * 6 * 6, 5)), nn.Parameter(torch.randn(5))
+    head = nn.Module()
+    head.w, head.b = w, b
+    return [
+        ('pad+conv', Lambda(lambda x, c: c(F.pad(x, (1, 2, 0, 1))), conv), None),
+        ('pad+avgpool', Lambda(lambda x, p: p(F.pad(x, (1, 1, 1, 1))), pool), None),
+        ('matmul+add', Lambda(lambda x, h: torch.flatten(x, 1) @ h.w + h.b, head), None),
+        ('reflect pad', Lambda(lambda x, c: c(F.pad(x, (1, 1, 1, 1), mode='reflect')), conv),
+         "op type Pad): attribute 'mode' = 'reflect'"),
+        ('pad+maxpool', Lambda(lambda x, p: p(F.pad(x, (1, 1, 1, 1))), nn.MaxPool2d(3)),
+         'op type MaxPool): input 0'),
+        ('transpose', Lambda(lambda x, c: c(x.transpose(2, 3)), conv),
+         'op type Transpose): operator Transpose has no clnet layer'),
+    ]
+
+
+def check_handmade(args, torch):
+    """Returns the number of hand-made graphs clnet gets wrong on `ref`."""
+    import numpy as np
+    failed = 0
+    for name, model, error in handmade_models(torch):
+        path = os.path.join(args.workdir, 'handmade.onnx')
+        xin, xout = path + '.x.npy', path + '.y.npy'
+        x = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(4))
+        model.eval()
+        with torch.no_grad():
+            ref = model(x).numpy()
+        torch.onnx.export(model, x, path, opset_version=13, input_names=['input'])
+        np.save(xin, x.numpy())
+        run = subprocess.run([args.clnet_bench, 'infer', '--onnx', path, '--input', xin,
+                              '--output', xout, '--device', 'ref'], capture_output=True, text=True)
+        why = run.stderr.strip()
+        if error is None and run.returncode == 0:
+            y = np.load(xout)
+            err = float(np.linalg.norm(y.astype(np.float64) - ref) / np.linalg.norm(ref))
+            ok = y.shape == ref.shape and err <= TOLERANCE
+            why = 'error %.2e' % err
+        else:
+            ok = error is not None and run.returncode != 0 and error in why
+        failed += not ok
+        print('handmade %-12s %s %s' % (name, 'ok    ' if ok else 'FAILED', why))
     return failed
 
 
@@ -130,7 +190,9 @@ def check_one(args, torch, tv, name, size, opset, dynamic, devices):
     path = os.path.join(args.workdir, '%s_%d_op%d.onnx' % (name, size, opset))
     xin, xout = path + '.x.npy', path + '.y.npy'
     model = build(tv, torch, name, size, args.native)
-    x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(2))
+    # one image at native sizes: the largest models take minutes per image here
+    batch = 1 if args.native else 2
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         ref = model(x).numpy()
     axes = {'input': {0: 'N'}, 'output': {0: 'N'}} if dynamic else None
@@ -190,7 +252,8 @@ def main():
     else:
         cases = SMALL
     devices = args.devices.split(',')
-    failed = 0 if args.native or args.models else check_exports(args, onnx)
+    failed = 0 if args.native or args.models else check_exports(args, onnx) + check_handmade(
+        args, torch)
     if args.table:
         print('| model | input | opset | device | rel. L2 error | clnet-bench infer s |')
         print('|---|---|---|---|---|---|')

@@ -380,6 +380,11 @@ static void test_classic_sections(clnet_ctx *ctx)
         expect_layer(net, 1, NULL, "3x6", 0);
         clnet_net_free(net);
     }
+    net = parse(ctx, "[net]\ninput = 6x4x4\n[shuffle]\ngroups = 3\n", NULL);
+    if (net) {
+        expect_layer(net, 1, NULL, "6x4x4", 0);
+        clnet_net_free(net);
+    }
 }
 
 /* Every pooling mode of the table has its windowed and global section, and
@@ -516,6 +521,9 @@ static const error_case errors[] = {
     {"adaptive height on 1-D input", "[net]\ninput = 2x16\n[adaptiveavgpool]\nsize_h = 3\n"
      "size_w = 3\n", CLNET_ERR_FORMAT, "test.cfg:4: size_h:"},
     {"rbf without outputs", NET "[rbf]\n", CLNET_ERR_FORMAT, "test.cfg:3: outputs:"},
+    {"shuffle without groups", NET "[shuffle]\n", CLNET_ERR_FORMAT, "test.cfg:3: groups:"},
+    {"shuffle groups not dividing", NET "[shuffle]\ngroups = 2\n", CLNET_ERR_INVALID_PARAMS,
+     "test.cfg:3: [shuffle]:"},
 };
 
 static void test_errors(clnet_ctx *ctx)

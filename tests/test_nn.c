@@ -286,6 +286,25 @@ static clnet_net *net_segnet(clnet_ctx *ctx, clnet_activation fn)
     return net;
 }
 
+/* A ShuffleNet v2 unit: half the channels pass, the other half is
+ * convolved, both are concatenated and shuffled (in 2 groups, then 3, so
+ * that the second is not the first's inverse), then read by a convolution. */
+static clnet_net *net_shuffle(clnet_ctx *ctx, clnet_activation fn)
+{
+    builder b = start(ctx, 3, 2, 5, 5);
+    int c = add(&b, with_act(conv(6, 3, 3, 1, 1, true), fn));
+    int keep = add(&b, from(slice(0, 3), 1, (int[]){c}));
+    int half = add(&b, from(slice(3, 3), 1, (int[]){c}));
+    int branch = add(&b, from(with_act(conv(3, 1, 1, 1, 0, true), fn), 1, (int[]){half}));
+    add(&b, from(simple(CLNET_LAYER_CONCAT), 2, (int[]){keep, branch}));
+    add(&b, (clnet_layer_spec){.kind = CLNET_LAYER_SHUFFLE, .shuffle_groups = 2});
+    add(&b, (clnet_layer_spec){.kind = CLNET_LAYER_SHUFFLE, .shuffle_groups = 3});
+    add(&b, conv(4, 3, 3, 1, 1, true));
+    add(&b, global_pool(CLNET_POOL_AVG));
+    add(&b, linear(3, true));
+    return finish(&b);
+}
+
 typedef clnet_net *(*net_fn)(clnet_ctx *ctx, clnet_activation fn);
 
 static clnet_net *net_plain_fn(clnet_ctx *ctx, clnet_activation fn)
@@ -307,6 +326,7 @@ static const struct {
     {"shortcut", net_shortcut},
     {"slice", net_slice},
     {"segnet", net_segnet},
+    {"shuffle", net_shuffle},
 };
 #define NNETS ((int)(sizeof nets / sizeof nets[0]))
 

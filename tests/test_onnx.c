@@ -30,9 +30,6 @@
 /* Zoo models with a layer ONNX cannot express, and that layer's kind. */
 static const struct { const char *model, *why; } refused[] = {
     {"lenet5_1998", "LeCun"},           /* scaled tanh, then RBF units */
-    /* the CIFAR ResNets' option A shortcut adds a narrower input */
-    {"resnet20", "narrower"}, {"resnet32", "narrower"}, {"resnet44", "narrower"},
-    {"resnet56", "narrower"}, {"resnet110", "narrower"}, {"resnet1202", "narrower"},
     /* airbench's output x 1/9: ONNX would write a Mul, which imports back as
      * a per-channel 1x1 conv with parameters of its own */
     {"airbench94", "scale"},
@@ -104,13 +101,11 @@ static float *run(clnet_net *net, const float *x, size_t *count)
     return y;
 }
 
-static int round_trip(clnet_ctx *ctx, clnet_device *ref, const char *name, const char *path)
+/* Exports `net` (which it frees), imports it back and compares. */
+static int round_trip_net(clnet_ctx *ctx, clnet_device *ref, const char *name, clnet_net *net,
+                          const char *path)
 {
-    clnet_net *net = small_zoo(ctx, name), *back = NULL;
-    if (!net) {
-        printf("FAIL %s: no input size to export it at\n", name);
-        return 1;
-    }
+    clnet_net *back = NULL;
     int64_t params;
     clnet_net_counts(net, &params, NULL, NULL);
     if (params > MAX_PARAMS) {
@@ -170,6 +165,39 @@ static int round_trip(clnet_ctx *ctx, clnet_device *ref, const char *name, const
     clnet_net_free(net);
     clnet_net_free(back);
     return fails;
+}
+
+static int round_trip(clnet_ctx *ctx, clnet_device *ref, const char *name, const char *path)
+{
+    clnet_net *net = small_zoo(ctx, name);
+    if (!net) {
+        printf("FAIL %s: no input size to export it at\n", name);
+        return 1;
+    }
+    return round_trip_net(ctx, ref, name, net, path);
+}
+
+/* ShuffleNet v2's units (no zoo model has them): the channel shuffle is
+ * written as Reshape-Transpose-Reshape and must come back as a shuffle
+ * layer, without parameters (the parameter counts are compared). */
+static int round_trip_shuffle(clnet_ctx *ctx, clnet_device *ref, const char *path)
+{
+    static const char text[] =
+        "[net]\ninput = 3x12x12\n"
+        "[conv]\nfilters = 12\nsize = 3\nstride = 2\npad = 1\nactivation = relu\n"
+        "[slice]\nname = keep\ncount = 6\n"
+        "[slice]\nname = half\nfrom = -2\nstart = 6\ncount = 6\n"
+        "[conv]\nfilters = 6\nsize = 1\nactivation = relu\n"
+        "[concat]\nfrom = keep, -1\n"
+        "[shuffle]\ngroups = 2\n"
+        "[shuffle]\ngroups = 3\n"
+        "[globalavgpool]\n[linear]\noutputs = 5\n";
+    clnet_net *net = NULL;
+    if (clnet_net_parse_cfg(ctx, text, "shuffle.cfg", NULL, &net) != CLNET_OK) {
+        printf("FAIL shuffle units: %s\n", clnet_last_error(ctx));
+        return 1;
+    }
+    return round_trip_net(ctx, ref, "shuffle units", net, path);
 }
 
 /* ---- damaged files ---- */
@@ -268,13 +296,17 @@ static int damaged_files(clnet_ctx *ctx, clnet_device *ref, const char *path)
     m->opset_import[0]->version = opset;
     saved = g->node[1]->op_type;
     g->node[1]->op_type = (char *)"Erf";
-    fails += expect_packed(ctx, "unsupported operator", m, CLNET_ERR_UNSUPPORTED, "Erf");
+    /* the message reads as the model's problem and names the node and its op type */
+    fails += expect_packed(ctx, "unsupported operator", m, CLNET_ERR_UNSUPPORTED,
+                           "ONNX import of unsupported operator: node '");
+    fails += expect_packed(ctx, "unsupported operator", m, CLNET_ERR_UNSUPPORTED,
+                           "(#1, op type Erf): operator Erf has no clnet layer");
     g->node[1]->op_type = saved;
     Onnx__AttributeProto *a = g->node[0]->attribute[0];
     saved = a->name;
     a->name = (char *)"wibble";
     fails += expect_packed(ctx, "unsupported attribute", m, CLNET_ERR_UNSUPPORTED,
-                           "attribute 'wibble'");
+                           "(#0, op type Conv): attribute 'wibble'");
     a->name = saved;
     int32_t type = g->initializer[0]->data_type;
     g->initializer[0]->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
@@ -422,6 +454,7 @@ int main(void)
     int fails = damaged_files(ctx, ref, path);
     fails += fine_tune(ctx, ref, path);
     fails += gelu_round_trip(ctx, ref, path);
+    fails += round_trip_shuffle(ctx, ref, path);
     fails += refused_layers(ctx, ref, path);
     for (const char *const *name = clnet_zoo_names(); *name; name++)
         fails += round_trip(ctx, ref, *name, path);

@@ -406,6 +406,12 @@ static void gemm_errors(env *e)
     EXPECT(e, "centres of rank 1", op, SHAPE, NULL, SH(2, 12), SH(12));
     EXPECT(e, "x of rank 1", op, SHAPE, NULL, SH(12), SH(5, 12));
     EXPECT(e, "a bias", op, ARG, NULL, SH(2, 12), SH(5, 12), SH(5));
+
+    op = (clnet_op){.kind = CLNET_OP_CHANNEL_SHUFFLE, .u.shuffle.groups = 4};
+    EXPECT(e, "4 groups of 6 channels", op, PARAMS, NULL, SH(2, 6, 3, 3));
+    EXPECT(e, "x of rank 1", op, SHAPE, NULL, SH(8));
+    op.u.shuffle.groups = 0;
+    EXPECT(e, "0 groups", op, PARAMS, NULL, SH(2, 6, 3, 3));
 }
 
 static clnet_op backward_weights(int kernel)

@@ -160,6 +160,7 @@ clnet_status clnet_check_softmax(check *c);
 clnet_status clnet_check_binary(check *c);
 clnet_status clnet_check_bias_add(check *c);
 clnet_status clnet_check_concat(check *c);
+clnet_status clnet_check_channel_shuffle(check *c);
 clnet_status clnet_check_activation_backward(check *c);
 clnet_status clnet_check_linear(check *c);
 clnet_status clnet_check_gemm(check *c);

@@ -1,5 +1,5 @@
 /* op_check_eltwise.c - checks and output shapes of ACTIVATION(_BACKWARD),
- * DROPOUT, SOFTMAX, BINARY, BIAS_ADD and CONCAT (the ops of
+ * DROPOUT, SOFTMAX, BINARY, BIAS_ADD, CONCAT and CHANNEL_SHUFFLE (the ops of
  * lib/ref/ref_eltwise.c). */
 #include "core/op_check.h"
 
@@ -70,6 +70,16 @@ clnet_status clnet_check_concat(check *c)
         y.dim[1] += s->dim[1];
     }
     return out_f32(c, y);
+}
+
+clnet_status clnet_check_channel_shuffle(check *c)
+{
+    TRY(f32_rank(c, 0, "x", 2, CLNET_MAX_DIMS));
+    int g = c->op->u.shuffle.groups;
+    if (g < 1 || c->in[0].dim[1] % g != 0)
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "%d groups do not divide %lld channels", g,
+                    (long long)c->in[0].dim[1]);
+    return out_f32(c, c->in[0]);
 }
 
 clnet_status clnet_check_activation_backward(check *c)

@@ -71,7 +71,7 @@ const char *clnet_status_str(clnet_status status)
     case CLNET_ERR_DTYPE: return "wrong tensor element type";
     case CLNET_ERR_LAYOUT: return "tensor layout not supported by the op";
     case CLNET_ERR_DEVICE_MISMATCH: return "tensors live on different devices";
-    case CLNET_ERR_UNSUPPORTED: return "not supported on this device";
+    case CLNET_ERR_UNSUPPORTED: return "not supported";
     case CLNET_ERR_NO_DEVICE: return "no such device";
     case CLNET_ERR_HOST_MEMORY: return "out of host memory";
     case CLNET_ERR_DEVICE_MEMORY: return "out of device memory";

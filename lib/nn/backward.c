@@ -300,6 +300,10 @@ static clnet_status backward_unary(clnet_net *net, int id, clnet_tensor *g)
         op.u.dropout.training = nn_layer_training(net, l);
         op.u.dropout.seed = l->dropout_seed;
         return contribute(net, p, false, &op, 1, &g);
+    case CLNET_LAYER_SHUFFLE:
+        /* shuffling in C/G groups undoes shuffling in G */
+        op.u.shuffle.groups = (int)(l->out.dim[0] / l->spec.shuffle_groups);
+        return contribute(net, p, false, &op, 1, &g);
     case CLNET_LAYER_FLATTEN:
         if (p->dy_alias == NN_FLATTEN_VIEW && p->consumer == id) {
             p->grad_written = true;

@@ -192,6 +192,14 @@ static clnet_status build_slice(cfg_parser *p, const cfg_section *s, const clnet
     return cfg_need_int(p, s, "count", 1, CFG_MAX_CHANNELS, &spec->slice_count);
 }
 
+static clnet_status build_shuffle(cfg_parser *p, const cfg_section *s, const clnet_shape *in,
+                                  clnet_layer_spec *spec)
+{
+    (void)in;
+    spec->kind = CLNET_LAYER_SHUFFLE;
+    return cfg_need_int(p, s, "groups", 1, CFG_MAX_CHANNELS, &spec->shuffle_groups);
+}
+
 static clnet_status build_rbf(cfg_parser *p, const cfg_section *s, const clnet_shape *in,
                               clnet_layer_spec *spec)
 {
@@ -299,6 +307,7 @@ static const struct {
     [CFG_SLICE] = {build_slice, 1, 1},
     [CFG_RBF] = {build_rbf, 1, 1},
     [CFG_UNPOOL] = {build_plain, 1, 1},
+    [CFG_SHUFFLE] = {build_shuffle, 1, 1},
 };
 
 /* ---- names and inputs --------------------------------------------------- */

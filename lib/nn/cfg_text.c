@@ -38,6 +38,7 @@ static const struct {
     [CFG_SLICE] = {"[slice]", "start count"},
     [CFG_RBF] = {"[rbf]", "outputs"},
     [CFG_UNPOOL] = {"[unpool]", "switches"},
+    [CFG_SHUFFLE] = {"[shuffle]", "groups"},
     [CFG_REPEAT] = {"[repeat]", "count"},
     [CFG_END] = {"[end]", ""},
 };

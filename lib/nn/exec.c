@@ -657,6 +657,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
     case CLNET_LAYER_ACTIVATION:
     case CLNET_LAYER_LRN:
     case CLNET_LAYER_SOFTMAX:
+    case CLNET_LAYER_SHUFFLE:
         st = run(net, &op, 1, &x, 1, &dst);
         break;
     case CLNET_LAYER_ADD:

@@ -31,6 +31,7 @@ const char *nn_kind_name(clnet_layer_kind kind)
         [CLNET_LAYER_FLATTEN] = "flatten",     [CLNET_LAYER_SOFTMAX] = "softmax",
         [CLNET_LAYER_SLICE] = "slice",         [CLNET_LAYER_RBF] = "rbf",
         [CLNET_LAYER_UNPOOL] = "unpool",
+        [CLNET_LAYER_SHUFFLE] = "shuffle",
     };
     if ((int)kind < 0 || kind >= CLNET_LAYER_KIND_COUNT)
         return "?";
@@ -86,6 +87,10 @@ clnet_op nn_layer_op(const nn_layer *l)
             op.u.unpool.out_h = l->out.ndim == 3 ? (int)l->out.dim[1] : 1;
             op.u.unpool.out_w = (int)l->out.dim[l->out.ndim - 1];
         }
+        break;
+    case CLNET_LAYER_SHUFFLE:
+        op.kind = CLNET_OP_CHANNEL_SHUFFLE;
+        op.u.shuffle.groups = s->shuffle_groups;
         break;
     default: break; /* INPUT, FLATTEN, CONCAT and SLICE run no single forward op */
     }

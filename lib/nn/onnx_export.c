@@ -445,22 +445,70 @@ static clnet_status export_linear(exporter *ex, const nn_layer *l, const char *x
     return l->spec.has_act ? activation(ex, &l->spec.act, y, out) : CLNET_OK;
 }
 
+/* Input i of an ADD: a narrower one (the CIFAR ResNets' option-A shortcut,
+ * added into the leading channels) becomes a Pad of zero channels after its
+ * own, which an Add then sums exactly as clnet does. NULL when out of
+ * memory. */
+static const char *add_input(exporter *ex, const nn_layer *l, int i, int full)
+{
+    const clnet_shape *x = &ex->net->layers[l->spec.from[i]].out;
+    const char *name = value_name(ex->net, l->spec.from[i]);
+    if (l->spec.kind != CLNET_LAYER_ADD || i == full || !nn_channel_prefix(&l->out, x))
+        return name;
+    int rank = x->ndim + 1;
+    int64_t p[2 * (CLNET_MAX_DIMS + 1)] = {0};
+    p[rank + 1] = l->out.dim[0] - x->dim[0];   /* channel axis, end */
+    const char *pads = ex_str(ex, "%s.pads%d", value_name(ex->net, ex->layer), i);
+    const char *y = temp_name(ex);
+    if (!pads || !y)
+        return NULL;
+    add_int_init(ex, pads, 2 * rank, p);
+    const char *in[3] = {name, pads, NULL};
+    add_node(ex, "Pad", in, y);
+    return y;
+}
+
 static clnet_status export_binary(exporter *ex, const nn_layer *l, const char *out)
 {
     const clnet_layer_spec *s = &l->spec;
     int full = nn_full_input(ex->net, l);
-    for (int i = 0; i < s->nfrom; i++)
-        if (s->kind == CLNET_LAYER_ADD &&
-            nn_channel_prefix(&l->out, &ex->net->layers[s->from[i]].out) && i != full)
-            return ex_fail(ex, CLNET_ERR_UNSUPPORTED, "adding a narrower input into the "
-                           "leading channels has no ONNX equivalent");
-    const char *acc = value_name(ex->net, s->from[0]);
-    for (int i = 1; i < s->nfrom; i++) {
-        const char *in[3] = {acc, value_name(ex->net, s->from[i]), NULL};
+    const char *acc = add_input(ex, l, 0, full);
+    for (int i = 1; i < s->nfrom && acc; i++) {
+        const char *in[3] = {acc, add_input(ex, l, i, full), NULL};
+        if (!in[1])
+            break;
         const char *y = i + 1 == s->nfrom ? out : temp_name(ex);
         add_node(ex, s->kind == CLNET_LAYER_ADD ? "Add" : "Mul", in, y);
         acc = y;
     }
+    return ex->oom ? ex_fail(ex, CLNET_ERR_HOST_MEMORY, "out of host memory") : CLNET_OK;
+}
+
+/* The channel shuffle as exporters write it: Reshape (N, G, C/G, ...),
+ * Transpose of the two group axes, Reshape (N, C, ...); 0 keeps the batch. */
+static clnet_status export_shuffle(exporter *ex, const nn_layer *l, const char *x,
+                                   const char *out)
+{
+    const clnet_shape *in = &l->out;
+    int64_t g = l->spec.shuffle_groups, split[CLNET_MAX_DIMS + 2] = {0, g, in->dim[0] / g};
+    int64_t whole[CLNET_MAX_DIMS + 1] = {0}, perm[CLNET_MAX_DIMS + 2];
+    for (int d = 0; d < in->ndim; d++)
+        whole[1 + d] = in->dim[d];
+    for (int d = 1; d < in->ndim; d++)
+        split[2 + d] = in->dim[d];
+    for (int d = 0; d < in->ndim + 2; d++)
+        perm[d] = d == 1 ? 2 : d == 2 ? 1 : d;
+    const char *split_name = ex_str(ex, "%s.split_shape", out);
+    const char *whole_name = ex_str(ex, "%s.shape", out);
+    const char *grouped = temp_name(ex), *swapped = temp_name(ex);
+    if (!split_name || !whole_name || !grouped || !swapped)
+        return ex_fail(ex, CLNET_ERR_HOST_MEMORY, "out of host memory");
+    add_int_init(ex, split_name, in->ndim + 2, split);
+    add_int_init(ex, whole_name, in->ndim + 1, whole);
+    add_node(ex, "Reshape", (const char *[]){x, split_name, NULL}, grouped);
+    attr_ints(ex, add_node(ex, "Transpose", (const char *[]){grouped, NULL}, swapped), "perm",
+              in->ndim + 2, perm);
+    add_node(ex, "Reshape", (const char *[]){swapped, whole_name, NULL}, out);
     return CLNET_OK;
 }
 
@@ -508,6 +556,8 @@ static clnet_status export_layer(exporter *ex, const nn_layer *l)
     case CLNET_LAYER_SOFTMAX:
         attr_int(ex, add_node(ex, "Softmax", in, out), "axis", 1);
         return CLNET_OK;
+    case CLNET_LAYER_SHUFFLE:
+        return export_shuffle(ex, l, x, out);
     case CLNET_LAYER_SLICE: {
         int64_t start = s->slice_start, end = (int64_t)s->slice_start + s->slice_count, axis = 1;
         const char *names[3] = {ex_str(ex, "%s.starts", out), ex_str(ex, "%s.ends", out),

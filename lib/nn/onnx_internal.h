@@ -46,7 +46,10 @@ typedef struct ox_value {
     int layer;                     /* OX_LAYER */
     int pad[4];                    /* OX_LAYER: zero padding (top, left, bottom, right) a
                                       Pad left for the Conv reading it to apply */
-    bool padded;
+    int pad_channels;              /* OX_LAYER: zero channels a Pad appended, left for the
+                                      Add reading it (clnet adds a narrower input into
+                                      the leading channels) */
+    bool padded;                   /* pad or pad_channels is not zero */
 } ox_value;
 
 typedef struct ox_import {
@@ -73,8 +76,10 @@ typedef struct ox_import {
 
 /* Reads and unpacks the model (path or opts->data). */
 clnet_status ox_read_model(ox_import *imp, const char *path, const clnet_onnx_options *opts);
-/* "file: node 'name' (#index, OpType): message" when a node is current,
- * else "file: message". Returns st. */
+/* "ONNX import of file: node 'name' (#index, op type T): message" when a
+ * node is current, else "ONNX import of file: message", so that the status
+ * text before it (e.g. "not supported") reads as the model's problem, not
+ * the device's. Returns st. */
 clnet_status ox_fail(ox_import *imp, clnet_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Decodes an initializer or attribute tensor; `what` names it in messages. */

@@ -22,9 +22,10 @@ static clnet_status layer_in(ox_import *imp, int i, bool pad_ok, ox_value **out)
     if (v->kind != OX_LAYER)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "input %d ('%s') must be computed from the "
                        "graph input, not a constant", i, v->name);
-    if (v->padded && !pad_ok)
+    if (v->padded && (!pad_ok || v->pad_channels))
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "input %d ('%s') comes from a Pad, which "
-                       "clnet can only fold into a following Conv", i, v->name);
+                       "clnet can only fold into a following Conv or AveragePool (spatial "
+                       "zeros) or Add (zero channels after the input's)", i, v->name);
     *out = v;
     return CLNET_OK;
 }
@@ -86,6 +87,7 @@ static clnet_status alias(ox_import *imp, const ox_value *x)
     y->kind = OX_LAYER;
     y->layer = x->layer;
     y->padded = x->padded;
+    y->pad_channels = x->pad_channels;
     memcpy(y->pad, x->pad, sizeof y->pad);
     return CLNET_OK;
 }
@@ -590,6 +592,18 @@ static clnet_status add_gelu(ox_import *imp, const ox_value *x, const int absorb
     return CLNET_OK;
 }
 
+/* Input i of an Add, which may be a narrower value a Pad widened with zero
+ * channels: clnet's ADD sums it into the leading channels. */
+static clnet_status add_in(ox_import *imp, int i, ox_value **out)
+{
+    ox_value *v = ox_input(imp, i);
+    if (v && v->kind == OX_LAYER && v->pad_channels) {
+        *out = v;
+        return CLNET_OK;
+    }
+    return layer_in(imp, i, false, out);
+}
+
 static clnet_status op_binary(ox_import *imp)
 {
     TRY(ox_check_attrs(imp, ""));
@@ -612,8 +626,20 @@ static clnet_status op_binary(ox_import *imp)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "%s of two computed tensors (clnet adds and "
                        "multiplies them)", op);
     ox_value *x = NULL, *y = NULL; /* set by layer_in; -O3 cannot see that */
-    TRY(layer_in(imp, 0, false, &x));
-    TRY(layer_in(imp, 1, false, &y));
+    TRY(add_in(imp, 0, &x));
+    TRY(add_in(imp, 1, &y));
+    if (x->pad_channels && y->pad_channels)
+        return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "an Add of two inputs padded with zero "
+                       "channels (clnet adds one narrower input into a full-width one)");
+    const ox_value *narrow = x->pad_channels ? x : y->pad_channels ? y : NULL;
+    if (narrow) {
+        clnet_shape padded = *ox_shape(imp, narrow);
+        padded.dim[0] += narrow->pad_channels;
+        if (!nn_same_shape(&padded, ox_shape(imp, narrow == x ? y : x)))
+            return ox_fail(imp, CLNET_ERR_FORMAT, "input '%s' padded with %d zero channels "
+                           "does not match the other input's shape", narrow->name,
+                           narrow->pad_channels);
+    }
     clnet_layer_spec spec = {.kind = op[0] == 'A' ? CLNET_LAYER_ADD : CLNET_LAYER_MUL,
                              .from = {x->layer, y->layer}, .nfrom = 2};
     int id;
@@ -677,27 +703,11 @@ static clnet_status op_flatten(ox_import *imp)
     return add_flatten(imp, x);
 }
 
-/* A permutation of the channels as a frozen 1x1 convolution whose weights
- * are 0 and 1: exact, since every output sums one product by 1 and zeros. */
+/* ShuffleNet's channel shuffle: a SHUFFLE layer, no parameters. */
 static clnet_status add_channel_shuffle(ox_import *imp, const ox_value *x, int64_t groups)
 {
-    const clnet_shape *in = ox_shape(imp, x);
-    int64_t c = in->dim[0], per = c / groups;
-    float *w = calloc((size_t)(c * c), sizeof *w);
-    if (!w)
-        return ox_fail(imp, CLNET_ERR_HOST_MEMORY, "out of host memory");
-    for (int64_t g = 0; g < groups; g++)
-        for (int64_t j = 0; j < per; j++)
-            w[(j * groups + g) * c + g * per + j] = 1.0f;   /* out j*G+g <- in g*per+j */
-    clnet_layer_spec spec = {.kind = CLNET_LAYER_CONV, .out_channels = (int)c, .kernel = {1, 1}};
-    int id;
-    clnet_status st = add_on(imp, x, &spec, &id);
-    if (st == CLNET_OK)
-        st = ox_set_param(imp, id, 0, w);
-    free(w);
-    if (st == CLNET_OK)
-        st = clnet_net_freeze(imp->net, id, id, true);
-    return st;
+    clnet_layer_spec spec = {.kind = CLNET_LAYER_SHUFFLE, .shuffle_groups = (int)groups};
+    return add_on(imp, x, &spec, NULL);
 }
 
 /* Whether Reshape(x, (N, G, C/G, H, W)) is followed by Transpose(0, 2, 1,
@@ -916,7 +926,8 @@ static clnet_status op_split(ox_import *imp)
     return CLNET_OK;
 }
 
-/* Pad with zeros of the spatial axes, kept for the Conv after it. */
+/* Pad with zeros of the spatial axes, kept for the Conv or AveragePool after
+ * it, or of zero channels after the input's, kept for the Add after it. */
 static clnet_status op_pad(ox_import *imp)
 {
     TRY(ox_check_attrs(imp, "mode pads value"));
@@ -931,7 +942,7 @@ static clnet_status op_pad(ox_import *imp)
         return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute 'mode' = '%s' with value %g "
                        "(clnet pads convolutions with zeros)", mode, value);
     ox_value *x = NULL; /* set by the input getter; -O3 cannot see that */
-    TRY(layer_in(imp, 0, false, &x));
+    TRY(layer_in(imp, 0, true, &x));   /* zeros padded to zeros: the pads add up */
     const clnet_shape *in = ox_shape(imp, x);
     int64_t pads[2 * OX_MAX_DIMS];
     int n = 0, rank = in->ndim + 1;
@@ -945,27 +956,46 @@ static clnet_status op_pad(ox_import *imp)
     } else {
         TRY(ox_attr_ints(imp, "pads", 2 * OX_MAX_DIMS, pads, &n));
     }
-    if (n != 2 * rank || rank < 3)
-        return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "pads for rank %d (%d values)", rank, n);
-    if (pads[0] || pads[1] || pads[rank] || pads[rank + 1])
-        return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "padding of the batch or channel axis");
-    bool any = false;
-    for (int i = 0; i < 2 * rank; i++)
-        any |= pads[i] != 0;
-    if (!any)
+    if (n != 2 * rank)
+        return ox_fail(imp, CLNET_ERR_FORMAT, "pads for rank %d (%d values)", rank, n);
+    bool spatial = false;
+    for (int a = 0; a < 2 * rank; a++)
+        if (pads[a] > (1 << 20))
+            return ox_fail(imp, CLNET_ERR_FORMAT, "pads[%d] = %lld", a, (long long)pads[a]);
+    for (int a = 2; a < rank; a++)
+        spatial |= pads[a] != 0 || pads[rank + a] != 0;
+    if (spatial && rank > 4)
+        return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "spatial padding of a rank %d tensor (clnet "
+                       "pads 1-D and 2-D windows)", rank);
+    if (pads[0] || pads[rank] || pads[1] || (pads[rank + 1] && spatial) || pads[rank + 1] < 0)
+        return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "attribute or input 'pads': padding of the "
+                       "batch axis, before the channels, or of the channels and the spatial "
+                       "axes at once (clnet folds zero channels after an Add's input, or "
+                       "spatial zeros into a Conv or AveragePool)");
+    if (!spatial && !pads[rank + 1])
         return alias(imp, x);
     ox_value *y = ox_output(imp, 0);
     y->kind = OX_LAYER;
     y->layer = x->layer;
+    if (x->padded && !spatial)
+        return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "input 0 ('%s'): zero channels after "
+                       "spatial zeros (clnet folds one or the other)", x->name);
     y->padded = true;
+    if (!spatial) {
+        y->pad_channels = (int)pads[rank + 1];
+        return CLNET_OK;
+    }
+    memcpy(y->pad, x->pad, sizeof y->pad);
     /* (top, left, bottom, right); 1-D inputs pad the width only */
     int sp = rank - 2;
     for (int a = 0; a < sp; a++) {
         int s = sp == 2 ? a : 1;
         if (pads[2 + a] < 0 || pads[rank + 2 + a] < 0)
             return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "negative padding (cropping)");
-        y->pad[s] = (int)pads[2 + a];
-        y->pad[2 + s] = (int)pads[rank + 2 + a];
+        y->pad[s] += (int)pads[2 + a];
+        y->pad[2 + s] += (int)pads[rank + 2 + a];
+        if (y->pad[s] > (1 << 20) || y->pad[2 + s] > (1 << 20))
+            return ox_fail(imp, CLNET_ERR_FORMAT, "more than 2^20 zeros of padding");
     }
     return CLNET_OK;
 }
@@ -1077,6 +1107,6 @@ clnet_status ox_import_node(ox_import *imp)
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(imp->node->op_type, ops[i].op) == 0)
             return ops[i].fn(imp);
-    return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "operator %s is not supported on computed "
-                   "tensors", imp->node->op_type);
+    return ox_fail(imp, CLNET_ERR_UNSUPPORTED, "operator %s has no clnet layer (docs/onnx.md "
+                   "lists the operators clnet imports)", imp->node->op_type);
 }

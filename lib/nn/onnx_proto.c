@@ -18,10 +18,11 @@ clnet_status ox_fail(ox_import *imp, clnet_status st, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (!imp->node)
-        return clnet_fail(imp->ctx, st, "%s: %s", imp->file, msg);
+        return clnet_fail(imp->ctx, st, "ONNX import of %s: %s", imp->file, msg);
     const char *name = imp->node->name && imp->node->name[0] ? imp->node->name : "";
-    return clnet_fail(imp->ctx, st, "%s: node '%s' (#%d, %s): %s", imp->file, name,
-                      imp->node_index, imp->node->op_type ? imp->node->op_type : "?", msg);
+    return clnet_fail(imp->ctx, st, "ONNX import of %s: node '%s' (#%d, op type %s): %s",
+                      imp->file, name, imp->node_index,
+                      imp->node->op_type ? imp->node->op_type : "?", msg);
 }
 
 static clnet_status read_file(ox_import *imp, const char *path, uint8_t **data, size_t *size)

@@ -1,5 +1,6 @@
 /* cl_eltwise.c - OpenCL launchers for ACTIVATION(_BACKWARD), DROPOUT, BINARY,
- * BIAS_ADD, CONCAT and SOFTMAX, and clnet_cl_bias_add; kernels in cl/eltwise.cl. */
+ * BIAS_ADD, CONCAT, CHANNEL_SHUFFLE and SOFTMAX, and clnet_cl_bias_add;
+ * kernels in cl/eltwise.cl. */
 #include "core/geometry.h"
 #include "opencl/clcl.h"
 
@@ -202,6 +203,17 @@ static clnet_status run_concat(clnet_device *dev, int nin, clnet_tensor *const *
     return CLNET_OK;
 }
 
+static clnet_status run_channel_shuffle(clnet_device *dev, int groups, const clnet_tensor *x,
+                                       clnet_tensor *y)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
+    cl_int g = groups;
+    clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(g) };
+    size_t grid[3];
+    channel_grid(y, grid);
+    return launch(dev, "channel_shuffle", NARGS(args), args, 3, grid);
+}
+
 /* One work-item per (spatial position, n) walks the channels. */
 static clnet_status run_softmax(clnet_device *dev, bool log_out, const clnet_tensor *x,
                                 clnet_tensor *y)
@@ -233,6 +245,8 @@ clnet_status clnet_cl_run_eltwise(clnet_device *dev, const clnet_op *op, int nin
         return launch_bias_add(dev, in[0], out[0], in[1]);
     case CLNET_OP_CONCAT:
         return run_concat(dev, nin, in, out[0]);
+    case CLNET_OP_CHANNEL_SHUFFLE:
+        return run_channel_shuffle(dev, op->u.shuffle.groups, in[0], out[0]);
     case CLNET_OP_SOFTMAX:
         return run_softmax(dev, op->u.softmax.log, in[0], out[0]);
     default:

@@ -1,6 +1,6 @@
 /* ref_eltwise.c - reference element-wise ops: activations and their
- * gradient, dropout, binary add/mul, bias add, channel concatenation and
- * (log-)softmax. */
+ * gradient, dropout, binary add/mul, bias add, channel concatenation,
+ * channel shuffle and (log-)softmax. */
 #include <math.h>
 #include <string.h>
 
@@ -193,6 +193,17 @@ static void run_concat(int nin, clnet_tensor *const *in, clnet_tensor *y)
     }
 }
 
+/* y[n, p * G + g] = x[n, g * P + p], a whole plane at a time. */
+static void run_channel_shuffle(int groups, const clnet_tensor *x, clnet_tensor *y)
+{
+    int64_t spatial = clnet_spatial_numel(y), per = y->shape[1] / groups;
+    for (int64_t n = 0; n < y->shape[0]; n++)
+        for (int64_t g = 0; g < groups; g++)
+            for (int64_t p = 0; p < per; p++)
+                memcpy(image(y, n) + (p * groups + g) * spatial,
+                       image(x, n) + (g * per + p) * spatial, (size_t)spatial * sizeof(float));
+}
+
 /* Softmax over the channels at one (n, spatial) position; stride is the
  * distance between channels. The maximum is subtracted for stability. */
 static void softmax_column(bool log_softmax, const float *x, float *y, int64_t channels,
@@ -243,6 +254,9 @@ clnet_status clnet_ref_run_eltwise(clnet_device *dev, const clnet_op *op, int ni
         return CLNET_OK;
     case CLNET_OP_CONCAT:
         run_concat(nin, in, out[0]);
+        return CLNET_OK;
+    case CLNET_OP_CHANNEL_SHUFFLE:
+        run_channel_shuffle(op->u.shuffle.groups, in[0], out[0]);
         return CLNET_OK;
     case CLNET_OP_SOFTMAX:
         run_softmax(op, in[0], out[0]);

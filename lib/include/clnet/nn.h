@@ -40,6 +40,8 @@ typedef enum clnet_layer_kind {
     CLNET_LAYER_UNPOOL,          /* max-unpooling (CLNET_OP_UNPOOL) at the argmax of the max
                                     POOL layer `switches`, whose output has this layer's
                                     input shape: the output has that pooling's input shape */
+    CLNET_LAYER_SHUFFLE,         /* ShuffleNet's channel shuffle in shuffle_groups groups
+                                    (CLNET_OP_CHANNEL_SHUFFLE); no parameters */
     CLNET_LAYER_KIND_COUNT
 } clnet_layer_kind;
 
@@ -70,6 +72,7 @@ typedef struct clnet_layer_spec {
                                     centre tap, zero elsewhere (PyTorch's dirac_) */
     int slice_start, slice_count; /* SLICE: the channel range taken, count >= 1 */
     int switches;                /* UNPOOL: id of an earlier max POOL layer */
+    int shuffle_groups;          /* SHUFFLE: >= 1, divides the channels */
 } clnet_layer_spec;
 
 /* Creates an empty network whose input has per-image shape `input` (C, H, W)

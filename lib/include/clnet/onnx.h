@@ -49,12 +49,13 @@ clnet_status clnet_net_from_onnx(clnet_ctx *ctx, const char *path,
  * ONNX model at opset 13 to `path`, replacing the file atomically (a
  * temporary file, then rename). The graph's input and output have a
  * symbolic batch axis "N". Batch norms are written with their running
- * statistics (inference). Errors: CLNET_ERR_INVALID_ARGUMENT (NULL
- * argument, a net neither bound nor with weights on the host),
- * CLNET_ERR_UNSUPPORTED naming the layer for a layer with no exact ONNX
- * equivalent (RBF units, adaptive pooling to a size that does not
- * divide its input, a residual add of a narrower input, LeCun's tanh) or a library built without ONNX
- * support, CLNET_ERR_IO, CLNET_ERR_HOST_MEMORY, those of
+ * statistics (inference); a residual add of a narrower input (the CIFAR
+ * ResNets' option-A shortcut) is a Pad of zero channels, then the Add.
+ * Errors: CLNET_ERR_INVALID_ARGUMENT (NULL argument, a net neither bound
+ * nor with weights on the host), CLNET_ERR_UNSUPPORTED naming the layer for
+ * a layer with no exact ONNX equivalent (RBF units, adaptive pooling to a
+ * size that does not divide its input, LeCun's tanh) or a library built
+ * without ONNX support, CLNET_ERR_IO, CLNET_ERR_HOST_MEMORY, those of
  * clnet_net_param_read. */
 clnet_status clnet_net_save_onnx(clnet_net *net, const char *path);
 

@@ -76,6 +76,11 @@ extern "C" {
  *       Euclidean radial basis units (LeCun et al. 1998's output layer):
  *       x (N, ...) read as (N, F), w (M, F), y (N, M) with
  *       y[n, m] = sum over f of (x[n, f] - w[m, f])^2. Forward only.
+ *   CHANNEL_SHUFFLE  in: x                    out: y
+ *       ShuffleNet's channel shuffle: x (N, C, ...) with C = G * P
+ *       (G = params.groups) read as (N, G, P, ...), transposed to
+ *       (N, P, G, ...): y[n, p * G + g] = x[n, g * P + p]. Its gradient is
+ *       CHANNEL_SHUFFLE of dy with groups P.
  *
  * Backward and training kinds (gradients flow with the same conventions; a
  * forward kind's backward that another kind already computes has no kind of
@@ -162,6 +167,7 @@ typedef enum clnet_op_kind {
     CLNET_OP_ADAM_STEP,
     CLNET_OP_RBF,
     CLNET_OP_UNPOOL_BACKWARD,
+    CLNET_OP_CHANNEL_SHUFFLE,
     CLNET_OP_KIND_COUNT
 } clnet_op_kind;
 
@@ -308,6 +314,10 @@ typedef struct clnet_binary_params {
     clnet_binary_fn fn;
 } clnet_binary_params;
 
+typedef struct clnet_shuffle_params {
+    int groups;              /* >= 1, divides the channels */
+} clnet_shuffle_params;
+
 /* An op descriptor: a plain value, cheap to copy, owning no memory. */
 typedef struct clnet_op {
     clnet_op_kind kind;
@@ -326,6 +336,7 @@ typedef struct clnet_op {
         clnet_reduce_params reduce;     /* REDUCE_SUM */
         clnet_sgd_params sgd;           /* SGD_STEP */
         clnet_adam_params adam;         /* ADAM_STEP */
+        clnet_shuffle_params shuffle;   /* CHANNEL_SHUFFLE */
     } u;                                /* LINEAR, BIAS_ADD, CONCAT, RBF: none */
 } clnet_op;
 

@@ -24,7 +24,9 @@ typedef enum clnet_status {
     CLNET_ERR_DTYPE = -1004,            /* a tensor has the wrong element type */
     CLNET_ERR_LAYOUT = -1005,           /* a tensor view has a layout the op cannot take */
     CLNET_ERR_DEVICE_MISMATCH = -1006,  /* tensors of one call live on different devices */
-    CLNET_ERR_UNSUPPORTED = -1007,      /* the device does not implement this op or mode */
+    CLNET_ERR_UNSUPPORTED = -1007,      /* the device does not implement this op or mode, or a
+                                           file asks for what clnet cannot represent (an
+                                           ONNX operator, attribute value or data type) */
     CLNET_ERR_NO_DEVICE = -1008,        /* no device matches the request */
     CLNET_ERR_HOST_MEMORY = -1009,      /* host allocation failed */
     CLNET_ERR_DEVICE_MEMORY = -1010,    /* device allocation larger than the device allows */
