@@ -15,7 +15,7 @@ static void print_help(void)
     printf(
         "usage: clnet-bench eval --checkpoint FILE [--checkpoint FILE ...]\n"
         "                        (--model NAME | --cfg FILE) --data SET [--tta LIST]\n"
-        "                        [--multi-crop PAD]\n"
+        "                        [--multi-crop PAD] [--resize HxW]\n"
         "                        [--device D] [--batch B] [--limit N] [--data-dir DIR]\n"
         "                        [--threads T] [--json]\n\n"
         "Loads each checkpoint (written by `clnet-bench train --save`) into a fresh\n"
@@ -36,6 +36,7 @@ static void print_help(void)
         "                      zero-padded by PAD), translate=PX (shifted PX left, right,\n"
         "                      up, down), mirror (each view also mirrored: not for digits)\n"
         "  --multi-crop PAD    --tta crops=PAD,mirror (10 views)\n"
+        "  --resize HxW        resize every image (bilinear) as train --resize did\n"
         "  --device D          device index, name substring or \"ref\" (default:\n"
         "                      CLNET_DEVICE, else the first OpenCL device)\n"
         "  --batch B           images per forward pass (default 100)\n"
@@ -54,6 +55,7 @@ typedef struct eval_options {
     long multi_crop, batch, limit, threads;
     clnet_tta tta;
     const char *tta_text;        /* --tta as given, for the report */
+    int resize[2];               /* --resize: height, width; 0 = none */
     bool json;
 } eval_options;
 
@@ -124,6 +126,9 @@ static int parse_option(bench_opts *o, eval_options *e)
     } else if (bench_opt_value(o, "--tta", &v)) {
         if (v && parse_tta(v, e) != BENCH_EXIT_OK)
             return BENCH_EXIT_USAGE;
+    } else if (bench_opt_value(o, "--resize", &v)) {
+        if (v && !training_parse_resize(CMD, v, e->resize))
+            return BENCH_EXIT_USAGE;
     } else if (bench_opt_value(o, "--data", &v)) {
         if (v && !training_data_known(v))
             return bench_usage_error(CMD, "unknown dataset '%s' (known: %s)", v,
@@ -186,7 +191,7 @@ static int load_checkpoint(eval_run *r, int i)
     char *text;
     int rc = training_cfg_text(CMD, r->e->model, r->e->cfg, &text);
     if (rc == BENCH_EXIT_OK)
-        rc = training_model_new(CMD, r->ctx, text, r->e->model, r->data.test,
+        rc = training_model_new(CMD, r->ctx, text, r->e->model, r->data.test, r->e->resize,
                                 r->e->checkpoints[i], r->dev, (int)r->e->batch, 0, &r->nets[i]);
     free(text);
     return rc;
@@ -245,7 +250,7 @@ static int evaluate_all(eval_run *r)
     clnet_train_opts opts = {
         .batch = (int)e->batch, .mean = r->data.mean, .std = r->data.std,
         .limit = e->limit > 0 ? (int)e->limit : 0, .threads = e->threads > 0 ? (int)e->threads : 0,
-        .tta = &e->tta,
+        .tta = &e->tta, .resize_height = e->resize[0], .resize_width = e->resize[1],
     };
     if (!e->json) {
         int views = (1 + (e->tta.crop_pad > 0 ? 4 : 0) + (e->tta.translate > 0 ? 4 : 0)) *

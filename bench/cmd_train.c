@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "device_list.h"
+#include "finetune.h"
 #include "progress.h"
 #include "training.h"
 
@@ -21,6 +22,7 @@ static void print_help(void)
         "usage: clnet-bench train (--model NAME | --cfg FILE) --data SET [--epochs N]\n"
         "                         [--batch B] [--lr X] [--resume CKPT] [--val N]\n"
         "                         [--save-every K] [--save-best]\n"
+        "                         [--finetune CKPT [--freeze UPTO] [--head N]] [--resize HxW]\n"
         "                         [--device D | --devices LIST] [--seed S]\n"
         "                         [--optimizer sgd|adam] [--momentum M]\n"
         "                         [--weight-decay W] [--schedule constant|step|cosine]\n"
@@ -50,6 +52,18 @@ static void print_help(void)
         "  --save-every K        also write the --save checkpoint after every K epochs\n"
         "  --save-best           write FILE.best (FILE from --save) whenever the\n"
         "                        validation accuracy improves (needs --val)\n"
+        "  --finetune CKPT       transfer learning: every layer before the classifier head\n"
+        "                        (the last linear, conv or rbf layer) and the input\n"
+        "                        normalisation come from CKPT, a checkpoint of the same\n"
+        "                        model with a head of any width; the head is new (weights\n"
+        "                        from --seed), the run starts at epoch 1\n"
+        "  --freeze UPTO         with --finetune: freeze layers 1 to UPTO (a layer name or\n"
+        "                        index, before the head): their weights stay as loaded\n"
+        "  --head N              with --finetune: the head's outputs (default: the\n"
+        "                        dataset's classes; at least that many)\n"
+        "  --resize HxW          resize every image (bilinear, after augmentation) to HxW\n"
+        "                        on the host, the net's input size: ImageNet-shaped models\n"
+        "                        (e.g. alexnet at 227x227) on the 28x28 or 32x32 datasets\n"
         "  --batch B             mini-batch size\n"
         "  --lr X                base learning rate\n"
         "  --device D            device index, name substring or \"ref\" (default:\n"
@@ -100,7 +114,9 @@ static void print_help(void)
  * given, so the cfg's [net] defaults can fill them in. */
 typedef struct train_options {
     const char *model, *cfg, *data, *selector, *devices, *data_dir, *save, *resume;
-    long epochs, batch, limit, test_limit, threads, step_epochs, seed, val, save_every;
+    const char *finetune, *freeze;
+    int resize[2];               /* --resize: height, width; 0 = none */
+    long epochs, batch, limit, test_limit, threads, step_epochs, seed, val, save_every, head;
     bool save_best;
     float lr, momentum, weight_decay, warmup, gamma, label_smoothing;
     int optim;                   /* clnet_optim_kind, or -1 */
@@ -256,6 +272,7 @@ static const int_option int_options[] = {
     {"--seed", offsetof(train_options, seed), 0, 0x7fffffffffffffffL},
     {"--val", offsetof(train_options, val), 1, INT_MAX},
     {"--save-every", offsetof(train_options, save_every), 1, MAX_EPOCHS},
+    {"--head", offsetof(train_options, head), 1, 65536},
 };
 
 typedef struct float_option {
@@ -309,6 +326,13 @@ static int parse_text_option(bench_opts *o, train_options *t)
         t->cfg = v;
     } else if (bench_opt_value(o, "--resume", &v)) {
         t->resume = v;
+    } else if (bench_opt_value(o, "--resize", &v)) {
+        if (v && !training_parse_resize(CMD, v, t->resize))
+            return BENCH_EXIT_USAGE;
+    } else if (bench_opt_value(o, "--finetune", &v)) {
+        t->finetune = v;
+    } else if (bench_opt_value(o, "--freeze", &v)) {
+        t->freeze = v;
     } else if (bench_opt_value(o, "--data", &v)) {
         if (v && !training_data_known(v))
             return bench_usage_error(CMD, "unknown dataset '%s' (known: %s)", v,
@@ -375,6 +399,11 @@ static int parse_options(int argc, char **argv, train_options *t, bool *help)
         return bench_usage_error(CMD, "--save-every and --save-best need --save FILE");
     if (t->save_best && t->val <= 0)
         return bench_usage_error(CMD, "--save-best needs a validation set (--val N)");
+    if ((t->freeze || t->head > 0) && !t->finetune)
+        return bench_usage_error(CMD, "--freeze and --head need --finetune CKPT");
+    if (t->finetune && t->resume)
+        return bench_usage_error(CMD, "--finetune starts a new run and --resume continues "
+                                 "one: give one of them");
     return BENCH_EXIT_OK;
 }
 
@@ -459,6 +488,8 @@ static void print_header(const run *r)
             r->t->data, (long long)r->train_count, (long long)r->test_count,
             r->data.train->channels, r->data.train->height, r->data.train->width,
             r->data.train->classes);
+    if (r->t->resize[0] > 0)
+        fprintf(r->log, "resized to %dx%d (bilinear)\n", r->t->resize[0], r->t->resize[1]);
     if (r->par) {
         for (int i = 0; i < r->devices.count; i++)
             fprintf(r->log, "device %d: %s, weight %g, %d images of each batch of %d\n",
@@ -554,6 +585,7 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
         .seed = r->seed, .limit = t->limit > 0 ? (int)t->limit : 0,
         .threads = t->threads > 0 ? (int)t->threads : 0, .augment = &r->augment,
         .progress = progress_batch, .progress_user = bar,
+        .resize_height = t->resize[0], .resize_width = t->resize[1],
     };
     clnet_train_opts eopts = topts;
     eopts.augment = NULL;
@@ -700,6 +732,20 @@ static int resume_point(run *r)
     return BENCH_EXIT_OK;
 }
 
+/* --finetune: the model with a new head of --head outputs. */
+static int set_up_finetune(run *r, clnet_device *dev)
+{
+    const train_options *t = r->t;
+    int classes = r->data.train->classes;
+    if (t->head > 0 && t->head < classes)
+        return bench_usage_error(CMD, "--head %ld is fewer than the %d classes of %s", t->head,
+                                 classes, t->data);
+    finetune_spec f = {.checkpoint = t->finetune, .freeze = t->freeze,
+                       .head = t->head > 0 ? (int)t->head : classes, .resize = t->resize};
+    return finetune_model_new(CMD, r->ctx, r->cfg_text, t->model, r->data.train, &f, dev,
+                              r->batch, (uint64_t)t->seed, r->log, &r->net);
+}
+
 /* Device, data and model; returns an exit code. */
 static int set_up(run *r)
 {
@@ -728,8 +774,9 @@ static int set_up(run *r)
         if (st != CLNET_OK)
             return bench_fail(CMD, r->ctx, st, "--augment pca");
     }
-    rc = training_model_new(CMD, r->ctx, r->cfg_text, t->model, r->data.train, t->resume, dev,
-                            r->batch, (uint64_t)t->seed, &r->net);
+    rc = t->finetune ? set_up_finetune(r, dev)
+                     : training_model_new(CMD, r->ctx, r->cfg_text, t->model, r->data.train,
+                                          t->resize, t->resume, dev, r->batch, (uint64_t)t->seed, &r->net);
     if (rc == BENCH_EXIT_OK)
         rc = resume_point(r);
     if (rc != BENCH_EXIT_OK)
@@ -812,7 +859,7 @@ int bench_cmd_train(int argc, char **argv)
 {
     train_options t = {
         .epochs = -1, .batch = -1, .limit = -1, .test_limit = -1, .threads = -1,
-        .step_epochs = -1, .seed = 1, .lr = NAN, .momentum = NAN, .weight_decay = NAN,
+        .step_epochs = -1, .seed = 1, .head = -1, .lr = NAN, .momentum = NAN, .weight_decay = NAN,
         .warmup = NAN, .gamma = NAN, .label_smoothing = NAN, .optim = -1,
     };
     bool help = false;

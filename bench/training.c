@@ -90,13 +90,40 @@ int training_cfg_text(const char *cmd, const char *model, const char *cfg_path, 
     return BENCH_EXIT_OK;
 }
 
+bool training_parse_resize(const char *cmd, const char *text, int size[2])
+{
+    char *x = strchr(text, 'x');
+    long v[2];
+    char height[16];
+    size_t len = x ? (size_t)(x - text) : 0;
+    if (!x || len == 0 || len >= sizeof height) {
+        bench_usage_error(cmd, "bad value '%s' for --resize: expected HxW, e.g. 227x227", text);
+        return false;
+    }
+    memcpy(height, text, len);
+    height[len] = '\0';
+    if (!bench_parse_int(cmd, "--resize height", height, 1, 4096, &v[0]) ||
+        !bench_parse_int(cmd, "--resize width", x + 1, 1, 4096, &v[1]))
+        return false;
+    size[0] = (int)v[0];
+    size[1] = (int)v[1];
+    return true;
+}
+
+clnet_shape training_input_shape(const clnet_dataset *ds, const int *resize)
+{
+    bool resized = resize && resize[0] > 0;
+    return (clnet_shape){.ndim = 3, .dim = {ds->channels, resized ? resize[0] : ds->height,
+                                            resized ? resize[1] : ds->width}};
+}
+
 int training_model_new(const char *cmd, clnet_ctx *ctx, const char *text, const char *name,
-                       const clnet_dataset *ds, const char *checkpoint, clnet_device *dev,
-                       int batch, uint64_t seed, clnet_net **out)
+                       const clnet_dataset *ds, const int *resize, const char *checkpoint,
+                       clnet_device *dev, int batch, uint64_t seed, clnet_net **out)
 {
     clnet_cfg_overrides ov = {
         .classes = ds->classes,
-        .input = {.ndim = 3, .dim = {ds->channels, ds->height, ds->width}},
+        .input = training_input_shape(ds, resize),
     };
     *out = NULL;
     clnet_status st = clnet_net_parse_cfg(ctx, text, name, &ov, out);

@@ -1,6 +1,8 @@
-/* pool.cl - max and average pooling (windowed, adaptive, and global as one
+/* pool.cl - pooling in every mode (windowed, adaptive, and global as one
  * work-group reduction per plane), max-unpooling by atomic scatter-add, and
- * the pooling gradient as a gather (no atomics). */
+ * the pooling gradient as a gather (no atomics). Max pooling selects and has
+ * kernels of its own; the modes that sum over their window are rows of
+ * CLNET_POOL_SUMS at the end. */
 
 /* Every tensor arrives as (base, offset, batch_stride) in elements; the rest
  * of an image is dense, so image n of t starts at t + t_off + n * t_bs.
@@ -92,22 +94,6 @@ __kernel void pool_max_argmax(__global const float *x, int x_off, int x_bs,
     int o = (c * g.oh + oh) * g.ow + ow;
     y[y_off + n * y_bs + o] = m;
     idx[idx_off + n * idx_bs + o] = arg;
-}
-
-__kernel void pool_avg(__global const float *x, int x_off, int x_bs,
-                       __global float *y, int y_off, int y_bs, pool_shape g)
-{
-    int n, c, oh, ow;
-    pool_locate(&g, &n, &c, &oh, &ow);
-    __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;
-    int h0 = oh * g.stride_h - g.pad_h, w0 = ow * g.stride_w - g.pad_w;
-    int hs = max(h0, 0), he = min(h0 + g.kh, g.h);
-    int ws = max(w0, 0), we = min(w0 + g.kw, g.w);
-    float sum = 0.0f;
-    for (int i = hs; i < he; i++)
-        for (int j = ws; j < we; j++)
-            sum += p[i * g.w + j];
-    y[y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow] = sum / (float)window_divisor(&g, h0, w0);
 }
 
 /* clnet_adaptive_window (lib/core/geometry.h): output i of `out` covers
@@ -203,27 +189,6 @@ __kernel void pool_global_max_argmax(__global const float *x, int x_off, int x_b
     }
 }
 
-__kernel void pool_global_avg(__global const float *x, int x_off, int x_bs,
-                              __global float *y, int y_off, int y_bs,
-                              int channels, int plane, __local float *ls)
-{
-    int g = get_group_id(0), n = g / channels, c = g % channels;
-    int lid = get_local_id(0), size = get_local_size(0);
-    __global const float *p = x + x_off + n * x_bs + c * plane;
-    float sum = 0.0f;
-    for (int i = lid; i < plane; i += size)
-        sum += p[i];
-    ls[lid] = sum;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = size / 2; s > 0; s /= 2) {
-        if (lid < s)
-            ls[lid] += ls[lid + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0)
-        y[y_off + n * y_bs + c] = ls[0] / (float)plane;
-}
-
 /* UNPOOL, step 1: zero y's images (y may be a view, so no buffer fill);
  * grid (image, N). */
 __kernel void unpool_zero(__global float *y, int y_off, int y_bs)
@@ -266,25 +231,6 @@ inline void covering(int i, int window, int stride, int pad, int outputs, int *l
     int first = i + pad - window + 1;
     *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
     *hi = min((i + pad) / stride, outputs - 1);
-}
-
-/* POOL_BACKWARD, average: one work-item per dx element, grid (W, H, N * C),
- * gathering dy / divisor from every window that contains it. */
-__kernel void pool_backward_avg(__global const float *dy, int dy_off, int dy_bs,
-                                __global float *dx, int dx_off, int dx_bs, pool_shape g)
-{
-    int ix = get_global_id(0), iy = get_global_id(1);
-    int c = get_global_id(2) % g.c, n = get_global_id(2) / g.c;
-    int oy0, oy1, ox0, ox1;
-    covering(iy, g.kh, g.stride_h, g.pad_h, g.oh, &oy0, &oy1);
-    covering(ix, g.kw, g.stride_w, g.pad_w, g.ow, &ox0, &ox1);
-    __global const float *p = dy + dy_off + n * dy_bs + c * g.oh * g.ow;
-    float sum = 0.0f;
-    for (int oy = oy0; oy <= oy1; oy++)
-        for (int ox = ox0; ox <= ox1; ox++)
-            sum += p[oy * g.ow + ox] /
-                   (float)window_divisor(&g, oy * g.stride_h - g.pad_h, ox * g.stride_w - g.pad_w);
-    dx[dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix] = sum;
 }
 
 /* POOL_BACKWARD, adaptive average: one work-item per dx element, grid
@@ -353,3 +299,116 @@ __kernel void pool_backward_global_max(__global const float *x, int x_off, int x
     for (int i = get_local_id(0); i < plane; i += get_local_size(0))
         out[i] = i == arg ? d : 0.0f;
 }
+
+/* Every pooling mode that sums over its window (all but max), one row
+ * X(name, term, finish, grad) each, name as in the pooling mode table
+ * (lib/core/op_table.c):
+ *   term    what the window sums for each input v;
+ *   finish  the output from that sum s and the window's divisor d (the
+ *           count_include_pad rule of clnet_pool_divisor);
+ *   grad    what an output passes back to its input v, given its gradient
+ *           dy and d; a mode whose gradient needs the output recomputes it
+ *           with pool_window_<name>(xp, &g, h0, w0).
+ * Each row gives pool_window_<name> and the kernels pool_<name> (windows),
+ * pool_global_<name> (one work-group per plane) and pool_backward_<name>
+ * (windows, global included), launched by lib/opencl/cl_pool.c by name. */
+#define CLNET_POOL_SUMS(X)                                                                 \
+    X(avg, v, s / (float)d, dy / (float)d)                                                 \
+    X(l2, v * v, sqrt(s), pool_l2_grad(dy, v, pool_window_l2(xp, &g, h0, w0)))
+
+/* L2 pooling's gradient x / y, zero at y = 0 (where PyTorch gives 0 too). A
+ * global window recomputes the whole plane for each input: plane^2 work. */
+inline float pool_l2_grad(float dy, float v, float y)
+{
+    return y == 0.0f ? 0.0f : dy * v / y;
+}
+
+/* The output of the window at (h0, w0) (padded coordinates) of plane p;
+ * padding adds nothing to the sum. */
+#define CLNET_POOL_WINDOW(name, term, finish, grad)                                        \
+    inline float pool_window_##name(__global const float *p, const pool_shape *g, int h0,  \
+                                    int w0)                                                \
+    {                                                                                      \
+        int hs = max(h0, 0), he = min(h0 + g->kh, g->h);                                   \
+        int ws = max(w0, 0), we = min(w0 + g->kw, g->w);                                   \
+        float s = 0.0f;                                                                    \
+        for (int i = hs; i < he; i++)                                                      \
+            for (int j = ws; j < we; j++) {                                                \
+                float v = p[i * g->w + j];                                                 \
+                s += (term);                                                               \
+            }                                                                              \
+        int d = window_divisor(g, h0, w0);                                                 \
+        return (finish);                                                                   \
+    }
+
+/* One work-item per output element, grid (OW, OH, N * C). */
+#define CLNET_POOL_FORWARD(name, term, finish, grad)                                       \
+    __kernel void pool_##name(__global const float *x, int x_off, int x_bs,                \
+                              __global float *y, int y_off, int y_bs, pool_shape g)        \
+    {                                                                                      \
+        int n, c, oh, ow;                                                                  \
+        pool_locate(&g, &n, &c, &oh, &ow);                                                 \
+        __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;                    \
+        y[y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow] =                                \
+            pool_window_##name(p, &g, oh * g.stride_h - g.pad_h, ow * g.stride_w - g.pad_w); \
+    }
+
+/* Global pooling: work-group g reduces plane g = n * C + c (its divisor is
+ * the plane); y is (N, C, 1[, 1]). */
+#define CLNET_POOL_GLOBAL(name, term, finish, grad)                                        \
+    __kernel void pool_global_##name(__global const float *x, int x_off, int x_bs,         \
+                                     __global float *y, int y_off, int y_bs,               \
+                                     int channels, int plane, __local float *ls)           \
+    {                                                                                      \
+        int g = get_group_id(0), n = g / channels, c = g % channels;                       \
+        int lid = get_local_id(0), size = get_local_size(0);                               \
+        __global const float *p = x + x_off + n * x_bs + c * plane;                        \
+        float sum = 0.0f;                                                                  \
+        for (int i = lid; i < plane; i += size) {                                          \
+            float v = p[i];                                                                \
+            sum += (term);                                                                 \
+        }                                                                                  \
+        ls[lid] = sum;                                                                     \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+        for (int s = size / 2; s > 0; s /= 2) {                                            \
+            if (lid < s)                                                                   \
+                ls[lid] += ls[lid + s];                                                    \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                  \
+        }                                                                                  \
+        if (lid == 0) {                                                                    \
+            float s = ls[0];                                                               \
+            int d = plane;                                                                 \
+            y[y_off + n * y_bs + c] = (finish);                                            \
+        }                                                                                  \
+    }
+
+/* POOL_BACKWARD: one work-item per dx element, grid (W, H, N * C),
+ * gathering from every window that contains it. */
+#define CLNET_POOL_BACKWARD(name, term, finish, grad)                                      \
+    __kernel void pool_backward_##name(__global const float *x, int x_off, int x_bs,       \
+                                       __global const float *dys, int dy_off, int dy_bs,   \
+                                       __global float *dx, int dx_off, int dx_bs,          \
+                                       pool_shape g)                                       \
+    {                                                                                      \
+        int ix = get_global_id(0), iy = get_global_id(1);                                  \
+        int c = get_global_id(2) % g.c, n = get_global_id(2) / g.c;                        \
+        int oy0, oy1, ox0, ox1;                                                            \
+        covering(iy, g.kh, g.stride_h, g.pad_h, g.oh, &oy0, &oy1);                         \
+        covering(ix, g.kw, g.stride_w, g.pad_w, g.ow, &ox0, &ox1);                         \
+        __global const float *xp = x + x_off + n * x_bs + c * g.h * g.w;                   \
+        __global const float *p = dys + dy_off + n * dy_bs + c * g.oh * g.ow;              \
+        float v = xp[iy * g.w + ix], sum = 0.0f;                                           \
+        for (int oy = oy0; oy <= oy1; oy++)                                                \
+            for (int ox = ox0; ox <= ox1; ox++) {                                          \
+                int h0 = oy * g.stride_h - g.pad_h, w0 = ox * g.stride_w - g.pad_w;        \
+                int d = window_divisor(&g, h0, w0);                                        \
+                float dy = p[oy * g.ow + ox];                                              \
+                sum += (grad);                                                             \
+            }                                                                              \
+        dx[dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix] = sum;                          \
+    }
+
+CLNET_POOL_SUMS(CLNET_POOL_WINDOW)
+CLNET_POOL_SUMS(CLNET_POOL_FORWARD)
+CLNET_POOL_SUMS(CLNET_POOL_GLOBAL)
+CLNET_POOL_SUMS(CLNET_POOL_BACKWARD)

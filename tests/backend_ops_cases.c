@@ -308,10 +308,10 @@ typedef struct pool_case {
     int flags;
 } pool_case;
 
+/* The cases of one mode: the argmax output and ties of max, and average's
+ * count_include_pad rule. */
 static const pool_case pool_cases[] = {
-    {2, 3, 8, 8, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = 0},
     {2, 3, 7, 7, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = 0},
-    {2, 3, 7, 7, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_CEIL},
     {1, 4, 13, 13, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = 0},
     {1, 4, 16, 16, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_ARGMAX},
     {1, 4, 16, 16, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL},
@@ -324,26 +324,50 @@ static const pool_case pool_cases[] = {
     {3, 5, 31, 31, CLNET_POOL_MAX, {5, 5}, {3, 3}, {2, 2, 2, 2}, .flags = 0},
     {2, 3, 7, 7, CLNET_POOL_MAX, {3, 3}, {2, 2}, .flags = PF_VIEWS | PF_ARGMAX},
     {1, 64, 28, 28, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_ARGMAX},
-    {2, 3, 7, 7, CLNET_POOL_MAX, .flags = PF_GLOBAL},
     {2, 3, 7, 7, CLNET_POOL_MAX, .flags = PF_GLOBAL | PF_ARGMAX | PF_TIES},
     {1, 5, 13, 31, CLNET_POOL_AVG, .flags = PF_GLOBAL},
     {4, 16, 1, 1, CLNET_POOL_AVG, .flags = PF_GLOBAL},
-    {2, 64, 7, 7, CLNET_POOL_AVG, .flags = PF_GLOBAL | PF_VIEWS},
-    {2, 3, 0, 31, CLNET_POOL_MAX, .flags = PF_GLOBAL},
-    {2, 3, 8, 8, CLNET_POOL_AVG, {2, 2}, {2, 2}, .flags = 0},
-    {2, 3, 7, 7, CLNET_POOL_AVG, {2, 2}, {2, 2}, .flags = PF_CEIL},
     {1, 4, 9, 9, CLNET_POOL_AVG, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = 0},
     {1, 4, 9, 9, CLNET_POOL_AVG, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = PF_INCL},
-    {2, 3, 13, 13, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL},
     {2, 3, 13, 13, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL | PF_INCL},
     {1, 2, 8, 8, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL | PF_INCL},
     {1, 3, 31, 31, CLNET_POOL_AVG, {5, 5}, {3, 3}, {2, 2, 2, 2}, .flags = PF_INCL},
     {1, 2, 7, 10, CLNET_POOL_AVG, {2, 3}, {2, 1}, {0, 1, 0, 0}, .flags = PF_INCL},
-    {2, 4, 9, 9, CLNET_POOL_AVG, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_VIEWS},
     {2, 3, 0, 31, CLNET_POOL_MAX, {1, 3}, {1, 2}, {0, 1, 0, 1}, .flags = PF_ARGMAX},
-    {2, 3, 0, 13, CLNET_POOL_AVG, {1, 2}, {1, 2}, .flags = PF_CEIL},
     {1, 4, 0, 16, CLNET_POOL_AVG, {1, 3}, {1, 1}, {0, 1, 0, 1}, .flags = PF_INCL},
 };
+
+/* The cases of every clnet_pool_mode (their mode field is ignored), so that
+ * a new mode is tested on every path without a case of its own: windows
+ * that tile, overlap, run past the input (ceil mode) or are uneven, padding
+ * against negative inputs, small integers (ties, zero windows), 1-D,
+ * global, and views. */
+static const pool_case every_mode_cases[] = {
+    {2, 3, 8, 8, 0, {2, 2}, {2, 2}, .flags = 0},
+    {2, 3, 7, 7, 0, {2, 2}, {2, 2}, .flags = PF_CEIL},
+    {2, 3, 13, 13, 0, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_CEIL},
+    {1, 2, 7, 11, 0, {3, 4}, {1, 2}, {1, 1, 0, 1}, .flags = 0},
+    {1, 3, 8, 8, 0, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = PF_NEG},
+    {2, 3, 8, 8, 0, {2, 2}, {2, 2}, .flags = PF_TIES},
+    {2, 3, 0, 13, 0, {1, 2}, {1, 2}, .flags = PF_CEIL},
+    {2, 3, 7, 7, 0, .flags = PF_GLOBAL},
+    {2, 3, 0, 31, 0, .flags = PF_GLOBAL},
+    {2, 4, 9, 9, 0, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_VIEWS},
+    {2, 64, 7, 7, 0, .flags = PF_GLOBAL | PF_VIEWS},
+};
+
+/* Every pooling case: those of one mode, then the shared ones in each mode. */
+static void for_each_pool_case(void (*add)(const pool_case *))
+{
+    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++)
+        add(&pool_cases[i]);
+    for (int m = 0; m < CLNET_POOL_MODE_COUNT; m++)
+        for (size_t i = 0; i < sizeof every_mode_cases / sizeof every_mode_cases[0]; i++) {
+            pool_case pc = every_mode_cases[i];
+            pc.mode = (clnet_pool_mode)m;
+            add(&pc);
+        }
+}
 
 static clnet_op pool_op(const pool_case *pc)
 {
@@ -367,9 +391,10 @@ static clnet_op pool_op(const pool_case *pc)
 static test_case *pool_named(clnet_op op)
 {
     const clnet_pool_params *p = &op.u.pool;
-    bool max = p->mode == CLNET_POOL_MAX;
-    return new_case(op, max ? NMSE_EXACT : NMSE_ELT, "%s,%s,k=%dx%d,s=%dx%d,p=%d,%d,%d,%d%s%s",
-                    max ? "max" : "avg", p->global ? "global" : "window", p->kernel[0],
+    const clnet_pool_mode_info *mode = clnet_pool_mode_info_get(p->mode);
+    /* a mode that selects copies an input: exact */
+    return new_case(op, mode->selects ? NMSE_EXACT : NMSE_ELT,
+                    "%s,%s,k=%dx%d,s=%dx%d,p=%d,%d,%d,%d%s%s", mode->name, p->global ? "global" : "window", p->kernel[0],
                     p->kernel[1], p->stride[0], p->stride[1], p->pad_begin[0], p->pad_begin[1],
                     p->pad_end[0], p->pad_end[1], p->ceil_mode ? ",ceil" : "",
                     p->count_include_pad ? ",incl_pad" : "");
@@ -795,8 +820,7 @@ void add_forward_cases(void)
         else
             add_conv_transpose_forced(&conv_cases[i]);
     add_conv_fused_cases();
-    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++)
-        add_pool(&pool_cases[i]);
+    for_each_pool_case(add_pool);
     add_unpool(2, 3, 4, 4, 8, 8, 2, 2, 0);
     add_unpool(1, 4, 7, 7, 13, 13, 3, 2, 1);
     add_unpool(2, 2, 3, 3, 7, 7, 2, 2, 0);
@@ -808,8 +832,7 @@ void add_forward_cases(void)
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
         if (!(conv_cases[i].flags & TRANSPOSE))
             add_conv_backward(&conv_cases[i]);
-    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++)
-        add_pool_backward(&pool_cases[i]);
+    for_each_pool_case(add_pool_backward);
     add_act_backward_cases();
     add_zoo_cases();
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clnet/nn.h"
+#include "core/op_table.h"
 #include "testutil.h"
 
 static int failures;
@@ -393,6 +394,36 @@ static void test_classic_sections(clnet_ctx *ctx)
     }
 }
 
+/* Every pooling mode of the table has its windowed and global section, and
+ * count_include_pad belongs to the modes that average. */
+static void test_pool_sections(clnet_ctx *ctx)
+{
+    for (int m = 0; m < CLNET_POOL_MODE_COUNT; m++) {
+        const clnet_pool_mode_info *mode = clnet_pool_mode_info_get((clnet_pool_mode)m);
+        char text[256];
+        snprintf(text, sizeof text, "[net]\ninput = 2x7x7\n[%s]\nsize = 3\nstride = 2\n%s"
+                 "[global%s]\n", mode->cfg_name, mode->averages ? "count_include_pad = 0\n" : "",
+                 mode->cfg_name);
+        clnet_net *net = parse(ctx, text, NULL);
+        if (net) {
+            expect_layer(net, 1, NULL, "2x3x3", 0);
+            expect_layer(net, 2, NULL, "2x1x1", 0);
+            clnet_net_free(net);
+        }
+        if (mode->averages)
+            continue;
+        snprintf(text, sizeof text, "[net]\ninput = 2x7x7\n[%s]\nsize = 3\n"
+                 "count_include_pad = 0\n", mode->cfg_name);
+        net = NULL;
+        clnet_status st = clnet_net_parse_cfg(ctx, text, "t.cfg", NULL, &net);
+        CHECK(st == CLNET_ERR_FORMAT && !net &&
+                  strstr(clnet_last_error(ctx), "t.cfg:5: count_include_pad:"),
+              "[%s] with count_include_pad: status %d, %s", mode->cfg_name, st,
+              clnet_last_error(ctx));
+        clnet_net_free(net);
+    }
+}
+
 /* A key that has no effect is a warning, once even inside [repeat]. */
 static void test_warning(clnet_ctx *ctx)
 {
@@ -581,6 +612,7 @@ int main(void)
     test_aux(ctx);
     test_one_d(ctx);
     test_classic_sections(ctx);
+    test_pool_sections(ctx);
     test_warning(ctx);
     test_errors(ctx);
     test_load(ctx);

@@ -371,12 +371,12 @@ static void check_conv_transpose(const char *name, clnet_op fwd, hbuf *x, hbuf *
     release_all();
 }
 
-/* Max pooling's gradient two ways: UNPOOL of dy at the forward's argmax, and
- * POOL_BACKWARD; average pooling's through POOL_BACKWARD alone. */
+/* Pooling's gradient through POOL_BACKWARD, and in a mode that selects
+ * (max) also as UNPOOL of dy at the forward's argmax. */
 static void check_pool(const char *name, clnet_op fwd, hbuf *x)
 {
-    bool max = fwd.u.pool.mode == CLNET_POOL_MAX;
-    if (max)
+    bool selects = clnet_pool_mode_info_get(fwd.u.pool.mode)->selects;
+    if (selects)
         distinct(x);
     else
         uniform(x, -1.0f, 1.0f);
@@ -386,7 +386,7 @@ static void check_pool(const char *name, clnet_op fwd, hbuf *x)
     back.kind = CLNET_OP_POOL_BACKWARD;
     hbuf *dx = like(x), *dx_unpool = like(x);
     int bad = run_op(back, 2, LIST(x, s.r), 1, LIST(dx));
-    if (max) {
+    if (selects) {
         hbuf *y = like(s.out[0]), *argmax = output_of(&fwd, 1, LIST(x), 1);
         clnet_op unpool = {.kind = CLNET_OP_UNPOOL};
         unpool.u.unpool.out_h = x->ndim == 4 ? (int)x->shape[2] : 1;
@@ -397,7 +397,7 @@ static void check_pool(const char *name, clnet_op fwd, hbuf *x)
     if (bad)
         report_error(name);
     else
-        check_gradients(name, 1e-2, single_loss, &s, max ? 2 : 1,
+        check_gradients(name, 1e-2, single_loss, &s, selects ? 2 : 1,
                         (param[]){{"dx (pool_backward)", x, dx}, {"dx (unpool)", x, dx_unpool}});
     release_all();
 }
@@ -772,33 +772,43 @@ static void conv_checks(void)
     check_conv_transpose("conv_transpose depthwise 2x2 s2", t, BUF(1, 3, 3, 4), BUF(3, 1, 2, 2));
 }
 
+/* check_pool named "<mode> pool <what>". */
+static void check_pool_mode(const char *what, clnet_op fwd, hbuf *x)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s pool %s", clnet_pool_mode_info_get(fwd.u.pool.mode)->name,
+             what);
+    check_pool(name, fwd, x);
+}
+
+/* Every pooling mode on overlapping, ceil-mode, uneven, 1-D and global
+ * windows; then average pooling's own cases (padding left out of the
+ * divisor, adaptive windows). */
 static void pool_checks(void)
 {
-    clnet_op p = clnet_op_pool(CLNET_POOL_MAX, 3, 2, 1);
-    check_pool("max pool 3x3 s2 p1 (7x6)", p, BUF(2, 3, 7, 6));
-    p = clnet_op_pool(CLNET_POOL_MAX, 2, 2, 0);
-    p.u.pool.ceil_mode = true;
-    check_pool("max pool 2x2 s2 ceil (5x7)", p, BUF(1, 2, 5, 7));
-    p = clnet_op_pool(CLNET_POOL_MAX, 3, 2, 1);
-    p.u.pool.kernel[1] = 2;
-    p.u.pool.stride[1] = 1;
-    p.u.pool.pad_begin[1] = 0;
-    p.u.pool.pad_end[0] = 0;
-    check_pool("max pool 3x2 s2,1 pad 1,0|0,1", p, BUF(2, 2, 6, 5));
-    check_pool("max pool 1-D k3 s2 p1", clnet_op_pool(CLNET_POOL_MAX, 3, 2, 1), BUF(2, 3, 9));
-    check_pool("max pool global", clnet_op_global_pool(CLNET_POOL_MAX), BUF(2, 3, 4, 5));
+    for (int m = 0; m < CLNET_POOL_MODE_COUNT; m++) {
+        clnet_pool_mode mode = (clnet_pool_mode)m;
+        check_pool_mode("3x3 s2 p1 (7x6)", clnet_op_pool(mode, 3, 2, 1), BUF(2, 3, 7, 6));
+        clnet_op p = clnet_op_pool(mode, 2, 2, 0);
+        p.u.pool.ceil_mode = true;
+        check_pool_mode("2x2 s2 ceil (5x7)", p, BUF(1, 2, 5, 7));
+        p = clnet_op_pool(mode, 3, 2, 1);
+        p.u.pool.kernel[1] = 2;
+        p.u.pool.stride[1] = 1;
+        p.u.pool.pad_begin[1] = 0;
+        p.u.pool.pad_end[0] = 0;
+        check_pool_mode("3x2 s2,1 pad 1,0|0,1", p, BUF(2, 2, 6, 5));
+        check_pool_mode("1-D k3 s2 p1", clnet_op_pool(mode, 3, 2, 1), BUF(2, 3, 9));
+        check_pool_mode("global", clnet_op_global_pool(mode), BUF(2, 3, 4, 5));
+    }
 
-    check_pool("avg pool 3x3 s2 p1 incl. pad", clnet_op_pool(CLNET_POOL_AVG, 3, 2, 1),
-               BUF(2, 3, 7, 6));
-    p = clnet_op_pool(CLNET_POOL_AVG, 3, 2, 1);
+    clnet_op p = clnet_op_pool(CLNET_POOL_AVG, 3, 2, 1);
     p.u.pool.ceil_mode = true;
     p.u.pool.count_include_pad = false;
     check_pool("avg pool 3x3 s2 p1 excl. pad ceil", p, BUF(1, 2, 6, 7));
     p = clnet_op_pool(CLNET_POOL_AVG, 2, 2, 0);
     p.u.pool.ceil_mode = true;
     check_pool("avg pool 2x2 s2 ceil incl. pad (5x5)", p, BUF(1, 2, 5, 5));
-    check_pool("avg pool 1-D k3 s2 p1", clnet_op_pool(CLNET_POOL_AVG, 3, 2, 1), BUF(2, 3, 9));
-    check_pool("avg pool global", clnet_op_global_pool(CLNET_POOL_AVG), BUF(2, 3, 4, 5));
     /* adaptive: overlapping windows (7 -> 3), uneven ones (5 -> 4), and an
      * output larger than the input (2 -> 3), where inputs feed several outputs */
     p = (clnet_op){.kind = CLNET_OP_POOL, .u.pool = {.mode = CLNET_POOL_AVG, .adaptive = true,

@@ -213,6 +213,22 @@ static const kv_case pool_cases[] = {
     {"adaptive avg pool 2x2 -> 3x3", ADAPTIVE_POOL(3, 3), 1, 1,
      {{S4(1, 1, 2, 2), .f = F(1, 2, 3, 4)}},
      {{S4(1, 1, 3, 3), .f = F(1, 1.5f, 2, 2, 2.5f, 3, 3, 3.5f, 4)}}, false},
+    /* Sums of squares of the 2x2 blocks of 1..16: 1+4+25+36 = 66,
+     * 9+16+49+64 = 138, 81+100+169+196 = 546, 121+144+225+256 = 746. */
+    {"l2 pool 2x2 stride 2", POOL(CLNET_POOL_L2, 2, 2, 0, false, true), 1, 1,
+     {{S4(1, 1, 4, 4), .f = X16}},
+     {{S4(1, 1, 2, 2), .f = F(8.124038f, 11.74734f, 23.36664f, 27.313f)}}, false},
+    /* Channel 0: sqrt(1 + 4 + 4 + 16) = 5; channel 1 is all zero. */
+    {"global l2 pool", GLOBAL_POOL(CLNET_POOL_L2), 1, 1,
+     {{S4(1, 2, 2, 2), .f = F(1, -2, 2, 4, 0, 0, 0, 0)}}, {{S4(1, 2, 1, 1), .f = F(5, 0)}},
+     false},
+    /* Windows (3, 4) and (0, 0): y = 5 and 0. dx = dy x / y = 10 * 3/5, 10 * 4/5
+     * in the first, and 0 where y = 0 (as PyTorch). */
+    {"l2 pool gradient, zero window",
+     {.kind = CLNET_OP_POOL_BACKWARD, .u.pool = {CLNET_POOL_L2, {1, 2}, {1, 2}, {0, 0}, {0, 0},
+                                                 false, true, false}}, 2, 1,
+     {{S3(1, 1, 4), .f = F(3, 4, 0, 0)}, {S3(1, 1, 2), .f = F(10, 7)}},
+     {{S3(1, 1, 4), .f = F(6, 8, 0, 0)}}, false},
     /* The inverse of the first max-pool case: maxima back at 5, 7, 13, 15. */
     {"unpool", {.kind = CLNET_OP_UNPOOL, .u.unpool = {4, 4}}, 2, 1,
      {{S4(1, 1, 2, 2), .f = F(6, 8, 14, 16)}, {S4(1, 1, 2, 2), .i = I(5, 7, 13, 15)}},

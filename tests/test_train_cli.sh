@@ -4,7 +4,10 @@
 # losses and a byte-identical checkpoint as the uninterrupted run; a net from
 # a cfg file with its own [net] mean/std trains, keeps its normalisation, and
 # `eval --cfg` prints the test accuracy train printed last; --val with
-# --save-best writes FILE.best; eval --multi-crop is its --tta alias. Skips
+# --save-best writes FILE.best; eval --multi-crop is its --tta alias;
+# --finetune with --freeze (by name) and --head trains a new head, and
+# names an unknown layer or a frozen head in its usage error; --resize feeds
+# a net of another input size, and eval --resize gives train's accuracy. Skips
 # (77) when MNIST is not found.
 # usage: test_train_cli.sh CLNET_BENCH
 set -uo pipefail
@@ -92,6 +95,33 @@ crops=$(row --multi-crop 2)
 [[ -n $crops && $crops == "$(row --tta crops=2,mirror)" ]] ||
     fail "--multi-crop 2 gives '$crops', --tta crops=2,mirror '$(row --tta crops=2,mirror)'"
 [[ -n $(row --tta translate=1) ]] || fail "eval --tta translate=1 printed no result"
+
+# Transfer learning: the digits checkpoint with a 12-way head, features frozen.
+"$bench" train --model lenet5 "${small[@]}" --epochs 1 --finetune "$tmp/full.ckpt" \
+    --freeze pool2 --head 12 > "$tmp/ft.log" 2>&1 || { cat "$tmp/ft.log"; fail "--finetune failed"; }
+cat "$tmp/ft.log"
+grep -q "a new head fc3 (layer 8) of 12 outputs" "$tmp/ft.log" || fail "--finetune: no new head"
+grep -q "frozen: layers 1 (conv1) to 4 (pool2)" "$tmp/ft.log" || fail "--freeze pool2 froze no layers"
+"$bench" train --model lenet5 "${small[@]}" --finetune "$tmp/full.ckpt" --freeze pool9 \
+    > "$tmp/ft.log" 2>&1 && fail "--freeze pool9 was accepted"
+grep -q -- "--freeze pool9: the net has no layer of that name" "$tmp/ft.log" ||
+    fail "--freeze pool9: $(cat "$tmp/ft.log")"
+"$bench" train --model lenet5 "${small[@]}" --finetune "$tmp/full.ckpt" --freeze fc3 \
+    > "$tmp/ft.log" 2>&1 && fail "freezing the new head was accepted"
+grep -q "reaches the head fc3" "$tmp/ft.log" || fail "--freeze fc3: $(cat "$tmp/ft.log")"
+
+# --resize: LeNet-5 built for 32x32, fed the 28x28 digits resized.
+"$bench" train --model lenet5 "${small[@]}" --epochs 1 --resize 32x32 --save "$tmp/r.ckpt" \
+    > "$tmp/r.log" 2>&1 || { cat "$tmp/r.log"; fail "train --resize failed"; }
+cat "$tmp/r.log"
+grep -q "resized to 32x32" "$tmp/r.log" || fail "train --resize 32x32 did not say so"
+trained=$(grep -E '^ +[0-9]+ ' "$tmp/r.log" | tail -1 | awk '{print $6}')
+evaluated=$("$bench" eval --model lenet5 --checkpoint "$tmp/r.ckpt" --data mnist --limit 200 \
+    --resize 32x32 | awk -v f="$tmp/r.ckpt" '$1 == f {print $3}')
+[[ -n $trained && $trained == "$evaluated" ]] ||
+    fail "eval --resize gives test accuracy '$evaluated', train printed '$trained'"
+"$bench" eval --model lenet5 --checkpoint "$tmp/r.ckpt" --data mnist --limit 200 \
+    > "$tmp/r.log" 2>&1 && fail "a 32x32 checkpoint evaluated on 28x28 images without --resize"
 
 if ((failures)); then
     echo "$failures failures"

@@ -50,7 +50,7 @@ clnet_pool_geom clnet_pool_geom_of(const clnet_op *op, const clnet_tensor *x,
     g.w = clnet_geom_w(x);
     g.oh = clnet_geom_h(y);
     g.ow = clnet_geom_w(y);
-    g.max = p->mode == CLNET_POOL_MAX;
+    g.mode = p->mode;
     g.count_include_pad = p->count_include_pad;
     g.adaptive = p->adaptive;
     if (p->global || p->adaptive) {

@@ -34,7 +34,7 @@ typedef struct clnet_pool_geom {
     int64_t pad_h, pad_w;      /* begin padding */
     int64_t end_h, end_w;      /* h + pad_end_h, w + pad_end_w: where a window is clipped
                                   for count_include_pad */
-    bool max;                  /* max mode, else average */
+    clnet_pool_mode mode;
     bool count_include_pad;
     bool adaptive;             /* adaptive average: windows from clnet_adaptive_window;
                                   the window fields then describe the whole plane */

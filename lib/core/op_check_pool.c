@@ -12,11 +12,12 @@ static int64_t pool_out(int64_t in, int k, int s, int pb, int pe, bool ceil_mode
     return out;
 }
 
-/* Adaptive pooling: average only, an output size for each used axis. */
-static clnet_status check_adaptive(const check *c, int first, int64_t out_size[2])
+/* Adaptive pooling: averaging modes only, an output size for each used axis. */
+static clnet_status check_adaptive(const check *c, const clnet_pool_mode_info *mode, int first,
+                                   int64_t out_size[2])
 {
     const clnet_pool_params *p = &c->op->u.pool;
-    if (p->mode != CLNET_POOL_AVG || p->global)
+    if (!mode->averages || p->global)
         return fail(c, CLNET_ERR_INVALID_PARAMS,
                     "adaptive pooling is average pooling only, and not global");
     for (int a = first; a < 2; a++) {
@@ -33,12 +34,13 @@ clnet_status clnet_check_pool(check *c)
     const clnet_pool_params *p = &c->op->u.pool;
     TRY(f32_rank(c, 0, "x", 3, 4));
     const clnet_shape *x = &c->in[0];
-    if (p->mode != CLNET_POOL_MAX && p->mode != CLNET_POOL_AVG)
+    const clnet_pool_mode_info *mode = clnet_pool_mode_info_get(p->mode);
+    if (!mode)
         return fail(c, CLNET_ERR_INVALID_PARAMS, "unknown pooling mode %d", (int)p->mode);
     int64_t in_size[2], out_size[2] = {1, 1};
     plane(x, &in_size[0], &in_size[1]);
     if (p->adaptive) {
-        TRY(check_adaptive(c, x->ndim == 3 ? 1 : 0, out_size));
+        TRY(check_adaptive(c, mode, x->ndim == 3 ? 1 : 0, out_size));
     } else if (!p->global) {
         int first = x->ndim == 3 ? 1 : 0;
         TRY(spatial_params(c, first, p->stride, NULL, p->pad_begin, p->pad_end));
@@ -60,7 +62,7 @@ clnet_status clnet_check_pool(check *c)
     }
     clnet_shape y = image_shape(x->dim[0], x->dim[1], x->ndim, out_size[0], out_size[1]);
     out_f32(c, y);
-    if (p->mode == CLNET_POOL_MAX) {
+    if (mode->selects) {
         c->nout = 2;
         c->out[1] = y;
         c->out_dtype[1] = CLNET_I32;

@@ -1,5 +1,6 @@
-/* op_table.c - one row per op kind and per activation: names, input and
- * output counts, optional outputs, the check and the family of each kind. */
+/* op_table.c - one row per op kind, per activation and per pooling mode:
+ * names, input and output counts, optional outputs, the check and the family
+ * of each kind. */
 #include "core/op_check.h"
 #include "core/op_table.h"
 
@@ -82,4 +83,20 @@ const clnet_act_info *clnet_act_info_get(clnet_activation fn)
     if ((int)fn < 0 || fn >= CLNET_ACT_COUNT || !acts[fn].name)
         return NULL;
     return &acts[fn];
+}
+
+static const clnet_pool_mode_info pool_modes[] = {
+    /* {name, cfg word, selects, averages} */
+    [CLNET_POOL_MAX] = {"max", "maxpool", true, false},
+    [CLNET_POOL_AVG] = {"avg", "avgpool", false, true},
+    [CLNET_POOL_L2] = {"l2", "l2pool", false, false},
+};
+_Static_assert(sizeof pool_modes / sizeof pool_modes[0] == CLNET_POOL_MODE_COUNT,
+               "every clnet_pool_mode needs a row in the pooling mode table");
+
+const clnet_pool_mode_info *clnet_pool_mode_info_get(clnet_pool_mode mode)
+{
+    if ((int)mode < 0 || mode >= CLNET_POOL_MODE_COUNT || !pool_modes[mode].name)
+        return NULL;
+    return &pool_modes[mode];
 }

@@ -1,5 +1,6 @@
-/* op_table.h - the facts about each op kind and each activation, kept in one
- * table row apiece (op_table.c): what adding one means is adding a row. */
+/* op_table.h - the facts about each op kind, activation and pooling mode,
+ * kept in one table row apiece (op_table.c): what adding one means is adding
+ * a row. */
 #ifndef CLNET_OP_TABLE_H
 #define CLNET_OP_TABLE_H
 
@@ -50,5 +51,21 @@ typedef struct clnet_act_info {
 
 /* The row of an activation, or NULL for a value outside the enum. */
 const clnet_act_info *clnet_act_info_get(clnet_activation fn);
+
+/* One pooling mode. Its name gives the kernels of cl/pool.cl (pool_<name>,
+ * pool_global_<name>, pool_backward_<name>, ...), its words in messages and
+ * test output; its cfg word gives the sections [<cfg_name>] and
+ * [global<cfg_name>]. */
+typedef struct clnet_pool_mode_info {
+    const char *name;          /* "max" */
+    const char *cfg_name;      /* "maxpool" */
+    bool selects;              /* y is one element of the window: an optional argmax
+                                  output, and UNPOOL at it is the gradient */
+    bool averages;             /* y divides by the window's size: count_include_pad
+                                  and adaptive pooling apply */
+} clnet_pool_mode_info;
+
+/* The row of a pooling mode, or NULL for a value outside the enum. */
+const clnet_pool_mode_info *clnet_pool_mode_info_get(clnet_pool_mode mode);
 
 #endif

@@ -145,7 +145,7 @@ static clnet_status build_pool(cfg_parser *p, const cfg_section *s, const clnet_
     bool one_d = in->ndim == 2;
     clnet_pool_params *q = &spec->pool;
     spec->kind = CLNET_LAYER_POOL;
-    q->mode = s->type == CFG_MAXPOOL ? CLNET_POOL_MAX : CLNET_POOL_AVG;
+    q->mode = s->pool_mode;
     q->count_include_pad = true;
     TRY(cfg_need_int(p, s, "size", 1, CFG_MAX_WINDOW, &q->kernel[1]));
     q->kernel[0] = one_d ? 1 : q->kernel[1];
@@ -163,7 +163,7 @@ static clnet_status build_global(cfg_parser *p, const cfg_section *s, const clne
 {
     (void)p, (void)in;
     spec->kind = CLNET_LAYER_POOL;
-    spec->pool.mode = s->type == CFG_GLOBALMAXPOOL ? CLNET_POOL_MAX : CLNET_POOL_AVG;
+    spec->pool.mode = s->pool_mode;
     spec->pool.global = true;
     return CLNET_OK;
 }
@@ -273,10 +273,8 @@ static const struct {
 } layers[CFG_SEC_COUNT] = {
     [CFG_CONV] = {build_conv, 1, 1},
     [CFG_CONVT] = {build_conv, 1, 1},
-    [CFG_MAXPOOL] = {build_pool, 1, 1},
-    [CFG_AVGPOOL] = {build_pool, 1, 1},
-    [CFG_GLOBALAVGPOOL] = {build_global, 1, 1},
-    [CFG_GLOBALMAXPOOL] = {build_global, 1, 1},
+    [CFG_POOL] = {build_pool, 1, 1},
+    [CFG_GLOBALPOOL] = {build_global, 1, 1},
     [CFG_ACTIVATION] = {build_activation, 1, 1},
     [CFG_BATCHNORM] = {build_batchnorm, 1, 1},
     [CFG_LRN] = {build_lrn, 1, 1},
@@ -396,13 +394,13 @@ static clnet_status read_from(cfg_parser *p, const cfg_section *s, const clnet_n
         if (comma)
             *comma = '\0';
         if (n == hi)
-            return cfg_bad(p, e, "%s takes at most %d input%s", cfg_header(s->type), hi,
+            return cfg_bad(p, e, "%s takes at most %d input%s", cfg_header(s), hi,
                            hi > 1 ? "s" : "");
         TRY(resolve(p, e, net, tok, &spec->from[n]));
         tok = comma ? comma + 1 : NULL;
     }
     if (n < lo)
-        return cfg_bad(p, e, "%s needs at least %d inputs", cfg_header(s->type), lo);
+        return cfg_bad(p, e, "%s needs at least %d inputs", cfg_header(s), lo);
     spec->nfrom = n;
     return CLNET_OK;
 }
@@ -499,7 +497,7 @@ static clnet_status add_layer(cfg_parser *p, clnet_net *net, const cfg_item *it,
     if (classes > 0)
         spec.out_channels = classes;
     clnet_status st = clnet_net_add(net, &spec, NULL);
-    return st == CLNET_OK ? st : wrap_error(p, st, s->line, cfg_header(s->type));
+    return st == CLNET_OK ? st : wrap_error(p, st, s->line, cfg_header(s));
 }
 
 /* The [net] section: the input shape and the training defaults, each left

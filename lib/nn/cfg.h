@@ -15,8 +15,7 @@
 #define CFG_MAX_BYTES (16 << 20)
 
 typedef enum cfg_sec {
-    CFG_NET, CFG_CONV, CFG_CONVT, CFG_MAXPOOL, CFG_AVGPOOL, CFG_GLOBALAVGPOOL,
-    CFG_GLOBALMAXPOOL, CFG_ACTIVATION, CFG_BATCHNORM, CFG_LRN, CFG_DROPOUT, CFG_LINEAR,
+    CFG_NET, CFG_CONV, CFG_CONVT, CFG_POOL, CFG_GLOBALPOOL, CFG_ACTIVATION, CFG_BATCHNORM, CFG_LRN, CFG_DROPOUT, CFG_LINEAR,
     CFG_ADD, CFG_MUL, CFG_CONCAT, CFG_FLATTEN, CFG_SOFTMAX, CFG_ADAPTIVEAVGPOOL, CFG_SLICE,
     CFG_RBF, CFG_REPEAT, CFG_END, CFG_SEC_COUNT
 } cfg_sec;
@@ -28,6 +27,9 @@ typedef struct cfg_kv {
 
 typedef struct cfg_section {
     cfg_sec type;
+    const char *header;        /* as written, "[maxpool]"; points into the parser's text */
+    clnet_pool_mode pool_mode; /* CFG_POOL and CFG_GLOBALPOOL: [<cfg word>], [global<cfg word>]
+                                  of a row of the pooling mode table */
     int line;
     cfg_kv *kv;
     int nkv, cap;
@@ -50,8 +52,8 @@ typedef struct cfg_parser {
     int iter;                  /* iteration of the section being read, -1 outside [repeat] */
 } cfg_parser;
 
-/* "[conv]" etc. */
-const char *cfg_header(cfg_sec type);
+/* The section's header, "[conv]" etc. */
+const char *cfg_header(const cfg_section *s);
 bool cfg_is_layer(cfg_sec type);
 
 /* Splits `text` into sections, checking the syntax, that every key belongs

@@ -11,7 +11,8 @@
 #include "nn/cfg.h"
 
 /* Each section's header and the keys it takes (space-separated); layer
- * sections also take name, from and aux. */
+ * sections also take name, from and aux. The pooling sections' headers come
+ * from the pooling mode table (see pool_section). */
 #define CONV_KEYS "filters size size_h size_w stride pad pad_top pad_left pad_bottom " \
                   "pad_right dilation groups bias activation slope scale"
 static const struct {
@@ -21,10 +22,8 @@ static const struct {
     [CFG_NET] = {"[net]", "input mean std batch epochs learning_rate momentum weight_decay optimizer"},
     [CFG_CONV] = {"[conv]", CONV_KEYS},
     [CFG_CONVT] = {"[convt]", CONV_KEYS " output_padding"},
-    [CFG_MAXPOOL] = {"[maxpool]", "size stride pad ceil_mode"},
-    [CFG_AVGPOOL] = {"[avgpool]", "size stride pad ceil_mode count_include_pad"},
-    [CFG_GLOBALAVGPOOL] = {"[globalavgpool]", ""},
-    [CFG_GLOBALMAXPOOL] = {"[globalmaxpool]", ""},
+    [CFG_POOL] = {NULL, "size stride pad ceil_mode count_include_pad"},
+    [CFG_GLOBALPOOL] = {NULL, ""},
     [CFG_ACTIVATION] = {"[activation]", "type slope"},
     [CFG_BATCHNORM] = {"[batchnorm]", "eps momentum zero_gamma activation slope"},
     [CFG_LRN] = {"[lrn]", "size alpha beta k"},
@@ -42,9 +41,9 @@ static const struct {
     [CFG_END] = {"[end]", ""},
 };
 
-const char *cfg_header(cfg_sec type)
+const char *cfg_header(const cfg_section *s)
 {
-    return sections[type].header;
+    return s->header;
 }
 
 bool cfg_is_layer(cfg_sec type)
@@ -81,7 +80,7 @@ clnet_status cfg_bad(cfg_parser *p, const cfg_kv *e, const char *fmt, ...)
 clnet_status cfg_missing(cfg_parser *p, const cfg_section *s, const char *key)
 {
     return cfg_fail(p, CLNET_ERR_FORMAT, s->line, key, "missing required key in %s",
-                    cfg_header(s->type));
+                    cfg_header(s));
 }
 
 static clnet_status no_memory(cfg_parser *p)
@@ -124,12 +123,36 @@ const cfg_kv *cfg_find(const cfg_section *s, const char *key)
     return NULL;
 }
 
+/* Whether `header` is [<cfg word>] or [global<cfg word>] of a pooling mode;
+ * sets s->type and s->pool_mode if so. */
+static bool pool_section(const char *header, cfg_section *s)
+{
+    for (int m = 0; m < CLNET_POOL_MODE_COUNT; m++) {
+        const char *word = clnet_pool_mode_info_get((clnet_pool_mode)m)->cfg_name;
+        char windowed[64], global[64];
+        snprintf(windowed, sizeof windowed, "[%s]", word);
+        snprintf(global, sizeof global, "[global%s]", word);
+        s->pool_mode = (clnet_pool_mode)m;
+        if (strcmp(header, windowed) == 0) {
+            s->type = CFG_POOL;
+            return true;
+        }
+        if (strcmp(header, global) == 0) {
+            s->type = CFG_GLOBALPOOL;
+            return true;
+        }
+    }
+    return false;
+}
+
 static clnet_status add_section(cfg_parser *p, const char *header, int line)
 {
+    cfg_section s = {.header = header, .line = line};
     int t = 0;
-    while (t < CFG_SEC_COUNT && strcmp(sections[t].header, header) != 0)
+    while (t < CFG_SEC_COUNT && !(sections[t].header && strcmp(sections[t].header, header) == 0))
         t++;
-    if (t == CFG_SEC_COUNT)
+    s.type = (cfg_sec)t;
+    if (t == CFG_SEC_COUNT && !pool_section(header, &s))
         return cfg_fail(p, CLNET_ERR_FORMAT, line, header, "unknown section");
     if (p->nsec == p->cap) {
         int cap = p->cap ? 2 * p->cap : 32;
@@ -139,7 +162,7 @@ static clnet_status add_section(cfg_parser *p, const char *header, int line)
         p->sec = grown;
         p->cap = cap;
     }
-    p->sec[p->nsec++] = (cfg_section){.type = (cfg_sec)t, .line = line};
+    p->sec[p->nsec++] = s;
     return CLNET_OK;
 }
 
@@ -157,8 +180,11 @@ static clnet_status add_key(cfg_parser *p, char *text, int line)
     cfg_section *s = &p->sec[p->nsec - 1];
     bool common = cfg_is_layer(s->type) &&
                   (!strcmp(e.key, "name") || !strcmp(e.key, "from") || !strcmp(e.key, "aux"));
-    if (!common && word_index(sections[s->type].keys, e.key) < 0)
-        return cfg_bad(p, &e, "unknown key for %s", cfg_header(s->type));
+    /* count_include_pad is for the pooling modes that divide by the window */
+    bool averages = s->type != CFG_POOL || clnet_pool_mode_info_get(s->pool_mode)->averages;
+    if (!common && (word_index(sections[s->type].keys, e.key) < 0 ||
+                    (!averages && strcmp(e.key, "count_include_pad") == 0)))
+        return cfg_bad(p, &e, "unknown key for %s", cfg_header(s));
     const cfg_kv *prev = cfg_find(s, e.key);
     if (prev)
         return cfg_bad(p, &e, "duplicate key (first set on line %d)", prev->line);
@@ -209,7 +235,7 @@ clnet_status cfg_split(cfg_parser *p, const char *text)
 static clnet_status push_item(cfg_parser *p, const cfg_section *s, int iter)
 {
     if (p->nitems == CFG_MAX_LAYERS)
-        return cfg_fail(p, CLNET_ERR_FORMAT, s->line, cfg_header(s->type),
+        return cfg_fail(p, CLNET_ERR_FORMAT, s->line, cfg_header(s),
                         "more than %d layers", CFG_MAX_LAYERS);
     if (p->nitems == p->items_cap) {
         int cap = p->items_cap ? 2 * p->items_cap : 64;

@@ -218,7 +218,10 @@ static void get_floats(const uint8_t *src, float *dst, int64_t n)
 /* Where each parameter's (and its optimizer state's) data sits in the file,
  * found by the checking pass and copied by the loading pass. */
 typedef struct located {
+    int fresh_from;            /* clnet_net_load_backbone's head: layers from here on may
+                                  differ in shape and are not loaded (nlayers: none) */
     const uint8_t **values;    /* one per parameter, layer by layer */
+    int64_t *numel;            /* one per parameter: its element count in the file */
     const uint8_t **states;    /* NN_MAX_STATE per parameter */
     uint32_t nstate, kind;
     uint64_t steps;
@@ -245,9 +248,25 @@ static void shape_text(char *buf, size_t size, int ndim, const int64_t *dim)
                                  (long long)dim[i]);
 }
 
-/* Compares one parameter record with the net's; *data gets its floats. */
+/* Elements of a parameter of shape dim[0..ndim) in the file, or -1 when
+ * they cannot fit in the `left` bytes that remain. */
+static int64_t file_numel(int ndim, const int64_t *dim, size_t left)
+{
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (dim[d] < 1 || (uint64_t)dim[d] > left / 4 || n > (int64_t)(left / 4) / dim[d])
+            return -1;
+        n *= dim[d];
+    }
+    return n;
+}
+
+/* Compares one parameter record with the net's; *data gets its floats and
+ * *numel their count. A layer from loc->fresh_from on may have other
+ * dimensions (a head of another width): its data is skipped over. */
 static clnet_status check_param(clnet_net *net, const char *path, reader *r, int id,
-                                const nn_param *p, const uint8_t **data)
+                                const nn_param *p, const uint8_t **data, int64_t *numel,
+                                int fresh_from)
 {
     const nn_layer *l = &net->layers[id];
     uint32_t len = get_u32(r);
@@ -262,8 +281,14 @@ static clnet_status check_param(clnet_net *net, const char *path, reader *r, int
         return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
                           "net: layer %d (%s) has parameter '%.*s' in the file, '%s' in the net",
                           path, id, l->spec.name, (int)(len > 64 ? 64 : len), name, p->name);
-    if ((int)ndim != p->shape.ndim ||
-        memcmp(dim, p->shape.dim, ndim * sizeof dim[0]) != 0) {
+    *numel = nn_numel(&p->shape);
+    bool other_shape = (int)ndim != p->shape.ndim ||
+                       memcmp(dim, p->shape.dim, ndim * sizeof dim[0]) != 0;
+    if (other_shape && id >= fresh_from && (int)ndim == p->shape.ndim) {
+        *numel = file_numel((int)ndim, dim, r->size - r->pos);
+        if (*numel < 0)
+            return damaged(net, path, r, "a parameter's shape exceeds the file");
+    } else if (other_shape) {
         char a[96], b[96];
         shape_text(a, sizeof a, (int)ndim, dim);
         shape_text(b, sizeof b, p->shape.ndim, p->shape.dim);
@@ -271,12 +296,14 @@ static clnet_status check_param(clnet_net *net, const char *path, reader *r, int
                           "net: layer %d (%s) %s is %s in the file, %s in the net", path, id,
                           l->spec.name, p->name, a, b);
     }
-    *data = take(r, (size_t)nn_numel(&p->shape) * 4);
+    *data = take(r, (size_t)*numel * 4);
     return r->short_read ? damaged(net, path, r, "parameter data is cut short") : CLNET_OK;
 }
 
+/* Compares layer record `id` with the net's layer; its parameters are
+ * located as loc's entries *k onwards. */
 static clnet_status check_layer(clnet_net *net, const char *path, reader *r, int id,
-                                const uint8_t ***values)
+                                located *loc, int *k)
 {
     const nn_layer *l = &net->layers[id];
     uint32_t len = get_u32(r);
@@ -298,8 +325,9 @@ static clnet_status check_layer(clnet_net *net, const char *path, reader *r, int
                           "net: layer %d (%s) has %u parameter tensor%s in the file, %d in "
                           "the net", path, id, l->spec.name, nparams, nparams == 1 ? "" : "s",
                           l->nparams);
-    for (int j = 0; j < l->nparams; j++) {
-        clnet_status st = check_param(net, path, r, id, &l->params[j], (*values)++);
+    for (int j = 0; j < l->nparams; j++, (*k)++) {
+        clnet_status st = check_param(net, path, r, id, &l->params[j], &loc->values[*k],
+                                      &loc->numel[*k], loc->fresh_from);
         if (st != CLNET_OK)
             return st;
     }
@@ -313,12 +341,12 @@ static clnet_status check_optimizer(clnet_net *net, const char *path, reader *r,
     loc->steps = get_u64(r);
     if (r->short_read || loc->nstate > NN_MAX_STATE || loc->kind > CLNET_OPTIM_ADAM)
         return damaged(net, path, r, "the optimizer record is cut short or malformed");
-    const uint8_t **state = loc->states;
+    int k = 0;
     for (int i = 0; i < net->nlayers; i++)
-        for (int j = 0; j < net->layers[i].nparams; j++, state += NN_MAX_STATE) {
+        for (int j = 0; j < net->layers[i].nparams; j++, k++) {
             const nn_param *p = &net->layers[i].params[j];
             for (uint32_t s = 0; p->trainable && s < loc->nstate; s++)
-                state[s] = take(r, (size_t)nn_numel(&p->shape) * 4);
+                loc->states[k * NN_MAX_STATE + s] = take(r, (size_t)loc->numel[k] * 4);
         }
     if (r->short_read)
         return damaged(net, path, r, "optimizer state is cut short");
@@ -379,16 +407,18 @@ static clnet_status check_file(clnet_net *net, const char *path, reader *r, loca
                           "truncated: CRC-32 %08x stored, %08x computed over %zu bytes", path,
                           stored, crc, r->size - 4);
     uint32_t nlayers = get_u32(r);
-    if (nlayers != (uint32_t)net->nlayers)
-        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
-                          "net: %u layers in the file, %d in the net", path, nlayers,
-                          net->nlayers);
-    const uint8_t **values = loc->values;
-    for (int i = 0; i < net->nlayers; i++) {
-        clnet_status st = check_layer(net, path, r, i, &values);
+    /* the layers both have come first, so that another architecture is
+     * reported by its first differing layer and shapes */
+    int k = 0, common = nlayers < (uint32_t)net->nlayers ? (int)nlayers : net->nlayers;
+    for (int i = 0; i < common; i++) {
+        clnet_status st = check_layer(net, path, r, i, loc, &k);
         if (st != CLNET_OK)
             return st;
     }
+    if (nlayers != (uint32_t)net->nlayers)
+        return clnet_fail(net->ctx, CLNET_ERR_FORMAT, "clnet_net_load: %s does not match the "
+                          "net: %u layers in the file, %d in the net (the first %d agree)",
+                          path, nlayers, net->nlayers, common);
     clnet_status st = check_optimizer(net, path, r, loc);
     if (st == CLNET_OK && version >= 2)
         st = check_progress(net, path, r, loc);
@@ -404,20 +434,23 @@ static clnet_status apply(clnet_net *net, const located *loc)
         return clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_load: out of host memory");
     clnet_status st = CLNET_OK;
     nn_opt_state_free(net);
+    /* a backbone starts a new run: no optimizer or training state of the old one */
+    bool whole = loc->fresh_from >= net->nlayers;
+    uint32_t nstate = whole ? loc->nstate : 0;
     int k = 0;
-    for (int i = 0; st == CLNET_OK && i < net->nlayers; i++)
+    for (int i = 0; st == CLNET_OK && i < loc->fresh_from; i++)
         for (int j = 0; st == CLNET_OK && j < net->layers[i].nparams; j++, k++) {
             nn_param *p = &net->layers[i].params[j];
             get_floats(loc->values[k], buf, nn_numel(&p->shape));
             st = nn_param_write(net, p, buf);
-            for (uint32_t s = 0; st == CLNET_OK && p->trainable && s < loc->nstate; s++) {
+            for (uint32_t s = 0; st == CLNET_OK && p->trainable && s < nstate; s++) {
                 get_floats(loc->states[k * NN_MAX_STATE + s], buf, nn_numel(&p->shape));
                 st = nn_state_write(net, p, (int)s, buf);
             }
         }
-    net->opt_nstate = (int)loc->nstate;
+    net->opt_nstate = (int)nstate;
     net->opt_kind = (clnet_optim_kind)loc->kind;
-    net->opt_steps = (int64_t)loc->steps;
+    net->opt_steps = whole ? (int64_t)loc->steps : 0;
     if (st == CLNET_OK && loc->version >= 2) {
         /* a version 2 file holds the whole state: no normalisation in it
          * means the saved net had none */
@@ -425,6 +458,8 @@ static clnet_status apply(clnet_net *net, const located *loc)
         get_floats(loc->norm, buf, 2 * (int64_t)c);
         st = c ? clnet_net_set_input_norm(net, buf, buf + c)
                : clnet_net_set_input_norm(net, NULL, NULL);
+    }
+    if (st == CLNET_OK && loc->version >= 2 && whole) {
         get_floats(loc->best, &net->progress.best_accuracy, 1);
         net->progress.epochs_done = (int)loc->epochs_done;
         net->progress.seed = loc->seed;
@@ -434,24 +469,47 @@ static clnet_status apply(clnet_net *net, const located *loc)
     return st;
 }
 
-clnet_status nn_checkpoint_parse(clnet_net *net, const char *path, const uint8_t *data,
-                                 size_t size)
+/* Checks the file's data, then loads layers 0..fresh_from-1 from it. */
+static clnet_status parse(clnet_net *net, const char *path, const uint8_t *data, size_t size,
+                          int fresh_from)
 {
     int nparams = 0;
     for (int i = 0; i < net->nlayers; i++)
         nparams += net->layers[i].nparams;
-    located loc = {.values = calloc((size_t)nparams + 1, sizeof *loc.values),
+    located loc = {.fresh_from = fresh_from,
+                   .values = calloc((size_t)nparams + 1, sizeof *loc.values),
+                   .numel = calloc((size_t)nparams + 1, sizeof *loc.numel),
                    .states = calloc(((size_t)nparams + 1) * NN_MAX_STATE, sizeof *loc.states)};
     reader r = {data, size, 0, false};
     clnet_status st;
-    if (!loc.values || !loc.states)
+    if (!loc.values || !loc.numel || !loc.states)
         st = clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_net_load: out of host memory");
     else
         st = check_file(net, path, &r, &loc);
     if (st == CLNET_OK)
         st = apply(net, &loc);
     free(loc.values);
+    free(loc.numel);
     free(loc.states);
+    return st;
+}
+
+clnet_status nn_checkpoint_parse(clnet_net *net, const char *path, const uint8_t *data,
+                                 size_t size)
+{
+    return parse(net, path, data, size, net->nlayers);
+}
+
+static clnet_status load_file(clnet_net *net, const char *path, int fresh_from)
+{
+    uint8_t *data;
+    size_t size;
+    char why[256];
+    clnet_status st = clnet_file_read(path, SIZE_MAX / 2, &data, &size, NULL, why, sizeof why);
+    if (st != CLNET_OK)
+        return clnet_fail(net->ctx, st, "clnet_net_load: cannot read %s: %s", path, why);
+    st = parse(net, path, data, size, fresh_from);
+    free(data);
     return st;
 }
 
@@ -461,13 +519,17 @@ clnet_status clnet_net_load(clnet_net *net, const char *path)
     if (!net || !path)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_load: NULL argument");
-    uint8_t *data;
-    size_t size;
-    char why[256];
-    clnet_status st = clnet_file_read(path, SIZE_MAX / 2, &data, &size, NULL, why, sizeof why);
-    if (st != CLNET_OK)
-        return clnet_fail(net->ctx, st, "clnet_net_load: cannot read %s: %s", path, why);
-    st = nn_checkpoint_parse(net, path, data, size);
-    free(data);
-    return st;
+    return load_file(net, path, net->nlayers);
+}
+
+clnet_status clnet_net_load_backbone(clnet_net *net, const char *path, int head)
+{
+    clnet_error_clear(net ? net->ctx : NULL);
+    if (!net || !path)
+        return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_load_backbone: NULL argument");
+    if (head < 1 || head >= net->nlayers)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_load_backbone: head "
+                          "layer %d is outside 1..%d", head, net->nlayers - 1);
+    return load_file(net, path, head);
 }

@@ -1,5 +1,6 @@
-/* layer_mode.c - finding layers by name and the per-layer training or
- * inference mode (frozen batch norms stay in inference mode). */
+/* layer_mode.c - finding layers (by name; the classifier head) and the
+ * per-layer training or inference mode (frozen batch norms stay in
+ * inference mode). */
 #include "nn/nn_internal.h"
 
 #include <string.h>
@@ -46,4 +47,21 @@ clnet_status clnet_net_find_layer(const clnet_net *net, const char *name, int *i
     return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_find_layer: no layer "
                       "named '%s' (`clnet-bench models --layers` or clnet_net_summary lists "
                       "them)", name);
+}
+
+clnet_status clnet_net_find_head(const clnet_net *net, int *id)
+{
+    clnet_error_clear(net ? net->ctx : NULL);
+    if (!net || !id)
+        return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_net_find_head: NULL argument");
+    for (int i = net->nlayers - 1; i > 0; i--) {
+        clnet_layer_kind kind = net->layers[i].spec.kind;
+        if (kind == CLNET_LAYER_LINEAR || kind == CLNET_LAYER_CONV || kind == CLNET_LAYER_RBF) {
+            *id = i;
+            return CLNET_OK;
+        }
+    }
+    return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_find_head: the net has "
+                      "no linear, conv or rbf layer to serve as its classifier head");
 }

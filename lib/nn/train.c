@@ -42,7 +42,10 @@ typedef struct pipeline {
     const float *mean, *std;
     int views;                 /* test-time augmentation views; 1 = the image alone */
     nn_view view[NN_MAX_VIEWS];
-    size_t image;              /* floats per image */
+    int height, width;         /* of the images handed to the net: the dataset's, or resized */
+    bool resize;
+    size_t image;              /* floats per image handed to the net */
+    size_t src_image;          /* floats per dataset image (before resizing) */
 
     slot slots[RING];
     mtx_t lock;
@@ -85,11 +88,30 @@ static void make_views(const pipeline *p, const float *raw, float *x, int n)
     size_t plane = (size_t)ds->height * ds->width;
     for (int v = 0; v < p->views; v++)
         for (int i = 0; i < n; i++) {
-            float *dst = x + ((size_t)v * n + i) * p->image;
-            crop_view(raw + (size_t)i * p->image, dst, ds->channels, ds->height, ds->width,
+            float *dst = x + ((size_t)v * n + i) * p->src_image;
+            crop_view(raw + (size_t)i * p->src_image, dst, ds->channels, ds->height, ds->width,
                       p->view[v].dy, p->view[v].dx, p->view[v].flip);
             normalise(dst, ds->channels, plane, p->mean, p->std);
         }
+}
+
+/* The n images of a batch (each view of each) at the dataset's size, into x. */
+static clnet_status fill_images(const pipeline *p, const int64_t *idx, int n, float *x,
+                                int32_t *labels)
+{
+    /* Workers pass no context: its error record belongs to the consumer
+     * thread, which reports a failed batch in pipeline_get. */
+    if (p->views == 1)
+        return clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean, p->std,
+                                   x, labels);
+    float *raw = malloc((size_t)n * p->src_image * sizeof *raw);
+    if (!raw)
+        return CLNET_ERR_HOST_MEMORY;
+    clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, NULL, 0, NULL, NULL, raw, labels);
+    if (st == CLNET_OK)
+        make_views(p, raw, x, n);
+    free(raw);
+    return st;
 }
 
 static clnet_status fill(const pipeline *p, slot *s, int64_t b)
@@ -98,18 +120,20 @@ static clnet_status fill(const pipeline *p, slot *s, int64_t b)
     int n = (int)(p->count - start < p->batch ? p->count - start : p->batch);
     const int64_t *idx = p->order + start;
     s->n = n;
-    /* Workers pass no context: its error record belongs to the consumer
-     * thread, which reports a failed batch in pipeline_get. */
-    if (p->views == 1)
-        return clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean, p->std,
-                                   s->x, s->labels);
-    float *raw = malloc((size_t)n * p->image * sizeof *raw);
-    if (!raw)
+    if (!p->resize)
+        return fill_images(p, idx, n, s->x, s->labels);
+    /* normalising before resizing gives the same image: the bilinear
+     * weights of every output pixel sum to 1 */
+    size_t images = (size_t)p->views * (size_t)n;
+    float *orig = malloc(images * p->src_image * sizeof *orig);
+    if (!orig)
         return CLNET_ERR_HOST_MEMORY;
-    clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, NULL, 0, NULL, NULL, raw, s->labels);
-    if (st == CLNET_OK)
-        make_views(p, raw, s->x, n);
-    free(raw);
+    clnet_status st = fill_images(p, idx, n, orig, s->labels);
+    const clnet_dataset *ds = p->ds;
+    for (size_t i = 0; st == CLNET_OK && i < images; i++)
+        st = clnet_image_resize(orig + i * p->src_image, ds->channels, ds->height, ds->width,
+                                s->x + i * p->image, p->height, p->width);
+    free(orig);
     return st;
 }
 
@@ -167,7 +191,8 @@ static void pipeline_stop(pipeline *p)
 static clnet_status pipeline_start(clnet_ctx *ctx, pipeline *p, int threads)
 {
     const clnet_dataset *ds = p->ds;
-    p->image = (size_t)ds->channels * ds->height * ds->width;
+    p->src_image = (size_t)ds->channels * ds->height * ds->width;
+    p->image = (size_t)ds->channels * p->height * p->width;
     p->nbatches = (p->count + p->batch - 1) / p->batch;
     for (int i = 0; i < RING; i++) {
         p->slots[i].x = malloc((size_t)p->views * p->batch * p->image * sizeof(float));
@@ -300,16 +325,27 @@ static int64_t out_width(const clnet_net *net)
     return nn_numel(&net->layers[net->nlayers - 1].out);
 }
 
+/* The size of the images the net is fed: the dataset's, or resized. */
+static void fed_size(const clnet_dataset *ds, const clnet_train_opts *opts, int *height,
+                     int *width)
+{
+    *height = opts->resize_height > 0 ? opts->resize_height : ds->height;
+    *width = opts->resize_width > 0 ? opts->resize_width : ds->width;
+}
+
 static clnet_status check_net(clnet_ctx *ctx, const char *what, const clnet_net *net,
-                              const clnet_dataset *ds, int batch)
+                              const clnet_dataset *ds, const clnet_train_opts *opts, int batch)
 {
     if (!net->dev)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: the net is not bound", what);
-    int64_t image = (int64_t)ds->channels * ds->height * ds->width;
+    int height, width;
+    fed_size(ds, opts, &height, &width);
+    int64_t image = (int64_t)ds->channels * height * width;
     if (nn_numel(&net->layers[0].out) != image)
         return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: the net takes %lld inputs per image, %s "
-                          "has %dx%dx%d", what, (long long)nn_numel(&net->layers[0].out),
-                          ds->name, ds->channels, ds->height, ds->width);
+                          "has %dx%dx%d%s", what, (long long)nn_numel(&net->layers[0].out),
+                          ds->name, ds->channels, height, width,
+                          opts->resize_height > 0 ? " (resized)" : "");
     if (out_width(net) < ds->classes)
         return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: the net has %lld outputs, %s has %d "
                           "classes", what, (long long)out_width(net), ds->name, ds->classes);
@@ -437,7 +473,7 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     if (st == CLNET_OK)
         st = nn_check_optimizer(net->ctx, "clnet_net_train_epoch", opt);
     if (st == CLNET_OK)
-        st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, batch);
+        st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, opts, batch);
     if (st != CLNET_OK)
         return st;
     /* statistics passed to a net without its own become its own, so that
@@ -457,7 +493,8 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     clnet_dataset_shuffle(order, count, opts->seed + (uint64_t)opts->epoch);
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .aug = opts->augment,
                   .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
-                  .mean = mean, .std = std, .views = 1};
+                  .mean = mean, .std = std, .views = 1, .resize = opts->resize_height > 0};
+    fed_size(ds, opts, &p.height, &p.width);
     double t0 = now_seconds();
     st = pipeline_start(net->ctx, &p, opts->threads);
     tally t = {0};
@@ -575,13 +612,13 @@ static clnet_status eval_loop(clnet_net *const *nets, int nnets, pipeline *p, ta
 }
 
 static clnet_status check_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
-                                   int batch)
+                                   const clnet_train_opts *opts, int batch)
 {
     for (int i = 0; i < nnets; i++) {
         if (!nets[i])
             return clnet_fail(nets[0] ? nets[0]->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                               "evaluate: net %d is NULL", i);
-        clnet_status st = check_net(nets[i]->ctx, "evaluate", nets[i], ds, batch);
+        clnet_status st = check_net(nets[i]->ctx, "evaluate", nets[i], ds, opts, batch);
         if (st != CLNET_OK)
             return st;
         if (out_width(nets[i]) != out_width(nets[0]))
@@ -603,7 +640,7 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
     int batch = opts->batch > 0 ? opts->batch : nets[0]->max_batch;
     clnet_status st = nn_check_train_opts(ctx, "evaluate", opts);
     if (st == CLNET_OK)
-        st = check_ensemble(nets, nnets, ds, batch);
+        st = check_ensemble(nets, nnets, ds, opts, batch);
     const float *mean = opts->mean, *std = opts->std;
     for (int i = 0; st == CLNET_OK && i < nnets; i++) {
         const float *m, *s;
@@ -626,7 +663,8 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
     for (int64_t i = 0; i < count; i++)
         order[i] = i;
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = mean,
-                  .std = std};
+                  .std = std, .resize = opts->resize_height > 0};
+    fed_size(ds, opts, &p.height, &p.width);
     p.views = nn_tta_views(opts, p.view);
     bool *was_training = malloc((size_t)nnets * sizeof *was_training);
     double t0 = now_seconds();

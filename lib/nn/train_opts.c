@@ -5,6 +5,7 @@
 #include <math.h>
 
 #define MAX_THREADS_ACCEPTED 64
+#define MAX_RESIZE 4096
 
 static bool finite_nonneg(float v)
 {
@@ -59,6 +60,11 @@ clnet_status nn_check_train_opts(clnet_ctx *ctx, const char *what, const clnet_t
     if (o->threads < 0 || o->threads > MAX_THREADS_ACCEPTED)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: clnet_train_opts.threads = %d "
                           "(0..%d)", what, o->threads, MAX_THREADS_ACCEPTED);
+    if ((o->resize_height == 0) != (o->resize_width == 0) || o->resize_height < 0 ||
+        o->resize_height > MAX_RESIZE || o->resize_width < 0 || o->resize_width > MAX_RESIZE)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: clnet_train_opts.resize_height "
+                          "%d, resize_width %d (both 1..%d, or both 0 = no resizing)", what,
+                          o->resize_height, o->resize_width, MAX_RESIZE);
     if (o->multi_crop_pad < 0)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: clnet_train_opts."
                           "multi_crop_pad = %d < 0", what, o->multi_crop_pad);

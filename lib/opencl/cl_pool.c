@@ -1,5 +1,8 @@
 /* cl_pool.c - OpenCL launchers for POOL (windowed, adaptive, and global as a
- * reduction per plane), UNPOOL and POOL_BACKWARD; kernels in cl/pool.cl. */
+ * reduction per plane), UNPOOL and POOL_BACKWARD; kernels in cl/pool.cl,
+ * found by the pooling mode's name. */
+#include <stdio.h>
+
 #include "core/geometry.h"
 #include "opencl/clcl.h"
 
@@ -39,6 +42,16 @@ static pool_shape shape_of(const clnet_pool_geom *g)
     return s;
 }
 
+/* The name of a kernel of cl/pool.cl: pool_<kind><mode name><suffix>, e.g.
+ * pool_global_max_argmax, the mode's name coming from the pooling mode
+ * table. */
+static const char *kernel_name(char *buf, size_t size, const char *kind,
+                               const clnet_pool_geom *g, const char *suffix)
+{
+    snprintf(buf, size, "pool_%s%s%s", kind, clnet_pool_mode_info_get(g->mode)->name, suffix);
+    return buf;
+}
+
 /* Launches kernel `name` of cl/pool.cl over the exact grid `global`. */
 static clnet_status launch(clnet_device *dev, const char *name, int nargs,
                            const clnet_cl_arg *args, cl_uint dims, const size_t *global)
@@ -57,31 +70,34 @@ static clnet_status run_window(clnet_device *dev, const clnet_pool_geom *g,
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     pool_shape shape = shape_of(g);
     size_t grid[3] = { (size_t)g->ow, (size_t)g->oh, (size_t)(g->n * g->c) };
+    char name[64];
     if (argmax) {
         clnet_cl_tensor_args ia = clnet_cl_targs(argmax);
         clnet_cl_arg args[] = {
             CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_TENSOR(ia), CLNET_CL_ARG(shape),
         };
-        return launch(dev, "pool_max_argmax", NARGS(args), args, 3, grid);
+        return launch(dev, kernel_name(name, sizeof name, "", g, "_argmax"), NARGS(args), args,
+                      3, grid);
     }
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(shape) };
-    const char *name = g->adaptive ? "pool_adaptive_avg" : g->max ? "pool_max" : "pool_avg";
+    kernel_name(name, sizeof name, g->adaptive ? "adaptive_" : "", g, "");
     return launch(dev, name, NARGS(args), args, 3, grid);
 }
 
 /* One work-group per (n, c) plane, its size from the kernel and device
- * limits; each work-item keeps a value (and, for max, an index) in local
- * memory for the tree reduction. */
+ * limits; each work-item keeps a value (and, in a mode that selects, an
+ * index) in local memory for the tree reduction. */
 static clnet_status run_global(clnet_device *dev, const clnet_pool_geom *g,
                                const clnet_tensor *x, clnet_tensor *y, clnet_tensor *argmax)
 {
-    const char *name = !g->max ? "pool_global_avg"
-                       : argmax ? "pool_global_max_argmax" : "pool_global_max";
+    bool selects = clnet_pool_mode_info_get(g->mode)->selects;
+    char name[64];
+    kernel_name(name, sizeof name, "global_", g, argmax ? "_argmax" : "");
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "pool", NULL, name, &kernel);
     if (st != CLNET_OK)
         return st;
-    size_t per_item = sizeof(cl_float) + (g->max ? sizeof(cl_int) : 0);
+    size_t per_item = sizeof(cl_float) + (selects ? sizeof(cl_int) : 0);
     size_t local;
     st = clnet_cl_reduce_size(dev, kernel, per_item, (size_t)(g->h * g->w), &local);
     if (st != CLNET_OK)
@@ -91,7 +107,7 @@ static clnet_status run_global(clnet_device *dev, const clnet_pool_geom *g,
     clnet_cl_arg values = CLNET_CL_LOCAL(local * sizeof(cl_float));
     clnet_cl_arg indices = CLNET_CL_LOCAL(local * sizeof(cl_int));
     size_t global = local * (size_t)(g->n * g->c);
-    if (!g->max) {
+    if (!selects) {
         clnet_cl_arg args[] = {
             CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(channels), CLNET_CL_ARG(plane),
             values,
@@ -136,13 +152,14 @@ static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
     return launch(dev, "unpool_scatter", NARGS(args), args, 3, grid);
 }
 
-/* Global max pooling's gradient: one work-group per plane finds its first
- * maximum and writes the plane (see pool.cl). */
-static clnet_status run_backward_global_max(clnet_device *dev, const clnet_pool_geom *g,
-                                            const clnet_tensor *x, const clnet_tensor *dy,
-                                            clnet_tensor *dx)
+/* The gradient of global pooling in a mode that selects: one work-group per
+ * plane finds its first maximum and writes the plane (see pool.cl). */
+static clnet_status run_backward_global_select(clnet_device *dev, const clnet_pool_geom *g,
+                                               const clnet_tensor *x, const clnet_tensor *dy,
+                                               clnet_tensor *dx)
 {
-    const char *name = "pool_backward_global_max";
+    char name[64];
+    kernel_name(name, sizeof name, "backward_global_", g, "");
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "pool", NULL, name, &kernel);
     if (st != CLNET_OK)
@@ -170,21 +187,23 @@ static clnet_status run_backward(clnet_device *dev, const clnet_op *op, const cl
                                  const clnet_tensor *dy, clnet_tensor *dx)
 {
     clnet_pool_geom g = clnet_pool_geom_of(op, x, dy);
-    if (g.max && op->u.pool.global)
-        return run_backward_global_max(dev, &g, x, dy, dx);
+    if (op->u.pool.global && clnet_pool_mode_info_get(g.mode)->selects)
+        return run_backward_global_select(dev, &g, x, dy, dx);
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
     clnet_cl_tensor_args dxa = clnet_cl_targs(dx);
     pool_shape shape = shape_of(&g);
     size_t grid[3] = { (size_t)g.w, (size_t)g.h, (size_t)(g.n * g.c) };
-    if (g.max) {
-        clnet_cl_arg args[] = {
-            CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape),
-        };
-        return launch(dev, "pool_backward_max", NARGS(args), args, 3, grid);
+    char name[64];
+    if (g.adaptive) {
+        clnet_cl_arg args[] = { CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape) };
+        return launch(dev, kernel_name(name, sizeof name, "backward_adaptive_", &g, ""),
+                      NARGS(args), args, 3, grid);
     }
-    clnet_cl_arg args[] = { CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape) };
-    return launch(dev, g.adaptive ? "pool_backward_adaptive_avg" : "pool_backward_avg",
-                  NARGS(args), args, 3, grid);
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape),
+    };
+    return launch(dev, kernel_name(name, sizeof name, "backward_", &g, ""), NARGS(args), args,
+                  3, grid);
 }
 
 clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,

@@ -1,6 +1,6 @@
-/* ref_pool.c - reference max/average pooling (with the optional argmax
- * output, and adaptive average pooling), max-unpooling, and pooling's
- * gradient, window by window. */
+/* ref_pool.c - reference pooling in every clnet_pool_mode (with max's
+ * optional argmax output, and adaptive average pooling), max-unpooling, and
+ * pooling's gradient, window by window. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +44,53 @@ static float avg_window(const clnet_pool_geom *g, const float *plane, int64_t h0
     return (float)(sum / (double)clnet_pool_divisor(g, h0, w0));
 }
 
+/* The output of the window at (h0, w0) (padded coordinates) in the geometry's
+ * mode, with the flat position of the window's first maximum in *index
+ * (-1 for modes that do not select). Every clnet_pool_mode has its case. */
+static float window_value(const clnet_pool_geom *g, const float *plane, int64_t h0, int64_t w0,
+                          int32_t *index)
+{
+    float y = NAN;
+    *index = -1;
+    switch (g->mode) {
+    case CLNET_POOL_MAX:
+        max_window(g, plane, h0, w0, &y, index);
+        break;
+    case CLNET_POOL_AVG:
+        y = avg_window(g, plane, h0, w0);
+        break;
+    case CLNET_POOL_L2: {
+        double squares = 0.0;
+        for (int64_t iy = h0 < 0 ? 0 : h0; iy < h0 + g->kh && iy < g->h; iy++)
+            for (int64_t ix = w0 < 0 ? 0 : w0; ix < w0 + g->kw && ix < g->w; ix++)
+                squares += (double)plane[iy * g->w + ix] * plane[iy * g->w + ix];
+        y = (float)sqrt(squares);
+        break;
+    }
+    case CLNET_POOL_MODE_COUNT: /* refused by the check */
+        break;
+    }
+    return y;
+}
+
+/* What the window with output y, gradient dy, divisor `divisor` and first
+ * maximum at `selected` passes back to its input v at flat position `self`. */
+static double window_grad(const clnet_pool_geom *g, float dy, float v, float y,
+                          int32_t selected, int64_t self, int64_t divisor)
+{
+    switch (g->mode) {
+    case CLNET_POOL_MAX:
+        return selected == self ? dy : 0.0;
+    case CLNET_POOL_AVG:
+        return (double)dy / (double)divisor;
+    case CLNET_POOL_L2: /* d sqrt(sum x^2) / dx = x / y; 0 at y = 0, as PyTorch */
+        return y == 0.0f ? 0.0 : (double)dy * v / y;
+    case CLNET_POOL_MODE_COUNT: /* refused by the check */
+        break;
+    }
+    return NAN;
+}
+
 /* Output (oy, ox) of adaptive average pooling. */
 static float adaptive_avg(const clnet_pool_geom *g, const float *plane, int64_t oy, int64_t ox)
 {
@@ -76,10 +123,8 @@ static clnet_status run_pool(const clnet_op *op, const clnet_tensor *x, clnet_te
                     int32_t index = -1;
                     if (g.adaptive)
                         yp[o] = adaptive_avg(&g, plane, oy, ox);
-                    else if (g.max)
-                        max_window(&g, plane, h0, w0, &yp[o], &index);
                     else
-                        yp[o] = avg_window(&g, plane, h0, w0);
+                        yp[o] = window_value(&g, plane, h0, w0, &index);
                     if (ap)
                         ap[o] = index;
                 }
@@ -128,26 +173,22 @@ static void covering(int64_t i, int64_t window, int64_t stride, int64_t pad, int
 }
 
 /* dx at input position (iy, ix) of one plane, gathered from every window
- * that covers it so each sum is one double accumulator. `argmax` is the
- * plane's first maximum per window (max mode only). */
-static double pool_grad_point(const clnet_pool_geom *g, const float *dy, const int32_t *argmax,
-                              int64_t iy, int64_t ix)
+ * that covers it so each sum is one double accumulator. `y` and `selected`
+ * are the plane's window outputs and first maxima (window_value). */
+static double pool_grad_point(const clnet_pool_geom *g, const float *x, const float *dy,
+                              const float *y, const int32_t *selected, int64_t iy, int64_t ix)
 {
     int64_t oy0, oy1, ox0, ox1;
     covering(iy, g->kh, g->stride_h, g->pad_h, g->oh, &oy0, &oy1);
     covering(ix, g->kw, g->stride_w, g->pad_w, g->ow, &ox0, &ox1);
+    int64_t self = iy * g->w + ix;
     double acc = 0.0;
     for (int64_t oy = oy0; oy <= oy1; oy++)
         for (int64_t ox = ox0; ox <= ox1; ox++) {
             int64_t o = oy * g->ow + ox;
-            if (argmax) {
-                if (argmax[o] == iy * g->w + ix)
-                    acc += dy[o];
-            } else {
-                int64_t divisor = clnet_pool_divisor(g, oy * g->stride_h - g->pad_h,
-                                                     ox * g->stride_w - g->pad_w);
-                acc += (double)dy[o] / (double)divisor;
-            }
+            int64_t divisor = clnet_pool_divisor(g, oy * g->stride_h - g->pad_h,
+                                                 ox * g->stride_w - g->pad_w);
+            acc += window_grad(g, dy[o], x[self], y[o], selected[o], self, divisor);
         }
     return acc;
 }
@@ -171,39 +212,40 @@ static double adaptive_grad_point(const clnet_pool_geom *g, const float *dy, int
     return acc;
 }
 
-/* Max mode recomputes each window's first maximum from x into a scratch
- * plane, so the gradient follows the forward's tie rule exactly. */
+/* Each plane's window outputs and first maxima are recomputed from x into
+ * scratch planes, so the gradient follows the forward (its tie rule
+ * included) exactly. */
 static clnet_status run_pool_backward(clnet_device *dev, const clnet_op *op,
                                       const clnet_tensor *x, const clnet_tensor *dy,
                                       clnet_tensor *dx)
 {
     clnet_pool_geom g = clnet_pool_geom_of(op, x, dy);
     int64_t out_plane = g.oh * g.ow, in_plane = g.h * g.w;
-    int32_t *argmax = NULL;
-    if (g.max) {
-        argmax = malloc((size_t)out_plane * sizeof(*argmax));
-        if (!argmax)
-            return clnet_fail(dev->ctx, CLNET_ERR_HOST_MEMORY,
-                              "ref: pool_backward: cannot allocate %lld argmax entries",
-                              (long long)out_plane);
+    float *y = malloc((size_t)out_plane * sizeof(*y));
+    int32_t *selected = malloc((size_t)out_plane * sizeof(*selected));
+    if (!y || !selected) {
+        free(y);
+        free(selected);
+        return clnet_fail(dev->ctx, CLNET_ERR_HOST_MEMORY,
+                          "ref: pool_backward: cannot allocate %lld window outputs",
+                          (long long)out_plane);
     }
     for (int64_t n = 0; n < g.n; n++)
         for (int64_t c = 0; c < g.c; c++) {
             const float *plane = clnet_ref_f32(x) + n * x->stride[0] + c * in_plane;
             const float *dyp = clnet_ref_f32(dy) + n * dy->stride[0] + c * out_plane;
             float *dxp = clnet_ref_f32(dx) + n * dx->stride[0] + c * in_plane;
-            for (int64_t o = 0; argmax && o < out_plane; o++) {
-                float best;
-                max_window(&g, plane, (o / g.ow) * g.stride_h - g.pad_h,
-                           (o % g.ow) * g.stride_w - g.pad_w, &best, &argmax[o]);
-            }
+            for (int64_t o = 0; !g.adaptive && o < out_plane; o++)
+                y[o] = window_value(&g, plane, (o / g.ow) * g.stride_h - g.pad_h,
+                                    (o % g.ow) * g.stride_w - g.pad_w, &selected[o]);
             for (int64_t iy = 0; iy < g.h; iy++)
                 for (int64_t ix = 0; ix < g.w; ix++)
-                    dxp[iy * g.w + ix] = (float)(g.adaptive
-                                                     ? adaptive_grad_point(&g, dyp, iy, ix)
-                                                     : pool_grad_point(&g, dyp, argmax, iy, ix));
+                    dxp[iy * g.w + ix] =
+                        (float)(g.adaptive ? adaptive_grad_point(&g, dyp, iy, ix)
+                                           : pool_grad_point(&g, plane, dyp, y, selected, iy, ix));
         }
-    free(argmax);
+    free(y);
+    free(selected);
     return CLNET_OK;
 }
 

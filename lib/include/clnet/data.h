@@ -162,6 +162,17 @@ clnet_status clnet_dataset_batch(clnet_ctx *ctx, const clnet_dataset *ds, const 
                                  int n, const clnet_augment *aug, uint64_t seed, const float *mean,
                                  const float *std, float *x, int32_t *labels);
 
+/* Resizes one image of `channels` planes (dense CHW floats) from height x
+ * width to out_height x out_width by bilinear interpolation, as PyTorch's
+ * interpolate(mode='bilinear', align_corners=False) without antialiasing:
+ * output pixel (y, x) samples the input at ((y + 0.5) * height / out_height
+ * - 0.5, (x + 0.5) * width / out_width - 0.5), clamped to the image, so a
+ * constant image stays constant and the same size is a copy. src and dst
+ * (out_height * out_width floats per channel) must not overlap. Thread-safe.
+ * Errors: CLNET_ERR_INVALID_ARGUMENT (a NULL pointer, a size < 1). */
+clnet_status clnet_image_resize(const float *src, int channels, int height, int width,
+                                float *dst, int out_height, int out_width);
+
 /* Fills order[0..n) with a permutation of 0..n-1 determined by `seed`
  * (Fisher-Yates over a splitmix64 stream): the same seed gives the same
  * order on every machine. */

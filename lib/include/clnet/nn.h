@@ -81,7 +81,8 @@ void clnet_net_free(clnet_net *net);
  * A Darknet-style INI text: a [net] section (input = CxHxW, and optional
  * training defaults: batch, epochs, learning_rate, momentum, weight_decay,
  * optimizer = sgd|adam), then one section per layer: [conv], [convt],
- * [maxpool], [avgpool], [globalavgpool], [globalmaxpool], [adaptiveavgpool],
+ * [maxpool], [avgpool] (one per pooling mode) and [globalmaxpool] etc.,
+ * [adaptiveavgpool],
  * [activation], [batchnorm], [lrn], [dropout], [linear], [add], [mul],
  * [concat], [flatten], [softmax], [slice], [rbf]. Keys are documented in
  * docs/cfg-format.md; `name =` names a layer, `from = a, b` lists inputs by
@@ -238,6 +239,10 @@ clnet_status clnet_net_set_layer_mode(clnet_net *net, int first, int last, clnet
  * Errors: CLNET_ERR_INVALID_ARGUMENT (NULL argument, no such layer: the
  * message names it). */
 clnet_status clnet_net_find_layer(const clnet_net *net, const char *name, int *id);
+/* Finds the classifier head: the last LINEAR, CONV or RBF layer (the one a
+ * cfg's `classes` override resizes) and stores its id in *id. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL argument, a net without such a layer). */
+clnet_status clnet_net_find_head(const clnet_net *net, int *id);
 /* Drops every layer after `last` (transfer learning: replace the head, then
  * clnet_net_add new layers and clnet_net_bind again); the kept layers keep
  * their weights, and the net is unbound (device memory released) until it
@@ -443,6 +448,11 @@ typedef struct clnet_train_opts {
                                     multi_crop_pad's). Not with multi_crop_pad > 0 */
     clnet_progress_fn progress;  /* train_epoch: called after every batch; NULL = none */
     void *progress_user;         /* passed to `progress` */
+    int resize_height, resize_width; /* both 1..4096: every image (after augmentation and
+                                    test-time views) is resized to this by
+                                    clnet_image_resize on the host before the net sees it,
+                                    e.g. 28x28 digits for a 227x227 AlexNet; both 0 (the
+                                    default): none, the dataset's size must be the net's */
 } clnet_train_opts;
 
 /* One epoch over `ds` (shuffled, augmented, batched on host threads that
@@ -489,6 +499,22 @@ const char *clnet_zoo_cfg(const char *name);
  * blocking. */
 clnet_status clnet_net_save(clnet_net *net, const char *path);
 clnet_status clnet_net_load(clnet_net *net, const char *path);
+
+/* Transfer learning: loads the weights and batch-norm statistics of every
+ * layer before `head` (usually clnet_net_find_head's) from checkpoint
+ * `path`, and its input normalisation; layers head.. keep the values they
+ * have (a bound net's, or a fresh initialisation at the next
+ * clnet_net_bind of a net built and not bound yet). The file must hold the
+ * same architecture, except that parameters of layers head.. may have
+ * other dimensions (a classifier of another class count: build the net
+ * with the new count, e.g. the cfg `classes` override). A fine-tune is a
+ * new run: the optimizer state is dropped and the training state is left
+ * as the net has it. Checks everything before changing the net. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL argument, head outside
+ * 1..layer count - 1), CLNET_ERR_FORMAT (another architecture, naming the
+ * first differing layer, and for a parameter both shapes; a damaged file),
+ * CLNET_ERR_IO, and those of clnet_net_load. */
+clnet_status clnet_net_load_backbone(clnet_net *net, const char *path, int head);
 
 #ifdef __cplusplus
 }

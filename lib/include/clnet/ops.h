@@ -26,7 +26,7 @@ extern "C" {
  *       KW) as in PyTorch; OH = (H-1)*stride - pad_begin - pad_end +
  *       dilation*(KH-1) + output_padding + 1.
  *   POOL             in: x                    out: y [, argmax]
- *       Max or average over windows; argmax (I32, shape of y, max mode only)
+ *       Max, average or L2 norm over windows (see clnet_pool_mode); argmax (I32, shape of y, max mode only)
  *       holds the flat index h*W + w of the maximum inside its (n, c) plane,
  *       the first one on ties. Padding never wins a max. Adaptive average
  *       pooling (params.adaptive) gives y (N, C, OH, OW) for any x, output
@@ -90,7 +90,8 @@ extern "C" {
  *   POOL_BACKWARD    in: x, dy                out: dx
  *       Average pooling: dy spread evenly over each window (with the
  *       forward's divisor). Max pooling: dy routed to the first maximum of
- *       each window (recomputed from x); duplicates summed.
+ *       each window (recomputed from x); duplicates summed. L2 pooling:
+ *       dy * x / y from each window, y recomputed from x, zero where y = 0.
  *   ACTIVATION_BACKWARD in: x, dy             out: dx   (dx may be dy)
  *       dx = dy * f'(x), x being the forward input.
  *   BATCHNORM_BACKWARD in: x, dy, mean, var, gamma   out: dx, dgamma, dbeta
@@ -211,8 +212,11 @@ typedef struct clnet_conv_params {
 } clnet_conv_params;
 
 typedef enum clnet_pool_mode {
-    CLNET_POOL_MAX = 0,
-    CLNET_POOL_AVG = 1
+    CLNET_POOL_MAX = 0,        /* the window's maximum */
+    CLNET_POOL_AVG = 1,        /* the window's mean (see count_include_pad) */
+    CLNET_POOL_L2 = 2,         /* sqrt of the window's sum of squares (padding adds zeros,
+                                  no 1/N): torch.nn.LPPool2d with p = 2 */
+    CLNET_POOL_MODE_COUNT
 } clnet_pool_mode;
 
 typedef struct clnet_pool_params {
