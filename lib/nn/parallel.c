@@ -156,16 +156,19 @@ static clnet_status check_args(clnet_ctx *ctx, clnet_device *const *devs, int nd
  * image of a full batch, and is bound for the largest slice it can get. */
 static clnet_status plan_slices(clnet_parallel *par, const float *weights, int *replica_batch)
 {
+    bool equal = true;
     par->bound[0] = 0.0;
-    for (int i = 0; i < par->ndevs; i++)
+    for (int i = 0; i < par->ndevs; i++) {
         par->bound[i + 1] = par->bound[i] + (weights ? (double)weights[i] : 1.0);
+        equal = equal && (!weights || weights[i] == weights[0]);
+    }
     for (int i = 0; i < par->ndevs; i++) {
         if (clnet_parallel_share(par, par->max_batch, i) < 1)
             return clnet_fail(par_ctx(par), CLNET_ERR_INVALID_ARGUMENT,
                               "clnet_parallel_new: a batch of %d images leaves device %s "
                               "(replica %d of %d) none: the batch must have at least one "
                               "image per device%s", par->max_batch, par->names[i], i,
-                              par->ndevs, weights ? " in proportion to the weights" : "");
+                              par->ndevs, equal ? "" : " in proportion to the weights");
         replica_batch[i] = 1;
         for (int n = 1; n <= par->max_batch; n++) {
             int s = clnet_parallel_share(par, n, i);
