@@ -296,6 +296,10 @@ clnet_status clnet_parallel_new(clnet_net *net, clnet_device *const *devs, int n
 static clnet_status follow_settings(clnet_parallel *par)
 {
     const clnet_net *net = par->nets[0];
+    if (net->dev != par->devs[0] || net->nlayers != par->nets[par->ndevs - 1]->nlayers)
+        return clnet_fail(par_ctx(par), CLNET_ERR_INVALID_ARGUMENT, "parallel step: replica 0 "
+                          "was rebound, unbound or truncated after clnet_parallel_new; make a "
+                          "new group");
     int c = (int)net->layers[0].out.dim[0];
     for (int r = 1; r < par->ndevs; r++) {
         clnet_net *rep = par->nets[r];

@@ -77,7 +77,9 @@ int clnet_parallel_share(const clnet_parallel *par, int n, int i);
  * receives the mean loss over the batch; out (may be NULL) receives the n
  * output rows (n * output elements) of the forward. Errors: those of
  * clnet_net_forward, clnet_net_backward and clnet_net_step, the message
- * naming the replica's device. After an error the replicas may differ. */
+ * naming the replica's device; CLNET_ERR_INVALID_ARGUMENT when replica 0
+ * was rebound, unbound or truncated since clnet_parallel_new. After an error
+ * the replicas may differ. */
 clnet_status clnet_parallel_step(clnet_parallel *par, const float *x, const int32_t *labels,
                                  const float *targets, int n, const clnet_optimizer *opt,
                                  float lr, float *loss, float *out);
