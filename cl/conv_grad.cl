@@ -362,3 +362,48 @@ __kernel void flip_weights(__global const float *w, int w_off, int w_bs, __globa
     wf[wf_off + (gk * s.cpg + c) * window + tap] =
         w[w_off + (g * s.cpg + c) * w_bs + k * window + window - 1 - tap];
 }
+
+/* The most window taps depthwise_weights keeps accumulators for (5 x 5). */
+#define DW_TAPS 25
+
+/* The weight gradient of a stride-1 depthwise convolution (one input and
+ * one output channel per group), from x and dy both laid out by pad_cnhw on
+ * the padded grid (rows of ld, dy zero beyond its pixels): dw[c][i][j] =
+ * the sum over q < qv of dyg[c][q] * xp[c][q + i * dh + j * dw], a
+ * correlation of two long rows that needs no GEMM. One work-group of a
+ * power-of-two size per channel c: its work-items take VW-wide blocks of
+ * the row in turn, keep a vector sum per tap, and add them up in `part`
+ * (DW_TAPS floats per work-item). */
+__kernel void depthwise_weights(__global const float *xp, int xp_off, __global const float *dyg,
+                                int dyg_off, int ld, int qv, int dh, int dw_step,
+                                __global float *dw, int dw_off, int dw_bs, grad_shape s,
+                                __local float *part)
+{
+    const int c = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    const int taps = s.kh * s.kw;
+    __global const float *xr = xp + xp_off + c * ld;
+    __global const float *dr = dyg + dyg_off + c * ld;
+    float16 acc[DW_TAPS];
+    for (int t = 0; t < taps; t++)
+        acc[t] = 0.0f;
+    for (int q = lid * VW; q < qv; q += size * VW) {
+        const float16 dv = vload16(0, dr + q);
+        for (int i = 0, t = 0; i < s.kh; i++)
+            for (int j = 0; j < s.kw; j++, t++)
+                acc[t] = fma(dv, vload16(0, xr + q + i * dh + j * dw_step), acc[t]);
+    }
+    for (int t = 0; t < taps; t++) {
+        const float8 h = acc[t].lo + acc[t].hi;
+        const float4 f = h.lo + h.hi;
+        part[t * size + lid] = (f.x + f.y) + (f.z + f.w);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = size / 2; step > 0; step /= 2) {
+        if (lid < step)
+            for (int t = 0; t < taps; t++)
+                part[t * size + lid] += part[t * size + lid + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int t = lid; t < taps; t += size)
+        dw[dw_off + c * dw_bs + t] = part[t * size];
+}

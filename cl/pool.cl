@@ -223,6 +223,20 @@ __kernel void unpool_scatter(__global const float *x, int x_off, int x_bs,
     atomic_add_float(y + y_off + n * y_bs + c * out_plane + a, x[x_off + n * x_bs + i]);
 }
 
+/* UNPOOL_BACKWARD: one work-item per dx element, grid (IH * IW, C, N),
+ * reading dy at its argmax; an index outside the plane reads 0 (the
+ * reference refuses it, a kernel cannot report it). */
+__kernel void unpool_gather(__global const float *dy, int dy_off, int dy_bs,
+                            __global const int *idx, int idx_off, int idx_bs,
+                            __global float *dx, int dx_off, int dx_bs, int out_plane)
+{
+    int s = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    int i = c * get_global_size(0) + s;
+    int a = idx[idx_off + n * idx_bs + i];
+    dx[dx_off + n * dx_bs + i] =
+        a < 0 || a >= out_plane ? 0.0f : dy[dy_off + n * dy_bs + c * out_plane + a];
+}
+
 /* The output positions [*lo, *hi] along one axis whose windows contain input
  * coordinate i, i.e. o*stride - pad <= i < o*stride - pad + window; empty
  * when *lo > *hi. */

@@ -433,16 +433,22 @@ static void add_pool_backward(const pool_case *pc)
     tc->out_cview[0] = x.cview;
 }
 
-/* x and argmax (n, c, h, w) unpooled into (out_h, out_w); the indices come
- * from windows k/s/pad, or from anywhere in the plane when k == 0. */
-static void add_unpool(int n, int c, int h, int w, int out_h, int out_w, int k, int s, int pad)
+/* UNPOOL: x and argmax (n, c, h, w) unpooled into (out_h, out_w); or its
+ * gradient UNPOOL_BACKWARD: dy (n, c, out_h, out_w) gathered at that argmax.
+ * The indices come from windows k/s/pad, or from anywhere in the plane
+ * when k == 0. */
+static void add_unpool(clnet_op_kind kind, int n, int c, int h, int w, int out_h, int out_w,
+                       int k, int s, int pad)
 {
-    clnet_op op = {.kind = CLNET_OP_UNPOOL};
+    clnet_op op = {.kind = kind};
     op.u.unpool.out_h = out_h;
     op.u.unpool.out_w = out_w;
     test_case *tc = new_case(op, NMSE_EXACT, "out=%dx%d,indices=%s", out_h, out_w,
                              k ? "window" : "any");
-    add_in(tc, SHAPE(n, c, h, w));
+    if (kind == CLNET_OP_UNPOOL)
+        add_in(tc, SHAPE(n, c, h, w));
+    else
+        add_in(tc, SHAPE(n, c, out_h, out_w));
     tspec idx = ranged(SHAPE(n, c, h, w), k ? FILL_ARGMAX : FILL_INDEX_ANY, 0, 0);
     idx.dtype = CLNET_I32;
     add_in(tc, idx);
@@ -821,11 +827,11 @@ void add_forward_cases(void)
             add_conv_transpose_forced(&conv_cases[i]);
     add_conv_fused_cases();
     for_each_pool_case(add_pool);
-    add_unpool(2, 3, 4, 4, 8, 8, 2, 2, 0);
-    add_unpool(1, 4, 7, 7, 13, 13, 3, 2, 1);
-    add_unpool(2, 2, 3, 3, 7, 7, 2, 2, 0);
-    add_unpool(2, 2, 5, 5, 6, 6, 0, 0, 0);
-    add_unpool(1, 16, 14, 14, 28, 28, 2, 2, 0);
+    add_unpool(CLNET_OP_UNPOOL, 2, 3, 4, 4, 8, 8, 2, 2, 0);
+    add_unpool(CLNET_OP_UNPOOL, 1, 4, 7, 7, 13, 13, 3, 2, 1);
+    add_unpool(CLNET_OP_UNPOOL, 2, 2, 3, 3, 7, 7, 2, 2, 0);
+    add_unpool(CLNET_OP_UNPOOL, 2, 2, 5, 5, 6, 6, 0, 0, 0);
+    add_unpool(CLNET_OP_UNPOOL, 1, 16, 14, 14, 28, 28, 2, 2, 0);
     add_act_cases();
     add_norm_cases();
     add_misc_cases();
@@ -833,6 +839,9 @@ void add_forward_cases(void)
         if (!(conv_cases[i].flags & TRANSPOSE))
             add_conv_backward(&conv_cases[i]);
     for_each_pool_case(add_pool_backward);
+    add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 3, 4, 4, 8, 8, 2, 2, 0);
+    add_unpool(CLNET_OP_UNPOOL_BACKWARD, 1, 4, 7, 7, 13, 13, 3, 2, 1);
+    add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 2, 5, 5, 6, 6, 0, 0, 0);
     add_act_backward_cases();
     add_zoo_cases();
 }

@@ -13,18 +13,6 @@
 #include "core/op_table.h"
 #include "testutil.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (!(cond)) {                                           \
-            printf("FAIL %s:%d: ", __func__, __LINE__);          \
-            printf(__VA_ARGS__);                                 \
-            printf("\n");                                        \
-            failures++;                                          \
-        }                                                        \
-    } while (0)
-
 /* Counts warnings delivered through the log sink. */
 static int warnings;
 static void count_warnings(void *user, clnet_log_level level, const char *message)
@@ -424,6 +412,19 @@ static void test_pool_sections(clnet_ctx *ctx)
     }
 }
 
+/* [unpool] at a max pooling's switches, named or by relative index. */
+static void test_unpool_section(clnet_ctx *ctx)
+{
+    clnet_net *net = parse(ctx, "[net]\ninput = 3x8x8\n[maxpool]\nname = p\nsize = 2\n"
+                                "[conv]\nfilters = 3\nsize = 1\n[unpool]\nswitches = p\n"
+                                "[maxpool]\nsize = 2\n[unpool]\nswitches = -1\n", NULL);
+    if (net) {
+        expect_layer(net, 3, NULL, "3x8x8", 0);
+        expect_layer(net, 5, NULL, "3x8x8", 0);
+        clnet_net_free(net);
+    }
+}
+
 /* A key that has no effect is a warning, once even inside [repeat]. */
 static void test_warning(clnet_ctx *ctx)
 {
@@ -449,6 +450,10 @@ static const error_case errors[] = {
     {"unknown key", NET CONV "strides = 2\n", CLNET_ERR_FORMAT, "test.cfg:6: strides:"},
     {"key of another section", NET "[maxpool]\nsize = 2\nfilters = 3\n", CLNET_ERR_FORMAT,
      "test.cfg:5: filters:"},
+    {"unpool without switches", NET "[maxpool]\nsize = 2\n[unpool]\n", CLNET_ERR_FORMAT,
+     "test.cfg:5: switches:"},
+    {"unpool at a conv", NET CONV "[unpool]\nswitches = -1\n", CLNET_ERR_INVALID_PARAMS,
+     "test.cfg:6: [unpool]:"},
     {"malformed integer", NET "[conv]\nfilters = 4x\nsize = 3\n", CLNET_ERR_FORMAT,
      "test.cfg:4: filters:"},
     {"malformed float", NET "[dropout]\np = 0.5.5\n", CLNET_ERR_FORMAT, "test.cfg:4: p:"},
@@ -613,11 +618,12 @@ int main(void)
     test_one_d(ctx);
     test_classic_sections(ctx);
     test_pool_sections(ctx);
+    test_unpool_section(ctx);
     test_warning(ctx);
     test_errors(ctx);
     test_load(ctx);
     test_many_layers(ctx);
     clnet_ctx_free(ctx);
-    printf("%s: %d failures\n", failures ? "FAIL" : "PASS", failures);
-    return failures ? 1 : 0;
+    printf("%s: %d failures\n", test_failures ? "FAIL" : "PASS", test_failures);
+    return test_failures ? 1 : 0;
 }

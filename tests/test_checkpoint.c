@@ -22,20 +22,6 @@
 #define KILLS 25
 #define MAX_KILLS 200
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (failures++, false))
-
 static char dir[64];
 
 static void path_in_dir(char *buf, size_t size, const char *name)
@@ -453,8 +439,8 @@ int main(void)
         closedir(d);
     rmdir(dir);
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     return rc;

@@ -11,20 +11,6 @@
 #define N 6
 #define IMAGE 4   /* 1x2x2 */
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (failures++, false))
-
 /* Image i of the fixture has every pixel 10 * i + its position; label i % 3. */
 static void fixture(uint8_t *images, uint8_t *labels)
 {
@@ -133,8 +119,8 @@ int main(void)
     test_derived(ctx);
     clnet_dataset_free(NULL);
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     printf("dataset constructors: all checks passed\n");

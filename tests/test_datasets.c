@@ -14,18 +14,6 @@
 
 #define PATH_LEN 1024
 
-static int failures;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            printf("FAIL line %d: ", __LINE__);            \
-            printf(__VA_ARGS__);                           \
-            printf("\n");                                  \
-            failures++;                                    \
-        }                                                  \
-    } while (0)
-
 /* ---- writing test files ---- */
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -41,7 +29,7 @@ static void join(char *out, const char *dir, const char *name)
     int n = snprintf(out, PATH_LEN, "%s/%s", dir, name);
     if (n < 0 || n >= PATH_LEN) {
         printf("FAIL: path %s/%s too long\n", dir, name);
-        failures++;
+        test_failures++;
     }
 }
 
@@ -50,7 +38,7 @@ static void write_file(const char *path, const void *data, size_t n)
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, n, f) != n) {
         printf("FAIL: cannot write %s\n", path);
-        failures++;
+        test_failures++;
     }
     if (f)
         fclose(f);
@@ -791,10 +779,10 @@ int main(void)
     clnet_ctx_free(ctx);
     if (absent && required) {
         printf("FAIL: %d dataset(s) missing and CI=true requires them\n", absent);
-        failures++;
+        test_failures++;
     }
-    if (failures) {
-        printf("%d check(s) failed\n", failures);
+    if (test_failures) {
+        printf("%d check(s) failed\n", test_failures);
         return 1;
     }
     if (absent) {

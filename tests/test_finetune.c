@@ -23,20 +23,6 @@
 #define FROZEN_UPTO "pool2" /* conv1, pool1, conv2, pool2: the features */
 #define FROZEN_LAST 4
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (failures++, false))
-
 typedef struct digits {
     clnet_dataset *low;          /* training digits 0-4, labels kept (10 classes) */
     clnet_dataset *high_train;   /* digits 5-9 as classes 0-4 */
@@ -274,7 +260,7 @@ int main(void)
             test_finetune(ctx, devs[0], &d, path, base);
             test_errors(ctx, path);
         } else {
-            failures++;
+            test_failures++;
         }
         unlink(path);
         rmdir(dir);
@@ -284,8 +270,8 @@ int main(void)
     clnet_ctx_free(ctx);
     if (rc)
         return rc;
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     printf("fine-tuning: all checks passed\n");

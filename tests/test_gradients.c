@@ -402,6 +402,31 @@ static void check_pool(const char *name, clnet_op fwd, hbuf *x)
     release_all();
 }
 
+/* UNPOOL's gradient with respect to x (UNPOOL_BACKWARD) at the switches of a
+ * max pooling of random data, overlapping windows included. */
+static void check_unpool(const char *name, clnet_op pool, hbuf *image)
+{
+    distinct(image);
+    hbuf *pooled = output_of(&pool, 1, LIST(image), 0);
+    hbuf *argmax = output_of(&pool, 1, LIST(image), 1);
+    clnet_op unpool = {.kind = CLNET_OP_UNPOOL};
+    unpool.u.unpool.out_h = image->ndim == 4 ? (int)image->shape[2] : 1;
+    unpool.u.unpool.out_w = (int)image->shape[image->ndim - 1];
+    int bad = run_op(pool, 1, LIST(image), 2, LIST(pooled, argmax));
+    hbuf *x = uniform(like(pooled), -1.0f, 1.0f);
+    single s = {.op = unpool, .nin = 2, .in = {x, argmax}, .nout = 1};
+    single_setup(&s);
+    clnet_op back = unpool;
+    back.kind = CLNET_OP_UNPOOL_BACKWARD;
+    hbuf *dx = like(x);
+    bad |= run_op(back, 2, LIST(s.r, argmax), 1, LIST(dx));
+    if (bad)
+        report_error(name);
+    else
+        check_gradients(name, 1e-2, single_loss, &s, 1, (param[]){{"dx", x, dx}});
+    release_all();
+}
+
 /* Inputs at least 0.05 from every kink (0, -3, 3, 6), more than h away. */
 static void away_from_kinks(hbuf *x)
 {
@@ -817,6 +842,10 @@ static void pool_checks(void)
     p.u.pool.out_size[0] = 3;
     p.u.pool.out_size[1] = 3;
     check_pool("avg pool adaptive 2x2 -> 3x3", p, BUF(1, 3, 2, 2));
+    check_unpool("unpool 2x2 s2 switches", clnet_op_pool(CLNET_POOL_MAX, 2, 2, 0),
+                 BUF(2, 3, 6, 6));
+    check_unpool("unpool 3x3 s2 p1 switches", clnet_op_pool(CLNET_POOL_MAX, 3, 2, 1),
+                 BUF(1, 2, 7, 7));
 }
 
 static void activation_checks(void)

@@ -1,7 +1,9 @@
 /* test_input_norm.c - a net's own input normalisation: forward applies it on
- * every device exactly as a caller normalising by hand would, cfg files set
+ * every device exactly as a caller normalising by hand would, evaluate (which
+ * normalises on its pipeline's threads) exactly as forward does, cfg files set
  * it, checkpoints (version 2) keep it with the training state while version
  * 1 files still load, and a caller's conflicting statistics are refused. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -16,20 +18,6 @@
 #define W 3
 #define IMAGE (C * H * W)
 #define CLASSES 3
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (failures++, false))
 
 static const float mean[C] = {0.25f, 0.5f}, stdev[C] = {0.5f, 0.125f};
 
@@ -52,7 +40,7 @@ static clnet_net *small_net(clnet_ctx *ctx, bool normalised)
               (!normalised || clnet_net_set_input_norm(net, mean, stdev) == CLNET_OK);
     if (!ok) {
         printf("FAIL: building the net: %s\n", clnet_last_error(ctx));
-        failures++;
+        test_failures++;
         clnet_net_free(net);
         return NULL;
     }
@@ -92,6 +80,66 @@ static void test_forward(clnet_ctx *ctx, clnet_device *dev, const float *x)
     }
     clnet_net_free(a);
     clnet_net_free(b);
+}
+
+/* Adds weight * softmax(row) to acc, as evaluate scores a view. */
+static void add_probs(const float *row, double weight, double *acc)
+{
+    double m = row[0], sum = 0.0;
+    for (int j = 1; j < CLASSES; j++)
+        m = row[j] > m ? row[j] : m;
+    for (int j = 0; j < CLASSES; j++)
+        sum += exp((double)row[j] - m);
+    double lse = m + log(sum);
+    for (int j = 0; j < CLASSES; j++)
+        acc[j] += weight * exp((double)row[j] - lse);
+}
+
+/* evaluate's loss of one net, or of two as an ensemble, equals the one of
+ * their forward outputs: the pipeline normalises as forward does, bit for
+ * bit, also for two nets whose normalisations differ (then forward does). */
+static void test_evaluate(clnet_ctx *ctx, clnet_device *dev)
+{
+    uint8_t pixels[BATCH * IMAGE], labels[BATCH];
+    float x[BATCH * IMAGE], ya[BATCH * CLASSES], yc[BATCH * CLASSES];
+    for (int i = 0; i < BATCH * IMAGE; i++) {
+        pixels[i] = (uint8_t)(i * 37 % 256);
+        x[i] = (float)pixels[i] / 255.0f;
+    }
+    for (int i = 0; i < BATCH; i++)
+        labels[i] = (uint8_t)(i % CLASSES);
+    const float other_mean[C] = {0.5f, 0.125f}, other_std[C] = {0.25f, 2.0f};
+    clnet_net *a = small_net(ctx, true), *c = small_net(ctx, false);
+    clnet_dataset *ds = NULL;
+    clnet_train_opts opts = {.batch = BATCH};
+    clnet_eval one, two;
+    if (!a || !c || !OK(ctx, clnet_net_set_input_norm(c, other_mean, other_std)) ||
+        !OK(ctx, clnet_net_bind(a, dev, BATCH, CLNET_INIT_HE_NORMAL, SEED)) ||
+        !OK(ctx, clnet_net_bind(c, dev, BATCH, CLNET_INIT_HE_NORMAL, SEED + 1)) ||
+        !OK(ctx, clnet_dataset_from_arrays(ctx, NULL, BATCH, C, H, W, CLASSES, pixels, labels,
+                                           false, &ds)) ||
+        !OK(ctx, clnet_net_evaluate(a, ds, &opts, &one)) ||
+        !OK(ctx, clnet_net_evaluate_ensemble((clnet_net *[]){a, c}, 2, ds, &opts, &two)) ||
+        !output(a, x, ya) || !output(c, x, yc))
+        goto out;
+    double loss_one = 0.0, loss_two = 0.0;
+    for (int i = 0; i < BATCH; i++) {
+        double pa[CLASSES] = {0}, pac[CLASSES] = {0};
+        add_probs(ya + i * CLASSES, 1.0, pa);
+        add_probs(ya + i * CLASSES, 0.5, pac);
+        add_probs(yc + i * CLASSES, 0.5, pac);
+        loss_one -= log(pa[labels[i]]);
+        loss_two -= log(pac[labels[i]]);
+    }
+    loss_one /= BATCH;
+    loss_two /= BATCH;
+    CHECK(fabs(one.loss - loss_one) <= 1e-12 * loss_one && fabs(two.loss - loss_two) <=
+          1e-12 * loss_two, "%s: evaluate's loss %.17g (ensemble %.17g), from forward's "
+          "outputs %.17g (%.17g)", dev->info.name, one.loss, two.loss, loss_one, loss_two);
+out:
+    clnet_dataset_free(ds);
+    clnet_net_free(a);
+    clnet_net_free(c);
 }
 
 static void test_cfg(clnet_ctx *ctx)
@@ -248,12 +296,13 @@ int main(void)
     for (int d = 0; d < ndev; d++) {
         test_forward(ctx, devs[d], x);
         test_checkpoint(ctx, devs[d], x);
+        test_evaluate(ctx, devs[d]);
     }
     test_cfg(ctx);
     test_conflicts(ctx, devs[test_ref_index(devs, ndev)]);
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     return rc;

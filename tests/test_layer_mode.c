@@ -13,20 +13,6 @@
 #define BATCH 4
 #define IMAGE 16   /* 1x4x4 */
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (failures++, false))
-
 static const int32_t labels[BATCH] = {0, 2, 1, 2};
 
 /* conv "stem" (2 filters 3x3) - batch norm "bn" - linear "head" 3, on 1x4x4 */
@@ -46,7 +32,7 @@ static clnet_net *small_net(clnet_ctx *ctx)
     if (clnet_net_add(net, &conv, NULL) != CLNET_OK || clnet_net_add(net, &bn, NULL) != CLNET_OK ||
         clnet_net_add(net, &fc, NULL) != CLNET_OK) {
         printf("FAIL: building the net: %s\n", clnet_last_error(ctx));
-        failures++;
+        test_failures++;
         clnet_net_free(net);
         return NULL;
     }
@@ -174,8 +160,8 @@ int main(void)
         test_frozen_bn(ctx, devs[d], x);
     test_errors(ctx);
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     return rc;

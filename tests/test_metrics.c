@@ -19,23 +19,11 @@
 #define CLASSES 10
 #define IMAGES 100               /* label i % 10: every class ten times */
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                               \
-            printf("\n");                                                                      \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
-
 static bool ok(clnet_ctx *ctx, clnet_status st, const char *where)
 {
     if (test_check_status(ctx, st, where) == 0)
         return true;
-    failures++;
+    test_failures++;
     return false;
 }
 
@@ -251,8 +239,8 @@ int main(int argc, char **argv)
     int r = test_ref_index(devs, ndev);
     int bench_rc = r >= 0 ? check_bench_fails_loudly(ctx, devs[r], argv[1]) : 1;
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     return rc == 1 || bench_rc == 1 ? 1 : rc == TEST_SKIP ? rc : bench_rc;

@@ -12,20 +12,6 @@
 #define MAX_DEVICES 16
 #define SEED 20240611u
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (failures++, false))
-
 /* ---- building nets ---- */
 
 static clnet_layer_spec conv(int k, int kh, int kw, int stride, int pad, bool bias)
@@ -136,7 +122,7 @@ static clnet_net *finish(builder *b)
 {
     if (b->st == CLNET_OK)
         return b->net;
-    failures++;
+    test_failures++;
     clnet_net_free(b->net);
     return NULL;
 }
@@ -278,6 +264,28 @@ static clnet_net *net_slice(clnet_ctx *ctx, clnet_activation fn)
     return finish(&b);
 }
 
+/* SegNet-style autoencoder with an MSE loss: the decoder unpools at the
+ * encoder's max-pooling switches (2x6x6 -> 4x6x6 -> 4x3x3 -> 4x3x3 ->
+ * unpool 4x6x6 -> 2x6x6). The pooling's windows are 1x1 (stride 2): a
+ * switch that moved under a finite difference would move a value, a jump
+ * the gradient check cannot see through (test_gradients checks
+ * UNPOOL_BACKWARD at real switches). */
+static clnet_net *net_segnet(clnet_ctx *ctx, clnet_activation fn)
+{
+    builder b = start(ctx, 3, 2, 6, 6);
+    add(&b, with_act(conv(4, 3, 3, 1, 1, true), fn));
+    int p = add(&b, pool(CLNET_POOL_MAX, 1, 2, 0));
+    add(&b, with_act(conv(4, 3, 3, 1, 1, true), fn));
+    clnet_layer_spec unpool = simple(CLNET_LAYER_UNPOOL);
+    unpool.switches = p;
+    add(&b, unpool);
+    add(&b, conv(2, 3, 3, 1, 1, true));
+    clnet_net *net = finish(&b);
+    if (net)
+        clnet_net_set_loss(net, CLNET_LOSS_MSE, 0.0f);
+    return net;
+}
+
 typedef clnet_net *(*net_fn)(clnet_ctx *ctx, clnet_activation fn);
 
 static clnet_net *net_plain_fn(clnet_ctx *ctx, clnet_activation fn)
@@ -298,6 +306,7 @@ static const struct {
     {"autoencoder", net_autoencoder},
     {"shortcut", net_shortcut},
     {"slice", net_slice},
+    {"segnet", net_segnet},
 };
 #define NNETS ((int)(sizeof nets / sizeof nets[0]))
 
@@ -422,9 +431,24 @@ static void test_build_errors(clnet_ctx *ctx)
     clnet_layer_spec big = conv(4, 11, 11, 1, 0, false);
     st = clnet_net_add(b.net, &big, NULL);
     CHECK(st == CLNET_ERR_SHAPE, "11x11 kernel on 8x8: %s", clnet_last_error(ctx));
+    /* unpooling takes a max pooling's switches, on that pooling's output shape */
+    clnet_layer_spec unpool = simple(CLNET_LAYER_UNPOOL);
+    unpool.switches = 1;
+    st = clnet_net_add(b.net, &unpool, NULL);
+    CHECK(st == CLNET_ERR_INVALID_PARAMS && strstr(clnet_last_error(ctx), "max pooling"),
+          "unpool at a conv's switches: %s", clnet_last_error(ctx));
+    unpool.switches = 9;
+    st = clnet_net_add(b.net, &unpool, NULL);
+    CHECK(st == CLNET_ERR_INVALID_ARGUMENT, "unpool at a later layer: %s", clnet_last_error(ctx));
     printf("build errors: %s\n", clnet_last_error(ctx));
     CHECK(clnet_net_layer_count(b.net) == 2, "failed adds left %d layers",
           clnet_net_layer_count(b.net));
+    int p = add(&b, pool(CLNET_POOL_MAX, 2, 2, 0));
+    unpool.switches = p;
+    st = clnet_net_add(b.net, &unpool, NULL);   /* its input is the pooling's output */
+    CHECK(st == CLNET_OK, "unpool after its pooling: %s", clnet_last_error(ctx));
+    st = clnet_net_add(b.net, &unpool, NULL);   /* now 4x8x8, not 4x4x4 */
+    CHECK(st == CLNET_ERR_SHAPE, "unpool of the wrong shape: %s", clnet_last_error(ctx));
     clnet_net_free(b.net);
 }
 
@@ -1075,8 +1099,8 @@ int main(void)
     for (int d = 0; d < ndev; d++)
         test_train_loop(ctx, devs[d]);
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     return rc == 1 ? 1 : rc;

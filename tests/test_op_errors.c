@@ -273,6 +273,18 @@ static void unpool_errors(env *e)
     EXPECT(e, "1 input", ok, ARG, NULL, SH(1, 3, 4, 4));
 }
 
+static void unpool_backward_errors(env *e)
+{
+    clnet_op ok = {.kind = CLNET_OP_UNPOOL_BACKWARD};
+    ok.u.unpool.out_h = ok.u.unpool.out_w = 8;
+    EXPECT(e, "F32 argmax", ok, DTYPE, DT(CLNET_F32, CLNET_F32), SH(1, 3, 8, 8), SH(1, 3, 4, 4));
+    EXPECT(e, "argmax of other channels", ok, SHAPE, DT(CLNET_F32, CLNET_I32), SH(1, 3, 8, 8),
+           SH(1, 2, 4, 4));
+    EXPECT(e, "dy's plane is not out_h x out_w", ok, SHAPE, DT(CLNET_F32, CLNET_I32),
+           SH(1, 3, 8, 7), SH(1, 3, 4, 4));
+    EXPECT(e, "1 input", ok, ARG, NULL, SH(1, 3, 8, 8));
+}
+
 static void eltwise_errors(env *e)
 {
     clnet_op op = clnet_op_activation((clnet_activation)99, 0);
@@ -1082,6 +1094,7 @@ int main(void)
     conv_transpose_errors(&e);
     pool_errors(&e);
     unpool_errors(&e);
+    unpool_backward_errors(&e);
     eltwise_errors(&e);
     norm_errors(&e);
     gemm_errors(&e);

@@ -8,20 +8,6 @@
 #include "clnet/opencl.h"
 #include "testutil.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (failures++, false))
-
 static const char *dev_name(const clnet_device *dev)
 {
     static clnet_device_info info;
@@ -150,8 +136,8 @@ int main(void)
     clnet_status st = clnet_opencl_wrap(ref, (cl_mem)&shape, 0, CLNET_F32, 1, shape, &t);
     CHECK(st == CLNET_ERR_INVALID_ARGUMENT && !t, "wrapping on ref: %d", st);
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     return rc;

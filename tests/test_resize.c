@@ -16,18 +16,6 @@
 
 #define TOL 1e-6f
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
 static void expect(const char *what, const float *got, const float *want, int n)
 {
     for (int i = 0; i < n; i++)
@@ -114,7 +102,7 @@ static void test_pipeline(clnet_ctx *ctx, clnet_device *dev)
         test_check_status(ctx, clnet_net_new(ctx, &in, &net), "net") ||
         test_check_status(ctx, clnet_net_add(net, &fc, NULL), "linear") ||
         test_check_status(ctx, clnet_net_bind(net, dev, 4, CLNET_INIT_HE_NORMAL, 5), "bind")) {
-        failures++;
+        test_failures++;
         goto out;
     }
     clnet_train_opts opts = {.resize_height = 8, .resize_width = 8};
@@ -157,8 +145,8 @@ int main(void)
     for (int d = 0; d < ndev; d++)
         test_pipeline(ctx, devs[d]);
     clnet_ctx_free(ctx);
-    if (failures) {
-        printf("%d failures\n", failures);
+    if (test_failures) {
+        printf("%d failures\n", test_failures);
         return 1;
     }
     printf("bilinear resize: all checks passed\n");

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+int test_failures;
+
 int test_open_devices(clnet_ctx *ctx, clnet_device **devs, int max, int *n)
 {
     const char *req = getenv("CLNET_TEST_REQUIRE_DEVICE");

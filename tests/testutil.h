@@ -1,5 +1,6 @@
 /* testutil.h - what every clnet test needs: device enumeration with the CI
- * rule that a missing OpenCL device fails, a seeded RNG, and tensor helpers. */
+ * rule that a missing OpenCL device fails, a seeded RNG, tensor helpers, and
+ * the CHECK and OK macros that count failed checks. */
 #ifndef CLNET_TESTUTIL_H
 #define CLNET_TESTUTIL_H
 
@@ -35,5 +36,24 @@ float *test_read(const clnet_tensor *t);
 
 /* Prints "where: <status text>: <last error>" and returns 1 when st != OK. */
 int test_check_status(clnet_ctx *ctx, clnet_status st, const char *where);
+
+/* Failed CHECKs and OKs so far; a test's main() fails when it is not 0. */
+extern int test_failures;
+
+/* Counts a failure and prints "FAIL: file:line: " and the printf-style
+ * message when cond is false. */
+#define CHECK(cond, ...)                                                                         \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            printf("FAIL: %s:%d: ", __FILE__, __LINE__);                                        \
+            printf(__VA_ARGS__);                                                                 \
+            printf("\n");                                                                        \
+            test_failures++;                                                                     \
+        }                                                                                        \
+    } while (0)
+
+/* Whether the clnet call `expr` succeeded; a failure is printed (with the
+ * context's last error) and counted. */
+#define OK(ctx, expr) (test_check_status((ctx), (expr), #expr) == 0 || (test_failures++, false))
 
 #endif

@@ -170,6 +170,7 @@ clnet_status clnet_check_batchnorm_backward(check *c);
 clnet_status clnet_check_lrn_backward(check *c);
 clnet_status clnet_check_pool(check *c);
 clnet_status clnet_check_unpool(check *c);
+clnet_status clnet_check_unpool_backward(check *c);
 clnet_status clnet_check_pool_backward(check *c);
 clnet_status clnet_check_softmax_xent(check *c);
 clnet_status clnet_check_mse(check *c);

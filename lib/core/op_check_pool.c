@@ -1,5 +1,5 @@
-/* op_check_pool.c - checks and output shapes of POOL, UNPOOL and POOL_BACKWARD
- * (the ops of lib/ref/ref_pool.c). */
+/* op_check_pool.c - checks and output shapes of POOL, UNPOOL, POOL_BACKWARD
+ * and UNPOOL_BACKWARD (the ops of lib/ref/ref_pool.c). */
 #include "core/op_check.h"
 
 /* PyTorch's pooling output size, ceil mode included. */
@@ -91,4 +91,22 @@ clnet_status clnet_check_pool_backward(check *c)
     fwd.kind = CLNET_OP_POOL;
     TRY(clnet_check_forward_gives_dy(c, fwd, 1, c->in, c->dtype));
     return out_f32(c, c->in[0]);
+}
+
+/* dy has UNPOOL's output shape, argmax its input's, which dx takes. */
+clnet_status clnet_check_unpool_backward(check *c)
+{
+    const clnet_unpool_params *p = &c->op->u.unpool;
+    TRY(f32_rank(c, 0, "dy", 3, 4));
+    const clnet_shape *dy = &c->in[0], *idx = &c->in[1];
+    if (c->dtype[1] != CLNET_I32)
+        return fail(c, CLNET_ERR_DTYPE, "input 1 (argmax) must be I32");
+    if (idx->ndim != dy->ndim || idx->dim[0] != dy->dim[0] || idx->dim[1] != dy->dim[1])
+        return fail(c, CLNET_ERR_SHAPE, "argmax must have the rank, batch and channels of dy");
+    int64_t h, w;
+    plane(dy, &h, &w);
+    if (w != p->out_w || (dy->ndim == 4 && h != p->out_h))
+        return fail(c, CLNET_ERR_SHAPE, "dy's plane %lldx%lld is not the unpooled plane %dx%d",
+                    (long long)h, (long long)w, p->out_h, p->out_w);
+    return out_f32(c, *idx);
 }

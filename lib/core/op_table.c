@@ -42,6 +42,7 @@ static const clnet_op_kind_info kinds[] = {
     [CLNET_OP_SGD_STEP] = ROW("sgd_step", 1, 1, 2, 1, sgd, OPTIM),
     [CLNET_OP_ADAM_STEP] = ROW("adam_step", 1, 1, 3, 0, adam, OPTIM),
     [CLNET_OP_RBF] = ROW("rbf", 2, 2, 1, 0, rbf, GEMM),
+    [CLNET_OP_UNPOOL_BACKWARD] = ROW("unpool_backward", 2, 2, 1, 0, unpool_backward, POOL),
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == CLNET_OP_KIND_COUNT,
                "every clnet_op_kind needs a row in the op table");

@@ -11,7 +11,7 @@
  * hands each family to one run function (clnet_backend_iface.runners). */
 typedef enum clnet_op_family {
     CLNET_OP_FAMILY_CONV = 0,  /* convolutions and their weight gradient */
-    CLNET_OP_FAMILY_POOL,      /* pooling, unpooling, pooling's gradient */
+    CLNET_OP_FAMILY_POOL,      /* pooling, unpooling and their gradients */
     CLNET_OP_FAMILY_ELTWISE,   /* activations, dropout, binary, bias, concat, softmax */
     CLNET_OP_FAMILY_NORM,      /* batch norm, LRN and their gradients */
     CLNET_OP_FAMILY_GEMM,      /* matrix products: LINEAR, GEMM, RBF */

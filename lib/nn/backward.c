@@ -289,6 +289,10 @@ static clnet_status backward_unary(clnet_net *net, int id, clnet_tensor *g)
     case CLNET_LAYER_LRN:
         op.kind = CLNET_OP_LRN_BACKWARD;
         return contribute(net, p, false, &op, 2, (clnet_tensor *[]){p->b.y, g});
+    case CLNET_LAYER_UNPOOL:
+        op.kind = CLNET_OP_UNPOOL_BACKWARD;
+        return contribute(net, p, false, &op, 2,
+                          (clnet_tensor *[]){g, net->layers[l->spec.switches].b.argmax});
     case CLNET_LAYER_DROPOUT:
         op.u.dropout.training = nn_layer_training(net, l);
         op.u.dropout.seed = l->dropout_seed;

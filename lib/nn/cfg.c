@@ -253,7 +253,8 @@ static clnet_status build_linear(cfg_parser *p, const cfg_section *s, const clne
     return read_act(p, s, "activation", spec);
 }
 
-/* Sections whose only settings are name and from. */
+/* Sections whose only settings are name and from ([unpool]'s switches are
+ * read with them, see read_switches). */
 static clnet_status build_plain(cfg_parser *p, const cfg_section *s, const clnet_shape *in,
                                 clnet_layer_spec *spec)
 {
@@ -261,7 +262,7 @@ static clnet_status build_plain(cfg_parser *p, const cfg_section *s, const clnet
     static const clnet_layer_kind kinds[CFG_SEC_COUNT] = {
         [CFG_ADD] = CLNET_LAYER_ADD, [CFG_MUL] = CLNET_LAYER_MUL,
         [CFG_CONCAT] = CLNET_LAYER_CONCAT, [CFG_FLATTEN] = CLNET_LAYER_FLATTEN,
-        [CFG_SOFTMAX] = CLNET_LAYER_SOFTMAX};
+        [CFG_SOFTMAX] = CLNET_LAYER_SOFTMAX, [CFG_UNPOOL] = CLNET_LAYER_UNPOOL};
     spec->kind = kinds[s->type];
     return CLNET_OK;
 }
@@ -288,6 +289,7 @@ static const struct {
     [CFG_ADAPTIVEAVGPOOL] = {build_adaptive, 1, 1},
     [CFG_SLICE] = {build_slice, 1, 1},
     [CFG_RBF] = {build_rbf, 1, 1},
+    [CFG_UNPOOL] = {build_plain, 1, 1},
 };
 
 /* ---- names and inputs --------------------------------------------------- */
@@ -405,6 +407,19 @@ static clnet_status read_from(cfg_parser *p, const cfg_section *s, const clnet_n
     return CLNET_OK;
 }
 
+/* [unpool]'s switches: the max pooling, by name or negative index as in
+ * `from`, whose argmax places the values. */
+static clnet_status read_switches(cfg_parser *p, const cfg_section *s, const clnet_net *net,
+                                  clnet_layer_spec *spec)
+{
+    const cfg_kv *e = cfg_find(s, "switches");
+    if (!e)
+        return cfg_missing(p, s, "switches");
+    char name[256];
+    TRY(substitute(p, e, name, sizeof name));
+    return resolve(p, e, net, name, &spec->switches);
+}
+
 /* ---- building the net --------------------------------------------------- */
 
 /* clnet_fail overwrites the message it is given: the detail is copied first. */
@@ -494,6 +509,8 @@ static clnet_status add_layer(cfg_parser *p, clnet_net *net, const cfg_item *it,
     TRY(layers[s->type].build(p, s, &in.out, &spec));
     if (s->type == CFG_CONV || s->type == CFG_CONVT)
         TRY(scale_filters(p, s, width, &spec));
+    if (s->type == CFG_UNPOOL)
+        TRY(read_switches(p, s, net, &spec));
     if (classes > 0)
         spec.out_channels = classes;
     clnet_status st = clnet_net_add(net, &spec, NULL);

@@ -37,6 +37,7 @@ static const struct {
     [CFG_ADAPTIVEAVGPOOL] = {"[adaptiveavgpool]", "size size_h size_w"},
     [CFG_SLICE] = {"[slice]", "start count"},
     [CFG_RBF] = {"[rbf]", "outputs"},
+    [CFG_UNPOOL] = {"[unpool]", "switches"},
     [CFG_REPEAT] = {"[repeat]", "count"},
     [CFG_END] = {"[end]", ""},
 };

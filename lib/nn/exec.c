@@ -286,13 +286,14 @@ static clnet_status bind_layer_aux(clnet_net *net, nn_layer *l)
 {
     clnet_status st = CLNET_OK;
     /* inference: an unfused activation's input goes to scratch, and neither
-     * argmax nor batch statistics are kept */
-    if (net->inference_only)
-        return CLNET_OK;
+     * argmax (unless an UNPOOL layer reads it) nor batch statistics are kept */
+    if (l->spec.kind == CLNET_LAYER_POOL && l->spec.pool.mode == CLNET_POOL_MAX &&
+        (!net->inference_only || l->switches_used))
+        st = new_batched(net, CLNET_I32, &l->out, &l->argmax);
+    if (st != CLNET_OK || net->inference_only)
+        return st;
     if (l->spec.has_act)
         st = new_batched(net, CLNET_F32, &l->out, &l->pre);
-    if (st == CLNET_OK && l->spec.kind == CLNET_LAYER_POOL && l->spec.pool.mode == CLNET_POOL_MAX)
-        st = new_batched(net, CLNET_I32, &l->out, &l->argmax);
     if (st == CLNET_OK && l->spec.kind == CLNET_LAYER_BATCHNORM) {
         st = upload(net, &l->params[0].shape, NULL, &l->batch_mean);
         if (st == CLNET_OK)
@@ -627,8 +628,13 @@ static clnet_status forward_layer(clnet_net *net, int id)
         st = forward_batchnorm(net, l, dst);
         break;
     case CLNET_LAYER_POOL: {
-        clnet_tensor *out[2] = {dst, net->training ? l->b.argmax : NULL};
+        clnet_tensor *out[2] = {dst, net->training || l->switches_used ? l->b.argmax : NULL};
         st = run(net, &op, 1, &x, 2, out);
+        break;
+    }
+    case CLNET_LAYER_UNPOOL: {
+        clnet_tensor *in[2] = {x, net->layers[l->spec.switches].b.argmax};
+        st = run(net, &op, 2, in, 1, &dst);
         break;
     }
     case CLNET_LAYER_DROPOUT:
@@ -660,6 +666,11 @@ static clnet_status forward_layer(clnet_net *net, int id)
 
 clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
 {
+    return nn_forward(net, x, n, false);
+}
+
+clnet_status nn_forward(clnet_net *net, const float *x, int n, bool normalised)
+{
     clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !x)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
@@ -679,7 +690,8 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
     if (st != CLNET_OK)
         return st;
     size_t bytes = (size_t)n * (size_t)nn_numel(&net->layers[0].out) * sizeof(float);
-    st = nn_norm_input(net, x, n, &x);
+    if (!normalised)
+        st = nn_norm_input(net, x, n, &x);
     if (st != CLNET_OK)
         return st;
     double t = nn_prof_start(net);

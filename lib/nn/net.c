@@ -30,6 +30,7 @@ const char *nn_kind_name(clnet_layer_kind kind)
         [CLNET_LAYER_MUL] = "mul",             [CLNET_LAYER_CONCAT] = "concat",
         [CLNET_LAYER_FLATTEN] = "flatten",     [CLNET_LAYER_SOFTMAX] = "softmax",
         [CLNET_LAYER_SLICE] = "slice",         [CLNET_LAYER_RBF] = "rbf",
+        [CLNET_LAYER_UNPOOL] = "unpool",
     };
     if ((int)kind < 0 || kind >= CLNET_LAYER_KIND_COUNT)
         return "?";
@@ -77,6 +78,11 @@ clnet_op nn_layer_op(const nn_layer *l)
     case CLNET_LAYER_MUL: op.kind = CLNET_OP_BINARY; op.u.binary.fn = CLNET_BINARY_MUL; break;
     case CLNET_LAYER_SOFTMAX: op.kind = CLNET_OP_SOFTMAX; break;
     case CLNET_LAYER_RBF: op.kind = CLNET_OP_RBF; break;
+    case CLNET_LAYER_UNPOOL:
+        op.kind = CLNET_OP_UNPOOL;
+        op.u.unpool.out_h = l->out.ndim == 3 ? (int)l->out.dim[1] : 1;
+        op.u.unpool.out_w = (int)l->out.dim[l->out.ndim - 1];
+        break;
     default: break; /* INPUT, FLATTEN, CONCAT and SLICE run no single forward op */
     }
     return op;
@@ -323,6 +329,27 @@ static clnet_status slice_shape(clnet_net *net, const clnet_layer_spec *s, const
     return CLNET_OK;
 }
 
+/* UNPOOL: the switches are those of an earlier max pooling whose output has
+ * the input's shape; the output has that pooling's input shape. */
+static clnet_status unpool_shape(clnet_net *net, const clnet_layer_spec *s, const clnet_shape *in,
+                                 clnet_shape *out)
+{
+    if (s->switches < 1 || s->switches >= net->nlayers)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT,
+                          "switches: layer %d does not exist before this one", s->switches);
+    const nn_layer *pool = &net->layers[s->switches];
+    if (pool->spec.kind != CLNET_LAYER_POOL ||
+        !clnet_pool_mode_info_get(pool->spec.pool.mode)->selects)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_PARAMS,
+                          "switches: layer %s is not a max pooling", pool->spec.name);
+    if (!nn_same_shape(&pool->out, in))
+        return clnet_fail(net->ctx, CLNET_ERR_SHAPE,
+                          "the input differs in shape from the output of %s, whose switches "
+                          "it takes", pool->spec.name);
+    *out = net->layers[pool->spec.from[0]].out;
+    return CLNET_OK;
+}
+
 /* Runs the layer's op shape rules on batch-1 shapes; *out gets the output
  * per image. Messages come from the op check; the caller adds the layer. */
 static clnet_status infer_shape(clnet_net *net, nn_layer *l, clnet_shape *out)
@@ -342,6 +369,8 @@ static clnet_status infer_shape(clnet_net *net, nn_layer *l, clnet_shape *out)
         return CLNET_OK;
     case CLNET_LAYER_SLICE:
         return slice_shape(net, s, first, out);
+    case CLNET_LAYER_UNPOOL:
+        return unpool_shape(net, s, first, out);
     case CLNET_LAYER_CONV:
     case CLNET_LAYER_CONV_TRANSPOSE:
     case CLNET_LAYER_LINEAR:
@@ -488,6 +517,7 @@ static void count_layer(const clnet_net *net, nn_layer *l)
     }
     case CLNET_LAYER_MUL: elt = out; break;
     case CLNET_LAYER_SOFTMAX: elt = 3 * out; break;
+    case CLNET_LAYER_UNPOOL: elt = out; break; /* zeroing, then one add per input */
     default: break;            /* input, dropout, concat, flatten */
     }
     if (s->has_act)
@@ -575,6 +605,8 @@ clnet_status clnet_net_add(clnet_net *net, const clnet_layer_spec *spec, int *id
     }
     net->nlayers++;
     add_consumers(net, new_id);
+    if (l.spec.kind == CLNET_LAYER_UNPOOL)
+        net->layers[l.spec.switches].switches_used = true;
     if (id)
         *id = new_id;
     return CLNET_OK;

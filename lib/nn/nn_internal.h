@@ -73,6 +73,8 @@ typedef struct nn_layer {
     nn_alias y_alias, dy_alias;
     clnet_tensor *pre;             /* fused activation's input (has_act) */
     clnet_tensor *argmax;          /* max pooling (I32) */
+    bool switches_used;            /* max pooling: an UNPOOL layer reads its argmax, which is
+                                      then kept in inference too */
     clnet_tensor *batch_mean, *batch_var; /* batch-norm statistics of the last training forward */
     nn_batch_views b;
     uint64_t dropout_seed;         /* of the last training forward */
@@ -151,6 +153,10 @@ struct clnet_net {
 /* The input x of clnet_net_forward (n images) with the net's normalisation
  * applied: x itself when the net has none, else the net's scratch. */
 clnet_status nn_norm_input(clnet_net *net, const float *x, int n, const float **out);
+/* clnet_net_forward, but with `normalised` the caller (the training and
+ * evaluation pipeline, on its worker threads) applied the net's
+ * normalisation to x already. */
+clnet_status nn_forward(clnet_net *net, const float *x, int n, bool normalised);
 
 /* The normalisation a training or evaluation call should apply in its
  * host pipeline, given the caller's (may be NULL): none when the net
@@ -297,6 +303,11 @@ clnet_status nn_names_rebuild(clnet_net *net);
 clnet_status nn_net_copy(const clnet_net *src, clnet_net **out);
 /* The largest global batch of a data-parallel group (parallel.c). */
 int nn_parallel_max_batch(const struct clnet_parallel *par);
+/* clnet_parallel_step, with `normalised` the caller (the training
+ * pipeline) applied the net's input normalisation to x already. */
+clnet_status nn_parallel_step(struct clnet_parallel *par, const float *x, const int32_t *labels,
+                              const float *targets, int n, const clnet_optimizer *opt, float lr,
+                              float *loss, float *out, bool normalised);
 
 /* clnet_net_load's work on a checkpoint already in memory (`path` names it
  * in messages): every check, then the values into the net (checkpoint.c). */

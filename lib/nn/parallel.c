@@ -324,7 +324,7 @@ static clnet_status follow_settings(clnet_parallel *par)
 /* Forward and backward of every replica's slice, all queued before any
  * waits, so that the devices work at the same time. */
 static clnet_status run_slices(clnet_parallel *par, const float *x, const int32_t *labels,
-                               const float *targets, int n)
+                               const float *targets, int n, bool normalised)
 {
     const clnet_net *net = par->nets[0];
     int64_t image = nn_numel(&net->layers[0].out);
@@ -333,7 +333,8 @@ static clnet_status run_slices(clnet_parallel *par, const float *x, const int32_
         int first = slice_start(par, n, i), count = clnet_parallel_share(par, n, i);
         if (count == 0)
             continue;
-        clnet_status st = clnet_net_forward(par->nets[i], x + (size_t)first * image, count);
+        clnet_status st = nn_forward(par->nets[i], x + (size_t)first * image, count,
+                                     normalised);
         if (st != CLNET_OK)
             return replica_fail(par, i, st, "forward");
     }
@@ -485,6 +486,13 @@ clnet_status clnet_parallel_step(clnet_parallel *par, const float *x, const int3
                                  const float *targets, int n, const clnet_optimizer *opt,
                                  float lr, float *loss, float *out)
 {
+    return nn_parallel_step(par, x, labels, targets, n, opt, lr, loss, out, false);
+}
+
+clnet_status nn_parallel_step(clnet_parallel *par, const float *x, const int32_t *labels,
+                              const float *targets, int n, const clnet_optimizer *opt, float lr,
+                              float *loss, float *out, bool normalised)
+{
     clnet_error_clear(par ? par_ctx(par) : NULL);
     if (!par || !x || !opt)
         return clnet_fail(par ? par_ctx(par) : NULL, CLNET_ERR_INVALID_ARGUMENT,
@@ -501,7 +509,7 @@ clnet_status clnet_parallel_step(clnet_parallel *par, const float *x, const int3
     for (int r = 0; r < par->ndevs; r++)
         par->nets[r]->training = true;
     double t0 = now_ms();
-    st = run_slices(par, x, labels, targets, n);
+    st = run_slices(par, x, labels, targets, n, normalised);
     double t1 = now_ms();
     if (st == CLNET_OK)
         st = reduce(par, par->grads, par->ngrads, par->grad_floats, true, n);

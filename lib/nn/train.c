@@ -1,7 +1,6 @@
 /* train.c - the training loop and evaluation: a host input pipeline (worker
  * threads filling a ring of batch buffers while the device computes),
  * scoring from the logits read back each step, ensembles and multi-crop. */
-#include "clnet/parallel.h"
 #include "nn/nn_internal.h"
 
 #include <math.h>
@@ -40,6 +39,7 @@ typedef struct pipeline {
     const clnet_augment *aug;
     uint64_t aug_seed;
     const float *mean, *std;
+    bool net_norm;             /* mean and std are the net's own: forward skips them */
     int views;                 /* test-time augmentation views; 1 = the image alone */
     nn_view view[NN_MAX_VIEWS];
     int height, width;         /* of the images handed to the net: the dataset's, or resized */
@@ -80,9 +80,10 @@ static void normalise(float *x, int c, size_t plane, const float *mean, const fl
     }
 }
 
-/* The views of test-time augmentation (nn_tta_views). View v of image i
- * lands at x[(v * n + i) * image]. */
-static void make_views(const pipeline *p, const float *raw, float *x, int n)
+/* The views of test-time augmentation (nn_tta_views), normalised by mean
+ * and std (may be NULL). View v of image i lands at x[(v * n + i) * image]. */
+static void make_views(const pipeline *p, const float *raw, float *x, int n, const float *mean,
+                       const float *std)
 {
     const clnet_dataset *ds = p->ds;
     size_t plane = (size_t)ds->height * ds->width;
@@ -91,25 +92,26 @@ static void make_views(const pipeline *p, const float *raw, float *x, int n)
             float *dst = x + ((size_t)v * n + i) * p->src_image;
             crop_view(raw + (size_t)i * p->src_image, dst, ds->channels, ds->height, ds->width,
                       p->view[v].dy, p->view[v].dx, p->view[v].flip);
-            normalise(dst, ds->channels, plane, p->mean, p->std);
+            normalise(dst, ds->channels, plane, mean, std);
         }
 }
 
-/* The n images of a batch (each view of each) at the dataset's size, into x. */
+/* The n images of a batch (each view of each) at the dataset's size,
+ * normalised by mean and std (may be NULL), into x. */
 static clnet_status fill_images(const pipeline *p, const int64_t *idx, int n, float *x,
-                                int32_t *labels)
+                                int32_t *labels, const float *mean, const float *std)
 {
     /* Workers pass no context: its error record belongs to the consumer
      * thread, which reports a failed batch in pipeline_get. */
     if (p->views == 1)
-        return clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, p->mean, p->std,
-                                   x, labels);
+        return clnet_dataset_batch(NULL, p->ds, idx, n, p->aug, p->aug_seed, mean, std, x,
+                                   labels);
     float *raw = malloc((size_t)n * p->src_image * sizeof *raw);
     if (!raw)
         return CLNET_ERR_HOST_MEMORY;
     clnet_status st = clnet_dataset_batch(NULL, p->ds, idx, n, NULL, 0, NULL, NULL, raw, labels);
     if (st == CLNET_OK)
-        make_views(p, raw, x, n);
+        make_views(p, raw, x, n, mean, std);
     free(raw);
     return st;
 }
@@ -121,18 +123,21 @@ static clnet_status fill(const pipeline *p, slot *s, int64_t b)
     const int64_t *idx = p->order + start;
     s->n = n;
     if (!p->resize)
-        return fill_images(p, idx, n, s->x, s->labels);
-    /* normalising before resizing gives the same image: the bilinear
-     * weights of every output pixel sum to 1 */
+        return fill_images(p, idx, n, s->x, s->labels, p->mean, p->std);
+    /* normalised once resized: what the net is fed, as its forward would */
     size_t images = (size_t)p->views * (size_t)n;
     float *orig = malloc(images * p->src_image * sizeof *orig);
     if (!orig)
         return CLNET_ERR_HOST_MEMORY;
-    clnet_status st = fill_images(p, idx, n, orig, s->labels);
+    clnet_status st = fill_images(p, idx, n, orig, s->labels, NULL, NULL);
     const clnet_dataset *ds = p->ds;
-    for (size_t i = 0; st == CLNET_OK && i < images; i++)
+    for (size_t i = 0; st == CLNET_OK && i < images; i++) {
+        float *dst = s->x + i * p->image;
         st = clnet_image_resize(orig + i * p->src_image, ds->channels, ds->height, ds->width,
-                                s->x + i * p->image, p->height, p->width);
+                                dst, p->height, p->width);
+        if (p->mean || p->std)
+            normalise(dst, ds->channels, (size_t)p->height * p->width, p->mean, p->std);
+    }
     free(orig);
     return st;
 }
@@ -320,6 +325,18 @@ static double row_loss(const clnet_net *net, const float *y, int64_t k, int32_t 
 
 /* ---- checks shared by training and evaluation ---- */
 
+/* The pipeline applies the net's own normalisation on its worker threads,
+ * overlapping device work, rather than forward on the thread queueing it;
+ * the same arithmetic, so the same bits. */
+static void use_net_norm(pipeline *p, const clnet_net *net)
+{
+    if (!net->norm)
+        return;
+    p->mean = net->norm;
+    p->std = net->norm + net->layers[0].out.dim[0];
+    p->net_norm = true;
+}
+
 static int64_t out_width(const clnet_net *net)
 {
     return nn_numel(&net->layers[net->nlayers - 1].out);
@@ -396,11 +413,12 @@ static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float
             buf->targets[(size_t)i * k + s->labels[i]] = 1.0f;
     }
     clnet_status st;
+    /* the pipeline applied the net's normalisation (train_epoch) */
     if (net->parallel) {
-        st = clnet_parallel_step(net->parallel, s->x, s->labels, buf->targets, n, opt, lr, NULL,
-                                 buf->out);
+        st = nn_parallel_step(net->parallel, s->x, s->labels, buf->targets, n, opt, lr, NULL,
+                              buf->out, true);
     } else {
-        st = clnet_net_forward(net, s->x, n);
+        st = nn_forward(net, s->x, n, true);
         if (st == CLNET_OK)
             st = clnet_net_backward(net, s->labels, buf->targets, NULL);
         if (st == CLNET_OK)
@@ -495,6 +513,7 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
                   .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
                   .mean = mean, .std = std, .views = 1, .resize = opts->resize_height > 0};
     fed_size(ds, opts, &p.height, &p.width);
+    use_net_norm(&p, net);
     double t0 = now_seconds();
     st = pipeline_start(net->ctx, &p, opts->threads);
     tally t = {0};
@@ -572,7 +591,7 @@ static clnet_status eval_batch(clnet_net *const *nets, int nnets, const pipeline
         /* every net's forward is queued before any result is read, so nets
          * on different devices run at the same time */
         for (int i = 0; i < nnets; i++) {
-            clnet_status st = clnet_net_forward(nets[i], x, n);
+            clnet_status st = nn_forward(nets[i], x, n, p->net_norm);
             if (st != CLNET_OK)
                 return st;
         }
@@ -609,6 +628,16 @@ static clnet_status eval_loop(clnet_net *const *nets, int nnets, pipeline *p, ta
     free(buf.acc);
     free(buf.logp);
     return st;
+}
+
+/* Whether every net normalises its input itself, all alike. */
+static bool same_norm(clnet_net *const *nets, int nnets)
+{
+    size_t bytes = 2 * (size_t)nets[0]->layers[0].out.dim[0] * sizeof(float);
+    for (int i = 0; i < nnets; i++)
+        if (!nets[i]->norm || memcmp(nets[i]->norm, nets[0]->norm, bytes) != 0)
+            return false;
+    return true;
 }
 
 static clnet_status check_ensemble(clnet_net *const *nets, int nnets, const clnet_dataset *ds,
@@ -665,6 +694,8 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch, .mean = mean,
                   .std = std, .resize = opts->resize_height > 0};
     fed_size(ds, opts, &p.height, &p.width);
+    if (same_norm(nets, nnets))
+        use_net_norm(&p, nets[0]);
     p.views = nn_tta_views(opts, p.view);
     bool *was_training = malloc((size_t)nnets * sizeof *was_training);
     double t0 = now_seconds();

@@ -105,6 +105,14 @@ clnet_status clnet_cl_conv_transpose_gemm(clnet_device *dev, const clnet_op *op,
                                           const clnet_tensor *x, const clnet_tensor *w,
                                           const clnet_tensor *b, clnet_tensor *y);
 
+/* The weight gradient of a stride-1 depthwise convolution (groups == C ==
+ * K, at most 5 x 5 taps) as one correlation per channel over the whole
+ * batch (cl_conv_grad.c). */
+bool clnet_cl_depthwise_weights_applies(const clnet_conv_geom *g);
+clnet_status clnet_cl_depthwise_backward_weights(clnet_device *dev, const clnet_op *op,
+                                                 const clnet_tensor *x, const clnet_tensor *dy,
+                                                 clnet_tensor *dw);
+
 /* A stride-1 CONV_TRANSPOSE as the forward convolution of its rotated
  * weights, through clnet_cl_conv_forward (cl_conv_grad.c); applies where
  * the forward padding this needs is not negative. */
@@ -119,9 +127,9 @@ clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *
  * kernels, any other value leaves the choice to the static rule
  * (`preferred`). A CONV_TRANSPOSE tries Winograd first: forced by WINOGRAD
  * where it applies, or chosen by its rule unless DIRECT or IM2COL is
- * forced; then, unless forced, the forward equivalent of stride 1. The
- * GEMM path of CONV_BACKWARD_WEIGHTS takes row dot products for output
- * channels too few for the GEMM's tiles. */
+ * forced; then, unless forced, the forward equivalent of stride 1. A
+ * CONV_BACKWARD_WEIGHTS of a depthwise convolution takes its own kernel
+ * unless DIRECT or IM2COL is forced. */
 static inline bool clnet_cl_grad_gemm_chosen(const clnet_op *op, bool can, bool preferred)
 {
     switch (op->u.conv.algo) {

@@ -108,6 +108,9 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
     (void)nout;
     if (op->kind == CLNET_OP_CONV_BACKWARD_WEIGHTS) {
         const clnet_conv_geom g = clnet_conv_geom_of(op, in[0], out[0], in[1]);
+        if (op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
+            op->u.conv.algo != CLNET_CONV_ALGO_IM2COL && clnet_cl_depthwise_weights_applies(&g))
+            return clnet_cl_depthwise_backward_weights(dev, op, in[0], in[1], out[0]);
         if (clnet_cl_grad_gemm_chosen(op, clnet_cl_grad_weights_gemm_applies(&g, false),
                                       clnet_cl_grad_weights_gemm_applies(&g, true)))
             return clnet_cl_conv_backward_weights_gemm(dev, op, in[0], in[1], out[0]);

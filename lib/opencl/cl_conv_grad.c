@@ -506,3 +506,78 @@ clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *
     clReleaseMemObject(flipped);
     return st;
 }
+
+/* DW_TAPS of cl/conv_grad.cl. */
+#define DEPTHWISE_TAPS 25
+
+/* The padded grid of a stride-1 depthwise weight gradient: x and dy both
+ * laid out by pad_cnhw in rows of ld, long enough for the last vector of
+ * dy (qv, whole vectors) plus the reach of the window. */
+static wgrad_plan depthwise_plan(const clnet_conv_geom *f, int64_t *ld, int64_t *qv)
+{
+    wgrad_plan p = {.implicit = true, .chunk = f->n, .slices = 1};
+    p.hg = f->oh + f->dil_h * (f->kh - 1);
+    p.wg = f->ow + f->dil_w * (f->kw - 1);
+    const int64_t reach = f->dil_h * (f->kh - 1) * p.wg + f->dil_w * (f->kw - 1);
+    *qv = clnet_ceil_div(f->n * p.hg * p.wg, GRAD_VW) * GRAD_VW;
+    *ld = clnet_ceil_div(*qv + reach, p.wg) * p.wg;
+    return p;
+}
+
+bool clnet_cl_depthwise_weights_applies(const clnet_conv_geom *f)
+{
+    if (f->groups != f->c || f->groups != f->k || f->stride_h != 1 || f->stride_w != 1 ||
+        f->kh * f->kw > DEPTHWISE_TAPS)
+        return false;
+    int64_t ld, qv;
+    depthwise_plan(f, &ld, &qv);
+    return 2 * f->c * ld <= INT_MAX;
+}
+
+/* x and dy of the whole batch zero-padded onto one grid (dy as the input of
+ * pad_cnhw with its own plane and no padding), then one correlation per
+ * channel. */
+clnet_status clnet_cl_depthwise_backward_weights(clnet_device *dev, const clnet_op *op,
+                                                 const clnet_tensor *x, const clnet_tensor *dy,
+                                                 clnet_tensor *dw)
+{
+    const clnet_conv_geom f = clnet_conv_geom_of(op, x, dw, dy);
+    int64_t ld64, qv64;
+    const wgrad_plan p = depthwise_plan(&f, &ld64, &qv64);
+    const cl_int ld = (cl_int)ld64, qv = (cl_int)qv64;
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "conv_grad", NULL, "depthwise_weights", &kernel);
+    size_t local = 1;
+    if (st == CLNET_OK)
+        st = clnet_cl_reduce_size(dev, kernel, DEPTHWISE_TAPS * sizeof(cl_float),
+                                  (size_t)(qv / GRAD_VW), &local);
+    cl_mem scratch;
+    if (st == CLNET_OK)
+        st = clnet_cl_scratch_acquire(dev, (size_t)(2 * f.c * ld) * sizeof(cl_float), &scratch);
+    if (st != CLNET_OK)
+        return st;
+    const cl_int xp_off = 0, dyg_off = (cl_int)(f.c * ld);
+    grad_shape s = shape_of(&f, f.n);
+    st = pad_chunk(dev, x, 0, &s, &p, scratch, xp_off, ld);
+    /* dy read as an unpadded input of its own plane */
+    grad_shape sd = s;
+    sd.h = s.oh;
+    sd.w = s.ow;
+    sd.pad_h = sd.pad_w = 0;
+    if (st == CLNET_OK)
+        st = pad_chunk(dev, dy, 0, &sd, &p, scratch, dyg_off, ld);
+    clnet_cl_tensor_args wa = clnet_cl_targs(dw);
+    cl_int dh = (cl_int)(f.dil_h * p.wg), dws = (cl_int)f.dil_w;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(scratch), CLNET_CL_ARG(dyg_off),
+        CLNET_CL_ARG(ld), CLNET_CL_ARG(qv), CLNET_CL_ARG(dh), CLNET_CL_ARG(dws),
+        CLNET_CL_TENSOR(wa), CLNET_CL_ARG(s),
+        CLNET_CL_LOCAL(DEPTHWISE_TAPS * local * sizeof(cl_float)),
+    };
+    const size_t global = (size_t)f.c * local;
+    if (st == CLNET_OK)
+        st = clnet_cl_launch(dev, kernel, "depthwise_weights", NARGS(args), args, 1, &global,
+                             &local);
+    clnet_cl_scratch_release(dev, scratch);
+    return st;
+}

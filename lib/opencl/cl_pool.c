@@ -1,5 +1,5 @@
 /* cl_pool.c - OpenCL launchers for POOL (windowed, adaptive, and global as a
- * reduction per plane), UNPOOL and POOL_BACKWARD; kernels in cl/pool.cl,
+ * reduction per plane), UNPOOL, POOL_BACKWARD and UNPOOL_BACKWARD; kernels in cl/pool.cl,
  * found by the pooling mode's name. */
 #include <stdio.h>
 
@@ -129,27 +129,37 @@ static clnet_status run_global(clnet_device *dev, const clnet_pool_geom *g,
     return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
 }
 
+/* The kernels that pair each element of an argmax-shaped tensor with its
+ * index into the unpooled plane, unpool_scatter (x into y) and unpool_gather
+ * (dy into dx): arguments (src, argmax, dst, unpooled plane size), grid
+ * (IH * IW, C, N) over argmax. */
+static clnet_status run_indexed(clnet_device *dev, const char *name, const clnet_tensor *src,
+                                const clnet_tensor *argmax, clnet_tensor *dst,
+                                const clnet_tensor *unpooled)
+{
+    clnet_cl_tensor_args sa = clnet_cl_targs(src), ia = clnet_cl_targs(argmax);
+    clnet_cl_tensor_args da = clnet_cl_targs(dst);
+    cl_int out_plane = (cl_int)clnet_spatial_numel(unpooled);
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(sa), CLNET_CL_TENSOR(ia), CLNET_CL_TENSOR(da), CLNET_CL_ARG(out_plane),
+    };
+    size_t grid[3] = {
+        (size_t)clnet_spatial_numel(argmax), (size_t)argmax->shape[1], (size_t)argmax->shape[0],
+    };
+    return launch(dev, name, NARGS(args), args, 3, grid);
+}
+
 /* y is zeroed (a kernel, not a buffer fill: y may be a view), then every x
  * is added at its argmax. An index outside the plane is skipped, since a
  * kernel cannot report it without a round trip to the host. */
 static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
                                const clnet_tensor *argmax, clnet_tensor *y)
 {
-    clnet_cl_tensor_args xa = clnet_cl_targs(x), ia = clnet_cl_targs(argmax);
     clnet_cl_tensor_args ya = clnet_cl_targs(y);
     clnet_cl_arg zero[] = { CLNET_CL_TENSOR(ya) };
     size_t zero_grid[2] = { (size_t)clnet_tensor_image_numel(y), (size_t)y->shape[0] };
     clnet_status st = launch(dev, "unpool_zero", NARGS(zero), zero, 2, zero_grid);
-    if (st != CLNET_OK)
-        return st;
-    cl_int out_plane = (cl_int)clnet_spatial_numel(y);
-    clnet_cl_arg args[] = {
-        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ia), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(out_plane),
-    };
-    size_t grid[3] = {
-        (size_t)clnet_spatial_numel(x), (size_t)x->shape[1], (size_t)x->shape[0],
-    };
-    return launch(dev, "unpool_scatter", NARGS(args), args, 3, grid);
+    return st == CLNET_OK ? run_indexed(dev, "unpool_scatter", x, argmax, y, y) : st;
 }
 
 /* The gradient of global pooling in a mode that selects: one work-group per
@@ -212,6 +222,8 @@ clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,
     (void)nin;
     if (op->kind == CLNET_OP_UNPOOL)
         return run_unpool(dev, in[0], in[1], out[0]);
+    if (op->kind == CLNET_OP_UNPOOL_BACKWARD)   /* each dx element gathers dy at its argmax */
+        return run_indexed(dev, "unpool_gather", in[0], in[1], out[0], in[0]);
     if (op->kind == CLNET_OP_POOL_BACKWARD)
         return run_backward(dev, op, in[0], in[1], out[0]);
     if (op->kind != CLNET_OP_POOL)

@@ -1,6 +1,6 @@
 /* ref_pool.c - reference pooling in every clnet_pool_mode (with max's
  * optional argmax output, and adaptive average pooling), max-unpooling, and
- * pooling's gradient, window by window. */
+ * the gradients of pooling (window by window) and of unpooling. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,30 +132,36 @@ static clnet_status run_pool(const clnet_op *op, const clnet_tensor *x, clnet_te
     return CLNET_OK;
 }
 
-/* The core checks shapes, not index values: an index outside the plane is
- * refused here rather than written out of bounds. */
-static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
-                               const clnet_tensor *argmax, clnet_tensor *y)
+/* UNPOOL (scatter: x added into y at argmax) and its gradient (gather: dx
+ * reads dy at argmax), plane by plane; `small` is x or dx, `big` y or dy.
+ * The core checks shapes, not index values: an index outside the plane is
+ * refused here rather than read or written out of bounds. */
+static clnet_status run_unpool(clnet_device *dev, const char *what, bool gather,
+                               clnet_tensor *small, const clnet_tensor *argmax,
+                               clnet_tensor *big)
 {
-    int64_t n_images = x->shape[0], channels = x->shape[1];
-    int64_t in_plane = clnet_spatial_numel(x);
-    int64_t out_plane = clnet_spatial_numel(y);
-    for (int64_t n = 0; n < n_images; n++)
-        memset(clnet_ref_f32(y) + n * y->stride[0], 0,
+    int64_t n_images = small->shape[0], channels = small->shape[1];
+    int64_t in_plane = clnet_spatial_numel(small);
+    int64_t out_plane = clnet_spatial_numel(big);
+    for (int64_t n = 0; !gather && n < n_images; n++)
+        memset(clnet_ref_f32(big) + n * big->stride[0], 0,
                (size_t)(channels * out_plane) * sizeof(float));
     for (int64_t n = 0; n < n_images; n++)
         for (int64_t c = 0; c < channels; c++) {
-            const float *xp = clnet_ref_f32(x) + n * x->stride[0] + c * in_plane;
+            float *sp = clnet_ref_f32(small) + n * small->stride[0] + c * in_plane;
             const int32_t *ap = clnet_ref_i32(argmax) + n * argmax->stride[0] + c * in_plane;
-            float *yp = clnet_ref_f32(y) + n * y->stride[0] + c * out_plane;
+            float *bp = clnet_ref_f32(big) + n * big->stride[0] + c * out_plane;
             for (int64_t i = 0; i < in_plane; i++) {
                 if (ap[i] < 0 || ap[i] >= out_plane)
                     return clnet_fail(dev->ctx, CLNET_ERR_INVALID_ARGUMENT,
-                                      "ref: unpool: argmax[%lld, %lld, %lld] = %d lies outside "
-                                      "the %lld-element output plane",
-                                      (long long)n, (long long)c, (long long)i, (int)ap[i],
+                                      "ref: %s: argmax[%lld, %lld, %lld] = %d lies outside "
+                                      "the %lld-element unpooled plane", what, (long long)n,
+                                      (long long)c, (long long)i, (int)ap[i],
                                       (long long)out_plane);
-                yp[ap[i]] += xp[i];
+                if (gather)
+                    sp[i] = bp[ap[i]];
+                else
+                    bp[ap[i]] += sp[i];
             }
         }
     return CLNET_OK;
@@ -254,7 +260,9 @@ clnet_status clnet_ref_run_pool(clnet_device *dev, const clnet_op *op, int nin,
 {
     (void)nin;
     if (op->kind == CLNET_OP_UNPOOL)
-        return run_unpool(dev, in[0], in[1], out[0]);
+        return run_unpool(dev, "unpool", false, in[0], in[1], out[0]);
+    if (op->kind == CLNET_OP_UNPOOL_BACKWARD)
+        return run_unpool(dev, "unpool_backward", true, out[0], in[1], in[0]);
     if (op->kind == CLNET_OP_POOL_BACKWARD)
         return run_pool_backward(dev, op, in[0], in[1], out[0]);
     return run_pool(op, in[0], out[0], nout > 1 ? out[1] : NULL);

@@ -37,6 +37,9 @@ typedef enum clnet_layer_kind {
     CLNET_LAYER_SLICE,           /* channels slice_start .. + slice_count of its input, a view */
     CLNET_LAYER_RBF,             /* Euclidean RBF units (CLNET_OP_RBF), out_channels of
                                     them; inference only: backward is CLNET_ERR_UNSUPPORTED */
+    CLNET_LAYER_UNPOOL,          /* max-unpooling (CLNET_OP_UNPOOL) at the argmax of the max
+                                    POOL layer `switches`, whose output has this layer's
+                                    input shape: the output has that pooling's input shape */
     CLNET_LAYER_KIND_COUNT
 } clnet_layer_kind;
 
@@ -61,6 +64,7 @@ typedef struct clnet_layer_spec {
                                     the last norm of a residual branch (Goyal et al. 2017;
                                     torchvision's zero_init_residual) */
     int slice_start, slice_count; /* SLICE: the channel range taken, count >= 1 */
+    int switches;                /* UNPOOL: id of an earlier max POOL layer */
 } clnet_layer_spec;
 
 /* Creates an empty network whose input has per-image shape `input` (C, H, W)
@@ -84,7 +88,7 @@ void clnet_net_free(clnet_net *net);
  * [maxpool], [avgpool] (one per pooling mode) and [globalmaxpool] etc.,
  * [adaptiveavgpool],
  * [activation], [batchnorm], [lrn], [dropout], [linear], [add], [mul],
- * [concat], [flatten], [softmax], [slice], [rbf]. Keys are documented in
+ * [concat], [flatten], [softmax], [slice], [rbf], [unpool]. Keys are documented in
  * docs/cfg-format.md; `name =` names a layer, `from = a, b` lists inputs by
  * name or relative index (-1 = previous). Unknown sections or keys, bad
  * values and dangling references are errors naming the file, line and key. */
@@ -257,7 +261,15 @@ clnet_status clnet_net_truncate(clnet_net *net, int last);
  * clnet_net_train_epoch and clnet_net_evaluate; checkpoints keep it (format
  * version 2), so a net loaded in a fresh process evaluates as it was trained
  * without the caller repeating any statistics. A cfg sets it with the [net]
- * keys `mean = ...` and `std = ...` (one value per input channel). */
+ * keys `mean = ...` and `std = ...` (one value per input channel).
+ * It is computed on the host, bit for bit as a caller normalising by hand
+ * would: clnet_net_train_epoch and clnet_net_evaluate do it on their input
+ * pipeline's worker threads, overlapping the device, clnet_net_forward on
+ * the calling thread. It is not folded into the first layer's weights:
+ * that is exact only for a first convolution without padding (a padded one
+ * would pad the raw input with 0 where the normalised input has 0, i.e. a
+ * raw value of mean[c]: the border outputs would differ), and a device-side
+ * scale by 1/std would round differently from the division. */
 
 /* Sets the net's normalisation: mean and std hold one float per input
  * channel (dimension 0 of the input shape); either may be NULL (0 and 1).

@@ -92,6 +92,10 @@ extern "C" {
  *       forward's divisor). Max pooling: dy routed to the first maximum of
  *       each window (recomputed from x); duplicates summed. L2 pooling:
  *       dy * x / y from each window, y recomputed from x, zero where y = 0.
+ *   UNPOOL_BACKWARD  in: dy, argmax           out: dx
+ *       UNPOOL's gradient with respect to its x, a gather: dx[n, c, i] =
+ *       dy[n, c, argmax[n, c, i]]. dy (N, C, out_h, out_w) has the shape of
+ *       UNPOOL's y (params.unpool), argmax (I32) and dx that of its x.
  *   ACTIVATION_BACKWARD in: x, dy             out: dx   (dx may be dy)
  *       dx = dy * f'(x), x being the forward input.
  *   BATCHNORM_BACKWARD in: x, dy, mean, var, gamma   out: dx, dgamma, dbeta
@@ -152,6 +156,7 @@ typedef enum clnet_op_kind {
     CLNET_OP_SGD_STEP,
     CLNET_OP_ADAM_STEP,
     CLNET_OP_RBF,
+    CLNET_OP_UNPOOL_BACKWARD,
     CLNET_OP_KIND_COUNT
 } clnet_op_kind;
 
@@ -299,7 +304,7 @@ typedef struct clnet_op {
     union {
         clnet_conv_params conv;         /* CONV, CONV_TRANSPOSE, CONV_BACKWARD_WEIGHTS */
         clnet_pool_params pool;         /* POOL, POOL_BACKWARD */
-        clnet_unpool_params unpool;     /* UNPOOL */
+        clnet_unpool_params unpool;     /* UNPOOL, UNPOOL_BACKWARD */
         clnet_act_params act;           /* ACTIVATION, ACTIVATION_BACKWARD */
         clnet_bn_params bn;             /* BATCHNORM, BATCHNORM_STATS, BATCHNORM_BACKWARD */
         clnet_lrn_params lrn;           /* LRN, LRN_BACKWARD */
