@@ -336,6 +336,32 @@ static int fine_tune(clnet_ctx *ctx, clnet_device *ref, const char *path)
     return !ok;
 }
 
+/* Layers without an ONNX mapping are refused by name, not exported as
+ * something else: L2 pooling (LpPool is not mapped) and unpooling. */
+static int refused_layers(clnet_ctx *ctx, clnet_device *ref, const char *path)
+{
+    static const struct { const char *cfg, *why; } nets[] = {
+        {"[net]\ninput = 2x8x8\n[l2pool]\nsize = 2\n", "l2 pooling"},
+        {"[net]\ninput = 2x8x8\n[maxpool]\nname = p\nsize = 2\n[unpool]\nswitches = p\n",
+         "unpool layer"},
+    };
+    int fails = 0;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        clnet_net *net = NULL;
+        clnet_status st = clnet_net_parse_cfg(ctx, nets[i].cfg, "refused.cfg", NULL, &net);
+        if (st == CLNET_OK)
+            st = clnet_net_bind(net, ref, BATCH, CLNET_INIT_HE_NORMAL, SEED);
+        if (st == CLNET_OK)
+            st = clnet_net_save_onnx(net, path);
+        const char *msg = clnet_last_error(ctx);
+        bool ok = st == CLNET_ERR_UNSUPPORTED && strstr(msg, nets[i].why);
+        printf("%s %s: refused: %s\n", ok ? "ok  " : "FAIL", nets[i].why, msg);
+        fails += !ok;
+        clnet_net_free(net);
+    }
+    return fails;
+}
+
 int main(void)
 {
     clnet_ctx *ctx = NULL;
@@ -354,6 +380,7 @@ int main(void)
     }
     int fails = damaged_files(ctx, ref, path);
     fails += fine_tune(ctx, ref, path);
+    fails += refused_layers(ctx, ref, path);
     for (const char *const *name = clnet_zoo_names(); *name; name++)
         fails += round_trip(ctx, ref, *name, path);
     remove(path);

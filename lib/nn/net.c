@@ -79,9 +79,13 @@ clnet_op nn_layer_op(const nn_layer *l)
     case CLNET_LAYER_SOFTMAX: op.kind = CLNET_OP_SOFTMAX; break;
     case CLNET_LAYER_RBF: op.kind = CLNET_OP_RBF; break;
     case CLNET_LAYER_UNPOOL:
+        /* the unpooled plane is the output's, not yet known while the layer
+         * is being added (unpool_shape checks it then) */
         op.kind = CLNET_OP_UNPOOL;
-        op.u.unpool.out_h = l->out.ndim == 3 ? (int)l->out.dim[1] : 1;
-        op.u.unpool.out_w = (int)l->out.dim[l->out.ndim - 1];
+        if (l->out.ndim > 0) {
+            op.u.unpool.out_h = l->out.ndim == 3 ? (int)l->out.dim[1] : 1;
+            op.u.unpool.out_w = (int)l->out.dim[l->out.ndim - 1];
+        }
         break;
     default: break; /* INPUT, FLATTEN, CONCAT and SLICE run no single forward op */
     }

@@ -363,6 +363,9 @@ static clnet_status export_pool(exporter *ex, const nn_layer *l, const char *x, 
     const clnet_shape *in = &ex->net->layers[l->spec.from[0]].out;
     const char *in_names[2] = {x, NULL};
     bool max = p->mode == CLNET_POOL_MAX;
+    if (!max && p->mode != CLNET_POOL_AVG)   /* LpPool is not mapped (yet) */
+        return ex_fail(ex, CLNET_ERR_UNSUPPORTED, "%s pooling has no ONNX export",
+                       clnet_pool_mode_info_get(p->mode)->name);
     if (p->global || (p->adaptive && nn_numel(&l->out) == l->out.dim[0])) {
         add_node(ex, max ? "GlobalMaxPool" : "GlobalAveragePool", in_names, out);
         return CLNET_OK;
