@@ -24,6 +24,20 @@
 
 CLNET_ACTIVATIONS(ACTIVATION_KERNEL)
 
+/* The same on images of a multiple of 16 elements, 16 per work-item (CPU
+ * drivers such as PoCL do not vectorise a scalar work-item): act_<name>16,
+ * grid (image / 16, N). */
+#define ACTIVATION_KERNEL16(name, expr, slope)                                   \
+    __kernel void act_##name##16(__global const float *x, int x_off, int x_bs,  \
+                                 __global float *y, int y_off, int y_bs, float alpha) \
+    {                                                                           \
+        int i = get_global_id(0) * 16, n = get_global_id(1);                    \
+        float16 v = vload16(0, x + x_off + n * x_bs + i);                       \
+        vstore16((expr), 0, y + y_off + n * y_bs + i);                          \
+    }
+
+CLNET_ACTIVATIONS(ACTIVATION_KERNEL16)
+
 /* dx = dy * f'(x), one kernel per function as above; grid (image, N), dx may
  * be dy (each work-item reads its element before writing it). The product
  * is always taken, so an infinite dy meets a zero slope as NaN, as in the
@@ -40,6 +54,25 @@ CLNET_ACTIVATIONS(ACTIVATION_KERNEL)
     }
 
 CLNET_ACTIVATIONS(ACTIVATION_BACKWARD_KERNEL)
+
+/* The ReLU family's gradient on images of a multiple of 16 elements, 16
+ * per work-item, grid (image / 16, N); the slopes are those of
+ * CLNET_ACTIVATIONS (the left one at a kink, NaN for a NaN x). */
+#define RELU_BACKWARD_KERNEL16(name, slope16)                                              \
+    __kernel void act_##name##_backward16(__global const float *x, int x_off, int x_bs,    \
+                                          __global const float *dy, int dy_off, int dy_bs, \
+                                          __global float *dx, int dx_off, int dx_bs,       \
+                                          float alpha)                                     \
+    {                                                                                      \
+        int i = get_global_id(0) * 16, n = get_global_id(1);                               \
+        float16 v = vload16(0, x + x_off + n * x_bs + i);                                  \
+        float16 s = select((slope16), v, isnan(v));                                        \
+        vstore16(vload16(0, dy + dy_off + n * dy_bs + i) * s, 0, dx + dx_off + n * dx_bs + i); \
+    }
+
+RELU_BACKWARD_KERNEL16(relu, select((float16)0.0f, (float16)1.0f, v > 0.0f))
+RELU_BACKWARD_KERNEL16(leaky_relu, select((float16)alpha, (float16)1.0f, v > 0.0f))
+RELU_BACKWARD_KERNEL16(relu6, select((float16)0.0f, (float16)1.0f, v > 0.0f && v < 6.0f))
 
 /* The hash and keep rule of clnet_dropout_keep (lib/core/geometry.h), bit
  * for bit: the mask must not depend on the device. */
@@ -90,6 +123,22 @@ __kernel void dropout(__global const float *x, int x_off, int x_bs,
 BINARY_KERNEL(add, +)
 BINARY_KERNEL(mul, *)
 
+/* binary_<name> of same-shaped a and b on images of a multiple of 16
+ * elements, 16 per work-item, grid (image / 16, N). */
+#define BINARY_KERNEL16(name, op)                                                \
+    __kernel void binary_##name##16(__global const float *a, int a_off, int a_bs, \
+                                    __global const float *b, int b_off, int b_bs, \
+                                    __global float *y, int y_off, int y_bs)     \
+    {                                                                           \
+        int i = get_global_id(0) * 16, n = get_global_id(1);                    \
+        vstore16(vload16(0, a + a_off + n * a_bs + i) op                        \
+                     vload16(0, b + b_off + n * b_bs + i),                      \
+                 0, y + y_off + n * y_bs + i);                                  \
+    }
+
+BINARY_KERNEL16(add, +)
+BINARY_KERNEL16(mul, *)
+
 /* y = x + b[c], grid (spatial, C, N); y may be x. b is a vector (C) whose
  * entries lie b_step apart. */
 __kernel void bias_add(__global const float *x, int x_off, int x_bs,
@@ -109,6 +158,15 @@ __kernel void copy_block(__global const float *x, int x_off, int x_bs,
 {
     int i = get_global_id(0), n = get_global_id(1);
     y[y_off + n * y_bs + y_start + i] = x[x_off + n * x_bs + i];
+}
+
+/* copy_block on images of a multiple of 16 elements, 16 per work-item,
+ * grid (image of x / 16, N). */
+__kernel void copy_block16(__global const float *x, int x_off, int x_bs,
+                           __global float *y, int y_off, int y_bs, int y_start)
+{
+    int i = get_global_id(0) * 16, n = get_global_id(1);
+    vstore16(vload16(0, x + x_off + n * x_bs + i), 0, y + y_off + n * y_bs + y_start + i);
 }
 
 /* Softmax (or log-softmax when `log_out`) over the `channels` entries of

@@ -8,19 +8,43 @@
  * (spatial, C, N), so get_global_size gives the shape and no per-element
  * division is needed. */
 
+/* The fused activation of BATCHNORM (act_fn a clnet_activation value, -1
+ * for none) on one element and on a vector of 16. */
+CLNET_DEFINE_ACTIVATE(bn_act, float)
+CLNET_DEFINE_ACTIVATE(bn_act16, float16)
+
 __kernel void batchnorm(__global const float *x, int x_off, int x_bs,
                         __global float *y, int y_off, int y_bs,
                         __global const float *mean, int mean_off, int mean_step,
                         __global const float *var, int var_off, int var_step,
                         __global const float *gamma, int gamma_off, int gamma_step,
                         __global const float *beta, int beta_off, int beta_step,
-                        float eps)
+                        float eps, int act_fn, float act_alpha)
 {
     int s = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
     int i = c * get_global_size(0) + s;
     float scale = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
-    y[y_off + n * y_bs + i] = scale * (x[x_off + n * x_bs + i] - mean[mean_off + c * mean_step]) +
-                              beta[beta_off + c * beta_step];
+    float v = scale * (x[x_off + n * x_bs + i] - mean[mean_off + c * mean_step]) +
+              beta[beta_off + c * beta_step];
+    y[y_off + n * y_bs + i] = bn_act(v, act_fn, act_alpha);
+}
+
+/* batchnorm on planes of a multiple of 16 elements, 16 per work-item (a
+ * scalar work-item is not vectorised by CPU drivers such as PoCL). */
+__kernel void batchnorm16(__global const float *x, int x_off, int x_bs,
+                          __global float *y, int y_off, int y_bs,
+                          __global const float *mean, int mean_off, int mean_step,
+                          __global const float *var, int var_off, int var_step,
+                          __global const float *gamma, int gamma_off, int gamma_step,
+                          __global const float *beta, int beta_off, int beta_step,
+                          float eps, int act_fn, float act_alpha)
+{
+    int s = get_global_id(0) * 16, c = get_global_id(1), n = get_global_id(2);
+    int i = c * get_global_size(0) * 16 + s;
+    float scale = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
+    float shift = beta[beta_off + c * beta_step] - scale * mean[mean_off + c * mean_step];
+    float16 v = scale * vload16(0, x + x_off + n * x_bs + i) + shift;
+    vstore16(bn_act16(v, act_fn, act_alpha), 0, y + y_off + n * y_bs + i);
 }
 
 /* Sum of `v` over the work-group (size a power of two), using one slot per
@@ -52,25 +76,39 @@ inline void step_position(int *n, int *s, int step, int spatial)
     }
 }
 
+/* The sum of a vector's 16 lanes, in a tree. */
+inline float sum16(float16 v)
+{
+    const float8 h = v.lo + v.hi;
+    const float4 q = h.lo + h.hi;
+    return (q.x + q.y) + (q.z + q.w);
+}
+
 /* Mean and biased variance over the batch x spatial elements of one
  * channel, starting at p, computed by the whole work-group (size a power of
  * two) in two passes: the variance sums squared deviations from the mean,
- * which stays accurate where E[x^2] - E[x]^2 in float would cancel. */
+ * which stays accurate where E[x^2] - E[x]^2 in float would cancel. Planes
+ * of a multiple of 16 elements are read 16 at a time. */
 inline void channel_stats(__global const float *p, int x_bs, int batch, int spatial,
                           __local float *ls, float *mean, float *var)
 {
     int lid = get_local_id(0), size = get_local_size(0);
+    const bool vec = spatial % 16 == 0;
+    const int unit = vec ? 16 : 1, units = spatial / unit;
     float count = (float)(batch * spatial);
     float sum = 0.0f;
-    for (int n = lid / spatial, s = lid % spatial; n < batch;
-         step_position(&n, &s, size, spatial))
-        sum += p[n * x_bs + s];
+    for (int n = lid / units, u = lid % units; n < batch; step_position(&n, &u, size, units))
+        sum += vec ? sum16(vload16(0, p + n * x_bs + u * 16)) : p[n * x_bs + u];
     float mu = group_sum(sum, ls) / count;
     float dev2 = 0.0f;
-    for (int n = lid / spatial, s = lid % spatial; n < batch;
-         step_position(&n, &s, size, spatial)) {
-        float d = p[n * x_bs + s] - mu;
-        dev2 += d * d;
+    for (int n = lid / units, u = lid % units; n < batch; step_position(&n, &u, size, units)) {
+        if (vec) {
+            const float16 d = vload16(0, p + n * x_bs + u * 16) - mu;
+            dev2 += sum16(d * d);
+        } else {
+            const float d = p[n * x_bs + u] - mu;
+            dev2 += d * d;
+        }
     }
     *mean = mu;
     *var = group_sum(dev2, ls) / count;
@@ -131,34 +169,73 @@ inline float2 group_sum2(float2 v, __local float2 *ls)
     return ls[0];
 }
 
+/* The slope of a fused activation read from its output y (RELU, RELU6,
+ * LEAKY_RELU with alpha >= 0: ops.h), as ACTIVATION_BACKWARD gives it at
+ * the kinks; NaN where y is NaN. act_fn < 0: no activation, slope 1. */
+inline float16 bn_slope16(float16 y, int act_fn, float alpha)
+{
+    float16 s;
+    switch (act_fn) {
+    case CLNET_CL_ACT_relu: s = select((float16)0.0f, (float16)1.0f, y > 0.0f); break;
+    case CLNET_CL_ACT_relu6:
+        s = select((float16)0.0f, (float16)1.0f, y > 0.0f && y < 6.0f);
+        break;
+    case CLNET_CL_ACT_leaky_relu: s = select((float16)alpha, (float16)1.0f, y > 0.0f); break;
+    default: return (float16)1.0f;
+    }
+    return select(s, y, isnan(y));
+}
+
+inline float bn_slope(float y, int act_fn, float alpha)
+{
+    return bn_slope16((float16)y, act_fn, alpha).s0;
+}
+
 /* Training-mode gradient, one work-group per channel c = group id. With
  * xhat = (x - mean) * invstd over the M = batch * spatial elements of c:
- * dbeta = sum dy, dgamma = sum dy * xhat, and
- * dx = gamma * invstd * (dy - dbeta / M - xhat * dgamma / M).
- * The group reduces both sums, then writes dx for the same elements. */
+ * dbeta = sum g, dgamma = sum g * xhat, and
+ * dx = gamma * invstd * (g - dbeta / M - xhat * dgamma / M),
+ * g being dy times the fused activation's slope (read from y, the fused
+ * output; act_fn < 0: g = dy, y unread). The group reduces both sums, then
+ * writes dx for the same elements; planes of a multiple of 16 elements go
+ * 16 at a time. */
 __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
                                  __global const float *dy, int dy_off, int dy_bs,
                                  __global const float *mean, int mean_off, int mean_step,
                                  __global const float *var, int var_off, int var_step,
                                  __global const float *gamma, int gamma_off, int gamma_step,
+                                 __global const float *y, int y_off, int y_bs,
                                  __global float *dx, int dx_off, int dx_bs,
                                  __global float *dgamma, int dgamma_off, int dgamma_step,
                                  __global float *dbeta, int dbeta_off, int dbeta_step,
-                                 int batch, int spatial, float eps, __local float2 *ls)
+                                 int batch, int spatial, float eps, int act_fn, float act_alpha,
+                                 __local float2 *ls)
 {
     int c = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
     __global const float *px = x + x_off + c * spatial;
     __global const float *pdy = dy + dy_off + c * spatial;
+    __global const float *py = y + y_off + c * spatial;
     __global float *pdx = dx + dx_off + c * spatial;
     float mu = mean[mean_off + c * mean_step];
     float invstd = 1.0f / sqrt(var[var_off + c * var_step] + eps);
+    const bool vec = spatial % 16 == 0;
+    const int unit = vec ? 16 : 1, units = spatial / unit;
     float2 acc = (float2)(0.0f, 0.0f);
-    for (int n = lid / spatial, s = lid % spatial; n < batch;
-         step_position(&n, &s, size, spatial)) {
-        float g = pdy[n * dy_bs + s];
-        acc += (float2)(g, g * (px[n * x_bs + s] - mu));
+    for (int n = lid / units, u = lid % units; n < batch; step_position(&n, &u, size, units)) {
+        const int s = u * unit;
+        if (vec) {
+            float16 g = vload16(0, pdy + n * dy_bs + s);
+            if (act_fn >= 0)
+                g *= bn_slope16(vload16(0, py + n * y_bs + s), act_fn, act_alpha);
+            acc += (float2)(sum16(g), sum16(g * (vload16(0, px + n * x_bs + s) - mu)));
+        } else {
+            float g = pdy[n * dy_bs + s];
+            if (act_fn >= 0)
+                g *= bn_slope(py[n * y_bs + s], act_fn, act_alpha);
+            acc += (float2)(g, g * (px[n * x_bs + s] - mu));
+        }
     }
-    /* (sum dy, sum dy * (x - mean)) */
+    /* (sum g, sum g * (x - mean)) */
     float2 sums = group_sum2(acc, ls);
     if (lid == 0) {
         dbeta[dbeta_off + c * dbeta_step] = sums.x;
@@ -167,10 +244,21 @@ __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
     float count = (float)(batch * spatial);
     float scale = gamma[gamma_off + c * gamma_step] * invstd;
     float dy_mean = sums.x / count, slope = sums.y * invstd * invstd / count;
-    for (int n = lid / spatial, s = lid % spatial; n < batch;
-         step_position(&n, &s, size, spatial))
-        pdx[n * dx_bs + s] =
-            scale * (pdy[n * dy_bs + s] - dy_mean - (px[n * x_bs + s] - mu) * slope);
+    for (int n = lid / units, u = lid % units; n < batch; step_position(&n, &u, size, units)) {
+        const int s = u * unit;
+        if (vec) {
+            float16 g = vload16(0, pdy + n * dy_bs + s);
+            if (act_fn >= 0)
+                g *= bn_slope16(vload16(0, py + n * y_bs + s), act_fn, act_alpha);
+            const float16 xc = vload16(0, px + n * x_bs + s) - mu;
+            vstore16(scale * (g - dy_mean - xc * slope), 0, pdx + n * dx_bs + s);
+        } else {
+            float g = pdy[n * dy_bs + s];
+            if (act_fn >= 0)
+                g *= bn_slope(py[n * y_bs + s], act_fn, act_alpha);
+            pdx[n * dx_bs + s] = scale * (g - dy_mean - (px[n * x_bs + s] - mu) * slope);
+        }
+    }
 }
 
 /* The LRN window of channel c is c - size/2 .. c + (size-1)/2, clipped to

@@ -480,6 +480,9 @@ static void add_act_cases(void)
     for (int fn = 0; fn < CLNET_ACT_COUNT; fn++) {
         add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(2, 3, 7, 7), FILL_UNIFORM, -8, 8));
         add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(1, 13), FILL_UNIFORM, -8, 8));
+        /* images of whole vectors of 16, NaN and infinities among them */
+        add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(2, 4, 4, 4), FILL_UNIFORM, -8, 8));
+        add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(3, 32), FILL_SPECIAL, -8, 8));
     }
     add_act(CLNET_ACT_LEAKY_RELU, 0.01f, ranged(SHAPE(3, 1000), FILL_UNIFORM, -8, 8));
     add_act(CLNET_ACT_TANH, 0, ranged(SHAPE(2, 5, 31), FILL_UNIFORM, -8, 8));
@@ -531,6 +534,10 @@ static void add_act_backward_cases(void)
         add_act_backward(fn, 0.1f, ranged(SHAPE(4, 31), FILL_INFS, -100, 100), FILL_UNIFORM);
         add_act_backward(fn, 0.1f, ranged(SHAPE(4, 31), FILL_SPECIAL, -8, 8), FILL_UNIFORM);
         add_act_backward(fn, 0.1f, ranged(SHAPE(4, 31), FILL_UNIFORM, -8, 8), FILL_SPECIAL);
+        /* images of whole vectors of 16 */
+        add_act_backward(fn, 0.1f, ranged(SHAPE(2, 4, 4, 4), FILL_INTS, -8, 8), FILL_UNIFORM);
+        add_act_backward(fn, 0.1f, ranged(SHAPE(3, 32), FILL_SPECIAL, -8, 8), FILL_UNIFORM);
+        add_act_backward(fn, 0.1f, ranged(SHAPE(3, 32), FILL_UNIFORM, -8, 8), FILL_SPECIAL);
     }
     add_act_backward(CLNET_ACT_LEAKY_RELU, 0.01f, ranged(SHAPE(3, 1000), FILL_UNIFORM, -8, 8),
                      FILL_UNIFORM);
@@ -559,6 +566,23 @@ static void add_bn(tspec x, float eps)
     add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, 0.1f, 2));
     add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
     add_in(tc, SHAPE(c));
+    tc->out_cview[0] = x.cview;
+}
+
+/* BATCHNORM with a fused activation: y = act(batchnorm(x)). */
+static void add_bn_act(tspec x, clnet_activation fn, float alpha)
+{
+    clnet_op op = clnet_op_simple(CLNET_OP_BATCHNORM);
+    op.u.bn.fuse_act = true;
+    op.u.bn.act = clnet_op_activation(fn, alpha).u.act;
+    test_case *tc = new_case(op, NMSE_ELT, "act=%s,alpha=%g",
+                             clnet_act_info_get(fn)->name, alpha);
+    int64_t c = x.dim[1];
+    add_in(tc, x);
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -0.5f, 0.5f));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, 0.1f, 2));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -1, 1));
     tc->out_cview[0] = x.cview;
 }
 
@@ -665,6 +689,11 @@ static void add_norm_cases(void)
     add_bn(SHAPE(2, 5, 31), 1e-5f);
     add_bn(chview(SHAPE(2, 6, 5, 5)), 1e-5f);
     add_bn(SHAPE(8, 32, 8, 8), 1e-5f);
+    /* fused activations, planes of 16 (vector path) and others */
+    add_bn_act(SHAPE(8, 32, 8, 8), CLNET_ACT_RELU, 0);
+    add_bn_act(SHAPE(2, 4, 7, 7), CLNET_ACT_LEAKY_RELU, 0.1f);
+    add_bn_act(chview(SHAPE(2, 6, 4, 4)), CLNET_ACT_RELU6, 0);
+    add_bn_act(SHAPE(2, 3, 16, 16), CLNET_ACT_SWISH, 0);
     add_bn_stats(SHAPE(2, 4, 7, 7));
     add_bn_stats(SHAPE(8, 16, 8, 8));
     add_bn_stats(SHAPE(4, 3));
@@ -747,6 +776,8 @@ static void add_misc_cases(void)
     add_binary(CLNET_BINARY_ADD, chview(SHAPE(2, 5, 4, 4)), chview(SHAPE(2, 5, 4, 4)));
     add_binary(CLNET_BINARY_MUL, chview(SHAPE(2, 5, 4, 4)), SHAPE(2, 5, 1, 1));
     add_binary(CLNET_BINARY_ADD, SHAPE(8, 64, 16, 16), SHAPE(8, 64, 16, 16));
+    add_binary(CLNET_BINARY_ADD, SHAPE(2, 4, 4, 4), SHAPE(2, 4, 4, 4))->inplace = true;
+    add_binary(CLNET_BINARY_MUL, SHAPE(3, 32), SHAPE(3, 32));
 
     add_bias_add(SHAPE(2, 3, 7, 7));
     add_bias_add(SHAPE(4, 10));

@@ -1,6 +1,7 @@
 /* backend_ops_train.c - the training cases of test_backend_ops: batch norm
  * and LRN gradients, running statistics, losses, reductions and optimizer steps. */
 #include "backend_ops.h"
+#include "core/op_table.h"
 
 /* x, dy and the batch statistics of x (what the forward pass used). */
 static void add_bn_backward(tspec x, float eps)
@@ -14,6 +15,27 @@ static void add_bn_backward(tspec x, float eps)
     add_in(tc, ranged(SHAPE(c), FILL_MEAN_OF_X, 0, 0));
     add_in(tc, ranged(SHAPE(c), FILL_VAR_OF_X, 0, 0));
     add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
+    tc->nout = 3;
+    tc->out_cview[0] = x.cview;
+}
+
+/* The gradient through a fused activation, whose slope comes from the
+ * fused output y (the sixth input; values around the kinks). */
+static void add_bn_act_backward(tspec x, clnet_activation fn, float alpha)
+{
+    clnet_op op = {.kind = CLNET_OP_BATCHNORM_BACKWARD};
+    op.u.bn.eps = 1e-5f;
+    op.u.bn.fuse_act = true;
+    op.u.bn.act = clnet_op_activation(fn, alpha).u.act;
+    test_case *tc = new_case(op, NMSE_SUM, "act=%s,alpha=%g",
+                             clnet_act_info_get(fn)->name, alpha);
+    int64_t c = x.dim[1];
+    add_in(tc, x);
+    add_in(tc, ranged(x, FILL_UNIFORM, -1, 1));
+    add_in(tc, ranged(SHAPE(c), FILL_MEAN_OF_X, 0, 0));
+    add_in(tc, ranged(SHAPE(c), FILL_VAR_OF_X, 0, 0));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
+    add_in(tc, ranged(x, FILL_UNIFORM, -2, 8));
     tc->nout = 3;
     tc->out_cview[0] = x.cview;
 }
@@ -51,6 +73,10 @@ static void add_norm_backward_cases(void)
     add_bn_backward(SHAPE(3, 2, 1, 1), 1e-5f);
     add_bn_backward(ranged(SHAPE(2, 3, 13, 13), FILL_UNIFORM, 100, 101), 1e-5f);
     add_bn_backward(chview(SHAPE(2, 6, 5, 5)), 1e-5f);
+    add_bn_act_backward(SHAPE(8, 32, 8, 8), CLNET_ACT_RELU, 0);
+    add_bn_act_backward(SHAPE(2, 4, 7, 7), CLNET_ACT_RELU6, 0);
+    add_bn_act_backward(chview(SHAPE(2, 6, 4, 4)), CLNET_ACT_LEAKY_RELU, 0.1f);
+    add_bn_act_backward(SHAPE(4, 16), CLNET_ACT_RELU, 0);
     add_bn_running(SHAPE(2, 4, 7, 7), 0.1f);
     add_bn_running(SHAPE(8, 16, 8, 8), 0.01f);
     add_bn_running(SHAPE(4, 3), 1);

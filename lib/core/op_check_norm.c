@@ -1,6 +1,7 @@
 /* op_check_norm.c - checks and output shapes of BATCHNORM(_STATS, _BACKWARD)
  * and LRN(_BACKWARD) (the ops of lib/ref/ref_norm.c). */
 #include "core/op_check.h"
+#include "core/op_table.h"
 
 clnet_status clnet_check_batchnorm(check *c)
 {
@@ -22,6 +23,8 @@ clnet_status clnet_check_batchnorm(check *c)
         TRY(f32_vector(c, i, names[i], ch));
     if (!(c->op->u.bn.eps > 0.0f))
         return fail(c, CLNET_ERR_INVALID_PARAMS, "eps %g (must be > 0)", (double)c->op->u.bn.eps);
+    if (c->op->u.bn.fuse_act)
+        TRY(act_params(c, &c->op->u.bn.act));
     return out_f32(c, c->in[0]);
 }
 
@@ -43,6 +46,29 @@ clnet_status clnet_check_lrn(check *c)
     return out_f32(c, c->in[0]);
 }
 
+/* The sixth input of BATCHNORM_BACKWARD: the fused output y, given exactly
+ * when an activation is fused, which must be one whose slope y determines
+ * (ops.h). */
+static clnet_status fused_output(check *c)
+{
+    const clnet_bn_params *p = &c->op->u.bn;
+    if (!p->fuse_act)
+        return c->nin == 5 ? CLNET_OK
+                           : fail(c, CLNET_ERR_INVALID_ARGUMENT, "a sixth input (y) is only "
+                                  "given with a fused activation (params.fuse_act)");
+    TRY(act_params(c, &p->act));
+    bool from_output = p->act.fn == CLNET_ACT_RELU || p->act.fn == CLNET_ACT_RELU6 ||
+                       (p->act.fn == CLNET_ACT_LEAKY_RELU && p->act.alpha >= 0.0f);
+    if (!from_output)
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "fused activation %s: its slope cannot be "
+                    "read from its output (RELU, RELU6 or LEAKY_RELU with alpha >= 0)",
+                    clnet_act_info_get(p->act.fn)->name);
+    if (c->nin != 6)
+        return fail(c, CLNET_ERR_INVALID_ARGUMENT, "a fused activation needs the forward "
+                    "output y as the sixth input");
+    return like_x(c, 5, "y");
+}
+
 clnet_status clnet_check_batchnorm_backward(check *c)
 {
     TRY(f32_rank(c, 0, "x", 2, CLNET_MAX_DIMS));
@@ -53,6 +79,7 @@ clnet_status clnet_check_batchnorm_backward(check *c)
         TRY(f32_vector(c, i, names[i], ch));
     if (!(c->op->u.bn.eps > 0.0f))
         return fail(c, CLNET_ERR_INVALID_PARAMS, "eps %g (must be > 0)", (double)c->op->u.bn.eps);
+    TRY(fused_output(c));
     clnet_shape v = {.ndim = 1, .dim = {ch}};
     out_f32(c, c->in[0]);
     c->nout = 3;

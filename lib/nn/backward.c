@@ -158,12 +158,15 @@ static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor
     nn_layer *p = &net->layers[l->spec.from[0]];
     clnet_op op = nn_layer_op(l);
     op.kind = CLNET_OP_BATCHNORM_BACKWARD;
+    /* a fused activation's slope comes from the layer's output (fuse.c) */
+    op.u.bn.fuse_act = l->act_fused;
+    op.u.bn.act = l->spec.act;
     /* dx is an output of the op even when nothing below needs it */
     bool need = p->needs_grad;
     clnet_tensor *dx = need ? grad_target(p, false) : l->b.acc;
-    clnet_tensor *in[5] = {p->b.y, g, l->batch_mean, l->batch_var, l->params[0].value};
+    clnet_tensor *in[6] = {p->b.y, g, l->batch_mean, l->batch_var, l->params[0].value, l->b.y};
     clnet_tensor *out[3] = {dx, l->params[0].grad, l->params[1].grad};
-    clnet_status st = run(net, &op, 5, in, 3, out);
+    clnet_status st = run(net, &op, l->act_fused ? 6 : 5, in, 3, out);
     return st == CLNET_OK && need ? commit(net, p) : st;
 }
 
@@ -315,7 +318,11 @@ static clnet_status backward_layer(clnet_net *net, int id)
 {
     nn_layer *l = &net->layers[id];
     clnet_tensor *g = l->b.dy;
-    if (l->spec.has_act) {
+    /* a training batch norm takes the gradient of its fused activation's
+     * output as it is */
+    bool act_inside = l->act_fused && l->spec.kind == CLNET_LAYER_BATCHNORM &&
+                      nn_layer_training(net, l);
+    if (l->spec.has_act && !act_inside) {
         clnet_op act = {.kind = CLNET_OP_ACTIVATION_BACKWARD, .u.act = l->spec.act};
         /* a fused activation left only its output, from which the ReLU family's
          * slope is read as well (fuse.c) */

@@ -512,6 +512,8 @@ static clnet_status forward_params_op(clnet_net *net, nn_layer *l, clnet_tensor 
 static clnet_status forward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor *dst)
 {
     clnet_op op = nn_layer_op(l);
+    op.u.bn.fuse_act = l->act_fused;
+    op.u.bn.act = l->spec.act;
     clnet_tensor *x = input_y(net, l, 0);
     clnet_tensor *mean = l->params[2].value, *var = l->params[3].value;
     if (nn_layer_training(net, l)) {
@@ -625,6 +627,10 @@ static clnet_status forward_layer(clnet_net *net, int id)
         st = forward_params_op(net, l, dst);
         break;
     case CLNET_LAYER_BATCHNORM:
+        if (nn_bn_act_fusable(net, l)) {
+            l->act_fused = true;
+            dst = l->b.y;
+        }
         st = forward_batchnorm(net, l, dst);
         break;
     case CLNET_LAYER_POOL: {
@@ -657,7 +663,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
     default:
         break; /* FLATTEN and SLICE are views of their input */
     }
-    if (st == CLNET_OK && l->spec.has_act) {
+    if (st == CLNET_OK && l->spec.has_act && !l->act_fused) {
         clnet_op act = {.kind = CLNET_OP_ACTIVATION, .u.act = l->spec.act};
         st = run(net, &act, 1, &dst, 1, &l->b.y);
     }

@@ -2,7 +2,8 @@
  * (its own, or an ACTIVATION layer that is its only consumer) as one op,
  * and at inference a batch norm that is its only consumer folded into its
  * weights, so that the layers after it need neither a launch nor a pass
- * over memory of their own. */
+ * over memory of their own; a batch norm and its own activation as one op,
+ * forward and backward. */
 #include "nn/nn_internal.h"
 
 /* What one fused convolution computes. */
@@ -36,6 +37,16 @@ static bool slope_from_output(const clnet_act_params *a)
 static bool fusable_act(const clnet_net *net, const clnet_act_params *a)
 {
     return !net->training || slope_from_output(a);
+}
+
+/* The activation a batch norm layer has of its own is computed in the
+ * normalising pass (BATCHNORM with fuse_act) and, since its slope can be
+ * read from the output, its gradient in the batch norm's gradient pass:
+ * neither the activation nor its gradient needs a pass over memory. */
+bool nn_bn_act_fusable(const clnet_net *net, const nn_layer *l)
+{
+    return !net->no_fusion && l->spec.kind == CLNET_LAYER_BATCHNORM && l->spec.has_act &&
+           fusable_act(net, &l->spec.act);
 }
 
 /* The only consumer of layer `id` when it is of `kind` and reads the

@@ -263,6 +263,9 @@ static inline bool nn_channel_prefix(const clnet_shape *full, const clnet_shape 
 bool nn_forward_fused(clnet_net *net, int id, clnet_status *st);
 /* Fusion on (the default) or off. */
 void nn_set_fusion(clnet_net *net, bool enabled);
+/* Whether batch norm layer l applies its own activation in its pass, and
+ * in training differentiates through it in its backward pass (fuse.c). */
+bool nn_bn_act_fusable(const clnet_net *net, const nn_layer *l);
 
 /* Profiling (profile.c): nn_prof_start returns the clock once the device is
  * idle (0 when profiling is off); nn_prof_stop waits for the device and adds

@@ -35,6 +35,26 @@ static void image_grid(const clnet_tensor *t, size_t grid[2])
     grid[1] = (size_t)t->shape[0];
 }
 
+/* Images of a multiple of 16 elements take the kernels that handle 16 per
+ * work-item (name suffix "16", grid (image / 16, N)). */
+static bool whole_vectors(const clnet_tensor *t)
+{
+    return clnet_tensor_image_numel(t) % 16 == 0;
+}
+
+/* Grid (image / 16, N) of the 16-element kernels. */
+static void vector_grid(const clnet_tensor *t, size_t grid[2])
+{
+    grid[0] = (size_t)clnet_tensor_image_numel(t) / 16;
+    grid[1] = (size_t)t->shape[0];
+}
+
+/* The ReLU family, whose gradient has a 16-element kernel too. */
+static bool relu_family(clnet_activation fn)
+{
+    return fn == CLNET_ACT_RELU || fn == CLNET_ACT_LEAKY_RELU || fn == CLNET_ACT_RELU6;
+}
+
 /* Grid (spatial, C, N); spatial is 1 for a rank-2 tensor. */
 static void channel_grid(const clnet_tensor *t, size_t grid[3])
 {
@@ -57,11 +77,12 @@ clnet_status clnet_cl_activation(clnet_device *dev, const clnet_act_params *p,
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     cl_float alpha = p->alpha;
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(alpha) };
+    const bool vec = whole_vectors(y);
     size_t grid[2];
-    image_grid(y, grid);
+    (vec ? vector_grid : image_grid)(y, grid);
     char name[64];
-    return launch(dev, activation_kernel(p->fn, "", name, sizeof name), NARGS(args), args, 2,
-                  grid);
+    return launch(dev, activation_kernel(p->fn, vec ? "16" : "", name, sizeof name), NARGS(args),
+                  args, 2, grid);
 }
 
 /* dx = dy * f'(x); dx may be dy. */
@@ -75,11 +96,13 @@ static clnet_status run_activation_backward(clnet_device *dev, const clnet_act_p
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(alpha),
     };
+    const bool vec = relu_family(p->fn) && whole_vectors(dx);
     size_t grid[2];
-    image_grid(dx, grid);
+    (vec ? vector_grid : image_grid)(dx, grid);
     char name[64];
-    return launch(dev, activation_kernel(p->fn, "_backward", name, sizeof name), NARGS(args),
-                  args, 2, grid);
+    return launch(dev, activation_kernel(p->fn, vec ? "_backward16" : "_backward", name,
+                                         sizeof name),
+                  NARGS(args), args, 2, grid);
 }
 
 /* Copies each image of x into y's image, starting `start` elements in. */
@@ -91,9 +114,10 @@ static clnet_status copy_block(clnet_device *dev, const clnet_tensor *x, clnet_t
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     cl_int y_start = (cl_int)start;
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(y_start) };
+    const bool vec = whole_vectors(x);
     size_t grid[2];
-    image_grid(x, grid);
-    return launch(dev, "copy_block", NARGS(args), args, 2, grid);
+    (vec ? vector_grid : image_grid)(x, grid);
+    return launch(dev, vec ? "copy_block16" : "copy_block", NARGS(args), args, 2, grid);
 }
 
 static clnet_status run_dropout(clnet_device *dev, const clnet_dropout_params *p,
@@ -122,6 +146,13 @@ static clnet_status run_binary(clnet_device *dev, clnet_binary_fn fn, const clne
     clnet_cl_tensor_args ya = clnet_cl_targs(y);
     int64_t spatial = clnet_spatial_numel(a);
     bool per_channel = clnet_spatial_numel(b) != spatial;
+    bool add = fn == CLNET_BINARY_ADD;
+    if (!per_channel && whole_vectors(y)) {
+        clnet_cl_arg args[] = {CLNET_CL_TENSOR(aa), CLNET_CL_TENSOR(ba), CLNET_CL_TENSOR(ya)};
+        size_t grid[2];
+        vector_grid(y, grid);
+        return launch(dev, add ? "binary_add16" : "binary_mul16", NARGS(args), args, 2, grid);
+    }
     cl_int b_cs = per_channel ? 1 : (cl_int)spatial, b_ss = per_channel ? 0 : 1;
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(aa), CLNET_CL_TENSOR(ba), CLNET_CL_TENSOR(ya),
@@ -129,8 +160,7 @@ static clnet_status run_binary(clnet_device *dev, clnet_binary_fn fn, const clne
     };
     size_t grid[3];
     channel_grid(y, grid);
-    return launch(dev, fn == CLNET_BINARY_ADD ? "binary_add" : "binary_mul", NARGS(args), args,
-                  3, grid);
+    return launch(dev, add ? "binary_add" : "binary_mul", NARGS(args), args, 3, grid);
 }
 
 /* y = x + b[c]; x may be y. b (C) goes as a tensor whose "batch stride" is

@@ -76,20 +76,41 @@ static clnet_status launch_channels(clnet_device *dev, const char *name, int nar
     return clnet_cl_launch(dev, kernel, name, nargs, args, 3, grid, NULL);
 }
 
-/* The per-channel vectors (C) go to the kernel as tensors too: their
- * "batch stride" is the distance between entries. */
-static clnet_status run_batchnorm(clnet_device *dev, float eps, clnet_tensor *const *in,
-                                  clnet_tensor *y)
+/* The activation a BATCHNORM(_BACKWARD) fuses as the kernels take it:
+ * clnet_activation's value, -1 for none. */
+static void fused_act(const clnet_bn_params *p, cl_int *fn, cl_float *alpha)
 {
+    *fn = p->fuse_act ? (cl_int)p->act.fn : -1;
+    *alpha = p->fuse_act ? p->act.alpha : 0.0f;
+}
+
+/* The per-channel vectors (C) go to the kernel as tensors too: their
+ * "batch stride" is the distance between entries. Planes of a multiple of
+ * 16 elements take the vector kernel, over the grid (spatial / 16, C, N);
+ * others the scalar one over (spatial, C, N). */
+static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
+                                  clnet_tensor *const *in, clnet_tensor *y)
+{
+    const size_t spatial = (size_t)clnet_spatial_numel(y);
+    const bool vec = spatial % 16 == 0;
+    const char *name = vec ? "batchnorm16" : "batchnorm";
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "norm", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(in[0]), ya = clnet_cl_targs(y);
     clnet_cl_tensor_args mean = clnet_cl_targs(in[1]), var = clnet_cl_targs(in[2]);
     clnet_cl_tensor_args gamma = clnet_cl_targs(in[3]), beta = clnet_cl_targs(in[4]);
+    cl_float eps = p->eps, act_alpha;
+    cl_int act_fn;
+    fused_act(p, &act_fn, &act_alpha);
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya),
         CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma), CLNET_CL_TENSOR(beta),
-        CLNET_CL_ARG(eps),
+        CLNET_CL_ARG(eps), CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
     };
-    return launch_channels(dev, "batchnorm", NARGS(args), args, y);
+    size_t grid[3] = {vec ? spatial / 16 : spatial, (size_t)y->shape[1], (size_t)y->shape[0]};
+    return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 3, grid, NULL);
 }
 
 /* One work-group per channel reduces its N * spatial elements; with
@@ -105,7 +126,9 @@ static clnet_status run_batchnorm_stats(clnet_device *dev, float momentum, const
         return st;
     cl_int batch = (cl_int)x->shape[0], spatial = (cl_int)clnet_spatial_numel(x);
     size_t count = (size_t)batch * (size_t)spatial, local;
-    st = clnet_cl_reduce_size(dev, kernel, sizeof(cl_float), count, &local);
+    /* planes of a multiple of 16 are read 16 elements at a time */
+    st = clnet_cl_reduce_size(dev, kernel, sizeof(cl_float), spatial % 16 ? count : count / 16,
+                              &local);
     if (st != CLNET_OK)
         return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(x);
@@ -132,8 +155,9 @@ static clnet_status run_batchnorm_stats(clnet_device *dev, float momentum, const
 }
 
 /* One work-group per channel reduces dbeta and dgamma over its N * spatial
- * elements, then writes dx for them. */
-static clnet_status run_batchnorm_backward(clnet_device *dev, float eps,
+ * elements (16 at a time where a plane holds a multiple of 16), then
+ * writes dx for them; a fused activation's output y is the sixth input. */
+static clnet_status run_batchnorm_backward(clnet_device *dev, const clnet_bn_params *p,
                                            clnet_tensor *const *in, clnet_tensor *const *out)
 {
     const char *name = "batchnorm_backward";
@@ -143,21 +167,25 @@ static clnet_status run_batchnorm_backward(clnet_device *dev, float eps,
         return st;
     const clnet_tensor *x = in[0];
     cl_int batch = (cl_int)x->shape[0], spatial = (cl_int)clnet_spatial_numel(x);
-    size_t local;
-    st = clnet_cl_reduce_size(dev, kernel, sizeof(cl_float2), (size_t)batch * (size_t)spatial,
-                              &local);
+    size_t local, items = (size_t)batch * (size_t)spatial / (spatial % 16 == 0 ? 16 : 1);
+    st = clnet_cl_reduce_size(dev, kernel, sizeof(cl_float2), items, &local);
     if (st != CLNET_OK)
         return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(in[1]);
     clnet_cl_tensor_args mean = clnet_cl_targs(in[2]), var = clnet_cl_targs(in[3]);
     clnet_cl_tensor_args gamma = clnet_cl_targs(in[4]), dxa = clnet_cl_targs(out[0]);
+    /* without a fused activation the kernel reads no y: dy stands in */
+    clnet_cl_tensor_args ya = clnet_cl_targs(p->fuse_act ? in[5] : in[1]);
     clnet_cl_tensor_args dgamma = clnet_cl_targs(out[1]), dbeta = clnet_cl_targs(out[2]);
+    cl_float eps = p->eps, act_alpha;
+    cl_int act_fn;
+    fused_act(p, &act_fn, &act_alpha);
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya),
-        CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma),
+        CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma), CLNET_CL_TENSOR(ya),
         CLNET_CL_TENSOR(dxa), CLNET_CL_TENSOR(dgamma), CLNET_CL_TENSOR(dbeta),
-        CLNET_CL_ARG(batch), CLNET_CL_ARG(spatial), CLNET_CL_ARG(eps),
-        CLNET_CL_LOCAL(local * sizeof(cl_float2)),
+        CLNET_CL_ARG(batch), CLNET_CL_ARG(spatial), CLNET_CL_ARG(eps), CLNET_CL_ARG(act_fn),
+        CLNET_CL_ARG(act_alpha), CLNET_CL_LOCAL(local * sizeof(cl_float2)),
     };
     size_t global = local * (size_t)x->shape[1];
     return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
@@ -197,13 +225,13 @@ clnet_status clnet_cl_run_norm(clnet_device *dev, const clnet_op *op, int nin,
     (void)nin;
     switch (op->kind) {
     case CLNET_OP_BATCHNORM:
-        return run_batchnorm(dev, op->u.bn.eps, in, out[0]);
+        return run_batchnorm(dev, &op->u.bn, in, out[0]);
     case CLNET_OP_BATCHNORM_STATS:
         return run_batchnorm_stats(dev, op->u.bn.momentum, in[0], nout, out);
     case CLNET_OP_LRN:
         return run_lrn(dev, &op->u.lrn, in[0], out[0]);
     case CLNET_OP_BATCHNORM_BACKWARD:
-        return run_batchnorm_backward(dev, op->u.bn.eps, in, out);
+        return run_batchnorm_backward(dev, &op->u.bn, in, out);
     case CLNET_OP_LRN_BACKWARD:
         return run_lrn_backward(dev, &op->u.lrn, in[0], in[1], out[0]);
     default:

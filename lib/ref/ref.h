@@ -24,6 +24,10 @@ clnet_status clnet_ref_register(clnet_ctx *ctx);
  * and the one a CONV fuses. */
 float clnet_ref_activate(const clnet_act_params *p, float x);
 
+/* f'(x) of an activation in double (ref_eltwise.c), PyTorch's slope at the
+ * kinks, NaN for a NaN x: ACTIVATION_BACKWARD's and the fused ones'. */
+double clnet_ref_act_slope(const clnet_act_params *p, double v);
+
 clnet_status clnet_ref_run_conv(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out);
 clnet_status clnet_ref_run_pool(clnet_device *dev, const clnet_op *op, int nin,

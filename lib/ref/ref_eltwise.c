@@ -72,7 +72,7 @@ static void run_activation(const clnet_op *op, const clnet_tensor *x, clnet_tens
  * hard swish: the middle piece's slope at -3 and 3), so the two agree
  * everywhere; a NaN input gives a NaN gradient rather than hiding the
  * divergence behind a 0 or 1. */
-static double derivative(const clnet_act_params *p, double v)
+double clnet_ref_act_slope(const clnet_act_params *p, double v)
 {
     if (isnan(v))
         return v;
@@ -110,7 +110,7 @@ static void run_activation_backward(const clnet_op *op, const clnet_tensor *x,
         const float *xn = image(x, n), *dyn = image(dy, n);
         float *dxn = image(dx, n);
         for (int64_t i = 0; i < numel; i++)
-            dxn[i] = (float)((double)dyn[i] * derivative(&op->u.act, xn[i]));
+            dxn[i] = (float)((double)dyn[i] * clnet_ref_act_slope(&op->u.act, xn[i]));
     }
 }
 

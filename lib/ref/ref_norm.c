@@ -26,8 +26,11 @@ static void run_batchnorm(const clnet_op *op, clnet_tensor *const *in, clnet_ten
         for (int64_t n = 0; n < x->shape[0]; n++) {
             const float *xc = image(x, n) + c * spatial;
             float *yc = image(y, n) + c * spatial;
-            for (int64_t s = 0; s < spatial; s++)
+            for (int64_t s = 0; s < spatial; s++) {
                 yc[s] = (float)(scale * ((double)xc[s] - m) + shift);
+                if (op->u.bn.fuse_act)
+                    yc[s] = clnet_ref_activate(&op->u.bn.act, yc[s]);
+            }
         }
     }
 }
@@ -73,6 +76,16 @@ static clnet_status run_batchnorm_stats(const clnet_op *op, const clnet_tensor *
     return CLNET_OK;
 }
 
+/* The gradient that reaches the batch norm's own output at element i of
+ * image n: dy, through the fused activation's slope (read from its output
+ * y, ops.h) when there is one. */
+static double bn_dy(const clnet_op *op, const clnet_tensor *dy, const clnet_tensor *y, int64_t n,
+                    int64_t i)
+{
+    double d = image(dy, n)[i];
+    return op->u.bn.fuse_act ? d * clnet_ref_act_slope(&op->u.bn.act, image(y, n)[i]) : d;
+}
+
 /* The training-mode gradient, x_hat = (x - mean) * invstd over M = N *
  * spatial values per channel: dbeta = sum dy, dgamma = sum dy * x_hat,
  * dx = gamma * invstd / M * (M * dy - dbeta - x_hat * dgamma). */
@@ -80,6 +93,7 @@ static void run_batchnorm_backward(const clnet_op *op, clnet_tensor *const *in,
                                    clnet_tensor *const *out)
 {
     const clnet_tensor *x = in[0], *dy = in[1], *mean = in[2], *var = in[3], *gamma = in[4];
+    const clnet_tensor *y = op->u.bn.fuse_act ? in[5] : NULL;
     clnet_tensor *dx = out[0];
     int64_t channels = x->shape[1], spatial = clnet_spatial_numel(x);
     double count = (double)(x->shape[0] * spatial);
@@ -89,7 +103,7 @@ static void run_batchnorm_backward(const clnet_op *op, clnet_tensor *const *in,
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
         for (int64_t n = 0; n < x->shape[0]; n++)
             for (int64_t s = 0; s < spatial; s++) {
-                double d = image(dy, n)[c * spatial + s];
+                double d = bn_dy(op, dy, y, n, c * spatial + s);
                 sum_dy += d;
                 sum_dy_xhat += d * ((double)image(x, n)[c * spatial + s] - m) * invstd;
             }
@@ -101,7 +115,7 @@ static void run_batchnorm_backward(const clnet_op *op, clnet_tensor *const *in,
                 int64_t i = c * spatial + s;
                 double xhat = ((double)image(x, n)[i] - m) * invstd;
                 image(dx, n)[i] =
-                    (float)(k * (count * image(dy, n)[i] - sum_dy - xhat * sum_dy_xhat));
+                    (float)(k * (count * bn_dy(op, dy, y, n, i) - sum_dy - xhat * sum_dy_xhat));
             }
     }
 }

@@ -40,7 +40,8 @@ extern "C" {
  *   BATCHNORM        in: x, mean, var, gamma, beta   out: y
  *       y = gamma[c] * (x - mean[c]) / sqrt(var[c] + eps) + beta[c]; with
  *       running statistics this is inference, with the output of
- *       BATCHNORM_STATS it is the training-mode forward pass.
+ *       BATCHNORM_STATS it is the training-mode forward pass. With
+ *       params.fuse_act, y = act(that) in one pass (see clnet_bn_params).
  *   BATCHNORM_STATS  in: x                    out: mean, var [, running_mean, running_var]
  *       Per-channel mean and biased variance over N and the spatial dims.
  *       With the optional outputs (read and updated in place), also the
@@ -98,9 +99,13 @@ extern "C" {
  *       UNPOOL's y (params.unpool), argmax (I32) and dx that of its x.
  *   ACTIVATION_BACKWARD in: x, dy             out: dx   (dx may be dy)
  *       dx = dy * f'(x), x being the forward input.
- *   BATCHNORM_BACKWARD in: x, dy, mean, var, gamma   out: dx, dgamma, dbeta
+ *   BATCHNORM_BACKWARD in: x, dy, mean, var, gamma [, y]   out: dx, dgamma, dbeta
  *       Training-mode gradient, mean/var being the batch statistics used
- *       forward (BATCHNORM_STATS).
+ *       forward (BATCHNORM_STATS). With params.fuse_act, dy is the gradient
+ *       of the fused output y = act(batchnorm(x)), given as the sixth input:
+ *       the activation's slope is read from y, so act must be one whose
+ *       slope its output determines (RELU, RELU6, LEAKY_RELU with alpha >=
+ *       0; others are CLNET_ERR_INVALID_PARAMS). Without it y is not given.
  *   LRN_BACKWARD     in: x, dy                out: dx
  *   SOFTMAX_XENT     in: logits, labels       out: loss, dlogits
  *       logits (N, K); labels (N) I32 in 0..K-1; loss (N) per-example
@@ -247,6 +252,9 @@ typedef struct clnet_unpool_params {
 typedef struct clnet_bn_params {
     float eps;               /* > 0 */
     float momentum;          /* BATCHNORM_STATS running statistics, in [0, 1] */
+    bool fuse_act;           /* BATCHNORM: apply `act` to the output in the same pass;
+                                BATCHNORM_BACKWARD: differentiate through it too */
+    clnet_act_params act;    /* the fused activation, when fuse_act */
 } clnet_bn_params;
 
 typedef struct clnet_lrn_params {
