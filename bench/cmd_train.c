@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "device_list.h"
 #include "finetune.h"
 #include "progress.h"
 #include "training.h"
@@ -22,7 +23,8 @@ static void print_help(void)
         "                         [--batch B] [--lr X] [--resume CKPT] [--val N]\n"
         "                         [--save-every K] [--save-best]\n"
         "                         [--finetune CKPT [--freeze UPTO] [--head N]] [--resize HxW]\n"
-        "                         [--device D] [--seed S] [--optimizer sgd|adam] [--momentum M]\n"
+        "                         [--device D | --devices LIST] [--seed S]\n"
+        "                         [--optimizer sgd|adam] [--momentum M]\n"
         "                         [--weight-decay W] [--schedule constant|step|cosine]\n"
         "                         [--step-epochs K] [--gamma G] [--warmup E] [--augment LIST]\n"
         "                         [--label-smoothing S] [--limit N] [--test-limit N]\n"
@@ -68,6 +70,12 @@ static void print_help(void)
         "  --lr X                base learning rate\n"
         "  --device D            device index, name substring or \"ref\" (default:\n"
         "                        CLNET_DEVICE, else the first OpenCL device)\n"
+        "  --devices LIST        train data-parallel on several devices: comma-separated\n"
+        "                        selectors as --device takes them, each optionally with\n"
+        "                        :WEIGHT, its share of the batch (default equal), e.g.\n"
+        "                        0,1 or 0:3,1:1. --batch is the global batch; batch norm\n"
+        "                        uses each device's slice's statistics. The first device\n"
+        "                        also evaluates and saves.\n"
         "  --seed S              weights, shuffling and augmentation (default 1)\n"
         "  --optimizer O         sgd or adam\n"
         "  --momentum M          SGD momentum\n"
@@ -109,7 +117,7 @@ static void print_help(void)
 /* Command-line values; numeric ones are negative (NaN for floats) when not
  * given, so the cfg's [net] defaults can fill them in. */
 typedef struct train_options {
-    const char *model, *cfg, *data, *selector, *data_dir, *save, *resume;
+    const char *model, *cfg, *data, *selector, *devices, *data_dir, *save, *resume;
     const char *finetune, *freeze;
     int resize[2];               /* --resize: height, width; 0 = none */
     long epochs, batch, limit, test_limit, threads, step_epochs, seed, val, save_every, head;
@@ -336,6 +344,8 @@ static int parse_text_option(bench_opts *o, train_options *t)
         t->data = v;
     } else if (bench_opt_value(o, "--device", &v)) {
         t->selector = v;
+    } else if (bench_opt_value(o, "--devices", &v)) {
+        t->devices = v;
     } else if (bench_opt_value(o, "--data-dir", &v)) {
         t->data_dir = v;
     } else if (bench_opt_value(o, "--save", &v)) {
@@ -383,6 +393,8 @@ static int parse_options(int argc, char **argv, train_options *t, bool *help)
         return bench_usage_error(CMD, "give --model or --cfg (one of them)");
     if (!t->data)
         return bench_usage_error(CMD, "--data is required");
+    if (t->selector && t->devices)
+        return bench_usage_error(CMD, "give --device or --devices, not both");
     if (t->model && !clnet_zoo_cfg(t->model))
         return training_unknown_model(CMD, t->model);
     if (!t->model)
@@ -451,6 +463,8 @@ typedef struct run {
     training_data data;
     clnet_dataset *val;          /* --val: held out of data.train; NULL without */
     clnet_net *net;
+    device_list devices;         /* --devices; count 0 without */
+    clnet_parallel *par;         /* --devices: the replicas; NULL without */
     char *cfg_text;
     clnet_optimizer opt;
     int batch;
@@ -481,7 +495,15 @@ static void print_header(const run *r)
             r->data.train->classes);
     if (r->t->resize[0] > 0)
         fprintf(r->log, "resized to %dx%d (bilinear)\n", r->t->resize[0], r->t->resize[1]);
-    fprintf(r->log, "device %d: %s\n", r->dev.index, r->dev.name);
+    if (r->par) {
+        for (int i = 0; i < r->devices.count; i++)
+            fprintf(r->log, "device %d: %s, weight %g, %d images of each batch of %d\n",
+                    r->devices.info[i].index, r->devices.info[i].name,
+                    (double)r->devices.weights[i], clnet_parallel_share(r->par, r->batch, i),
+                    r->batch);
+    } else {
+        fprintf(r->log, "device %d: %s\n", r->dev.index, r->dev.name);
+    }
     fprintf(r->log, "%s lr %g", optim_names[o->kind], (double)o->lr);
     if (o->kind == CLNET_OPTIM_SGD)
         fprintf(r->log, " momentum %g", (double)o->momentum);
@@ -575,6 +597,8 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
     eopts.progress = NULL;
     eopts.mean = eopts.std = NULL;   /* the net has them after the first epoch */
     eopts.limit = t->test_limit > 0 ? (int)t->test_limit : 0;
+    if (r->par)
+        eopts.batch = 0;     /* the first device evaluates, bound for its slice */
     clnet_train_opts vopts = eopts;
     vopts.limit = 0;
     double t0 = now_s();
@@ -584,7 +608,8 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
         topts.epoch = e;
         c->lr = clnet_optimizer_lr(&r->opt, e + 0.5);
         progress_epoch(bar, e);
-        st = clnet_net_train_epoch(r->net, r->data.train, &topts, &r->opt, &c->train);
+        st = r->par ? clnet_parallel_train_epoch(r->par, r->data.train, &topts, &r->opt, &c->train)
+                    : clnet_net_train_epoch(r->net, r->data.train, &topts, &r->opt, &c->train);
         double eval_start = now_s();
         if (st == CLNET_OK && r->val) {
             progress_evaluating(bar, "validating");
@@ -639,6 +664,13 @@ static void print_json(const run *r)
            (long long)r->test_count, r->epochs_done, r->first_epoch + 1);
     training_json_eval(stdout, "test_", &last->test, r->top5);
     training_json_eval(stdout, "train_", &last->train, false);
+    if (r->par) {
+        int64_t steps;
+        double reduce;
+        clnet_parallel_timing(r->par, &steps, NULL, &reduce, NULL);
+        printf("\"devices\": %d, \"allreduce_ms_per_step\": %.3f, ", r->devices.count,
+               steps > 0 ? reduce / (double)steps : 0.0);
+    }
     printf("\"images_per_second\": ");
     training_json_number(stdout, train_s > 0 ? images / train_s : 0);
     printf(", \"seconds\": %.3f, \"wall_seconds\": %.3f, \"epochs\": [", r->seconds,
@@ -732,8 +764,13 @@ static int set_up(run *r)
     int rc = training_cfg_text(CMD, t->model, t->cfg, &r->cfg_text);
     if (rc == BENCH_EXIT_OK)
         rc = resolve_hyper(r->ctx, t, r->cfg_text, &r->opt, &r->batch);
-    if (rc == BENCH_EXIT_OK)
+    if (rc == BENCH_EXIT_OK && t->devices) {
+        rc = device_list_open(CMD, r->ctx, t->devices, &r->devices);
+        dev = r->devices.devs[0];
+        r->dev = r->devices.info[0];
+    } else if (rc == BENCH_EXIT_OK) {
         rc = training_device_open(CMD, r->ctx, t->selector, &dev, &r->dev);
+    }
     if (rc == BENCH_EXIT_OK)
         rc = training_data_load(CMD, r->ctx, t->data, t->data_dir, &r->data);
     if (rc == BENCH_EXIT_OK)
@@ -758,6 +795,14 @@ static int set_up(run *r)
                                          isnan(t->label_smoothing) ? 0 : t->label_smoothing);
     if (st != CLNET_OK)
         return bench_fail(CMD, r->ctx, st, "cannot set the loss");
+    if (t->devices) {
+        st = clnet_parallel_new(r->net, r->devices.devs, r->devices.count, r->devices.weights,
+                                r->batch, CLNET_INIT_HE_NORMAL, r->seed, &r->par);
+        if (st == CLNET_ERR_INVALID_ARGUMENT)
+            return bench_usage_error(CMD, "--devices: %s", clnet_last_error(r->ctx));
+        if (st != CLNET_OK)
+            return bench_fail(CMD, r->ctx, st, "cannot place the replicas on --devices");
+    }
     r->top5 = r->data.train->classes > 10;
     r->train_count = r->data.train->count;
     if (t->limit > 0 && t->limit < r->train_count)
@@ -771,6 +816,19 @@ static int set_up(run *r)
         return BENCH_EXIT_FAIL;
     }
     return BENCH_EXIT_OK;
+}
+
+/* --devices: where the steps' time went. */
+static void print_parallel_timing(const run *r)
+{
+    int64_t steps;
+    double compute, reduce, step;
+    clnet_parallel_timing(r->par, &steps, &compute, &reduce, &step);
+    if (steps > 0)
+        fprintf(r->log, "data parallel on %d devices, per step of %d images: %.2f ms forward "
+                "and backward, %.2f ms all-reduce, %.2f ms optimizer step and reads (%lld "
+                "steps)\n", r->devices.count, r->batch, compute / (double)steps,
+                reduce / (double)steps, step / (double)steps, (long long)steps);
 }
 
 static int train(run *r)
@@ -789,6 +847,8 @@ static int train(run *r)
         snprintf(what, sizeof what, "epoch %d failed", r->epochs_done + 1);
         return bench_fail(CMD, r->ctx, st, what);
     }
+    if (r->par)
+        print_parallel_timing(r);
     if (r->diverged) {
         fprintf(stderr, "clnet-bench train: stopped after epoch %d: the loss or the outputs "
                 "are not finite; nothing saved\n", r->epochs_done);
@@ -831,6 +891,7 @@ int bench_cmd_train(int argc, char **argv)
     free(r.curve);
     free(r.cfg_text);
     clnet_dataset_free(r.val);
+    clnet_parallel_free(r.par);
     clnet_net_free(r.net);
     training_data_free(&r.data);
     clnet_ctx_free(r.ctx);

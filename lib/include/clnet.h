@@ -11,5 +11,6 @@
 #include "clnet/data.h"
 #include "clnet/nn.h"
 #include "clnet/onnx.h"
+#include "clnet/parallel.h"
 
 #endif

@@ -147,6 +147,10 @@ struct clnet_net {
 
     int *names;                    /* layer-name index (names.c), name_slots entries */
     int name_slots;
+
+    /* data-parallel training (parallel.c): set while clnet_parallel_train_epoch
+     * runs the epoch on the group's replica 0 */
+    struct clnet_parallel *parallel;
 };
 
 /* The input x of clnet_net_forward (n images) with the net's normalisation
@@ -286,6 +290,18 @@ clnet_status nn_state_write(clnet_net *net, nn_param *p, int i, const float *src
 int nn_names_find(const clnet_net *net, const char *name);
 clnet_status nn_names_add(clnet_net *net, int id);
 clnet_status nn_names_rebuild(clnet_net *net);
+
+/* A new unbound net with the layers, host values, optimizer state and
+ * settings of the unbound net src (replica.c). Errors: those of
+ * clnet_net_new and clnet_net_add, CLNET_ERR_HOST_MEMORY. */
+clnet_status nn_net_copy(const clnet_net *src, clnet_net **out);
+/* The largest global batch of a data-parallel group (parallel.c). */
+int nn_parallel_max_batch(const struct clnet_parallel *par);
+/* clnet_parallel_step, with `normalised` the caller (the training
+ * pipeline) applied the net's input normalisation to x already. */
+clnet_status nn_parallel_step(struct clnet_parallel *par, const float *x, const int32_t *labels,
+                              const float *targets, int n, const clnet_optimizer *opt, float lr,
+                              float *loss, float *out, bool normalised);
 
 /* clnet_net_load's work on a checkpoint already in memory (`path` names it
  * in messages): every check, then the values into the net (checkpoint.c). */

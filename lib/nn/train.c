@@ -372,9 +372,10 @@ static clnet_status check_net(clnet_ctx *ctx, const char *what, const clnet_net 
     if (out_width(net) < ds->classes)
         return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: the net has %lld outputs, %s has %d "
                           "classes", what, (long long)out_width(net), ds->name, ds->classes);
-    if (batch < 1 || batch > net->max_batch)
+    int max_batch = net->parallel ? nn_parallel_max_batch(net->parallel) : net->max_batch;
+    if (batch < 1 || batch > max_batch)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: batch %d (the net was bound "
-                          "for 1..%d)", what, batch, net->max_batch);
+                          "for 1..%d)", what, batch, max_batch);
     return CLNET_OK;
 }
 
@@ -412,20 +413,26 @@ static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float
 {
     int64_t k = out_width(net);
     int n = s->n;
-    /* the pipeline applied the net's normalisation (train_epoch) */
-    clnet_status st = nn_forward(net, s->x, n, true);
-    if (st == CLNET_OK && net->loss == CLNET_LOSS_MSE) {
+    if (net->loss == CLNET_LOSS_MSE) {
         memset(buf->targets, 0, (size_t)n * (size_t)k * sizeof(float));
         for (int i = 0; i < n; i++)
             buf->targets[(size_t)i * k + s->labels[i]] = 1.0f;
     }
-    if (st == CLNET_OK)
-        st = clnet_net_backward(net, s->labels, buf->targets, NULL);
-    if (st == CLNET_OK)
-        st = clnet_net_step(net, opt, lr);
-    /* the one wait of a step: the outputs come back once the device is done */
-    if (st == CLNET_OK)
-        st = clnet_net_read_output(net, buf->out, (size_t)n * (size_t)k);
+    clnet_status st;
+    /* the pipeline applied the net's normalisation (train_epoch) */
+    if (net->parallel) {
+        st = nn_parallel_step(net->parallel, s->x, s->labels, buf->targets, n, opt, lr, NULL,
+                              buf->out, true);
+    } else {
+        st = nn_forward(net, s->x, n, true);
+        if (st == CLNET_OK)
+            st = clnet_net_backward(net, s->labels, buf->targets, NULL);
+        if (st == CLNET_OK)
+            st = clnet_net_step(net, opt, lr);
+        /* the one wait of a step: the outputs come back once the device is done */
+        if (st == CLNET_OK)
+            st = clnet_net_read_output(net, buf->out, (size_t)n * (size_t)k);
+    }
     for (int i = 0; st == CLNET_OK && i < n; i++) {
         const float *row = buf->out + (size_t)i * k;
         t->loss += row_loss(net, row, k, s->labels[i], buf->logp);
@@ -490,7 +497,8 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     if (!net || !ds || !opts || !opt || !stats)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_train_epoch: NULL argument");
-    int batch = opts->batch > 0 ? opts->batch : net->max_batch;
+    int batch = opts->batch > 0 ? opts->batch
+              : net->parallel ? nn_parallel_max_batch(net->parallel) : net->max_batch;
     clnet_status st = nn_check_train_opts(net->ctx, "clnet_net_train_epoch", opts);
     if (st == CLNET_OK)
         st = nn_check_optimizer(net->ctx, "clnet_net_train_epoch", opt);

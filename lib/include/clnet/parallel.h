@@ -1,0 +1,108 @@
+/* clnet/parallel.h - data-parallel training in one process: a net trains on
+ * several devices at once, a replica per device, each batch split across
+ * them, the gradients summed on the host and every replica taking the same
+ * optimizer step (as PyTorch's DistributedDataParallel does), so the
+ * replicas stay identical. */
+#ifndef CLNET_PARALLEL_H
+#define CLNET_PARALLEL_H
+
+#include "clnet/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct clnet_parallel clnet_parallel;
+
+/* Makes `net` train on devs[0..ndevs): the net itself becomes replica 0,
+ * bound to devs[0] (a net bound before is rebound there, keeping its
+ * weights, optimizer state and settings), and the group makes a copy of it
+ * for each further device: the same layers, weights (initialised once on the
+ * host from init and seed when the net has none yet, so every replica starts
+ * bit-identical), optimizer state, input normalisation, loss, frozen layers
+ * and layer modes. Any mix of devices works, `ref` included: the gradients
+ * meet on the host. Devices of one name run the same step code and stay
+ * bit-identical; in a group of different devices (whose steps may round
+ * differently) replica 0's weights are also copied to the others after each
+ * step, which costs a second transfer of the weights.
+ *
+ * A batch of n images is split into consecutive slices, replica i taking a
+ * share proportional to weights[i] (weights may be NULL: equal shares; else
+ * ndevs finite values > 0, e.g. the devices' measured images/s). max_batch
+ * is the largest global batch; each replica is bound for the largest slice
+ * it can get. Each replica's gradient is scaled by its share of the batch
+ * before they are summed, so the step equals the single-device step on the
+ * whole batch with a mean loss (up to float rounding).
+ *
+ * Batch norm uses per-replica batch statistics (those of the replica's
+ * slice, as DDP without SyncBatchNorm does); after each step the running
+ * statistics of the replicas are averaged (weighted by their slices) so the
+ * replicas stay identical. Dropout draws different masks on each replica.
+ * So only a net with neither matches the single-device run step for step.
+ *
+ * On success *out is a new group; the caller frees it with
+ * clnet_parallel_free before freeing `net`. The devices belong to their
+ * contexts and must outlive the group. Errors (on net's context; *out is
+ * NULL and the net is left unbound or bound to devs[0]):
+ * CLNET_ERR_INVALID_ARGUMENT (NULL argument, ndevs < 1, a device listed
+ * twice, a weight not finite and > 0, max_batch too small for every replica
+ * to get an image: the message names the device), CLNET_ERR_HOST_MEMORY, and
+ * those of clnet_net_bind naming the device. */
+clnet_status clnet_parallel_new(clnet_net *net, clnet_device *const *devs, int ndevs,
+                                const float *weights, int max_batch, clnet_init init,
+                                uint64_t seed, clnet_parallel **out);
+
+/* Frees the replicas the group made (not replica 0, the caller's net, which
+ * stays bound to devs[0] and keeps the trained weights). NULL is ignored. */
+void clnet_parallel_free(clnet_parallel *par);
+
+/* Number of replicas (the ndevs of clnet_parallel_new). */
+int clnet_parallel_count(const clnet_parallel *par);
+
+/* Replica i (0 <= i < count; replica 0 is the caller's net), owned by the
+ * group (replica 0 by the caller), or NULL for a bad index. For reading
+ * (parameters, outputs); training it alone would make it differ from the
+ * others. */
+clnet_net *clnet_parallel_replica(const clnet_parallel *par, int i);
+
+/* Images of a batch of n that replica i takes (0 when n < count can leave a
+ * replica without any; it then takes the summed step all the same). */
+int clnet_parallel_share(const clnet_parallel *par, int n, int i);
+
+/* One training step on a global batch of n images (1 <= n <= max_batch;
+ * dense NCHW floats on the host): a training-mode forward and a backward on
+ * every replica's slice, the gradients summed, then clnet_net_step with
+ * `opt` at `lr` on every replica. labels (SOFTMAX_XENT) or targets (MSE) as
+ * clnet_net_backward takes them, for the whole batch. *loss (may be NULL)
+ * receives the mean loss over the batch; out (may be NULL) receives the n
+ * output rows (n * output elements) of the forward. Errors: those of
+ * clnet_net_forward, clnet_net_backward and clnet_net_step, the message
+ * naming the replica's device; CLNET_ERR_INVALID_ARGUMENT when replica 0
+ * was rebound, unbound or truncated since clnet_parallel_new. After an error
+ * the replicas may differ. */
+clnet_status clnet_parallel_step(clnet_parallel *par, const float *x, const int32_t *labels,
+                                 const float *targets, int n, const clnet_optimizer *opt,
+                                 float lr, float *loss, float *out);
+
+/* clnet_net_train_epoch across the replicas: the host pipeline prepares
+ * global batches of opts->batch images (0 = max_batch), and each is one
+ * clnet_parallel_step. Shuffling, augmentation, the learning-rate schedule,
+ * progress, statistics and the training state (kept in replica 0) are as
+ * clnet_net_train_epoch's. Errors: as clnet_net_train_epoch. */
+clnet_status clnet_parallel_train_epoch(clnet_parallel *par, const clnet_dataset *ds,
+                                        const clnet_train_opts *opts,
+                                        const clnet_optimizer *opt, clnet_eval *stats);
+
+/* Where the steps' time went, summed since the group was made: steps taken,
+ * milliseconds from the first forward queued until every device finished
+ * its backward pass (compute: the replicas run at once), milliseconds
+ * reading, summing and writing back the gradients and running statistics
+ * (the all-reduce), and milliseconds of the optimizer steps, the weight copy
+ * of a mixed group and the output and loss reads. Any pointer may be NULL. */
+void clnet_parallel_timing(const clnet_parallel *par, int64_t *steps, double *compute_ms,
+                           double *allreduce_ms, double *step_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,547 @@
+/* parallel.c - data-parallel training in one process (clnet/parallel.h): a
+ * replica of the net per device, each batch split across them, gradients
+ * summed on the host with each replica's weighted by its share of the
+ * batch, the same optimizer step on every replica. */
+#include "clnet/parallel.h"
+#include "nn/nn_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* One parameter the replicas keep equal, at `offset` floats into the flat
+ * host buffers. */
+typedef struct par_slot {
+    int layer, param;
+    size_t offset;
+} par_slot;
+
+struct clnet_parallel {
+    clnet_net **nets;              /* nets[0] is the caller's */
+    clnet_device **devs;
+    char (*names)[160];            /* "index (name)" of each device, for messages */
+    double *bound;                 /* bound[i]: sum of the weights of replicas before i;
+                                      bound[ndevs] = the total */
+    int ndevs, max_batch;
+    bool mixed;                    /* devices of more than one kind or name: their optimizer
+                                      steps may round differently, so replica 0's weights are
+                                      copied to the others after every step */
+    par_slot *grads, *stats;       /* trainable parameters; batch-norm running statistics */
+    int ngrads, nstats;
+    size_t grad_floats, stat_floats;
+    float *host;                   /* one replica's values, the larger of the two sets */
+    double *sum;                   /* the weighted sum */
+    float *result;                 /* the sum as floats, written to every replica */
+    int64_t steps;
+    double compute_ms, allreduce_ms, step_ms;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+}
+
+static clnet_ctx *par_ctx(const clnet_parallel *par)
+{
+    return par->nets[0]->ctx;
+}
+
+/* Records the replica's last error on the group's context, prefixed with
+ * the replica and its device. */
+static clnet_status replica_fail(clnet_parallel *par, int i, clnet_status st, const char *stage)
+{
+    char detail[4096];
+    snprintf(detail, sizeof detail, "%s", clnet_last_error(par->nets[i]->ctx));
+    return clnet_fail(par_ctx(par), st, "parallel %s: replica %d (device %s): %s", stage, i,
+                      par->names[i], detail);
+}
+
+/* First image of replica i's slice of a batch of n: consecutive slices in
+ * proportion to the weights. Monotone in i, and 0 and n at the ends. */
+static int slice_start(const clnet_parallel *par, int n, int i)
+{
+    if (i >= par->ndevs)
+        return n;
+    return (int)floor((double)n * par->bound[i] / par->bound[par->ndevs]);
+}
+
+int clnet_parallel_share(const clnet_parallel *par, int n, int i)
+{
+    if (!par || i < 0 || i >= par->ndevs || n < 1)
+        return 0;
+    return slice_start(par, n, i + 1) - slice_start(par, n, i);
+}
+
+int clnet_parallel_count(const clnet_parallel *par)
+{
+    return par ? par->ndevs : 0;
+}
+
+clnet_net *clnet_parallel_replica(const clnet_parallel *par, int i)
+{
+    return par && i >= 0 && i < par->ndevs ? par->nets[i] : NULL;
+}
+
+int nn_parallel_max_batch(const clnet_parallel *par)
+{
+    return par->max_batch;
+}
+
+void clnet_parallel_timing(const clnet_parallel *par, int64_t *steps, double *compute_ms,
+                           double *allreduce_ms, double *step_ms)
+{
+    if (steps)
+        *steps = par ? par->steps : 0;
+    if (compute_ms)
+        *compute_ms = par ? par->compute_ms : 0.0;
+    if (allreduce_ms)
+        *allreduce_ms = par ? par->allreduce_ms : 0.0;
+    if (step_ms)
+        *step_ms = par ? par->step_ms : 0.0;
+}
+
+void clnet_parallel_free(clnet_parallel *par)
+{
+    if (!par)
+        return;
+    for (int i = 1; par->nets && i < par->ndevs; i++)
+        clnet_net_free(par->nets[i]);
+    free(par->nets);
+    free(par->devs);
+    free(par->names);
+    free(par->bound);
+    free(par->grads);
+    free(par->stats);
+    free(par->host);
+    free(par->sum);
+    free(par->result);
+    free(par);
+}
+
+/* ---- creation ---- */
+
+static clnet_status check_args(clnet_ctx *ctx, clnet_device *const *devs, int ndevs,
+                               const float *weights, int max_batch)
+{
+    const char *what = "clnet_parallel_new";
+    if (ndevs < 1)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %d devices (at least 1)", what,
+                          ndevs);
+    if (max_batch < 1)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: max_batch %d (must be >= 1)",
+                          what, max_batch);
+    for (int i = 0; i < ndevs; i++) {
+        if (!devs[i])
+            return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: device %d is NULL", what, i);
+        clnet_device_info a;
+        clnet_device_info_get(devs[i], &a);
+        for (int j = 0; j < i; j++)
+            if (devs[j] == devs[i])
+                return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: device %d (%s) is "
+                                  "listed twice, as devices %d and %d: a replica per device",
+                                  what, a.index, a.name, j, i);
+        if (weights && !(weights[i] > 0.0f && isfinite(weights[i])))
+            return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: weight %g of device %d "
+                              "(%s) is not a finite value > 0", what, (double)weights[i],
+                              a.index, a.name);
+    }
+    return CLNET_OK;
+}
+
+/* The per-device bookkeeping and the slices: every replica must get an
+ * image of a full batch, and is bound for the largest slice it can get. */
+static clnet_status plan_slices(clnet_parallel *par, const float *weights, int *replica_batch)
+{
+    bool equal = true;
+    par->bound[0] = 0.0;
+    for (int i = 0; i < par->ndevs; i++) {
+        par->bound[i + 1] = par->bound[i] + (weights ? (double)weights[i] : 1.0);
+        equal = equal && (!weights || weights[i] == weights[0]);
+    }
+    for (int i = 0; i < par->ndevs; i++) {
+        if (clnet_parallel_share(par, par->max_batch, i) < 1)
+            return clnet_fail(par_ctx(par), CLNET_ERR_INVALID_ARGUMENT,
+                              "clnet_parallel_new: a batch of %d images leaves device %s "
+                              "(replica %d of %d) none: the batch must have at least one "
+                              "image per device%s", par->max_batch, par->names[i], i,
+                              par->ndevs, equal ? "" : " in proportion to the weights");
+        replica_batch[i] = 1;
+        for (int n = 1; n <= par->max_batch; n++) {
+            int s = clnet_parallel_share(par, n, i);
+            replica_batch[i] = s > replica_batch[i] ? s : replica_batch[i];
+        }
+    }
+    return CLNET_OK;
+}
+
+/* The flat layout of the trainable parameters and of the running
+ * statistics, and the host buffers the all-reduce works in. */
+static clnet_status plan_buffers(clnet_parallel *par)
+{
+    const clnet_net *net = par->nets[0];
+    int total = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        total += net->layers[i].nparams;
+    par->grads = calloc((size_t)total + 1, sizeof *par->grads);
+    par->stats = calloc((size_t)total + 1, sizeof *par->stats);
+    if (!par->grads || !par->stats)
+        return clnet_fail(par_ctx(par), CLNET_ERR_HOST_MEMORY, "clnet_parallel_new: no memory");
+    for (int i = 0; i < net->nlayers; i++)
+        for (int j = 0; j < net->layers[i].nparams; j++) {
+            const nn_param *p = &net->layers[i].params[j];
+            size_t numel = (size_t)nn_numel(&p->shape);
+            if (p->trainable) {
+                par->grads[par->ngrads++] = (par_slot){i, j, par->grad_floats};
+                par->grad_floats += numel;
+            } else {
+                par->stats[par->nstats++] = (par_slot){i, j, par->stat_floats};
+                par->stat_floats += numel;
+            }
+        }
+    size_t most = par->grad_floats > par->stat_floats ? par->grad_floats : par->stat_floats;
+    par->host = malloc((most + 1) * sizeof *par->host);
+    par->sum = malloc((most + 1) * sizeof *par->sum);
+    par->result = malloc((most + 1) * sizeof *par->result);
+    if (!par->host || !par->sum || !par->result)
+        return clnet_fail(par_ctx(par), CLNET_ERR_HOST_MEMORY, "clnet_parallel_new: no memory "
+                          "for %zu floats of gradients", most);
+    return CLNET_OK;
+}
+
+/* Binds replica 0 (the caller's net, unbound with its values on the host)
+ * and a copy of it on every other device. */
+static clnet_status bind_replicas(clnet_parallel *par, const int *replica_batch, clnet_init init,
+                                  uint64_t seed)
+{
+    clnet_net *net = par->nets[0];
+    clnet_status st = CLNET_OK;
+    for (int i = 1; st == CLNET_OK && i < par->ndevs; i++)
+        st = nn_net_copy(net, &par->nets[i]);
+    for (int i = 0; st == CLNET_OK && i < par->ndevs; i++) {
+        st = clnet_net_bind(par->nets[i], par->devs[i], replica_batch[i], init, seed);
+        if (st != CLNET_OK)
+            return replica_fail(par, i, st, "bind");
+        /* each replica draws its own dropout masks, not its neighbour's */
+        par->nets[i]->seed = i == 0 ? seed : nn_mix64(seed ^ nn_mix64((uint64_t)i));
+    }
+    return st;
+}
+
+clnet_status clnet_parallel_new(clnet_net *net, clnet_device *const *devs, int ndevs,
+                                const float *weights, int max_batch, clnet_init init,
+                                uint64_t seed, clnet_parallel **out)
+{
+    clnet_error_clear(net ? net->ctx : NULL);
+    if (out)
+        *out = NULL;
+    if (!net || !devs || !out)
+        return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_parallel_new: NULL argument");
+    clnet_status st = check_args(net->ctx, devs, ndevs, weights, max_batch);
+    if (st != CLNET_OK)
+        return st;
+    clnet_parallel *par = calloc(1, sizeof *par);
+    if (par) {
+        par->nets = calloc((size_t)ndevs, sizeof *par->nets);
+        par->devs = malloc((size_t)ndevs * sizeof *par->devs);
+        par->names = calloc((size_t)ndevs, sizeof *par->names);
+        par->bound = malloc(((size_t)ndevs + 1) * sizeof *par->bound);
+    }
+    int *replica_batch = malloc((size_t)ndevs * sizeof *replica_batch);
+    if (!par || !par->nets || !par->devs || !par->names || !par->bound || !replica_batch) {
+        free(replica_batch);
+        clnet_parallel_free(par);
+        return clnet_fail(net->ctx, CLNET_ERR_HOST_MEMORY, "clnet_parallel_new: no memory");
+    }
+    par->nets[0] = net;
+    par->ndevs = ndevs;
+    par->max_batch = max_batch;
+    clnet_device_info first;
+    clnet_device_info_get(devs[0], &first);
+    for (int i = 0; i < ndevs; i++) {
+        clnet_device_info info;
+        par->devs[i] = devs[i];
+        clnet_device_info_get(devs[i], &info);
+        snprintf(par->names[i], sizeof par->names[i], "%d (%s)", info.index, info.name);
+        par->mixed = par->mixed || info.kind != first.kind || strcmp(info.name, first.name);
+    }
+    st = plan_slices(par, weights, replica_batch);
+    /* the values move to the host once, are initialised there if new, and
+     * every replica is bound from the same copy */
+    if (st == CLNET_OK && net->dev)
+        st = nn_unbind(net);
+    if (st == CLNET_OK)
+        st = nn_init_params(net, init, seed);
+    if (st == CLNET_OK)
+        st = bind_replicas(par, replica_batch, init, seed);
+    if (st == CLNET_OK)
+        st = plan_buffers(par);
+    free(replica_batch);
+    if (st != CLNET_OK) {
+        clnet_parallel_free(par);
+        return st;
+    }
+    *out = par;
+    return CLNET_OK;
+}
+
+/* ---- one step ---- */
+
+/* The caller may change the net's settings between steps (loss, freezing,
+ * layer modes, normalisation): the replicas follow replica 0. */
+static clnet_status follow_settings(clnet_parallel *par)
+{
+    const clnet_net *net = par->nets[0];
+    if (net->dev != par->devs[0] || net->nlayers != par->nets[par->ndevs - 1]->nlayers)
+        return clnet_fail(par_ctx(par), CLNET_ERR_INVALID_ARGUMENT, "parallel step: replica 0 "
+                          "was rebound, unbound or truncated after clnet_parallel_new; make a "
+                          "new group");
+    int c = (int)net->layers[0].out.dim[0];
+    for (int r = 1; r < par->ndevs; r++) {
+        clnet_net *rep = par->nets[r];
+        for (int i = 0; i < net->nlayers; i++) {
+            rep->layers[i].frozen = net->layers[i].frozen;
+            rep->layers[i].mode = net->layers[i].mode;
+        }
+        rep->loss = net->loss;
+        rep->label_smoothing = net->label_smoothing;
+        rep->no_fusion = net->no_fusion;
+        bool same = !net->norm == !rep->norm &&
+                    (!net->norm || !memcmp(net->norm, rep->norm, 2 * (size_t)c * sizeof(float)));
+        clnet_status st = same ? CLNET_OK
+                               : clnet_net_set_input_norm(rep, net->norm,
+                                                          net->norm ? net->norm + c : NULL);
+        if (st != CLNET_OK)
+            return replica_fail(par, r, st, "step");
+    }
+    return CLNET_OK;
+}
+
+/* Forward and backward of every replica's slice, all queued before any
+ * waits, so that the devices work at the same time. */
+static clnet_status run_slices(clnet_parallel *par, const float *x, const int32_t *labels,
+                               const float *targets, int n, bool normalised)
+{
+    const clnet_net *net = par->nets[0];
+    int64_t image = nn_numel(&net->layers[0].out);
+    int64_t k = nn_numel(&net->layers[nn_loss_layer(net)].out);
+    for (int i = 0; i < par->ndevs; i++) {
+        int first = slice_start(par, n, i), count = clnet_parallel_share(par, n, i);
+        if (count == 0)
+            continue;
+        clnet_status st = nn_forward(par->nets[i], x + (size_t)first * image, count,
+                                     normalised);
+        if (st != CLNET_OK)
+            return replica_fail(par, i, st, "forward");
+    }
+    for (int i = 0; i < par->ndevs; i++) {
+        int first = slice_start(par, n, i);
+        if (clnet_parallel_share(par, n, i) == 0)
+            continue;
+        clnet_status st = clnet_net_backward(par->nets[i], labels ? labels + first : NULL,
+                                             targets ? targets + (size_t)first * k : NULL, NULL);
+        if (st != CLNET_OK)
+            return replica_fail(par, i, st, "backward");
+    }
+    for (int i = 0; i < par->ndevs; i++) {
+        clnet_status st = clnet_device_synchronize(par->devs[i]);
+        if (st != CLNET_OK)
+            return replica_fail(par, i, st, "backward");
+    }
+    return CLNET_OK;
+}
+
+static clnet_tensor *slot_tensor(clnet_net *net, const par_slot *s, bool grad)
+{
+    nn_param *p = &net->layers[s->layer].params[s->param];
+    return grad ? p->grad : p->value;
+}
+
+/* The all-reduce of one set of slots (gradients or running statistics):
+ * sum over the replicas that had images of (their share) * (their values),
+ * written back to every replica. Frozen layers' gradients are left alone:
+ * nothing computed them and no step reads them. */
+static clnet_status reduce(clnet_parallel *par, const par_slot *slots, int nslots, size_t floats,
+                           bool grad, int n)
+{
+    memset(par->sum, 0, floats * sizeof *par->sum);
+    for (int r = 0; r < par->ndevs; r++) {
+        int count = clnet_parallel_share(par, n, r);
+        if (count == 0)
+            continue;
+        double share = (double)count / (double)n;
+        for (int s = 0; s < nslots; s++) {
+            const par_slot *slot = &slots[s];
+            const nn_layer *l = &par->nets[r]->layers[slot->layer];
+            if (grad && l->frozen)
+                continue;
+            clnet_tensor *t = slot_tensor(par->nets[r], slot, grad);
+            size_t numel = (size_t)nn_numel(&l->params[slot->param].shape);
+            clnet_status st = clnet_tensor_read(t, par->host + slot->offset, numel * sizeof(float));
+            if (st != CLNET_OK)
+                return replica_fail(par, r, st, "all-reduce");
+            for (size_t e = 0; e < numel; e++)
+                par->sum[slot->offset + e] += share * (double)par->host[slot->offset + e];
+        }
+    }
+    for (size_t e = 0; e < floats; e++)
+        par->result[e] = (float)par->sum[e];
+    for (int r = 0; r < par->ndevs; r++)
+        for (int s = 0; s < nslots; s++) {
+            const par_slot *slot = &slots[s];
+            const nn_layer *l = &par->nets[r]->layers[slot->layer];
+            if (grad && l->frozen)
+                continue;
+            size_t numel = (size_t)nn_numel(&l->params[slot->param].shape);
+            clnet_status st = clnet_tensor_write(slot_tensor(par->nets[r], slot, grad),
+                                                 par->result + slot->offset,
+                                                 numel * sizeof(float));
+            if (st != CLNET_OK)
+                return replica_fail(par, r, st, "all-reduce");
+            if (!grad)
+                par->nets[r]->param_version++;
+        }
+    return CLNET_OK;
+}
+
+/* The mean over the whole batch of the per-image losses the replicas'
+ * backward passes left on their devices. */
+static clnet_status read_loss(clnet_parallel *par, int n, float *loss)
+{
+    double sum = 0.0;
+    for (int r = 0; r < par->ndevs; r++) {
+        int count = clnet_parallel_share(par, n, r);
+        if (count == 0)
+            continue;
+        clnet_tensor *values = NULL;
+        clnet_status st = clnet_tensor_slice(par->nets[r]->loss_values, 0, 0, count, &values);
+        if (st == CLNET_OK)
+            st = clnet_tensor_read(values, par->host, (size_t)count * sizeof(float));
+        clnet_tensor_free(values);
+        if (st != CLNET_OK)
+            return replica_fail(par, r, st, "loss");
+        for (int i = 0; i < count; i++)
+            sum += par->host[i];
+    }
+    *loss = (float)(sum / n);
+    return CLNET_OK;
+}
+
+/* Replica 0's trainable parameters to every other replica (a mixed group,
+ * after each step). */
+static clnet_status broadcast_weights(clnet_parallel *par)
+{
+    for (int s = 0; s < par->ngrads; s++) {
+        const par_slot *slot = &par->grads[s];
+        const nn_layer *l = &par->nets[0]->layers[slot->layer];
+        if (l->frozen)
+            continue;
+        size_t bytes = (size_t)nn_numel(&l->params[slot->param].shape) * sizeof(float);
+        clnet_status st = clnet_tensor_read(slot_tensor(par->nets[0], slot, false), par->host,
+                                            bytes);
+        if (st != CLNET_OK)
+            return replica_fail(par, 0, st, "weight broadcast");
+        for (int r = 1; r < par->ndevs; r++) {
+            st = clnet_tensor_write(slot_tensor(par->nets[r], slot, false), par->host, bytes);
+            if (st != CLNET_OK)
+                return replica_fail(par, r, st, "weight broadcast");
+            par->nets[r]->param_version++;
+        }
+    }
+    return CLNET_OK;
+}
+
+static clnet_status step_and_read(clnet_parallel *par, int n, const clnet_optimizer *opt,
+                                  float lr, float *loss, float *out)
+{
+    const clnet_net *net = par->nets[0];
+    int64_t k = nn_numel(&net->layers[net->nlayers - 1].out);
+    for (int r = 0; r < par->ndevs; r++) {
+        clnet_status st = clnet_net_step(par->nets[r], opt, lr);
+        if (st != CLNET_OK)
+            return replica_fail(par, r, st, "step");
+    }
+    if (par->mixed) {
+        clnet_status st = broadcast_weights(par);
+        if (st != CLNET_OK)
+            return st;
+    }
+    for (int r = 0; out && r < par->ndevs; r++) {
+        int count = clnet_parallel_share(par, n, r);
+        clnet_status st = count == 0 ? CLNET_OK
+                        : clnet_net_read_output(par->nets[r],
+                                                out + (size_t)slice_start(par, n, r) * k,
+                                                (size_t)count * (size_t)k);
+        if (st != CLNET_OK)
+            return replica_fail(par, r, st, "output");
+    }
+    return loss ? read_loss(par, n, loss) : CLNET_OK;
+}
+
+clnet_status clnet_parallel_step(clnet_parallel *par, const float *x, const int32_t *labels,
+                                 const float *targets, int n, const clnet_optimizer *opt,
+                                 float lr, float *loss, float *out)
+{
+    return nn_parallel_step(par, x, labels, targets, n, opt, lr, loss, out, false);
+}
+
+clnet_status nn_parallel_step(clnet_parallel *par, const float *x, const int32_t *labels,
+                              const float *targets, int n, const clnet_optimizer *opt, float lr,
+                              float *loss, float *out, bool normalised)
+{
+    clnet_error_clear(par ? par_ctx(par) : NULL);
+    if (!par || !x || !opt)
+        return clnet_fail(par ? par_ctx(par) : NULL, CLNET_ERR_INVALID_ARGUMENT,
+                          "clnet_parallel_step: NULL argument");
+    if (n < 1 || n > par->max_batch)
+        return clnet_fail(par_ctx(par), CLNET_ERR_INVALID_ARGUMENT, "clnet_parallel_step: %d "
+                          "images (the group was made for 1..%d)", n, par->max_batch);
+    clnet_status st = nn_check_optimizer(par_ctx(par), "clnet_parallel_step", opt);
+    if (st == CLNET_OK)
+        st = follow_settings(par);
+    if (st != CLNET_OK)
+        return st;
+    bool was_training = par->nets[0]->training;
+    for (int r = 0; r < par->ndevs; r++)
+        par->nets[r]->training = true;
+    double t0 = now_ms();
+    st = run_slices(par, x, labels, targets, n, normalised);
+    double t1 = now_ms();
+    if (st == CLNET_OK)
+        st = reduce(par, par->grads, par->ngrads, par->grad_floats, true, n);
+    if (st == CLNET_OK)
+        st = reduce(par, par->stats, par->nstats, par->stat_floats, false, n);
+    double t2 = now_ms();
+    if (st == CLNET_OK)
+        st = step_and_read(par, n, opt, lr, loss, out);
+    for (int r = 0; r < par->ndevs; r++)
+        par->nets[r]->training = was_training;
+    if (st == CLNET_OK) {
+        par->steps++;
+        par->compute_ms += t1 - t0;
+        par->allreduce_ms += t2 - t1;
+        par->step_ms += now_ms() - t2;
+    }
+    return st;
+}
+
+/* ---- an epoch ---- */
+
+clnet_status clnet_parallel_train_epoch(clnet_parallel *par, const clnet_dataset *ds,
+                                        const clnet_train_opts *opts,
+                                        const clnet_optimizer *opt, clnet_eval *stats)
+{
+    if (!par)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    clnet_net *net = par->nets[0];
+    /* clnet_net_train_epoch runs each batch through clnet_parallel_step
+     * while the net points at its group */
+    net->parallel = par;
+    clnet_status st = clnet_net_train_epoch(net, ds, opts, opt, stats);
+    net->parallel = NULL;
+    return st;
+}
