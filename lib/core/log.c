@@ -55,6 +55,11 @@ void clnet_error_clear(clnet_ctx *ctx)
         ctx->last_error[0] = '\0';
 }
 
+clnet_status clnet_ctx_set_error(clnet_ctx *ctx, clnet_status status, const char *message)
+{
+    return clnet_fail(ctx, status, "%s", message ? message : "");
+}
+
 const char *clnet_last_error(const clnet_ctx *ctx)
 {
     return ctx ? ctx->last_error : "";

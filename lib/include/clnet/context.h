@@ -62,6 +62,12 @@ void clnet_ctx_free(clnet_ctx *ctx);
  * threads the message may belong to another thread's call. */
 const char *clnet_last_error(const clnet_ctx *ctx);
 
+/* Records `message` (copied; truncated to the context's buffer) as the
+ * context's last error and returns `status`: for libraries layered on clnet
+ * (libclnet-mpi), whose failures callers read back with clnet_last_error
+ * like clnet's own. ctx NULL only returns `status`; message NULL records "". */
+clnet_status clnet_ctx_set_error(clnet_ctx *ctx, clnet_status status, const char *message);
+
 /* Replaces the log sink (NULL restores the default, which writes to stderr)
  * and sets the lowest level delivered. A new context delivers
  * CLNET_LOG_WARN and above to the default sink. The library never writes to
