@@ -94,13 +94,14 @@ inline bool dropout_keep(uint seed_lo, uint seed_hi, ulong index, float p)
 }
 
 /* Inverted dropout, grid (image, N). The flat index is the element's place
- * in the logical dense layout, n * image + i, whatever the view's strides. */
+ * in the logical dense layout of the whole batch this one may be a slice of,
+ * (first + n) * image + i, whatever the view's strides. */
 __kernel void dropout(__global const float *x, int x_off, int x_bs,
                       __global float *y, int y_off, int y_bs,
-                      uint seed_lo, uint seed_hi, float p)
+                      uint seed_lo, uint seed_hi, float p, ulong first)
 {
     int i = get_global_id(0), n = get_global_id(1);
-    ulong index = (ulong)n * get_global_size(0) + (ulong)i;
+    ulong index = (first + (ulong)n) * get_global_size(0) + (ulong)i;
     float v = x[x_off + n * x_bs + i];
     y[y_off + n * y_bs + i] = dropout_keep(seed_lo, seed_hi, index, p) ? v / (1.0f - p) : 0.0f;
 }

@@ -509,11 +509,12 @@ enum { DROP_N = 4, DROP_W = 25000, DROP_NUMEL = DROP_N * DROP_W };
 
 /* Runs training-mode dropout over ones, in place or into a second tensor,
  * and reads the result into host memory (NULL after printing why). */
-static float *dropout_once(clnet_device *dev, float p, uint64_t seed, bool in_place)
+static float *dropout_once(clnet_device *dev, float p, uint64_t seed, bool in_place,
+                           int64_t first_image)
 {
     static const int64_t shape[2] = {DROP_N, DROP_W};
     clnet_ctx *ctx = clnet_device_ctx(dev);
-    clnet_op op = {.kind = CLNET_OP_DROPOUT, .u.dropout = {p, seed, true}};
+    clnet_op op = {.kind = CLNET_OP_DROPOUT, .u.dropout = {p, seed, true, first_image}};
     clnet_tensor *x = test_tensor(dev, 2, shape, NULL), *y = NULL;
     float *host = NULL;
     if (!x || test_check_status(ctx, clnet_tensor_fill(x, 1.0f), "tensor_fill"))
@@ -530,7 +531,8 @@ done:
 
 /* Dropout statistics: every element is 0 or 1/(1-p); about 1-p of them are
  * kept; the mask is the documented pure function of (seed, index), so it is
- * the same for the same seed (in place or not) on every device, and another
+ * the same for the same seed (in place or not) on every device, a slice of
+ * a larger batch (first_image) is masked as those images of it, and another
  * seed changes it (two independent masks differ in 2p(1-p) = 42% of places). */
 static outcome dropout_case(clnet_device *dev, const char *dname)
 {
@@ -540,19 +542,23 @@ static outcome dropout_case(clnet_device *dev, const char *dname)
         printf("skip %s: dropout statistics (not supported)\n", dname);
         return SKIP;
     }
-    float *a = dropout_once(dev, p, 42, false), *b = dropout_once(dev, p, 42, true);
-    float *c = dropout_once(dev, p, 43, false);
-    outcome result = a && b && c ? PASS : FAIL;
+    float *a = dropout_once(dev, p, 42, false, 0), *b = dropout_once(dev, p, 42, true, 0);
+    float *c = dropout_once(dev, p, 43, false, 0);
+    /* a slice starting at image 3 of a larger batch: masked as those images */
+    float *d = dropout_once(dev, p, 42, false, 3);
+    outcome result = a && b && c && d ? PASS : FAIL;
     int64_t kept = 0, differ = 0, bad = 0;
     for (int64_t i = 0; result == PASS && i < DROP_NUMEL; i++) {
         bool keep = a[i] != 0.0f;
         kept += keep;
         differ += keep != (c[i] != 0.0f);
         if ((keep && !close_enough(a[i], scale)) || a[i] != b[i] ||
-            keep != clnet_dropout_keep(42, (uint64_t)i, p)) {
+            keep != clnet_dropout_keep(42, (uint64_t)i, p) ||
+            (d[i] != 0.0f) != clnet_dropout_keep(42, (uint64_t)(i + 3 * DROP_W), p)) {
             if (bad++ < 5)
-                printf("FAIL %s: dropout: index %lld: got %.8g (in place %.8g), expected %s\n",
-                       dname, (long long)i, (double)a[i], (double)b[i],
+                printf("FAIL %s: dropout: index %lld: got %.8g (in place %.8g, as image 3 "
+                       "onwards %.8g), expected %s\n", dname, (long long)i, (double)a[i],
+                       (double)b[i], (double)d[i],
                        clnet_dropout_keep(42, (uint64_t)i, p) ? "1.4285714" : "0");
         }
     }
@@ -569,6 +575,7 @@ static outcome dropout_case(clnet_device *dev, const char *dname)
     free(a);
     free(b);
     free(c);
+    free(d);
     return result;
 }
 

@@ -21,6 +21,9 @@ clnet_status clnet_check_dropout(check *c)
     float p = c->op->u.dropout.p;
     if (!(p >= 0.0f && p < 1.0f))
         return fail(c, CLNET_ERR_INVALID_PARAMS, "drop probability %g outside [0, 1)", (double)p);
+    if (c->op->u.dropout.first_image < 0)
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "first image %lld < 0",
+                    (long long)c->op->u.dropout.first_image);
     return out_f32(c, c->in[0]);
 }
 

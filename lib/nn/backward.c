@@ -299,6 +299,7 @@ static clnet_status backward_unary(clnet_net *net, int id, clnet_tensor *g)
     case CLNET_LAYER_DROPOUT:
         op.u.dropout.training = nn_layer_training(net, l);
         op.u.dropout.seed = l->dropout_seed;
+        op.u.dropout.first_image = l->dropout_first;
         return contribute(net, p, false, &op, 1, &g);
     case CLNET_LAYER_SHUFFLE:
         /* shuffling in C/G groups undoes shuffling in G */
@@ -486,8 +487,14 @@ clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const flo
         }
         if (st == CLNET_OK)
             st = nn_prof_stop(net, t, &l->prof_bwd_ms);
+        /* another process may start summing these gradients now (DDP's
+         * buckets), while the layers below are still computing */
+        if (st == CLNET_OK && net->exchange.finish && trains(l))
+            st = net->exchange.layer_ready(net->exchange.user, net, id, net->exchange_share);
         if (st != CLNET_OK)
             return nn_layer_fail(net, id, "backward", st);
     }
+    if (st == CLNET_OK && net->exchange.finish)
+        st = net->exchange.finish(net->exchange.user, net);
     return st == CLNET_OK && loss ? read_loss(net, loss) : st;
 }

@@ -652,6 +652,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
     case CLNET_LAYER_DROPOUT:
         op.u.dropout.training = nn_layer_training(net, l);
         op.u.dropout.seed = l->dropout_seed = dropout_seed(net, id);
+        op.u.dropout.first_image = l->dropout_first = net->first_image;
         st = run(net, &op, 1, &x, 1, &dst);
         break;
     case CLNET_LAYER_ACTIVATION:

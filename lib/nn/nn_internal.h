@@ -4,6 +4,7 @@
 #define CLNET_NN_INTERNAL_H
 
 #include "clnet/nn.h"
+#include "clnet/parallel.h"
 #include "core/internal.h"
 
 /* weight, bias (CONV, CONV_TRANSPOSE, LINEAR); gamma, beta, running_mean,
@@ -80,6 +81,7 @@ typedef struct nn_layer {
     clnet_tensor *batch_mean, *batch_var; /* batch-norm statistics of the last training forward */
     nn_batch_views b;
     uint64_t dropout_seed;         /* of the last training forward */
+    int64_t dropout_first;         /* and its batch's first image (net->first_image) */
 
     /* fused forward (fuse.c) */
     int fused_by;                  /* in the last forward: the convolution that computed this
@@ -151,6 +153,16 @@ struct clnet_net {
     /* data-parallel training (parallel.c): set while clnet_parallel_train_epoch
      * runs the epoch on the group's replica 0 */
     struct clnet_parallel *parallel;
+
+    /* gradient exchange between processes (grad_exchange.c): hooks set
+     * when exchange.finish is non-NULL; the share of the global batch the
+     * sharded training loop gives the current step (0: not sharded) */
+    clnet_grad_exchange exchange;
+    double exchange_share;
+    /* the global index of the batch's first image when it is a shard of a
+     * larger batch (sharded training): dropout masks follow the image, not
+     * the shard */
+    int64_t first_image;
 };
 
 /* The input x of clnet_net_forward (n images) with the net's normalisation

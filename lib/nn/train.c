@@ -29,6 +29,9 @@ typedef struct slot {
     int32_t *labels;
     int64_t batch;             /* which batch it holds */
     int n;
+    int global_n;              /* images of the global batch this slot holds a shard of
+                                  (clnet_train_opts.shards); n when not sharded */
+    int first;                 /* the shard's first image in the global batch; 0 */
     int state;
 } slot;
 
@@ -37,6 +40,7 @@ typedef struct pipeline {
     const int64_t *order;      /* example indices, in the order they are used */
     int64_t count, nbatches;
     int batch;
+    int shard, shards;         /* this process's slice of every batch; shards 0: all */
     const clnet_augment *aug;
     uint64_t aug_seed;
     const float *mean, *std;
@@ -126,6 +130,14 @@ static clnet_status fill(const pipeline *p, slot *s, int64_t b)
 {
     int64_t start = b * p->batch;
     int n = (int)(p->count - start < p->batch ? p->count - start : p->batch);
+    s->global_n = n;
+    s->first = 0;
+    if (p->shards > 1) {
+        /* consecutive near-equal slices, as a data-parallel group's */
+        s->first = (int)((int64_t)n * p->shard / p->shards);
+        n = (int)((int64_t)n * (p->shard + 1) / p->shards) - s->first;
+        start += s->first;
+    }
     const int64_t *idx = p->order + start;
     s->n = n;
     if (!p->resize)
@@ -424,9 +436,14 @@ static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float
         st = nn_parallel_step(net->parallel, s->x, s->labels, buf->targets, n, opt, lr, NULL,
                               buf->out, true);
     } else {
+        /* a shard of a global batch: its place in it, for this step only */
+        net->exchange_share = s->n < s->global_n ? (double)s->n / s->global_n : 0.0;
+        net->first_image = s->first;
         st = nn_forward(net, s->x, n, true);
         if (st == CLNET_OK)
             st = clnet_net_backward(net, s->labels, buf->targets, NULL);
+        net->exchange_share = 0.0;
+        net->first_image = 0;
         if (st == CLNET_OK)
             st = clnet_net_step(net, opt, lr);
         /* the one wait of a step: the outputs come back once the device is done */
@@ -502,8 +519,16 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     clnet_status st = nn_check_train_opts(net->ctx, "clnet_net_train_epoch", opts);
     if (st == CLNET_OK)
         st = nn_check_optimizer(net->ctx, "clnet_net_train_epoch", opt);
+    /* a sharded net is bound for its largest shard of the global batch */
+    int largest = opts->shards > 1 ? (batch + opts->shards - 1) / opts->shards : batch;
     if (st == CLNET_OK)
-        st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, opts, batch);
+        st = check_net(net->ctx, "clnet_net_train_epoch", net, ds, opts, largest);
+    if (st == CLNET_OK && opts->shards > 1 && (batch < opts->shards || net->parallel))
+        st = clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_train_epoch: %d "
+                        "shards of a batch of %d%s", opts->shards, batch,
+                        net->parallel ? " on a data-parallel group (shard across processes "
+                                        "or across devices, not both)"
+                                      : ": every shard needs an image");
     if (st != CLNET_OK)
         return st;
     /* statistics passed to a net without its own become its own, so that
@@ -524,6 +549,9 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
     /* the first batches of the shuffled order: a partial epoch, whole batches */
     if (opts->drop_last && count >= batch)
         count -= count % batch;
+    /* every shard of a batch needs an image */
+    if (opts->shards > 1 && count % batch != 0 && count % batch < opts->shards)
+        count -= count % batch;
     if (opts->max_batches > 0 && opts->max_batches < (count + batch - 1) / batch)
         count = opts->max_batches * batch;
     clnet_augment aug;
@@ -533,6 +561,7 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
         aug.alternate_epoch = opts->epoch;
     }
     pipeline p = {.ds = ds, .order = order, .count = count, .batch = batch,
+                  .shard = opts->shard, .shards = opts->shards,
                   .aug = opts->augment ? &aug : NULL,
                   .aug_seed = nn_mix64(opts->seed ^ nn_mix64((uint64_t)opts->epoch)),
                   .mean = mean, .std = std, .pixel_mean = opts->pixel_mean, .views = 1,

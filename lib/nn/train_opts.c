@@ -72,6 +72,11 @@ clnet_status nn_check_train_opts(clnet_ctx *ctx, const char *what, const clnet_t
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: clnet_train_opts.resize_height "
                           "%d, resize_width %d (both 1..%d, or both 0 = no resizing)", what,
                           o->resize_height, o->resize_width, MAX_RESIZE);
+    if (o->shards < 0 || o->shard < 0 || (o->shards > 0 && o->shard >= o->shards) ||
+        (o->shards == 0 && o->shard != 0))
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: clnet_train_opts.shard %d of "
+                          "%d shards (0 <= shard < shards, or both 0)", what, o->shard,
+                          o->shards);
     if (o->pixel_mean && o->resize_height > 0)
         return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: clnet_train_opts.pixel_mean "
                           "(an image of the dataset's size) with resizing to %dx%d", what,

@@ -129,9 +129,10 @@ static clnet_status run_dropout(clnet_device *dev, const clnet_dropout_params *p
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     cl_uint seed_lo = (cl_uint)p->seed, seed_hi = (cl_uint)(p->seed >> 32);
     cl_float prob = p->p;
+    cl_ulong first = (cl_ulong)p->first_image;
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya),
-        CLNET_CL_ARG(seed_lo), CLNET_CL_ARG(seed_hi), CLNET_CL_ARG(prob),
+        CLNET_CL_ARG(seed_lo), CLNET_CL_ARG(seed_hi), CLNET_CL_ARG(prob), CLNET_CL_ARG(first),
     };
     size_t grid[2];
     image_grid(y, grid);

@@ -139,7 +139,8 @@ static void run_dropout(const clnet_op *op, const clnet_tensor *x, clnet_tensor 
         for (int64_t i = 0; i < numel; i++) {
             if (!p->training)
                 yn[i] = xn[i];
-            else if (clnet_dropout_keep(p->seed, (uint64_t)(n * numel + i), p->p))
+            else if (clnet_dropout_keep(p->seed, (uint64_t)((p->first_image + n) * numel + i),
+                                        p->p))
                 yn[i] = xn[i] / (1.0f - p->p);
             else
                 yn[i] = 0.0f;

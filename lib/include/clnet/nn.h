@@ -595,6 +595,13 @@ typedef struct clnet_train_opts {
                                     clnet_image_resize on the host before the net sees it,
                                     e.g. 28x28 digits for a 227x227 AlexNet; both 0 (the
                                     default): none, the dataset's size must be the net's */
+    int shard, shards;           /* train, data parallel across processes: 0 <= shard <
+                                    shards; shards > 1 makes this call train on slice `shard`
+                                    of `shards` consecutive, near-equal slices of every global
+                                    batch of `batch` (>= shards) images, drops a last batch
+                                    of fewer than `shards` images, and reports the share to
+                                    the net's gradient exchange (clnet/parallel.h); the
+                                    statistics cover this slice. Both 0: the whole batch */
 } clnet_train_opts;
 
 /* One epoch over `ds` (shuffled, augmented, batched on host threads that

@@ -55,6 +55,7 @@ extern "C" {
  *   DROPOUT          in: x                    out: y      (y may be x)
  *       Inverted dropout: y = keep ? x / (1 - p) : 0, where keep is a pure
  *       function of (seed, flat element index), identical on every device;
+ *       the index of element i of image n is (first_image + n) * image + i;
  *       identity when `training` is false.
  *   LINEAR           in: x, w [, b]           out: y
  *       Fully connected: x (N, ...) is read as (N, F); w (M, F); y (N, M).
@@ -274,6 +275,9 @@ typedef struct clnet_dropout_params {
     float p;                 /* drop probability, 0 <= p < 1 */
     uint64_t seed;           /* same seed + same shape = same mask on every device */
     bool training;           /* false: identity */
+    int64_t first_image;     /* >= 0: the batch is a slice starting at this image of a
+                                larger one (data parallelism), and image n is masked as
+                                that batch's image first_image + n; 0 = a whole batch */
 } clnet_dropout_params;
 
 typedef struct clnet_gemm_params {

@@ -102,6 +102,45 @@ clnet_status clnet_parallel_train_epoch(clnet_parallel *par, const clnet_dataset
 void clnet_parallel_timing(const clnet_parallel *par, int64_t *steps, double *compute_ms,
                            double *allreduce_ms, double *step_ms);
 
+/* ---- gradient exchange between processes ----
+ * The hooks through which a library layered on clnet (libclnet-mpi,
+ * clnet/dist.h) sums the gradients of one net trained by several processes,
+ * each on its shard of every global batch (clnet_train_opts.shards), while
+ * the backward pass is still running, as PyTorch's DDP does. */
+typedef struct clnet_grad_exchange {
+    /* Called by clnet_net_backward, on its thread, once the gradients of
+     * every trainable parameter of layer `layer` are queued on the device
+     * (layers in decreasing order; frozen layers are skipped). `share` is
+     * this process's fraction of the global batch (its images / the global
+     * batch's) when clnet_net_train_epoch shards batches, else 0 (equal
+     * shares). May read the gradients (clnet_net_grad) and start summing
+     * them; a non-OK status ends the backward pass with it. */
+    clnet_status (*layer_ready)(void *user, clnet_net *net, int layer, double share);
+    /* Called at the end of clnet_net_backward, after the last layer_ready:
+     * must leave in every gradient tensor the global batch's gradient (the
+     * sum over the processes of share * their gradient). A non-OK status is
+     * clnet_net_backward's. */
+    clnet_status (*finish)(void *user, clnet_net *net);
+    void *user;
+} clnet_grad_exchange;
+
+/* Installs `ex` (copied) on the net, or removes the hooks (ex NULL). The
+ * hooks stay until removed or the net is freed; they are not saved or
+ * copied into replicas. Errors: CLNET_ERR_INVALID_ARGUMENT (net NULL, a
+ * hook NULL). */
+clnet_status clnet_net_set_grad_exchange(clnet_net *net, const clnet_grad_exchange *ex);
+
+/* Number of gradient tensors of layer `id`: its trainable parameters (0 for
+ * a layer without, a bad id or a NULL net). */
+int clnet_net_grad_count(const clnet_net *net, int id);
+
+/* Gradient tensor i (0 <= i < clnet_net_grad_count) of layer `id`, owned by
+ * the bound net (valid until it is unbound, rebound or freed), or NULL for
+ * a bad index or an unbound net. Read and write it with clnet_tensor_read
+ * and clnet_tensor_write: after clnet_net_backward it holds the gradient
+ * clnet_net_step applies. */
+clnet_tensor *clnet_net_grad(clnet_net *net, int id, int i);
+
 #ifdef __cplusplus
 }
 #endif
