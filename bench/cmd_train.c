@@ -11,6 +11,7 @@
 #include "device_list.h"
 #include "finetune.h"
 #include "progress.h"
+#include "train_dist.h"
 #include "training.h"
 
 #define CMD "train"
@@ -465,6 +466,8 @@ typedef struct run {
     clnet_net *net;
     device_list devices;         /* --devices; count 0 without */
     clnet_parallel *par;         /* --devices: the replicas; NULL without */
+    train_dist *dist;            /* under mpirun: the job; NULL without */
+    bool rank0;                  /* the one process of a run, or MPI rank 0: prints, saves */
     char *cfg_text;
     clnet_optimizer opt;
     int batch;
@@ -542,6 +545,8 @@ static void print_epoch(const run *r, progress_bar *bar, int e)
 
 static clnet_status save_as(run *r, progress_bar *bar, const char *path)
 {
+    if (!r->rank0)
+        return CLNET_OK;
     clnet_status st = clnet_net_save(r->net, path);
     if (st == CLNET_OK && !r->t->json) {
         char line[1100];
@@ -608,8 +613,10 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
         topts.epoch = e;
         c->lr = clnet_optimizer_lr(&r->opt, e + 0.5);
         progress_epoch(bar, e);
-        st = r->par ? clnet_parallel_train_epoch(r->par, r->data.train, &topts, &r->opt, &c->train)
-                    : clnet_net_train_epoch(r->net, r->data.train, &topts, &r->opt, &c->train);
+        st = r->par    ? clnet_parallel_train_epoch(r->par, r->data.train, &topts, &r->opt,
+                                                    &c->train)
+           : r->dist ? train_dist_epoch(r->dist, r->data.train, &topts, &r->opt, &c->train)
+                     : clnet_net_train_epoch(r->net, r->data.train, &topts, &r->opt, &c->train);
         double eval_start = now_s();
         if (st == CLNET_OK && r->val) {
             progress_evaluating(bar, "validating");
@@ -664,6 +671,7 @@ static void print_json(const run *r)
            (long long)r->test_count, r->epochs_done, r->first_epoch + 1);
     training_json_eval(stdout, "test_", &last->test, r->top5);
     training_json_eval(stdout, "train_", &last->train, false);
+    train_dist_json(r->dist, stdout);
     if (r->par) {
         int64_t steps;
         double reduce;
@@ -795,6 +803,12 @@ static int set_up(run *r)
                                          isnan(t->label_smoothing) ? 0 : t->label_smoothing);
     if (st != CLNET_OK)
         return bench_fail(CMD, r->ctx, st, "cannot set the loss");
+    if (t->devices && r->dist)
+        return bench_usage_error(CMD, "--devices under mpirun: each rank trains on one "
+                                 "device (--device)");
+    int rc_dist = train_dist_attach(CMD, r->ctx, r->dist, r->net);
+    if (rc_dist != BENCH_EXIT_OK)
+        return rc_dist;
     if (t->devices) {
         st = clnet_parallel_new(r->net, r->devices.devs, r->devices.count, r->devices.weights,
                                 r->batch, CLNET_INIT_HE_NORMAL, r->seed, &r->par);
@@ -839,6 +853,7 @@ static int train(run *r)
     print_header(r);
     progress_bar bar;
     progress_start(&bar, r->first_epoch, r->opt.epochs);
+    bar.on = bar.on && r->rank0;
     r->epochs_done = r->first_epoch;
     clnet_status st = train_epochs(r, &bar);
     progress_stop(&bar);
@@ -849,18 +864,19 @@ static int train(run *r)
     }
     if (r->par)
         print_parallel_timing(r);
+    train_dist_print_timing(r->dist, r->log, r->batch);
     if (r->diverged) {
         fprintf(stderr, "clnet-bench train: stopped after epoch %d: the loss or the outputs "
                 "are not finite; nothing saved\n", r->epochs_done);
         return BENCH_EXIT_FAIL;
     }
-    if (r->t->save) {
+    if (r->t->save && r->rank0) {
         st = clnet_net_save(r->net, r->t->save);
         if (st != CLNET_OK)
             return bench_fail(CMD, r->ctx, st, "cannot save the checkpoint");
         fprintf(r->log, "saved %s\n", r->t->save);
     }
-    if (r->t->json)
+    if (r->t->json && r->rank0)
         print_json(r);
     return BENCH_EXIT_OK;
 }
@@ -887,11 +903,23 @@ int bench_cmd_train(int argc, char **argv)
     r.ctx = bench_ctx_new(CMD);
     if (!r.ctx)
         return BENCH_EXIT_FAIL;
-    rc = train(&r);
+    rc = train_dist_join(CMD, r.ctx, &r.dist);
+    /* under mpirun only rank 0 reports; the others' errors still reach stderr */
+    r.rank0 = train_dist_rank(r.dist) == 0;
+    FILE *quiet = r.rank0 ? NULL : fopen("/dev/null", "w");
+    if (!r.rank0)
+        r.log = quiet ? quiet : stderr;
+    if (rc == BENCH_EXIT_OK)
+        rc = train(&r);
+    if (rc != BENCH_EXIT_OK)
+        train_dist_fail(CMD, r.dist);
     free(r.curve);
     free(r.cfg_text);
     clnet_dataset_free(r.val);
     clnet_parallel_free(r.par);
+    train_dist_free(r.dist);
+    if (quiet)
+        fclose(quiet);
     clnet_net_free(r.net);
     training_data_free(&r.data);
     clnet_ctx_free(r.ctx);

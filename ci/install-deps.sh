@@ -15,6 +15,7 @@ packages=(
     python3-onnx python3-numpy   # the ONNX tests: onnx.checker, .npy files
     clang libclang-rt-14-dev   # ci/fuzz.sh: libFuzzer and the sanitizers' runtimes for clang
     oclgrind                 # ci/oclgrind.sh: the kernels on a simulated, checked device
+    libopenmpi-dev openmpi-bin   # libclnet-mpi and `mpirun clnet-bench train` (tests/test_dist.sh)
 )
 
 missing=()

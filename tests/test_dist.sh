@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# test_dist.sh - `clnet-bench train` under `mpirun -np 2` (libclnet-mpi):
+# an epoch of lenet5 on a slice of MNIST, each rank on its half of every
+# batch, ends with the same training loss, test loss and test accuracy as
+# one process with the same global batch (float rounding apart), and its
+# --json says "ranks": 2; so does a net with dropout; a rank that fails on its own (a broken cfg on rank
+# 1 only) ends the whole job with its message within seconds;
+# ranks holding different nets are refused by name. Skips (77) when mpirun,
+# clnet's MPI support or MNIST is absent, except under CI or
+# CLNET_TEST_REQUIRE_DEVICE, where they are installed.
+# usage: test_dist.sh CLNET_BENCH MPI_BUILT(true|false)
+set -uo pipefail
+
+bench=$1
+mpi_built=$2
+required=${CI:-}${CLNET_TEST_REQUIRE_DEVICE:-}
+
+skip() {
+    if [[ -n $required ]]; then
+        echo "FAIL (required under CI/CLNET_TEST_REQUIRE_DEVICE): $*"
+        exit 1
+    fi
+    echo "SKIP: $*"
+    exit 77
+}
+
+[[ $mpi_built == true ]] || skip "clnet was built without MPI (-Dmpi)"
+command -v mpirun > /dev/null || skip "no mpirun (Debian: openmpi-bin)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/clnet-dist.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# CI runs as root; two ranks on a machine of any core count
+mpirun=(mpirun --allow-run-as-root --oversubscribe)
+run=(train --model lenet5 --data mnist --epochs 1 --limit 1024 --test-limit 500 --batch 64
+     --seed 7 --threads 1 --json)
+failures=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+if ! "$bench" "${run[@]}" > "$tmp/one.json" 2> "$tmp/one.err"; then
+    grep -q "files not found" "$tmp/one.err" && skip "MNIST not found (set CLNET_DATA)"
+    cat "$tmp/one.err"
+    echo "FAIL: the one-process run failed"
+    exit 1
+fi
+if ! timeout 300 "${mpirun[@]}" -np 2 "$bench" "${run[@]}" > "$tmp/two.json" 2> "$tmp/two.err"
+then
+    cat "$tmp/two.err"
+    echo "FAIL: the two-rank run failed"
+    exit 1
+fi
+cat "$tmp/two.err"
+
+# One JSON object from rank 0 only; the figures of both runs side by side.
+python3 - "$tmp/one.json" "$tmp/two.json" <<'PY' || failures=$((failures + 1))
+import json, sys
+one = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+two = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+ok = True
+if len(one) != 1 or len(two) != 1:
+    print("FAIL: expected one JSON object per run, got %d and %d" % (len(one), len(two)))
+    sys.exit(1)
+one, two = one[0], two[0]
+if one.get("ranks") != 1 or two.get("ranks") != 2:
+    print("FAIL: ranks %r and %r (expected 1 and 2)" % (one.get("ranks"), two.get("ranks")))
+    ok = False
+# accuracies are counts over all 1024 (500) images: one image apart at most
+for key, tol in (("train_loss", 2e-3), ("train_accuracy", 1.5 / 1024), ("test_loss", 2e-3),
+                 ("test_accuracy", 1.5 / 500)):
+    a, b = one[key], two[key]
+    print("%-10s one process %.6f, two ranks %.6f" % (key, a, b))
+    if abs(a - b) > tol * max(1.0, abs(a)):
+        print("FAIL: %s differs by more than %g" % (key, tol))
+        ok = False
+if not two.get("allreduce_ms_per_step", 0) > 0:
+    print("FAIL: no all-reduce time reported")
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+
+# Dropout masks follow the image, not the rank: a net with dropout trains
+# the same on two ranks too.
+cat > "$tmp/dropout.cfg" <<'CFG'
+[net]
+input = 1x28x28
+batch = 64
+learning_rate = 0.05
+momentum = 0.9
+
+[conv]
+filters = 8
+size = 5
+activation = relu
+
+[maxpool]
+size = 2
+
+[flatten]
+
+[linear]
+outputs = 64
+activation = relu
+
+[dropout]
+p = 0.5
+
+[linear]
+outputs = 10
+CFG
+drop=(train --cfg "$tmp/dropout.cfg" "${run[@]:3}")
+if "$bench" "${drop[@]}" > "$tmp/drop1.json" 2> "$tmp/drop1.err" &&
+    timeout 300 "${mpirun[@]}" -np 2 "$bench" "${drop[@]}" > "$tmp/drop2.json" \
+        2> "$tmp/drop2.err"; then
+    python3 - "$tmp/drop1.json" "$tmp/drop2.json" <<'PY' || fail "dropout: the ranks differ"
+import json, sys
+one, two = (json.loads(open(p).read()) for p in sys.argv[1:3])
+print("dropout net: train_loss one process %.6f, two ranks %.6f" % (one["train_loss"],
+                                                                    two["train_loss"]))
+sys.exit(0 if abs(one["train_loss"] - two["train_loss"]) <= 2e-3 else 1)
+PY
+else
+    cat "$tmp/drop1.err" "$tmp/drop2.err"
+    fail "dropout: a run failed"
+fi
+
+# Rank 1 fails on its own after joining the job (its cfg file is broken)
+# while rank 0 goes on to wait for it in the first all-reduce: the job must
+# end, with rank 1's message, in seconds, not hang.
+printf '[net]\ninput = 1x28x28\n\n[conv]\nfilters = -3\nsize = 5\n' > "$tmp/broken.cfg"
+broken=(train --cfg "$tmp/broken.cfg" "${run[@]:3}")
+start=$SECONDS
+timeout 120 "${mpirun[@]}" -np 1 "$bench" "${run[@]}" : -np 1 "$bench" "${broken[@]}" \
+    > "$tmp/fail.out" 2>&1
+rc=$?
+took=$((SECONDS - start))
+if ((rc == 0 || rc == 124)); then
+    fail "a failing rank: exit status $rc after ${took}s (expected an error, not a hang)"
+fi
+grep -q "filters: -3 is out of range" "$tmp/fail.out" ||
+    fail "a failing rank: its message is missing: $(cat "$tmp/fail.out")"
+grep -q "rank 1 of 2 failed" "$tmp/fail.out" || fail "a failing rank: no 'rank 1 of 2 failed'"
+((took <= 60)) || fail "a failing rank: the job took ${took}s to end"
+echo "a failing rank ended the job in ${took}s with status $rc"
+
+# Ranks with different nets: refused at the start, naming the difference.
+timeout 120 "${mpirun[@]}" -np 1 "$bench" "${run[@]}" : -np 1 "$bench" "${run[@]}" --seed 8 \
+    > "$tmp/differ.out" 2>&1 && fail "ranks with different weights were accepted"
+grep -q "rank 1's parameter values differ from rank 0's" "$tmp/differ.out" ||
+    fail "different nets: $(cat "$tmp/differ.out")"
+
+if ((failures > 0)); then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "PASS"
