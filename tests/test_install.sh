@@ -128,7 +128,9 @@ C
 # shellcheck disable=SC2086  # $mpi_flags is a list of words by design
 "${CC:-cc}" -std=c11 -Wall -Wextra -Werror "${san_flags[@]}" "$tmp/join.c" -o "$tmp/join" \
     $mpi_flags
-LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/join" | tee "$tmp/join.out"
+# (leak checking off: see tests/test_dist.sh on Open MPI's unloaded plugins)
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/join" | tee "$tmp/join.out"
 if [[ $(cat "$tmp/join.out") != "rank 0 of 1" ]]; then
     echo "FAIL: a one-process job built on clnet/dist.h printed '$(cat "$tmp/join.out")'"
     exit 1
