@@ -73,6 +73,13 @@ typedef struct clnet_layer_spec {
     int slice_start, slice_count; /* SLICE: the channel range taken, count >= 1 */
     int switches;                /* UNPOOL: id of an earlier max POOL layer */
     int shuffle_groups;          /* SHUFFLE: >= 1, divides the channels */
+    float loss_weight;           /* finite, >= 0; > 0 makes the layer an auxiliary output
+                                    (GoogLeNet's side classifiers): clnet_net_backward adds
+                                    loss_weight times the softmax cross-entropy of its
+                                    output against the same labels to the loss and its
+                                    gradient, and an inference forward skips the layers
+                                    that only such outputs need. Ignored on the layer the
+                                    loss reads (nn: the net's output) */
 } clnet_layer_spec;
 
 /* Creates an empty network whose input has per-image shape `input` (C, H, W)
@@ -371,7 +378,9 @@ clnet_status clnet_net_read_output(clnet_net *net, float *y, size_t count);
 /* Backward pass of the last forward against labels (SOFTMAX_XENT: n int32
  * class indices, each checked to be in 0..K-1) or targets (MSE: n * output
  * elements), accumulating nothing: gradients are overwritten. *loss (may be
- * NULL) receives the mean loss, which waits for the device. Errors:
+ * NULL) receives the mean loss, which waits for the device: the output's,
+ * plus loss_weight times each auxiliary output's (clnet_layer_spec), which
+ * need the softmax cross-entropy loss (else CLNET_ERR_UNSUPPORTED). Errors:
  * CLNET_ERR_INVALID_ARGUMENT (no training-mode forward before it, a missing
  * or out-of-range label, the net ends in a layer without a backward pass),
  * those of clnet_op_run naming the layer. */
