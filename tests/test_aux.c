@@ -25,7 +25,7 @@ static const char *cfg =
     "[globalavgpool]\nname = aux.pool\naux = 1\n"
     "[linear]\nname = aux.fc\naux = 1\nloss_weight = 0.3\noutputs = 4\n"
     "[conv]\nname = c2\nfrom = c1\nfilters = 2\nsize = 3\nactivation = tanh\n"
-    "[flatten]\n[linear]\nname = fc\noutputs = 4\n";
+    "[flatten]\nname = flat\n[linear]\nname = fc\noutputs = 4\n";
 
 static const int32_t labels[N] = {0, 3, 1};
 
@@ -123,8 +123,10 @@ static void check_inference(clnet_ctx *ctx, clnet_device *d, clnet_net *net, con
           "%s: %d layers without the branch, %d with it", dev, clnet_net_layer_count(plain),
           clnet_net_layer_count(net));
     for (int id = 1; id < plain->nlayers; id++) {
-        nn_layer *from = &net->layers[find(net, plain->layers[id].spec.name)];
-        for (int j = 0; j < from->nparams; j++) {
+        int twin = find(net, plain->layers[id].spec.name);
+        CHECK(twin > 0, "%s: no layer %s with the branch", dev, plain->layers[id].spec.name);
+        nn_layer *from = &net->layers[twin > 0 ? twin : id];
+        for (int j = 0; twin > 0 && j < from->nparams; j++) {
             float *v = test_read(from->params[j].value);
             if (v)
                 OK(ctx, nn_param_write(plain, &plain->layers[id].params[j], v));

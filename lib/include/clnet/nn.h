@@ -79,7 +79,7 @@ typedef struct clnet_layer_spec {
                                     output against the same labels to the loss and its
                                     gradient, and an inference forward skips the layers
                                     that only such outputs need. Ignored on the layer the
-                                    loss reads (nn: the net's output) */
+                                    loss reads (the net's output) */
 } clnet_layer_spec;
 
 /* Creates an empty network whose input has per-image shape `input` (C, H, W)
