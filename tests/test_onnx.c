@@ -30,9 +30,6 @@
 /* Zoo models with a layer ONNX cannot express, and that layer's kind. */
 static const struct { const char *model, *why; } refused[] = {
     {"lenet5_1998", "LeCun"},           /* scaled tanh, then RBF units */
-    /* airbench's output x 1/9: ONNX would write a Mul, which imports back as
-     * a per-channel 1x1 conv with parameters of its own */
-    {"airbench94", "scale"},
 };
 
 static const int sizes[] = {8, 16, 32, 48, 64, 96, 128, 160, 224, 299};

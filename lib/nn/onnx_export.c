@@ -278,6 +278,12 @@ static clnet_status activation(exporter *ex, const clnet_act_params *act, const 
     case CLNET_ACT_LEAKY_RELU:
         attr_float(ex, add_node(ex, "LeakyRelu", in, out), "alpha", act->alpha);
         break;
+    case CLNET_ACT_SCALE:
+        /* a Mul by a scalar initializer, which the importer reads back as this
+         * activation (a per-channel constant would be a 1x1 conv) */
+        in[1] = scalar(ex, "scale_factor", act->alpha);
+        add_node(ex, "Mul", in, out);
+        break;
     case CLNET_ACT_RELU6:
         in[1] = scalar(ex, "clip_min", 0.0f);
         in[2] = scalar(ex, "clip_max", 6.0f);
