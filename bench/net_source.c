@@ -31,7 +31,8 @@ int net_source_check(const char *cmd, const net_source *src)
                                                             ? "--model, --cfg and --onnx"
                                                             : "--model and --cfg");
     if (src->m.resolution > 0 && !src->model)
-        return bench_usage_error(cmd, "--resolution applies to --model only");
+        return bench_usage_error(cmd, "--resolution applies to --model only%s",
+                                 src->onnx_allowed ? "" : " (--input CxHxW shapes a cfg's net)");
     return BENCH_EXIT_OK;
 }
 

@@ -1,8 +1,10 @@
 /* test_infer_cli.c - `clnet-bench infer` on the zoo's LeNet-5 as a user runs
  * it: --model, --cfg, --checkpoint and --onnx each give the output the
  * library computes for the same weights on the reference backend, over more
- * images than one forward pass takes, on `ref` and on the OpenCL device;
- * an array of the wrong shape and two models at once are refused.
+ * images than one forward pass takes, on `ref` and on the OpenCL device; a
+ * checkpoint with its own input normalisation (as training saves one) gives
+ * the same output through `export --checkpoint` and `infer --onnx`; an
+ * array of the wrong shape and two models at once are refused.
  * usage: test_infer_cli CLNET_BENCH */
 #include <fcntl.h>
 #include <math.h>
@@ -30,21 +32,24 @@
 static const char *bench;
 static char dir[64];
 
+/* dir/name, in one of 16 buffers used in turn: a call's arguments outlive
+ * the few calls the run itself makes. */
 static char *path_in(const char *name)
 {
-    static char paths[8][128];
+    static char paths[16][128];
     static int next;
-    char *p = paths[next++ % 8];
+    char *p = paths[next++ % 16];
     snprintf(p, sizeof paths[0], "%s/%s", dir, name);
     return p;
 }
 
-/* Runs clnet-bench infer with `args` (NULL-terminated, after "infer") and
- * stderr into err.log; returns the exit status, -1 when it did not exit. */
-static int infer(const char *const *args)
+/* Runs clnet-bench with `args` (NULL-terminated: the subcommand, its
+ * options) and stderr into err.log; returns the exit status, -1 when it did
+ * not exit. */
+static int run_bench(const char *const *args)
 {
-    char *argv[24] = {(char *)bench, "infer"};
-    int n = 2;
+    char *argv[24] = {(char *)bench};
+    int n = 1;
     while (*args && n < 23)
         argv[n++] = (char *)*args++;
     argv[n] = NULL;
@@ -89,14 +94,14 @@ static double rel_error(const float *a, const float *b, size_t n)
 static void expect_output(const char *what, const char *const *args, const float *want,
                           double tolerance)
 {
-    const char *argv[20];
-    int n = 0;
+    const char *argv[20] = {"infer"};
+    int n = 1;
     while (*args)
         argv[n++] = *args++;
     const char *tail[] = {"--input", path_in("x.npy"), "--output", path_in("y.npy"), NULL};
     memcpy(argv + n, tail, sizeof tail);
     remove(path_in("y.npy"));
-    int rc = infer(argv);
+    int rc = run_bench(argv);
     CHECK(rc == 0, "%s: exit status %d", what, rc);
     if (rc != 0)
         return;
@@ -117,13 +122,15 @@ static void expect_output(const char *what, const char *const *args, const float
     free(y.data);
 }
 
-/* LeNet-5 with the weights of `seed` on ref, its output on x into y. */
-static clnet_net *lenet5(clnet_ctx *ctx, clnet_device *ref, uint64_t seed, const float *x,
-                         float *y)
+/* LeNet-5 with the weights of `seed` on ref, normalising its input by
+ * mean and std when they are not NULL; its output on x into y. */
+static clnet_net *lenet5(clnet_ctx *ctx, clnet_device *ref, uint64_t seed, const float *mean,
+                         const float *std, const float *x, float *y)
 {
     clnet_net *net = NULL;
     if (!OK(ctx, clnet_net_zoo(ctx, "lenet5", NULL, &net)) ||
         !OK(ctx, clnet_net_bind(net, ref, IMAGES, CLNET_INIT_HE_NORMAL, seed)) ||
+        (mean && !OK(ctx, clnet_net_set_input_norm(net, mean, std))) ||
         !OK(ctx, clnet_net_forward(net, x, IMAGES)) ||
         !OK(ctx, clnet_net_read_output(net, y, IMAGES * CLASSES))) {
         clnet_net_free(net);
@@ -173,8 +180,9 @@ int main(int argc, char **argv)
     char err[256];
     CHECK(npy_write(path_in("x.npy"), &xa, err, sizeof err), "x.npy: %s", err);
 
-    clnet_net *net = lenet5(ctx, ref, SEED, x, want);
-    clnet_net *other = lenet5(ctx, ref, OTHER_SEED, x, trained);
+    static const float mean[1] = {0.13f}, std[1] = {0.31f};
+    clnet_net *net = lenet5(ctx, ref, SEED, NULL, NULL, x, want);
+    clnet_net *other = lenet5(ctx, ref, OTHER_SEED, mean, std, x, trained);
     if (net && other) {
         expect_output("--model on ref", (const char *[]){"--model", "lenet5", "--device", "ref",
                                                          NULL}, want, REF_TOLERANCE);
@@ -184,33 +192,45 @@ int main(int argc, char **argv)
         CHECK(write_text(path_in("lenet5.cfg"), clnet_zoo_cfg("lenet5")), "cannot write a cfg");
         expect_output("--cfg", (const char *[]){"--cfg", path_in("lenet5.cfg"), "--device",
                                                 "ref", NULL}, want, REF_TOLERANCE);
-        if (OK(ctx, clnet_net_save(other, path_in("other.ckpt"))))
+        bool saved = OK(ctx, clnet_net_save(other, path_in("other.ckpt")));
+        if (saved)
             expect_output("--checkpoint", (const char *[]){"--model", "lenet5", "--checkpoint",
                                                            path_in("other.ckpt"), "--device",
                                                            "ref", NULL}, trained, REF_TOLERANCE);
         clnet_status st = clnet_net_save_onnx(net, path_in("lenet5.onnx"));
-        if (st == CLNET_ERR_UNSUPPORTED)
+        if (st == CLNET_ERR_UNSUPPORTED) {
             printf("skip --onnx: %s\n", clnet_last_error(ctx));
-        else if (OK(ctx, st))
+        } else if (OK(ctx, st)) {
             expect_output("--onnx", (const char *[]){"--onnx", path_in("lenet5.onnx"), "--device",
                                                      "ref", NULL}, want, REF_TOLERANCE);
+            rc = saved ? run_bench((const char *[]){"export", "--model", "lenet5", "--checkpoint",
+                                                    path_in("other.ckpt"), "--onnx",
+                                                    path_in("other.onnx"), NULL})
+                       : -1;
+            CHECK(rc == 0, "export --checkpoint: exit status %d", rc);
+            if (rc == 0)
+                expect_output("export --checkpoint, then --onnx",
+                              (const char *[]){"--onnx", path_in("other.onnx"), "--device", "ref",
+                                               NULL}, trained, REF_TOLERANCE);
+        }
     }
 
     /* 32x32 images for a net that takes 28x28 */
     npy_array wrong = {.ndim = 4, .dim = {1, 1, 32, 32}, .count = 32 * 32, .data = x};
     CHECK(npy_write(path_in("wrong.npy"), &wrong, err, sizeof err), "wrong.npy: %s", err);
-    rc = infer((const char *[]){"--model", "lenet5", "--device", "ref", "--input",
-                                path_in("wrong.npy"), "--output", path_in("y.npy"), NULL});
+    rc = run_bench((const char *[]){"infer", "--model", "lenet5", "--device", "ref", "--input",
+                                    path_in("wrong.npy"), "--output", path_in("y.npy"), NULL});
     CHECK(rc == 1 && err_log_has("an array of shape (1, 1, 32, 32); the model takes "
                                  "(N, 1, 28, 28)"),
           "an array of the wrong shape: exit status %d", rc);
-    rc = infer((const char *[]){"--model", "lenet5", "--cfg", path_in("lenet5.cfg"), "--input",
-                                path_in("x.npy"), "--output", path_in("y.npy"), NULL});
+    rc = run_bench((const char *[]){"infer", "--model", "lenet5", "--cfg", path_in("lenet5.cfg"),
+                                    "--input", path_in("x.npy"), "--output", path_in("y.npy"),
+                                    NULL});
     CHECK(rc == 2 && err_log_has("give one of --model, --cfg and --onnx"),
           "--model with --cfg: exit status %d", rc);
 
     const char *files[] = {"x.npy", "y.npy", "wrong.npy", "err.log", "lenet5.cfg", "other.ckpt",
-                           "lenet5.onnx"};
+                           "lenet5.onnx", "other.onnx"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         remove(path_in(files[i]));
     rmdir(dir);

@@ -99,10 +99,11 @@ static clnet_status ex_fail(exporter *ex, clnet_status st, const char *fmt, ...)
 
 /* ---- values, initializers, nodes ---- */
 
-/* The ONNX name of layer id's output. */
+/* The ONNX name of layer id's output: for the input layer of a net that
+ * normalises its input itself, the graph input normalised. */
 static const char *value_name(const clnet_net *net, int id)
 {
-    return id == 0 ? "input" : net->layers[id].spec.name;
+    return id > 0 ? net->layers[id].spec.name : net->norm ? "input/normalised" : "input";
 }
 
 static char *temp_name(exporter *ex)
@@ -642,9 +643,29 @@ static clnet_status write_atomically(clnet_net *net, const char *path, const uin
     return CLNET_OK;
 }
 
+/* The net's own input normalisation (mean and std per channel, a
+ * checkpoint's, say), written as PyTorch's transforms compute it: Sub of
+ * the mean, then Div by the std. */
+static void export_input_norm(exporter *ex)
+{
+    const clnet_shape *in = &ex->net->layers[0].out;
+    int64_t c = in->dim[0], dim[CLNET_MAX_DIMS] = {c, 1, 1, 1};
+    float *mean = ex_alloc(ex, 2 * (size_t)c * sizeof *mean);
+    if (!mean || !clnet_net_input_norm(ex->net, mean, mean + c))
+        return;
+    ex->layer = 0;
+    const char *centred = temp_name(ex);
+    add_init(ex, "input.mean", in->ndim, dim, mean);
+    add_init(ex, "input.std", in->ndim, dim, mean + c);
+    add_node(ex, "Sub", (const char *[]){"input", "input.mean", NULL}, centred);
+    add_node(ex, "Div", (const char *[]){centred, "input.std", NULL}, value_name(ex->net, 0));
+}
+
 static clnet_status build_model(exporter *ex, Onnx__ModelProto *m, Onnx__GraphProto *g)
 {
     clnet_net *net = ex->net;
+    if (net->norm)
+        export_input_norm(ex);
     for (ex->layer = 1; ex->layer < net->nlayers; ex->layer++) {
         ex->temp = 0;
         TRY(export_layer(ex, &net->layers[ex->layer]));

@@ -629,6 +629,11 @@ static clnet_status op_binary(ox_import *imp)
         int gelu[4];
         if (!k_first && ox_gelu_match(imp, x, k, gelu))
             return add_gelu(imp, x, gelu);
+        bool norm = false;
+        if (!k_first)
+            TRY(ox_input_norm(imp, x, k, &norm));
+        if (norm)
+            return CLNET_OK;
         if (scales_by_scalar(imp, x, k, k_first))
             return add_activation(imp, x, CLNET_ACT_SCALE,
                                   imp->node->op_type[0] == 'D' ? 1.0f / k->f[0] : k->f[0]);
