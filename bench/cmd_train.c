@@ -23,11 +23,13 @@ static void print_help(void)
         "                         [--batch B] [--lr X] [--resume CKPT] [--val N]\n"
         "                         [--save-every K] [--save-best]\n"
         "                         [--finetune CKPT [--freeze UPTO] [--head N]] [--resize HxW]\n"
+        "                         [--pad P]\n"
         "                         [--device D | --devices LIST] [--seed S]\n"
         "                         [--optimizer sgd|adam] [--momentum M]\n"
         "                         [--weight-decay W] [--schedule constant|step|cosine]\n"
         "                         [--step-epochs K] [--gamma G] [--warmup E] [--augment LIST]\n"
-        "                         [--label-smoothing S] [--limit N] [--test-limit N]\n"
+        "                         [--label-smoothing S] [--loss xent|mmi] [--mmi-j J]\n"
+        "                         [--limit N] [--test-limit N]\n"
         "                         [--data-dir DIR] [--save FILE] [--threads T] [--json]\n"
         "       clnet-bench train --recipe NAME|list [...]  (a named recipe; see\n"
         "                         'clnet-bench train --recipe list --help')\n\n"
@@ -66,6 +68,10 @@ static void print_help(void)
         "  --resize HxW          resize every image (bilinear, after augmentation) to HxW\n"
         "                        on the host, the net's input size: ImageNet-shaped models\n"
         "                        (e.g. alexnet at 227x227) on the 28x28 or 32x32 datasets\n"
+        "  --pad P               frame every image with P pixels of 0 on each side (the\n"
+        "                        default: the border that makes the images the model's\n"
+        "                        [net] input, up to 4, e.g. 2 for lenet5_1998's 32x32\n"
+        "                        field on MNIST's 28x28 digits, as LeCun et al. padded)\n"
         "  --batch B             mini-batch size\n"
         "  --lr X                base learning rate\n"
         "  --device D            device index, name substring or \"ref\" (default:\n"
@@ -90,6 +96,10 @@ static void print_help(void)
         "                        brightness=F, contrast=F, saturation=F, jitter=F (all three),\n"
         "                        pca=S (Krizhevsky's PCA colour shift, alpha ~ N(0, S))\n"
         "  --label-smoothing S   softmax cross-entropy label smoothing (default 0)\n"
+        "  --loss L              xent (softmax cross-entropy) or mmi (LeCun et al. 1998's\n"
+        "                        eq. 9 on penalties: the outputs of [rbf] units); default\n"
+        "                        mmi for a net that ends in [rbf], else xent\n"
+        "  --mmi-j J             the mmi loss's rubbish-class penalty j (default %g)\n"
         "  --limit N             train on the first N training examples only\n"
         "  --test-limit N        evaluate on the first N test examples only\n"
         "  --data-dir DIR        look for the dataset here first (see README.md)\n"
@@ -100,7 +110,7 @@ static void print_help(void)
         "                        clnet_version, device, wall_seconds - and \"epochs\", the\n"
         "                        per-epoch list); the epoch lines then go to stderr\n"
         "  --help                this text\n\nmodels:",
-        TRAINING_DATA_NAMES);
+        TRAINING_DATA_NAMES, (double)CLNET_MMI_J_DEFAULT);
     int col = 7;
     for (const char *const *name = clnet_zoo_names(); *name; name++) {
         int len = (int)strlen(*name) + 1;
@@ -121,9 +131,11 @@ typedef struct train_options {
     const char *finetune, *freeze;
     int resize[2];               /* --resize: height, width; 0 = none */
     long epochs, batch, limit, test_limit, threads, step_epochs, seed, val, save_every, head;
+    long pad;                    /* --pad, or -1: by the model's input */
     bool save_best;
-    float lr, momentum, weight_decay, warmup, gamma, label_smoothing;
+    float lr, momentum, weight_decay, warmup, gamma, label_smoothing, mmi_j;
     int optim;                   /* clnet_optim_kind, or -1 */
+    int loss;                    /* clnet_loss, or -1: by the net's last layer */
     clnet_schedule schedule;
     clnet_augment augment;
     bool json;
@@ -143,6 +155,8 @@ static bool parse_float(const char *opt, const char *text, float lo, float hi, f
 }
 
 static const char *const optim_names[] = {"sgd", "adam"};
+/* --loss, indexed by clnet_loss (mse is not a classification loss) */
+static const char *const loss_names[] = {"xent", "", "mmi"};
 static const char *const schedule_names[] = {"constant", "step", "cosine"};
 
 /* --augment items: a flag, an integer or a float field of clnet_augment. */
@@ -277,6 +291,7 @@ static const int_option int_options[] = {
     {"--val", offsetof(train_options, val), 1, INT_MAX},
     {"--save-every", offsetof(train_options, save_every), 1, MAX_EPOCHS},
     {"--head", offsetof(train_options, head), 1, 65536},
+    {"--pad", offsetof(train_options, pad), 0, 64},
 };
 
 typedef struct float_option {
@@ -292,6 +307,7 @@ static const float_option float_options[] = {
     {"--warmup", offsetof(train_options, warmup), 0, MAX_EPOCHS},
     {"--gamma", offsetof(train_options, gamma), 0, 1},
     {"--label-smoothing", offsetof(train_options, label_smoothing), 0, 0.999f},
+    {"--mmi-j", offsetof(train_options, mmi_j), 0, 80},
 };
 
 /* Numeric options from the tables; *matched says whether argv[i] was one. */
@@ -353,6 +369,11 @@ static int parse_text_option(bench_opts *o, train_options *t)
     } else if (bench_opt_value(o, "--optimizer", &v)) {
         if (v && !parse_enum("--optimizer", v, optim_names, 2, &t->optim))
             return BENCH_EXIT_USAGE;
+    } else if (bench_opt_value(o, "--loss", &v)) {
+        if (v && !parse_enum("--loss", v, loss_names, 3, &t->loss))
+            return BENCH_EXIT_USAGE;
+        if (t->loss == CLNET_LOSS_MSE)
+            return bench_usage_error(CMD, "--loss takes xent or mmi");
     } else if (bench_opt_value(o, "--schedule", &v)) {
         if (v && !parse_enum("--schedule", v, schedule_names, 3, &n))
             return BENCH_EXIT_USAGE;
@@ -472,6 +493,7 @@ typedef struct run {
     bool top5;
     int64_t train_count, test_count;
     clnet_augment augment;       /* t->augment, with the PCA of the training set */
+    int pad;                     /* the border every image was framed with */
     epoch_record *curve;         /* indexed by epoch; first_epoch.. filled */
     int first_epoch;             /* 0, or where a resumed run goes on */
     int epochs_done;
@@ -493,6 +515,9 @@ static void print_header(const run *r)
             r->t->data, (long long)r->train_count, (long long)r->test_count,
             r->data.train->channels, r->data.train->height, r->data.train->width,
             r->data.train->classes);
+    if (r->pad > 0)
+        fprintf(r->log, "padded by %d pixels on each side to %dx%d\n", r->pad,
+                r->data.train->height, r->data.train->width);
     if (r->t->resize[0] > 0)
         fprintf(r->log, "resized to %dx%d (bilinear)\n", r->t->resize[0], r->t->resize[1]);
     if (r->par) {
@@ -757,6 +782,18 @@ static int set_up_finetune(run *r, clnet_device *dev)
 }
 
 /* Device, data and model; returns an exit code. */
+/* --loss, or by default MMI for a net whose outputs are penalties (it
+ * ends in RBF units), else softmax cross-entropy. */
+static clnet_loss chosen_loss(const clnet_net *net, const train_options *t)
+{
+    if (t->loss >= 0)
+        return (clnet_loss)t->loss;
+    clnet_layer_info last;
+    bool rbf = clnet_net_layer_info(net, clnet_net_layer_count(net) - 1, &last) == CLNET_OK &&
+               last.kind == CLNET_LAYER_RBF;
+    return rbf ? CLNET_LOSS_MMI : CLNET_LOSS_SOFTMAX_XENT;
+}
+
 static int set_up(run *r)
 {
     const train_options *t = r->t;
@@ -773,6 +810,12 @@ static int set_up(run *r)
     }
     if (rc == BENCH_EXIT_OK)
         rc = training_data_load(CMD, r->ctx, t->data, t->data_dir, &r->data);
+    if (rc == BENCH_EXIT_OK) {
+        r->pad = t->pad >= 0 ? (int)t->pad
+                 : t->resize[0] > 0 ? 0 : training_cfg_pad(r->ctx, r->cfg_text, r->data.train);
+        if (r->pad > 0)
+            rc = training_data_pad(CMD, r->ctx, &r->data, r->pad);
+    }
     if (rc == BENCH_EXIT_OK)
         rc = split_validation(r);
     if (rc != BENCH_EXIT_OK)
@@ -791,8 +834,10 @@ static int set_up(run *r)
         rc = resume_point(r);
     if (rc != BENCH_EXIT_OK)
         return rc;
-    clnet_status st = clnet_net_set_loss(r->net, CLNET_LOSS_SOFTMAX_XENT,
+    clnet_status st = clnet_net_set_loss(r->net, chosen_loss(r->net, t),
                                          isnan(t->label_smoothing) ? 0 : t->label_smoothing);
+    if (st == CLNET_OK && !isnan(t->mmi_j))
+        st = clnet_net_set_mmi_j(r->net, t->mmi_j);
     if (st != CLNET_OK)
         return bench_fail(CMD, r->ctx, st, "cannot set the loss");
     if (t->devices) {
@@ -873,7 +918,8 @@ int bench_cmd_train(int argc, char **argv)
     train_options t = {
         .epochs = -1, .batch = -1, .limit = -1, .test_limit = -1, .threads = -1,
         .step_epochs = -1, .seed = 1, .head = -1, .lr = NAN, .momentum = NAN, .weight_decay = NAN,
-        .warmup = NAN, .gamma = NAN, .label_smoothing = NAN, .optim = -1,
+        .warmup = NAN, .gamma = NAN, .label_smoothing = NAN, .mmi_j = NAN, .optim = -1,
+        .loss = -1, .pad = -1,
     };
     bool help = false;
     int rc = parse_options(argc, argv, &t, &help);
