@@ -329,6 +329,21 @@ static inline uint64_t nn_mix64(uint64_t z)
 #define NN_RBF_DIGIT_CELLS 84
 void nn_rbf_digit_centres(float *w);
 
+/* An MMI net's outputs are penalties (smaller is better): in place, their
+ * negatives, class scores like logits; other nets' outputs stay. (train.c) */
+void nn_penalties_to_scores(const clnet_net *net, float *out, size_t count);
+/* The training criterion of one row of scores (the net's outputs, made
+ * scores by nn_penalties_to_scores) against `label`, as the device computes
+ * it; logp is scratch of k doubles. (train.c) */
+double nn_row_loss(const clnet_net *net, const float *y, int64_t k, int32_t label, double *logp);
+
+/* ES's gradient estimate (es.c, clnet_net_es_gradient) on an input already
+ * normalised when `normalised`. */
+struct clnet_es_params;
+clnet_status nn_es_gradient(clnet_net *net, const float *x, const int32_t *labels, int n,
+                            const struct clnet_es_params *p, bool normalised, float *out,
+                            float *loss);
+
 /* The rubbish-class penalty of the net's MMI loss. */
 static inline float nn_mmi_j(const clnet_net *net)
 {

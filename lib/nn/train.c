@@ -306,9 +306,7 @@ static void log_softmax(const float *x, int64_t k, double *out)
         out[j] = (double)x[j] - lse;
 }
 
-/* An MMI net's outputs are penalties (smaller is better): from here on
- * they are read as their negatives, class scores like logits. */
-static void penalties_to_scores(const clnet_net *net, float *out, size_t count)
+void nn_penalties_to_scores(const clnet_net *net, float *out, size_t count)
 {
     for (size_t i = 0; net->loss == CLNET_LOSS_MMI && i < count; i++)
         out[i] = -out[i];
@@ -326,8 +324,7 @@ static double mmi_row_loss(const clnet_net *net, const float *z, int64_t k, int3
     return m - (double)z[label] + log(sum + exp(-j - m));
 }
 
-/* The training criterion of one output row (scores), as the device computes it. */
-static double row_loss(const clnet_net *net, const float *y, int64_t k, int32_t label,
+double nn_row_loss(const clnet_net *net, const float *y, int64_t k, int32_t label,
                        double *logp)
 {
     if (net->loss == CLNET_LOSS_MMI)
@@ -445,6 +442,11 @@ static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float
     if (net->parallel) {
         st = nn_parallel_step(net->parallel, s->x, s->labels, buf->targets, n, opt, lr, NULL,
                               buf->out, true);
+    } else if (opt->es) {
+        /* forward passes only; the outputs at the weights before the step */
+        st = nn_es_gradient(net, s->x, s->labels, n, opt->es, true, buf->out, NULL);
+        if (st == CLNET_OK)
+            st = clnet_net_step(net, opt, lr);
     } else {
         st = nn_forward(net, s->x, n, true);
         if (st == CLNET_OK)
@@ -456,10 +458,10 @@ static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float
             st = clnet_net_read_output(net, buf->out, (size_t)n * (size_t)k);
     }
     if (st == CLNET_OK)
-        penalties_to_scores(net, buf->out, (size_t)n * (size_t)k);
+        nn_penalties_to_scores(net, buf->out, (size_t)n * (size_t)k);
     for (int i = 0; st == CLNET_OK && i < n; i++) {
         const float *row = buf->out + (size_t)i * k;
-        t->loss += row_loss(net, row, k, s->labels[i], buf->logp);
+        t->loss += nn_row_loss(net, row, k, s->labels[i], buf->logp);
         rank_hits(t, row, k, s->labels[i]);
     }
     return st;
@@ -673,7 +675,7 @@ static clnet_status eval_batch(clnet_net *const *nets, int nnets, const pipeline
             clnet_status st = clnet_net_read_output(nets[i], buf->out, (size_t)n * (size_t)k);
             if (st != CLNET_OK)
                 return st;
-            penalties_to_scores(nets[i], buf->out, (size_t)n * (size_t)k);
+            nn_penalties_to_scores(nets[i], buf->out, (size_t)n * (size_t)k);
             add_scores(nets[i], buf->out, n, k, weight, logits, buf->acc, buf->logp);
         }
     }

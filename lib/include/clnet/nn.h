@@ -434,6 +434,10 @@ typedef struct clnet_optimizer {
     int npoints;                 /* MULTISTEP, LINEAR: points used, 0..CLNET_SCHED_MAX_POINTS */
     clnet_sched_point points[CLNET_SCHED_MAX_POINTS]; /* epochs finite, >= 0, increasing;
                                     factors finite, >= 0 */
+    const struct clnet_es_params *es; /* clnet_net_train_epoch: non-NULL estimates each
+                                    step's gradient by this evolution strategy (clnet/es.h)
+                                    instead of backpropagation; the step above applies it.
+                                    Not with data-parallel training. Default NULL */
 } clnet_optimizer;
 
 /* The training defaults of a cfg text's [net] section: batch (may be NULL),
