@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clnet/es.h"
 #include "device_list.h"
 #include "finetune.h"
 #include "progress.h"
@@ -25,7 +26,8 @@ static void print_help(void)
         "                         [--finetune CKPT [--freeze UPTO] [--head N]] [--resize HxW]\n"
         "                         [--pad P]\n"
         "                         [--device D | --devices LIST] [--seed S]\n"
-        "                         [--optimizer sgd|adam] [--momentum M]\n"
+        "                         [--optimizer sgd|adam|es] [--momentum M]\n"
+        "                         [--es-population P] [--es-sigma S] [--es-update sgd|adam]\n"
         "                         [--weight-decay W] [--schedule constant|step|cosine]\n"
         "                         [--step-epochs K] [--gamma G] [--warmup E] [--augment LIST]\n"
         "                         [--label-smoothing S] [--loss xent|mmi] [--mmi-j J]\n"
@@ -83,7 +85,14 @@ static void print_help(void)
         "                        uses each device's slice's statistics. The first device\n"
         "                        also evaluates and saves.\n"
         "  --seed S              weights, shuffling and augmentation (default 1)\n"
-        "  --optimizer O         sgd or adam\n"
+        "  --optimizer O         sgd, adam, or es: gradient-free, each step's gradient\n"
+        "                        estimated by OpenAI-ES (Salimans et al. 2017) from P\n"
+        "                        antithetic perturbations of every weight and applied by\n"
+        "                        --es-update's step (P + 1 forward passes, no backward)\n"
+        "  --es-population P     es: evaluations per step, even (default %d)\n"
+        "  --es-sigma S          es: the perturbations' standard deviation (default %g)\n"
+        "  --es-update U         es: the step that applies the estimate, sgd or adam\n"
+        "                        (default adam, as Salimans et al.)\n"
         "  --momentum M          SGD momentum\n"
         "  --weight-decay W      L2 weight decay\n"
         "  --schedule S          constant (default), step (lr * gamma every K epochs) or\n"
@@ -110,7 +119,8 @@ static void print_help(void)
         "                        clnet_version, device, wall_seconds - and \"epochs\", the\n"
         "                        per-epoch list); the epoch lines then go to stderr\n"
         "  --help                this text\n\nmodels:",
-        TRAINING_DATA_NAMES, (double)CLNET_MMI_J_DEFAULT);
+        TRAINING_DATA_NAMES, CLNET_ES_POPULATION_DEFAULT, (double)CLNET_ES_SIGMA_DEFAULT,
+        (double)CLNET_MMI_J_DEFAULT);
     int col = 7;
     for (const char *const *name = clnet_zoo_names(); *name; name++) {
         int len = (int)strlen(*name) + 1;
@@ -134,7 +144,10 @@ typedef struct train_options {
     long pad;                    /* --pad, or -1: by the model's input */
     bool save_best;
     float lr, momentum, weight_decay, warmup, gamma, label_smoothing, mmi_j;
-    int optim;                   /* clnet_optim_kind, or -1 */
+    int optim;                   /* clnet_optim_kind, OPTIM_ES, or -1 */
+    int es_update;               /* --es-update: clnet_optim_kind, or -1 */
+    long es_population;          /* -1: CLNET_ES_POPULATION_DEFAULT */
+    float es_sigma;              /* NaN: CLNET_ES_SIGMA_DEFAULT */
     int loss;                    /* clnet_loss, or -1: by the net's last layer */
     clnet_schedule schedule;
     clnet_augment augment;
@@ -154,7 +167,9 @@ static bool parse_float(const char *opt, const char *text, float lo, float hi, f
     return true;
 }
 
-static const char *const optim_names[] = {"sgd", "adam"};
+static const char *const optim_names[] = {"sgd", "adam", "es"};
+/* --optimizer es: the index after clnet_optim_kind's values */
+#define OPTIM_ES 2
 /* --loss, indexed by clnet_loss (mse is not a classification loss) */
 static const char *const loss_names[] = {"xent", "", "mmi"};
 static const char *const schedule_names[] = {"constant", "step", "cosine"};
@@ -292,6 +307,7 @@ static const int_option int_options[] = {
     {"--save-every", offsetof(train_options, save_every), 1, MAX_EPOCHS},
     {"--head", offsetof(train_options, head), 1, 65536},
     {"--pad", offsetof(train_options, pad), 0, 64},
+    {"--es-population", offsetof(train_options, es_population), 2, 100000},
 };
 
 typedef struct float_option {
@@ -308,6 +324,7 @@ static const float_option float_options[] = {
     {"--gamma", offsetof(train_options, gamma), 0, 1},
     {"--label-smoothing", offsetof(train_options, label_smoothing), 0, 0.999f},
     {"--mmi-j", offsetof(train_options, mmi_j), 0, 80},
+    {"--es-sigma", offsetof(train_options, es_sigma), 1e-6f, 10},
 };
 
 /* Numeric options from the tables; *matched says whether argv[i] was one. */
@@ -367,7 +384,10 @@ static int parse_text_option(bench_opts *o, train_options *t)
     } else if (bench_opt_value(o, "--save", &v)) {
         t->save = v;
     } else if (bench_opt_value(o, "--optimizer", &v)) {
-        if (v && !parse_enum("--optimizer", v, optim_names, 2, &t->optim))
+        if (v && !parse_enum("--optimizer", v, optim_names, 3, &t->optim))
+            return BENCH_EXIT_USAGE;
+    } else if (bench_opt_value(o, "--es-update", &v)) {
+        if (v && !parse_enum("--es-update", v, optim_names, 2, &t->es_update))
             return BENCH_EXIT_USAGE;
     } else if (bench_opt_value(o, "--loss", &v)) {
         if (v && !parse_enum("--loss", v, loss_names, 3, &t->loss))
@@ -446,7 +466,9 @@ static int resolve_hyper(clnet_ctx *ctx, const train_options *t, const char *cfg
         opt->epochs = (int)t->epochs;
     if (t->batch > 0)
         *batch = (int)t->batch;
-    if (t->optim >= 0)
+    if (t->optim == OPTIM_ES)
+        opt->kind = t->es_update >= 0 ? (clnet_optim_kind)t->es_update : CLNET_OPTIM_ADAM;
+    else if (t->optim >= 0)
         opt->kind = (clnet_optim_kind)t->optim;
     if (!isnan(t->lr))
         opt->lr = t->lr;
@@ -488,6 +510,7 @@ typedef struct run {
     clnet_parallel *par;         /* --devices: the replicas; NULL without */
     char *cfg_text;
     clnet_optimizer opt;
+    clnet_es_params es;          /* --optimizer es: opt.es points here */
     int batch;
     uint64_t seed;               /* --seed, or the resumed run's */
     bool top5;
@@ -529,6 +552,9 @@ static void print_header(const run *r)
     } else {
         fprintf(r->log, "device %d: %s\n", r->dev.index, r->dev.name);
     }
+    if (o->es)
+        fprintf(r->log, "es (population %d, sigma %g: %d forward passes per step) with ",
+                o->es->population, (double)o->es->sigma, o->es->population + 1);
     fprintf(r->log, "%s lr %g", optim_names[o->kind], (double)o->lr);
     if (o->kind == CLNET_OPTIM_SGD)
         fprintf(r->log, " momentum %g", (double)o->momentum);
@@ -684,7 +710,7 @@ static void print_json(const run *r)
     printf(", \"device_index\": %d, \"optimizer\": \"%s\", \"schedule\": \"%s\", \"lr\": %g, "
            "\"batch\": %d, \"seed\": %llu, \"train_count\": %lld, \"test_count\": %lld, "
            "\"epochs_done\": %d, \"first_epoch\": %d, ",
-           r->dev.index, optim_names[r->opt.kind], schedule_names[r->opt.schedule],
+           r->dev.index, optim_names[r->opt.es ? OPTIM_ES : (int)r->opt.kind], schedule_names[r->opt.schedule],
            (double)r->opt.lr, r->batch, (unsigned long long)r->seed, (long long)r->train_count,
            (long long)r->test_count, r->epochs_done, r->first_epoch + 1);
     training_json_eval(stdout, "test_", &last->test, r->top5);
@@ -840,6 +866,19 @@ static int set_up(run *r)
         st = clnet_net_set_mmi_j(r->net, t->mmi_j);
     if (st != CLNET_OK)
         return bench_fail(CMD, r->ctx, st, "cannot set the loss");
+    if (t->optim == OPTIM_ES) {
+        if (t->devices)
+            return bench_usage_error(CMD, "--optimizer es trains on one device (no --devices)");
+        r->es = (clnet_es_params){
+            .population = t->es_population > 0 ? (int)t->es_population
+                                               : CLNET_ES_POPULATION_DEFAULT,
+            .sigma = isnan(t->es_sigma) ? CLNET_ES_SIGMA_DEFAULT : t->es_sigma,
+            .seed = r->seed};
+        if (r->es.population % 2 != 0)
+            return bench_usage_error(CMD, "--es-population %d is odd (it counts antithetic "
+                                     "pairs twice)", r->es.population);
+        r->opt.es = &r->es;
+    }
     if (t->devices) {
         st = clnet_parallel_new(r->net, r->devices.devs, r->devices.count, r->devices.weights,
                                 r->batch, CLNET_INIT_HE_NORMAL, r->seed, &r->par);
@@ -919,7 +958,7 @@ int bench_cmd_train(int argc, char **argv)
         .epochs = -1, .batch = -1, .limit = -1, .test_limit = -1, .threads = -1,
         .step_epochs = -1, .seed = 1, .head = -1, .lr = NAN, .momentum = NAN, .weight_decay = NAN,
         .warmup = NAN, .gamma = NAN, .label_smoothing = NAN, .mmi_j = NAN, .optim = -1,
-        .loss = -1, .pad = -1,
+        .loss = -1, .pad = -1, .es_update = -1, .es_population = -1, .es_sigma = NAN,
     };
     bool help = false;
     int rc = parse_options(argc, argv, &t, &help);
