@@ -193,7 +193,7 @@ static int run_method(const compare *c, const clnet_optimizer *opt, double *accu
     const compare_opts *o = c->o;
     clnet_net *net;
     int rc = training_model_new(CMD, c->ctx, c->text, o->model ? o->model : o->cfg,
-                                c->data.train, NULL, NULL, c->dev, (int)o->batch,
+                                c->data.train, NULL, false, NULL, c->dev, (int)o->batch,
                                 (uint64_t)o->seed, &net);
     if (rc != BENCH_EXIT_OK)
         return rc;
