@@ -74,10 +74,11 @@ static grad_plan plan_of(const clnet_conv_geom *f)
  * image. For stride 1 the columns are never written out: the GEMM reads
  * them as windows of the images zero-padded side by side (pad_cnhw), with
  * the output pixels on the padded grid and dy zero at the grid's padding;
- * strided layers unroll them (im2col_chunk). A layer with few output
- * channels and taps has too few GEMM tiles to keep the device busy, so the
- * product is cut into `slices` along Q, each a batch entry of its own, and
- * weights_sum_t adds the partial products up while transposing them. */
+ * strided layers and small planes unroll them (im2col_chunk). A layer
+ * with few output channels and taps has too few GEMM tiles to keep the
+ * device busy, so the product is cut into `slices` along Q, each a batch
+ * entry of its own, and weights_sum_t adds the partial products up while
+ * transposing them. */
 typedef struct wgrad_plan {
     bool implicit;              /* stride 1: windows of the padded images */
     int64_t hg, wg;             /* the grid of output pixels of one image */
@@ -121,9 +122,13 @@ static int64_t b_rows(const wgrad_plan *p, int64_t images)
 static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f)
 {
     wgrad_plan p;
-    p.implicit = f->stride_h == 1 && f->stride_w == 1;
-    p.hg = p.implicit ? f->oh + f->dil_h * (f->kh - 1) : f->oh;
-    p.wg = p.implicit ? f->ow + f->dil_w * (f->kw - 1) : f->ow;
+    /* On a padded grid of which less than half is output pixels (planes of
+     * 4x4 and less under a 3x3 window) most of the GEMM's products are
+     * with zeros of dy: the unrolled columns cost less there. */
+    const int64_t hg = f->oh + f->dil_h * (f->kh - 1), wg = f->ow + f->dil_w * (f->kw - 1);
+    p.implicit = f->stride_h == 1 && f->stride_w == 1 && 2 * f->oh * f->ow >= hg * wg;
+    p.hg = p.implicit ? hg : f->oh;
+    p.wg = p.implicit ? wg : f->ow;
     const int64_t a_rows = p.implicit ? f->c : f->c * f->kh * f->kw;
     const int64_t per_image = (a_rows + f->k + CLNET_CL_GEMM_TILE_COLS) * p.hg * p.wg;
     const int64_t budget = (int64_t)(CHUNK_BUDGET_BYTES / sizeof(cl_float));
@@ -243,6 +248,14 @@ static clnet_status im2col_chunk(clnet_device *dev, const clnet_tensor *x, int64
     const size_t global[3] = {(size_t)clnet_ceil_div(ld, GRAD_VW),
                               (size_t)((int64_t)s->c * s->kh * s->kw), 1};
     return launch(dev, "im2col_chunk", NARGS(args), args, global);
+}
+
+clnet_status clnet_cl_im2col_images(clnet_device *dev, const clnet_conv_geom *g,
+                                    const clnet_tensor *x, int64_t n0, int64_t images,
+                                    cl_mem col, int64_t off, int64_t ld)
+{
+    const grad_shape s = shape_of(g, images);
+    return im2col_chunk(dev, x, n0, &s, col, (cl_int)off, (cl_int)ld);
 }
 
 /* dy's images as columns (channel-major, rows ld long), the data
