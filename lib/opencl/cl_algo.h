@@ -60,6 +60,10 @@ clnet_status clnet_cl_conv_direct(clnet_device *dev, const clnet_op *op, const c
 /* im2col + the tiled GEMM, and 1x1 convolution as one GEMM (cl_conv_im2col.c). */
 bool clnet_cl_im2col_applies(const clnet_device *dev, const clnet_conv_geom *g);
 bool clnet_cl_im2col_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+/* Whether g's planes are so small that the GEMM of one image would fill
+ * less than 3/4 of the columns it computes: im2col and 1x1 then put the
+ * columns of many images side by side. */
+bool clnet_cl_im2col_narrow(const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_im2col(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
                                   const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y);
 bool clnet_cl_gemm1x1_supports(const clnet_conv_params *p);

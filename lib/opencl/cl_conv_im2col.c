@@ -171,7 +171,7 @@ static clnet_cl_gemm_batch implicit_gemm(const clnet_conv_geom *g, const clnet_t
  * small planes of the deep layers of a net on small inputs (ResNet-18 on
  * 32x32: 4x4 down to 1x1, where one image is one column of 32). Their
  * columns then go side by side, one GEMM for many images. */
-static bool narrow(const clnet_conv_geom *g)
+bool clnet_cl_im2col_narrow(const clnet_conv_geom *g)
 {
     const bool padded = needs_padding(g) || !implicit(g);
     const int64_t computed = implicit(g) && padded ? (g->oh - 1) * padded_w(g) + g->ow
@@ -273,7 +273,7 @@ clnet_status clnet_cl_conv_im2col(clnet_device *dev, const clnet_op *op, const c
                                   const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    if (narrow(&g))
+    if (clnet_cl_im2col_narrow(&g))
         return conv_side_by_side(dev, &g, x, w, b, y);
     if (implicit(&g) && !needs_padding(&g))
         return clnet_cl_conv_gemm1x1(dev, op, x, w, b, y);
@@ -327,7 +327,7 @@ clnet_status clnet_cl_conv_gemm1x1(clnet_device *dev, const clnet_op *op, const 
                                    const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    if (narrow(&g))
+    if (clnet_cl_im2col_narrow(&g))
         return conv_side_by_side(dev, &g, x, w, b, y);
     clnet_cl_tensor_args xa = clnet_cl_targs(x);
     clnet_cl_gemm_batch gb = implicit_gemm(&g, w, b, y, xa.mem, xa.offset, xa.batch_stride, 0,
