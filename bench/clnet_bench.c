@@ -1,6 +1,6 @@
 /* clnet_bench.c - clnet-bench, the harness: dispatches to its subcommands
- * (devices, compile, ops, tune, train, eval, models, run, report, evolve)
- * and prints the overall help. */
+ * (devices, compile, ops, tune, train, eval, models, run, report, compare,
+ * evolve) and prints the overall help. */
 #include <string.h>
 
 #include "bench.h"
@@ -25,6 +25,7 @@ static const subcommand subcommands[] = {
     {"export", bench_cmd_export, "write a zoo model, cfg net or checkpoint as an ONNX model"},
     {"run", bench_cmd_run, "time a zoo model's forward pass or training step on a device"},
     {"report", bench_cmd_report, "run the headline set; write a Markdown report with charts"},
+    {"compare", bench_cmd_compare, "results files of several machines side by side (Markdown, PNG)"},
     {"evolve", bench_cmd_evolve, "search small classifiers' structure with a genetic algorithm"},
 };
 #define NSUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
