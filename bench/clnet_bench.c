@@ -1,6 +1,6 @@
 /* clnet_bench.c - clnet-bench, the harness: dispatches to its subcommands
  * (devices, compile, ops, tune, train, eval, models, run, report, compare,
- * evolve) and prints the overall help. */
+ * scale, evolve) and prints the overall help. */
 #include <string.h>
 
 #include "bench.h"
@@ -26,6 +26,7 @@ static const subcommand subcommands[] = {
     {"run", bench_cmd_run, "time a zoo model's forward pass or training step on a device"},
     {"report", bench_cmd_report, "run the headline set; write a Markdown report with charts"},
     {"compare", bench_cmd_compare, "results files of several machines side by side (Markdown, PNG)"},
+    {"scale", bench_cmd_scale, "data-parallel scaling to 1024 workers: measured step, modelled all-reduce"},
     {"evolve", bench_cmd_evolve, "search small classifiers' structure with a genetic algorithm"},
 };
 #define NSUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])

@@ -14,8 +14,8 @@
 #include "provenance.h"
 
 #define CMD "compare"
-#define MAX_FILES 26         /* columns are lettered A..Z by file */
-#define MAX_COLUMNS 64
+#define MAX_FILES 64
+#define MAX_COLUMNS 26       /* lettered A..Z */
 #define MAX_ROWS 1024
 #define MAX_TEXT (16 << 20)
 #define MAX_REFUSALS 10
@@ -24,22 +24,25 @@ static void print_help(void)
 {
     printf("usage: clnet-bench compare [--png DIR] A.json B.json ...\n\n"
            "Lays out the figures of results files side by side: Markdown on stdout, one\n"
-           "column per device of each file (files lettered A, B, ... in the order given),\n"
-           "one row per figure and the conditions it was measured under, each cell the\n"
-           "figure's speed and, from the second column on, its ratio to the first\n"
-           "column's (> 1: faster). A table of where each column was measured comes\n"
-           "first (device, platform, driver, OpenCL version, clnet version and commit,\n"
-           "date, host load). The files are what `clnet-bench ops --json`, `run --json`\n"
-           "and `train --json` write, on any machine (docs/results/README.md):\n"
+           "row per figure and the conditions it was measured under, one column per\n"
+           "device (lettered A, B, ...), each cell the figure's speed and, from the\n"
+           "second column on, its ratio to the first column's (> 1: faster). Files of\n"
+           "one device that hold different figures (ops and run of one machine) share a\n"
+           "column; a figure a column already holds (the same device measured again, or\n"
+           "on another machine) opens a second column of that device. A table of where\n"
+           "each column was measured comes first (file, device, platform, driver, OpenCL\n"
+           "version, clnet version and commit, date, host load). The files are what\n"
+           "`clnet-bench ops --json`, `run --json` and `train --json` write, on any\n"
+           "machine (docs/results/README.md):\n"
            "  layers    (ops)   GFLOP/s, median ms per call\n"
            "  models    (run)   images/s, median ms per batch\n"
            "  training  (train) images/s over the epochs, data pipeline included\n\n"
            "Two figures are compared only when they were measured the same way: same\n"
            "pass, batch, precision, input shape, MACs per image and number of devices.\n"
-           "A row that a file lacks is left blank. When a layer or model is in two files\n"
-           "but in no row both share (say, one measured at batch 1, the other at batch\n"
-           "32), compare refuses: it names the figure, both files and their conditions,\n"
-           "writes no table and exits with status 1.\n\n"
+           "A row that a column lacks is left blank. When a layer or model is in two\n"
+           "columns but in no row both share (say, one measured at batch 1, the other at\n"
+           "batch 32), compare refuses: it names the figure, both files and their\n"
+           "conditions, writes no table and exits with status 1.\n\n"
            "  --png DIR   also draw bar charts (gnuplot) into DIR, created if needed:\n"
            "              compare-layers.png, compare-models.png, compare-training.png\n"
            "              (those with rows), a bar per column, linked from the Markdown\n"
@@ -48,12 +51,18 @@ static void print_help(void)
            "2 usage error or a file that is not a results file.\n");
 }
 
-/* A column: the figures of one device in one file. */
+/* A column: the figures of one device. Files of one device that hold
+ * different figures share a column; a figure that a column already holds
+ * (a second machine with the same device) opens the device's next column. */
 typedef struct column {
-    int file;
     const char *device;
     char label[160];
 } column;
+
+/* Where a column's figures come from: one line of the provenance table. */
+typedef struct source {
+    int file, col;
+} source;
 
 /* A row: a figure's identity (kind, name) and conditions. */
 typedef struct row_key {
@@ -67,10 +76,13 @@ typedef struct compare {
     json *root[MAX_FILES];
     column col[MAX_COLUMNS];
     int ncol;
+    source src[MAX_FILES * MAX_COLUMNS];
+    int nsrc;
     row_key row[MAX_ROWS];
     int nrow;
-    /* cell[r][c]: the figure of row r in column c, or NULL */
+    /* cell[r][c]: the figure of row r in column c, or NULL; file[r][c]: its file */
     const json *(*cell)[MAX_COLUMNS];
+    int (*file)[MAX_COLUMNS];
 } compare;
 
 static const char *const kinds[3] = {"layer", "model", "training"};
@@ -161,18 +173,34 @@ static int load_file(compare *c, const char *path)
     return BENCH_EXIT_OK;
 }
 
-static int find_column(compare *c, int file, const char *device)
+/* The column of the figure of `device` for row `row`: the device's first
+ * column without a figure in that row, or a new one. */
+static int find_column(compare *c, const char *device, int row)
 {
+    int instance = 1;
     for (int i = 0; i < c->ncol; i++)
-        if (c->col[i].file == file && strcmp(c->col[i].device, device) == 0)
-            return i;
+        if (strcmp(c->col[i].device, device) == 0) {
+            if (!c->cell[row][i])
+                return i;
+            instance++;
+        }
     if (c->ncol == MAX_COLUMNS)
         return -1;
     column *col = &c->col[c->ncol];
-    col->file = file;
     col->device = device;
-    snprintf(col->label, sizeof col->label, "%c: %s", 'A' + file, device);
+    if (instance == 1)
+        snprintf(col->label, sizeof col->label, "%c: %s", 'A' + c->ncol, device);
+    else
+        snprintf(col->label, sizeof col->label, "%c: %s #%d", 'A' + c->ncol, device, instance);
     return c->ncol++;
+}
+
+static void add_source(compare *c, int file, int col)
+{
+    for (int i = 0; i < c->nsrc; i++)
+        if (c->src[i].file == file && c->src[i].col == col)
+            return;
+    c->src[c->nsrc++] = (source){file, col};
 }
 
 static int find_row(compare *c, const row_key *k)
@@ -194,14 +222,16 @@ static int lay_out(compare *c)
         for (int i = 0; i < figures->count; i++) {
             const json *fig = &figures->items[i];
             row_key k = key_of(fig);
-            int col = find_column(c, f, json_get_string(fig, "device"));
             int row = find_row(c, &k);
+            int col = row < 0 ? -1 : find_column(c, json_get_string(fig, "device"), row);
             if (col < 0 || row < 0) {
                 fprintf(stderr, "clnet-bench %s: more than %d columns or %d rows\n", CMD,
                         MAX_COLUMNS, MAX_ROWS);
                 return BENCH_EXIT_USAGE;
             }
             c->cell[row][col] = fig;
+            c->file[row][col] = f;
+            add_source(c, f, col);
         }
     }
     return BENCH_EXIT_OK;
@@ -209,23 +239,15 @@ static int lay_out(compare *c)
 
 /* ---- refusing what was measured differently ---- */
 
-static bool file_has_row(const compare *c, int file, int row)
-{
-    for (int col = 0; col < c->ncol; col++)
-        if (c->col[col].file == file && c->cell[row][col])
-            return true;
-    return false;
-}
-
-/* The first row of the identity of row `of` that files a and b both have
- * (-1: none); *in_a and *in_b get a row of it each file has (-1: none). */
+/* The first row of the identity of row `of` that columns a and b both
+ * have (-1: none); *in_a and *in_b get a row of it each has (-1: none). */
 static int shared_row(const compare *c, int of, int a, int b, int *in_a, int *in_b)
 {
     *in_a = *in_b = -1;
     for (int r = 0; r < c->nrow; r++) {
         if (!same_identity(&c->row[r], &c->row[of]))
             continue;
-        bool ha = file_has_row(c, a, r), hb = file_has_row(c, b, r);
+        bool ha = c->cell[r][a] != NULL, hb = c->cell[r][b] != NULL;
         if (ha && hb)
             return r;
         if (ha && *in_a < 0)
@@ -236,7 +258,7 @@ static int shared_row(const compare *c, int of, int a, int b, int *in_a, int *in
     return -1;
 }
 
-/* A layer or model in two files that share none of its rows: refused. */
+/* A layer or model in two columns that share none of its rows: refused. */
 static int check_comparable(const compare *c)
 {
     int refusals = 0;
@@ -244,8 +266,8 @@ static int check_comparable(const compare *c)
         bool first = true;   /* each identity once, at its first row */
         for (int q = 0; q < r; q++)
             first = first && !same_identity(&c->row[q], &c->row[r]);
-        for (int a = 0; first && a < c->nfiles; a++)
-            for (int b = a + 1; b < c->nfiles; b++) {
+        for (int a = 0; first && a < c->ncol; a++)
+            for (int b = a + 1; b < c->ncol; b++) {
                 int in_a, in_b;
                 if (shared_row(c, r, a, b, &in_a, &in_b) >= 0 || in_a < 0 || in_b < 0)
                     continue;
@@ -257,7 +279,8 @@ static int check_comparable(const compare *c)
                     fprintf(stderr, "clnet-bench %s: refusing to compare %s %s: the %s "
                             "differ%s between %s (%s) and %s (%s); measure both the same "
                             "way\n", CMD, c->row[r].kind, c->row[r].name, diff,
-                            strchr(diff, ',') ? "" : "s", c->path[a], ta, c->path[b], tb);
+                            strchr(diff, ',') ? "" : "s", c->path[c->file[in_a][a]], ta,
+                            c->path[c->file[in_b][b]], tb);
             }
     }
     if (refusals > MAX_REFUSALS)
@@ -272,15 +295,16 @@ static void print_sources(const compare *c)
     printf("## Where each column was measured\n\n| column | file | device | platform | driver "
            "| OpenCL | clnet | commit | date | host load (1 min) |\n"
            "|---|---|---|---|---|---|---|---|---|--:|\n");
-    for (int i = 0; i < c->ncol; i++) {
-        const json *root = c->root[c->col[i].file];
+    for (int i = 0; i < c->nsrc; i++) {
+        const column *col = &c->col[c->src[i].col];
+        const json *root = c->root[c->src[i].file];
         const json *hw = json_get(root, "hardware"), *dev = NULL;
         for (int d = 0; hw && hw->type == JSON_ARRAY && d < hw->count; d++)
-            if (strcmp(json_get_string(&hw->items[d], "name"), c->col[i].device) == 0)
+            if (strcmp(json_get_string(&hw->items[d], "name"), col->device) == 0)
                 dev = &hw->items[d];
         const json *load = json_get(json_get(root, "host"), "load_average");
-        printf("| %c | %s | %s | %s | %s | %s | %s | %s | %s |", 'A' + c->col[i].file,
-               c->path[c->col[i].file], c->col[i].device, json_get_string(dev, "platform"),
+        printf("| %c | %s | %s | %s | %s | %s | %s | %s | %s |", 'A' + c->src[i].col,
+               c->path[c->src[i].file], col->device, json_get_string(dev, "platform"),
                json_get_string(dev, "driver"), json_get_string(dev, "opencl_version"),
                json_get_string(root, "clnet_version"), json_get_string(root, "clnet_commit"),
                json_get_string(root, "date"));
@@ -470,8 +494,14 @@ int bench_cmd_compare(int argc, char **argv)
     compare *c = calloc(1, sizeof *c);
     if (c)
         c->cell = calloc(MAX_ROWS, sizeof *c->cell);
-    if (!c || !c->cell) {
+    if (c)
+        c->file = calloc(MAX_ROWS, sizeof *c->file);
+    if (!c || !c->cell || !c->file) {
         fprintf(stderr, "clnet-bench %s: out of host memory\n", CMD);
+        if (c) {
+            free(c->cell);
+            free(c->file);
+        }
         free(c);
         return BENCH_EXIT_FAIL;
     }
@@ -485,6 +515,7 @@ int bench_cmd_compare(int argc, char **argv)
     for (int f = 0; f < c->nfiles; f++)
         json_free(c->root[f]);
     free(c->cell);
+    free(c->file);
     free(c);
     return rc;
 }
