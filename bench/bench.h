@@ -90,6 +90,10 @@ extern const int bench_layer_count;
 /* The layer called `name`, or NULL. */
 const bench_layer *bench_layer_find(const char *name);
 
+/* One image's input of a layer as results files write it: "CxHxW", or the
+ * features of a linear layer. */
+void bench_layer_input(const bench_layer *layer, char *out, size_t size);
+
 /* The op, and the shapes of x, w, b and y, of a layer at batch `batch`.
  * y's shape comes from clnet_op_output_shapes, so a suite entry the library
  * rejects is reported rather than guessed. */

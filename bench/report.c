@@ -149,24 +149,13 @@ static void json_baseline(const report *r, const report_row *row)
     bench_json_string(stdout, row->baseline_note ? row->baseline_note : "");
 }
 
-/* One image's input of the row's layer: "CxHxW", or the features of a
- * linear layer. */
-static void layer_input(const char *name, char *out, size_t size)
-{
-    const bench_layer *l = bench_layer_find(name);
-    if (!l)
-        snprintf(out, size, "?");
-    else if (l->linear)
-        snprintf(out, size, "%d", l->c);
-    else
-        snprintf(out, size, "%dx%dx%d", l->c, l->h, l->w);
-}
-
 static void json_row(const report *r, const report_row *row)
 {
     bool ok = row->status == ROW_OK;
-    char input[48];
-    layer_input(row->layer, input, sizeof input);
+    char input[48] = "?";
+    const bench_layer *layer = bench_layer_find(row->layer);
+    if (layer)
+        bench_layer_input(layer, input, sizeof input);
     /* MACs per image of the forward pass: the condition compare matches on */
     provenance_figure fig = {
         .kind = "layer", .name = row->layer, .device = row->device, .pass = row->pass,
