@@ -67,21 +67,6 @@ static int load_cifar(clnet_ctx *ctx, clnet_dataset **train, clnet_dataset **tes
     return test_check_status(ctx, st, "loading CIFAR-10");
 }
 
-/* The default device when it is an OpenCL one, else the first OpenCL one. */
-static clnet_device *opencl_device(clnet_ctx *ctx, clnet_device *const *devs, int n)
-{
-    clnet_device *dev;
-    clnet_device_info info;
-    if (clnet_device_find(ctx, NULL, &dev) == CLNET_OK &&
-        clnet_device_info_get(dev, &info) == CLNET_OK && info.kind == CLNET_DEVICE_OPENCL)
-        return dev;
-    for (int i = 0; i < n; i++)
-        if (clnet_device_info_get(devs[i], &info) == CLNET_OK &&
-            info.kind == CLNET_DEVICE_OPENCL)
-            return devs[i];
-    return NULL;
-}
-
 static int train_and_test(clnet_ctx *ctx, clnet_device *dev, const clnet_dataset *train,
                           const clnet_dataset *test)
 {
@@ -138,7 +123,7 @@ int main(void)
     if (rc == 0)
         rc = load_cifar(ctx, &train, &test);
     if (rc == 0) {
-        clnet_device *dev = opencl_device(ctx, devs, n);
+        clnet_device *dev = test_opencl_device(ctx, devs, n);
         clnet_device_info info;
         clnet_device_info_get(dev, &info);
         printf("device: %s\n", info.name);

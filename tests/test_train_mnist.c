@@ -65,22 +65,6 @@ static int load_mnist(clnet_ctx *ctx, mnist *m)
     return 0;
 }
 
-/* The default device when it is an OpenCL one (CLNET_DEVICE may name one),
- * else the first OpenCL device. */
-static clnet_device *opencl_device(clnet_ctx *ctx, clnet_device *const *devs, int n)
-{
-    clnet_device *dev;
-    clnet_device_info info;
-    if (clnet_device_find(ctx, NULL, &dev) == CLNET_OK &&
-        clnet_device_info_get(dev, &info) == CLNET_OK && info.kind == CLNET_DEVICE_OPENCL)
-        return dev;
-    for (int i = 0; i < n; i++)
-        if (clnet_device_info_get(devs[i], &info) == CLNET_OK &&
-            info.kind == CLNET_DEVICE_OPENCL)
-            return devs[i];
-    return NULL;
-}
-
 static clnet_net *lenet5(clnet_ctx *ctx, clnet_device *dev, int batch)
 {
     clnet_net *net = NULL;
@@ -197,7 +181,7 @@ int main(void)
     if (rc == 0)
         rc = load_mnist(ctx, &m);
     if (rc == 0) {
-        clnet_device *cl = opencl_device(ctx, devs, n);
+        clnet_device *cl = test_opencl_device(ctx, devs, n);
         int ref = test_ref_index(devs, n);
         clnet_device_info info;
         clnet_device_info_get(cl, &info);

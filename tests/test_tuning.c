@@ -45,17 +45,6 @@ static clnet_op conv3x3(void)
     return clnet_op_conv(1, 1, 1, 1);
 }
 
-static clnet_device *find_opencl(clnet_device *const *devs, int n)
-{
-    for (int i = 0; i < n; i++) {
-        clnet_device_info info;
-        if (clnet_device_info_get(devs[i], &info) == CLNET_OK &&
-            info.kind == CLNET_DEVICE_OPENCL)
-            return devs[i];
-    }
-    return NULL;
-}
-
 static int check_errors(clnet_ctx *ctx, clnet_device *dev, clnet_device *ref)
 {
     clnet_op op = conv3x3(), pool = clnet_op_pool(CLNET_POOL_MAX, 2, 2, 0);
@@ -262,7 +251,7 @@ int main(void)
     int n = 0;
     int rc = test_check_status(ctx, clnet_opencl_set_cache_dir(ctx, dir), "set_cache_dir");
     rc = rc ? rc : test_open_devices(ctx, devs, MAX_DEVICES, &n);
-    clnet_device *dev = rc ? NULL : find_opencl(devs, n);
+    clnet_device *dev = rc ? NULL : test_opencl_device(ctx, devs, n);
     int r = rc ? -1 : test_ref_index(devs, n);
     if (!rc && (!dev || r < 0))
         rc = fail("%s", "no OpenCL or no ref device");

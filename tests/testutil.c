@@ -45,6 +45,20 @@ int test_ref_index(clnet_device *const *devs, int n)
     return -1;
 }
 
+clnet_device *test_opencl_device(clnet_ctx *ctx, clnet_device *const *devs, int n)
+{
+    clnet_device *dev;
+    clnet_device_info info;
+    if (clnet_device_find(ctx, NULL, &dev) == CLNET_OK &&
+        clnet_device_info_get(dev, &info) == CLNET_OK && info.kind == CLNET_DEVICE_OPENCL)
+        return dev;
+    for (int i = 0; i < n; i++)
+        if (clnet_device_info_get(devs[i], &info) == CLNET_OK &&
+            info.kind == CLNET_DEVICE_OPENCL)
+            return devs[i];
+    return NULL;
+}
+
 uint64_t test_rng_next(test_rng *r)
 {
     uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);

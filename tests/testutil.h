@@ -20,6 +20,10 @@ int test_open_devices(clnet_ctx *ctx, clnet_device **devs, int max, int *n);
 /* Index of the `ref` device in devs[0..n), or -1. */
 int test_ref_index(clnet_device *const *devs, int n);
 
+/* The default device when it is an OpenCL one (CLNET_DEVICE may name one),
+ * else the first OpenCL device of devs[0..n); NULL when there is none. */
+clnet_device *test_opencl_device(clnet_ctx *ctx, clnet_device *const *devs, int n);
+
 /* Deterministic generator (splitmix64): the same seed gives the same stream
  * on every machine. */
 typedef struct test_rng { uint64_t state; } test_rng;

@@ -173,7 +173,8 @@ static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor
 static clnet_status backward_pool(clnet_net *net, nn_layer *l, clnet_tensor *g)
 {
     nn_layer *p = &net->layers[l->spec.from[0]];
-    if (l->spec.pool.mode == CLNET_POOL_MAX) {
+    /* a selecting mode's gradient goes to the one input its argmax names */
+    if (clnet_pool_mode_info_get(l->spec.pool.mode)->selects) {
         clnet_op op = {.kind = CLNET_OP_UNPOOL};
         op.u.unpool.out_h = p->out.ndim == 3 ? (int)p->out.dim[1] : 1;
         op.u.unpool.out_w = (int)p->out.dim[p->out.ndim - 1];

@@ -287,7 +287,7 @@ static clnet_status bind_layer_aux(clnet_net *net, nn_layer *l)
     clnet_status st = CLNET_OK;
     /* inference: an unfused activation's input goes to scratch, and neither
      * argmax (unless an UNPOOL layer reads it) nor batch statistics are kept */
-    if (l->spec.kind == CLNET_LAYER_POOL && l->spec.pool.mode == CLNET_POOL_MAX &&
+    if (l->spec.kind == CLNET_LAYER_POOL && clnet_pool_mode_info_get(l->spec.pool.mode)->selects &&
         (!net->inference_only || l->switches_used))
         st = new_batched(net, CLNET_I32, &l->out, &l->argmax);
     if (st != CLNET_OK || net->inference_only)

@@ -3,8 +3,6 @@
  * inference mode). */
 #include "nn/nn_internal.h"
 
-#include <string.h>
-
 bool nn_layer_training(const clnet_net *net, const nn_layer *l)
 {
     if (!net->training)
@@ -39,11 +37,11 @@ clnet_status clnet_net_find_layer(const clnet_net *net, const char *name, int *i
     if (!net || !name || !id)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_net_find_layer: NULL argument");
-    for (int i = 0; i < net->nlayers; i++)
-        if (strcmp(net->layers[i].spec.name, name) == 0) {
-            *id = i;
-            return CLNET_OK;
-        }
+    int found = nn_names_find(net, name);
+    if (found >= 0) {
+        *id = found;
+        return CLNET_OK;
+    }
     return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_find_layer: no layer "
                       "named '%s' (`clnet-bench models --layers` or clnet_net_summary lists "
                       "them)", name);
