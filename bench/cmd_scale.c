@@ -18,12 +18,18 @@
 #define SGD_LR 0.01f
 #define SGD_MOMENTUM 0.9f
 #define EFFICIENCY_PAYS 0.5     /* below this, each added worker is worth less than half one */
+#define MAX_VALUES 4            /* values of one modelling option */
+
+/* The modelling options, each a list of values: a table per combination. */
+enum { OPT_ALPHA, OPT_BANDWIDTH, OPT_SPEEDUP, OPT_BUCKET, NREALS };
+static const char *const real_names[NREALS] = {"--alpha-us", "--bandwidth-gbps",
+                                               "--gpu-speedup", "--bucket-mb"};
 
 static void print_help(void)
 {
     printf("usage: clnet-bench scale --model NAME [--batch B] [--device D] [--devices LIST]\n"
-           "                         [--reps R] [--alpha-us A] [--bandwidth-gbps G]\n"
-           "                         [--gpu-speedup X] [--bucket-mb M] [--max-workers P]\n"
+           "                         [--reps R] [--alpha-us A,...] [--bandwidth-gbps G,...]\n"
+           "                         [--gpu-speedup X,...] [--bucket-mb M,...] [--max-workers P]\n"
            "                         [--seed S] [model options]\n\n"
            "Predicts the training step time, images/s and efficiency of zoo model NAME\n"
            "trained data-parallel on 1, 2, 4, ... P workers, each with a batch of B\n"
@@ -45,7 +51,9 @@ static void print_help(void)
            "time / the step time at p workers; scaling stops paying where it falls below\n"
            "%.0f%%. Then it measures images/s with 1 device and with every device of\n"
            "LIST in this process (clnet_parallel_step, batch B per device, gradients\n"
-           "summed on the host), with the all-reduce's share of the step.\n\n"
+           "summed on the host), with the all-reduce's share of the step. The four\n"
+           "modelling options take up to %d comma-separated values each: one table per\n"
+           "combination, from the one measurement.\n\n"
            "  --model NAME       zoo model (required)\n"
            "  --batch B          images per worker and step (default 32)\n"
            "  --device D         the device whose step is measured (default: CLNET_DEVICE,\n"
@@ -61,35 +69,39 @@ static void print_help(void)
            "  --bucket-mb M      bucket size, MiB (default 25, DDP's)\n"
            "  --max-workers P    largest number of workers modelled (default 1024)\n"
            "  --seed S           weights, inputs and labels (default 1)\n" MODEL_OPTS_HELP
-           "  --help             this text\n", 100 * EFFICIENCY_PAYS);
+           "  --help             this text\n", 100 * EFFICIENCY_PAYS, MAX_VALUES);
 }
 
 typedef struct scale_options {
     const char *model, *selector, *devices;
     model_opts m;
     long batch, reps, seed, max_workers;
-    double alpha_us, bandwidth_gbps, gpu_speedup, bucket_mb;
+    double real[NREALS][MAX_VALUES];     /* the modelling options' values */
+    int nreal[NREALS];
 } scale_options;
 
-/* Parses a number > 0 (and finite) for option `name`. */
-static bool parse_positive(const char *text, const char *name, double *out)
+/* Parses 1..MAX_VALUES comma-separated numbers > 0 (and finite) for
+ * option `name`. */
+static bool parse_positives(const char *text, const char *name, double *out, int *n)
 {
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || *end || !isfinite(v) || v <= 0) {
-        bench_usage_error(CMD, "bad value '%s' for %s: expected a number > 0", text, name);
-        return false;
+    const char *p = text;
+    for (*n = 0; *n < MAX_VALUES; p++) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || (*end && *end != ',') || !isfinite(v) || v <= 0)
+            break;
+        out[(*n)++] = v;
+        p = end;
+        if (!*p)
+            return true;
     }
-    *out = v;
-    return true;
+    bench_usage_error(CMD, "bad value '%s' for %s: expected up to %d comma-separated numbers "
+                      "> 0", text, name, MAX_VALUES);
+    return false;
 }
 
 static int parse_option(bench_opts *o, scale_options *opt)
 {
-    static const char *const reals[] = {"--alpha-us", "--bandwidth-gbps", "--gpu-speedup",
-                                        "--bucket-mb"};
-    double *targets[] = {&opt->alpha_us, &opt->bandwidth_gbps, &opt->gpu_speedup,
-                         &opt->bucket_mb};
     const char *v = NULL;
     bool matched;
     int rc = model_opts_parse(o, &opt->m, &matched);
@@ -97,10 +109,10 @@ static int parse_option(bench_opts *o, scale_options *opt)
         return rc;
     if (bench_opt_timing(o, &opt->batch, &opt->reps, &opt->selector))
         return o->error ? BENCH_EXIT_USAGE : BENCH_EXIT_OK;
-    for (int i = 0; i < 4; i++)
-        if (bench_opt_value(o, reals[i], &v))
-            return o->error || !parse_positive(v, reals[i], targets[i]) ? BENCH_EXIT_USAGE
-                                                                        : BENCH_EXIT_OK;
+    for (int i = 0; i < NREALS; i++)
+        if (bench_opt_value(o, real_names[i], &v))
+            return o->error || !parse_positives(v, real_names[i], opt->real[i], &opt->nreal[i])
+                       ? BENCH_EXIT_USAGE : BENCH_EXIT_OK;
     if (bench_opt_value(o, "--model", &v)) {
         opt->model = v;
     } else if (bench_opt_value(o, "--devices", &v)) {
@@ -362,8 +374,8 @@ static int measure_parallel(clnet_ctx *ctx, clnet_device *const *devs, int ndevs
 
 /* ---- printing ---- */
 
-static void print_assumptions(const scale_options *opt, const clnet_device_info *info,
-                              const measured *m, const scale_network *nw)
+static void print_measurement(const scale_options *opt, const clnet_device_info *info,
+                              const measured *m)
 {
     char params[32];
     published_commas(m->params, params, sizeof params);
@@ -374,20 +386,27 @@ static void print_assumptions(const scale_options *opt, const clnet_device_info 
            "split by timing each layer\n", info->index, info->name, opt->batch, m->step_ms,
            opt->reps, m->forward_ms, m->backward_ms, 100 * m->backward_ms / m->step_ms,
            m->optimizer_ms);
-    printf("assumptions (none hidden):\n"
+}
+
+/* The assumptions of one table: speedup x, network nw. */
+static void print_assumptions(const scale_options *opt, const measured *m, double x,
+                              double alpha_us, double gbps, double bucket_mb)
+{
+    printf("\n### %g x this device's speed, alpha %g us, %g Gb/s, buckets of %g MiB\n\n"
+           "assumptions (none hidden):\n"
            "  - a worker computes %g times as fast as this device: %.2f ms per step of %ld "
-           "images (--gpu-speedup)\n", opt->gpu_speedup, m->step_ms / opt->gpu_speedup,
+           "images (--gpu-speedup)\n", x, alpha_us, gbps, bucket_mb, x, m->step_ms / x,
            opt->batch);
     printf("  - weak scaling: every worker takes %ld images a step; global batch %ld x "
            "workers\n", opt->batch, opt->batch);
     printf("  - ring all-reduce of n bytes over p workers: 2(p-1) alpha + 2(p-1)/p n/beta, "
            "alpha %g us (--alpha-us), beta %g Gb/s = %.3g GB/s (--bandwidth-gbps); no "
-           "contention, no compression, float32 gradients\n", opt->alpha_us,
-           opt->bandwidth_gbps, nw->beta_bytes_per_s * 1e-9);
+           "contention, no compression, float32 gradients\n", alpha_us, gbps,
+           gbps / 8);
     printf("  - bucketed: buckets of %g MiB (--bucket-mb) filled in backward order, each "
            "all-reduced when full, one at a time, while the backward pass goes on; a "
            "layer's backward time is its share of this device's (layer by layer)\n",
-           opt->bucket_mb);
+           bucket_mb);
     printf("  - the optimizer step runs after the last all-reduce; the input pipeline is "
            "never the bottleneck\n\n");
 }
@@ -455,6 +474,39 @@ static void print_measured(const scale_options *opt, const device_list *list,
     printf("\n");
 }
 
+/* A table for every combination of the modelling options' values. */
+static int print_models(const scale_options *opt, const measured *m)
+{
+    const int *n = opt->nreal;
+    const double (*v)[MAX_VALUES] = opt->real;
+    scale_layer *layers = malloc((size_t)m->nlayers * sizeof *layers);
+    if (!layers) {
+        fprintf(stderr, "clnet-bench %s: out of host memory\n", CMD);
+        return BENCH_EXIT_FAIL;
+    }
+    for (int ix = 0; ix < n[OPT_SPEEDUP]; ix++)
+        for (int ia = 0; ia < n[OPT_ALPHA]; ia++)
+            for (int ib = 0; ib < n[OPT_BANDWIDTH]; ib++)
+                for (int ik = 0; ik < n[OPT_BUCKET]; ik++) {
+                    double x = v[OPT_SPEEDUP][ix];
+                    scale_network nw = {
+                        .alpha_s = v[OPT_ALPHA][ia] * 1e-6,
+                        .beta_bytes_per_s = v[OPT_BANDWIDTH][ib] * 1e9 / 8,
+                        .bucket_bytes = v[OPT_BUCKET][ik] * 1024 * 1024};
+                    for (int i = 0; i < m->nlayers; i++)
+                        layers[i] = (scale_layer){m->layers[i].backward_ms / x,
+                                                  m->layers[i].grad_bytes};
+                    scale_step s = {.forward_ms = m->forward_ms / x,
+                                    .step_ms = m->optimizer_ms / x, .layers = layers,
+                                    .nlayers = m->nlayers};
+                    print_assumptions(opt, m, x, v[OPT_ALPHA][ia], v[OPT_BANDWIDTH][ib],
+                                      v[OPT_BUCKET][ik]);
+                    print_model_table(opt, &s, &nw);
+                }
+    free(layers);
+    return BENCH_EXIT_OK;
+}
+
 /* ---- the command ---- */
 
 static int open_devices(clnet_ctx *ctx, const scale_options *opt, const clnet_device_info *info,
@@ -496,16 +548,8 @@ static int scale(clnet_ctx *ctx, const scale_options *opt)
         rc = measure_parallel(ctx, list.devs, ndevs, opt, &res[nres++]);
     }
     if (rc == BENCH_EXIT_OK) {
-        scale_network nw = {.alpha_s = opt->alpha_us * 1e-6,
-                            .beta_bytes_per_s = opt->bandwidth_gbps * 1e9 / 8,
-                            .bucket_bytes = opt->bucket_mb * 1024 * 1024};
-        double x = opt->gpu_speedup;
-        for (int i = 0; i < m.nlayers; i++)
-            m.layers[i].backward_ms /= x;
-        scale_step s = {.forward_ms = m.forward_ms / x, .step_ms = m.optimizer_ms / x,
-                        .layers = m.layers, .nlayers = m.nlayers};
-        print_assumptions(opt, &info, &m, &nw);
-        print_model_table(opt, &s, &nw);
+        print_measurement(opt, &info, &m);
+        rc = print_models(opt, &m);
         print_measured(opt, &list, res, nres, &m);
     }
     free(m.layers);
@@ -515,8 +559,7 @@ static int scale(clnet_ctx *ctx, const scale_options *opt)
 int bench_cmd_scale(int argc, char **argv)
 {
     scale_options opt = {.batch = 32, .reps = 3, .seed = 1, .max_workers = 1024,
-                         .alpha_us = 5, .bandwidth_gbps = 100, .gpu_speedup = 1,
-                         .bucket_mb = 25};
+                         .real = {{5}, {100}, {1}, {25}}, .nreal = {1, 1, 1, 1}};
     bool help = false;
     int rc = parse_options(argc, argv, &opt, &help);
     if (rc != BENCH_EXIT_OK || help) {
