@@ -469,7 +469,7 @@ static void print_measured(const scale_options *opt, const device_list *list,
     const parallel_result *last = &res[nres - 1];
     if (last->devices > 1 && last->allreduce_ms > 0)
         printf("\nthe in-process all-reduce moved %.1f MB of gradients per device in %.2f ms: "
-               "%.2f GB/s per device", 1e-6 * bytes, last->allreduce_ms,
+               "%.3g GB/s per device", 1e-6 * bytes, last->allreduce_ms,
                bytes / (last->allreduce_ms * 1e-3) * 1e-9);
     printf("\n");
 }
