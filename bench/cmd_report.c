@@ -646,6 +646,7 @@ static bool write_results_json(rpt *r, const char *command)
         return false;
     }
     fputs("{\"figures\": [", f);
+    clnet_ctx *ctx = bench_ctx_new(CMD);
     const ops_table *t = r->ops;
     int n = 0;
     for (int pass = 0; t && pass < 2; pass++)
@@ -653,7 +654,10 @@ static bool write_results_json(rpt *r, const char *command)
             for (int d = 0; d < t->ndev; d++) {
                 const ops_cell *c = &t->cell[pass][l][d];
                 const bench_layer *layer = bench_layer_find(t->layer[l]);
-                if (!c->present || !layer)
+                bench_layer_setup setup;
+                /* the exact MACs (the CSV's GFLOP is rounded), as ops --json writes */
+                if (!c->present || !layer || !ctx ||
+                    bench_layer_prepare(ctx, layer, 1, &setup) != CLNET_OK)
                     continue;
                 bool ok = strcmp(c->status, "ok") == 0, ref = strcmp(t->dev[d], "ref") == 0;
                 char input[48];
@@ -662,7 +666,7 @@ static bool write_results_json(rpt *r, const char *command)
                     .kind = "layer", .name = t->layer[l], .device = t->dev[d],
                     .pass = pass ? "backward" : "forward", .batch = 1,
                     .precision = PROVENANCE_FP32, .input = input,
-                    .macs = (int64_t)llround(t->gflop[pass][l] * 1e9 / 2), .replicas = 1,
+                    .macs = (int64_t)setup.macs * (pass ? 2 : 1), .replicas = 1,
                     .reps = ref ? 1 : t->reps, .ms = ok ? c->ms : NAN, .ms_min = NAN,
                     .ms_max = NAN, .images_per_second = ok ? 1e3 / c->ms : NAN,
                     .gflops = ok ? c->gflops : NAN, .status = c->status,
@@ -674,7 +678,6 @@ static bool write_results_json(rpt *r, const char *command)
     if (r->train_figures)
         fprintf(f, "%s\n %s", n ? "," : "", r->train_figures);
     fputs("\n], ", f);
-    clnet_ctx *ctx = bench_ctx_new(CMD);
     clnet_device_info devs[MAX_DEVICES];
     int ndevs = 0;
     for (int i = 0; ctx && i < clnet_device_count(ctx) && ndevs < MAX_DEVICES; i++)
