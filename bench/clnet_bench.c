@@ -1,6 +1,6 @@
 /* clnet_bench.c - clnet-bench, the harness: dispatches to its subcommands
  * (devices, compile, ops, tune, train, eval, models, run, report, compare,
- * scale, evolve, visualize) and prints the overall help. */
+ * scale, evolve, es-compare, visualize) and prints the overall help. */
 #include <string.h>
 
 #include "bench.h"
@@ -28,6 +28,7 @@ static const subcommand subcommands[] = {
     {"compare", bench_cmd_compare, "results files of several machines side by side (Markdown, PNG)"},
     {"scale", bench_cmd_scale, "data-parallel scaling to 1024 workers: measured step, modelled all-reduce"},
     {"evolve", bench_cmd_evolve, "search small classifiers' structure with a genetic algorithm"},
+    {"es-compare", bench_cmd_es_compare, "SGD against an evolution strategy on one forward-pass budget"},
     {"visualize", bench_cmd_visualize, "deconvnet pictures of what a layer's feature maps see"},
 };
 #define NSUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])

@@ -388,7 +388,7 @@ static int prepare(vis_run *r, deconv_path **path)
     char *text;
     int rc = training_cfg_text(CMD, r->v->model, r->v->cfg, &text);
     if (rc == BENCH_EXIT_OK)
-        rc = training_model_new(CMD, r->ctx, text, r->v->model, r->data.test, NULL,
+        rc = training_model_new(CMD, r->ctx, text, r->v->model, r->data.test, NULL, false,
                                 r->v->checkpoint, r->dev, (int)r->v->batch, 0, &r->net);
     free(text);
     if (rc != BENCH_EXIT_OK)

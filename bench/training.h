@@ -33,6 +33,18 @@ int training_data_load(const char *cmd, clnet_ctx *ctx, const char *name, const 
                        training_data *out);
 void training_data_free(training_data *d);
 
+/* Frames every image of both splits with `pad` pixels of value 0 on each
+ * side, as LeCun et al. 1998 centred MNIST's 28x28 digits in a 32x32 field;
+ * the normalisation stays the unpadded training split's. Returns an exit
+ * code. */
+int training_data_pad(const char *cmd, clnet_ctx *ctx, training_data *d, int pad);
+
+/* The border that makes the images of `ds` the input of cfg `text`: P when
+ * its [net] input has ds's channels and is 2P (1 <= P <= 4) larger in both
+ * height and width, else 0 (also for a cfg that does not build, which the
+ * caller's own build then reports). */
+int training_cfg_pad(clnet_ctx *ctx, const char *text, const clnet_dataset *ds);
+
 /* Opens the device chosen by `selector` (NULL: the default) and describes
  * it. A selector that matches nothing is a usage error. */
 int training_device_open(const char *cmd, clnet_ctx *ctx, const char *selector,
@@ -49,13 +61,15 @@ bool training_parse_resize(const char *cmd, const char *text, int size[2]);
 
 /* Builds the net of cfg `text` (`name` names it in messages) with the input
  * shape and class count of `ds` (its images resized to resize[0] x
- * resize[1] when resize[0] > 0; resize may be NULL), loads `checkpoint` into it (may be NULL),
+ * resize[1] when resize[0] > 0; resize may be NULL) and, with `aux`, its
+ * auxiliary classifiers, loads `checkpoint` into it (may be NULL),
  * and binds it to `dev` for batches of up to `batch` images, weights from
  * `seed` - or, when the checkpoint holds a training state, from the seed of
  * the run that saved it, so that its dropout streams go on. Returns an exit
  * code. */
 int training_model_new(const char *cmd, clnet_ctx *ctx, const char *text, const char *name,
-                       const clnet_dataset *ds, const int *resize, const char *checkpoint,
+                       const clnet_dataset *ds, const int *resize, bool aux,
+                       const char *checkpoint,
                        clnet_device *dev, int batch, uint64_t seed, clnet_net **out);
 
 /* The per-image input shape of a net fed `ds`, resized as

@@ -205,6 +205,9 @@ static clnet_status build_rbf(cfg_parser *p, const cfg_section *s, const clnet_s
 {
     (void)in;
     spec->kind = CLNET_LAYER_RBF;
+    int centres = 0;
+    TRY(cfg_enum(p, s, "centres", "learnt digits", &centres));
+    spec->rbf_digit_centres = centres == 1;
     return cfg_need_int(p, s, "outputs", 1, CFG_MAX_CHANNELS, &spec->out_channels);
 }
 
@@ -529,6 +532,7 @@ static clnet_status add_layer(cfg_parser *p, clnet_net *net, const cfg_item *it,
         TRY(scale_filters(p, s, width, &spec));
     if (s->type == CFG_UNPOOL)
         TRY(read_switches(p, s, net, &spec));
+    TRY(cfg_float(p, s, "loss_weight", (cfg_range){0, 1000, false, false}, &spec.loss_weight));
     if (classes > 0)
         spec.out_channels = classes;
     clnet_status st = clnet_net_add(net, &spec, NULL);

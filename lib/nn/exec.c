@@ -42,7 +42,7 @@ void nn_release_device(clnet_net *net)
         l->y_alias = l->dy_alias = NN_OWN;
     }
     clnet_tensor **all[] = {&net->scratch[0], &net->scratch[1], &net->labels, &net->targets,
-                            &net->loss_values};
+                            &net->loss_values, &net->aux_loss_values};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         free_tensor(all[k]);
     nn_free_plan(net);
@@ -81,7 +81,7 @@ size_t clnet_net_device_bytes(const clnet_net *net)
         }
     }
     const clnet_tensor *all[] = {net->scratch[0], net->scratch[1], net->labels, net->targets,
-                                 net->loss_values};
+                                 net->loss_values, net->aux_loss_values};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         bytes += owned_bytes(all[k], false);
     for (int i = 0; i < net->nout_buffers; i++)
@@ -474,7 +474,7 @@ clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smo
     clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
-    if (loss != CLNET_LOSS_SOFTMAX_XENT && loss != CLNET_LOSS_MSE)
+    if (loss != CLNET_LOSS_SOFTMAX_XENT && loss != CLNET_LOSS_MSE && loss != CLNET_LOSS_MMI)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_set_loss: unknown "
                           "loss %d", (int)loss);
     if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
@@ -482,6 +482,18 @@ clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smo
                           "smoothing %g outside [0, 1)", (double)label_smoothing);
     net->loss = loss;
     net->label_smoothing = label_smoothing;
+    return CLNET_OK;
+}
+
+clnet_status clnet_net_set_mmi_j(clnet_net *net, float j)
+{
+    clnet_error_clear(net ? net->ctx : NULL);
+    if (!net)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    if (!(j > 0.0f && j <= 80.0f))
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_set_mmi_j: j %g "
+                          "outside (0, 80]", (double)j);
+    net->mmi_j = j;
     return CLNET_OK;
 }
 
@@ -720,10 +732,13 @@ clnet_status nn_forward(clnet_net *net, const float *x, int n, bool normalised)
     }
     for (int id = 1; id < net->nlayers; id++)
         net->layers[id].fused_by = 0;
+    if (!net->training)
+        nn_mark_aux_only(net);
     for (int id = 1; id < net->nlayers; id++) {
         nn_layer *l = &net->layers[id];
         l->act_fused = false;
-        if (l->fused_by)
+        /* auxiliary classifiers take part in training only */
+        if (l->fused_by || (!net->training && l->aux_only))
             continue;
         t = nn_prof_start(net);
         if (!nn_forward_fused(net, id, &st))

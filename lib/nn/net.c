@@ -4,6 +4,7 @@
 #include "core/geometry.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,7 +296,10 @@ static void declare_params(nn_layer *l, const clnet_shape *in)
     case CLNET_LAYER_LINEAR:
     case CLNET_LAYER_RBF: {
         int64_t w[2] = {k, nn_numel(in)};
-        add_param(l, "weight", NN_INIT_WEIGHT, 2, w);
+        bool digits = s->kind == CLNET_LAYER_RBF && s->rbf_digit_centres;
+        add_param(l, "weight", digits ? NN_INIT_DIGITS : NN_INIT_WEIGHT, 2, w);
+        if (digits)
+            l->params[0].lr_mult = 0.0f;
         if (s->bias && s->kind == CLNET_LAYER_LINEAR)
             add_param(l, "bias", NN_INIT_ZERO, 1, &k);
         break;
@@ -391,6 +395,12 @@ static clnet_status infer_shape(clnet_net *net, nn_layer *l, clnet_shape *out)
         if (s->kind != CLNET_LAYER_BATCHNORM && s->out_channels < 1)
             return clnet_fail(net->ctx, CLNET_ERR_INVALID_PARAMS, "%d outputs (must be >= 1)",
                               s->out_channels);
+        if (s->kind == CLNET_LAYER_RBF && s->rbf_digit_centres &&
+            (s->out_channels != NN_RBF_DIGITS || nn_numel(first) != NN_RBF_DIGIT_CELLS))
+            return clnet_fail(net->ctx, CLNET_ERR_SHAPE, "digit centres are %d bitmaps of %d "
+                              "cells: needs %d outputs of %d inputs, has %d of %lld",
+                              NN_RBF_DIGITS, NN_RBF_DIGIT_CELLS, NN_RBF_DIGITS,
+                              NN_RBF_DIGIT_CELLS, s->out_channels, (long long)nn_numel(first));
         if ((s->kind == CLNET_LAYER_CONV || s->kind == CLNET_LAYER_CONV_TRANSPOSE) &&
             first->ndim < 2)
             return clnet_fail(net->ctx, CLNET_ERR_SHAPE,
@@ -591,6 +601,10 @@ clnet_status clnet_net_add(clnet_net *net, const clnet_layer_spec *spec, int *id
     nn_layer l = {.spec = *spec, .consumer = -1};
     fill_defaults(&l.spec);
     clnet_status st = check_name(net, &l.spec, new_id);
+    if (st == CLNET_OK && !(l.spec.loss_weight >= 0.0f && isfinite(l.spec.loss_weight)))
+        st = clnet_fail(net->ctx, CLNET_ERR_INVALID_PARAMS, "net: layer %d (%s): loss_weight "
+                        "%g (must be finite and >= 0)", new_id, l.spec.name,
+                        (double)l.spec.loss_weight);
     if (st == CLNET_OK)
         st = resolve_from(net, &l.spec, new_id, l.spec.name);
     if (st != CLNET_OK)

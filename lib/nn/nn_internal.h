@@ -16,7 +16,8 @@
 typedef enum nn_param_init {
     NN_INIT_WEIGHT = 0,            /* random, by the clnet_init scheme */
     NN_INIT_ZERO,                  /* biases, BN shift and running mean */
-    NN_INIT_ONE                    /* BN scale and running variance */
+    NN_INIT_ONE,                   /* BN scale and running variance */
+    NN_INIT_DIGITS                 /* RBF centres: the digit bitmaps of rbf_digits.c */
 } nn_param_init;
 
 /* One parameter tensor. Its values live in exactly one place: `host` while
@@ -91,6 +92,8 @@ typedef struct nn_layer {
     uint64_t fold_version;         /* net->param_version they were computed at */
 
     /* per backward pass */
+    bool aux_only;                 /* in the last inference forward: needed only by auxiliary
+                                      outputs (loss_weight), so not run (aux_loss.c) */
     bool needs_grad;               /* dy is computed (trainable, or feeds one that is) */
     bool grad_written;             /* dy holds a first contribution */
 
@@ -112,11 +115,14 @@ struct clnet_net {
     clnet_tensor *labels;          /* I32 (max_batch), on first backward */
     clnet_tensor *targets;         /* F32 (max_batch, loss width), on first MSE backward */
     clnet_tensor *loss_values;     /* F32 (max_batch) */
+    clnet_tensor *aux_loss_values; /* F32 (max_batch): one auxiliary output's losses, on the
+                                      first backward that has one (aux_loss.c) */
     int batch_n;                   /* batch size the views were built for; 0 = none */
 
     bool training;
     clnet_loss loss;
     float label_smoothing;
+    float mmi_j;                   /* CLNET_LOSS_MMI's j; 0: CLNET_MMI_J_DEFAULT (nn_mmi_j) */
     bool loss_sum;                 /* the loss gradient is of the batch's sum, not its mean */
     int last_n;                    /* images of the last forward; 0 = none yet */
     bool last_training;
@@ -272,6 +278,16 @@ clnet_status nn_plan_outputs(clnet_net *net);
 clnet_status nn_shared_output(clnet_net *net, int id, clnet_tensor **y);
 void nn_free_plan(clnet_net *net);
 
+/* Auxiliary outputs (aux_loss.c): nn_mark_aux_only sets every layer's
+ * aux_only for an inference forward; nn_aux_losses, after the output's loss
+ * wrote the per-image losses of n images into `values`, adds each
+ * auxiliary output's weighted cross-entropy against `truth` (the n labels on
+ * the device; `labels` on the host, checked against its width) to them and
+ * its weighted gradient to its layer's. */
+void nn_mark_aux_only(clnet_net *net);
+clnet_status nn_aux_losses(clnet_net *net, const int32_t *labels, clnet_tensor *truth,
+                           clnet_tensor *values);
+
 /* Builds the per-layer batch views for n images (exec.c). */
 clnet_status nn_set_batch(clnet_net *net, int n);
 void nn_batch_views_free(nn_layer *l);
@@ -318,6 +334,34 @@ static inline uint64_t nn_mix64(uint64_t z)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* Fixed RBF centres for the ten digits (rbf_digits.c): NN_RBF_DIGITS
+ * bitmaps of 7x12 = NN_RBF_DIGIT_CELLS cells, +1 ink and -1 paper, written
+ * to w (NN_RBF_DIGITS * NN_RBF_DIGIT_CELLS floats). */
+#define NN_RBF_DIGITS 10
+#define NN_RBF_DIGIT_CELLS 84
+void nn_rbf_digit_centres(float *w);
+
+/* An MMI net's outputs are penalties (smaller is better): in place, their
+ * negatives, class scores like logits; other nets' outputs stay. (train.c) */
+void nn_penalties_to_scores(const clnet_net *net, float *out, size_t count);
+/* The training criterion of one row of scores (the net's outputs, made
+ * scores by nn_penalties_to_scores) against `label`, as the device computes
+ * it; logp is scratch of k doubles. (train.c) */
+double nn_row_loss(const clnet_net *net, const float *y, int64_t k, int32_t label, double *logp);
+
+/* ES's gradient estimate (es.c, clnet_net_es_gradient) on an input already
+ * normalised when `normalised`. */
+struct clnet_es_params;
+clnet_status nn_es_gradient(clnet_net *net, const float *x, const int32_t *labels, int n,
+                            const struct clnet_es_params *p, bool normalised, float *out,
+                            float *loss);
+
+/* The rubbish-class penalty of the net's MMI loss. */
+static inline float nn_mmi_j(const clnet_net *net)
+{
+    return net->mmi_j > 0.0f ? net->mmi_j : CLNET_MMI_J_DEFAULT;
 }
 
 #endif
