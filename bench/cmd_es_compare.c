@@ -197,10 +197,7 @@ static int run_method(const compare *c, const clnet_optimizer *opt, double *accu
                                 (uint64_t)o->seed, &net);
     if (rc != BENCH_EXIT_OK)
         return rc;
-    clnet_layer_info last;
-    bool rbf = clnet_net_layer_info(net, clnet_net_layer_count(net) - 1, &last) == CLNET_OK &&
-               last.kind == CLNET_LAYER_RBF;
-    clnet_status st = clnet_net_set_loss(net, rbf ? CLNET_LOSS_MMI : CLNET_LOSS_SOFTMAX_XENT, 0);
+    clnet_status st = clnet_net_set_loss(net, training_default_loss(net), 0);
     double start = now_s();
     accuracy[0] = evaluate(c, net, &st);
     int64_t used = 0;

@@ -837,16 +837,10 @@ static int set_up_finetune(run *r, clnet_device *dev)
 }
 
 /* Device, data and model; returns an exit code. */
-/* --loss, or by default MMI for a net whose outputs are penalties (it
- * ends in RBF units), else softmax cross-entropy. */
+/* --loss, or the net's default (training_default_loss). */
 static clnet_loss chosen_loss(const clnet_net *net, const train_options *t)
 {
-    if (t->loss >= 0)
-        return (clnet_loss)t->loss;
-    clnet_layer_info last;
-    bool rbf = clnet_net_layer_info(net, clnet_net_layer_count(net) - 1, &last) == CLNET_OK &&
-               last.kind == CLNET_LAYER_RBF;
-    return rbf ? CLNET_LOSS_MMI : CLNET_LOSS_SOFTMAX_XENT;
+    return t->loss >= 0 ? (clnet_loss)t->loss : training_default_loss(net);
 }
 
 static int set_up(run *r)

@@ -95,6 +95,14 @@ int training_cfg_pad(clnet_ctx *ctx, const char *text, const clnet_dataset *ds)
     return pad;
 }
 
+clnet_loss training_default_loss(const clnet_net *net)
+{
+    clnet_layer_info last;
+    bool rbf = clnet_net_layer_info(net, clnet_net_layer_count(net) - 1, &last) == CLNET_OK &&
+               last.kind == CLNET_LAYER_RBF;
+    return rbf ? CLNET_LOSS_MMI : CLNET_LOSS_SOFTMAX_XENT;
+}
+
 int training_device_open(const char *cmd, clnet_ctx *ctx, const char *selector,
                          clnet_device **dev, clnet_device_info *info)
 {

@@ -45,6 +45,11 @@ int training_data_pad(const char *cmd, clnet_ctx *ctx, training_data *d, int pad
  * caller's own build then reports). */
 int training_cfg_pad(clnet_ctx *ctx, const char *text, const clnet_dataset *ds);
 
+/* The classification loss a net is trained and evaluated with: LeCun et
+ * al.'s MMI criterion for a net whose outputs are penalties (it ends in RBF
+ * units), else softmax cross-entropy. */
+clnet_loss training_default_loss(const clnet_net *net);
+
 /* Opens the device chosen by `selector` (NULL: the default) and describes
  * it. A selector that matches nothing is a usage error. */
 int training_device_open(const char *cmd, clnet_ctx *ctx, const char *selector,
