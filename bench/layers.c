@@ -1,6 +1,6 @@
 /* layers.c - the standard layer suite of `clnet-bench ops`: forward layers of
- * LeNet-5, AlexNet, VGG-16, ResNet-50, MobileNet-v2, CIFAR ResNet-20 and a
- * 4096-wide linear layer. */
+ * LeNet-5, AlexNet, VGG-16, ResNet-50, MobileNet-v2, CIFAR ResNet-20, the
+ * last stage of ResNet-18 on 32x32 inputs and a 4096-wide linear layer. */
 #include <string.h>
 
 #include "bench.h"
@@ -25,6 +25,8 @@ const bench_layer bench_layers[] = {
     CONV("resnet20_16x32",      16,  16,   32,  3,     1,     1,  1),
     CONV("resnet20_32x16",      32,  32,   16,  3,     1,     1,  1),
     CONV("resnet20_64x8",       64,  64,   8,   3,     1,     1,  1),
+    CONV("resnet18_s2_256x2",   256, 512,  2,   3,     2,     1,  1),
+    CONV("resnet18_512x1",      512, 512,  1,   3,     1,     1,  1),
     LINEAR("fc4096",            4096, 4096),
 };
 const int bench_layer_count = (int)(sizeof bench_layers / sizeof bench_layers[0]);

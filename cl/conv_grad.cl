@@ -351,16 +351,20 @@ __kernel void col2im_chunk(__global const float *col, int col_off, int ld,
  * a transposed convolution (C, K/g, KH, KW), here with c over its C/g
  * input and k over its K/g output channels per group, turned into those of
  * the forward convolution that computes it at stride 1 (K, C/g, KH, KW).
- * Grid: dim 0 = tap, dim 1 = c within the group, dim 2 = g * kpg + k. */
+ * A work-item turns one whole window (a work-item per element costs more
+ * than the copy on CPU devices). Grid: dim 0 = c within the group, dim 1 =
+ * g * kpg + k. */
 __kernel void flip_weights(__global const float *w, int w_off, int w_bs, __global float *wf,
                            int wf_off, grad_shape s)
 {
-    const int tap = get_global_id(0), c = get_global_id(1), gk = get_global_id(2);
+    const int c = get_global_id(0), gk = get_global_id(1);
     const int window = s.kh * s.kw, g = gk / s.kpg, k = gk % s.kpg;
-    if (tap >= window)
+    if (c >= s.cpg)
         return;
-    wf[wf_off + (gk * s.cpg + c) * window + tap] =
-        w[w_off + (g * s.cpg + c) * w_bs + k * window + window - 1 - tap];
+    __global const float *src = w + w_off + (g * s.cpg + c) * w_bs + k * window;
+    __global float *dst = wf + wf_off + (gk * s.cpg + c) * window;
+    for (int tap = 0; tap < window; tap++)
+        dst[tap] = src[window - 1 - tap];
 }
 
 /* The most window taps depthwise_weights keeps accumulators for (5 x 5). */

@@ -27,7 +27,9 @@
  * = padded plane) it is the im2col matrix of a stride-1 convolution whose
  * output pixels are computed on the padded width (column p = oh * c_rw +
  * ow). Columns with ow >= c_valid fall in the padding and are dropped; the
- * others go to oh * c_valid + ow of C's row.
+ * others go to oh * c_bs + ow of C's row (c_bs = c_valid there). With an
+ * ordinary B, c_rw = c_valid = an image's plane and c_bs = the images'
+ * stride put the columns of images side by side into their own images.
  *
  * Row r = (c * a_kh + i) * a_kw + j of A starts at c * lda + i * a_dh + j
  * * a_dw (a_kh = a_kw = 1: an ordinary matrix): the transposed im2col matrix
@@ -41,6 +43,7 @@ typedef struct gemm_shape {
     int c_off, ldc, c_ns, c_gs, c_rw, c_valid;
     int bias_off, has_bias, accumulate;
     int a_ns, a_kh, a_kw, a_dh, a_dw;
+    int c_bs;
 } gemm_shape;
 
 /* Lanes j < count of row[j], zeros beyond: the right edge of B. */
@@ -55,9 +58,9 @@ static inline float16 load_part16(__global const float *row, int count)
 /* Stores lanes j < count, lane j being column p0 + j of C, dropping the
  * columns that fall in the padding of an implicit convolution. */
 static inline void store_cols16(__global float *crow, int p0, int count, int rw, int valid,
-                                float16 val)
+                                int bs, float16 val)
 {
-    if (count == 16 && rw == valid) {
+    if (count == 16 && rw == valid && rw == bs) {
         vstore16(val, 0, crow + p0);
         return;
     }
@@ -66,17 +69,17 @@ static inline void store_cols16(__global float *crow, int p0, int count, int rw,
     for (int j = 0; j < count; j++) {
         const int p = p0 + j, oh = p / rw, ow = p - oh * rw;
         if (ow < valid)
-            crow[oh * valid + ow] = v[j];
+            crow[oh * bs + ow] = v[j];
     }
 }
 
 static inline float16 load_cols16(__global const float *crow, int p0, int count, int rw,
-                                  int valid)
+                                  int valid, int bs)
 {
     float v[16];
     for (int j = 0; j < 16; j++) {
         const int p = p0 + j, oh = p / rw, ow = p - oh * rw;
-        v[j] = j < count && ow < valid ? crow[oh * valid + ow] : 0.0f;
+        v[j] = j < count && ow < valid ? crow[oh * bs + ow] : 0.0f;
     }
     return vload16(0, v);
 }
@@ -133,7 +136,7 @@ static inline void gemm_tile(const int mr, __global const float *a, __global con
         _Pragma("unroll") for (int v = 0; v < NV; v++) {
             if (s.accumulate)
                 acc[r][v] = load_cols16(cp + row * s.ldc, n0 + 16 * v, cols - 16 * v, s.c_rw,
-                                        s.c_valid);
+                                        s.c_valid, s.c_bs);
             else
                 acc[r][v] = init;
         }
@@ -150,7 +153,7 @@ static inline void gemm_tile(const int mr, __global const float *a, __global con
             break;
         _Pragma("unroll") for (int v = 0; v < NV; v++)
             store_cols16(cp + (m0 + r) * s.ldc, n0 + 16 * v, min(16, cols - 16 * v), s.c_rw,
-                         s.c_valid, acc[r][v]);
+                         s.c_valid, s.c_bs, acc[r][v]);
     }
 }
 

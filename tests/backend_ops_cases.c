@@ -81,6 +81,13 @@ static const conv_case conv_cases[] = {
      * of unequal images, stride 1 and 2 */
     {9, 6, 29, 31, 10, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {9, 5, 45, 47, 9, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
+    /* the deep layers of a net on small inputs: planes of 4x4 down to 1x1
+     * whose images go side by side into one GEMM (forward) or the unrolled
+     * columns (weight gradient), into channel slices too */
+    {3, 40, 2, 2, 36, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {5, 36, 1, 1, 40, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS | VIEWS},
+    {4, 40, 4, 4, 36, 3, 3, .pad = {1, 1, 1, 1}},
+    {7, 32, 2, 2, 24, 1, 1, .g = 2, .flags = BIAS},
     /* 1-D */
     {2, 3, 0, 31, 4, 0, 3, .pad = {0, 1, 0, 1}, .flags = BIAS},
     {1, 4, 0, 64, 8, 0, 5, .s = {1, 2}, .pad = {0, 2, 0, 2}},

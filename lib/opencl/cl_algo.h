@@ -60,6 +60,10 @@ clnet_status clnet_cl_conv_direct(clnet_device *dev, const clnet_op *op, const c
 /* im2col + the tiled GEMM, and 1x1 convolution as one GEMM (cl_conv_im2col.c). */
 bool clnet_cl_im2col_applies(const clnet_device *dev, const clnet_conv_geom *g);
 bool clnet_cl_im2col_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+/* Whether g's planes are so small that the GEMM of one image would fill
+ * less than 3/4 of the columns it computes: im2col and 1x1 then put the
+ * columns of many images side by side. */
+bool clnet_cl_im2col_narrow(const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_im2col(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
                                   const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y);
 bool clnet_cl_gemm1x1_supports(const clnet_conv_params *p);
@@ -104,6 +108,15 @@ clnet_status clnet_cl_conv_backward_weights_gemm(clnet_device *dev, const clnet_
 clnet_status clnet_cl_conv_transpose_gemm(clnet_device *dev, const clnet_op *op,
                                           const clnet_tensor *x, const clnet_tensor *w,
                                           const clnet_tensor *b, clnet_tensor *y);
+
+/* The columns of forward convolution g's input images [n0, n0 + images)
+ * side by side (cl/conv_grad.cl's im2col_chunk): row (c * KH + i) * KW + j
+ * of every channel c of every group, column m * OH * OW + pixel, rows `ld`
+ * apart from element `off` of col; columns from images * OH * OW up to ld
+ * are zero. */
+clnet_status clnet_cl_im2col_images(clnet_device *dev, const clnet_conv_geom *g,
+                                    const clnet_tensor *x, int64_t n0, int64_t images,
+                                    cl_mem col, int64_t off, int64_t ld);
 
 /* The weight gradient of a stride-1 depthwise convolution (groups == C ==
  * K, at most 5 x 5 taps) as one correlation per channel over the whole

@@ -74,10 +74,11 @@ static grad_plan plan_of(const clnet_conv_geom *f)
  * image. For stride 1 the columns are never written out: the GEMM reads
  * them as windows of the images zero-padded side by side (pad_cnhw), with
  * the output pixels on the padded grid and dy zero at the grid's padding;
- * strided layers unroll them (im2col_chunk). A layer with few output
- * channels and taps has too few GEMM tiles to keep the device busy, so the
- * product is cut into `slices` along Q, each a batch entry of its own, and
- * weights_sum_t adds the partial products up while transposing them. */
+ * strided layers and small planes unroll them (im2col_chunk). A layer
+ * with few output channels and taps has too few GEMM tiles to keep the
+ * device busy, so the product is cut into `slices` along Q, each a batch
+ * entry of its own, and weights_sum_t adds the partial products up while
+ * transposing them. */
 typedef struct wgrad_plan {
     bool implicit;              /* stride 1: windows of the padded images */
     int64_t hg, wg;             /* the grid of output pixels of one image */
@@ -121,9 +122,15 @@ static int64_t b_rows(const wgrad_plan *p, int64_t images)
 static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f)
 {
     wgrad_plan p;
-    p.implicit = f->stride_h == 1 && f->stride_w == 1;
-    p.hg = p.implicit ? f->oh + f->dil_h * (f->kh - 1) : f->oh;
-    p.wg = p.implicit ? f->ow + f->dil_w * (f->kw - 1) : f->ow;
+    /* On a padded grid of which at most a third is output pixels (planes of
+     * 2x2 and 1x1 under a 3x3 window) most of the GEMM's products are with
+     * zeros of dy: the unrolled columns cost less there (256 channels on
+     * 2x2: 1.5-2x faster). At 4x4 (16 of 36) the lane-by-lane gathers of
+     * unrolling took longer than the products they saved. */
+    const int64_t hg = f->oh + f->dil_h * (f->kh - 1), wg = f->ow + f->dil_w * (f->kw - 1);
+    p.implicit = f->stride_h == 1 && f->stride_w == 1 && 3 * f->oh * f->ow > hg * wg;
+    p.hg = p.implicit ? hg : f->oh;
+    p.wg = p.implicit ? wg : f->ow;
     const int64_t a_rows = p.implicit ? f->c : f->c * f->kh * f->kw;
     const int64_t per_image = (a_rows + f->k + CLNET_CL_GEMM_TILE_COLS) * p.hg * p.wg;
     const int64_t budget = (int64_t)(CHUNK_BUDGET_BYTES / sizeof(cl_float));
@@ -243,6 +250,14 @@ static clnet_status im2col_chunk(clnet_device *dev, const clnet_tensor *x, int64
     const size_t global[3] = {(size_t)clnet_ceil_div(ld, GRAD_VW),
                               (size_t)((int64_t)s->c * s->kh * s->kw), 1};
     return launch(dev, "im2col_chunk", NARGS(args), args, global);
+}
+
+clnet_status clnet_cl_im2col_images(clnet_device *dev, const clnet_conv_geom *g,
+                                    const clnet_tensor *x, int64_t n0, int64_t images,
+                                    cl_mem col, int64_t off, int64_t ld)
+{
+    const grad_shape s = shape_of(g, images);
+    return im2col_chunk(dev, x, n0, &s, col, (cl_int)off, (cl_int)ld);
 }
 
 /* dy's images as columns (channel-major, rows ld long), the data
@@ -451,11 +466,20 @@ static bool forward_padding(const clnet_conv_geom *t, const clnet_tensor *x,
     return p->pad_end[0] >= 0 && p->pad_end[1] >= 0;
 }
 
+/* On small planes the rotated weights' copy (a fresh buffer each call)
+ * costs more than the GEMM; there the transposed weights and col2im of
+ * clnet_cl_conv_transpose_gemm were 3-10x faster (ResNet-18's 512-channel
+ * 3x3 layer on 1x1 planes). */
 bool clnet_cl_grad_data_forward_applies(const clnet_op *op, const clnet_conv_geom *t,
                                         const clnet_tensor *x, const clnet_tensor *y)
 {
     clnet_op fwd = *op;
-    return forward_padding(t, x, y, &fwd);
+    if (!forward_padding(t, x, y, &fwd))
+        return false;
+    clnet_conv_geom f = *t;
+    f.pad_h = fwd.u.conv.pad_begin[0];
+    f.pad_w = fwd.u.conv.pad_begin[1];
+    return !clnet_cl_im2col_narrow(&f);
 }
 
 /* The data gradient of a stride-1 convolution through the forward
@@ -488,7 +512,7 @@ clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *
     cl_int wf_off = 0;
     const clnet_cl_arg args[] = {CLNET_CL_TENSOR(wa), CLNET_CL_ARG(flipped), CLNET_CL_ARG(wf_off),
                                  CLNET_CL_ARG(s)};
-    const size_t global[3] = {(size_t)(t.kh * t.kw), (size_t)t.c_per_group, (size_t)t.k};
+    const size_t global[3] = {(size_t)t.c_per_group, (size_t)t.k, 1};
     clnet_status st = launch(dev, "flip_weights", NARGS(args), args, global);
     /* the rotated weights as a tensor of the forward convolution's shape */
     clnet_storage storage = {.dev = dev, .handle = flipped, .bytes = count * sizeof(cl_float),

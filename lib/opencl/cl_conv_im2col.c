@@ -1,7 +1,8 @@
 /* cl_conv_im2col.c - forward convolution as GEMM on OpenCL devices: the
  * tiled GEMM on im2col's columns (strided convolutions), on a zero-padded
  * copy of the input read as implicit columns (stride 1), or straight on the
- * input (1x1 and other unpadded stride-1 convolutions). */
+ * input (1x1 and other unpadded stride-1 convolutions); on small planes
+ * one GEMM on the columns of many images side by side. */
 #include "opencl/cl_algo.h"
 #include "opencl/cl_gemm_tiled.h"
 
@@ -165,6 +166,59 @@ static clnet_cl_gemm_batch implicit_gemm(const clnet_conv_geom *g, const clnet_t
     return gb;
 }
 
+/* Whether an image's own GEMM would fill less than 3/4 of the columns it
+ * computes (whole tiles, plus the padding columns of an implicit one): the
+ * small planes of the deep layers of a net on small inputs (ResNet-18 on
+ * 32x32: 4x4 down to 1x1, where one image is one column of 32). Their
+ * columns then go side by side, one GEMM for many images. */
+bool clnet_cl_im2col_narrow(const clnet_conv_geom *g)
+{
+    const bool padded = needs_padding(g) || !implicit(g);
+    const int64_t computed = implicit(g) && padded ? (g->oh - 1) * padded_w(g) + g->ow
+                                                   : g->oh * g->ow;
+    return 4 * g->oh * g->ow < 3 * clnet_cl_gemm_pad_cols(computed);
+}
+
+/* The columns of a chunk of images side by side (rows of the chunk's
+ * pixels, whole tiles), one GEMM whose C runs of a plane go to the images'
+ * places in y: the unrolled copy costs less than the columns a GEMM per
+ * image computes in vain. */
+static clnet_status conv_side_by_side(clnet_device *dev, const clnet_conv_geom *g,
+                                      const clnet_tensor *x, const clnet_tensor *w,
+                                      const clnet_tensor *b, clnet_tensor *y)
+{
+    const int64_t plane = g->oh * g->ow, rows = col_rows(g);
+    const int64_t per_image = rows * plane * (int64_t)sizeof(cl_float);
+    int64_t chunk = (int64_t)SCRATCH_BUDGET_BYTES / per_image;
+    chunk = chunk < 1 ? 1 : chunk > g->n ? g->n : chunk;
+    const int64_t ld_max = clnet_cl_gemm_pad_cols(chunk * plane);
+    if (rows * ld_max > INT_MAX)
+        return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED, "conv (im2col) on %s: %lld x %lld "
+                          "columns beyond 2^31-1 elements", dev->info.name, (long long)rows,
+                          (long long)ld_max);
+    cl_mem scratch;
+    clnet_status st = clnet_cl_scratch_acquire(dev, (size_t)(rows * ld_max) * sizeof(cl_float),
+                                               &scratch);
+    if (st != CLNET_OK)
+        return st;
+    const int64_t y_bs = clnet_cl_targs(y).batch_stride;
+    for (int64_t n0 = 0; n0 < g->n && st == CLNET_OK; n0 += chunk) {
+        const int64_t count = g->n - n0 < chunk ? g->n - n0 : chunk;
+        const int64_t ld = clnet_cl_gemm_pad_cols(count * plane);
+        st = clnet_cl_im2col_images(dev, g, x, n0, count, scratch, 0, ld);
+        clnet_cl_gemm_batch gb = conv_gemm(g, w, b, y, n0, 1);
+        gb.n = count * plane;
+        gb.b = (clnet_cl_gemm_operand){scratch, 0, ld, 0,
+                                       g->c_per_group * g->kh * g->kw * ld};
+        gb.c_row = gb.c_valid = plane;
+        gb.c_block = y_bs;
+        if (st == CLNET_OK)
+            st = clnet_cl_gemm_tiled(dev, "conv (im2col)", &gb);
+    }
+    clnet_cl_scratch_release(dev, scratch);
+    return st;
+}
+
 /* Images per launch pair: as many as the budget holds, at least one. */
 static int64_t chunk_images(const clnet_conv_geom *g)
 {
@@ -219,6 +273,8 @@ clnet_status clnet_cl_conv_im2col(clnet_device *dev, const clnet_op *op, const c
                                   const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
+    if (clnet_cl_im2col_narrow(&g))
+        return conv_side_by_side(dev, &g, x, w, b, y);
     if (implicit(&g) && !needs_padding(&g))
         return clnet_cl_conv_gemm1x1(dev, op, x, w, b, y);
     const int64_t chunk = chunk_images(&g);
@@ -271,6 +327,8 @@ clnet_status clnet_cl_conv_gemm1x1(clnet_device *dev, const clnet_op *op, const 
                                    const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
+    if (clnet_cl_im2col_narrow(&g))
+        return conv_side_by_side(dev, &g, x, w, b, y);
     clnet_cl_tensor_args xa = clnet_cl_targs(x);
     clnet_cl_gemm_batch gb = implicit_gemm(&g, w, b, y, xa.mem, xa.offset, xa.batch_stride, 0,
                                            g.n);

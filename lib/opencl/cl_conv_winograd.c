@@ -94,11 +94,14 @@ bool clnet_cl_winograd_applies(const clnet_device *dev, const clnet_conv_geom *g
  * was faster, at 512 on 14x14 Winograd took 0.7x its time. On planes of at
  * most 16x16 the tiles of all images make one wide GEMM where im2col has a
  * narrow one per image (ResNet-18's 3x3 layers on 32x32 inputs: up to 5x
- * faster at batch 32). */
+ * faster at batch 32). A plane whose tiles are mostly outside it (1x1:
+ * 16 products for one output) needs more products than the 9 per output
+ * of im2col. */
 bool clnet_cl_winograd_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 {
     return clnet_cl_winograd_applies(dev, g) && g->c >= 32 && g->k >= 32 &&
-           ((g->c >= 128 && g->k >= 128) || g->oh * g->ow <= 256);
+           ((g->c >= 128 && g->k >= 128) || g->oh * g->ow <= 256) &&
+           16 * plan_of(g).tiles < 9 * g->oh * g->ow;
 }
 
 bool clnet_cl_winograd_transpose_applies(const clnet_op *op, const clnet_conv_geom *t,

@@ -15,6 +15,7 @@ typedef struct gemm_shape {
     cl_int c_off, ldc, c_ns, c_gs, c_rw, c_valid;
     cl_int bias_off, has_bias, accumulate;
     cl_int a_ns, a_kh, a_kw, a_dh, a_dw;
+    cl_int c_bs;
 } gemm_shape;
 
 /* The tile heights cl/gemm_tiled.cl has a kernel for (gemm_nn_<rows>): 12
@@ -46,7 +47,7 @@ static bool fits(int64_t v)
 /* Every index the kernel forms, in int64 arithmetic: the last element of
  * each operand and every stride. */
 static bool batch_fits(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int64_t c_row,
-                       int64_t c_valid, int64_t a_kh, int64_t a_kw)
+                       int64_t c_valid, int64_t c_bs, int64_t a_kh, int64_t a_kw)
 {
     const int64_t kc = g->k / (kh * kw), z = g->images * g->groups;
     const int64_t a_last = g->a.off + (g->images - 1) * g->a.image_stride +
@@ -58,7 +59,7 @@ static bool batch_fits(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int
                            (kh - 1) * g->b_dh + (kw - 1) * g->b_dw + g->n - 1;
     const int64_t c_last = g->c.off + (g->images - 1) * g->c.image_stride +
                            (g->groups - 1) * g->c.group_stride + (g->m - 1) * g->c.ld +
-                           (g->n - 1) / c_row * c_valid + c_valid - 1;
+                           (g->n - 1) / c_row * c_bs + c_valid - 1;
     return fits(g->m) && fits(g->n) && fits(g->k) && fits(z) && fits(a_last) &&
            fits(b_last) && fits(c_last) && fits(g->bias_off + g->groups * g->m) &&
            fits(g->a.group_stride) && fits(g->a.image_stride) && fits(g->a_dh) &&
@@ -68,7 +69,7 @@ static bool batch_fits(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int
 }
 
 static gemm_shape shape_of(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int64_t c_row,
-                           int64_t c_valid, int64_t a_kh, int64_t a_kw)
+                           int64_t c_valid, int64_t c_bs, int64_t a_kh, int64_t a_kw)
 {
     gemm_shape s;
     s.m = (cl_int)g->m;
@@ -100,6 +101,7 @@ static gemm_shape shape_of(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw,
     s.a_kw = (cl_int)a_kw;
     s.a_dh = (cl_int)g->a_dh;
     s.a_dw = (cl_int)g->a_dw;
+    s.c_bs = (cl_int)c_bs;
     return s;
 }
 
@@ -110,10 +112,12 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
         return CLNET_OK;
     const bool window = g->kh > 0 && g->kw > 0;
     const int64_t kh = window ? g->kh : 1, kw = window ? g->kw : 1;
-    const int64_t c_row = window ? g->c_row : g->n, c_valid = window ? g->c_valid : g->n;
+    const bool runs = window || g->c_block > 0;
+    const int64_t c_row = runs ? g->c_row : g->n, c_valid = runs ? g->c_valid : g->n;
+    const int64_t c_bs = g->c_block > 0 ? g->c_block : c_valid;
     const bool a_window = g->a_kh > 0 && g->a_kw > 0;
     const int64_t a_kh = a_window ? g->a_kh : 1, a_kw = a_window ? g->a_kw : 1;
-    if (!batch_fits(g, kh, kw, c_row, c_valid, a_kh, a_kw))
+    if (!batch_fits(g, kh, kw, c_row, c_valid, c_bs, a_kh, a_kw) || !fits(c_bs))
         return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
                           "%s on %s: tiled GEMM (M=%lld N=%lld K=%lld, %lld x %lld batch) "
                           "indexes beyond 2^31-1 elements", opname, dev->info.name,
@@ -126,7 +130,7 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", NULL, kname, &kernel);
     if (st != CLNET_OK)
         return st;
-    gemm_shape s = shape_of(g, kh, kw, c_row, c_valid, a_kh, a_kw);
+    gemm_shape s = shape_of(g, kh, kw, c_row, c_valid, c_bs, a_kh, a_kw);
     /* A bias-less launch still passes a valid buffer for the unused
      * pointer, which some drivers require. */
     cl_mem bias = g->bias ? g->bias : g->c.mem;

@@ -36,6 +36,12 @@ typedef struct clnet_cl_gemm_operand {
  * they go to C at (p / c_row) * c_valid + p % c_row, the rest are dropped.
  * kh = kw = 0 is an ordinary matrix B (row r at b.off + r * b.ld).
  *
+ * c_block > 0 moves every run of c_row columns of C to its own block,
+ * c_block elements after the previous run (0: c_valid, as above). With an
+ * ordinary B and c_row = c_valid = an image's plane it puts the columns of
+ * several images side by side in B (one wide GEMM where each image's own
+ * would be narrow) into each image's place in an NCHW tensor.
+ *
  * With a_kh, a_kw > 0, A's rows are windows in the same way: row (c * a_kh
  * + i) * a_kw + j starts at a.off + c * a.ld + i * a_dh + j * a_dw (m = C *
  * a_kh * a_kw), the transposed im2col matrix of a stride-1 convolution read
@@ -45,7 +51,7 @@ typedef struct clnet_cl_gemm_batch {
     int64_t images, groups;
     clnet_cl_gemm_operand a, b, c;
     int64_t kh, kw, b_dh, b_dw;
-    int64_t c_row, c_valid;
+    int64_t c_row, c_valid, c_block;
     int64_t a_kh, a_kw, a_dh, a_dw;
     cl_mem bias;
     int64_t bias_off;
