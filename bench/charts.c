@@ -310,9 +310,9 @@ static void paint_tile(png_byte *img, int width, const float *w, const clnet_sha
         }
 }
 
-/* Encodes an RGB image with libpng; its errors come back through setjmp. */
-static bool write_png(const char *path, const png_byte *img, int width, int height, char *err,
-                      size_t err_size)
+/* libpng's errors come back through setjmp. */
+bool charts_write_png(const char *path, const unsigned char *img, int width, int height,
+                      char *err, size_t err_size)
 {
     FILE *f = fopen(path, "wb");
     if (!f) {
@@ -365,7 +365,7 @@ bool charts_filter_grid(const char *path, const float *w, const clnet_shape *sha
             paint_tile(img, width, w, shape, f, ch, GAP + (int)col * (tile_w + GAP),
                        GAP + (int)row * (tile_h + GAP));
         }
-    bool ok = write_png(path, img, width, height, err, err_size);
+    bool ok = charts_write_png(path, img, width, height, err, err_size);
     free(img);
     return ok;
 }

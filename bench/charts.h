@@ -1,8 +1,8 @@
 /* charts.h - the pictures of `clnet-bench report` and `evolve`: bar and
  * line charts drawn by gnuplot (a child process reading a data file and a
  * script, both kept next to the PNG), a grid image of convolution filters
- * written with libpng, and the child-process runner both the charts and the
- * report use. */
+ * and any RGB image written with libpng, and the child-process runner both
+ * the charts and the report use. */
 #ifndef CLNET_BENCH_CHARTS_H
 #define CLNET_BENCH_CHARTS_H
 
@@ -50,5 +50,10 @@ bool charts_lines(const char *dir, const char *name, const char *title, const ch
  * |weight| of its filter. False with the reason in err. */
 bool charts_filter_grid(const char *path, const float *w, const clnet_shape *shape, char *err,
                         size_t err_size);
+
+/* Writes an 8-bit RGB image (width * height pixels of 3 bytes, rows top
+ * down) as a PNG file. False with the reason in err. */
+bool charts_write_png(const char *path, const unsigned char *img, int width, int height,
+                      char *err, size_t err_size);
 
 #endif

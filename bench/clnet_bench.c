@@ -1,5 +1,6 @@
 /* clnet_bench.c - clnet-bench, the harness: dispatches to its subcommands
- * (devices, compile, ops, tune, train, eval, models, run, report, evolve)
+ * (devices, compile, ops, tune, train, eval, models, run, report, evolve,
+ * visualize)
  * and prints the overall help. */
 #include <string.h>
 
@@ -26,6 +27,7 @@ static const subcommand subcommands[] = {
     {"run", bench_cmd_run, "time a zoo model's forward pass or training step on a device"},
     {"report", bench_cmd_report, "run the headline set; write a Markdown report with charts"},
     {"evolve", bench_cmd_evolve, "search small classifiers' structure with a genetic algorithm"},
+    {"visualize", bench_cmd_visualize, "deconvnet pictures of what a layer's feature maps see"},
 };
 #define NSUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
 

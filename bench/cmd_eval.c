@@ -15,7 +15,7 @@ static void print_help(void)
     printf(
         "usage: clnet-bench eval --checkpoint FILE [--checkpoint FILE ...]\n"
         "                        (--model NAME | --cfg FILE) --data SET [--tta LIST]\n"
-        "                        [--multi-crop PAD] [--resize HxW]\n"
+        "                        [--multi-crop PAD] [--resize HxW] [--aux]\n"
         "                        [--device D] [--batch B] [--limit N] [--data-dir DIR]\n"
         "                        [--threads T] [--json]\n\n"
         "Loads each checkpoint (written by `clnet-bench train --save`) into a fresh\n"
@@ -40,6 +40,9 @@ static void print_help(void)
         "                      pixel up-left and down-right; reflect padding, logits)\n"
         "  --multi-crop PAD    --tta crops=PAD,mirror (10 views)\n"
         "  --resize HxW        resize every image (bilinear) as train --resize did\n"
+        "  --aux               the checkpoints were trained with --aux: build the\n"
+        "                      auxiliary classifiers to load them (evaluation does not\n"
+        "                      run them)\n"
         "  --device D          device index, name substring or \"ref\" (default:\n"
         "                      CLNET_DEVICE, else the first OpenCL device)\n"
         "  --batch B           images per forward pass (default 100)\n"
@@ -60,6 +63,7 @@ typedef struct eval_options {
     const char *tta_text;        /* --tta as given, for the report */
     int resize[2];               /* --resize: height, width; 0 = none */
     bool json;
+    bool aux;                    /* --aux: the checkpoints hold auxiliary classifiers */
 } eval_options;
 
 /* --tta LIST into e->tta: the classic views (clnet_tta_crops) or
@@ -126,6 +130,8 @@ static int parse_option(bench_opts *o, eval_options *e)
         return rc != BENCH_EXIT_OK || o->error ? BENCH_EXIT_USAGE : BENCH_EXIT_OK;
     } else if (bench_opt_flag(o, "--json")) {
         e->json = true;
+    } else if (bench_opt_flag(o, "--aux")) {
+        e->aux = true;
     } else if (bench_opt_value(o, "--checkpoint", &v)) {
         if (v && e->ncheckpoints == MAX_CHECKPOINTS)
             return bench_usage_error(CMD, "at most %d checkpoints", MAX_CHECKPOINTS);
@@ -204,7 +210,7 @@ static int load_checkpoint(eval_run *r, int i)
     int rc = training_cfg_text(CMD, r->e->model, r->e->cfg, &text);
     if (rc == BENCH_EXIT_OK)
         rc = training_model_new(CMD, r->ctx, text, r->e->model, r->data.test, r->e->resize,
-                                r->e->checkpoints[i], r->dev, (int)r->e->batch, 0, &r->nets[i]);
+                                r->e->aux, r->e->checkpoints[i], r->dev, (int)r->e->batch, 0, &r->nets[i]);
     free(text);
     return rc;
 }

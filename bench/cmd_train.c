@@ -21,7 +21,7 @@ static void print_help(void)
     printf(
         "usage: clnet-bench train (--model NAME | --cfg FILE) --data SET [--epochs N]\n"
         "                         [--batch B] [--lr X] [--resume CKPT] [--val N]\n"
-        "                         [--save-every K] [--save-best]\n"
+        "                         [--save-every K] [--save-best] [--aux]\n"
         "                         [--finetune CKPT [--freeze UPTO] [--head N]] [--resize HxW]\n"
         "                         [--device D | --devices LIST] [--seed S]\n"
         "                         [--optimizer sgd|adam] [--momentum M]\n"
@@ -43,6 +43,11 @@ static void print_help(void)
         "terminal. Values not given come from the model's cfg [net] section.\n\n"
         "  --model NAME          a model of the zoo (listed below)\n"
         "  --cfg FILE            or the net of this cfg file (docs/cfg-format.md)\n"
+        "  --aux                 build the auxiliary classifiers (GoogLeNet, Inception-v3)\n"
+        "                        and train with them: the loss adds each one's, times its\n"
+        "                        cfg loss_weight (the printed losses and accuracies are\n"
+        "                        the main classifier's); evaluation runs the main\n"
+        "                        classifier only (eval --aux loads such a checkpoint)\n"
         "  --data SET            %s\n"
         "  --epochs N            epochs to train, in all (a resumed run counts the epochs\n"
         "                        its checkpoint holds)\n"
@@ -122,6 +127,7 @@ typedef struct train_options {
     int resize[2];               /* --resize: height, width; 0 = none */
     long epochs, batch, limit, test_limit, threads, step_epochs, seed, val, save_every, head;
     bool save_best;
+    bool aux;                    /* --aux: build and train the auxiliary classifiers */
     float lr, momentum, weight_decay, warmup, gamma, label_smoothing;
     int optim;                   /* clnet_optim_kind, or -1 */
     clnet_schedule schedule;
@@ -324,6 +330,8 @@ static int parse_text_option(bench_opts *o, train_options *t)
         t->json = true;
     } else if (bench_opt_flag(o, "--save-best")) {
         t->save_best = true;
+    } else if (bench_opt_flag(o, "--aux")) {
+        t->aux = true;
     } else if (bench_opt_value(o, "--model", &v)) {
         t->model = v;
     } else if (bench_opt_value(o, "--cfg", &v)) {
@@ -786,7 +794,7 @@ static int set_up(run *r)
     }
     rc = t->finetune ? set_up_finetune(r, dev)
                      : training_model_new(CMD, r->ctx, r->cfg_text, t->model, r->data.train,
-                                          t->resize, t->resume, dev, r->batch, (uint64_t)t->seed, &r->net);
+                                          t->resize, t->aux, t->resume, dev, r->batch, (uint64_t)t->seed, &r->net);
     if (rc == BENCH_EXIT_OK)
         rc = resume_point(r);
     if (rc != BENCH_EXIT_OK)

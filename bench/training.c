@@ -118,12 +118,14 @@ clnet_shape training_input_shape(const clnet_dataset *ds, const int *resize)
 }
 
 int training_model_new(const char *cmd, clnet_ctx *ctx, const char *text, const char *name,
-                       const clnet_dataset *ds, const int *resize, const char *checkpoint,
+                       const clnet_dataset *ds, const int *resize, bool aux,
+                       const char *checkpoint,
                        clnet_device *dev, int batch, uint64_t seed, clnet_net **out)
 {
     clnet_cfg_overrides ov = {
         .classes = ds->classes,
         .input = training_input_shape(ds, resize),
+        .aux = aux,
     };
     *out = NULL;
     clnet_status st = clnet_net_parse_cfg(ctx, text, name, &ov, out);

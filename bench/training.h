@@ -49,13 +49,15 @@ bool training_parse_resize(const char *cmd, const char *text, int size[2]);
 
 /* Builds the net of cfg `text` (`name` names it in messages) with the input
  * shape and class count of `ds` (its images resized to resize[0] x
- * resize[1] when resize[0] > 0; resize may be NULL), loads `checkpoint` into it (may be NULL),
+ * resize[1] when resize[0] > 0; resize may be NULL) and, with `aux`, its
+ * auxiliary classifiers, loads `checkpoint` into it (may be NULL),
  * and binds it to `dev` for batches of up to `batch` images, weights from
  * `seed` - or, when the checkpoint holds a training state, from the seed of
  * the run that saved it, so that its dropout streams go on. Returns an exit
  * code. */
 int training_model_new(const char *cmd, clnet_ctx *ctx, const char *text, const char *name,
-                       const clnet_dataset *ds, const int *resize, const char *checkpoint,
+                       const clnet_dataset *ds, const int *resize, bool aux,
+                       const char *checkpoint,
                        clnet_device *dev, int batch, uint64_t seed, clnet_net **out);
 
 /* The per-image input shape of a net fed `ds`, resized as

@@ -429,9 +429,13 @@ static clnet_status run_loss(clnet_net *net, const int32_t *labels, const float 
         if (st == CLNET_OK && l->needs_grad)
             st = commit(net, l);
     }
+    if (st != CLNET_OK)
+        st = nn_layer_fail(net, id, "loss", st);
+    else
+        st = nn_aux_losses(net, labels, truth, values);
     clnet_tensor_free(truth);
     clnet_tensor_free(values);
-    return st == CLNET_OK ? st : nn_layer_fail(net, id, "loss", st);
+    return st;
 }
 
 /* The mean of the last n per-image losses: waits for the device, so it is

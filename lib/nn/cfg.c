@@ -529,6 +529,7 @@ static clnet_status add_layer(cfg_parser *p, clnet_net *net, const cfg_item *it,
         TRY(scale_filters(p, s, width, &spec));
     if (s->type == CFG_UNPOOL)
         TRY(read_switches(p, s, net, &spec));
+    TRY(cfg_float(p, s, "loss_weight", (cfg_range){0, 1000, false, false}, &spec.loss_weight));
     if (classes > 0)
         spec.out_channels = classes;
     clnet_status st = clnet_net_add(net, &spec, NULL);

@@ -11,7 +11,7 @@
 #include "nn/cfg.h"
 
 /* Each section's header and the keys it takes (space-separated); layer
- * sections also take name, from and aux. The pooling sections' headers come
+ * sections also take name, from, aux and loss_weight. The pooling sections' headers come
  * from the pooling mode table (see pool_section). */
 #define CONV_KEYS "filters size size_h size_w stride pad pad_top pad_left pad_bottom " \
                   "pad_right dilation groups bias activation slope scale"
@@ -181,7 +181,8 @@ static clnet_status add_key(cfg_parser *p, char *text, int line)
         return cfg_bad(p, &e, "outside any section (the file must start with [net])");
     cfg_section *s = &p->sec[p->nsec - 1];
     bool common = cfg_is_layer(s->type) &&
-                  (!strcmp(e.key, "name") || !strcmp(e.key, "from") || !strcmp(e.key, "aux"));
+                  (!strcmp(e.key, "name") || !strcmp(e.key, "from") || !strcmp(e.key, "aux") ||
+                   !strcmp(e.key, "loss_weight"));
     /* count_include_pad is for the pooling modes that divide by the window */
     bool averages = s->type != CFG_POOL || clnet_pool_mode_info_get(s->pool_mode)->averages;
     if (!common && (word_index(sections[s->type].keys, e.key) < 0 ||

@@ -42,7 +42,7 @@ void nn_release_device(clnet_net *net)
         l->y_alias = l->dy_alias = NN_OWN;
     }
     clnet_tensor **all[] = {&net->scratch[0], &net->scratch[1], &net->labels, &net->targets,
-                            &net->loss_values};
+                            &net->loss_values, &net->aux_loss_values};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         free_tensor(all[k]);
     nn_free_plan(net);
@@ -81,7 +81,7 @@ size_t clnet_net_device_bytes(const clnet_net *net)
         }
     }
     const clnet_tensor *all[] = {net->scratch[0], net->scratch[1], net->labels, net->targets,
-                                 net->loss_values};
+                                 net->loss_values, net->aux_loss_values};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         bytes += owned_bytes(all[k], false);
     for (int i = 0; i < net->nout_buffers; i++)
@@ -723,11 +723,14 @@ clnet_status nn_forward(clnet_net *net, const float *x, int n, bool normalised)
     }
     for (int id = 1; id < net->nlayers; id++)
         net->layers[id].fused_by = 0;
+    if (!net->training)
+        nn_mark_aux_only(net);
     for (int id = 1; id < net->nlayers; id++) {
         nn_layer *l = &net->layers[id];
         l->act_fused = false;
         l->res_target = 0;
-        if (l->fused_by)
+        /* auxiliary classifiers take part in training only */
+        if (l->fused_by || (!net->training && l->aux_only))
             continue;
         t = nn_prof_start(net);
         if (!nn_forward_fused(net, id, &st) && !nn_forward_residual(net, id, &st))

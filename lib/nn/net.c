@@ -4,6 +4,7 @@
 #include "core/geometry.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -591,6 +592,10 @@ clnet_status clnet_net_add(clnet_net *net, const clnet_layer_spec *spec, int *id
     nn_layer l = {.spec = *spec, .consumer = -1};
     fill_defaults(&l.spec);
     clnet_status st = check_name(net, &l.spec, new_id);
+    if (st == CLNET_OK && !(l.spec.loss_weight >= 0.0f && isfinite(l.spec.loss_weight)))
+        st = clnet_fail(net->ctx, CLNET_ERR_INVALID_PARAMS, "net: layer %d (%s): loss_weight "
+                        "%g (must be finite and >= 0)", new_id, l.spec.name,
+                        (double)l.spec.loss_weight);
     if (st == CLNET_OK)
         st = resolve_from(net, &l.spec, new_id, l.spec.name);
     if (st != CLNET_OK)

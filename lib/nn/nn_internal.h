@@ -94,6 +94,8 @@ typedef struct nn_layer {
     uint64_t fold_version;         /* net->param_version they were computed at */
 
     /* per backward pass */
+    bool aux_only;                 /* in the last inference forward: needed only by auxiliary
+                                      outputs (loss_weight), so not run (aux_loss.c) */
     bool needs_grad;               /* dy is computed (trainable, or feeds one that is) */
     bool grad_written;             /* dy holds a first contribution */
 
@@ -115,6 +117,8 @@ struct clnet_net {
     clnet_tensor *labels;          /* I32 (max_batch), on first backward */
     clnet_tensor *targets;         /* F32 (max_batch, loss width), on first MSE backward */
     clnet_tensor *loss_values;     /* F32 (max_batch) */
+    clnet_tensor *aux_loss_values; /* F32 (max_batch): one auxiliary output's losses, on the
+                                      first backward that has one (aux_loss.c) */
     int batch_n;                   /* batch size the views were built for; 0 = none */
 
     bool training;
@@ -287,6 +291,16 @@ clnet_status nn_prof_stop(clnet_net *net, double start, double *total_ms);
 clnet_status nn_plan_outputs(clnet_net *net);
 clnet_status nn_shared_output(clnet_net *net, int id, clnet_tensor **y);
 void nn_free_plan(clnet_net *net);
+
+/* Auxiliary outputs (aux_loss.c): nn_mark_aux_only sets every layer's
+ * aux_only for an inference forward; nn_aux_losses, after the output's loss
+ * wrote the per-image losses of n images into `values`, adds each
+ * auxiliary output's weighted cross-entropy against `truth` (the n labels on
+ * the device; `labels` on the host, checked against its width) to them and
+ * its weighted gradient to its layer's. */
+void nn_mark_aux_only(clnet_net *net);
+clnet_status nn_aux_losses(clnet_net *net, const int32_t *labels, clnet_tensor *truth,
+                           clnet_tensor *values);
 
 /* Builds the per-layer batch views for n images (exec.c). */
 clnet_status nn_set_batch(clnet_net *net, int n);

@@ -73,6 +73,13 @@ typedef struct clnet_layer_spec {
     int slice_start, slice_count; /* SLICE: the channel range taken, count >= 1 */
     int switches;                /* UNPOOL: id of an earlier max POOL layer */
     int shuffle_groups;          /* SHUFFLE: >= 1, divides the channels */
+    float loss_weight;           /* finite, >= 0; > 0 makes the layer an auxiliary output
+                                    (GoogLeNet's side classifiers): clnet_net_backward adds
+                                    loss_weight times the softmax cross-entropy of its
+                                    output against the same labels to the loss and its
+                                    gradient, and an inference forward skips the layers
+                                    that only such outputs need. Ignored on the layer the
+                                    loss reads (the net's output) */
 } clnet_layer_spec;
 
 /* Creates an empty network whose input has per-image shape `input` (C, H, W)
@@ -148,6 +155,29 @@ clnet_status clnet_net_layer_info(const clnet_net *net, int id, clnet_layer_info
  * Errors: CLNET_ERR_INVALID_ARGUMENT (bad id, a layer of another kind). */
 clnet_status clnet_net_layer_op(const clnet_net *net, int id, clnet_op *op, clnet_shape *x,
                                 clnet_shape *w, bool *bias);
+/* Copies the definition of layer `id` into *spec: as it was added, with
+ * from[] holding absolute layer ids and the defaults filled in. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL argument, no such layer). */
+clnet_status clnet_net_layer_spec(const clnet_net *net, int id, clnet_layer_spec *spec);
+/* Copies the output of layer `id` in the last forward (n images of its
+ * per-image shape: count must be n times its element count) to the host,
+ * waiting for the work that produces it; with clnet_net_read_switches, what
+ * tools that look inside a net read (clnet-bench visualize). Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL argument, no such layer, no forward yet,
+ * count mismatch, a net bound with clnet_net_bind_inference, whose layers
+ * share output buffers), CLNET_ERR_UNSUPPORTED (the layer ran fused into a
+ * later one that holds the result: the message names it), those of
+ * clnet_tensor_read. */
+clnet_status clnet_net_read_layer(clnet_net *net, int id, float *dst, size_t count);
+/* Copies the switches of max POOL layer `id` in the last forward: for each
+ * output element, the index within its input plane (h * W + w) of the
+ * maximum, as CLNET_OP_UNPOOL takes them (count as for
+ * clnet_net_read_layer). Only a training-mode forward keeps them (set the
+ * layers to CLNET_LAYER_MODE_INFERENCE to keep batch norm and dropout as at
+ * inference), or any forward when an UNPOOL layer reads them. Errors: as
+ * clnet_net_read_layer, and CLNET_ERR_INVALID_ARGUMENT for a layer that is
+ * not a max pooling or kept no switches. */
+clnet_status clnet_net_read_switches(clnet_net *net, int id, int32_t *dst, size_t count);
 /* Totals over every layer. */
 void clnet_net_counts(const clnet_net *net, int64_t *params, int64_t *macs, int64_t *elementwise);
 /* Writes the per-layer table (id, name, kind, output shape, params, MACs)
@@ -348,7 +378,9 @@ clnet_status clnet_net_read_output(clnet_net *net, float *y, size_t count);
 /* Backward pass of the last forward against labels (SOFTMAX_XENT: n int32
  * class indices, each checked to be in 0..K-1) or targets (MSE: n * output
  * elements), accumulating nothing: gradients are overwritten. *loss (may be
- * NULL) receives the mean loss, which waits for the device. Errors:
+ * NULL) receives the mean loss, which waits for the device: the output's,
+ * plus loss_weight times each auxiliary output's (clnet_layer_spec), which
+ * need the softmax cross-entropy loss (else CLNET_ERR_UNSUPPORTED). Errors:
  * CLNET_ERR_INVALID_ARGUMENT (no training-mode forward before it, a missing
  * or out-of-range label, the net ends in a layer without a backward pass),
  * those of clnet_op_run naming the layer. */
