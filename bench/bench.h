@@ -22,6 +22,7 @@ int bench_cmd_compile(int argc, char **argv);
 int bench_cmd_ops(int argc, char **argv);
 int bench_cmd_tune(int argc, char **argv);
 int bench_cmd_evolve(int argc, char **argv);
+int bench_cmd_es_compare(int argc, char **argv);
 int bench_cmd_visualize(int argc, char **argv);
 
 /* Prints "clnet-bench CMD: <message> (see 'clnet-bench CMD --help')" on

@@ -27,6 +27,7 @@ static const subcommand subcommands[] = {
     {"run", bench_cmd_run, "time a zoo model's forward pass or training step on a device"},
     {"report", bench_cmd_report, "run the headline set; write a Markdown report with charts"},
     {"evolve", bench_cmd_evolve, "search small classifiers' structure with a genetic algorithm"},
+    {"es-compare", bench_cmd_es_compare, "SGD against an evolution strategy on one forward-pass budget"},
     {"visualize", bench_cmd_visualize, "deconvnet pictures of what a layer's feature maps see"},
 };
 #define NSUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])

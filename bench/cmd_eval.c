@@ -212,7 +212,10 @@ static int load_checkpoint(eval_run *r, int i)
         rc = training_model_new(CMD, r->ctx, text, r->e->model, r->data.test, r->e->resize,
                                 r->e->aux, r->e->checkpoints[i], r->dev, (int)r->e->batch, 0, &r->nets[i]);
     free(text);
-    return rc;
+    clnet_status st = rc == BENCH_EXIT_OK
+                          ? clnet_net_set_loss(r->nets[i], training_default_loss(r->nets[i]), 0)
+                          : CLNET_OK;
+    return st == CLNET_OK ? rc : bench_fail(CMD, r->ctx, st, "cannot set the loss");
 }
 
 static void print_row(const eval_run *r, const char *label, const clnet_eval *s)
@@ -325,6 +328,14 @@ static int run_eval(eval_run *r)
     int rc = training_device_open(CMD, r->ctx, r->e->selector, &r->dev, &r->info);
     if (rc == BENCH_EXIT_OK)
         rc = training_data_load(CMD, r->ctx, r->e->data, r->e->data_dir, &r->data);
+    /* framed as `train` frames them (lenet5_1998's 32x32 field on MNIST) */
+    char *text = NULL;
+    if (rc == BENCH_EXIT_OK && r->e->resize[0] == 0)
+        rc = training_cfg_text(CMD, r->e->model, r->e->cfg, &text);
+    int pad = text ? training_cfg_pad(r->ctx, text, r->data.test) : 0;
+    free(text);
+    if (rc == BENCH_EXIT_OK && pad > 0)
+        rc = training_data_pad(CMD, r->ctx, &r->data, pad);
     if (rc != BENCH_EXIT_OK)
         return rc;
     /* Only its statistics were needed. */

@@ -26,16 +26,14 @@ static void print_help(void)
 }
 
 typedef struct export_options {
-    const char *model, *cfg, *checkpoint, *onnx;
-    model_opts m;
-    long seed;
+    const char *onnx;
+    net_source src;
 } export_options;
 
 static int parse_options(int argc, char **argv, export_options *opt, bool *help)
 {
     bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
     for (o.i = 1; o.i < argc; o.i++) {
-        const char *v = NULL;
         bool matched;
         if (bench_opt_flag(&o, "--help")) {
             *help = true;
@@ -47,34 +45,20 @@ static int parse_options(int argc, char **argv, export_options *opt, bool *help)
                 return BENCH_EXIT_USAGE;
             continue;
         }
-        int rc = model_opts_parse(&o, &opt->m, &matched);
+        int rc = net_source_parse(&o, &opt->src, &matched);
         if (rc != BENCH_EXIT_OK)
             return rc;
-        if (matched)
-            continue;
-        if (bench_opt_value(&o, "--seed", &v)) {
-            if (v && !bench_parse_int(CMD, "--seed", v, 0, 0x7fffffffffffffffL, &opt->seed))
-                return BENCH_EXIT_USAGE;
-        } else if (!bench_opt_value(&o, "--model", &opt->model) &&
-                   !bench_opt_value(&o, "--cfg", &opt->cfg) &&
-                   !bench_opt_value(&o, "--checkpoint", &opt->checkpoint)) {
+        if (!matched)
             return bench_usage_error(CMD, "unknown option '%s'", argv[o.i]);
-        }
-        if (o.error)
-            return BENCH_EXIT_USAGE;
     }
-    if (!opt->model == !opt->cfg)
-        return bench_usage_error(CMD, "give one of --model and --cfg");
     if (!opt->onnx)
         return bench_usage_error(CMD, "--onnx is required");
-    if (opt->m.resolution > 0 && opt->cfg)
-        return bench_usage_error(CMD, "--resolution applies to --model (use --input)");
-    return BENCH_EXIT_OK;
+    return net_source_check(CMD, &opt->src);
 }
 
 int bench_cmd_export(int argc, char **argv)
 {
-    export_options opt = {.seed = 1};
+    export_options opt = {.src.seed = 1};
     bool help = false;
     int rc = parse_options(argc, argv, &opt, &help);
     if (rc != BENCH_EXIT_OK || help) {
@@ -87,20 +71,10 @@ int bench_cmd_export(int argc, char **argv)
         return BENCH_EXIT_FAIL;
     clnet_net *net = NULL;
     clnet_device *ref = NULL;
-    clnet_status st = CLNET_OK;
-    if (opt.model) {
-        rc = model_build(CMD, ctx, opt.model, &opt.m, &net);
-    } else if ((st = clnet_net_load_cfg(ctx, opt.cfg, &opt.m.ov, &net)) != CLNET_OK) {
-        rc = bench_fail(CMD, ctx, st, "cannot build the cfg's net");
-    }
     /* the reference device holds the weights: no OpenCL needed to export */
-    if (rc == BENCH_EXIT_OK && (st = clnet_device_find(ctx, "ref", &ref)) == CLNET_OK)
-        st = clnet_net_bind(net, ref, 1, CLNET_INIT_HE_NORMAL, (uint64_t)opt.seed);
-    if (rc == BENCH_EXIT_OK && st != CLNET_OK)
-        rc = bench_fail(CMD, ctx, st, "cannot set up the weights");
-    if (rc == BENCH_EXIT_OK && opt.checkpoint &&
-        (st = clnet_net_load(net, opt.checkpoint)) != CLNET_OK)
-        rc = bench_fail(CMD, ctx, st, "cannot load the checkpoint");
+    clnet_status st = clnet_device_find(ctx, "ref", &ref);
+    rc = st == CLNET_OK ? net_source_open(CMD, ctx, &opt.src, ref, 1, &net)
+                        : bench_fail(CMD, ctx, st, "cannot open the reference device");
     if (rc == BENCH_EXIT_OK && (st = clnet_net_save_onnx(net, opt.onnx)) != CLNET_OK)
         rc = bench_fail(CMD, ctx, st, "cannot export");
     clnet_net_free(net);

@@ -1,10 +1,10 @@
-/* cmd_infer.c - `clnet-bench infer`: runs an ONNX model on a NumPy array and
- * writes its output as another, unchanged by any normalisation, so that a
- * model's results can be compared with those of the framework it came from. */
+/* cmd_infer.c - `clnet-bench infer`: runs an ONNX model, a zoo model or a
+ * cfg net on a NumPy array and writes its output as another, unchanged by
+ * any normalisation, so that a model's results can be compared with those
+ * of the framework it came from, or with its own ONNX export. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "clnet/onnx.h"
 #include "models.h"
 #include "npy.h"
 #include "training.h"
@@ -15,42 +15,58 @@
 
 static void print_help(void)
 {
-    printf("usage: clnet-bench infer --onnx FILE --input X.npy --output Y.npy [--device D]\n\n"
-           "Imports the ONNX model FILE, runs it on the float32 C-order array X.npy (its\n"
-           "first axis the batch, any size; the others the model's input shape) and\n"
-           "writes the model's output, float32 C order, with the graph output's shape,\n"
-           "to Y.npy. No normalisation is applied: feed what the model expects.\n\n"
-           "  --onnx FILE        the model\n"
+    printf("usage: clnet-bench infer (--onnx FILE | --model NAME | --cfg FILE)\n"
+           "                         [--checkpoint C] --input X.npy --output Y.npy\n"
+           "                         [--device D] [--seed S] [model options]\n\n"
+           "Runs the net on the float32 C-order array X.npy (its first axis the batch,\n"
+           "any size; the others the net's input shape) and writes the net's output,\n"
+           "float32 C order, with the graph output's shape, to Y.npy. No normalisation\n"
+           "is applied: feed what the model expects.\n\n"
+           "  --onnx FILE        an ONNX model, with its weights\n"
+           "  --model NAME       a zoo model\n"
+           "  --cfg FILE         a cfg file (docs/cfg-format.md)\n"
+           "  --checkpoint C     trained weights (`clnet-bench train --save`), else an\n"
+           "                     ONNX model's own, else He-normal from the seed\n"
+           "  --seed S           weights without either (default 1, as `export`'s)\n"
            "  --input X.npy      the input array\n"
            "  --output Y.npy     where the output goes (replaced)\n"
            "  --device D         device index, name substring or \"ref\" (default:\n"
            "                     CLNET_DEVICE, else the first OpenCL device)\n"
+           "  --width A, --resolution R, --aux, --classes N: as for `export`\n"
            "  --help             this text\n");
 }
 
 typedef struct infer_options {
-    const char *onnx, *input, *output, *selector;
+    const char *input, *output, *selector;
+    net_source src;
 } infer_options;
 
 static int parse_options(int argc, char **argv, infer_options *opt, bool *help)
 {
     bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
     for (o.i = 1; o.i < argc; o.i++) {
+        bool matched;
         if (bench_opt_flag(&o, "--help")) {
             *help = true;
             return BENCH_EXIT_OK;
         }
-        if (!bench_opt_value(&o, "--onnx", &opt->onnx) &&
-            !bench_opt_value(&o, "--input", &opt->input) &&
-            !bench_opt_value(&o, "--output", &opt->output) &&
-            !bench_opt_value(&o, "--device", &opt->selector))
+        /* --input is the array here, not a shape for the model */
+        if (bench_opt_value(&o, "--input", &opt->input) ||
+            bench_opt_value(&o, "--output", &opt->output) ||
+            bench_opt_value(&o, "--device", &opt->selector)) {
+            if (o.error)
+                return BENCH_EXIT_USAGE;
+            continue;
+        }
+        int rc = net_source_parse(&o, &opt->src, &matched);
+        if (rc != BENCH_EXIT_OK)
+            return rc;
+        if (!matched)
             return bench_usage_error(CMD, "unknown option '%s'", argv[o.i]);
-        if (o.error)
-            return BENCH_EXIT_USAGE;
     }
-    if (!opt->onnx || !opt->input || !opt->output)
-        return bench_usage_error(CMD, "--onnx, --input and --output are required");
-    return BENCH_EXIT_OK;
+    if (!opt->input || !opt->output)
+        return bench_usage_error(CMD, "--input and --output are required");
+    return net_source_check(CMD, &opt->src);
 }
 
 /* Checks that x is a batch of the net's inputs: (N, shape...). */
@@ -61,13 +77,18 @@ static int check_input(const npy_array *x, const clnet_shape *in, const char *pa
         fits = x->dim[d + 1] == in->dim[d];
     if (fits)
         return BENCH_EXIT_OK;
-    char want[64];
+    char want[128], got[256];   /* 8 dims of 20 digits fit */
     int n = snprintf(want, sizeof want, "(N");
     for (int d = 0; d < in->ndim; d++)
         n += snprintf(want + n, sizeof want - (size_t)n, ", %lld", (long long)in->dim[d]);
     snprintf(want + n, sizeof want - (size_t)n, ")");
-    fprintf(stderr, "clnet-bench %s: %s: an array of rank %d; the model takes %s\n", CMD, path,
-            x->ndim, want);
+    n = 0;
+    for (int d = 0; d < x->ndim; d++)
+        n += snprintf(got + n, sizeof got - (size_t)n, "%s%lld", d ? ", " : "(",
+                      (long long)x->dim[d]);
+    snprintf(got + n, sizeof got - (size_t)n, "%s)", x->ndim ? "" : "(");
+    fprintf(stderr, "clnet-bench %s: %s: an array of shape %s; the model takes %s\n", CMD, path,
+            got, want);
     return BENCH_EXIT_FAIL;
 }
 
@@ -87,7 +108,7 @@ static clnet_status run_chunks(clnet_net *net, const npy_array *x, int64_t in_nu
 
 int bench_cmd_infer(int argc, char **argv)
 {
-    infer_options opt = {0};
+    infer_options opt = {.src = {.seed = 1, .onnx_allowed = true}};
     bool help = false;
     int rc = parse_options(argc, argv, &opt, &help);
     if (rc != BENCH_EXIT_OK || help) {
@@ -105,22 +126,16 @@ int bench_cmd_infer(int argc, char **argv)
     clnet_net *net = NULL;
     clnet_device *dev = NULL;
     clnet_device_info info;
-    rc = ctx ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
-    clnet_status st = CLNET_OK;
-    if (rc == BENCH_EXIT_OK && (st = clnet_net_from_onnx(ctx, opt.onnx, NULL, &net)) != CLNET_OK)
-        rc = bench_fail(CMD, ctx, st, "cannot import the model");
+    rc = ctx ? training_device_open(CMD, ctx, opt.selector, &dev, &info) : BENCH_EXIT_FAIL;
+    int chunk = x.dim[0] < INFER_CHUNK ? (int)x.dim[0] : INFER_CHUNK;
+    if (rc == BENCH_EXIT_OK)
+        rc = net_source_open(CMD, ctx, &opt.src, dev, chunk > 0 ? chunk : 1, &net);
     clnet_layer_info first, last;
     if (rc == BENCH_EXIT_OK) {
         clnet_net_layer_info(net, 0, &first);
         clnet_net_layer_info(net, clnet_net_layer_count(net) - 1, &last);
         rc = check_input(&x, &first.out, opt.input);
     }
-    if (rc == BENCH_EXIT_OK)
-        rc = training_device_open(CMD, ctx, opt.selector, &dev, &info);
-    int chunk = x.dim[0] < INFER_CHUNK ? (int)x.dim[0] : INFER_CHUNK;
-    if (rc == BENCH_EXIT_OK &&
-        (st = clnet_net_bind(net, dev, chunk, CLNET_INIT_HE_NORMAL, 0)) != CLNET_OK)
-        rc = bench_fail(CMD, ctx, st, "cannot allocate the model on the device");
     if (rc == BENCH_EXIT_OK) {
         y.ndim = last.out.ndim + 1;
         y.dim[0] = x.dim[0];
@@ -133,6 +148,7 @@ int bench_cmd_infer(int argc, char **argv)
             rc = BENCH_EXIT_FAIL;
         }
     }
+    clnet_status st;
     if (rc == BENCH_EXIT_OK &&
         (st = run_chunks(net, &x, clnet_shape_numel(&first.out), &y,
                          clnet_shape_numel(&last.out))) != CLNET_OK)

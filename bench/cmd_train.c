@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clnet/es.h"
 #include "device_list.h"
 #include "finetune.h"
 #include "progress.h"
@@ -23,11 +24,14 @@ static void print_help(void)
         "                         [--batch B] [--lr X] [--resume CKPT] [--val N]\n"
         "                         [--save-every K] [--save-best] [--aux]\n"
         "                         [--finetune CKPT [--freeze UPTO] [--head N]] [--resize HxW]\n"
+        "                         [--pad P]\n"
         "                         [--device D | --devices LIST] [--seed S]\n"
-        "                         [--optimizer sgd|adam] [--momentum M]\n"
+        "                         [--optimizer sgd|adam|es] [--momentum M]\n"
+        "                         [--es-population P] [--es-sigma S] [--es-update sgd|adam]\n"
         "                         [--weight-decay W] [--schedule constant|step|cosine]\n"
         "                         [--step-epochs K] [--gamma G] [--warmup E] [--augment LIST]\n"
-        "                         [--label-smoothing S] [--limit N] [--test-limit N]\n"
+        "                         [--label-smoothing S] [--loss xent|mmi] [--mmi-j J]\n"
+        "                         [--limit N] [--test-limit N]\n"
         "                         [--data-dir DIR] [--save FILE] [--threads T] [--json]\n"
         "       clnet-bench train --recipe NAME|list [...]  (a named recipe; see\n"
         "                         'clnet-bench train --recipe list --help')\n\n"
@@ -71,6 +75,10 @@ static void print_help(void)
         "  --resize HxW          resize every image (bilinear, after augmentation) to HxW\n"
         "                        on the host, the net's input size: ImageNet-shaped models\n"
         "                        (e.g. alexnet at 227x227) on the 28x28 or 32x32 datasets\n"
+        "  --pad P               frame every image with P pixels of 0 on each side (the\n"
+        "                        default: the border that makes the images the model's\n"
+        "                        [net] input, up to 4, e.g. 2 for lenet5_1998's 32x32\n"
+        "                        field on MNIST's 28x28 digits, as LeCun et al. padded)\n"
         "  --batch B             mini-batch size\n"
         "  --lr X                base learning rate\n"
         "  --device D            device index, name substring or \"ref\" (default:\n"
@@ -82,7 +90,14 @@ static void print_help(void)
         "                        uses each device's slice's statistics. The first device\n"
         "                        also evaluates and saves.\n"
         "  --seed S              weights, shuffling and augmentation (default 1)\n"
-        "  --optimizer O         sgd or adam\n"
+        "  --optimizer O         sgd, adam, or es: gradient-free, each step's gradient\n"
+        "                        estimated by OpenAI-ES (Salimans et al. 2017) from P\n"
+        "                        antithetic perturbations of every weight and applied by\n"
+        "                        --es-update's step (P + 1 forward passes, no backward)\n"
+        "  --es-population P     es: evaluations per step, even (default %d)\n"
+        "  --es-sigma S          es: the perturbations' standard deviation (default %g)\n"
+        "  --es-update U         es: the step that applies the estimate, sgd or adam\n"
+        "                        (default adam, as Salimans et al.)\n"
         "  --momentum M          SGD momentum\n"
         "  --weight-decay W      L2 weight decay\n"
         "  --schedule S          constant (default), step (lr * gamma every K epochs) or\n"
@@ -95,6 +110,10 @@ static void print_help(void)
         "                        brightness=F, contrast=F, saturation=F, jitter=F (all three),\n"
         "                        pca=S (Krizhevsky's PCA colour shift, alpha ~ N(0, S))\n"
         "  --label-smoothing S   softmax cross-entropy label smoothing (default 0)\n"
+        "  --loss L              xent (softmax cross-entropy) or mmi (LeCun et al. 1998's\n"
+        "                        eq. 9 on penalties: the outputs of [rbf] units); default\n"
+        "                        mmi for a net that ends in [rbf], else xent\n"
+        "  --mmi-j J             the mmi loss's rubbish-class penalty j (default %g)\n"
         "  --limit N             train on the first N training examples only\n"
         "  --test-limit N        evaluate on the first N test examples only\n"
         "  --data-dir DIR        look for the dataset here first (see README.md)\n"
@@ -105,7 +124,8 @@ static void print_help(void)
         "                        clnet_version, device, wall_seconds - and \"epochs\", the\n"
         "                        per-epoch list); the epoch lines then go to stderr\n"
         "  --help                this text\n\nmodels:",
-        TRAINING_DATA_NAMES);
+        TRAINING_DATA_NAMES, CLNET_ES_POPULATION_DEFAULT, (double)CLNET_ES_SIGMA_DEFAULT,
+        (double)CLNET_MMI_J_DEFAULT);
     int col = 7;
     for (const char *const *name = clnet_zoo_names(); *name; name++) {
         int len = (int)strlen(*name) + 1;
@@ -126,10 +146,15 @@ typedef struct train_options {
     const char *finetune, *freeze;
     int resize[2];               /* --resize: height, width; 0 = none */
     long epochs, batch, limit, test_limit, threads, step_epochs, seed, val, save_every, head;
+    long pad;                    /* --pad, or -1: by the model's input */
     bool save_best;
     bool aux;                    /* --aux: build and train the auxiliary classifiers */
-    float lr, momentum, weight_decay, warmup, gamma, label_smoothing;
-    int optim;                   /* clnet_optim_kind, or -1 */
+    float lr, momentum, weight_decay, warmup, gamma, label_smoothing, mmi_j;
+    int optim;                   /* clnet_optim_kind, OPTIM_ES, or -1 */
+    int es_update;               /* --es-update: clnet_optim_kind, or -1 */
+    long es_population;          /* -1: CLNET_ES_POPULATION_DEFAULT */
+    float es_sigma;              /* NaN: CLNET_ES_SIGMA_DEFAULT */
+    int loss;                    /* clnet_loss, or -1: by the net's last layer */
     clnet_schedule schedule;
     clnet_augment augment;
     bool json;
@@ -148,7 +173,11 @@ static bool parse_float(const char *opt, const char *text, float lo, float hi, f
     return true;
 }
 
-static const char *const optim_names[] = {"sgd", "adam"};
+static const char *const optim_names[] = {"sgd", "adam", "es"};
+/* --optimizer es: the index after clnet_optim_kind's values */
+#define OPTIM_ES 2
+/* --loss, indexed by clnet_loss (mse is not a classification loss) */
+static const char *const loss_names[] = {"xent", "", "mmi"};
 static const char *const schedule_names[] = {"constant", "step", "cosine"};
 
 /* --augment items: a flag, an integer or a float field of clnet_augment. */
@@ -283,6 +312,8 @@ static const int_option int_options[] = {
     {"--val", offsetof(train_options, val), 1, INT_MAX},
     {"--save-every", offsetof(train_options, save_every), 1, MAX_EPOCHS},
     {"--head", offsetof(train_options, head), 1, 65536},
+    {"--pad", offsetof(train_options, pad), 0, 64},
+    {"--es-population", offsetof(train_options, es_population), 2, 100000},
 };
 
 typedef struct float_option {
@@ -298,6 +329,8 @@ static const float_option float_options[] = {
     {"--warmup", offsetof(train_options, warmup), 0, MAX_EPOCHS},
     {"--gamma", offsetof(train_options, gamma), 0, 1},
     {"--label-smoothing", offsetof(train_options, label_smoothing), 0, 0.999f},
+    {"--mmi-j", offsetof(train_options, mmi_j), 0, 80},
+    {"--es-sigma", offsetof(train_options, es_sigma), 1e-6f, 10},
 };
 
 /* Numeric options from the tables; *matched says whether argv[i] was one. */
@@ -359,8 +392,16 @@ static int parse_text_option(bench_opts *o, train_options *t)
     } else if (bench_opt_value(o, "--save", &v)) {
         t->save = v;
     } else if (bench_opt_value(o, "--optimizer", &v)) {
-        if (v && !parse_enum("--optimizer", v, optim_names, 2, &t->optim))
+        if (v && !parse_enum("--optimizer", v, optim_names, 3, &t->optim))
             return BENCH_EXIT_USAGE;
+    } else if (bench_opt_value(o, "--es-update", &v)) {
+        if (v && !parse_enum("--es-update", v, optim_names, 2, &t->es_update))
+            return BENCH_EXIT_USAGE;
+    } else if (bench_opt_value(o, "--loss", &v)) {
+        if (v && !parse_enum("--loss", v, loss_names, 3, &t->loss))
+            return BENCH_EXIT_USAGE;
+        if (t->loss == CLNET_LOSS_MSE)
+            return bench_usage_error(CMD, "--loss takes xent or mmi");
     } else if (bench_opt_value(o, "--schedule", &v)) {
         if (v && !parse_enum("--schedule", v, schedule_names, 3, &n))
             return BENCH_EXIT_USAGE;
@@ -433,7 +474,9 @@ static int resolve_hyper(clnet_ctx *ctx, const train_options *t, const char *cfg
         opt->epochs = (int)t->epochs;
     if (t->batch > 0)
         *batch = (int)t->batch;
-    if (t->optim >= 0)
+    if (t->optim == OPTIM_ES)
+        opt->kind = t->es_update >= 0 ? (clnet_optim_kind)t->es_update : CLNET_OPTIM_ADAM;
+    else if (t->optim >= 0)
         opt->kind = (clnet_optim_kind)t->optim;
     if (!isnan(t->lr))
         opt->lr = t->lr;
@@ -475,11 +518,13 @@ typedef struct run {
     clnet_parallel *par;         /* --devices: the replicas; NULL without */
     char *cfg_text;
     clnet_optimizer opt;
+    clnet_es_params es;          /* --optimizer es: opt.es points here */
     int batch;
     uint64_t seed;               /* --seed, or the resumed run's */
     bool top5;
     int64_t train_count, test_count;
     clnet_augment augment;       /* t->augment, with the PCA of the training set */
+    int pad;                     /* the border every image was framed with */
     epoch_record *curve;         /* indexed by epoch; first_epoch.. filled */
     int first_epoch;             /* 0, or where a resumed run goes on */
     int epochs_done;
@@ -501,6 +546,9 @@ static void print_header(const run *r)
             r->t->data, (long long)r->train_count, (long long)r->test_count,
             r->data.train->channels, r->data.train->height, r->data.train->width,
             r->data.train->classes);
+    if (r->pad > 0)
+        fprintf(r->log, "padded by %d pixels on each side to %dx%d\n", r->pad,
+                r->data.train->height, r->data.train->width);
     if (r->t->resize[0] > 0)
         fprintf(r->log, "resized to %dx%d (bilinear)\n", r->t->resize[0], r->t->resize[1]);
     if (r->par) {
@@ -512,6 +560,9 @@ static void print_header(const run *r)
     } else {
         fprintf(r->log, "device %d: %s\n", r->dev.index, r->dev.name);
     }
+    if (o->es)
+        fprintf(r->log, "es (population %d, sigma %g: %d forward passes per step) with ",
+                o->es->population, (double)o->es->sigma, o->es->population + 1);
     fprintf(r->log, "%s lr %g", optim_names[o->kind], (double)o->lr);
     if (o->kind == CLNET_OPTIM_SGD)
         fprintf(r->log, " momentum %g", (double)o->momentum);
@@ -667,7 +718,7 @@ static void print_json(const run *r)
     printf(", \"device_index\": %d, \"optimizer\": \"%s\", \"schedule\": \"%s\", \"lr\": %g, "
            "\"batch\": %d, \"seed\": %llu, \"train_count\": %lld, \"test_count\": %lld, "
            "\"epochs_done\": %d, \"first_epoch\": %d, ",
-           r->dev.index, optim_names[r->opt.kind], schedule_names[r->opt.schedule],
+           r->dev.index, optim_names[r->opt.es ? OPTIM_ES : (int)r->opt.kind], schedule_names[r->opt.schedule],
            (double)r->opt.lr, r->batch, (unsigned long long)r->seed, (long long)r->train_count,
            (long long)r->test_count, r->epochs_done, r->first_epoch + 1);
     training_json_eval(stdout, "test_", &last->test, r->top5);
@@ -765,6 +816,12 @@ static int set_up_finetune(run *r, clnet_device *dev)
 }
 
 /* Device, data and model; returns an exit code. */
+/* --loss, or the net's default (training_default_loss). */
+static clnet_loss chosen_loss(const clnet_net *net, const train_options *t)
+{
+    return t->loss >= 0 ? (clnet_loss)t->loss : training_default_loss(net);
+}
+
 static int set_up(run *r)
 {
     const train_options *t = r->t;
@@ -781,6 +838,12 @@ static int set_up(run *r)
     }
     if (rc == BENCH_EXIT_OK)
         rc = training_data_load(CMD, r->ctx, t->data, t->data_dir, &r->data);
+    if (rc == BENCH_EXIT_OK) {
+        r->pad = t->pad >= 0 ? (int)t->pad
+                 : t->resize[0] > 0 ? 0 : training_cfg_pad(r->ctx, r->cfg_text, r->data.train);
+        if (r->pad > 0)
+            rc = training_data_pad(CMD, r->ctx, &r->data, r->pad);
+    }
     if (rc == BENCH_EXIT_OK)
         rc = split_validation(r);
     if (rc != BENCH_EXIT_OK)
@@ -799,10 +862,25 @@ static int set_up(run *r)
         rc = resume_point(r);
     if (rc != BENCH_EXIT_OK)
         return rc;
-    clnet_status st = clnet_net_set_loss(r->net, CLNET_LOSS_SOFTMAX_XENT,
+    clnet_status st = clnet_net_set_loss(r->net, chosen_loss(r->net, t),
                                          isnan(t->label_smoothing) ? 0 : t->label_smoothing);
+    if (st == CLNET_OK && !isnan(t->mmi_j))
+        st = clnet_net_set_mmi_j(r->net, t->mmi_j);
     if (st != CLNET_OK)
         return bench_fail(CMD, r->ctx, st, "cannot set the loss");
+    if (t->optim == OPTIM_ES) {
+        if (t->devices)
+            return bench_usage_error(CMD, "--optimizer es trains on one device (no --devices)");
+        r->es = (clnet_es_params){
+            .population = t->es_population > 0 ? (int)t->es_population
+                                               : CLNET_ES_POPULATION_DEFAULT,
+            .sigma = isnan(t->es_sigma) ? CLNET_ES_SIGMA_DEFAULT : t->es_sigma,
+            .seed = r->seed};
+        if (r->es.population % 2 != 0)
+            return bench_usage_error(CMD, "--es-population %d is odd (it counts antithetic "
+                                     "pairs twice)", r->es.population);
+        r->opt.es = &r->es;
+    }
     if (t->devices) {
         st = clnet_parallel_new(r->net, r->devices.devs, r->devices.count, r->devices.weights,
                                 r->batch, CLNET_INIT_HE_NORMAL, r->seed, &r->par);
@@ -881,7 +959,8 @@ int bench_cmd_train(int argc, char **argv)
     train_options t = {
         .epochs = -1, .batch = -1, .limit = -1, .test_limit = -1, .threads = -1,
         .step_epochs = -1, .seed = 1, .head = -1, .lr = NAN, .momentum = NAN, .weight_decay = NAN,
-        .warmup = NAN, .gamma = NAN, .label_smoothing = NAN, .optim = -1,
+        .warmup = NAN, .gamma = NAN, .label_smoothing = NAN, .mmi_j = NAN, .optim = -1,
+        .loss = -1, .pad = -1, .es_update = -1, .es_population = -1, .es_sigma = NAN,
     };
     bool help = false;
     int rc = parse_options(argc, argv, &t, &help);

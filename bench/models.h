@@ -46,6 +46,33 @@ int model_opts_parse(bench_opts *o, model_opts *m, bool *matched);
 int model_build(const char *cmd, clnet_ctx *ctx, const char *name, const model_opts *m,
                 clnet_net **out);
 
+/* The net of `export` and `infer`: zoo model `model`, cfg file `cfg` or
+ * (where onnx_allowed) ONNX model m.onnx, exactly one of them, shaped by
+ * m, with the weights of clnet checkpoint `checkpoint` when set, else those
+ * an ONNX model has, else He-normal ones from `seed`. */
+typedef struct net_source {
+    const char *model, *cfg, *checkpoint;
+    long seed;
+    model_opts m;
+    bool onnx_allowed;       /* --onnx names a model to import (infer), not an output */
+} net_source;
+
+/* Parses argv[o->i] when it is --model, --cfg, --checkpoint, --seed or one
+ * of model_opts_parse's options (a command that gives --input or --onnx
+ * another meaning matches it first); *matched says whether it was.
+ * Returns BENCH_EXIT_OK, or BENCH_EXIT_USAGE after reporting a bad value. */
+int net_source_parse(bench_opts *o, net_source *src, bool *matched);
+
+/* Checks the parsed options: one source, --resolution only with --model.
+ * Returns BENCH_EXIT_OK, or BENCH_EXIT_USAGE after reporting. */
+int net_source_check(const char *cmd, const net_source *src);
+
+/* Builds the net, binds it on `dev` for batches of up to `batch` images and
+ * loads the checkpoint. *out receives the net (the caller frees it), NULL
+ * on failure. Returns an exit code, with the reason on stderr. */
+int net_source_open(const char *cmd, clnet_ctx *ctx, const net_source *src, clnet_device *dev,
+                    int batch, clnet_net **out);
+
 /* Writes the per-image input shape of a net as "3x224x224". */
 void model_input_text(const clnet_net *net, char *buf, size_t size);
 

@@ -46,6 +46,63 @@ void training_data_free(training_data *d)
     d->train = d->test = NULL;
 }
 
+/* One split, framed; *ds is replaced only on success. */
+static clnet_status pad_split(clnet_ctx *ctx, clnet_dataset **ds, int pad)
+{
+    const clnet_dataset *src = *ds;
+    int h = src->height + 2 * pad, w = src->width + 2 * pad, c = src->channels;
+    uint8_t *images = calloc((size_t)src->count * (size_t)c * (size_t)h * (size_t)w, 1);
+    if (!images)
+        return CLNET_ERR_HOST_MEMORY;
+    for (int64_t plane = 0; plane < src->count * c; plane++)
+        for (int y = 0; y < src->height; y++)
+            memcpy(images + ((size_t)plane * h + (size_t)(y + pad)) * w + pad,
+                   src->images + ((size_t)plane * src->height + (size_t)y) * src->width,
+                   (size_t)src->width);
+    clnet_dataset *padded;
+    clnet_status st = clnet_dataset_from_arrays(ctx, src->name, src->count, c, h, w, src->classes,
+                                                images, src->labels, true, &padded);
+    free(images);
+    if (st == CLNET_OK) {
+        clnet_dataset_free(*ds);
+        *ds = padded;
+    }
+    return st;
+}
+
+int training_data_pad(const char *cmd, clnet_ctx *ctx, training_data *d, int pad)
+{
+    clnet_status st = pad_split(ctx, &d->train, pad);
+    if (st == CLNET_OK)
+        st = pad_split(ctx, &d->test, pad);
+    return st == CLNET_OK ? BENCH_EXIT_OK : bench_fail(cmd, ctx, st, "cannot pad the images");
+}
+
+int training_cfg_pad(clnet_ctx *ctx, const char *text, const clnet_dataset *ds)
+{
+    clnet_net *net;
+    if (clnet_net_parse_cfg(ctx, text, "cfg", NULL, &net) != CLNET_OK)
+        return 0;
+    clnet_layer_info input;
+    int pad = 0;
+    if (clnet_net_layer_info(net, 0, &input) == CLNET_OK && input.out.ndim == 3 &&
+        input.out.dim[0] == ds->channels) {
+        int64_t dh = input.out.dim[1] - ds->height, dw = input.out.dim[2] - ds->width;
+        if (dh == dw && dh % 2 == 0 && dh >= 2 && dh <= 8)
+            pad = (int)(dh / 2);
+    }
+    clnet_net_free(net);
+    return pad;
+}
+
+clnet_loss training_default_loss(const clnet_net *net)
+{
+    clnet_layer_info last;
+    bool rbf = clnet_net_layer_info(net, clnet_net_layer_count(net) - 1, &last) == CLNET_OK &&
+               last.kind == CLNET_LAYER_RBF;
+    return rbf ? CLNET_LOSS_MMI : CLNET_LOSS_SOFTMAX_XENT;
+}
+
 int training_device_open(const char *cmd, clnet_ctx *ctx, const char *selector,
                          clnet_device **dev, clnet_device_info *info)
 {

@@ -33,6 +33,23 @@ int training_data_load(const char *cmd, clnet_ctx *ctx, const char *name, const 
                        training_data *out);
 void training_data_free(training_data *d);
 
+/* Frames every image of both splits with `pad` pixels of value 0 on each
+ * side, as LeCun et al. 1998 centred MNIST's 28x28 digits in a 32x32 field;
+ * the normalisation stays the unpadded training split's. Returns an exit
+ * code. */
+int training_data_pad(const char *cmd, clnet_ctx *ctx, training_data *d, int pad);
+
+/* The border that makes the images of `ds` the input of cfg `text`: P when
+ * its [net] input has ds's channels and is 2P (1 <= P <= 4) larger in both
+ * height and width, else 0 (also for a cfg that does not build, which the
+ * caller's own build then reports). */
+int training_cfg_pad(clnet_ctx *ctx, const char *text, const clnet_dataset *ds);
+
+/* The classification loss a net is trained and evaluated with: LeCun et
+ * al.'s MMI criterion for a net whose outputs are penalties (it ends in RBF
+ * units), else softmax cross-entropy. */
+clnet_loss training_default_loss(const clnet_net *net);
+
 /* Opens the device chosen by `selector` (NULL: the default) and describes
  * it. A selector that matches nothing is a usage error. */
 int training_device_open(const char *cmd, clnet_ctx *ctx, const char *selector,

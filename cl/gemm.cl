@@ -1,5 +1,6 @@
 /* gemm.cl - the bias of LINEAR, added after the GEMM has written y = x *
- * w^T, RBF, LINEAR's squared-distance twin, and the transposes that put
+ * w^T, RBF, LINEAR's squared-distance twin, with its gradients, and the
+ * transposes that put
  * GEMM operands in the layout of clnet's tiled kernel. */
 
 /* One work-item per element of y (N, M); rows of y are y_bs apart, since y
@@ -29,6 +30,38 @@ __kernel void rbf(__global const float *x, int x_off, int x_bs,
         acc += d * d;
     }
     y[y_off + n * y_bs + m] = acc;
+}
+
+/* RBF_BACKWARD's dx[n, f] = 2 sum over m of dy[n, m] (x[n, f] - w[m, f]),
+ * one work-item per element of dx, grid (F, N); dx's images are dense rows
+ * like x's, dy (N, M) rows dy_bs apart. */
+__kernel void rbf_backward_data(__global const float *x, int x_off, int x_bs,
+                                __global const float *dy, int dy_off, int dy_bs,
+                                __global const float *w, int w_off, int w_bs,
+                                __global float *dx, int dx_off, int dx_bs, int centres)
+{
+    const int f = get_global_id(0), n = get_global_id(1);
+    const float xf = x[x_off + n * x_bs + f];
+    __global const float *dyn = dy + dy_off + n * dy_bs;
+    float acc = 0.0f;
+    for (int m = 0; m < centres; m++)
+        acc += dyn[m] * (xf - w[w_off + m * w_bs + f]);
+    dx[dx_off + n * dx_bs + f] = 2.0f * acc;
+}
+
+/* RBF_BACKWARD's dw[m, f] = 2 sum over n of dy[n, m] (w[m, f] - x[n, f]),
+ * one work-item per element of dw, grid (F, M). */
+__kernel void rbf_backward_weights(__global const float *x, int x_off, int x_bs,
+                                   __global const float *dy, int dy_off, int dy_bs,
+                                   __global const float *w, int w_off, int w_bs,
+                                   __global float *dw, int dw_off, int dw_bs, int batch)
+{
+    const int f = get_global_id(0), m = get_global_id(1);
+    const float wf = w[w_off + m * w_bs + f];
+    float acc = 0.0f;
+    for (int n = 0; n < batch; n++)
+        acc += dy[dy_off + n * dy_bs + m] * (wf - x[x_off + n * x_bs + f]);
+    dw[dw_off + m * dw_bs + f] = 2.0f * acc;
 }
 
 /* dst[j][i] = src[i][j] where i < src_rows and j < src_cols, zero beyond,

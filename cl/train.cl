@@ -1,5 +1,6 @@
 /* train.cl - reductions of training: per-channel sums (bias gradients),
- * softmax cross-entropy and mean squared error with their gradients. */
+ * softmax cross-entropy, LeCun et al.'s MMI criterion and mean squared
+ * error with their gradients. */
 
 /* Every tensor arrives as (base, offset, batch_stride) in elements; the rest
  * of an image is dense. Each kernel runs one work-group (a power of two in
@@ -115,6 +116,37 @@ __kernel void softmax_xent(__global const float *z, int z_off, int z_bs,
     if (lid == 0)
         loss[loss_off + n * loss_bs] =
             valid ? log(e) + hot * (m - zr[y]) + uniform * d : NAN;
+}
+
+/* MMI_LOSS: work-group n handles row n of the penalties y (N, K), which
+ * are scores -y beside a rubbish class of score -j. With m = the largest
+ * score and e = exp(-j - m) + sum exp(-y_k - m),
+ *   loss = y_label + m + log e,   dy = scale * (onehot - exp(-y - m) / e).
+ * A label outside 0..K-1 makes the loss and the gradient NaN. */
+__kernel void mmi_loss(__global const float *y, int y_off, int y_bs,
+                       __global const int *label, int label_off, int label_bs,
+                       __global float *loss, int loss_off, int loss_bs,
+                       __global float *dy, int dy_off, int dy_bs,
+                       int classes, float j, float scale, __local float *scratch)
+{
+    const int n = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    __global const float *yr = y + y_off + n * y_bs;
+    __global float *dr = dy + dy_off + n * dy_bs;
+    float m = -j;
+    for (int k = lid; k < classes; k += size)
+        m = max_nan(m, -yr[k]);
+    m = group_max(m, scratch);
+    float e = 0.0f;
+    for (int k = lid; k < classes; k += size)
+        e += exp(-yr[k] - m);
+    e = group_sum(e, scratch) + exp(-j - m);
+
+    const int t = label[label_off + n * label_bs];
+    const bool valid = t >= 0 && t < classes;
+    for (int k = lid; k < classes; k += size)
+        dr[k] = valid ? scale * ((k == t ? 1.0f : 0.0f) - exp(-yr[k] - m) / e) : NAN;
+    if (lid == 0)
+        loss[loss_off + n * loss_bs] = valid ? yr[t] + m + log(e) : NAN;
 }
 
 /* MSE_LOSS: work-group n handles image n of F = `features` elements:

@@ -854,6 +854,22 @@ static void add_rbf(tspec x, int64_t m, bool out_view)
     tc->out_cview[0] = out_view;
 }
 
+/* RBF's gradients for x (N, ...) and m centres: dx alone (fixed centres)
+ * or with dw. */
+static void add_rbf_backward(tspec x, int64_t m, bool dw, bool out_view)
+{
+    test_case *tc = new_case((clnet_op){.kind = CLNET_OP_RBF_BACKWARD}, NMSE_SUM, "m=%lld,%s",
+                             (long long)m, dw ? "dx,dw" : "dx");
+    int64_t f = 1;
+    for (int i = 1; i < x.ndim; i++)
+        f *= x.dim[i];
+    add_in(tc, x);
+    add_in(tc, SHAPE(x.dim[0], m));
+    add_in(tc, SHAPE(m, f));
+    tc->nout = dw ? 2 : 1;
+    tc->out_cview[0] = out_view;
+}
+
 /* ShuffleNet's channel shuffle; groups C/G undoes groups G (its gradient). */
 static void add_channel_shuffle(tspec x, int groups, bool out_view)
 {
@@ -866,7 +882,8 @@ static void add_channel_shuffle(tspec x, int groups, bool out_view)
 /* The ops the classic nets of the zoo brought in: torchvision's adaptive
  * pooling before the classifier of AlexNet and VGG (overlapping and uneven
  * windows, outputs larger than the input as on 32x32 images, 1-D, views),
- * and LeNet-5's Euclidean RBF output (its 84 -> 10 included). */
+ * and LeNet-5's Euclidean RBF output (its 84 -> 10 included) with its
+ * gradients. */
 static void add_zoo_cases(void)
 {
     add_adaptive_pool(SHAPE(2, 3, 7, 7), 3, 3);
@@ -883,6 +900,12 @@ static void add_zoo_cases(void)
     add_rbf(SHAPE(4, 256), 64, false);
     add_rbf(ranged(SHAPE(4, 31), FILL_SPECIAL, -4, 4), 13, false);
     add_rbf(chview(SHAPE(2, 8, 3, 3)), 5, true);
+    add_rbf_backward(SHAPE(2, 84), 10, false, false);
+    add_rbf_backward(SHAPE(64, 84), 10, true, false);
+    add_rbf_backward(SHAPE(1, 1), 1, true, false);
+    add_rbf_backward(SHAPE(3, 4, 5, 5), 7, true, false);
+    add_rbf_backward(SHAPE(5, 31), 13, true, false);
+    add_rbf_backward(chview(SHAPE(2, 8, 3, 3)), 5, true, true);
     add_channel_shuffle(SHAPE(2, 6, 5, 7), 2, false);
     add_channel_shuffle(SHAPE(1, 12, 3, 3), 3, false);
     add_channel_shuffle(SHAPE(3, 58, 7, 7), 29, false);

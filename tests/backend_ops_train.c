@@ -133,6 +133,21 @@ static void add_xent(tspec logits, float smoothing, float scale)
     tc->out_cview[1] = logits.cview;
 }
 
+/* LeCun et al. 1998's criterion on penalties (non-negative, as RBF's). */
+static void add_mmi(tspec penalties, float j, float scale)
+{
+    clnet_op op = {.kind = CLNET_OP_MMI_LOSS};
+    op.u.loss = (clnet_loss_params){.scale = scale, .mmi_j = j};
+    test_case *tc = new_case(op, NMSE_ELT, "j=%g,scale=%g,y=%g..%g", j, scale, penalties.lo,
+                             penalties.hi);
+    tspec labels = ranged(SHAPE(penalties.dim[0]), FILL_INTS, 0, (float)(penalties.dim[1] - 1));
+    labels.dtype = CLNET_I32;
+    add_in(tc, penalties);
+    add_in(tc, labels);
+    tc->nout = 2;
+    tc->out_cview[1] = penalties.cview;
+}
+
 static void add_mse(tspec pred, float scale)
 {
     clnet_op op = {.kind = CLNET_OP_MSE_LOSS};
@@ -165,6 +180,12 @@ static void add_loss_cases(void)
     add_xent(ranged(SHAPE(4, 31), FILL_UNIFORM, -1e4f, 1e4f), 0.1f, 1);
     add_xent(ranged(SHAPE(4, 13), FILL_UNIFORM, -2e4f, -1e4f), 0.1f, 0.5f);
     add_xent(chview(SHAPE(2, 64)), 0.1f, 0.5f);
+    add_mmi(ranged(SHAPE(4, 10), FILL_UNIFORM, 0, 4), 1, 0.25f);
+    add_mmi(ranged(SHAPE(64, 10), FILL_UNIFORM, 0, 200), 1, 1.0f / 64);
+    add_mmi(ranged(SHAPE(3, 1000), FILL_UNIFORM, 0, 10), 5, 1);
+    add_mmi(ranged(SHAPE(2, 1), FILL_UNIFORM, 0, 1), 0.1f, 1);
+    add_mmi(ranged(SHAPE(4, 31), FILL_UNIFORM, 1e3f, 1e4f), 80, 1);
+    add_mmi(ranged(chview(SHAPE(2, 64)), FILL_UNIFORM, 0, 3), 2, 0.5f);
     add_mse(SHAPE(4, 10), 0.25f);
     add_mse(SHAPE(2, 3, 7, 7), 1);
     add_mse(SHAPE(3, 5, 31), 0.5f);

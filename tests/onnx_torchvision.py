@@ -62,7 +62,8 @@ NATIVE_SIZE = {'inception_v3': 299, 'efficientnet_b1': 240, 'efficientnet_b2': 2
 # (their numerical round trip is test_onnx's); None: the cfg's own input.
 EXPORT_CHECK = [('lenet5', None), ('nin', 64), ('resnet18', 64), ('resnet20', None),
                 ('mobilenet_v2', 64), ('efficientnet_b0', 64), ('googlenet', 64),
-                ('densenet121', 64), ('squeezenet1_0', 64), ('inception_v3', 75)]
+                ('densenet121', 64), ('squeezenet1_0', 64), ('inception_v3', 75),
+                ('airbench94', None)]
 
 
 def check_exports(args, onnx):
@@ -107,10 +108,16 @@ def handmade_models(torch):
     w, b = nn.Parameter(torch.randn(3 * 6 * 6, 5)), nn.Parameter(torch.randn(5))
     head = nn.Module()
     head.w, head.b = w, b
+    mean = torch.tensor([0.485, 0.456, 0.406]).reshape(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).reshape(1, 3, 1, 1)
     return [
         ('pad+conv', Lambda(lambda x, c: c(F.pad(x, (1, 2, 0, 1))), conv), None),
         ('pad+avgpool', Lambda(lambda x, p: p(F.pad(x, (1, 1, 1, 1))), pool), None),
         ('matmul+add', Lambda(lambda x, h: torch.flatten(x, 1) @ h.w + h.b, head), None),
+        # a scalar on a (N, F) tensor: the scale activation, not a 1x1 conv
+        ('flatten/9', Lambda(lambda x, c: torch.flatten(c(x), 1) / 9, conv), None),
+        # transforms.Normalize in the graph: the net's own input normalisation
+        ('normalize', Lambda(lambda x, c: c((x - mean) / std), conv), None),
         ('reflect pad', Lambda(lambda x, c: c(F.pad(x, (1, 1, 1, 1), mode='reflect')), conv),
          "op type Pad): attribute 'mode' = 'reflect'"),
         ('pad+maxpool', Lambda(lambda x, p: p(F.pad(x, (1, 1, 1, 1))), nn.MaxPool2d(3)),

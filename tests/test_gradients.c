@@ -558,6 +558,29 @@ static void check_linear(const char *name, hbuf *x, int64_t outputs, bool bias)
     release_all();
 }
 
+/* y[n, m] = |x[n] - w[m]|^2: both gradients from RBF_BACKWARD, and dx alone
+ * when dw is not asked for (fixed centres). */
+static void check_rbf(const char *name, hbuf *x, int64_t centres)
+{
+    int64_t features = x->numel / x->shape[0];
+    uniform(x, -1.0f, 1.0f);
+    hbuf *w = uniform(BUF(centres, features), -1.0f, 1.0f);
+    single s = {.op = {.kind = CLNET_OP_RBF}, .nin = 2, .in = {x, w}, .nout = 1};
+    single_setup(&s);
+    hbuf *dx = like(x), *dw = like(w), *dx_alone = like(x);
+    clnet_op bwd = {.kind = CLNET_OP_RBF_BACKWARD};
+    int bad = run_op(bwd, 3, LIST(x, s.r, w), 2, LIST(dx, dw));
+    bad |= run_op(bwd, 3, LIST(x, s.r, w), 1, LIST(dx_alone));
+    if (bad)
+        report_error(name);
+    else
+        check_gradients(name, 1e-2, single_loss, &s, 3,
+                        (param[]){{"dx (rbf_backward)", x, dx},
+                                  {"dw (rbf_backward)", w, dw},
+                                  {"dx (rbf_backward, no dw)", x, dx_alone}});
+    release_all();
+}
+
 /* Loss ops: L = c * sum of the per-example losses, so their gradient output
  * with scale c is exactly dL/dpred. */
 static void check_loss(const char *name, clnet_op op, hbuf *pred, hbuf *second)
@@ -583,6 +606,17 @@ static void check_softmax_xent(const char *name, float smoothing)
         labels->i[k] = (int32_t)(test_rng_next(&rng) % 7);
     clnet_op op = {.kind = CLNET_OP_SOFTMAX_XENT, .u.loss.label_smoothing = smoothing};
     check_loss(name, op, logits, labels);
+}
+
+/* Penalties around the rubbish class's j, so that every term matters. */
+static void check_mmi(const char *name, float j)
+{
+    hbuf *penalties = uniform(BUF(5, 7), 0.0f, 2.0f * j);
+    hbuf *labels = new_buf(CLNET_I32, 1, DIMS(5));
+    for (int k = 0; k < 5; k++)
+        labels->i[k] = (int32_t)(test_rng_next(&rng) % 7);
+    clnet_op op = {.kind = CLNET_OP_MMI_LOSS, .u.loss.mmi_j = j};
+    check_loss(name, op, penalties, labels);
 }
 
 static void check_mse(const char *name, hbuf *pred)
@@ -874,6 +908,10 @@ static void misc_checks(void)
     check_linear("linear 2-D no bias (4x7 -> 3)", BUF(4, 7), 3, false);
     check_softmax_xent("softmax_xent", 0.0f);
     check_softmax_xent("softmax_xent smoothing 0.1", 0.1f);
+    check_mmi("mmi_loss j 1", 1.0f);
+    check_mmi("mmi_loss j 3", 3.0f);
+    check_rbf("rbf 2-D (4x6 -> 3)", BUF(4, 6), 3);
+    check_rbf("rbf 4-D x (3x2x2x2 -> 5)", BUF(3, 2, 2, 2), 5);
     check_mse("mse_loss 4-D (3x2x4x3)", BUF(3, 2, 4, 3));
     check_mse("mse_loss 2-D (4x5)", BUF(4, 5));
     check_binary("binary mul per-channel", CLNET_BINARY_MUL, BUF(2, 3, 4, 5), BUF(2, 3, 1, 1));

@@ -30,9 +30,6 @@
 /* Zoo models with a layer ONNX cannot express, and that layer's kind. */
 static const struct { const char *model, *why; } refused[] = {
     {"lenet5_1998", "LeCun"},           /* scaled tanh, then RBF units */
-    /* airbench's output x 1/9: ONNX would write a Mul, which imports back as
-     * a per-channel 1x1 conv with parameters of its own */
-    {"airbench94", "scale"},
 };
 
 static const int sizes[] = {8, 16, 32, 48, 64, 96, 128, 160, 224, 299};
@@ -409,6 +406,51 @@ static int gelu_round_trip(clnet_ctx *ctx, clnet_device *ref, const char *path)
     return !ok;
 }
 
+/* A net's own input normalisation (a checkpoint's, trained with one) is
+ * written as Sub and Div and imported back as the net's normalisation, not
+ * as two 1x1 convolutions: same values, same parameter count, same output. */
+static int input_norm_round_trip(clnet_ctx *ctx, clnet_device *ref, const char *path)
+{
+    static const char *cfg = "[net]\ninput = 3x6x6\nmean = 0.49, 0.48, 0.45\n"
+                             "std = 0.25, 0.24, 0.26\n[conv]\nfilters = 4\nsize = 3\n"
+                             "activation = relu\n[globalavgpool]\n[linear]\noutputs = 5\n";
+    clnet_net *net = NULL, *back = NULL;
+    clnet_status st = clnet_net_parse_cfg(ctx, cfg, "norm.cfg", NULL, &net);
+    if (st == CLNET_OK)
+        st = clnet_net_bind(net, ref, BATCH, CLNET_INIT_HE_NORMAL, SEED);
+    if (st == CLNET_OK)
+        st = clnet_net_save_onnx(net, path);
+    if (st == CLNET_OK)
+        st = clnet_net_from_onnx(ctx, path, NULL, &back);
+    if (st == CLNET_OK)
+        st = clnet_net_bind(back, ref, BATCH, CLNET_INIT_HE_NORMAL, SEED + 1);
+    float m1[3], s1[3], m2[3] = {0}, s2[3] = {0};
+    bool same_norm = st == CLNET_OK && clnet_net_input_norm(net, m1, s1) &&
+                     clnet_net_input_norm(back, m2, s2) && !memcmp(m1, m2, sizeof m1) &&
+                     !memcmp(s1, s2, sizeof s1);
+    int64_t p1 = 0, p2 = -1;
+    if (st == CLNET_OK) {
+        clnet_net_counts(net, &p1, NULL, NULL);
+        clnet_net_counts(back, &p2, NULL, NULL);
+    }
+    float x[BATCH * 3 * 6 * 6];
+    test_rng rng = {SEED};
+    test_fill_uniform(&rng, x, sizeof x / sizeof x[0], 0, 1);
+    size_t n1 = 0, n2 = 0;
+    float *y1 = st == CLNET_OK ? run(net, x, &n1) : NULL, *y2 = y1 ? run(back, x, &n2) : NULL;
+    double err = y1 && y2 && n1 == n2 ? rel_error(y2, y1, n1) : INFINITY;
+    bool ok = same_norm && p1 == p2 && err <= ROUND_TRIP_TOLERANCE;
+    printf("%s input normalisation exports as Sub, Div and imports back as the net's (%s), "
+           "%lld -> %lld params, error %.2e%s%s\n", ok ? "ok  " : "FAIL",
+           same_norm ? "same values" : "lost or changed", (long long)p1, (long long)p2, err,
+           st == CLNET_OK ? "" : ": ", st == CLNET_OK ? "" : clnet_last_error(ctx));
+    free(y1);
+    free(y2);
+    clnet_net_free(net);
+    clnet_net_free(back);
+    return !ok;
+}
+
 /* Layers without an ONNX mapping are refused by name, not exported as
  * something else: L2 pooling (LpPool is not mapped) and unpooling. */
 static int refused_layers(clnet_ctx *ctx, clnet_device *ref, const char *path)
@@ -454,6 +496,7 @@ int main(void)
     int fails = damaged_files(ctx, ref, path);
     fails += fine_tune(ctx, ref, path);
     fails += gelu_round_trip(ctx, ref, path);
+    fails += input_norm_round_trip(ctx, ref, path);
     fails += round_trip_shuffle(ctx, ref, path);
     fails += refused_layers(ctx, ref, path);
     for (const char *const *name = clnet_zoo_names(); *name; name++)

@@ -1,5 +1,5 @@
-/* op_check_gemm.c - checks and output shapes of LINEAR, GEMM and RBF (the
- * ops of lib/ref/ref_gemm.c). */
+/* op_check_gemm.c - checks and output shapes of LINEAR, GEMM, RBF and its
+ * gradients (the ops of lib/ref/ref_gemm.c). */
 #include "core/op_check.h"
 
 clnet_status clnet_check_linear(check *c)
@@ -43,4 +43,19 @@ clnet_status clnet_check_rbf(check *c)
                     (long long)c->in[1].dim[1], (long long)features);
     clnet_shape y = {.ndim = 2, .dim = {c->in[0].dim[0], c->in[1].dim[0]}};
     return out_f32(c, y);
+}
+
+/* x, dy, w: dy must be what RBF makes of x and w; dx has x's shape, the
+ * optional dw w's. */
+clnet_status clnet_check_rbf_backward(check *c)
+{
+    const clnet_op fwd = {.kind = CLNET_OP_RBF};
+    const clnet_shape fwd_in[2] = {c->in[0], c->in[2]};
+    const clnet_dtype fwd_dtype[2] = {c->dtype[0], c->dtype[2]};
+    TRY(clnet_check_forward_gives_dy(c, fwd, 2, fwd_in, fwd_dtype));
+    out_f32(c, c->in[0]);
+    c->nout = 2;
+    c->out[1] = c->in[2];
+    c->out_dtype[1] = CLNET_F32;
+    return CLNET_OK;
 }

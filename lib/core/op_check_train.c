@@ -29,6 +29,24 @@ clnet_status clnet_check_softmax_xent(check *c)
     return loss_outputs(c);
 }
 
+/* Labels as SOFTMAX_XENT's, and a rubbish-class penalty j that exp(-j)
+ * can represent as more than nothing. */
+clnet_status clnet_check_mmi(check *c)
+{
+    TRY(f32_rank(c, 0, "penalties", 2, 2));
+    if (c->dtype[1] != CLNET_I32)
+        return fail(c, CLNET_ERR_DTYPE, "input 1 (labels) must be I32");
+    if (c->in[1].ndim != 1 || c->in[1].dim[0] != c->in[0].dim[0])
+        return fail(c, CLNET_ERR_SHAPE, "labels must be a vector of N = %lld",
+                    (long long)c->in[0].dim[0]);
+    float j = c->op->u.loss.mmi_j;
+    if (!(j > 0.0f && j <= 80.0f))
+        return fail(c, CLNET_ERR_INVALID_PARAMS,
+                    "rubbish-class penalty j %g outside (0, 80] (exp(-j) must stay a float)",
+                    (double)j);
+    return loss_outputs(c);
+}
+
 clnet_status clnet_check_mse(check *c)
 {
     TRY(f32_rank(c, 0, "pred", 1, CLNET_MAX_DIMS));

@@ -44,6 +44,9 @@ static const clnet_op_kind_info kinds[] = {
     [CLNET_OP_RBF] = ROW("rbf", 2, 2, 1, 0, rbf, GEMM),
     [CLNET_OP_UNPOOL_BACKWARD] = ROW("unpool_backward", 2, 2, 1, 0, unpool_backward, POOL),
     [CLNET_OP_CHANNEL_SHUFFLE] = ROW("channel_shuffle", 1, 1, 1, 0, channel_shuffle, ELTWISE),
+    /* dw is optional: fixed centres need only dx */
+    [CLNET_OP_RBF_BACKWARD] = ROW("rbf_backward", 3, 3, 2, 1, rbf_backward, GEMM),
+    [CLNET_OP_MMI_LOSS] = ROW("mmi_loss", 2, 2, 2, 0, mmi, TRAIN),
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == CLNET_OP_KIND_COUNT,
                "every clnet_op_kind needs a row in the op table");

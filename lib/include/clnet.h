@@ -12,5 +12,6 @@
 #include "clnet/nn.h"
 #include "clnet/onnx.h"
 #include "clnet/parallel.h"
+#include "clnet/es.h"
 
 #endif

@@ -125,6 +125,23 @@ static clnet_status backward_linear(clnet_net *net, nn_layer *l, clnet_tensor *g
     return contribute(net, p, true, &dx, 2, (clnet_tensor *[]){g, l->params[0].value});
 }
 
+/* RBF_BACKWARD: x's gradient, and the centres' where they learn (fixed
+ * centres, lr_mult 0, keep the zero gradient they were bound with). An input
+ * that wants no gradient has x's part written to scratch B and dropped. */
+static clnet_status backward_rbf(clnet_net *net, nn_layer *l, clnet_tensor *g)
+{
+    nn_layer *p = &net->layers[l->spec.from[0]];
+    nn_param *w = &l->params[0];
+    bool learns = trains(l) && w->lr_mult != 0.0f;
+    if (!p->needs_grad && !learns)
+        return CLNET_OK;
+    clnet_tensor *out[2] = {p->needs_grad ? grad_target(p, false) : p->b.acc, w->grad};
+    clnet_op op = {.kind = CLNET_OP_RBF_BACKWARD};
+    clnet_status st = run(net, &op, 3, (clnet_tensor *[]){p->b.y, g, w->value}, learns ? 2 : 1,
+                          out);
+    return st == CLNET_OK && p->needs_grad ? commit(net, p) : st;
+}
+
 /* A batch norm that ran in inference mode is a per-channel affine map with
  * fixed statistics: dx = g * gamma / sqrt(var + eps), which is the
  * inference op itself applied to g with a zero mean and a zero shift. */
@@ -360,10 +377,7 @@ static clnet_status backward_layer(clnet_net *net, int id)
     case CLNET_LAYER_MUL: return backward_mul(net, l, g);
     case CLNET_LAYER_CONCAT: return backward_concat(net, id, g);
     case CLNET_LAYER_SLICE: return backward_slice(net, l, g);
-    case CLNET_LAYER_RBF:
-        return clnet_fail(net->ctx, CLNET_ERR_UNSUPPORTED,
-                          "the Euclidean RBF output layer is inference only (it has no "
-                          "backward pass; a trainable net ends in [linear])");
+    case CLNET_LAYER_RBF: return backward_rbf(net, l, g);
     default: return backward_unary(net, id, g);
     }
 }
@@ -398,10 +412,11 @@ static clnet_status run_loss(clnet_net *net, const int32_t *labels, const float 
     int n = net->last_n, id = nn_loss_layer(net);
     nn_layer *l = &net->layers[id];
     int64_t k = nn_numel(&l->out);
-    bool xent = net->loss == CLNET_LOSS_SOFTMAX_XENT;
+    /* xent: the loss takes class labels (softmax cross-entropy or MMI) */
+    bool xent = net->loss != CLNET_LOSS_MSE;
     if (xent ? !labels : !targets)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_backward: the %s "
-                          "loss needs %s", xent ? "softmax cross-entropy" : "MSE",
+                          "loss needs %s", xent ? "classification" : "MSE",
                           xent ? "labels" : "targets");
     for (int i = 0; xent && i < n; i++)
         if (labels[i] < 0 || labels[i] >= k)
@@ -420,8 +435,11 @@ static clnet_status run_loss(clnet_net *net, const int32_t *labels, const float 
     if (st == CLNET_OK)
         st = clnet_tensor_slice(net->loss_values, 0, 0, n, &values);
     if (st == CLNET_OK) {
-        clnet_op op = {.kind = xent ? CLNET_OP_SOFTMAX_XENT : CLNET_OP_MSE_LOSS};
-        op.u.loss.label_smoothing = xent ? net->label_smoothing : 0.0f;
+        clnet_op op = {.kind = !xent                          ? CLNET_OP_MSE_LOSS
+                               : net->loss == CLNET_LOSS_MMI ? CLNET_OP_MMI_LOSS
+                                                             : CLNET_OP_SOFTMAX_XENT};
+        op.u.loss.label_smoothing = op.kind == CLNET_OP_SOFTMAX_XENT ? net->label_smoothing : 0.0f;
+        op.u.loss.mmi_j = nn_mmi_j(net);
         op.u.loss.scale = net->loss_sum ? 1.0f : 1.0f / (float)n;
         clnet_tensor *grad = l->needs_grad ? grad_target(l, true) : l->b.acc2;
         st = run(net, &op, 2, (clnet_tensor *[]){l->b.y2, truth}, 2,

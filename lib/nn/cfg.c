@@ -205,6 +205,9 @@ static clnet_status build_rbf(cfg_parser *p, const cfg_section *s, const clnet_s
 {
     (void)in;
     spec->kind = CLNET_LAYER_RBF;
+    int centres = 0;
+    TRY(cfg_enum(p, s, "centres", "learnt digits", &centres));
+    spec->rbf_digit_centres = centres == 1;
     return cfg_need_int(p, s, "outputs", 1, CFG_MAX_CHANNELS, &spec->out_channels);
 }
 

@@ -36,7 +36,7 @@ static const struct {
     [CFG_SOFTMAX] = {"[softmax]", ""},
     [CFG_ADAPTIVEAVGPOOL] = {"[adaptiveavgpool]", "size size_h size_w"},
     [CFG_SLICE] = {"[slice]", "start count"},
-    [CFG_RBF] = {"[rbf]", "outputs"},
+    [CFG_RBF] = {"[rbf]", "outputs centres"},
     [CFG_UNPOOL] = {"[unpool]", "switches"},
     [CFG_SHUFFLE] = {"[shuffle]", "groups"},
     [CFG_REPEAT] = {"[repeat]", "count"},

@@ -474,7 +474,7 @@ clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smo
     clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
-    if (loss != CLNET_LOSS_SOFTMAX_XENT && loss != CLNET_LOSS_MSE)
+    if (loss != CLNET_LOSS_SOFTMAX_XENT && loss != CLNET_LOSS_MSE && loss != CLNET_LOSS_MMI)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_set_loss: unknown "
                           "loss %d", (int)loss);
     if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
@@ -482,6 +482,18 @@ clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smo
                           "smoothing %g outside [0, 1)", (double)label_smoothing);
     net->loss = loss;
     net->label_smoothing = label_smoothing;
+    return CLNET_OK;
+}
+
+clnet_status clnet_net_set_mmi_j(clnet_net *net, float j)
+{
+    clnet_error_clear(net ? net->ctx : NULL);
+    if (!net)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    if (!(j > 0.0f && j <= 80.0f))
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_set_mmi_j: j %g "
+                          "outside (0, 80]", (double)j);
+    net->mmi_j = j;
     return CLNET_OK;
 }
 

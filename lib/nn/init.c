@@ -150,6 +150,8 @@ clnet_status nn_init_params(clnet_net *net, clnet_init init, uint64_t seed)
                 init_weight(p->host, n, &p->shape, init, &r, &z);
                 if (l->spec.kind == CLNET_LAYER_CONV && l->spec.dirac)
                     dirac(p->host, &p->shape);
+            } else if (p->init == NN_INIT_DIGITS) {
+                nn_rbf_digit_centres(p->host);
             } else {
                 for (int64_t i = 0; i < n; i++)
                     p->host[i] = p->init == NN_INIT_ONE ? 1.0f : 0.0f;

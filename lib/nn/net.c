@@ -296,7 +296,10 @@ static void declare_params(nn_layer *l, const clnet_shape *in)
     case CLNET_LAYER_LINEAR:
     case CLNET_LAYER_RBF: {
         int64_t w[2] = {k, nn_numel(in)};
-        add_param(l, "weight", NN_INIT_WEIGHT, 2, w);
+        bool digits = s->kind == CLNET_LAYER_RBF && s->rbf_digit_centres;
+        add_param(l, "weight", digits ? NN_INIT_DIGITS : NN_INIT_WEIGHT, 2, w);
+        if (digits)
+            l->params[0].lr_mult = 0.0f;
         if (s->bias && s->kind == CLNET_LAYER_LINEAR)
             add_param(l, "bias", NN_INIT_ZERO, 1, &k);
         break;
@@ -392,6 +395,12 @@ static clnet_status infer_shape(clnet_net *net, nn_layer *l, clnet_shape *out)
         if (s->kind != CLNET_LAYER_BATCHNORM && s->out_channels < 1)
             return clnet_fail(net->ctx, CLNET_ERR_INVALID_PARAMS, "%d outputs (must be >= 1)",
                               s->out_channels);
+        if (s->kind == CLNET_LAYER_RBF && s->rbf_digit_centres &&
+            (s->out_channels != NN_RBF_DIGITS || nn_numel(first) != NN_RBF_DIGIT_CELLS))
+            return clnet_fail(net->ctx, CLNET_ERR_SHAPE, "digit centres are %d bitmaps of %d "
+                              "cells: needs %d outputs of %d inputs, has %d of %lld",
+                              NN_RBF_DIGITS, NN_RBF_DIGIT_CELLS, NN_RBF_DIGITS,
+                              NN_RBF_DIGIT_CELLS, s->out_channels, (long long)nn_numel(first));
         if ((s->kind == CLNET_LAYER_CONV || s->kind == CLNET_LAYER_CONV_TRANSPOSE) &&
             first->ndim < 2)
             return clnet_fail(net->ctx, CLNET_ERR_SHAPE,

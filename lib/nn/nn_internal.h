@@ -16,7 +16,8 @@
 typedef enum nn_param_init {
     NN_INIT_WEIGHT = 0,            /* random, by the clnet_init scheme */
     NN_INIT_ZERO,                  /* biases, BN shift and running mean */
-    NN_INIT_ONE                    /* BN scale and running variance */
+    NN_INIT_ONE,                   /* BN scale and running variance */
+    NN_INIT_DIGITS                 /* RBF centres: the digit bitmaps of rbf_digits.c */
 } nn_param_init;
 
 /* One parameter tensor. Its values live in exactly one place: `host` while
@@ -124,6 +125,7 @@ struct clnet_net {
     bool training;
     clnet_loss loss;
     float label_smoothing;
+    float mmi_j;                   /* CLNET_LOSS_MMI's j; 0: CLNET_MMI_J_DEFAULT (nn_mmi_j) */
     bool loss_sum;                 /* the loss gradient is of the batch's sum, not its mean */
     int last_n;                    /* images of the last forward; 0 = none yet */
     bool last_training;
@@ -348,6 +350,34 @@ static inline uint64_t nn_mix64(uint64_t z)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* Fixed RBF centres for the ten digits (rbf_digits.c): NN_RBF_DIGITS
+ * bitmaps of 7x12 = NN_RBF_DIGIT_CELLS cells, +1 ink and -1 paper, written
+ * to w (NN_RBF_DIGITS * NN_RBF_DIGIT_CELLS floats). */
+#define NN_RBF_DIGITS 10
+#define NN_RBF_DIGIT_CELLS 84
+void nn_rbf_digit_centres(float *w);
+
+/* An MMI net's outputs are penalties (smaller is better): in place, their
+ * negatives, class scores like logits; other nets' outputs stay. (train.c) */
+void nn_penalties_to_scores(const clnet_net *net, float *out, size_t count);
+/* The training criterion of one row of scores (the net's outputs, made
+ * scores by nn_penalties_to_scores) against `label`, as the device computes
+ * it; logp is scratch of k doubles. (train.c) */
+double nn_row_loss(const clnet_net *net, const float *y, int64_t k, int32_t label, double *logp);
+
+/* ES's gradient estimate (es.c, clnet_net_es_gradient) on an input already
+ * normalised when `normalised`. */
+struct clnet_es_params;
+clnet_status nn_es_gradient(clnet_net *net, const float *x, const int32_t *labels, int n,
+                            const struct clnet_es_params *p, bool normalised, float *out,
+                            float *loss);
+
+/* The rubbish-class penalty of the net's MMI loss. */
+static inline float nn_mmi_j(const clnet_net *net)
+{
+    return net->mmi_j > 0.0f ? net->mmi_j : CLNET_MMI_J_DEFAULT;
 }
 
 #endif

@@ -99,10 +99,11 @@ static clnet_status ex_fail(exporter *ex, clnet_status st, const char *fmt, ...)
 
 /* ---- values, initializers, nodes ---- */
 
-/* The ONNX name of layer id's output. */
+/* The ONNX name of layer id's output: for the input layer of a net that
+ * normalises its input itself, the graph input normalised. */
 static const char *value_name(const clnet_net *net, int id)
 {
-    return id == 0 ? "input" : net->layers[id].spec.name;
+    return id > 0 ? net->layers[id].spec.name : net->norm ? "input/normalised" : "input";
 }
 
 static char *temp_name(exporter *ex)
@@ -277,6 +278,12 @@ static clnet_status activation(exporter *ex, const clnet_act_params *act, const 
     case CLNET_ACT_TANH: add_node(ex, "Tanh", in, out); break;
     case CLNET_ACT_LEAKY_RELU:
         attr_float(ex, add_node(ex, "LeakyRelu", in, out), "alpha", act->alpha);
+        break;
+    case CLNET_ACT_SCALE:
+        /* a Mul by a scalar initializer, which the importer reads back as this
+         * activation (a per-channel constant would be a 1x1 conv) */
+        in[1] = scalar(ex, "scale_factor", act->alpha);
+        add_node(ex, "Mul", in, out);
         break;
     case CLNET_ACT_RELU6:
         in[1] = scalar(ex, "clip_min", 0.0f);
@@ -636,9 +643,29 @@ static clnet_status write_atomically(clnet_net *net, const char *path, const uin
     return CLNET_OK;
 }
 
+/* The net's own input normalisation (mean and std per channel, a
+ * checkpoint's, say), written as PyTorch's transforms compute it: Sub of
+ * the mean, then Div by the std. */
+static void export_input_norm(exporter *ex)
+{
+    const clnet_shape *in = &ex->net->layers[0].out;
+    int64_t c = in->dim[0], dim[CLNET_MAX_DIMS] = {c, 1, 1, 1};
+    float *mean = ex_alloc(ex, 2 * (size_t)c * sizeof *mean);
+    if (!mean || !clnet_net_input_norm(ex->net, mean, mean + c))
+        return;
+    ex->layer = 0;
+    const char *centred = temp_name(ex);
+    add_init(ex, "input.mean", in->ndim, dim, mean);
+    add_init(ex, "input.std", in->ndim, dim, mean + c);
+    add_node(ex, "Sub", (const char *[]){"input", "input.mean", NULL}, centred);
+    add_node(ex, "Div", (const char *[]){centred, "input.std", NULL}, value_name(ex->net, 0));
+}
+
 static clnet_status build_model(exporter *ex, Onnx__ModelProto *m, Onnx__GraphProto *g)
 {
     clnet_net *net = ex->net;
+    if (net->norm)
+        export_input_norm(ex);
     for (ex->layer = 1; ex->layer < net->nlayers; ex->layer++) {
         ex->temp = 0;
         TRY(export_layer(ex, &net->layers[ex->layer]));

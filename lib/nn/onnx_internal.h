@@ -159,6 +159,17 @@ clnet_status ox_shape_of_layer(ox_import *imp, const ox_value *v);
  * Mul nodes, in that order, the last one's output being GELU(x). */
 bool ox_gelu_match(ox_import *imp, const ox_value *x, const ox_const *divisor, int absorbed[4]);
 
+/* ---- onnx_norm.c: the net's own input normalisation ---- */
+
+/* When the current node is x - mean, x the graph input read by nothing
+ * else, and (x - mean) is read only by a Div by a constant std, both one
+ * value per channel (std finite and > 0): sets the net's input
+ * normalisation (clnet_net_set_input_norm), absorbs the Div, makes its
+ * output the input layer's and sets *matched. Otherwise *matched is false
+ * and nothing changes. Errors: out of memory. */
+clnet_status ox_input_norm(ox_import *imp, const ox_value *x, const ox_const *mean,
+                           bool *matched);
+
 /* ---- onnx_ops.c: operators onto layers ---- */
 
 /* Imports the current node, some of whose inputs are computed by layers. */

@@ -534,8 +534,18 @@ static clnet_status op_linear(ox_import *imp)
     return st;
 }
 
-/* x op constant (or constant op x) with a scalar or per-channel constant: a
- * depthwise 1x1 convolution y = w[c] * x + b[c]. */
+/* x times (or divided by) a single constant value whose shape adds no axis
+ * to x's: the scale activation, without parameters and fused like the
+ * others. */
+static bool scales_by_scalar(ox_import *imp, const ox_value *x, const ox_const *k, bool k_first)
+{
+    char op = imp->node->op_type[0];
+    return (op == 'M' || (op == 'D' && !k_first)) && k->count == 1 &&
+           k->ndim <= ox_shape(imp, x)->ndim + 1;
+}
+
+/* x op constant (or constant op x) with a per-channel constant (a scalar
+ * one for Add and Sub): a depthwise 1x1 convolution y = w[c] * x + b[c]. */
 static clnet_status affine(ox_import *imp, const ox_value *x, const ox_const *k, bool k_first)
 {
     char op = imp->node->op_type[0];
@@ -619,6 +629,14 @@ static clnet_status op_binary(ox_import *imp)
         int gelu[4];
         if (!k_first && ox_gelu_match(imp, x, k, gelu))
             return add_gelu(imp, x, gelu);
+        bool norm = false;
+        if (!k_first)
+            TRY(ox_input_norm(imp, x, k, &norm));
+        if (norm)
+            return CLNET_OK;
+        if (scales_by_scalar(imp, x, k, k_first))
+            return add_activation(imp, x, CLNET_ACT_SCALE,
+                                  imp->node->op_type[0] == 'D' ? 1.0f / k->f[0] : k->f[0]);
         return affine(imp, x, k, k_first);
     }
     const char *op = imp->node->op_type;

@@ -309,6 +309,7 @@ static clnet_status follow_settings(clnet_parallel *par)
         }
         rep->loss = net->loss;
         rep->label_smoothing = net->label_smoothing;
+        rep->mmi_j = net->mmi_j;
         rep->no_fusion = net->no_fusion;
         bool same = !net->norm == !rep->norm &&
                     (!net->norm || !memcmp(net->norm, rep->norm, 2 * (size_t)c * sizeof(float)));

@@ -34,6 +34,7 @@ static clnet_status copy_settings(const clnet_net *src, clnet_net *dst)
     dst->input_grad = src->input_grad;
     dst->loss = src->loss;
     dst->label_smoothing = src->label_smoothing;
+    dst->mmi_j = src->mmi_j;
     dst->no_fusion = src->no_fusion;
     dst->opt_kind = src->opt_kind;
     dst->opt_nstate = src->opt_nstate;

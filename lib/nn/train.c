@@ -306,10 +306,29 @@ static void log_softmax(const float *x, int64_t k, double *out)
         out[j] = (double)x[j] - lse;
 }
 
-/* The training criterion of one output row, as the device computes it. */
-static double row_loss(const clnet_net *net, const float *y, int64_t k, int32_t label,
+void nn_penalties_to_scores(const clnet_net *net, float *out, size_t count)
+{
+    for (size_t i = 0; net->loss == CLNET_LOSS_MMI && i < count; i++)
+        out[i] = -out[i];
+}
+
+/* LeCun et al. 1998's eq. 9 on scores z = -y: -z_label + log(exp(-j) +
+ * sum exp(z)), the largest score taken out of the sum. */
+static double mmi_row_loss(const clnet_net *net, const float *z, int64_t k, int32_t label)
+{
+    double j = nn_mmi_j(net), m = -j, sum = 0.0;
+    for (int64_t i = 0; i < k; i++)
+        m = z[i] > m ? z[i] : m;
+    for (int64_t i = 0; i < k; i++)
+        sum += exp((double)z[i] - m);
+    return m - (double)z[label] + log(sum + exp(-j - m));
+}
+
+double nn_row_loss(const clnet_net *net, const float *y, int64_t k, int32_t label,
                        double *logp)
 {
+    if (net->loss == CLNET_LOSS_MMI)
+        return mmi_row_loss(net, y, k, label);
     if (net->loss == CLNET_LOSS_MSE) {
         double sum = 0.0;
         for (int64_t j = 0; j < k; j++) {
@@ -423,6 +442,11 @@ static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float
     if (net->parallel) {
         st = nn_parallel_step(net->parallel, s->x, s->labels, buf->targets, n, opt, lr, NULL,
                               buf->out, true);
+    } else if (opt->es) {
+        /* forward passes only; the outputs at the weights before the step */
+        st = nn_es_gradient(net, s->x, s->labels, n, opt->es, true, buf->out, NULL);
+        if (st == CLNET_OK)
+            st = clnet_net_step(net, opt, lr);
     } else {
         st = nn_forward(net, s->x, n, true);
         if (st == CLNET_OK)
@@ -433,9 +457,11 @@ static clnet_status train_step(clnet_net *net, const clnet_optimizer *opt, float
         if (st == CLNET_OK)
             st = clnet_net_read_output(net, buf->out, (size_t)n * (size_t)k);
     }
+    if (st == CLNET_OK)
+        nn_penalties_to_scores(net, buf->out, (size_t)n * (size_t)k);
     for (int i = 0; st == CLNET_OK && i < n; i++) {
         const float *row = buf->out + (size_t)i * k;
-        t->loss += row_loss(net, row, k, s->labels[i], buf->logp);
+        t->loss += nn_row_loss(net, row, k, s->labels[i], buf->logp);
         rank_hits(t, row, k, s->labels[i]);
     }
     return st;
@@ -649,6 +675,7 @@ static clnet_status eval_batch(clnet_net *const *nets, int nnets, const pipeline
             clnet_status st = clnet_net_read_output(nets[i], buf->out, (size_t)n * (size_t)k);
             if (st != CLNET_OK)
                 return st;
+            nn_penalties_to_scores(nets[i], buf->out, (size_t)n * (size_t)k);
             add_scores(nets[i], buf->out, n, k, weight, logits, buf->acc, buf->logp);
         }
     }

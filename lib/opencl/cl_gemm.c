@@ -1,6 +1,6 @@
 /* cl_gemm.c - GEMM and LINEAR on OpenCL devices: clnet's tiled kernel
  * (cl_matmul.c) where it can, CLBlast's SGEMM for the rest; LINEAR's bias
- * and RBF come from cl/gemm.cl. */
+ * and RBF with its gradients come from cl/gemm.cl. */
 #include <stdio.h>
 
 #include <clblast_c.h>
@@ -94,14 +94,50 @@ static clnet_status run_rbf(clnet_device *dev, const clnet_tensor *x, const clne
                            grid, NULL);
 }
 
+/* Kernel `name` of cl/gemm.cl on (x, dy, w, out) with grid (F, rows) and
+ * `count` the length of its sum: dx (rows N, summing over the M centres) or
+ * dw (rows M, summing over the N images). */
+static clnet_status run_rbf_grad(clnet_device *dev, const char *name, const clnet_tensor *x,
+                                 const clnet_tensor *dy, const clnet_tensor *w,
+                                 const clnet_tensor *out, int64_t rows, int64_t count)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
+    clnet_cl_tensor_args wa = clnet_cl_targs(w), oa = clnet_cl_targs(out);
+    cl_int sum_len = (cl_int)count;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(wa), CLNET_CL_TENSOR(oa),
+        CLNET_CL_ARG(sum_len),
+    };
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "gemm", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    const size_t grid[2] = {(size_t)clnet_tensor_image_numel(x), (size_t)rows};
+    return clnet_cl_launch(dev, kernel, name, (int)(sizeof args / sizeof args[0]), args, 2, grid,
+                           NULL);
+}
+
+static clnet_status run_rbf_backward(clnet_device *dev, clnet_tensor *const *in, int nout,
+                                     clnet_tensor *const *out)
+{
+    const clnet_tensor *x = in[0], *dy = in[1], *w = in[2];
+    clnet_status st = run_rbf_grad(dev, "rbf_backward_data", x, dy, w, out[0], x->shape[0],
+                                   w->shape[0]);
+    if (st != CLNET_OK || nout < 2)
+        return st;
+    return run_rbf_grad(dev, "rbf_backward_weights", x, dy, w, out[1], w->shape[0],
+                        x->shape[0]);
+}
+
 clnet_status clnet_cl_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
-    (void)nout;
     const char *opname = clnet_op_kind_name(op->kind);
     const clnet_tensor *y = out[0];
     if (op->kind == CLNET_OP_RBF)
         return run_rbf(dev, in[0], in[1], y);
+    if (op->kind == CLNET_OP_RBF_BACKWARD)
+        return run_rbf_backward(dev, in, nout, out);
     const matrix ym = {y, (size_t)y->shape[0], (size_t)y->shape[1]};
     if (op->kind == CLNET_OP_GEMM) {
         const clnet_gemm_params *p = &op->u.gemm;

@@ -1,4 +1,4 @@
-/* cl_train.c - OpenCL launchers for REDUCE_SUM, SOFTMAX_XENT and MSE_LOSS,
+/* cl_train.c - OpenCL launchers for REDUCE_SUM, SOFTMAX_XENT, MMI_LOSS and MSE_LOSS,
  * each a work-group reduction per independent sum (kernels in cl/train.cl). */
 #include "core/geometry.h"
 #include "opencl/clcl.h"
@@ -57,6 +57,22 @@ static clnet_status run_xent(clnet_device *dev, const clnet_loss_params *p,
                          (size_t)classes);
 }
 
+static clnet_status run_mmi(clnet_device *dev, const clnet_loss_params *p,
+                            clnet_tensor *const *in, clnet_tensor *const *out)
+{
+    clnet_cl_tensor_args ya = clnet_cl_targs(in[0]), la = clnet_cl_targs(in[1]);
+    clnet_cl_tensor_args lossa = clnet_cl_targs(out[0]), dya = clnet_cl_targs(out[1]);
+    cl_int classes = (cl_int)in[0]->shape[1];
+    cl_float j = p->mmi_j, scale = p->scale;
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(ya), CLNET_CL_TENSOR(la), CLNET_CL_TENSOR(lossa), CLNET_CL_TENSOR(dya),
+        CLNET_CL_ARG(classes), CLNET_CL_ARG(j), CLNET_CL_ARG(scale),
+        CLNET_CL_LOCAL(0),
+    };
+    return launch_groups(dev, "mmi_loss", NARGS(args), args, (size_t)in[0]->shape[0],
+                         (size_t)classes);
+}
+
 static clnet_status run_mse(clnet_device *dev, float scale, clnet_tensor *const *in,
                             clnet_tensor *const *out)
 {
@@ -82,6 +98,8 @@ clnet_status clnet_cl_run_train(clnet_device *dev, const clnet_op *op, int nin,
         return run_reduce(dev, op->u.reduce.keep_batch, in[0], out[0]);
     case CLNET_OP_SOFTMAX_XENT:
         return run_xent(dev, &op->u.loss, in, out);
+    case CLNET_OP_MMI_LOSS:
+        return run_mmi(dev, &op->u.loss, in, out);
     case CLNET_OP_MSE_LOSS:
         return run_mse(dev, op->u.loss.scale, in, out);
     default:

@@ -1,6 +1,6 @@
 /* ref_gemm.c - reference matrix products: GEMM with transposes, alpha and
  * beta, the fully connected (LINEAR) layer, and its squared-distance twin
- * RBF; double accumulators. */
+ * RBF with its gradients; double accumulators. */
 #include "ref/ref.h"
 
 /* Element (i, j) of a 2-D tensor: a row is an axis-0 entry, dense inside
@@ -70,10 +70,36 @@ static void run_rbf(const clnet_tensor *x, const clnet_tensor *w, clnet_tensor *
     }
 }
 
+/* dx[n] = 2 sum_m dy[n, m] (x[n] - w[m]); dw[m] = 2 sum_n dy[n, m] (w[m] -
+ * x[n]) when dw is wanted. */
+static void run_rbf_backward(const clnet_tensor *x, const clnet_tensor *dy, const clnet_tensor *w,
+                             clnet_tensor *dx, clnet_tensor *dw)
+{
+    int64_t features = clnet_tensor_image_numel(x), batch = x->shape[0], centres = w->shape[0];
+    for (int64_t n = 0; n < batch; n++) {
+        const float *xn = clnet_ref_f32(x) + n * x->stride[0];
+        float *dxn = clnet_ref_f32(dx) + n * dx->stride[0];
+        for (int64_t f = 0; f < features; f++) {
+            double acc = 0.0;
+            for (int64_t m = 0; m < centres; m++)
+                acc += (double)*at(dy, n, m) * ((double)xn[f] - (double)*at(w, m, f));
+            dxn[f] = (float)(2.0 * acc);
+        }
+    }
+    for (int64_t m = 0; dw && m < centres; m++)
+        for (int64_t f = 0; f < features; f++) {
+            double acc = 0.0;
+            for (int64_t n = 0; n < batch; n++) {
+                const float *xn = clnet_ref_f32(x) + n * x->stride[0];
+                acc += (double)*at(dy, n, m) * ((double)*at(w, m, f) - (double)xn[f]);
+            }
+            *at(dw, m, f) = (float)(2.0 * acc);
+        }
+}
+
 clnet_status clnet_ref_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
-    (void)nout;
     switch (op->kind) {
     case CLNET_OP_GEMM:
         run_gemm(op, in[0], in[1], out[0]);
@@ -83,6 +109,9 @@ clnet_status clnet_ref_run_gemm(clnet_device *dev, const clnet_op *op, int nin,
         return CLNET_OK;
     case CLNET_OP_RBF:
         run_rbf(in[0], in[1], out[0]);
+        return CLNET_OK;
+    case CLNET_OP_RBF_BACKWARD:
+        run_rbf_backward(in[0], in[1], in[2], out[0], nout > 1 ? out[1] : NULL);
         return CLNET_OK;
     default:
         return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "ref: op %s is not a matrix product",

@@ -1,5 +1,5 @@
-/* ref_train.c - reference training ops: softmax cross-entropy and MSE losses
- * with their gradients, the per-channel sum (bias gradients), and the SGD and
+/* ref_train.c - reference training ops: softmax cross-entropy, MSE and MMI
+ * (LeCun et al. 1998) losses with their gradients, the per-channel sum (bias gradients), and the SGD and
  * Adam parameter updates, all in double. */
 #include <math.h>
 
@@ -12,14 +12,15 @@ static float *image(const clnet_tensor *t, int64_t n)
 
 /* Checked before anything is written, so a bad label leaves the outputs
  * untouched. */
-static clnet_status check_labels(clnet_device *dev, const clnet_tensor *labels, int64_t classes)
+static clnet_status check_labels(clnet_device *dev, const char *opname,
+                                 const clnet_tensor *labels, int64_t classes)
 {
     for (int64_t n = 0; n < labels->shape[0]; n++) {
         int32_t label = clnet_ref_i32(labels)[n * labels->stride[0]];
         if (label < 0 || label >= classes)
             return clnet_fail(dev->ctx, CLNET_ERR_INVALID_ARGUMENT,
-                              "ref: softmax_xent: label[%lld] = %d is outside 0..%lld",
-                              (long long)n, (int)label, (long long)classes - 1);
+                              "ref: %s: label[%lld] = %d is outside 0..%lld",
+                              opname, (long long)n, (int)label, (long long)classes - 1);
     }
     return CLNET_OK;
 }
@@ -31,7 +32,7 @@ static clnet_status run_softmax_xent(clnet_device *dev, const clnet_op *op,
                                      clnet_tensor *loss, clnet_tensor *dlogits)
 {
     int64_t classes = logits->shape[1];
-    clnet_status st = check_labels(dev, labels, classes);
+    clnet_status st = check_labels(dev, "softmax_xent", labels, classes);
     if (st != CLNET_OK)
         return st;
     double smoothing = op->u.loss.label_smoothing, scale = op->u.loss.scale;
@@ -53,6 +54,34 @@ static clnet_status run_softmax_xent(clnet_device *dev, const clnet_op *op,
             dz[k] = (float)(scale * (exp(log_p) - target));
         }
         clnet_ref_f32(loss)[n * loss->stride[0]] = (float)l;
+    }
+    return CLNET_OK;
+}
+
+/* loss = y_D + log(exp(-j) + sum_k exp(-y_k)): the cross-entropy of a
+ * softmax over the scores -y and a rubbish class of score -j, so its
+ * gradient is onehot - p, with the largest score taken out of the sum. */
+static clnet_status run_mmi(clnet_device *dev, const clnet_op *op, const clnet_tensor *penalties,
+                            const clnet_tensor *labels, clnet_tensor *loss, clnet_tensor *dy)
+{
+    int64_t classes = penalties->shape[1];
+    clnet_status st = check_labels(dev, "mmi_loss", labels, classes);
+    if (st != CLNET_OK)
+        return st;
+    double j = op->u.loss.mmi_j, scale = op->u.loss.scale;
+    for (int64_t n = 0; n < penalties->shape[0]; n++) {
+        const float *y = image(penalties, n);
+        float *d = image(dy, n);
+        int32_t label = clnet_ref_i32(labels)[n * labels->stride[0]];
+        double least = j;
+        for (int64_t k = 0; k < classes; k++)
+            least = y[k] < least ? y[k] : least;
+        double sum = exp(least - j);
+        for (int64_t k = 0; k < classes; k++)
+            sum += exp(least - (double)y[k]);
+        for (int64_t k = 0; k < classes; k++)
+            d[k] = (float)(scale * ((k == label) - exp(least - (double)y[k]) / sum));
+        clnet_ref_f32(loss)[n * loss->stride[0]] = (float)((double)y[label] - least + log(sum));
     }
     return CLNET_OK;
 }
@@ -153,6 +182,8 @@ clnet_status clnet_ref_run_train(clnet_device *dev, const clnet_op *op, int nin,
     switch (op->kind) {
     case CLNET_OP_SOFTMAX_XENT:
         return run_softmax_xent(dev, op, in[0], in[1], out[0], out[1]);
+    case CLNET_OP_MMI_LOSS:
+        return run_mmi(dev, op, in[0], in[1], out[0], out[1]);
     case CLNET_OP_MSE_LOSS:
         run_mse(op, in[0], in[1], out[0], out[1]);
         return CLNET_OK;

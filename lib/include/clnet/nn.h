@@ -73,6 +73,10 @@ typedef struct clnet_layer_spec {
     int slice_start, slice_count; /* SLICE: the channel range taken, count >= 1 */
     int switches;                /* UNPOOL: id of an earlier max POOL layer */
     int shuffle_groups;          /* SHUFFLE: >= 1, divides the channels */
+    bool rbf_digit_centres;      /* RBF: the centres are fixed 7x12 bitmaps of the ten digits
+                                    (+1 ink, -1 paper; LeCun et al. 1998), not learnt: their
+                                    learning-rate multiplier is 0. Needs 10 outputs of 84
+                                    inputs */
     float loss_weight;           /* finite, >= 0; > 0 makes the layer an auxiliary output
                                     (GoogLeNet's side classifiers): clnet_net_backward adds
                                     loss_weight times the softmax cross-entropy of its
@@ -351,13 +355,26 @@ clnet_status clnet_net_set_train_state(clnet_net *net, const clnet_train_state *
 /* ---- running ----------------------------------------------------------- */
 typedef enum clnet_loss {
     CLNET_LOSS_SOFTMAX_XENT = 0, /* classification: labels are class indices */
-    CLNET_LOSS_MSE = 1           /* regression: targets have the output's shape */
+    CLNET_LOSS_MSE = 1,          /* regression: targets have the output's shape */
+    CLNET_LOSS_MMI = 2           /* classification by penalties (smaller is better, as the
+                                    outputs of RBF units): LeCun et al. 1998's eq. 9, the
+                                    MMI_LOSS op; labels are class indices */
 } clnet_loss;
 
 /* Chooses the loss of clnet_net_backward (default: softmax cross-entropy
- * without smoothing). label_smoothing applies to SOFTMAX_XENT only. Errors:
+ * without smoothing). label_smoothing applies to SOFTMAX_XENT only. With
+ * CLNET_LOSS_MMI the net's outputs are penalties: training and evaluation
+ * (clnet_net_train_epoch, clnet_net_evaluate) rank classes by the smallest
+ * penalty and report as the evaluation loss the cross-entropy of the
+ * softmax of the negated penalties (the training loss is eq. 9's). Errors:
  * CLNET_ERR_INVALID_ARGUMENT (unknown loss, smoothing outside [0, 1)). */
 clnet_status clnet_net_set_loss(clnet_net *net, clnet_loss loss, float label_smoothing);
+
+/* The MMI loss's rubbish-class penalty j (see CLNET_OP_MMI_LOSS), until set
+ * CLNET_MMI_J_DEFAULT. Errors: CLNET_ERR_INVALID_ARGUMENT (NULL net, j
+ * outside (0, 80]). */
+#define CLNET_MMI_J_DEFAULT 10.0f
+clnet_status clnet_net_set_mmi_j(clnet_net *net, float j);
 
 /* Whether clnet_net_backward's loss is summed over the batch instead of
  * averaged (the default): a sum makes every gradient n times larger, as
@@ -449,6 +466,10 @@ typedef struct clnet_optimizer {
     int npoints;                 /* MULTISTEP, LINEAR: points used, 0..CLNET_SCHED_MAX_POINTS */
     clnet_sched_point points[CLNET_SCHED_MAX_POINTS]; /* epochs finite, >= 0, increasing;
                                     factors finite, >= 0 */
+    const struct clnet_es_params *es; /* clnet_net_train_epoch: non-NULL estimates each
+                                    step's gradient by this evolution strategy (clnet/es.h)
+                                    instead of backpropagation; the step above applies it.
+                                    Not with data-parallel training. Default NULL */
 } clnet_optimizer;
 
 /* The training defaults of a cfg text's [net] section: batch (may be NULL),

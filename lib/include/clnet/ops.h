@@ -77,7 +77,8 @@ extern "C" {
  *   RBF              in: x, w                 out: y
  *       Euclidean radial basis units (LeCun et al. 1998's output layer):
  *       x (N, ...) read as (N, F), w (M, F), y (N, M) with
- *       y[n, m] = sum over f of (x[n, f] - w[m, f])^2. Forward only.
+ *       y[n, m] = sum over f of (x[n, f] - w[m, f])^2. Its gradients are
+ *       RBF_BACKWARD.
  *   CHANNEL_SHUFFLE  in: x                    out: y
  *       ShuffleNet's channel shuffle: x (N, C, ...) with C = G * P
  *       (G = params.groups) read as (N, G, P, ...), transposed to
@@ -126,6 +127,17 @@ extern "C" {
  *       running (ref); OpenCL devices, which cannot without a round trip,
  *       give that example NaN loss and gradient (clnet_net_backward checks
  *       labels on the host first).
+ *   RBF_BACKWARD     in: x, dy, w             out: dx [, dw]
+ *       RBF's gradients: dx[n, f] = 2 sum over m of dy[n, m] (x[n, f] -
+ *       w[m, f]), dx of x's shape; dw (M, F) = 2 sum over n of dy[n, m]
+ *       (w[m, f] - x[n, f]), overwritten, left out for fixed centres.
+ *   MMI_LOSS         in: penalties, labels    out: loss, dpenalties
+ *       LeCun et al. 1998's discriminative criterion (eq. 9) on penalties
+ *       y (N, K) such as RBF's outputs, where smaller is better: loss (N) =
+ *       y[label] + log(exp(-j) + sum over k of exp(-y[k])), j = params.mmi_j
+ *       > 0 (the penalty of a "rubbish" class that keeps every penalty from
+ *       being pushed up at once); dy = scale * (onehot - p), p[k] =
+ *       exp(-y[k]) / (exp(-j) + sum exp(-y)). Labels as SOFTMAX_XENT's.
  *   MSE_LOSS         in: pred, target         out: loss, dpred
  *       loss (N) = mean over the image of (pred - target)^2;
  *       dpred = scale * 2 * (pred - target) / F, F = elements per image.
@@ -173,6 +185,8 @@ typedef enum clnet_op_kind {
     CLNET_OP_RBF,
     CLNET_OP_UNPOOL_BACKWARD,
     CLNET_OP_CHANNEL_SHUFFLE,
+    CLNET_OP_RBF_BACKWARD,
+    CLNET_OP_MMI_LOSS,
     CLNET_OP_KIND_COUNT
 } clnet_op_kind;
 
@@ -295,6 +309,7 @@ typedef struct clnet_softmax_params {
 typedef struct clnet_loss_params {
     float label_smoothing;   /* SOFTMAX_XENT: 0 <= s < 1 */
     float scale;             /* the gradient is multiplied by this (e.g. 1/N for a mean loss) */
+    float mmi_j;             /* MMI_LOSS: the rubbish class's penalty j, > 0 and finite */
 } clnet_loss_params;
 
 typedef struct clnet_reduce_params {
@@ -339,12 +354,12 @@ typedef struct clnet_op {
         clnet_gemm_params gemm;         /* GEMM */
         clnet_softmax_params softmax;   /* SOFTMAX */
         clnet_binary_params binary;     /* BINARY */
-        clnet_loss_params loss;         /* SOFTMAX_XENT, MSE_LOSS */
+        clnet_loss_params loss;         /* SOFTMAX_XENT, MSE_LOSS, MMI_LOSS */
         clnet_reduce_params reduce;     /* REDUCE_SUM */
         clnet_sgd_params sgd;           /* SGD_STEP */
         clnet_adam_params adam;         /* ADAM_STEP */
         clnet_shuffle_params shuffle;   /* CHANNEL_SHUFFLE */
-    } u;                                /* LINEAR, BIAS_ADD, CONCAT, RBF: none */
+    } u;                                /* LINEAR, BIAS_ADD, CONCAT, RBF(_BACKWARD): none */
 } clnet_op;
 
 /* Descriptor constructors for the common symmetric cases. They only fill in
