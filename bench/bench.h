@@ -22,6 +22,8 @@ int bench_cmd_compile(int argc, char **argv);
 int bench_cmd_ops(int argc, char **argv);
 int bench_cmd_tune(int argc, char **argv);
 int bench_cmd_evolve(int argc, char **argv);
+int bench_cmd_compare(int argc, char **argv);
+int bench_cmd_scale(int argc, char **argv);
 int bench_cmd_es_compare(int argc, char **argv);
 int bench_cmd_visualize(int argc, char **argv);
 
@@ -89,6 +91,10 @@ extern const int bench_layer_count;
 
 /* The layer called `name`, or NULL. */
 const bench_layer *bench_layer_find(const char *name);
+
+/* One image's input of a layer as results files write it: "CxHxW", or the
+ * features of a linear layer. */
+void bench_layer_input(const bench_layer *layer, char *out, size_t size);
 
 /* The op, and the shapes of x, w, b and y, of a layer at batch `batch`.
  * y's shape comes from clnet_op_output_shapes, so a suite entry the library

@@ -1,7 +1,6 @@
 /* clnet_bench.c - clnet-bench, the harness: dispatches to its subcommands
- * (devices, compile, ops, tune, train, eval, models, run, report, evolve,
- * visualize)
- * and prints the overall help. */
+ * (devices, compile, ops, tune, train, eval, models, run, report, compare,
+ * scale, evolve, es-compare, visualize) and prints the overall help. */
 #include <string.h>
 
 #include "bench.h"
@@ -26,6 +25,8 @@ static const subcommand subcommands[] = {
     {"export", bench_cmd_export, "write a zoo model, cfg net or checkpoint as an ONNX model"},
     {"run", bench_cmd_run, "time a zoo model's forward pass or training step on a device"},
     {"report", bench_cmd_report, "run the headline set; write a Markdown report with charts"},
+    {"compare", bench_cmd_compare, "results files of several machines side by side (Markdown, PNG)"},
+    {"scale", bench_cmd_scale, "data-parallel scaling to 1024 workers: measured step, modelled all-reduce"},
     {"evolve", bench_cmd_evolve, "search small classifiers' structure with a genetic algorithm"},
     {"es-compare", bench_cmd_es_compare, "SGD against an evolution strategy on one forward-pass budget"},
     {"visualize", bench_cmd_visualize, "deconvnet pictures of what a layer's feature maps see"},

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "provenance.h"
 #include "report.h"
 #ifdef BENCH_HAVE_ONEDNN
 #include "baseline_onednn.h"
@@ -19,7 +20,7 @@
 #define SEED 0x636c6e6574ULL
 
 typedef struct ops_options {
-    const bench_layer *layer;   /* NULL: the whole suite */
+    const char *layers;         /* --layer: comma-separated names; NULL: the whole suite */
     int batch;
     const char *selector;       /* NULL: the default device */
     bool all_devices;
@@ -31,7 +32,7 @@ typedef struct ops_options {
 
 static void print_help(void)
 {
-    printf("usage: clnet-bench ops [--layer NAME] [--batch B] [--device D | --all-devices]\n"
+    printf("usage: clnet-bench ops [--layer NAME[,NAME...]] [--batch B] [--device D | --all-devices]\n"
            "                       [--pass forward|backward|both] [--reps R]\n"
            "                       [--baseline onednn] [--csv | --json | --markdown]\n\n"
            "Times the forward pass of the standard layer suite (NCHW, float32, random\n"
@@ -44,7 +45,7 @@ static void print_help(void)
            "clnet_device_synchronize. Reports the median and min-max in ms and\n"
            "GFLOP/s = 2 * MACs / median, MACs derived from the shapes. Layers the device\n"
            "does not support are reported as such.\n\n"
-           "  --layer NAME    one layer of the suite (default: all)\n"
+           "  --layer NAMES   these layers of the suite, comma-separated (default: all)\n"
            "  --batch B       batch size (default 1)\n"
            "  --device D      device index, name substring or \"ref\" (default: CLNET_DEVICE,\n"
            "                  else the first OpenCL device)\n"
@@ -59,7 +60,11 @@ static void print_help(void)
            "                  compute units (every host core next to other devices), timed\n"
            "                  the same way (layout conversions not timed); adds its time,\n"
            "                  GFLOP/s and the ratio clnet/oneDNN" ONEDNN_HELP "\n"
-           "  --csv, --json   CSV rows, or one JSON array of objects, instead of a table\n"
+           "  --csv           CSV rows instead of a table\n"
+           "  --json          one results object (docs/results/README.md): the rows as\n"
+           "                  \"figures\" with the conditions they were measured under,\n"
+           "                  and the devices, driver, clnet commit, date and host load;\n"
+           "                  `clnet-bench compare` reads it\n"
            "  --markdown      a Markdown table per device (what README.md shows)\n"
            "  --help          this text\n\nlayers:\n", REF_MAX_FLOP * 1e-9);
     for (int i = 0; i < bench_layer_count; i++) {
@@ -105,8 +110,13 @@ static int parse_option(bench_opts *o, ops_options *opt)
             opt->backward = both || strcmp(v, "backward") == 0;
         }
     } else if (bench_opt_value(o, "--layer", &v)) {
-        if (v && !(opt->layer = bench_layer_find(v)))
-            return bench_usage_error(o->cmd, "unknown layer '%s'", v);
+        for (const char *p = v; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(p, ","), p);
+            if (!bench_layer_find(name))
+                return bench_usage_error(o->cmd, "unknown layer '%s'", name);
+        }
+        opt->layers = v;
     } else if (bench_opt_timing(o, &batch, &reps, &opt->selector)) {
         opt->batch = (int)batch;
         opt->reps = (int)reps;
@@ -138,6 +148,18 @@ static int parse_options(int argc, char **argv, ops_options *opt, bool *help)
     if (opt->all_devices && opt->selector)
         return bench_usage_error(o.cmd, "--device and --all-devices exclude each other");
     return BENCH_EXIT_OK;
+}
+
+/* Whether --layer names `name` (always, without --layer). */
+static bool layer_chosen(const ops_options *opt, const char *name)
+{
+    if (!opt->layers)
+        return true;
+    size_t len = strlen(name);
+    for (const char *p = opt->layers; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+        if (strcspn(p, ",") == len && strncmp(p, name, len) == 0)
+            return true;
+    return false;
 }
 
 static double now_ms(void)
@@ -308,7 +330,7 @@ static void bench_layer_on(clnet_device *dev, const clnet_device_info *info,
     bench_layer_setup setup;
     clnet_status st = bench_layer_prepare(ctx, layer, opt->batch, &setup);
     row->macs = st == CLNET_OK ? (backward ? 2 : 1) * setup.macs : 0;
-    if (st == CLNET_OK && ref && !opt->layer && 2.0 * (double)row->macs > REF_MAX_FLOP) {
+    if (st == CLNET_OK && ref && !opt->layers && 2.0 * (double)row->macs > REF_MAX_FLOP) {
         row->status = ROW_SKIPPED;
         row->note = "too slow for ref; name it with --layer to run it";
         return;
@@ -391,7 +413,7 @@ static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
     bool ok = true;
     for (int i = 0; i < bench_layer_count; i++) {
         const bench_layer *layer = &bench_layers[i];
-        if (opt->layer && opt->layer != layer)
+        if (!layer_chosen(opt, layer->name))
             continue;
         for (int backward = !opt->forward; backward <= (int)opt->backward; backward++) {
             char note[1024];
@@ -460,6 +482,8 @@ int bench_cmd_ops(int argc, char **argv)
             print_help();
         return rc;
     }
+    char command[2048];
+    provenance_command_line("ops", argc, argv, command, sizeof command);
     clnet_ctx *ctx = bench_ctx_new("ops");
     if (!ctx)
         return BENCH_EXIT_FAIL;
@@ -468,7 +492,7 @@ int bench_cmd_ops(int argc, char **argv)
     rc = select_devices(ctx, &opt, devs, 64, &ndevs);
     if (rc == BENCH_EXIT_OK) {
         report rep;
-        report_begin_baseline(&rep, opt.format, opt.onednn ? "onednn" : NULL);
+        report_begin_baseline(&rep, opt.format, command, opt.onednn ? "onednn" : NULL);
         for (int i = 0; i < ndevs; i++)
             if (!bench_device(devs[i], &opt, &rep))
                 rc = BENCH_EXIT_FAIL;

@@ -13,6 +13,7 @@
 
 #include "charts.h"
 #include "models.h"
+#include "provenance.h"
 #include "results.h"
 
 #define CMD "report"
@@ -24,7 +25,7 @@
 
 static void print_help(void)
 {
-    printf("usage: clnet-bench report [--out DIR] [--quick] [--data-dir DIR]\n"
+    printf("usage: clnet-bench report [--out DIR] [--quick] [--data-dir DIR] [--json]\n"
            "       clnet-bench report --reproduction DIR\n\n"
            "Runs the headline measurements and writes DIR/report.md with Markdown tables\n"
            "made from them, each next to the command that regenerates it, and charts:\n"
@@ -47,6 +48,10 @@ static void print_help(void)
            "  --quick          fewer timed repetitions (2, not 5) and a shorter training\n"
            "                   (2,000 images for 3 epochs, not 6,000 for 5)\n"
            "  --data-dir DIR   look for MNIST here first\n"
+           "  --json           also write DIR/report.json: the layer suite's and the\n"
+           "                   training's figures as one results file (devices, driver,\n"
+           "                   clnet commit, date, host load, each figure with the command\n"
+           "                   that measured it), which `clnet-bench compare` reads\n"
            "  --reproduction DIR  only print the README's Reproduction table, made from\n"
            "                   the recipe results files in DIR (docs/results), with each\n"
            "                   recipe's published figure; runs nothing\n"
@@ -58,7 +63,10 @@ typedef struct report_opts {
     const char *data_dir;
     const char *reproduction;    /* print only the Reproduction table of this directory */
     bool quick;
+    bool json;                   /* also DIR/report.json */
 } report_opts;
+
+typedef struct ops_table ops_table;
 
 /* The state of one report. */
 typedef struct rpt {
@@ -66,6 +74,11 @@ typedef struct rpt {
     char self[PATH_SIZE];        /* this executable, which runs each step */
     FILE *md;
     int failures;
+    /* for --json: the layer suite, the commands that measured it (OpenCL
+     * devices, ref) and the figure objects of the training's JSON */
+    ops_table *ops;
+    char ops_cmd[2][1024];
+    char *train_figures;
 } rpt;
 
 static int parse_options(int argc, char **argv, report_opts *opt, bool *help)
@@ -76,6 +89,8 @@ static int parse_options(int argc, char **argv, report_opts *opt, bool *help)
         if (bench_opt_flag(&o, "--help")) {
             *help = true;
             return BENCH_EXIT_OK;
+        } else if (bench_opt_flag(&o, "--json")) {
+            opt->json = true;
         } else if (bench_opt_flag(&o, "--quick")) {
             opt->quick = true;
         } else if (bench_opt_value(&o, "--out", &v)) {
@@ -256,14 +271,15 @@ typedef struct ops_cell {
 } ops_cell;
 
 /* The suite's results: [pass][layer][device], forward = 0. */
-typedef struct ops_table {
+struct ops_table {
     int ndev, nlayer;
     int dev_index[MAX_DEVICES];
     char dev[MAX_DEVICES][128];
     char layer[MAX_LAYERS][48];
     double gflop[2][MAX_LAYERS];
     ops_cell cell[2][MAX_LAYERS][MAX_DEVICES];
-} ops_table;
+    int reps;                    /* timed calls per cell (ref: 1) */
+};
 
 static int find_device(ops_table *t, int index, const char *name)
 {
@@ -414,7 +430,11 @@ static void section_ops(rpt *r)
         md_ops_table(r, t, pass);
         ops_chart(r, t, pass);
     }
-    free(t);
+    snprintf(r->ops_cmd[0], sizeof r->ops_cmd[0], "%s", cmd_cl);
+    snprintf(r->ops_cmd[1], sizeof r->ops_cmd[1], "%s", cmd_ref);
+    if (t)
+        t->reps = atoi(reps);
+    r->ops = t;
 }
 
 /* ---- LeNet-5 on MNIST ---- */
@@ -451,6 +471,31 @@ typedef struct train_result {
     double seconds, lr, batch;
     char device[128], optimizer[16];
 } train_result;
+
+/* The figure objects of the "figures" list of a results file (their text,
+ * malloc'd; a figure holds no list, so the first ']' ends it), or NULL. */
+static char *figures_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = f ? malloc(1 << 20) : NULL;
+    size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (!text)
+        return NULL;
+    text[n] = '\0';
+    const char *start = strstr(text, "\"figures\": [");
+    const char *end = start ? strchr(start, ']') : NULL;
+    char *out = NULL;
+    if (end) {
+        start += strlen("\"figures\": [");
+        out = malloc((size_t)(end - start) + 1);
+        if (out)
+            snprintf(out, (size_t)(end - start) + 1, "%s", start);
+    }
+    free(text);
+    return out;
+}
 
 /* Reads the learning curve of `train --json`. */
 static bool load_train_json(const char *path, train_result *t)
@@ -571,6 +616,7 @@ static void section_training(rpt *r)
     fprintf(r->md, "Device %s; %s, lr %g, batch %.0f.\n\n", t.device, t.optimizer, t.lr,
             t.batch);
     md_train_table(r, &t);
+    r->train_figures = figures_text(json);
     fprintf(r->md, "Final test accuracy **%.2f%%** after %d epochs (%.1f s in all).\n\n",
             100 * t.e[t.epochs - 1].test_acc, t.epochs, t.seconds);
     char title[256];
@@ -587,6 +633,66 @@ static void section_training(rpt *r)
 }
 
 /* ---- the command ---- */
+
+/* --json: DIR/report.json, the suite's cells and the training's figures as
+ * one results file. */
+static bool write_results_json(rpt *r, const char *command)
+{
+    char path[PATH_SIZE];
+    out_path(r, "report.json", path, sizeof path);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "clnet-bench %s: cannot write %s: %s\n", CMD, path, strerror(errno));
+        return false;
+    }
+    fputs("{\"figures\": [", f);
+    clnet_ctx *ctx = bench_ctx_new(CMD);
+    const ops_table *t = r->ops;
+    int n = 0;
+    for (int pass = 0; t && pass < 2; pass++)
+        for (int l = 0; l < t->nlayer; l++)
+            for (int d = 0; d < t->ndev; d++) {
+                const ops_cell *c = &t->cell[pass][l][d];
+                const bench_layer *layer = bench_layer_find(t->layer[l]);
+                bench_layer_setup setup;
+                /* the exact MACs (the CSV's GFLOP is rounded), as ops --json writes */
+                if (!c->present || !layer || !ctx ||
+                    bench_layer_prepare(ctx, layer, 1, &setup) != CLNET_OK)
+                    continue;
+                bool ok = strcmp(c->status, "ok") == 0, ref = strcmp(t->dev[d], "ref") == 0;
+                char input[48];
+                bench_layer_input(layer, input, sizeof input);
+                provenance_figure fig = {
+                    .kind = "layer", .name = t->layer[l], .device = t->dev[d],
+                    .pass = pass ? "backward" : "forward", .batch = 1,
+                    .precision = PROVENANCE_FP32, .input = input,
+                    .macs = (int64_t)setup.macs * (pass ? 2 : 1), .replicas = 1,
+                    .reps = ref ? 1 : t->reps, .ms = ok ? c->ms : NAN, .ms_min = NAN,
+                    .ms_max = NAN, .images_per_second = ok ? 1e3 / c->ms : NAN,
+                    .gflops = ok ? c->gflops : NAN, .status = c->status,
+                    .command = r->ops_cmd[ref]};
+                fputs(n++ ? ",\n {" : "\n {", f);
+                provenance_figure_keys(f, &fig);
+                fputs("}", f);
+            }
+    if (r->train_figures)
+        fprintf(f, "%s\n %s", n ? "," : "", r->train_figures);
+    fputs("\n], ", f);
+    clnet_device_info devs[MAX_DEVICES];
+    int ndevs = 0;
+    for (int i = 0; ctx && i < clnet_device_count(ctx) && ndevs < MAX_DEVICES; i++)
+        ndevs += clnet_device_describe(ctx, i, &devs[ndevs]) == CLNET_OK;
+    clnet_ctx_free(ctx);
+    provenance_write(f, command, devs, ndevs);
+    fputs("}\n", f);
+    bool written = !ferror(f);
+    written = fclose(f) == 0 && written;
+    if (!written)
+        fprintf(stderr, "clnet-bench %s: cannot write %s\n", CMD, path);
+    else
+        fprintf(stderr, "clnet-bench %s: wrote %s\n", CMD, path);
+    return written;
+}
 
 static int make_dir(const char *dir)
 {
@@ -645,6 +751,12 @@ int bench_cmd_report(int argc, char **argv)
     section_models(&r);
     section_ops(&r);
     section_training(&r);
+    char command[2048];
+    provenance_command_line(CMD, argc, argv, command, sizeof command);
+    if (opt.json && !write_results_json(&r, command))
+        r.failures++;
+    free(r.ops);
+    free(r.train_figures);
     if (fclose(r.md) != 0) {
         fprintf(stderr, "clnet-bench %s: cannot write %s\n", CMD, path);
         return BENCH_EXIT_FAIL;

@@ -10,6 +10,7 @@
 
 #include "baseline_pytorch.h"
 #include "models.h"
+#include "provenance.h"
 #include "published.h"
 #include "training.h"
 
@@ -58,7 +59,9 @@ static void print_help(void)
            "                     the device's compute units: both times and the ratio\n"
            "                     PyTorch ms / clnet ms (> 1: clnet is faster)\n" MODEL_OPTS_HELP
            MODEL_ONNX_HELP
-           "  --json             one JSON object instead of text\n"
+           "  --json             one results object instead of text (docs/results/README.md:\n"
+           "                     the batch time as a \"figure\" with its conditions, and the\n"
+           "                     device, driver, clnet commit, date and host load)\n"
            "  --help             this text\n\nmodels:",
            (double)SGD_LR, (double)SGD_MOMENTUM);
     for (const char *const *name = clnet_zoo_names(); *name; name++)
@@ -71,6 +74,7 @@ typedef struct run_options {
     model_opts m;
     long batch, reps, seed;
     bool train, json, profile, pytorch;
+    char command[2048];          /* as given, for --json */
 } run_options;
 
 static int parse_option(bench_opts *o, run_options *opt)
@@ -417,14 +421,33 @@ static size_t bound_bytes(const run_state *r)
     return a ? w + a + s : 0;
 }
 
+/* The batch time as a figure of the results schema. */
+static void print_figure(const run_state *r)
+{
+    const run_options *opt = r->opt;
+    provenance_figure fig = {
+        .kind = "model", .name = opt->model, .device = r->info.name,
+        .pass = opt->train ? "train" : "forward", .batch = (int)opt->batch,
+        .precision = PROVENANCE_FP32, .input = r->input, .macs = r->macs, .replicas = 1,
+        .reps = (int)opt->reps, .ms = r->ms, .ms_min = r->ms_min, .ms_max = r->ms_max,
+        .images_per_second = (double)opt->batch / (r->ms * 1e-3),
+        /* a training step is about 3x the forward's MACs: only forward says GFLOP/s */
+        .gflops = opt->train ? NAN : 2.0 * (double)r->macs * (double)opt->batch / (r->ms * 1e6),
+        .status = "ok", .command = opt->command};
+    printf(", \"figures\": [{");
+    provenance_figure_keys(stdout, &fig);
+    printf("}]");
+}
+
 static void print_json(const run_state *r)
 {
     const run_options *opt = r->opt;
-    printf("{\"command\": \"run\", \"model\": ");
+    printf("{");
+    provenance_write(stdout, opt->command, &r->info, 1);
+    printf(", \"model\": ");
     bench_json_string(stdout, opt->model);
-    printf(", \"input\": \"%s\", \"batch\": %ld, \"mode\": \"%s\", \"device\": ", r->input,
+    printf(", \"input\": \"%s\", \"batch\": %ld, \"mode\": \"%s\"", r->input,
            opt->batch, opt->train ? "train" : "forward");
-    bench_json_string(stdout, r->info.name);
     printf(", \"device_index\": %d, \"params\": %lld, \"macs\": %lld, \"reps\": %ld, "
            "\"startup_ms\": %.3f, \"context_ms\": %.3f, \"device_ms\": %.3f, "
            "\"model_ms\": %.3f, \"bind_ms\": %.3f, \"programs_ms\": %.3f, "
@@ -454,12 +477,14 @@ static void print_json(const run_state *r)
         }
         printf("]");
     }
+    print_figure(r);
     printf(", \"finite\": %s}\n", r->finite ? "true" : "false");
 }
 
 int bench_cmd_run(int argc, char **argv)
 {
     run_options opt = {.batch = 1, .reps = 5, .seed = 1};
+    provenance_command_line(CMD, argc, argv, opt.command, sizeof opt.command);
     bool help = false;
     int rc = parse_options(argc, argv, &opt, &help);
     if (rc != BENCH_EXIT_OK || help) {

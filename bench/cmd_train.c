@@ -11,8 +11,10 @@
 #include "clnet/es.h"
 #include "device_list.h"
 #include "finetune.h"
+#include "models.h"
 #include "progress.h"
 #include "train_dist.h"
+#include "provenance.h"
 #include "training.h"
 
 #define CMD "train"
@@ -704,6 +706,26 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
     return st;
 }
 
+/* The training throughput as a figure of the results schema: data loading,
+ * augmentation and the optimizer included, so never compared with `run
+ * --train`'s step on random data (another kind). */
+static void print_figure(const run *r, double images_per_second)
+{
+    int64_t macs;
+    char input[48];
+    clnet_net_counts(r->net, NULL, &macs, NULL);
+    model_input_text(r->net, input, sizeof input);
+    provenance_figure fig = {
+        .kind = "training", .name = r->t->model, .device = r->dev.name, .pass = "train",
+        .batch = r->batch, .precision = PROVENANCE_FP32, .input = input, .macs = macs,
+        .replicas = r->par ? r->devices.count : 1, .ms = 1e3 * r->batch / images_per_second,
+        .ms_min = NAN, .ms_max = NAN, .images_per_second = images_per_second, .gflops = NAN,
+        .status = "ok", .command = r->command};
+    printf(", \"figures\": [{");
+    provenance_figure_keys(stdout, &fig);
+    printf("}]");
+}
+
 static void print_json(const run *r)
 {
     const epoch_record *last = &r->curve[r->epochs_done - 1];
@@ -712,16 +734,13 @@ static void print_json(const run *r)
         images += (double)r->curve[e].train.count;
         train_s += r->curve[e].train.seconds;
     }
-    printf("{\"command\": ");
-    bench_json_string(stdout, r->command);
-    printf(", \"clnet_version\": ");
-    bench_json_string(stdout, clnet_version());
+    printf("{");
+    provenance_write(stdout, r->command, r->par ? r->devices.info : &r->dev,
+                     r->par ? r->devices.count : 1);
     printf(", \"model\": ");
     bench_json_string(stdout, r->t->model);
     printf(", \"data\": ");
     bench_json_string(stdout, r->t->data);
-    printf(", \"device\": ");
-    bench_json_string(stdout, r->dev.name);
     printf(", \"device_index\": %d, \"optimizer\": \"%s\", \"schedule\": \"%s\", \"lr\": %g, "
            "\"batch\": %d, \"seed\": %llu, \"train_count\": %lld, \"test_count\": %lld, "
            "\"epochs_done\": %d, \"first_epoch\": %d, ",
@@ -753,7 +772,9 @@ static void print_json(const run *r)
                c->train.images_per_second, c->train.seconds, c->train.seconds, c->test.seconds,
                c->train.input_wait_seconds);
     }
-    printf("]}\n");
+    printf("]");
+    print_figure(r, train_s > 0 ? images / train_s : NAN);
+    printf("}\n");
 }
 
 /* --val N: the last N training images become the validation set. */

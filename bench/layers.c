@@ -1,6 +1,7 @@
 /* layers.c - the standard layer suite of `clnet-bench ops`: forward layers of
  * LeNet-5, AlexNet, VGG-16, ResNet-50, MobileNet-v2, CIFAR ResNet-20, the
  * last stage of ResNet-18 on 32x32 inputs and a 4096-wide linear layer. */
+#include <stdio.h>
 #include <string.h>
 
 #include "bench.h"
@@ -37,6 +38,14 @@ const bench_layer *bench_layer_find(const char *name)
         if (strcmp(bench_layers[i].name, name) == 0)
             return &bench_layers[i];
     return NULL;
+}
+
+void bench_layer_input(const bench_layer *l, char *out, size_t size)
+{
+    if (l->linear)
+        snprintf(out, size, "%d", l->c);
+    else
+        snprintf(out, size, "%dx%dx%d", l->c, l->h, l->w);
 }
 
 static clnet_shape shape(int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3)

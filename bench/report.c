@@ -1,22 +1,28 @@
-/* report.c - the result rows of `clnet-bench ops` as a text table, CSV, one
- * JSON array or a Markdown table, streamed so that long runs show progress. */
+/* report.c - the result rows of `clnet-bench ops` as a text table, CSV, a
+ * results JSON object or a Markdown table, streamed so that long runs show
+ * progress. */
+#include <math.h>
 #include <string.h>
 
+#include "provenance.h"
 #include "report.h"
 
-void report_begin(report *r, report_format format)
+void report_begin(report *r, report_format format, const char *command)
 {
-    report_begin_baseline(r, format, NULL);
+    report_begin_baseline(r, format, command, NULL);
 }
 
-void report_begin_baseline(report *r, report_format format, const char *baseline)
+void report_begin_baseline(report *r, report_format format, const char *command,
+                           const char *baseline)
 {
     r->format = format;
     r->rows = 0;
+    r->command = command;
+    r->ndevs = 0;
     r->baseline = baseline;
     r->baseline_threads = 0;
     if (format == REPORT_JSON) {
-        printf("[");
+        printf("{\"figures\": [");
     } else if (format == REPORT_CSV) {
         printf("layer,batch,pass,device,device_index,status,gflop,reps,ms,ms_min,ms_max,"
                "first_call_ms,gflops,note%s\n",
@@ -49,6 +55,8 @@ static void markdown_device(const report *r, const clnet_device_info *dev, int b
 
 void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up, int reps)
 {
+    if (r->ndevs < REPORT_MAX_DEVICES)
+        r->devs[r->ndevs++] = *dev;
     if (r->format == REPORT_MARKDOWN)
         markdown_device(r, dev, batch, warm_up, reps);
     if (r->format != REPORT_TEXT) {
@@ -143,23 +151,28 @@ static void json_baseline(const report *r, const report_row *row)
 
 static void json_row(const report *r, const report_row *row)
 {
-    printf("%s\n {\"layer\": ", r->rows ? "," : "");
+    bool ok = row->status == ROW_OK;
+    char input[48] = "?";
+    const bench_layer *layer = bench_layer_find(row->layer);
+    if (layer)
+        bench_layer_input(layer, input, sizeof input);
+    /* MACs per image of the forward pass: the condition compare matches on */
+    provenance_figure fig = {
+        .kind = "layer", .name = row->layer, .device = row->device, .pass = row->pass,
+        .batch = row->batch, .precision = PROVENANCE_FP32, .input = input,
+        .macs = row->batch > 0 ? (int64_t)(row->macs / (uint64_t)row->batch) : 0,
+        .replicas = 1, .reps = row->reps, .ms = ok ? row->ms : NAN,
+        .ms_min = ok ? row->ms_min : NAN, .ms_max = ok ? row->ms_max : NAN,
+        .images_per_second = ok ? row->batch / (row->ms * 1e-3) : NAN,
+        .gflops = ok ? row->gflops : NAN, .status = report_status_name(row->status),
+        .command = r->command ? r->command : ""};
+    printf("%s\n {", r->rows ? "," : "");
+    provenance_figure_keys(stdout, &fig);
+    printf(", \"layer\": ");
     bench_json_string(stdout, row->layer);
-    printf(", \"batch\": %d, \"pass\": \"%s\", \"device\": ", row->batch, row->pass);
-    bench_json_string(stdout, row->device);
-    printf(", \"device_index\": %d, \"status\": \"%s\", \"macs\": %llu, \"gflop\": %.6f, "
-           "\"reps\": %d", row->device_index, report_status_name(row->status),
-           (unsigned long long)row->macs, 2.0 * (double)row->macs * 1e-9, row->reps);
-    printf(", \"ms\": ");
-    number(r, row, row->ms, "%.4f");
-    printf(", \"ms_min\": ");
-    number(r, row, row->ms_min, "%.4f");
-    printf(", \"ms_max\": ");
-    number(r, row, row->ms_max, "%.4f");
-    printf(", \"first_call_ms\": ");
+    printf(", \"device_index\": %d, \"gflop\": %.6f, \"first_call_ms\": ", row->device_index,
+           2.0 * (double)row->macs * 1e-9);
     number(r, row, row->first_ms, "%.4f");
-    printf(", \"gflops\": ");
-    number(r, row, row->gflops, "%.3f");
     printf(", \"note\": ");
     bench_json_string(stdout, row->note);
     if (r->baseline)
@@ -220,8 +233,11 @@ void report_add(report *r, const report_row *row)
 
 void report_end(report *r)
 {
-    if (r->format == REPORT_JSON)
-        printf("\n]\n");
+    if (r->format == REPORT_JSON) {
+        printf("\n], ");
+        provenance_write(stdout, r->command ? r->command : "", r->devs, r->ndevs);
+        printf("}\n");
+    }
     fflush(stdout);
 }
 

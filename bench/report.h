@@ -1,5 +1,6 @@
 /* report.h - output of `clnet-bench ops`: one row per (device, layer), as a
- * text table, CSV, a JSON array or a Markdown table. */
+ * text table, CSV, a results JSON object (provenance.h: the rows are its
+ * figures) or a Markdown table. */
 #ifndef CLNET_BENCH_REPORT_H
 #define CLNET_BENCH_REPORT_H
 
@@ -42,16 +43,23 @@ typedef struct report_row {
     double ratio;            /* gflops / baseline_gflops */
 } report_row;
 
+#define REPORT_MAX_DEVICES 16
+
 typedef struct report {
     report_format format;
     int rows;
+    const char *command;     /* the command line, for the JSON's provenance */
+    clnet_device_info devs[REPORT_MAX_DEVICES];  /* those report_device saw, for JSON */
+    int ndevs;
     const char *baseline;    /* NULL, or the baseline's name ("onednn") */
     int baseline_threads;    /* host threads the baseline uses next to the current device */
 } report;
 
-void report_begin(report *r, report_format format);
+/* Starts a report; `command` (the command line) is kept for JSON. */
+void report_begin(report *r, report_format format, const char *command);
 /* As report_begin, with the columns of a baseline named `baseline`. */
-void report_begin_baseline(report *r, report_format format, const char *baseline);
+void report_begin_baseline(report *r, report_format format, const char *command,
+                           const char *baseline);
 /* Starts the table of one device (text format only). */
 void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up, int reps);
 void report_add(report *r, const report_row *row);

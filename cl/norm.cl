@@ -9,7 +9,8 @@
  * division is needed. */
 
 /* The fused activation of BATCHNORM (act_fn a clnet_activation value, -1
- * for none) on one element and on a vector of 16. */
+ * for none) on one element and on a vector of 16. A fused residual add
+ * (has_r) adds r before it. */
 CLNET_DEFINE_ACTIVATE(bn_act, float)
 CLNET_DEFINE_ACTIVATE(bn_act16, float16)
 
@@ -19,6 +20,7 @@ __kernel void batchnorm(__global const float *x, int x_off, int x_bs,
                         __global const float *var, int var_off, int var_step,
                         __global const float *gamma, int gamma_off, int gamma_step,
                         __global const float *beta, int beta_off, int beta_step,
+                        __global const float *r, int r_off, int r_bs, int has_r,
                         float eps, int act_fn, float act_alpha)
 {
     int s = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
@@ -26,6 +28,8 @@ __kernel void batchnorm(__global const float *x, int x_off, int x_bs,
     float scale = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
     float v = scale * (x[x_off + n * x_bs + i] - mean[mean_off + c * mean_step]) +
               beta[beta_off + c * beta_step];
+    if (has_r)
+        v += r[r_off + n * r_bs + i];
     y[y_off + n * y_bs + i] = bn_act(v, act_fn, act_alpha);
 }
 
@@ -37,6 +41,7 @@ __kernel void batchnorm16(__global const float *x, int x_off, int x_bs,
                           __global const float *var, int var_off, int var_step,
                           __global const float *gamma, int gamma_off, int gamma_step,
                           __global const float *beta, int beta_off, int beta_step,
+                          __global const float *r, int r_off, int r_bs, int has_r,
                           float eps, int act_fn, float act_alpha)
 {
     int s = get_global_id(0) * 16, c = get_global_id(1), n = get_global_id(2);
@@ -44,6 +49,8 @@ __kernel void batchnorm16(__global const float *x, int x_off, int x_bs,
     float scale = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
     float shift = beta[beta_off + c * beta_step] - scale * mean[mean_off + c * mean_step];
     float16 v = scale * vload16(0, x + x_off + n * x_bs + i) + shift;
+    if (has_r)
+        v += vload16(0, r + r_off + n * r_bs + i);
     vstore16(bn_act16(v, act_fn, act_alpha), 0, y + y_off + n * y_bs + i);
 }
 
@@ -197,8 +204,10 @@ inline float bn_slope(float y, int act_fn, float alpha)
  * dx = gamma * invstd * (g - dbeta / M - xhat * dgamma / M),
  * g being dy times the fused activation's slope (read from y, the fused
  * output; act_fn < 0: g = dy, y unread). The group reduces both sums, then
- * writes dx for the same elements; planes of a multiple of 16 elements go
- * 16 at a time. */
+ * writes dx for the same elements, and g to dr where a residual add was
+ * fused (has_dr; dr may be dy: each element is read before it is written,
+ * by the same work-item); planes of a multiple of 16 elements go 16 at a
+ * time. */
 __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
                                  __global const float *dy, int dy_off, int dy_bs,
                                  __global const float *mean, int mean_off, int mean_step,
@@ -208,6 +217,7 @@ __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
                                  __global float *dx, int dx_off, int dx_bs,
                                  __global float *dgamma, int dgamma_off, int dgamma_step,
                                  __global float *dbeta, int dbeta_off, int dbeta_step,
+                                 __global float *dr, int dr_off, int dr_bs, int has_dr,
                                  int batch, int spatial, float eps, int act_fn, float act_alpha,
                                  __local float2 *ls)
 {
@@ -216,6 +226,7 @@ __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
     __global const float *pdy = dy + dy_off + c * spatial;
     __global const float *py = y + y_off + c * spatial;
     __global float *pdx = dx + dx_off + c * spatial;
+    __global float *pdr = dr + dr_off + c * spatial;
     float mu = mean[mean_off + c * mean_step];
     float invstd = 1.0f / sqrt(var[var_off + c * var_step] + eps);
     const bool vec = spatial % 16 == 0;
@@ -252,11 +263,15 @@ __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
                 g *= bn_slope16(vload16(0, py + n * y_bs + s), act_fn, act_alpha);
             const float16 xc = vload16(0, px + n * x_bs + s) - mu;
             vstore16(scale * (g - dy_mean - xc * slope), 0, pdx + n * dx_bs + s);
+            if (has_dr)
+                vstore16(g, 0, pdr + n * dr_bs + s);
         } else {
             float g = pdy[n * dy_bs + s];
             if (act_fn >= 0)
                 g *= bn_slope(py[n * y_bs + s], act_fn, act_alpha);
             pdx[n * dx_bs + s] = scale * (g - dy_mean - (px[n * x_bs + s] - mu) * slope);
+            if (has_dr)
+                pdr[n * dr_bs + s] = g;
         }
     }
 }

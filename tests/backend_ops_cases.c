@@ -593,6 +593,25 @@ static void add_bn_act(tspec x, clnet_activation fn, float alpha)
     tc->out_cview[0] = x.cview;
 }
 
+/* BATCHNORM with a fused residual add (the sixth input r) and, with `act`,
+ * a ReLU after it: y = act(batchnorm(x) + r). */
+static void add_bn_residual(tspec x, bool act)
+{
+    clnet_op op = clnet_op_simple(CLNET_OP_BATCHNORM);
+    op.u.bn.fuse_add = true;
+    op.u.bn.fuse_act = act;
+    op.u.bn.act = clnet_op_activation(CLNET_ACT_RELU, 0).u.act;
+    test_case *tc = new_case(op, NMSE_ELT, "add,act=%s", act ? "relu" : "none");
+    int64_t c = x.dim[1];
+    add_in(tc, x);
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -0.5f, 0.5f));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, 0.1f, 2));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -1, 1));
+    add_in(tc, ranged(x, FILL_UNIFORM, -1, 1));
+    tc->out_cview[0] = x.cview;
+}
+
 static void add_bn_stats(tspec x)
 {
     test_case *tc = new_case(clnet_op_simple(CLNET_OP_BATCHNORM_STATS), NMSE_SUM,
@@ -701,6 +720,9 @@ static void add_norm_cases(void)
     add_bn_act(SHAPE(2, 4, 7, 7), CLNET_ACT_LEAKY_RELU, 0.1f);
     add_bn_act(chview(SHAPE(2, 6, 4, 4)), CLNET_ACT_RELU6, 0);
     add_bn_act(SHAPE(2, 3, 16, 16), CLNET_ACT_SWISH, 0);
+    add_bn_residual(SHAPE(8, 32, 8, 8), true);
+    add_bn_residual(SHAPE(2, 4, 7, 7), true);
+    add_bn_residual(chview(SHAPE(2, 6, 4, 4)), false);
     add_bn_stats(SHAPE(2, 4, 7, 7));
     add_bn_stats(SHAPE(8, 16, 8, 8));
     add_bn_stats(SHAPE(4, 3));

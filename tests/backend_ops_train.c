@@ -40,6 +40,28 @@ static void add_bn_act_backward(tspec x, clnet_activation fn, float alpha)
     tc->out_cview[0] = x.cview;
 }
 
+/* The gradient of a fused residual add (and, with `act`, a ReLU after it):
+ * the fourth output dr is the gradient reaching the sum. */
+static void add_bn_residual_backward(tspec x, bool act)
+{
+    clnet_op op = {.kind = CLNET_OP_BATCHNORM_BACKWARD};
+    op.u.bn.eps = 1e-5f;
+    op.u.bn.fuse_add = true;
+    op.u.bn.fuse_act = act;
+    op.u.bn.act = clnet_op_activation(CLNET_ACT_RELU, 0).u.act;
+    test_case *tc = new_case(op, NMSE_SUM, "add,act=%s", act ? "relu" : "none");
+    int64_t c = x.dim[1];
+    add_in(tc, x);
+    add_in(tc, ranged(x, FILL_UNIFORM, -1, 1));
+    add_in(tc, ranged(SHAPE(c), FILL_MEAN_OF_X, 0, 0));
+    add_in(tc, ranged(SHAPE(c), FILL_VAR_OF_X, 0, 0));
+    add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
+    if (act)
+        add_in(tc, ranged(x, FILL_UNIFORM, -2, 8));
+    tc->nout = 4;
+    tc->out_cview[0] = tc->out_cview[3] = x.cview;
+}
+
 /* BATCHNORM_STATS with the running statistics, which it reads and updates. */
 static void add_bn_running(tspec x, float momentum)
 {
@@ -77,6 +99,9 @@ static void add_norm_backward_cases(void)
     add_bn_act_backward(SHAPE(2, 4, 7, 7), CLNET_ACT_RELU6, 0);
     add_bn_act_backward(chview(SHAPE(2, 6, 4, 4)), CLNET_ACT_LEAKY_RELU, 0.1f);
     add_bn_act_backward(SHAPE(4, 16), CLNET_ACT_RELU, 0);
+    add_bn_residual_backward(SHAPE(8, 32, 8, 8), true);
+    add_bn_residual_backward(SHAPE(2, 4, 7, 7), true);
+    add_bn_residual_backward(chview(SHAPE(2, 6, 4, 4)), false);
     add_bn_running(SHAPE(2, 4, 7, 7), 0.1f);
     add_bn_running(SHAPE(8, 16, 8, 8), 0.01f);
     add_bn_running(SHAPE(4, 3), 1);

@@ -147,6 +147,8 @@ static void check_inference(clnet_ctx *ctx, clnet_device *d, clnet_net *net, con
     clnet_net_layer_time(net, find(net, "fc"), &fc_ms, NULL);
     CHECK(aux_ms == 0 && fc_ms > 0, "%s: inference ran aux.fc %g ms, fc %g ms", dev, aux_ms,
           fc_ms);
+    CHECK(clnet_net_read_layer(net, find(net, "aux.fc"), a, N * K) ==
+              CLNET_ERR_INVALID_ARGUMENT, "%s: the skipped aux.fc was read", dev);
     OK(ctx, clnet_net_set_profiling(net, false));
     clnet_net_free(plain);
 }

@@ -1,7 +1,9 @@
 /* test_fusion_train.c - a small residual net trained with its batch norms
- * and their activations fused (one op forward, one backward) gives the loss
- * and every parameter gradient of the same net run layer by layer, on every
- * device, and both agree with the reference backend's unfused pass. */
+ * and their activations fused, and its residual sums with their
+ * activations fused into the batch norms before them (one op forward, one
+ * backward), gives the loss and every parameter gradient of the same net
+ * run layer by layer, on every device, and both agree with the reference
+ * backend's unfused pass. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 #define MAX_DEVICES 16
 #define BATCH 4
 #define CLASSES 5
-#define MAX_GRADS 4096
+#define MAX_GRADS 8192
 
 /* One pass's results: the loss and every parameter gradient, in layer
  * order. */
@@ -21,6 +23,7 @@ typedef struct pass_result {
     float grads[MAX_GRADS];
     size_t count;
     bool fused[3];         /* act_fused of the three batch norms with an activation */
+    bool residual[2];      /* the two batch norms that can compute their block's sum did */
 } pass_result;
 
 static int add(clnet_net *net, clnet_layer_spec spec)
@@ -59,11 +62,37 @@ static clnet_layer_spec bn(const char *name, bool act, clnet_activation fn, floa
     return s;
 }
 
+/* A block with a projection shortcut after layer `in`: conv-bn (8 -> 16
+ * channels), a conv-bn on the shortcut, their ADD and an ACTIVATION layer.
+ * The shortcut's batch norm comes last, so it computes the sum: its id
+ * goes to *res. Returns the activation's id, or -1. */
+static int projection_block(clnet_net *net, int in, int *res)
+{
+    clnet_layer_spec main_conv = conv("c5", 16, 1, 1), proj = conv("p5", 16, 1, 1);
+    main_conv.nfrom = proj.nfrom = 1;
+    main_conv.from[0] = proj.from[0] = in;
+    clnet_layer_spec sum = layer(CLNET_LAYER_ADD, "add5");
+    sum.nfrom = 2;
+    clnet_layer_spec relu = layer(CLNET_LAYER_ACTIVATION, "out5");
+    relu.act = clnet_op_activation(CLNET_ACT_RELU, 0).u.act;
+    if (add(net, main_conv) < 0)
+        return -1;
+    sum.from[0] = add(net, bn("bn5", false, CLNET_ACT_RELU, 0));
+    if (sum.from[0] < 0 || add(net, proj) < 0)
+        return -1;
+    sum.from[1] = *res = add(net, bn("pbn5", false, CLNET_ACT_RELU, 0));
+    if (sum.from[1] < 0 || add(net, sum) < 0)
+        return -1;
+    return add(net, relu);
+}
+
 /* conv-bn-relu, then a basic block (conv-bn-relu, conv-bn, add the block's
- * input, relu) on 8x8 planes (whole vectors of 16), a stride-2 conv to 3x3
- * planes with a leaky-ReLU batch norm (the scalar kernels), global average
- * pooling and a linear layer. ids[] gets the three fusable batch norms. */
-static clnet_net *build(clnet_ctx *ctx, int ids[3])
+ * input, relu) on 8x8 planes (whole vectors of 16), a block with a
+ * projection shortcut, a stride-2 conv to 3x3 planes with a leaky-ReLU
+ * batch norm (the scalar kernels), global average pooling and a linear
+ * layer. ids[] gets the three batch norms with an activation, res[] the
+ * two that compute their block's sum. */
+static clnet_net *build(clnet_ctx *ctx, int ids[3], int res[2])
 {
     clnet_shape in = {.ndim = 3, .dim = {3, 8, 8}};
     clnet_net *net;
@@ -84,9 +113,11 @@ static clnet_net *build(clnet_ctx *ctx, int ids[3])
              (ids[1] = add(net, bn("bn2", true, CLNET_ACT_RELU, 0))) > 0 &&
              add(net, conv("c3", 8, 1, 1)) > 0;
     int bn3 = ok ? add(net, bn("bn3", false, CLNET_ACT_RELU, 0)) : -1;
-    sum.from[0] = bn3;
+    sum.from[0] = res[0] = bn3;
     sum.from[1] = ids[0];
-    ok = bn3 > 0 && add(net, sum) > 0 && add(net, conv("c4", 16, 2, 0)) > 0 &&
+    int sum_id = bn3 > 0 ? add(net, sum) : -1;
+    ok = sum_id > 0 && projection_block(net, sum_id, &res[1]) > 0 &&
+         add(net, conv("c4", 16, 2, 0)) > 0 &&
          (ids[2] = add(net, bn("bn4", true, CLNET_ACT_LEAKY_RELU, 0.1f))) > 0 &&
          add(net, pool) > 0 && add(net, layer(CLNET_LAYER_FLATTEN, "flat")) > 0 &&
          add(net, fc) > 0;
@@ -121,8 +152,8 @@ static int run_pass(clnet_device *dev, bool fused, const float *x, const int32_t
                     pass_result *r)
 {
     clnet_ctx *ctx = clnet_device_ctx(dev);
-    int ids[3];
-    clnet_net *net = build(ctx, ids);
+    int ids[3], res[2];
+    clnet_net *net = build(ctx, ids, res);
     if (!net || test_check_status(ctx, clnet_net_bind(net, dev, BATCH, CLNET_INIT_HE_NORMAL, 5),
                                   "bind")) {
         clnet_net_free(net);
@@ -138,6 +169,8 @@ static int run_pass(clnet_device *dev, bool fused, const float *x, const int32_t
     rc = rc || test_check_status(ctx, st, "training pass");
     for (int i = 0; i < 3; i++)
         r->fused[i] = net->layers[ids[i]].act_fused;
+    for (int i = 0; i < 2; i++)
+        r->residual[i] = net->layers[res[i]].res_target != 0;
     r->count = 0;
     for (int id = 1; !rc && id < net->nlayers; id++)
         for (int j = 0; !rc && j < net->layers[id].nparams; j++) {
@@ -186,8 +219,10 @@ static void compare(const char *name, const pass_result *plain, const pass_resul
     CHECK(dref < 1e-4 && rel_diff(plain, oracle) < 1e-4, "%s: both agree with ref", name);
     CHECK(fused->fused[0] && fused->fused[1] && fused->fused[2],
           "%s: every batch norm with a ReLU-family activation was fused", name);
-    CHECK(!plain->fused[0] && !plain->fused[1] && !plain->fused[2],
-          "%s: fusion off runs them apart", name);
+    CHECK(fused->residual[0] && fused->residual[1],
+          "%s: both residual sums were computed by their batch norms", name);
+    CHECK(!plain->fused[0] && !plain->fused[1] && !plain->fused[2] && !plain->residual[0] &&
+          !plain->residual[1], "%s: fusion off runs them apart", name);
 }
 
 int main(void)

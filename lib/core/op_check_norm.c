@@ -25,6 +25,15 @@ clnet_status clnet_check_batchnorm(check *c)
         return fail(c, CLNET_ERR_INVALID_PARAMS, "eps %g (must be > 0)", (double)c->op->u.bn.eps);
     if (c->op->u.bn.fuse_act)
         TRY(act_params(c, &c->op->u.bn.act));
+    if (!c->op->u.bn.fuse_add && c->nin == 6)
+        return fail(c, CLNET_ERR_INVALID_ARGUMENT, "a sixth input (r) is only given with a "
+                    "fused residual add (params.fuse_add)");
+    if (c->op->u.bn.fuse_add) {
+        if (c->nin != 6)
+            return fail(c, CLNET_ERR_INVALID_ARGUMENT, "a fused residual add (params.fuse_add) "
+                        "needs r as the sixth input");
+        TRY(like_x(c, 5, "r"));
+    }
     return out_f32(c, c->in[0]);
 }
 
@@ -82,9 +91,12 @@ clnet_status clnet_check_batchnorm_backward(check *c)
     TRY(fused_output(c));
     clnet_shape v = {.ndim = 1, .dim = {ch}};
     out_f32(c, c->in[0]);
-    c->nout = 3;
+    c->nout = c->op->u.bn.fuse_add ? 4 : 3;
     c->out[1] = c->out[2] = v;
     c->out_dtype[1] = c->out_dtype[2] = CLNET_F32;
+    /* dr, the residual's gradient */
+    c->out[3] = c->in[0];
+    c->out_dtype[3] = CLNET_F32;
     return CLNET_OK;
 }
 

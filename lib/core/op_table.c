@@ -16,7 +16,7 @@ static const clnet_op_kind_info kinds[] = {
     [CLNET_OP_POOL] = ROW("pool", 1, 1, 2, 1, pool, POOL),
     [CLNET_OP_UNPOOL] = ROW("unpool", 2, 2, 1, 0, unpool, POOL),
     [CLNET_OP_ACTIVATION] = ROW("activation", 1, 1, 1, 0, activation, ELTWISE),
-    [CLNET_OP_BATCHNORM] = ROW("batchnorm", 5, 5, 1, 0, batchnorm, NORM),
+    [CLNET_OP_BATCHNORM] = ROW("batchnorm", 5, 6, 1, 0, batchnorm, NORM),
     /* the running statistics are optional */
     [CLNET_OP_BATCHNORM_STATS] = ROW("batchnorm_stats", 1, 1, 4, 2, batchnorm, NORM),
     [CLNET_OP_LRN] = ROW("lrn", 1, 1, 1, 0, lrn, NORM),
@@ -33,7 +33,7 @@ static const clnet_op_kind_info kinds[] = {
     [CLNET_OP_ACTIVATION_BACKWARD] =
         ROW("activation_backward", 2, 2, 1, 0, activation_backward, ELTWISE),
     [CLNET_OP_BATCHNORM_BACKWARD] =
-        ROW("batchnorm_backward", 5, 6, 3, 0, batchnorm_backward, NORM),
+        ROW("batchnorm_backward", 5, 6, 4, 0, batchnorm_backward, NORM),
     [CLNET_OP_LRN_BACKWARD] = ROW("lrn_backward", 2, 2, 1, 0, lrn_backward, NORM),
     [CLNET_OP_SOFTMAX_XENT] = ROW("softmax_xent", 2, 2, 2, 0, softmax_xent, TRAIN),
     [CLNET_OP_MSE_LOSS] = ROW("mse_loss", 2, 2, 2, 0, mse, TRAIN),

@@ -175,16 +175,28 @@ static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor
     nn_layer *p = &net->layers[l->spec.from[0]];
     clnet_op op = nn_layer_op(l);
     op.kind = CLNET_OP_BATCHNORM_BACKWARD;
-    /* a fused activation's slope comes from the layer's output (fuse.c) */
+    /* a fused activation's slope comes from the fused output (fuse.c) */
     op.u.bn.fuse_act = l->act_fused;
     op.u.bn.act = l->spec.act;
-    /* dx is an output of the op even when nothing below needs it */
-    bool need = p->needs_grad;
+    clnet_tensor *y = l->b.y;
+    /* a fused residual add: g and y are those of the block's output, and
+     * the residual's gradient is a fourth output */
+    nn_layer *r = l->res_target ? &net->layers[l->res_from] : NULL;
+    if (r) {
+        op.u.bn.fuse_add = true;
+        op.u.bn.fuse_act = nn_residual_act(net, l, &op.u.bn.act);
+        y = net->layers[l->res_target].b.y;
+    }
+    /* dx (and dr) are outputs of the op even when nothing below needs them */
+    bool need = p->needs_grad, need_r = r && r->needs_grad;
     clnet_tensor *dx = need ? grad_target(p, false) : l->b.acc;
-    clnet_tensor *in[6] = {p->b.y, g, l->batch_mean, l->batch_var, l->params[0].value, l->b.y};
-    clnet_tensor *out[3] = {dx, l->params[0].grad, l->params[1].grad};
-    clnet_status st = run(net, &op, l->act_fused ? 6 : 5, in, 3, out);
-    return st == CLNET_OK && need ? commit(net, p) : st;
+    clnet_tensor *in[6] = {p->b.y, g, l->batch_mean, l->batch_var, l->params[0].value, y};
+    clnet_tensor *out[4] = {dx, l->params[0].grad, l->params[1].grad,
+                            need_r ? grad_target(r, false) : l->b.tmp};
+    clnet_status st = run(net, &op, op.u.bn.fuse_act ? 6 : 5, in, r ? 4 : 3, out);
+    if (st == CLNET_OK && need)
+        st = commit(net, p);
+    return st == CLNET_OK && need_r ? commit(net, r) : st;
 }
 
 static clnet_status backward_pool(clnet_net *net, nn_layer *l, clnet_tensor *g)
@@ -340,7 +352,7 @@ static clnet_status backward_unary(clnet_net *net, int id, clnet_tensor *g)
 static clnet_status backward_layer(clnet_net *net, int id)
 {
     nn_layer *l = &net->layers[id];
-    clnet_tensor *g = l->b.dy;
+    clnet_tensor *g = l->res_target ? net->layers[l->res_target].b.dy : l->b.dy;
     /* a training batch norm takes the gradient of its fused activation's
      * output as it is */
     bool act_inside = l->act_fused && l->spec.kind == CLNET_LAYER_BATCHNORM &&
@@ -499,8 +511,14 @@ clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const flo
         st = nn_prof_stop(net, t, &net->prof_loss_ms);
     for (int id = net->nlayers - 1; st == CLNET_OK && id > 0; id--) {
         nn_layer *l = &net->layers[id];
+        /* an ADD or activation computed in a batch norm's residual fusion:
+         * that batch norm takes their gradients too, from the block output's */
+        if (nn_residual_fused(net, l))
+            continue;
+        const bool written = l->res_target ? net->layers[l->res_target].grad_written
+                                           : l->grad_written;
         t = nn_prof_start(net);
-        if (l->needs_grad && l->grad_written) {
+        if (l->needs_grad && written) {
             st = backward_layer(net, id);
         } else if (trains(l)) {
             /* the loss does not depend on this layer */

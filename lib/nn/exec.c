@@ -527,11 +527,14 @@ static clnet_status forward_params_op(clnet_net *net, nn_layer *l, clnet_tensor 
     return run(net, &op, l->nparams + 1, in, 1, &dst);
 }
 
-static clnet_status forward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor *dst)
+clnet_status nn_forward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor *dst,
+                                  clnet_tensor *r, const clnet_act_params *act)
 {
     clnet_op op = nn_layer_op(l);
-    op.u.bn.fuse_act = l->act_fused;
-    op.u.bn.act = l->spec.act;
+    op.u.bn.fuse_act = act != NULL;
+    if (act)
+        op.u.bn.act = *act;
+    op.u.bn.fuse_add = r != NULL;
     clnet_tensor *x = input_y(net, l, 0);
     clnet_tensor *mean = l->params[2].value, *var = l->params[3].value;
     if (nn_layer_training(net, l)) {
@@ -544,8 +547,8 @@ static clnet_status forward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor 
         mean = l->batch_mean;
         var = l->batch_var;
     }
-    clnet_tensor *in[5] = {x, mean, var, l->params[0].value, l->params[1].value};
-    return run(net, &op, 5, in, 1, &dst);
+    clnet_tensor *in[6] = {x, mean, var, l->params[0].value, l->params[1].value, r};
+    return run(net, &op, r ? 6 : 5, in, 1, &dst);
 }
 
 /* y = acc + x where x has fewer channels than y: the leading channels get
@@ -649,7 +652,7 @@ static clnet_status forward_layer(clnet_net *net, int id)
             l->act_fused = true;
             dst = l->b.y;
         }
-        st = forward_batchnorm(net, l, dst);
+        st = nn_forward_batchnorm(net, l, dst, NULL, l->act_fused ? &l->spec.act : NULL);
         break;
     case CLNET_LAYER_POOL: {
         clnet_tensor *out[2] = {dst, net->training || l->switches_used ? l->b.argmax : NULL};
@@ -738,11 +741,12 @@ clnet_status nn_forward(clnet_net *net, const float *x, int n, bool normalised)
     for (int id = 1; id < net->nlayers; id++) {
         nn_layer *l = &net->layers[id];
         l->act_fused = false;
+        l->res_target = 0;
         /* auxiliary classifiers take part in training only */
         if (l->fused_by || (!net->training && l->aux_only))
             continue;
         t = nn_prof_start(net);
-        if (!nn_forward_fused(net, id, &st))
+        if (!nn_forward_fused(net, id, &st) && !nn_forward_residual(net, id, &st))
             st = forward_layer(net, id);
         if (st == CLNET_OK)
             st = nn_prof_stop(net, t, &l->prof_fwd_ms);

@@ -3,7 +3,8 @@
  * and at inference a batch norm that is its only consumer folded into its
  * weights, so that the layers after it need neither a launch nor a pass
  * over memory of their own; a batch norm and its own activation as one op,
- * forward and backward. */
+ * forward and backward; in training a batch norm, the residual ADD after it
+ * and that ADD's activation as one op, forward and backward. */
 #include "nn/nn_internal.h"
 
 /* What one fused convolution computes. */
@@ -164,5 +165,75 @@ bool nn_forward_fused(clnet_net *net, int id, clnet_status *st)
     if (f.act_layer)
         net->layers[f.act_layer].fused_by = id;
     t->act_fused = f.act && !f.act_layer;
+    return true;
+}
+
+/* A residual block's end computed by its last batch norm. */
+typedef struct nn_residual {
+    int add;                   /* the ADD layer */
+    int act_layer;             /* the ACTIVATION layer after it computed along, or 0 */
+    int target;                /* the layer whose output receives the result */
+    int from;                  /* the ADD's other input, the residual */
+} nn_residual;
+
+/* A training batch norm without an activation of its own whose only
+ * consumer is a two-input ADD of its shape, the other input computed
+ * before it (and not the batch norm's own input): the sum and, when an
+ * ACTIVATION layer is the ADD's only consumer and its slope can be read
+ * from its output, the activation are computed in the batch norm's pass
+ * (BATCHNORM with fuse_add), and their gradients in the batch norm's
+ * gradient pass. A block whose shortcut has a batch norm of its own (a
+ * projection) is fused at whichever batch norm comes last. */
+static bool residual_plan(const clnet_net *net, int id, nn_residual *r)
+{
+    const nn_layer *l = &net->layers[id];
+    *r = (nn_residual){0};
+    if (net->no_fusion || l->spec.kind != CLNET_LAYER_BATCHNORM || l->spec.has_act ||
+        !nn_layer_training(net, l))
+        return false;
+    r->add = sole_consumer(net, id, CLNET_LAYER_ADD);
+    const nn_layer *add = &net->layers[r->add];
+    if (!r->add || add->spec.nfrom != 2 || !nn_same_shape(&l->out, &add->out))
+        return false;
+    r->from = add->spec.from[add->spec.from[0] == id ? 1 : 0];
+    if (r->from >= id || r->from == l->spec.from[0] ||
+        !nn_same_shape(&net->layers[r->from].out, &add->out))
+        return false;
+    r->act_layer = sole_consumer(net, r->add, CLNET_LAYER_ACTIVATION);
+    if (r->act_layer && !fusable_act(net, &net->layers[r->act_layer].spec.act))
+        r->act_layer = 0;
+    r->target = r->act_layer ? r->act_layer : r->add;
+    return true;
+}
+
+bool nn_residual_act(const clnet_net *net, const nn_layer *bn, clnet_act_params *act)
+{
+    const nn_layer *t = &net->layers[bn->res_target];
+    if (!bn->res_target || t->spec.kind != CLNET_LAYER_ACTIVATION)
+        return false;
+    *act = t->spec.act;
+    return true;
+}
+
+bool nn_residual_fused(const clnet_net *net, const nn_layer *l)
+{
+    return l->fused_by && net->layers[l->fused_by].spec.kind == CLNET_LAYER_BATCHNORM;
+}
+
+bool nn_forward_residual(clnet_net *net, int id, clnet_status *st)
+{
+    nn_residual r;
+    if (!residual_plan(net, id, &r))
+        return false;
+    nn_layer *l = &net->layers[id];
+    l->res_target = r.target;
+    l->res_from = r.from;
+    clnet_act_params act;
+    const bool has_act = nn_residual_act(net, l, &act);
+    *st = nn_forward_batchnorm(net, l, net->layers[r.target].b.y, net->layers[r.from].b.y,
+                               has_act ? &act : NULL);
+    net->layers[r.add].fused_by = id;
+    if (r.act_layer)
+        net->layers[r.act_layer].fused_by = id;
     return true;
 }

@@ -53,6 +53,10 @@ static clnet_status check_read(const clnet_net *net, int id, const void *dst, si
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: an inference-only net "
                           "reuses its layers' output buffers: bind it with clnet_net_bind",
                           what);
+    if (!net->last_training && net->layers[id].aux_only)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: layer %s serves "
+                          "auxiliary outputs only, which an inference forward does not run",
+                          what, net->layers[id].spec.name);
     if (count != want)
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %zu values requested, "
                           "layer %s holds %zu (%d images)", what, count,

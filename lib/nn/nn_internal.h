@@ -91,6 +91,9 @@ typedef struct nn_layer {
                                       `pre` holds nothing */
     clnet_tensor *fold_w, *fold_b; /* weights and bias with the next batch norm folded in */
     clnet_tensor *fold_zero;       /* (K) zeros: the bias of a bias-less conv, a zero mean */
+    int res_target;                /* batch norm, in the last forward: the layer whose output
+                                      received act(batchnorm + residual) (0: none) */
+    int res_from;                  /* ... and the layer whose output was the residual */
     uint64_t fold_version;         /* net->param_version they were computed at */
 
     /* per backward pass */
@@ -275,6 +278,19 @@ void nn_set_fusion(clnet_net *net, bool enabled);
 /* Whether batch norm layer l applies its own activation in its pass, and
  * in training differentiates through it in its backward pass (fuse.c). */
 bool nn_bn_act_fusable(const clnet_net *net, const nn_layer *l);
+/* Runs training batch norm layer `id` with the residual ADD after it and
+ * that ADD's activation in one pass (fuse.c): false when it has none
+ * (nothing is run), else true with the status in *st. */
+bool nn_forward_residual(clnet_net *net, int id, clnet_status *st);
+/* The activation a batch norm's residual fusion applied (false: none). */
+bool nn_residual_act(const clnet_net *net, const nn_layer *bn, clnet_act_params *act);
+/* Whether layer l (an ADD or ACTIVATION) was computed in a batch norm's
+ * residual fusion, which also takes its gradient. */
+bool nn_residual_fused(const clnet_net *net, const nn_layer *l);
+/* The training BATCHNORM of layer l into dst (exec.c), adding r (NULL:
+ * none) and applying act (NULL: none) in the same pass. */
+clnet_status nn_forward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor *dst,
+                                  clnet_tensor *r, const clnet_act_params *act);
 
 /* Profiling (profile.c): nn_prof_start returns the clock once the device is
  * idle (0 when profiling is off); nn_prof_stop waits for the device and adds

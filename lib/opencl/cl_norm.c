@@ -101,12 +101,16 @@ static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
     clnet_cl_tensor_args xa = clnet_cl_targs(in[0]), ya = clnet_cl_targs(y);
     clnet_cl_tensor_args mean = clnet_cl_targs(in[1]), var = clnet_cl_targs(in[2]);
     clnet_cl_tensor_args gamma = clnet_cl_targs(in[3]), beta = clnet_cl_targs(in[4]);
+    /* without a residual add the kernel reads no r: x stands in */
+    clnet_cl_tensor_args ra = clnet_cl_targs(p->fuse_add ? in[5] : in[0]);
+    cl_int has_r = p->fuse_add;
     cl_float eps = p->eps, act_alpha;
     cl_int act_fn;
     fused_act(p, &act_fn, &act_alpha);
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya),
         CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma), CLNET_CL_TENSOR(beta),
+        CLNET_CL_TENSOR(ra), CLNET_CL_ARG(has_r),
         CLNET_CL_ARG(eps), CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
     };
     size_t grid[3] = {vec ? spatial / 16 : spatial, (size_t)y->shape[1], (size_t)y->shape[0]};
@@ -156,7 +160,8 @@ static clnet_status run_batchnorm_stats(clnet_device *dev, float momentum, const
 
 /* One work-group per channel reduces dbeta and dgamma over its N * spatial
  * elements (16 at a time where a plane holds a multiple of 16), then
- * writes dx for them; a fused activation's output y is the sixth input. */
+ * writes dx for them (and dr, a fused residual add's fourth output); a
+ * fused activation's output y is the sixth input. */
 static clnet_status run_batchnorm_backward(clnet_device *dev, const clnet_bn_params *p,
                                            clnet_tensor *const *in, clnet_tensor *const *out)
 {
@@ -177,6 +182,9 @@ static clnet_status run_batchnorm_backward(clnet_device *dev, const clnet_bn_par
     /* without a fused activation the kernel reads no y: dy stands in */
     clnet_cl_tensor_args ya = clnet_cl_targs(p->fuse_act ? in[5] : in[1]);
     clnet_cl_tensor_args dgamma = clnet_cl_targs(out[1]), dbeta = clnet_cl_targs(out[2]);
+    /* without a residual add the kernel writes no dr: dx stands in */
+    clnet_cl_tensor_args dra = clnet_cl_targs(out[p->fuse_add ? 3 : 0]);
+    cl_int has_dr = p->fuse_add;
     cl_float eps = p->eps, act_alpha;
     cl_int act_fn;
     fused_act(p, &act_fn, &act_alpha);
@@ -184,7 +192,7 @@ static clnet_status run_batchnorm_backward(clnet_device *dev, const clnet_bn_par
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya),
         CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma), CLNET_CL_TENSOR(ya),
         CLNET_CL_TENSOR(dxa), CLNET_CL_TENSOR(dgamma), CLNET_CL_TENSOR(dbeta),
-        CLNET_CL_ARG(batch), CLNET_CL_ARG(spatial), CLNET_CL_ARG(eps), CLNET_CL_ARG(act_fn),
+        CLNET_CL_TENSOR(dra), CLNET_CL_ARG(has_dr), CLNET_CL_ARG(batch), CLNET_CL_ARG(spatial), CLNET_CL_ARG(eps), CLNET_CL_ARG(act_fn),
         CLNET_CL_ARG(act_alpha), CLNET_CL_LOCAL(local * sizeof(cl_float2)),
     };
     size_t global = local * (size_t)x->shape[1];

@@ -19,15 +19,19 @@ static double channel_value(const clnet_tensor *v, int64_t c)
 static void run_batchnorm(const clnet_op *op, clnet_tensor *const *in, clnet_tensor *y)
 {
     const clnet_tensor *x = in[0], *mean = in[1], *var = in[2], *gamma = in[3], *beta = in[4];
+    const clnet_tensor *r = op->u.bn.fuse_add ? in[5] : NULL;
     int64_t channels = x->shape[1], spatial = clnet_spatial_numel(x);
     for (int64_t c = 0; c < channels; c++) {
         double scale = channel_value(gamma, c) / sqrt(channel_value(var, c) + op->u.bn.eps);
         double m = channel_value(mean, c), shift = channel_value(beta, c);
         for (int64_t n = 0; n < x->shape[0]; n++) {
             const float *xc = image(x, n) + c * spatial;
+            const float *rc = r ? image(r, n) + c * spatial : NULL;
             float *yc = image(y, n) + c * spatial;
             for (int64_t s = 0; s < spatial; s++) {
                 yc[s] = (float)(scale * ((double)xc[s] - m) + shift);
+                if (rc)
+                    yc[s] += rc[s];
                 if (op->u.bn.fuse_act)
                     yc[s] = clnet_ref_activate(&op->u.bn.act, yc[s]);
             }
@@ -88,7 +92,8 @@ static double bn_dy(const clnet_op *op, const clnet_tensor *dy, const clnet_tens
 
 /* The training-mode gradient, x_hat = (x - mean) * invstd over M = N *
  * spatial values per channel: dbeta = sum dy, dgamma = sum dy * x_hat,
- * dx = gamma * invstd / M * (M * dy - dbeta - x_hat * dgamma). */
+ * dx = gamma * invstd / M * (M * dy - dbeta - x_hat * dgamma); with a fused
+ * residual add, dr = dy (both dy through the fused activation). */
 static void run_batchnorm_backward(const clnet_op *op, clnet_tensor *const *in,
                                    clnet_tensor *const *out)
 {
@@ -113,9 +118,10 @@ static void run_batchnorm_backward(const clnet_op *op, clnet_tensor *const *in,
         for (int64_t n = 0; n < x->shape[0]; n++)
             for (int64_t s = 0; s < spatial; s++) {
                 int64_t i = c * spatial + s;
-                double xhat = ((double)image(x, n)[i] - m) * invstd;
-                image(dx, n)[i] =
-                    (float)(k * (count * bn_dy(op, dy, y, n, i) - sum_dy - xhat * sum_dy_xhat));
+                double xhat = ((double)image(x, n)[i] - m) * invstd, d = bn_dy(op, dy, y, n, i);
+                image(dx, n)[i] = (float)(k * (count * d - sum_dy - xhat * sum_dy_xhat));
+                if (op->u.bn.fuse_add)
+                    image(out[3], n)[i] = (float)d;
             }
     }
 }

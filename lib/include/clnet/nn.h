@@ -169,7 +169,8 @@ clnet_status clnet_net_layer_spec(const clnet_net *net, int id, clnet_layer_spec
  * tools that look inside a net read (clnet-bench visualize). Errors:
  * CLNET_ERR_INVALID_ARGUMENT (NULL argument, no such layer, no forward yet,
  * count mismatch, a net bound with clnet_net_bind_inference, whose layers
- * share output buffers), CLNET_ERR_UNSUPPORTED (the layer ran fused into a
+ * share output buffers, a layer only auxiliary outputs need after an
+ * inference forward, which skips it), CLNET_ERR_UNSUPPORTED (the layer ran fused into a
  * later one that holds the result: the message names it), those of
  * clnet_tensor_read. */
 clnet_status clnet_net_read_layer(clnet_net *net, int id, float *dst, size_t count);

@@ -37,11 +37,13 @@ extern "C" {
  *       (where overlapping windows make several x name one position, they
  *       are summed: the same routing as max-pooling's gradient).
  *   ACTIVATION       in: x                    out: y      (y may be x)
- *   BATCHNORM        in: x, mean, var, gamma, beta   out: y
+ *   BATCHNORM        in: x, mean, var, gamma, beta [, r]   out: y
  *       y = gamma[c] * (x - mean[c]) / sqrt(var[c] + eps) + beta[c]; with
  *       running statistics this is inference, with the output of
  *       BATCHNORM_STATS it is the training-mode forward pass. With
- *       params.fuse_act, y = act(that) in one pass (see clnet_bn_params).
+ *       params.fuse_add, r (x's shape, given exactly then) is added to it:
+ *       a residual block's sum. With params.fuse_act, y = act(that) in the
+ *       same pass (see clnet_bn_params).
  *   BATCHNORM_STATS  in: x                    out: mean, var [, running_mean, running_var]
  *       Per-channel mean and biased variance over N and the spatial dims.
  *       With the optional outputs (read and updated in place), also the
@@ -113,6 +115,9 @@ extern "C" {
  *       the activation's slope is read from y, so act must be one whose
  *       slope its output determines (RELU, RELU6, LEAKY_RELU with alpha >=
  *       0; others are CLNET_ERR_INVALID_PARAMS). Without it y is not given.
+ *       With params.fuse_add there is a fourth output dr (x's shape): the
+ *       gradient reaching the sum batchnorm(x) + r of the forward op, which
+ *       is r's (dy through the fused activation's slope; dy without one).
  *   LRN_BACKWARD     in: x, dy                out: dx
  *   SOFTMAX_XENT     in: logits, labels       out: loss, dlogits
  *       logits (N, K); labels (N) I32 in 0..K-1; loss (N) per-example
@@ -278,6 +283,8 @@ typedef struct clnet_bn_params {
     bool fuse_act;           /* BATCHNORM: apply `act` to the output in the same pass;
                                 BATCHNORM_BACKWARD: differentiate through it too */
     clnet_act_params act;    /* the fused activation, when fuse_act */
+    bool fuse_add;           /* BATCHNORM: add a sixth input r before `act`;
+                                BATCHNORM_BACKWARD: also output r's gradient */
 } clnet_bn_params;
 
 typedef struct clnet_lrn_params {
