@@ -796,6 +796,8 @@ static void add_misc_cases(void)
     add_binary(CLNET_BINARY_ADD, SHAPE(2, 3, 7, 7), SHAPE(2, 3, 1, 1));
     add_binary(CLNET_BINARY_MUL, SHAPE(2, 16, 5, 5), SHAPE(2, 16, 1, 1));
     add_binary(CLNET_BINARY_ADD, SHAPE(3, 13), SHAPE(3, 13));
+    add_binary(CLNET_BINARY_ADD, SHAPE(37), SHAPE(37));
+    add_binary(CLNET_BINARY_MUL, SHAPE(37), SHAPE(37));
     add_binary(CLNET_BINARY_MUL, SHAPE(2, 4, 9), SHAPE(2, 4, 1));
     add_binary(CLNET_BINARY_ADD, ranged(SHAPE(4, 31), FILL_SPECIAL, -4, 4),
                ranged(SHAPE(4, 31), FILL_SPECIAL, -4, 4));

@@ -47,22 +47,13 @@ static clnet_status aux_loss(clnet_net *net, int id, clnet_tensor *truth, clnet_
     clnet_status st = clnet_op_run(net->dev, &xent, 2, (clnet_tensor *[]){l->b.y2, truth}, 2,
                                    (clnet_tensor *[]){scratch, grad});
     l->grad_written = l->needs_grad;
-    /* values += w * scratch on (n, 1) views: the OpenCL element-wise
-     * launchers take a tensor's dimension 1 as its channels */
-    const int64_t col[2] = {net->last_n, 1};
-    clnet_tensor *v2 = NULL, *s2 = NULL;
-    if (st == CLNET_OK)
-        st = clnet_tensor_reshape(values, 2, col, &v2);
-    if (st == CLNET_OK)
-        st = clnet_tensor_reshape(scratch, 2, col, &s2);
+    /* values += w * scratch */
     clnet_op scale = clnet_op_activation(CLNET_ACT_SCALE, w);
     clnet_op sum = {.kind = CLNET_OP_BINARY, .u.binary.fn = CLNET_BINARY_ADD};
     if (st == CLNET_OK)
-        st = clnet_op_run(net->dev, &scale, 1, &s2, 1, &s2);
+        st = clnet_op_run(net->dev, &scale, 1, &scratch, 1, &scratch);
     if (st == CLNET_OK)
-        st = clnet_op_run(net->dev, &sum, 2, (clnet_tensor *[]){v2, s2}, 1, &v2);
-    clnet_tensor_free(v2);
-    clnet_tensor_free(s2);
+        st = clnet_op_run(net->dev, &sum, 2, (clnet_tensor *[]){values, scratch}, 1, &values);
     return st == CLNET_OK ? st : nn_layer_fail(net, id, "auxiliary loss", st);
 }
 

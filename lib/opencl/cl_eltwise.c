@@ -56,11 +56,12 @@ static bool relu_family(clnet_activation fn)
     return fn == CLNET_ACT_RELU || fn == CLNET_ACT_LEAKY_RELU || fn == CLNET_ACT_RELU6;
 }
 
-/* Grid (spatial, C, N); spatial is 1 for a rank-2 tensor. */
+/* Grid (spatial, C, N); spatial is 1 for a rank-2 tensor, and C too for a
+ * rank-1 one (N values, one per "image"). */
 static void channel_grid(const clnet_tensor *t, size_t grid[3])
 {
     grid[0] = (size_t)clnet_spatial_numel(t);
-    grid[1] = (size_t)t->shape[1];
+    grid[1] = t->ndim > 1 ? (size_t)t->shape[1] : 1;
     grid[2] = (size_t)t->shape[0];
 }
 
