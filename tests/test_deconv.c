@@ -7,11 +7,9 @@
  * refused by name; then `clnet-bench visualize` (argv[1]) on MNIST writes a
  * PNG and refuses an unknown layer, a linear layer and a checkpoint of
  * another net. */
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../bench/deconv.h"
@@ -149,35 +147,6 @@ static void check_projection(clnet_ctx *ctx, clnet_device *dev)
     clnet_net_free(net);
 }
 
-/* Runs argv with stderr into `log`; its exit status, -1 when it did not run. */
-static int run_logged(char *const argv[], const char *log)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0 || dup2(fd, 2) < 0 || dup2(fd, 1) < 0)
-            _exit(126);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
-
-static bool file_has(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "r");
-    char buf[16384];
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, text) != NULL;
-}
-
 static const char *mnist_cfg =
     "[net]\ninput = 1x28x28\n"
     "[conv]\nname = conv1\nfilters = %d\nsize = 5\nactivation = relu\n"
@@ -237,25 +206,25 @@ static int check_cli(clnet_ctx *ctx, clnet_device *dev, char *bench)
     char *argv[] = {bench, "visualize", "--cfg", cfg, "--checkpoint", ck, "--data", "mnist",
                     "--data-dir", dir, "--layer", layer, "--out", out, "--top", "3",
                     "--maps", "2", "--limit", "40", "--batch", "16", NULL};
-    int rc = run_logged(argv, log);
+    int rc = test_run_logged(argv, log);
     FILE *f = fopen(png, "rb");
     unsigned char sig[8] = {0};
     bool is_png = f && fread(sig, 1, 8, f) == 8 && memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0;
     if (f)
         fclose(f);
-    CHECK(rc == 0 && is_png && file_has(log, "map   1:"), "visualize conv1: exit %d, PNG %s",
+    CHECK(rc == 0 && is_png && test_file_has(log, "map   1:"), "visualize conv1: exit %d, PNG %s",
           rc, is_png ? "written" : "missing");
     strcpy(layer, "nosuch");
-    rc = run_logged(argv, log);
-    CHECK(rc == 2 && file_has(log, "no layer 'nosuch'") && file_has(log, "pool1"),
+    rc = test_run_logged(argv, log);
+    CHECK(rc == 2 && test_file_has(log, "no layer 'nosuch'") && test_file_has(log, "pool1"),
           "visualize an unknown layer: exit %d", rc);
     strcpy(layer, "fc");
-    rc = run_logged(argv, log);
-    CHECK(rc == 1 && file_has(log, "linear layer"), "visualize a linear layer: exit %d", rc);
+    rc = test_run_logged(argv, log);
+    CHECK(rc == 1 && test_file_has(log, "linear layer"), "visualize a linear layer: exit %d", rc);
     strcpy(layer, "conv1");
     argv[5] = other;
-    rc = run_logged(argv, log);
-    CHECK(rc == 1 && file_has(log, "checkpoint"), "visualize with another net's checkpoint: "
+    rc = test_run_logged(argv, log);
+    CHECK(rc == 1 && test_file_has(log, "checkpoint"), "visualize with another net's checkpoint: "
           "exit %d", rc);
     const char *files[] = {cfg, ckpt, other_cfg, other, log, png};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)

@@ -6,13 +6,11 @@
  * the same output through `export --checkpoint` and `infer --onnx`; an
  * array of the wrong shape and two models at once are refused.
  * usage: test_infer_cli CLNET_BENCH */
-#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clnet/onnx.h"
@@ -44,8 +42,8 @@ static char *path_in(const char *name)
 }
 
 /* Runs clnet-bench with `args` (NULL-terminated: the subcommand, its
- * options) and stderr into err.log; returns the exit status, -1 when it did
- * not exit. */
+ * options), its output into err.log; returns the exit status, -1 when it
+ * did not exit. */
 static int run_bench(const char *const *args)
 {
     char *argv[24] = {(char *)bench};
@@ -53,30 +51,7 @@ static int run_bench(const char *const *args)
     while (*args && n < 23)
         argv[n++] = (char *)*args++;
     argv[n] = NULL;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(path_in("err.log"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
-
-static bool err_log_has(const char *text)
-{
-    FILE *f = fopen(path_in("err.log"), "r");
-    char buf[4096];
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, text) != NULL;
+    return test_run_logged(argv, path_in("err.log"));
 }
 
 static double rel_error(const float *a, const float *b, size_t n)
@@ -220,13 +195,13 @@ int main(int argc, char **argv)
     CHECK(npy_write(path_in("wrong.npy"), &wrong, err, sizeof err), "wrong.npy: %s", err);
     rc = run_bench((const char *[]){"infer", "--model", "lenet5", "--device", "ref", "--input",
                                     path_in("wrong.npy"), "--output", path_in("y.npy"), NULL});
-    CHECK(rc == 1 && err_log_has("an array of shape (1, 1, 32, 32); the model takes "
-                                 "(N, 1, 28, 28)"),
+    CHECK(rc == 1 && test_file_has(path_in("err.log"), "an array of shape (1, 1, 32, 32); "
+                                                      "the model takes (N, 1, 28, 28)"),
           "an array of the wrong shape: exit status %d", rc);
     rc = run_bench((const char *[]){"infer", "--model", "lenet5", "--cfg", path_in("lenet5.cfg"),
                                     "--input", path_in("x.npy"), "--output", path_in("y.npy"),
                                     NULL});
-    CHECK(rc == 2 && err_log_has("give one of --model, --cfg and --onnx"),
+    CHECK(rc == 2 && test_file_has(path_in("err.log"), "give one of --model, --cfg and --onnx"),
           "--model with --cfg: exit status %d", rc);
 
     const char *files[] = {"x.npy", "y.npy", "wrong.npy", "err.log", "lenet5.cfg", "other.ckpt",

@@ -4,12 +4,10 @@
  * device, for training, evaluation and ensembles; and `clnet-bench eval` and
  * `train` (the program named by argv[1]) exit non-zero with a warning when a
  * net's outputs or loss are not finite. */
-#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nn/nn_internal.h"
@@ -128,36 +126,6 @@ out:
     free_dataset(ds);
 }
 
-/* Runs argv with stderr into `log`; returns the exit status, -1 when it did
- * not exit normally. */
-static int run_logged(char *const argv[], const char *log)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
-
-static bool file_has(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "r");
-    char buf[8192];
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, text) != NULL;
-}
-
 /* A LeNet-5 checkpoint whose classifier is NaN, written to `path`. */
 static bool write_nan_checkpoint(clnet_ctx *ctx, clnet_device *ref, const clnet_dataset *ds,
                                  const char *path)
@@ -205,9 +173,9 @@ static int check_bench_fails_loudly(clnet_ctx *ctx, clnet_device *ref, char *ben
     if (write_nan_checkpoint(ctx, ref, test, ckpt)) {
         char *eval[] = {bench, "eval", "--model", "lenet5", "--data", "mnist", "--data-dir", dir,
                         "--device", "ref", "--limit", "200", "--checkpoint", ckpt, NULL};
-        int rc = run_logged(eval, log);
+        int rc = test_run_logged(eval, log);
         printf("clnet-bench eval of a NaN checkpoint: exit %d\n", rc);
-        CHECK(rc == 1 && file_has(log, "WARNING") && file_has(log, "NaN or infinity"),
+        CHECK(rc == 1 && test_file_has(log, "WARNING") && test_file_has(log, "NaN or infinity"),
               "eval of a NaN checkpoint: exit %d, no warning", rc);
     }
     /* SGD at the largest learning rate and momentum allowed overflows the
@@ -216,9 +184,9 @@ static int check_bench_fails_loudly(clnet_ctx *ctx, clnet_device *ref, char *ben
                      "--device", "ref", "--epochs", "2", "--batch", "16", "--limit", "256",
                      "--test-limit", "32", "--optimizer", "sgd", "--lr", "10", "--momentum",
                      "0.9999", "--weight-decay", "0", NULL};
-    int rc = run_logged(train, log);
+    int rc = test_run_logged(train, log);
     printf("clnet-bench train at lr 10, momentum 0.9999: exit %d\n", rc);
-    CHECK(rc == 1 && file_has(log, "WARNING") && file_has(log, "stopped after epoch 1"),
+    CHECK(rc == 1 && test_file_has(log, "WARNING") && test_file_has(log, "stopped after epoch 1"),
           "train with a diverging loss: exit %d, no warning", rc);
     unlink(ckpt);
     unlink(log);

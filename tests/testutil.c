@@ -1,8 +1,11 @@
 /* testutil.c - shared helpers of the clnet tests (see testutil.h). */
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int test_failures;
 
@@ -112,4 +115,32 @@ int test_check_status(clnet_ctx *ctx, clnet_status st, const char *where)
         return 0;
     printf("FAIL: %s: %s: %s\n", where, clnet_status_str(st), clnet_last_error(ctx));
     return 1;
+}
+
+int test_run_logged(char *const argv[], const char *log)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, 2) < 0 || dup2(fd, 1) < 0)
+            _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+bool test_file_has(const char *path, const char *text)
+{
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
 }

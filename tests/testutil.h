@@ -4,6 +4,7 @@
 #ifndef CLNET_TESTUTIL_H
 #define CLNET_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -23,6 +24,15 @@ int test_ref_index(clnet_device *const *devs, int n);
 /* The default device when it is an OpenCL one (CLNET_DEVICE may name one),
  * else the first OpenCL device of devs[0..n); NULL when there is none. */
 clnet_device *test_opencl_device(clnet_ctx *ctx, clnet_device *const *devs, int n);
+
+/* Runs the program argv[0] with arguments argv (NULL-terminated), its
+ * stdout and stderr both written to the file `log` (replaced). Returns its
+ * exit status, or -1 when it could not run or did not exit normally. */
+int test_run_logged(char *const argv[], const char *log);
+
+/* Whether the file at `path` (its first 64 KiB) contains `text`; false
+ * when it cannot be read. */
+bool test_file_has(const char *path, const char *text);
 
 /* Deterministic generator (splitmix64): the same seed gives the same stream
  * on every machine. */
