@@ -70,6 +70,13 @@ bool bench_parse_int(const char *cmd, const char *opt, const char *text, long lo
 /* Writes `s` as a JSON string literal (quotes included). */
 void bench_json_string(FILE *f, const char *s);
 
+/* Writes `"key": "value", ` (a NULL value as ""), for an object's members. */
+void bench_json_key_string(FILE *f, const char *key, const char *value);
+
+/* Writes v with the printf format fmt, or null when v is NaN or infinite
+ * (JSON has no such numbers). */
+void bench_json_number(FILE *f, double v, const char *fmt);
+
 /* Writes `s` as one CSV field, quoted when it holds a comma, quote or newline. */
 void bench_csv_field(FILE *f, const char *s);
 

@@ -14,38 +14,23 @@
 #define MAX_FILES 256
 #define MAX_TEXT (1 << 20)
 
-static void number(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    else
-        fputs("null", f);
-}
-
-static void key_string(FILE *f, const char *key, const char *v, bool comma)
-{
-    fprintf(f, "\"%s\": ", key);
-    bench_json_string(f, v ? v : "");
-    fputs(comma ? ", " : "", f);
-}
-
 static void key_number(FILE *f, const char *key, double v)
 {
     fprintf(f, "\"%s\": ", key);
-    number(f, v);
+    bench_json_number(f, v, "%.6g");
     fputs(", ", f);
 }
 
 void results_write_json(FILE *f, const result *r)
 {
     fputs("{", f);
-    key_string(f, "recipe", r->recipe, true);
-    key_string(f, "model", r->model, true);
-    key_string(f, "data", r->data, true);
-    key_string(f, "device", r->device, true);
-    key_string(f, "command", r->command, true);
-    key_string(f, "clnet_version", r->clnet_version, true);
-    key_string(f, "tta", r->tta, true);
+    bench_json_key_string(f, "recipe", r->recipe);
+    bench_json_key_string(f, "model", r->model);
+    bench_json_key_string(f, "data", r->data);
+    bench_json_key_string(f, "device", r->device);
+    bench_json_key_string(f, "command", r->command);
+    bench_json_key_string(f, "clnet_version", r->clnet_version);
+    bench_json_key_string(f, "tta", r->tta);
     fprintf(f, "\"seed\": %llu, \"complete\": %s, ", (unsigned long long)r->seed,
             r->complete ? "true" : "false");
     key_number(f, "epochs_planned", r->epochs_planned);
@@ -67,7 +52,7 @@ void results_write_json(FILE *f, const result *r)
         key_number(f, "test_accuracy", c->test_accuracy);
         key_number(f, "images_per_second", c->images_per_second);
         fputs("\"seconds\": ", f);
-        number(f, c->seconds);
+        bench_json_number(f, c->seconds, "%.6g");
         fputs("}", f);
     }
     fputs("]}\n", f);

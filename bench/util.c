@@ -1,6 +1,7 @@
 /* util.c - option parsing, error reporting and text escaping shared by the
  * clnet-bench subcommands. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,21 @@ void bench_json_string(FILE *f, const char *s)
             fputc(*p, f);
     }
     fputc('"', f);
+}
+
+void bench_json_key_string(FILE *f, const char *key, const char *value)
+{
+    fprintf(f, "\"%s\": ", key);
+    bench_json_string(f, value ? value : "");
+    fputs(", ", f);
+}
+
+void bench_json_number(FILE *f, double v, const char *fmt)
+{
+    if (isfinite(v))
+        fprintf(f, fmt, v);
+    else
+        fputs("null", f);
 }
 
 void bench_csv_field(FILE *f, const char *s)
