@@ -78,6 +78,8 @@ struct clnet_ctx {
     clnet_log_fn log_fn;
     void *log_user;
     clnet_log_level log_min;
+    clnet_build_fn build_fn;   /* NULL: nobody observes program builds */
+    void *build_user;
     char *cache_dir;           /* NULL: program disk cache off */
     char *binary_dir;          /* non-NULL: binaries-only mode */
     unsigned binary_dir_generation; /* counts binary_dir's settings, from 1: a device
