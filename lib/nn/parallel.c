@@ -502,6 +502,10 @@ clnet_status nn_parallel_step(clnet_parallel *par, const float *x, const int32_t
         return clnet_fail(par_ctx(par), CLNET_ERR_INVALID_ARGUMENT, "clnet_parallel_step: %d "
                           "images (the group was made for 1..%d)", n, par->max_batch);
     clnet_status st = nn_check_optimizer(par_ctx(par), "clnet_parallel_step", opt);
+    /* each replica would estimate its own gradient from its slice */
+    if (st == CLNET_OK && opt->es)
+        st = clnet_fail(par_ctx(par), CLNET_ERR_INVALID_ARGUMENT, "clnet_parallel_step: the "
+                        "es optimizer (opt->es) trains on one device, not across replicas");
     if (st == CLNET_OK)
         st = follow_settings(par);
     if (st != CLNET_OK)
