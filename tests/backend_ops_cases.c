@@ -86,6 +86,13 @@ static const conv_case conv_cases[] = {
      * columns (weight gradient), into channel slices too */
     {3, 40, 2, 2, 36, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {5, 36, 1, 1, 40, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS | VIEWS},
+    /* 1x1 planes read by one tap only (the 1x1 convolution of that tap):
+     * batch 1, odd channel counts, a corner tap (asymmetric padding), a
+     * dilated window, 5x5 */
+    {1, 13, 1, 1, 21, 3, 3, .pad = {1, 1, 1, 1}},
+    {3, 19, 1, 1, 17, 3, 3, .pad = {0, 2, 2, 0}, .flags = BIAS},
+    {2, 5, 1, 1, 6, 3, 3, .pad = {2, 2, 2, 2}, .d = {2, 2}, .flags = BIAS},
+    {4, 7, 1, 1, 33, 5, 5, .pad = {2, 2, 2, 2}, .flags = BIAS},
     {4, 40, 4, 4, 36, 3, 3, .pad = {1, 1, 1, 1}},
     {7, 32, 2, 2, 24, 1, 1, .g = 2, .flags = BIAS},
     /* 1-D */

@@ -22,6 +22,8 @@ static bool direct_preferred(const clnet_device *dev, const clnet_conv_geom *g)
  * algorithms first, each claiming the shapes it was measured to win on
  * (see its `preferred`), and direct last, which takes everything. */
 static const clnet_cl_conv_impl impls[] = {
+    {CLNET_CONV_ALGO_SINGLE_TAP, "single_tap", clnet_cl_single_tap_supports,
+     clnet_cl_single_tap_applies, clnet_cl_single_tap_applies, clnet_cl_conv_single_tap, false},
     {CLNET_CONV_ALGO_DEPTHWISE, "depthwise", NULL, clnet_cl_depthwise_applies,
      clnet_cl_depthwise_preferred, clnet_cl_conv_depthwise, true},
     {CLNET_CONV_ALGO_WINOGRAD, "winograd", clnet_cl_winograd_supports,

@@ -96,6 +96,21 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
                                     const clnet_tensor *x, const clnet_tensor *w,
                                     const clnet_tensor *b, clnet_tensor *y);
 
+/* A convolution between 1x1 planes that one tap of the window reads, as the
+ * 1x1 convolution of that tap (cl_conv_tap.c). clnet_cl_conv_single_tap
+ * runs a CONV or a CONV_TRANSPOSE (the data gradient) where
+ * clnet_cl_single_tap_applies to the op's own geometry, and
+ * clnet_cl_conv_backward_weights_tap a CONV_BACKWARD_WEIGHTS where it
+ * applies to the forward's. */
+bool clnet_cl_single_tap_supports(const clnet_conv_params *p);
+bool clnet_cl_single_tap_applies(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_single_tap(clnet_device *dev, const clnet_op *op,
+                                      const clnet_tensor *x, const clnet_tensor *w,
+                                      const clnet_tensor *b, clnet_tensor *y);
+clnet_status clnet_cl_conv_backward_weights_tap(clnet_device *dev, const clnet_op *op,
+                                                const clnet_tensor *x, const clnet_tensor *dy,
+                                                clnet_tensor *dw);
+
 /* A convolution's gradients as GEMMs over chunks of images
  * (cl_conv_grad.c). The applies functions take the geometry of the op
  * (CONV_BACKWARD_WEIGHTS: the forward's; CONV_TRANSPOSE: its own) and say
