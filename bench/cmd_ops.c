@@ -492,7 +492,7 @@ int bench_cmd_ops(int argc, char **argv)
     rc = select_devices(ctx, &opt, devs, 64, &ndevs);
     if (rc == BENCH_EXIT_OK) {
         report rep;
-        report_begin_baseline(&rep, opt.format, command, opt.onednn ? "onednn" : NULL);
+        report_begin(&rep, opt.format, command, opt.onednn ? "onednn" : NULL);
         for (int i = 0; i < ndevs; i++)
             if (!bench_device(devs[i], &opt, &rep))
                 rc = BENCH_EXIT_FAIL;

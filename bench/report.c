@@ -7,13 +7,7 @@
 #include "provenance.h"
 #include "report.h"
 
-void report_begin(report *r, report_format format, const char *command)
-{
-    report_begin_baseline(r, format, command, NULL);
-}
-
-void report_begin_baseline(report *r, report_format format, const char *command,
-                           const char *baseline)
+void report_begin(report *r, report_format format, const char *command, const char *baseline)
 {
     r->format = format;
     r->rows = 0;

@@ -55,11 +55,9 @@ typedef struct report {
     int baseline_threads;    /* host threads the baseline uses next to the current device */
 } report;
 
-/* Starts a report; `command` (the command line) is kept for JSON. */
-void report_begin(report *r, report_format format, const char *command);
-/* As report_begin, with the columns of a baseline named `baseline`. */
-void report_begin_baseline(report *r, report_format format, const char *command,
-                           const char *baseline);
+/* Starts a report; `command` (the command line) is kept for JSON. With a
+ * non-NULL `baseline` (its name, e.g. "onednn") the rows carry its columns. */
+void report_begin(report *r, report_format format, const char *command, const char *baseline);
 /* Starts the table of one device (text format only). */
 void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up, int reps);
 void report_add(report *r, const report_row *row);

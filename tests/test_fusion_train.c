@@ -100,8 +100,8 @@ static clnet_net *build(clnet_ctx *ctx, int ids[3], int res[2])
         return NULL;
     clnet_layer_spec sum = layer(CLNET_LAYER_ADD, "add");
     sum.nfrom = 2;
-    sum.has_act = true;
-    sum.act = clnet_op_activation(CLNET_ACT_RELU, 0).u.act;
+    clnet_layer_spec relu = layer(CLNET_LAYER_ACTIVATION, "out");
+    relu.act = clnet_op_activation(CLNET_ACT_RELU, 0).u.act;
     clnet_layer_spec pool = layer(CLNET_LAYER_POOL, "pool");
     pool.pool = clnet_op_global_pool(CLNET_POOL_AVG).u.pool;
     clnet_layer_spec fc = layer(CLNET_LAYER_LINEAR, "fc");
@@ -115,8 +115,8 @@ static clnet_net *build(clnet_ctx *ctx, int ids[3], int res[2])
     int bn3 = ok ? add(net, bn("bn3", false, CLNET_ACT_RELU, 0)) : -1;
     sum.from[0] = res[0] = bn3;
     sum.from[1] = ids[0];
-    int sum_id = bn3 > 0 ? add(net, sum) : -1;
-    ok = sum_id > 0 && projection_block(net, sum_id, &res[1]) > 0 &&
+    int out_id = bn3 > 0 && add(net, sum) > 0 ? add(net, relu) : -1;
+    ok = out_id > 0 && projection_block(net, out_id, &res[1]) > 0 &&
          add(net, conv("c4", 16, 2, 0)) > 0 &&
          (ids[2] = add(net, bn("bn4", true, CLNET_ACT_LEAKY_RELU, 0.1f))) > 0 &&
          add(net, pool) > 0 && add(net, layer(CLNET_LAYER_FLATTEN, "flat")) > 0 &&

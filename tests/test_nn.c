@@ -448,6 +448,12 @@ static void test_build_errors(clnet_ctx *ctx)
     st = clnet_net_add(b.net, &mismatch, NULL);
     CHECK(st == CLNET_ERR_SHAPE && strstr(clnet_last_error(ctx), "layer 2"),
           "mul of 3 and 4 channels: %s", clnet_last_error(ctx));
+    /* a fused activation the kind cannot apply is refused, not dropped */
+    clnet_layer_spec add_relu = with_act(from(simple(CLNET_LAYER_ADD), 2, (int[]){1, 1}),
+                                         CLNET_ACT_RELU);
+    st = clnet_net_add(b.net, &add_relu, NULL);
+    CHECK(st == CLNET_ERR_INVALID_PARAMS && strstr(clnet_last_error(ctx), "has_act"),
+          "add with has_act: %s", clnet_last_error(ctx));
     clnet_layer_spec big = conv(4, 11, 11, 1, 0, false);
     st = clnet_net_add(b.net, &big, NULL);
     CHECK(st == CLNET_ERR_SHAPE, "11x11 kernel on 8x8: %s", clnet_last_error(ctx));

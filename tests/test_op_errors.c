@@ -407,6 +407,15 @@ static void gemm_errors(env *e)
     EXPECT(e, "x of rank 1", op, SHAPE, NULL, SH(12), SH(5, 12));
     EXPECT(e, "a bias", op, ARG, NULL, SH(2, 12), SH(5, 12), SH(5));
 
+    /* x, dy, w: dy must be what RBF makes of x and w */
+    op = (clnet_op){.kind = CLNET_OP_RBF_BACKWARD};
+    EXPECT(e, "dy (2,4) for 5 centres", op, SHAPE, NULL, SH(2, 12), SH(2, 4), SH(5, 12));
+    EXPECT(e, "dy (3,5) for N 2", op, SHAPE, NULL, SH(2, 12), SH(3, 5), SH(5, 12));
+    EXPECT(e, "centres of 11 for F 12", op, SHAPE, NULL, SH(2, 12), SH(2, 5), SH(5, 11));
+    EXPECT(e, "I32 dy", op, DTYPE, DT(CLNET_F32, CLNET_I32, CLNET_F32), SH(2, 12), SH(2, 5),
+           SH(5, 12));
+    EXPECT(e, "2 inputs", op, ARG, NULL, SH(2, 12), SH(2, 5));
+
     op = (clnet_op){.kind = CLNET_OP_CHANNEL_SHUFFLE, .u.shuffle.groups = 4};
     EXPECT(e, "4 groups of 6 channels", op, PARAMS, NULL, SH(2, 6, 3, 3));
     EXPECT(e, "x of rank 1", op, SHAPE, NULL, SH(8));
@@ -600,6 +609,19 @@ static void loss_errors(env *e)
     EXPECT(e, "3 inputs", op, ARG, NULL, SH(4, 10), SH(4, 10), SH(4, 10));
     op.u.loss.scale = NAN;
     EXPECT_MSG(e, "scale NaN", op, PARAMS, "scale", NULL, SH(4, 10), SH(4, 10));
+
+    op = (clnet_op){.kind = CLNET_OP_MMI_LOSS};
+    op.u.loss = (clnet_loss_params){.scale = 1, .mmi_j = 3};
+    EXPECT_MSG(e, "F32 labels", op, DTYPE, "labels", NULL, SH(4, 10), SH(4));
+    EXPECT_MSG(e, "labels of 3 for N 4", op, SHAPE, "labels", labels, SH(4, 10), SH(3));
+    EXPECT_MSG(e, "penalties of rank 4", op, SHAPE, "penalties", labels, SH(4, 10, 1, 1),
+               SH(4));
+    op.u.loss.mmi_j = 0;
+    EXPECT_MSG(e, "j 0", op, PARAMS, "penalty j", labels, SH(4, 10), SH(4));
+    op.u.loss.mmi_j = 81;
+    EXPECT_MSG(e, "j 81", op, PARAMS, "penalty j", labels, SH(4, 10), SH(4));
+    op.u.loss.mmi_j = NAN;
+    EXPECT_MSG(e, "j NaN", op, PARAMS, "penalty j", labels, SH(4, 10), SH(4));
 
     op = (clnet_op){.kind = CLNET_OP_REDUCE_SUM};
     EXPECT(e, "x of rank 1", op, SHAPE, NULL, SH(5));

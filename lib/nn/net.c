@@ -184,9 +184,6 @@ static void fill_defaults(clnet_layer_spec *s)
         s->bn_eps = 1e-5f;
     if (s->bn_momentum == 0.0f)
         s->bn_momentum = 0.1f;
-    if (s->kind != CLNET_LAYER_CONV && s->kind != CLNET_LAYER_CONV_TRANSPOSE &&
-        s->kind != CLNET_LAYER_LINEAR && s->kind != CLNET_LAYER_BATCHNORM)
-        s->has_act = false;
 }
 
 static clnet_status resolve_from(clnet_net *net, clnet_layer_spec *s, int id, const char *name)
@@ -447,10 +444,18 @@ static clnet_status infer_shape(clnet_net *net, nn_layer *l, clnet_shape *out)
 }
 
 /* The fused activation's parameters, checked by the ACTIVATION op's rules. */
+/* A fused activation is refused, not dropped, on a kind that cannot apply
+ * one: dropping it would silently train a different net. */
 static clnet_status check_fused_act(clnet_net *net, const nn_layer *l)
 {
     if (!l->spec.has_act)
         return CLNET_OK;
+    const clnet_layer_kind k = l->spec.kind;
+    if (k != CLNET_LAYER_CONV && k != CLNET_LAYER_CONV_TRANSPOSE && k != CLNET_LAYER_LINEAR &&
+        k != CLNET_LAYER_BATCHNORM)
+        return clnet_fail(net->ctx, CLNET_ERR_INVALID_PARAMS,
+                          "has_act: only conv, conv_transpose, linear and batchnorm layers take "
+                          "a fused activation; add an activation layer after this one");
     clnet_op act = {.kind = CLNET_OP_ACTIVATION, .u.act = l->spec.act};
     clnet_shape in = with_batch(&l->out, 1), res[CLNET_OP_MAX_OUTPUTS];
     clnet_dtype dt = CLNET_F32, rdt[CLNET_OP_MAX_OUTPUTS];

@@ -55,7 +55,8 @@ typedef struct clnet_layer_spec {
     int out_channels;            /* CONV, CONV_TRANSPOSE; LINEAR, RBF: outputs */
     int kernel[2];               /* CONV, CONV_TRANSPOSE (h, w) */
     bool bias;                   /* CONV, CONV_TRANSPOSE, LINEAR */
-    bool has_act;                /* CONV, LINEAR, BATCHNORM: apply `act` after */
+    bool has_act;                /* CONV, CONV_TRANSPOSE, LINEAR, BATCHNORM: apply `act`
+                                    after; CLNET_ERR_INVALID_PARAMS elsewhere */
     clnet_conv_params conv;
     clnet_pool_params pool;
     clnet_act_params act;        /* ACTIVATION, or fused per has_act */
