@@ -45,6 +45,14 @@ typedef struct bench_opts {
     bool error;          /* set when a value was missing (already reported) */
 } bench_opts;
 
+/* The option loop of a subcommand: hands each argument after argv[0] to
+ * parse_one (with `ctx`, the subcommand's options), which consumes it and
+ * any value through bench_opt_flag/bench_opt_value or reports a usage error;
+ * "--help" sets *help and stops the loop. Returns BENCH_EXIT_OK, or the
+ * first other code parse_one returned. */
+int bench_parse_args(const char *cmd, int argc, char **argv,
+                     int (*parse_one)(bench_opts *o, void *ctx), void *ctx, bool *help);
+
 /* True when argv[i] is the flag "--name" (no value allowed). */
 bool bench_opt_flag(bench_opts *o, const char *name);
 

@@ -115,8 +115,9 @@ static int parse_long(bench_opts *o, const char *name, long lo, long hi, long *o
     return bench_parse_int(CMD, name, v, lo, hi, out) ? BENCH_EXIT_OK : BENCH_EXIT_USAGE;
 }
 
-static int parse_option(bench_opts *o, eval_options *e)
+static int parse_option(bench_opts *o, void *ctx)
 {
+    eval_options *e = ctx;
     const char *v = NULL;
     bool m = false;
     int rc = parse_long(o, "--multi-crop", 1, 64, &e->multi_crop, &m);
@@ -165,16 +166,9 @@ static int parse_option(bench_opts *o, eval_options *e)
 
 static int parse_options(int argc, char **argv, eval_options *e, bool *help)
 {
-    bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
-    for (o.i = 1; o.i < argc; o.i++) {
-        if (bench_opt_flag(&o, "--help")) {
-            *help = true;
-            return BENCH_EXIT_OK;
-        }
-        int rc = parse_option(&o, e);
-        if (rc != BENCH_EXIT_OK)
-            return rc;
-    }
+    int rc = bench_parse_args(CMD, argc, argv, parse_option, e, help);
+    if (rc != BENCH_EXIT_OK || *help)
+        return rc;
     if (e->ncheckpoints == 0)
         return bench_usage_error(CMD, "at least one --checkpoint is required");
     if (!e->model == !e->cfg)

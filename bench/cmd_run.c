@@ -77,8 +77,9 @@ typedef struct run_options {
     char command[2048];          /* as given, for --json */
 } run_options;
 
-static int parse_option(bench_opts *o, run_options *opt)
+static int parse_option(bench_opts *o, void *ctx)
 {
+    run_options *opt = ctx;
     const char *v = NULL;
     bool matched;
     int rc = model_opts_parse(o, &opt->m, &matched);
@@ -109,16 +110,9 @@ static int parse_option(bench_opts *o, run_options *opt)
 
 static int parse_options(int argc, char **argv, run_options *opt, bool *help)
 {
-    bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
-    for (o.i = 1; o.i < argc; o.i++) {
-        if (bench_opt_flag(&o, "--help")) {
-            *help = true;
-            return BENCH_EXIT_OK;
-        }
-        int rc = parse_option(&o, opt);
-        if (rc != BENCH_EXIT_OK)
-            return rc;
-    }
+    int rc = bench_parse_args(CMD, argc, argv, parse_option, opt, help);
+    if (rc != BENCH_EXIT_OK || *help)
+        return rc;
     if (!opt->model == !opt->m.onnx)
         return bench_usage_error(CMD, "give one of --model and --onnx");
     if (opt->m.onnx)

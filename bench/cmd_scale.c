@@ -100,8 +100,9 @@ static bool parse_positives(const char *text, const char *name, double *out, int
     return false;
 }
 
-static int parse_option(bench_opts *o, scale_options *opt)
+static int parse_option(bench_opts *o, void *ctx)
 {
+    scale_options *opt = ctx;
     const char *v = NULL;
     bool matched;
     int rc = model_opts_parse(o, &opt->m, &matched);
@@ -131,16 +132,9 @@ static int parse_option(bench_opts *o, scale_options *opt)
 
 static int parse_options(int argc, char **argv, scale_options *opt, bool *help)
 {
-    bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
-    for (o.i = 1; o.i < argc; o.i++) {
-        if (bench_opt_flag(&o, "--help")) {
-            *help = true;
-            return BENCH_EXIT_OK;
-        }
-        int rc = parse_option(&o, opt);
-        if (rc != BENCH_EXIT_OK)
-            return rc;
-    }
+    int rc = bench_parse_args(CMD, argc, argv, parse_option, opt, help);
+    if (rc != BENCH_EXIT_OK || *help)
+        return rc;
     if (!opt->model)
         return bench_usage_error(CMD, "--model is required");
     if (opt->m.onnx)

@@ -419,8 +419,9 @@ static int parse_text_option(bench_opts *o, train_options *t)
     return BENCH_EXIT_OK;
 }
 
-static int parse_option(bench_opts *o, train_options *t)
+static int parse_option(bench_opts *o, void *ctx)
 {
+    train_options *t = ctx;
     bool matched;
     int rc = parse_numeric(o, t, &matched);
     if (!matched)
@@ -431,16 +432,9 @@ static int parse_option(bench_opts *o, train_options *t)
 
 static int parse_options(int argc, char **argv, train_options *t, bool *help)
 {
-    bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
-    for (o.i = 1; o.i < argc; o.i++) {
-        if (bench_opt_flag(&o, "--help")) {
-            *help = true;
-            return BENCH_EXIT_OK;
-        }
-        int rc = parse_option(&o, t);
-        if (rc != BENCH_EXIT_OK)
-            return rc;
-    }
+    int rc = bench_parse_args(CMD, argc, argv, parse_option, t, help);
+    if (rc != BENCH_EXIT_OK || *help)
+        return rc;
     if (!t->model == !t->cfg)
         return bench_usage_error(CMD, "give --model or --cfg (one of them)");
     if (!t->data)

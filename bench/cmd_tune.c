@@ -55,8 +55,9 @@ static void print_help(void)
            "  --help          this text\n");
 }
 
-static int parse_option(bench_opts *o, tune_options *opt)
+static int parse_option(bench_opts *o, void *ctx)
 {
+    tune_options *opt = ctx;
     const char *v = NULL;
     long batch = opt->batch, reps = opt->reps;
     if (bench_opt_flag(o, "--layers")) {
@@ -80,18 +81,11 @@ static int parse_option(bench_opts *o, tune_options *opt)
 
 static int parse_options(int argc, char **argv, tune_options *opt, bool *help)
 {
-    bench_opts o = {.cmd = "tune", .argc = argc, .argv = argv};
-    for (o.i = 1; o.i < argc; o.i++) {
-        if (bench_opt_flag(&o, "--help")) {
-            *help = true;
-            return BENCH_EXIT_OK;
-        }
-        int rc = parse_option(&o, opt);
-        if (rc != BENCH_EXIT_OK)
-            return rc;
-    }
+    int rc = bench_parse_args("tune", argc, argv, parse_option, opt, help);
+    if (rc != BENCH_EXIT_OK || *help)
+        return rc;
     if (opt->layer && opt->model)
-        return bench_usage_error(o.cmd, "--layer and --model exclude each other");
+        return bench_usage_error("tune", "--layer and --model exclude each other");
     return BENCH_EXIT_OK;
 }
 

@@ -55,8 +55,9 @@ typedef struct vis_options {
     long top, maps, limit, batch;
 } vis_options;
 
-static int parse_option(bench_opts *o, vis_options *v)
+static int parse_option(bench_opts *o, void *ctx)
 {
+    vis_options *v = ctx;
     const char *val = NULL;
     long *num = NULL, hi = INT_MAX;
     if (bench_opt_value(o, "--model", &val))
@@ -97,16 +98,9 @@ static int parse_option(bench_opts *o, vis_options *v)
 
 static int parse_options(int argc, char **argv, vis_options *v, bool *help)
 {
-    bench_opts o = {.cmd = CMD, .argc = argc, .argv = argv};
-    for (o.i = 1; o.i < argc; o.i++) {
-        if (bench_opt_flag(&o, "--help")) {
-            *help = true;
-            return BENCH_EXIT_OK;
-        }
-        int rc = parse_option(&o, v);
-        if (rc != BENCH_EXIT_OK)
-            return rc;
-    }
+    int rc = bench_parse_args(CMD, argc, argv, parse_option, v, help);
+    if (rc != BENCH_EXIT_OK || *help)
+        return rc;
     if (!v->model == !v->cfg)
         return bench_usage_error(CMD, "give --model or --cfg (one of them)");
     if (!v->checkpoint || !v->layer || !v->data || !v->out)

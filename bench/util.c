@@ -27,6 +27,22 @@ int bench_fail(const char *cmd, clnet_ctx *ctx, clnet_status st, const char *wha
     return BENCH_EXIT_FAIL;
 }
 
+int bench_parse_args(const char *cmd, int argc, char **argv,
+                     int (*parse_one)(bench_opts *o, void *ctx), void *ctx, bool *help)
+{
+    bench_opts o = {.cmd = cmd, .argc = argc, .argv = argv};
+    for (o.i = 1; o.i < argc; o.i++) {
+        if (bench_opt_flag(&o, "--help")) {
+            *help = true;
+            return BENCH_EXIT_OK;
+        }
+        int rc = parse_one(&o, ctx);
+        if (rc != BENCH_EXIT_OK)
+            return rc;
+    }
+    return BENCH_EXIT_OK;
+}
+
 bool bench_opt_flag(bench_opts *o, const char *name)
 {
     return strcmp(o->argv[o->i], name) == 0;
