@@ -374,58 +374,6 @@ __kernel void pool_backward_max(__global const float *x, int x_off, int x_bs,
     dx[dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix] = sum;
 }
 
-/* POOL_BACKWARD, max, for windows that tile the plane (stride = window, no
- * padding): each input lies in one window at most, so the work-item of an
- * output block finds its argmaxes (block_max, as the forward) and writes
- * every dx element of its windows, dy where it is the argmax and 0
- * elsewhere; the last block of a row and the last row also zero the
- * columns and rows no window covers. Grid (ceil(OW / PW), OH, N * C). */
-__kernel void pool_backward_max_tiles(__global const float *x, int x_off, int x_bs,
-                                      __global const float *dy, int dy_off, int dy_bs,
-                                      __global float *dx, int dx_off, int dx_bs, pool_shape g)
-{
-    int n, c, oh, ow0;
-    const int count = block_locate(&g, &n, &c, &oh, &ow0);
-    __global const float *xp = x + x_off + n * x_bs + c * g.h * g.w;
-    __global const float *dp = dy + dy_off + n * dy_bs + (c * g.oh + oh) * g.ow + ow0;
-    int8 arg;
-    block_max(xp, &g, oh * g.kh, ow0 * g.kw, &arg);
-    float8 d;
-    if (count == PW) {
-        d = vload8(0, dp);
-    } else {
-        float t[PW];
-        for (int l = 0; l < PW; l++)
-            t[l] = l < count ? dp[l] : 0.0f;
-        d = vload8(0, t);
-    }
-    const int r0 = oh * g.kh, c0 = ow0 * g.kw;
-    const int r1 = oh == g.oh - 1 ? g.h : min(r0 + g.kh, g.h);
-    const int c1 = ow0 + PW >= g.ow ? g.w : c0 + PW * g.kw;
-    __global float *out = dx + dx_off + n * dx_bs + c * g.h * g.w;
-    if (g.kw == 2 && c1 - c0 == 2 * PW) {
-        /* lanes 2l and 2l + 1 of a row: window l's columns */
-        const int8 col = c0 + 2 * (int8)(0, 1, 2, 3, 4, 5, 6, 7);
-        const uint16 zip = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
-        for (int r = r0; r < r1; r++) {
-            const float8 even = select((float8)0.0f, d, arg == r * g.w + col);
-            const float8 odd = select((float8)0.0f, d, arg == r * g.w + col + 1);
-            vstore16(shuffle2(even, odd, zip), 0, out + r * g.w + c0);
-        }
-        return;
-    }
-    float dl[PW];
-    int al[PW];
-    vstore8(d, 0, dl);
-    vstore8(arg, 0, al);
-    for (int r = r0; r < r1; r++) {
-        for (int col = c0; col < c1; col++) {
-            const int l = (col - c0) / g.kw;
-            out[r * g.w + col] = l < count && al[l] == r * g.w + col ? dl[l] : 0.0f;
-        }
-    }
-}
-
 /* POOL_BACKWARD of global max pooling: work-group g finds the first maximum
  * of plane g = n * C + c once (the per-element recomputation of
  * pool_backward_max would cost plane^2), then writes the whole dx plane. */

@@ -341,9 +341,9 @@ static const pool_case pool_cases[] = {
     {1, 3, 31, 31, CLNET_POOL_AVG, {5, 5}, {3, 3}, {2, 2, 2, 2}, .flags = PF_INCL},
     {1, 2, 7, 10, CLNET_POOL_AVG, {2, 3}, {2, 1}, {0, 1, 0, 0}, .flags = PF_INCL},
     {2, 3, 0, 31, CLNET_POOL_MAX, {1, 3}, {1, 2}, {0, 1, 0, 1}, .flags = PF_ARGMAX},
-    /* rows of several 8-wide output blocks, the last one partial: vector
-     * loads inside the row, lanes gathered at its edges, and the tiled
-     * gradient's zeros on the rows and columns no window covers */
+    /* rows of several 8-wide output blocks of the max kernels, the last
+     * one partial: vector loads inside the row, lanes gathered at its
+     * edges and in the padding */
     {2, 5, 31, 31, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_ARGMAX},
     {1, 3, 18, 40, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_TIES | PF_ARGMAX},
     {1, 3, 17, 37, CLNET_POOL_MAX, {3, 3}, {3, 3}, .flags = PF_TIES | PF_ARGMAX},

@@ -209,21 +209,11 @@ static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor
     return st == CLNET_OK && need_r ? commit(net, r) : st;
 }
 
-/* Whether a pooling's windows tile its input (stride = window, no
- * padding): each input then has one window at most, and POOL_BACKWARD
- * writes dx in one pass without the zeroing and atomic adds of UNPOOL. */
-static bool pool_tiles(const clnet_pool_params *p)
-{
-    return !p->global && !p->adaptive && p->kernel[0] == p->stride[0] &&
-           p->kernel[1] == p->stride[1] && p->pad_begin[0] == 0 && p->pad_begin[1] == 0;
-}
-
 static clnet_status backward_pool(clnet_net *net, nn_layer *l, clnet_tensor *g)
 {
     nn_layer *p = &net->layers[l->spec.from[0]];
-    /* a selecting mode's gradient goes to the one input its argmax names
-     * (POOL_BACKWARD finds the same first maximum again from x) */
-    if (clnet_pool_mode_info_get(l->spec.pool.mode)->selects && !pool_tiles(&l->spec.pool)) {
+    /* a selecting mode's gradient goes to the one input its argmax names */
+    if (clnet_pool_mode_info_get(l->spec.pool.mode)->selects) {
         clnet_op op = {.kind = CLNET_OP_UNPOOL};
         op.u.unpool.out_h = p->out.ndim == 3 ? (int)p->out.dim[1] : 1;
         op.u.unpool.out_w = (int)p->out.dim[p->out.ndim - 1];

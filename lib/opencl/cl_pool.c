@@ -204,15 +204,6 @@ static clnet_status run_backward_global_select(clnet_device *dev, const clnet_po
     return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
 }
 
-/* Max pooling whose windows tile the plane (2x2 stride 2, 3x3 stride 3, no
- * padding): one work-item per row block of outputs writes all of its
- * windows' dx (see pool_backward_max_tiles). */
-static bool tiles(const clnet_op *op, const clnet_pool_geom *g)
-{
-    return row_blocks(g) && !op->u.pool.global && g->stride_h == g->kh &&
-           g->stride_w == g->kw && g->pad_h == 0 && g->pad_w == 0 && g->oh > 0 && g->ow > 0;
-}
-
 /* One work-item per dx element, grid (W, H, N * C), gathering from the
  * windows that contain it: no atomics, and each element is written once. */
 static clnet_status run_backward(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
@@ -226,15 +217,6 @@ static clnet_status run_backward(clnet_device *dev, const clnet_op *op, const cl
     pool_shape shape = shape_of(&g);
     size_t grid[3] = { (size_t)g.w, (size_t)g.h, (size_t)(g.n * g.c) };
     char name[64];
-    if (tiles(op, &g)) {
-        clnet_cl_arg args[] = {
-            CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape),
-        };
-        const size_t blocks[3] = { (size_t)clnet_ceil_div(g.ow, POOL_ROW_BLOCK), (size_t)g.oh,
-                                   (size_t)(g.n * g.c) };
-        return launch(dev, kernel_name(name, sizeof name, "backward_", &g, "_tiles"),
-                      NARGS(args), args, 3, blocks);
-    }
     if (g.adaptive) {
         clnet_cl_arg args[] = { CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape) };
         return launch(dev, kernel_name(name, sizeof name, "backward_adaptive_", &g, ""),
