@@ -12,6 +12,7 @@
 #include "charts.h"
 #include "json.h"
 #include "provenance.h"
+#include "results.h"
 
 #define CMD "compare"
 #define MAX_FILES 64
@@ -158,6 +159,16 @@ static int load_file(compare *c, const char *path)
     if (!root) {
         fprintf(stderr, "clnet-bench %s: %s: not JSON: %s\n", CMD, path, err);
         return BENCH_EXIT_USAGE;
+    }
+    if (!json_get(root, "schema")) {
+        /* a recipe's results file written before the schema */
+        json *upgraded = results_upgrade_legacy(root, err, sizeof err);
+        json_free(root);
+        if (!upgraded) {
+            fprintf(stderr, "clnet-bench %s: %s: %s\n", CMD, path, err);
+            return BENCH_EXIT_USAGE;
+        }
+        root = upgraded;
     }
     const json *figures = json_get(root, "figures");
     if (strcmp(json_get_string(root, "schema"), PROVENANCE_SCHEMA) != 0 || !figures ||

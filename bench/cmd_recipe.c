@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "charts.h"
+#include "models.h"
 #include "progress.h"
 #include "recipes.h"
 #include "results.h"
@@ -481,16 +482,21 @@ static int train_all(recipe_run *run)
 
 /* ---- results ---- */
 
-static result make_result(const recipe_run *run)
+/* The results of a finished run; `input` (48 bytes) receives the text the
+ * result points to. */
+static result make_result(const recipe_run *run, char *input)
 {
     const recipe *r = run->r;
+    int64_t macs = 0;
+    clnet_net_counts(run->net, NULL, &macs, NULL);
+    model_input_text(run->net, input, 48);
     bool complete = run->train_count == run->data.train->count &&
                     run->test_count == run->data.test->count &&
                     fabs(run->epochs - r->epochs) < 1e-9 && run->batch == r->batch &&
                     run->opt.lr == r->opt.lr;
     return (result){
-        .recipe = r->name, .model = r->model, .data = r->data, .device = run->dev.name,
-        .command = run->command, .clnet_version = clnet_version(),
+        .recipe = r->name, .model = r->model, .data = r->data, .command = run->command,
+        .devs = &run->dev, .ndevs = 1, .batch = run->batch, .input = input, .macs = macs,
         .tta = r->tta_level == 2 ? "airbench level 2 (0.5 mirror-averaged, 0.25 + 0.25 "
                                    "translated, logits)" : r->tta_level == 1 ? "mirror" : "none",
         .seed = run->seed, .complete = complete, .epochs_planned = run->epochs,
@@ -544,7 +550,8 @@ static int run_recipe(recipe_run *run)
     rc = run->o->save ? save_checkpoint(run, run->nepochs, run->wall_seconds) : BENCH_EXIT_OK;
     if (rc != BENCH_EXIT_OK)
         return rc;
-    result res = make_result(run);
+    char input[48];
+    result res = make_result(run, input);
     if (run->o->json)
         results_write_json(stdout, &res);
     return run->o->results ? write_results(run, &res) : BENCH_EXIT_OK;

@@ -900,6 +900,9 @@ static int set_up(run *r)
     if (t->optim == OPTIM_ES) {
         if (t->devices)
             return bench_usage_error(CMD, "--optimizer es trains on one device (no --devices)");
+        if (train_dist_size(r->dist) > 1)
+            return bench_usage_error(CMD, "--optimizer es trains in one process (not under "
+                                     "mpirun with more than one rank)");
         r->es = (clnet_es_params){
             .population = t->es_population > 0 ? (int)t->es_population
                                                : CLNET_ES_POPULATION_DEFAULT,

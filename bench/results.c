@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "provenance.h"
 #include "recipes.h"
 #include "results.h"
 
@@ -24,12 +25,11 @@ static void key_number(FILE *f, const char *key, double v)
 void results_write_json(FILE *f, const result *r)
 {
     fputs("{", f);
+    provenance_write(f, r->command, r->devs, r->ndevs);
+    fputs(", ", f);
     bench_json_key_string(f, "recipe", r->recipe);
     bench_json_key_string(f, "model", r->model);
     bench_json_key_string(f, "data", r->data);
-    bench_json_key_string(f, "device", r->device);
-    bench_json_key_string(f, "command", r->command);
-    bench_json_key_string(f, "clnet_version", r->clnet_version);
     bench_json_key_string(f, "tta", r->tta);
     fprintf(f, "\"seed\": %llu, \"complete\": %s, ", (unsigned long long)r->seed,
             r->complete ? "true" : "false");
@@ -42,6 +42,7 @@ void results_write_json(FILE *f, const result *r)
     key_number(f, "wall_seconds", r->wall_seconds);
     key_number(f, "train_seconds", r->train_seconds);
     fputs("\"epochs\": [", f);
+    double images = 0, seconds = 0;
     for (int e = 0; e < r->nepochs; e++) {
         const result_epoch *c = &r->epochs[e];
         fprintf(f, "%s{\"epoch\": %d, ", e ? ", " : "", e + 1);
@@ -54,8 +55,21 @@ void results_write_json(FILE *f, const result *r)
         fputs("\"seconds\": ", f);
         bench_json_number(f, c->seconds, "%.6g");
         fputs("}", f);
+        if (isfinite(c->images_per_second) && isfinite(c->seconds)) {
+            images += c->images_per_second * c->seconds;
+            seconds += c->seconds;
+        }
     }
-    fputs("]}\n", f);
+    double images_per_second = seconds > 0 ? images / seconds : NAN;
+    provenance_figure fig = {
+        .kind = "training", .name = r->model, .device = r->devs[0].name, .pass = "train",
+        .batch = r->batch, .precision = PROVENANCE_FP32, .input = r->input, .macs = r->macs,
+        .replicas = r->ndevs, .ms = 1e3 * r->batch / images_per_second, .ms_min = NAN,
+        .ms_max = NAN, .images_per_second = images_per_second, .gflops = NAN, .status = "ok",
+        .command = r->command};
+    fputs("], \"figures\": [{", f);
+    provenance_figure_keys(f, &fig);
+    fputs("}]}\n", f);
 }
 
 void results_base_name(char *out, size_t size, const char *recipe, const char *device,

@@ -1,6 +1,7 @@
 /* results.h - the results file of a recipe run
- * (docs/results/<recipe>-<device>-seed<S>.json: one JSON schema for every
- * harness result, the keys of `train --recipe --json`) and the README's
+ * (docs/results/<recipe>-<device>-seed<S>.json, the keys of `train --recipe
+ * --json`: the results schema every harness result shares, provenance.h,
+ * plus the run's curve) and the README's
  * "Reproduction" table that `clnet-bench report --reproduction` makes from
  * those files. */
 #ifndef CLNET_BENCH_RESULTS_H
@@ -11,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "clnet.h"
+
 /* One epoch of a run; accuracies are fractions. */
 typedef struct result_epoch {
     double lr, train_loss, train_accuracy, test_loss, test_accuracy;
@@ -18,7 +21,12 @@ typedef struct result_epoch {
 } result_epoch;
 
 typedef struct result {
-    const char *recipe, *model, *data, *device, *command, *clnet_version, *tta;
+    const char *recipe, *model, *data, *command, *tta;
+    const clnet_device_info *devs;   /* the devices it trained on (provenance) */
+    int ndevs;
+    int batch;                   /* the training figure's conditions: the global batch, */
+    const char *input;           /* one image ("CxHxW"), */
+    int64_t macs;                /* and the forward MACs per image */
     uint64_t seed;
     bool complete;               /* the recipe's full length on the full data */
     double epochs_planned;       /* the run's epochs (fractional allowed) */
@@ -30,14 +38,28 @@ typedef struct result {
     int nepochs;
 } result;
 
-/* Writes r as one JSON object (top-level scalars first, then the "epochs"
- * list) and a newline. */
+/* Writes r as one JSON object and a newline: the provenance keys (schema,
+ * command, clnet_version and commit, date, host, device, hardware), the
+ * run's top-level scalars, then the "epochs" list and a "figures" list of
+ * one training figure (images/s over the epochs' training time), which
+ * `clnet-bench compare` reads. */
 void results_write_json(FILE *f, const result *r);
 
 /* "<recipe>-<device>-seed<S>" with every character of the device name
  * outside [A-Za-z0-9._-] replaced by '-'. */
 void results_base_name(char *out, size_t size, const char *recipe, const char *device,
                        uint64_t seed);
+
+/* A recipe results file of a clnet-bench from before the results schema
+ * (recipe, model, device, command, epochs; no "schema" key), as the schema
+ * has it: schema, command, clnet_version, device and one training figure,
+ * its images/s averaged over the epochs' time, its batch the command's
+ * --batch or the recipe's, its input and MACs the zoo model's
+ * (results_legacy.c). Returns a new tree the caller frees with json_free,
+ * or NULL with the reason in err (not such a file, a model not in the
+ * zoo). */
+struct json;
+struct json *results_upgrade_legacy(const struct json *old, char *err, size_t err_size);
 
 /* Writes the epochs of an unfinished run and its wall time so far to
  * `path` (text: two comment lines, then one line of numbers per epoch),

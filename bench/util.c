@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "compile_notice.h"
 
 int bench_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -154,5 +155,6 @@ clnet_ctx *bench_ctx_new(const char *cmd)
         bench_fail(cmd, NULL, st, "cannot create a clnet context");
         return NULL;
     }
+    compile_notice_install(ctx);
     return ctx;
 }

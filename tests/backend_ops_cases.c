@@ -86,6 +86,19 @@ static const conv_case conv_cases[] = {
      * columns (weight gradient), into channel slices too */
     {3, 40, 2, 2, 36, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {5, 36, 1, 1, 40, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS | VIEWS},
+    /* the CIFAR nets' 3x3 layers (few channels, direct_3x3): channels
+     * not a multiple of its 16 lanes, planes not of its 2 x 8 blocks,
+     * batch 1, asymmetric padding, views */
+    {1, 16, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {3, 17, 9, 13, 33, 3, 3, .pad = {1, 1, 1, 1}},
+    {2, 24, 8, 8, 40, 3, 3, .pad = {0, 1, 2, 1}, .flags = BIAS | VIEWS},
+    /* 1x1 planes read by one tap only (the 1x1 convolution of that tap):
+     * batch 1, odd channel counts, a corner tap (asymmetric padding), a
+     * dilated window, 5x5 */
+    {1, 13, 1, 1, 21, 3, 3, .pad = {1, 1, 1, 1}},
+    {3, 19, 1, 1, 17, 3, 3, .pad = {0, 2, 2, 0}, .flags = BIAS},
+    {2, 5, 1, 1, 6, 3, 3, .pad = {2, 2, 2, 2}, .d = {2, 2}, .flags = BIAS},
+    {4, 7, 1, 1, 33, 5, 5, .pad = {2, 2, 2, 2}, .flags = BIAS},
     {4, 40, 4, 4, 36, 3, 3, .pad = {1, 1, 1, 1}},
     {7, 32, 2, 2, 24, 1, 1, .g = 2, .flags = BIAS},
     /* 1-D */
@@ -197,6 +210,7 @@ static const struct forced_algo {
     {CLNET_CONV_ALGO_GEMM_1X1, "algo=gemm_1x1,"},
     {CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,"},
     {CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
+    {CLNET_CONV_ALGO_DIRECT_3X3, "algo=direct_3x3,"},
 };
 
 static void add_conv_forced(const conv_case *cc)
@@ -227,6 +241,8 @@ static void add_conv_fused_cases(void)
         {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_IM2COL,
          "algo=im2col,"},
         {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}}, CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,"},
+        {{2, 5, 9, 11, 20, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_DIRECT_3X3,
+         "algo=direct_3x3,"},
         {{1, 48, 9, 11, 36, 1, 1, .flags = BIAS}, CLNET_CONV_ALGO_GEMM_1X1, "algo=gemm_1x1,"},
         {{2, 8, 10, 37, 8, 3, 3, .pad = {1, 1, 1, 1}, .g = 8, .flags = BIAS},
          CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},

@@ -5,7 +5,9 @@
 # files of two devices side by side (Markdown with the ratio of the figures
 # the files hold, PNG bars), refuses figures measured at another batch or in
 # another pass (status 1, naming the difference), and rejects a file that is
-# not a results file (status 2). The files are written here by the harness.
+# not a results file (status 2), but reads a recipe results file from before
+# the schema (docs/results/) as its training figure. The files are written
+# here by the harness.
 # usage: test_compare.sh CLNET_BENCH
 set -uo pipefail
 
@@ -100,6 +102,16 @@ echo '{"layer": "lenet5_conv1"}' > "$tmp/other.json"
 rc=$?
 [[ $rc -eq 2 ]] || fail "compare of a file without the schema exited with $rc, not 2"
 grep -q "other.json: not a results file" "$tmp/other.err" || fail "compare: no message for other.json"
+
+# A recipe results file from before the schema (kept in docs/results/ as
+# measured) is read as its training figure.
+legacy=$(dirname "$0")/../docs/results/lenet5-mnist-pthread-skylake-avx512-AMD-EPYC-seed1.json
+if "$bench" compare "$legacy" > "$tmp/legacy.md" 2> "$tmp/legacy.err"; then
+    grep -q "| lenet5 | train | 64 | fp32 |" "$tmp/legacy.md" ||
+        fail "compare of the older recipe file: no lenet5 training row: $(cat "$tmp/legacy.md")"
+else
+    fail "compare of the older recipe file failed: $(cat "$tmp/legacy.err")"
+fi
 
 if [[ $failures -ne 0 ]]; then
     echo "$failures failure(s)"

@@ -5,7 +5,8 @@
 # one process with the same global batch (float rounding apart), and its
 # --json says "ranks": 2; so does a net with dropout; a rank that fails on its own (a broken cfg on rank
 # 1 only) ends the whole job with its message within seconds;
-# ranks holding different nets are refused by name. Skips (77) when mpirun,
+# ranks holding different nets, or given different --limit values, are
+# refused by name, and so is --optimizer es. Skips (77) when mpirun,
 # clnet's MPI support or MNIST is absent, except under CI or
 # CLNET_TEST_REQUIRE_DEVICE, where they are installed.
 # usage: test_dist.sh CLNET_BENCH MPI_BUILT(true|false)
@@ -157,6 +158,18 @@ timeout 120 "${mpirun[@]}" -np 1 "$bench" "${run[@]}" : -np 1 "$bench" "${run[@]
     > "$tmp/differ.out" 2>&1 && fail "ranks with different weights were accepted"
 grep -q "rank 1's parameter values differ from rank 0's" "$tmp/differ.out" ||
     fail "different nets: $(cat "$tmp/differ.out")"
+
+# Ranks given different --limit values would run different numbers of
+# steps and wait for each other forever: refused at the start, by name.
+timeout 120 "${mpirun[@]}" -np 1 "$bench" "${run[@]}" : -np 1 "$bench" "${run[@]}" --limit 512 \
+    > "$tmp/limit.out" 2>&1 && fail "ranks with different --limit values were accepted"
+grep -q "rank 1 differs from rank 0 in the example limit (opts->limit): 512 against 1024" \
+    "$tmp/limit.out" || fail "different limits: $(cat "$tmp/limit.out")"
+
+# The es optimizer's step is not summed across ranks: refused, not run.
+timeout 120 "${mpirun[@]}" -np 2 "$bench" "${run[@]}" --optimizer es > "$tmp/es.out" 2>&1 &&
+    fail "--optimizer es was accepted under mpirun"
+grep -q "optimizer es trains in one process" "$tmp/es.out" || fail "es: $(cat "$tmp/es.out")"
 
 if ((failures > 0)); then
     echo "$failures failure(s)"

@@ -1,8 +1,8 @@
 /* test_program_cache.c - the on-disk program cache: a second context loads
  * every program from it instead of compiling, corrupt or stale entries are
  * rebuilt with a warning, never trusted, an entry that crashes the driver
- * crashes one run, not every run, and sources read from CLNET_CL_DIR are
- * the embedded ones. */
+ * crashes one run, not every run, sources read from CLNET_CL_DIR are the
+ * embedded ones, and the build observer hears of every build from source. */
 #include "testutil.h"
 #include "clnet/opencl.h"
 
@@ -20,7 +20,29 @@
 
 typedef struct counts {
     int built, hits, rejected;
+    /* what the build observer saw: begun and ended builds, the totals they
+     * announced (equal, or -1 when they differed), events out of order */
+    int started, ended, total, disorder;
+    const char *cache;
 } counts;
+
+/* Checks the build observer's events as they come: each build begun is
+ * ended before the next begins, both numbered in order, for this cache. */
+static void on_build(void *user, const clnet_build_event *e)
+{
+    counts *c = user;
+    int expected_index = e->done ? c->started : c->started + 1;
+    bool in_order = e->index == expected_index && e->done == (c->ended < c->started) &&
+                    e->total >= e->index && e->program && *e->program && e->options &&
+                    e->device && *e->device && e->cache_dir &&
+                    strcmp(e->cache_dir, c->cache) == 0 && (!e->done || e->ok);
+    c->disorder += !in_order;
+    c->total = c->started == 0 && !e->done ? e->total : c->total == e->total ? c->total : -1;
+    if (e->done)
+        c->ended++;
+    else
+        c->started++;
+}
 
 /* Counts the program-cache events clnet reports through its log sink. */
 static void on_log(void *user, clnet_log_level level, const char *message)
@@ -138,6 +160,8 @@ static int session(const char *cache, const char *bin_dir, counts *c, int *nprog
         return 1;
     }
     clnet_ctx_set_log(ctx, on_log, c, CLNET_LOG_DEBUG);
+    c->cache = cache;
+    clnet_ctx_set_build_hook(ctx, on_build, c);
     clnet_device *devs[8];
     int ndev = 0;
     int rc = test_check_status(ctx, clnet_opencl_set_cache_dir(ctx, cache), "set_cache_dir");
@@ -304,7 +328,7 @@ static int check_odd_entries(const char *cache, const char *bin_dir, int n)
     if (bad)
         printf("FAIL: cannot put a FIFO and a directory in the cache\n");
     printf("after replacing one entry by a FIFO, another by a directory:\n");
-    counts c = {0, 0, 0};
+    counts c = {0};
     float y[RELU_N];
     alarm(300);
     int rc = bad ? 1 : session(cache, bin_dir, &c, &n, y);
@@ -322,7 +346,7 @@ static int run(const char *root)
     char cache[512], bin_dir[512];
     snprintf(cache, sizeof cache, "%s/cache/nested", root);
     snprintf(bin_dir, sizeof bin_dir, "%s/bin", root);
-    counts c = {0, 0, 0};
+    counts c = {0};
     int n = 0;
     float first[RELU_N], y[RELU_N];
 
@@ -335,19 +359,24 @@ static int run(const char *root)
         return 1;
     }
     int bad = expect(c.built, n, "programs built from source") +
-              expect(c.hits, 0, "cache hits") + expect(c.rejected, 0, "entries rejected");
+              expect(c.hits, 0, "cache hits") + expect(c.rejected, 0, "entries rejected") +
+              expect(c.started, n, "builds announced to the observer") +
+              expect(c.ended, n, "builds ended to the observer") +
+              expect(c.total, n, "total announced (all to build)") +
+              expect(c.disorder, 0, "observer events out of order");
     char *files[MAX_FILES];
     int nfiles;
     bad += check_entries(cache, n, files, &nfiles) + check_relu(first, first, "cold");
 
     printf("warm start:\n");
-    c = (counts){0, 0, 0};
+    c = (counts){0};
     if (bad || (rc = session(cache, bin_dir, &c, &n, y))) {
         free_names(files, nfiles);
         return bad ? 1 : rc;
     }
     bad += expect(c.built, 0, "programs built from source") +
-           expect(c.hits, n, "cache hits") + check_relu(y, first, "from cache");
+           expect(c.hits, n, "cache hits") + expect(c.started, 0, "builds announced") +
+           check_relu(y, first, "from cache");
 
     printf("after damaging 4 entries (stale key, truncated, payload byte, magic):\n");
     if (!bad && corrupt_entries(files)) {
@@ -355,15 +384,17 @@ static int run(const char *root)
         bad = 1;
     }
     free_names(files, nfiles);
-    c = (counts){0, 0, 0};
+    c = (counts){0};
     if (bad || (rc = session(cache, bin_dir, &c, &n, y)))
         return bad ? 1 : rc;
     bad += expect(c.rejected, 4, "entries rejected with a warning") +
            expect(c.built, 4, "programs rebuilt from source") +
+           expect(c.ended, 4, "rebuilds ended to the observer") +
+           expect(c.disorder, 0, "observer events out of order") +
            expect(c.hits, n - 4, "cache hits") + check_relu(y, first, "after rebuild");
 
     printf("after the rebuild:\n");
-    c = (counts){0, 0, 0};
+    c = (counts){0};
     if (bad || (rc = session(cache, bin_dir, &c, &n, y)))
         return bad ? 1 : rc;
     bad += expect(c.hits, n, "cache hits") + expect(c.built, 0, "programs built from source") +
@@ -373,7 +404,7 @@ static int run(const char *root)
     /* The sources on disk, joined with cl/common.clh as the embedder joins
      * them, are the embedded text byte for byte: every key matches. */
     printf("sources read from CLNET_CL_DIR=%s:\n", CL_DIR);
-    c = (counts){0, 0, 0};
+    c = (counts){0};
     setenv("CLNET_CL_DIR", CL_DIR, 1);
     rc = bad ? 0 : session(cache, bin_dir, &c, &n, y);
     unsetenv("CLNET_CL_DIR");
@@ -391,7 +422,7 @@ static int run(const char *root)
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "session") == 0) {
-        counts c = {0, 0, 0};
+        counts c = {0};
         int n = 0;
         float y[RELU_N];
         return session(argv[2], argv[3], &c, &n, y);

@@ -94,7 +94,10 @@ static double check_recipe(const char *bench, const char *data, const recipe_cas
     static const char *const keys[] = {"\"test_accuracy\": ", "\"test_loss\": ",
                                        "\"epochs\": [", "\"command\": ", "\"clnet_version\": ",
                                        "\"device\": ", "\"wall_seconds\": ",
-                                       "\"images_per_second\": ", "\"lr\": ", "\"seconds\": "};
+                                       "\"images_per_second\": ", "\"lr\": ", "\"seconds\": ",
+                                       "\"schema\": \"clnet-results-1\"", "\"clnet_commit\": ",
+                                       "\"date\": ", "\"host\": ", "\"hardware\": [",
+                                       "\"figures\": [{\"kind\": \"training\""};
     bool all = true;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         all = all && strstr(out, keys[i]);

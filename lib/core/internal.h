@@ -43,6 +43,12 @@ typedef struct clnet_backend_iface {
      * returns without waiting. NULL: the core writes with buffer_write. */
     clnet_status (*buffer_write_owned)(clnet_device *dev, void *handle, size_t offset,
                                        size_t bytes, void *src);
+    /* (optional) Queues a copy between `host` and a byte range of a buffer
+     * (to the device when to_device) and returns without waiting: `host`
+     * stays the caller's and must stay valid, and untouched by the host,
+     * until `synchronize` returns. NULL: the core copies blocking. */
+    clnet_status (*buffer_copy_nowait)(clnet_device *dev, void *handle, size_t offset,
+                                       size_t bytes, void *host, bool to_device);
     /* The implementation of each op family (indexed by clnet_op_family, the
      * op table says which family a kind belongs to); a NULL entry means the
      * backend implements no kind of that family. */
@@ -59,6 +65,16 @@ typedef struct clnet_backend_iface {
  * reuse it at once. Errors: those of clnet_tensor_write, and
  * CLNET_ERR_HOST_MEMORY. A tensor that is not dense is written blocking. */
 clnet_status clnet_tensor_write_queued(clnet_tensor *t, const void *src, size_t bytes);
+
+/* Queue a read of a dense tensor into `dst`, or a write of `src` into it,
+ * without waiting and without staging: the host memory must stay valid (and,
+ * for a read, unread; for a write, unchanged) until clnet_device_synchronize
+ * of the tensor's device returns. Many transfers then cost one wait instead
+ * of one each (the all-reduce of data-parallel training). Errors: those of
+ * clnet_tensor_read and clnet_tensor_write. A backend without queued copies,
+ * or a tensor that is not dense, is copied blocking. */
+clnet_status clnet_tensor_read_nowait(const clnet_tensor *t, void *dst, size_t bytes);
+clnet_status clnet_tensor_write_nowait(clnet_tensor *t, const void *src, size_t bytes);
 
 struct clnet_device {
     clnet_ctx *ctx;
@@ -78,6 +94,8 @@ struct clnet_ctx {
     clnet_log_fn log_fn;
     void *log_user;
     clnet_log_level log_min;
+    clnet_build_fn build_fn;   /* NULL: nobody observes program builds */
+    void *build_user;
     char *cache_dir;           /* NULL: program disk cache off */
     char *binary_dir;          /* non-NULL: binaries-only mode */
     unsigned binary_dir_generation; /* counts binary_dir's settings, from 1: a device

@@ -1,4 +1,5 @@
-/* log.c - the last-error record and the log sink of a context. */
+/* log.c - the last-error record, the log sink and the program build observer
+ * of a context. */
 #include "core/internal.h"
 
 #include <stdio.h>
@@ -72,4 +73,14 @@ void clnet_ctx_set_log(clnet_ctx *ctx, clnet_log_fn fn, void *user, clnet_log_le
     ctx->log_fn = fn;
     ctx->log_user = user;
     ctx->log_min = min_level;
+}
+
+void clnet_ctx_set_build_hook(clnet_ctx *ctx, clnet_build_fn fn, void *user)
+{
+    if (!ctx)
+        return;
+    mtx_lock(&ctx->lock);
+    ctx->build_fn = fn;
+    ctx->build_user = user;
+    mtx_unlock(&ctx->lock);
 }

@@ -283,6 +283,31 @@ clnet_status clnet_tensor_write_queued(clnet_tensor *t, const void *src, size_t 
                                           bytes, block);
 }
 
+/* clnet_tensor_read_nowait and clnet_tensor_write_nowait. */
+static clnet_status copy_nowait(const clnet_tensor *t, void *host, size_t bytes, bool to_device)
+{
+    if (!t)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    clnet_device *dev = t->storage->dev;
+    size_t esize = clnet_dtype_size(t->dtype);
+    if (!dev->iface->buffer_copy_nowait || !clnet_tensor_is_dense(t) || !host ||
+        bytes != (size_t)clnet_tensor_numel(t) * esize)
+        return copy_images(t, host, bytes, to_device);
+    return dev->iface->buffer_copy_nowait(dev, t->storage->handle, (size_t)t->offset * esize,
+                                          bytes, host, to_device);
+}
+
+clnet_status clnet_tensor_read_nowait(const clnet_tensor *t, void *dst, size_t bytes)
+{
+    return copy_nowait(t, dst, bytes, false);
+}
+
+clnet_status clnet_tensor_write_nowait(clnet_tensor *t, const void *src, size_t bytes)
+{
+    /* the backend only reads `src` when to_device */
+    return copy_nowait(t, (void *)src, bytes, true);
+}
+
 clnet_status clnet_tensor_read(const clnet_tensor *t, void *dst, size_t bytes)
 {
     clnet_error_clear(t ? t->storage->dev->ctx : NULL);

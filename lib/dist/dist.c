@@ -127,8 +127,7 @@ void clnet_dist_timing(const clnet_dist *dist, int64_t *steps, double *read_ms,
 
 /* ---- attaching a net ---- */
 
-/* FNV-1a over bytes, continuing from h. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t bytes)
+uint64_t dist_fnv1a(uint64_t h, const void *data, size_t bytes)
 {
     const unsigned char *p = data;
     for (size_t i = 0; i < bytes; i++)
@@ -140,7 +139,7 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t bytes)
  * (trainable ones and running statistics alike). */
 static clnet_status fingerprint(clnet_dist *dist, clnet_net *net, uint64_t out[2])
 {
-    uint64_t count = 0, hash = 0xcbf29ce484222325ULL;
+    uint64_t count = 0, hash = DIST_FNV_START;
     float *values = NULL;
     size_t cap = 0;
     clnet_status st = CLNET_OK;
@@ -164,7 +163,7 @@ static clnet_status fingerprint(clnet_dist *dist, clnet_net *net, uint64_t out[2
                 cap = numel;
             }
             st = clnet_net_param_read(net, id, j, NULL, values, numel);
-            hash = fnv1a(hash, values, numel * sizeof *values);
+            hash = dist_fnv1a(hash, values, numel * sizeof *values);
             count += numel;
         }
     }

@@ -53,6 +53,11 @@ clnet_status dist_fail(clnet_dist *dist, clnet_status st, const char *fmt, ...)
 
 double dist_now_ms(void);
 
+/* FNV-1a over bytes, continuing from h (DIST_FNV_START to begin): the
+ * digests the ranks compare (dist.c). */
+#define DIST_FNV_START 0xcbf29ce484222325ULL
+uint64_t dist_fnv1a(uint64_t h, const void *data, size_t bytes);
+
 /* The gradient exchange (dist_exchange.c): dist_exchange_plan makes the
  * buckets of dist->net and starts the communication thread;
  * dist_exchange_install puts the hooks on the net; dist_exchange_free

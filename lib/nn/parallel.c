@@ -31,9 +31,9 @@ struct clnet_parallel {
     par_slot *grads, *stats;       /* trainable parameters; batch-norm running statistics */
     int ngrads, nstats;
     size_t grad_floats, stat_floats;
-    float *host;                   /* one replica's values, the larger of the two sets */
-    double *sum;                   /* the weighted sum */
-    float *result;                 /* the sum as floats, written to every replica */
+    float **host;                  /* host[r]: replica r's values, flat (slot offsets), sized
+                                      for the larger of the two sets */
+    float *result;                 /* the weighted sum, written to every replica */
     int64_t steps;
     double compute_ms, allreduce_ms, step_ms;
 };
@@ -116,8 +116,9 @@ void clnet_parallel_free(clnet_parallel *par)
     free(par->bound);
     free(par->grads);
     free(par->stats);
+    for (int r = 0; par->host && r < par->ndevs; r++)
+        free(par->host[r]);
     free(par->host);
-    free(par->sum);
     free(par->result);
     free(par);
 }
@@ -203,12 +204,17 @@ static clnet_status plan_buffers(clnet_parallel *par)
             }
         }
     size_t most = par->grad_floats > par->stat_floats ? par->grad_floats : par->stat_floats;
-    par->host = malloc((most + 1) * sizeof *par->host);
-    par->sum = malloc((most + 1) * sizeof *par->sum);
+    /* zeroed: the ranges of frozen layers are summed but never read */
+    par->host = calloc((size_t)par->ndevs, sizeof *par->host);
+    bool allocated = par->host != NULL;
+    for (int r = 0; allocated && r < par->ndevs; r++) {
+        par->host[r] = calloc(most + 1, sizeof *par->host[r]);
+        allocated = par->host[r] != NULL;
+    }
     par->result = malloc((most + 1) * sizeof *par->result);
-    if (!par->host || !par->sum || !par->result)
+    if (!allocated || !par->result)
         return clnet_fail(par_ctx(par), CLNET_ERR_HOST_MEMORY, "clnet_parallel_new: no memory "
-                          "for %zu floats of gradients", most);
+                          "for %d x %zu floats of gradients", par->ndevs, most);
     return CLNET_OK;
 }
 
@@ -362,35 +368,72 @@ static clnet_tensor *slot_tensor(clnet_net *net, const par_slot *s, bool grad)
     return grad ? p->grad : p->value;
 }
 
+/* sum = share * x (first) or sum += share * x: one pass the compiler
+ * vectorises. */
+static void add_scaled(float *restrict sum, const float *restrict x, size_t n, float share,
+                       bool first)
+{
+    if (first)
+        for (size_t e = 0; e < n; e++)
+            sum[e] = share * x[e];
+    else
+        for (size_t e = 0; e < n; e++)
+            sum[e] += share * x[e];
+}
+
+/* Waits for the queued transfers of every replica (of those with images
+ * when n > 0). */
+static clnet_status wait_replicas(clnet_parallel *par, int n)
+{
+    for (int r = 0; r < par->ndevs; r++) {
+        if (n > 0 && clnet_parallel_share(par, n, r) == 0)
+            continue;
+        clnet_status st = clnet_device_synchronize(par->devs[r]);
+        if (st != CLNET_OK)
+            return replica_fail(par, r, st, "all-reduce");
+    }
+    return CLNET_OK;
+}
+
 /* The all-reduce of one set of slots (gradients or running statistics):
  * sum over the replicas that had images of (their share) * (their values),
- * written back to every replica. Frozen layers' gradients are left alone:
- * nothing computed them and no step reads them. */
+ * written back to every replica. Each replica's values land in its own flat
+ * host buffer with every read queued before one wait per device, and the
+ * sum goes back with the writes queued likewise: a transfer per tensor
+ * costs its copy, not a round trip. Frozen layers' gradients are left
+ * alone: nothing computed them and no step reads them. */
 static clnet_status reduce(clnet_parallel *par, const par_slot *slots, int nslots, size_t floats,
                            bool grad, int n)
 {
-    memset(par->sum, 0, floats * sizeof *par->sum);
+    if (nslots == 0)
+        return CLNET_OK;
     for (int r = 0; r < par->ndevs; r++) {
-        int count = clnet_parallel_share(par, n, r);
-        if (count == 0)
+        if (clnet_parallel_share(par, n, r) == 0)
             continue;
-        double share = (double)count / (double)n;
         for (int s = 0; s < nslots; s++) {
             const par_slot *slot = &slots[s];
             const nn_layer *l = &par->nets[r]->layers[slot->layer];
             if (grad && l->frozen)
                 continue;
-            clnet_tensor *t = slot_tensor(par->nets[r], slot, grad);
             size_t numel = (size_t)nn_numel(&l->params[slot->param].shape);
-            clnet_status st = clnet_tensor_read(t, par->host + slot->offset, numel * sizeof(float));
+            clnet_status st = clnet_tensor_read_nowait(slot_tensor(par->nets[r], slot, grad),
+                                                       par->host[r] + slot->offset,
+                                                       numel * sizeof(float));
             if (st != CLNET_OK)
                 return replica_fail(par, r, st, "all-reduce");
-            for (size_t e = 0; e < numel; e++)
-                par->sum[slot->offset + e] += share * (double)par->host[slot->offset + e];
         }
     }
-    for (size_t e = 0; e < floats; e++)
-        par->result[e] = (float)par->sum[e];
+    clnet_status st = wait_replicas(par, n);
+    if (st != CLNET_OK)
+        return st;
+    bool first = true;
+    for (int r = 0; r < par->ndevs; r++) {
+        int count = clnet_parallel_share(par, n, r);
+        if (count == 0)
+            continue;
+        add_scaled(par->result, par->host[r], floats, (float)((double)count / (double)n), first);
+        first = false;
+    }
     for (int r = 0; r < par->ndevs; r++)
         for (int s = 0; s < nslots; s++) {
             const par_slot *slot = &slots[s];
@@ -398,15 +441,15 @@ static clnet_status reduce(clnet_parallel *par, const par_slot *slots, int nslot
             if (grad && l->frozen)
                 continue;
             size_t numel = (size_t)nn_numel(&l->params[slot->param].shape);
-            clnet_status st = clnet_tensor_write(slot_tensor(par->nets[r], slot, grad),
-                                                 par->result + slot->offset,
-                                                 numel * sizeof(float));
+            st = clnet_tensor_write_nowait(slot_tensor(par->nets[r], slot, grad),
+                                           par->result + slot->offset, numel * sizeof(float));
             if (st != CLNET_OK)
                 return replica_fail(par, r, st, "all-reduce");
             if (!grad)
                 par->nets[r]->param_version++;
         }
-    return CLNET_OK;
+    /* par->result must stay as it is until every write has run */
+    return wait_replicas(par, 0);
 }
 
 /* The mean over the whole batch of the per-image losses the replicas'
@@ -421,12 +464,12 @@ static clnet_status read_loss(clnet_parallel *par, int n, float *loss)
         clnet_tensor *values = NULL;
         clnet_status st = clnet_tensor_slice(par->nets[r]->loss_values, 0, 0, count, &values);
         if (st == CLNET_OK)
-            st = clnet_tensor_read(values, par->host, (size_t)count * sizeof(float));
+            st = clnet_tensor_read(values, par->host[0], (size_t)count * sizeof(float));
         clnet_tensor_free(values);
         if (st != CLNET_OK)
             return replica_fail(par, r, st, "loss");
         for (int i = 0; i < count; i++)
-            sum += par->host[i];
+            sum += par->host[0][i];
     }
     *loss = (float)(sum / n);
     return CLNET_OK;
@@ -442,12 +485,12 @@ static clnet_status broadcast_weights(clnet_parallel *par)
         if (l->frozen)
             continue;
         size_t bytes = (size_t)nn_numel(&l->params[slot->param].shape) * sizeof(float);
-        clnet_status st = clnet_tensor_read(slot_tensor(par->nets[0], slot, false), par->host,
-                                            bytes);
+        clnet_status st = clnet_tensor_read(slot_tensor(par->nets[0], slot, false),
+                                            par->host[0], bytes);
         if (st != CLNET_OK)
             return replica_fail(par, 0, st, "weight broadcast");
         for (int r = 1; r < par->ndevs; r++) {
-            st = clnet_tensor_write(slot_tensor(par->nets[r], slot, false), par->host, bytes);
+            st = clnet_tensor_write(slot_tensor(par->nets[r], slot, false), par->host[0], bytes);
             if (st != CLNET_OK)
                 return replica_fail(par, r, st, "weight broadcast");
             par->nets[r]->param_version++;
@@ -502,6 +545,10 @@ clnet_status nn_parallel_step(clnet_parallel *par, const float *x, const int32_t
         return clnet_fail(par_ctx(par), CLNET_ERR_INVALID_ARGUMENT, "clnet_parallel_step: %d "
                           "images (the group was made for 1..%d)", n, par->max_batch);
     clnet_status st = nn_check_optimizer(par_ctx(par), "clnet_parallel_step", opt);
+    /* each replica would estimate its own gradient from its slice */
+    if (st == CLNET_OK && opt->es)
+        st = clnet_fail(par_ctx(par), CLNET_ERR_INVALID_ARGUMENT, "clnet_parallel_step: the "
+                        "es optimizer (opt->es) trains on one device, not across replicas");
     if (st == CLNET_OK)
         st = follow_settings(par);
     if (st != CLNET_OK)

@@ -22,8 +22,12 @@ static bool direct_preferred(const clnet_device *dev, const clnet_conv_geom *g)
  * algorithms first, each claiming the shapes it was measured to win on
  * (see its `preferred`), and direct last, which takes everything. */
 static const clnet_cl_conv_impl impls[] = {
+    {CLNET_CONV_ALGO_SINGLE_TAP, "single_tap", clnet_cl_single_tap_supports,
+     clnet_cl_single_tap_applies, clnet_cl_single_tap_applies, clnet_cl_conv_single_tap, false},
     {CLNET_CONV_ALGO_DEPTHWISE, "depthwise", NULL, clnet_cl_depthwise_applies,
      clnet_cl_depthwise_preferred, clnet_cl_conv_depthwise, true},
+    {CLNET_CONV_ALGO_DIRECT_3X3, "direct_3x3", clnet_cl_direct3x3_supports,
+     clnet_cl_direct3x3_applies, clnet_cl_direct3x3_preferred, clnet_cl_conv_direct3x3, true},
     {CLNET_CONV_ALGO_WINOGRAD, "winograd", clnet_cl_winograd_supports,
      clnet_cl_winograd_applies, clnet_cl_winograd_preferred, clnet_cl_conv_winograd, true},
     {CLNET_CONV_ALGO_GEMM_1X1, "gemm_1x1", clnet_cl_gemm1x1_supports, clnet_cl_gemm1x1_applies,

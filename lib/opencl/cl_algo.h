@@ -96,6 +96,30 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
                                     const clnet_tensor *x, const clnet_tensor *w,
                                     const clnet_tensor *b, clnet_tensor *y);
 
+/* The direct 3x3 stride-1 kernel with output channels as vector lanes
+ * (cl_conv3x3.c), preferred for few channels. */
+bool clnet_cl_direct3x3_supports(const clnet_conv_params *p);
+bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
+                                     const clnet_tensor *x, const clnet_tensor *w,
+                                     const clnet_tensor *b, clnet_tensor *y);
+
+/* A convolution between 1x1 planes that one tap of the window reads, as the
+ * 1x1 convolution of that tap (cl_conv_tap.c). clnet_cl_conv_single_tap
+ * runs a CONV or a CONV_TRANSPOSE (the data gradient) where
+ * clnet_cl_single_tap_applies to the op's own geometry, and
+ * clnet_cl_conv_backward_weights_tap a CONV_BACKWARD_WEIGHTS where it
+ * applies to the forward's. */
+bool clnet_cl_single_tap_supports(const clnet_conv_params *p);
+bool clnet_cl_single_tap_applies(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_single_tap(clnet_device *dev, const clnet_op *op,
+                                      const clnet_tensor *x, const clnet_tensor *w,
+                                      const clnet_tensor *b, clnet_tensor *y);
+clnet_status clnet_cl_conv_backward_weights_tap(clnet_device *dev, const clnet_op *op,
+                                                const clnet_tensor *x, const clnet_tensor *dy,
+                                                clnet_tensor *dw);
+
 /* A convolution's gradients as GEMMs over chunks of images
  * (cl_conv_grad.c). The applies functions take the geometry of the op
  * (CONV_BACKWARD_WEIGHTS: the forward's; CONV_TRANSPOSE: its own) and say
@@ -131,6 +155,10 @@ clnet_status clnet_cl_depthwise_backward_weights(clnet_device *dev, const clnet_
  * the forward padding this needs is not negative. */
 bool clnet_cl_grad_data_forward_applies(const clnet_op *op, const clnet_conv_geom *g,
                                         const clnet_tensor *x, const clnet_tensor *y);
+/* Whether the forward equivalent exists at all (stride 1, padding not
+ * negative), for callers whose forward algorithm suits small planes too. */
+bool clnet_cl_grad_data_forward_possible(const clnet_op *op, const clnet_conv_geom *g,
+                                         const clnet_tensor *x, const clnet_tensor *y);
 clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *op,
                                              const clnet_tensor *x, const clnet_tensor *w,
                                              const clnet_tensor *b, clnet_tensor *y);

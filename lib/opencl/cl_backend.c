@@ -348,6 +348,17 @@ static clnet_status cl_buffer_read(clnet_device *dev, void *handle, size_t offse
     return clnet_cl_check(dev, err, "clEnqueueReadBuffer");
 }
 
+static clnet_status cl_buffer_copy_nowait(clnet_device *dev, void *handle, size_t offset,
+                                          size_t bytes, void *host, bool to_device)
+{
+    cl_command_queue queue = clnet_cl(dev)->queue;
+    cl_int err = to_device ? clEnqueueWriteBuffer(queue, (cl_mem)handle, CL_FALSE, offset, bytes,
+                                                  host, 0, NULL, NULL)
+                           : clEnqueueReadBuffer(queue, (cl_mem)handle, CL_FALSE, offset, bytes,
+                                                 host, 0, NULL, NULL);
+    return clnet_cl_check(dev, err, to_device ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer");
+}
+
 /* Which function runs each op family: one launcher file per family. */
 static const clnet_run_fn cl_runners[CLNET_OP_FAMILY_COUNT] = {
     [CLNET_OP_FAMILY_CONV] = clnet_cl_run_conv,
@@ -388,6 +399,7 @@ static const clnet_backend_iface cl_iface = {
     .buffer_write = cl_buffer_write,
     .buffer_read = cl_buffer_read,
     .buffer_write_owned = cl_buffer_write_owned,
+    .buffer_copy_nowait = cl_buffer_copy_nowait,
     .runners = cl_runners,
     .supports = cl_supports,
     .synchronize = cl_synchronize,

@@ -1,7 +1,8 @@
-/* cl_compile.c - clnet_opencl_compile_all: every program of cl/, with every
- * option set a launcher can ask for, built (or found) for one device and
- * written as binary files plus a manifest, for devices that cannot compile
- * (binaries-only mode) and for `clnet-bench compile`. */
+/* cl_compile.c - the program variants a launcher can ask for (every program
+ * of cl/, with every option set), and clnet_opencl_compile_all, which builds
+ * (or finds) them all for one device and writes them as binary files plus a
+ * manifest, for devices that cannot compile (binaries-only mode) and for
+ * `clnet-bench compile`. */
 #include "opencl/cl_algo.h"
 #include "opencl/cl_program.h"
 
@@ -17,6 +18,37 @@ static const struct {
 } variants[] = {
     {"depthwise", clnet_cl_depthwise_options, CLNET_CL_DEPTHWISE_VARIANTS},
 };
+
+int clnet_cl_variant_count(void)
+{
+    int n = 0;
+    for (int i = 0; i < clnet_cl_source_count; i++) {
+        int count = 1;
+        for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++)
+            if (strcmp(variants[v].program, clnet_cl_sources[i].name) == 0)
+                count = variants[v].count;
+        n += count;
+    }
+    return n;
+}
+
+void clnet_cl_variant(int index, const char **program, const char **options)
+{
+    *program = NULL;
+    *options = NULL;
+    for (int i = 0; i < clnet_cl_source_count && index >= 0; i++) {
+        int v = 0, nv = (int)(sizeof variants / sizeof variants[0]);
+        while (v < nv && strcmp(variants[v].program, clnet_cl_sources[i].name) != 0)
+            v++;
+        int count = v < nv ? variants[v].count : 1;
+        if (index < count) {
+            *program = clnet_cl_sources[i].name;
+            *options = v < nv ? variants[v].options[index] : NULL;
+            return;
+        }
+        index -= count;
+    }
+}
 
 /* Builds (or finds) program `name` with `options` and writes its binary. */
 static clnet_status store_program(clnet_device *dev, const char *dir, const char *name,
@@ -58,17 +90,13 @@ clnet_status clnet_opencl_compile_all(clnet_device *dev, const char *dir, int *n
         return clnet_fail(ctx, CLNET_ERR_IO, "clnet_opencl_compile_all: cannot create %s: %s",
                           dir, strerror(err));
     int written = 0;
-    for (int i = 0; i < clnet_cl_source_count; i++) {
-        const char *name = clnet_cl_sources[i].name;
-        int v = 0, nv = (int)(sizeof variants / sizeof variants[0]);
-        while (v < nv && strcmp(variants[v].program, name) != 0)
-            v++;
-        for (int j = 0; j < (v < nv ? variants[v].count : 1); j++) {
-            clnet_status st = store_program(dev, dir, name, v < nv ? variants[v].options[j] : NULL);
-            if (st != CLNET_OK)
-                return st;
-            written++;
-        }
+    for (int i = 0; i < clnet_cl_variant_count(); i++) {
+        const char *name, *options;
+        clnet_cl_variant(i, &name, &options);
+        clnet_status st = store_program(dev, dir, name, options);
+        if (st != CLNET_OK)
+            return st;
+        written++;
     }
     clnet_status st = clnet_cl_manifest_write(dev, dir, written);
     if (st != CLNET_OK)

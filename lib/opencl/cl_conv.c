@@ -109,6 +109,9 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
     if (op->kind == CLNET_OP_CONV_BACKWARD_WEIGHTS) {
         const clnet_conv_geom g = clnet_conv_geom_of(op, in[0], out[0], in[1]);
         if (op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
+            op->u.conv.algo != CLNET_CONV_ALGO_IM2COL && clnet_cl_single_tap_applies(dev, &g))
+            return clnet_cl_conv_backward_weights_tap(dev, op, in[0], in[1], out[0]);
+        if (op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
             op->u.conv.algo != CLNET_CONV_ALGO_IM2COL && clnet_cl_depthwise_weights_applies(&g))
             return clnet_cl_depthwise_backward_weights(dev, op, in[0], in[1], out[0]);
         if (clnet_cl_grad_gemm_chosen(op, clnet_cl_grad_weights_gemm_applies(&g, false),
@@ -124,6 +127,16 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
         return clnet_cl_conv_forward(dev, op, x, w, b, y);
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
     const clnet_conv_algo algo = op->u.conv.algo;
+    if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
+        algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_single_tap_applies(dev, &g))
+        return clnet_cl_conv_single_tap(dev, op, x, w, b, y);
+    /* Where the direct 3x3 kernel is preferred for the forward-equivalent
+     * shape (the same channels, planes and window), it beats Winograd and
+     * the GEMMs on the data gradient too, small planes included. */
+    if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
+        algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_direct3x3_preferred(dev, &g) &&
+        clnet_cl_grad_data_forward_possible(op, &g, x, y))
+        return clnet_cl_conv_transpose_forward(dev, op, x, w, b, y);
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
         clnet_cl_winograd_transpose_applies(op, &g, algo != CLNET_CONV_ALGO_WINOGRAD))
         return clnet_cl_conv_winograd(dev, op, x, w, b, y);

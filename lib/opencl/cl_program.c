@@ -10,12 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BASE_OPTIONS "-cl-std=CL1.2"
 /* How much of a build log fits in the context's last-error record next to
  * the message around it; compilers put the first error first, so the head
  * is kept. */
 #define BUILD_LOG_MAX 6000
+
+/* The full build options of a program asked for with `options`. */
+static bool full_options(const char *options, char *full, size_t size)
+{
+    int len = snprintf(full, size, "%s%s%s", BASE_OPTIONS, *options ? " " : "", options);
+    return len >= 0 && (size_t)len < size;
+}
 
 typedef struct kernel_entry {
     struct kernel_entry *next;
@@ -222,6 +230,70 @@ static clnet_status load_binary_only(clnet_device *dev, clnet_cl_program *p, con
     return clnet_fail(ctx, st, "program %s: %s", p->name, why);
 }
 
+/* The program `name` built with `options` ("" for the defaults) that the
+ * device holds, or NULL. Caller holds ctx->lock. */
+static clnet_cl_program *program_find(clnet_device *dev, const char *name, const char *options)
+{
+    for (clnet_cl_program *p = clnet_cl(dev)->programs; p; p = p->next)
+        if (strcmp(p->name, name) == 0 && strcmp(p->options, options) == 0)
+            return p;
+    return NULL;
+}
+
+/* Whether the disk cache has a file for program `name` with `options`; an
+ * entry that turns out unusable is rebuilt, so this only says "probably". */
+static bool cached(clnet_device *dev, const char *name, const char *options)
+{
+    const char *dir = dev->ctx->cache_dir;
+    char full[2048];
+    const char *source;
+    char *owned;
+    clnet_cl_key key = {0};
+    if (!dir || !full_options(options, full, sizeof full) ||
+        source_text(dev, name, &source, &owned) != CLNET_OK)
+        return false;
+    bool found = false;
+    if (clnet_cl_key_make(dev, name, source, full, &key) == CLNET_OK) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, key.file);
+        found = access(path, R_OK) == 0;
+    }
+    clnet_cl_key_free(&key);
+    free(owned);
+    return found;
+}
+
+/* How many of the program variants launchers can ask for are neither built
+ * on the device nor in the disk cache. Caller holds ctx->lock. */
+static int programs_to_build(clnet_device *dev)
+{
+    int n = 0;
+    for (int i = 0; i < clnet_cl_variant_count(); i++) {
+        const char *name, *options;
+        clnet_cl_variant(i, &name, &options);
+        options = options ? options : "";
+        n += !program_find(dev, name, options) && !cached(dev, name, options);
+    }
+    return n;
+}
+
+/* Tells the context's build observer, if any, that program p is about to be
+ * built from source (ms < 0) or was built (ok) in `ms`. Caller holds
+ * ctx->lock. */
+static void observe_build(clnet_device *dev, const clnet_cl_program *p, int total, bool ok,
+                          double ms)
+{
+    clnet_ctx *ctx = dev->ctx;
+    if (!ctx->build_fn)
+        return;
+    clnet_build_event event = {
+        .device = dev->info.name, .program = p->name, .options = p->options,
+        .cache_dir = ctx->cache_dir, .index = clnet_cl(dev)->builds, .total = total,
+        .done = ms >= 0, .ok = ok, .ms = ms >= 0 ? ms : 0,
+    };
+    ctx->build_fn(ctx->build_user, &event);
+}
+
 /* Disk cache first; anything wrong with an entry is rebuilt from source and
  * overwritten, never trusted. */
 static clnet_status load_cached_or_build(clnet_device *dev, clnet_cl_program *p,
@@ -250,14 +322,23 @@ static clnet_status load_cached_or_build(clnet_device *dev, clnet_cl_program *p,
             clnet_log(ctx, CLNET_LOG_WARN, "program %s: cache entry %s/%s rejected (%s); "
                       "rebuilding from source", p->name, ctx->cache_dir, p->key.file, why);
     }
+    /* The variant being built is among those counted (unless a launcher
+     * asked for one the variant table lacks). */
+    int index = ++clnet_cl(dev)->builds;
+    int total = ctx->build_fn ? index - 1 + programs_to_build(dev) : 0;
+    total = total < index ? index : total;
+    observe_build(dev, p, total, false, -1);
+    double t0 = now_ms();
     clnet_status st = build_source(dev, p->name, source, options, &p->program);
-    if (st != CLNET_OK || !ctx->cache_dir)
-        return st;
-    if (clnet_cl_binary_store(dev, ctx->cache_dir, &p->key, p->program, why, sizeof why) !=
-        CLNET_OK)
+    /* Storing is part of the wait: some drivers (PoCL) compile every kernel
+     * of the program when asked for its binary. */
+    if (st == CLNET_OK && ctx->cache_dir &&
+        clnet_cl_binary_store(dev, ctx->cache_dir, &p->key, p->program, why, sizeof why) !=
+            CLNET_OK)
         clnet_log(ctx, CLNET_LOG_WARN, "program %s: cannot write cache entry %s/%s: %s",
                   p->name, ctx->cache_dir, p->key.file, why);
-    return CLNET_OK;
+    observe_build(dev, p, total, st == CLNET_OK, now_ms() - t0);
+    return st;
 }
 
 static void program_free(clnet_cl_program *p)
@@ -279,8 +360,7 @@ static clnet_status program_create(clnet_device *dev, const char *name, const ch
                                    clnet_cl_program **out)
 {
     char full[2048];
-    int len = snprintf(full, sizeof full, "%s%s%s", BASE_OPTIONS, *options ? " " : "", options);
-    if (len < 0 || (size_t)len >= sizeof full)
+    if (!full_options(options, full, sizeof full))
         return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "program %s: build options too long",
                           name);
     clnet_cl_program *p = calloc(1, sizeof *p);
@@ -313,12 +393,8 @@ static clnet_status program_obtain(clnet_device *dev, const char *name, const ch
 {
     clnet_cl_device *cl = clnet_cl(dev);
     const char *opts = options ? options : "";
-    for (clnet_cl_program *p = cl->programs; p; p = p->next) {
-        if (strcmp(p->name, name) == 0 && strcmp(p->options, opts) == 0) {
-            *out = p;
-            return CLNET_OK;
-        }
-    }
+    if ((*out = program_find(dev, name, opts)) != NULL)
+        return CLNET_OK;
     clnet_status st = program_create(dev, name, opts, out);
     if (st == CLNET_OK) {
         (*out)->next = cl->programs;

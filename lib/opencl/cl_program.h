@@ -60,6 +60,14 @@ int clnet_cl_mkdir_p(const char *dir);
 clnet_status clnet_cl_program_get(clnet_device *dev, const char *program, const char *options,
                                   cl_program *prog, const clnet_cl_key **key);
 
+/* The (program, options) pairs clnet's launchers can ask for: every program
+ * of cl/ with its defaults (options NULL), except those asked for only with
+ * build options, which count once per option set. clnet_cl_variant hands
+ * back pair `index` (0 <= index < clnet_cl_variant_count()); the strings
+ * are static. */
+int clnet_cl_variant_count(void);
+void clnet_cl_variant(int index, const char **program, const char **options);
+
 /* The hash of every program's source text as this context builds it (the
  * embedded sources, or CLNET_CL_DIR's files), names included: what the
  * manifest of a binaries directory records. Errors: CLNET_ERR_IO (a

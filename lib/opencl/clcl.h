@@ -19,6 +19,7 @@ typedef struct clnet_cl_device {
     bool adopted;               /* context/queue belong to the caller */
     atomic_int uploads_in_flight; /* queued writes whose host block is not freed yet */
     clnet_cl_program *programs; /* built programs, guarded by ctx->lock */
+    int builds;                 /* programs built from source, guarded by ctx->lock */
     unsigned manifest_checked;  /* binaries-only mode: the ctx->binary_dir_generation whose
                                    manifest matched this device; 0 = none yet */
     /* Guarded by ctx->lock, NULL until first needed: the AUTO convolution

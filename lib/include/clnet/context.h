@@ -74,6 +74,34 @@ clnet_status clnet_ctx_set_error(clnet_ctx *ctx, clnet_status status, const char
  * stdout. */
 void clnet_ctx_set_log(clnet_ctx *ctx, clnet_log_fn fn, void *user, clnet_log_level min_level);
 
+/* One OpenCL program compiled from source (never a program found in memory,
+ * in the disk cache or in a binaries directory), reported twice: before the
+ * build (`done` false) and after it, the binary stored in the cache
+ * (`done` true, `ms` set, `ok` whether it built). A first start compiles
+ * for seconds to minutes; this lets a program tell its user why. */
+typedef struct clnet_build_event {
+    const char *device;     /* the device's name */
+    const char *program;    /* the cl/ file stem, e.g. "eltwise" */
+    const char *options;    /* the build options clnet added ("" for none) */
+    const char *cache_dir;  /* where the binary is cached; NULL when the cache is off */
+    int index;              /* 1 for the device's first build from source, then 2, ... */
+    int total;              /* index - 1 + the program variants clnet may still ask for
+                               that are neither built nor cached: an upper bound on the
+                               builds of this run (a model usually needs fewer) */
+    bool done;
+    bool ok;                /* done: the build succeeded */
+    double ms;              /* done: wall time of the build and the cache write */
+} clnet_build_event;
+
+/* A build observer: `event` and its strings are valid only during the call.
+ * It is called with the context's lock held: it must not call clnet. */
+typedef void (*clnet_build_fn)(void *user, const clnet_build_event *event);
+
+/* Installs (fn non-NULL) or removes (fn NULL) the build observer of every
+ * device of the context. No observer is installed by default. A NULL ctx is
+ * ignored. */
+void clnet_ctx_set_build_hook(clnet_ctx *ctx, clnet_build_fn fn, void *user);
+
 typedef enum clnet_device_kind {
     CLNET_DEVICE_REF = 0,     /* plain scalar C on the host: the oracle */
     CLNET_DEVICE_OPENCL = 1   /* any OpenCL 1.2+ device */

@@ -75,8 +75,16 @@ clnet_status clnet_dist_attach(clnet_dist *dist, clnet_net *net, size_t bucket_b
  * limit, dataset). *stats are the whole job's (losses and accuracies over
  * every rank's images, counts summed, seconds the slowest rank's), the
  * same on every rank; the progress callback sees this rank's slices. Every
- * rank must call it. Errors (on the ctx): CLNET_ERR_INVALID_ARGUMENT (no
- * net attached), those of clnet_net_train_epoch and of the all-reduces
+ * rank must call it. It first compares, with one collective, what the ranks
+ * must share (the dataset's size, shape, name, labels and first images;
+ * opts' batch, limit, seed, epoch, max_batches and drop_last; opt's kind,
+ * lr and whether es is set): ranks that differ would wait forever in
+ * mismatched all-reduces, so every rank returns an error instead, the
+ * message naming the first setting and rank that differ. Errors (on the
+ * ctx): CLNET_ERR_INVALID_ARGUMENT (no net attached, NULL ds, opts or
+ * stats, the ranks' settings differ, opt->es with more than one rank: its
+ * step is not summed across ranks), those of clnet_net_train_epoch and of
+ * the all-reduces
  * (CLNET_ERR_INTERNAL with MPI's message). A rank that fails returns while
  * the others may wait for it: the program reports the error and calls
  * clnet_dist_abort. */

@@ -78,7 +78,8 @@ int clnet_parallel_share(const clnet_parallel *par, int n, int i);
  * output rows (n * output elements) of the forward. Errors: those of
  * clnet_net_forward, clnet_net_backward and clnet_net_step, the message
  * naming the replica's device; CLNET_ERR_INVALID_ARGUMENT when replica 0
- * was rebound, unbound or truncated since clnet_parallel_new. After an error
+ * was rebound, unbound or truncated since clnet_parallel_new, or opt->es
+ * is set (the es optimizer trains on one device). After an error
  * the replicas may differ. */
 clnet_status clnet_parallel_step(clnet_parallel *par, const float *x, const int32_t *labels,
                                  const float *targets, int n, const clnet_optimizer *opt,
@@ -88,7 +89,8 @@ clnet_status clnet_parallel_step(clnet_parallel *par, const float *x, const int3
  * global batches of opts->batch images (0 = max_batch), and each is one
  * clnet_parallel_step. Shuffling, augmentation, the learning-rate schedule,
  * progress, statistics and the training state (kept in replica 0) are as
- * clnet_net_train_epoch's. Errors: as clnet_net_train_epoch. */
+ * clnet_net_train_epoch's. Errors: as clnet_net_train_epoch, and as
+ * clnet_parallel_step (opt->es is refused). */
 clnet_status clnet_parallel_train_epoch(clnet_parallel *par, const clnet_dataset *ds,
                                         const clnet_train_opts *opts,
                                         const clnet_optimizer *opt, clnet_eval *stats);
