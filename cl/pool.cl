@@ -69,16 +69,86 @@ inline int window_divisor(const pool_shape *g, int h0, int w0)
     return (he - hs) * (we - ws);
 }
 
-/* One work-item per output element. */
+/* Outputs a max-pooling work-item takes along the width: one vector. */
+#define PW 8
+
+/* The PW inputs at columns w0 + l * stride (lane l) of one input row, and
+ * in *inside which of them lie in the row (the others read 0). Runs inside
+ * the row are one vector load for strides 1 and 2; the rest (edges, other
+ * strides) are gathered lane by lane. */
+inline float8 row_lanes(__global const float *row, int w0, int stride, int w, int8 *inside)
+{
+    const int8 iw = w0 + stride * (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+    *inside = iw >= 0 && iw < w;
+    if (w0 >= 0 && stride == 1 && w0 + PW <= w)
+        return vload8(0, row + w0);
+    if (w0 >= 0 && stride == 2 && w0 + 2 * PW <= w)
+        return vload16(0, row + w0).even;
+    float t[PW];
+    for (int l = 0; l < PW; l++) {
+        const int c = w0 + l * stride;
+        t[l] = c >= 0 && c < w ? row[c] : 0.0f;
+    }
+    return vload8(0, t);
+}
+
+/* window_max of the PW windows of one output row starting at padded
+ * coordinates (h0, w0 + l * stride_w), lane by lane: the same comparisons
+ * in the same order, so ties and NaN resolve alike; *arg gets each flat
+ * argmax (-1 for a window that lies wholly in the padding). */
+inline float8 block_max(__global const float *p, const pool_shape *g, int h0, int w0, int8 *arg)
+{
+    const int hs = max(h0, 0), he = min(h0 + g->kh, g->h);
+    const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7) * g->stride_w;
+    float8 m = -INFINITY;
+    int8 a = -1;
+    for (int i = hs; i < he; i++) {
+        for (int j = 0; j < g->kw; j++) {
+            int8 inside;
+            const float8 v = row_lanes(p + i * g->w, w0 + j, g->stride_w, g->w, &inside);
+            const int8 beats = inside & (a < 0 | v > m | (isnan(v) & !isnan(m)));
+            m = select(m, v, beats);
+            a = select(a, i * g->w + w0 + j + lane, beats);
+        }
+    }
+    *arg = a;
+    return m;
+}
+
+/* The first `count` lanes of v at dst. */
+inline void store_lanes(__global float *dst, int count, float8 v)
+{
+    if (count == PW) {
+        vstore8(v, 0, dst);
+        return;
+    }
+    float t[PW];
+    vstore8(v, 0, t);
+    for (int l = 0; l < count; l++)
+        dst[l] = t[l];
+}
+
+/* The output block (n, c, oh, ow0 .. ow0 + PW) of a work-item of the grid
+ * (ceil(OW / PW), OH, N * C), and its lanes inside the row. */
+inline int block_locate(const pool_shape *g, int *n, int *c, int *oh, int *ow0)
+{
+    *ow0 = get_global_id(0) * PW;
+    *oh = get_global_id(1);
+    *c = get_global_id(2) % g->c;
+    *n = get_global_id(2) / g->c;
+    return min(PW, g->ow - *ow0);
+}
+
+/* Max pooling, PW outputs of one row per work-item. */
 __kernel void pool_max(__global const float *x, int x_off, int x_bs,
                        __global float *y, int y_off, int y_bs, pool_shape g)
 {
-    int n, c, oh, ow;
-    pool_locate(&g, &n, &c, &oh, &ow);
+    int n, c, oh, ow0;
+    const int count = block_locate(&g, &n, &c, &oh, &ow0);
     __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;
-    float m;
-    window_max(p, &g, oh * g.stride_h - g.pad_h, ow * g.stride_w - g.pad_w, &m);
-    y[y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow] = m;
+    int8 arg;
+    const float8 m = block_max(p, &g, oh * g.stride_h - g.pad_h, ow0 * g.stride_w - g.pad_w, &arg);
+    store_lanes(y + y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow0, count, m);
 }
 
 /* pool_max that also writes the argmax (flat h * W + w in the plane). */
@@ -86,14 +156,22 @@ __kernel void pool_max_argmax(__global const float *x, int x_off, int x_bs,
                               __global float *y, int y_off, int y_bs,
                               __global int *idx, int idx_off, int idx_bs, pool_shape g)
 {
-    int n, c, oh, ow;
-    pool_locate(&g, &n, &c, &oh, &ow);
+    int n, c, oh, ow0;
+    const int count = block_locate(&g, &n, &c, &oh, &ow0);
     __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;
-    float m;
-    int arg = window_max(p, &g, oh * g.stride_h - g.pad_h, ow * g.stride_w - g.pad_w, &m);
-    int o = (c * g.oh + oh) * g.ow + ow;
-    y[y_off + n * y_bs + o] = m;
-    idx[idx_off + n * idx_bs + o] = arg;
+    int8 arg;
+    const float8 m = block_max(p, &g, oh * g.stride_h - g.pad_h, ow0 * g.stride_w - g.pad_w, &arg);
+    const int o = (c * g.oh + oh) * g.ow + ow0;
+    store_lanes(y + y_off + n * y_bs + o, count, m);
+    __global int *ip = idx + idx_off + n * idx_bs + o;
+    if (count == PW) {
+        vstore8(arg, 0, ip);
+    } else {
+        int t[PW];
+        vstore8(arg, 0, t);
+        for (int l = 0; l < count; l++)
+            ip[l] = t[l];
+    }
 }
 
 /* clnet_adaptive_window (lib/core/geometry.h): output i of `out` covers

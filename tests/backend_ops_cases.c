@@ -321,7 +321,7 @@ static void add_conv_transpose_forced(const conv_case *cc)
 }
 
 enum { PF_CEIL = 1, PF_INCL = 2, PF_GLOBAL = 4, PF_ARGMAX = 8, PF_VIEWS = 16, PF_TIES = 32,
-       PF_NEG = 64 };
+       PF_NEG = 64, PF_NAN = 128 };
 
 /* A pooling; h == 0 makes it 1-D. */
 typedef struct pool_case {
@@ -357,6 +357,18 @@ static const pool_case pool_cases[] = {
     {1, 3, 31, 31, CLNET_POOL_AVG, {5, 5}, {3, 3}, {2, 2, 2, 2}, .flags = PF_INCL},
     {1, 2, 7, 10, CLNET_POOL_AVG, {2, 3}, {2, 1}, {0, 1, 0, 0}, .flags = PF_INCL},
     {2, 3, 0, 31, CLNET_POOL_MAX, {1, 3}, {1, 2}, {0, 1, 0, 1}, .flags = PF_ARGMAX},
+    /* rows of several 8-wide output blocks of the max kernels, the last
+     * one partial: vector loads inside the row, lanes gathered at its
+     * edges and in the padding */
+    {2, 5, 31, 31, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_ARGMAX},
+    {1, 3, 18, 40, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_TIES | PF_ARGMAX},
+    {1, 3, 17, 37, CLNET_POOL_MAX, {3, 3}, {3, 3}, .flags = PF_TIES | PF_ARGMAX},
+    {2, 3, 33, 35, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_ARGMAX},
+    {1, 2, 9, 29, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_CEIL | PF_NEG},
+    {1, 3, 12, 21, CLNET_POOL_MAX, {2, 3}, {1, 1}, {0, 1, 1, 0}, .flags = PF_TIES},
+    {2, 3, 11, 34, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_VIEWS | PF_ARGMAX},
+    {2, 3, 14, 33, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_NAN | PF_ARGMAX},
+    {1, 2, 13, 35, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_NAN},
     {1, 4, 0, 16, CLNET_POOL_AVG, {1, 3}, {1, 1}, {0, 1, 0, 1}, .flags = PF_INCL},
 };
 
@@ -430,6 +442,8 @@ static tspec pool_x(const pool_case *pc)
         x = ranged(x, FILL_INTS, 0, 3);
     else if (pc->flags & PF_NEG)
         x = ranged(x, FILL_UNIFORM, -3, -1);
+    else if (pc->flags & PF_NAN)
+        x = ranged(x, FILL_SPECIAL, -3, 3);
     x.cview = pc->flags & PF_VIEWS;
     return x;
 }

@@ -1,9 +1,9 @@
 /* test_recipe_features.c - known values of the pieces the training recipes
  * (bench/recipes.c) are built from: multistep and piecewise-linear
- * schedules, per-parameter learning rates and a frozen batch-norm scale, a
- * summed loss, Dirac and PyTorch-default initialisation, the scale
- * activation in cfg files, reflect padding and the alternating flip,
- * weighted test-time augmentation, lookahead, and the patch-whitening
+ * schedules, per-parameter learning rates (0: no gradient) and a frozen
+ * batch-norm scale, a summed loss, Dirac and PyTorch-default initialisation,
+ * the scale activation in cfg files, reflect padding and the alternating
+ * flip, weighted test-time augmentation, lookahead, and the patch-whitening
  * initialiser with its eigensolver. */
 #include <math.h>
 #include <stdlib.h>
@@ -137,6 +137,42 @@ static void check_param_lr(clnet_net *net, const float *x, const int32_t *labels
     free(w0), free(g0), free(b0), free(gw), free(gb), free(gg), free(w1), free(g1), free(b1);
 }
 
+/* lr_mult 0 on the conv's weights and the linear layer's bias: backward
+ * computes neither gradient (both read 0, the linear weights' does not)
+ * and a step leaves the conv's weights alone. */
+static void check_lr_zero(clnet_net *net, const float *x, const int32_t *labels, const char *dev)
+{
+    clnet_status st = clnet_net_set_param_lr(net, 1, 0, 0.0f, 0.0f);
+    if (st == CLNET_OK)
+        st = clnet_net_set_param_lr(net, 4, 1, 0.0f, 0.0f);
+    float *w0 = read_param(net, 1, 0);
+    if (st == CLNET_OK)
+        st = clnet_net_forward(net, x, 4);
+    if (st == CLNET_OK)
+        st = clnet_net_backward(net, labels, NULL, NULL);
+    float *gw = read_grad(&net->layers[1].params[0]), *gl = read_grad(&net->layers[4].params[0]);
+    float *gb = read_grad(&net->layers[4].params[1]);
+    const clnet_optimizer sgd = {.kind = CLNET_OPTIM_SGD, .lr = 0.1f, .weight_decay = 0.5f};
+    if (st == CLNET_OK)
+        st = clnet_net_step(net, &sgd, sgd.lr);
+    float *w1 = read_param(net, 1, 0);
+    if (st != CLNET_OK || !w0 || !gw || !gl || !gb || !w1) {
+        failures += test_check_status(net->ctx, st != CLNET_OK ? st : CLNET_ERR_HOST_MEMORY,
+                                      "lr_mult 0");
+    } else {
+        bool zero = true, linear = false;
+        for (int i = 0; i < 54; i++)
+            zero = zero && gw[i] == 0.0f;
+        for (int i = 0; i < 4; i++)
+            zero = zero && gb[i] == 0.0f;
+        for (int i = 0; i < 4 * 27; i++)
+            linear = linear || gl[i] != 0.0f;
+        expect(zero && linear && memcmp(w0, w1, 54 * sizeof *w0) == 0, dev,
+               "lr_mult 0: no gradient (reads 0) and no step for exactly those parameters");
+    }
+    free(w0), free(gw), free(gl), free(gb), free(w1);
+}
+
 /* A summed loss gives n times the mean's gradient and reports the same mean. */
 static void check_loss_sum(clnet_net *net, const float *x, const int32_t *labels, const char *dev)
 {
@@ -241,6 +277,7 @@ static void check_nets(clnet_device *dev)
     check_param_lr(net, x, labels, info.name);
     check_scale(net, x, info.name);
     check_lookahead(net, info.name);
+    check_lr_zero(net, x, labels, info.name);
     clnet_net_free(net);
 }
 

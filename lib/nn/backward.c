@@ -69,6 +69,14 @@ static bool trains(const nn_layer *l)
     return false;
 }
 
+/* Whether parameter j of a training layer gets a gradient: not where its
+ * learning rate is multiplied by 0 (airbench's frozen whitening weights),
+ * whose gradient tensor keeps the zeros clnet_net_set_param_lr left. */
+static bool learns(const nn_layer *l, int j)
+{
+    return l->params[j].trainable && l->params[j].lr_mult != 0.0f;
+}
+
 /* ---- backward: per layer kind ---- */
 
 static clnet_status backward_conv(clnet_net *net, nn_layer *l, clnet_tensor *g)
@@ -85,8 +93,9 @@ static clnet_status backward_conv(clnet_net *net, nn_layer *l, clnet_tensor *g)
         bw.u.conv.kernel[0] = ws->ndim == 4 ? (int)ws->dim[2] : 1;
         bw.u.conv.kernel[1] = (int)ws->dim[ws->ndim - 1];
         clnet_tensor *in[2] = {transposed ? g : x, transposed ? x : g};
-        st = run(net, &bw, 2, in, 1, &l->params[0].grad);
-        if (st == CLNET_OK && l->nparams > 1) {
+        if (learns(l, 0))
+            st = run(net, &bw, 2, in, 1, &l->params[0].grad);
+        if (st == CLNET_OK && l->nparams > 1 && learns(l, 1)) {
             clnet_op sum = {.kind = CLNET_OP_REDUCE_SUM};
             st = run(net, &sum, 1, &g, 1, &l->params[1].grad);
         }
@@ -113,8 +122,9 @@ static clnet_status backward_linear(clnet_net *net, nn_layer *l, clnet_tensor *g
         if (!p->b.y2)
             return clnet_fail(net->ctx, CLNET_ERR_INTERNAL, "net backward: input %s of linear "
                               "layer %s is not dense", p->spec.name, l->spec.name);
-        st = run(net, &dw, 2, (clnet_tensor *[]){g, p->b.y2}, 1, &l->params[0].grad);
-        if (st == CLNET_OK && l->nparams > 1) {
+        if (learns(l, 0))
+            st = run(net, &dw, 2, (clnet_tensor *[]){g, p->b.y2}, 1, &l->params[0].grad);
+        if (st == CLNET_OK && l->nparams > 1 && learns(l, 1)) {
             clnet_op sum = {.kind = CLNET_OP_REDUCE_SUM};
             st = run(net, &sum, 1, &g, 1, &l->params[1].grad);
         }

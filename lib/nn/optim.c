@@ -133,8 +133,12 @@ clnet_status clnet_net_set_param_lr(clnet_net *net, int id, int index, float lr_
         return clnet_fail(net->ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_net_set_param_lr: "
                           "multipliers %g and %g must be finite and >= 0", (double)lr_mult,
                           (double)decay_mult);
-    net->layers[id].params[index].lr_mult = lr_mult;
-    net->layers[id].params[index].decay_mult = decay_mult;
+    nn_param *p = &net->layers[id].params[index];
+    p->lr_mult = lr_mult;
+    p->decay_mult = decay_mult;
+    /* backward computes no gradient for it any more: what it reads is 0 */
+    if (lr_mult == 0.0f && p->grad)
+        return clnet_tensor_fill(p->grad, 0.0f);
     return CLNET_OK;
 }
 

@@ -63,13 +63,26 @@ static clnet_status launch(clnet_device *dev, const char *name, int nargs,
     return clnet_cl_launch(dev, kernel, name, nargs, args, dims, global, NULL);
 }
 
-/* One work-item per output element, grid (OW, OH, N * C). */
+/* Outputs along the width per work-item of the max kernels (PW of
+ * cl/pool.cl). */
+#define POOL_ROW_BLOCK 8
+
+/* Whether the kernels of this mode take a row block of outputs per
+ * work-item (max: vectors along the width), not one output. */
+static bool row_blocks(const clnet_pool_geom *g)
+{
+    return clnet_pool_mode_info_get(g->mode)->selects && !g->adaptive;
+}
+
+/* One work-item per output element, grid (OW, OH, N * C), or per block of
+ * POOL_ROW_BLOCK outputs of a row (row_blocks). */
 static clnet_status run_window(clnet_device *dev, const clnet_pool_geom *g,
                                const clnet_tensor *x, clnet_tensor *y, clnet_tensor *argmax)
 {
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     pool_shape shape = shape_of(g);
-    size_t grid[3] = { (size_t)g->ow, (size_t)g->oh, (size_t)(g->n * g->c) };
+    const int64_t across = row_blocks(g) ? clnet_ceil_div(g->ow, POOL_ROW_BLOCK) : g->ow;
+    size_t grid[3] = { (size_t)across, (size_t)g->oh, (size_t)(g->n * g->c) };
     char name[64];
     if (argmax) {
         clnet_cl_tensor_args ia = clnet_cl_targs(argmax);

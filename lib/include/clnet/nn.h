@@ -270,7 +270,9 @@ clnet_status clnet_net_freeze(clnet_net *net, int first, int last, bool frozen);
  * as clnet_net_param_read) by lr_mult and its weight decay by decay_mult in
  * every clnet_net_step after this call: per-group learning rates, such as
  * airbench's 64x for batch-norm shifts with decay_mult 1/64 (the same
- * absolute decay). lr_mult 0 freezes the one parameter. Both start at 1
+ * absolute decay). lr_mult 0 freezes the one parameter: the backward pass
+ * of a convolution or linear layer then computes no gradient for it, and
+ * its gradient tensor (clnet_net_grad) holds zeros. Both start at 1
  * (gamma of a bn_frozen_scale layer: lr_mult 0). Errors:
  * CLNET_ERR_INVALID_ARGUMENT (no such layer or trainable parameter, a
  * multiplier negative or not finite). */
