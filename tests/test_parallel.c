@@ -242,6 +242,53 @@ static int check_refusals(clnet_ctx *ctx, clnet_device *const *devs)
     return rc;
 }
 
+/* A net with fewer parameters (10) than the batch has images (64): the
+ * per-image losses the group reads back must fit its host buffers (an
+ * overflow there is what ASan would catch), and the loss must be the
+ * single device's. */
+static int check_tiny_net(clnet_ctx *ctx, clnet_device *const *devs)
+{
+    enum { N = 64, F = 4 };
+    const clnet_shape in = {.ndim = 1, .dim = {F}};
+    clnet_layer_spec fc = {.kind = CLNET_LAYER_LINEAR, .out_channels = 2, .bias = true};
+    float x[N * F], single = 0.0f, split = 0.0f;
+    int32_t labels[N];
+    for (int i = 0; i < N; i++) {
+        labels[i] = i % 2;
+        for (int f = 0; f < F; f++)
+            x[i * F + f] = (float)((i * 7 + f * 3) % 11) / 11.0f - 0.5f;
+    }
+    clnet_net *net[2] = {NULL, NULL};
+    clnet_parallel *par = NULL;
+    clnet_status st = CLNET_OK;
+    for (int k = 0; k < 2 && st == CLNET_OK; k++) {
+        st = clnet_net_new(ctx, &in, &net[k]);
+        if (st == CLNET_OK)
+            st = clnet_net_add(net[k], &fc, NULL);
+    }
+    if (st == CLNET_OK)
+        st = clnet_net_bind(net[0], devs[0], N, CLNET_INIT_HE_NORMAL, SEED);
+    if (st == CLNET_OK) {
+        clnet_net_set_training(net[0], true);
+        st = clnet_net_forward(net[0], x, N);
+    }
+    if (st == CLNET_OK)
+        st = clnet_net_backward(net[0], labels, NULL, &single);
+    if (st == CLNET_OK)
+        st = clnet_parallel_new(net[1], devs, 2, NULL, N, CLNET_INIT_HE_NORMAL, SEED, &par);
+    if (st == CLNET_OK)
+        st = clnet_parallel_step(par, x, labels, NULL, N, &sgd, LR, &split, NULL);
+    clnet_parallel_free(par);
+    clnet_net_free(net[0]);
+    clnet_net_free(net[1]);
+    if (test_check_status(ctx, st, "tiny net"))
+        return 1;
+    bool ok = fabsf(single - split) <= 1e-5f * fmaxf(1.0f, fabsf(single));
+    printf("%s: tiny net (10 parameters, batch 64): loss %.6f on one device, %.6f on two\n",
+           ok ? "ok" : "FAIL", single, split);
+    return ok ? 0 : 1;
+}
+
 static int run_checks(clnet_ctx *ctx, clnet_device *const *cl, clnet_device *ref,
                       const mnist *m)
 {
@@ -264,6 +311,7 @@ static int run_checks(clnet_ctx *ctx, clnet_device *const *cl, clnet_device *ref
     rc |= parallel_curve(ctx, mixed, 2, NULL, m, 4, 8, short_expected, "OpenCL + ref");
     rc |= check_epoch(ctx, cl, m);
     rc |= check_refusals(ctx, cl);
+    rc |= check_tiny_net(ctx, cl);
     return rc;
 }
 

@@ -204,6 +204,10 @@ static clnet_status plan_buffers(clnet_parallel *par)
             }
         }
     size_t most = par->grad_floats > par->stat_floats ? par->grad_floats : par->stat_floats;
+    /* read_loss reads a replica's per-image losses into host[0] too: a tiny
+     * net can have fewer parameters than a batch has images */
+    if ((size_t)par->max_batch > most)
+        most = (size_t)par->max_batch;
     /* zeroed: the ranges of frozen layers are summed but never read */
     par->host = calloc((size_t)par->ndevs, sizeof *par->host);
     bool allocated = par->host != NULL;
