@@ -399,6 +399,19 @@ static clnet_status wait_replicas(clnet_parallel *par, int n)
     return CLNET_OK;
 }
 
+/* A transfer could not be queued: the ones queued before it still write
+ * into the group's host buffers, so they are waited for before the error
+ * returns (and the caller may free the group). */
+static clnet_status queue_fail(clnet_parallel *par, int r, clnet_status st)
+{
+    char detail[4096];
+    snprintf(detail, sizeof detail, "%s", clnet_last_error(par->nets[r]->ctx));
+    for (int i = 0; i < par->ndevs; i++)
+        (void)clnet_device_synchronize(par->devs[i]);
+    return clnet_fail(par_ctx(par), st, "parallel all-reduce: replica %d (device %s): %s", r,
+                      par->names[r], detail);
+}
+
 /* The all-reduce of one set of slots (gradients or running statistics):
  * sum over the replicas that had images of (their share) * (their values),
  * written back to every replica. Each replica's values land in its own flat
@@ -424,7 +437,7 @@ static clnet_status reduce(clnet_parallel *par, const par_slot *slots, int nslot
                                                        par->host[r] + slot->offset,
                                                        numel * sizeof(float));
             if (st != CLNET_OK)
-                return replica_fail(par, r, st, "all-reduce");
+                return queue_fail(par, r, st);
         }
     }
     clnet_status st = wait_replicas(par, n);
@@ -448,7 +461,7 @@ static clnet_status reduce(clnet_parallel *par, const par_slot *slots, int nslot
             st = clnet_tensor_write_nowait(slot_tensor(par->nets[r], slot, grad),
                                            par->result + slot->offset, numel * sizeof(float));
             if (st != CLNET_OK)
-                return replica_fail(par, r, st, "all-reduce");
+                return queue_fail(par, r, st);
             if (!grad)
                 par->nets[r]->param_version++;
         }
