@@ -60,11 +60,7 @@ bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom
 static clnet_status launch(clnet_device *dev, const char *name, int nargs,
                            const clnet_cl_arg *args, const size_t global[3])
 {
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "conv3x3", NULL, name, &kernel);
-    if (st != CLNET_OK)
-        return st;
-    return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, NULL);
+    return clnet_cl_launch_program(dev, "conv3x3", name, nargs, args, 3, global);
 }
 
 clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,

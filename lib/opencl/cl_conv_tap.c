@@ -50,12 +50,8 @@ bool clnet_cl_single_tap_supports(const clnet_conv_params *p)
 static clnet_status launch(clnet_device *dev, const char *name, int nargs,
                            const clnet_cl_arg *args, size_t d0, size_t d1)
 {
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "conv_tap", NULL, name, &kernel);
-    if (st != CLNET_OK)
-        return st;
     const size_t global[2] = {d0, d1};
-    return clnet_cl_launch(dev, kernel, name, nargs, args, 2, global, NULL);
+    return clnet_cl_launch_program(dev, "conv_tap", name, nargs, args, 2, global);
 }
 
 /* y (N x out_ch) = x (N x in_ch) * the tap's weights (in_ch x out_ch) + b:

@@ -22,11 +22,7 @@ static const char *activation_kernel(clnet_activation fn, const char *suffix, ch
 static clnet_status launch(clnet_device *dev, const char *name, int nargs,
                            const clnet_cl_arg *args, cl_uint dims, const size_t *global)
 {
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "eltwise", NULL, name, &kernel);
-    if (st != CLNET_OK)
-        return st;
-    return clnet_cl_launch(dev, kernel, name, nargs, args, dims, global, NULL);
+    return clnet_cl_launch_program(dev, "eltwise", name, nargs, args, dims, global);
 }
 
 /* Grid (image, N) over a tensor's images. */

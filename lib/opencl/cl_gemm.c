@@ -85,13 +85,9 @@ static clnet_status run_rbf(clnet_device *dev, const clnet_tensor *x, const clne
     const clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(wa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(features),
     };
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "gemm", NULL, "rbf", &kernel);
-    if (st != CLNET_OK)
-        return st;
     const size_t grid[2] = {(size_t)y->shape[1], (size_t)y->shape[0]};
-    return clnet_cl_launch(dev, kernel, "rbf", (int)(sizeof args / sizeof args[0]), args, 2,
-                           grid, NULL);
+    return clnet_cl_launch_program(dev, "gemm", "rbf", (int)(sizeof args / sizeof args[0]), args,
+                                   2, grid);
 }
 
 /* Kernel `name` of cl/gemm.cl on (x, dy, w, out) with grid (F, rows) and

@@ -66,14 +66,10 @@ clnet_status clnet_cl_reduce_size(clnet_device *dev, cl_kernel kernel, size_t by
 static clnet_status launch_channels(clnet_device *dev, const char *name, int nargs,
                                     const clnet_cl_arg *args, const clnet_tensor *y)
 {
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "norm", NULL, name, &kernel);
-    if (st != CLNET_OK)
-        return st;
     size_t grid[3] = {
         (size_t)clnet_spatial_numel(y), (size_t)y->shape[1], (size_t)y->shape[0],
     };
-    return clnet_cl_launch(dev, kernel, name, nargs, args, 3, grid, NULL);
+    return clnet_cl_launch_program(dev, "norm", name, nargs, args, 3, grid);
 }
 
 /* The activation a BATCHNORM(_BACKWARD) fuses as the kernels take it:

@@ -10,12 +10,8 @@
 static clnet_status launch_step(clnet_device *dev, const char *name, int nargs,
                                 const clnet_cl_arg *args, const clnet_tensor *g)
 {
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "optim", NULL, name, &kernel);
-    if (st != CLNET_OK)
-        return st;
     size_t grid[2] = { (size_t)clnet_tensor_image_numel(g), (size_t)g->shape[0] };
-    return clnet_cl_launch(dev, kernel, name, nargs, args, 2, grid, NULL);
+    return clnet_cl_launch_program(dev, "optim", name, nargs, args, 2, grid);
 }
 
 /* Without momentum the velocity is ignored, present or not. */

@@ -56,11 +56,7 @@ static const char *kernel_name(char *buf, size_t size, const char *kind,
 static clnet_status launch(clnet_device *dev, const char *name, int nargs,
                            const clnet_cl_arg *args, cl_uint dims, const size_t *global)
 {
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "pool", NULL, name, &kernel);
-    if (st != CLNET_OK)
-        return st;
-    return clnet_cl_launch(dev, kernel, name, nargs, args, dims, global, NULL);
+    return clnet_cl_launch_program(dev, "pool", name, nargs, args, dims, global);
 }
 
 /* Outputs along the width per work-item of the max kernels (PW of

@@ -502,12 +502,19 @@ clnet_status clnet_cl_launch(clnet_device *dev, cl_kernel kernel, const char *na
     return clnet_cl_check(dev, err, what);
 }
 
-clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const char *kernel,
-                                int nargs, const clnet_cl_arg *args, size_t n)
+clnet_status clnet_cl_launch_program(clnet_device *dev, const char *program, const char *kernel,
+                                     int nargs, const clnet_cl_arg *args, cl_uint work_dim,
+                                     const size_t *global)
 {
     cl_kernel k;
     clnet_status st = clnet_cl_kernel(dev, program, NULL, kernel, &k);
     if (st != CLNET_OK)
         return st;
-    return clnet_cl_launch(dev, k, kernel, nargs, args, 1, &n, NULL);
+    return clnet_cl_launch(dev, k, kernel, nargs, args, work_dim, global, NULL);
+}
+
+clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const char *kernel,
+                                int nargs, const clnet_cl_arg *args, size_t n)
+{
+    return clnet_cl_launch_program(dev, program, kernel, nargs, args, 1, &n);
 }

@@ -81,6 +81,12 @@ clnet_status clnet_cl_launch(clnet_device *dev, cl_kernel kernel, const char *na
                              int nargs, const clnet_cl_arg *args, cl_uint work_dim,
                              const size_t *global, const size_t *local);
 
+/* clnet_cl_kernel with the default options, then clnet_cl_launch over the
+ * exact grid `global` (work_dim dimensions) with the driver's local size. */
+clnet_status clnet_cl_launch_program(clnet_device *dev, const char *program, const char *kernel,
+                                     int nargs, const clnet_cl_arg *args, cl_uint work_dim,
+                                     const size_t *global);
+
 /* Convenience for the common 1-D launch over `n` work-items. */
 clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const char *kernel,
                                 int nargs, const clnet_cl_arg *args, size_t n);
