@@ -107,7 +107,7 @@ bool baseline_pytorch_time(const pytorch_job *job, pytorch_timing *out, char *er
     char *argv[] = {"python3", (char *)script, "--model", (char *)job->model, "--input",
                     (char *)job->input, "--classes", classes, "--batch", batch, "--reps", reps,
                     "--seed", seed, "--threads", threads, "--lr", lr, "--momentum", momentum,
-                    job->train ? "--train" : NULL, NULL};
+                    "--device", job->cuda ? "cuda" : "cpu", job->train ? "--train" : NULL, NULL};
     /* Debian's python3-torch lives in the system interpreter, which a pyenv or
      * venv python3 earlier on PATH does not see: that one is tried first. */
     static const char *const pythons[] = {"python3", "/usr/bin/python3"};
@@ -139,6 +139,7 @@ bool baseline_pytorch_time(const pytorch_job *job, pytorch_timing *out, char *er
     if (code != 0) {
         snprintf(err, err_size, "%s %s exited with status %d%s", argv[0], script, code,
                  code == 3 ? " (python3-torch or python3-torchvision is not installed)"
+                 : code == 4 ? " (PyTorch sees no CUDA device)"
                  : code == 127 ? " (python3 not found)" : "");
         return false;
     }

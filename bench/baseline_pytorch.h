@@ -9,12 +9,13 @@
 #include <stdint.h>
 
 /* What to run: a zoo model name, its per-image input ("3x32x32"), classes,
- * batch, the training step or inference, SGD's lr and momentum, and the
- * thread count (the OpenCL CPU device's compute units). */
+ * batch, the training step or inference, SGD's lr and momentum, the thread
+ * count (the OpenCL CPU device's compute units), and whether PyTorch runs on
+ * its CUDA device (clnet's device is a GPU) instead of the host CPU. */
 typedef struct pytorch_job {
     const char *model, *input;
     long classes, batch, reps, seed, threads;
-    bool train;
+    bool train, cuda;
     float lr, momentum;
 } pytorch_job;
 

@@ -2,13 +2,16 @@
 """baseline_pytorch.py - the PyTorch twin of `clnet-bench run --train`: the same
 zoo network (lenet5, resnet20 option A, torchvision resnet18 and mobilenet_v2),
 the same training step (forward in training mode, softmax cross-entropy against
-random labels, backward, SGD with momentum), timed per step on the CPU.
+random labels, backward, SGD with momentum), timed per step on the CPU, or on
+PyTorch's CUDA device when clnet's device is a GPU.
 
 clnet-bench runs it as
   python3 baseline_pytorch.py --model M --batch B --input CxHxW --classes N
-                              --threads T --reps R --lr LR --momentum MU [--train]
+                              --threads T --reps R --lr LR --momentum MU
+                              --device cpu|cuda [--train]
 and reads one JSON line from stdout: {"params", "ms", "ms_min", "ms_max"}.
-Exit status 2: a model with no twin here or a bad option; 3: torch is missing.
+Exit status 2: a model with no twin here or a bad option; 3: torch is missing;
+4: --device cuda without a CUDA device.
 """
 import argparse
 import json
@@ -100,8 +103,13 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--train", action="store_true")
     a = ap.parse_args()
+    if a.device == "cuda" and not torch.cuda.is_available():
+        print("baseline_pytorch.py: --device cuda: this PyTorch sees no CUDA device",
+              file=sys.stderr)
+        sys.exit(4)
     try:
         c, h, w = (int(v) for v in a.input.split("x"))
     except ValueError:
@@ -114,6 +122,9 @@ def main():
     params = sum(p.numel() for p in net.parameters())
     x = torch.rand(a.batch, c, h, w) * 2 - 1
     labels = torch.randint(0, a.classes, (a.batch,))
+    net, x, labels = net.to(a.device), x.to(a.device), labels.to(a.device)
+    # CUDA runs asynchronously: a step is over when the device is idle again
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     opt = torch.optim.SGD(net.parameters(), lr=a.lr, momentum=a.momentum)
     net.train(a.train)
 
@@ -127,11 +138,13 @@ def main():
         loss.backward()
         opt.step()
 
-    step()  # the first step allocates and picks oneDNN's kernels: timed apart by clnet too
+    step()  # the first step allocates and picks its kernels: timed apart by clnet too
+    sync()
     times = []
     for _ in range(a.reps):
         t = time.perf_counter()
         step()
+        sync()
         times.append((time.perf_counter() - t) * 1e3)
     times.sort()
     r = len(times)

@@ -56,7 +56,8 @@ static void print_help(void)
            "                     with the layers after it carries their time)\n"
            "  --baseline pytorch the same network and step in PyTorch on the host CPU\n"
            "                     (bench/baseline_pytorch.py, python3-torch), threads =\n"
-           "                     the device's compute units: both times and the ratio\n"
+           "                     the device's compute units, or on CUDA when the device\n"
+           "                     is a GPU: both times and the ratio\n"
            "                     PyTorch ms / clnet ms (> 1: clnet is faster)\n" MODEL_OPTS_HELP
            MODEL_ONNX_HELP
            "  --json             one results object instead of text (docs/results/README.md:\n"
@@ -159,6 +160,7 @@ typedef struct run_state {
     double loss_ms, step_ms, profiled_ms;
     pytorch_timing torch;        /* --baseline pytorch */
     long torch_threads;
+    bool torch_cuda;             /* PyTorch ran on its CUDA device */
     float loss;
     bool finite;
 } run_state;
@@ -287,13 +289,15 @@ static int run_pytorch(run_state *r)
 {
     const run_options *opt = r->opt;
     bool host = strcmp(r->info.type, "cpu") == 0 || r->info.kind == CLNET_DEVICE_REF;
+    /* a GPU's peer is PyTorch on the GPU (CUDA, cuDNN), not on the host */
+    r->torch_cuda = strcmp(r->info.type, "gpu") == 0;
     /* PoCL runs a CPU device's compute units as threads: PyTorch gets as many */
     r->torch_threads = host && r->info.compute_units > 0 ? (long)r->info.compute_units
                                                           : sysconf(_SC_NPROCESSORS_ONLN);
     pytorch_job job = {.model = opt->model, .input = r->input, .classes = r->out_numel,
                        .batch = opt->batch, .reps = opt->reps, .seed = opt->seed,
-                       .threads = r->torch_threads, .train = opt->train, .lr = r->sgd.lr,
-                       .momentum = r->sgd.momentum};
+                       .threads = r->torch_threads, .train = opt->train, .cuda = r->torch_cuda,
+                       .lr = r->sgd.lr, .momentum = r->sgd.momentum};
     char err[512];
     if (!baseline_pytorch_time(&job, &r->torch, err, sizeof err)) {
         fprintf(stderr, "clnet-bench %s: --baseline pytorch: %s\n", CMD, err);
@@ -387,10 +391,14 @@ static void print_text(const run_state *r)
     printf("per batch     %10.3f ms median (min %.3f, max %.3f)\n", r->ms, r->ms_min, r->ms_max);
     printf("throughput    %10.2f images/s\n", (double)opt->batch / (r->ms * 1e-3));
     printf("host wait     %10.3f ms per batch (median)\n", r->host_wait_ms);
-    if (opt->pytorch)
-        printf("pytorch       %10.3f ms median (min %.3f, max %.3f), %ld threads: ratio "
+    if (opt->pytorch) {
+        char where[40] = "CUDA";
+        if (!r->torch_cuda)
+            snprintf(where, sizeof where, "CPU, %ld threads", r->torch_threads);
+        printf("pytorch       %10.3f ms median (min %.3f, max %.3f), %s: ratio "
                "%.2f (PyTorch ms / clnet ms)\n", r->torch.ms, r->torch.ms_min,
-               r->torch.ms_max, r->torch_threads, r->torch.ms / r->ms);
+               r->torch.ms_max, where, r->torch.ms / r->ms);
+    }
     printf("memory        %10.1f MiB on the device (tensors of the net)\n",
            (double)clnet_net_device_bytes(r->net) / (1024.0 * 1024.0));
     if (!opt->train) {
@@ -454,10 +462,11 @@ static void print_json(const run_state *r)
     training_json_number(stdout, opt->train ? (double)r->loss : NAN);
     printf(", \"host_wait_ms\": %.4f", r->host_wait_ms);
     if (opt->pytorch)
-        printf(", \"baseline\": \"pytorch\", \"baseline_threads\": %ld, \"baseline_ms\": %.4f, "
+        printf(", \"baseline\": \"pytorch\", \"baseline_device\": \"%s\", "
+               "\"baseline_threads\": %ld, \"baseline_ms\": %.4f, "
                "\"baseline_ms_min\": %.4f, \"baseline_ms_max\": %.4f, \"ratio\": %.4f",
-               r->torch_threads, r->torch.ms, r->torch.ms_min, r->torch.ms_max,
-               r->torch.ms / r->ms);
+               r->torch_cuda ? "cuda" : "cpu", r->torch_threads, r->torch.ms,
+               r->torch.ms_min, r->torch.ms_max, r->torch.ms / r->ms);
     if (opt->profile) {
         printf(", \"profiled_ms\": %.4f, \"profile_loss_ms\": %.4f, \"profile_step_ms\": %.4f, "
                "\"profile\": [", r->profiled_ms, r->loss_ms, r->step_ms);
