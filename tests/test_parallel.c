@@ -289,6 +289,58 @@ static int check_tiny_net(clnet_ctx *ctx, clnet_device *const *devs)
     return ok ? 0 : 1;
 }
 
+/* Per-parameter learning-rate multipliers (clnet_net_set_param_lr) reach
+ * every replica: a weight with lr_mult 0 stays as initialised on all of
+ * them, and the replicas stay identical through steps that scale the others. */
+static int check_lr_mults(clnet_ctx *ctx, clnet_device *const *devs)
+{
+    enum { N = 16, F = 6 };
+    const clnet_shape in = {.ndim = 1, .dim = {F}};
+    clnet_layer_spec hidden = {.kind = CLNET_LAYER_LINEAR, .out_channels = 5, .bias = true};
+    clnet_layer_spec head = {.kind = CLNET_LAYER_LINEAR, .out_channels = 3, .bias = true};
+    float x[N * F], loss, before[5 * F], after[5 * F];
+    int32_t labels[N];
+    for (int i = 0; i < N; i++) {
+        labels[i] = i % 3;
+        for (int f = 0; f < F; f++)
+            x[i * F + f] = (float)((i * 5 + f * 7) % 13) / 13.0f - 0.5f;
+    }
+    clnet_net *net = NULL;
+    clnet_parallel *par = NULL;
+    int first = 0;
+    clnet_status st = clnet_net_new(ctx, &in, &net);
+    if (st == CLNET_OK)
+        st = clnet_net_add(net, &hidden, &first);
+    if (st == CLNET_OK)
+        st = clnet_net_add(net, &head, NULL);
+    if (st == CLNET_OK)
+        st = clnet_net_set_param_lr(net, first, 0, 0.0f, 0.0f);
+    if (st == CLNET_OK)
+        st = clnet_net_set_param_lr(net, first + 1, 1, 2.0f, 1.0f);
+    if (st == CLNET_OK)
+        st = clnet_parallel_new(net, devs, 2, NULL, N, CLNET_INIT_HE_NORMAL, SEED, &par);
+    if (st == CLNET_OK)
+        st = clnet_net_param_read(clnet_parallel_replica(par, 1), first, 0, NULL, before,
+                                  5 * F);
+    for (int s = 0; s < 3 && st == CLNET_OK; s++)
+        st = clnet_parallel_step(par, x, labels, NULL, N, &sgd, LR, &loss, NULL);
+    if (st == CLNET_OK)
+        st = clnet_net_param_read(clnet_parallel_replica(par, 1), first, 0, NULL, after,
+                                  5 * F);
+    int rc = test_check_status(ctx, st, "lr multipliers");
+    if (!rc && replicas_identical(par))
+        rc = 1;
+    if (!rc && memcmp(before, after, sizeof before) != 0) {
+        printf("FAIL: replica 1 stepped a weight whose lr_mult is 0\n");
+        rc = 1;
+    }
+    if (!rc)
+        printf("ok: lr multipliers (0 on a weight, 2 on a bias) reach every replica\n");
+    clnet_parallel_free(par);
+    clnet_net_free(net);
+    return rc;
+}
+
 static int run_checks(clnet_ctx *ctx, clnet_device *const *cl, clnet_device *ref,
                       const mnist *m)
 {
@@ -312,6 +364,7 @@ static int run_checks(clnet_ctx *ctx, clnet_device *const *cl, clnet_device *ref
     rc |= check_epoch(ctx, cl, m);
     rc |= check_refusals(ctx, cl);
     rc |= check_tiny_net(ctx, cl);
+    rc |= check_lr_mults(ctx, cl);
     return rc;
 }
 

@@ -30,6 +30,10 @@ static clnet_status copy_settings(const clnet_net *src, clnet_net *dst)
     for (int i = 0; i < src->nlayers; i++) {
         dst->layers[i].frozen = src->layers[i].frozen;
         dst->layers[i].mode = src->layers[i].mode;
+        for (int j = 0; j < src->layers[i].nparams; j++) {
+            dst->layers[i].params[j].lr_mult = src->layers[i].params[j].lr_mult;
+            dst->layers[i].params[j].decay_mult = src->layers[i].params[j].decay_mult;
+        }
     }
     dst->input_grad = src->input_grad;
     dst->loss = src->loss;

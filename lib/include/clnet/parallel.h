@@ -19,8 +19,8 @@ typedef struct clnet_parallel clnet_parallel;
  * weights, optimizer state and settings), and the group makes a copy of it
  * for each further device: the same layers, weights (initialised once on the
  * host from init and seed when the net has none yet, so every replica starts
- * bit-identical), optimizer state, input normalisation, loss, frozen layers
- * and layer modes. Any mix of devices works, `ref` included: the gradients
+ * bit-identical), optimizer state, input normalisation, loss, frozen layers,
+ * layer modes and per-parameter lr and decay multipliers. Any mix of devices works, `ref` included: the gradients
  * meet on the host. Devices of one name run the same step code and stay
  * bit-identical; in a group of different devices (whose steps may round
  * differently) replica 0's weights are also copied to the others after each
