@@ -15,34 +15,79 @@
 
 /* x's planes zero-padded into xp (hp x wp per plane, the input at row pad_h
  * and column pad_w), with zero planes for the channels from C up to cp, the
- * channels of whole CB blocks. Grid: (wp, hp, N * cp). */
+ * channels of whole CB blocks. A work-item writes a padded row, the
+ * input's part in vectors of 8 (scalar code is not vectorised).
+ * Grid: (hp, N * cp). */
 __kernel void wg_pad(__global const float *x, int x_off, int x_bs, int c_n, int h, int w,
                      __global float *xp, int xp_off, int cp, int hp, int wp, int pad_h,
                      int pad_w)
 {
-    const int q = get_global_id(0), r = get_global_id(1), z = get_global_id(2);
-    const int n = z / cp, c = z % cp;
-    const int ih = r - pad_h, iw = q - pad_w;
-    const bool in = c < c_n && ih >= 0 && ih < h && iw >= 0 && iw < w;
-    xp[xp_off + ((size_t)z * hp + r) * wp + q] =
-        in ? x[x_off + n * x_bs + (c * h + ih) * w + iw] : 0.0f;
+    const int r = get_global_id(0), z = get_global_id(1);
+    const int n = z / cp, c = z % cp, ih = r - pad_h;
+    __global float *dst = xp + xp_off + ((size_t)z * hp + r) * wp;
+    if (c >= c_n || ih < 0 || ih >= h) {
+        for (int q = 0; q < wp; q++)
+            dst[q] = 0.0f;
+        return;
+    }
+    __global const float *src = x + x_off + n * x_bs + (c * h + ih) * w;
+    /* the input's columns up to i1 land at pad_w + i, the rest is zero
+     * (a stride can leave the input's last columns unread) */
+    const int i1 = min(w, wp - pad_w);
+    for (int q = 0; q < pad_w; q++)
+        dst[q] = 0.0f;
+    int i = 0;
+    for (; i + 8 <= i1; i += 8)
+        vstore8(vload8(0, src + i), 0, dst + pad_w + i);
+    for (; i < i1; i++)
+        dst[pad_w + i] = src[i];
+    for (int q = pad_w + i1; q < wp; q++)
+        dst[q] = 0.0f;
 }
 
+/* The KV output channels of 8 columns, the lanes of each of the 8
+ * float16 the columns become (r: the channels' rows of 8). */
+#define WG_LANES(r, q)                                                                   \
+    (float16)(r[0].s##q, r[1].s##q, r[2].s##q, r[3].s##q, r[4].s##q, r[5].s##q,        \
+              r[6].s##q, r[7].s##q, r[8].s##q, r[9].s##q, r[10].s##q, r[11].s##q,      \
+              r[12].s##q, r[13].s##q, r[14].s##q, r[15].s##q)
+
 /* dy (N, K, OH, OW) into dyt[n][kb][oh][ow][KV], output channels of block
- * kb as the lanes (zero from K on), so that a work-item streams its block.
- * Grid: (OW, OH, N * KB). */
+ * kb as the lanes (zero from K on), so that a work-item of wg_partial
+ * streams its block. A work-item turns a row: 8 columns at a time as a
+ * transpose of KV vectors (scalar code is not vectorised), the rest
+ * column by column. Grid: (OH, N * KB). */
 __kernel void wg_dy(__global const float *dy, int dy_off, int dy_bs, int k_n, int oh_n,
                     int ow_n, __global float *dyt, int dyt_off)
 {
-    const int ow = get_global_id(0), oh = get_global_id(1), z = get_global_id(2);
+    const int oh = get_global_id(0), z = get_global_id(1);
     const int kblocks = (k_n + KV - 1) / KV;
     const int n = z / kblocks, kb = z % kblocks, plane = oh_n * ow_n;
-    float v[KV];
-    for (int j = 0; j < KV; j++) {
-        const int k = kb * KV + j;
-        v[j] = k < k_n ? dy[dy_off + n * dy_bs + k * plane + oh * ow_n + ow] : 0.0f;
+    const int kcount = min(KV, k_n - kb * KV);
+    __global const float *src = dy + dy_off + n * dy_bs + kb * KV * plane + oh * ow_n;
+    __global float *dst = dyt + dyt_off + ((size_t)z * oh_n + oh) * ow_n * KV;
+    int ow = 0;
+    for (; ow + 8 <= ow_n; ow += 8) {
+        float8 r[KV];
+#pragma unroll
+        for (int j = 0; j < KV; j++)
+            r[j] = j < kcount ? vload8(0, src + j * plane + ow) : (float8)0.0f;
+        __global float *d = dst + ow * KV;
+        vstore16(WG_LANES(r, 0), 0, d);
+        vstore16(WG_LANES(r, 1), 1, d);
+        vstore16(WG_LANES(r, 2), 2, d);
+        vstore16(WG_LANES(r, 3), 3, d);
+        vstore16(WG_LANES(r, 4), 4, d);
+        vstore16(WG_LANES(r, 5), 5, d);
+        vstore16(WG_LANES(r, 6), 6, d);
+        vstore16(WG_LANES(r, 7), 7, d);
     }
-    vstore16(vload16(0, v), 0, dyt + dyt_off + (((size_t)z * oh_n + oh) * ow_n + ow) * KV);
+    for (; ow < ow_n; ow++) {
+        float v[KV];
+        for (int j = 0; j < KV; j++)
+            v[j] = j < kcount ? src[j * plane + ow] : 0.0f;
+        vstore16(vload16(0, v), ow, dst);
+    }
 }
 
 /* One slice's partial dW for KV output channels (block kb), CB input

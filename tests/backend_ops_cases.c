@@ -308,8 +308,9 @@ static void add_conv_backward(const conv_case *cc)
 /* The direct 3x3 weight gradient (forced by DIRECT_3X3; cl_conv_wgrad.c):
  * ResNet-20's shapes at batch 1 and its downsampling layer, odd planes,
  * channel counts that leave vector lanes and channel blocks partly empty,
- * mixed and asymmetric strides and padding, views, and a batch whose
- * output rows split into slices that cross images. */
+ * mixed and asymmetric strides and padding, input columns a stride leaves
+ * unread, views, and a batch whose output rows split into slices that
+ * cross images. */
 static const conv_case wgrad3x3_cases[] = {
     {1, 16, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 16, 16, 16, 32, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
@@ -319,6 +320,7 @@ static const conv_case wgrad3x3_cases[] = {
     {2, 6, 9, 12, 10, 3, 3, .s = {1, 2}, .pad = {1, 1, 1, 1}},
     {1, 4, 8, 8, 16, 3, 3, .s = {2, 2}, .pad = {0, 0, 1, 1}},
     {1, 3, 8, 8, 4, 3, 3, .flags = 0},
+    {2, 3, 8, 10, 16, 3, 3, .s = {2, 2}, .flags = 0},
     {2, 4, 7, 7, 6, 3, 3, .pad = {1, 1, 1, 1}, .flags = VIEWS},
     {70, 3, 4, 4, 5, 3, 3, .pad = {1, 1, 1, 1}},
 };

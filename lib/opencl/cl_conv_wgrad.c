@@ -127,14 +127,14 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(cp), CLNET_CL_ARG(hp),
         CLNET_CL_ARG(wp), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w),
     };
-    const size_t pad_global[3] = {(size_t)p.wp, (size_t)p.hp, (size_t)(g.n * p.cp)};
+    const size_t pad_global[3] = {(size_t)p.hp, (size_t)(g.n * p.cp), 1};
     st = launch(dev, "wg_pad", NARGS(pad_args), pad_args, pad_global);
 
     const clnet_cl_arg dy_args[] = {
         CLNET_CL_TENSOR(da), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(dyt_off),
     };
-    const size_t dy_global[3] = {(size_t)g.ow, (size_t)g.oh, (size_t)(g.n * p.kblocks)};
+    const size_t dy_global[3] = {(size_t)g.oh, (size_t)(g.n * p.kblocks), 1};
     if (st == CLNET_OK)
         st = launch(dev, "wg_dy", NARGS(dy_args), dy_args, dy_global);
     if (st == CLNET_OK)
