@@ -180,7 +180,9 @@ clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *
  * where it applies, or chosen by its rule unless DIRECT or IM2COL is
  * forced; then, unless forced, the forward equivalent of stride 1. A
  * CONV_BACKWARD_WEIGHTS of a depthwise convolution takes its own kernel
- * unless DIRECT or IM2COL is forced. */
+ * unless DIRECT or IM2COL is forced; of a 3x3 one, the direct 3x3 kernels
+ * where DIRECT_3X3 forces them or (unless DIRECT or IM2COL is forced)
+ * their rule prefers them. */
 static inline bool clnet_cl_grad_gemm_chosen(const clnet_op *op, bool can, bool preferred)
 {
     switch (op->u.conv.algo) {
