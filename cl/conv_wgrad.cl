@@ -114,8 +114,10 @@ __kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, i
     const int r_end = min(nrows, (slice + 1) * rows);
     for (int r = slice * rows; r < r_end; r++) {
         const int n = r / oh_n, oh = r % oh_n;
-        __global const float *xr = xp + xp_off + ((size_t)(n * cp + c0) * hp + oh * stride_h + i) * wp;
-        __global const float *dr = dyt + dyt_off + (((size_t)n * kblocks + kb) * oh_n + oh) * ow_n * KV;
+        __global const float *xr =
+            xp + xp_off + ((size_t)(n * cp + c0) * hp + oh * stride_h + i) * wp;
+        __global const float *dr =
+            dyt + dyt_off + (((size_t)n * kblocks + kb) * oh_n + oh) * ow_n * KV;
         for (int ow = 0; ow < ow_n; ow++) {
             const float16 d = vload16(ow, dr);
             __global const float *xq = xr + ow * stride_w;
