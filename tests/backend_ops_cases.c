@@ -305,6 +305,26 @@ static void add_conv_backward(const conv_case *cc)
     add_conv_backward_as(cc, CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,");
 }
 
+/* The direct 3x3 weight gradient (forced by DIRECT_3X3; cl_conv_wgrad.c):
+ * ResNet-20's shapes at batch 1 and its downsampling layer, odd planes,
+ * channel counts that leave vector lanes and channel blocks partly empty,
+ * mixed and asymmetric strides and padding, input columns a stride leaves
+ * unread, views, and a batch whose output rows split into slices that
+ * cross images. */
+static const conv_case wgrad3x3_cases[] = {
+    {1, 16, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}},
+    {2, 16, 16, 16, 32, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
+    {3, 5, 9, 13, 7, 3, 3, .pad = {1, 1, 1, 1}},
+    {2, 17, 11, 10, 33, 3, 3, .pad = {1, 1, 1, 1}},
+    {3, 7, 13, 13, 20, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
+    {2, 6, 9, 12, 10, 3, 3, .s = {1, 2}, .pad = {1, 1, 1, 1}},
+    {1, 4, 8, 8, 16, 3, 3, .s = {2, 2}, .pad = {0, 0, 1, 1}},
+    {1, 3, 8, 8, 4, 3, 3, .flags = 0},
+    {2, 3, 8, 10, 16, 3, 3, .s = {2, 2}, .flags = 0},
+    {2, 4, 7, 7, 6, 3, 3, .pad = {1, 1, 1, 1}, .flags = VIEWS},
+    {70, 3, 4, 4, 5, 3, 3, .pad = {1, 1, 1, 1}},
+};
+
 /* A transposed convolution forced onto each of its implementations. */
 static void add_conv_transpose_forced(const conv_case *cc)
 {
@@ -968,6 +988,8 @@ void add_forward_cases(void)
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
         if (!(conv_cases[i].flags & TRANSPOSE))
             add_conv_backward(&conv_cases[i]);
+    for (size_t i = 0; i < sizeof wgrad3x3_cases / sizeof wgrad3x3_cases[0]; i++)
+        add_conv_backward_as(&wgrad3x3_cases[i], CLNET_CONV_ALGO_DIRECT_3X3, "algo=direct_3x3,");
     for_each_pool_case(add_pool_backward);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 3, 4, 4, 8, 8, 2, 2, 0);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 1, 4, 7, 7, 13, 13, 3, 2, 1);

@@ -120,6 +120,16 @@ clnet_status clnet_cl_conv_backward_weights_tap(clnet_device *dev, const clnet_o
                                                 const clnet_tensor *x, const clnet_tensor *dy,
                                                 clnet_tensor *dw);
 
+/* The weight gradient of a 3x3 convolution (stride 1 or 2, groups 1,
+ * dilation 1) by direct kernels with output channels as vector lanes
+ * (cl_conv_wgrad.c); the geometry is the forward's. `preferred`: the
+ * static rule's choice (few channels), over the GEMM of cl_conv_grad.c. */
+bool clnet_cl_wgrad3x3_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_wgrad3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_op *op,
+                                                const clnet_tensor *x, const clnet_tensor *dy,
+                                                clnet_tensor *dw);
+
 /* A convolution's gradients as GEMMs over chunks of images
  * (cl_conv_grad.c). The applies functions take the geometry of the op
  * (CONV_BACKWARD_WEIGHTS: the forward's; CONV_TRANSPOSE: its own) and say
@@ -170,7 +180,9 @@ clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *
  * where it applies, or chosen by its rule unless DIRECT or IM2COL is
  * forced; then, unless forced, the forward equivalent of stride 1. A
  * CONV_BACKWARD_WEIGHTS of a depthwise convolution takes its own kernel
- * unless DIRECT or IM2COL is forced. */
+ * unless DIRECT or IM2COL is forced; of a 3x3 one, the direct 3x3 kernels
+ * where DIRECT_3X3 forces them or (unless DIRECT or IM2COL is forced)
+ * their rule prefers them. */
 static inline bool clnet_cl_grad_gemm_chosen(const clnet_op *op, bool can, bool preferred)
 {
     switch (op->u.conv.algo) {

@@ -114,6 +114,12 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
         if (op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
             op->u.conv.algo != CLNET_CONV_ALGO_IM2COL && clnet_cl_depthwise_weights_applies(&g))
             return clnet_cl_depthwise_backward_weights(dev, op, in[0], in[1], out[0]);
+        /* DIRECT_3X3 forces the direct 3x3 kernels where they apply. */
+        if (op->u.conv.algo == CLNET_CONV_ALGO_DIRECT_3X3 ? clnet_cl_wgrad3x3_applies(dev, &g)
+            : op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
+                  op->u.conv.algo != CLNET_CONV_ALGO_IM2COL &&
+                  clnet_cl_wgrad3x3_preferred(dev, &g))
+            return clnet_cl_conv_backward_weights_3x3(dev, op, in[0], in[1], out[0]);
         if (clnet_cl_grad_gemm_chosen(op, clnet_cl_grad_weights_gemm_applies(&g, false),
                                       clnet_cl_grad_weights_gemm_applies(&g, true)))
             return clnet_cl_conv_backward_weights_gemm(dev, op, in[0], in[1], out[0]);

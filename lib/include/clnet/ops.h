@@ -221,8 +221,9 @@ typedef struct clnet_act_params {
  * and accepts every value. CONV_TRANSPOSE and CONV_BACKWARD_WEIGHTS (a
  * convolution's gradients) take the field as a hint instead: DIRECT and
  * IM2COL force those implementations, WINOGRAD forces it for a transposed
- * 3x3 stride-1 convolution, and any value that does not apply leaves the
- * choice to the backend. */
+ * 3x3 stride-1 convolution, DIRECT_3X3 the direct 3x3 weight gradient
+ * (stride 1 or 2, groups 1) on OpenCL, and any value that does not apply
+ * leaves the choice to the backend. */
 typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_AUTO = 0,
     CLNET_CONV_ALGO_DIRECT,        /* register-blocked direct convolution */

@@ -1,0 +1,154 @@
+/* conv_wgrad.cl - the weight gradient of a 3x3 convolution with few
+ * channels (the CIFAR nets), without im2col (see
+ * lib/opencl/cl_conv_wgrad.c): x zero-padded once, dy laid out with output
+ * channels as the lanes of a float16, partial sums of dW per slice of
+ * output rows, and a second pass that adds the slices up in a fixed order. */
+
+/* Output channels per work-item, the lanes of a float16 (PoCL vectorises
+ * explicit vectors only). */
+#define KV 16
+/* Input channels per work-item. With one row of taps (3) per work-item
+ * that is CB * 3 float16 accumulators, which with dy's vector and the
+ * broadcast input take 15 of AVX2's 16 registers (a float16 is two).
+ * cl_conv_wgrad.c mirrors both. */
+#define CB 2
+
+/* x's planes zero-padded into xp (hp x wp per plane, the input at row pad_h
+ * and column pad_w), with zero planes for the channels from C up to cp, the
+ * channels of whole CB blocks. A work-item writes a padded row, the
+ * input's part in vectors of 8 (scalar code is not vectorised).
+ * Grid: (hp, N * cp). */
+__kernel void wg_pad(__global const float *x, int x_off, int x_bs, int c_n, int h, int w,
+                     __global float *xp, int xp_off, int cp, int hp, int wp, int pad_h,
+                     int pad_w)
+{
+    const int r = get_global_id(0), z = get_global_id(1);
+    const int n = z / cp, c = z % cp, ih = r - pad_h;
+    __global float *dst = xp + xp_off + ((size_t)z * hp + r) * wp;
+    if (c >= c_n || ih < 0 || ih >= h) {
+        for (int q = 0; q < wp; q++)
+            dst[q] = 0.0f;
+        return;
+    }
+    __global const float *src = x + x_off + n * x_bs + (c * h + ih) * w;
+    /* the input's columns up to i1 land at pad_w + i, the rest is zero
+     * (a stride can leave the input's last columns unread) */
+    const int i1 = min(w, wp - pad_w);
+    for (int q = 0; q < pad_w; q++)
+        dst[q] = 0.0f;
+    int i = 0;
+    for (; i + 8 <= i1; i += 8)
+        vstore8(vload8(0, src + i), 0, dst + pad_w + i);
+    for (; i < i1; i++)
+        dst[pad_w + i] = src[i];
+    for (int q = pad_w + i1; q < wp; q++)
+        dst[q] = 0.0f;
+}
+
+/* The KV output channels of 8 columns, the lanes of each of the 8
+ * float16 the columns become (r: the channels' rows of 8). */
+#define WG_LANES(r, q)                                                                   \
+    (float16)(r[0].s##q, r[1].s##q, r[2].s##q, r[3].s##q, r[4].s##q, r[5].s##q,        \
+              r[6].s##q, r[7].s##q, r[8].s##q, r[9].s##q, r[10].s##q, r[11].s##q,      \
+              r[12].s##q, r[13].s##q, r[14].s##q, r[15].s##q)
+
+/* dy (N, K, OH, OW) into dyt[n][kb][oh][ow][KV], output channels of block
+ * kb as the lanes (zero from K on), so that a work-item of wg_partial
+ * streams its block. A work-item turns a row: 8 columns at a time as a
+ * transpose of KV vectors (scalar code is not vectorised), the rest
+ * column by column. Grid: (OH, N * KB). */
+__kernel void wg_dy(__global const float *dy, int dy_off, int dy_bs, int k_n, int oh_n,
+                    int ow_n, __global float *dyt, int dyt_off)
+{
+    const int oh = get_global_id(0), z = get_global_id(1);
+    const int kblocks = (k_n + KV - 1) / KV;
+    const int n = z / kblocks, kb = z % kblocks, plane = oh_n * ow_n;
+    const int kcount = min(KV, k_n - kb * KV);
+    __global const float *src = dy + dy_off + n * dy_bs + kb * KV * plane + oh * ow_n;
+    __global float *dst = dyt + dyt_off + ((size_t)z * oh_n + oh) * ow_n * KV;
+    int ow = 0;
+    for (; ow + 8 <= ow_n; ow += 8) {
+        float8 r[KV];
+#pragma unroll
+        for (int j = 0; j < KV; j++)
+            r[j] = j < kcount ? vload8(0, src + j * plane + ow) : (float8)0.0f;
+        __global float *d = dst + ow * KV;
+        vstore16(WG_LANES(r, 0), 0, d);
+        vstore16(WG_LANES(r, 1), 1, d);
+        vstore16(WG_LANES(r, 2), 2, d);
+        vstore16(WG_LANES(r, 3), 3, d);
+        vstore16(WG_LANES(r, 4), 4, d);
+        vstore16(WG_LANES(r, 5), 5, d);
+        vstore16(WG_LANES(r, 6), 6, d);
+        vstore16(WG_LANES(r, 7), 7, d);
+    }
+    for (; ow < ow_n; ow++) {
+        float v[KV];
+        for (int j = 0; j < KV; j++)
+            v[j] = j < kcount ? src[j * plane + ow] : 0.0f;
+        vstore16(vload16(0, v), ow, dst);
+    }
+}
+
+/* One slice's partial dW for KV output channels (block kb), CB input
+ * channels and the three taps of window row i: over the slice's output
+ * rows (rows `rows` of the flattened (image, output row) index, from
+ * slice * rows), the sum of dy's vector times each input value the tap
+ * reads, broadcast. Writes part[slice][kb][c][i * 3 + j][KV].
+ * Grid: (CP / CB * 3, KB, slices). */
+__kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, int wp,
+                         __global const float *dyt, int dyt_off, int oh_n, int ow_n,
+                         int stride_h, int stride_w, int nrows, int rows,
+                         __global float *part, int part_off)
+{
+    const int i = get_global_id(0) % 3, c0 = get_global_id(0) / 3 * CB;
+    const int kb = get_global_id(1), kblocks = get_global_size(1);
+    const int slice = get_global_id(2);
+    /* Every loop over acc fully unrolled, so that it lives in registers. */
+    float16 acc[CB][3];
+#pragma unroll
+    for (int cc = 0; cc < CB; cc++)
+#pragma unroll
+        for (int j = 0; j < 3; j++)
+            acc[cc][j] = (float16)0.0f;
+    const int r_end = min(nrows, (slice + 1) * rows);
+    for (int r = slice * rows; r < r_end; r++) {
+        const int n = r / oh_n, oh = r % oh_n;
+        __global const float *xr =
+            xp + xp_off + ((size_t)(n * cp + c0) * hp + oh * stride_h + i) * wp;
+        __global const float *dr =
+            dyt + dyt_off + (((size_t)n * kblocks + kb) * oh_n + oh) * ow_n * KV;
+        for (int ow = 0; ow < ow_n; ow++) {
+            const float16 d = vload16(ow, dr);
+            __global const float *xq = xr + ow * stride_w;
+#pragma unroll
+            for (int cc = 0; cc < CB; cc++)
+#pragma unroll
+                for (int j = 0; j < 3; j++)
+                    acc[cc][j] = fma((float16)xq[cc * hp * wp + j], d, acc[cc][j]);
+        }
+    }
+    __global float *dst = part + part_off + (((size_t)slice * kblocks + kb) * cp + c0) * 9 * KV;
+#pragma unroll
+    for (int cc = 0; cc < CB; cc++)
+#pragma unroll
+        for (int j = 0; j < 3; j++)
+            vstore16(acc[cc][j], 0, dst + (cc * 9 + i * 3 + j) * KV);
+}
+
+/* dw[k][c][tap] = the sum of the slices' partials, slice 0 first, so that
+ * the result does not depend on which work-item ran when.
+ * Grid: (C * 9, K). */
+__kernel void wg_reduce(__global const float *part, int part_off, int slices, int cp,
+                        __global float *dw, int dw_off, int dw_kstride)
+{
+    const int t = get_global_id(0), k = get_global_id(1);
+    const int kblocks = (get_global_size(1) + KV - 1) / KV;
+    const int kb = k / KV, lane = k % KV;
+    const size_t step = (size_t)kblocks * cp * 9 * KV;
+    __global const float *p = part + part_off + ((size_t)kb * cp * 9 + t) * KV + lane;
+    float sum = 0.0f;
+    for (int s = 0; s < slices; s++)
+        sum += p[s * step];
+    dw[dw_off + k * dw_kstride + t] = sum;
+}

@@ -1,0 +1,154 @@
+/* cl_conv_wgrad.c - the weight gradient of 3x3 convolutions with few
+ * channels (the CIFAR nets: 16-64 channels, 32x32..8x8 planes) by the
+ * direct kernels of cl/conv_wgrad.cl. There dW is thin (16 x 144 for
+ * ResNet-20's first stage) and the reduction long (batch x pixels), which
+ * the im2col GEMM of cl_conv_grad.c serves badly: here each work-item keeps
+ * a block of dW in vector registers over a slice of output rows, and a
+ * second kernel adds the slices up in a fixed order (no atomics). */
+#include "opencl/cl_algo.h"
+
+#include <limits.h>
+
+#define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+/* KV and CB of cl/conv_wgrad.cl: output channels (vector lanes) and input
+ * channels of a work-item. */
+#define WG_KV 16
+#define WG_CB 2
+/* Work-groups of partial sums to aim for per compute unit: enough for
+ * the units to share the work evenly, few enough that a slice's rows of dy
+ * and x stay in a core's L2 and the partials stay small (on PoCL's 2
+ * units, 16 to 256 groups timed alike on ResNet-20's layers). */
+#define WG_GROUPS_PER_UNIT 32
+
+/* The scratch: padded x, then dy with channels as lanes, then the
+ * partials of every slice. */
+typedef struct wg_plan {
+    int64_t cp, kblocks, hp, wp;   /* channels of whole CB blocks; KV blocks; padded plane */
+    int64_t nrows, rows, slices;   /* output rows of the batch; per slice; slices */
+    int64_t xp_elems, dyt_elems, part_elems;
+} wg_plan;
+
+static wg_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    wg_plan p;
+    p.cp = clnet_ceil_div(g->c, WG_CB) * WG_CB;
+    p.kblocks = clnet_ceil_div(g->k, WG_KV);
+    p.hp = (g->oh - 1) * g->stride_h + 3;
+    p.wp = (g->ow - 1) * g->stride_w + 3;
+    p.nrows = g->n * g->oh;
+    const int64_t units = dev->info.compute_units ? dev->info.compute_units : 1;
+    int64_t slices = clnet_ceil_div(WG_GROUPS_PER_UNIT * units, p.kblocks);
+    if (slices > p.nrows)
+        slices = p.nrows;
+    p.rows = clnet_ceil_div(p.nrows, slices);
+    p.slices = clnet_ceil_div(p.nrows, p.rows);
+    p.xp_elems = g->n * p.cp * p.hp * p.wp;
+    p.dyt_elems = g->n * p.kblocks * g->oh * g->ow * WG_KV;
+    p.part_elems = p.slices * p.kblocks * p.cp * 9 * WG_KV;
+    return p;
+}
+
+bool clnet_cl_wgrad3x3_applies(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    if (g->kh != 3 || g->kw != 3 || g->dil_h != 1 || g->dil_w != 1 || g->groups != 1 ||
+        g->stride_h < 1 || g->stride_h > 2 || g->stride_w < 1 || g->stride_w > 2)
+        return false;
+    const wg_plan p = plan_of(dev, g);
+    const int64_t elems = p.xp_elems + p.dyt_elems + p.part_elems;
+    const uint64_t bytes = (uint64_t)elems * sizeof(cl_float);
+    return elems <= INT_MAX &&
+           (dev->info.max_alloc_bytes == 0 || bytes <= dev->info.max_alloc_bytes);
+}
+
+/* Where dW is thin: a block of 16 output channels fills the lanes, and
+ * with at most 64 input channels a work-group's rows of x stay in L2. */
+bool clnet_cl_wgrad3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    return clnet_cl_wgrad3x3_applies(dev, g) && g->c <= 64 && g->k >= 16 && g->k <= 64;
+}
+
+static clnet_status launch(clnet_device *dev, const char *name, int nargs,
+                           const clnet_cl_arg *args, const size_t global[3])
+{
+    return clnet_cl_launch_program(dev, "conv_wgrad", name, nargs, args, 3, global);
+}
+
+/* The partial sums, in work-groups of every (input channel block, tap
+ * row) of one output channel block and slice: they read the same rows of
+ * dy one after the other, from the cache. */
+static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const wg_plan *p,
+                             cl_mem scratch)
+{
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "conv_wgrad", NULL, "wg_partial", &kernel);
+    if (st != CLNET_OK)
+        return st;
+    size_t max = 1;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, clnet_cl(dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof max, &max, NULL);
+    if (err != CL_SUCCESS)
+        return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(wg_partial)");
+    const size_t items = (size_t)(p->cp / WG_CB * 3);
+    cl_int xp_off = 0, cp = (cl_int)p->cp, hp = (cl_int)p->hp, wp = (cl_int)p->wp;
+    cl_int dyt_off = (cl_int)p->xp_elems, oh = (cl_int)g->oh, ow = (cl_int)g->ow;
+    cl_int sh = (cl_int)g->stride_h, sw = (cl_int)g->stride_w;
+    cl_int nrows = (cl_int)p->nrows, rows = (cl_int)p->rows;
+    cl_int part_off = (cl_int)(p->xp_elems + p->dyt_elems);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(cp), CLNET_CL_ARG(hp),
+        CLNET_CL_ARG(wp), CLNET_CL_ARG(scratch), CLNET_CL_ARG(dyt_off), CLNET_CL_ARG(oh),
+        CLNET_CL_ARG(ow), CLNET_CL_ARG(sh), CLNET_CL_ARG(sw), CLNET_CL_ARG(nrows),
+        CLNET_CL_ARG(rows), CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off),
+    };
+    const size_t global[3] = {items, (size_t)p->kblocks, (size_t)p->slices};
+    const size_t local[3] = {items <= max ? items : 1, 1, 1};
+    return clnet_cl_launch(dev, kernel, "wg_partial", NARGS(args), args, 3, global, local);
+}
+
+clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_op *op,
+                                                const clnet_tensor *x, const clnet_tensor *dy,
+                                                clnet_tensor *dw)
+{
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, dw, dy);
+    const wg_plan p = plan_of(dev, &g);
+    cl_mem scratch;
+    clnet_status st = clnet_cl_scratch_acquire(
+        dev, (size_t)(p.xp_elems + p.dyt_elems + p.part_elems) * sizeof(cl_float), &scratch);
+    if (st != CLNET_OK)
+        return st;
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), da = clnet_cl_targs(dy), wa = clnet_cl_targs(dw);
+    cl_int c = (cl_int)g.c, h = (cl_int)g.h, wd = (cl_int)g.w, k = (cl_int)g.k;
+    cl_int oh = (cl_int)g.oh, ow = (cl_int)g.ow, cp = (cl_int)p.cp;
+    cl_int hp = (cl_int)p.hp, wp = (cl_int)p.wp, xp_off = 0;
+    cl_int pad_h = (cl_int)g.pad_h, pad_w = (cl_int)g.pad_w;
+    cl_int dyt_off = (cl_int)p.xp_elems, part_off = (cl_int)(p.xp_elems + p.dyt_elems);
+    cl_int slices = (cl_int)p.slices;
+
+    const clnet_cl_arg pad_args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_ARG(c), CLNET_CL_ARG(h), CLNET_CL_ARG(wd),
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(cp), CLNET_CL_ARG(hp),
+        CLNET_CL_ARG(wp), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w),
+    };
+    const size_t pad_global[3] = {(size_t)p.hp, (size_t)(g.n * p.cp), 1};
+    st = launch(dev, "wg_pad", NARGS(pad_args), pad_args, pad_global);
+
+    const clnet_cl_arg dy_args[] = {
+        CLNET_CL_TENSOR(da), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(dyt_off),
+    };
+    const size_t dy_global[3] = {(size_t)g.oh, (size_t)(g.n * p.kblocks), 1};
+    if (st == CLNET_OK)
+        st = launch(dev, "wg_dy", NARGS(dy_args), dy_args, dy_global);
+    if (st == CLNET_OK)
+        st = partials(dev, &g, &p, scratch);
+
+    const clnet_cl_arg sum_args[] = {
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off), CLNET_CL_ARG(slices), CLNET_CL_ARG(cp),
+        CLNET_CL_TENSOR(wa),
+    };
+    const size_t sum_global[3] = {(size_t)(g.c * 9), (size_t)g.k, 1};
+    if (st == CLNET_OK)
+        st = launch(dev, "wg_reduce", NARGS(sum_args), sum_args, sum_global);
+    clnet_cl_scratch_release(dev, scratch);
+    return st;
+}
