@@ -2,8 +2,8 @@
  * 16-64 channels on 32x32..8x8 planes), lanes along output channels (see
  * lib/opencl/cl_conv3x3.c): the input zero-padded once, the weights laid
  * out as one vector of output channels per (input channel, tap). Serves the
- * forward and, through the same padding with zeros inserted between the
- * input's pixels, the data gradient of stride-1 and stride-2 layers. */
+ * forward of stride 1 and 2 and, through the same padding with zeros
+ * inserted between the input's pixels, the data gradient of both. */
 
 /* Output channels per work-item, the lanes of one vector: one vector FMA
  * per input value and tap, where PoCL vectorises explicit vectors only.
@@ -97,13 +97,15 @@ __kernel void c3_weights(__global const float *w, int w_off, int w_s0, int c_n, 
 }
 
 /* y[n, k, oh, ow] for KV output channels, TR rows and TW columns from the
- * padded planes: per input channel, (TR + 2) x (TW + 2) input values, each
- * broadcast against the weight vectors of the taps that read it. Stores
+ * padded planes, strides s_h x s_w (1 or 2, the forward's; a transposed
+ * convolution runs at 1 over its zero-filled planes): per input channel,
+ * ((TR - 1) s_h + 3) x ((TW - 1) s_w + 3) input values, each broadcast
+ * against the weight vectors of the taps that read it. Stores
  * go lane by lane (NCHW puts the channels a plane apart), only inside the
  * output and below K. Grid: (ceil(OW / TW), ceil(OH / TR), N * KB). */
 __kernel void c3_conv(__global const float *xp, int xp_off, int hp, int wp, int c_n,
-                      __global const float *wt, __global float *y, int y_off, int y_bs,
-                      int k_n, int oh_n, int ow_n, int act_fn, float act_alpha)
+                      int s_h, int s_w, __global const float *wt, __global float *y, int y_off,
+                      int y_bs, int k_n, int oh_n, int ow_n, int act_fn, float act_alpha)
 {
     const int ow0 = get_global_id(0) * TW, oh0 = get_global_id(1) * TR;
     const int kblocks = (k_n + KV - 1) / KV;
@@ -113,7 +115,7 @@ __kernel void c3_conv(__global const float *xp, int xp_off, int hp, int wp, int 
     for (int r = 0; r < TR; r++)
         for (int q = 0; q < TW; q++)
             acc[r][q] = bias;
-    __global const float *xc = xp + xp_off + ((size_t)n * c_n * hp + oh0) * wp + ow0;
+    __global const float *xc = xp + xp_off + ((size_t)n * c_n * hp + oh0 * s_h) * wp + ow0 * s_w;
     __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
     for (int c = 0; c < c_n; c++, xc += hp * wp, wc += 9 * KV) {
 #pragma unroll
@@ -125,7 +127,8 @@ __kernel void c3_conv(__global const float *xp, int xp_off, int hp, int wp, int 
                 for (int r = 0; r < TR; r++)
 #pragma unroll
                     for (int q = 0; q < TW; q++)
-                        acc[r][q] = fma((floatKV)xc[(r + i) * wp + q + j], wv, acc[r][q]);
+                        acc[r][q] = fma((floatKV)xc[(r * s_h + i) * wp + q * s_w + j], wv,
+                                         acc[r][q]);
             }
     }
     const int plane = oh_n * ow_n, kcount = min(KV, k_n - kb * KV);
