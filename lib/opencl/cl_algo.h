@@ -96,14 +96,23 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
                                     const clnet_tensor *x, const clnet_tensor *w,
                                     const clnet_tensor *b, clnet_tensor *y);
 
-/* The direct 3x3 stride-1 kernel with output channels as vector lanes
+/* The direct 3x3 kernel with output channels as vector lanes
  * (cl_conv3x3.c), preferred for few channels. */
+/* Its build options, one set per tile (cl_compile.c builds each). */
+#define CLNET_CL_CONV3X3_VARIANTS 2
+extern const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS];
 bool clnet_cl_direct3x3_supports(const clnet_conv_params *p);
 bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *g);
 bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
                                      const clnet_tensor *x, const clnet_tensor *w,
                                      const clnet_tensor *b, clnet_tensor *y);
+/* The same kernel on a CONV_TRANSPOSE (the data gradient) of stride 1 or 2,
+ * preferred for the same channel counts; t is the transposed op's geometry. */
+bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet_conv_geom *t);
+clnet_status clnet_cl_conv_transpose_direct3x3(clnet_device *dev, const clnet_op *op,
+                                               const clnet_tensor *x, const clnet_tensor *w,
+                                               const clnet_tensor *b, clnet_tensor *y);
 
 /* A convolution between 1x1 planes that one tap of the window reads, as the
  * 1x1 convolution of that tap (cl_conv_tap.c). clnet_cl_conv_single_tap
@@ -165,10 +174,6 @@ clnet_status clnet_cl_depthwise_backward_weights(clnet_device *dev, const clnet_
  * the forward padding this needs is not negative. */
 bool clnet_cl_grad_data_forward_applies(const clnet_op *op, const clnet_conv_geom *g,
                                         const clnet_tensor *x, const clnet_tensor *y);
-/* Whether the forward equivalent exists at all (stride 1, padding not
- * negative), for callers whose forward algorithm suits small planes too. */
-bool clnet_cl_grad_data_forward_possible(const clnet_op *op, const clnet_conv_geom *g,
-                                         const clnet_tensor *x, const clnet_tensor *y);
 clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *op,
                                              const clnet_tensor *x, const clnet_tensor *w,
                                              const clnet_tensor *b, clnet_tensor *y);

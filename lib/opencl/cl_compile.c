@@ -17,6 +17,7 @@ static const struct {
     int count;
 } variants[] = {
     {"depthwise", clnet_cl_depthwise_options, CLNET_CL_DEPTHWISE_VARIANTS},
+    {"conv3x3", clnet_cl_conv3x3_options, CLNET_CL_CONV3X3_VARIANTS},
 };
 
 int clnet_cl_variant_count(void)

@@ -136,13 +136,12 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
         algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_single_tap_applies(dev, &g))
         return clnet_cl_conv_single_tap(dev, op, x, w, b, y);
-    /* Where the direct 3x3 kernel is preferred for the forward-equivalent
-     * shape (the same channels, planes and window), it beats Winograd and
-     * the GEMMs on the data gradient too, small planes included. */
+    /* Where the direct 3x3 kernel is preferred (few channels), it beats
+     * Winograd and the GEMMs on the data gradient too, small planes and
+     * stride 2 included. */
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
-        algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_direct3x3_preferred(dev, &g) &&
-        clnet_cl_grad_data_forward_possible(op, &g, x, y))
-        return clnet_cl_conv_transpose_forward(dev, op, x, w, b, y);
+        algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_direct3x3_transpose_preferred(dev, &g))
+        return clnet_cl_conv_transpose_direct3x3(dev, op, x, w, b, y);
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
         clnet_cl_winograd_transpose_applies(op, &g, algo != CLNET_CONV_ALGO_WINOGRAD))
         return clnet_cl_conv_winograd(dev, op, x, w, b, y);

@@ -1,74 +1,139 @@
 /* cl_conv3x3.c - ALGO_DIRECT_3X3: the direct kernel of cl/conv3x3.cl for
- * 3x3 stride-1 convolutions with few channels, where the GEMM of im2col is
- * thin (16 output channels) and Winograd's transforms cost more than they
- * save: the input zero-padded once, the weights as vectors of output
- * channels, and a register block of output pixels per work-item. */
+ * 3x3 convolutions with few channels, where the GEMM of im2col is thin (16
+ * output channels) and Winograd's transforms cost more than they save: the
+ * input zero-padded once, the weights as vectors of output channels, and a
+ * register block of output pixels per work-item. It runs forward
+ * convolutions of stride 1 and 2 and their data gradients (CONV_TRANSPOSE). */
 #include "opencl/cl_algo.h"
 
 #include <limits.h>
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-/* KV, TR and TW of cl/conv3x3.cl: output channels, rows and columns of a
- * work-item. */
-#define C3_KV 16
-#define C3_TR 2
-#define C3_TW 8
+
+/* KV, TR and TW of cl/conv3x3.cl: output channels (the vector lanes), rows
+ * and columns of a work-item. The accumulators and the weight vector must
+ * stay in registers: with float16 (AVX-512's 32 registers) 2 x 8 beat
+ * 4 x 4, 3 x 8, 1 x 16 and 4 x 8 over the three ResNet-20 layers; with
+ * float8 (AVX2's 16 registers) 2 x 4 was as fast as or faster than 2 x 6,
+ * 3 x 4, 4 x 4, 2 x 8 and 1 x 12 (differences near the noise of a shared
+ * host), and its 4 columns divide the 32, 16 and 8 wide planes. */
+typedef struct c3_config {
+    int kv, tr, tw;
+} c3_config;
+
+/* The tiles, in the order of clnet_cl_conv3x3_options, which build them. */
+static const c3_config configs[CLNET_CL_CONV3X3_VARIANTS] = {{8, 2, 4}, {16, 2, 8}};
+const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS] = {
+    "-DKV=8 -DTR=2 -DTW=4", "-DKV=16 -DTR=2 -DTW=8"};
+
+/* The variant for the device's preferred float vector width: 8 lanes where
+ * it is 8 (AVX2); otherwise the float16 layout, also below 8 (GPUs report
+ * 1, their lanes being work-items; a vector is then just registers). */
+static int variant_of(const clnet_device *dev)
+{
+    cl_uint width = 0;
+    if (clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width,
+                        &width, NULL) != CL_SUCCESS)
+        width = 0;
+    return width == 8 ? 0 : 1;
+}
 
 /* The scratch: the laid-out weights and bias, then the padded planes, whose
  * slack rows and columns keep the reads of partial blocks inside. */
 typedef struct c3_plan {
+    int variant;
+    c3_config cfg;
+    int64_t s_h, s_w;   /* the strides c3_conv steps by */
     int64_t kblocks, oh_blocks, ow_blocks, hp, wp;
     int64_t wt_elems, xp_elems;
 } c3_plan;
 
-static c3_plan plan_of(const clnet_conv_geom *g)
+/* A transposed convolution's c3_conv steps by 1 over the planes with
+ * zeros between dy's pixels; a forward one by its stride. */
+static c3_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g, bool transposed)
 {
     c3_plan p;
-    p.kblocks = clnet_ceil_div(g->k, C3_KV);
-    p.oh_blocks = clnet_ceil_div(g->oh, C3_TR);
-    p.ow_blocks = clnet_ceil_div(g->ow, C3_TW);
-    p.hp = p.oh_blocks * C3_TR + 2;
-    p.wp = p.ow_blocks * C3_TW + 2;
-    p.wt_elems = p.kblocks * (g->c * 9 + 1) * C3_KV;
+    p.s_h = transposed ? 1 : g->stride_h;
+    p.s_w = transposed ? 1 : g->stride_w;
+    p.variant = variant_of(dev);
+    p.cfg = configs[p.variant];
+    p.kblocks = clnet_ceil_div(g->k, p.cfg.kv);
+    p.oh_blocks = clnet_ceil_div(g->oh, p.cfg.tr);
+    p.ow_blocks = clnet_ceil_div(g->ow, p.cfg.tw);
+    p.hp = (p.oh_blocks * p.cfg.tr - 1) * p.s_h + 3;
+    p.wp = (p.ow_blocks * p.cfg.tw - 1) * p.s_w + 3;
+    p.wt_elems = p.kblocks * (g->c * 9 + 1) * p.cfg.kv;
     p.xp_elems = g->n * g->c * p.hp * p.wp;
     return p;
 }
 
-bool clnet_cl_direct3x3_supports(const clnet_conv_params *p)
+static bool fits(const clnet_device *dev, const clnet_conv_geom *g, bool transposed)
 {
-    return (p->kernel[0] == 0 || p->kernel[0] == 3) && (p->kernel[1] == 0 || p->kernel[1] == 3) &&
-           p->stride[0] == 1 && p->stride[1] == 1 && p->dilation[0] == 1 &&
-           p->dilation[1] == 1 && p->groups <= 1;
-}
-
-bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *g)
-{
-    if (g->kh != 3 || g->kw != 3 || g->stride_h != 1 || g->stride_w != 1 || g->dil_h != 1 ||
-        g->dil_w != 1 || g->groups != 1)
-        return false;
-    const c3_plan p = plan_of(g);
+    const c3_plan p = plan_of(dev, g, transposed);
     const int64_t bytes = (p.wt_elems + p.xp_elems) * (int64_t)sizeof(cl_float);
     return p.wt_elems + p.xp_elems <= INT_MAX &&
            (dev->info.max_alloc_bytes == 0 || (uint64_t)bytes <= dev->info.max_alloc_bytes);
 }
 
+/* The channel counts the kernel was measured to win on (at stride 2 too:
+ * 2-3x the previous choice on ResNet-20's two stride-2 layers, AVX2). */
+static bool few_channels(const clnet_conv_geom *g)
+{
+    return g->c <= 64 && g->k >= 16 && g->k <= 64;
+}
+
+bool clnet_cl_direct3x3_supports(const clnet_conv_params *p)
+{
+    return (p->kernel[0] == 0 || p->kernel[0] == 3) && (p->kernel[1] == 0 || p->kernel[1] == 3) &&
+           (p->stride[0] == 1 || p->stride[0] == 2) && (p->stride[1] == 1 || p->stride[1] == 2) &&
+           p->dilation[0] == 1 && p->dilation[1] == 1 && p->groups <= 1;
+}
+
+bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    if (g->kh != 3 || g->kw != 3 || (g->stride_h != 1 && g->stride_h != 2) ||
+        (g->stride_w != 1 && g->stride_w != 2) || g->dil_h != 1 || g->dil_w != 1 || g->groups != 1)
+        return false;
+    return fits(dev, g, false);
+}
+
 bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 {
-    return clnet_cl_direct3x3_applies(dev, g) && g->c <= 64 && g->k >= 16 && g->k <= 64;
+    return clnet_cl_direct3x3_applies(dev, g) && few_channels(g);
 }
 
-static clnet_status launch(clnet_device *dev, const char *name, int nargs,
+/* A transposed convolution is the forward one over its input with s - 1
+ * zeros between pixels and padding 2 - pad, of the rotated weights: pad
+ * must be at most 2. At stride 2, three of four of the kernel's MACs read
+ * inserted zeros; still it beat the GEMM and col2im path 3-4x on
+ * ResNet-20's stride-2 layers. */
+bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet_conv_geom *t)
+{
+    return t->kh == 3 && t->kw == 3 && t->dil_h == 1 && t->dil_w == 1 && t->groups == 1 &&
+           (t->stride_h == 1 || t->stride_h == 2) && (t->stride_w == 1 || t->stride_w == 2) &&
+           t->pad_h <= 2 && t->pad_w <= 2 && few_channels(t) && fits(dev, t, true);
+}
+
+/* Launches a kernel of the program built for the plan's tile. */
+static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name, int nargs,
                            const clnet_cl_arg *args, const size_t global[3])
 {
-    return clnet_cl_launch_program(dev, "conv3x3", name, nargs, args, 3, global);
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "conv3x3", clnet_cl_conv3x3_options[p->variant], name,
+                                      &kernel);
+    if (st != CLNET_OK)
+        return st;
+    return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, NULL);
 }
 
-clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
-                                     const clnet_tensor *x, const clnet_tensor *w,
-                                     const clnet_tensor *b, clnet_tensor *y)
+/* The three kernels over g (the forward geometry, or the transposed op's
+ * own, whose input and output are dy and dx): the weights laid out, x
+ * padded (pixels s apart from the corner (pad_h, pad_w)), the convolution. */
+static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
+                        bool transposed, int64_t pad_h, int64_t pad_w, const clnet_tensor *x,
+                        const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
-    const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    const c3_plan p = plan_of(&g);
+    const c3_plan p = plan_of(dev, g, transposed);
     cl_mem scratch;
     clnet_status st = clnet_cl_scratch_acquire(
         dev, (size_t)(p.wt_elems + p.xp_elems) * sizeof(cl_float), &scratch);
@@ -76,39 +141,60 @@ clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
         return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(x), wa = clnet_cl_targs(w), ya = clnet_cl_targs(y);
     clnet_cl_tensor_args ba = b ? clnet_cl_targs(b) : wa;
-    cl_int c = (cl_int)g.c, k = (cl_int)g.k, h = (cl_int)g.h, wd = (cl_int)g.w;
-    cl_int oh = (cl_int)g.oh, ow = (cl_int)g.ow, has_bias = b != NULL;
+    cl_int c = (cl_int)g->c, k = (cl_int)g->k, h = (cl_int)g->h, wd = (cl_int)g->w;
+    cl_int oh = (cl_int)g->oh, ow = (cl_int)g->ow, has_bias = b != NULL;
     cl_int hp = (cl_int)p.hp, wp = (cl_int)p.wp, xp_off = (cl_int)p.wt_elems;
-    cl_int pad_h = (cl_int)g.pad_h, pad_w = (cl_int)g.pad_w;
+    cl_int ph = (cl_int)pad_h, pw = (cl_int)pad_w, is_transposed = transposed;
+    /* the pixels' spacing in the padded planes, and c3_conv's stride */
+    cl_int gap_h = transposed ? (cl_int)g->stride_h : 1, gap_w = transposed ? (cl_int)g->stride_w : 1;
+    cl_int s_h = (cl_int)p.s_h, s_w = (cl_int)p.s_w;
 
     const clnet_cl_arg wargs[] = {
         CLNET_CL_TENSOR(wa), CLNET_CL_ARG(c), CLNET_CL_ARG(k), CLNET_CL_ARG(ba.mem),
-        CLNET_CL_ARG(ba.offset), CLNET_CL_ARG(has_bias), CLNET_CL_ARG(scratch),
+        CLNET_CL_ARG(ba.offset), CLNET_CL_ARG(has_bias), CLNET_CL_ARG(is_transposed),
+        CLNET_CL_ARG(scratch),
     };
-    const size_t wglobal[3] = {(size_t)(g.c * 9 + 1), (size_t)p.kblocks, 1};
-    st = launch(dev, "c3_weights", NARGS(wargs), wargs, wglobal);
+    const size_t wglobal[3] = {(size_t)(g->c * 9 + 1), (size_t)p.kblocks, 1};
+    st = launch(dev, &p, "c3_weights", NARGS(wargs), wargs, wglobal);
 
     const clnet_cl_arg pargs[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_ARG(c), CLNET_CL_ARG(h), CLNET_CL_ARG(wd),
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
-        CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w),
+        CLNET_CL_ARG(ph), CLNET_CL_ARG(pw), CLNET_CL_ARG(gap_h), CLNET_CL_ARG(gap_w),
     };
-    const size_t pglobal[3] = {(size_t)p.wp, (size_t)p.hp, (size_t)(g.n * g.c)};
+    const size_t pglobal[3] = {(size_t)p.hp, (size_t)(g->n * g->c), 1};
     if (st == CLNET_OK)
-        st = launch(dev, "c3_pad", NARGS(pargs), pargs, pglobal);
+        st = launch(dev, &p, "c3_pad", NARGS(pargs), pargs, pglobal);
 
     cl_int act_fn;
     cl_float act_alpha;
     clnet_cl_fused_act(op, &act_fn, &act_alpha);
     const clnet_cl_arg cargs[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
-        CLNET_CL_ARG(c), CLNET_CL_ARG(scratch), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k),
+        CLNET_CL_ARG(c), CLNET_CL_ARG(s_h), CLNET_CL_ARG(s_w), CLNET_CL_ARG(scratch),
+        CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k),
         CLNET_CL_ARG(oh), CLNET_CL_ARG(ow), CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
     };
     const size_t cglobal[3] = {(size_t)p.ow_blocks, (size_t)p.oh_blocks,
-                               (size_t)(g.n * p.kblocks)};
+                               (size_t)(g->n * p.kblocks)};
     if (st == CLNET_OK)
-        st = launch(dev, "c3_conv", NARGS(cargs), cargs, cglobal);
+        st = launch(dev, &p, "c3_conv", NARGS(cargs), cargs, cglobal);
     clnet_cl_scratch_release(dev, scratch);
     return st;
+}
+
+clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
+                                     const clnet_tensor *x, const clnet_tensor *w,
+                                     const clnet_tensor *b, clnet_tensor *y)
+{
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
+    return run(dev, op, &g, false, g.pad_h, g.pad_w, x, w, b, y);
+}
+
+clnet_status clnet_cl_conv_transpose_direct3x3(clnet_device *dev, const clnet_op *op,
+                                               const clnet_tensor *x, const clnet_tensor *w,
+                                               const clnet_tensor *b, clnet_tensor *y)
+{
+    const clnet_conv_geom t = clnet_conv_geom_of(op, x, w, y);
+    return run(dev, op, &t, true, 2 - t.pad_h, 2 - t.pad_w, x, w, b, y);
 }

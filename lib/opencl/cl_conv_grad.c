@@ -466,13 +466,6 @@ static bool forward_padding(const clnet_conv_geom *t, const clnet_tensor *x,
     return p->pad_end[0] >= 0 && p->pad_end[1] >= 0;
 }
 
-bool clnet_cl_grad_data_forward_possible(const clnet_op *op, const clnet_conv_geom *t,
-                                         const clnet_tensor *x, const clnet_tensor *y)
-{
-    clnet_op fwd = *op;
-    return forward_padding(t, x, y, &fwd);
-}
-
 /* On small planes the rotated weights' copy (a fresh buffer each call)
  * costs more than the GEMM; there the transposed weights and col2im of
  * clnet_cl_conv_transpose_gemm were 3-10x faster (ResNet-18's 512-channel

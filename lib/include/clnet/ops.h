@@ -232,7 +232,7 @@ typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_WINOGRAD,      /* Winograd F(2x2, 3x3): stride 1, 3x3, no dilation */
     CLNET_CONV_ALGO_DEPTHWISE,     /* groups == C == K */
     CLNET_CONV_ALGO_SINGLE_TAP,    /* 1x1 planes read by one tap: that tap's 1x1 convolution */
-    CLNET_CONV_ALGO_DIRECT_3X3,    /* direct, output channels as vector lanes: 3x3, stride 1 */
+    CLNET_CONV_ALGO_DIRECT_3X3,    /* direct, output channels as vector lanes: 3x3, stride 1 or 2 */
     CLNET_CONV_ALGO_COUNT
 } clnet_conv_algo;
 
