@@ -97,8 +97,8 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
                                     const clnet_tensor *b, clnet_tensor *y);
 
 /* The direct 3x3 kernel with output channels as vector lanes
- * (cl_conv3x3.c), preferred for few channels. */
-/* Its build options, one set per tile (cl_compile.c builds each). */
+ * (cl_conv3x3.c), preferred for few channels; its build options, one set
+ * per tile (cl_compile.c builds each). */
 #define CLNET_CL_CONV3X3_VARIANTS 2
 extern const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS];
 bool clnet_cl_direct3x3_supports(const clnet_conv_params *p);
