@@ -34,11 +34,13 @@ typedef struct clnet_parallel clnet_parallel;
  * before they are summed, so the step equals the single-device step on the
  * whole batch with a mean loss (up to float rounding).
  *
- * Batch norm uses per-replica batch statistics (those of the replica's
- * slice, as DDP without SyncBatchNorm does); after each step the running
- * statistics of the replicas are averaged (weighted by their slices) so the
- * replicas stay identical. Dropout draws different masks on each replica.
- * So only a net with neither matches the single-device run step for step.
+ * Batch norm uses per-replica batch statistics by default (those of the
+ * replica's slice, as DDP without SyncBatchNorm does); after each step the
+ * running statistics of the replicas are averaged (weighted by their
+ * slices) so the replicas stay identical. clnet_parallel_set_sync_bn
+ * switches to statistics over the global batch. Dropout draws different
+ * masks on each replica. So only a net without dropout, and without batch
+ * norm or with sync BN on, matches the single-device run step for step.
  *
  * On success *out is a new group; the caller frees it with
  * clnet_parallel_free before freeing `net`. The devices belong to their
@@ -51,6 +53,20 @@ typedef struct clnet_parallel clnet_parallel;
 clnet_status clnet_parallel_new(clnet_net *net, clnet_device *const *devs, int ndevs,
                                 const float *weights, int max_batch, clnet_init init,
                                 uint64_t seed, clnet_parallel **out);
+
+/* Synchronised batch norm on (on true) or off (the default), as PyTorch's
+ * SyncBatchNorm: in training mode each replica computes per-channel sums
+ * and sums of squares over its slice, these are summed over the replicas
+ * and every replica normalises with the global batch's mean and variance
+ * (and updates its running statistics with them, so they are the same
+ * everywhere); the backward pass likewise sums the per-channel sums of dy
+ * and dy * xhat over the replicas before the input gradient. The replicas
+ * then run layer by layer in lockstep, waiting for each other at every
+ * batch norm, so steps take longer than without. Takes effect from the next
+ * clnet_parallel_step; a net without batch norm is unaffected. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (par NULL), CLNET_ERR_HOST_MEMORY (the setting
+ * is then unchanged). */
+clnet_status clnet_parallel_set_sync_bn(clnet_parallel *par, bool on);
 
 /* Frees the replicas the group made (not replica 0, the caller's net, which
  * stays bound to devs[0] and keeps the trained weights). NULL is ignored. */
