@@ -362,8 +362,8 @@ clnet_status nn_backward_begin(clnet_net *net, const int32_t *labels, const floa
 clnet_status nn_backward_layer(clnet_net *net, int id);
 clnet_status nn_backward_end(clnet_net *net, float *loss);
 /* Synchronised batch norm across the replicas nets[0..nrep) of a group
- * (sync_bn.c); counts[r] images of the global batch of n are replica r's
- * (0: it sits this batch out). nn_sync_bn_forward, before training batch
+ * (sync_bn.c); counts[r] images of the global batch are replica r's (0: it
+ * sits this batch out). nn_sync_bn_forward, before training batch
  * norm layer id runs on any replica: every replica's per-channel sums over
  * its slice, summed, give the global mean and variance, written into every
  * replica's batch statistics, and the running statistics are updated from

@@ -116,7 +116,9 @@ clnet_status clnet_parallel_train_epoch(clnet_parallel *par, const clnet_dataset
  * its backward pass (compute: the replicas run at once), milliseconds
  * reading, summing and writing back the gradients and running statistics
  * (the all-reduce), and milliseconds of the optimizer steps, the weight copy
- * of a mixed group and the output and loss reads. Any pointer may be NULL. */
+ * of a mixed group and the output and loss reads. With synchronised batch
+ * norm, compute includes the batch norms' exchanges (they happen within the
+ * passes). Any pointer may be NULL. */
 void clnet_parallel_timing(const clnet_parallel *par, int64_t *steps, double *compute_ms,
                            double *allreduce_ms, double *step_ms);
 
