@@ -449,7 +449,7 @@ static int parse_options(int argc, char **argv, train_options *t, bool *help)
         return bench_usage_error(CMD, "give --device or --devices, not both");
     if (t->sync_bn && !t->devices)
         return bench_usage_error(CMD, "--sync-bn synchronises batch norm across the devices "
-                                 "of --devices; give at least two");
+                                 "of --devices (two or more; not across mpirun's ranks)");
     if (t->model && !clnet_zoo_cfg(t->model))
         return training_unknown_model(CMD, t->model);
     if (!t->model)
