@@ -92,9 +92,10 @@ static void print_help(void)
         "                        0,1 or 0:3,1:1. --batch is the global batch; batch norm\n"
         "                        uses each device's slice's statistics (see --sync-bn).\n"
         "                        The first device also evaluates and saves.\n"
-        "  --sync-bn             with --devices: batch norm normalises with the statistics\n"
-        "                        of the global batch (PyTorch's SyncBatchNorm), so the\n"
-        "                        devices train as one device would on the whole batch\n"
+        "  --sync-bn             with --devices or under mpirun: batch norm normalises\n"
+        "                        with the statistics of the global batch (PyTorch's\n"
+        "                        SyncBatchNorm), so the devices or ranks train as one\n"
+        "                        device would on the whole batch\n"
         "  --seed S              weights, shuffling and augmentation (default 1)\n"
         "  --optimizer O         sgd, adam, or es: gradient-free, each step's gradient\n"
         "                        estimated by OpenAI-ES (Salimans et al. 2017) from P\n"
@@ -447,9 +448,6 @@ static int parse_options(int argc, char **argv, train_options *t, bool *help)
         return bench_usage_error(CMD, "--data is required");
     if (t->selector && t->devices)
         return bench_usage_error(CMD, "give --device or --devices, not both");
-    if (t->sync_bn && !t->devices)
-        return bench_usage_error(CMD, "--sync-bn synchronises batch norm across the devices "
-                                 "of --devices (two or more; not across mpirun's ranks)");
     if (t->model && !clnet_zoo_cfg(t->model))
         return training_unknown_model(CMD, t->model);
     if (!t->model)
@@ -903,7 +901,10 @@ static int set_up(run *r)
     if (t->devices && r->dist)
         return bench_usage_error(CMD, "--devices under mpirun: each rank trains on one "
                                  "device (--device)");
-    int rc_dist = train_dist_attach(CMD, r->ctx, r->dist, r->net);
+    if (t->sync_bn && !t->devices && train_dist_size(r->dist) < 2)
+        return bench_usage_error(CMD, "--sync-bn synchronises batch norm across the devices "
+                                 "of --devices or the ranks of mpirun: give two or more");
+    int rc_dist = train_dist_attach(CMD, r->ctx, r->dist, r->net, t->sync_bn);
     if (rc_dist != BENCH_EXIT_OK)
         return rc_dist;
     if (t->optim == OPTIM_ES) {

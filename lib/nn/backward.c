@@ -206,6 +206,8 @@ static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor
     clnet_status st = run(net, &op, op.u.bn.fuse_act ? 6 : 5, in, r ? 4 : 3, out);
     if (st == CLNET_OK && need)
         st = commit(net, p);
+    if (st == CLNET_OK && net->bn_exchange.sum)
+        st = nn_sync_bn_sum_grads(net, l);
     return st == CLNET_OK && need_r ? commit(net, r) : st;
 }
 

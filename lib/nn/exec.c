@@ -545,8 +545,12 @@ clnet_status nn_forward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor *dst
     } else if (nn_layer_training(net, l)) {
         clnet_op stats = op;
         stats.kind = CLNET_OP_BATCHNORM_STATS;
+        /* across processes the running statistics follow the global ones */
+        const bool across = net->bn_exchange.sum != NULL;
         clnet_tensor *out[4] = {l->batch_mean, l->batch_var, mean, var};
-        clnet_status st = run(net, &stats, 1, &x, 4, out);
+        clnet_status st = run(net, &stats, 1, &x, across ? 2 : 4, out);
+        if (st == CLNET_OK && across)
+            st = nn_sync_bn_sum_stats(net, l);
         if (st != CLNET_OK)
             return st;
         mean = l->batch_mean;

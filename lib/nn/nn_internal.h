@@ -174,6 +174,9 @@ struct clnet_net {
      * when exchange.finish is non-NULL; the share of the global batch the
      * sharded training loop gives the current step (0: not sharded) */
     clnet_grad_exchange exchange;
+    /* synchronised batch norm across processes (sync_bn_exchange.c): set
+     * when bn_exchange.sum is non-NULL */
+    clnet_bn_exchange bn_exchange;
     double exchange_share;
     /* the global index of the batch's first image when it is a shard of a
      * larger batch (sharded training): dropout masks follow the image, not
@@ -381,6 +384,19 @@ clnet_status nn_sync_bn_backward(clnet_net *const *nets, const int *counts, int 
  * serve), and the floats of host scratch they need for nrep replicas. */
 bool nn_sync_bn_layer(const clnet_net *net, int id);
 size_t nn_sync_bn_host_floats(const clnet_net *net, int nrep);
+/* Synchronised batch norm across processes through net->bn_exchange
+ * (sync_bn_exchange.c), for training batch norm l: nn_sync_bn_sum_stats
+ * after the local statistics are in l->batch_mean and l->batch_var (the
+ * running statistics untouched) makes them, and the running statistics,
+ * the global batch's; nn_sync_bn_sum_grads after the layer's gradient
+ * corrects its input's gradient to the global sums. Errors: those of the
+ * hook, the ops and transfers, CLNET_ERR_HOST_MEMORY. */
+clnet_status nn_sync_bn_sum_stats(clnet_net *net, nn_layer *l);
+clnet_status nn_sync_bn_sum_grads(clnet_net *net, nn_layer *l);
+/* Adds scale * xhat + shift (per channel, xhat normalised with l's batch
+ * statistics) to the gradient of batch norm l's input (sync_bn.c). */
+clnet_status nn_sync_bn_correct(clnet_net *net, nn_layer *l, const float *scale,
+                                const float *shift);
 /* The largest global batch of a data-parallel group (parallel.c). */
 int nn_parallel_max_batch(const struct clnet_parallel *par);
 /* clnet_parallel_step, with `normalised` the caller (the training

@@ -155,10 +155,10 @@ static clnet_status ensure_channels(clnet_net *net, int64_t c, clnet_tensor **t)
  * the two scalings cancel into 1 / M_r. The per-channel affine map of xhat
  * is a BATCHNORM op with the batch statistics and the correction as its
  * scale and shift. */
-static clnet_status correct_input_grad(clnet_net *net, int id, const float *scale,
-                                       const float *shift)
+clnet_status nn_sync_bn_correct(clnet_net *net, nn_layer *l, const float *scale,
+                                const float *shift)
 {
-    nn_layer *l = &net->layers[id], *p = &net->layers[l->spec.from[0]];
+    nn_layer *p = &net->layers[l->spec.from[0]];
     const int64_t c = channels_of(l);
     const size_t bytes = (size_t)c * sizeof(float);
     clnet_status st = ensure_channels(net, c, &l->sync_scale);
@@ -231,7 +231,7 @@ clnet_status nn_sync_bn_backward(clnet_net *const *nets, const int *counts, int 
             scale[ch] = (float)(k * (host[2 * (size_t)r * c + ch] - dgamma));
             shift[ch] = (float)(k * (host[(2 * (size_t)r + 1) * c + ch] - dbeta));
         }
-        st = correct_input_grad(net, id, scale, shift);
+        st = nn_sync_bn_correct(net, &net->layers[id], scale, shift);
     }
     return st;
 }

@@ -150,6 +150,29 @@ typedef struct clnet_grad_exchange {
  * hook NULL). */
 clnet_status clnet_net_set_grad_exchange(clnet_net *net, const clnet_grad_exchange *ex);
 
+/* The hook through which batch norm is synchronised across processes
+ * (clnet_dist_set_sync_bn, clnet/dist.h), as clnet_parallel_set_sync_bn
+ * synchronises it across the replicas of one process. */
+typedef struct clnet_bn_exchange {
+    /* Called by every training-mode batch norm of the net, on the thread
+     * running its forward or backward pass, twice per layer and step: must
+     * replace values[0..count) with their element-wise sum over every
+     * process of the job (each calls it at the same points with the same
+     * count). A non-OK status ends the pass with it. */
+    clnet_status (*sum)(void *user, double *values, size_t count);
+    void *user;
+} clnet_bn_exchange;
+
+/* Installs `ex` (copied) on the net, or removes it (ex NULL). While it is
+ * installed, a training-mode batch norm normalises with the statistics of
+ * the global batch: its per-channel count, sum and sum of squares over this
+ * process's images are summed through ex->sum (and the running statistics
+ * updated from the global ones), and its backward pass sums the per-channel
+ * sums of dy and dy * xhat (weighted by the processes' images) likewise
+ * before the input gradient. Not saved or copied into replicas. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (net NULL, ex->sum NULL). */
+clnet_status clnet_net_set_bn_exchange(clnet_net *net, const clnet_bn_exchange *ex);
+
 /* Number of gradient tensors of layer `id`: its trainable parameters (0 for
  * a layer without, a bad id or a NULL net). */
 int clnet_net_grad_count(const clnet_net *net, int id);
