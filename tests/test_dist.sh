@@ -7,7 +7,7 @@
 # norm under --sync-bn (and not without it); a rank that fails on its own (a broken cfg on rank
 # 1 only) ends the whole job with its message within seconds;
 # ranks holding different nets, or given different --limit values, are
-# refused by name, and so is --optimizer es. Skips (77) when mpirun,
+# refused by name, and so are --sync-bn on one rank only and --optimizer es. Skips (77) when mpirun,
 # clnet's MPI support or MNIST is absent, except under CI or
 # CLNET_TEST_REQUIRE_DEVICE, where they are installed.
 # usage: test_dist.sh CLNET_BENCH MPI_BUILT(true|false)
@@ -193,6 +193,13 @@ else
     cat "$tmp/bn1.err" "$tmp/bn2.err" "$tmp/bn2p.err"
     fail "batch norm: a run failed"
 fi
+
+# One rank with --sync-bn and one without would wait for each other in the
+# batch-norm all-reduces: refused at the start, by name.
+timeout 120 "${mpirun[@]}" -np 1 "$bench" "${bn[@]}" --sync-bn : -np 1 "$bench" "${bn[@]}" \
+    > "$tmp/syncdiff.out" 2>&1 && fail "ranks with and without --sync-bn were accepted"
+grep -q "rank 1 differs from rank 0 in synchronised batch norm" "$tmp/syncdiff.out" ||
+    fail "--sync-bn on one rank: $(cat "$tmp/syncdiff.out")"
 
 # Rank 1 fails on its own after joining the job (its cfg file is broken)
 # while rank 0 goes on to wait for it in the first all-reduce: the job must

@@ -245,7 +245,10 @@ clnet_status clnet_dist_set_sync_bn(clnet_dist *dist, bool on)
         return dist_fail(dist, CLNET_ERR_INVALID_ARGUMENT, "clnet_dist_set_sync_bn: no net "
                          "attached (clnet_dist_attach first)");
     clnet_bn_exchange ex = {.sum = bn_sum, .user = dist};
-    return clnet_net_set_bn_exchange(dist->net, on ? &ex : NULL);
+    clnet_status st = clnet_net_set_bn_exchange(dist->net, on ? &ex : NULL);
+    if (st == CLNET_OK)
+        dist->sync_bn = on;
+    return st;
 }
 
 clnet_status dist_exchange_install(clnet_dist *dist)
@@ -260,6 +263,7 @@ void dist_exchange_free(clnet_dist *dist)
         clnet_net_set_grad_exchange(dist->net, NULL);
         clnet_net_set_bn_exchange(dist->net, NULL);
     }
+    dist->sync_bn = false;
     stop_thread(dist);
     for (int b = 0; dist->buckets && b < dist->nbuckets; b++)
         free(dist->buckets[b].host);
