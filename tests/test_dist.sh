@@ -7,8 +7,9 @@
 # norm under --sync-bn (and not without it); a rank that fails on its own (a broken cfg on rank
 # 1 only) ends the whole job with its message within seconds;
 # ranks holding different nets, or given different --limit values, are
-# refused by name, and so are --sync-bn on one rank only and --optimizer es. Skips (77) when mpirun,
-# clnet's MPI support or MNIST is absent, except under CI or
+# refused by name, and so are --sync-bn on one rank only and --optimizer
+# es. Skips (77) when mpirun, clnet's MPI support or MNIST is absent,
+# except under CI or
 # CLNET_TEST_REQUIRE_DEVICE, where they are installed.
 # usage: test_dist.sh CLNET_BENCH MPI_BUILT(true|false)
 set -uo pipefail
