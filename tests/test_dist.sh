@@ -4,13 +4,13 @@
 # batch, ends with the same training loss, test loss and test accuracy as
 # one process with the same global batch (float rounding apart), and its
 # --json says "ranks": 2; so does a net with dropout, and a net with batch
-# norm under --sync-bn (and not without it); a rank that fails on its own (a broken cfg on rank
-# 1 only) ends the whole job with its message within seconds;
-# ranks holding different nets, or given different --limit values, are
-# refused by name, and so are --sync-bn on one rank only and --optimizer
-# es. Skips (77) when mpirun, clnet's MPI support or MNIST is absent,
-# except under CI or
-# CLNET_TEST_REQUIRE_DEVICE, where they are installed.
+# norm under --sync-bn (and not without it); a rank that fails on its own
+# (a broken cfg on rank 1 only) ends the whole job with its message within
+# seconds; ranks holding different nets, or given different --limit
+# values, are refused by name, and so are --sync-bn on one rank only and
+# --optimizer es. Skips (77) when mpirun, clnet's MPI support or MNIST is
+# absent, except under CI or CLNET_TEST_REQUIRE_DEVICE, where they are
+# installed.
 # usage: test_dist.sh CLNET_BENCH MPI_BUILT(true|false)
 set -uo pipefail
 
