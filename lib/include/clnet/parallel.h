@@ -169,7 +169,8 @@ typedef struct clnet_bn_exchange {
  * process's images are summed through ex->sum (and the running statistics
  * updated from the global ones), and its backward pass sums the per-channel
  * sums of dy and dy * xhat (weighted by the processes' images) likewise
- * before the input gradient. Not saved or copied into replicas. Errors:
+ * before the input gradient. Not saved or copied into replicas; not for a
+ * net in a clnet_parallel group (whose replicas would each call it). Errors:
  * CLNET_ERR_INVALID_ARGUMENT (net NULL, ex->sum NULL). */
 clnet_status clnet_net_set_bn_exchange(clnet_net *net, const clnet_bn_exchange *ex);
 
