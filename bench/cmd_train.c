@@ -90,8 +90,12 @@ static void print_help(void)
         "                        selectors as --device takes them, each optionally with\n"
         "                        :WEIGHT, its share of the batch (default equal), e.g.\n"
         "                        0,1 or 0:3,1:1. --batch is the global batch; batch norm\n"
-        "                        uses each device's slice's statistics. The first device\n"
-        "                        also evaluates and saves.\n"
+        "                        uses each device's slice's statistics (see --sync-bn).\n"
+        "                        The first device also evaluates and saves.\n"
+        "  --sync-bn             with --devices or under mpirun: batch norm normalises\n"
+        "                        with the statistics of the global batch (PyTorch's\n"
+        "                        SyncBatchNorm), so the devices or ranks train as one\n"
+        "                        device would on the whole batch\n"
         "  --seed S              weights, shuffling and augmentation (default 1)\n"
         "  --optimizer O         sgd, adam, or es: gradient-free, each step's gradient\n"
         "                        estimated by OpenAI-ES (Salimans et al. 2017) from P\n"
@@ -151,6 +155,7 @@ typedef struct train_options {
     long epochs, batch, limit, test_limit, threads, step_epochs, seed, val, save_every, head;
     long pad;                    /* --pad, or -1: by the model's input */
     bool save_best;
+    bool sync_bn;                /* --sync-bn */
     bool aux;                    /* --aux: build and train the auxiliary classifiers */
     float lr, momentum, weight_decay, warmup, gamma, label_smoothing, mmi_j;
     int optim;                   /* clnet_optim_kind, OPTIM_ES, or -1 */
@@ -366,6 +371,8 @@ static int parse_text_option(bench_opts *o, train_options *t)
         t->json = true;
     } else if (bench_opt_flag(o, "--save-best")) {
         t->save_best = true;
+    } else if (bench_opt_flag(o, "--sync-bn")) {
+        t->sync_bn = true;
     } else if (bench_opt_flag(o, "--aux")) {
         t->aux = true;
     } else if (bench_opt_value(o, "--model", &v)) {
@@ -894,7 +901,10 @@ static int set_up(run *r)
     if (t->devices && r->dist)
         return bench_usage_error(CMD, "--devices under mpirun: each rank trains on one "
                                  "device (--device)");
-    int rc_dist = train_dist_attach(CMD, r->ctx, r->dist, r->net);
+    if (t->sync_bn && !t->devices && train_dist_size(r->dist) < 2)
+        return bench_usage_error(CMD, "--sync-bn synchronises batch norm across the devices "
+                                 "of --devices or the ranks of mpirun: give two or more");
+    int rc_dist = train_dist_attach(CMD, r->ctx, r->dist, r->net, t->sync_bn);
     if (rc_dist != BENCH_EXIT_OK)
         return rc_dist;
     if (t->optim == OPTIM_ES) {
@@ -920,6 +930,12 @@ static int set_up(run *r)
             return bench_usage_error(CMD, "--devices: %s", clnet_last_error(r->ctx));
         if (st != CLNET_OK)
             return bench_fail(CMD, r->ctx, st, "cannot place the replicas on --devices");
+        if (t->sync_bn && r->devices.count < 2)
+            return bench_usage_error(CMD, "--sync-bn with one device: there is nothing to "
+                                     "synchronise (give --devices two or more)");
+        st = clnet_parallel_set_sync_bn(r->par, t->sync_bn);
+        if (st != CLNET_OK)
+            return bench_fail(CMD, r->ctx, st, "cannot switch on --sync-bn");
     }
     r->top5 = r->data.train->classes > 10;
     r->train_count = r->data.train->count;

@@ -21,9 +21,11 @@ void train_dist_free(train_dist *d);
 int train_dist_rank(const train_dist *d);
 int train_dist_size(const train_dist *d);
 
-/* Makes the bound net train across the ranks (every rank calls it); an exit
- * code, the message printed. */
-int train_dist_attach(const char *cmd, clnet_ctx *ctx, train_dist *d, clnet_net *net);
+/* Makes the bound net train across the ranks (every rank calls it), with
+ * batch norm synchronised across them when sync_bn is set; an exit code,
+ * the message printed. */
+int train_dist_attach(const char *cmd, clnet_ctx *ctx, train_dist *d, clnet_net *net,
+                      bool sync_bn);
 
 /* One epoch of the attached net: this rank's shard of every batch, the
  * statistics the whole job's (clnet_dist_train_epoch). */

@@ -48,11 +48,14 @@ int train_dist_size(const train_dist *d)
     return d ? clnet_dist_size(d->dist) : 1;
 }
 
-int train_dist_attach(const char *cmd, clnet_ctx *ctx, train_dist *d, clnet_net *net)
+int train_dist_attach(const char *cmd, clnet_ctx *ctx, train_dist *d, clnet_net *net,
+                      bool sync_bn)
 {
     if (!d)
         return BENCH_EXIT_OK;
     clnet_status st = clnet_dist_attach(d->dist, net, 0);
+    if (st == CLNET_OK)
+        st = clnet_dist_set_sync_bn(d->dist, sync_bn);
     return st == CLNET_OK ? BENCH_EXIT_OK
                           : bench_fail(cmd, ctx, st, "cannot train across the MPI ranks");
 }

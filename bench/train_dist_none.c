@@ -35,9 +35,10 @@ int train_dist_size(const train_dist *d)
     return 1;
 }
 
-int train_dist_attach(const char *cmd, clnet_ctx *ctx, train_dist *d, clnet_net *net)
+int train_dist_attach(const char *cmd, clnet_ctx *ctx, train_dist *d, clnet_net *net,
+                      bool sync_bn)
 {
-    (void)cmd, (void)ctx, (void)d, (void)net;
+    (void)cmd, (void)ctx, (void)d, (void)net, (void)sync_bn;
     return BENCH_EXIT_OK;
 }
 

@@ -3,12 +3,14 @@
 # an epoch of lenet5 on a slice of MNIST, each rank on its half of every
 # batch, ends with the same training loss, test loss and test accuracy as
 # one process with the same global batch (float rounding apart), and its
-# --json says "ranks": 2; so does a net with dropout; a rank that fails on its own (a broken cfg on rank
-# 1 only) ends the whole job with its message within seconds;
-# ranks holding different nets, or given different --limit values, are
-# refused by name, and so is --optimizer es. Skips (77) when mpirun,
-# clnet's MPI support or MNIST is absent, except under CI or
-# CLNET_TEST_REQUIRE_DEVICE, where they are installed.
+# --json says "ranks": 2; so does a net with dropout, and a net with batch
+# norm under --sync-bn (and not without it); a rank that fails on its own
+# (a broken cfg on rank 1 only) ends the whole job with its message within
+# seconds; ranks holding different nets, or given different --limit
+# values, are refused by name, and so are --sync-bn on one rank only and
+# --optimizer es. Skips (77) when mpirun, clnet's MPI support or MNIST is
+# absent, except under CI or CLNET_TEST_REQUIRE_DEVICE, where they are
+# installed.
 # usage: test_dist.sh CLNET_BENCH MPI_BUILT(true|false)
 set -uo pipefail
 
@@ -133,6 +135,72 @@ else
     cat "$tmp/drop1.err" "$tmp/drop2.err"
     fail "dropout: a run failed"
 fi
+
+# A residual net with batch norm, at a batch of 16 (8 images per rank):
+# with --sync-bn two ranks train as one process does; without it each rank
+# normalises with its own 8 images' statistics, and the loss moves by more
+# than the tolerance (so the first comparison can fail).
+cat > "$tmp/bn.cfg" <<'CFG'
+[net]
+input = 1x28x28
+
+[conv]
+filters = 8
+size = 3
+stride = 2
+pad = 1
+bias = 0
+[batchnorm]
+activation = relu
+[conv]
+filters = 8
+size = 3
+pad = 1
+bias = 0
+[batchnorm]
+activation = relu
+[conv]
+filters = 8
+size = 3
+pad = 1
+bias = 0
+[batchnorm]
+[add]
+from = -1, -5
+[activation]
+type = relu
+[globalavgpool]
+[linear]
+outputs = 10
+CFG
+bn=(train --cfg "$tmp/bn.cfg" --data mnist --epochs 1 --limit 1024 --test-limit 500 --batch 16
+    --seed 7 --threads 1 --json --lr 0.05 --momentum 0.9)
+if "$bench" "${bn[@]}" > "$tmp/bn1.json" 2> "$tmp/bn1.err" &&
+    timeout 300 "${mpirun[@]}" -np 2 "$bench" "${bn[@]}" --sync-bn > "$tmp/bn2.json" \
+        2> "$tmp/bn2.err" &&
+    timeout 300 "${mpirun[@]}" -np 2 "$bench" "${bn[@]}" > "$tmp/bn2p.json" 2> "$tmp/bn2p.err"
+then
+    python3 - "$tmp/bn1.json" "$tmp/bn2.json" "$tmp/bn2p.json" <<'PY' ||
+import json, sys
+one, sync, own = (json.loads(open(p).read()) for p in sys.argv[1:4])
+print("batch-norm net: train_loss one process %.6f, two ranks with --sync-bn %.6f, without "
+      "%.6f" % (one["train_loss"], sync["train_loss"], own["train_loss"]))
+ok = abs(one["train_loss"] - sync["train_loss"]) <= 2e-3
+ok = ok and abs(one["test_accuracy"] - sync["test_accuracy"]) <= 1.5 / 500
+sys.exit(0 if ok and abs(one["train_loss"] - own["train_loss"]) > 2e-3 else 1)
+PY
+        fail "batch norm: --sync-bn does not match one process, or per-rank statistics do"
+else
+    cat "$tmp/bn1.err" "$tmp/bn2.err" "$tmp/bn2p.err"
+    fail "batch norm: a run failed"
+fi
+
+# One rank with --sync-bn and one without would wait for each other in the
+# batch-norm all-reduces: refused at the start, by name.
+timeout 120 "${mpirun[@]}" -np 1 "$bench" "${bn[@]}" --sync-bn : -np 1 "$bench" "${bn[@]}" \
+    > "$tmp/syncdiff.out" 2>&1 && fail "ranks with and without --sync-bn were accepted"
+grep -q "rank 1 differs from rank 0 in synchronised batch norm" "$tmp/syncdiff.out" ||
+    fail "--sync-bn on one rank: $(cat "$tmp/syncdiff.out")"
 
 # Rank 1 fails on its own after joining the job (its cfg file is broken)
 # while rank 0 goes on to wait for it in the first all-reduce: the job must

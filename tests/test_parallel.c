@@ -4,7 +4,9 @@
  * the same global batch on MNIST, equal and unequal splits alike, through
  * clnet_parallel_step and clnet_parallel_train_epoch; the replicas' weights
  * stay bit-identical; an OpenCL + ref pair works too; bad groups are refused
- * with messages that name the problem. */
+ * with messages that name the problem. A small residual net with batch norm
+ * follows the single-device curve with synchronised batch norm (and does
+ * not without it). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -63,6 +65,30 @@ static clnet_net *lenet5(clnet_ctx *ctx)
     return net;
 }
 
+/* A residual net with batch norm: a stem, one basic block (its second batch
+ * norm fused with the residual add), global pooling, a classifier. */
+static const char resnet_cfg[] =
+    "[net]\ninput = 1x28x28\n"
+    "[conv]\nfilters = 8\nsize = 3\nstride = 2\npad = 1\nbias = 0\n"
+    "[batchnorm]\nactivation = relu\n"
+    "[conv]\nfilters = 8\nsize = 3\npad = 1\nbias = 0\n"
+    "[batchnorm]\nactivation = relu\n"
+    "[conv]\nfilters = 8\nsize = 3\npad = 1\nbias = 0\n"
+    "[batchnorm]\n"
+    "[add]\nfrom = -1, -5\n"
+    "[activation]\ntype = relu\n"
+    "[globalavgpool]\n"
+    "[linear]\noutputs = 10\n";
+
+static clnet_net *small_resnet(clnet_ctx *ctx)
+{
+    clnet_net *net = NULL;
+    if (test_check_status(ctx, clnet_net_parse_cfg(ctx, resnet_cfg, "small_resnet", NULL, &net),
+                          "small resnet cfg"))
+        return NULL;
+    return net;
+}
+
 static const clnet_optimizer sgd = {.kind = CLNET_OPTIM_SGD, .lr = LR, .momentum = 0.9f,
                                     .weight_decay = 5e-4f};
 
@@ -74,11 +100,12 @@ static clnet_status batch_of(const mnist *m, int step, int n, float *x, int32_t 
     return clnet_dataset_batch(NULL, m->train, idx, n, NULL, 0, m->mean, m->std, x, labels);
 }
 
-/* `steps` SGD steps of batch n on one device; loss[s] of step s. */
-static int single_curve(clnet_ctx *ctx, clnet_device *dev, const mnist *m, int steps, int n,
-                        float *loss)
+/* `steps` SGD steps of batch n on one device; loss[s] of step s. The
+ * trained net goes to *keep when keep is given, else it is freed. */
+static int single_curve_of(clnet_ctx *ctx, clnet_net *(*make)(clnet_ctx *), clnet_device *dev,
+                           const mnist *m, int steps, int n, float *loss, clnet_net **keep)
 {
-    clnet_net *net = lenet5(ctx);
+    clnet_net *net = make(ctx);
     if (!net)
         return 1;
     static float x[BATCH * 28 * 28];
@@ -94,8 +121,17 @@ static int single_curve(clnet_ctx *ctx, clnet_device *dev, const mnist *m, int s
         if (st == CLNET_OK)
             st = clnet_net_step(net, &sgd, LR);
     }
-    clnet_net_free(net);
+    if (keep && st == CLNET_OK)
+        *keep = net;
+    else
+        clnet_net_free(net);
     return test_check_status(ctx, st, "single-device step");
+}
+
+static int single_curve(clnet_ctx *ctx, clnet_device *dev, const mnist *m, int steps, int n,
+                        float *loss)
+{
+    return single_curve_of(ctx, lenet5, dev, m, steps, n, loss, NULL);
 }
 
 /* Every parameter of replica r equals replica 0's, bit for bit. */
@@ -172,6 +208,85 @@ static int parallel_curve(clnet_ctx *ctx, clnet_device *const *devs, int ndevs,
     clnet_parallel_free(par);
     clnet_net_free(net);
     return rc || bad ? 1 : 0;
+}
+
+/* The largest difference, relative to max(1, |a|), between the
+ * parameters (running statistics included) of two nets of one layout. */
+static double param_difference(clnet_net *a, clnet_net *b)
+{
+    double worst = 0.0;
+    for (int id = 0; id < clnet_net_layer_count(a); id++)
+        for (int p = 0; p < 4; p++) {
+            clnet_shape shape;
+            if (clnet_net_param_read(a, id, p, &shape, NULL, 0) != CLNET_OK)
+                break;
+            size_t count = (size_t)clnet_shape_numel(&shape);
+            float *x = malloc(count * sizeof *x), *y = malloc(count * sizeof *y);
+            if (!x || !y || clnet_net_param_read(a, id, p, NULL, x, count) != CLNET_OK ||
+                clnet_net_param_read(b, id, p, NULL, y, count) != CLNET_OK)
+                worst = INFINITY;
+            for (size_t i = 0; x && y && i < count && isfinite(worst); i++)
+                worst = fmax(worst, fabs((double)x[i] - y[i]) / fmax(1.0, fabs((double)x[i])));
+            free(x);
+            free(y);
+        }
+    return worst;
+}
+
+/* The residual net on a group of two devices (weights NULL: equal
+ * slices), sync BN on or off, against the single device's losses and
+ * final parameters: with sync BN they must match within TOL, without it
+ * the losses must differ by more (else this check could not fail). */
+static int check_sync_bn(clnet_ctx *ctx, clnet_device *const *devs, const float *weights,
+                         bool sync, const mnist *m, const float *expected, clnet_net *single,
+                         const char *what)
+{
+    clnet_net *net = small_resnet(ctx);
+    if (!net)
+        return 1;
+    clnet_parallel *par = NULL;
+    static float x[BATCH * 28 * 28];
+    int32_t labels[BATCH];
+    double worst = 0.0;
+    clnet_status st = clnet_parallel_new(net, devs, 2, weights, BATCH, CLNET_INIT_HE_NORMAL,
+                                         SEED, &par);
+    if (st == CLNET_OK)
+        st = clnet_parallel_set_sync_bn(par, sync);
+    for (int s = 0; s < STEPS && st == CLNET_OK; s++) {
+        float loss;
+        st = batch_of(m, s, BATCH, x, labels);
+        if (st == CLNET_OK)
+            st = clnet_parallel_step(par, x, labels, NULL, BATCH, &sgd, LR, &loss, NULL);
+        double diff = fabs((double)loss - expected[s]) / fmax(1.0, fabs(expected[s]));
+        worst = st == CLNET_OK ? fmax(worst, diff) : worst;
+    }
+    int rc = test_check_status(ctx, st, what);
+    double params = rc ? 0.0 : param_difference(single, net);
+    if (!rc && replicas_identical(par))
+        rc = 1;
+    bool ok = sync ? worst <= TOL && params <= TOL : worst > TOL;
+    if (!rc)
+        printf("%s: %s: largest loss difference to one device %.2g, parameter difference "
+               "%.2g (%s %g)\n", ok ? "ok" : "FAIL", what, worst, params,
+               sync ? "must stay within" : "must exceed", TOL);
+    clnet_parallel_free(par);
+    clnet_net_free(net);
+    return rc || !ok ? 1 : 0;
+}
+
+static int check_sync_bn_all(clnet_ctx *ctx, clnet_device *const *cl, const mnist *m)
+{
+    float expected[STEPS];
+    clnet_net *single = NULL;
+    if (single_curve_of(ctx, small_resnet, cl[0], m, STEPS, BATCH, expected, &single))
+        return 1;
+    const float weights[2] = {3.0f, 1.0f};
+    int rc = check_sync_bn(ctx, cl, NULL, true, m, expected, single, "sync BN, two devices");
+    rc |= check_sync_bn(ctx, cl, weights, true, m, expected, single, "sync BN, two devices 3:1");
+    rc |= check_sync_bn(ctx, cl, NULL, false, m, expected, single,
+                        "per-replica BN, two devices");
+    clnet_net_free(single);
+    return rc;
 }
 
 /* clnet_parallel_train_epoch against clnet_net_train_epoch: the same
@@ -365,6 +480,7 @@ static int run_checks(clnet_ctx *ctx, clnet_device *const *cl, clnet_device *ref
     rc |= check_refusals(ctx, cl);
     rc |= check_tiny_net(ctx, cl);
     rc |= check_lr_mults(ctx, cl);
+    rc |= check_sync_bn_all(ctx, cl, m);
     return rc;
 }
 

@@ -9,7 +9,8 @@
 # trains a new head, and names an unknown layer or a frozen head in its
 # usage error; --resize feeds a net of another input size, and eval --resize
 # gives train's accuracy; train --json carries the results schema's
-# top-level keys. Skips (77) when MNIST is not found.
+# top-level keys; --sync-bn without two or more --devices is refused. Skips
+# (77) when MNIST is not found.
 # usage: test_train_cli.sh CLNET_BENCH
 set -uo pipefail
 
@@ -134,6 +135,15 @@ evaluated=$("$bench" eval --model lenet5 --checkpoint "$tmp/r.ckpt" --data mnist
     fail "eval --resize gives test accuracy '$evaluated', train printed '$trained'"
 "$bench" eval --model lenet5 --checkpoint "$tmp/r.ckpt" --data mnist --limit 200 \
     > "$tmp/r.log" 2>&1 && fail "a 32x32 checkpoint evaluated on 28x28 images without --resize"
+
+# --sync-bn applies across the devices of --devices only.
+"$bench" train --model lenet5 "${small[@]}" --epochs 1 --sync-bn > "$tmp/s.log" 2>&1 &&
+    fail "--sync-bn without --devices was accepted"
+grep -q -- "--sync-bn synchronises batch norm across the devices" "$tmp/s.log" ||
+    fail "--sync-bn without --devices: $(cat "$tmp/s.log")"
+"$bench" train --model lenet5 "${small[@]}" --epochs 1 --devices 0 --sync-bn \
+    > "$tmp/s.log" 2>&1 && fail "--sync-bn with one device was accepted"
+grep -q "nothing to synchronise" "$tmp/s.log" || fail "--sync-bn, one device: $(cat "$tmp/s.log")"
 
 if ((failures)); then
     echo "$failures failures"

@@ -12,7 +12,7 @@
  * all-reduces, so they are compared first, with one collective. */
 enum { AGREE_IMAGES, AGREE_SHAPE, AGREE_DATA, AGREE_BATCH, AGREE_LIMIT, AGREE_SEED,
        AGREE_EPOCH, AGREE_MAX_BATCHES, AGREE_DROP_LAST, AGREE_OPTIMIZER, AGREE_LR, AGREE_ES,
-       AGREE_COUNT };
+       AGREE_SYNC_BN, AGREE_COUNT };
 
 /* How a setting reads in the message: a count, a digest (only "differs"),
  * or a float's bits. */
@@ -34,6 +34,7 @@ static const struct {
     [AGREE_OPTIMIZER] = {"the optimizer (opt->kind)", SHOWN_INT},
     [AGREE_LR] = {"the learning rate (opt->lr)", SHOWN_FLOAT},
     [AGREE_ES] = {"the es optimizer (opt->es set)", SHOWN_INT},
+    [AGREE_SYNC_BN] = {"synchronised batch norm (clnet_dist_set_sync_bn)", SHOWN_INT},
 };
 
 static uint64_t float_bits(float v)
@@ -85,6 +86,8 @@ static clnet_status check_same_settings(clnet_dist *dist, const clnet_dataset *d
 {
     uint64_t mine[AGREE_COUNT];
     digest_settings(ds, opts, opt, mine);
+    /* one rank's batch-norm all-reduces would wait for the others forever */
+    mine[AGREE_SYNC_BN] = dist->sync_bn;
     uint64_t *all = malloc((size_t)dist->size * sizeof mine);
     if (!all)
         return dist_fail(dist, CLNET_ERR_HOST_MEMORY, "clnet_dist_train_epoch: no memory");

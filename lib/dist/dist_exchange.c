@@ -215,6 +215,42 @@ static clnet_status finish(void *user, clnet_net *net)
     return st;
 }
 
+/* The batch-norm sums of synchronised batch norm, on the thread running
+ * the passes. MPI is initialised for one thread at a time and every rank
+ * must issue its collectives in one order: the gradient buckets handed
+ * over so far are reduced first. */
+static clnet_status bn_sum(void *user, double *values, size_t count)
+{
+    clnet_dist *dist = user;
+    int rc = MPI_SUCCESS;
+    if (dist->threaded) {
+        double t0 = dist_now_ms();
+        mtx_lock(&dist->lock);
+        while (dist->done < dist->queued)
+            cnd_wait(&dist->cond, &dist->lock);
+        rc = dist->mpi_error;
+        mtx_unlock(&dist->lock);
+        dist->wait_ms += dist_now_ms() - t0;
+    }
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Allreduce(MPI_IN_PLACE, values, (int)count, MPI_DOUBLE, MPI_SUM, dist->comm);
+    return rc == MPI_SUCCESS ? CLNET_OK : dist_mpi_fail(dist, rc, "batch-norm all-reduce");
+}
+
+clnet_status clnet_dist_set_sync_bn(clnet_dist *dist, bool on)
+{
+    if (!dist)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    if (!dist->net)
+        return dist_fail(dist, CLNET_ERR_INVALID_ARGUMENT, "clnet_dist_set_sync_bn: no net "
+                         "attached (clnet_dist_attach first)");
+    clnet_bn_exchange ex = {.sum = bn_sum, .user = dist};
+    clnet_status st = clnet_net_set_bn_exchange(dist->net, on ? &ex : NULL);
+    if (st == CLNET_OK)
+        dist->sync_bn = on;
+    return st;
+}
+
 clnet_status dist_exchange_install(clnet_dist *dist)
 {
     clnet_grad_exchange ex = {.layer_ready = layer_ready, .finish = finish, .user = dist};
@@ -223,8 +259,11 @@ clnet_status dist_exchange_install(clnet_dist *dist)
 
 void dist_exchange_free(clnet_dist *dist)
 {
-    if (dist->net)
+    if (dist->net) {
         clnet_net_set_grad_exchange(dist->net, NULL);
+        clnet_net_set_bn_exchange(dist->net, NULL);
+    }
+    dist->sync_bn = false;
     stop_thread(dist);
     for (int b = 0; dist->buckets && b < dist->nbuckets; b++)
         free(dist->buckets[b].host);

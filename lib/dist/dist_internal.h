@@ -30,6 +30,7 @@ struct clnet_dist {
     int nbuckets;
     int next;                      /* first bucket of this step not yet handed over */
     double share;                  /* this step's share of the global batch (layer_ready's) */
+    bool sync_bn;                  /* clnet_dist_set_sync_bn: the net's bn_exchange is set */
 
     /* the communication thread: reduces buckets [done, queued) in order */
     thrd_t thread;

@@ -206,6 +206,8 @@ static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor
     clnet_status st = run(net, &op, op.u.bn.fuse_act ? 6 : 5, in, r ? 4 : 3, out);
     if (st == CLNET_OK && need)
         st = commit(net, p);
+    if (st == CLNET_OK && net->bn_exchange.sum)
+        st = nn_sync_bn_sum_grads(net, l);
     return st == CLNET_OK && need_r ? commit(net, r) : st;
 }
 
@@ -504,6 +506,14 @@ static void mark_needs_grad(clnet_net *net)
 clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const float *targets,
                                 float *loss)
 {
+    clnet_status st = nn_backward_begin(net, labels, targets);
+    for (int id = net ? net->nlayers - 1 : 0; st == CLNET_OK && id > 0; id--)
+        st = nn_backward_layer(net, id);
+    return st == CLNET_OK ? nn_backward_end(net, loss) : st;
+}
+
+clnet_status nn_backward_begin(clnet_net *net, const int32_t *labels, const float *targets)
+{
     clnet_error_clear(net ? net->ctx : NULL);
     if (!net)
         return CLNET_ERR_INVALID_ARGUMENT;
@@ -517,35 +527,41 @@ clnet_status clnet_net_backward(clnet_net *net, const int32_t *labels, const flo
     mark_needs_grad(net);
     double t = nn_prof_start(net);
     clnet_status st = run_loss(net, labels, targets);
-    if (st == CLNET_OK)
-        st = nn_prof_stop(net, t, &net->prof_loss_ms);
-    for (int id = net->nlayers - 1; st == CLNET_OK && id > 0; id--) {
-        nn_layer *l = &net->layers[id];
-        /* an ADD or activation computed in a batch norm's residual fusion:
-         * that batch norm takes their gradients too, from the block output's */
-        if (nn_residual_fused(net, l))
-            continue;
-        const bool written = l->res_target ? net->layers[l->res_target].grad_written
-                                           : l->grad_written;
-        t = nn_prof_start(net);
-        if (l->needs_grad && written) {
-            st = backward_layer(net, id);
-        } else if (trains(l)) {
-            /* the loss does not depend on this layer */
-            for (int j = 0; st == CLNET_OK && j < l->nparams; j++)
-                if (l->params[j].grad)
-                    st = clnet_tensor_fill(l->params[j].grad, 0.0f);
-        }
-        if (st == CLNET_OK)
-            st = nn_prof_stop(net, t, &l->prof_bwd_ms);
-        /* another process may start summing these gradients now (DDP's
-         * buckets), while the layers below are still computing */
-        if (st == CLNET_OK && net->exchange.finish && trains(l))
-            st = net->exchange.layer_ready(net->exchange.user, net, id, net->exchange_share);
-        if (st != CLNET_OK)
-            return nn_layer_fail(net, id, "backward", st);
+    return st == CLNET_OK ? nn_prof_stop(net, t, &net->prof_loss_ms) : st;
+}
+
+clnet_status nn_backward_layer(clnet_net *net, int id)
+{
+    nn_layer *l = &net->layers[id];
+    /* an ADD or activation computed in a batch norm's residual fusion:
+     * that batch norm takes their gradients too, from the block output's */
+    if (nn_residual_fused(net, l))
+        return CLNET_OK;
+    const bool written = l->res_target ? net->layers[l->res_target].grad_written
+                                       : l->grad_written;
+    clnet_status st = CLNET_OK;
+    double t = nn_prof_start(net);
+    if (l->needs_grad && written) {
+        st = backward_layer(net, id);
+    } else if (trains(l)) {
+        /* the loss does not depend on this layer */
+        for (int j = 0; st == CLNET_OK && j < l->nparams; j++)
+            if (l->params[j].grad)
+                st = clnet_tensor_fill(l->params[j].grad, 0.0f);
     }
-    if (st == CLNET_OK && net->exchange.finish)
+    if (st == CLNET_OK)
+        st = nn_prof_stop(net, t, &l->prof_bwd_ms);
+    /* another process may start summing these gradients now (DDP's
+     * buckets), while the layers below are still computing */
+    if (st == CLNET_OK && net->exchange.finish && trains(l))
+        st = net->exchange.layer_ready(net->exchange.user, net, id, net->exchange_share);
+    return st == CLNET_OK ? CLNET_OK : nn_layer_fail(net, id, "backward", st);
+}
+
+clnet_status nn_backward_end(clnet_net *net, float *loss)
+{
+    clnet_status st = CLNET_OK;
+    if (net->exchange.finish)
         st = net->exchange.finish(net->exchange.user, net);
     return st == CLNET_OK && loss ? read_loss(net, loss) : st;
 }

@@ -29,7 +29,8 @@ void nn_release_device(clnet_net *net)
         nn_layer *l = &net->layers[i];
         nn_batch_views_free(l);
         clnet_tensor **all[] = {&l->y, &l->dy, &l->pre, &l->argmax, &l->batch_mean,
-                                &l->batch_var, &l->fold_w, &l->fold_b, &l->fold_zero};
+                                &l->batch_var, &l->fold_w, &l->fold_b, &l->fold_zero,
+                                &l->sync_scale, &l->sync_shift};
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
             free_tensor(all[k]);
         for (int j = 0; j < l->nparams; j++) {
@@ -537,11 +538,19 @@ clnet_status nn_forward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor *dst
     op.u.bn.fuse_add = r != NULL;
     clnet_tensor *x = input_y(net, l, 0);
     clnet_tensor *mean = l->params[2].value, *var = l->params[3].value;
-    if (nn_layer_training(net, l)) {
+    /* synchronised batch norm: the group put the global statistics there */
+    if (nn_layer_training(net, l) && net->bn_stats_given) {
+        mean = l->batch_mean;
+        var = l->batch_var;
+    } else if (nn_layer_training(net, l)) {
         clnet_op stats = op;
         stats.kind = CLNET_OP_BATCHNORM_STATS;
+        /* across processes the running statistics follow the global ones */
+        const bool across = net->bn_exchange.sum != NULL;
         clnet_tensor *out[4] = {l->batch_mean, l->batch_var, mean, var};
-        clnet_status st = run(net, &stats, 1, &x, 4, out);
+        clnet_status st = run(net, &stats, 1, &x, across ? 2 : 4, out);
+        if (st == CLNET_OK && across)
+            st = nn_sync_bn_sum_stats(net, l);
         if (st != CLNET_OK)
             return st;
         mean = l->batch_mean;
@@ -700,6 +709,16 @@ clnet_status clnet_net_forward(clnet_net *net, const float *x, int n)
 
 clnet_status nn_forward(clnet_net *net, const float *x, int n, bool normalised)
 {
+    clnet_status st = nn_forward_begin(net, x, n, normalised);
+    for (int id = 1; st == CLNET_OK && id < net->nlayers; id++)
+        st = nn_forward_layer(net, id);
+    if (st == CLNET_OK)
+        nn_forward_end(net, n);
+    return st;
+}
+
+clnet_status nn_forward_begin(clnet_net *net, const float *x, int n, bool normalised)
+{
     clnet_error_clear(net ? net->ctx : NULL);
     if (!net || !x)
         return clnet_fail(net ? net->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
@@ -738,24 +757,30 @@ clnet_status nn_forward(clnet_net *net, const float *x, int n, bool normalised)
         net->layers[id].fused_by = 0;
     if (!net->training)
         nn_mark_aux_only(net);
-    for (int id = 1; id < net->nlayers; id++) {
-        nn_layer *l = &net->layers[id];
-        l->act_fused = false;
-        l->res_target = 0;
-        /* auxiliary classifiers take part in training only */
-        if (l->fused_by || (!net->training && l->aux_only))
-            continue;
-        t = nn_prof_start(net);
-        if (!nn_forward_fused(net, id, &st) && !nn_forward_residual(net, id, &st))
-            st = forward_layer(net, id);
-        if (st == CLNET_OK)
-            st = nn_prof_stop(net, t, &l->prof_fwd_ms);
-        if (st != CLNET_OK)
-            return nn_layer_fail(net, id, "forward", st);
-    }
+    return CLNET_OK;
+}
+
+clnet_status nn_forward_layer(clnet_net *net, int id)
+{
+    nn_layer *l = &net->layers[id];
+    l->act_fused = false;
+    l->res_target = 0;
+    /* auxiliary classifiers take part in training only */
+    if (l->fused_by || (!net->training && l->aux_only))
+        return CLNET_OK;
+    clnet_status st = CLNET_OK;
+    double t = nn_prof_start(net);
+    if (!nn_forward_fused(net, id, &st) && !nn_forward_residual(net, id, &st))
+        st = forward_layer(net, id);
+    if (st == CLNET_OK)
+        st = nn_prof_stop(net, t, &l->prof_fwd_ms);
+    return st == CLNET_OK ? CLNET_OK : nn_layer_fail(net, id, "forward", st);
+}
+
+void nn_forward_end(clnet_net *net, int n)
+{
     net->last_n = n;
     net->last_training = net->training;
-    return CLNET_OK;
 }
 
 clnet_status clnet_net_read_output(clnet_net *net, float *y, size_t count)

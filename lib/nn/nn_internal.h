@@ -80,6 +80,8 @@ typedef struct nn_layer {
     bool switches_used;            /* max pooling: an UNPOOL layer reads its argmax, which is
                                       then kept in inference too */
     clnet_tensor *batch_mean, *batch_var; /* batch-norm statistics of the last training forward */
+    clnet_tensor *sync_scale, *sync_shift; /* (C) synchronised batch norm's correction of the
+                                      input gradient (sync_bn.c), made on first use */
     nn_batch_views b;
     uint64_t dropout_seed;         /* of the last training forward */
     int64_t dropout_first;         /* and its batch's first image (net->first_image) */
@@ -162,11 +164,19 @@ struct clnet_net {
     /* data-parallel training (parallel.c): set while clnet_parallel_train_epoch
      * runs the epoch on the group's replica 0 */
     struct clnet_parallel *parallel;
+    /* synchronised batch norm (sync_bn.c): set while the group runs a
+     * training batch norm layer whose batch_mean and batch_var it filled
+     * with the global batch's statistics (and whose running statistics it
+     * updated), so the layer computes none of its own */
+    bool bn_stats_given;
 
     /* gradient exchange between processes (grad_exchange.c): hooks set
      * when exchange.finish is non-NULL; the share of the global batch the
      * sharded training loop gives the current step (0: not sharded) */
     clnet_grad_exchange exchange;
+    /* synchronised batch norm across processes (sync_bn_exchange.c): set
+     * when bn_exchange.sum is non-NULL */
+    clnet_bn_exchange bn_exchange;
     double exchange_share;
     /* the global index of the batch's first image when it is a shard of a
      * larger batch (sharded training): dropout masks follow the image, not
@@ -339,6 +349,54 @@ clnet_status nn_names_rebuild(clnet_net *net);
  * settings of the unbound net src (replica.c). Errors: those of
  * clnet_net_new and clnet_net_add, CLNET_ERR_HOST_MEMORY. */
 clnet_status nn_net_copy(const clnet_net *src, clnet_net **out);
+/* clnet_net_forward in three parts, so that a data-parallel group can run
+ * its replicas layer by layer in lockstep (synchronised batch norm):
+ * nn_forward_begin checks the call and queues the input, nn_forward_layer
+ * runs layer id (1 <= id < nlayers, in increasing order; a layer another
+ * one computed along is skipped), nn_forward_end records the finished
+ * pass. Errors as clnet_net_forward's. */
+clnet_status nn_forward_begin(clnet_net *net, const float *x, int n, bool normalised);
+clnet_status nn_forward_layer(clnet_net *net, int id);
+void nn_forward_end(clnet_net *net, int n);
+/* clnet_net_backward in three parts likewise (backward.c): the checks and
+ * the loss, layer id's gradients (id from nlayers - 1 down to 1), and the
+ * gradient exchange's finish and the loss read (loss may be NULL). */
+clnet_status nn_backward_begin(clnet_net *net, const int32_t *labels, const float *targets);
+clnet_status nn_backward_layer(clnet_net *net, int id);
+clnet_status nn_backward_end(clnet_net *net, float *loss);
+/* Synchronised batch norm across the replicas nets[0..nrep) of a group
+ * (sync_bn.c); counts[r] images of the global batch are replica r's (0: it
+ * sits this batch out). nn_sync_bn_forward, before training batch
+ * norm layer id runs on any replica: every replica's per-channel sums over
+ * its slice, summed, give the global mean and variance, written into every
+ * replica's batch statistics, and the running statistics are updated from
+ * them (the same values on every replica). nn_sync_bn_backward, after layer
+ * id's gradient ran on every replica: the gradient each replica passed to
+ * the layer's input used its own sums of dy and dy * xhat; the difference
+ * to the global sums is added to it. host: nn_sync_bn_host_floats floats
+ * of scratch. Errors: those of the ops and transfers. */
+clnet_status nn_sync_bn_forward(clnet_net *const *nets, const int *counts, int nrep, int id,
+                                float *host);
+clnet_status nn_sync_bn_backward(clnet_net *const *nets, const int *counts, int nrep, int id,
+                                 float *host);
+/* Whether layer id of net is a batch norm that normalises with batch
+ * statistics in the current mode (the layers the two functions above
+ * serve), and the floats of host scratch they need for nrep replicas. */
+bool nn_sync_bn_layer(const clnet_net *net, int id);
+size_t nn_sync_bn_host_floats(const clnet_net *net, int nrep);
+/* Synchronised batch norm across processes through net->bn_exchange
+ * (sync_bn_exchange.c), for training batch norm l: nn_sync_bn_sum_stats
+ * after the local statistics are in l->batch_mean and l->batch_var (the
+ * running statistics untouched) makes them, and the running statistics,
+ * the global batch's; nn_sync_bn_sum_grads after the layer's gradient
+ * corrects its input's gradient to the global sums. Errors: those of the
+ * hook, the ops and transfers, CLNET_ERR_HOST_MEMORY. */
+clnet_status nn_sync_bn_sum_stats(clnet_net *net, nn_layer *l);
+clnet_status nn_sync_bn_sum_grads(clnet_net *net, nn_layer *l);
+/* Adds scale * xhat + shift (per channel, xhat normalised with l's batch
+ * statistics) to the gradient of batch norm l's input (sync_bn.c). */
+clnet_status nn_sync_bn_correct(clnet_net *net, nn_layer *l, const float *scale,
+                                const float *shift);
 /* The largest global batch of a data-parallel group (parallel.c). */
 int nn_parallel_max_batch(const struct clnet_parallel *par);
 /* clnet_parallel_step, with `normalised` the caller (the training

@@ -34,6 +34,9 @@ struct clnet_parallel {
     float **host;                  /* host[r]: replica r's values, flat (slot offsets), sized
                                       for the larger of the two sets */
     float *result;                 /* the weighted sum, written to every replica */
+    bool sync_bn;                  /* batch statistics over the global batch (sync_bn.c) */
+    float *bn_host;                /* its host scratch (nn_sync_bn_host_floats) */
+    int *counts;                   /* images of the current batch per replica */
     int64_t steps;
     double compute_ms, allreduce_ms, step_ms;
 };
@@ -120,6 +123,8 @@ void clnet_parallel_free(clnet_parallel *par)
         free(par->host[r]);
     free(par->host);
     free(par->result);
+    free(par->bn_host);
+    free(par->counts);
     free(par);
 }
 
@@ -332,11 +337,129 @@ static clnet_status follow_settings(clnet_parallel *par)
     return CLNET_OK;
 }
 
+/* Waits for the queued transfers of every replica (of those with images
+ * when n > 0). */
+static clnet_status wait_replicas(clnet_parallel *par, int n)
+{
+    for (int r = 0; r < par->ndevs; r++) {
+        if (n > 0 && clnet_parallel_share(par, n, r) == 0)
+            continue;
+        clnet_status st = clnet_device_synchronize(par->devs[r]);
+        if (st != CLNET_OK)
+            return replica_fail(par, r, st, "all-reduce");
+    }
+    return CLNET_OK;
+}
+
+clnet_status clnet_parallel_set_sync_bn(clnet_parallel *par, bool on)
+{
+    if (!par)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    clnet_error_clear(par_ctx(par));
+    if (on && !par->bn_host) {
+        size_t floats = nn_sync_bn_host_floats(par->nets[0], par->ndevs);
+        par->bn_host = malloc((floats ? floats : 1) * sizeof *par->bn_host);
+        par->counts = malloc((size_t)par->ndevs * sizeof *par->counts);
+        if (!par->bn_host || !par->counts) {
+            free(par->bn_host);
+            free(par->counts);
+            par->bn_host = NULL;
+            par->counts = NULL;
+            return clnet_fail(par_ctx(par), CLNET_ERR_HOST_MEMORY, "clnet_parallel_set_sync_bn: "
+                              "no memory");
+        }
+    }
+    par->sync_bn = on;
+    return CLNET_OK;
+}
+
+/* The forward pass of synchronised batch norm: the replicas run layer by
+ * layer, and before a training batch norm their statistics meet. */
+static clnet_status lockstep_forward(clnet_parallel *par, const float *x, int n,
+                                     bool normalised)
+{
+    const clnet_net *net = par->nets[0];
+    int64_t image = nn_numel(&net->layers[0].out);
+    for (int i = 0; i < par->ndevs; i++) {
+        par->counts[i] = clnet_parallel_share(par, n, i);
+        clnet_status st = par->counts[i] == 0 ? CLNET_OK
+                        : nn_forward_begin(par->nets[i], x + (size_t)slice_start(par, n, i) * image,
+                                           par->counts[i], normalised);
+        if (st != CLNET_OK)
+            return replica_fail(par, i, st, "forward");
+    }
+    for (int id = 1; id < net->nlayers; id++) {
+        bool sync = nn_sync_bn_layer(net, id);
+        if (sync) {
+            clnet_status st = nn_sync_bn_forward(par->nets, par->counts, par->ndevs, id,
+                                                 par->bn_host);
+            if (st != CLNET_OK)
+                return nn_wrap(par_ctx(par), st, "parallel synchronised batch norm, forward");
+        }
+        for (int i = 0; i < par->ndevs; i++) {
+            if (par->counts[i] == 0)
+                continue;
+            par->nets[i]->bn_stats_given = sync;
+            clnet_status st = nn_forward_layer(par->nets[i], id);
+            par->nets[i]->bn_stats_given = false;
+            if (st != CLNET_OK)
+                return replica_fail(par, i, st, "forward");
+        }
+    }
+    for (int i = 0; i < par->ndevs; i++)
+        if (par->counts[i] > 0)
+            nn_forward_end(par->nets[i], par->counts[i]);
+    return CLNET_OK;
+}
+
+/* Its backward pass, layer by layer likewise: after a training batch norm
+ * the replicas' sums of dy and dy * xhat meet. */
+static clnet_status lockstep_backward(clnet_parallel *par, const int32_t *labels,
+                                      const float *targets, int n)
+{
+    const clnet_net *net = par->nets[0];
+    int64_t k = nn_numel(&net->layers[nn_loss_layer(net)].out);
+    for (int i = 0; i < par->ndevs; i++) {
+        int first = slice_start(par, n, i);
+        clnet_status st = par->counts[i] == 0 ? CLNET_OK
+                        : nn_backward_begin(par->nets[i], labels ? labels + first : NULL,
+                                            targets ? targets + (size_t)first * k : NULL);
+        if (st != CLNET_OK)
+            return replica_fail(par, i, st, "backward");
+    }
+    for (int id = net->nlayers - 1; id > 0; id--) {
+        for (int i = 0; i < par->ndevs; i++) {
+            clnet_status st = par->counts[i] == 0 ? CLNET_OK
+                                                  : nn_backward_layer(par->nets[i], id);
+            if (st != CLNET_OK)
+                return replica_fail(par, i, st, "backward");
+        }
+        if (nn_sync_bn_layer(net, id)) {
+            clnet_status st = nn_sync_bn_backward(par->nets, par->counts, par->ndevs, id,
+                                                  par->bn_host);
+            if (st != CLNET_OK)
+                return nn_wrap(par_ctx(par), st, "parallel synchronised batch norm, backward");
+        }
+    }
+    for (int i = 0; i < par->ndevs; i++) {
+        clnet_status st = par->counts[i] == 0 ? CLNET_OK : nn_backward_end(par->nets[i], NULL);
+        if (st != CLNET_OK)
+            return replica_fail(par, i, st, "backward");
+    }
+    return CLNET_OK;
+}
+
 /* Forward and backward of every replica's slice, all queued before any
  * waits, so that the devices work at the same time. */
 static clnet_status run_slices(clnet_parallel *par, const float *x, const int32_t *labels,
                                const float *targets, int n, bool normalised)
 {
+    if (par->sync_bn) {
+        clnet_status st = lockstep_forward(par, x, n, normalised);
+        if (st == CLNET_OK)
+            st = lockstep_backward(par, labels, targets, n);
+        return st == CLNET_OK ? wait_replicas(par, n) : st;
+    }
     const clnet_net *net = par->nets[0];
     int64_t image = nn_numel(&net->layers[0].out);
     int64_t k = nn_numel(&net->layers[nn_loss_layer(net)].out);
@@ -383,20 +506,6 @@ static void add_scaled(float *restrict sum, const float *restrict x, size_t n, f
     else
         for (size_t e = 0; e < n; e++)
             sum[e] += share * x[e];
-}
-
-/* Waits for the queued transfers of every replica (of those with images
- * when n > 0). */
-static clnet_status wait_replicas(clnet_parallel *par, int n)
-{
-    for (int r = 0; r < par->ndevs; r++) {
-        if (n > 0 && clnet_parallel_share(par, n, r) == 0)
-            continue;
-        clnet_status st = clnet_device_synchronize(par->devs[r]);
-        if (st != CLNET_OK)
-            return replica_fail(par, r, st, "all-reduce");
-    }
-    return CLNET_OK;
 }
 
 /* A transfer could not be queued: the ones queued before it still write
@@ -578,7 +687,8 @@ clnet_status nn_parallel_step(clnet_parallel *par, const float *x, const int32_t
     double t1 = now_ms();
     if (st == CLNET_OK)
         st = reduce(par, par->grads, par->ngrads, par->grad_floats, true, n);
-    if (st == CLNET_OK)
+    /* synchronised batch norm left the same running statistics everywhere */
+    if (st == CLNET_OK && !par->sync_bn)
         st = reduce(par, par->stats, par->nstats, par->stat_floats, false, n);
     double t2 = now_ms();
     if (st == CLNET_OK)

@@ -68,6 +68,18 @@ void clnet_dist_abort(clnet_dist *dist, int code);
  * clnet_net_param_read. */
 clnet_status clnet_dist_attach(clnet_dist *dist, clnet_net *net, size_t bucket_bytes);
 
+/* Synchronised batch norm across the ranks on (on true) or off (the
+ * default) for the attached net: in training mode every batch norm
+ * normalises with the statistics of the global batch (each rank's
+ * per-channel count, sum and sum of squares all-reduced) and its backward
+ * pass sums the per-channel sums of dy and dy * xhat likewise, as PyTorch's
+ * SyncBatchNorm (clnet_net_set_bn_exchange), so the results do not depend
+ * on the number of ranks. Two small all-reduces per batch norm and step,
+ * waiting for the gradient buckets handed over before them. Every rank must
+ * make the same call. Stays until switched off or the net is detached.
+ * Errors: CLNET_ERR_INVALID_ARGUMENT (dist NULL, no net attached). */
+clnet_status clnet_dist_set_sync_bn(clnet_dist *dist, bool on);
+
 /* clnet_net_train_epoch of the attached net on this rank's slice of every
  * global batch of opts->batch images (0 = the net's max_batch; at least one
  * image per rank): opts->shard and opts->shards are set here, everything
@@ -78,7 +90,7 @@ clnet_status clnet_dist_attach(clnet_dist *dist, clnet_net *net, size_t bucket_b
  * rank must call it. It first compares, with one collective, what the ranks
  * must share (the dataset's size, shape, name, labels and first images;
  * opts' batch, limit, seed, epoch, max_batches and drop_last; opt's kind,
- * lr and whether es is set): ranks that differ would wait forever in
+ * lr and whether es is set; clnet_dist_set_sync_bn's setting): ranks that differ would wait forever in
  * mismatched all-reduces, so every rank returns an error instead, the
  * message naming the first setting and rank that differ. Errors (on the
  * ctx): CLNET_ERR_INVALID_ARGUMENT (no net attached, NULL ds, opts or

@@ -34,11 +34,13 @@ typedef struct clnet_parallel clnet_parallel;
  * before they are summed, so the step equals the single-device step on the
  * whole batch with a mean loss (up to float rounding).
  *
- * Batch norm uses per-replica batch statistics (those of the replica's
- * slice, as DDP without SyncBatchNorm does); after each step the running
- * statistics of the replicas are averaged (weighted by their slices) so the
- * replicas stay identical. Dropout draws different masks on each replica.
- * So only a net with neither matches the single-device run step for step.
+ * Batch norm uses per-replica batch statistics by default (those of the
+ * replica's slice, as DDP without SyncBatchNorm does); after each step the
+ * running statistics of the replicas are averaged (weighted by their
+ * slices) so the replicas stay identical. clnet_parallel_set_sync_bn
+ * switches to statistics over the global batch. Dropout draws different
+ * masks on each replica. So only a net without dropout, and without batch
+ * norm or with sync BN on, matches the single-device run step for step.
  *
  * On success *out is a new group; the caller frees it with
  * clnet_parallel_free before freeing `net`. The devices belong to their
@@ -51,6 +53,20 @@ typedef struct clnet_parallel clnet_parallel;
 clnet_status clnet_parallel_new(clnet_net *net, clnet_device *const *devs, int ndevs,
                                 const float *weights, int max_batch, clnet_init init,
                                 uint64_t seed, clnet_parallel **out);
+
+/* Synchronised batch norm on (on true) or off (the default), as PyTorch's
+ * SyncBatchNorm: in training mode each replica computes per-channel sums
+ * and sums of squares over its slice, these are summed over the replicas
+ * and every replica normalises with the global batch's mean and variance
+ * (and updates its running statistics with them, so they are the same
+ * everywhere); the backward pass likewise sums the per-channel sums of dy
+ * and dy * xhat over the replicas before the input gradient. The replicas
+ * then run layer by layer in lockstep, waiting for each other at every
+ * batch norm, so steps take longer than without. Takes effect from the next
+ * clnet_parallel_step; a net without batch norm is unaffected. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (par NULL), CLNET_ERR_HOST_MEMORY (the setting
+ * is then unchanged). */
+clnet_status clnet_parallel_set_sync_bn(clnet_parallel *par, bool on);
 
 /* Frees the replicas the group made (not replica 0, the caller's net, which
  * stays bound to devs[0] and keeps the trained weights). NULL is ignored. */
@@ -100,7 +116,9 @@ clnet_status clnet_parallel_train_epoch(clnet_parallel *par, const clnet_dataset
  * its backward pass (compute: the replicas run at once), milliseconds
  * reading, summing and writing back the gradients and running statistics
  * (the all-reduce), and milliseconds of the optimizer steps, the weight copy
- * of a mixed group and the output and loss reads. Any pointer may be NULL. */
+ * of a mixed group and the output and loss reads. With synchronised batch
+ * norm, compute includes the batch norms' exchanges (they happen within the
+ * passes). Any pointer may be NULL. */
 void clnet_parallel_timing(const clnet_parallel *par, int64_t *steps, double *compute_ms,
                            double *allreduce_ms, double *step_ms);
 
@@ -131,6 +149,30 @@ typedef struct clnet_grad_exchange {
  * copied into replicas. Errors: CLNET_ERR_INVALID_ARGUMENT (net NULL, a
  * hook NULL). */
 clnet_status clnet_net_set_grad_exchange(clnet_net *net, const clnet_grad_exchange *ex);
+
+/* The hook through which batch norm is synchronised across processes
+ * (clnet_dist_set_sync_bn, clnet/dist.h), as clnet_parallel_set_sync_bn
+ * synchronises it across the replicas of one process. */
+typedef struct clnet_bn_exchange {
+    /* Called by every training-mode batch norm of the net, on the thread
+     * running its forward or backward pass, twice per layer and step: must
+     * replace values[0..count) with their element-wise sum over every
+     * process of the job (each calls it at the same points with the same
+     * count). A non-OK status ends the pass with it. */
+    clnet_status (*sum)(void *user, double *values, size_t count);
+    void *user;
+} clnet_bn_exchange;
+
+/* Installs `ex` (copied) on the net, or removes it (ex NULL). While it is
+ * installed, a training-mode batch norm normalises with the statistics of
+ * the global batch: its per-channel count, sum and sum of squares over this
+ * process's images are summed through ex->sum (and the running statistics
+ * updated from the global ones), and its backward pass sums the per-channel
+ * sums of dy and dy * xhat (weighted by the processes' images) likewise
+ * before the input gradient. Not saved or copied into replicas; not for a
+ * net in a clnet_parallel group (whose replicas would each call it). Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (net NULL, ex->sum NULL). */
+clnet_status clnet_net_set_bn_exchange(clnet_net *net, const clnet_bn_exchange *ex);
 
 /* Number of gradient tensors of layer `id`: its trainable parameters (0 for
  * a layer without, a bad id or a NULL net). */
