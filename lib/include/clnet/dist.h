@@ -90,8 +90,8 @@ clnet_status clnet_dist_set_sync_bn(clnet_dist *dist, bool on);
  * rank must call it. It first compares, with one collective, what the ranks
  * must share (the dataset's size, shape, name, labels and first images;
  * opts' batch, limit, seed, epoch, max_batches and drop_last; opt's kind,
- * lr and whether es is set; clnet_dist_set_sync_bn's setting): ranks that differ would wait forever in
- * mismatched all-reduces, so every rank returns an error instead, the
+ * lr and whether es is set; clnet_dist_set_sync_bn's setting): ranks that
+ * differ would wait forever in mismatched all-reduces, so every rank returns an error instead, the
  * message naming the first setting and rank that differ. Errors (on the
  * ctx): CLNET_ERR_INVALID_ARGUMENT (no net attached, NULL ds, opts or
  * stats, the ranks' settings differ, opt->es with more than one rank: its
