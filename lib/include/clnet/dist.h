@@ -91,13 +91,13 @@ clnet_status clnet_dist_set_sync_bn(clnet_dist *dist, bool on);
  * must share (the dataset's size, shape, name, labels and first images;
  * opts' batch, limit, seed, epoch, max_batches and drop_last; opt's kind,
  * lr and whether es is set; clnet_dist_set_sync_bn's setting): ranks that
- * differ would wait forever in mismatched all-reduces, so every rank returns an error instead, the
- * message naming the first setting and rank that differ. Errors (on the
- * ctx): CLNET_ERR_INVALID_ARGUMENT (no net attached, NULL ds, opts or
- * stats, the ranks' settings differ, opt->es with more than one rank: its
- * step is not summed across ranks), those of clnet_net_train_epoch and of
- * the all-reduces
- * (CLNET_ERR_INTERNAL with MPI's message). A rank that fails returns while
+ * differ would wait forever in mismatched all-reduces, so every rank
+ * returns an error instead, the message naming the first setting and rank
+ * that differ. Errors (on the ctx): CLNET_ERR_INVALID_ARGUMENT (no net
+ * attached, NULL ds, opts or stats, the ranks' settings differ, opt->es
+ * with more than one rank: its step is not summed across ranks), those of
+ * clnet_net_train_epoch and of the all-reduces (CLNET_ERR_INTERNAL with
+ * MPI's message). A rank that fails returns while
  * the others may wait for it: the program reports the error and calls
  * clnet_dist_abort. */
 clnet_status clnet_dist_train_epoch(clnet_dist *dist, const clnet_dataset *ds,
