@@ -102,10 +102,15 @@ __kernel void c3_weights(__global const float *w, int w_off, int w_s0, int c_n, 
  * ((TR - 1) s_h + 3) x ((TW - 1) s_w + 3) input values, each broadcast
  * against the weight vectors of the taps that read it. Stores
  * go lane by lane (NCHW puts the channels a plane apart), only inside the
- * output and below K. Grid: (ceil(OW / TW), ceil(OH / TR), N * KB). */
-__kernel void c3_conv(__global const float *xp, int xp_off, int hp, int wp, int c_n,
-                      int s_h, int s_w, __global const float *wt, __global float *y, int y_off,
-                      int y_bs, int k_n, int oh_n, int ow_n, int act_fn, float act_alpha)
+ * output and below K. Grid: (ceil(OW / TW), ceil(OH / TR), N * KB). The
+ * kernels below call it with constant strides where they can: only then
+ * can the compiler see that neighbouring taps read the same input value
+ * and load it once (on a GPU the run-time stride made the forward 3x
+ * slower). */
+static inline void c3_conv_tile(__global const float *xp, int xp_off, int hp, int wp, int c_n,
+                                const int s_h, const int s_w, __global const float *wt,
+                                __global float *y, int y_off, int y_bs, int k_n, int oh_n,
+                                int ow_n, int act_fn, float act_alpha)
 {
     const int ow0 = get_global_id(0) * TW, oh0 = get_global_id(1) * TR;
     const int kblocks = (k_n + KV - 1) / KV;
@@ -143,4 +148,28 @@ __kernel void c3_conv(__global const float *xp, int xp_off, int hp, int wp, int 
             for (int j = 0; j < kcount; j++)
                 yb[j * plane + oh * ow_n + ow] = activate(a[j], act_fn, act_alpha);
         }
+}
+
+#define C3_CONV_ARGS                                                                        \
+    __global const float *xp, int xp_off, int hp, int wp, int c_n, int s_h, int s_w,      \
+        __global const float *wt, __global float *y, int y_off, int y_bs, int k_n, int oh_n, \
+        int ow_n, int act_fn, float act_alpha
+
+/* Stride 1 (and every data gradient), stride 2, and any other mix. */
+__kernel void c3_conv_s1(C3_CONV_ARGS)
+{
+    c3_conv_tile(xp, xp_off, hp, wp, c_n, 1, 1, wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn,
+                 act_alpha);
+}
+
+__kernel void c3_conv_s2(C3_CONV_ARGS)
+{
+    c3_conv_tile(xp, xp_off, hp, wp, c_n, 2, 2, wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn,
+                 act_alpha);
+}
+
+__kernel void c3_conv(C3_CONV_ARGS)
+{
+    c3_conv_tile(xp, xp_off, hp, wp, c_n, s_h, s_w, wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn,
+                 act_alpha);
 }

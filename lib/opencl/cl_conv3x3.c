@@ -114,6 +114,14 @@ bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet
            t->pad_h <= 2 && t->pad_w <= 2 && few_channels(t) && fits(dev, t, true);
 }
 
+/* c3_conv's variant for the strides: constant ones where there is one. */
+static const char *conv_kernel(cl_int s_h, cl_int s_w)
+{
+    if (s_h == 1 && s_w == 1)
+        return "c3_conv_s1";
+    return s_h == 2 && s_w == 2 ? "c3_conv_s2" : "c3_conv";
+}
+
 /* Launches a kernel of the program built for the plan's tile. */
 static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name, int nargs,
                            const clnet_cl_arg *args, const size_t global[3])
@@ -178,7 +186,7 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
     const size_t cglobal[3] = {(size_t)p.ow_blocks, (size_t)p.oh_blocks,
                                (size_t)(g->n * p.kblocks)};
     if (st == CLNET_OK)
-        st = launch(dev, &p, "c3_conv", NARGS(cargs), cargs, cglobal);
+        st = launch(dev, &p, conv_kernel(s_h, s_w), NARGS(cargs), cargs, cglobal);
     clnet_cl_scratch_release(dev, scratch);
     return st;
 }
