@@ -383,6 +383,14 @@ clnet_status nn_sync_bn_backward(clnet_net *const *nets, const int *counts, int 
  * statistics in the current mode (the layers the two functions above
  * serve), and the floats of host scratch they need for nrep replicas. */
 bool nn_sync_bn_layer(const clnet_net *net, int id);
+
+/* One channel's global batch statistics from its sum and sum of squares
+ * over `total` values (of every replica or rank), and its running
+ * statistics moved towards them (PyTorch's convention: the running
+ * variance unbiased by total / (total - 1)). Both synchronised paths
+ * (sync_bn.c, sync_bn_exchange.c) use it, so they agree to the bit. */
+void nn_sync_bn_channel(double sum, double sumsq, double total, double momentum, float *mean,
+                        float *var, float *run_mean, float *run_var);
 size_t nn_sync_bn_host_floats(const clnet_net *net, int nrep);
 /* Synchronised batch norm across processes through net->bn_exchange
  * (sync_bn_exchange.c), for training batch norm l: nn_sync_bn_sum_stats

@@ -57,6 +57,17 @@ static clnet_status drain(clnet_net *const *nets, const int *counts, int nrep, c
     return st;
 }
 
+void nn_sync_bn_channel(double sum, double sumsq, double total, double momentum, float *mean,
+                        float *var, float *run_mean, float *run_var)
+{
+    const double unbias = total > 1.0 ? total / (total - 1.0) : 1.0;
+    const double m = sum / total, v = fmax(sumsq / total - m * m, 0.0);
+    *mean = (float)m;
+    *var = (float)v;
+    *run_mean = (float)((1.0 - momentum) * *run_mean + momentum * m);
+    *run_var = (float)((1.0 - momentum) * *run_var + momentum * v * unbias);
+}
+
 static int first_active(const int *counts, int nrep)
 {
     int r = 0;
@@ -105,7 +116,6 @@ clnet_status nn_sync_bn_forward(clnet_net *const *nets, const int *counts, int n
     for (int r = 0; r < nrep; r++)
         total += (double)counts[r] * (double)spatial;
     const double momentum = stats.u.bn.momentum;
-    const double unbias = total > 1.0 ? total / (total - 1.0) : 1.0;
     for (int64_t ch = 0; ch < c; ch++) {
         double sum = 0.0, sumsq = 0.0;
         for (int r = 0; r < nrep; r++) {
@@ -116,11 +126,8 @@ clnet_status nn_sync_bn_forward(clnet_net *const *nets, const int *counts, int n
             sum += m * mean;
             sumsq += m * (var + mean * mean);
         }
-        double mean = sum / total, var = fmax(sumsq / total - mean * mean, 0.0);
-        global_mean[ch] = (float)mean;
-        global_var[ch] = (float)var;
-        run_mean[ch] = (float)((1.0 - momentum) * run_mean[ch] + momentum * mean);
-        run_var[ch] = (float)((1.0 - momentum) * run_var[ch] + momentum * var * unbias);
+        nn_sync_bn_channel(sum, sumsq, total, momentum, &global_mean[ch], &global_var[ch],
+                           &run_mean[ch], &run_var[ch]);
     }
     for (int r = 0; r < nrep; r++) {
         nn_layer *l = &nets[r]->layers[id];

@@ -81,15 +81,9 @@ clnet_status nn_sync_bn_sum_stats(clnet_net *net, nn_layer *l)
         st = sum_over_processes(net, l, s.sums, 2 * (size_t)c + 1);
     const double total = s.sums[2 * c];
     const double momentum = nn_layer_op(l).u.bn.momentum;
-    const double unbias = total > 1.0 ? total / (total - 1.0) : 1.0;
-    for (int64_t ch = 0; st == CLNET_OK && ch < c; ch++) {
-        double gm = s.sums[ch] / total;
-        double gv = fmax(s.sums[c + ch] / total - gm * gm, 0.0);
-        mean[ch] = (float)gm;
-        var[ch] = (float)gv;
-        run_mean[ch] = (float)((1.0 - momentum) * run_mean[ch] + momentum * gm);
-        run_var[ch] = (float)((1.0 - momentum) * run_var[ch] + momentum * gv * unbias);
-    }
+    for (int64_t ch = 0; st == CLNET_OK && ch < c; ch++)
+        nn_sync_bn_channel(s.sums[ch], s.sums[c + ch], total, momentum, &mean[ch], &var[ch],
+                           &run_mean[ch], &run_var[ch]);
     if (st == CLNET_OK)
         st = clnet_tensor_write_queued(l->batch_mean, mean, bytes);
     if (st == CLNET_OK)
