@@ -99,11 +99,7 @@ static dnnl_memory_desc_t any(onednn *d, const dnnl_memory_desc_t *md)
 /* splitmix64 mapped to [-scale, scale]. */
 static float next_uniform(uint64_t *state, float scale)
 {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return scale * ((float)(z >> 40) * (2.0f / 16777216.0f) - 1.0f);
+    return scale * (2.0f * clnet_splitmix64_float(state) - 1.0f);
 }
 
 /* Fills `mem` (in whatever layout the primitive chose) with random values by
@@ -278,22 +274,15 @@ static bool steps_backward(onednn *d, const problem *p, step *steps, int *nsteps
     return ok;
 }
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
 static bool run_steps(onednn *d, step *steps, int nsteps, double *ms)
 {
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     for (int i = 0; i < nsteps; i++)
         if (!check(d, dnnl_primitive_execute(steps[i].prim, d->stream, steps[i].nargs,
                                              steps[i].args), "dnnl_primitive_execute"))
             return false;
     bool ok = check(d, dnnl_stream_wait(d->stream), "dnnl_stream_wait");
-    *ms = now_ms() - t0;
+    *ms = bench_now_ms() - t0;
     return ok;
 }
 

@@ -91,6 +91,16 @@ void bench_csv_field(FILE *f, const char *s);
 /* Creates a context; on failure reports it and returns NULL. */
 clnet_ctx *bench_ctx_new(const char *cmd);
 
+/* Milliseconds on the monotonic clock (CLOCK_MONOTONIC): for intervals. */
+double bench_now_ms(void);
+
+/* A batch of random data for timing runs, the same for a seed on every
+ * machine: x (images * image_numel floats) uniform in [-1, 1), then
+ * labels (images values) uniform in [0, classes), from one splitmix64
+ * stream started at `seed`. */
+void bench_random_batch(uint64_t seed, size_t images, size_t image_numel, int64_t classes,
+                        float *x, int32_t *labels);
+
 /* The standard layer suite: forward convolution and linear layers of
  * well-known networks, NCHW float32. Shapes are given; MACs are derived. */
 typedef struct bench_layer {

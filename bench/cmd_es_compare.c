@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "charts.h"
 #include "clnet/es.h"
@@ -134,13 +133,6 @@ static int parse_options(int argc, char **argv, compare_opts *o, bool *help)
     return BENCH_EXIT_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* Everything both runs share. */
 typedef struct compare {
     const compare_opts *o;
@@ -198,7 +190,7 @@ static int run_method(const compare *c, const clnet_optimizer *opt, double *accu
     if (rc != BENCH_EXIT_OK)
         return rc;
     clnet_status st = clnet_net_set_loss(net, training_default_loss(net), 0);
-    double start = now_s();
+    double start = bench_now_ms() / 1e3;
     accuracy[0] = evaluate(c, net, &st);
     int64_t used = 0;
     *steps = 0;
@@ -210,7 +202,7 @@ static int run_method(const compare *c, const clnet_optimizer *opt, double *accu
              point++)
             accuracy[point] = evaluate(c, net, &st);
     }
-    *seconds = now_s() - start;
+    *seconds = bench_now_ms() / 1e3 - start;
     clnet_net_free(net);
     return st == CLNET_OK ? BENCH_EXIT_OK : bench_fail(CMD, c->ctx, st, "training step");
 }
@@ -281,10 +273,7 @@ static int compare_all(compare *c)
     for (int64_t i = 0; i < count; i++)
         c->order[i] = i;
     for (int64_t i = count - 1; i > 0; i--) {
-        uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        int64_t j = (int64_t)((z ^ (z >> 31)) % (uint64_t)(i + 1)), t = c->order[i];
+        int64_t j = (int64_t)(clnet_splitmix64(&state) % (uint64_t)(i + 1)), t = c->order[i];
         c->order[i] = c->order[j];
         c->order[j] = t;
     }

@@ -172,11 +172,7 @@ static double now_ms(void)
 /* splitmix64: a fixed seed gives the same data on every machine. */
 static float next_uniform(uint64_t *state, float scale)
 {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return scale * ((float)(z >> 40) * (2.0f / 16777216.0f) - 1.0f);
+    return scale * (2.0f * clnet_splitmix64_float(state) - 1.0f);
 }
 
 /* Allocates a tensor of `shape` on dev filled with uniform values in

@@ -125,22 +125,6 @@ static int parse_options(int argc, char **argv, run_options *opt, bool *help)
     return BENCH_EXIT_OK;
 }
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
-/* splitmix64, as everywhere in clnet: the same seed, the same data. */
-static uint64_t next_u64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Everything a run sets up and measures. */
 typedef struct run_state {
     const run_options *opt;
@@ -169,7 +153,6 @@ typedef struct run_state {
 static int make_batch(run_state *r)
 {
     size_t n = (size_t)r->opt->batch;
-    uint64_t rng = (uint64_t)r->opt->seed ^ 0x696e707574ULL;
     r->x = malloc(n * (size_t)r->in_numel * sizeof *r->x);
     r->y = malloc(n * (size_t)r->out_numel * sizeof *r->y);
     r->labels = malloc(n * sizeof *r->labels);
@@ -177,10 +160,8 @@ static int make_batch(run_state *r)
         fprintf(stderr, "clnet-bench %s: out of host memory for a batch of %zu\n", CMD, n);
         return BENCH_EXIT_FAIL;
     }
-    for (size_t i = 0; i < n * (size_t)r->in_numel; i++)
-        r->x[i] = (float)(next_u64(&rng) >> 40) * (2.0f / 16777216.0f) - 1.0f;
-    for (size_t i = 0; i < n; i++)
-        r->labels[i] = (int32_t)(next_u64(&rng) % (uint64_t)r->out_numel);
+    bench_random_batch((uint64_t)r->opt->seed ^ 0x696e707574ULL, n, (size_t)r->in_numel,
+                       r->out_numel, r->x, r->labels);
     return BENCH_EXIT_OK;
 }
 
@@ -188,25 +169,25 @@ static int make_batch(run_state *r)
 static int set_up(run_state *r)
 {
     const run_options *opt = r->opt;
-    double t = now_ms();
+    double t = bench_now_ms();
     r->ctx = bench_ctx_new(CMD);
     if (!r->ctx)
         return BENCH_EXIT_FAIL;
-    r->context_ms = now_ms() - t;
-    t = now_ms();
+    r->context_ms = bench_now_ms() - t;
+    t = bench_now_ms();
     int rc = training_device_open(CMD, r->ctx, opt->selector, &r->dev, &r->info);
-    r->device_ms = now_ms() - t;
-    t = now_ms();
+    r->device_ms = bench_now_ms() - t;
+    t = bench_now_ms();
     if (rc == BENCH_EXIT_OK)
         rc = model_build(CMD, r->ctx, opt->model, &opt->m, &r->net);
-    r->model_ms = now_ms() - t;
+    r->model_ms = bench_now_ms() - t;
     if (rc != BENCH_EXIT_OK)
         return rc;
-    t = now_ms();
+    t = bench_now_ms();
     /* inference needs no gradients and shares the activations' buffers */
     clnet_status st = (opt->train ? clnet_net_bind : clnet_net_bind_inference)(
         r->net, r->dev, (int)opt->batch, CLNET_INIT_HE_NORMAL, (uint64_t)opt->seed);
-    r->bind_ms = now_ms() - t;
+    r->bind_ms = bench_now_ms() - t;
     if (st != CLNET_OK)
         return bench_fail(CMD, r->ctx, st, "cannot allocate the model on the device");
     clnet_net_set_training(r->net, opt->train);
@@ -231,7 +212,7 @@ static int set_up(run_state *r)
 static clnet_status one_batch(run_state *r, double *ms, double *wait_ms, bool read_loss)
 {
     double blocked = clnet_device_blocked_ms(r->dev);
-    double t = now_ms();
+    double t = bench_now_ms();
     clnet_status st = clnet_net_forward(r->net, r->x, (int)r->opt->batch);
     if (st == CLNET_OK && r->opt->train)
         st = clnet_net_backward(r->net, r->labels, NULL, read_loss ? &r->loss : NULL);
@@ -241,7 +222,7 @@ static clnet_status one_batch(run_state *r, double *ms, double *wait_ms, bool re
         *wait_ms = clnet_device_blocked_ms(r->dev) - blocked;
     if (st == CLNET_OK)
         st = clnet_device_synchronize(r->dev);
-    *ms = now_ms() - t;
+    *ms = bench_now_ms() - t;
     return st;
 }
 

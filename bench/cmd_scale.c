@@ -146,13 +146,6 @@ static int parse_options(int argc, char **argv, scale_options *opt, bool *help)
     return BENCH_EXIT_OK;
 }
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
 static int compare_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -177,17 +170,8 @@ static bool batch_make(batch_data *b, int n, int64_t in_numel, int64_t classes, 
     b->labels = malloc((size_t)n * sizeof *b->labels);
     if (!b->x || !b->labels)
         return false;
-    uint64_t s = seed ^ 0x7363616c65ULL;
-    for (size_t i = 0; i < (size_t)n * (size_t)(in_numel + 1); i++) {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        z ^= z >> 31;
-        if (i < (size_t)n * (size_t)in_numel)
-            b->x[i] = (float)(z >> 40) * (2.0f / 16777216.0f) - 1.0f;
-        else
-            b->labels[i - (size_t)n * (size_t)in_numel] = (int32_t)(z % (uint64_t)classes);
-    }
+    bench_random_batch(seed ^ 0x7363616c65ULL, (size_t)n, (size_t)in_numel, classes, b->x,
+                       b->labels);
     return true;
 }
 
@@ -299,9 +283,9 @@ static int measure_step(clnet_ctx *ctx, clnet_device *dev, const scale_options *
         double times[BENCH_MAX_REPS];
         st = train_step(net, &b, n, &sgd, dev);   /* programs built, buffers touched */
         for (int i = 0; st == CLNET_OK && i < reps; i++) {
-            double t = now_ms();
+            double t = bench_now_ms();
             st = train_step(net, &b, n, &sgd, dev);
-            times[i] = now_ms() - t;
+            times[i] = bench_now_ms() - t;
         }
         if (st == CLNET_OK) {
             m->step_ms = median(times, reps);
@@ -346,9 +330,9 @@ static int measure_parallel(clnet_ctx *ctx, clnet_device *const *devs, int ndevs
         double reduce0, reduce1, times[BENCH_MAX_REPS];
         clnet_parallel_timing(par, &steps0, NULL, &reduce0, NULL);
         for (int i = 0; st == CLNET_OK && i < reps; i++) {
-            double t = now_ms();
+            double t = bench_now_ms();
             st = clnet_parallel_step(par, b.x, b.labels, NULL, n, &sgd, sgd.lr, &loss, NULL);
-            times[i] = now_ms() - t;
+            times[i] = bench_now_ms() - t;
         }
         clnet_parallel_timing(par, NULL, NULL, &reduce1, NULL);
         if (st == CLNET_OK) {

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clnet/es.h"
 #include "device_list.h"
@@ -498,13 +497,6 @@ static int resolve_hyper(clnet_ctx *ctx, const train_options *t, const char *cfg
     return BENCH_EXIT_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 typedef struct epoch_record {
     double lr;
     clnet_eval train, val, test;
@@ -643,7 +635,7 @@ static clnet_status save_after_epoch(run *r, progress_bar *bar, int e)
 
 static double seconds_since(double start)
 {
-    return now_s() - start;
+    return bench_now_ms() / 1e3 - start;
 }
 
 static clnet_status train_epochs(run *r, progress_bar *bar)
@@ -668,7 +660,7 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
         eopts.batch = 0;     /* the first device evaluates, bound for its slice */
     clnet_train_opts vopts = eopts;
     vopts.limit = 0;
-    double t0 = now_s();
+    double t0 = bench_now_ms() / 1e3;
     clnet_status st = CLNET_OK;
     for (int e = r->first_epoch; e < r->opt.epochs && st == CLNET_OK; e++) {
         epoch_record *c = &r->curve[e];
@@ -679,7 +671,7 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
                                                     &c->train)
            : r->dist ? train_dist_epoch(r->dist, r->data.train, &topts, &r->opt, &c->train)
                      : clnet_net_train_epoch(r->net, r->data.train, &topts, &r->opt, &c->train);
-        double eval_start = now_s();
+        double eval_start = bench_now_ms() / 1e3;
         if (st == CLNET_OK && r->val) {
             progress_evaluating(bar, "validating");
             st = clnet_net_evaluate(r->net, r->val, &vopts, &c->val);
@@ -703,7 +695,7 @@ static clnet_status train_epochs(run *r, progress_bar *bar)
             st = save_after_epoch(r, bar, e);
         }
     }
-    r->seconds = now_s() - t0;
+    r->seconds = bench_now_ms() / 1e3 - t0;
     return st;
 }
 

@@ -1,10 +1,10 @@
 /* compile_notice.c - the stderr notice of OpenCL program builds (see
  * compile_notice.h). */
 #include "compile_notice.h"
+#include "bench.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* Below this much building, a start-up is quick enough to say nothing. */
 #define QUIET_MS 1000.0
@@ -16,22 +16,15 @@ static struct {
     char device[128];           /* the device whose header was printed last */
 } notice = {.first_start_ms = -1};
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void on_build(void *user, const clnet_build_event *e)
 {
     (void)user;
     if (!e->done) {
         if (notice.first_start_ms < 0)
-            notice.first_start_ms = now_ms();
+            notice.first_start_ms = bench_now_ms();
         return;
     }
-    if (now_ms() - notice.first_start_ms <= QUIET_MS)
+    if (bench_now_ms() - notice.first_start_ms <= QUIET_MS)
         return;
     if (strcmp(notice.device, e->device) != 0) {
         snprintf(notice.device, sizeof notice.device, "%s", e->device);

@@ -4,14 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clnet.h"
 #include "evolve.h"
 
 uint64_t evolve_rng_next(evolve_rng *r)
 {
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return clnet_splitmix64(&r->state);
 }
 
 int evolve_rng_below(evolve_rng *r, int n)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "compile_notice.h"
@@ -157,4 +158,21 @@ clnet_ctx *bench_ctx_new(const char *cmd)
     }
     compile_notice_install(ctx);
     return ctx;
+}
+
+double bench_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+void bench_random_batch(uint64_t seed, size_t images, size_t image_numel, int64_t classes,
+                        float *x, int32_t *labels)
+{
+    uint64_t state = seed;
+    for (size_t i = 0; i < images * image_numel; i++)
+        x[i] = 2.0f * clnet_splitmix64_float(&state) - 1.0f;
+    for (size_t i = 0; i < images; i++)
+        labels[i] = (int32_t)(clnet_splitmix64(&state) % (uint64_t)classes);
 }

@@ -64,15 +64,12 @@ clnet_device *test_opencl_device(clnet_ctx *ctx, clnet_device *const *devs, int 
 
 uint64_t test_rng_next(test_rng *r)
 {
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return clnet_splitmix64(&r->state);
 }
 
 float test_rng_uniform(test_rng *r, float lo, float hi)
 {
-    return lo + (hi - lo) * (float)(test_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+    return lo + (hi - lo) * clnet_splitmix64_float(&r->state);
 }
 
 void test_fill_uniform(test_rng *r, float *data, size_t n, float lo, float hi)

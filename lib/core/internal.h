@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <threads.h>
+#include <time.h>
 
 #include "clnet.h"
 #include "core/op_table.h"
@@ -159,6 +160,14 @@ clnet_status clnet_ctx_add_device(clnet_ctx *ctx, clnet_device *dev);
 
 /* Writes a shape as "2x3x5x5" into buf (always NUL-terminated). */
 void clnet_shape_format(char *buf, size_t size, const clnet_shape *s);
+
+/* Milliseconds on the monotonic clock (CLOCK_MONOTONIC): for intervals. */
+static inline double clnet_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
 
 /* a / b rounded up, for a >= 0 and b > 0. */
 static inline int64_t clnet_ceil_div(int64_t a, int64_t b)

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 size_t clnet_dtype_size(clnet_dtype dtype)
 {
@@ -224,13 +223,6 @@ int64_t clnet_tensor_image_numel(const clnet_tensor *t)
     return n;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
 /* Copies between host memory and the tensor image by image: a slice's images
  * are dense but separated by its batch stride. The time the caller is held
  * (the transfers block until the queue before them has run) is counted. */
@@ -245,7 +237,7 @@ static clnet_status copy_images(const clnet_tensor *t, void *host, size_t bytes,
                           to_device ? "write" : "read", bytes, want);
     int64_t images = clnet_tensor_is_dense(t) ? 1 : t->shape[0];
     size_t chunk = want / (size_t)images;
-    double start = now_ms();
+    double start = clnet_now_ms();
     clnet_status st = CLNET_OK;
     for (int64_t n = 0; n < images && st == CLNET_OK; n++) {
         size_t off = (size_t)(t->offset + n * t->stride[0]) * esize;
@@ -253,7 +245,7 @@ static clnet_status copy_images(const clnet_tensor *t, void *host, size_t bytes,
         st = to_device ? dev->iface->buffer_write(dev, t->storage->handle, off, chunk, h)
                        : dev->iface->buffer_read(dev, t->storage->handle, off, chunk, h);
     }
-    dev->blocked_ms += now_ms() - start;
+    dev->blocked_ms += clnet_now_ms() - start;
     return st;
 }
 
@@ -347,7 +339,7 @@ clnet_status clnet_tensor_fill(clnet_tensor *t, float value)
     for (size_t i = 0; i < stage; i++)
         host[i] = bits;
     clnet_status st = CLNET_OK;
-    double start = now_ms();
+    double start = clnet_now_ms();
     for (int64_t n = 0; n < images && st == CLNET_OK; n++) {
         size_t base = (size_t)(t->offset + n * t->stride[0]) * esize;
         for (size_t done = 0; done < run && st == CLNET_OK; done += stage) {
@@ -356,7 +348,7 @@ clnet_status clnet_tensor_fill(clnet_tensor *t, float value)
                                           count * esize, host);
         }
     }
-    dev->blocked_ms += now_ms() - start;
+    dev->blocked_ms += clnet_now_ms() - start;
     free(host);
     return st;
 }

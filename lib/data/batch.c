@@ -19,23 +19,10 @@ typedef struct rng {
     uint64_t state;
 } rng;
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rng_next(rng *r)
-{
-    return mix64(r->state += 0x9e3779b97f4a7c15ULL);
-}
+static uint64_t rng_next(rng *r) { return clnet_splitmix64(&r->state); }
 
 /* Uniform in [0, 1) with 24 bits, exact in float. */
-static float rng_unit(rng *r)
-{
-    return (float)(rng_next(r) >> 40) * (1.0f / 16777216.0f);
-}
+static float rng_unit(rng *r) { return clnet_splitmix64_float(&r->state); }
 
 /* Uniform in [-a, a). */
 static float rng_sym(rng *r, float a)
@@ -75,7 +62,8 @@ typedef enum stream {
 
 static rng stream_rng(uint64_t seed, int64_t index, stream s)
 {
-    rng r = {mix64(mix64(seed) ^ mix64((uint64_t)index * 8 + (uint64_t)s))};
+    rng r = {clnet_splitmix64_mix(clnet_splitmix64_mix(seed) ^
+                                  clnet_splitmix64_mix((uint64_t)index * 8 + (uint64_t)s))};
     return r;
 }
 

@@ -9,13 +9,7 @@ typedef struct rng {
     uint64_t state;
 } rng;
 
-static uint64_t rng_next(rng *r)
-{
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+static uint64_t rng_next(rng *r) { return clnet_splitmix64(&r->state); }
 
 /* Uniform in [0, 1) with 53 random bits. */
 static double rng_unit(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }

@@ -421,14 +421,9 @@ clnet_status nn_checkpoint_parse(clnet_net *net, const char *path, const uint8_t
 /* Elements of a per-image shape. */
 static inline int64_t nn_numel(const clnet_shape *s) { return clnet_shape_numel(s); }
 
-/* Mixes values into a well-distributed 64-bit seed (splitmix64 finaliser). */
-static inline uint64_t nn_mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+/* Mixes values into a well-distributed 64-bit seed: the splitmix64 number
+ * that follows state z. */
+static inline uint64_t nn_mix64(uint64_t z) { return clnet_splitmix64(&z); }
 
 /* Fixed RBF centres for the ten digits (rbf_digits.c): NN_RBF_DIGITS
  * bitmaps of 7x12 = NN_RBF_DIGIT_CELLS cells, +1 ink and -1 paper, written

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* One parameter the replicas keep equal, at `offset` floats into the flat
  * host buffers. */
@@ -40,13 +39,6 @@ struct clnet_parallel {
     int64_t steps;
     double compute_ms, allreduce_ms, step_ms;
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
-}
 
 static clnet_ctx *par_ctx(const clnet_parallel *par)
 {
@@ -682,15 +674,15 @@ clnet_status nn_parallel_step(clnet_parallel *par, const float *x, const int32_t
     bool was_training = par->nets[0]->training;
     for (int r = 0; r < par->ndevs; r++)
         par->nets[r]->training = true;
-    double t0 = now_ms();
+    double t0 = clnet_now_ms();
     st = run_slices(par, x, labels, targets, n, normalised);
-    double t1 = now_ms();
+    double t1 = clnet_now_ms();
     if (st == CLNET_OK)
         st = reduce(par, par->grads, par->ngrads, par->grad_floats, true, n);
     /* synchronised batch norm left the same running statistics everywhere */
     if (st == CLNET_OK && !par->sync_bn)
         st = reduce(par, par->stats, par->nstats, par->stat_floats, false, n);
-    double t2 = now_ms();
+    double t2 = clnet_now_ms();
     if (st == CLNET_OK)
         st = step_and_read(par, n, opt, lr, loss, out);
     for (int r = 0; r < par->ndevs; r++)
@@ -699,7 +691,7 @@ clnet_status nn_parallel_step(clnet_parallel *par, const float *x, const int32_t
         par->steps++;
         par->compute_ms += t1 - t0;
         par->allreduce_ms += t2 - t1;
-        par->step_ms += now_ms() - t2;
+        par->step_ms += clnet_now_ms() - t2;
     }
     return st;
 }

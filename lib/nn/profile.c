@@ -3,14 +3,6 @@
  * optimizer step, and adds the wall time to that piece's total. */
 #include "nn/nn_internal.h"
 
-#include <time.h>
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
 
 clnet_status clnet_net_set_profiling(clnet_net *net, bool enabled)
 {
@@ -52,7 +44,7 @@ double nn_prof_start(clnet_net *net)
         return 0.0;
     /* what was queued before is not this piece's time */
     clnet_device_synchronize(net->dev);
-    return now_ms();
+    return clnet_now_ms();
 }
 
 clnet_status nn_prof_stop(clnet_net *net, double start, double *total_ms)
@@ -60,6 +52,6 @@ clnet_status nn_prof_stop(clnet_net *net, double start, double *total_ms)
     if (!net->profiling)
         return CLNET_OK;
     clnet_status st = clnet_device_synchronize(net->dev);
-    *total_ms += now_ms() - start;
+    *total_ms += clnet_now_ms() - start;
     return st;
 }

@@ -8,17 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <threads.h>
-#include <time.h>
 
 #define RING 3
 #define MAX_THREADS 16
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- the input pipeline ---- */
 
@@ -250,14 +242,14 @@ static clnet_status pipeline_start(clnet_ctx *ctx, pipeline *p, int threads)
 static clnet_status pipeline_get(clnet_ctx *ctx, pipeline *p, int64_t b, slot **out)
 {
     slot *s = &p->slots[b % RING];
-    double t0 = now_seconds();
+    double t0 = clnet_now_ms() / 1e3;
     mtx_lock(&p->lock);
     while (!(s->state == SLOT_READY && s->batch == b) && !p->stop)
         cnd_wait(&p->cond, &p->lock);
     bool ready = s->state == SLOT_READY && s->batch == b;
     clnet_status error = p->error;
     mtx_unlock(&p->lock);
-    p->wait_seconds += now_seconds() - t0;
+    p->wait_seconds += clnet_now_ms() / 1e3 - t0;
     *out = s;
     if (ready)
         return CLNET_OK;
@@ -501,7 +493,7 @@ static clnet_status train_loop(clnet_net *net, pipeline *p, const clnet_train_op
     int64_t all = example_count(p->ds, opts);
     int64_t epoch_batches = opts->drop_last && all >= p->batch ? all / p->batch
                                                                : (all + p->batch - 1) / p->batch;
-    double start = now_seconds();
+    double start = clnet_now_ms() / 1e3;
     for (int64_t b = 0; st == CLNET_OK && b < p->nbatches; b++) {
         slot *s;
         st = pipeline_get(net->ctx, p, b, &s);
@@ -515,7 +507,7 @@ static clnet_status train_loop(clnet_net *net, pipeline *p, const clnet_train_op
         if (st == CLNET_OK && opts->lookahead)
             st = clnet_lookahead_step(opts->lookahead, net);
         if (st == CLNET_OK && opts->progress) {
-            double end = now_seconds();
+            double end = clnet_now_ms() / 1e3;
             clnet_progress pr = {.batch = b, .batches = p->nbatches, .images = t->count,
                                  .loss = (t->loss - loss_before) / n, .batch_seconds = end - start,
                                  .images_per_second = end > start ? n / (end - start) : 0.0};
@@ -594,7 +586,7 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
                   .resize = opts->resize_height > 0};
     fed_size(ds, opts, &p.height, &p.width);
     use_net_norm(&p, net);
-    double t0 = now_seconds();
+    double t0 = clnet_now_ms() / 1e3;
     st = pipeline_start(net->ctx, &p, opts->threads);
     tally t = {0};
     bool stopped = false;
@@ -606,7 +598,7 @@ clnet_status clnet_net_train_epoch(clnet_net *net, const clnet_dataset *ds,
         pipeline_stop(&p);
     }
     free(order);
-    finish_stats(stats, &t, now_seconds() - t0, p.wait_seconds);
+    finish_stats(stats, &t, clnet_now_ms() / 1e3 - t0, p.wait_seconds);
     stats->stopped = stopped;
     if (st == CLNET_OK && !stopped) {
         net->progress.epochs_done = opts->epoch + 1;
@@ -807,7 +799,7 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
         use_net_norm(&p, nets[0]);
     p.views = p.tta.nviews;
     bool *was_training = malloc((size_t)nnets * sizeof *was_training);
-    double t0 = now_seconds();
+    double t0 = clnet_now_ms() / 1e3;
     st = was_training ? pipeline_start(ctx, &p, opts->threads)
                       : clnet_fail(ctx, CLNET_ERR_HOST_MEMORY, "evaluate: no memory");
     tally t = {0};
@@ -823,7 +815,7 @@ clnet_status clnet_net_evaluate_ensemble(clnet_net *const *nets, int nnets, cons
     }
     free(was_training);
     free(order);
-    finish_stats(stats, &t, now_seconds() - t0, p.wait_seconds);
+    finish_stats(stats, &t, clnet_now_ms() / 1e3 - t0, p.wait_seconds);
     return st;
 }
 

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BASE_OPTIONS "-cl-std=CL1.2"
@@ -47,13 +46,6 @@ static char *dup_string(const char *s)
     if (copy)
         memcpy(copy, s, n);
     return copy;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static char *read_text_file(const char *path)
@@ -181,7 +173,7 @@ static clnet_status build_source(clnet_device *dev, const char *name, const char
                                  const char *options, cl_program *out)
 {
     clnet_cl_device *cl = clnet_cl(dev);
-    double t0 = now_ms();
+    double t0 = clnet_now_ms();
     cl_int err;
     cl_program prog = clCreateProgramWithSource(cl->context, 1, &source, NULL, &err);
     if (err != CL_SUCCESS)
@@ -193,7 +185,7 @@ static clnet_status build_source(clnet_device *dev, const char *name, const char
         return st;
     }
     clnet_log(dev->ctx, CLNET_LOG_INFO, "built program %s for %s in %.0f ms (options \"%s\")",
-              name, dev->info.name, now_ms() - t0, options);
+              name, dev->info.name, clnet_now_ms() - t0, options);
     *out = prog;
     return CLNET_OK;
 }
@@ -328,7 +320,7 @@ static clnet_status load_cached_or_build(clnet_device *dev, clnet_cl_program *p,
     int total = ctx->build_fn ? index - 1 + programs_to_build(dev) : 0;
     total = total < index ? index : total;
     observe_build(dev, p, total, false, -1);
-    double t0 = now_ms();
+    double t0 = clnet_now_ms();
     clnet_status st = build_source(dev, p->name, source, options, &p->program);
     /* Storing is part of the wait: some drivers (PoCL) compile every kernel
      * of the program when asked for its binary. */
@@ -337,7 +329,7 @@ static clnet_status load_cached_or_build(clnet_device *dev, clnet_cl_program *p,
             CLNET_OK)
         clnet_log(ctx, CLNET_LOG_WARN, "program %s: cannot write cache entry %s/%s: %s",
                   p->name, ctx->cache_dir, p->key.file, why);
-    observe_build(dev, p, total, st == CLNET_OK, now_ms() - t0);
+    observe_build(dev, p, total, st == CLNET_OK, clnet_now_ms() - t0);
     return st;
 }
 

@@ -190,6 +190,24 @@ clnet_status clnet_image_resize(const float *src, int channels, int height, int 
  * order on every machine. */
 void clnet_dataset_shuffle(int64_t *order, int64_t n, uint64_t seed);
 
+/* The next number of the splitmix64 stream whose state is *state (Steele,
+ * Lea and Flood 2014): adds 0x9e3779b97f4a7c15 to *state and returns
+ * clnet_splitmix64_mix of the sum. Every random choice clnet makes (initial
+ * weights, shuffles, augmentation, dropout masks) comes from this
+ * generator, so a caller can reproduce them; integer arithmetic only, the
+ * same on every machine. Thread-safe for distinct states; no errors. */
+uint64_t clnet_splitmix64(uint64_t *state);
+
+/* splitmix64's output function alone: a bijection of 64-bit values that
+ * spreads every input bit over the whole word, used to derive independent
+ * seeds from (seed, index) pairs. Pure; no errors. */
+uint64_t clnet_splitmix64_mix(uint64_t z);
+
+/* A float uniform in [0, 1) from the top 24 bits of clnet_splitmix64(state)
+ * (exact in float: every value is a multiple of 2^-24). Advances *state
+ * like clnet_splitmix64; no errors. */
+float clnet_splitmix64_float(uint64_t *state);
+
 #ifdef __cplusplus
 }
 #endif
