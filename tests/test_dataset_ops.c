@@ -1,7 +1,8 @@
 /* test_dataset_ops.c - datasets from a caller's arrays (copied or
  * borrowed), subsets, label remaps and concatenations: the right examples
  * in the right order, the documented errors, and nothing freed that the
- * library did not allocate (ASan checks that part). */
+ * library did not allocate (ASan checks that part); and the splitmix64
+ * stream that shuffles them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +111,25 @@ static void test_derived(clnet_ctx *ctx)
     clnet_dataset_free(both);
 }
 
+/* The first outputs from state 0 of Vigna's reference splitmix64.c. */
+static void test_splitmix64(void)
+{
+    static const uint64_t expected[3] = {0xe220a8397b1dcdafULL, 0x6e789e6aa1b965f4ULL,
+                                         0x06c45d188009454fULL};
+    uint64_t state = 0;
+    for (int i = 0; i < 3; i++) {
+        uint64_t v = clnet_splitmix64(&state);
+        CHECK(v == expected[i], "splitmix64 output %d from state 0: %016llx, want %016llx", i,
+              (unsigned long long)v, (unsigned long long)expected[i]);
+    }
+    CHECK(clnet_splitmix64_mix(0x9e3779b97f4a7c15ULL) == expected[0],
+          "splitmix64_mix is not the output function of the stream");
+    state = 0;
+    float f = clnet_splitmix64_float(&state);
+    CHECK(f == (float)(expected[0] >> 40) / 16777216.0f && f >= 0.0f && f < 1.0f,
+          "splitmix64_float from state 0: %.9g", (double)f);
+}
+
 int main(void)
 {
     clnet_ctx *ctx;
@@ -117,6 +137,7 @@ int main(void)
         return 1;
     test_arrays(ctx);
     test_derived(ctx);
+    test_splitmix64();
     clnet_dataset_free(NULL);
     clnet_ctx_free(ctx);
     if (test_failures) {
