@@ -2,8 +2,10 @@
  * 16-64 channels on 32x32..8x8 planes), lanes along output channels (see
  * lib/opencl/cl_conv3x3.c): the input zero-padded once, the weights laid
  * out as one vector of output channels per (input channel, tap). Serves the
- * forward of stride 1 and 2 and, through the same padding with zeros
- * inserted between the input's pixels, the data gradient of both. */
+ * forward of stride 1 and 2 and the data gradient of both: at stride 1 a
+ * convolution over the padded dy, at stride 2 one over dy split by the
+ * output's phases (c3_dgrad_s2), or over dy with zeros inserted between
+ * its pixels (mixed strides). */
 
 /* Output channels per work-item, the lanes of one vector: one vector FMA
  * per input value and tap, where PoCL vectorises explicit vectors only.
@@ -172,4 +174,90 @@ __kernel void c3_conv(C3_CONV_ARGS)
 {
     c3_conv_tile(xp, xp_off, hp, wp, c_n, s_h, s_w, wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn,
                  act_alpha);
+}
+
+/* One phase of a stride-2 data gradient: the outputs (oh0 + 2 r, ow0 + 2 q)
+ * of one row parity and one column parity. Of the rotated 3x3 window only
+ * the taps that meet a pixel of dy rather than an inserted zero count:
+ * rows 0 and 2 (eh = 0) or row 1 (eh = 1), columns alike (ew), tap row 2
+ * reading one row further, tap column 2 one column. xc points at the
+ * block's corner in the padded dy, wc at the weights of the block's output
+ * channels, yb at the output's channel block. eh and ew are constants
+ * where c3_dgrad_s2 calls this, so the tap loops unroll to the phase's
+ * taps. */
+static inline void c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n,
+                                  __global const float *wc, const floatKV bias, const int eh,
+                                  const int ew, __global float *yb, int kcount, int oh0,
+                                  int ow0, int oh_n, int ow_n, int act_fn, float act_alpha)
+{
+    floatKV acc[TR][TW];
+    for (int r = 0; r < TR; r++)
+        for (int q = 0; q < TW; q++)
+            acc[r][q] = bias;
+    for (int c = 0; c < c_n; c++, xc += hp * wp, wc += 9 * KV) {
+#pragma unroll
+        for (int i = eh; i < 3; i += 2)
+#pragma unroll
+            for (int j = ew; j < 3; j += 2) {
+                const floatKV wv = vloadKV(0, wc + (i * 3 + j) * KV);
+                const int di = (i + eh) / 2, dj = (j + ew) / 2;
+#pragma unroll
+                for (int r = 0; r < TR; r++)
+#pragma unroll
+                    for (int q = 0; q < TW; q++)
+                        acc[r][q] = fma((floatKV)xc[(r + di) * wp + q + dj], wv, acc[r][q]);
+            }
+    }
+    const int plane = oh_n * ow_n;
+    for (int r = 0; r < TR; r++)
+        for (int q = 0; q < TW; q++) {
+            const int oh = oh0 + 2 * r, ow = ow0 + 2 * q;
+            if (oh >= oh_n || ow >= ow_n)
+                continue;
+            float a[KV];
+            vstoreKV(acc[r][q], 0, a);
+            for (int j = 0; j < kcount; j++)
+                yb[j * plane + oh * ow_n + ow] = activate(a[j], act_fn, act_alpha);
+        }
+}
+
+/* The data gradient of a stride-2 convolution (a transposed convolution of
+ * stride 2 and padding pad_h x pad_w, the weights rotated by c3_weights) by
+ * the output's four phases: its rows of one parity read every row of dy
+ * through one or two rows of the window, and columns alike, so each phase
+ * is a small dense convolution over dy, 9 MACs for four outputs where the
+ * planes with zeros inserted take 36. A work-item computes TR x TW outputs
+ * of each phase in turn, from dy's rows m0.. and columns n0.. (one block
+ * of the phases' common grid), its stores filling whole lines of the
+ * output between them. xp: dy zero-padded by c3_pad, one row and column
+ * before dy's first. Grid: (ceil(ceil(OW / 2) / TW), ceil(ceil(OH / 2) /
+ * TR), N * KB). */
+__kernel void c3_dgrad_s2(__global const float *xp, int xp_off, int hp, int wp, int c_n,
+                          int pad_h, int pad_w, __global const float *wt, __global float *y,
+                          int y_off, int y_bs, int k_n, int oh_n, int ow_n, int act_fn,
+                          float act_alpha)
+{
+    const int n0 = get_global_id(0) * TW, m0 = get_global_id(1) * TR;
+    const int kblocks = (k_n + KV - 1) / KV;
+    const int kb = get_global_id(2) % kblocks, n = get_global_id(2) / kblocks;
+    const floatKV bias = vloadKV(0, wt + ((size_t)kblocks * c_n * 9 + kb) * KV);
+    const int kcount = min(KV, k_n - kb * KV);
+    __global const float *xn = xp + xp_off + (size_t)n * c_n * hp * wp;
+    __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
+    __global float *yb = y + y_off + n * y_bs + kb * KV * oh_n * ow_n;
+    /* Tap class e along an axis of padding p (0: taps 0 and 2, 1: tap 1)
+     * serves the outputs 2 m + ph, ph = (e + p) % 2, whose tap i reads the
+     * padded dy at m + (ph + p - e) / 2 + (i + e) / 2. */
+#define C3_PHASE(eh, ew)                                                                   \
+    do {                                                                                   \
+        const int ph = (eh + pad_h) & 1, pw = (ew + pad_w) & 1;                           \
+        const int row = m0 + (ph + pad_h - eh) / 2, col = n0 + (pw + pad_w - ew) / 2;     \
+        c3_dgrad_phase(xn + row * wp + col, hp, wp, c_n, wc, bias, eh, ew, yb, kcount,     \
+                       2 * m0 + ph, 2 * n0 + pw, oh_n, ow_n, act_fn, act_alpha);           \
+    } while (0)
+    C3_PHASE(0, 0);
+    C3_PHASE(0, 1);
+    C3_PHASE(1, 0);
+    C3_PHASE(1, 1);
+#undef C3_PHASE
 }
