@@ -183,12 +183,13 @@ __kernel void c3_conv(C3_CONV_ARGS)
  * reading one row further, tap column 2 one column. xc points at the
  * block's corner in the padded dy, wc at the weights of the block's output
  * channels, yb at the output's channel block. eh and ew are constants
- * where c3_dgrad_s2 calls this, so the tap loops unroll to the phase's
- * taps. */
-static inline void c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n,
-                                  __global const float *wc, const floatKV bias, const int eh,
-                                  const int ew, __global float *yb, int kcount, int oh0,
-                                  int ow0, int oh_n, int ow_n, int act_fn, float act_alpha)
+ * where c3_dgrad_s2 calls this: inlined (PoCL kept the four calls of a
+ * function this size out of line, 2-3x slower), the tap loops unroll to
+ * the phase's taps and the accumulators live in registers. */
+static inline __attribute__((always_inline)) void
+c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n, __global const float *wc,
+               const floatKV bias, const int eh, const int ew, __global float *yb, int kcount,
+               int oh0, int ow0, int oh_n, int ow_n, int act_fn, float act_alpha)
 {
     floatKV acc[TR][TW];
     for (int r = 0; r < TR; r++)
