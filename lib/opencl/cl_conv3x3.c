@@ -127,12 +127,12 @@ bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet
            t->pad_h <= 2 && t->pad_w <= 2 && few_channels(t) && fits(dev, t, true);
 }
 
-/* c3_conv's variant for the strides: constant ones where there is one. */
-static const char *conv_kernel(cl_int s_h, cl_int s_w)
+/* The c3_conv kernel of the strides (1 or 2 each). */
+static const char *conv_kernel(int64_t s_h, int64_t s_w)
 {
-    if (s_h == 1 && s_w == 1)
-        return "c3_conv_s1";
-    return s_h == 2 && s_w == 2 ? "c3_conv_s2" : "c3_conv";
+    if (s_h == s_w)
+        return s_h == 1 ? "c3_conv_s1" : "c3_conv_s2";
+    return s_h == 1 ? "c3_conv_s1x2" : "c3_conv_s2x1";
 }
 
 /* Launches a kernel of the program built for the plan's tile. */
@@ -147,26 +147,24 @@ static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name
     return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, NULL);
 }
 
-/* c3_conv over the padded planes, at the plan's constant strides where
- * there is a kernel for them. */
+/* c3_conv over the padded planes at the plan's strides. */
 static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
                              const c3_plan *p, cl_mem scratch, clnet_tensor *y)
 {
     clnet_cl_tensor_args ya = clnet_cl_targs(y);
     cl_int c = (cl_int)g->c, k = (cl_int)g->k, oh = (cl_int)g->oh, ow = (cl_int)g->ow;
     cl_int hp = (cl_int)p->hp, wp = (cl_int)p->wp, xp_off = (cl_int)p->wt_elems;
-    cl_int s_h = (cl_int)p->s_h, s_w = (cl_int)p->s_w, act_fn;
+    cl_int act_fn;
     cl_float act_alpha;
     clnet_cl_fused_act(op, &act_fn, &act_alpha);
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
-        CLNET_CL_ARG(c), CLNET_CL_ARG(s_h), CLNET_CL_ARG(s_w), CLNET_CL_ARG(scratch),
-        CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k),
+        CLNET_CL_ARG(c), CLNET_CL_ARG(scratch), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k),
         CLNET_CL_ARG(oh), CLNET_CL_ARG(ow), CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
     };
     const size_t global[3] = {(size_t)p->ow_blocks, (size_t)p->oh_blocks,
                               (size_t)(g->n * p->kblocks)};
-    return launch(dev, p, conv_kernel(s_h, s_w), NARGS(args), args, global);
+    return launch(dev, p, conv_kernel(p->s_h, p->s_w), NARGS(args), args, global);
 }
 
 /* c3_dgrad_s2 over the padded dy: the transposed convolution's padding
