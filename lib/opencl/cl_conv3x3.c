@@ -17,7 +17,10 @@
  * 4 x 4, 3 x 8, 1 x 16 and 4 x 8 over the three ResNet-20 layers; with
  * float8 (AVX2's 16 registers) 2 x 4 was as fast as or faster than 2 x 6,
  * 3 x 4, 4 x 4, 2 x 8 and 1 x 12 (differences near the noise of a shared
- * host), and its 4 columns divide the 32, 16 and 8 wide planes. */
+ * host), and its 4 columns divide the 32, 16 and 8 wide planes. Measured
+ * again with the constant-stride kernels and the broadcast-once order:
+ * 3 x 4, 2 x 6, 4 x 3, 1 x 8 and 2 x 5, and float16 tiles of 1 x 4 to
+ * 2 x 3, were no faster (2 x 6 wastes a third of the 8-wide planes). */
 typedef struct c3_config {
     int kv, tr, tw;
 } c3_config;
