@@ -2,8 +2,10 @@
  * 16-64 channels on 32x32..8x8 planes), lanes along output channels (see
  * lib/opencl/cl_conv3x3.c): the input zero-padded once, the weights laid
  * out as one vector of output channels per (input channel, tap). Serves the
- * forward of stride 1 and 2 and, through the same padding with zeros
- * inserted between the input's pixels, the data gradient of both. */
+ * forward of stride 1 and 2 and the data gradient of both: at stride 1 a
+ * convolution over the padded dy, at stride 2 one over dy split by the
+ * output's phases (c3_dgrad_s2), or over dy with zeros inserted between
+ * its pixels (mixed strides). */
 
 /* Output channels per work-item, the lanes of one vector: one vector FMA
  * per input value and tap, where PoCL vectorises explicit vectors only.
@@ -14,7 +16,8 @@
 /* Output rows x columns a work-item computes: TR * TW accumulators, which
  * with the weight vector must fit the register file (only with the loops
  * below fully unrolled do the accumulators live in registers); the host
- * picks them per KV from measurements and mirrors all three. */
+ * picks them per KV from measurements and mirrors all three. TW must be
+ * a vector width (2, 3, 4, 8 or 16): whole rows are stored as vectors. */
 #ifndef TR
 #define TR 2
 #endif
@@ -27,8 +30,12 @@
 #define floatKV C3_CAT(float, KV)
 #define vloadKV C3_CAT(vload, KV)
 #define vstoreKV C3_CAT(vstore, KV)
+#define floatTW C3_CAT(float, TW)
+#define vloadTW C3_CAT(vload, TW)
+#define vstoreTW C3_CAT(vstore, TW)
 
 CLNET_DEFINE_ACTIVATE(activate, float)
+CLNET_DEFINE_ACTIVATE(activateTW, floatTW)
 
 /* x's planes zero-padded into xp (hp x wp per plane, zeros around and in the
  * slack that makes every block's reads fall inside the plane): input pixel
@@ -97,20 +104,23 @@ __kernel void c3_weights(__global const float *w, int w_off, int w_s0, int c_n, 
 }
 
 /* y[n, k, oh, ow] for KV output channels, TR rows and TW columns from the
- * padded planes, strides s_h x s_w (1 or 2, the forward's; a transposed
- * convolution runs at 1 over its zero-filled planes): per input channel,
- * ((TR - 1) s_h + 3) x ((TW - 1) s_w + 3) input values, each broadcast
- * against the weight vectors of the taps that read it. Stores
- * go lane by lane (NCHW puts the channels a plane apart), only inside the
- * output and below K. Grid: (ceil(OW / TW), ceil(OH / TR), N * KB). The
- * kernels below call it with constant strides where they can: only then
- * can the compiler see that neighbouring taps read the same input value
- * and load it once (on a GPU the run-time stride made the forward 3x
- * slower). */
-static inline void c3_conv_tile(__global const float *xp, int xp_off, int hp, int wp, int c_n,
-                                const int s_h, const int s_w, __global const float *wt,
-                                __global float *y, int y_off, int y_bs, int k_n, int oh_n,
-                                int ow_n, int act_fn, float act_alpha)
+ * padded planes, strides s_h x s_w (the forward's; a transposed
+ * convolution runs at 1 over its zero-filled planes). Per input channel
+ * each of the ((TR - 1) s_h + 3) x ((TW - 1) s_w + 3) input values is
+ * broadcast once and multiplied straight away with the weight vector of
+ * every tap that reads it: the accumulators, the broadcast value and a
+ * weight vector, which the FMA can read from memory, fit AVX2's 16
+ * registers (tap by tap, the broadcasts that neighbouring taps share
+ * were kept and spilled: at 2 x 4 on AVX2, 142 instructions with 20
+ * stack accesses per 72 FMAs against 115 and none; timed alike to 5%
+ * faster). Stores go by channel (NCHW puts the channels a plane apart),
+ * only inside the output and below K. The strides must be
+ * constants, as in the kernels below, for the loops to unroll.
+ * Grid: (ceil(OW / TW), ceil(OH / TR), N * KB). */
+static inline __attribute__((always_inline)) void
+c3_conv_tile(__global const float *xp, int xp_off, int hp, int wp, int c_n, const int s_h,
+             const int s_w, __global const float *wt, __global float *y, int y_off, int y_bs,
+             int k_n, int oh_n, int ow_n, int act_fn, float act_alpha)
 {
     const int ow0 = get_global_id(0) * TW, oh0 = get_global_id(1) * TR;
     const int kblocks = (k_n + KV - 1) / KV;
@@ -124,20 +134,43 @@ static inline void c3_conv_tile(__global const float *xp, int xp_off, int hp, in
     __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
     for (int c = 0; c < c_n; c++, xc += hp * wp, wc += 9 * KV) {
 #pragma unroll
-        for (int i = 0; i < 3; i++)
+        for (int u = 0; u < (TR - 1) * s_h + 3; u++)
 #pragma unroll
-            for (int j = 0; j < 3; j++) {
-                const floatKV wv = vloadKV(0, wc + (i * 3 + j) * KV);
+            for (int v = 0; v < (TW - 1) * s_w + 3; v++) {
+                const floatKV xv = (floatKV)xc[u * wp + v];
+                /* tap (i, j) reads it for output (r, q) = ((u - i) / s_h, (v - j) / s_w) */
 #pragma unroll
-                for (int r = 0; r < TR; r++)
+                for (int i = 0; i < 3; i++)
 #pragma unroll
-                    for (int q = 0; q < TW; q++)
-                        acc[r][q] = fma((floatKV)xc[(r * s_h + i) * wp + q * s_w + j], wv,
-                                         acc[r][q]);
+                    for (int j = 0; j < 3; j++) {
+                        const int r = (u - i) / s_h, q = (v - j) / s_w;
+                        if (u >= i && v >= j && (u - i) % s_h == 0 && (v - j) % s_w == 0 &&
+                            r < TR && q < TW)
+                            acc[r][q] = fma(xv, vloadKV(0, wc + (i * 3 + j) * KV), acc[r][q]);
+                    }
             }
     }
     const int plane = oh_n * ow_n, kcount = min(KV, k_n - kb * KV);
     __global float *yb = y + y_off + n * y_bs + kb * KV * plane;
+    /* A block of whole rows stores each channel's TW columns as one vector
+     * (lane by lane took 10-15% longer on 16 channels of 32x32). */
+    if (ow0 + TW <= ow_n) {
+        for (int r = 0; r < TR && oh0 + r < oh_n; r++) {
+            float a[TW][KV];
+#pragma unroll
+            for (int q = 0; q < TW; q++)
+                vstoreKV(acc[r][q], 0, a[q]);
+            for (int j = 0; j < kcount; j++) {
+                float row[TW];
+#pragma unroll
+                for (int q = 0; q < TW; q++)
+                    row[q] = a[q][j];
+                vstoreTW(activateTW(vloadTW(0, row), act_fn, act_alpha), 0,
+                         yb + j * plane + (oh0 + r) * ow_n + ow0);
+            }
+        }
+        return;
+    }
     for (int r = 0; r < TR; r++)
         for (int q = 0; q < TW; q++) {
             const int oh = oh0 + r, ow = ow0 + q;
@@ -151,25 +184,108 @@ static inline void c3_conv_tile(__global const float *xp, int xp_off, int hp, in
 }
 
 #define C3_CONV_ARGS                                                                        \
-    __global const float *xp, int xp_off, int hp, int wp, int c_n, int s_h, int s_w,      \
-        __global const float *wt, __global float *y, int y_off, int y_bs, int k_n, int oh_n, \
-        int ow_n, int act_fn, float act_alpha
+    __global const float *xp, int xp_off, int hp, int wp, int c_n, __global const float *wt, \
+        __global float *y, int y_off, int y_bs, int k_n, int oh_n, int ow_n, int act_fn,     \
+        float act_alpha
+#define C3_CONV_KERNEL(name, s_h, s_w)                                                     \
+    __kernel void name(C3_CONV_ARGS)                                                       \
+    {                                                                                      \
+        c3_conv_tile(xp, xp_off, hp, wp, c_n, s_h, s_w, wt, y, y_off, y_bs, k_n, oh_n, ow_n, \
+                     act_fn, act_alpha);                                                   \
+    }
 
-/* Stride 1 (and every data gradient), stride 2, and any other mix. */
-__kernel void c3_conv_s1(C3_CONV_ARGS)
+/* Stride 1 (and the data gradients but stride 2's), 2, and the mixed ones:
+ * strides rows x columns. */
+C3_CONV_KERNEL(c3_conv_s1, 1, 1)
+C3_CONV_KERNEL(c3_conv_s2, 2, 2)
+C3_CONV_KERNEL(c3_conv_s1x2, 1, 2)
+C3_CONV_KERNEL(c3_conv_s2x1, 2, 1)
+
+/* One phase of a stride-2 data gradient: the outputs (oh0 + 2 r, ow0 + 2 q)
+ * of one row parity and one column parity. Of the rotated 3x3 window only
+ * the taps that meet a pixel of dy rather than an inserted zero count:
+ * rows 0 and 2 (eh = 0) or row 1 (eh = 1), columns alike (ew), tap row 2
+ * reading one row further, tap column 2 one column. xc points at the
+ * block's corner in the padded dy, wc at the weights of the block's output
+ * channels, yb at the output's channel block. eh and ew are constants
+ * where c3_dgrad_s2 calls this: inlined (PoCL kept the four calls of a
+ * function this size out of line, 2-3x slower), the tap loops unroll to
+ * the phase's taps and the accumulators live in registers. It goes tap by
+ * tap: c3_conv_tile's order (each input value broadcast once) timed 10-15%
+ * slower here. */
+static inline __attribute__((always_inline)) void
+c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n, __global const float *wc,
+               const floatKV bias, const int eh, const int ew, __global float *yb, int kcount,
+               int oh0, int ow0, int oh_n, int ow_n, int act_fn, float act_alpha)
 {
-    c3_conv_tile(xp, xp_off, hp, wp, c_n, 1, 1, wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn,
-                 act_alpha);
+    floatKV acc[TR][TW];
+    for (int r = 0; r < TR; r++)
+        for (int q = 0; q < TW; q++)
+            acc[r][q] = bias;
+    for (int c = 0; c < c_n; c++, xc += hp * wp, wc += 9 * KV) {
+#pragma unroll
+        for (int i = eh; i < 3; i += 2)
+#pragma unroll
+            for (int j = ew; j < 3; j += 2) {
+                const floatKV wv = vloadKV(0, wc + (i * 3 + j) * KV);
+                const int di = (i + eh) / 2, dj = (j + ew) / 2;
+#pragma unroll
+                for (int r = 0; r < TR; r++)
+#pragma unroll
+                    for (int q = 0; q < TW; q++)
+                        acc[r][q] = fma((floatKV)xc[(r + di) * wp + q + dj], wv, acc[r][q]);
+            }
+    }
+    const int plane = oh_n * ow_n;
+    for (int r = 0; r < TR; r++)
+        for (int q = 0; q < TW; q++) {
+            const int oh = oh0 + 2 * r, ow = ow0 + 2 * q;
+            if (oh >= oh_n || ow >= ow_n)
+                continue;
+            float a[KV];
+            vstoreKV(acc[r][q], 0, a);
+            for (int j = 0; j < kcount; j++)
+                yb[j * plane + oh * ow_n + ow] = activate(a[j], act_fn, act_alpha);
+        }
 }
 
-__kernel void c3_conv_s2(C3_CONV_ARGS)
+/* The data gradient of a stride-2 convolution (a transposed convolution of
+ * stride 2 and padding pad_h x pad_w, the weights rotated by c3_weights) by
+ * the output's four phases: its rows of one parity read every row of dy
+ * through one or two rows of the window, and columns alike, so each phase
+ * is a small dense convolution over dy, 9 MACs for four outputs where the
+ * planes with zeros inserted take 36. A work-item computes TR x TW outputs
+ * of each phase in turn, from dy's rows m0.. and columns n0.. (one block
+ * of the phases' common grid), its stores filling whole lines of the
+ * output between them. xp: dy zero-padded by c3_pad, one row and column
+ * before dy's first. Grid: (ceil(ceil(OW / 2) / TW), ceil(ceil(OH / 2) /
+ * TR), N * KB). */
+__kernel void c3_dgrad_s2(__global const float *xp, int xp_off, int hp, int wp, int c_n,
+                          int pad_h, int pad_w, __global const float *wt, __global float *y,
+                          int y_off, int y_bs, int k_n, int oh_n, int ow_n, int act_fn,
+                          float act_alpha)
 {
-    c3_conv_tile(xp, xp_off, hp, wp, c_n, 2, 2, wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn,
-                 act_alpha);
-}
-
-__kernel void c3_conv(C3_CONV_ARGS)
-{
-    c3_conv_tile(xp, xp_off, hp, wp, c_n, s_h, s_w, wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn,
-                 act_alpha);
+    const int n0 = get_global_id(0) * TW, m0 = get_global_id(1) * TR;
+    const int kblocks = (k_n + KV - 1) / KV;
+    const int kb = get_global_id(2) % kblocks, n = get_global_id(2) / kblocks;
+    const floatKV bias = vloadKV(0, wt + ((size_t)kblocks * c_n * 9 + kb) * KV);
+    const int kcount = min(KV, k_n - kb * KV);
+    __global const float *xn = xp + xp_off + (size_t)n * c_n * hp * wp;
+    __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
+    __global float *yb = y + y_off + n * y_bs + kb * KV * oh_n * ow_n;
+    /* Tap class e along an axis of padding p (0: taps 0 and 2, 1: tap 1)
+     * serves the outputs 2 m + ph, ph = (e + p) % 2, whose tap i reads the
+     * padded dy at m + (ph + p - e) / 2 + (i + e) / 2. */
+#define C3_PHASE(eh, ew)                                                                   \
+    do {                                                                                   \
+        const int ph = (eh + pad_h) & 1, pw = (ew + pad_w) & 1;                           \
+        const int row = m0 + (ph + pad_h - eh) / 2, col = n0 + (pw + pad_w - ew) / 2;     \
+        c3_dgrad_phase(xn + row * wp + col, hp, wp, c_n, wc, bias, eh, ew, yb, kcount,     \
+                       2 * m0 + ph, 2 * n0 + pw, oh_n, ow_n, act_fn, act_alpha);           \
+    } while (0)
+    C3_PHASE(0, 0);
+    C3_PHASE(0, 1);
+    C3_PHASE(1, 0);
+    C3_PHASE(1, 1);
+#undef C3_PHASE
 }

@@ -92,18 +92,24 @@ static const conv_case conv_cases[] = {
     {1, 16, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {3, 17, 9, 13, 33, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 24, 8, 8, 40, 3, 3, .pad = {0, 1, 2, 1}, .flags = BIAS | VIEWS},
-    /* their stride-2 layers, whose data gradient direct_3x3 runs with zeros
-     * between dy's pixels: even and odd planes, batch 1, stride 2 along
-     * one axis only, padding 0 and 2 (the transposed padding 2 and 0),
-     * views; and a transposed convolution of its own, bias and output
-     * padding */
+    /* their stride-2 layers, whose data gradient direct_3x3 runs by the
+     * output's four phases (with zeros between dy's pixels where the
+     * stride is 2 along one axis only, either): even and odd planes, batch 1,
+     * padding 0 and 2 (the transposed padding 2 and 0), views; and a
+     * transposed convolution of its own, bias and output padding */
     {2, 16, 16, 16, 32, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {3, 17, 13, 11, 20, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
     {1, 24, 9, 15, 16, 3, 3, .s = {2, 2}, .pad = {0, 1, 2, 1}, .flags = VIEWS},
     {2, 16, 7, 12, 18, 3, 3, .s = {1, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {1, 16, 11, 6, 16, 3, 3, .s = {2, 1}, .pad = {1, 1, 1, 1}},
     {1, 16, 10, 9, 16, 3, 3, .s = {2, 2}, .pad = {2, 2, 2, 2}},
     {2, 32, 8, 7, 16, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 0},
      .flags = TRANSPOSE | BIAS},
+    /* the phases with channels not a multiple of 8 or 16 lanes (19 in,
+     * 36 and 40 out), partial blocks of odd and even planes, 64 channels */
+    {2, 19, 12, 10, 36, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
+    {1, 40, 11, 9, 48, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {2, 64, 9, 14, 64, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
     /* 1x1 planes read by one tap only (the 1x1 convolution of that tap):
      * batch 1, odd channel counts, a corner tap (asymmetric padding), a
      * dilated window, 5x5 */

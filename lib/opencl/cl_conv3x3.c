@@ -3,7 +3,8 @@
  * output channels) and Winograd's transforms cost more than they save: the
  * input zero-padded once, the weights as vectors of output channels, and a
  * register block of output pixels per work-item. It runs forward
- * convolutions of stride 1 and 2 and their data gradients (CONV_TRANSPOSE). */
+ * convolutions of stride 1 and 2 and their data gradients (CONV_TRANSPOSE),
+ * those of stride 2 by the output's phases. */
 #include "opencl/cl_algo.h"
 
 #include <limits.h>
@@ -16,7 +17,10 @@
  * 4 x 4, 3 x 8, 1 x 16 and 4 x 8 over the three ResNet-20 layers; with
  * float8 (AVX2's 16 registers) 2 x 4 was as fast as or faster than 2 x 6,
  * 3 x 4, 4 x 4, 2 x 8 and 1 x 12 (differences near the noise of a shared
- * host), and its 4 columns divide the 32, 16 and 8 wide planes. */
+ * host), and its 4 columns divide the 32, 16 and 8 wide planes. Measured
+ * again with the constant-stride kernels and the broadcast-once order:
+ * 3 x 4, 2 x 6, 4 x 3, 1 x 8 and 2 x 5, and float16 tiles of 1 x 4 to
+ * 2 x 3, were no faster (2 x 6 wastes a third of the 8-wide planes). */
 typedef struct c3_config {
     int kv, tr, tw;
 } c3_config;
@@ -43,25 +47,37 @@ static int variant_of(const clnet_device *dev)
 typedef struct c3_plan {
     int variant;
     c3_config cfg;
+    bool phases;        /* a stride-2 data gradient by c3_dgrad_s2 */
     int64_t s_h, s_w;   /* the strides c3_conv steps by */
     int64_t kblocks, oh_blocks, ow_blocks, hp, wp;
     int64_t wt_elems, xp_elems;
 } c3_plan;
 
-/* A transposed convolution's c3_conv steps by 1 over the planes with
- * zeros between dy's pixels; a forward one by its stride. */
+/* A transposed convolution of stride 2 runs by phases (c3_dgrad_s2): blocks
+ * of a grid of half the output's size over dy padded by one, every pixel
+ * of dy inside (padding 2 leaves dy a pixel longer than the grid). One of
+ * other strides steps by 1 over the planes with zeros between dy's pixels;
+ * a forward one by its stride. */
 static c3_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g, bool transposed)
 {
     c3_plan p;
+    p.phases = transposed && g->stride_h == 2 && g->stride_w == 2;
     p.s_h = transposed ? 1 : g->stride_h;
     p.s_w = transposed ? 1 : g->stride_w;
     p.variant = variant_of(dev);
     p.cfg = configs[p.variant];
     p.kblocks = clnet_ceil_div(g->k, p.cfg.kv);
-    p.oh_blocks = clnet_ceil_div(g->oh, p.cfg.tr);
-    p.ow_blocks = clnet_ceil_div(g->ow, p.cfg.tw);
-    p.hp = (p.oh_blocks * p.cfg.tr - 1) * p.s_h + 3;
-    p.wp = (p.ow_blocks * p.cfg.tw - 1) * p.s_w + 3;
+    if (p.phases) {
+        p.oh_blocks = clnet_ceil_div(clnet_ceil_div(g->oh, 2), p.cfg.tr);
+        p.ow_blocks = clnet_ceil_div(clnet_ceil_div(g->ow, 2), p.cfg.tw);
+        p.hp = p.oh_blocks * p.cfg.tr + 2 > g->h + 1 ? p.oh_blocks * p.cfg.tr + 2 : g->h + 1;
+        p.wp = p.ow_blocks * p.cfg.tw + 2 > g->w + 1 ? p.ow_blocks * p.cfg.tw + 2 : g->w + 1;
+    } else {
+        p.oh_blocks = clnet_ceil_div(g->oh, p.cfg.tr);
+        p.ow_blocks = clnet_ceil_div(g->ow, p.cfg.tw);
+        p.hp = (p.oh_blocks * p.cfg.tr - 1) * p.s_h + 3;
+        p.wp = (p.ow_blocks * p.cfg.tw - 1) * p.s_w + 3;
+    }
     p.wt_elems = p.kblocks * (g->c * 9 + 1) * p.cfg.kv;
     p.xp_elems = g->n * g->c * p.hp * p.wp;
     return p;
@@ -104,9 +120,9 @@ bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom
 
 /* A transposed convolution is the forward one over its input with s - 1
  * zeros between pixels and padding 2 - pad, of the rotated weights: pad
- * must be at most 2. At stride 2, three of four of the kernel's MACs read
- * inserted zeros; still it beat the GEMM and col2im path 3-4x on
- * ResNet-20's stride-2 layers. */
+ * must be at most 2. At stride 2 the phases skip the zeros; even with
+ * them (three of four MACs) the kernel beat the GEMM and col2im path 3-4x
+ * on ResNet-20's stride-2 layers. */
 bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet_conv_geom *t)
 {
     return t->kh == 3 && t->kw == 3 && t->dil_h == 1 && t->dil_w == 1 && t->groups == 1 &&
@@ -114,12 +130,12 @@ bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet
            t->pad_h <= 2 && t->pad_w <= 2 && few_channels(t) && fits(dev, t, true);
 }
 
-/* c3_conv's variant for the strides: constant ones where there is one. */
-static const char *conv_kernel(cl_int s_h, cl_int s_w)
+/* The c3_conv kernel of the strides (1 or 2 each). */
+static const char *conv_kernel(int64_t s_h, int64_t s_w)
 {
-    if (s_h == 1 && s_w == 1)
-        return "c3_conv_s1";
-    return s_h == 2 && s_w == 2 ? "c3_conv_s2" : "c3_conv";
+    if (s_h == s_w)
+        return s_h == 1 ? "c3_conv_s1" : "c3_conv_s2";
+    return s_h == 1 ? "c3_conv_s1x2" : "c3_conv_s2x1";
 }
 
 /* Launches a kernel of the program built for the plan's tile. */
@@ -134,28 +150,73 @@ static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name
     return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, NULL);
 }
 
+/* c3_conv over the padded planes at the plan's strides. */
+static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
+                             const c3_plan *p, cl_mem scratch, clnet_tensor *y)
+{
+    clnet_cl_tensor_args ya = clnet_cl_targs(y);
+    cl_int c = (cl_int)g->c, k = (cl_int)g->k, oh = (cl_int)g->oh, ow = (cl_int)g->ow;
+    cl_int hp = (cl_int)p->hp, wp = (cl_int)p->wp, xp_off = (cl_int)p->wt_elems;
+    cl_int act_fn;
+    cl_float act_alpha;
+    clnet_cl_fused_act(op, &act_fn, &act_alpha);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
+        CLNET_CL_ARG(c), CLNET_CL_ARG(scratch), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k),
+        CLNET_CL_ARG(oh), CLNET_CL_ARG(ow), CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
+    };
+    const size_t global[3] = {(size_t)p->ow_blocks, (size_t)p->oh_blocks,
+                              (size_t)(g->n * p->kblocks)};
+    return launch(dev, p, conv_kernel(p->s_h, p->s_w), NARGS(args), args, global);
+}
+
+/* c3_dgrad_s2 over the padded dy: the transposed convolution's padding
+ * tells each phase which taps it takes. */
+static clnet_status run_phases(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *t,
+                               const c3_plan *p, cl_mem scratch, clnet_tensor *y)
+{
+    clnet_cl_tensor_args ya = clnet_cl_targs(y);
+    cl_int c = (cl_int)t->c, k = (cl_int)t->k, oh = (cl_int)t->oh, ow = (cl_int)t->ow;
+    cl_int hp = (cl_int)p->hp, wp = (cl_int)p->wp, xp_off = (cl_int)p->wt_elems;
+    cl_int pad_h = (cl_int)t->pad_h, pad_w = (cl_int)t->pad_w, act_fn;
+    cl_float act_alpha;
+    clnet_cl_fused_act(op, &act_fn, &act_alpha);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
+        CLNET_CL_ARG(c), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w), CLNET_CL_ARG(scratch),
+        CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
+        CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
+    };
+    const size_t global[3] = {(size_t)p->ow_blocks, (size_t)p->oh_blocks,
+                              (size_t)(t->n * p->kblocks)};
+    return launch(dev, p, "c3_dgrad_s2", NARGS(args), args, global);
+}
+
 /* The three kernels over g (the forward geometry, or the transposed op's
  * own, whose input and output are dy and dx): the weights laid out, x
- * padded (pixels s apart from the corner (pad_h, pad_w)), the convolution. */
+ * padded (pixels s apart from the corner (pad_h, pad_w); for the phases
+ * dense, from (1, 1)), the convolution. */
 static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
                         bool transposed, int64_t pad_h, int64_t pad_w, const clnet_tensor *x,
                         const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const c3_plan p = plan_of(dev, g, transposed);
+    if (p.phases)
+        pad_h = pad_w = 1;
     cl_mem scratch;
     clnet_status st = clnet_cl_scratch_acquire(
         dev, (size_t)(p.wt_elems + p.xp_elems) * sizeof(cl_float), &scratch);
     if (st != CLNET_OK)
         return st;
-    clnet_cl_tensor_args xa = clnet_cl_targs(x), wa = clnet_cl_targs(w), ya = clnet_cl_targs(y);
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), wa = clnet_cl_targs(w);
     clnet_cl_tensor_args ba = b ? clnet_cl_targs(b) : wa;
     cl_int c = (cl_int)g->c, k = (cl_int)g->k, h = (cl_int)g->h, wd = (cl_int)g->w;
-    cl_int oh = (cl_int)g->oh, ow = (cl_int)g->ow, has_bias = b != NULL;
+    cl_int has_bias = b != NULL;
     cl_int hp = (cl_int)p.hp, wp = (cl_int)p.wp, xp_off = (cl_int)p.wt_elems;
     cl_int ph = (cl_int)pad_h, pw = (cl_int)pad_w, is_transposed = transposed;
     /* the pixels' spacing in the padded planes, and c3_conv's stride */
-    cl_int gap_h = transposed ? (cl_int)g->stride_h : 1, gap_w = transposed ? (cl_int)g->stride_w : 1;
-    cl_int s_h = (cl_int)p.s_h, s_w = (cl_int)p.s_w;
+    cl_int gap_h = transposed && !p.phases ? (cl_int)g->stride_h : 1;
+    cl_int gap_w = transposed && !p.phases ? (cl_int)g->stride_w : 1;
 
     const clnet_cl_arg wargs[] = {
         CLNET_CL_TENSOR(wa), CLNET_CL_ARG(c), CLNET_CL_ARG(k), CLNET_CL_ARG(ba.mem),
@@ -174,19 +235,9 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
     if (st == CLNET_OK)
         st = launch(dev, &p, "c3_pad", NARGS(pargs), pargs, pglobal);
 
-    cl_int act_fn;
-    cl_float act_alpha;
-    clnet_cl_fused_act(op, &act_fn, &act_alpha);
-    const clnet_cl_arg cargs[] = {
-        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
-        CLNET_CL_ARG(c), CLNET_CL_ARG(s_h), CLNET_CL_ARG(s_w), CLNET_CL_ARG(scratch),
-        CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k),
-        CLNET_CL_ARG(oh), CLNET_CL_ARG(ow), CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
-    };
-    const size_t cglobal[3] = {(size_t)p.ow_blocks, (size_t)p.oh_blocks,
-                               (size_t)(g->n * p.kblocks)};
     if (st == CLNET_OK)
-        st = launch(dev, &p, conv_kernel(s_h, s_w), NARGS(cargs), cargs, cglobal);
+        st = p.phases ? run_phases(dev, op, g, &p, scratch, y)
+                      : run_conv(dev, op, g, &p, scratch, y);
     clnet_cl_scratch_release(dev, scratch);
     return st;
 }
