@@ -792,6 +792,12 @@ static void add_norm_cases(void)
     add_bn_stats(SHAPE(3, 5, 31));
     add_bn_stats(ranged(SHAPE(2, 3, 13, 13), FILL_UNIFORM, 100, 101));
     add_bn_stats(chview(SHAPE(2, 6, 5, 5)));
+    /* a long channel far from zero (the one-pass shifted sums), many
+     * channels of 1x1 and 2x2 planes, planes of 16 plus a tail */
+    add_bn_stats(ranged(SHAPE(64, 3, 16, 16), FILL_UNIFORM, 100, 101));
+    add_bn_stats(SHAPE(16, 300, 1, 1));
+    add_bn_stats(SHAPE(32, 40, 2, 2));
+    add_bn_stats(SHAPE(4, 3, 4, 5));
     add_lrn(SHAPE(2, 4, 5, 5), 1, 1, 0.75f, 1);
     add_lrn(SHAPE(2, 7, 5, 5), 3, 1, 0.75f, 1);
     add_lrn(SHAPE(1, 13, 7, 7), 5, 1e-4f, 0.75f, 2);
