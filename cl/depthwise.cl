@@ -234,3 +234,117 @@ __kernel void depthwise3x3_s2(DW3X3_PARAMS)
 {
     dw3x3_rows(2, DW3X3_ARGS);
 }
+
+/* The weight gradient of a 3x3 undilated depthwise convolution (one input
+ * and one output channel per group) of stride S, straight from x and dy:
+ * dw[k][i][j] = sum over images and output pixels of dy * the input under
+ * tap (i, j). One work-group per channel k = group id; its work-items take
+ * the output rows of every image in turn (a single work-item on a CPU walks
+ * the channel in memory order). The interior of a row goes VW columns at a
+ * time, the last block overlapping its neighbour with the repeated lanes of
+ * dy masked to zero; the edge columns that meet the padding go one at a
+ * time. Each image's share is summed on its own before it joins the total
+ * (short float sums stay accurate), and the group adds its work-items'
+ * totals in a fixed tree (`part`, 9 floats per work-item): deterministic. */
+/* Lane numbers, for masking a vector's first lanes. */
+__constant int dw_lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+static inline void dw3x3_weights(const int S, __global const float *x, int x_off, int x_bs,
+                                 __global const float *dy, int dy_off, int dy_bs,
+                                 __global float *dw, int dw_off, int dw_bs, const dw_shape *s,
+                                 int images, __local float *part)
+{
+    const int k = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    const int extra = S == 2 ? 1 : 0;
+    int lo = (s->pad_w + S - 1) / S;
+    int hi = min((s->w - 3 - extra + s->pad_w) / S + 1, s->ow);
+    if (hi - lo < VW)
+        lo = hi = s->ow;
+    const int edges = lo + s->ow - hi;
+    floatv total[9];
+    float edge_total[9];
+    for (int t = 0; t < 9; t++) {
+        total[t] = 0.0f;
+        edge_total[t] = 0.0f;
+    }
+    const intv lane = vloadv(0, dw_lanes);
+    for (int n = 0; n < images; n++) {
+        __global const float *xk = x + x_off + n * x_bs + k * s->h * s->w;
+        __global const float *dyk = dy + dy_off + n * dy_bs + k * s->oh * s->ow;
+        floatv acc[9];
+        float edge_acc[9];
+        for (int t = 0; t < 9; t++) {
+            acc[t] = 0.0f;
+            edge_acc[t] = 0.0f;
+        }
+        for (int oh = lid; oh < s->oh; oh += size) {
+            __global const float *dyr = dyk + oh * s->ow;
+            const int ih0 = oh * S - s->pad_h;
+            for (int ow0 = lo; ow0 < hi; ow0 += VW) {
+                const int o = min(ow0, hi - VW);
+                /* lanes below ow0 belong to the block before */
+                const floatv d = select((floatv)0.0f, vloadv(0, dyr + o), lane >= ow0 - o);
+                _Pragma("unroll") for (int i = 0; i < 3; i++) {
+                    const int ih = ih0 + i;
+                    if (ih < 0 || ih >= s->h)
+                        continue;
+                    __global const float *xr = xk + ih * s->w + o * S - s->pad_w;
+                    acc[3 * i] = fma(d, load_interior(xr, S), acc[3 * i]);
+                    acc[3 * i + 1] = fma(d, load_interior(xr + 1, S), acc[3 * i + 1]);
+                    acc[3 * i + 2] = fma(d, load_interior(xr + 2, S), acc[3 * i + 2]);
+                }
+            }
+            for (int e = 0; e < edges; e++) {
+                const int col = edge_col(e, lo, hi), iw0 = col * S - s->pad_w;
+                const float d = dyr[col];
+                for (int i = 0; i < 3; i++) {
+                    const int ih = ih0 + i;
+                    if (ih < 0 || ih >= s->h)
+                        continue;
+                    for (int j = 0; j < 3; j++)
+                        if (iw0 + j >= 0 && iw0 + j < s->w)
+                            edge_acc[3 * i + j] = fma(d, xk[ih * s->w + iw0 + j],
+                                                      edge_acc[3 * i + j]);
+                }
+            }
+        }
+        for (int t = 0; t < 9; t++) {
+            total[t] += acc[t];
+            edge_total[t] += edge_acc[t];
+        }
+    }
+    for (int t = 0; t < 9; t++) {
+        float v[VW];
+        vstorev(total[t], 0, v);
+        float sum = edge_total[t];
+        for (int j = 0; j < VW; j++)
+            sum += v[j];
+        part[t * size + lid] = sum;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = size / 2; step > 0; step /= 2) {
+        if (lid < step)
+            for (int t = 0; t < 9; t++)
+                part[t * size + lid] += part[t * size + lid + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int t = lid; t < 9; t += size)
+        dw[dw_off + k * dw_bs + t] = part[t * size];
+}
+
+#define DW3X3_WEIGHTS_PARAMS                                                   \
+    __global const float *x, int x_off, int x_bs, __global const float *dy, int dy_off, \
+    int dy_bs, __global float *dw, int dw_off, int dw_bs, dw_shape s, int images,      \
+    __local float *part
+#define DW3X3_WEIGHTS_ARGS x, x_off, x_bs, dy, dy_off, dy_bs, dw, dw_off, dw_bs, &s, images, part
+
+/* Grid: one work-group per channel (dim 0). */
+__kernel void depthwise3x3_weights_s1(DW3X3_WEIGHTS_PARAMS)
+{
+    dw3x3_weights(1, DW3X3_WEIGHTS_ARGS);
+}
+
+__kernel void depthwise3x3_weights_s2(DW3X3_WEIGHTS_PARAMS)
+{
+    dw3x3_weights(2, DW3X3_WEIGHTS_ARGS);
+}

@@ -67,6 +67,14 @@ static const conv_case conv_cases[] = {
     {2, 8, 10, 37, 8, 3, 3, .pad = {1, 1, 1, 1}, .g = 8, .flags = BIAS},
     {1, 4, 21, 40, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 4},
     {1, 3, 6, 32, 3, 3, 3, .pad = {1, 1, 1, 1}, .g = 3, .flags = BIAS | VIEWS},
+    /* the direct depthwise 3x3 weight gradient: several images, a last
+     * vector overlapping its neighbour (8 and 16 lanes), stride 2, no or
+     * asymmetric padding, planes of all edges and many channels */
+    {3, 12, 19, 56, 12, 3, 3, .pad = {1, 1, 1, 1}, .g = 12},
+    {2, 10, 17, 35, 10, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 10},
+    {4, 6, 33, 33, 6, 3, 3, .g = 6},
+    {2, 5, 20, 40, 5, 3, 3, .s = {2, 2}, .pad = {0, 0, 1, 1}, .g = 5},
+    {5, 40, 2, 2, 40, 3, 3, .pad = {1, 1, 1, 1}, .g = 40},
     /* rows of 16 and more Winograd tiles: the transforms' vector paths,
      * next to tiles at the edges and odd output sizes */
     {1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},

@@ -1,6 +1,7 @@
 /* cl_conv_depthwise.c - launches the per-channel direct convolution of
  * cl/depthwise.cl (ALGO_DEPTHWISE): every channel of every image in one
- * launch, bias and fused activation included. */
+ * launch, bias and fused activation included; and the direct weight
+ * gradient of its 3x3 layers. */
 #include "opencl/cl_algo.h"
 
 /* ROWS of cl/depthwise.cl: output rows per work-item of the 3x3 kernels. */
@@ -99,4 +100,46 @@ clnet_status clnet_cl_conv_depthwise(clnet_device *dev, const clnet_op *op,
         return st;
     return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
                            global, local[0] ? local : NULL);
+}
+
+bool clnet_cl_depthwise3x3_weights_applies(const clnet_conv_geom *g)
+{
+    return g->groups == g->c && g->groups == g->k && g->kh == 3 && g->kw == 3 &&
+           g->dil_h == 1 && g->dil_w == 1 && g->stride_h == g->stride_w &&
+           (g->stride_w == 1 || g->stride_w == 2);
+}
+
+clnet_status clnet_cl_depthwise3x3_backward_weights(clnet_device *dev, const clnet_op *op,
+                                                    const clnet_tensor *x,
+                                                    const clnet_tensor *dy, clnet_tensor *dw)
+{
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, dw, dy);
+    const char *kname = g.stride_w == 1 ? "depthwise3x3_weights_s1" : "depthwise3x3_weights_s2";
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "depthwise", vector_width_options(g.ow), kname,
+                                      &kernel);
+    size_t local = 1;
+    if (st == CLNET_OK)
+        st = clnet_cl_channel_group_size(dev, kernel, 9 * sizeof(cl_float),
+                                         (size_t)(g.n * g.oh), &local);
+    if (st != CLNET_OK)
+        return st;
+    dw_shape s = {
+        .c = (cl_int)g.c, .h = (cl_int)g.h, .w = (cl_int)g.w, .k = (cl_int)g.k,
+        .oh = (cl_int)g.oh, .ow = (cl_int)g.ow, .kh = 3, .kw = 3,
+        .groups = (cl_int)g.groups, .cpg = 1, .kpg = 1,
+        .stride_h = (cl_int)g.stride_h, .stride_w = (cl_int)g.stride_w,
+        .pad_h = (cl_int)g.pad_h, .pad_w = (cl_int)g.pad_w, .dil_h = 1, .dil_w = 1,
+        .act_fn = -1,
+    };
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
+    clnet_cl_tensor_args dwa = clnet_cl_targs(dw);
+    cl_int images = (cl_int)g.n;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dwa), CLNET_CL_ARG(s),
+        CLNET_CL_ARG(images), CLNET_CL_LOCAL(9 * local * sizeof(cl_float)),
+    };
+    const size_t global = (size_t)g.k * local;
+    return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 1,
+                           &global, &local);
 }

@@ -550,6 +550,8 @@ static wgrad_plan depthwise_plan(const clnet_conv_geom *f, int64_t *ld, int64_t 
 
 bool clnet_cl_depthwise_weights_applies(const clnet_conv_geom *f)
 {
+    if (clnet_cl_depthwise3x3_weights_applies(f))
+        return true;
     if (f->groups != f->c || f->groups != f->k || f->stride_h != 1 || f->stride_w != 1 ||
         f->kh * f->kw > DEPTHWISE_TAPS)
         return false;
@@ -566,6 +568,8 @@ clnet_status clnet_cl_depthwise_backward_weights(clnet_device *dev, const clnet_
                                                  clnet_tensor *dw)
 {
     const clnet_conv_geom f = clnet_conv_geom_of(op, x, dw, dy);
+    if (clnet_cl_depthwise3x3_weights_applies(&f))
+        return clnet_cl_depthwise3x3_backward_weights(dev, op, x, dy, dw);
     int64_t ld64, qv64;
     const wgrad_plan p = depthwise_plan(&f, &ld64, &qv64);
     const cl_int ld = (cl_int)ld64, qv = (cl_int)qv64;

@@ -62,15 +62,8 @@ clnet_status clnet_cl_reduce_size(clnet_device *dev, cl_kernel kernel, size_t by
     return CLNET_OK;
 }
 
-/* Work-group size of the per-channel batch-norm reductions. A CPU device
- * gets one work-item per channel: it then streams the channel in order,
- * the prefetcher's best case, where a wider group (which PoCL runs one
- * work-item after another between barriers) jumps across the channel and
- * ran 2-3x slower (resnet20's 128x16x32x32 backward: 10 ms vs 3.4 ms).
- * Channels (at least 16 in every net here) keep the cores busy. Other
- * devices get clnet_cl_reduce_size's group. */
-static clnet_status bn_group_size(clnet_device *dev, cl_kernel kernel, size_t bytes_per_item,
-                                  size_t items, size_t *local)
+clnet_status clnet_cl_channel_group_size(clnet_device *dev, cl_kernel kernel,
+                                         size_t bytes_per_item, size_t items, size_t *local)
 {
     if (strcmp(dev->info.type, "cpu") == 0) {
         *local = 1;
@@ -145,7 +138,8 @@ static clnet_status run_batchnorm_stats(clnet_device *dev, float momentum, const
     cl_int batch = (cl_int)x->shape[0], spatial = (cl_int)clnet_spatial_numel(x);
     size_t count = (size_t)batch * (size_t)spatial, local;
     /* planes of a multiple of 16 are read 16 elements at a time */
-    st = bn_group_size(dev, kernel, sizeof(cl_float2), spatial % 16 ? count : count / 16, &local);
+    st = clnet_cl_channel_group_size(dev, kernel, sizeof(cl_float2),
+                                     spatial % 16 ? count : count / 16, &local);
     if (st != CLNET_OK)
         return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(x);
@@ -186,7 +180,7 @@ static clnet_status run_batchnorm_backward(clnet_device *dev, const clnet_bn_par
     const clnet_tensor *x = in[0];
     cl_int batch = (cl_int)x->shape[0], spatial = (cl_int)clnet_spatial_numel(x);
     size_t local, items = (size_t)batch * (size_t)spatial / (spatial % 16 == 0 ? 16 : 1);
-    st = bn_group_size(dev, kernel, sizeof(cl_float2), items, &local);
+    st = clnet_cl_channel_group_size(dev, kernel, sizeof(cl_float2), items, &local);
     if (st != CLNET_OK)
         return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(in[1]);
