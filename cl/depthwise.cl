@@ -3,9 +3,10 @@
  * row: depthwise (and any narrow-group) convolution, bias and a fused
  * activation included. */
 
-/* VW output columns per vector (8 or 16, -DVW=...; cl_conv_depthwise.c picks
- * the width that wastes fewest lanes on the row length). PoCL vectorises
- * explicit vectors but not scalar per-item code. */
+/* VW output columns per vector (4, 8 or 16, -DVW=...; cl_conv_depthwise.c
+ * picks the widest that the row's interior fills, then the one that wastes
+ * fewest lanes on the row length). PoCL vectorises explicit vectors but not
+ * scalar per-item code. */
 #ifndef VW
 #define VW 16
 #endif
@@ -17,8 +18,10 @@
 #define vstorev CAT(vstore, VW)
 #if VW == 16
 #define HALF_EVEN(a, b) ((float16)((a).even, (b).even))
-#else
+#elif VW == 8
 #define HALF_EVEN(a, b) ((float8)((a).even, (b).even))
+#else
+#define HALF_EVEN(a, b) ((float4)((a).even, (b).even))
 #endif
 
 /* Layout shared with `dw_shape` in lib/opencl/cl_conv_depthwise.c (ints
@@ -32,9 +35,10 @@ typedef struct dw_shape {
     float act_alpha;
 } dw_shape;
 
-/* The activations of common.clh on a vector, by clnet_activation value
- * (act_fn; -1 for none). */
+/* The activations of common.clh on a vector and on one element (the edge
+ * columns), by clnet_activation value (act_fn; -1 for none). */
 CLNET_DEFINE_ACTIVATE(activate, floatv)
+CLNET_DEFINE_ACTIVATE(activate1, float)
 
 /* The input under lanes 0..VW-1 of an interior block: p points at lane 0's
  * tap, lanes `step` apart, all inside the row (no padding to test). */
@@ -130,17 +134,10 @@ __kernel void depthwise(__global const float *x, int x_off, int x_bs,
         vstorev(activate(acc, s.act_fn, s.act_alpha), 0, yr + o);
     }
 
-    /* The edge results go through the vector activation together. */
     const int edges = lo + s.ow - hi;
-    for (int e0 = 0; e0 < edges; e0 += VW) {
-        const int count = min(VW, edges - e0);
-        float v[VW];
-        for (int j = 0; j < VW; j++)
-            v[j] = j < count ? bias + edge_sum(xg, wk, plane, ih0, edge_col(e0 + j, lo, hi), &s)
-                             : 0.0f;
-        vstorev(activate(vloadv(0, v), s.act_fn, s.act_alpha), 0, v);
-        for (int j = 0; j < count; j++)
-            yr[edge_col(e0 + j, lo, hi)] = v[j];
+    for (int e = 0; e < edges; e++) {
+        const int col = edge_col(e, lo, hi);
+        yr[col] = activate1(bias + edge_sum(xg, wk, plane, ih0, col, &s), s.act_fn, s.act_alpha);
     }
 }
 
@@ -151,6 +148,25 @@ __kernel void depthwise(__global const float *x, int x_off, int x_bs,
  * every output row it feeds ((ROWS - 1) * S + 3 rows of 3 loads for ROWS *
  * 9 multiply-adds). */
 #define ROWS 4
+
+/* The 3x3 window at input row ih0, column iw0 (both possibly in the
+ * padding) times the weights wt. */
+static inline float dw3x3_edge(__global const float *xg, const float *wt, int ih0, int iw0,
+                               const dw_shape *s)
+{
+    float acc = 0.0f;
+    _Pragma("unroll") for (int i = 0; i < 3; i++) {
+        const int ih = ih0 + i;
+        if (ih < 0 || ih >= s->h)
+            continue;
+        _Pragma("unroll") for (int j = 0; j < 3; j++) {
+            const int iw = iw0 + j;
+            if (iw >= 0 && iw < s->w)
+                acc = fma(xg[ih * s->w + iw], wt[3 * i + j], acc);
+        }
+    }
+    return acc;
+}
 
 static inline void dw3x3_rows(const int S, __global const float *x, int x_off, int x_bs,
                               __global const float *w, int w_off, int w_bs,
@@ -200,19 +216,14 @@ static inline void dw3x3_rows(const int S, __global const float *x, int x_off, i
             vstorev(activate(acc[r], s->act_fn, s->act_alpha), 0, yk + (oh0 + r) * s->ow + o);
     }
 
+    /* The few edge columns one at a time, the taps unrolled. */
     const int edges = lo + s->ow - hi;
     for (int r = 0; r < rows; r++) {
         __global float *yr = yk + (oh0 + r) * s->ow;
-        for (int e0 = 0; e0 < edges; e0 += VW) {
-            const int count = min(VW, edges - e0);
-            float v[VW];
-            for (int j = 0; j < VW; j++)
-                v[j] = j < count ? bias + edge_sum(xg, wk, plane, ih0 + r * S,
-                                                   edge_col(e0 + j, lo, hi), s)
-                                 : 0.0f;
-            vstorev(activate(vloadv(0, v), s->act_fn, s->act_alpha), 0, v);
-            for (int j = 0; j < count; j++)
-                yr[edge_col(e0 + j, lo, hi)] = v[j];
+        for (int e = 0; e < edges; e++) {
+            const int col = edge_col(e, lo, hi);
+            const float v = bias + dw3x3_edge(xg, wt, ih0 + r * S, col * S - s->pad_w, s);
+            yr[col] = activate1(v, s->act_fn, s->act_alpha);
         }
     }
 }

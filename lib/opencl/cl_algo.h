@@ -76,7 +76,7 @@ clnet_status clnet_cl_conv_gemm1x1(clnet_device *dev, const clnet_op *op, const 
  * any convolution, preferred for one input channel per group. */
 /* The depthwise program's build options, one per vector width it is built
  * with (clnet_opencl_compile_all builds each). */
-#define CLNET_CL_DEPTHWISE_VARIANTS 2
+#define CLNET_CL_DEPTHWISE_VARIANTS 3
 extern const char *const clnet_cl_depthwise_options[CLNET_CL_DEPTHWISE_VARIANTS];
 bool clnet_cl_depthwise_applies(const clnet_device *dev, const clnet_conv_geom *g);
 bool clnet_cl_depthwise_preferred(const clnet_device *dev, const clnet_conv_geom *g);
