@@ -359,3 +359,86 @@ __kernel void depthwise3x3_weights_s2(DW3X3_WEIGHTS_PARAMS)
 {
     dw3x3_weights(2, DW3X3_WEIGHTS_ARGS);
 }
+
+/* A 3x3 depthwise CONV_TRANSPOSE of stride 2 (the data gradient of a
+ * stride-2 depthwise layer), in the forward layer's terms: dy (oh x ow
+ * planes) in, dx (h x w) out, dx[ih][iw] = the sum of dy[oh][ow] * w[i][j]
+ * over ih = 2 oh - pad_h + i, iw = 2 ow - pad_w + j. Grid: dim 0 = dx rows,
+ * dim 1 = channels, dim 2 = images; a work-item writes one row. A row takes
+ * the tap rows i of its parity; along it, VW consecutive dy columns from o
+ * give 2 VW consecutive outputs from 2 o - pad_w: the even ones w[i][0] *
+ * dy[o + l] + w[i][2] * dy[o + l - 1], the odd ones w[i][1] * dy[o + l],
+ * interleaved. Columns whose taps or outputs leave the planes (the row's
+ * ends) go one at a time; the last vector overlaps its neighbour, writing
+ * the same values twice. */
+/* Stores a0, b0, a1, b1, ... (2 VW values) at p. */
+#if VW == 16
+#define STORE_INTERLEAVED(a, b, p)                                             \
+    do {                                                                       \
+        vstore16(shuffle2(a, b, (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)), \
+                 0, p);                                                        \
+        vstore16(shuffle2(a, b, (uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, \
+                                         15, 31)),                             \
+                 0, (p) + 16);                                                 \
+    } while (0)
+#elif VW == 8
+#define STORE_INTERLEAVED(a, b, p)                                             \
+    vstore16(shuffle2(a, b, (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)), 0, p)
+#else
+#define STORE_INTERLEAVED(a, b, p) vstore8(shuffle2(a, b, (uint8)(0, 4, 1, 5, 2, 6, 3, 7)), 0, p)
+#endif
+
+static inline float dw3x3_s2_transpose_at(__global const float *dyk, const float *wt, int ih,
+                                          int iw, const dw_shape *s)
+{
+    float acc = 0.0f;
+    for (int i = 0; i < 3; i++) {
+        const int th = ih + s->pad_h - i;
+        if (th < 0 || th % 2 || th / 2 >= s->oh)
+            continue;
+        for (int j = 0; j < 3; j++) {
+            const int tw = iw + s->pad_w - j;
+            if (tw >= 0 && tw % 2 == 0 && tw / 2 < s->ow)
+                acc = fma(dyk[th / 2 * s->ow + tw / 2], wt[3 * i + j], acc);
+        }
+    }
+    return acc;
+}
+
+__kernel void depthwise3x3_s2_transpose(__global const float *dy, int dy_off, int dy_bs,
+                                        __global const float *w, int w_off, int w_bs,
+                                        __global const float *b, int b_off,
+                                        __global float *dx, int dx_off, int dx_bs, dw_shape s)
+{
+    const int ih = get_global_id(0), k = get_global_id(1), n = get_global_id(2);
+    __global const float *dyk = dy + dy_off + n * dy_bs + k * s.oh * s.ow;
+    __global const float *wk = w + w_off + k * w_bs;
+    __global float *dxr = dx + dx_off + n * dx_bs + (k * s.h + ih) * s.w;
+    const float bias = s.has_bias ? b[b_off + k] : 0.0f;
+    float wt[9];
+    for (int t = 0; t < 9; t++)
+        wt[t] = wk[t];
+    /* dy columns o - 1 .. o + VW - 1 and outputs 2 o - pad .. + 2 VW inside */
+    const int lo = max(1, (s.pad_w + 1) / 2);
+    const int hi = min(s.ow - VW, (s.w + s.pad_w) / 2 - VW);
+    const int first = hi >= lo ? 2 * lo - s.pad_w : s.w;
+    const int last = hi >= lo ? 2 * hi - s.pad_w + 2 * VW : s.w;
+    for (int o0 = lo; o0 < hi + VW; o0 += VW) {
+        const int o = min(o0, hi);
+        floatv even = bias, odd = bias;
+        _Pragma("unroll") for (int i = 0; i < 3; i++) {
+            const int th = ih + s.pad_h - i;
+            if (th < 0 || th % 2 || th / 2 >= s.oh)
+                continue;
+            __global const float *dyr = dyk + th / 2 * s.ow + o;
+            const floatv d0 = vloadv(0, dyr), d1 = vloadv(0, dyr - 1);
+            even = fma(d0, (floatv)wt[3 * i], fma(d1, (floatv)wt[3 * i + 2], even));
+            odd = fma(d0, (floatv)wt[3 * i + 1], odd);
+        }
+        STORE_INTERLEAVED(even, odd, dxr + 2 * o - s.pad_w);
+    }
+    for (int iw = 0; iw < first; iw++)
+        dxr[iw] = bias + dw3x3_s2_transpose_at(dyk, wt, ih, iw, &s);
+    for (int iw = last; iw < s.w; iw++)
+        dxr[iw] = bias + dw3x3_s2_transpose_at(dyk, wt, ih, iw, &s);
+}

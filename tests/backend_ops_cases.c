@@ -75,6 +75,8 @@ static const conv_case conv_cases[] = {
     {4, 6, 33, 33, 6, 3, 3, .g = 6},
     {2, 5, 20, 40, 5, 3, 3, .s = {2, 2}, .pad = {0, 0, 1, 1}, .g = 5},
     {5, 40, 2, 2, 40, 3, 3, .pad = {1, 1, 1, 1}, .g = 40},
+    /* rows long enough for the stride-2 data gradient's 16-lane vectors */
+    {2, 4, 6, 70, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 4, .flags = BIAS},
     /* rows of 16 and more Winograd tiles: the transforms' vector paths,
      * next to tiles at the edges and odd output sizes */
     {1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},

@@ -93,6 +93,14 @@ clnet_status clnet_cl_depthwise3x3_backward_weights(clnet_device *dev, const cln
                                                     const clnet_tensor *x,
                                                     const clnet_tensor *dy, clnet_tensor *dw);
 
+/* A 3x3 undilated depthwise CONV_TRANSPOSE of stride 2 (the data gradient
+ * of such a layer) by its own kernel, which interleaves the even and odd
+ * output columns (cl_conv_depthwise.c); t is the transposed op's geometry. */
+bool clnet_cl_depthwise3x3_transpose_applies(const clnet_conv_geom *t);
+clnet_status clnet_cl_conv_transpose_depthwise3x3(clnet_device *dev, const clnet_op *op,
+                                                  const clnet_tensor *dy, const clnet_tensor *w,
+                                                  const clnet_tensor *b, clnet_tensor *dx);
+
 /* Winograd F(2x2, 3x3) (cl_conv_winograd.c); clnet_cl_conv_winograd also
  * runs a CONV_TRANSPOSE where clnet_cl_winograd_transpose_applies (its own
  * geometry; with `preferred`, whether the static rule picks it). */

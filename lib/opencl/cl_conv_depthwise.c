@@ -1,7 +1,7 @@
 /* cl_conv_depthwise.c - launches the per-channel direct convolution of
  * cl/depthwise.cl (ALGO_DEPTHWISE): every channel of every image in one
- * launch, bias and fused activation included; and the direct weight
- * gradient of its 3x3 layers. */
+ * launch, bias and fused activation included; and the direct weight and
+ * stride-2 data gradients of its 3x3 layers. */
 #include "opencl/cl_algo.h"
 
 /* ROWS of cl/depthwise.cl: output rows per work-item of the 3x3 kernels. */
@@ -179,4 +179,61 @@ clnet_status clnet_cl_depthwise3x3_backward_weights(clnet_device *dev, const cln
     const size_t global = (size_t)g.k * local;
     return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 1,
                            &global, &local);
+}
+
+bool clnet_cl_depthwise3x3_transpose_applies(const clnet_conv_geom *t)
+{
+    return t->groups == t->c && t->groups == t->k && t->kh == 3 && t->kw == 3 &&
+           t->dil_h == 1 && t->dil_w == 1 && t->stride_h == 2 && t->stride_w == 2;
+}
+
+/* The widest vector of which the kernel's interior (dy columns o - 1 ..
+ * o + VW - 1 feeding outputs 2 o - pad .. 2 o - pad + 2 VW, all inside)
+ * holds at least one whole block; 4 lanes where none does. */
+static const char *transpose_width_options(const clnet_conv_geom *t)
+{
+    static const int widths[] = {16, 8};
+    for (int i = 0; i < 2; i++) {
+        const int64_t vw = widths[i], lo = t->pad_w + 1 > 2 ? (t->pad_w + 1) / 2 : 1;
+        int64_t hi = t->w - vw, out_hi = (t->ow + t->pad_w) / 2 - vw;
+        if (out_hi < hi)
+            hi = out_hi;
+        if (hi - lo + 1 >= vw)
+            return clnet_cl_depthwise_options[2 - i];
+    }
+    return clnet_cl_depthwise_options[0];
+}
+
+clnet_status clnet_cl_conv_transpose_depthwise3x3(clnet_device *dev, const clnet_op *op,
+                                                  const clnet_tensor *dy, const clnet_tensor *w,
+                                                  const clnet_tensor *b, clnet_tensor *dx)
+{
+    const clnet_conv_geom t = clnet_conv_geom_of(op, dy, w, dx);
+    const char *kname = "depthwise3x3_s2_transpose";
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "depthwise", transpose_width_options(&t), kname,
+                                      &kernel);
+    if (st != CLNET_OK)
+        return st;
+    /* in the forward layer's terms: dx is its input, dy its output */
+    dw_shape s = {
+        .c = (cl_int)t.k, .h = (cl_int)t.oh, .w = (cl_int)t.ow, .k = (cl_int)t.c,
+        .oh = (cl_int)t.h, .ow = (cl_int)t.w, .kh = 3, .kw = 3,
+        .groups = (cl_int)t.groups, .cpg = 1, .kpg = 1, .stride_h = 2, .stride_w = 2,
+        .pad_h = (cl_int)t.pad_h, .pad_w = (cl_int)t.pad_w, .dil_h = 1, .dil_w = 1,
+        .has_bias = b != NULL, .act_fn = -1,
+    };
+    clnet_cl_tensor_args dya = clnet_cl_targs(dy), wa = clnet_cl_targs(w);
+    clnet_cl_tensor_args dxa = clnet_cl_targs(dx);
+    clnet_cl_tensor_args ba = b ? clnet_cl_targs(b) : wa;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(wa), CLNET_CL_ARG(ba.mem), CLNET_CL_ARG(ba.offset),
+        CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(s),
+    };
+    const size_t global[3] = {(size_t)t.oh, (size_t)t.k, (size_t)t.n};
+    size_t local[3] = {global[0], 1, 1};
+    if ((st = plane_groups(dev, kernel, global[1], local)))
+        return st;
+    return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
+                           global, local[0] ? local : NULL);
 }
