@@ -421,9 +421,10 @@ __kernel void depthwise3x3_s2_transpose(__global const float *dy, int dy_off, in
     /* dy columns o - 1 .. o + VW - 1 and outputs 2 o - pad .. + 2 VW inside */
     const int lo = max(1, (s.pad_w + 1) / 2);
     const int hi = min(s.ow - VW, (s.w + s.pad_w) / 2 - VW);
-    const int first = hi >= lo ? 2 * lo - s.pad_w : s.w;
-    const int last = hi >= lo ? 2 * hi - s.pad_w + 2 * VW : s.w;
-    for (int o0 = lo; o0 < hi + VW; o0 += VW) {
+    const bool blocks = hi >= lo;
+    const int first = blocks ? 2 * lo - s.pad_w : s.w;
+    const int last = blocks ? 2 * hi - s.pad_w + 2 * VW : s.w;
+    for (int o0 = lo; blocks && o0 < hi + VW; o0 += VW) {
         const int o = min(o0, hi);
         floatv even = bias, odd = bias;
         _Pragma("unroll") for (int i = 0; i < 3; i++) {

@@ -77,6 +77,11 @@ static const conv_case conv_cases[] = {
     {5, 40, 2, 2, 40, 3, 3, .pad = {1, 1, 1, 1}, .g = 40},
     /* rows long enough for the stride-2 data gradient's 16-lane vectors */
     {2, 4, 6, 70, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 4, .flags = BIAS},
+    /* MobileNet-v2's small stride-2 planes (dy rows narrower than one
+     * vector block) and 1x1 planes */
+    {2, 6, 8, 8, 6, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 6},
+    {2, 5, 4, 4, 5, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 5},
+    {2, 7, 1, 1, 7, 3, 3, .pad = {1, 1, 1, 1}, .g = 7},
     /* rows of 16 and more Winograd tiles: the transforms' vector paths,
      * next to tiles at the edges and odd output sizes */
     {1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
