@@ -4,9 +4,9 @@
 
 /* Every tensor arrives as (base, offset, batch_stride) in elements; the rest
  * of an image is dense. For a per-channel vector (C) the stride is the
- * distance between its entries. Elementwise kernels run on the exact grid
- * (spatial, C, N), so get_global_size gives the shape and no per-element
- * division is needed. */
+ * distance between its entries. Elementwise kernels run on grids of the
+ * shape, so get_global_size gives it and no per-element division is
+ * needed. */
 
 /* The fused activation of BATCHNORM (act_fn a clnet_activation value, -1
  * for none) on one element and on a vector of 16. A fused residual add
@@ -14,23 +14,51 @@
 CLNET_DEFINE_ACTIVATE(bn_act, float)
 CLNET_DEFINE_ACTIVATE(bn_act16, float16)
 
-__kernel void batchnorm(__global const float *x, int x_off, int x_bs,
-                        __global float *y, int y_off, int y_bs,
-                        __global const float *mean, int mean_off, int mean_step,
-                        __global const float *var, int var_off, int var_step,
-                        __global const float *gamma, int gamma_off, int gamma_step,
-                        __global const float *beta, int beta_off, int beta_step,
-                        __global const float *r, int r_off, int r_bs, int has_r,
-                        float eps, int act_fn, float act_alpha)
+/* batchnorm on planes of other sizes: an image's C x spatial elements in
+ * one run, 16 per work-item (grid: (ceil(C * spatial / 16), N)), each lane
+ * with its channel's scale and shift (worked out once per channel the
+ * block meets); the image's last partial block one element at a time. */
+__kernel void batchnorm_flat(__global const float *x, int x_off, int x_bs,
+                             __global float *y, int y_off, int y_bs,
+                             __global const float *mean, int mean_off, int mean_step,
+                             __global const float *var, int var_off, int var_step,
+                             __global const float *gamma, int gamma_off, int gamma_step,
+                             __global const float *beta, int beta_off, int beta_step,
+                             __global const float *r, int r_off, int r_bs, int has_r,
+                             int channels, int spatial, float eps, int act_fn, float act_alpha)
 {
-    int s = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
-    int i = c * get_global_size(0) + s;
-    float scale = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
-    float v = scale * (x[x_off + n * x_bs + i] - mean[mean_off + c * mean_step]) +
-              beta[beta_off + c * beta_step];
-    if (has_r)
-        v += r[r_off + n * r_bs + i];
-    y[y_off + n * y_bs + i] = bn_act(v, act_fn, act_alpha);
+    const int j0 = get_global_id(0) * 16, n = get_global_id(1);
+    const int count = min(16, channels * spatial - j0);
+    __global const float *px = x + x_off + n * x_bs + j0;
+    __global const float *pr = r + r_off + n * r_bs + j0;
+    __global float *py = y + y_off + n * y_bs + j0;
+    float scale[16], shift[16];
+    int c = j0 / spatial, s = j0 % spatial;
+    float sc = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
+    float sh = beta[beta_off + c * beta_step] - sc * mean[mean_off + c * mean_step];
+    for (int l = 0; l < count; l++, s++) {
+        if (s == spatial) {
+            s = 0;
+            c++;
+            sc = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
+            sh = beta[beta_off + c * beta_step] - sc * mean[mean_off + c * mean_step];
+        }
+        scale[l] = sc;
+        shift[l] = sh;
+    }
+    if (count == 16) {
+        float16 v = vload16(0, scale) * vload16(0, px) + vload16(0, shift);
+        if (has_r)
+            v += vload16(0, pr);
+        vstore16(bn_act16(v, act_fn, act_alpha), 0, py);
+        return;
+    }
+    for (int l = 0; l < count; l++) {
+        float v = scale[l] * px[l] + shift[l];
+        if (has_r)
+            v += pr[l];
+        py[l] = bn_act(v, act_fn, act_alpha);
+    }
 }
 
 /* batchnorm on planes of a multiple of 16 elements, 16 per work-item (a

@@ -800,6 +800,11 @@ static void add_norm_cases(void)
     add_bn_residual(SHAPE(8, 32, 8, 8), true);
     add_bn_residual(SHAPE(2, 4, 7, 7), true);
     add_bn_residual(chview(SHAPE(2, 6, 4, 4)), false);
+    /* planes of other sizes go through an image's channels 16 elements at
+     * a time: many channels of 2x2 and 1x1, a partial last block */
+    add_bn_residual(SHAPE(3, 40, 2, 2), true);
+    add_bn_act(SHAPE(2, 33, 3, 3), CLNET_ACT_RELU6, 0);
+    add_bn(SHAPE(5, 300, 1, 1), 1e-5f);
     add_bn_stats(SHAPE(2, 4, 7, 7));
     add_bn_stats(SHAPE(8, 16, 8, 8));
     add_bn_stats(SHAPE(4, 3));
