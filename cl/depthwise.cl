@@ -3,9 +3,10 @@
  * row: depthwise (and any narrow-group) convolution, bias and a fused
  * activation included. */
 
-/* VW output columns per vector (8 or 16, -DVW=...; cl_conv_depthwise.c picks
- * the width that wastes fewest lanes on the row length). PoCL vectorises
- * explicit vectors but not scalar per-item code. */
+/* VW output columns per vector (4, 8 or 16, -DVW=...; cl_conv_depthwise.c
+ * picks the widest that the row's interior fills, then the one that wastes
+ * fewest lanes on the row length). PoCL vectorises explicit vectors but not
+ * scalar per-item code. */
 #ifndef VW
 #define VW 16
 #endif
@@ -17,8 +18,10 @@
 #define vstorev CAT(vstore, VW)
 #if VW == 16
 #define HALF_EVEN(a, b) ((float16)((a).even, (b).even))
-#else
+#elif VW == 8
 #define HALF_EVEN(a, b) ((float8)((a).even, (b).even))
+#else
+#define HALF_EVEN(a, b) ((float4)((a).even, (b).even))
 #endif
 
 /* Layout shared with `dw_shape` in lib/opencl/cl_conv_depthwise.c (ints
@@ -32,9 +35,10 @@ typedef struct dw_shape {
     float act_alpha;
 } dw_shape;
 
-/* The activations of common.clh on a vector, by clnet_activation value
- * (act_fn; -1 for none). */
+/* The activations of common.clh on a vector and on one element (the edge
+ * columns), by clnet_activation value (act_fn; -1 for none). */
 CLNET_DEFINE_ACTIVATE(activate, floatv)
+CLNET_DEFINE_ACTIVATE(activate1, float)
 
 /* The input under lanes 0..VW-1 of an interior block: p points at lane 0's
  * tap, lanes `step` apart, all inside the row (no padding to test). */
@@ -130,17 +134,10 @@ __kernel void depthwise(__global const float *x, int x_off, int x_bs,
         vstorev(activate(acc, s.act_fn, s.act_alpha), 0, yr + o);
     }
 
-    /* The edge results go through the vector activation together. */
     const int edges = lo + s.ow - hi;
-    for (int e0 = 0; e0 < edges; e0 += VW) {
-        const int count = min(VW, edges - e0);
-        float v[VW];
-        for (int j = 0; j < VW; j++)
-            v[j] = j < count ? bias + edge_sum(xg, wk, plane, ih0, edge_col(e0 + j, lo, hi), &s)
-                             : 0.0f;
-        vstorev(activate(vloadv(0, v), s.act_fn, s.act_alpha), 0, v);
-        for (int j = 0; j < count; j++)
-            yr[edge_col(e0 + j, lo, hi)] = v[j];
+    for (int e = 0; e < edges; e++) {
+        const int col = edge_col(e, lo, hi);
+        yr[col] = activate1(bias + edge_sum(xg, wk, plane, ih0, col, &s), s.act_fn, s.act_alpha);
     }
 }
 
@@ -151,6 +148,25 @@ __kernel void depthwise(__global const float *x, int x_off, int x_bs,
  * every output row it feeds ((ROWS - 1) * S + 3 rows of 3 loads for ROWS *
  * 9 multiply-adds). */
 #define ROWS 4
+
+/* The 3x3 window at input row ih0, column iw0 (both possibly in the
+ * padding) times the weights wt. */
+static inline float dw3x3_edge(__global const float *xg, const float *wt, int ih0, int iw0,
+                               const dw_shape *s)
+{
+    float acc = 0.0f;
+    _Pragma("unroll") for (int i = 0; i < 3; i++) {
+        const int ih = ih0 + i;
+        if (ih < 0 || ih >= s->h)
+            continue;
+        _Pragma("unroll") for (int j = 0; j < 3; j++) {
+            const int iw = iw0 + j;
+            if (iw >= 0 && iw < s->w)
+                acc = fma(xg[ih * s->w + iw], wt[3 * i + j], acc);
+        }
+    }
+    return acc;
+}
 
 static inline void dw3x3_rows(const int S, __global const float *x, int x_off, int x_bs,
                               __global const float *w, int w_off, int w_bs,
@@ -200,19 +216,14 @@ static inline void dw3x3_rows(const int S, __global const float *x, int x_off, i
             vstorev(activate(acc[r], s->act_fn, s->act_alpha), 0, yk + (oh0 + r) * s->ow + o);
     }
 
+    /* The few edge columns one at a time, the taps unrolled. */
     const int edges = lo + s->ow - hi;
     for (int r = 0; r < rows; r++) {
         __global float *yr = yk + (oh0 + r) * s->ow;
-        for (int e0 = 0; e0 < edges; e0 += VW) {
-            const int count = min(VW, edges - e0);
-            float v[VW];
-            for (int j = 0; j < VW; j++)
-                v[j] = j < count ? bias + edge_sum(xg, wk, plane, ih0 + r * S,
-                                                   edge_col(e0 + j, lo, hi), s)
-                                 : 0.0f;
-            vstorev(activate(vloadv(0, v), s->act_fn, s->act_alpha), 0, v);
-            for (int j = 0; j < count; j++)
-                yr[edge_col(e0 + j, lo, hi)] = v[j];
+        for (int e = 0; e < edges; e++) {
+            const int col = edge_col(e, lo, hi);
+            const float v = bias + dw3x3_edge(xg, wt, ih0 + r * S, col * S - s->pad_w, s);
+            yr[col] = activate1(v, s->act_fn, s->act_alpha);
         }
     }
 }
@@ -233,4 +244,202 @@ __kernel void depthwise3x3_s1(DW3X3_PARAMS)
 __kernel void depthwise3x3_s2(DW3X3_PARAMS)
 {
     dw3x3_rows(2, DW3X3_ARGS);
+}
+
+/* The weight gradient of a 3x3 undilated depthwise convolution (one input
+ * and one output channel per group) of stride S, straight from x and dy:
+ * dw[k][i][j] = sum over images and output pixels of dy * the input under
+ * tap (i, j). One work-group per channel k = group id; its work-items take
+ * the output rows of every image in turn (a single work-item on a CPU walks
+ * the channel in memory order). The interior of a row goes VW columns at a
+ * time, the last block overlapping its neighbour with the repeated lanes of
+ * dy masked to zero; the edge columns that meet the padding go one at a
+ * time. Each image's share is summed on its own before it joins the total
+ * (short float sums stay accurate), and the group adds its work-items'
+ * totals in a fixed tree (`part`, 9 floats per work-item): deterministic. */
+/* Lane numbers, for masking a vector's first lanes. */
+__constant int dw_lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+static inline void dw3x3_weights(const int S, __global const float *x, int x_off, int x_bs,
+                                 __global const float *dy, int dy_off, int dy_bs,
+                                 __global float *dw, int dw_off, int dw_bs, const dw_shape *s,
+                                 int images, __local float *part)
+{
+    const int k = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    const int extra = S == 2 ? 1 : 0;
+    int lo = (s->pad_w + S - 1) / S;
+    int hi = min((s->w - 3 - extra + s->pad_w) / S + 1, s->ow);
+    if (hi - lo < VW)
+        lo = hi = s->ow;
+    const int edges = lo + s->ow - hi;
+    floatv total[9];
+    float edge_total[9];
+    for (int t = 0; t < 9; t++) {
+        total[t] = 0.0f;
+        edge_total[t] = 0.0f;
+    }
+    const intv lane = vloadv(0, dw_lanes);
+    for (int n = 0; n < images; n++) {
+        __global const float *xk = x + x_off + n * x_bs + k * s->h * s->w;
+        __global const float *dyk = dy + dy_off + n * dy_bs + k * s->oh * s->ow;
+        floatv acc[9];
+        float edge_acc[9];
+        for (int t = 0; t < 9; t++) {
+            acc[t] = 0.0f;
+            edge_acc[t] = 0.0f;
+        }
+        for (int oh = lid; oh < s->oh; oh += size) {
+            __global const float *dyr = dyk + oh * s->ow;
+            const int ih0 = oh * S - s->pad_h;
+            for (int ow0 = lo; ow0 < hi; ow0 += VW) {
+                const int o = min(ow0, hi - VW);
+                /* lanes below ow0 belong to the block before */
+                const floatv d = select((floatv)0.0f, vloadv(0, dyr + o), lane >= ow0 - o);
+                _Pragma("unroll") for (int i = 0; i < 3; i++) {
+                    const int ih = ih0 + i;
+                    if (ih < 0 || ih >= s->h)
+                        continue;
+                    __global const float *xr = xk + ih * s->w + o * S - s->pad_w;
+                    acc[3 * i] = fma(d, load_interior(xr, S), acc[3 * i]);
+                    acc[3 * i + 1] = fma(d, load_interior(xr + 1, S), acc[3 * i + 1]);
+                    acc[3 * i + 2] = fma(d, load_interior(xr + 2, S), acc[3 * i + 2]);
+                }
+            }
+            for (int e = 0; e < edges; e++) {
+                const int col = edge_col(e, lo, hi), iw0 = col * S - s->pad_w;
+                const float d = dyr[col];
+                for (int i = 0; i < 3; i++) {
+                    const int ih = ih0 + i;
+                    if (ih < 0 || ih >= s->h)
+                        continue;
+                    for (int j = 0; j < 3; j++)
+                        if (iw0 + j >= 0 && iw0 + j < s->w)
+                            edge_acc[3 * i + j] = fma(d, xk[ih * s->w + iw0 + j],
+                                                      edge_acc[3 * i + j]);
+                }
+            }
+        }
+        for (int t = 0; t < 9; t++) {
+            total[t] += acc[t];
+            edge_total[t] += edge_acc[t];
+        }
+    }
+    for (int t = 0; t < 9; t++) {
+        float v[VW];
+        vstorev(total[t], 0, v);
+        float sum = edge_total[t];
+        for (int j = 0; j < VW; j++)
+            sum += v[j];
+        part[t * size + lid] = sum;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = size / 2; step > 0; step /= 2) {
+        if (lid < step)
+            for (int t = 0; t < 9; t++)
+                part[t * size + lid] += part[t * size + lid + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int t = lid; t < 9; t += size)
+        dw[dw_off + k * dw_bs + t] = part[t * size];
+}
+
+#define DW3X3_WEIGHTS_PARAMS                                                   \
+    __global const float *x, int x_off, int x_bs, __global const float *dy, int dy_off, \
+    int dy_bs, __global float *dw, int dw_off, int dw_bs, dw_shape s, int images,      \
+    __local float *part
+#define DW3X3_WEIGHTS_ARGS x, x_off, x_bs, dy, dy_off, dy_bs, dw, dw_off, dw_bs, &s, images, part
+
+/* Grid: one work-group per channel (dim 0). */
+__kernel void depthwise3x3_weights_s1(DW3X3_WEIGHTS_PARAMS)
+{
+    dw3x3_weights(1, DW3X3_WEIGHTS_ARGS);
+}
+
+__kernel void depthwise3x3_weights_s2(DW3X3_WEIGHTS_PARAMS)
+{
+    dw3x3_weights(2, DW3X3_WEIGHTS_ARGS);
+}
+
+/* A 3x3 depthwise CONV_TRANSPOSE of stride 2 (the data gradient of a
+ * stride-2 depthwise layer), in the forward layer's terms: dy (oh x ow
+ * planes) in, dx (h x w) out, dx[ih][iw] = the sum of dy[oh][ow] * w[i][j]
+ * over ih = 2 oh - pad_h + i, iw = 2 ow - pad_w + j. Grid: dim 0 = dx rows,
+ * dim 1 = channels, dim 2 = images; a work-item writes one row. A row takes
+ * the tap rows i of its parity; along it, VW consecutive dy columns from o
+ * give 2 VW consecutive outputs from 2 o - pad_w: the even ones w[i][0] *
+ * dy[o + l] + w[i][2] * dy[o + l - 1], the odd ones w[i][1] * dy[o + l],
+ * interleaved. Columns whose taps or outputs leave the planes (the row's
+ * ends) go one at a time; the last vector overlaps its neighbour, writing
+ * the same values twice. */
+/* Stores a0, b0, a1, b1, ... (2 VW values) at p. */
+#if VW == 16
+#define STORE_INTERLEAVED(a, b, p)                                             \
+    do {                                                                       \
+        vstore16(shuffle2(a, b, (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)), \
+                 0, p);                                                        \
+        vstore16(shuffle2(a, b, (uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, \
+                                         15, 31)),                             \
+                 0, (p) + 16);                                                 \
+    } while (0)
+#elif VW == 8
+#define STORE_INTERLEAVED(a, b, p)                                             \
+    vstore16(shuffle2(a, b, (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)), 0, p)
+#else
+#define STORE_INTERLEAVED(a, b, p) vstore8(shuffle2(a, b, (uint8)(0, 4, 1, 5, 2, 6, 3, 7)), 0, p)
+#endif
+
+static inline float dw3x3_s2_transpose_at(__global const float *dyk, const float *wt, int ih,
+                                          int iw, const dw_shape *s)
+{
+    float acc = 0.0f;
+    for (int i = 0; i < 3; i++) {
+        const int th = ih + s->pad_h - i;
+        if (th < 0 || th % 2 || th / 2 >= s->oh)
+            continue;
+        for (int j = 0; j < 3; j++) {
+            const int tw = iw + s->pad_w - j;
+            if (tw >= 0 && tw % 2 == 0 && tw / 2 < s->ow)
+                acc = fma(dyk[th / 2 * s->ow + tw / 2], wt[3 * i + j], acc);
+        }
+    }
+    return acc;
+}
+
+__kernel void depthwise3x3_s2_transpose(__global const float *dy, int dy_off, int dy_bs,
+                                        __global const float *w, int w_off, int w_bs,
+                                        __global const float *b, int b_off,
+                                        __global float *dx, int dx_off, int dx_bs, dw_shape s)
+{
+    const int ih = get_global_id(0), k = get_global_id(1), n = get_global_id(2);
+    __global const float *dyk = dy + dy_off + n * dy_bs + k * s.oh * s.ow;
+    __global const float *wk = w + w_off + k * w_bs;
+    __global float *dxr = dx + dx_off + n * dx_bs + (k * s.h + ih) * s.w;
+    const float bias = s.has_bias ? b[b_off + k] : 0.0f;
+    float wt[9];
+    for (int t = 0; t < 9; t++)
+        wt[t] = wk[t];
+    /* dy columns o - 1 .. o + VW - 1 and outputs 2 o - pad .. + 2 VW inside */
+    const int lo = max(1, (s.pad_w + 1) / 2);
+    const int hi = min(s.ow - VW, (s.w + s.pad_w) / 2 - VW);
+    const bool blocks = hi >= lo;
+    const int first = blocks ? 2 * lo - s.pad_w : s.w;
+    const int last = blocks ? 2 * hi - s.pad_w + 2 * VW : s.w;
+    for (int o0 = lo; blocks && o0 < hi + VW; o0 += VW) {
+        const int o = min(o0, hi);
+        floatv even = bias, odd = bias;
+        _Pragma("unroll") for (int i = 0; i < 3; i++) {
+            const int th = ih + s.pad_h - i;
+            if (th < 0 || th % 2 || th / 2 >= s.oh)
+                continue;
+            __global const float *dyr = dyk + th / 2 * s.ow + o;
+            const floatv d0 = vloadv(0, dyr), d1 = vloadv(0, dyr - 1);
+            even = fma(d0, (floatv)wt[3 * i], fma(d1, (floatv)wt[3 * i + 2], even));
+            odd = fma(d0, (floatv)wt[3 * i + 1], odd);
+        }
+        STORE_INTERLEAVED(even, odd, dxr + 2 * o - s.pad_w);
+    }
+    for (int iw = 0; iw < first; iw++)
+        dxr[iw] = bias + dw3x3_s2_transpose_at(dyk, wt, ih, iw, &s);
+    for (int iw = last; iw < s.w; iw++)
+        dxr[iw] = bias + dw3x3_s2_transpose_at(dyk, wt, ih, iw, &s);
 }

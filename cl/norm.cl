@@ -4,9 +4,9 @@
 
 /* Every tensor arrives as (base, offset, batch_stride) in elements; the rest
  * of an image is dense. For a per-channel vector (C) the stride is the
- * distance between its entries. Elementwise kernels run on the exact grid
- * (spatial, C, N), so get_global_size gives the shape and no per-element
- * division is needed. */
+ * distance between its entries. Elementwise kernels run on grids of the
+ * shape, so get_global_size gives it and no per-element division is
+ * needed. */
 
 /* The fused activation of BATCHNORM (act_fn a clnet_activation value, -1
  * for none) on one element and on a vector of 16. A fused residual add
@@ -14,23 +14,51 @@
 CLNET_DEFINE_ACTIVATE(bn_act, float)
 CLNET_DEFINE_ACTIVATE(bn_act16, float16)
 
-__kernel void batchnorm(__global const float *x, int x_off, int x_bs,
-                        __global float *y, int y_off, int y_bs,
-                        __global const float *mean, int mean_off, int mean_step,
-                        __global const float *var, int var_off, int var_step,
-                        __global const float *gamma, int gamma_off, int gamma_step,
-                        __global const float *beta, int beta_off, int beta_step,
-                        __global const float *r, int r_off, int r_bs, int has_r,
-                        float eps, int act_fn, float act_alpha)
+/* batchnorm on planes of other sizes: an image's C x spatial elements in
+ * one run, 16 per work-item (grid: (ceil(C * spatial / 16), N)), each lane
+ * with its channel's scale and shift (worked out once per channel the
+ * block meets); the image's last partial block one element at a time. */
+__kernel void batchnorm_flat(__global const float *x, int x_off, int x_bs,
+                             __global float *y, int y_off, int y_bs,
+                             __global const float *mean, int mean_off, int mean_step,
+                             __global const float *var, int var_off, int var_step,
+                             __global const float *gamma, int gamma_off, int gamma_step,
+                             __global const float *beta, int beta_off, int beta_step,
+                             __global const float *r, int r_off, int r_bs, int has_r,
+                             int channels, int spatial, float eps, int act_fn, float act_alpha)
 {
-    int s = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
-    int i = c * get_global_size(0) + s;
-    float scale = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
-    float v = scale * (x[x_off + n * x_bs + i] - mean[mean_off + c * mean_step]) +
-              beta[beta_off + c * beta_step];
-    if (has_r)
-        v += r[r_off + n * r_bs + i];
-    y[y_off + n * y_bs + i] = bn_act(v, act_fn, act_alpha);
+    const int j0 = get_global_id(0) * 16, n = get_global_id(1);
+    const int count = min(16, channels * spatial - j0);
+    __global const float *px = x + x_off + n * x_bs + j0;
+    __global const float *pr = r + r_off + n * r_bs + j0;
+    __global float *py = y + y_off + n * y_bs + j0;
+    float scale[16], shift[16];
+    int c = j0 / spatial, s = j0 % spatial;
+    float sc = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
+    float sh = beta[beta_off + c * beta_step] - sc * mean[mean_off + c * mean_step];
+    for (int l = 0; l < count; l++, s++) {
+        if (s == spatial) {
+            s = 0;
+            c++;
+            sc = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
+            sh = beta[beta_off + c * beta_step] - sc * mean[mean_off + c * mean_step];
+        }
+        scale[l] = sc;
+        shift[l] = sh;
+    }
+    if (count == 16) {
+        float16 v = vload16(0, scale) * vload16(0, px) + vload16(0, shift);
+        if (has_r)
+            v += vload16(0, pr);
+        vstore16(bn_act16(v, act_fn, act_alpha), 0, py);
+        return;
+    }
+    for (int l = 0; l < count; l++) {
+        float v = scale[l] * px[l] + shift[l];
+        if (has_r)
+            v += pr[l];
+        py[l] = bn_act(v, act_fn, act_alpha);
+    }
 }
 
 /* batchnorm on planes of a multiple of 16 elements, 16 per work-item (a
@@ -54,33 +82,25 @@ __kernel void batchnorm16(__global const float *x, int x_off, int x_bs,
     vstore16(bn_act16(v, act_fn, act_alpha), 0, y + y_off + n * y_bs + i);
 }
 
-/* Sum of `v` over the work-group (size a power of two), using one slot per
- * work-item of `ls`; every work-item gets the total. */
-inline float group_sum(float v, __local float *ls)
-{
-    int lid = get_local_id(0);
-    ls[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = get_local_size(0) / 2; s > 0; s /= 2) {
-        if (lid < s)
-            ls[lid] += ls[lid + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float total = ls[0];
-    /* nobody may refill ls before every work-item has read the total */
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
+/* How a work-group (size a power of two) shares the batch x units of a
+ * channel: work-item lid takes units u0, u0 + ustep, ... of images n0,
+ * n0 + nstep, ..., the group's width going along the plane first (adjacent
+ * work-items on adjacent units, coalesced on a GPU) and over images with
+ * what the plane leaves. Work-items beyond ustep * nstep have nothing. A
+ * single work-item (a CPU, cl_norm.c) walks the channel in memory order. */
+typedef struct bn_split {
+    int u0, ustep, n0, nstep;
+} bn_split;
 
-/* Moves a work-item's position (n, s) in the batch x spatial elements of a
- * channel `step` elements on, dividing only when it wraps past a row. */
-inline void step_position(int *n, int *s, int step, int spatial)
+inline bn_split split_group(int units)
 {
-    *s += step;
-    if (*s >= spatial) {
-        *n += *s / spatial;
-        *s %= spatial;
-    }
+    const int lid = get_local_id(0), size = get_local_size(0);
+    bn_split p;
+    p.ustep = min(size, units);
+    p.nstep = size / p.ustep;
+    p.u0 = lid % p.ustep;
+    p.n0 = lid < p.ustep * p.nstep ? lid / p.ustep : INT_MAX;
+    return p;
 }
 
 /* The sum of a vector's 16 lanes, in a tree. */
@@ -91,41 +111,67 @@ inline float sum16(float16 v)
     return (q.x + q.y) + (q.z + q.w);
 }
 
-/* Mean and biased variance over the batch x spatial elements of one
- * channel, starting at p, computed by the whole work-group (size a power of
- * two) in two passes: the variance sums squared deviations from the mean,
- * which stays accurate where E[x^2] - E[x]^2 in float would cancel. Planes
- * of a multiple of 16 elements are read 16 at a time. */
-inline void channel_stats(__global const float *p, int x_bs, int batch, int spatial,
-                          __local float *ls, float *mean, float *var)
+/* Sums of two values over the work-group (size a power of two) in one
+ * barrier tree, one float2 slot per work-item of `ls`; every work-item gets
+ * both totals. ls keeps them, so it may not be reused afterwards. */
+inline float2 group_sum2(float2 v, __local float2 *ls)
 {
-    int lid = get_local_id(0), size = get_local_size(0);
+    int lid = get_local_id(0);
+    ls[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = get_local_size(0) / 2; s > 0; s /= 2) {
+        if (lid < s)
+            ls[lid] += ls[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return ls[0];
+}
+
+/* Mean and biased variance over the batch x spatial elements of one
+ * channel, starting at p, computed by the whole work-group in one pass: the
+ * sums of d = x - k and d^2, k being the channel's first element. Shifting
+ * by a value of the data keeps E[d^2] - E[d]^2 from cancelling the way
+ * E[x^2] - E[x]^2 would for data far from zero. Each image's share is summed
+ * on its own before it joins the total (short float sums stay accurate);
+ * planes of a multiple of 16 elements go 16 at a time into 16 lanes, added
+ * up in a fixed order (deterministic). */
+inline void channel_stats(__global const float *p, int x_bs, int batch, int spatial,
+                          __local float2 *ls, float *mean, float *var)
+{
+    const float k = p[0];
     const bool vec = spatial % 16 == 0;
-    const int unit = vec ? 16 : 1, units = spatial / unit;
-    float count = (float)(batch * spatial);
-    float sum = 0.0f;
-    for (int n = lid / units, u = lid % units; n < batch; step_position(&n, &u, size, units))
-        sum += vec ? sum16(vload16(0, p + n * x_bs + u * 16)) : p[n * x_bs + u];
-    float mu = group_sum(sum, ls) / count;
-    float dev2 = 0.0f;
-    for (int n = lid / units, u = lid % units; n < batch; step_position(&n, &u, size, units)) {
+    const bn_split w = split_group(vec ? spatial / 16 : spatial);
+    float2 sums = (float2)(0.0f, 0.0f);
+    for (int n = w.n0; n < batch; n += w.nstep) {
+        __global const float *row = p + n * x_bs;
         if (vec) {
-            const float16 d = vload16(0, p + n * x_bs + u * 16) - mu;
-            dev2 += sum16(d * d);
+            float16 s1 = 0.0f, s2 = 0.0f;
+            for (int u = w.u0; u < spatial / 16; u += w.ustep) {
+                const float16 d = vload16(u, row) - k;
+                s1 += d;
+                s2 = fma(d, d, s2);
+            }
+            sums += (float2)(sum16(s1), sum16(s2));
         } else {
-            const float d = p[n * x_bs + u] - mu;
-            dev2 += d * d;
+            float2 image = (float2)(0.0f, 0.0f);
+            for (int u = w.u0; u < spatial; u += w.ustep) {
+                const float d = row[u] - k;
+                image += (float2)(d, d * d);
+            }
+            sums += image;
         }
     }
-    *mean = mu;
-    *var = group_sum(dev2, ls) / count;
+    sums = group_sum2(sums, ls);
+    const float count = (float)(batch * spatial), shift = sums.x / count;
+    *mean = k + shift;
+    *var = max(sums.y / count - shift * shift, 0.0f);
 }
 
 /* One work-group per channel c = group id. */
 __kernel void batchnorm_stats(__global const float *x, int x_off, int x_bs,
                               __global float *mean, int mean_off, int mean_step,
                               __global float *var, int var_off, int var_step,
-                              int batch, int spatial, __local float *ls)
+                              int batch, int spatial, __local float2 *ls)
 {
     int c = get_group_id(0);
     float mu, v;
@@ -145,7 +191,7 @@ __kernel void batchnorm_stats_running(__global const float *x, int x_off, int x_
                                       __global float *rmean, int rmean_off, int rmean_step,
                                       __global float *rvar, int rvar_off, int rvar_step,
                                       int batch, int spatial, float momentum, float unbias,
-                                      __local float *ls)
+                                      __local float2 *ls)
 {
     int c = get_group_id(0);
     float mu, v;
@@ -158,22 +204,6 @@ __kernel void batchnorm_stats_running(__global const float *x, int x_off, int x_
         *rm = (1.0f - momentum) * *rm + momentum * mu;
         *rv = (1.0f - momentum) * *rv + momentum * v * unbias;
     }
-}
-
-/* Sums of two values over the work-group (size a power of two) in one
- * barrier tree, one float2 slot per work-item of `ls`; every work-item gets
- * both totals. ls keeps them, so it may not be reused afterwards. */
-inline float2 group_sum2(float2 v, __local float2 *ls)
-{
-    int lid = get_local_id(0);
-    ls[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = get_local_size(0) / 2; s > 0; s /= 2) {
-        if (lid < s)
-            ls[lid] += ls[lid + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    return ls[0];
 }
 
 /* The slope of a fused activation read from its output y (RELU, RELU6,
@@ -221,7 +251,7 @@ __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
                                  int batch, int spatial, float eps, int act_fn, float act_alpha,
                                  __local float2 *ls)
 {
-    int c = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    int c = get_group_id(0), lid = get_local_id(0);
     __global const float *px = x + x_off + c * spatial;
     __global const float *pdy = dy + dy_off + c * spatial;
     __global const float *py = y + y_off + c * spatial;
@@ -230,23 +260,32 @@ __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
     float mu = mean[mean_off + c * mean_step];
     float invstd = 1.0f / sqrt(var[var_off + c * var_step] + eps);
     const bool vec = spatial % 16 == 0;
-    const int unit = vec ? 16 : 1, units = spatial / unit;
+    const bn_split w = split_group(vec ? spatial / 16 : spatial);
+    /* (sum g, sum g * (x - mean)), each image's share summed on its own */
     float2 acc = (float2)(0.0f, 0.0f);
-    for (int n = lid / units, u = lid % units; n < batch; step_position(&n, &u, size, units)) {
-        const int s = u * unit;
+    for (int n = w.n0; n < batch; n += w.nstep) {
+        __global const float *rx = px + n * x_bs, *rdy = pdy + n * dy_bs, *ry = py + n * y_bs;
         if (vec) {
-            float16 g = vload16(0, pdy + n * dy_bs + s);
-            if (act_fn >= 0)
-                g *= bn_slope16(vload16(0, py + n * y_bs + s), act_fn, act_alpha);
-            acc += (float2)(sum16(g), sum16(g * (vload16(0, px + n * x_bs + s) - mu)));
+            float16 sum_g = 0.0f, sum_gx = 0.0f;
+            for (int u = w.u0; u < spatial / 16; u += w.ustep) {
+                float16 g = vload16(u, rdy);
+                if (act_fn >= 0)
+                    g *= bn_slope16(vload16(u, ry), act_fn, act_alpha);
+                sum_g += g;
+                sum_gx = fma(g, vload16(u, rx) - mu, sum_gx);
+            }
+            acc += (float2)(sum16(sum_g), sum16(sum_gx));
         } else {
-            float g = pdy[n * dy_bs + s];
-            if (act_fn >= 0)
-                g *= bn_slope(py[n * y_bs + s], act_fn, act_alpha);
-            acc += (float2)(g, g * (px[n * x_bs + s] - mu));
+            float2 image = (float2)(0.0f, 0.0f);
+            for (int u = w.u0; u < spatial; u += w.ustep) {
+                float g = rdy[u];
+                if (act_fn >= 0)
+                    g *= bn_slope(ry[u], act_fn, act_alpha);
+                image += (float2)(g, g * (rx[u] - mu));
+            }
+            acc += image;
         }
     }
-    /* (sum g, sum g * (x - mean)) */
     float2 sums = group_sum2(acc, ls);
     if (lid == 0) {
         dbeta[dbeta_off + c * dbeta_step] = sums.x;
@@ -255,23 +294,27 @@ __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
     float count = (float)(batch * spatial);
     float scale = gamma[gamma_off + c * gamma_step] * invstd;
     float dy_mean = sums.x / count, slope = sums.y * invstd * invstd / count;
-    for (int n = lid / units, u = lid % units; n < batch; step_position(&n, &u, size, units)) {
-        const int s = u * unit;
+    for (int n = w.n0; n < batch; n += w.nstep) {
+        __global const float *rx = px + n * x_bs, *rdy = pdy + n * dy_bs, *ry = py + n * y_bs;
+        __global float *rdx = pdx + n * dx_bs, *rdr = pdr + n * dr_bs;
         if (vec) {
-            float16 g = vload16(0, pdy + n * dy_bs + s);
-            if (act_fn >= 0)
-                g *= bn_slope16(vload16(0, py + n * y_bs + s), act_fn, act_alpha);
-            const float16 xc = vload16(0, px + n * x_bs + s) - mu;
-            vstore16(scale * (g - dy_mean - xc * slope), 0, pdx + n * dx_bs + s);
-            if (has_dr)
-                vstore16(g, 0, pdr + n * dr_bs + s);
+            for (int u = w.u0; u < spatial / 16; u += w.ustep) {
+                float16 g = vload16(u, rdy);
+                if (act_fn >= 0)
+                    g *= bn_slope16(vload16(u, ry), act_fn, act_alpha);
+                vstore16(scale * (g - dy_mean - (vload16(u, rx) - mu) * slope), u, rdx);
+                if (has_dr)
+                    vstore16(g, u, rdr);
+            }
         } else {
-            float g = pdy[n * dy_bs + s];
-            if (act_fn >= 0)
-                g *= bn_slope(py[n * y_bs + s], act_fn, act_alpha);
-            pdx[n * dx_bs + s] = scale * (g - dy_mean - (px[n * x_bs + s] - mu) * slope);
-            if (has_dr)
-                pdr[n * dr_bs + s] = g;
+            for (int u = w.u0; u < spatial; u += w.ustep) {
+                float g = rdy[u];
+                if (act_fn >= 0)
+                    g *= bn_slope(ry[u], act_fn, act_alpha);
+                rdx[u] = scale * (g - dy_mean - (rx[u] - mu) * slope);
+                if (has_dr)
+                    rdr[u] = g;
+            }
         }
     }
 }

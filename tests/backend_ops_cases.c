@@ -67,6 +67,21 @@ static const conv_case conv_cases[] = {
     {2, 8, 10, 37, 8, 3, 3, .pad = {1, 1, 1, 1}, .g = 8, .flags = BIAS},
     {1, 4, 21, 40, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 4},
     {1, 3, 6, 32, 3, 3, 3, .pad = {1, 1, 1, 1}, .g = 3, .flags = BIAS | VIEWS},
+    /* the direct depthwise 3x3 weight gradient: several images, a last
+     * vector overlapping its neighbour (8 and 16 lanes), stride 2, no or
+     * asymmetric padding, planes of all edges and many channels */
+    {3, 12, 19, 56, 12, 3, 3, .pad = {1, 1, 1, 1}, .g = 12},
+    {2, 10, 17, 35, 10, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 10},
+    {4, 6, 33, 33, 6, 3, 3, .g = 6},
+    {2, 5, 20, 40, 5, 3, 3, .s = {2, 2}, .pad = {0, 0, 1, 1}, .g = 5},
+    {5, 40, 2, 2, 40, 3, 3, .pad = {1, 1, 1, 1}, .g = 40},
+    /* rows long enough for the stride-2 data gradient's 16-lane vectors */
+    {2, 4, 6, 70, 4, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 4, .flags = BIAS},
+    /* MobileNet-v2's small stride-2 planes (dy rows narrower than one
+     * vector block) and 1x1 planes */
+    {2, 6, 8, 8, 6, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 6},
+    {2, 5, 4, 4, 5, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 5},
+    {2, 7, 1, 1, 7, 3, 3, .pad = {1, 1, 1, 1}, .g = 7},
     /* rows of 16 and more Winograd tiles: the transforms' vector paths,
      * next to tiles at the edges and odd output sizes */
     {1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
@@ -791,6 +806,11 @@ static void add_norm_cases(void)
     add_bn_residual(SHAPE(8, 32, 8, 8), true);
     add_bn_residual(SHAPE(2, 4, 7, 7), true);
     add_bn_residual(chview(SHAPE(2, 6, 4, 4)), false);
+    /* planes of other sizes go through an image's channels 16 elements at
+     * a time: many channels of 2x2 and 1x1, a partial last block */
+    add_bn_residual(SHAPE(3, 40, 2, 2), true);
+    add_bn_act(SHAPE(2, 33, 3, 3), CLNET_ACT_RELU6, 0);
+    add_bn(SHAPE(5, 300, 1, 1), 1e-5f);
     add_bn_stats(SHAPE(2, 4, 7, 7));
     add_bn_stats(SHAPE(8, 16, 8, 8));
     add_bn_stats(SHAPE(4, 3));
@@ -798,6 +818,12 @@ static void add_norm_cases(void)
     add_bn_stats(SHAPE(3, 5, 31));
     add_bn_stats(ranged(SHAPE(2, 3, 13, 13), FILL_UNIFORM, 100, 101));
     add_bn_stats(chview(SHAPE(2, 6, 5, 5)));
+    /* a long channel far from zero (the one-pass shifted sums), many
+     * channels of 1x1 and 2x2 planes, planes of 16 plus a tail */
+    add_bn_stats(ranged(SHAPE(64, 3, 16, 16), FILL_UNIFORM, 100, 101));
+    add_bn_stats(SHAPE(16, 300, 1, 1));
+    add_bn_stats(SHAPE(32, 40, 2, 2));
+    add_bn_stats(SHAPE(4, 3, 4, 5));
     add_lrn(SHAPE(2, 4, 5, 5), 1, 1, 0.75f, 1);
     add_lrn(SHAPE(2, 7, 5, 5), 3, 1, 0.75f, 1);
     add_lrn(SHAPE(1, 13, 7, 7), 5, 1e-4f, 0.75f, 2);

@@ -102,6 +102,11 @@ static void add_norm_backward_cases(void)
     add_bn_residual_backward(SHAPE(8, 32, 8, 8), true);
     add_bn_residual_backward(SHAPE(2, 4, 7, 7), true);
     add_bn_residual_backward(chview(SHAPE(2, 6, 4, 4)), false);
+    /* large batch, many channels of 1x1 and 2x2 planes, 16 plus a tail */
+    add_bn_backward(ranged(SHAPE(64, 3, 16, 16), FILL_UNIFORM, 100, 101), 1e-5f);
+    add_bn_backward(SHAPE(16, 300, 1, 1), 1e-5f);
+    add_bn_act_backward(SHAPE(32, 40, 2, 2), CLNET_ACT_RELU, 0);
+    add_bn_residual_backward(SHAPE(4, 3, 4, 5), true);
     add_bn_running(SHAPE(2, 4, 7, 7), 0.1f);
     add_bn_running(SHAPE(8, 16, 8, 8), 0.01f);
     add_bn_running(SHAPE(4, 3), 1);
@@ -109,6 +114,7 @@ static void add_norm_backward_cases(void)
     add_bn_running(SHAPE(3, 5, 31), 0);
     add_bn_running(ranged(SHAPE(2, 3, 13, 13), FILL_UNIFORM, 100, 101), 0.1f);
     add_bn_running(chview(SHAPE(2, 6, 5, 5)), 0.1f);
+    add_bn_running(ranged(SHAPE(64, 3, 16, 16), FILL_UNIFORM, 100, 101), 0.1f);
     add_lrn_backward(SHAPE(2, 4, 5, 5), 1, 1, 0.75f, 1);
     add_lrn_backward(SHAPE(2, 7, 5, 5), 3, 1, 0.75f, 1);
     add_lrn_backward(SHAPE(1, 13, 7, 7), 5, 1e-4f, 0.75f, 2);

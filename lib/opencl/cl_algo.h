@@ -76,13 +76,30 @@ clnet_status clnet_cl_conv_gemm1x1(clnet_device *dev, const clnet_op *op, const 
  * any convolution, preferred for one input channel per group. */
 /* The depthwise program's build options, one per vector width it is built
  * with (clnet_opencl_compile_all builds each). */
-#define CLNET_CL_DEPTHWISE_VARIANTS 2
+#define CLNET_CL_DEPTHWISE_VARIANTS 3
 extern const char *const clnet_cl_depthwise_options[CLNET_CL_DEPTHWISE_VARIANTS];
 bool clnet_cl_depthwise_applies(const clnet_device *dev, const clnet_conv_geom *g);
 bool clnet_cl_depthwise_preferred(const clnet_device *dev, const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_depthwise(clnet_device *dev, const clnet_op *op,
                                      const clnet_tensor *x, const clnet_tensor *w,
                                      const clnet_tensor *b, clnet_tensor *y);
+
+/* The weight gradient of a 3x3 undilated depthwise convolution of stride
+ * 1 or 2 straight from x and dy, one work-group per channel
+ * (cl_conv_depthwise.c); clnet_cl_depthwise_backward_weights hands such
+ * layers to it. */
+bool clnet_cl_depthwise3x3_weights_applies(const clnet_conv_geom *g);
+clnet_status clnet_cl_depthwise3x3_backward_weights(clnet_device *dev, const clnet_op *op,
+                                                    const clnet_tensor *x,
+                                                    const clnet_tensor *dy, clnet_tensor *dw);
+
+/* A 3x3 undilated depthwise CONV_TRANSPOSE of stride 2 (the data gradient
+ * of such a layer) by its own kernel, which interleaves the even and odd
+ * output columns (cl_conv_depthwise.c); t is the transposed op's geometry. */
+bool clnet_cl_depthwise3x3_transpose_applies(const clnet_conv_geom *t);
+clnet_status clnet_cl_conv_transpose_depthwise3x3(clnet_device *dev, const clnet_op *op,
+                                                  const clnet_tensor *dy, const clnet_tensor *w,
+                                                  const clnet_tensor *b, clnet_tensor *dx);
 
 /* Winograd F(2x2, 3x3) (cl_conv_winograd.c); clnet_cl_conv_winograd also
  * runs a CONV_TRANSPOSE where clnet_cl_winograd_transpose_applies (its own
@@ -161,9 +178,10 @@ clnet_status clnet_cl_im2col_images(clnet_device *dev, const clnet_conv_geom *g,
                                     const clnet_tensor *x, int64_t n0, int64_t images,
                                     cl_mem col, int64_t off, int64_t ld);
 
-/* The weight gradient of a stride-1 depthwise convolution (groups == C ==
- * K, at most 5 x 5 taps) as one correlation per channel over the whole
- * batch (cl_conv_grad.c). */
+/* The weight gradient of a depthwise convolution (groups == C == K): of
+ * 3x3 undilated windows of stride 1 or 2 by clnet_cl_depthwise3x3_backward_
+ * weights, else of stride 1 and at most 5 x 5 taps as one correlation per
+ * channel over the whole batch (cl_conv_grad.c). */
 bool clnet_cl_depthwise_weights_applies(const clnet_conv_geom *g);
 clnet_status clnet_cl_depthwise_backward_weights(clnet_device *dev, const clnet_op *op,
                                                  const clnet_tensor *x, const clnet_tensor *dy,

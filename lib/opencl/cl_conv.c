@@ -136,6 +136,9 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
         algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_single_tap_applies(dev, &g))
         return clnet_cl_conv_single_tap(dev, op, x, w, b, y);
+    if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
+        algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_depthwise3x3_transpose_applies(&g))
+        return clnet_cl_conv_transpose_depthwise3x3(dev, op, x, w, b, y);
     /* Where the direct 3x3 kernel is preferred (few channels), it beats
      * Winograd and the GEMMs on the data gradient too, small planes and
      * stride 2 included. */
