@@ -18,25 +18,45 @@ typedef struct gemm_shape {
     cl_int c_bs;
 } gemm_shape;
 
-/* The tile heights cl/gemm_tiled.cl has a kernel for (gemm_nn_<rows>): 12
- * rows keep the most accumulators busy per load; 8 wastes nothing on the
- * multiples of 8 that channel counts usually are. */
-static const int tile_rows[] = {12, 8};
+/* A register tile of cl/gemm_tiled.cl: VW lanes per vector, NV vectors
+ * per row (NR = VW * NV columns), and the heights of its two kernels. */
+typedef struct gemm_config {
+    int vw, nv, tall, short_rows;
+} gemm_config;
+
+/* The tiles, in the order of clnet_cl_gemm_tiled_options, which build
+ * them. On AVX2 (one core of a loaded 2-core host, kernel time of 1x1
+ * convolution, strided 1x1, LINEAR and im2col shapes) 4 x 16 was fastest
+ * or near it on every shape: 1.1-1.7x 6 x 16, and 4 x 24, 3 x 24, 5 x 16
+ * and 2 x 32 each lost by up to 2-4x on some shape; the 6-row kernel is
+ * kept for row counts that are multiples of 6 but not of 4 (it tied 4 x
+ * 16 on 24 rows). */
+static const gemm_config configs[CLNET_CL_GEMM_TILED_VARIANTS] = {{8, 2, 6, 4}, {16, 2, 12, 8}};
+const char *const clnet_cl_gemm_tiled_options[CLNET_CL_GEMM_TILED_VARIANTS] = {
+    "-DVW=8 -DNV=2 -DMR_TALL=6 -DMR_SHORT=4", "-DVW=16 -DNV=2 -DMR_TALL=12 -DMR_SHORT=8"};
+
+/* Every variant's columns must divide the width callers pad B's rows to. */
+_Static_assert(CLNET_CL_GEMM_TILE_COLS % (8 * 2) == 0 && CLNET_CL_GEMM_TILE_COLS % (16 * 2) == 0,
+               "CLNET_CL_GEMM_TILE_COLS must be a multiple of every tile's columns");
+
+/* The variant for the device's preferred float vector width: 8 lanes where
+ * it is 8 (AVX2); otherwise the float16 tile, also below 8 (GPUs report
+ * 1, their lanes being work-items; a vector is then just registers). */
+static int variant_of(const clnet_device *dev)
+{
+    cl_uint width = 0;
+    if (clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width,
+                        &width, NULL) != CL_SUCCESS)
+        width = 0;
+    return width == 8 ? 0 : 1;
+}
 
 /* The tile height with the fewest padded rows, the taller on a tie. */
-static int pick_rows(int64_t m)
+static int pick_rows(const gemm_config *cfg, int64_t m)
 {
-    int best = tile_rows[0];
-    int64_t best_pad = (m + best - 1) / best * best;
-    for (size_t i = 1; i < sizeof tile_rows / sizeof tile_rows[0]; i++) {
-        int r = tile_rows[i];
-        int64_t pad = (m + r - 1) / r * r;
-        if (pad < best_pad) {
-            best = r;
-            best_pad = pad;
-        }
-    }
-    return best;
+    const int64_t tall_pad = clnet_ceil_div(m, cfg->tall) * cfg->tall;
+    const int64_t short_pad = clnet_ceil_div(m, cfg->short_rows) * cfg->short_rows;
+    return short_pad < tall_pad ? cfg->short_rows : cfg->tall;
 }
 
 static bool fits(int64_t v)
@@ -123,11 +143,14 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                           "indexes beyond 2^31-1 elements", opname, dev->info.name,
                           (long long)g->m, (long long)g->n, (long long)g->k,
                           (long long)g->images, (long long)g->groups);
-    const int rows = pick_rows(g->m);
+    const int variant = variant_of(dev);
+    const gemm_config *cfg = &configs[variant];
+    const int rows = pick_rows(cfg, g->m), cols = cfg->vw * cfg->nv;
     char kname[32];
     snprintf(kname, sizeof kname, "gemm_nn_%d", rows);
     cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", NULL, kname, &kernel);
+    clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", clnet_cl_gemm_tiled_options[variant],
+                                      kname, &kernel);
     if (st != CLNET_OK)
         return st;
     gemm_shape s = shape_of(g, kh, kw, c_row, c_valid, c_bs, a_kh, a_kw);
@@ -140,7 +163,7 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     };
     const size_t global[3] = {
         (size_t)((g->m + rows - 1) / rows),
-        (size_t)((g->n + CLNET_CL_GEMM_TILE_COLS - 1) / CLNET_CL_GEMM_TILE_COLS),
+        (size_t)((g->n + cols - 1) / cols),
         (size_t)(g->images * g->groups),
     };
     /* Each work-item owns a whole tile, so any grouping is correct; the
