@@ -59,6 +59,13 @@ static int pick_rows(const gemm_config *cfg, int64_t m)
     return short_pad < tall_pad ? cfg->short_rows : cfg->tall;
 }
 
+void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int *rows, int *cols)
+{
+    const gemm_config *cfg = &configs[variant_of(dev)];
+    *rows = pick_rows(cfg, m);
+    *cols = cfg->vw * cfg->nv;
+}
+
 static bool fits(int64_t v)
 {
     return v >= 0 && v <= INT_MAX;
@@ -144,8 +151,8 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                           (long long)g->m, (long long)g->n, (long long)g->k,
                           (long long)g->images, (long long)g->groups);
     const int variant = variant_of(dev);
-    const gemm_config *cfg = &configs[variant];
-    const int rows = pick_rows(cfg, g->m), cols = cfg->vw * cfg->nv;
+    int rows, cols;
+    clnet_cl_gemm_tile(dev, g->m, &rows, &cols);
     char kname[32];
     snprintf(kname, sizeof kname, "gemm_nn_%d", rows);
     cl_kernel kernel;

@@ -65,6 +65,10 @@ typedef struct clnet_cl_gemm_batch {
     bool accumulate;
 } clnet_cl_gemm_batch;
 
+/* The tile of C one work-item computes for a product with m rows on dev:
+ * *rows x *cols. Never fails. */
+void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int *rows, int *cols);
+
 /* Queues the batch on the device's queue. `opname` names the op in error
  * messages. Errors: CLNET_ERR_UNSUPPORTED when an index exceeds int range,
  * CLNET_ERR_BUILD, OpenCL-band statuses naming the kernel. */
