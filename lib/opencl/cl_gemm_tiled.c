@@ -25,19 +25,31 @@ typedef struct gemm_config {
     int vw, nv, tall, short_rows;
 } gemm_config;
 
-/* The tiles, in the order of clnet_cl_gemm_tiled_options, which build
- * them. On AVX2 (one core of a loaded 2-core host, kernel time of 1x1
- * convolution, strided 1x1, LINEAR and im2col shapes) 4 x 16 was fastest
- * or near it on every shape: 1.1-1.7x 6 x 16, and 4 x 24, 3 x 24, 5 x 16
- * and 2 x 32 each lost by up to 2-4x on some shape; the 6-row kernel is
- * kept for row counts that are multiples of 6 but not of 4 (it tied 4 x
- * 16 on 24 rows). */
-static const gemm_config configs[CLNET_CL_GEMM_TILED_VARIANTS] = {{8, 2, 6, 4}, {16, 2, 12, 8}};
-const char *const clnet_cl_gemm_tiled_options[CLNET_CL_GEMM_TILED_VARIANTS] = {
-    "-DVW=8 -DNV=2 -DMR_TALL=6 -DMR_SHORT=4", "-DVW=16 -DNV=2 -DMR_TALL=12 -DMR_SHORT=8"};
+/* The tiles (vw, nv, tall, short_rows), float8 first as in
+ * clnet_cl_gemm_tiled_options, which builds them. On AVX2 (one core of a
+ * loaded 2-core host, kernel time of 1x1 convolution, strided 1x1, LINEAR
+ * and im2col shapes) 4 x 16 was fastest or near it on every shape: 1.1-1.7x
+ * 6 x 16, and 4 x 24, 3 x 24, 5 x 16 and 2 x 32 each lost by up to 2-4x on
+ * some shape; the 6-row kernel is kept for row counts that are multiples
+ * of 6 but not of 4 (it tied 4 x 16 on 24 rows). */
+#define FLOAT8_TILE 8, 2, 6, 4
+#define FLOAT16_TILE 16, 2, 12, 8
+#define CONFIG_(vw, nv, tall, short_rows) {vw, nv, tall, short_rows}
+#define OPTIONS_(vw, nv, tall, short_rows)                                      \
+    "-DVW=" #vw " -DNV=" #nv " -DMR_TALL=" #tall " -DMR_SHORT=" #short_rows
+#define COLS_(vw, nv, tall, short_rows) ((vw) * (nv))
+#define CONFIG(tile) CONFIG_(tile)
+#define OPTIONS(tile) OPTIONS_(tile)
+#define COLS(tile) COLS_(tile)
 
-/* Every variant's columns must divide the width callers pad B's rows to. */
-_Static_assert(CLNET_CL_GEMM_TILE_COLS % (8 * 2) == 0 && CLNET_CL_GEMM_TILE_COLS % (16 * 2) == 0,
+static const gemm_config configs[CLNET_CL_GEMM_TILED_VARIANTS] = {CONFIG(FLOAT8_TILE),
+                                                                  CONFIG(FLOAT16_TILE)};
+const char *const clnet_cl_gemm_tiled_options[CLNET_CL_GEMM_TILED_VARIANTS] = {
+    OPTIONS(FLOAT8_TILE), OPTIONS(FLOAT16_TILE)};
+
+/* Callers pad B's rows to whole tiles of every variant. */
+_Static_assert(CLNET_CL_GEMM_TILE_COLS % COLS(FLOAT8_TILE) == 0 &&
+                   CLNET_CL_GEMM_TILE_COLS % COLS(FLOAT16_TILE) == 0,
                "CLNET_CL_GEMM_TILE_COLS must be a multiple of every tile's columns");
 
 /* The variant for the device's preferred float vector width: 8 lanes where
@@ -183,8 +195,8 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                           (long long)g->m, (long long)g->n, (long long)g->k,
                           (long long)g->images, (long long)g->groups);
     const int variant = variant_of(dev);
-    int rows, cols;
-    clnet_cl_gemm_tile(dev, g->m, &rows, &cols);
+    const int rows = pick_rows(&configs[variant], g->m);
+    const int cols = configs[variant].vw * configs[variant].nv;
     char kname[32];
     snprintf(kname, sizeof kname, "gemm_nn_%d", rows);
     cl_kernel kernel;
