@@ -2,19 +2,37 @@
  * row of C, or + C), where B may also be read implicitly as the columns of
  * a stride-1 convolution of a zero-padded image (no im2col copy). */
 
-/* A work-item computes an mr x NR tile of C in mr * NV float16 accumulators
- * (NR = 16 * NV columns): PoCL keeps explicit vectors in vector registers
- * but does not vectorise scalar per-item code. For each k it loads NV
- * vectors of one row of B and broadcasts mr values of a column of A, so
- * every load feeds mr or NV fused multiply-adds. 12 x 32 uses 24 of the 32
- * registers of AVX-512; the 8-row kernel serves row counts that are
- * multiples of 8 (cl_gemm_tiled.c picks). The tile height is a kernel, not
- * a build option, so that one binary holds both. */
-#define MR_MAX 12
+/* A work-item computes an mr x NR tile of C in mr * NV accumulators of VW
+ * lanes (NR = VW * NV columns): PoCL keeps explicit vectors in vector
+ * registers but does not vectorise scalar per-item code. For each k it
+ * loads NV vectors of one row of B and broadcasts mr values of a column of
+ * A, so every load feeds mr or NV fused multiply-adds. The tile must fit
+ * the register file, which cl_gemm_tiled.c picks by the device's vector
+ * width: float16 with 12 x 32 (24 of AVX-512's 32 registers) and 8 x 32,
+ * float8 with 6 x 16 (12 of AVX2's 16) and 4 x 16. The tile heights
+ * (MR_TALL, MR_SHORT) are kernels gemm_nn_<rows>, not one build option,
+ * so that one binary holds both: the short one serves row counts it
+ * divides with less padding. */
+#ifndef VW
+#define VW 16
+#endif
 #ifndef NV
 #define NV 2
 #endif
-#define NR (16 * NV)
+#ifndef MR_TALL
+#define MR_TALL 12
+#endif
+#ifndef MR_SHORT
+#define MR_SHORT 8
+#endif
+#define MR_MAX MR_TALL
+#define NR (VW * NV)
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define floatv CAT(float, VW)
+#define vloadv CAT(vload, VW)
+#define vstorev CAT(vstore, VW)
 
 /* Layout shared with `gemm_shape` in lib/opencl/cl_gemm_tiled.c (ints
  * only). Batch entry z of the launch is image z / groups, group z %
@@ -47,25 +65,25 @@ typedef struct gemm_shape {
 } gemm_shape;
 
 /* Lanes j < count of row[j], zeros beyond: the right edge of B. */
-static inline float16 load_part16(__global const float *row, int count)
+static inline floatv load_part(__global const float *row, int count)
 {
-    float v[16];
-    for (int j = 0; j < 16; j++)
+    float v[VW];
+    for (int j = 0; j < VW; j++)
         v[j] = j < count ? row[j] : 0.0f;
-    return vload16(0, v);
+    return vloadv(0, v);
 }
 
 /* Stores lanes j < count, lane j being column p0 + j of C, dropping the
  * columns that fall in the padding of an implicit convolution. */
-static inline void store_cols16(__global float *crow, int p0, int count, int rw, int valid,
-                                int bs, float16 val)
+static inline void store_cols(__global float *crow, int p0, int count, int rw, int valid,
+                              int bs, floatv val)
 {
-    if (count == 16 && rw == valid && rw == bs) {
-        vstore16(val, 0, crow + p0);
+    if (count == VW && rw == valid && rw == bs) {
+        vstorev(val, 0, crow + p0);
         return;
     }
-    float v[16];
-    vstore16(val, 0, v);
+    float v[VW];
+    vstorev(val, 0, v);
     for (int j = 0; j < count; j++) {
         const int p = p0 + j, oh = p / rw, ow = p - oh * rw;
         if (ow < valid)
@@ -73,31 +91,47 @@ static inline void store_cols16(__global float *crow, int p0, int count, int rw,
     }
 }
 
-static inline float16 load_cols16(__global const float *crow, int p0, int count, int rw,
-                                  int valid, int bs)
+static inline floatv load_cols(__global const float *crow, int p0, int count, int rw,
+                                int valid, int bs)
 {
-    float v[16];
-    for (int j = 0; j < 16; j++) {
+    float v[VW];
+    for (int j = 0; j < VW; j++) {
         const int p = p0 + j, oh = p / rw, ow = p - oh * rw;
         v[j] = j < count && ow < valid ? crow[oh * bs + ow] : 0.0f;
     }
-    return vload16(0, v);
+    return vloadv(0, v);
 }
 
-/* acc += A(rows ar, kk) * B(kk, the tile's columns). A tile at the right
- * edge of C (`cols` < NR) reads only its own columns of B. */
+/* acc += A(rows ar, kk) * B(row brow, the tile's columns). A tile at the
+ * right edge of C (`cols` < NR) reads only its own columns of B. */
+#define GEMM_STEP(LOAD)                                                         \
+    do {                                                                        \
+        floatv bv[NV];                                                          \
+        _Pragma("unroll") for (int v = 0; v < NV; v++)                          \
+            bv[v] = LOAD;                                                       \
+        _Pragma("unroll") for (int r = 0; r < mr; r++) {                        \
+            const floatv av = (floatv)(ar[r][kk]);                              \
+            _Pragma("unroll") for (int v = 0; v < NV; v++)                      \
+                acc[r][v] = fma(av, bv[v], acc[r][v]);                          \
+        }                                                                       \
+    } while (0)
+
+/* An ordinary B (a 1 x 1 window) takes a single loop over k: nested loops
+ * whose inner trip counts are 1 cost as many instructions per k as the
+ * multiply-adds (their pointers reloaded from the stack each time). */
 #define GEMM_LOOP(LOAD)                                                         \
-    for (int c = 0, kk = 0; c < s.kc; c++) {                                    \
-        for (int i = 0; i < s.kh; i++) {                                        \
-            for (int j = 0; j < s.kw; j++, kk++) {                              \
-                __global const float *brow = bp + c * s.ldb + i * s.b_dh + j * s.b_dw; \
-                float16 bv[NV];                                                 \
-                _Pragma("unroll") for (int v = 0; v < NV; v++)                  \
-                    bv[v] = LOAD;                                               \
-                _Pragma("unroll") for (int r = 0; r < mr; r++) {                \
-                    const float16 av = (float16)(ar[r][kk]);                    \
-                    _Pragma("unroll") for (int v = 0; v < NV; v++)              \
-                        acc[r][v] = fma(av, bv[v], acc[r][v]);                  \
+    if (s.kh == 1 && s.kw == 1) {                                               \
+        for (int kk = 0; kk < s.kc; kk++) {                                     \
+            __global const float *brow = bp + kk * s.ldb;                       \
+            GEMM_STEP(LOAD);                                                    \
+        }                                                                       \
+    } else {                                                                    \
+        for (int c = 0, kk = 0; c < s.kc; c++) {                                \
+            for (int i = 0; i < s.kh; i++) {                                    \
+                for (int j = 0; j < s.kw; j++, kk++) {                          \
+                    __global const float *brow =                                \
+                        bp + c * s.ldb + i * s.b_dh + j * s.b_dw;               \
+                    GEMM_STEP(LOAD);                                            \
                 }                                                               \
             }                                                                   \
         }                                                                       \
@@ -129,42 +163,42 @@ static inline void gemm_tile(const int mr, __global const float *a, __global con
     _Pragma("unroll") for (int r = 0; r < mr; r++)
         ar[r] = a + s.a_off + img * s.a_ns + g * s.a_gs + a_row(min(m0 + r, s.m - 1), &s);
 
-    float16 acc[MR_MAX][NV];
+    floatv acc[MR_MAX][NV];
     _Pragma("unroll") for (int r = 0; r < mr; r++) {
         const int row = min(m0 + r, s.m - 1);
         const float init = s.has_bias ? bias[s.bias_off + g * s.m + row] : 0.0f;
         _Pragma("unroll") for (int v = 0; v < NV; v++) {
             if (s.accumulate)
-                acc[r][v] = load_cols16(cp + row * s.ldc, n0 + 16 * v, cols - 16 * v, s.c_rw,
-                                        s.c_valid, s.c_bs);
+                acc[r][v] = load_cols(cp + row * s.ldc, n0 + VW * v, cols - VW * v, s.c_rw,
+                                      s.c_valid, s.c_bs);
             else
                 acc[r][v] = init;
         }
     }
 
     if (cols == NR) {
-        GEMM_LOOP(vload16(v, brow))
+        GEMM_LOOP(vloadv(v, brow))
     } else {
-        GEMM_LOOP(load_part16(brow + 16 * v, cols - 16 * v))
+        GEMM_LOOP(load_part(brow + VW * v, cols - VW * v))
     }
 
     _Pragma("unroll") for (int r = 0; r < mr; r++) {
         if (m0 + r >= s.m)
             break;
         _Pragma("unroll") for (int v = 0; v < NV; v++)
-            store_cols16(cp + (m0 + r) * s.ldc, n0 + 16 * v, min(16, cols - 16 * v), s.c_rw,
-                         s.c_valid, s.c_bs, acc[r][v]);
+            store_cols(cp + (m0 + r) * s.ldc, n0 + VW * v, min(VW, cols - VW * v), s.c_rw,
+                       s.c_valid, s.c_bs, acc[r][v]);
     }
 }
 
-__kernel void gemm_nn_12(__global const float *a, __global const float *b, __global float *c,
-                         __global const float *bias, gemm_shape s)
+__kernel void CAT(gemm_nn_, MR_TALL)(__global const float *a, __global const float *b,
+                                     __global float *c, __global const float *bias, gemm_shape s)
 {
-    gemm_tile(12, a, b, c, bias, s);
+    gemm_tile(MR_TALL, a, b, c, bias, s);
 }
 
-__kernel void gemm_nn_8(__global const float *a, __global const float *b, __global float *c,
-                        __global const float *bias, gemm_shape s)
+__kernel void CAT(gemm_nn_, MR_SHORT)(__global const float *a, __global const float *b,
+                                      __global float *c, __global const float *bias, gemm_shape s)
 {
-    gemm_tile(8, a, b, c, bias, s);
+    gemm_tile(MR_SHORT, a, b, c, bias, s);
 }

@@ -87,7 +87,8 @@ static const conv_case conv_cases[] = {
     {1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {2, 3, 6, 40, 5, 3, 3, .flags = 0},
     /* GEMM-sized: full and partial tiles of 12 or 8 rows (output channels)
-     * and 32 columns (pixels) of the tiled GEMM */
+     * and 32 columns (pixels) of the tiled GEMM's float16 tile, and of 6 or
+     * 4 rows and 16 columns of its float8 one (36 rows: the 6-row kernel) */
     {2, 32, 12, 12, 40, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {1, 48, 9, 11, 36, 1, 1, .flags = BIAS},
     {3, 20, 6, 6, 25, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
@@ -863,6 +864,9 @@ static void add_misc_cases(void)
         add_gemm(5, 70, 60, t & 1, t & 2, 1, 1, false);
         add_gemm(70, 5, 60, t & 1, t & 2, 1, 0, false);
     }
+    /* B larger than a CPU's cache (16 MiB): the product is computed
+     * transposed when B would be streamed once per tile of rows */
+    add_gemm(30, 2048, 2100, false, false, 1, 1, false);
     add_gemm(1, 1, 1, false, false, 1, 0, false);
     add_gemm(64, 64, 64, false, false, 1, 0, false);
     add_gemm(33, 65, 17, true, false, 0.5f, 2, false);

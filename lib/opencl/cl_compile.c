@@ -4,6 +4,7 @@
  * manifest, for devices that cannot compile (binaries-only mode) and for
  * `clnet-bench compile`. */
 #include "opencl/cl_algo.h"
+#include "opencl/cl_gemm_tiled.h"
 #include "opencl/cl_program.h"
 
 #include <string.h>
@@ -18,6 +19,7 @@ static const struct {
 } variants[] = {
     {"depthwise", clnet_cl_depthwise_options, CLNET_CL_DEPTHWISE_VARIANTS},
     {"conv3x3", clnet_cl_conv3x3_options, CLNET_CL_CONV3X3_VARIANTS},
+    {"gemm_tiled", clnet_cl_gemm_tiled_options, CLNET_CL_GEMM_TILED_VARIANTS},
 };
 
 int clnet_cl_variant_count(void)

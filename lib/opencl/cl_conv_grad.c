@@ -119,7 +119,10 @@ static int64_t b_rows(const wgrad_plan *p, int64_t images)
     return clnet_ceil_div(p->slices * slice_len(p, images), p->wg);
 }
 
-static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f)
+/* `cols`: the columns of the GEMM's tile on the device (the widest tile,
+ * CLNET_CL_GEMM_TILE_COLS, where no device is at hand: that plan's scratch
+ * is the largest, so a layer it fits fits on every device). */
+static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)
 {
     wgrad_plan p;
     /* On a padded grid of which at most a third is output pixels (planes of
@@ -136,7 +139,7 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f)
     const int64_t budget = (int64_t)(CHUNK_BUDGET_BYTES / sizeof(cl_float));
     p.chunk = budget / per_image < 1 ? 1 : budget / per_image > f->n ? f->n : budget / per_image;
     const int64_t items = clnet_ceil_div(taps(f), 8) *
-                          clnet_ceil_div(f->k_per_group, CLNET_CL_GEMM_TILE_COLS) * f->groups;
+                          clnet_ceil_div(f->k_per_group, cols) * f->groups;
     const int64_t q = p.chunk * p.hg * p.wg;
     int64_t slices = clnet_ceil_div(SPLIT_ITEMS, items);
     if (slices > q / SPLIT_MIN_LEN)
@@ -148,7 +151,7 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f)
      * GEMM's vector path. Rows of B an even number of cache lines apart
      * would fall into a fraction of the cache's sets (256 channels: every
      * row in 1/16 of them), so the stride is an odd number of 16 floats. */
-    p.n = clnet_cl_gemm_pad_cols(f->k_per_group);
+    p.n = clnet_ceil_div(f->k_per_group, cols) * cols;
     p.ldb = clnet_ceil_div((f->groups - 1) * f->k_per_group + p.n, 16);
     p.ldb = (p.ldb | 1) * 16;
     p.part = (size_t)(p.slices * f->groups * taps(f) * p.n);
@@ -165,7 +168,7 @@ static bool fits(const clnet_conv_geom *f)
 
 static bool weights_fit(const clnet_conv_geom *f)
 {
-    const wgrad_plan p = wgrad_plan_of(f);
+    const wgrad_plan p = wgrad_plan_of(f, CLNET_CL_GEMM_TILE_COLS);
     return p.part + p.a + p.b <= INT_MAX;
 }
 
@@ -371,7 +374,9 @@ clnet_status clnet_cl_conv_backward_weights_gemm(clnet_device *dev, const clnet_
                                                  clnet_tensor *dw)
 {
     const clnet_conv_geom f = clnet_conv_geom_of(op, x, dw, dy);
-    const wgrad_plan p = wgrad_plan_of(&f);
+    int rows, cols;
+    clnet_cl_gemm_tile(dev, taps(&f), &rows, &cols);
+    const wgrad_plan p = wgrad_plan_of(&f, cols);
     cl_mem scratch;
     clnet_status st = clnet_cl_scratch_acquire(dev, (p.part + p.a + p.b) * sizeof(cl_float),
                                                &scratch);

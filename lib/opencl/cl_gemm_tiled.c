@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
 
 /* Mirrors `gemm_shape` in cl/gemm_tiled.cl: cl_int fields only, so host and
@@ -18,25 +19,64 @@ typedef struct gemm_shape {
     cl_int c_bs;
 } gemm_shape;
 
-/* The tile heights cl/gemm_tiled.cl has a kernel for (gemm_nn_<rows>): 12
- * rows keep the most accumulators busy per load; 8 wastes nothing on the
- * multiples of 8 that channel counts usually are. */
-static const int tile_rows[] = {12, 8};
+/* A register tile of cl/gemm_tiled.cl: VW lanes per vector, NV vectors
+ * per row (NR = VW * NV columns), and the heights of its two kernels. */
+typedef struct gemm_config {
+    int vw, nv, tall, short_rows;
+} gemm_config;
+
+/* The tiles (vw, nv, tall, short_rows), float8 first as in
+ * clnet_cl_gemm_tiled_options, which builds them. On AVX2 (one core of a
+ * loaded 2-core host, kernel time of 1x1 convolution, strided 1x1, LINEAR
+ * and im2col shapes) 4 x 16 was fastest or near it on every shape: 1.1-1.7x
+ * 6 x 16, and 4 x 24, 3 x 24, 5 x 16 and 2 x 32 each lost by up to 2-4x on
+ * some shape; the 6-row kernel is kept for row counts that are multiples
+ * of 6 but not of 4 (it tied 4 x 16 on 24 rows). */
+#define FLOAT8_TILE 8, 2, 6, 4
+#define FLOAT16_TILE 16, 2, 12, 8
+#define CONFIG_(vw, nv, tall, short_rows) {vw, nv, tall, short_rows}
+#define OPTIONS_(vw, nv, tall, short_rows)                                      \
+    "-DVW=" #vw " -DNV=" #nv " -DMR_TALL=" #tall " -DMR_SHORT=" #short_rows
+#define COLS_(vw, nv, tall, short_rows) ((vw) * (nv))
+#define CONFIG(tile) CONFIG_(tile)
+#define OPTIONS(tile) OPTIONS_(tile)
+#define COLS(tile) COLS_(tile)
+
+static const gemm_config configs[CLNET_CL_GEMM_TILED_VARIANTS] = {CONFIG(FLOAT8_TILE),
+                                                                  CONFIG(FLOAT16_TILE)};
+const char *const clnet_cl_gemm_tiled_options[CLNET_CL_GEMM_TILED_VARIANTS] = {
+    OPTIONS(FLOAT8_TILE), OPTIONS(FLOAT16_TILE)};
+
+/* Callers pad B's rows to whole tiles of every variant. */
+_Static_assert(CLNET_CL_GEMM_TILE_COLS % COLS(FLOAT8_TILE) == 0 &&
+                   CLNET_CL_GEMM_TILE_COLS % COLS(FLOAT16_TILE) == 0,
+               "CLNET_CL_GEMM_TILE_COLS must be a multiple of every tile's columns");
+
+/* The variant for the device's preferred float vector width: 8 lanes where
+ * it is 8 (AVX2); otherwise the float16 tile, also below 8 (GPUs report
+ * 1, their lanes being work-items; a vector is then just registers). */
+static int variant_of(const clnet_device *dev)
+{
+    cl_uint width = 0;
+    if (clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width,
+                        &width, NULL) != CL_SUCCESS)
+        width = 0;
+    return width == 8 ? 0 : 1;
+}
 
 /* The tile height with the fewest padded rows, the taller on a tie. */
-static int pick_rows(int64_t m)
+static int pick_rows(const gemm_config *cfg, int64_t m)
 {
-    int best = tile_rows[0];
-    int64_t best_pad = (m + best - 1) / best * best;
-    for (size_t i = 1; i < sizeof tile_rows / sizeof tile_rows[0]; i++) {
-        int r = tile_rows[i];
-        int64_t pad = (m + r - 1) / r * r;
-        if (pad < best_pad) {
-            best = r;
-            best_pad = pad;
-        }
-    }
-    return best;
+    const int64_t tall_pad = clnet_ceil_div(m, cfg->tall) * cfg->tall;
+    const int64_t short_pad = clnet_ceil_div(m, cfg->short_rows) * cfg->short_rows;
+    return short_pad < tall_pad ? cfg->short_rows : cfg->tall;
+}
+
+void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int *rows, int *cols)
+{
+    const gemm_config *cfg = &configs[variant_of(dev)];
+    *rows = pick_rows(cfg, m);
+    *cols = cfg->vw * cfg->nv;
 }
 
 static bool fits(int64_t v)
@@ -105,6 +145,37 @@ static gemm_shape shape_of(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw,
     return s;
 }
 
+/* Each work-item owns a whole tile, so any grouping is correct. On a CPU,
+ * where a work-group runs on one core, a group of the row tiles of one
+ * column of tiles (of one image) finds B's columns in cache again; PoCL's
+ * own choice put 8 images into a group, whose columns evict each other
+ * (1x1 convolution on AVX2, kernel time: 83 -> 115-125 GFLOP/s). A few
+ * columns join where there are few rows (LeNet-5: 1 row tile), since a
+ * work-group of one item costs more than its work (7 columns of one row
+ * tile: 1.3-1.5x faster than 1 or 49). */
+#define CPU_GROUP_MIN_ITEMS 8
+static void cpu_groups(const clnet_device *dev, cl_kernel kernel, const size_t global[3],
+                       size_t local[3])
+{
+    size_t max = 0;
+    if (clGetKernelWorkGroupInfo(kernel, clnet_cl(dev)->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof max,
+                                 &max, NULL) != CL_SUCCESS || max == 0)
+        max = 1;
+    local[0] = global[0] < max ? global[0] : max;
+    while (global[0] % local[0] != 0)
+        local[0]--;
+    local[1] = 1;
+    while (local[0] * local[1] < CPU_GROUP_MIN_ITEMS && local[1] < global[1]) {
+        size_t next = local[1] + 1;
+        while (global[1] % next != 0)
+            next++;
+        if (local[0] * next > max)
+            break;
+        local[1] = next;
+    }
+    local[2] = 1;
+}
+
 clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                                  const clnet_cl_gemm_batch *g)
 {
@@ -123,11 +194,14 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                           "indexes beyond 2^31-1 elements", opname, dev->info.name,
                           (long long)g->m, (long long)g->n, (long long)g->k,
                           (long long)g->images, (long long)g->groups);
-    const int rows = pick_rows(g->m);
+    const int variant = variant_of(dev);
+    const int rows = pick_rows(&configs[variant], g->m);
+    const int cols = configs[variant].vw * configs[variant].nv;
     char kname[32];
     snprintf(kname, sizeof kname, "gemm_nn_%d", rows);
     cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", NULL, kname, &kernel);
+    clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", clnet_cl_gemm_tiled_options[variant],
+                                      kname, &kernel);
     if (st != CLNET_OK)
         return st;
     gemm_shape s = shape_of(g, kh, kw, c_row, c_valid, c_bs, a_kh, a_kw);
@@ -140,11 +214,13 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     };
     const size_t global[3] = {
         (size_t)((g->m + rows - 1) / rows),
-        (size_t)((g->n + CLNET_CL_GEMM_TILE_COLS - 1) / CLNET_CL_GEMM_TILE_COLS),
+        (size_t)((g->n + cols - 1) / cols),
         (size_t)(g->images * g->groups),
     };
-    /* Each work-item owns a whole tile, so any grouping is correct; the
-     * driver's choice measured as well as fixed ones on PoCL. */
+    size_t local[3];
+    const bool cpu = strcmp(dev->info.type, "cpu") == 0;
+    if (cpu)
+        cpu_groups(dev, kernel, global, local);
     return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
-                           global, NULL);
+                           global, cpu ? local : NULL);
 }

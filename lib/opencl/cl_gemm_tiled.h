@@ -5,10 +5,17 @@
 
 #include "opencl/clcl.h"
 
-/* Columns of C one work-item computes (NR = 16 * NV of cl/gemm_tiled.cl,
- * its default): a partial tile of columns takes the kernel's slow path, so
- * callers that lay out B pad its rows to a multiple of this. */
+/* A multiple of the columns of C one work-item computes in every tile of
+ * cl/gemm_tiled.cl (NR = VW * NV: 32 with float16, 16 with float8): a
+ * partial tile of columns takes the kernel's slow path, so callers that lay
+ * out B pad its rows to a multiple of this. */
 #define CLNET_CL_GEMM_TILE_COLS 32
+
+/* The build options of cl/gemm_tiled.cl's register tiles, one per vector
+ * width (float8, float16): cl_gemm_tiled.c picks one by the device's
+ * preferred float vector width; `clnet-bench compile` builds them all. */
+#define CLNET_CL_GEMM_TILED_VARIANTS 2
+extern const char *const clnet_cl_gemm_tiled_options[CLNET_CL_GEMM_TILED_VARIANTS];
 
 static inline int64_t clnet_cl_gemm_pad_cols(int64_t n)
 {
@@ -57,6 +64,10 @@ typedef struct clnet_cl_gemm_batch {
     int64_t bias_off;
     bool accumulate;
 } clnet_cl_gemm_batch;
+
+/* The tile of C one work-item computes for a product with m rows on dev:
+ * *rows x *cols. Never fails. */
+void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int *rows, int *cols);
 
 /* Queues the batch on the device's queue. `opname` names the op in error
  * messages. Errors: CLNET_ERR_UNSUPPORTED when an index exceeds int range,
