@@ -19,3 +19,10 @@ clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t)
     a.batch_stride = (cl_int)t->stride[0];
     return a;
 }
+
+bool clnet_cl_prefers_float8(const clnet_device *dev)
+{
+    cl_uint width = 0;
+    return clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT,
+                           sizeof width, &width, NULL) == CL_SUCCESS && width == 8;
+}

@@ -30,17 +30,8 @@ static const c3_config configs[CLNET_CL_CONV3X3_VARIANTS] = {{8, 2, 4}, {16, 2, 
 const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS] = {
     "-DKV=8 -DTR=2 -DTW=4", "-DKV=16 -DTR=2 -DTW=8"};
 
-/* The variant for the device's preferred float vector width: 8 lanes where
- * it is 8 (AVX2); otherwise the float16 layout, also below 8 (GPUs report
- * 1, their lanes being work-items; a vector is then just registers). */
-static int variant_of(const clnet_device *dev)
-{
-    cl_uint width = 0;
-    if (clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width,
-                        &width, NULL) != CL_SUCCESS)
-        width = 0;
-    return width == 8 ? 0 : 1;
-}
+/* The variant for the device's preferred float vector width. */
+static int variant_of(const clnet_device *dev) { return clnet_cl_prefers_float8(dev) ? 0 : 1; }
 
 /* The scratch: the laid-out weights and bias, then the padded planes, whose
  * slack rows and columns keep the reads of partial blocks inside. */

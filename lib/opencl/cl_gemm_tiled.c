@@ -52,17 +52,8 @@ _Static_assert(CLNET_CL_GEMM_TILE_COLS % COLS(FLOAT8_TILE) == 0 &&
                    CLNET_CL_GEMM_TILE_COLS % COLS(FLOAT16_TILE) == 0,
                "CLNET_CL_GEMM_TILE_COLS must be a multiple of every tile's columns");
 
-/* The variant for the device's preferred float vector width: 8 lanes where
- * it is 8 (AVX2); otherwise the float16 tile, also below 8 (GPUs report
- * 1, their lanes being work-items; a vector is then just registers). */
-static int variant_of(const clnet_device *dev)
-{
-    cl_uint width = 0;
-    if (clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width,
-                        &width, NULL) != CL_SUCCESS)
-        width = 0;
-    return width == 8 ? 0 : 1;
-}
+/* The variant for the device's preferred float vector width. */
+static int variant_of(const clnet_device *dev) { return clnet_cl_prefers_float8(dev) ? 0 : 1; }
 
 /* The tile height with the fewest padded rows, the taller on a tie. */
 static int pick_rows(const gemm_config *cfg, int64_t m)

@@ -149,6 +149,14 @@ void clnet_cl_scratch_release(clnet_device *dev, cl_mem mem);
 /* Releases the device's scratch buffer (device close). */
 void clnet_cl_scratch_free(clnet_device *dev);
 
+/* Whether the device's preferred float vector width is 8 (AVX2 on PoCL):
+ * the kernels with a register tile per vector width (direct 3x3, its
+ * weight gradient, the tiled GEMM) then take their float8 variant. Other
+ * widths take the float16 one, also below 8: GPUs report 1, their lanes
+ * being work-items, and a vector is then just registers. A failed query
+ * counts as not 8. */
+bool clnet_cl_prefers_float8(const clnet_device *dev);
+
 /* Work-group size for a reduction kernel that keeps `bytes_per_item` bytes
  * of __local memory per work-item and reduces `items` elements per group: a
  * power of two within what the kernel (CL_KERNEL_WORK_GROUP_SIZE) and the
