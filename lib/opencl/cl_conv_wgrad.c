@@ -144,9 +144,9 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
 
     const clnet_cl_arg sum_args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off), CLNET_CL_ARG(slices), CLNET_CL_ARG(cp),
-        CLNET_CL_TENSOR(wa),
+        CLNET_CL_ARG(k), CLNET_CL_TENSOR(wa),
     };
-    const size_t sum_global[3] = {(size_t)(g.c * 9), (size_t)g.k, 1};
+    const size_t sum_global[3] = {(size_t)(g.c * 9), (size_t)p.kblocks, 1};
     if (st == CLNET_OK)
         st = launch(dev, "wg_reduce", NARGS(sum_args), sum_args, sum_global);
     clnet_cl_scratch_release(dev, scratch);
