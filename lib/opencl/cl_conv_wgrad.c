@@ -11,7 +11,13 @@
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 /* KV and CB of cl/conv_wgrad.cl: output channels (vector lanes) and input
- * channels of a work-item. */
+ * channels of a work-item. Also on AVX2 (float8 preferred, a float16 two
+ * registers): float8 blocks of CB x columns 1x1, 2x1, 3x1, 4x1, 2x2, 2x4,
+ * 3x3, 2x6 and 4x2 (columns a step, each input value broadcast once) lost
+ * to float16 at CB 2 on ResNet-20's four 3x3 shapes at batch 128 (minima
+ * of interleaved runs): 4x2 by 0-11%, the others by 10-140%. A float16
+ * gives each broadcast two FMAs and each row of x half as many
+ * work-groups to feed. */
 #define WG_KV 16
 #define WG_CB 2
 /* Work-groups of partial sums to aim for per compute unit: enough for
