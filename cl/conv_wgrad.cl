@@ -137,18 +137,21 @@ __kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, i
 }
 
 /* dw[k][c][tap] = the sum of the slices' partials, slice 0 first, so that
- * the result does not depend on which work-item ran when.
- * Grid: (C * 9, K). */
+ * the result does not depend on which work-item ran when. A work-item sums
+ * the KV lanes of one (channel, tap) and block as vectors (scalar code is
+ * not vectorised) and stores the lanes below K. Grid: (C * 9, KB). */
 __kernel void wg_reduce(__global const float *part, int part_off, int slices, int cp,
-                        __global float *dw, int dw_off, int dw_kstride)
+                        int k_n, __global float *dw, int dw_off, int dw_kstride)
 {
-    const int t = get_global_id(0), k = get_global_id(1);
-    const int kblocks = (get_global_size(1) + KV - 1) / KV;
-    const int kb = k / KV, lane = k % KV;
-    const size_t step = (size_t)kblocks * cp * 9 * KV;
-    __global const float *p = part + part_off + ((size_t)kb * cp * 9 + t) * KV + lane;
-    float sum = 0.0f;
+    const int t = get_global_id(0), kb = get_global_id(1), kblocks = get_global_size(1);
+    const size_t step = (size_t)kblocks * cp * 9;
+    __global const float *p = part + part_off + ((size_t)kb * cp * 9 + t) * KV;
+    float16 sum = (float16)0.0f;
     for (int s = 0; s < slices; s++)
-        sum += p[s * step];
-    dw[dw_off + k * dw_kstride + t] = sum;
+        sum += vload16(s * step, p);
+    float lanes[KV];
+    vstore16(sum, 0, lanes);
+    const int k0 = kb * KV, kcount = min(KV, k_n - k0);
+    for (int l = 0; l < kcount; l++)
+        dw[dw_off + (k0 + l) * dw_kstride + t] = lanes[l];
 }

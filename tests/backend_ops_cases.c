@@ -342,9 +342,10 @@ static void add_conv_backward(const conv_case *cc)
 /* The direct 3x3 weight gradient (forced by DIRECT_3X3; cl_conv_wgrad.c):
  * ResNet-20's shapes at batch 1 and its downsampling layer, odd planes,
  * channel counts that leave vector lanes and channel blocks partly empty,
- * mixed and asymmetric strides and padding, input columns a stride leaves
- * unread, views, and a batch whose output rows split into slices that
- * cross images. */
+ * mixed and asymmetric strides and padding (up to 2), input columns a
+ * stride leaves unread, a plane narrower than the window, a last block of
+ * 8 output channels, views, and a batch whose output rows split into
+ * slices that cross images. */
 static const conv_case wgrad3x3_cases[] = {
     {1, 16, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 16, 16, 16, 32, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
@@ -357,6 +358,9 @@ static const conv_case wgrad3x3_cases[] = {
     {2, 3, 8, 10, 16, 3, 3, .s = {2, 2}, .flags = 0},
     {2, 4, 7, 7, 6, 3, 3, .pad = {1, 1, 1, 1}, .flags = VIEWS},
     {70, 3, 4, 4, 5, 3, 3, .pad = {1, 1, 1, 1}},
+    {2, 3, 5, 2, 8, 3, 3, .pad = {1, 1, 1, 1}},
+    {2, 5, 7, 9, 9, 3, 3, .s = {2, 2}, .pad = {2, 2, 2, 2}},
+    {1, 9, 8, 8, 40, 3, 3, .pad = {1, 1, 1, 1}},
 };
 
 /* A transposed convolution forced onto each of its implementations. */

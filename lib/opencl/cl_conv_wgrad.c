@@ -11,7 +11,13 @@
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 /* KV and CB of cl/conv_wgrad.cl: output channels (vector lanes) and input
- * channels of a work-item. */
+ * channels of a work-item. Also on AVX2 (float8 preferred, a float16 two
+ * registers): float8 blocks of CB x columns 1x1, 2x1, 3x1, 4x1, 2x2, 2x4,
+ * 3x3, 2x6 and 4x2 (columns a step, each input value broadcast once) lost
+ * to float16 at CB 2 on ResNet-20's four 3x3 shapes at batch 128 (minima
+ * of interleaved runs): 4x2 by 0-11%, the others by 10-140%. A float16
+ * gives each broadcast two FMAs and each row of x half as many
+ * work-groups to feed. */
 #define WG_KV 16
 #define WG_CB 2
 /* Work-groups of partial sums to aim for per compute unit: enough for
@@ -144,9 +150,9 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
 
     const clnet_cl_arg sum_args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off), CLNET_CL_ARG(slices), CLNET_CL_ARG(cp),
-        CLNET_CL_TENSOR(wa),
+        CLNET_CL_ARG(k), CLNET_CL_TENSOR(wa),
     };
-    const size_t sum_global[3] = {(size_t)(g.c * 9), (size_t)g.k, 1};
+    const size_t sum_global[3] = {(size_t)(g.c * 9), (size_t)p.kblocks, 1};
     if (st == CLNET_OK)
         st = launch(dev, "wg_reduce", NARGS(sum_args), sum_args, sum_global);
     clnet_cl_scratch_release(dev, scratch);
