@@ -247,8 +247,9 @@ static void print_mean(FILE *out, const recipe *rc, const row *rows, int n)
                 sum += rows[j].accuracy;
                 count++;
             }
-        fprintf(out, "| %s | %s | mean of %d seeds | | **%.2f%%** | %.2f%% | | |\n", rc->name,
-                rows[i].device, count, 100.0 * sum / count, 100.0 * rc->target);
+        fprintf(out, "| %s | %s | mean of %d seed%s | | **%.2f%%** | %.2f%% | | |\n", rc->name,
+                rows[i].device, count, count == 1 ? "" : "s", 100.0 * sum / count,
+                100.0 * rc->target);
     }
 }
 
