@@ -14,6 +14,16 @@
 CLNET_DEFINE_ACTIVATE(bn_act, float)
 CLNET_DEFINE_ACTIVATE(bn_act16, float16)
 
+/* Channel c's normalisation as y = scale * x + shift: (scale, shift). */
+#define BN_AFFINE(c)                                                               \
+    bn_affine(gamma[gamma_off + (c) * gamma_step], beta[beta_off + (c) * beta_step], \
+              mean[mean_off + (c) * mean_step], var[var_off + (c) * var_step], eps)
+inline float2 bn_affine(float gamma, float beta, float mean, float var, float eps)
+{
+    const float scale = gamma / sqrt(var + eps);
+    return (float2)(scale, beta - scale * mean);
+}
+
 /* batchnorm on planes of other sizes: an image's C x spatial elements in
  * one run, 16 per work-item (grid: (ceil(C * spatial / 16), N)), each lane
  * with its channel's scale and shift (worked out once per channel the
@@ -34,17 +44,15 @@ __kernel void batchnorm_flat(__global const float *x, int x_off, int x_bs,
     __global float *py = y + y_off + n * y_bs + j0;
     float scale[16], shift[16];
     int c = j0 / spatial, s = j0 % spatial;
-    float sc = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
-    float sh = beta[beta_off + c * beta_step] - sc * mean[mean_off + c * mean_step];
+    float2 affine = BN_AFFINE(c);
     for (int l = 0; l < count; l++, s++) {
         if (s == spatial) {
             s = 0;
             c++;
-            sc = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
-            sh = beta[beta_off + c * beta_step] - sc * mean[mean_off + c * mean_step];
+            affine = BN_AFFINE(c);
         }
-        scale[l] = sc;
-        shift[l] = sh;
+        scale[l] = affine.x;
+        shift[l] = affine.y;
     }
     if (count == 16) {
         float16 v = vload16(0, scale) * vload16(0, px) + vload16(0, shift);
@@ -74,9 +82,8 @@ __kernel void batchnorm16(__global const float *x, int x_off, int x_bs,
 {
     int s = get_global_id(0) * 16, c = get_global_id(1), n = get_global_id(2);
     int i = c * get_global_size(0) * 16 + s;
-    float scale = gamma[gamma_off + c * gamma_step] / sqrt(var[var_off + c * var_step] + eps);
-    float shift = beta[beta_off + c * beta_step] - scale * mean[mean_off + c * mean_step];
-    float16 v = scale * vload16(0, x + x_off + n * x_bs + i) + shift;
+    const float2 affine = BN_AFFINE(c);
+    float16 v = affine.x * vload16(0, x + x_off + n * x_bs + i) + affine.y;
     if (has_r)
         v += vload16(0, r + r_off + n * r_bs + i);
     vstore16(bn_act16(v, act_fn, act_alpha), 0, y + y_off + n * y_bs + i);
