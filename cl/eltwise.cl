@@ -74,6 +74,26 @@ RELU_BACKWARD_KERNEL16(relu, select((float16)0.0f, (float16)1.0f, v > 0.0f))
 RELU_BACKWARD_KERNEL16(leaky_relu, select((float16)alpha, (float16)1.0f, v > 0.0f))
 RELU_BACKWARD_KERNEL16(relu6, select((float16)0.0f, (float16)1.0f, v > 0.0f && v < 6.0f))
 
+/* The smooth functions' gradient, 16 per work-item as above: their slopes
+ * (common.clh) carry a NaN through by themselves. */
+#define SMOOTH_BACKWARD_KERNEL16(name, slope16)                                            \
+    __kernel void act_##name##_backward16(__global const float *x, int x_off, int x_bs,    \
+                                          __global const float *dy, int dy_off, int dy_bs, \
+                                          __global float *dx, int dx_off, int dx_bs,       \
+                                          float alpha)                                     \
+    {                                                                                      \
+        int i = get_global_id(0) * 16, n = get_global_id(1);                               \
+        float16 v = vload16(0, x + x_off + n * x_bs + i);                                  \
+        vstore16(vload16(0, dy + dy_off + n * dy_bs + i) * (slope16), 0,                   \
+                 dx + dx_off + n * dx_bs + i);                                             \
+    }
+
+SMOOTH_BACKWARD_KERNEL16(sigmoid, CLNET_SIGMOID_SLOPE(v))
+SMOOTH_BACKWARD_KERNEL16(tanh, CLNET_TANH_SLOPE(v))
+SMOOTH_BACKWARD_KERNEL16(swish, CLNET_SWISH_SLOPE(v))
+SMOOTH_BACKWARD_KERNEL16(lecun_tanh, CLNET_LECUN_TANH_SLOPE(v))
+SMOOTH_BACKWARD_KERNEL16(gelu, CLNET_GELU_SLOPE(v))
+
 /* The hash and keep rule of clnet_dropout_keep (lib/core/geometry.h), bit
  * for bit: the mask must not depend on the device. */
 inline uint hash32(uint x)

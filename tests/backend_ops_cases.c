@@ -578,6 +578,9 @@ static void add_act_cases(void)
         /* images of whole vectors of 16, NaN and infinities among them */
         add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(2, 4, 4, 4), FILL_UNIFORM, -8, 8));
         add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(3, 32), FILL_SPECIAL, -8, 8));
+        /* a batch of whole vectors of 16, its images not (one run) */
+        add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(16, 3, 5, 5), FILL_SPECIAL, -8, 8));
+        add_act((clnet_activation)fn, 0.1f, ranged(SHAPE(16, 3, 5, 5), FILL_UNIFORM, -30, 30));
     }
     add_act(CLNET_ACT_LEAKY_RELU, 0.01f, ranged(SHAPE(3, 1000), FILL_UNIFORM, -8, 8));
     add_act(CLNET_ACT_TANH, 0, ranged(SHAPE(2, 5, 31), FILL_UNIFORM, -8, 8));
@@ -633,6 +636,13 @@ static void add_act_backward_cases(void)
         add_act_backward(fn, 0.1f, ranged(SHAPE(2, 4, 4, 4), FILL_INTS, -8, 8), FILL_UNIFORM);
         add_act_backward(fn, 0.1f, ranged(SHAPE(3, 32), FILL_SPECIAL, -8, 8), FILL_UNIFORM);
         add_act_backward(fn, 0.1f, ranged(SHAPE(3, 32), FILL_UNIFORM, -8, 8), FILL_SPECIAL);
+        /* a batch of whole vectors of 16, its images not (one run) */
+        add_act_backward(fn, 0.1f, ranged(SHAPE(16, 3, 5, 5), FILL_INTS, -8, 8), FILL_UNIFORM);
+        add_act_backward(fn, 0.1f, ranged(SHAPE(16, 3, 5, 5), FILL_SPECIAL, -8, 8), FILL_UNIFORM);
+        add_act_backward(fn, 0.1f, ranged(SHAPE(16, 3, 5, 5), FILL_UNIFORM, -30, 30),
+                         FILL_UNIFORM);
+        add_act_backward(fn, 0.1f, ranged(SHAPE(16, 3, 5, 5), FILL_UNIFORM, -8, 8),
+                         FILL_SPECIAL);
     }
     add_act_backward(CLNET_ACT_LEAKY_RELU, 0.01f, ranged(SHAPE(3, 1000), FILL_UNIFORM, -8, 8),
                      FILL_UNIFORM);

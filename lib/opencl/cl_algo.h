@@ -121,6 +121,10 @@ extern const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS];
 bool clnet_cl_direct3x3_supports(const clnet_conv_params *p);
 bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *g);
 bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+/* Whether g's channel counts and plane are those on which the direct 3x3
+ * kernels were measured to beat Winograd and the GEMMs: forward, data
+ * gradient (on the transposed geometry) and weight gradient alike. */
+bool clnet_cl_direct3x3_wins(const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
                                      const clnet_tensor *x, const clnet_tensor *w,
                                      const clnet_tensor *b, clnet_tensor *y);

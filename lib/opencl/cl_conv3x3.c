@@ -82,11 +82,20 @@ static bool fits(const clnet_device *dev, const clnet_conv_geom *g, bool transpo
            (dev->info.max_alloc_bytes == 0 || (uint64_t)bytes <= dev->info.max_alloc_bytes);
 }
 
-/* The channel counts the kernel was measured to win on (at stride 2 too:
- * 2-3x the previous choice on ResNet-20's two stride-2 layers, AVX2). */
-static bool few_channels(const clnet_conv_geom *g)
+/* The shapes the kernels were measured to win on (AVX2 PoCL). Few channels
+ * (at stride 2 too: 2-3x the previous choice on ResNet-20's two stride-2
+ * layers). From 64 input channels on, against Winograd: thin products,
+ * c k / (c + k) <= 64 (ResNet-18's 128-channel 28x28 layer in 0.74x
+ * Winograd's time, airbench's 64 -> 256 on 15x15 in 0.48x), and up to 128
+ * on planes below 14x14 (airbench's 256-channel 7x7 and 3x3 layers, 0.66x);
+ * Winograd keeps 256 channels on 14x14 (1.34x faster) and 512 on 7x7
+ * (1.53x). */
+bool clnet_cl_direct3x3_wins(const clnet_conv_geom *g)
 {
-    return g->c <= 64 && g->k >= 16 && g->k <= 64;
+    if (g->c <= 64 && g->k >= 16 && g->k <= 64)
+        return true;
+    const int64_t thin = g->c * g->k / (g->c + g->k);
+    return g->c >= 64 && g->k >= 16 && (thin <= 64 || (thin <= 128 && g->oh * g->ow < 196));
 }
 
 bool clnet_cl_direct3x3_supports(const clnet_conv_params *p)
@@ -106,7 +115,7 @@ bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *
 
 bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 {
-    return clnet_cl_direct3x3_applies(dev, g) && few_channels(g);
+    return clnet_cl_direct3x3_applies(dev, g) && clnet_cl_direct3x3_wins(g);
 }
 
 /* A transposed convolution is the forward one over its input with s - 1
@@ -118,7 +127,7 @@ bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet
 {
     return t->kh == 3 && t->kw == 3 && t->dil_h == 1 && t->dil_w == 1 && t->groups == 1 &&
            (t->stride_h == 1 || t->stride_h == 2) && (t->stride_w == 1 || t->stride_w == 2) &&
-           t->pad_h <= 2 && t->pad_w <= 2 && few_channels(t) && fits(dev, t, true);
+           t->pad_h <= 2 && t->pad_w <= 2 && clnet_cl_direct3x3_wins(t) && fits(dev, t, true);
 }
 
 /* The c3_conv kernel of the strides (1 or 2 each). */

@@ -32,24 +32,47 @@ static void image_grid(const clnet_tensor *t, size_t grid[2])
     grid[1] = (size_t)t->shape[0];
 }
 
-/* Images of a multiple of 16 elements take the kernels that handle 16 per
- * work-item (name suffix "16", grid (image / 16, N)). */
-static bool whole_vectors(const clnet_tensor *t)
+/* The grid of the kernels that handle 16 elements per work-item (name
+ * suffix "16") on tensors of one image size: (image / 16, N) where an
+ * image is whole vectors; else, where every tensor's images follow each
+ * other without gaps and the batch is whole vectors, (N * image / 16, 1),
+ * the batch as one image (airbench's 24 x 31 x 31 images). False where
+ * neither holds. */
+static bool vector_grid(const clnet_tensor *const *ts, int count, size_t grid[2])
 {
-    return clnet_tensor_image_numel(t) % 16 == 0;
+    const int64_t image = clnet_tensor_image_numel(ts[0]), n = ts[0]->shape[0];
+    if (image % 16 == 0) {
+        grid[0] = (size_t)(image / 16);
+        grid[1] = (size_t)n;
+        return true;
+    }
+    if (n * image % 16 != 0)
+        return false;
+    for (int i = 0; i < count; i++)
+        if (ts[i]->stride[0] != image)
+            return false;
+    grid[0] = (size_t)(n * image / 16);
+    grid[1] = 1;
+    return true;
 }
 
-/* Grid (image / 16, N) of the 16-element kernels. */
-static void vector_grid(const clnet_tensor *t, size_t grid[2])
+/* The ReLU family and the smooth functions, whose gradients have a
+ * 16-element kernel too. */
+static bool backward16(clnet_activation fn)
 {
-    grid[0] = (size_t)clnet_tensor_image_numel(t) / 16;
-    grid[1] = (size_t)t->shape[0];
-}
-
-/* The ReLU family, whose gradient has a 16-element kernel too. */
-static bool relu_family(clnet_activation fn)
-{
-    return fn == CLNET_ACT_RELU || fn == CLNET_ACT_LEAKY_RELU || fn == CLNET_ACT_RELU6;
+    switch (fn) {
+    case CLNET_ACT_RELU:
+    case CLNET_ACT_LEAKY_RELU:
+    case CLNET_ACT_RELU6:
+    case CLNET_ACT_SIGMOID:
+    case CLNET_ACT_TANH:
+    case CLNET_ACT_SWISH:
+    case CLNET_ACT_LECUN_TANH:
+    case CLNET_ACT_GELU:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* Grid (spatial, C, N); spatial is 1 for a rank-2 tensor, and C too for a
@@ -75,9 +98,11 @@ clnet_status clnet_cl_activation(clnet_device *dev, const clnet_act_params *p,
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     cl_float alpha = p->alpha;
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(alpha) };
-    const bool vec = whole_vectors(y);
+    const clnet_tensor *const ts[] = {x, y};
     size_t grid[2];
-    (vec ? vector_grid : image_grid)(y, grid);
+    const bool vec = vector_grid(ts, 2, grid);
+    if (!vec)
+        image_grid(y, grid);
     char name[64];
     return launch(dev, activation_kernel(p->fn, vec ? "16" : "", name, sizeof name), NARGS(args),
                   args, 2, grid);
@@ -94,9 +119,11 @@ static clnet_status run_activation_backward(clnet_device *dev, const clnet_act_p
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(alpha),
     };
-    const bool vec = relu_family(p->fn) && whole_vectors(dx);
+    const clnet_tensor *const ts[] = {x, dy, dx};
     size_t grid[2];
-    (vec ? vector_grid : image_grid)(dx, grid);
+    const bool vec = backward16(p->fn) && vector_grid(ts, 3, grid);
+    if (!vec)
+        image_grid(dx, grid);
     char name[64];
     return launch(dev, activation_kernel(p->fn, vec ? "_backward16" : "_backward", name,
                                          sizeof name),
@@ -112,9 +139,11 @@ static clnet_status copy_block(clnet_device *dev, const clnet_tensor *x, clnet_t
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     cl_int y_start = (cl_int)start;
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(y_start) };
-    const bool vec = whole_vectors(x);
+    const clnet_tensor *const ts[] = {x, y};
     size_t grid[2];
-    (vec ? vector_grid : image_grid)(x, grid);
+    const bool vec = start == 0 && vector_grid(ts, 2, grid);
+    if (!vec)
+        image_grid(x, grid);
     return launch(dev, vec ? "copy_block16" : "copy_block", NARGS(args), args, 2, grid);
 }
 
@@ -146,11 +175,11 @@ static clnet_status run_binary(clnet_device *dev, clnet_binary_fn fn, const clne
     int64_t spatial = clnet_spatial_numel(a);
     bool per_channel = clnet_spatial_numel(b) != spatial;
     bool add = fn == CLNET_BINARY_ADD;
-    if (!per_channel && whole_vectors(y)) {
+    const clnet_tensor *const ts[] = {a, b, y};
+    size_t vgrid[2];
+    if (!per_channel && vector_grid(ts, 3, vgrid)) {
         clnet_cl_arg args[] = {CLNET_CL_TENSOR(aa), CLNET_CL_TENSOR(ba), CLNET_CL_TENSOR(ya)};
-        size_t grid[2];
-        vector_grid(y, grid);
-        return launch(dev, add ? "binary_add16" : "binary_mul16", NARGS(args), args, 2, grid);
+        return launch(dev, add ? "binary_add16" : "binary_mul16", NARGS(args), args, 2, vgrid);
     }
     cl_int b_cs = per_channel ? 1 : (cl_int)spatial, b_ss = per_channel ? 0 : 1;
     clnet_cl_arg args[] = {
