@@ -55,28 +55,12 @@ CLNET_ACTIVATIONS(ACTIVATION_KERNEL16)
 
 CLNET_ACTIVATIONS(ACTIVATION_BACKWARD_KERNEL)
 
-/* The ReLU family's gradient on images of a multiple of 16 elements, 16
- * per work-item, grid (image / 16, N); the slopes are those of
- * CLNET_ACTIVATIONS (the left one at a kink, NaN for a NaN x). */
-#define RELU_BACKWARD_KERNEL16(name, slope16)                                              \
-    __kernel void act_##name##_backward16(__global const float *x, int x_off, int x_bs,    \
-                                          __global const float *dy, int dy_off, int dy_bs, \
-                                          __global float *dx, int dx_off, int dx_bs,       \
-                                          float alpha)                                     \
-    {                                                                                      \
-        int i = get_global_id(0) * 16, n = get_global_id(1);                               \
-        float16 v = vload16(0, x + x_off + n * x_bs + i);                                  \
-        float16 s = select((slope16), v, isnan(v));                                        \
-        vstore16(vload16(0, dy + dy_off + n * dy_bs + i) * s, 0, dx + dx_off + n * dx_bs + i); \
-    }
-
-RELU_BACKWARD_KERNEL16(relu, select((float16)0.0f, (float16)1.0f, v > 0.0f))
-RELU_BACKWARD_KERNEL16(leaky_relu, select((float16)alpha, (float16)1.0f, v > 0.0f))
-RELU_BACKWARD_KERNEL16(relu6, select((float16)0.0f, (float16)1.0f, v > 0.0f && v < 6.0f))
-
-/* The smooth functions' gradient, 16 per work-item as above: their slopes
- * (common.clh) carry a NaN through by themselves. */
-#define SMOOTH_BACKWARD_KERNEL16(name, slope16)                                            \
+/* The gradient 16 elements per work-item, grid (image / 16, N) or the
+ * batch as one image (cl_eltwise.c), for the functions whose slope has a
+ * vector form: the ReLU family's (the left one at a kink; a NaN x passed
+ * on by KINKED) and the smooth functions' of common.clh, which carry a NaN
+ * through by themselves. */
+#define BACKWARD_KERNEL16(name, slope16)                                                   \
     __kernel void act_##name##_backward16(__global const float *x, int x_off, int x_bs,    \
                                           __global const float *dy, int dy_off, int dy_bs, \
                                           __global float *dx, int dx_off, int dx_bs,       \
@@ -87,12 +71,16 @@ RELU_BACKWARD_KERNEL16(relu6, select((float16)0.0f, (float16)1.0f, v > 0.0f && v
         vstore16(vload16(0, dy + dy_off + n * dy_bs + i) * (slope16), 0,                   \
                  dx + dx_off + n * dx_bs + i);                                             \
     }
+#define KINKED(s) select((s), v, isnan(v))
 
-SMOOTH_BACKWARD_KERNEL16(sigmoid, CLNET_SIGMOID_SLOPE(v))
-SMOOTH_BACKWARD_KERNEL16(tanh, CLNET_TANH_SLOPE(v))
-SMOOTH_BACKWARD_KERNEL16(swish, CLNET_SWISH_SLOPE(v))
-SMOOTH_BACKWARD_KERNEL16(lecun_tanh, CLNET_LECUN_TANH_SLOPE(v))
-SMOOTH_BACKWARD_KERNEL16(gelu, CLNET_GELU_SLOPE(v))
+BACKWARD_KERNEL16(relu, KINKED(select((float16)0.0f, (float16)1.0f, v > 0.0f)))
+BACKWARD_KERNEL16(leaky_relu, KINKED(select((float16)alpha, (float16)1.0f, v > 0.0f)))
+BACKWARD_KERNEL16(relu6, KINKED(select((float16)0.0f, (float16)1.0f, v > 0.0f && v < 6.0f)))
+BACKWARD_KERNEL16(sigmoid, CLNET_SIGMOID_SLOPE(v))
+BACKWARD_KERNEL16(tanh, CLNET_TANH_SLOPE(v))
+BACKWARD_KERNEL16(swish, CLNET_SWISH_SLOPE(v))
+BACKWARD_KERNEL16(lecun_tanh, CLNET_LECUN_TANH_SLOPE(v))
+BACKWARD_KERNEL16(gelu, CLNET_GELU_SLOPE(v))
 
 /* The hash and keep rule of clnet_dropout_keep (lib/core/geometry.h), bit
  * for bit: the mask must not depend on the device. */
