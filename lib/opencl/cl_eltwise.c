@@ -141,7 +141,7 @@ static clnet_status copy_block(clnet_device *dev, const clnet_tensor *x, clnet_t
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(y_start) };
     const clnet_tensor *const ts[] = {x, y};
     size_t grid[2];
-    const bool vec = start == 0 && vector_grid(ts, 2, grid);
+    const bool vec = vector_grid(ts, 2, grid);
     if (!vec)
         image_grid(x, grid);
     return launch(dev, vec ? "copy_block16" : "copy_block", NARGS(args), args, 2, grid);
