@@ -39,6 +39,10 @@ static const conv_case conv_cases[] = {
     {1, 6, 14, 14, 16, 5, 5, .s = {2, 2}, .pad = {2, 2, 2, 2}, .flags = BIAS},
     {1, 3, 31, 31, 8, 7, 7, .s = {2, 2}, .pad = {3, 3, 3, 3}, .flags = BIAS},
     {1, 3, 63, 63, 4, 11, 11, .s = {4, 4}, .pad = {2, 2, 2, 2}, .flags = BIAS},
+    /* strided stems with output rows of 16 lanes and more (AlexNet's,
+     * ResNet's), one of them not square */
+    {2, 3, 75, 75, 8, 11, 11, .s = {4, 4}, .pad = {2, 2, 2, 2}, .flags = BIAS},
+    {2, 3, 40, 37, 8, 7, 7, .s = {2, 2}, .pad = {3, 3, 3, 3}},
     {2, 2, 3, 3, 3, 5, 5, .pad = {1, 1, 1, 1}},
     /* non-square kernels, asymmetric padding, even kernels */
     {2, 3, 13, 17, 4, 3, 5, .pad = {1, 2, 1, 2}},
@@ -881,6 +885,11 @@ static void add_misc_cases(void)
     /* B larger than a CPU's cache (16 MiB): the product is computed
      * transposed when B would be streamed once per tile of rows */
     add_gemm(30, 2048, 2100, false, false, 1, 1, false);
+    /* transposes wider than a CPU work-item's span of 128 x 128, ragged on
+     * every side, and a product whose small B groups its tiles along rows */
+    for (int t = 0; t < 4; t++)
+        add_gemm(150, 300, 260, t & 1, t & 2, 1, t == 3, false);
+    add_gemm(1000, 600, 24, true, false, 1, 0, false);
     add_gemm(1, 1, 1, false, false, 1, 0, false);
     add_gemm(64, 64, 64, false, false, 1, 0, false);
     add_gemm(33, 65, 17, true, false, 0.5f, 2, false);

@@ -2,6 +2,8 @@
  * above it: OpenCL errors as clnet statuses, tensors as kernel arguments. */
 #include "opencl/clcl.h"
 
+#include <string.h>
+
 clnet_status clnet_cl_check(clnet_device *dev, cl_int err, const char *what)
 {
     if (err == CL_SUCCESS)
@@ -25,4 +27,9 @@ bool clnet_cl_prefers_float8(const clnet_device *dev)
     cl_uint width = 0;
     return clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT,
                            sizeof width, &width, NULL) == CL_SUCCESS && width == 8;
+}
+
+bool clnet_cl_is_cpu(const clnet_device *dev)
+{
+    return strcmp(dev->info.type, "cpu") == 0;
 }

@@ -37,17 +37,19 @@ static clnet_status transpose(clnet_device *dev, clnet_cl_matrix src, int64_t sr
            sc = (cl_int)src_cols;
     cl_int dof = (cl_int)dst.off, dld = (cl_int)dst.ld, dr = (cl_int)dst_rows,
            dc = (cl_int)dst_cols;
+    /* a CPU turns 8 x 8 blocks of 16 x 16 per work-item (see the kernel) */
+    const cl_int span = clnet_cl_is_cpu(dev) ? 8 : 1;
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(src.mem), CLNET_CL_ARG(so), CLNET_CL_ARG(sld), CLNET_CL_ARG(sr),
         CLNET_CL_ARG(sc), CLNET_CL_ARG(dst.mem), CLNET_CL_ARG(dof), CLNET_CL_ARG(dld),
-        CLNET_CL_ARG(dr), CLNET_CL_ARG(dc),
+        CLNET_CL_ARG(dr), CLNET_CL_ARG(dc), CLNET_CL_ARG(span),
     };
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "gemm", NULL, "transpose16", &kernel);
     if (st != CLNET_OK)
         return st;
-    const size_t global[2] = {(size_t)clnet_ceil_div(dst_cols, 16),
-                              (size_t)clnet_ceil_div(dst_rows, 16)};
+    const size_t global[2] = {(size_t)clnet_ceil_div(dst_cols, 16 * span),
+                              (size_t)clnet_ceil_div(dst_rows, 16 * span)};
     return clnet_cl_launch(dev, kernel, "transpose16", NARGS(args), args, 2, global, NULL);
 }
 

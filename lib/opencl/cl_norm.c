@@ -5,7 +5,6 @@
 #include "opencl/clcl.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -65,7 +64,7 @@ clnet_status clnet_cl_reduce_size(clnet_device *dev, cl_kernel kernel, size_t by
 clnet_status clnet_cl_channel_group_size(clnet_device *dev, cl_kernel kernel,
                                          size_t bytes_per_item, size_t items, size_t *local)
 {
-    if (strcmp(dev->info.type, "cpu") == 0) {
+    if (clnet_cl_is_cpu(dev)) {
         *local = 1;
         return CLNET_OK;
     }

@@ -157,6 +157,11 @@ void clnet_cl_scratch_free(clnet_device *dev);
  * counts as not 8. */
 bool clnet_cl_prefers_float8(const clnet_device *dev);
 
+/* Whether the device is a CPU (PoCL's pthread device, say), where a
+ * work-group runs on one core and the kernels that care pick their
+ * work-group shapes and per-item work for the caches, not for lanes. */
+bool clnet_cl_is_cpu(const clnet_device *dev);
+
 /* Work-group size for a reduction kernel that keeps `bytes_per_item` bytes
  * of __local memory per work-item and reduces `items` elements per group: a
  * power of two within what the kernel (CL_KERNEL_WORK_GROUP_SIZE) and the
