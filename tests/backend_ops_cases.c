@@ -249,6 +249,7 @@ static const struct forced_algo {
     {CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,"},
     {CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
     {CLNET_CONV_ALGO_DIRECT_3X3, "algo=direct_3x3,"},
+    {CLNET_CONV_ALGO_SPACE_TO_DEPTH, "algo=space_to_depth,"},
 };
 
 static void add_conv_forced(const conv_case *cc)
@@ -286,6 +287,8 @@ static void add_conv_fused_cases(void)
          CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
         {{1, 6, 9, 9, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 6, .flags = VIEWS},
          CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
+        {{2, 3, 40, 37, 8, 7, 7, .s = {2, 2}, .pad = {3, 3, 3, 3}, .flags = BIAS},
+         CLNET_CONV_ALGO_SPACE_TO_DEPTH, "algo=space_to_depth,"},
     };
     for (size_t i = 0; i < sizeof fused / sizeof fused[0]; i++)
         for (int fn = 0; fn < CLNET_ACT_COUNT; fn++) {
@@ -332,15 +335,17 @@ static void add_conv_backward_as(const conv_case *cc, clnet_conv_algo algo, cons
 }
 
 /* The gradients have several implementations on OpenCL, each forced here
- * through params.algo: the direct kernels, GEMMs over im2col columns, and
- * for the data gradient of stride-1 3x3 convolutions Winograd (elsewhere
- * WINOGRAD, like the other values, leaves the choice to the backend). */
+ * through params.algo: the direct kernels, GEMMs over im2col columns, for
+ * the data gradient of stride-1 3x3 convolutions Winograd (elsewhere
+ * WINOGRAD, like the other values, leaves the choice to the backend), and
+ * for strided convolutions the space-to-depth rewrite. */
 static void add_conv_backward(const conv_case *cc)
 {
     add_conv_backward_as(cc, CLNET_CONV_ALGO_AUTO, "");
     add_conv_backward_as(cc, CLNET_CONV_ALGO_DIRECT, "algo=direct,");
     add_conv_backward_as(cc, CLNET_CONV_ALGO_IM2COL, "algo=im2col,");
     add_conv_backward_as(cc, CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,");
+    add_conv_backward_as(cc, CLNET_CONV_ALGO_SPACE_TO_DEPTH, "algo=space_to_depth,");
 }
 
 /* The direct 3x3 weight gradient (forced by DIRECT_3X3; cl_conv_wgrad.c):

@@ -102,6 +102,19 @@ static clnet_status run_backward_weights(clnet_device *dev, const clnet_op *op,
     return clnet_cl_launch(dev, kernel, kname, NARGS(args), args, 1, &global, &local);
 }
 
+/* Whether a gradient (f: the forward's geometry) takes the space-to-depth
+ * rewrite: forced by SPACE_TO_DEPTH where it applies, else by its rule
+ * unless DIRECT or IM2COL is forced. */
+static bool s2d_chosen(const clnet_device *dev, const clnet_op *op, const clnet_conv_geom *f)
+{
+    switch (op->u.conv.algo) {
+    case CLNET_CONV_ALGO_SPACE_TO_DEPTH: return clnet_cl_s2d_applies(dev, f);
+    case CLNET_CONV_ALGO_DIRECT:
+    case CLNET_CONV_ALGO_IM2COL: return false;
+    default: return clnet_cl_s2d_preferred(dev, f);
+    }
+}
+
 clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
@@ -111,6 +124,8 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
         if (op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
             op->u.conv.algo != CLNET_CONV_ALGO_IM2COL && clnet_cl_single_tap_applies(dev, &g))
             return clnet_cl_conv_backward_weights_tap(dev, op, in[0], in[1], out[0]);
+        if (s2d_chosen(dev, op, &g))
+            return clnet_cl_conv_backward_weights_s2d(dev, op, in[0], in[1], out[0]);
         if (op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
             op->u.conv.algo != CLNET_CONV_ALGO_IM2COL && clnet_cl_depthwise_weights_applies(&g))
             return clnet_cl_depthwise_backward_weights(dev, op, in[0], in[1], out[0]);
@@ -136,6 +151,11 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
         algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_single_tap_applies(dev, &g))
         return clnet_cl_conv_single_tap(dev, op, x, w, b, y);
+    if (!b) {
+        const clnet_conv_geom f = clnet_cl_forward_of_transpose(&g);
+        if (s2d_chosen(dev, op, &f))
+            return clnet_cl_conv_transpose_s2d(dev, op, x, w, y);
+    }
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
         algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_depthwise3x3_transpose_applies(&g))
         return clnet_cl_conv_transpose_depthwise3x3(dev, op, x, w, b, y);

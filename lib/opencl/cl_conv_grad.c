@@ -37,9 +37,7 @@ static int64_t taps(const clnet_conv_geom *f)
     return f->c_per_group * f->kh * f->kw;
 }
 
-/* CONV_TRANSPOSE's geometry names its own input and output; the forward
- * convolution whose data gradient it is runs the other way. */
-static clnet_conv_geom forward_of_transpose(const clnet_conv_geom *t)
+clnet_conv_geom clnet_cl_forward_of_transpose(const clnet_conv_geom *t)
 {
     clnet_conv_geom f = *t;
     f.c = t->k;
@@ -196,7 +194,7 @@ bool clnet_cl_grad_weights_gemm_applies(const clnet_conv_geom *f, bool preferred
 
 bool clnet_cl_grad_data_gemm_applies(const clnet_conv_geom *t, bool preferred)
 {
-    clnet_conv_geom f = forward_of_transpose(t);
+    clnet_conv_geom f = clnet_cl_forward_of_transpose(t);
     return fits(&f) && (!preferred || worth(&f));
 }
 
@@ -409,7 +407,7 @@ clnet_status clnet_cl_conv_transpose_gemm(clnet_device *dev, const clnet_op *op,
                                           const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom tg = clnet_conv_geom_of(op, x, w, y);
-    const clnet_conv_geom f = forward_of_transpose(&tg);
+    const clnet_conv_geom f = clnet_cl_forward_of_transpose(&tg);
     const grad_plan p = plan_of(&f);
     const int64_t plane = f.oh * f.ow, t = taps(&f);
     cl_mem scratch;

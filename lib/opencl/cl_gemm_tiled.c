@@ -146,8 +146,8 @@ static gemm_shape shape_of(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw,
  *
  * `along_rows` swaps the two: a group holds the column tiles of one row
  * tile, which write C's rows whole where a column of tiles writes one
- * line into each of C's rows, a page apart on a wide C. The caller asks
- * for it where all of B stays in cache for every row tile. */
+ * line into each of C's rows, a page apart on a wide C (see
+ * groups_along_rows). */
 #define CPU_GROUP_MIN_ITEMS 8
 static void cpu_groups(const clnet_device *dev, cl_kernel kernel, const size_t global[3],
                        bool along_rows, size_t local[3])
@@ -172,14 +172,17 @@ static void cpu_groups(const clnet_device *dev, cl_kernel kernel, const size_t g
     local[2] = 1;
 }
 
-/* Whether a single product's B (k x n) fits in half the device's cache,
- * so that the row tiles find it there one after another. LINEAR's weight
- * gradient, dw (4096 x 4096) = dy^T x over a batch of 32, is such a
- * product: grouped along rows it took 17 ms instead of 27 (AVX2). */
-static bool b_stays_cached(const clnet_device *dev, const clnet_cl_gemm_batch *g)
+/* Whether a single product should group its tiles along rows: one whose
+ * sums are short (k <= 64), so that a column of tiles would find little of
+ * B to share while writing a line into each of C's rows, and whose B fits
+ * in half the device's cache, where the row tiles find it one after
+ * another. LINEAR's weight gradient, dw (4096 x 4096) = dy^T x over a
+ * batch of 32, went 27 -> 17 ms (AVX2); products with long sums lost (an
+ * image's im2col GEMM of AlexNet's first layer, k = 363: 52 -> 60 ms). */
+static bool groups_along_rows(const clnet_device *dev, const clnet_cl_gemm_batch *g)
 {
     cl_ulong cache = 0;
-    if (g->images * g->groups != 1 ||
+    if (g->images * g->groups != 1 || g->k > 64 ||
         clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache, &cache,
                         NULL) != CL_SUCCESS)
         return false;
@@ -230,7 +233,7 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     size_t local[3];
     const bool cpu = clnet_cl_is_cpu(dev);
     if (cpu)
-        cpu_groups(dev, kernel, global, b_stays_cached(dev, g), local);
+        cpu_groups(dev, kernel, global, groups_along_rows(dev, g), local);
     return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
                            global, cpu ? local : NULL);
 }

@@ -10,6 +10,11 @@
 
 typedef struct clnet_cl_program clnet_cl_program;   /* built program + its kernels */
 
+/* Scratch buffers a device keeps: an op that rewrites its operands (the
+ * space-to-depth convolution) holds one while the op it runs on them takes
+ * the other. */
+#define CLNET_CL_SCRATCH_SLOTS 2
+
 /* Per-device state, in clnet_device.backend. */
 typedef struct clnet_cl_device {
     cl_platform_id platform;
@@ -24,12 +29,12 @@ typedef struct clnet_cl_device {
                                    manifest matched this device; 0 = none yet */
     /* Guarded by ctx->lock, NULL until first needed: the AUTO convolution
      * choices (cl_tune_table.c, released by clnet_cl_tuning_close) and the
-     * buffer for ops' intermediate data (cl_scratch.c, released by
+     * buffers for ops' intermediate data (cl_scratch.c, released by
      * clnet_cl_scratch_free). */
     struct clnet_cl_tuning *tuning;
-    cl_mem scratch;
-    size_t scratch_bytes;
-    bool scratch_busy;
+    cl_mem scratch[CLNET_CL_SCRATCH_SLOTS];
+    size_t scratch_bytes[CLNET_CL_SCRATCH_SLOTS];
+    bool scratch_busy[CLNET_CL_SCRATCH_SLOTS];
 } clnet_cl_device;
 
 static inline clnet_cl_device *clnet_cl(const clnet_device *dev)
@@ -137,8 +142,9 @@ clnet_status clnet_cl_activation(clnet_device *dev, const clnet_act_params *p,
                                  const clnet_tensor *x, clnet_tensor *y);
 
 /* A device buffer of at least `bytes` for one op's intermediate data (the
- * columns of im2col, transformed tiles): the device's own scratch buffer,
- * grown as needed, or a new one while another caller holds it. Hand it
+ * columns of im2col, transformed tiles): the first free one of the
+ * device's own scratch buffers, grown as needed, or a new one while
+ * callers hold them all. Hand it
  * back with clnet_cl_scratch_release once the last command that uses it is
  * queued: the in-order queue runs later ops after those commands, so the
  * next holder cannot overwrite data still to be read. Errors: an
@@ -146,7 +152,7 @@ clnet_status clnet_cl_activation(clnet_device *dev, const clnet_act_params *p,
 clnet_status clnet_cl_scratch_acquire(clnet_device *dev, size_t bytes, cl_mem *out);
 void clnet_cl_scratch_release(clnet_device *dev, cl_mem mem);
 
-/* Releases the device's scratch buffer (device close). */
+/* Releases the device's scratch buffers (device close). */
 void clnet_cl_scratch_free(clnet_device *dev);
 
 /* Whether the device's preferred float vector width is 8 (AVX2 on PoCL):

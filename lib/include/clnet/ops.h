@@ -222,8 +222,10 @@ typedef struct clnet_act_params {
  * convolution's gradients) take the field as a hint instead: DIRECT and
  * IM2COL force those implementations, WINOGRAD forces it for a transposed
  * 3x3 stride-1 convolution, DIRECT_3X3 the direct 3x3 weight gradient
- * (stride 1 or 2, groups 1) on OpenCL, and any value that does not apply
- * leaves the choice to the backend. */
+ * (stride 1 or 2, groups 1) on OpenCL, SPACE_TO_DEPTH the rewrite of both
+ * gradients (groups 1, dilation 1, a stride above 1; for CONV_TRANSPOSE,
+ * no bias) on OpenCL, and any value that does not apply leaves the choice
+ * to the backend. */
 typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_AUTO = 0,
     CLNET_CONV_ALGO_DIRECT,        /* register-blocked direct convolution */
@@ -233,6 +235,8 @@ typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_DEPTHWISE,     /* groups == C == K */
     CLNET_CONV_ALGO_SINGLE_TAP,    /* 1x1 planes read by one tap: that tap's 1x1 convolution */
     CLNET_CONV_ALGO_DIRECT_3X3,    /* direct, output channels as vector lanes: 3x3, stride 1 or 2 */
+    CLNET_CONV_ALGO_SPACE_TO_DEPTH, /* strides' phases as channels, then a stride-1 convolution:
+                                       groups 1, dilation 1, a stride above 1 */
     CLNET_CONV_ALGO_COUNT
 } clnet_conv_algo;
 

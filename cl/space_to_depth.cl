@@ -1,0 +1,71 @@
+/* space_to_depth.cl - the layouts of a strided convolution rewritten as a
+ * stride-1 one (lib/opencl/cl_conv_s2d.c): with strides (SH, SW), input
+ * channel c and phase (u, v) become channel (c * SH + u) * SW + v of X',
+ * whose pixel (p, q) is x's (p * SH + u - PH, q * SW + v - PW), and tap (i,
+ * j) of the window becomes tap (i / SH, j / SW) of that channel. The
+ * window of A_h x A_w = ceil(KH / SH) x ceil(KW / SW) taps is zero where
+ * i or j reach past KH or KW.
+ *
+ * Every kernel takes one work-item per element of what it writes; the
+ * shapes below are cl_int fields only, laid out like `s2d_shape` in
+ * cl_conv_s2d.c. */
+typedef struct s2d_shape {
+    int c, h, w;        /* x's channels and plane */
+    int sh, sw, ph, pw; /* strides, begin padding */
+    int hs, ws;         /* X''s plane: the output plane plus A_h - 1, A_w - 1 */
+    int kh, kw, ah, aw; /* the window and the rewritten one */
+} s2d_shape;
+
+/* X'[n][c'][p][q] from x (zero in the padding and past x's edges). Grid:
+ * dim 0 = q, dim 1 = c' * hs + p, dim 2 = n. */
+__kernel void s2d_input(__global const float *x, int x_off, int x_bs, __global float *xs,
+                        int xs_off, s2d_shape s)
+{
+    const int q = get_global_id(0), cp = get_global_id(1), n = get_global_id(2);
+    const int cs = cp / s.hs, p = cp % s.hs;
+    const int c = cs / (s.sh * s.sw), u = cs / s.sw % s.sh, v = cs % s.sw;
+    const int ih = p * s.sh + u - s.ph, iw = q * s.sw + v - s.pw;
+    const bool inside = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w;
+    xs[xs_off + ((n * s.c * s.sh * s.sw + cs) * s.hs + p) * s.ws + q] =
+        inside ? x[x_off + n * x_bs + (c * s.h + ih) * s.w + iw] : 0.0f;
+}
+
+/* dx[n][c][ih][iw] = dX' (at element 0) at the pixel that x's (ih, iw)
+ * became, zero where it fell past X' (rows and columns no window reads).
+ * Grid: dim 0 = iw, dim 1 = c * h + ih, dim 2 = n. */
+__kernel void s2d_input_grad(__global const float *dxs, __global float *dx, int dx_off,
+                             int dx_bs, s2d_shape s)
+{
+    const int iw = get_global_id(0), ch = get_global_id(1), n = get_global_id(2);
+    const int c = ch / s.h, ih = ch % s.h;
+    const int th = ih + s.ph, tw = iw + s.pw;
+    const int p = th / s.sh, u = th % s.sh, q = tw / s.sw, v = tw % s.sw;
+    const int cs = (c * s.sh + u) * s.sw + v;
+    dx[dx_off + n * dx_bs + ch * s.w + iw] =
+        p < s.hs && q < s.ws ? dxs[((n * s.c * s.sh * s.sw + cs) * s.hs + p) * s.ws + q] : 0.0f;
+}
+
+/* W'[k][c'][a][b] = w[k][c][a * SH + u][b * SW + v], zero past the window.
+ * Grid: dim 0 = b, dim 1 = a, dim 2 = k * C' + c'. */
+__kernel void s2d_weights(__global const float *w, int w_off, int w_bs, __global float *ws,
+                          int ws_off, s2d_shape s)
+{
+    const int b = get_global_id(0), a = get_global_id(1), kc = get_global_id(2);
+    const int cin = s.c * s.sh * s.sw, k = kc / cin, cs = kc % cin;
+    const int c = cs / (s.sh * s.sw), u = cs / s.sw % s.sh, v = cs % s.sw;
+    const int i = a * s.sh + u, j = b * s.sw + v;
+    ws[ws_off + (kc * s.ah + a) * s.aw + b] =
+        i < s.kh && j < s.kw ? w[w_off + k * w_bs + (c * s.kh + i) * s.kw + j] : 0.0f;
+}
+
+/* dw[k][c][i][j] = dW' at the tap that (i, j) became. Grid: dim 0 = j,
+ * dim 1 = i, dim 2 = k * C + c. */
+__kernel void s2d_weights_grad(__global const float *dws, int dws_off, __global float *dw,
+                               int dw_off, int dw_bs, s2d_shape s)
+{
+    const int j = get_global_id(0), i = get_global_id(1), kc = get_global_id(2);
+    const int k = kc / s.c, c = kc % s.c;
+    const int cs = (c * s.sh + i % s.sh) * s.sw + j % s.sw;
+    dw[dw_off + k * dw_bs + (c * s.kh + i) * s.kw + j] =
+        dws[dws_off + ((k * s.c * s.sh * s.sw + cs) * s.ah + i / s.sh) * s.aw + j / s.sw];
+}
