@@ -110,14 +110,6 @@ inline bn_split split_group(int units)
     return p;
 }
 
-/* The sum of a vector's 16 lanes, in a tree. */
-inline float sum16(float16 v)
-{
-    const float8 h = v.lo + v.hi;
-    const float4 q = h.lo + h.hi;
-    return (q.x + q.y) + (q.z + q.w);
-}
-
 /* Sums of two values over the work-group (size a power of two) in one
  * barrier tree, one float2 slot per work-item of `ls`; every work-item gets
  * both totals. ls keeps them, so it may not be reused afterwards. */

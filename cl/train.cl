@@ -49,27 +49,34 @@ static inline float group_max(float v, __local float *scratch)
 
 /* REDUCE_SUM of x (N, C, spatial...). Work-group g sums channel c = g % C
  * over `images` images starting at image g / C: all N of them into y[c]
- * (per channel), or one into y[n, c] (keep_batch, images = 1). The flat
- * index over (image, position) advances by the group size without a
- * division per element, which matters when spatial is 1 (LINEAR's bias). */
+ * (per channel), or one into y[n, c] (keep_batch, images = 1). With
+ * `by_rows` (a CPU, one work-item per group) the item sums each image's
+ * plane as a row of vectors; otherwise the items share the flat index over
+ * (image, position), which advances by the group size without a division
+ * per element (that matters when spatial is 1: LINEAR's bias). */
 __kernel void reduce_sum(__global const float *x, int x_off, int x_bs,
                          __global float *y, int y_off, int y_bs,
-                         int channels, int spatial, int images, int keep_batch,
+                         int channels, int spatial, int images, int keep_batch, int by_rows,
                          __local float *scratch)
 {
     const int g = get_group_id(0), c = g % channels, n0 = g / channels;
     const int lid = get_local_id(0), size = get_local_size(0);
-    const int step_n = size / spatial, step_s = size % spatial;
     __global const float *xc = x + x_off + n0 * x_bs + c * spatial;
     float sum = 0.0f;
-    int n = lid / spatial, s = lid % spatial;
-    while (n < images) {
-        sum += xc[n * x_bs + s];
-        n += step_n;
-        s += step_s;
-        if (s >= spatial) {
-            s -= spatial;
-            n++;
+    if (by_rows) {
+        for (int n = lid; n < images; n += size)
+            sum += row_sum(xc + n * x_bs, spatial);
+    } else {
+        const int step_n = size / spatial, step_s = size % spatial;
+        int n = lid / spatial, s = lid % spatial;
+        while (n < images) {
+            sum += xc[n * x_bs + s];
+            n += step_n;
+            s += step_s;
+            if (s >= spatial) {
+                s -= spatial;
+                n++;
+            }
         }
     }
     sum = group_sum(sum, scratch);

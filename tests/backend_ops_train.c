@@ -203,6 +203,8 @@ static void add_loss_cases(void)
         add_reduce(SHAPE(8, 64, 16, 16), keep);
         add_reduce(SHAPE(4, 10), keep);
         add_reduce(SHAPE(2, 5, 31), keep);
+        add_reduce(SHAPE(3, 4, 31, 31), keep);
+        add_reduce(SHAPE(5, 3, 4, 4), keep);
         add_reduce(SHAPE(1, 1, 1, 1), keep);
         add_reduce(SHAPE(64, 1000), keep);
         add_reduce(chview(SHAPE(2, 6, 5, 5)), keep);
