@@ -146,6 +146,9 @@ static clnet_device *device_new(cl_platform_id platform, cl_device_id id)
     }
     cl->platform = platform;
     cl->id = id;
+    if (clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cl->cache_bytes,
+                        &cl->cache_bytes, NULL) != CL_SUCCESS)
+        cl->cache_bytes = 0;
     dev->iface = &cl_iface;
     dev->backend = cl;
     fill_info(platform, id, &dev->info);

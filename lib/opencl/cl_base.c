@@ -22,6 +22,21 @@ clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t)
     return a;
 }
 
+clnet_tensor clnet_cl_buffer_tensor(clnet_device *dev, cl_mem buf, int64_t offset, int ndim,
+                                    const int64_t *shape, clnet_storage *storage)
+{
+    clnet_tensor t = {.storage = storage, .dtype = CLNET_F32, .ndim = ndim, .offset = offset};
+    int64_t count = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        t.shape[d] = shape[d];
+        t.stride[d] = count;
+        count *= shape[d];
+    }
+    *storage = (clnet_storage){.dev = dev, .handle = buf, .refs = 1,
+                               .bytes = (size_t)(offset + count) * sizeof(cl_float)};
+    return t;
+}
+
 bool clnet_cl_prefers_float8(const clnet_device *dev)
 {
     cl_uint width = 0;

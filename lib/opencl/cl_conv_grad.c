@@ -522,16 +522,11 @@ clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *
     const size_t global[3] = {(size_t)t.c_per_group, (size_t)t.k, 1};
     clnet_status st = launch(dev, "flip_weights", NARGS(args), args, global);
     /* the rotated weights as a tensor of the forward convolution's shape */
-    clnet_storage storage = {.dev = dev, .handle = flipped, .bytes = count * sizeof(cl_float),
-                             .refs = 1};
-    clnet_tensor wf = {.storage = &storage, .dtype = CLNET_F32, .ndim = w->ndim};
-    wf.shape[0] = t.k;
-    wf.shape[1] = t.c_per_group;
+    int64_t wf_shape[CLNET_MAX_DIMS] = {t.k, t.c_per_group};
     for (int d = 2; d < w->ndim; d++)
-        wf.shape[d] = w->shape[d];
-    wf.stride[w->ndim - 1] = 1;
-    for (int d = w->ndim - 2; d >= 0; d--)
-        wf.stride[d] = wf.stride[d + 1] * wf.shape[d + 1];
+        wf_shape[d] = w->shape[d];
+    clnet_storage storage;
+    clnet_tensor wf = clnet_cl_buffer_tensor(dev, flipped, 0, w->ndim, wf_shape, &storage);
     if (st == CLNET_OK)
         st = clnet_cl_conv_forward(dev, &fwd, x, &wf, b, y);
     clReleaseMemObject(flipped);

@@ -111,16 +111,6 @@ static clnet_status weights_to_s2d(clnet_device *dev, const s2d_geom *r, const c
 
 /* A dense 4-D tensor over elements [off, off + a*b*c*d) of buf, valid while
  * `storage` lives. */
-static clnet_tensor buffer_tensor(clnet_storage *storage, clnet_device *dev, cl_mem buf,
-                                  int64_t off, int64_t a, int64_t b, int64_t c, int64_t d)
-{
-    *storage = (clnet_storage){.dev = dev, .handle = buf, .refs = 1,
-                               .bytes = (size_t)(off + a * b * c * d) * sizeof(cl_float)};
-    clnet_tensor t = {.storage = storage, .dtype = CLNET_F32, .ndim = 4, .offset = off,
-                      .shape = {a, b, c, d}, .stride = {b * c * d, c * d, d, 1}};
-    return t;
-}
-
 /* A scratch buffer holding X' (or its gradient) at element 0 and W' (or its
  * gradient) after it, as tensors; it must stay where it was filled in. */
 typedef struct s2d_scratch {
@@ -138,9 +128,10 @@ static clnet_status scratch_acquire(clnet_device *dev, const clnet_conv_geom *f,
                                                         sizeof(cl_float), &sc->buf);
     if (st != CLNET_OK)
         return st;
-    sc->xs = buffer_tensor(&sc->xs_storage, dev, sc->buf, 0, r->n, r->cs, r->s.hs, r->s.ws);
-    sc->ws = buffer_tensor(&sc->ws_storage, dev, sc->buf, r->x_elems, r->k, r->cs, r->s.ah,
-                           r->s.aw);
+    const int64_t xs_shape[4] = {r->n, r->cs, r->s.hs, r->s.ws};
+    const int64_t ws_shape[4] = {r->k, r->cs, r->s.ah, r->s.aw};
+    sc->xs = clnet_cl_buffer_tensor(dev, sc->buf, 0, 4, xs_shape, &sc->xs_storage);
+    sc->ws = clnet_cl_buffer_tensor(dev, sc->buf, r->x_elems, 4, ws_shape, &sc->ws_storage);
     return CLNET_OK;
 }
 

@@ -181,12 +181,10 @@ static void cpu_groups(const clnet_device *dev, cl_kernel kernel, const size_t g
  * image's im2col GEMM of AlexNet's first layer, k = 363: 52 -> 60 ms). */
 static bool groups_along_rows(const clnet_device *dev, const clnet_cl_gemm_batch *g)
 {
-    cl_ulong cache = 0;
-    if (g->images * g->groups != 1 || g->k > 64 ||
-        clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache, &cache,
-                        NULL) != CL_SUCCESS)
+    if (g->images * g->groups != 1 || g->k > 64)
         return false;
-    return (double)g->k * (double)g->n * sizeof(cl_float) <= (double)cache / 2;
+    const double cache = (double)clnet_cl(dev)->cache_bytes;
+    return (double)g->k * (double)g->n * sizeof(cl_float) <= cache / 2;
 }
 
 clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,

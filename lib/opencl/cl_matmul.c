@@ -135,11 +135,7 @@ static clnet_status transposed(clnet_device *dev, const char *opname, bool trans
  * a smaller one once. The kernel has no cache blocking of its own. */
 static double gemm_traffic(clnet_device *dev, int64_t m, int64_t n, int64_t k)
 {
-    cl_ulong cache_bytes = 0;
-    if (clGetDeviceInfo(clnet_cl(dev)->id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache_bytes,
-                        &cache_bytes, NULL) != CL_SUCCESS)
-        cache_bytes = 0;
-    const double cache = (double)cache_bytes / sizeof(cl_float);
+    const double cache = (double)clnet_cl(dev)->cache_bytes / sizeof(cl_float);
     int rows, cols;
     clnet_cl_gemm_tile(dev, m, &rows, &cols);
     const double a = (double)m * k, b = (double)k * n;

@@ -22,6 +22,8 @@ typedef struct clnet_cl_device {
     cl_context context;         /* NULL until opened */
     cl_command_queue queue;     /* in-order, profiling enabled when clnet created it */
     bool adopted;               /* context/queue belong to the caller */
+    cl_ulong cache_bytes;       /* CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, 0 when unknown: the
+                                   GEMM planners ask it per launch */
     atomic_int uploads_in_flight; /* queued writes whose host block is not freed yet */
     clnet_cl_program *programs; /* built programs, guarded by ctx->lock */
     int builds;                 /* programs built from source, guarded by ctx->lock */
@@ -107,6 +109,14 @@ typedef struct clnet_cl_tensor_args {
     cl_int batch_stride;
 } clnet_cl_tensor_args;
 clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t);
+
+/* A dense float tensor of `ndim` dimensions `shape` over buffer `buf` of
+ * device `dev`, from element `offset`, for handing an op's intermediate
+ * buffer (scratch, rotated weights) to another launcher. *storage is filled
+ * in and must outlive the tensor; no reference is taken on buf, which the
+ * caller keeps and releases. */
+clnet_tensor clnet_cl_buffer_tensor(clnet_device *dev, cl_mem buf, int64_t offset, int ndim,
+                                    const int64_t *shape, clnet_storage *storage);
 #define CLNET_CL_TENSOR(ta) CLNET_CL_ARG((ta).mem), CLNET_CL_ARG((ta).offset), CLNET_CL_ARG((ta).batch_stride)
 
 /* The launchers of each op family (clnet_op_family; the op table in
