@@ -76,9 +76,11 @@ static grad_plan plan_of(const clnet_conv_geom *f)
  * with few output channels and taps has too few GEMM tiles to keep the
  * device busy, so the product is cut into `slices` along Q, each a batch
  * entry of its own, and weights_sum_t adds the partial products up while
- * transposing them. */
+ * transposing them. An unpadded 1x1 layer of stride 1 needs no copy of its
+ * input at all: A is x itself, one slice per image. */
 typedef struct wgrad_plan {
     bool implicit;              /* stride 1: windows of the padded images */
+    bool direct;                /* 1x1, stride 1, unpadded: A is x, a slice per image */
     int64_t hg, wg;             /* the grid of output pixels of one image */
     int64_t chunk, slices;      /* images per chunk; slices of every chunk */
     int64_t n, ldb;             /* GEMM columns per group (whole tiles); B's row stride */
@@ -97,13 +99,15 @@ typedef struct wgrad_plan {
 /* Grid elements of `images` images, cut into `slices` equal slices. */
 static int64_t slice_len(const wgrad_plan *p, int64_t images)
 {
-    return clnet_ceil_div(images * p->hg * p->wg, p->slices);
+    return p->direct ? p->hg * p->wg : clnet_ceil_div(images * p->hg * p->wg, p->slices);
 }
 
 /* The length of A's rows for `images` images: the slices, plus the reach of
  * the last window for stride 1, in whole grid rows. */
 static int64_t a_ld(const clnet_conv_geom *f, const wgrad_plan *p, int64_t images)
 {
+    if (p->direct)
+        return p->hg * p->wg;
     const int64_t q = p->slices * slice_len(p, images);
     if (!p->implicit)
         return q;
@@ -114,7 +118,7 @@ static int64_t a_ld(const clnet_conv_geom *f, const wgrad_plan *p, int64_t image
 /* Grid rows of B (dy as rows) for `images` images. */
 static int64_t b_rows(const wgrad_plan *p, int64_t images)
 {
-    return clnet_ceil_div(p->slices * slice_len(p, images), p->wg);
+    return p->direct ? images * p->hg : clnet_ceil_div(p->slices * slice_len(p, images), p->wg);
 }
 
 /* `cols`: the columns of the GEMM's tile on the device (the widest tile,
@@ -130,9 +134,11 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)
      * unrolling took longer than the products they saved. */
     const int64_t hg = f->oh + f->dil_h * (f->kh - 1), wg = f->ow + f->dil_w * (f->kw - 1);
     p.implicit = f->stride_h == 1 && f->stride_w == 1 && 3 * f->oh * f->ow > hg * wg;
+    p.direct = f->kh == 1 && f->kw == 1 && f->stride_h == 1 && f->stride_w == 1 &&
+               f->oh == f->h && f->ow == f->w && f->oh * f->ow >= SPLIT_MIN_LEN / 2;
     p.hg = p.implicit ? hg : f->oh;
     p.wg = p.implicit ? wg : f->ow;
-    const int64_t a_rows = p.implicit ? f->c : f->c * f->kh * f->kw;
+    const int64_t a_rows = p.direct ? 0 : p.implicit ? f->c : f->c * f->kh * f->kw;
     const int64_t per_image = (a_rows + f->k + CLNET_CL_GEMM_TILE_COLS) * p.hg * p.wg;
     const int64_t budget = (int64_t)(CHUNK_BUDGET_BYTES / sizeof(cl_float));
     p.chunk = budget / per_image < 1 ? 1 : budget / per_image > f->n ? f->n : budget / per_image;
@@ -144,7 +150,7 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)
         slices = q / SPLIT_MIN_LEN;
     if (slices < clnet_ceil_div(q, SPLIT_MAX_LEN))
         slices = clnet_ceil_div(q, SPLIT_MAX_LEN);
-    p.slices = slices < 1 ? 1 : slices;
+    p.slices = p.direct ? p.chunk : slices < 1 ? 1 : slices;
     /* Whole tiles of columns, the last group's zero-padded, take the
      * GEMM's vector path. Rows of B an even number of cache lines apart
      * would fall into a fraction of the cache's sets (256 channels: every
@@ -327,20 +333,28 @@ static clnet_status dy_rows(clnet_device *dev, const clnet_tensor *dy, int64_t n
     return launch(dev, "dy_rows_grid", NARGS(args), args, global);
 }
 
-/* The sliced GEMM of one chunk into the partials at the scratch's start. */
+/* The sliced GEMM of one chunk into the partials at the scratch's start;
+ * A is at the scratch's a_off, or x's images from n0 on in a direct plan. */
 static clnet_status chunk_gemm(clnet_device *dev, const clnet_conv_geom *f, const wgrad_plan *p,
-                               int64_t images, cl_mem scratch, int64_t a_off, int64_t b_off,
-                               bool accumulate)
+                               const clnet_tensor *x, int64_t n0, int64_t images,
+                               cl_mem scratch, int64_t a_off, int64_t b_off, bool accumulate)
 {
     const int64_t t = taps(f), len = slice_len(p, images), ld = a_ld(f, p, images);
+    const int64_t a_group = (p->implicit ? f->c_per_group : t) * ld;
+    clnet_cl_gemm_operand a = {scratch, a_off, ld, len, a_group};
+    if (p->direct) {
+        const clnet_cl_tensor_args xa = clnet_cl_targs(x);
+        a = (clnet_cl_gemm_operand){xa.mem, xa.offset + n0 * xa.batch_stride, ld,
+                                    xa.batch_stride, a_group};
+    }
     clnet_cl_gemm_batch gb = {
-        .m = t, .n = p->n, .k = len, .images = p->slices, .groups = f->groups,
-        .a = {scratch, a_off, ld, len, (p->implicit ? f->c_per_group : t) * ld},
+        .m = t, .n = p->n, .k = len, .images = p->direct ? images : p->slices,
+        .groups = f->groups, .a = a,
         .b = {scratch, b_off, p->ldb, len * p->ldb, f->k_per_group},
         .c = {scratch, 0, p->n, f->groups * t * p->n, t * p->n},
         .accumulate = accumulate,
     };
-    if (p->implicit) {
+    if (p->implicit && !p->direct) {
         gb.a_kh = f->kh;
         gb.a_kw = f->kw;
         gb.a_dh = f->dil_h * p->wg;
@@ -385,13 +399,14 @@ clnet_status clnet_cl_conv_backward_weights_gemm(clnet_device *dev, const clnet_
         const int64_t images = f.n - n0 < p.chunk ? f.n - n0 : p.chunk;
         grad_shape s = shape_of(&f, images);
         const cl_int ld = (cl_int)a_ld(&f, &p, images);
-        st = p.implicit ? pad_chunk(dev, x, n0, &s, &p, scratch, (cl_int)a_off, ld)
-                        : im2col_chunk(dev, x, n0, &s, scratch, (cl_int)a_off, ld);
+        st = p.direct     ? CLNET_OK
+             : p.implicit ? pad_chunk(dev, x, n0, &s, &p, scratch, (cl_int)a_off, ld)
+                          : im2col_chunk(dev, x, n0, &s, scratch, (cl_int)a_off, ld);
         if (st == CLNET_OK)
             st = dy_rows(dev, dy, n0, &s, &p, scratch, (cl_int)b_off,
                          (cl_int)b_rows(&p, images));
         if (st == CLNET_OK)
-            st = chunk_gemm(dev, &f, &p, images, scratch, a_off, b_off, n0 > 0);
+            st = chunk_gemm(dev, &f, &p, x, n0, images, scratch, a_off, b_off, n0 > 0);
     }
     if (st == CLNET_OK)
         st = sum_slices(dev, &f, &p, scratch, dw);
