@@ -3,7 +3,9 @@
  * loss must fall (and test accuracy rise above chance), the results JSON
  * carries the schema's keys, a run stopped after one epoch and resumed ends
  * exactly where the uninterrupted run ends, `--recipe list` lists every
- * recipe with its target and exits 0, an unknown recipe is a usage error.
+ * recipe with its target and exits 0, an unknown recipe is a usage error,
+ * and `report --reproduction` averages complete runs per device and over
+ * all devices.
  * With --cifar10-fast-learns (the 'slow' suite: minutes on a CPU) it checks
  * instead that one epoch of cifar10-fast on 5,000 images already learns.
  * The full runs are benchmarks (docs/results/), not tests. */
@@ -149,6 +151,49 @@ static void check_cifar10_fast_learns(const char *bench, const char *data, char 
            "above 20% (chance: 10%)");
 }
 
+/* Writes a results file of a run of cifar10-fast into dir. */
+static void write_result(const char *dir, const char *device, int seed, bool complete,
+                         double accuracy)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/cifar10-fast-%c-seed%d.json", dir, device[4], seed);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    fprintf(f, "{\"schema\": \"clnet-results-1\", \"device\": \"%s\", \"recipe\": "
+               "\"cifar10-fast\", \"seed\": %d, \"complete\": %s, \"epochs_planned\": 9.9, "
+               "\"test_accuracy\": %g, \"train_seconds\": 100, \"epochs\": []}\n",
+            device, seed, complete ? "true" : "false", accuracy);
+    fclose(f);
+}
+
+/* The Reproduction table from four results files: two devices, one
+ * partial run that no mean counts. */
+static void check_reproduction_table(const char *bench, char *out)
+{
+    char dir[] = "/tmp/clnet-reproduction.XXXXXX", cmd[1024];
+    if (!mkdtemp(dir)) {
+        expect(false, "report --reproduction: a temporary directory");
+        return;
+    }
+    write_result(dir, "dev A", 1, true, 0.94);
+    write_result(dir, "dev A", 2, true, 0.938);
+    write_result(dir, "dev B", 3, true, 0.946);
+    write_result(dir, "dev B", 4, false, 0.5);
+    snprintf(cmd, sizeof cmd, "'%s' report --reproduction %s", bench, dir);
+    const int rc = run(cmd, out, OUT_SIZE);
+    printf("%s", out);
+    expect(rc == 0 && strstr(out, "| cifar10-fast | dev A | mean of 2 seeds | | **93.90%**") &&
+               strstr(out, "| cifar10-fast | dev B | mean of 1 seed | | **94.60%**") &&
+               strstr(out, "| cifar10-fast | all 2 devices | mean of 3 runs (lowest 93.80%) | | "
+                           "**94.13%**") &&
+               strstr(out, "| cifar10-fast | dev B | 4 | 9.9 | 50.00% |"),
+           "report --reproduction: every run, the mean per device and over all devices");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("     (could not remove %s)\n", dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -170,6 +215,8 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "'%s' train --recipe cifar10-fast --resume x.ckpt 2>/dev/null",
              argv[1]);
     expect(run(cmd, out, OUT_SIZE) == 2, "cifar10-fast (a lookahead average) cannot resume");
+    if (!learns)
+        check_reproduction_table(argv[1], out);
 
     clnet_ctx *ctx;
     if (clnet_ctx_new(&ctx) != CLNET_OK)
