@@ -249,7 +249,8 @@ static int mean_of(const recipe *rc, const row *rows, int n, const char *device,
 
 /* A mean row per device with complete runs of rc, and one over all of them
  * where they ran on more than one device (the recipe's target is a mean
- * over seeds, each seed above a floor). */
+ * over seeds, each seed above a floor). That row counts runs: a seed run
+ * on two devices counts twice. */
 static void print_mean(FILE *out, const recipe *rc, const row *rows, int n)
 {
     int devices = 0;

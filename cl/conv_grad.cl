@@ -191,7 +191,7 @@ __kernel void pad_cnhw(__global const float *x, int x_off, int x_bs, __global fl
  * rows `ldr` apart (a multiple of VW) and channels contiguous, on the grid
  * of output pixels that the weight gradient's left-hand side is laid out
  * on (the padded plane of pad_cnhw for stride 1, the output plane for
- * im2col_chunk's columns). Grid: dim 0 = grid rows R, dim 1 = blocks of VW
+ * im2col_chunk's columns and for x itself in an unpadded 1x1 layer). Grid: dim 0 = grid rows R, dim 1 = blocks of VW
  * channels up to ldr. */
 __kernel void dy_rows_grid(__global const float *dy, int dy_off, int dy_bs,
                            __global float *rows, int rows_off, int ldr, int nrows, int hg,

@@ -36,8 +36,8 @@
 
 /* Layout shared with `gemm_shape` in lib/opencl/cl_gemm_tiled.c (ints
  * only). Batch entry z of the launch is image z / groups, group z %
- * groups; each matrix is found at off + image * ns + group * gs (A has no
- * image stride: the weights are shared).
+ * groups; each matrix is found at off + image * ns + group * gs (A's
+ * image stride is 0 where the weights are shared).
  *
  * Row kk = (c * kh + i) * kw + j of B starts at c * ldb + i * b_dh + j *
  * b_dw: with kh = kw = 1 that is an ordinary matrix, and with the strides

@@ -23,9 +23,11 @@ static const conv_case conv_cases[] = {
     {2, 13, 13, 13, 7, 1, 1, .s = {2, 2}, .flags = BIAS},
     {3, 64, 8, 8, 32, 1, 1, .flags = BIAS},
     {1, 1, 1, 1, 1, 1, 1, .flags = 0},
-    /* planes of 512 or more: the weight gradient reads x in place */
-    {3, 20, 24, 25, 24, 1, 1, .flags = 0},
-    {2, 32, 23, 24, 32, 1, 1, .g = 2, .flags = BIAS | VIEWS},
+    /* planes of 512 or more and enough work: the weight gradient reads x in
+     * place (not where padding makes the output plane larger) */
+    {16, 64, 24, 25, 32, 1, 1, .flags = 0},
+    {16, 64, 23, 24, 64, 1, 1, .g = 2, .flags = BIAS | VIEWS},
+    {2, 16, 23, 24, 16, 1, 1, .pad = {0, 1, 1, 0}},
     /* 3x3 */
     {2, 3, 31, 31, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {1, 16, 16, 16, 32, 3, 3, .pad = {1, 1, 1, 1}},

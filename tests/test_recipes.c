@@ -151,44 +151,51 @@ static void check_cifar10_fast_learns(const char *bench, const char *data, char 
            "above 20% (chance: 10%)");
 }
 
-/* Writes a results file of a run of cifar10-fast into dir. */
-static void write_result(const char *dir, const char *device, int seed, bool complete,
-                         double accuracy)
+/* Writes a results file of a run of `recipe` (seeds unique) into dir. */
+static void write_result(const char *dir, const char *recipe, const char *device, int seed,
+                         bool complete, double accuracy)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/cifar10-fast-%c-seed%d.json", dir, device[4], seed);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-seed%d.json", dir, recipe, seed);
     FILE *f = fopen(path, "w");
     if (!f)
         return;
     fprintf(f, "{\"schema\": \"clnet-results-1\", \"device\": \"%s\", \"recipe\": "
-               "\"cifar10-fast\", \"seed\": %d, \"complete\": %s, \"epochs_planned\": 9.9, "
+               "\"%s\", \"seed\": %d, \"complete\": %s, \"epochs_planned\": 9.9, "
                "\"test_accuracy\": %g, \"train_seconds\": 100, \"epochs\": []}\n",
-            device, seed, complete ? "true" : "false", accuracy);
+            device, recipe, seed, complete ? "true" : "false", accuracy);
     fclose(f);
 }
 
-/* The Reproduction table from four results files: two devices, one
- * partial run that no mean counts. */
+/* The Reproduction table from five results files: cifar10-fast on two
+ * devices, one of its runs partial (no mean counts it), resnet20-he2016
+ * on one device (no mean over devices). */
 static void check_reproduction_table(const char *bench, char *out)
 {
-    char dir[] = "/tmp/clnet-reproduction.XXXXXX", cmd[1024];
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], cmd[8192];
+    snprintf(dir, sizeof dir, "%s/clnet-reproduction.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
         expect(false, "report --reproduction: a temporary directory");
         return;
     }
-    write_result(dir, "dev A", 1, true, 0.94);
-    write_result(dir, "dev A", 2, true, 0.938);
-    write_result(dir, "dev B", 3, true, 0.946);
-    write_result(dir, "dev B", 4, false, 0.5);
-    snprintf(cmd, sizeof cmd, "'%s' report --reproduction %s", bench, dir);
+    write_result(dir, "cifar10-fast", "dev A", 1, true, 0.94);
+    write_result(dir, "cifar10-fast", "dev A", 2, true, 0.938);
+    write_result(dir, "cifar10-fast", "dev B", 3, true, 0.946);
+    write_result(dir, "cifar10-fast", "dev B", 4, false, 0.5);
+    write_result(dir, "resnet20-he2016", "dev A", 5, true, 0.9125);
+    snprintf(cmd, sizeof cmd, "'%s' report --reproduction '%s'", bench, dir);
     const int rc = run(cmd, out, OUT_SIZE);
     printf("%s", out);
     expect(rc == 0 && strstr(out, "| cifar10-fast | dev A | mean of 2 seeds | | **93.90%**") &&
                strstr(out, "| cifar10-fast | dev B | mean of 1 seed | | **94.60%**") &&
                strstr(out, "| cifar10-fast | all 2 devices | mean of 3 runs (lowest 93.80%) | | "
                            "**94.13%**") &&
-               strstr(out, "| cifar10-fast | dev B | 4 | 9.9 | 50.00% |"),
-           "report --reproduction: every run, the mean per device and over all devices");
+               strstr(out, "| cifar10-fast | dev B | 4 | 9.9 | 50.00% |") &&
+               strstr(out, "| resnet20-he2016 | dev A | mean of 1 seed | | **91.25%**") &&
+               !strstr(out, "| resnet20-he2016 | all"),
+           "report --reproduction: every run, the mean per device and, where runs span "
+           "devices, over all");
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         printf("     (could not remove %s)\n", dir);

@@ -77,12 +77,13 @@ static grad_plan plan_of(const clnet_conv_geom *f)
  * device busy, so the product is cut into `slices` along Q, each a batch
  * entry of its own, and weights_sum_t adds the partial products up while
  * transposing them. An unpadded 1x1 layer of stride 1 needs no copy of its
- * input at all: A is x itself, one slice per image. */
+ * input at all: A is x itself, one slice per image (a direct plan). */
 typedef struct wgrad_plan {
-    bool implicit;              /* stride 1: windows of the padded images */
+    bool implicit;              /* stride 1, not direct: windows of the padded images */
     bool direct;                /* 1x1, stride 1, unpadded: A is x, a slice per image */
     int64_t hg, wg;             /* the grid of output pixels of one image */
-    int64_t chunk, slices;      /* images per chunk; slices of every chunk */
+    int64_t chunk, slices;      /* images per chunk; slices of a full chunk (a direct
+                                   plan's shorter last chunk fills its first ones) */
     int64_t n, ldb;             /* GEMM columns per group (whole tiles); B's row stride */
     size_t part, a, b;          /* scratch elements: partials, A and B of a full chunk */
 } wgrad_plan;
@@ -91,19 +92,26 @@ typedef struct wgrad_plan {
  * worth a work-item (its tiles read A and B in long runs), and the longest
  * one: a tile's rows of A and columns of B over a slice (12 + 32 floats a
  * step) stay in a core's L2, where the next work-items, the other tiles
- * of the same columns, find them again. */
+ * of the same columns, find them again. A direct plan's slices are whole
+ * planes, past SPLIT_MAX_LEN from 46x46 on, and still won by the copy of x
+ * they save (MobileNet-v2's 56x56 pointwise layer, batch 32: 20 -> 10.6
+ * ms); it takes planes from DIRECT_MIN_PLANE on (shorter slices would cost
+ * partial products and work-items of little work). */
 #define SPLIT_ITEMS 128
 #define SPLIT_MIN_LEN 1024
 #define SPLIT_MAX_LEN 2048
+#define DIRECT_MIN_PLANE 512
 
-/* Grid elements of `images` images, cut into `slices` equal slices. */
+/* Grid elements of `images` images, cut into `slices` equal slices; one
+ * image's plane in a direct plan. */
 static int64_t slice_len(const wgrad_plan *p, int64_t images)
 {
     return p->direct ? p->hg * p->wg : clnet_ceil_div(images * p->hg * p->wg, p->slices);
 }
 
 /* The length of A's rows for `images` images: the slices, plus the reach of
- * the last window for stride 1, in whole grid rows. */
+ * the last window for stride 1, in whole grid rows; x's plane in a direct
+ * plan. */
 static int64_t a_ld(const clnet_conv_geom *f, const wgrad_plan *p, int64_t images)
 {
     if (p->direct)
@@ -133,17 +141,33 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)
      * 2x2: 1.5-2x faster). At 4x4 (16 of 36) the lane-by-lane gathers of
      * unrolling took longer than the products they saved. */
     const int64_t hg = f->oh + f->dil_h * (f->kh - 1), wg = f->ow + f->dil_w * (f->kw - 1);
-    p.implicit = f->stride_h == 1 && f->stride_w == 1 && 3 * f->oh * f->ow > hg * wg;
+    const int64_t plane = f->oh * f->ow;
+    const int64_t items = clnet_ceil_div(taps(f), 8) *
+                          clnet_ceil_div(f->k_per_group, cols) * f->groups;
+    const int64_t budget = (int64_t)(CHUNK_BUDGET_BYTES / sizeof(cl_float));
+    /* Whole tiles of columns, the last group's zero-padded, take the
+     * GEMM's vector path. */
+    p.n = clnet_ceil_div(f->k_per_group, cols) * cols;
+    /* A direct chunk's budget still counts x's rows, which the GEMM streams,
+     * and each image's partial product; it must give the GEMM SPLIT_ITEMS
+     * work-items. */
+    const int64_t direct_image = (f->c + f->k + CLNET_CL_GEMM_TILE_COLS) * plane +
+                                 f->groups * taps(f) * p.n;
+    const int64_t direct_chunk = budget / direct_image < 1 ? 1
+                                 : budget / direct_image > f->n ? f->n
+                                                                : budget / direct_image;
     p.direct = f->kh == 1 && f->kw == 1 && f->stride_h == 1 && f->stride_w == 1 &&
-               f->oh == f->h && f->ow == f->w && f->oh * f->ow >= SPLIT_MIN_LEN / 2;
+               f->oh == f->h && f->ow == f->w && plane >= DIRECT_MIN_PLANE &&
+               direct_chunk * items >= SPLIT_ITEMS;
+    p.implicit = !p.direct && f->stride_h == 1 && f->stride_w == 1 && 3 * plane > hg * wg;
     p.hg = p.implicit ? hg : f->oh;
     p.wg = p.implicit ? wg : f->ow;
     const int64_t a_rows = p.direct ? 0 : p.implicit ? f->c : f->c * f->kh * f->kw;
     const int64_t per_image = (a_rows + f->k + CLNET_CL_GEMM_TILE_COLS) * p.hg * p.wg;
-    const int64_t budget = (int64_t)(CHUNK_BUDGET_BYTES / sizeof(cl_float));
-    p.chunk = budget / per_image < 1 ? 1 : budget / per_image > f->n ? f->n : budget / per_image;
-    const int64_t items = clnet_ceil_div(taps(f), 8) *
-                          clnet_ceil_div(f->k_per_group, cols) * f->groups;
+    p.chunk = p.direct ? direct_chunk
+              : budget / per_image < 1 ? 1
+              : budget / per_image > f->n ? f->n
+                                          : budget / per_image;
     const int64_t q = p.chunk * p.hg * p.wg;
     int64_t slices = clnet_ceil_div(SPLIT_ITEMS, items);
     if (slices > q / SPLIT_MIN_LEN)
@@ -151,11 +175,9 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)
     if (slices < clnet_ceil_div(q, SPLIT_MAX_LEN))
         slices = clnet_ceil_div(q, SPLIT_MAX_LEN);
     p.slices = p.direct ? p.chunk : slices < 1 ? 1 : slices;
-    /* Whole tiles of columns, the last group's zero-padded, take the
-     * GEMM's vector path. Rows of B an even number of cache lines apart
-     * would fall into a fraction of the cache's sets (256 channels: every
-     * row in 1/16 of them), so the stride is an odd number of 16 floats. */
-    p.n = clnet_ceil_div(f->k_per_group, cols) * cols;
+    /* Rows of B an even number of cache lines apart would fall into a
+     * fraction of the cache's sets (256 channels: every row in 1/16 of
+     * them), so the stride is an odd number of 16 floats. */
     p.ldb = clnet_ceil_div((f->groups - 1) * f->k_per_group + p.n, 16);
     p.ldb = (p.ldb | 1) * 16;
     p.part = (size_t)(p.slices * f->groups * taps(f) * p.n);
@@ -334,7 +356,9 @@ static clnet_status dy_rows(clnet_device *dev, const clnet_tensor *dy, int64_t n
 }
 
 /* The sliced GEMM of one chunk into the partials at the scratch's start;
- * A is at the scratch's a_off, or x's images from n0 on in a direct plan. */
+ * A is at the scratch's a_off, or x's images from n0 on in a direct plan.
+ * There the first chunk writes every partial and a shorter last one adds
+ * to its first `images` only: weights_sum_t still adds them all up. */
 static clnet_status chunk_gemm(clnet_device *dev, const clnet_conv_geom *f, const wgrad_plan *p,
                                const clnet_tensor *x, int64_t n0, int64_t images,
                                cl_mem scratch, int64_t a_off, int64_t b_off, bool accumulate)
@@ -354,7 +378,7 @@ static clnet_status chunk_gemm(clnet_device *dev, const clnet_conv_geom *f, cons
         .c = {scratch, 0, p->n, f->groups * t * p->n, t * p->n},
         .accumulate = accumulate,
     };
-    if (p->implicit && !p->direct) {
+    if (p->implicit) {
         gb.a_kh = f->kh;
         gb.a_kw = f->kw;
         gb.a_dh = f->dil_h * p->wg;

@@ -109,8 +109,6 @@ static clnet_status weights_to_s2d(clnet_device *dev, const s2d_geom *r, const c
                   (size_t)(r->k * r->cs));
 }
 
-/* A dense 4-D tensor over elements [off, off + a*b*c*d) of buf, valid while
- * `storage` lives. */
 /* A scratch buffer holding X' (or its gradient) at element 0 and W' (or its
  * gradient) after it, as tensors; it must stay where it was filled in. */
 typedef struct s2d_scratch {

@@ -33,7 +33,8 @@ typedef struct clnet_cl_gemm_operand {
  * plus bias[group * m + row] when bias.mem is set, or plus the old C with
  * `accumulate`. A's image_stride is 0 for weights shared by the images;
  * with one long product cut into slices along k (split K), the batch
- * entries are the slices and every operand steps by its slice.
+ * entries are the slices and every operand steps by its slice (or, for A
+ * read in place from images, by the images' stride).
  *
  * With a window (kh, kw > 0), B is the im2col matrix of a stride-1
  * convolution read straight from a zero-padded image: row (c * kh + i) *

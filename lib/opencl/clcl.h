@@ -109,6 +109,7 @@ typedef struct clnet_cl_tensor_args {
     cl_int batch_stride;
 } clnet_cl_tensor_args;
 clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t);
+#define CLNET_CL_TENSOR(ta) CLNET_CL_ARG((ta).mem), CLNET_CL_ARG((ta).offset), CLNET_CL_ARG((ta).batch_stride)
 
 /* A dense float tensor of `ndim` dimensions `shape` over buffer `buf` of
  * device `dev`, from element `offset`, for handing an op's intermediate
@@ -117,7 +118,6 @@ clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t);
  * caller keeps and releases. */
 clnet_tensor clnet_cl_buffer_tensor(clnet_device *dev, cl_mem buf, int64_t offset, int ndim,
                                     const int64_t *shape, clnet_storage *storage);
-#define CLNET_CL_TENSOR(ta) CLNET_CL_ARG((ta).mem), CLNET_CL_ARG((ta).offset), CLNET_CL_ARG((ta).batch_stride)
 
 /* The launchers of each op family (clnet_op_family; the op table in
  * lib/core/op_table.c says which kinds each runs), called with an op already
