@@ -51,6 +51,15 @@ clnet_conv_geom clnet_cl_forward_of_transpose(const clnet_conv_geom *t)
     return f;
 }
 
+/* How many images of `per_image` scratch elements fit in `budget`: at least
+ * one (a layer too big for the budget still runs, one image at a time), at
+ * most the batch's `n`. */
+static int64_t images_within(int64_t budget, int64_t per_image, int64_t n)
+{
+    const int64_t images = budget / per_image;
+    return images < 1 ? 1 : images > n ? n : images;
+}
+
 /* Scratch: the transposed weights (or their gradient) once, then per image
  * the columns (C * KH * KW rows of P) and dy's copy (K x P). */
 static grad_plan plan_of(const clnet_conv_geom *f)
@@ -60,8 +69,8 @@ static grad_plan plan_of(const clnet_conv_geom *f)
     pl.fixed = (size_t)(f->c * f->kh * f->kw * f->k_per_group);
     pl.per_image = (size_t)((f->c * f->kh * f->kw + f->k) * plane);
     const size_t budget = CHUNK_BUDGET_BYTES / sizeof(cl_float);
-    int64_t chunk = budget > pl.fixed ? (int64_t)((budget - pl.fixed) / pl.per_image) : 1;
-    pl.chunk = chunk < 1 ? 1 : chunk > f->n ? f->n : chunk;
+    pl.chunk = images_within(budget > pl.fixed ? (int64_t)(budget - pl.fixed) : 0,
+                             (int64_t)pl.per_image, f->n);
     const int64_t columns = clnet_cl_gemm_pad_cols(pl.chunk * plane);
     pl.elements = pl.fixed + (size_t)((f->c * f->kh * f->kw + f->k) * columns);
     return pl;
@@ -153,9 +162,7 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)
      * work-items. */
     const int64_t direct_image = (f->c + f->k + CLNET_CL_GEMM_TILE_COLS) * plane +
                                  f->groups * taps(f) * p.n;
-    const int64_t direct_chunk = budget / direct_image < 1 ? 1
-                                 : budget / direct_image > f->n ? f->n
-                                                                : budget / direct_image;
+    const int64_t direct_chunk = images_within(budget, direct_image, f->n);
     p.direct = f->kh == 1 && f->kw == 1 && f->stride_h == 1 && f->stride_w == 1 &&
                f->oh == f->h && f->ow == f->w && plane >= DIRECT_MIN_PLANE &&
                direct_chunk * items >= SPLIT_ITEMS;
@@ -164,10 +171,7 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)
     p.wg = p.implicit ? wg : f->ow;
     const int64_t a_rows = p.direct ? 0 : p.implicit ? f->c : f->c * f->kh * f->kw;
     const int64_t per_image = (a_rows + f->k + CLNET_CL_GEMM_TILE_COLS) * p.hg * p.wg;
-    p.chunk = p.direct ? direct_chunk
-              : budget / per_image < 1 ? 1
-              : budget / per_image > f->n ? f->n
-                                          : budget / per_image;
+    p.chunk = p.direct ? direct_chunk : images_within(budget, per_image, f->n);
     const int64_t q = p.chunk * p.hg * p.wg;
     int64_t slices = clnet_ceil_div(SPLIT_ITEMS, items);
     if (slices > q / SPLIT_MIN_LEN)
