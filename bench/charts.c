@@ -200,9 +200,12 @@ bool charts_curve(const char *dir, const char *name, const char *title,
     if (!f)
         return false;
     script_head(f, png, 1000, 520, title);
+    /* a tick per epoch up to 20 epochs; gnuplot's own beyond (164 labels
+     * overlapped into a black bar) */
     fprintf(f, "set xlabel 'epoch'\nset ylabel 'loss'\nset y2label 'accuracy (%%)'\n"
-               "set xtics 1\nset xrange [0.7:%g]\nset ytics nomirror\nset y2tics\n"
-               "set yrange [0:*]\nset key outside right top vertical\n", n + 0.3);
+               "%sset xrange [0.7:%g]\nset ytics nomirror\nset y2tics\n"
+               "set yrange [0:*]\nset key outside right top vertical\n",
+            n <= 20 ? "set xtics 1\n" : "", n + 0.3);
     static const char *const styles[] = {
         "lw 2 pt 7 lc rgb '#1f77b4'", "lw 2 pt 5 lc rgb '#ff7f0e'",
         "lw 2 dt 2 pt 7 lc rgb '#1f77b4'", "lw 2 dt 2 pt 5 lc rgb '#ff7f0e'",
