@@ -391,6 +391,34 @@ __kernel void flip_weights(__global const float *w, int w_off, int w_bs, __globa
         dst[tap] = src[window - 1 - tap];
 }
 
+/* dx of an unpadded strided 1x1 convolution, from t = its transposed
+ * weights times dy at dy's own plane (N x C x OH x OW, packed): dx[n][c][ih]
+ * [iw] = t[n][c][ih / SH][iw / SW] where both strides divide, 0 at the
+ * pixels no output read, plus b[c]. A work-item writes one row of dx (one
+ * per element made millions of work-groups, whose scheduling cost PoCL
+ * 7x the writes). Grid: dim 0 = c * H + ih, dim 1 = n. */
+__kernel void insert_strided(__global const float *t, __global const float *b, int b_off,
+                             int has_bias, __global float *dx, int dx_off, int dx_bs,
+                             grad_shape s)
+{
+    const int ch = get_global_id(0), n = get_global_id(1);
+    if (ch >= s.c * s.h)
+        return;
+    const int c = ch / s.h, ih = ch % s.h, oh = ih / s.stride_h;
+    const float bias = has_bias ? b[b_off + c] : 0.0f;
+    __global float *row = dx + dx_off + n * dx_bs + ch * s.w;
+    if (ih % s.stride_h != 0 || oh >= s.oh) {
+        for (int iw = 0; iw < s.w; iw++)
+            row[iw] = bias;
+        return;
+    }
+    __global const float *src = t + ((n * s.c + c) * s.oh + oh) * s.ow;
+    for (int iw = 0; iw < s.w; iw++) {
+        const int ow = iw / s.stride_w;
+        row[iw] = (iw % s.stride_w == 0 && ow < s.ow ? src[ow] : 0.0f) + bias;
+    }
+}
+
 /* The most window taps depthwise_weights keeps accumulators for (5 x 5). */
 #define DW_TAPS 25
 

@@ -28,6 +28,11 @@ static const conv_case conv_cases[] = {
     {16, 64, 24, 25, 32, 1, 1, .flags = 0},
     {16, 64, 23, 24, 64, 1, 1, .g = 2, .flags = BIAS | VIEWS},
     {2, 16, 23, 24, 16, 1, 1, .pad = {0, 1, 1, 0}},
+    /* strided: the data gradient spreads a 1x1 product at dy's plane onto
+     * dx's grid (odd and even planes, a column no output reads, mixed
+     * strides, groups, views) */
+    {3, 24, 13, 14, 16, 1, 1, .s = {2, 2}, .flags = BIAS | VIEWS},
+    {2, 32, 9, 8, 16, 1, 1, .s = {2, 1}, .g = 2},
     /* 3x3 */
     {2, 3, 31, 31, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {1, 16, 16, 16, 32, 3, 3, .pad = {1, 1, 1, 1}},
@@ -174,6 +179,7 @@ static const conv_case conv_cases[] = {
      .flags = TRANSPOSE | VIEWS | BIAS_NULL},
     {1, 16, 7, 7, 8, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1}, .flags = TRANSPOSE | BIAS},
     {1, 1, 1, 1, 1, 1, 1, .flags = TRANSPOSE},
+    {2, 16, 5, 6, 24, 1, 1, .s = {2, 2}, .opad = {1, 0}, .flags = TRANSPOSE | BIAS},
 };
 
 static int or1(int v)

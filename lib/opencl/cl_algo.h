@@ -225,6 +225,15 @@ clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *
                                              const clnet_tensor *x, const clnet_tensor *w,
                                              const clnet_tensor *b, clnet_tensor *y);
 
+/* An unpadded strided 1x1 CONV_TRANSPOSE (the data gradient of such a
+ * layer) as a 1x1 forward convolution of its swapped weights at the input's
+ * plane, spread onto the output's grid (cl_conv_grad.c); g is the
+ * transposed op's geometry. */
+bool clnet_cl_grad_data_1x1_applies(const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_transpose_1x1(clnet_device *dev, const clnet_op *op,
+                                         const clnet_tensor *x, const clnet_tensor *w,
+                                         const clnet_tensor *b, clnet_tensor *y);
+
 /* Whether a CONV_TRANSPOSE or CONV_BACKWARD_WEIGHTS runs on the GEMM path:
  * params.algo IM2COL forces it where it `can`, DIRECT forces the direct
  * kernels, any other value leaves the choice to the static rule
