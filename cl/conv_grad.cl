@@ -394,9 +394,9 @@ __kernel void flip_weights(__global const float *w, int w_off, int w_bs, __globa
 /* dx of an unpadded strided 1x1 convolution, from t = its transposed
  * weights times dy at dy's own plane (N x C x OH x OW, packed): dx[n][c][ih]
  * [iw] = t[n][c][ih / SH][iw / SW] where both strides divide, 0 at the
- * pixels no output read, plus b[c]. A work-item writes one row of dx (one
- * per element made millions of work-groups, whose scheduling cost PoCL
- * 7x the writes). Grid: dim 0 = c * H + ih, dim 1 = n. */
+ * pixels no output read, plus b[c]. A work-item writes one row of dx: on
+ * CPU devices one per element made millions of work-groups, whose
+ * scheduling cost PoCL 7x the writes. Grid: dim 0 = c * H + ih, dim 1 = n. */
 __kernel void insert_strided(__global const float *t, __global const float *b, int b_off,
                              int has_bias, __global float *dx, int dx_off, int dx_bs,
                              grad_shape s)

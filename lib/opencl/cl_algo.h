@@ -225,11 +225,20 @@ clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *
                                              const clnet_tensor *x, const clnet_tensor *w,
                                              const clnet_tensor *b, clnet_tensor *y);
 
-/* An unpadded strided 1x1 CONV_TRANSPOSE (the data gradient of such a
- * layer) as a 1x1 forward convolution of its swapped weights at the input's
- * plane, spread onto the output's grid (cl_conv_grad.c); g is the
- * transposed op's geometry. */
-bool clnet_cl_grad_data_1x1_applies(const clnet_conv_geom *g);
+/* How many images of `per_image` scratch each fit in `budget` (in any one
+ * unit): at least one (a layer too big for the budget still runs, an image
+ * at a time), at most the batch's `n`. */
+static inline int64_t clnet_cl_images_within(int64_t budget, int64_t per_image, int64_t n)
+{
+    const int64_t images = budget / per_image;
+    return images < 1 ? 1 : images > n ? n : images;
+}
+
+/* A strided 1x1 CONV_TRANSPOSE without begin padding (the data gradient of
+ * such a layer; end padding only drops rows of its input) as a 1x1 forward
+ * convolution of its swapped weights at the input's plane, spread onto the
+ * output's grid (cl_conv_grad.c); g is the transposed op's geometry. */
+bool clnet_cl_grad_data_1x1_applies(const clnet_device *dev, const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_transpose_1x1(clnet_device *dev, const clnet_op *op,
                                          const clnet_tensor *x, const clnet_tensor *w,
                                          const clnet_tensor *b, clnet_tensor *y);

@@ -169,7 +169,7 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
         clnet_cl_winograd_transpose_applies(op, &g, algo != CLNET_CONV_ALGO_WINOGRAD))
         return clnet_cl_conv_winograd(dev, op, x, w, b, y);
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
-        clnet_cl_grad_data_1x1_applies(&g))
+        clnet_cl_grad_data_1x1_applies(dev, &g))
         return clnet_cl_conv_transpose_1x1(dev, op, x, w, b, y);
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
         clnet_cl_grad_data_forward_applies(op, &g, x, y))

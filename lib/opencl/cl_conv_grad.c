@@ -51,15 +51,6 @@ clnet_conv_geom clnet_cl_forward_of_transpose(const clnet_conv_geom *t)
     return f;
 }
 
-/* How many images of `per_image` scratch elements fit in `budget`: at least
- * one (a layer too big for the budget still runs, one image at a time), at
- * most the batch's `n`. */
-static int64_t images_within(int64_t budget, int64_t per_image, int64_t n)
-{
-    const int64_t images = budget / per_image;
-    return images < 1 ? 1 : images > n ? n : images;
-}
-
 /* Scratch: the transposed weights (or their gradient) once, then per image
  * the columns (C * KH * KW rows of P) and dy's copy (K x P). */
 static grad_plan plan_of(const clnet_conv_geom *f)
@@ -69,7 +60,7 @@ static grad_plan plan_of(const clnet_conv_geom *f)
     pl.fixed = (size_t)(f->c * f->kh * f->kw * f->k_per_group);
     pl.per_image = (size_t)((f->c * f->kh * f->kw + f->k) * plane);
     const size_t budget = CHUNK_BUDGET_BYTES / sizeof(cl_float);
-    pl.chunk = images_within(budget > pl.fixed ? (int64_t)(budget - pl.fixed) : 0,
+    pl.chunk = clnet_cl_images_within(budget > pl.fixed ? (int64_t)(budget - pl.fixed) : 0,
                              (int64_t)pl.per_image, f->n);
     const int64_t columns = clnet_cl_gemm_pad_cols(pl.chunk * plane);
     pl.elements = pl.fixed + (size_t)((f->c * f->kh * f->kw + f->k) * columns);
@@ -162,7 +153,7 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)
      * work-items. */
     const int64_t direct_image = (f->c + f->k + CLNET_CL_GEMM_TILE_COLS) * plane +
                                  f->groups * taps(f) * p.n;
-    const int64_t direct_chunk = images_within(budget, direct_image, f->n);
+    const int64_t direct_chunk = clnet_cl_images_within(budget, direct_image, f->n);
     p.direct = f->kh == 1 && f->kw == 1 && f->stride_h == 1 && f->stride_w == 1 &&
                f->oh == f->h && f->ow == f->w && plane >= DIRECT_MIN_PLANE &&
                direct_chunk * items >= SPLIT_ITEMS;
@@ -171,7 +162,7 @@ static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)
     p.wg = p.implicit ? wg : f->ow;
     const int64_t a_rows = p.direct ? 0 : p.implicit ? f->c : f->c * f->kh * f->kw;
     const int64_t per_image = (a_rows + f->k + CLNET_CL_GEMM_TILE_COLS) * p.hg * p.wg;
-    p.chunk = p.direct ? direct_chunk : images_within(budget, per_image, f->n);
+    p.chunk = p.direct ? direct_chunk : clnet_cl_images_within(budget, per_image, f->n);
     const int64_t q = p.chunk * p.hg * p.wg;
     int64_t slices = clnet_ceil_div(SPLIT_ITEMS, items);
     if (slices > q / SPLIT_MIN_LEN)
@@ -600,14 +591,41 @@ clnet_status clnet_cl_conv_transpose_forward(clnet_device *dev, const clnet_op *
  * is a 1x1 forward convolution at dy's plane (one GEMM over the batch), and
  * insert_strided spreads it onto dx's grid. The unrolled path copied dy
  * into columns first and gathered dx back from a column buffer; on
- * ResNet-50's 512 -> 1024 channels, 28 -> 14, it took twice the forward's
- * time for the same products. Thin layers (under 8 channels a group) stay
- * on the unrolled path, as the forward's 1x1 rule does. */
-bool clnet_cl_grad_data_1x1_applies(const clnet_conv_geom *t)
+ * ResNet-50's 512 -> 1024 channels, 28 -> 14, it took 1.8x this one. The
+ * product's forward must be one the 1x1 GEMM rule takes (thin layers stay
+ * on the unrolled path), and its buffer one allocation. */
+bool clnet_cl_grad_data_1x1_applies(const clnet_device *dev, const clnet_conv_geom *t)
 {
-    return t->kh == 1 && t->kw == 1 && t->pad_h == 0 && t->pad_w == 0 &&
-           t->stride_h * t->stride_w > 1 && t->c_per_group >= 8 && t->k_per_group >= 8 &&
-           t->n * t->k * t->h * t->w <= INT_MAX && t->n * t->k * t->oh * t->ow <= INT_MAX;
+    if (t->kh != 1 || t->kw != 1 || t->pad_h != 0 || t->pad_w != 0 ||
+        t->stride_h * t->stride_w < 2)
+        return false;
+    clnet_conv_geom product = *t;
+    product.oh = t->h;
+    product.ow = t->w;
+    product.stride_h = product.stride_w = 1;
+    const int64_t elements = t->n * t->k * t->h * t->w;
+    return clnet_cl_gemm1x1_preferred(dev, &product) && elements <= INT_MAX &&
+           (dev->info.max_alloc_bytes == 0 ||
+            (size_t)elements * sizeof(cl_float) <= dev->info.max_alloc_bytes);
+}
+
+/* dx from the product at dy's plane (insert_strided), plus b where set. */
+static clnet_status spread_strided(clnet_device *dev, const clnet_conv_geom *t, cl_mem product,
+                                   const clnet_tensor *w, const clnet_tensor *b,
+                                   clnet_tensor *dx)
+{
+    /* insert_strided's shape is the forward layer's: dx is its input */
+    const clnet_conv_geom f = clnet_cl_forward_of_transpose(t);
+    grad_shape s = shape_of(&f, f.n);
+    clnet_cl_tensor_args ba = b ? clnet_cl_targs(b) : clnet_cl_targs(w);
+    clnet_cl_tensor_args da = clnet_cl_targs(dx);
+    cl_int has_bias = b != NULL;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(product), CLNET_CL_ARG(ba.mem),  CLNET_CL_ARG(ba.offset),
+        CLNET_CL_ARG(has_bias), CLNET_CL_TENSOR(da), CLNET_CL_ARG(s),
+    };
+    const size_t global[3] = {(size_t)(f.c * f.h), (size_t)f.n, 1};
+    return launch(dev, "insert_strided", NARGS(args), args, global);
 }
 
 clnet_status clnet_cl_conv_transpose_1x1(clnet_device *dev, const clnet_op *op,
@@ -632,19 +650,8 @@ clnet_status clnet_cl_conv_transpose_1x1(clnet_device *dev, const clnet_op *op,
     clnet_storage storage;
     clnet_tensor tp = clnet_cl_buffer_tensor(dev, product, 0, x->ndim, shape, &storage);
     clnet_status st = forward_rotated(dev, &t, &fwd, x, w, NULL, &tp);
-    /* insert_strided's shape is the forward layer's: dx is its input */
-    const clnet_conv_geom f = clnet_cl_forward_of_transpose(&t);
-    grad_shape s = shape_of(&f, f.n);
-    clnet_cl_tensor_args ba = b ? clnet_cl_targs(b) : clnet_cl_targs(w);
-    clnet_cl_tensor_args ya = clnet_cl_targs(y);
-    cl_int has_bias = b != NULL;
-    const clnet_cl_arg args[] = {
-        CLNET_CL_ARG(product), CLNET_CL_ARG(ba.mem),  CLNET_CL_ARG(ba.offset),
-        CLNET_CL_ARG(has_bias), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(s),
-    };
-    const size_t global[3] = {(size_t)(f.c * f.h), (size_t)f.n, 1};
     if (st == CLNET_OK)
-        st = launch(dev, "insert_strided", NARGS(args), args, global);
+        st = spread_strided(dev, &t, product, w, b, y);
     clReleaseMemObject(product);
     return st;
 }

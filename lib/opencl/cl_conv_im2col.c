@@ -2,7 +2,8 @@
  * tiled GEMM on im2col's columns (strided convolutions), on a zero-padded
  * copy of the input read as implicit columns (stride 1), or straight on the
  * input (1x1 and other unpadded stride-1 convolutions); on small planes
- * one GEMM on the columns of many images side by side. */
+ * and for strided 1x1 layers one GEMM on the columns of many images side
+ * by side, gathered straight from the input. */
 #include "opencl/cl_algo.h"
 #include "opencl/cl_gemm_tiled.h"
 
@@ -181,16 +182,16 @@ bool clnet_cl_im2col_narrow(const clnet_conv_geom *g)
 
 /* The columns of a chunk of images side by side (rows of the chunk's
  * pixels, whole tiles), one GEMM whose C runs of a plane go to the images'
- * places in y: the unrolled copy costs less than the columns a GEMM per
- * image computes in vain. */
+ * places in y: on small planes the unrolled copy costs less than the
+ * columns a GEMM per image computes in vain, and a strided 1x1 layer's
+ * copy is a subsample, smaller than its input. */
 static clnet_status conv_side_by_side(clnet_device *dev, const clnet_conv_geom *g,
                                       const clnet_tensor *x, const clnet_tensor *w,
                                       const clnet_tensor *b, clnet_tensor *y)
 {
     const int64_t plane = g->oh * g->ow, rows = col_rows(g);
     const int64_t per_image = rows * plane * (int64_t)sizeof(cl_float);
-    int64_t chunk = (int64_t)SCRATCH_BUDGET_BYTES / per_image;
-    chunk = chunk < 1 ? 1 : chunk > g->n ? g->n : chunk;
+    const int64_t chunk = clnet_cl_images_within((int64_t)SCRATCH_BUDGET_BYTES, per_image, g->n);
     const int64_t ld_max = clnet_cl_gemm_pad_cols(chunk * plane);
     if (rows * ld_max > INT_MAX)
         return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED, "conv (im2col) on %s: %lld x %lld "
@@ -223,8 +224,9 @@ static clnet_status conv_side_by_side(clnet_device *dev, const clnet_conv_geom *
 static int64_t chunk_images(const clnet_conv_geom *g)
 {
     const size_t per_image = scratch_image_bytes(g);
-    int64_t chunk = per_image ? (int64_t)(SCRATCH_BUDGET_BYTES / per_image) : g->n;
-    chunk = chunk < 1 ? 1 : chunk > g->n ? g->n : chunk;
+    int64_t chunk = per_image ? clnet_cl_images_within((int64_t)SCRATCH_BUDGET_BYTES,
+                                                       (int64_t)per_image, g->n)
+                              : g->n;
     while (chunk > 1 && (size_t)chunk * per_image / sizeof(cl_float) > INT_MAX)
         chunk--;
     return chunk;
@@ -273,7 +275,11 @@ clnet_status clnet_cl_conv_im2col(clnet_device *dev, const clnet_op *op, const c
                                   const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    if (clnet_cl_im2col_narrow(&g))
+    /* A strided 1x1 layer's columns are its input subsampled: gathered
+     * straight from x, they skip the padded copy, whose rows the strided
+     * gathers widen (ResNet-50's 28 x 28 shortcut input: 27 x 32). */
+    const bool strided_1x1 = g.kh == 1 && g.kw == 1 && !implicit(&g);
+    if (clnet_cl_im2col_narrow(&g) || strided_1x1)
         return conv_side_by_side(dev, &g, x, w, b, y);
     if (implicit(&g) && !needs_padding(&g))
         return clnet_cl_conv_gemm1x1(dev, op, x, w, b, y);

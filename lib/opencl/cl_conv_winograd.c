@@ -42,8 +42,8 @@ static wino_plan plan_of(const clnet_conv_geom *g)
     p.u = (size_t)(WINO_XI * g->k * g->c);
     p.per_image = (size_t)(WINO_XI * (g->c + g->k) * p.tiles);
     const size_t budget = CHUNK_BUDGET_BYTES / sizeof(cl_float);
-    int64_t chunk = budget > p.u ? (int64_t)((budget - p.u) / p.per_image) : 1;
-    p.chunk = chunk < 1 ? 1 : chunk > g->n ? g->n : chunk;
+    p.chunk = clnet_cl_images_within(budget > p.u ? (int64_t)(budget - p.u) : 0,
+                                     (int64_t)p.per_image, g->n);
     const int64_t columns = clnet_cl_gemm_pad_cols(p.chunk * p.tiles);
     p.bytes = (p.u + (size_t)(WINO_XI * (g->c + g->k) * columns)) *
               sizeof(cl_float);
