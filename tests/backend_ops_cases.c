@@ -28,15 +28,15 @@ static const conv_case conv_cases[] = {
     {16, 64, 24, 25, 32, 1, 1, .flags = 0},
     {16, 64, 23, 24, 64, 1, 1, .g = 2, .flags = BIAS | VIEWS},
     {2, 16, 23, 24, 16, 1, 1, .pad = {0, 1, 1, 0}},
-    /* strided: the forward gathers its columns straight from x; the
-     * unpadded ones' data gradient spreads a 1x1 product at dy's plane onto
-     * dx's grid (odd and even planes, a column no output reads, mixed
-     * strides, groups, views, begin and end padding, 1-D) */
+    /* strided: the data gradient spreads a 1x1 product at dy's plane onto
+     * dx's grid where there is no begin padding and dy's plane fills 3/4
+     * of its GEMM's columns (odd and even planes, a column no output
+     * reads, mixed strides, groups, views, begin and end padding, 1-D) */
     {3, 24, 13, 14, 16, 1, 1, .s = {2, 2}, .flags = BIAS | VIEWS},
-    {2, 32, 9, 8, 16, 1, 1, .s = {2, 1}, .g = 2},
+    {2, 32, 13, 12, 16, 1, 1, .s = {2, 1}, .g = 2},
     {2, 16, 9, 10, 24, 1, 1, .s = {2, 2}, .pad = {1, 0, 0, 1}, .flags = BIAS},
-    {2, 16, 10, 10, 8, 1, 1, .s = {2, 2}, .pad = {0, 0, 1, 1}, .flags = BIAS | VIEWS},
-    {2, 16, 0, 15, 8, 0, 1, .s = {1, 2}, .flags = BIAS},
+    {2, 16, 14, 16, 8, 1, 1, .s = {2, 2}, .pad = {0, 0, 1, 1}, .flags = BIAS | VIEWS},
+    {2, 16, 0, 190, 8, 0, 1, .s = {1, 2}, .flags = BIAS},
     /* 3x3 */
     {2, 3, 31, 31, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {1, 16, 16, 16, 32, 3, 3, .pad = {1, 1, 1, 1}},
@@ -183,7 +183,7 @@ static const conv_case conv_cases[] = {
      .flags = TRANSPOSE | VIEWS | BIAS_NULL},
     {1, 16, 7, 7, 8, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1}, .flags = TRANSPOSE | BIAS},
     {1, 1, 1, 1, 1, 1, 1, .flags = TRANSPOSE},
-    {2, 16, 5, 6, 24, 1, 1, .s = {2, 2}, .opad = {1, 0}, .flags = TRANSPOSE | BIAS},
+    {2, 16, 7, 9, 24, 1, 1, .s = {2, 2}, .opad = {1, 0}, .flags = TRANSPOSE | BIAS},
 };
 
 static int or1(int v)

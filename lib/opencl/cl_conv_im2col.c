@@ -2,8 +2,7 @@
  * tiled GEMM on im2col's columns (strided convolutions), on a zero-padded
  * copy of the input read as implicit columns (stride 1), or straight on the
  * input (1x1 and other unpadded stride-1 convolutions); on small planes
- * and for strided 1x1 layers one GEMM on the columns of many images side
- * by side, gathered straight from the input. */
+ * one GEMM on the columns of many images side by side. */
 #include "opencl/cl_algo.h"
 #include "opencl/cl_gemm_tiled.h"
 
@@ -182,9 +181,8 @@ bool clnet_cl_im2col_narrow(const clnet_conv_geom *g)
 
 /* The columns of a chunk of images side by side (rows of the chunk's
  * pixels, whole tiles), one GEMM whose C runs of a plane go to the images'
- * places in y: on small planes the unrolled copy costs less than the
- * columns a GEMM per image computes in vain, and a strided 1x1 layer's
- * copy is a subsample, smaller than its input. */
+ * places in y: the unrolled copy costs less than the columns a GEMM per
+ * image computes in vain. */
 static clnet_status conv_side_by_side(clnet_device *dev, const clnet_conv_geom *g,
                                       const clnet_tensor *x, const clnet_tensor *w,
                                       const clnet_tensor *b, clnet_tensor *y)
@@ -275,11 +273,7 @@ clnet_status clnet_cl_conv_im2col(clnet_device *dev, const clnet_op *op, const c
                                   const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    /* A strided 1x1 layer's columns are its input subsampled: gathered
-     * straight from x, they skip the padded copy, whose rows the strided
-     * gathers widen (ResNet-50's 28 x 28 shortcut input: 27 x 32). */
-    const bool strided_1x1 = g.kh == 1 && g.kw == 1 && !implicit(&g);
-    if (clnet_cl_im2col_narrow(&g) || strided_1x1)
+    if (clnet_cl_im2col_narrow(&g))
         return conv_side_by_side(dev, &g, x, w, b, y);
     if (implicit(&g) && !needs_padding(&g))
         return clnet_cl_conv_gemm1x1(dev, op, x, w, b, y);
