@@ -61,7 +61,7 @@ static grad_plan plan_of(const clnet_conv_geom *f)
     pl.per_image = (size_t)((f->c * f->kh * f->kw + f->k) * plane);
     const size_t budget = CHUNK_BUDGET_BYTES / sizeof(cl_float);
     pl.chunk = clnet_cl_images_within(budget > pl.fixed ? (int64_t)(budget - pl.fixed) : 0,
-                             (int64_t)pl.per_image, f->n);
+                                      (int64_t)pl.per_image, f->n);
     const int64_t columns = clnet_cl_gemm_pad_cols(pl.chunk * plane);
     pl.elements = pl.fixed + (size_t)((f->c * f->kh * f->kw + f->k) * columns);
     return pl;
