@@ -369,7 +369,9 @@ static void add_conv_backward(const conv_case *cc)
  * mixed and asymmetric strides and padding (up to 2), input columns a
  * stride leaves unread, a plane narrower than the window, a last block of
  * 8 output channels, views, and a batch whose output rows split into
- * slices that cross images. */
+ * slices that cross images. 64 -> 128 channels on 56x56 at batch 32 is
+ * the stride-2 data gradient whose work-groups PoCL once made too large
+ * for its stack (see cl_conv3x3.c). */
 static const conv_case wgrad3x3_cases[] = {
     {1, 16, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 16, 16, 16, 32, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
@@ -385,6 +387,7 @@ static const conv_case wgrad3x3_cases[] = {
     {2, 3, 5, 2, 8, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 5, 7, 9, 9, 3, 3, .s = {2, 2}, .pad = {2, 2, 2, 2}},
     {1, 9, 8, 8, 40, 3, 3, .pad = {1, 1, 1, 1}},
+    {32, 64, 56, 56, 128, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = 0},
 };
 
 /* A transposed convolution forced onto each of its implementations. */

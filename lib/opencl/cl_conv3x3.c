@@ -139,6 +139,24 @@ static const char *conv_kernel(int64_t s_h, int64_t s_w)
 }
 
 /* Launches a kernel of the program built for the plan's tile. */
+/* Work-items per work-group at most. PoCL keeps a work-group's private
+ * arrays (a tile's accumulators: 1-4 KiB an item) on one thread's stack;
+ * left to itself it made groups of the whole grid's first two dimensions
+ * and 64 of the third (3584 items) for the stride-2 data gradient of
+ * 64 -> 128 channels on 56x56 at batch 32 and overflowed that stack
+ * (a segmentation fault). 128 items, the columns of whole rows of blocks
+ * first, keep the group a fraction of it. */
+#define C3_GROUP_MAX_ITEMS 128
+
+/* The largest divisor of n not above cap (at least 1). */
+static size_t divisor_within(size_t n, size_t cap)
+{
+    size_t d = n < cap ? n : cap;
+    while (d > 1 && n % d != 0)
+        d--;
+    return d > 0 ? d : 1;
+}
+
 static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name, int nargs,
                            const clnet_cl_arg *args, const size_t global[3])
 {
@@ -147,7 +165,17 @@ static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name
                                       &kernel);
     if (st != CLNET_OK)
         return st;
-    return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, NULL);
+    size_t max = 1;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, clnet_cl(dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof max, &max, NULL);
+    if (err != CL_SUCCESS)
+        return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(conv3x3)");
+    const size_t cap = max < C3_GROUP_MAX_ITEMS ? max : C3_GROUP_MAX_ITEMS;
+    size_t local[3];
+    local[0] = divisor_within(global[0], cap);
+    local[1] = divisor_within(global[1], cap / local[0]);
+    local[2] = divisor_within(global[2], cap / (local[0] * local[1]));
+    return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, local);
 }
 
 /* c3_conv over the padded planes at the plan's strides. */
