@@ -7,11 +7,18 @@
 /* Output channels per work-item, the lanes of a float16 (PoCL vectorises
  * explicit vectors only). */
 #define KV 16
-/* Input channels per work-item. With one row of taps (3) per work-item
- * that is CB * 3 float16 accumulators, which with dy's vector and the
- * broadcast input take 15 of AVX2's 16 registers (a float16 is two).
- * cl_conv_wgrad.c mirrors both. */
+/* Input channels (CB) and blocks of KV output channels (KVB) per
+ * work-item, build options that cl_conv_wgrad.c picks by the device's
+ * vector width and the layer's output channels. With one row of taps (3) per work-item that is KVB * CB *
+ * 3 float16 accumulators, each step loading KVB vectors of dy and CB * 3
+ * inputs to broadcast: KVB 1, CB 2 take 15 of AVX2's 16 registers (a
+ * float16 is two). */
+#ifndef CB
 #define CB 2
+#endif
+#ifndef KVB
+#define KVB 1
+#endif
 
 /* x's planes zero-padded into xp (hp x wp per plane, the input at row pad_h
  * and column pad_w), with zero planes for the channels from C up to cp, the
@@ -61,7 +68,7 @@ __kernel void wg_dy(__global const float *dy, int dy_off, int dy_bs, int k_n, in
                     int ow_n, __global float *dyt, int dyt_off)
 {
     const int oh = get_global_id(0), z = get_global_id(1);
-    const int kblocks = (k_n + KV - 1) / KV;
+    const int kblocks = (k_n + KV * KVB - 1) / (KV * KVB) * KVB;   /* as wg_partial reads them */
     const int n = z / kblocks, kb = z % kblocks, plane = oh_n * ow_n;
     const int kcount = min(KV, k_n - kb * KV);
     __global const float *src = dy + dy_off + n * dy_bs + kb * KV * plane + oh * ow_n;
@@ -90,50 +97,64 @@ __kernel void wg_dy(__global const float *dy, int dy_off, int dy_bs, int k_n, in
     }
 }
 
-/* One slice's partial dW for KV output channels (block kb), CB input
- * channels and the three taps of window row i: over the slice's output
- * rows (rows `rows` of the flattened (image, output row) index, from
- * slice * rows), the sum of dy's vector times each input value the tap
- * reads, broadcast. Writes part[slice][kb][c][i * 3 + j][KV].
- * Grid: (CP / CB * 3, KB, slices). */
+/* One slice's partial dW for KVB blocks of KV output channels (from block
+ * kb0), CB input channels and the three taps of window row i: over the
+ * slice's output rows (rows `rows` of the flattened (image, output row)
+ * index, from slice * rows), the sum of dy's vectors times each input
+ * value the tap reads, broadcast. Writes part[slice][kb][c][i * 3 + j][KV].
+ * Grid: (CP / CB * 3, KB / KVB, slices). */
 __kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, int wp,
                          __global const float *dyt, int dyt_off, int oh_n, int ow_n,
                          int stride_h, int stride_w, int nrows, int rows,
                          __global float *part, int part_off)
 {
     const int i = get_global_id(0) % 3, c0 = get_global_id(0) / 3 * CB;
-    const int kb = get_global_id(1), kblocks = get_global_size(1);
+    const int kb0 = get_global_id(1) * KVB, kblocks = get_global_size(1) * KVB;
     const int slice = get_global_id(2);
+    const size_t block = (size_t)oh_n * ow_n * KV;   /* dyt's step from block to block */
     /* Every loop over acc fully unrolled, so that it lives in registers. */
-    float16 acc[CB][3];
+    float16 acc[KVB][CB][3];
 #pragma unroll
-    for (int cc = 0; cc < CB; cc++)
+    for (int b = 0; b < KVB; b++)
 #pragma unroll
-        for (int j = 0; j < 3; j++)
-            acc[cc][j] = (float16)0.0f;
+        for (int cc = 0; cc < CB; cc++)
+#pragma unroll
+            for (int j = 0; j < 3; j++)
+                acc[b][cc][j] = (float16)0.0f;
     const int r_end = min(nrows, (slice + 1) * rows);
     for (int r = slice * rows; r < r_end; r++) {
         const int n = r / oh_n, oh = r % oh_n;
         __global const float *xr =
             xp + xp_off + ((size_t)(n * cp + c0) * hp + oh * stride_h + i) * wp;
         __global const float *dr =
-            dyt + dyt_off + (((size_t)n * kblocks + kb) * oh_n + oh) * ow_n * KV;
+            dyt + dyt_off + (((size_t)n * kblocks + kb0) * oh_n + oh) * ow_n * KV;
         for (int ow = 0; ow < ow_n; ow++) {
-            const float16 d = vload16(ow, dr);
+            float16 d[KVB];
+#pragma unroll
+            for (int b = 0; b < KVB; b++)
+                d[b] = vload16(ow, dr + b * block);
             __global const float *xq = xr + ow * stride_w;
 #pragma unroll
             for (int cc = 0; cc < CB; cc++)
 #pragma unroll
-                for (int j = 0; j < 3; j++)
-                    acc[cc][j] = fma((float16)xq[cc * hp * wp + j], d, acc[cc][j]);
+                for (int j = 0; j < 3; j++) {
+                    const float16 xv = (float16)xq[cc * hp * wp + j];
+#pragma unroll
+                    for (int b = 0; b < KVB; b++)
+                        acc[b][cc][j] = fma(xv, d[b], acc[b][cc][j]);
+                }
         }
     }
-    __global float *dst = part + part_off + (((size_t)slice * kblocks + kb) * cp + c0) * 9 * KV;
 #pragma unroll
-    for (int cc = 0; cc < CB; cc++)
+    for (int b = 0; b < KVB; b++) {
+        __global float *dst =
+            part + part_off + (((size_t)slice * kblocks + kb0 + b) * cp + c0) * 9 * KV;
 #pragma unroll
-        for (int j = 0; j < 3; j++)
-            vstore16(acc[cc][j], 0, dst + (cc * 9 + i * 3 + j) * KV);
+        for (int cc = 0; cc < CB; cc++)
+#pragma unroll
+            for (int j = 0; j < 3; j++)
+                vstore16(acc[b][cc][j], 0, dst + (cc * 9 + i * 3 + j) * KV);
+    }
 }
 
 /* dw[k][c][tap] = the sum of the slices' partials, slice 0 first, so that

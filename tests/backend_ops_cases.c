@@ -371,7 +371,9 @@ static void add_conv_backward(const conv_case *cc)
  * 8 output channels, views, and a batch whose output rows split into
  * slices that cross images. 64 -> 128 channels on 56x56 at batch 32 is
  * the stride-2 data gradient whose work-groups PoCL once made too large
- * for its stack (see cl_conv3x3.c). */
+ * for its stack (see cl_conv3x3.c). Output channels 72 and 136 make the widest
+ * block variant on AVX-512 (4 blocks of 16 a work-item) run several
+ * work-items of blocks with the last one partly beyond K. */
 static const conv_case wgrad3x3_cases[] = {
     {1, 16, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 16, 16, 16, 32, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
@@ -387,6 +389,8 @@ static const conv_case wgrad3x3_cases[] = {
     {2, 3, 5, 2, 8, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 5, 7, 9, 9, 3, 3, .s = {2, 2}, .pad = {2, 2, 2, 2}},
     {1, 9, 8, 8, 40, 3, 3, .pad = {1, 1, 1, 1}},
+    {2, 6, 6, 6, 72, 3, 3, .pad = {1, 1, 1, 1}},
+    {3, 5, 7, 5, 136, 3, 3, .s = {2, 1}, .pad = {1, 1, 1, 1}},
     {32, 64, 56, 56, 128, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = 0},
 };
 

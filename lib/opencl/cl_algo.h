@@ -153,7 +153,10 @@ clnet_status clnet_cl_conv_backward_weights_tap(clnet_device *dev, const clnet_o
 /* The weight gradient of a 3x3 convolution (stride 1 or 2, groups 1,
  * dilation 1) by direct kernels with output channels as vector lanes
  * (cl_conv_wgrad.c); the geometry is the forward's. `preferred`: the
- * static rule's choice (few channels), over the GEMM of cl_conv_grad.c. */
+ * static rule's choice (few channels), over the GEMM of cl_conv_grad.c;
+ * its build options, one set per block size (cl_compile.c builds each). */
+#define CLNET_CL_WGRAD3X3_VARIANTS 3
+extern const char *const clnet_cl_wgrad3x3_options[CLNET_CL_WGRAD3X3_VARIANTS];
 bool clnet_cl_wgrad3x3_applies(const clnet_device *dev, const clnet_conv_geom *g);
 bool clnet_cl_wgrad3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_op *op,

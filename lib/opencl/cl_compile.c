@@ -20,6 +20,7 @@ static const struct {
     {"depthwise", clnet_cl_depthwise_options, CLNET_CL_DEPTHWISE_VARIANTS},
     {"conv3x3", clnet_cl_conv3x3_options, CLNET_CL_CONV3X3_VARIANTS},
     {"gemm_tiled", clnet_cl_gemm_tiled_options, CLNET_CL_GEMM_TILED_VARIANTS},
+    {"conv_wgrad", clnet_cl_wgrad3x3_options, CLNET_CL_WGRAD3X3_VARIANTS},
 };
 
 int clnet_cl_variant_count(void)

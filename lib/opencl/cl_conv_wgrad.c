@@ -1,35 +1,86 @@
-/* cl_conv_wgrad.c - the weight gradient of 3x3 convolutions with few
- * channels (the CIFAR nets: 16-64 channels, 32x32..8x8 planes) by the
- * direct kernels of cl/conv_wgrad.cl. There dW is thin (16 x 144 for
+/* cl_conv_wgrad.c - the weight gradient of 3x3 convolutions by the direct
+ * kernels of cl/conv_wgrad.cl: first for few channels (the CIFAR nets:
+ * 16-64 channels, 32x32..8x8 planes), where dW is thin (16 x 144 for
  * ResNet-20's first stage) and the reduction long (batch x pixels), which
- * the im2col GEMM of cl_conv_grad.c serves badly: here each work-item keeps
- * a block of dW in vector registers over a slice of output rows, and a
- * second kernel adds the slices up in a fixed order (no atomics). */
+ * the im2col GEMM of cl_conv_grad.c serves badly; with the wider blocks of
+ * float16 devices for most 3x3 layers. Each work-item keeps a block of dW
+ * in vector registers over a slice of output rows, and a second kernel
+ * adds the slices up in a fixed order (no atomics). */
 #include "opencl/cl_algo.h"
 
 #include <limits.h>
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-/* KV and CB of cl/conv_wgrad.cl: output channels (vector lanes) and input
- * channels of a work-item. Also on AVX2 (float8 preferred, a float16 two
- * registers): float8 blocks of CB x columns 1x1, 2x1, 3x1, 4x1, 2x2, 2x4,
- * 3x3, 2x6 and 4x2 (columns a step, each input value broadcast once) lost
- * to float16 at CB 2 on ResNet-20's four 3x3 shapes at batch 128 (minima
- * of interleaved runs): 4x2 by 0-11%, the others by 10-140%. A float16
- * gives each broadcast two FMAs and each row of x half as many
- * work-groups to feed. */
+/* KV of cl/conv_wgrad.cl: output channels per block (the lanes of a
+ * float16). A float16 is two of AVX2's registers, one of AVX-512's. */
 #define WG_KV 16
-#define WG_CB 2
+
+/* A work-item's block: CB input channels and KVB blocks of KV output
+ * channels, 3 * CB * KVB float16 accumulators. Each step loads KVB vectors
+ * of dy and broadcasts CB * 3 inputs into KVB FMAs each.
+ * With float8 preferred (AVX2's 16 registers, a float16 two), blocks of
+ * float8 of CB x columns 1x1, 2x1, 3x1, 4x1, 2x2, 2x4, 3x3, 2x6 and 4x2
+ * (columns a step, each input value broadcast once) lost to float16 at
+ * CB 2, KVB 1 on ResNet-20's four 3x3 shapes at batch 128 (minima of
+ * interleaved runs): 4x2 by 0-11%, the others by 10-140%.
+ * On AVX-512 (32 registers) KVB 1 is 6 FMAs for 7 loads; more blocks of
+ * output channels feed each broadcast to more FMAs. airbench's 256 -> 256
+ * layer on 8x8 at batch 1024 (CB, KVB: ms): 2,1 473; 4,1 476; 2,2 360;
+ * 3,2 306; 4,2 300; 2,3 314; 2,4 228-252; 2,5 421 and 1,4 to 1,8 365-450
+ * (their accumulators spill or their loads bind again). 2,4 also led on
+ * 64 -> 256 at 16x16 (290 against 556 ms for 2,1), 24 -> 64 at 32x32 and
+ * 256 -> 256 at 4x4. */
+typedef struct wg_config {
+    int cb, kvb;
+} wg_config;
+
+static const wg_config configs[CLNET_CL_WGRAD3X3_VARIANTS] = {{2, 1}, {2, 2}, {2, 4}};
+const char *const clnet_cl_wgrad3x3_options[CLNET_CL_WGRAD3X3_VARIANTS] = {
+    "-DCB=2 -DKVB=1", "-DCB=2 -DKVB=2", "-DCB=2 -DKVB=4"};
+
+/* Speed of each variant per useful output channel relative to KVB 1 (from
+ * the 256 -> 256 timings above), which the padding of K to whole KVB
+ * blocks eats into: 48 channels take KVB 1 (48 at 1.0) over KVB 2 (64 at
+ * 1.3). */
+static const double kvb_speed[CLNET_CL_WGRAD3X3_VARIANTS] = {1.0, 1.3, 1.9};
+
+/* The variant for the device and the layer's output channels: KVB 1 where
+ * float8 is preferred, else the fastest for K counting its padding. */
+static int variant_of(const clnet_device *dev, int64_t k)
+{
+    if (clnet_cl_prefers_float8(dev))
+        return 0;
+    int best = 0;
+    double best_cost = 0.0;
+    for (int v = 0; v < CLNET_CL_WGRAD3X3_VARIANTS; v++) {
+        const int64_t lanes = WG_KV * configs[v].kvb;
+        const double cost = (double)(clnet_ceil_div(k, lanes) * lanes) / kvb_speed[v];
+        if (v == 0 || cost < best_cost) {
+            best = v;
+            best_cost = cost;
+        }
+    }
+    return best;
+}
+
 /* Work-groups of partial sums to aim for per compute unit: enough for
  * the units to share the work evenly, few enough that a slice's rows of dy
  * and x stay in a core's L2 and the partials stay small (on PoCL's 2
  * units, 16 to 256 groups timed alike on ResNet-20's layers). */
 #define WG_GROUPS_PER_UNIT 32
 
+/* Work-items of wg_partial per work-group at most: 384 is airbench's 256
+ * channels (128 blocks of CB times 3 rows of taps), all sharing the rows
+ * of dy they read. */
+#define WG_GROUP_MAX_ITEMS 384
+
 /* The scratch: padded x, then dy with channels as lanes, then the
  * partials of every slice. */
 typedef struct wg_plan {
-    int64_t cp, kblocks, hp, wp;   /* channels of whole CB blocks; KV blocks; padded plane */
+    int variant;
+    wg_config cfg;
+    int64_t cp, kblocks, hp, wp;   /* channels of whole CB blocks; KV blocks (whole KVB
+                                      blocks); padded plane */
     int64_t nrows, rows, slices;   /* output rows of the batch; per slice; slices */
     int64_t xp_elems, dyt_elems, part_elems;
 } wg_plan;
@@ -37,13 +88,15 @@ typedef struct wg_plan {
 static wg_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g)
 {
     wg_plan p;
-    p.cp = clnet_ceil_div(g->c, WG_CB) * WG_CB;
-    p.kblocks = clnet_ceil_div(g->k, WG_KV);
+    p.variant = variant_of(dev, g->k);
+    p.cfg = configs[p.variant];
+    p.cp = clnet_ceil_div(g->c, p.cfg.cb) * p.cfg.cb;
+    p.kblocks = clnet_ceil_div(g->k, WG_KV * p.cfg.kvb) * p.cfg.kvb;
     p.hp = (g->oh - 1) * g->stride_h + 3;
     p.wp = (g->ow - 1) * g->stride_w + 3;
     p.nrows = g->n * g->oh;
     const int64_t units = dev->info.compute_units ? dev->info.compute_units : 1;
-    int64_t slices = clnet_ceil_div(WG_GROUPS_PER_UNIT * units, p.kblocks);
+    int64_t slices = clnet_ceil_div(WG_GROUPS_PER_UNIT * units, p.kblocks / p.cfg.kvb);
     if (slices > p.nrows)
         slices = p.nrows;
     p.rows = clnet_ceil_div(p.nrows, slices);
@@ -66,18 +119,33 @@ bool clnet_cl_wgrad3x3_applies(const clnet_device *dev, const clnet_conv_geom *g
            (dev->info.max_alloc_bytes == 0 || bytes <= dev->info.max_alloc_bytes);
 }
 
-/* On the shapes where the direct forward kernel wins (airbench's
- * 64- and 256-channel layers: their backward passes 9-27% faster than with
- * the GEMM's weight gradient). */
+/* With KVB 1 (float8 preferred), on the shapes where the direct forward
+ * kernel wins (airbench's 64- and 256-channel layers: their backward
+ * passes 9-27% faster than with the GEMM's weight gradient). The wider
+ * blocks of float16 devices beat the GEMM more broadly (AVX-512, batch 32,
+ * ms, GEMM -> direct): VGG-16's 256 channels on 56x56 484 -> 391 and 512
+ * on 14x14 141 -> 92, 128 -> 256 at stride 2 on 28x28 33 -> 15, and tied
+ * it on 64 channels on 224x224 and 56x56, 128 on 28x28 and 256 on 2x2;
+ * only a strided layer onto a 1x1 plane lost (256 -> 512 from 2x2: 1.6 ->
+ * 4.7), whose slices have a single output row each. */
 bool clnet_cl_wgrad3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 {
-    return clnet_cl_wgrad3x3_applies(dev, g) && clnet_cl_direct3x3_wins(g);
+    if (!clnet_cl_wgrad3x3_applies(dev, g))
+        return false;
+    if (clnet_cl_prefers_float8(dev))
+        return clnet_cl_direct3x3_wins(g);
+    return clnet_cl_direct3x3_wins(g) || g->oh * g->ow > 1;
 }
 
-static clnet_status launch(clnet_device *dev, const char *name, int nargs,
+static clnet_status launch(clnet_device *dev, int variant, const char *name, int nargs,
                            const clnet_cl_arg *args, const size_t global[3])
 {
-    return clnet_cl_launch_program(dev, "conv_wgrad", name, nargs, args, 3, global);
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "conv_wgrad", clnet_cl_wgrad3x3_options[variant], name,
+                                      &kernel);
+    if (st != CLNET_OK)
+        return st;
+    return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, NULL);
 }
 
 /* The partial sums, in work-groups of every (input channel block, tap
@@ -87,7 +155,8 @@ static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const 
                              cl_mem scratch)
 {
     cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "conv_wgrad", NULL, "wg_partial", &kernel);
+    clnet_status st = clnet_cl_kernel(dev, "conv_wgrad", clnet_cl_wgrad3x3_options[p->variant],
+                                      "wg_partial", &kernel);
     if (st != CLNET_OK)
         return st;
     size_t max = 1;
@@ -95,7 +164,7 @@ static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const 
                                           sizeof max, &max, NULL);
     if (err != CL_SUCCESS)
         return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(wg_partial)");
-    const size_t items = (size_t)(p->cp / WG_CB * 3);
+    const size_t items = (size_t)(p->cp / p->cfg.cb * 3);
     cl_int xp_off = 0, cp = (cl_int)p->cp, hp = (cl_int)p->hp, wp = (cl_int)p->wp;
     cl_int dyt_off = (cl_int)p->xp_elems, oh = (cl_int)g->oh, ow = (cl_int)g->ow;
     cl_int sh = (cl_int)g->stride_h, sw = (cl_int)g->stride_w;
@@ -107,8 +176,14 @@ static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const 
         CLNET_CL_ARG(ow), CLNET_CL_ARG(sh), CLNET_CL_ARG(sw), CLNET_CL_ARG(nrows),
         CLNET_CL_ARG(rows), CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off),
     };
-    const size_t global[3] = {items, (size_t)p->kblocks, (size_t)p->slices};
-    const size_t local[3] = {items <= max ? items : 1, 1, 1};
+    const size_t global[3] = {items, (size_t)(p->kblocks / p->cfg.kvb), (size_t)p->slices};
+    /* A group's private accumulators sit on one PoCL thread's stack: KVB 4
+     * is 1.5 KiB an item, so groups hold at most WG_GROUP_MAX_ITEMS. */
+    const size_t cap = max < WG_GROUP_MAX_ITEMS ? max : WG_GROUP_MAX_ITEMS;
+    size_t group = items < cap ? items : cap;
+    while (items % group != 0)
+        group--;
+    const size_t local[3] = {group, 1, 1};
     return clnet_cl_launch(dev, kernel, "wg_partial", NARGS(args), args, 3, global, local);
 }
 
@@ -137,7 +212,7 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
         CLNET_CL_ARG(wp), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w),
     };
     const size_t pad_global[3] = {(size_t)p.hp, (size_t)(g.n * p.cp), 1};
-    st = launch(dev, "wg_pad", NARGS(pad_args), pad_args, pad_global);
+    st = launch(dev, p.variant, "wg_pad", NARGS(pad_args), pad_args, pad_global);
 
     const clnet_cl_arg dy_args[] = {
         CLNET_CL_TENSOR(da), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
@@ -145,7 +220,7 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
     };
     const size_t dy_global[3] = {(size_t)g.oh, (size_t)(g.n * p.kblocks), 1};
     if (st == CLNET_OK)
-        st = launch(dev, "wg_dy", NARGS(dy_args), dy_args, dy_global);
+        st = launch(dev, p.variant, "wg_dy", NARGS(dy_args), dy_args, dy_global);
     if (st == CLNET_OK)
         st = partials(dev, &g, &p, scratch);
 
@@ -155,7 +230,7 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
     };
     const size_t sum_global[3] = {(size_t)(g.c * 9), (size_t)p.kblocks, 1};
     if (st == CLNET_OK)
-        st = launch(dev, "wg_reduce", NARGS(sum_args), sum_args, sum_global);
+        st = launch(dev, p.variant, "wg_reduce", NARGS(sum_args), sum_args, sum_global);
     clnet_cl_scratch_release(dev, scratch);
     return st;
 }
