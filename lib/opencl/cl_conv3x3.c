@@ -113,9 +113,26 @@ bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *
     return fits(dev, g, false);
 }
 
+/* Where Winograd takes a layer the direct kernel would otherwise win: on
+ * float16 devices (AVX-512) planes of 4x4 and below with 128 channels or
+ * more each way (stride 1, where Winograd applies). There, cb
+ * micro-benchmark, forward / data gradient ms, direct -> Winograd: batch
+ * 32, 128 channels on 4x4 2.0 -> 1.1 / 1.3 -> 1.2, 256 on 2x2 2.4 -> 1.2 /
+ * 2.1 -> 1.3, 512 on 2x2 6.2 -> 4.1 / 6.1 -> 3.9; airbench's 256 on 4x4 at
+ * batch 1024 108 -> 60 / 112 -> 54. Not on 8x8 (256 channels at batch
+ * 1024: 247 -> 257 / 250 -> 269) nor with 64 channels (ResNet-20's 8x8 at
+ * batch 128: 3.9 -> 5.9 / 2.2 -> 5.6). `g` is the forward geometry. */
+static bool winograd_takes_small_plane(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    return !clnet_cl_prefers_float8(dev) && g->stride_h == 1 && g->stride_w == 1 &&
+           g->c >= 128 && g->k >= 128 && g->oh * g->ow <= 16 &&
+           clnet_cl_winograd_preferred(dev, g);
+}
+
 bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 {
-    return clnet_cl_direct3x3_applies(dev, g) && clnet_cl_direct3x3_wins(g);
+    return clnet_cl_direct3x3_applies(dev, g) && clnet_cl_direct3x3_wins(g) &&
+           !winograd_takes_small_plane(dev, g);
 }
 
 /* A transposed convolution is the forward one over its input with s - 1
@@ -125,9 +142,11 @@ bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom
  * on ResNet-20's stride-2 layers. */
 bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet_conv_geom *t)
 {
+    const clnet_conv_geom f = clnet_cl_forward_of_transpose(t);
     return t->kh == 3 && t->kw == 3 && t->dil_h == 1 && t->dil_w == 1 && t->groups == 1 &&
            (t->stride_h == 1 || t->stride_h == 2) && (t->stride_w == 1 || t->stride_w == 2) &&
-           t->pad_h <= 2 && t->pad_w <= 2 && clnet_cl_direct3x3_wins(t) && fits(dev, t, true);
+           t->pad_h <= 2 && t->pad_w <= 2 && clnet_cl_direct3x3_wins(t) && fits(dev, t, true) &&
+           !winograd_takes_small_plane(dev, &f);
 }
 
 /* The c3_conv kernel of the strides (1 or 2 each). */
