@@ -39,6 +39,10 @@ __kernel void tap_bias(__global const float *b, int b_off, __global float *y, in
  * and zero at every other tap, which reads only padding. A work-item takes
  * TAP_VW input channels of one output channel, as the lanes of a float16
  * (consecutive in x). Grid: (ceil(C / TAP_VW), K). */
+/* The largest window whose weights a work-item lays out in private memory
+ * before storing them (3x3: 144 floats). */
+#define TAP_MAX_TAPS 9
+
 __kernel void tap_weights_grad(__global const float *x, int x_off, int x_bs,
                                __global const float *dy, int dy_off, int dy_bs,
                                __global float *dw, int dw_off, int dw_bs,
@@ -63,6 +67,20 @@ __kernel void tap_weights_grad(__global const float *x, int x_off, int x_bs,
     float a[TAP_VW];
     vstore16(acc, 0, a);
     __global float *row = dw + dw_off + k * dw_bs + c0 * taps;
+    if (count == TAP_VW && taps <= TAP_MAX_TAPS) {
+        /* the block's weights are one run of 16 * taps: laid out here and
+         * stored as vectors, where scalar stores of the zeros cost more
+         * than the sums (ResNet-18's 512 channels on 1x1 at batch 32,
+         * minima of 21 calls on a loaded host: 1.19-1.56 -> 0.84-1.19 ms) */
+        float run[TAP_VW * TAP_MAX_TAPS];
+        for (int e = 0; e < TAP_VW * taps; e++)
+            run[e] = 0.0f;
+        for (int j = 0; j < TAP_VW; j++)
+            run[j * taps + tap] = a[j];
+        for (int v = 0; v < taps; v++)
+            vstore16(vload16(v, run), v, row);
+        return;
+    }
     for (int j = 0; j < count; j++)
         for (int t = 0; t < taps; t++)
             row[j * taps + t] = t == tap ? a[j] : 0.0f;

@@ -146,11 +146,14 @@ static const conv_case conv_cases[] = {
     {2, 64, 9, 14, 64, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}},
     /* 1x1 planes read by one tap only (the 1x1 convolution of that tap):
      * batch 1, odd channel counts, a corner tap (asymmetric padding), a
-     * dilated window, 5x5 */
+     * dilated window, 5x5; whole blocks of 16 input channels (their weight
+     * gradient laid out as vectors) beside a partial one, at 3x3 and 5x5 */
     {1, 13, 1, 1, 21, 3, 3, .pad = {1, 1, 1, 1}},
     {3, 19, 1, 1, 17, 3, 3, .pad = {0, 2, 2, 0}, .flags = BIAS},
     {2, 5, 1, 1, 6, 3, 3, .pad = {2, 2, 2, 2}, .d = {2, 2}, .flags = BIAS},
     {4, 7, 1, 1, 33, 5, 5, .pad = {2, 2, 2, 2}, .flags = BIAS},
+    {2, 40, 1, 1, 24, 3, 3, .pad = {1, 1, 1, 1}},
+    {3, 32, 1, 1, 8, 5, 5, .pad = {2, 2, 2, 2}},
     {4, 40, 4, 4, 36, 3, 3, .pad = {1, 1, 1, 1}},
     {7, 32, 2, 2, 24, 1, 1, .g = 2, .flags = BIAS},
     /* 1-D */
