@@ -517,7 +517,11 @@ static bool load_train_json(const char *path, train_result *t)
     json_string(text, "device", t->device, sizeof t->device);
     json_string(text, "optimizer", t->optimizer, sizeof t->optimizer);
     t->epochs = 0;
-    for (const char *p = curve; p && t->epochs < MAX_EPOCHS && (p = strchr(p, '{'));) {
+    /* the epochs' objects are flat: the list ends at the first ']' (the
+     * "figures" list after it holds objects too) */
+    const char *list_end = curve ? strchr(curve, ']') : NULL;
+    for (const char *p = curve; p && t->epochs < MAX_EPOCHS && (p = strchr(p, '{')) &&
+                                p < list_end;) {
         const char *end = strchr(p, '}');
         if (!end)
             break;

@@ -9,7 +9,8 @@
 # trains a new head, and names an unknown layer or a frozen head in its
 # usage error; --resize feeds a net of another input size, and eval --resize
 # gives train's accuracy; train --json carries the results schema's
-# top-level keys; --sync-bn without two or more --devices is refused. Skips
+# top-level keys; --sync-bn without two or more --devices is refused;
+# report's training table has a row per epoch. Skips
 # (77) when MNIST is not found.
 # usage: test_train_cli.sh CLNET_BENCH
 set -uo pipefail
@@ -144,6 +145,16 @@ grep -q -- "--sync-bn synchronises batch norm across the devices" "$tmp/s.log" |
 "$bench" train --model lenet5 "${small[@]}" --epochs 1 --devices 0 --sync-bn \
     > "$tmp/s.log" 2>&1 && fail "--sync-bn with one device was accepted"
 grep -q "nothing to synchronise" "$tmp/s.log" || fail "--sync-bn, one device: $(cat "$tmp/s.log")"
+
+# report's LeNet-5 table has one row per epoch trained: the results file's
+# "figures" list, after its epochs, once read as a sixth epoch of NaNs.
+"$bench" report --quick --out "$tmp/report" > "$tmp/report.log" 2>&1 ||
+    { cat "$tmp/report.log"; fail "report --quick failed"; }
+rows=$(sed -n '/^## LeNet-5 on MNIST/,/^Final test accuracy/p' "$tmp/report/report.md" |
+    grep -cE '^\| [0-9]+ \|')
+[[ $rows == 3 ]] || fail "report --quick: $rows epoch rows in the LeNet-5 table, not 3"
+grep -q "after 3 epochs" "$tmp/report/report.md" || fail "report --quick: not 'after 3 epochs'"
+grep -qiw "nan" "$tmp/report/report.md" && fail "report --quick: NaN in the report"
 
 if ((failures)); then
     echo "$failures failures"
