@@ -167,15 +167,6 @@ static const char *conv_kernel(int64_t s_h, int64_t s_w)
  * first, keep the group a fraction of it. */
 #define C3_GROUP_MAX_ITEMS 128
 
-/* The largest divisor of n not above cap (at least 1). */
-static size_t divisor_within(size_t n, size_t cap)
-{
-    size_t d = n < cap ? n : cap;
-    while (d > 1 && n % d != 0)
-        d--;
-    return d > 0 ? d : 1;
-}
-
 static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name, int nargs,
                            const clnet_cl_arg *args, const size_t global[3])
 {
@@ -191,9 +182,9 @@ static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name
         return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(conv3x3)");
     const size_t cap = max < C3_GROUP_MAX_ITEMS ? max : C3_GROUP_MAX_ITEMS;
     size_t local[3];
-    local[0] = divisor_within(global[0], cap);
-    local[1] = divisor_within(global[1], cap / local[0]);
-    local[2] = divisor_within(global[2], cap / (local[0] * local[1]));
+    local[0] = clnet_cl_divisor_within(global[0], cap);
+    local[1] = clnet_cl_divisor_within(global[1], cap / local[0]);
+    local[2] = clnet_cl_divisor_within(global[2], cap / (local[0] * local[1]));
     return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, local);
 }
 

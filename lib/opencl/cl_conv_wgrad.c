@@ -180,10 +180,7 @@ static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const 
     /* A group's private accumulators sit on one PoCL thread's stack: KVB 4
      * is 1.5 KiB an item, so groups hold at most WG_GROUP_MAX_ITEMS. */
     const size_t cap = max < WG_GROUP_MAX_ITEMS ? max : WG_GROUP_MAX_ITEMS;
-    size_t group = items < cap ? items : cap;
-    while (items % group != 0)
-        group--;
-    const size_t local[3] = {group, 1, 1};
+    const size_t local[3] = {clnet_cl_divisor_within(items, cap), 1, 1};
     return clnet_cl_launch(dev, kernel, "wg_partial", NARGS(args), args, 3, global, local);
 }
 

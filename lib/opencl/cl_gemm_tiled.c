@@ -157,9 +157,7 @@ static void cpu_groups(const clnet_device *dev, cl_kernel kernel, const size_t g
                                  &max, NULL) != CL_SUCCESS || max == 0)
         max = 1;
     const int d = along_rows ? 1 : 0, o = 1 - d;   /* the grouped dimension, the other */
-    local[d] = global[d] < max ? global[d] : max;
-    while (global[d] % local[d] != 0)
-        local[d]--;
+    local[d] = clnet_cl_divisor_within(global[d], max);
     local[o] = 1;
     while (local[d] * local[o] < CPU_GROUP_MIN_ITEMS && local[o] < global[o]) {
         size_t next = local[o] + 1;

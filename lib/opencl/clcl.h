@@ -80,6 +80,18 @@ typedef struct clnet_cl_arg {
 #define CLNET_CL_ARG(v) ((clnet_cl_arg){sizeof(v), &(v)})
 #define CLNET_CL_LOCAL(bytes) ((clnet_cl_arg){(bytes), NULL})
 
+/* The largest divisor of n that is at most cap (1 when cap < 1): a
+ * work-group size along one dimension of an exact grid, bounded where PoCL
+ * would otherwise put thousands of work-items' private arrays on one
+ * thread's stack. */
+static inline size_t clnet_cl_divisor_within(size_t n, size_t cap)
+{
+    size_t d = n < cap ? n : cap;
+    while (d > 1 && n % d != 0)
+        d--;
+    return d > 0 ? d : 1;
+}
+
 /* Sets the arguments and enqueues `kernel` on the device's queue, without
  * waiting. `local` may be NULL (the driver chooses; then `global` need not be
  * a multiple of anything). `name` is used in error messages. Errors: an
