@@ -229,3 +229,85 @@ __kernel void wino_output(__global const float *m, int m_off, __global const flo
     }
     store_tiles(y + y_off, y_bs, k, t0, count, &s, out);
 }
+
+/* The weight gradient. y = A^T [(G g G^T) . (B^T d B)] A holds for every
+ * filter g, so its derivative by g is dg = G^T [(A dy A^T) . (B^T d B)] G
+ * for the 2x2 tile dy of the output gradient, and over all tiles
+ * dg = G^T [sum_t (A dy_t A^T) . V_t] G: 16 GEMMs of the transformed
+ * output gradient by the input tiles of wino_input, one inverse transform
+ * per filter. */
+
+/* D[xi][t][k] = (A dy A^T)[xi] for the 2x2 tile t of the output gradient
+ * and VW output channels k0.. as lanes (zero past K and past the plane),
+ * rows of D `kp` apart (K rounded up to whole GEMM tiles). Grid: dim 0 =
+ * tiles of the chunk, dim 1 = blocks of VW output channels up to kp. */
+__kernel void wino_dy(__global const float *dy, int dy_off, int dy_bs, __global float *d,
+                      int d_off, int kp, wino_shape s)
+{
+    const int t = get_global_id(0), k0 = get_global_id(1) * VW;
+    if (t >= s.images * s.tiles_h * s.tiles_w)
+        return;
+    int img, ih, iw;
+    tile_origin(t, &s, &img, &ih, &iw);
+    const int orow = ih + s.pad_h, ocol = iw + s.pad_w;
+    __global const float *src = dy + dy_off + img * dy_bs;
+    float16 g[2][2];
+    for (int r = 0; r < 2; r++)
+        for (int q = 0; q < 2; q++) {
+            const bool inside = orow + r < s.oh && ocol + q < s.ow;
+            const int at = (orow + r) * s.ow + ocol + q, plane = s.oh * s.ow;
+            float v[VW];
+            for (int l = 0; l < VW; l++)
+                v[l] = inside && k0 + l < s.k ? src[(k0 + l) * plane + at] : 0.0f;
+            g[r][q] = vload16(0, v);
+        }
+    float16 a[4][2];
+    for (int q = 0; q < 2; q++) {
+        a[0][q] = g[0][q];
+        a[1][q] = g[0][q] + g[1][q];
+        a[2][q] = g[0][q] - g[1][q];
+        a[3][q] = -g[1][q];
+    }
+    __global float *dst = d + d_off + t * kp + k0;
+    const int step = s.ld * kp;
+    for (int i = 0; i < 4; i++) {
+        vstore16(a[i][0], 0, dst + (4 * i + 0) * step);
+        vstore16(a[i][0] + a[i][1], 0, dst + (4 * i + 1) * step);
+        vstore16(a[i][0] - a[i][1], 0, dst + (4 * i + 2) * step);
+        vstore16(-a[i][1], 0, dst + (4 * i + 3) * step);
+    }
+}
+
+/* dw[k][c] = G^T M G for the sums M[xi][c][k] of every tile (rows kp
+ * apart), VW output channels k0.. at once; filters start at
+ * dw[k * dw_kstride + c * 9]. Grid: dim 0 = input channel c, dim 1 =
+ * blocks of VW output channels. */
+__kernel void wino_filter_grad(__global const float *m, int m_off, int kp,
+                               __global float *dw, int dw_off, int dw_kstride, wino_shape s)
+{
+    const int c = get_global_id(0), k0 = get_global_id(1) * VW;
+    if (c >= s.c || k0 >= s.k)
+        return;
+    __global const float *src = m + m_off + c * kp + k0;
+    const int step = s.c * kp;
+    float16 h[3][4];
+    for (int j = 0; j < 4; j++) {
+        const float16 m0 = vload16(0, src + j * step), m1 = vload16(0, src + (4 + j) * step);
+        const float16 m2 = vload16(0, src + (8 + j) * step), m3 = vload16(0, src + (12 + j) * step);
+        h[0][j] = m0 + 0.5f * (m1 + m2);
+        h[1][j] = 0.5f * (m1 - m2);
+        h[2][j] = 0.5f * (m1 + m2) + m3;
+    }
+    float out[9][VW];
+    for (int r = 0; r < 3; r++) {
+        vstore16(h[r][0] + 0.5f * (h[r][1] + h[r][2]), 0, out[3 * r + 0]);
+        vstore16(0.5f * (h[r][1] - h[r][2]), 0, out[3 * r + 1]);
+        vstore16(0.5f * (h[r][1] + h[r][2]) + h[r][3], 0, out[3 * r + 2]);
+    }
+    const int count = min(VW, s.k - k0);
+    for (int l = 0; l < count; l++) {
+        __global float *f = dw + dw_off + (k0 + l) * dw_kstride + c * 9;
+        for (int tap = 0; tap < 9; tap++)
+            f[tap] = out[tap][l];
+    }
+}

@@ -354,7 +354,7 @@ static void add_conv_backward_as(const conv_case *cc, clnet_conv_algo algo, cons
 
 /* The gradients have several implementations on OpenCL, each forced here
  * through params.algo: the direct kernels, GEMMs over im2col columns, for
- * the data gradient of stride-1 3x3 convolutions Winograd (elsewhere
+ * both gradients of stride-1 3x3 convolutions Winograd (elsewhere
  * WINOGRAD, like the other values, leaves the choice to the backend), and
  * for strided convolutions the space-to-depth rewrite. */
 static void add_conv_backward(const conv_case *cc)
@@ -395,6 +395,21 @@ static const conv_case wgrad3x3_cases[] = {
     {2, 6, 6, 6, 72, 3, 3, .pad = {1, 1, 1, 1}},
     {3, 5, 7, 5, 136, 3, 3, .s = {2, 1}, .pad = {1, 1, 1, 1}},
     {32, 64, 56, 56, 128, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = 0},
+};
+
+/* Winograd's weight gradient (forced by WINOGRAD; cl_conv_winograd.c) and
+ * the automatic choice, which takes it on planes of 4x4 and below: the
+ * tiny planes of ResNet-18 on 32x32 inputs, output channels that leave
+ * lanes and GEMM columns empty, odd planes whose last tiles stick out,
+ * padding 0 and 2 and asymmetric, views, and a batch whose tiles take two
+ * chunks of the scratch budget (9 images of 64x64 with 32 channels). */
+static const conv_case wgrad_winograd_cases[] = {
+    {2, 64, 4, 4, 64, 3, 3, .pad = {1, 1, 1, 1}},
+    {3, 72, 2, 2, 80, 3, 3, .pad = {1, 1, 1, 1}, .flags = VIEWS},
+    {2, 17, 5, 3, 33, 3, 3, .pad = {1, 1, 1, 1}},
+    {2, 6, 6, 7, 16, 3, 3, .flags = 0},
+    {1, 8, 7, 9, 24, 3, 3, .pad = {2, 1, 0, 2}},
+    {9, 32, 64, 64, 32, 3, 3, .pad = {1, 1, 1, 1}, .flags = 0},
 };
 
 /* A transposed convolution forced onto each of its implementations. */
@@ -1091,6 +1106,10 @@ void add_forward_cases(void)
             add_conv_backward(&conv_cases[i]);
     for (size_t i = 0; i < sizeof wgrad3x3_cases / sizeof wgrad3x3_cases[0]; i++)
         add_conv_backward_as(&wgrad3x3_cases[i], CLNET_CONV_ALGO_DIRECT_3X3, "algo=direct_3x3,");
+    for (size_t i = 0; i < sizeof wgrad_winograd_cases / sizeof wgrad_winograd_cases[0]; i++) {
+        add_conv_backward_as(&wgrad_winograd_cases[i], CLNET_CONV_ALGO_AUTO, "");
+        add_conv_backward_as(&wgrad_winograd_cases[i], CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,");
+    }
     for_each_pool_case(add_pool_backward);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 3, 4, 4, 8, 8, 2, 2, 0);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 1, 4, 7, 7, 13, 13, 3, 2, 1);

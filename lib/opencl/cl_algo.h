@@ -112,6 +112,13 @@ bool clnet_cl_winograd_preferred(const clnet_device *dev, const clnet_conv_geom 
 clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
                                     const clnet_tensor *x, const clnet_tensor *w,
                                     const clnet_tensor *b, clnet_tensor *y);
+/* The weight gradient of the layers Winograd applies to, by the same
+ * transforms (g: the forward's geometry). */
+bool clnet_cl_winograd_weights_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_winograd_weights_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_backward_weights_winograd(clnet_device *dev, const clnet_op *op,
+                                                     const clnet_tensor *x,
+                                                     const clnet_tensor *dy, clnet_tensor *dw);
 
 /* The direct 3x3 kernel with output channels as vector lanes
  * (cl_conv3x3.c), preferred for few channels; its build options, one set

@@ -129,6 +129,14 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
         if (op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
             op->u.conv.algo != CLNET_CONV_ALGO_IM2COL && clnet_cl_depthwise_weights_applies(&g))
             return clnet_cl_depthwise_backward_weights(dev, op, in[0], in[1], out[0]);
+        /* WINOGRAD forces Winograd's weight gradient where it applies. */
+        if (op->u.conv.algo == CLNET_CONV_ALGO_WINOGRAD
+                ? clnet_cl_winograd_weights_applies(dev, &g)
+                : op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
+                      op->u.conv.algo != CLNET_CONV_ALGO_IM2COL &&
+                      op->u.conv.algo != CLNET_CONV_ALGO_DIRECT_3X3 &&
+                      clnet_cl_winograd_weights_preferred(dev, &g))
+            return clnet_cl_conv_backward_weights_winograd(dev, op, in[0], in[1], out[0]);
         /* DIRECT_3X3 forces the direct 3x3 kernels where they apply. */
         if (op->u.conv.algo == CLNET_CONV_ALGO_DIRECT_3X3 ? clnet_cl_wgrad3x3_applies(dev, &g)
             : op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
