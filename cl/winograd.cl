@@ -86,6 +86,31 @@ static inline void tile_origin(int tile, const wino_shape *s, int *img, int *ih,
     *iw = rest % s->tiles_w * 2 - s->pad_w;
 }
 
+/* The image offset (img * bs + plane_off) and the top-left input row and
+ * column of the tiles t0 .. t0 + VW - 1 (the last of `count` repeated),
+ * stepping from tile to tile instead of dividing for each. */
+static inline void lane_origins(int t0, int count, const wino_shape *s, int bs, int plane_off,
+                                int base[VW], int row0[VW], int col0[VW])
+{
+    const int per_image = s->tiles_h * s->tiles_w;
+    int img = t0 / per_image, rest = t0 % per_image;
+    int ty = rest / s->tiles_w, tx = rest % s->tiles_w;
+    for (int l = 0; l < VW; l++) {
+        base[l] = img * bs + plane_off;
+        row0[l] = ty * 2 - s->pad_h;
+        col0[l] = tx * 2 - s->pad_w;
+        if (l + 1 >= count)
+            continue;
+        if (++tx == s->tiles_w) {
+            tx = 0;
+            if (++ty == s->tiles_h) {
+                ty = 0;
+                img++;
+            }
+        }
+    }
+}
+
 /* d[i][j] (4 x 4) of the VW tiles t0 .. t0 + VW - 1 of one channel, lane l
  * holding tile t0 + l (the last tile repeated past the chunk), zero in the
  * padding. Tiles that lie side by side within one tile row, clear of the
@@ -117,10 +142,7 @@ static inline void load_tiles(__global const float *x, int x_bs, int c, int t0, 
         return;
     }
     int base[VW], row0[VW], col0[VW];
-    for (int l = 0; l < VW; l++) {
-        tile_origin(t0 + min(l, count - 1), s, &img, &row0[l], &col0[l]);
-        base[l] = img * x_bs + c * s->h * s->w;
-    }
+    lane_origins(t0, count, s, x_bs, c * s->h * s->w, base, row0, col0);
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
             float v[VW];
@@ -189,15 +211,16 @@ static inline void store_tiles(__global float *y, int y_bs, int k, int t0, int c
         }
         return;
     }
+    int base[VW], row0[VW], col0[VW];
+    lane_origins(t0, count, s, y_bs, k * s->oh * s->ow, base, row0, col0);
     for (int r = 0; r < 2; r++)
         for (int q = 0; q < 2; q++) {
             float v[VW];
             vstore16(out[r][q], 0, v);
             for (int l = 0; l < count; l++) {
-                tile_origin(t0 + l, s, &img, &ih, &iw);
-                const int orow = ih + s->pad_h + r, ocol = iw + s->pad_w + q;
+                const int orow = row0[l] + s->pad_h + r, ocol = col0[l] + s->pad_w + q;
                 if (orow < s->oh && ocol < s->ow)
-                    y[img * y_bs + (k * s->oh + orow) * s->ow + ocol] = v[l];
+                    y[base[l] + orow * s->ow + ocol] = v[l];
             }
         }
 }
