@@ -901,6 +901,80 @@ static void test_optimizers(clnet_ctx *ctx, clnet_device **devs, int ndev)
     }
 }
 
+/* The updates of two SGD steps (momentum, Nesterov, weight decay; the
+ * batch norm's shift with multipliers of its own) computed on the host
+ * for every trainable parameter: the optimizer steps runs of the flat
+ * parameter buffers, whose bounds, gaps (no parameter here fills whole
+ * 16-float lines) and breaks (the running statistics between, the other
+ * multipliers) this pins down. */
+#define STEP_MAX_PARAMS 16
+static void test_step_exact(clnet_ctx *ctx, clnet_device *const *devs, int ndev)
+{
+    const clnet_optimizer sgd = {.kind = CLNET_OPTIM_SGD, .lr = 0.1f, .momentum = 0.9f,
+                                 .nesterov = true, .weight_decay = 0.01f};
+    for (int d = 0; d < ndev; d++) {
+        clnet_net *net = net_plain(ctx);
+        float *x = random_floats(4 * 192, 99, 0.0f, 1.0f);
+        float *vel[STEP_MAX_PARAMS] = {NULL}, *want[STEP_MAX_PARAMS] = {NULL};
+        double worst = 0.0;
+        int nparams = 0;
+        bool ok = net && x && OK(ctx, clnet_net_bind(net, devs[d], 4, CLNET_INIT_HE_NORMAL, SEED)) &&
+                  OK(ctx, clnet_net_set_param_lr(net, 2, 1, 2.0f, 0.5f));
+        if (ok)
+            clnet_net_set_training(net, true);
+        for (int s = 0; ok && s < 2; s++) {
+            ok = OK(ctx, clnet_net_forward(net, x, 4)) && OK(ctx, backward(net, NULL));
+            nparams = 0;
+            for (int i = 0; ok && i < net->nlayers; i++)
+                for (int j = 0; ok && j < net->layers[i].nparams; j++) {
+                    const nn_param *p = &net->layers[i].params[j];
+                    if (!p->trainable)
+                        continue;
+                    const int64_t n = nn_numel(&p->shape);
+                    float *w = test_read(p->value), *g = test_read(p->grad);
+                    int k = nparams++;
+                    if (!vel[k])
+                        vel[k] = calloc((size_t)n, sizeof(float));
+                    free(want[k]);
+                    want[k] = malloc((size_t)n * sizeof(float));
+                    ok = k < STEP_MAX_PARAMS && w && g && vel[k] && want[k];
+                    const double lr = sgd.lr * p->lr_mult, wd = sgd.weight_decay * p->decay_mult;
+                    for (int64_t e = 0; ok && e < n; e++) {
+                        const double gd = g[e] + wd * w[e];
+                        vel[k][e] = (float)(sgd.momentum * vel[k][e] + gd);
+                        want[k][e] = (float)(w[e] - lr * (gd + sgd.momentum * vel[k][e]));
+                    }
+                    free(w);
+                    free(g);
+                }
+            ok = ok && OK(ctx, clnet_net_step(net, &sgd, sgd.lr));
+            for (int i = 0, k = 0; ok && i < net->nlayers; i++)
+                for (int j = 0; ok && j < net->layers[i].nparams; j++) {
+                    const nn_param *p = &net->layers[i].params[j];
+                    if (!p->trainable)
+                        continue;
+                    float *w = test_read(p->value);
+                    ok = w != NULL;
+                    for (int64_t e = 0; ok && e < nn_numel(&p->shape); e++)
+                        worst = fmax(worst, fabs(w[e] - want[k][e]) / (1.0 + fabs(want[k][e])));
+                    k++;
+                    free(w);
+                }
+        }
+        clnet_device_info info;
+        clnet_device_info_get(devs[d], &info);
+        CHECK(ok && nparams == 6 && worst < 1e-6,
+              "SGD step on %s: %d parameters, largest error %.3g against the host's update",
+              info.name, nparams, worst);
+        for (int k = 0; k < STEP_MAX_PARAMS; k++) {
+            free(vel[k]);
+            free(want[k]);
+        }
+        free(x);
+        clnet_net_free(net);
+    }
+}
+
 static void test_schedules(void)
 {
     clnet_optimizer o = {.lr = 0.1f, .schedule = CLNET_SCHED_STEP, .gamma = 0.5f,
@@ -1127,6 +1201,7 @@ int main(void)
     test_channel_padded_add(ctx, devs, ndev);
     test_rbf_layer(ctx, devs, ndev);
     test_optimizers(ctx, devs, ndev);
+    test_step_exact(ctx, devs, ndev);
     for (int d = 0; d < ndev; d++)
         test_train_loop(ctx, devs[d]);
     clnet_ctx_free(ctx);

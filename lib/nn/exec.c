@@ -42,6 +42,7 @@ void nn_release_device(clnet_net *net)
         }
         l->y_alias = l->dy_alias = NN_OWN;
     }
+    nn_flat_free(net, false);
     clnet_tensor **all[] = {&net->scratch[0], &net->scratch[1], &net->labels, &net->targets,
                             &net->loss_values, &net->aux_loss_values};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
@@ -74,13 +75,16 @@ size_t clnet_net_device_bytes(const clnet_net *net)
                                      l->fold_w, l->fold_b, l->fold_zero};
         for (size_t k = 0; k < sizeof aux / sizeof aux[0]; k++)
             bytes += owned_bytes(aux[k], false);
+        /* views of the flat parameter buffers are counted with them */
         for (int j = 0; j < l->nparams; j++) {
             const nn_param *p = &l->params[j];
-            bytes += owned_bytes(p->value, false) + owned_bytes(p->grad, false);
+            bytes += owned_bytes(p->value, nn_flat_holds(net, p->value)) +
+                     owned_bytes(p->grad, nn_flat_holds(net, p->grad));
             for (int s = 0; s < NN_MAX_STATE; s++)
-                bytes += owned_bytes(p->state[s], false);
+                bytes += owned_bytes(p->state[s], nn_flat_holds(net, p->state[s]));
         }
     }
+    bytes += nn_flat_bytes(net, false);
     const clnet_tensor *all[] = {net->scratch[0], net->scratch[1], net->labels, net->targets,
                                  net->loss_values, net->aux_loss_values};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
@@ -97,12 +101,13 @@ void clnet_net_memory_bound(const clnet_net *net, size_t *weights, size_t *activ
     for (int i = 0; net && net->dev && i < net->nlayers; i++) {
         const nn_layer *l = &net->layers[i];
         for (int j = 0; j < l->nparams; j++)
-            w += owned_bytes(l->params[j].value, false);
+            w += owned_bytes(l->params[j].value, nn_flat_holds(net, l->params[j].value));
         const clnet_tensor *folded[] = {l->fold_w, l->fold_b, l->fold_zero};
         for (size_t k = 0; k < sizeof folded / sizeof folded[0]; k++)
             w += owned_bytes(folded[k], false);
     }
     if (net && net->dev) {
+        w += nn_flat_bytes(net, true);
         a = (size_t)net->peak_live_numel * (size_t)net->max_batch * sizeof(float);
         s = owned_bytes(net->scratch[0], false) + owned_bytes(net->scratch[1], false);
     }
@@ -189,20 +194,15 @@ static clnet_status bind_params(clnet_net *net, nn_layer *l)
 {
     for (int j = 0; j < l->nparams; j++) {
         nn_param *p = &l->params[j];
-        clnet_status st = upload(net, &p->shape, p->host, &p->value);
+        clnet_status st = nn_param_tensor(net, p, 0, p->host, &p->value);
         /* inference only: no gradient, and optimizer state stays on the host */
         bool train = p->trainable && !net->inference_only;
         /* zero, so that a step before any backward leaves the weights alone */
         if (st == CLNET_OK && train)
-            st = upload(net, &p->shape, NULL, &p->grad);
-        if (st == CLNET_OK && train)
-            st = clnet_tensor_fill(p->grad, 0.0f);
+            st = nn_param_tensor(net, p, 1, NULL, &p->grad);
         /* parameters added since the optimizer state was made start from zero state */
-        for (int s = 0; st == CLNET_OK && train && s < net->opt_nstate; s++) {
-            st = upload(net, &p->shape, p->state_host[s], &p->state[s]);
-            if (st == CLNET_OK && !p->state_host[s])
-                st = clnet_tensor_fill(p->state[s], 0.0f);
-        }
+        for (int s = 0; st == CLNET_OK && train && s < net->opt_nstate; s++)
+            st = nn_param_tensor(net, p, 2 + s, p->state_host[s], &p->state[s]);
         if (st != CLNET_OK)
             return st;
     }
@@ -305,7 +305,7 @@ static clnet_status bind_layer_aux(clnet_net *net, nn_layer *l)
 
 static clnet_status bind_all(clnet_net *net)
 {
-    clnet_status st = net->inference_only ? nn_plan_outputs(net) : CLNET_OK;
+    clnet_status st = net->inference_only ? nn_plan_outputs(net) : nn_flat_bind(net);
     if (st == CLNET_OK)
         st = bind_outputs(net);
     int64_t largest = 0;
@@ -850,7 +850,7 @@ clnet_status nn_state_read(clnet_net *net, const nn_param *p, int i, float *dst)
 clnet_status nn_state_write(clnet_net *net, nn_param *p, int i, const float *src)
 {
     if (net->dev && !net->inference_only) {
-        clnet_status st = p->state[i] ? CLNET_OK : upload(net, &p->shape, NULL, &p->state[i]);
+        clnet_status st = p->state[i] ? CLNET_OK : nn_param_tensor(net, p, 2 + i, NULL, &p->state[i]);
         return st == CLNET_OK ? clnet_tensor_write(p->state[i], src,
                                                    (size_t)nn_numel(&p->shape) * sizeof(float))
                               : st;

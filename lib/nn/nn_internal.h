@@ -36,6 +36,9 @@ typedef struct nn_param {
     clnet_tensor *grad;            /* bound, trainable only */
     float *state_host[NN_MAX_STATE];   /* optimizer state while unbound */
     clnet_tensor *state[NN_MAX_STATE]; /* optimizer state, bound, allocated on first step */
+    bool in_flat;                  /* value, grad and state are views into the net's flat
+                                      buffers at flat_off (flat_params.c) */
+    int64_t flat_off;
 } nn_param;
 
 /* How a layer's output or gradient tensor relates to another layer's: views
@@ -141,6 +144,10 @@ struct clnet_net {
     clnet_optim_kind opt_kind;     /* of the optimizer state, when opt_nstate > 0 */
     int opt_nstate;                /* state tensors per trainable parameter (0 = none) */
     int64_t opt_steps;             /* steps taken (Adam's t) */
+    /* every trainable parameter's value, gradient and optimizer state, one
+     * buffer each (flat_params.c); NULL when inference-only or none */
+    clnet_tensor *flat_value, *flat_grad, *flat_state[NN_MAX_STATE];
+    int64_t flat_numel;
 
     /* input normalisation (input_norm.c) */
     float *norm;                   /* mean[C] then std[C] of the input channels; NULL = none */
@@ -244,6 +251,30 @@ clnet_status nn_init_params(clnet_net *net, clnet_init init, uint64_t seed);
 
 /* Frees the optimizer state of every parameter (host and device) (optim.c). */
 void nn_opt_state_free(clnet_net *net);
+
+/* flat_params.c: the flat parameter buffers. nn_flat_bind lays the
+ * trainable parameters out (at bind, before their tensors are made) and
+ * makes the value and gradient buffers, zeroed, and the state buffers the
+ * optimizer already has. nn_param_tensor makes tensor `which` of p (0
+ * value, 1 gradient, 2 + s state s): its view in the flat buffer (made on
+ * first use) or, for a parameter outside them, a tensor of its own; filled
+ * from `host`, else zeroed. nn_flat_steppable: whether p's value, gradient
+ * and first nstate states are still those views, so that the optimizer may
+ * step it with its neighbours; nn_flat_end: the offset after p's slot.
+ * nn_flat_run: buffer `which` from begin to end (slot boundaries) as a
+ * dense 2-D tensor. nn_flat_holds: whether t is a view of a flat buffer.
+ * nn_flat_bytes: their device bytes (values only, or all). nn_flat_free:
+ * the state buffers, or all of them. */
+clnet_status nn_flat_bind(clnet_net *net);
+clnet_status nn_param_tensor(clnet_net *net, const nn_param *p, int which, const float *host,
+                             clnet_tensor **out);
+bool nn_flat_steppable(clnet_net *net, const nn_param *p, int nstate);
+int64_t nn_flat_end(const nn_param *p);
+clnet_status nn_flat_run(clnet_net *net, int which, int64_t begin, int64_t end,
+                         clnet_tensor **out);
+bool nn_flat_holds(const clnet_net *net, const clnet_tensor *t);
+size_t nn_flat_bytes(const clnet_net *net, bool values_only);
+void nn_flat_free(clnet_net *net, bool state_only);
 
 /* Records "net <stage>: layer <id> (<name>, <kind>): <last error>" (exec.c). */
 clnet_status nn_layer_fail(clnet_net *net, int id, const char *stage, clnet_status st);

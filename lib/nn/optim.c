@@ -71,6 +71,7 @@ void nn_opt_state_free(clnet_net *net)
                 p->state_host[s] = NULL;
             }
         }
+    nn_flat_free(net, true);
     net->opt_nstate = 0;
     net->opt_steps = 0;
 }
@@ -91,10 +92,7 @@ static clnet_status ensure_state(clnet_net *net, clnet_optim_kind kind, int nsta
             for (int s = 0; p->trainable && s < nstate; s++) {
                 if (p->state[s])
                     continue;
-                clnet_status st = clnet_tensor_new(net->dev, CLNET_F32, p->shape.ndim,
-                                                   p->shape.dim, &p->state[s]);
-                if (st == CLNET_OK)
-                    st = clnet_tensor_fill(p->state[s], 0.0f);
+                clnet_status st = nn_param_tensor(net, p, 2 + s, NULL, &p->state[s]);
                 if (st != CLNET_OK)
                     return nn_wrap(net->ctx, st, "net step: layer %d (%s): optimizer state", i,
                                    net->layers[i].spec.name);
@@ -139,6 +137,48 @@ clnet_status clnet_net_set_param_lr(clnet_net *net, int id, int index, float lr_
     /* backward computes no gradient for it any more: what it reads is 0 */
     if (lr_mult == 0.0f && p->grad)
         return clnet_tensor_fill(p->grad, 0.0f);
+    return CLNET_OK;
+}
+
+/* One parameter's step on its own tensors. */
+static clnet_status param_step(clnet_net *net, const clnet_op *op, int nstate, nn_param *p)
+{
+    clnet_op pop = param_op(op, p);
+    clnet_tensor *out[3] = {p->value, p->state[0], p->state[1]};
+    return clnet_op_run(net->dev, &pop, 1, &p->grad, 1 + nstate, out);
+}
+
+/* Neighbouring slots of the flat buffers with the same multipliers,
+ * stepped as one tensor (the zero gaps between slots stay zero). */
+typedef struct step_run {
+    nn_param *first, *last;
+    int first_layer, last_layer;
+} step_run;
+
+static bool same_run(const step_run *r, const nn_param *p)
+{
+    return p->flat_off == nn_flat_end(r->last) && p->lr_mult == r->first->lr_mult &&
+           p->decay_mult == r->first->decay_mult;
+}
+
+static clnet_status run_step(clnet_net *net, const clnet_op *op, int nstate, const step_run *r)
+{
+    if (r->first == r->last)
+        return param_step(net, op, nstate, r->first);
+    const int64_t begin = r->first->flat_off, end = nn_flat_end(r->last);
+    clnet_tensor *t[2 + NN_MAX_STATE] = {NULL};
+    clnet_status st = CLNET_OK;
+    for (int w = 0; st == CLNET_OK && w < 2 + nstate; w++)
+        st = nn_flat_run(net, w, begin, end, &t[w]);
+    clnet_op pop = param_op(op, r->first);
+    clnet_tensor *out[3] = {t[0], t[2], t[3]};
+    if (st == CLNET_OK)
+        st = clnet_op_run(net->dev, &pop, 1, &t[1], 1 + nstate, out);
+    for (int w = 0; w < 2 + NN_MAX_STATE; w++)
+        clnet_tensor_free(t[w]);
+    if (st != CLNET_OK)
+        return nn_wrap(net->ctx, st, "net step: the parameters of layers %d to %d in one run",
+                       r->first_layer, r->last_layer);
     return CLNET_OK;
 }
 
@@ -188,20 +228,33 @@ clnet_status clnet_net_step(clnet_net *net, const clnet_optimizer *opt, float lr
     clnet_op op = step_op(opt, lr, net->opt_steps + 1);
     net->param_version++;
     double t = nn_prof_start(net);
+    step_run run = {.first = NULL};
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
-        for (int j = 0; !l->frozen && j < l->nparams; j++) {
+        for (int j = 0; j < l->nparams; j++) {
             nn_param *p = &l->params[j];
-            if (!p->trainable || p->lr_mult == 0.0f)
-                continue;
-            clnet_op pop = param_op(&op, p);
-            clnet_tensor *out[3] = {p->value, p->state[0], p->state[1]};
-            st = clnet_op_run(net->dev, &pop, 1, &p->grad, 1 + nstate, out);
-            if (st != CLNET_OK)
+            const bool stepped = !l->frozen && p->trainable && p->lr_mult != 0.0f;
+            const bool joins = stepped && nn_flat_steppable(net, p, nstate);
+            /* a slot left out ends the run (its weights must not move);
+             * parameters outside the flat buffers are no slot */
+            if (run.first && p->in_flat && (!joins || !same_run(&run, p))) {
+                if ((st = run_step(net, &op, nstate, &run)) != CLNET_OK)
+                    return st;
+                run.first = NULL;
+            }
+            if (joins) {
+                if (!run.first)
+                    run = (step_run){.first = p, .first_layer = i};
+                run.last = p;
+                run.last_layer = i;
+            } else if (stepped && (st = param_step(net, &op, nstate, p)) != CLNET_OK) {
                 return nn_wrap(net->ctx, st, "net step: layer %d (%s) %s", i, l->spec.name,
                                p->name);
+            }
         }
     }
+    if (run.first && (st = run_step(net, &op, nstate, &run)) != CLNET_OK)
+        return st;
     net->opt_steps++;
     return nn_prof_stop(net, t, &net->prof_step_ms);
 }
