@@ -25,9 +25,19 @@ static void flat_layout(clnet_net *net)
     net->flat_numel = off;
 }
 
-/* A zeroed flat buffer, unless the net has no trainable parameter. */
-static clnet_status flat_new(clnet_net *net, clnet_tensor **out)
+/* The flat buffer of tensor `which` of every parameter: 0 value, 1
+ * gradient, 2 + s optimizer state s. */
+static clnet_tensor **flat_of(clnet_net *net, int which)
 {
+    return which == 0 ? &net->flat_value : which == 1 ? &net->flat_grad
+                                                      : &net->flat_state[which - 2];
+}
+
+/* Buffer `which`, zeroed, made unless it exists or the net has no
+ * trainable parameter. */
+static clnet_status flat_new(clnet_net *net, int which)
+{
+    clnet_tensor **out = flat_of(net, which);
     if (*out || net->flat_numel == 0)
         return CLNET_OK;
     clnet_status st = clnet_tensor_new(net->dev, CLNET_F32, 1, &net->flat_numel, out);
@@ -39,40 +49,31 @@ clnet_status nn_flat_bind(clnet_net *net)
     flat_layout(net);
     if (net->inference_only)
         return CLNET_OK;
-    clnet_status st = flat_new(net, &net->flat_value);
-    if (st == CLNET_OK)
-        st = flat_new(net, &net->flat_grad);
-    for (int s = 0; st == CLNET_OK && s < net->opt_nstate; s++)
-        st = flat_new(net, &net->flat_state[s]);
+    clnet_status st = CLNET_OK;
+    for (int which = 0; st == CLNET_OK && which < 2 + net->opt_nstate; which++)
+        st = flat_new(net, which);
     return st;
 }
 
-/* The view of `flat` that is p's tensor. */
-static clnet_status flat_view(clnet_tensor *flat, const nn_param *p, clnet_tensor **out)
+/* Elements [begin, begin + n) of buffer `which` as a tensor of ndim dims. */
+static clnet_status flat_view(clnet_net *net, int which, int64_t begin, int64_t n, int ndim,
+                              const int64_t *shape, clnet_tensor **out)
 {
     clnet_tensor *run = NULL;
-    clnet_status st = clnet_tensor_slice(flat, 0, p->flat_off, nn_numel(&p->shape), &run);
+    clnet_status st = clnet_tensor_slice(*flat_of(net, which), 0, begin, n, &run);
     if (st == CLNET_OK)
-        st = clnet_tensor_reshape(run, p->shape.ndim, p->shape.dim, out);
+        st = clnet_tensor_reshape(run, ndim, shape, out);
     clnet_tensor_free(run);
     return st;
-}
-
-/* The flat buffer that tensor `which` of p lives in: 0 value, 1 gradient,
- * 2 + s optimizer state s. */
-static clnet_tensor **flat_of(clnet_net *net, int which)
-{
-    return which == 0 ? &net->flat_value : which == 1 ? &net->flat_grad
-                                                      : &net->flat_state[which - 2];
 }
 
 clnet_status nn_param_tensor(clnet_net *net, const nn_param *p, int which, const float *host,
                              clnet_tensor **out)
 {
-    clnet_tensor **flat = flat_of(net, which);
     clnet_status st;
-    if (p->in_flat && (st = flat_new(net, flat)) == CLNET_OK && *flat) {
-        st = flat_view(*flat, p, out);
+    if (p->in_flat && (st = flat_new(net, which)) == CLNET_OK && *flat_of(net, which)) {
+        st = flat_view(net, which, p->flat_off, nn_numel(&p->shape), p->shape.ndim,
+                       p->shape.dim, out);
         /* a view of a buffer made before may hold an earlier state */
         if (st == CLNET_OK && !host)
             st = clnet_tensor_fill(*out, 0.0f);
@@ -122,14 +123,8 @@ int64_t nn_flat_end(const nn_param *p) { return p->flat_off + aligned(nn_numel(&
 clnet_status nn_flat_run(clnet_net *net, int which, int64_t begin, int64_t end,
                          clnet_tensor **out)
 {
-    /* rows of FLAT_ALIGN: the element-wise kernels' grids span both axes */
-    const int64_t shape[2] = {(end - begin) / FLAT_ALIGN, FLAT_ALIGN};
-    clnet_tensor *run = NULL;
-    clnet_status st = clnet_tensor_slice(*flat_of(net, which), 0, begin, end - begin, &run);
-    if (st == CLNET_OK)
-        st = clnet_tensor_reshape(run, 2, shape, out);
-    clnet_tensor_free(run);
-    return st;
+    const int64_t n = end - begin;
+    return flat_view(net, which, begin, n, 1, &n, out);
 }
 
 void nn_flat_free(clnet_net *net, bool state_only)
