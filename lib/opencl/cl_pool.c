@@ -140,8 +140,8 @@ static clnet_status run_global(clnet_device *dev, const clnet_pool_geom *g,
 
 /* The kernels that pair each element of an argmax-shaped tensor with its
  * index into the unpooled plane, unpool_scatter (x into y) and unpool_gather
- * (dy into dx): arguments (src, argmax, dst, unpooled plane size), grid
- * (IH * IW, C, N) over argmax. */
+ * (dy into dx): arguments (src, argmax, dst, unpooled plane size, argmax's
+ * image and plane sizes), one work-item per element of argmax. */
 static clnet_status run_indexed(clnet_device *dev, const char *name, const clnet_tensor *src,
                                 const clnet_tensor *argmax, clnet_tensor *dst,
                                 const clnet_tensor *unpooled)
@@ -149,13 +149,14 @@ static clnet_status run_indexed(clnet_device *dev, const char *name, const clnet
     clnet_cl_tensor_args sa = clnet_cl_targs(src), ia = clnet_cl_targs(argmax);
     clnet_cl_tensor_args da = clnet_cl_targs(dst);
     cl_int out_plane = (cl_int)clnet_spatial_numel(unpooled);
+    cl_int image = (cl_int)clnet_tensor_image_numel(argmax);
+    cl_int plane = (cl_int)clnet_spatial_numel(argmax);
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(sa), CLNET_CL_TENSOR(ia), CLNET_CL_TENSOR(da), CLNET_CL_ARG(out_plane),
+        CLNET_CL_ARG(image), CLNET_CL_ARG(plane),
     };
-    size_t grid[3] = {
-        (size_t)clnet_spatial_numel(argmax), (size_t)argmax->shape[1], (size_t)argmax->shape[0],
-    };
-    return launch(dev, name, NARGS(args), args, 3, grid);
+    size_t grid = (size_t)clnet_tensor_numel(argmax);
+    return launch(dev, name, NARGS(args), args, 1, &grid);
 }
 
 /* y is zeroed (a kernel, not a buffer fill: y may be a view), then every x
