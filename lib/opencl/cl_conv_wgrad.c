@@ -69,6 +69,9 @@ static int variant_of(const clnet_device *dev, int64_t k)
  * units, 16 to 256 groups timed alike on ResNet-20's layers). */
 #define WG_GROUPS_PER_UNIT 32
 
+/* Partial sums per element of x and dy at most (see plan_of). */
+#define WG_PARTIALS_PER_INPUT 4
+
 /* Work-items of wg_partial per work-group at most: 384 is airbench's 256
  * channels (128 blocks of CB times 3 rows of taps), all sharing the rows
  * of dy they read. */
@@ -97,12 +100,15 @@ static wg_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g)
     p.nrows = g->n * g->oh;
     const int64_t units = dev->info.compute_units ? dev->info.compute_units : 1;
     int64_t slices = clnet_ceil_div(WG_GROUPS_PER_UNIT * units, p.kblocks / p.cfg.kvb);
-    /* Partial sums larger than x and dy together cost more to write and
-     * add up than the extra slices gain: 64 channels on 8x8 at batch 32
-     * made 9 MiB of partials from 1 MiB of input (ms, AVX-512: 1.3-1.8 ->
-     * 0.8-1.1; at batch 128 2.9-4.6 -> 2.3-3.0). */
+    /* Partial sums beyond 4x the size of x and dy together cost more to
+     * write and add up than the extra slices gain: 64 channels on 8x8 at
+     * batch 32 made 9 MiB of partials from 1 MiB of input (ms, AVX-512:
+     * 1.3-1.8 -> 0.9-1.1). With x and dy's size alone as the bound, VGG-16's
+     * 512 channels on 14x14 at batch 32 fell from 8 slices to 2 and lost
+     * 3% (87-90 -> 90-92 ms). */
     const int64_t per_slice = p.kblocks * p.cp * 9 * WG_KV;
-    const int64_t most = (g->n * g->c * g->h * g->w + g->n * g->k * g->oh * g->ow) / per_slice;
+    const int64_t most = WG_PARTIALS_PER_INPUT *
+                         (g->n * g->c * g->h * g->w + g->n * g->k * g->oh * g->ow) / per_slice;
     if (slices > most)
         slices = most > units ? most : units;
     if (slices > p.nrows)

@@ -151,6 +151,21 @@ static wino_shape shape_of(const clnet_op *op, const clnet_conv_geom *g, int64_t
     return s;
 }
 
+/* V (at v_off in the scratch) = the input tiles of the chunk of images from
+ * n0. */
+static clnet_status input_tiles(clnet_device *dev, const clnet_tensor *x, int64_t n0,
+                                const wino_shape *s, cl_mem scratch, cl_int v_off)
+{
+    clnet_cl_tensor_args xa = clnet_cl_targs(x);
+    cl_int x_off = (cl_int)(xa.offset + n0 * xa.batch_stride);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(xa.mem), CLNET_CL_ARG(x_off), CLNET_CL_ARG(xa.batch_stride),
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(v_off), CLNET_CL_ARG(*s),
+    };
+    return launch(dev, "wino_input", NARGS(args), args, (size_t)(s->ld / WINO_VW),
+                  (size_t)s->c);
+}
+
 /* One chunk: V = the input tiles of images [n0, n0 + images), M[xi] = U[xi]
  * * V[xi] for the 16 positions xi, y = the output transform of M. */
 static clnet_status run_chunk(clnet_device *dev, const clnet_tensor *x, const clnet_tensor *b,
@@ -160,13 +175,7 @@ static clnet_status run_chunk(clnet_device *dev, const clnet_tensor *x, const cl
     const int64_t t = s->ld;
     const cl_int v_off = (cl_int)p->u, m_off = (cl_int)(p->u + (size_t)(WINO_XI * s->c * t));
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
-    cl_int x_off = (cl_int)(xa.offset + n0 * xa.batch_stride);
-    const clnet_cl_arg in_args[] = {
-        CLNET_CL_ARG(xa.mem), CLNET_CL_ARG(x_off), CLNET_CL_ARG(xa.batch_stride),
-        CLNET_CL_ARG(scratch), CLNET_CL_ARG(v_off), CLNET_CL_ARG(*s),
-    };
-    clnet_status st = launch(dev, "wino_input", NARGS(in_args), in_args,
-                             (size_t)(t / WINO_VW), (size_t)s->c);
+    clnet_status st = input_tiles(dev, x, n0, s, scratch, v_off);
     clnet_cl_gemm_batch gb = {
         .m = s->k, .n = t, .k = s->c, .images = 1, .groups = WINO_XI,
         .a = {scratch, 0, s->c, 0, (int64_t)s->k * s->c},
@@ -283,14 +292,8 @@ static clnet_status grad_chunk(clnet_device *dev, const clnet_tensor *x, const c
     const int64_t ld = s->ld, ntiles = (int64_t)s->images * p->tiles;
     const cl_int v_off = (cl_int)p->m, d_off = (cl_int)(p->m + (size_t)(WINO_XI * s->c * ld));
     const cl_int kp = (cl_int)p->kp;
-    clnet_cl_tensor_args xa = clnet_cl_targs(x), da = clnet_cl_targs(dy);
-    cl_int x_off = (cl_int)(xa.offset + n0 * xa.batch_stride);
-    const clnet_cl_arg in_args[] = {
-        CLNET_CL_ARG(xa.mem), CLNET_CL_ARG(x_off), CLNET_CL_ARG(xa.batch_stride),
-        CLNET_CL_ARG(scratch), CLNET_CL_ARG(v_off), CLNET_CL_ARG(*s),
-    };
-    clnet_status st = launch(dev, "wino_input", NARGS(in_args), in_args,
-                             (size_t)(ld / WINO_VW), (size_t)s->c);
+    clnet_cl_tensor_args da = clnet_cl_targs(dy);
+    clnet_status st = input_tiles(dev, x, n0, s, scratch, v_off);
     cl_int dy_off = (cl_int)(da.offset + n0 * da.batch_stride);
     const clnet_cl_arg dy_args[] = {
         CLNET_CL_ARG(da.mem), CLNET_CL_ARG(dy_off), CLNET_CL_ARG(da.batch_stride),
