@@ -9,10 +9,10 @@
 #define KV 16
 /* Input channels (CB) and blocks of KV output channels (KVB) per
  * work-item, build options that cl_conv_wgrad.c picks by the device's
- * vector width and the layer's output channels. With one row of taps (3) per work-item that is KVB * CB *
- * 3 float16 accumulators, each step loading KVB vectors of dy and CB * 3
- * inputs to broadcast: KVB 1, CB 2 take 15 of AVX2's 16 registers (a
- * float16 is two). */
+ * vector width and the layer's output channels. With one row of taps (3)
+ * per work-item that is KVB * CB * 3 float16 accumulators, each step
+ * loading KVB vectors of dy and CB * 3 inputs to broadcast: KVB 1, CB 2
+ * take 15 of AVX2's 16 registers (a float16 is two). */
 #ifndef CB
 #define CB 2
 #endif

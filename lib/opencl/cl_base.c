@@ -2,6 +2,7 @@
  * above it: OpenCL errors as clnet statuses, tensors as kernel arguments. */
 #include "opencl/clcl.h"
 
+#include <stdio.h>
 #include <string.h>
 
 clnet_status clnet_cl_check(clnet_device *dev, cl_int err, const char *what)
@@ -11,6 +12,23 @@ clnet_status clnet_cl_check(clnet_device *dev, cl_int err, const char *what)
     clnet_status st = (clnet_status)(CLNET_ERR_OPENCL_BAND + err);
     return clnet_fail(dev->ctx, st, "%s failed on %s: %s", what, dev->info.name,
                       clnet_status_str(st));
+}
+
+clnet_status clnet_cl_group_max(clnet_device *dev, cl_kernel kernel, const char *name,
+                                size_t cap, size_t *max)
+{
+    size_t kernel_max = 0;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, clnet_cl(dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof kernel_max, &kernel_max, NULL);
+    if (err != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "clGetKernelWorkGroupInfo(%s)", name);
+        return clnet_cl_check(dev, err, what);
+    }
+    *max = kernel_max < cap ? kernel_max : cap;
+    if (*max == 0)
+        *max = 1;
+    return CLNET_OK;
 }
 
 clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t)

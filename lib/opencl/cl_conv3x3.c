@@ -175,12 +175,10 @@ static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name
                                       &kernel);
     if (st != CLNET_OK)
         return st;
-    size_t max = 1;
-    cl_int err = clGetKernelWorkGroupInfo(kernel, clnet_cl(dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
-                                          sizeof max, &max, NULL);
-    if (err != CL_SUCCESS)
-        return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(conv3x3)");
-    const size_t cap = max < C3_GROUP_MAX_ITEMS ? max : C3_GROUP_MAX_ITEMS;
+    size_t cap;
+    st = clnet_cl_group_max(dev, kernel, name, C3_GROUP_MAX_ITEMS, &cap);
+    if (st != CLNET_OK)
+        return st;
     size_t local[3];
     local[0] = clnet_cl_divisor_within(global[0], cap);
     local[1] = clnet_cl_divisor_within(global[1], cap / local[0]);

@@ -78,13 +78,11 @@ static const char *vector_width_options(const clnet_conv_geom *g)
 static clnet_status plane_groups(clnet_device *dev, cl_kernel kernel, size_t channels,
                                  size_t local[3])
 {
-    size_t max = 0;
-    cl_int err = clGetKernelWorkGroupInfo(kernel, clnet_cl(dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
-                                          sizeof max, &max, NULL);
-    if (err != CL_SUCCESS)
-        return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(depthwise)");
-    if (max > dev->info.max_work_group_size)
-        max = dev->info.max_work_group_size;
+    size_t max;
+    clnet_status st = clnet_cl_group_max(dev, kernel, "depthwise",
+                                         dev->info.max_work_group_size, &max);
+    if (st != CLNET_OK)
+        return st;
     if (local[0] > max) {
         local[0] = 0;
         return CLNET_OK;

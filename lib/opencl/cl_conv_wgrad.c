@@ -173,11 +173,12 @@ static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const 
                                       "wg_partial", &kernel);
     if (st != CLNET_OK)
         return st;
-    size_t max = 1;
-    cl_int err = clGetKernelWorkGroupInfo(kernel, clnet_cl(dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
-                                          sizeof max, &max, NULL);
-    if (err != CL_SUCCESS)
-        return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(wg_partial)");
+    /* A group's private accumulators sit on one PoCL thread's stack: KVB 4
+     * is 1.5 KiB an item, so groups hold at most WG_GROUP_MAX_ITEMS. */
+    size_t cap;
+    st = clnet_cl_group_max(dev, kernel, "wg_partial", WG_GROUP_MAX_ITEMS, &cap);
+    if (st != CLNET_OK)
+        return st;
     const size_t items = (size_t)(p->cp / p->cfg.cb * 3);
     cl_int xp_off = 0, cp = (cl_int)p->cp, hp = (cl_int)p->hp, wp = (cl_int)p->wp;
     cl_int dyt_off = (cl_int)p->xp_elems, oh = (cl_int)g->oh, ow = (cl_int)g->ow;
@@ -191,9 +192,6 @@ static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const 
         CLNET_CL_ARG(rows), CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off),
     };
     const size_t global[3] = {items, (size_t)(p->kblocks / p->cfg.kvb), (size_t)p->slices};
-    /* A group's private accumulators sit on one PoCL thread's stack: KVB 4
-     * is 1.5 KiB an item, so groups hold at most WG_GROUP_MAX_ITEMS. */
-    const size_t cap = max < WG_GROUP_MAX_ITEMS ? max : WG_GROUP_MAX_ITEMS;
     const size_t local[3] = {clnet_cl_divisor_within(items, cap), 1, 1};
     return clnet_cl_launch(dev, kernel, "wg_partial", NARGS(args), args, 3, global, local);
 }

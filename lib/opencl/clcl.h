@@ -54,6 +54,13 @@ clnet_status clnet_opencl_register(clnet_ctx *ctx);
  * CL_SUCCESS so it can wrap any call: `st = clnet_cl_check(dev, err, "...")`. */
 clnet_status clnet_cl_check(clnet_device *dev, cl_int err, const char *what);
 
+/* The largest work-group `kernel` allows on dev, bounded by `cap` (at
+ * least 1): what a launcher that sets its own group size may use. `name`
+ * names the kernel in the error. Errors: an OpenCL-band status from
+ * clGetKernelWorkGroupInfo. */
+clnet_status clnet_cl_group_max(clnet_device *dev, cl_kernel kernel, const char *name,
+                                size_t cap, size_t *max);
+
 /* One embedded kernel source file of cl/ (name = file stem, e.g. "conv"). */
 typedef struct clnet_cl_source {
     const char *name;
