@@ -5,6 +5,8 @@
 #include "core/internal.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,27 @@ int clnet_device_count(const clnet_ctx *ctx)
     return ctx ? ctx->ndevices : 0;
 }
 
+/* Transformed weights a device keeps by default: an eighth of its memory,
+ * at most 256 MiB (VGG-16's Winograd filters take 105 MiB), or
+ * CLNET_WEIGHT_CACHE_MB. */
+static clnet_status default_weight_cache(clnet_device *dev, size_t *bytes)
+{
+    const char *env = getenv("CLNET_WEIGHT_CACHE_MB");
+    if (env && *env) {
+        char *end;
+        errno = 0;
+        unsigned long long mb = strtoull(env, &end, 10);
+        if (*end || errno || env[0] == '-' || mb > SIZE_MAX >> 20)
+            return clnet_fail(dev->ctx, CLNET_ERR_INVALID_ARGUMENT, "CLNET_WEIGHT_CACHE_MB=%s: "
+                              "not a number of MiB", env);
+        *bytes = (size_t)mb << 20;
+        return CLNET_OK;
+    }
+    uint64_t eighth = dev->info.global_mem_bytes / 8;
+    *bytes = eighth < ((uint64_t)256 << 20) ? (size_t)eighth : (size_t)256 << 20;
+    return CLNET_OK;
+}
+
 clnet_status clnet_device_get(clnet_ctx *ctx, int index, clnet_device **out)
 {
     clnet_error_clear(ctx);
@@ -115,9 +138,13 @@ clnet_status clnet_device_get(clnet_ctx *ctx, int index, clnet_device **out)
                           index, ctx->ndevices, ctx->ndevices - 1);
     clnet_device *dev = ctx->devices[index];
     if (!dev->opened) {
-        clnet_status st = dev->iface->open(dev);
+        size_t cache_max = 0;
+        clnet_status st = default_weight_cache(dev, &cache_max);
+        if (st == CLNET_OK)
+            st = dev->iface->open(dev);
         if (st != CLNET_OK)
             return st;
+        dev->weight_cache_max = cache_max;
         dev->opened = true;
     }
     *out = dev;
@@ -221,6 +248,29 @@ clnet_ctx *clnet_device_ctx(const clnet_device *dev)
 double clnet_device_blocked_ms(const clnet_device *dev)
 {
     return dev ? dev->blocked_ms : 0.0;
+}
+
+clnet_status clnet_device_set_weight_cache(clnet_device *dev, size_t max_bytes)
+{
+    clnet_error_clear(dev ? dev->ctx : NULL);
+    if (!dev)
+        return CLNET_ERR_INVALID_ARGUMENT;
+    mtx_lock(&dev->ctx->lock);
+    dev->weight_cache_max = max_bytes;
+    mtx_unlock(&dev->ctx->lock);
+    if (dev->iface->trim_weight_cache)
+        dev->iface->trim_weight_cache(dev);
+    return CLNET_OK;
+}
+
+size_t clnet_device_weight_cache_bytes(const clnet_device *dev)
+{
+    if (!dev)
+        return 0;
+    mtx_lock(&dev->ctx->lock);
+    size_t bytes = dev->weight_cache_bytes;
+    mtx_unlock(&dev->ctx->lock);
+    return bytes;
 }
 
 clnet_status clnet_device_synchronize(clnet_device *dev)

@@ -58,6 +58,10 @@ typedef struct clnet_backend_iface {
      * NULL accepts every op whose kind has a runner. */
     bool (*supports)(clnet_device *dev, const clnet_op *op);
     clnet_status (*synchronize)(clnet_device *dev);
+    /* (optional) Frees buffers derived from weights (a backend's kept
+     * transforms) down to the device's weight_cache_max. NULL: it keeps
+     * none. */
+    void (*trim_weight_cache)(clnet_device *dev);
 } clnet_backend_iface;
 
 /* Queues a copy of `bytes` of host memory into a dense tensor without
@@ -86,6 +90,9 @@ struct clnet_device {
     clnet_device_info info;
     bool opened;
     double blocked_ms;         /* time callers spent in blocking transfers (clnet_device_blocked_ms) */
+    /* Device memory the backend may hold in transformed weights, and holds
+     * (clnet_device_set_weight_cache); guarded by ctx->lock. */
+    size_t weight_cache_max, weight_cache_bytes;
 };
 
 struct clnet_ctx {
@@ -105,13 +112,30 @@ struct clnet_ctx {
     mtx_t lock;                /* guards program caches of every device */
 };
 
-/* Reference-counted storage shared by a tensor and its views. */
+/* Reference-counted storage shared by a tensor and its views. `id` and
+ * `version` say whether its contents are the ones a backend derived
+ * something from (transformed weights, cl_derived.c): `id` is unique
+ * among storages clnet allocated (0: a backend's temporary, never
+ * cached), `version` counts the writes clnet queued to it
+ * (clnet_storage_touch). `external`: a caller holds the raw buffer
+ * (wrapped, or handed out by clnet_opencl_buffer) and may write it
+ * without clnet knowing. */
 typedef struct clnet_storage {
     clnet_device *dev;
     void *handle;              /* backend buffer (host pointer for ref, cl_mem for OpenCL) */
     size_t bytes;
     int refs;
+    uint64_t id, version;
+    bool external;
 } clnet_storage;
+
+/* Records that a write to the storage is queued: whatever was derived from
+ * its earlier contents is stale. Every path that writes a tensor (an op's
+ * outputs, uploads, fills) calls it. */
+static inline void clnet_storage_touch(clnet_storage *s)
+{
+    s->version++;
+}
 
 /* Strides and offset are in elements. Every layout clnet creates is dense in
  * all axes but the first (views slice axis 0 or 1 only), so kernels address a

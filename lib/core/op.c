@@ -176,5 +176,7 @@ clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
     if (!clnet_op_supported(dev, op))
         return clnet_fail(ctx, CLNET_ERR_UNSUPPORTED, "%s: not supported on device %d (%s)", name,
                           dev->info.index, dev->info.name);
+    for (int i = 0; i < nout; i++)
+        clnet_storage_touch(out[i]->storage);
     return dev->iface->runners[clnet_op_kind_family(op->kind)](dev, op, nin, in, nout, out);
 }

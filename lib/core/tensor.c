@@ -1,6 +1,7 @@
 /* tensor.c - tensor handles, shared storage, views, and host copies. */
 #include "core/internal.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@ static clnet_status check_shape(clnet_ctx *ctx, const char *what, int ndim, cons
                               (long long)shape[i]);
     return CLNET_OK;
 }
+
+/* The id of the next storage: unique for the process's lifetime, never 0. */
+static atomic_uint_least64_t next_storage_id = 1;
 
 clnet_status clnet_tensor_new(clnet_device *dev, clnet_dtype dtype, int ndim,
                               const int64_t *shape, clnet_tensor **out)
@@ -78,6 +82,7 @@ clnet_status clnet_tensor_new(clnet_device *dev, clnet_dtype dtype, int ndim,
     s->dev = dev;
     s->refs = 1;
     s->bytes = bytes;
+    s->id = atomic_fetch_add(&next_storage_id, 1);
     st = dev->iface->buffer_alloc(dev, s->bytes, &s->handle);
     if (st != CLNET_OK) {
         free(t);
@@ -126,6 +131,8 @@ clnet_status clnet_tensor_over_handle(clnet_device *dev, void *handle, size_t by
     s->refs = 1;
     s->bytes = bytes;
     s->handle = handle;
+    s->id = atomic_fetch_add(&next_storage_id, 1);
+    s->external = true;
     t->storage = s;
     *out = t;
     return CLNET_OK;
@@ -237,6 +244,8 @@ static clnet_status copy_images(const clnet_tensor *t, void *host, size_t bytes,
                           to_device ? "write" : "read", bytes, want);
     int64_t images = clnet_tensor_is_dense(t) ? 1 : t->shape[0];
     size_t chunk = want / (size_t)images;
+    if (to_device)
+        clnet_storage_touch(t->storage);
     double start = clnet_now_ms();
     clnet_status st = CLNET_OK;
     for (int64_t n = 0; n < images && st == CLNET_OK; n++) {
@@ -271,6 +280,7 @@ clnet_status clnet_tensor_write_queued(clnet_tensor *t, const void *src, size_t 
         return clnet_fail(dev->ctx, CLNET_ERR_HOST_MEMORY, "tensor write: cannot stage %zu "
                           "bytes", bytes);
     memcpy(block, src, bytes);
+    clnet_storage_touch(t->storage);
     return dev->iface->buffer_write_owned(dev, t->storage->handle, (size_t)t->offset * esize,
                                           bytes, block);
 }
@@ -285,6 +295,8 @@ static clnet_status copy_nowait(const clnet_tensor *t, void *host, size_t bytes,
     if (!dev->iface->buffer_copy_nowait || !clnet_tensor_is_dense(t) || !host ||
         bytes != (size_t)clnet_tensor_numel(t) * esize)
         return copy_images(t, host, bytes, to_device);
+    if (to_device)
+        clnet_storage_touch(t->storage);
     return dev->iface->buffer_copy_nowait(dev, t->storage->handle, (size_t)t->offset * esize,
                                           bytes, host, to_device);
 }
@@ -339,6 +351,7 @@ clnet_status clnet_tensor_fill(clnet_tensor *t, float value)
     for (size_t i = 0; i < stage; i++)
         host[i] = bits;
     clnet_status st = CLNET_OK;
+    clnet_storage_touch(t->storage);
     double start = clnet_now_ms();
     for (int64_t n = 0; n < images && st == CLNET_OK; n++) {
         size_t base = (size_t)(t->offset + n * t->stride[0]) * esize;

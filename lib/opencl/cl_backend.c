@@ -255,6 +255,7 @@ static void cl_close(clnet_device *dev)
         thrd_yield();
     clnet_cl_programs_free(dev);
     clnet_cl_scratch_free(dev);
+    clnet_cl_derived_free(dev);
     clnet_cl_tuning_close(dev);
     if (cl->queue)
         clReleaseCommandQueue(cl->queue);
@@ -286,9 +287,10 @@ static clnet_status cl_buffer_alloc(clnet_device *dev, size_t bytes, void **hand
 
 static void cl_buffer_free(clnet_device *dev, void *handle)
 {
-    (void)dev;
-    if (handle)
-        clReleaseMemObject((cl_mem)handle);
+    if (!handle)
+        return;
+    clnet_cl_derived_forget(dev, handle);
+    clReleaseMemObject((cl_mem)handle);
 }
 
 static clnet_status cl_buffer_write(clnet_device *dev, void *handle, size_t offset, size_t bytes,
@@ -406,6 +408,7 @@ static const clnet_backend_iface cl_iface = {
     .runners = cl_runners,
     .supports = cl_supports,
     .synchronize = cl_synchronize,
+    .trim_weight_cache = clnet_cl_derived_trim,
 };
 
 /* Fails with the raw OpenCL code in the band when there is no device yet
@@ -502,6 +505,8 @@ clnet_status clnet_opencl_buffer(const clnet_tensor *t, cl_mem *buffer, size_t *
         return clnet_fail(dev ? dev->ctx : NULL, CLNET_ERR_INVALID_ARGUMENT,
                           "clnet_opencl_buffer: the tensor lives on %s, not an OpenCL device",
                           dev ? dev->info.name : "no device");
+    /* the caller may write the buffer now, unseen: derive nothing from it */
+    t->storage->external = true;
     *buffer = (cl_mem)t->storage->handle;
     *offset_bytes = (size_t)t->offset * clnet_dtype_size(t->dtype);
     return CLNET_OK;

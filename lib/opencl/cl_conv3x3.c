@@ -186,9 +186,10 @@ static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name
     return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, local);
 }
 
-/* c3_conv over the padded planes at the plan's strides. */
+/* c3_conv over the padded planes (in the scratch) at the plan's strides,
+ * with the weights laid out in wt. */
 static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
-                             const c3_plan *p, cl_mem scratch, clnet_tensor *y)
+                             const c3_plan *p, cl_mem scratch, cl_mem wt, clnet_tensor *y)
 {
     clnet_cl_tensor_args ya = clnet_cl_targs(y);
     cl_int c = (cl_int)g->c, k = (cl_int)g->k, oh = (cl_int)g->oh, ow = (cl_int)g->ow;
@@ -198,7 +199,7 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
     clnet_cl_fused_act(op, &act_fn, &act_alpha);
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
-        CLNET_CL_ARG(c), CLNET_CL_ARG(scratch), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k),
+        CLNET_CL_ARG(c), CLNET_CL_ARG(wt), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k),
         CLNET_CL_ARG(oh), CLNET_CL_ARG(ow), CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
     };
     const size_t global[3] = {(size_t)p->ow_blocks, (size_t)p->oh_blocks,
@@ -209,7 +210,7 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
 /* c3_dgrad_s2 over the padded dy: the transposed convolution's padding
  * tells each phase which taps it takes. */
 static clnet_status run_phases(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *t,
-                               const c3_plan *p, cl_mem scratch, clnet_tensor *y)
+                               const c3_plan *p, cl_mem scratch, cl_mem wt, clnet_tensor *y)
 {
     clnet_cl_tensor_args ya = clnet_cl_targs(y);
     cl_int c = (cl_int)t->c, k = (cl_int)t->k, oh = (cl_int)t->oh, ow = (cl_int)t->ow;
@@ -219,7 +220,7 @@ static clnet_status run_phases(clnet_device *dev, const clnet_op *op, const clne
     clnet_cl_fused_act(op, &act_fn, &act_alpha);
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
-        CLNET_CL_ARG(c), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w), CLNET_CL_ARG(scratch),
+        CLNET_CL_ARG(c), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w), CLNET_CL_ARG(wt),
         CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
         CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
     };
@@ -254,13 +255,25 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
     cl_int gap_h = transposed && !p.phases ? (cl_int)g->stride_h : 1;
     cl_int gap_w = transposed && !p.phases ? (cl_int)g->stride_w : 1;
 
+    /* the laid-out weights: kept for the next call over the same weights,
+     * or at the start of the scratch */
+    const clnet_cl_derived_key key = {"c3_weights", {c, k, wa.batch_stride, transposed, p.variant}};
+    cl_mem kept;
+    bool fill;
+    clnet_cl_derived_acquire(dev, &key, w, b, (size_t)p.wt_elems * sizeof(cl_float), &kept,
+                             &fill);
+    cl_mem wt = kept ? kept : scratch;
     const clnet_cl_arg wargs[] = {
         CLNET_CL_TENSOR(wa), CLNET_CL_ARG(c), CLNET_CL_ARG(k), CLNET_CL_ARG(ba.mem),
         CLNET_CL_ARG(ba.offset), CLNET_CL_ARG(has_bias), CLNET_CL_ARG(is_transposed),
-        CLNET_CL_ARG(scratch),
+        CLNET_CL_ARG(wt),
     };
     const size_t wglobal[3] = {(size_t)(g->c * 9 + 1), (size_t)p.kblocks, 1};
-    st = launch(dev, &p, "c3_weights", NARGS(wargs), wargs, wglobal);
+    if (fill) {
+        st = launch(dev, &p, "c3_weights", NARGS(wargs), wargs, wglobal);
+        if (st == CLNET_OK && kept)
+            clnet_cl_derived_filled(dev, kept);
+    }
 
     const clnet_cl_arg pargs[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_ARG(c), CLNET_CL_ARG(h), CLNET_CL_ARG(wd),
@@ -272,8 +285,9 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
         st = launch(dev, &p, "c3_pad", NARGS(pargs), pargs, pglobal);
 
     if (st == CLNET_OK)
-        st = p.phases ? run_phases(dev, op, g, &p, scratch, y)
-                      : run_conv(dev, op, g, &p, scratch, y);
+        st = p.phases ? run_phases(dev, op, g, &p, scratch, wt, y)
+                      : run_conv(dev, op, g, &p, scratch, wt, y);
+    clnet_cl_derived_release(kept);
     clnet_cl_scratch_release(dev, scratch);
     return st;
 }

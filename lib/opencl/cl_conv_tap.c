@@ -67,23 +67,33 @@ static clnet_status tap_gemm(clnet_device *dev, const char *opname, bool transpo
                           "needs one group, 1x1 planes and one tap that reads the input",
                           opname, dev->info.name);
     const int64_t in_ch = g->c, out_ch = g->k;
-    cl_mem m;
-    clnet_status st = clnet_cl_scratch_acquire(dev, (size_t)(in_ch * out_ch) * sizeof(cl_float),
-                                               &m);
-    if (st != CLNET_OK)
-        return st;
+    const size_t m_bytes = (size_t)(in_ch * out_ch) * sizeof(cl_float);
     clnet_cl_tensor_args wa = clnet_cl_targs(w), xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     /* m (in_ch x out_ch): rows of w are output channels for a convolution
      * (so m reads it transposed) and input ones when transposed. */
     const cl_int taps = (cl_int)(g->kh * g->kw), rstride = wa.batch_stride;
     cl_int w_off = wa.offset + (cl_int)tap, cols = (cl_int)out_ch, ld = cols;
     cl_int si = transposed ? rstride : taps, sj = transposed ? taps : rstride;
+    /* m: kept for the next call over the same weights, or in the scratch */
+    const clnet_cl_derived_key key = {"tap_weights", {in_ch, out_ch, tap, si, sj}};
+    cl_mem kept, m;
+    bool fill;
+    clnet_cl_derived_acquire(dev, &key, w, NULL, m_bytes, &kept, &fill);
+    clnet_status st = kept ? CLNET_OK : clnet_cl_scratch_acquire(dev, m_bytes, &m);
+    if (st != CLNET_OK)
+        return st;
+    if (kept)
+        m = kept;
     const clnet_cl_arg wargs[] = {
         CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(w_off), CLNET_CL_ARG(si), CLNET_CL_ARG(sj),
         CLNET_CL_ARG(cols), CLNET_CL_ARG(m), CLNET_CL_ARG(ld),
     };
-    st = launch(dev, "tap_weights", NARGS(wargs), wargs, (size_t)clnet_ceil_div(out_ch, TAP_VW),
-                (size_t)in_ch);
+    if (fill) {
+        st = launch(dev, "tap_weights", NARGS(wargs), wargs,
+                    (size_t)clnet_ceil_div(out_ch, TAP_VW), (size_t)in_ch);
+        if (st == CLNET_OK && kept)
+            clnet_cl_derived_filled(dev, kept);
+    }
     if (st == CLNET_OK && b) {
         clnet_cl_tensor_args ba = clnet_cl_targs(b);
         const clnet_cl_arg bargs[] = {
@@ -100,7 +110,10 @@ static clnet_status tap_gemm(clnet_device *dev, const char *opname, bool transpo
     };
     if (st == CLNET_OK)
         st = clnet_cl_gemm_tiled(dev, opname, &gb);
-    clnet_cl_scratch_release(dev, m);
+    if (kept)
+        clnet_cl_derived_release(kept);
+    else
+        clnet_cl_scratch_release(dev, m);
     return st;
 }
 

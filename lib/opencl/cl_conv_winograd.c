@@ -167,10 +167,11 @@ static clnet_status input_tiles(clnet_device *dev, const clnet_tensor *x, int64_
 }
 
 /* One chunk: V = the input tiles of images [n0, n0 + images), M[xi] = U[xi]
- * * V[xi] for the 16 positions xi, y = the output transform of M. */
+ * * V[xi] for the 16 positions xi (U at the start of `u`), y = the output
+ * transform of M. */
 static clnet_status run_chunk(clnet_device *dev, const clnet_tensor *x, const clnet_tensor *b,
                               clnet_tensor *y, int64_t n0, const wino_shape *s,
-                              const wino_plan *p, cl_mem scratch)
+                              const wino_plan *p, cl_mem u, cl_mem scratch)
 {
     const int64_t t = s->ld;
     const cl_int v_off = (cl_int)p->u, m_off = (cl_int)(p->u + (size_t)(WINO_XI * s->c * t));
@@ -178,7 +179,7 @@ static clnet_status run_chunk(clnet_device *dev, const clnet_tensor *x, const cl
     clnet_status st = input_tiles(dev, x, n0, s, scratch, v_off);
     clnet_cl_gemm_batch gb = {
         .m = s->k, .n = t, .k = s->c, .images = 1, .groups = WINO_XI,
-        .a = {scratch, 0, s->c, 0, (int64_t)s->k * s->c},
+        .a = {u, 0, s->c, 0, (int64_t)s->k * s->c},
         .b = {scratch, v_off, t, 0, s->c * t},
         .c = {scratch, m_off, t, 0, s->k * t},
     };
@@ -219,17 +220,28 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
     s.w_kstride = transposed ? 9 : wa.batch_stride;
     s.w_cstride = transposed ? wa.batch_stride : 9;
     s.flip = transposed;
+    /* U: kept for the next call over the same weights, or in the scratch */
+    const clnet_cl_derived_key key = {"wino_filter", {g.c, g.k, s.w_kstride, s.w_cstride, s.flip}};
+    cl_mem kept;
+    bool fill;
+    clnet_cl_derived_acquire(dev, &key, w, NULL, p.u * sizeof(cl_float), &kept, &fill);
+    cl_mem u = kept ? kept : scratch;
     cl_int u_off = 0;
     const clnet_cl_arg args[] = {
-        CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(wa.offset), CLNET_CL_ARG(scratch), CLNET_CL_ARG(u_off),
+        CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(wa.offset), CLNET_CL_ARG(u), CLNET_CL_ARG(u_off),
         CLNET_CL_ARG(s),
     };
-    st = launch(dev, "wino_filter", NARGS(args), args, (size_t)clnet_ceil_div(g.c, WINO_VW),
-                (size_t)g.k);
+    if (fill) {
+        st = launch(dev, "wino_filter", NARGS(args), args, (size_t)clnet_ceil_div(g.c, WINO_VW),
+                    (size_t)g.k);
+        if (st == CLNET_OK && kept)
+            clnet_cl_derived_filled(dev, kept);
+    }
     for (int64_t n0 = 0; n0 < g.n && st == CLNET_OK; n0 += p.chunk) {
         s = shape_of(op, &g, g.n - n0 < p.chunk ? g.n - n0 : p.chunk, b != NULL);
-        st = run_chunk(dev, x, b, y, n0, &s, &p, scratch);
+        st = run_chunk(dev, x, b, y, n0, &s, &p, u, scratch);
     }
+    clnet_cl_derived_release(kept);
     clnet_cl_scratch_release(dev, scratch);
     return st;
 }

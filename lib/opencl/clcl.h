@@ -37,6 +37,7 @@ typedef struct clnet_cl_device {
     cl_mem scratch[CLNET_CL_SCRATCH_SLOTS];
     size_t scratch_bytes[CLNET_CL_SCRATCH_SLOTS];
     bool scratch_busy[CLNET_CL_SCRATCH_SLOTS];
+    struct clnet_cl_derived *derived; /* cl_derived.c, guarded by ctx->lock */
 } clnet_cl_device;
 
 static inline clnet_cl_device *clnet_cl(const clnet_device *dev)
@@ -183,6 +184,39 @@ void clnet_cl_scratch_release(clnet_device *dev, cl_mem mem);
 
 /* Releases the device's scratch buffers (device close). */
 void clnet_cl_scratch_free(clnet_device *dev);
+
+/* A buffer derived from a convolution's weights (cl_derived.c) is named by
+ * its transform (`what`: the kernel that makes it, a string literal) and
+ * everything besides the weights that its contents depend on (`params`:
+ * channel counts, flags; unused entries 0). */
+#define CLNET_CL_DERIVED_PARAMS 6
+typedef struct clnet_cl_derived_key {
+    const char *what;
+    int64_t params[CLNET_CL_DERIVED_PARAMS];
+} clnet_cl_derived_key;
+
+/* The device's kept copy of transform `key` of the weights w (and b, when
+ * not NULL), `bytes` long. *out NULL: nothing is kept (the first sighting
+ * of these weights' contents, a budget too small, a wrapped or handed-out
+ * buffer): the caller transforms into its scratch. Otherwise *out is a
+ * buffer retained for the caller, which hands it back with
+ * clnet_cl_derived_release once its last command is queued; with *fill the
+ * caller queues the transform into it and, once queued, calls
+ * clnet_cl_derived_filled; without, it holds the transform already (the
+ * in-order queue orders the fill before every later reader). Never fails:
+ * running out of memory only keeps nothing. */
+void clnet_cl_derived_acquire(clnet_device *dev, const clnet_cl_derived_key *key,
+                              const clnet_tensor *w, const clnet_tensor *b, size_t bytes,
+                              cl_mem *out, bool *fill);
+void clnet_cl_derived_filled(clnet_device *dev, cl_mem buf);
+void clnet_cl_derived_release(cl_mem buf);
+
+/* Drops what was derived from buffer `handle` (being freed). */
+void clnet_cl_derived_forget(clnet_device *dev, const void *handle);
+/* Frees kept buffers down to the device's budget (after it shrank). */
+void clnet_cl_derived_trim(clnet_device *dev);
+/* Frees them all (device close). */
+void clnet_cl_derived_free(clnet_device *dev);
 
 /* Whether the device's preferred float vector width is 8 (AVX2 on PoCL):
  * the kernels with a register tile per vector width (direct 3x3, its

@@ -171,6 +171,24 @@ clnet_ctx *clnet_device_ctx(const clnet_device *dev);
  * synchronised: read it from the thread that drives the device. */
 double clnet_device_blocked_ms(const clnet_device *dev);
 
+/* Caps the device memory the device keeps in transformed copies of
+ * convolution weights (Winograd's filters, the direct kernels' layouts),
+ * which later convolutions over unchanged weights reuse instead of
+ * transforming again. A transform is kept from its second use with the
+ * same weight contents on, so training, which changes the weights every
+ * step, keeps none; inference and repeated calls keep one per layer, the
+ * least recently used going first when over the cap. 0 keeps none; copies
+ * beyond a lowered cap are freed now. Default: an eighth of the device's
+ * memory, at most 256 MiB, or CLNET_WEIGHT_CACHE_MB (MiB) when set. clnet
+ * sees every write it queues; a tensor whose buffer the caller holds
+ * (clnet_opencl_wrap, clnet_opencl_buffer) is never cached. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT for a NULL device. */
+clnet_status clnet_device_set_weight_cache(clnet_device *dev, size_t max_bytes);
+
+/* Bytes of device memory held in transformed weights now (0 for NULL or a
+ * device that keeps none). */
+size_t clnet_device_weight_cache_bytes(const clnet_device *dev);
+
 /* Waits until every operation queued on the device has finished. Errors from
  * the device (an OpenCL-band status) surface here at the latest. */
 clnet_status clnet_device_synchronize(clnet_device *dev);

@@ -31,8 +31,11 @@ cl_command_queue clnet_opencl_queue(const clnet_device *dev);
 
 /* The buffer behind an OpenCL tensor and the byte offset of its first
  * element, for passing clnet tensors to the caller's kernels. The buffer is
- * not retained for the caller. Errors: CLNET_ERR_INVALID_ARGUMENT (a `ref`
- * tensor). */
+ * not retained for the caller. As the caller may now write it unseen,
+ * clnet stops keeping transformed copies of the weights in that buffer
+ * (every convolution over them transforms them anew; see
+ * clnet_device_set_weight_cache). Errors: CLNET_ERR_INVALID_ARGUMENT (a
+ * `ref` tensor). */
 clnet_status clnet_opencl_buffer(const clnet_tensor *t, cl_mem *buffer, size_t *offset_bytes);
 
 /* The opposite: a dense tensor of `dtype` and `shape` over the caller's
@@ -98,7 +101,9 @@ typedef struct clnet_opencl_tune_result {
  * tensors of shapes `x` and `w`, with a bias when `bias`; each algorithm
  * that applies runs once untimed (program build, warm-up), then `reps`
  * times (1..1000), each timed on the device's queue with event profiling
- * (only once when that first time is already 8x the best median so far).
+ * (only once when that first time is already 8x the best median so far),
+ * each laying the weights out anew as in training (no kept transforms,
+ * clnet_device_set_weight_cache).
  * The table is written to the program cache directory (see
  * clnet_opencl_tuning_file; temp file + rename) unless the cache is off.
  * `results` (may be NULL) receives up to `max_results` entries, one per
