@@ -42,6 +42,9 @@ static void print_help(void)
            "                clnet_net_device_bytes after the timed batches); for\n"
            "                inference (bound with clnet_net_bind_inference) next to the\n"
            "                bound weights + peak live activations + scratch\n"
+           "  weight cache  the transformed convolution weights the device keeps for\n"
+           "                later batches over unchanged weights (none in training;\n"
+           "                clnet_device_weight_cache_bytes, CLNET_WEIGHT_CACHE_MB)\n"
            "  outputs       whether every output (and the loss) is finite; exit status 1\n"
            "                when not\n\n"
            "  --model NAME       zoo model (required; listed below)\n"
@@ -389,6 +392,8 @@ static void print_text(const run_state *r)
                "scratch %.1f\n", (double)(w + a + s) / 1048576.0, (double)w / 1048576.0,
                (double)a / 1048576.0, (double)s / 1048576.0);
     }
+    printf("weight cache  %10.1f MiB of transformed weights kept on the device\n",
+           (double)clnet_device_weight_cache_bytes(r->dev) / 1048576.0);
     if (opt->train)
         printf("loss          %10.4f (first batch)\n", (double)r->loss);
     printf("outputs       %s\n", r->finite ? "finite" : "NOT FINITE (NaN or infinity)");
@@ -441,7 +446,8 @@ static void print_json(const run_state *r)
            r->ms, r->ms_min, r->ms_max, (double)opt->batch / (r->ms * 1e-3),
            clnet_net_device_bytes(r->net), bound_bytes(r));
     training_json_number(stdout, opt->train ? (double)r->loss : NAN);
-    printf(", \"host_wait_ms\": %.4f", r->host_wait_ms);
+    printf(", \"host_wait_ms\": %.4f, \"weight_cache_bytes\": %zu", r->host_wait_ms,
+           clnet_device_weight_cache_bytes(r->dev));
     if (opt->pytorch)
         printf(", \"baseline\": \"pytorch\", \"baseline_device\": \"%s\", "
                "\"baseline_threads\": %ld, \"baseline_ms\": %.4f, "
