@@ -388,6 +388,72 @@ __kernel void pool_backward_max(__global const float *x, int x_off, int x_bs,
     dx[dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix] = sum;
 }
 
+/* POOL_BACKWARD of max pooling from the forward's argmax: as
+ * pool_backward_max, but a window's first maximum is read, not recomputed
+ * (global pooling is one window over the plane). */
+__kernel void pool_backward_argmax(__global const float *dy, int dy_off, int dy_bs,
+                                   __global const int *idx, int idx_off, int idx_bs,
+                                   __global float *dx, int dx_off, int dx_bs, pool_shape g)
+{
+    int ix = get_global_id(0), iy = get_global_id(1);
+    int c = get_global_id(2) % g.c, n = get_global_id(2) / g.c;
+    int oy0, oy1, ox0, ox1;
+    covering(iy, g.kh, g.stride_h, g.pad_h, g.oh, &oy0, &oy1);
+    covering(ix, g.kw, g.stride_w, g.pad_w, g.ow, &ox0, &ox1);
+    const int o = c * g.oh * g.ow;
+    __global const float *p = dy + dy_off + n * dy_bs + o;
+    __global const int *a = idx + idx_off + n * idx_bs + o;
+    const int self = iy * g.w + ix;
+    float sum = 0.0f;
+    for (int oy = oy0; oy <= oy1; oy++)
+        for (int ox = ox0; ox <= ox1; ox++)
+            if (a[oy * g.ow + ox] == self)
+                sum += p[oy * g.ow + ox];
+    dx[dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix] = sum;
+}
+
+/* Input columns of pool_backward_argmax_2x2 a work-item writes: one vector. */
+#define PB_VW 16
+
+/* pool_backward_argmax of 2x2 windows at stride 2 without padding (each
+ * input in at most one window): a work-item writes PB_VW columns of one
+ * input row, from the PB_VW / 2 windows of the output row above it, as
+ * vectors (one per element over a 3-D grid ran at 6-8 GB/s; the UNPOOL
+ * scatter it replaces in training zeroed dx, then added with atomics).
+ * Grid: (ceil(W / PB_VW), H, N * C). */
+__kernel void pool_backward_argmax_2x2(__global const float *dy, int dy_off, int dy_bs,
+                                       __global const int *idx, int idx_off, int idx_bs,
+                                       __global float *dx, int dx_off, int dx_bs, pool_shape g)
+{
+    const int ix0 = get_global_id(0) * PB_VW, iy = get_global_id(1);
+    const int c = get_global_id(2) % g.c, n = get_global_id(2) / g.c;
+    __global float *out = dx + dx_off + n * dx_bs + (c * g.h + iy) * g.w + ix0;
+    const int count = min(PB_VW, g.w - ix0), oy = iy / 2;
+    /* rows and columns past the last window (an odd plane) get nothing */
+    const int covered = oy < g.oh ? min(count, 2 * g.ow - ix0) : 0;
+    const int o = (c * g.oh + oy) * g.ow + ix0 / 2;
+    __global const float *p = dy + dy_off + n * dy_bs + o;
+    __global const int *a = idx + idx_off + n * idx_bs + o;
+    const int self = iy * g.w + ix0;
+    if (covered == PB_VW) {
+        const int16 ai = vload8(0, a).s0011223344556677;
+        const float16 d = vload8(0, p).s0011223344556677;
+        const int16 col = self + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        vstore16(select((float16)0.0f, d, ai == col), 0, out);
+        return;
+    }
+    int l = 0;
+    if (covered >= 8) {   /* 8-wide planes (airbench's 8x8 pool) */
+        const int8 ai = vload4(0, a).s00112233;
+        const float8 d = vload4(0, p).s00112233;
+        const int8 col = self + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+        vstore8(select((float8)0.0f, d, ai == col), 0, out);
+        l = 8;
+    }
+    for (; l < count; l++)
+        out[l] = l < covered && a[l / 2] == self + l ? p[l / 2] : 0.0f;
+}
+
 /* POOL_BACKWARD of global max pooling: work-group g finds the first maximum
  * of plane g = n * C + c once (the per-element recomputation of
  * pool_backward_max would cost plane^2), then writes the whole dx plane. */

@@ -3,6 +3,7 @@
  * same shapes. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend_ops.h"
 #include "core/op_table.h"
@@ -577,6 +578,33 @@ static void add_pool_backward(const pool_case *pc)
     tc->out_cview[0] = x.cview;
 }
 
+/* Max pooling's gradient from the forward's argmax (POOL_BACKWARD's third
+ * input): indices a window could pick (FILL_ARGMAX), or anywhere in the
+ * plane (`anywhere`), where an index outside its window passes nothing. */
+static void add_pool_backward_argmax_as(const pool_case *pc, bool anywhere)
+{
+    if (!clnet_pool_mode_info_get(pc->mode)->selects)
+        return;
+    clnet_op op = pool_op(pc);
+    tspec x = pool_x(pc), dy = forward_output(op, 1, &x);
+    dy.cview = x.cview;
+    tspec idx = ranged(dy, anywhere ? FILL_INDEX_ANY : FILL_ARGMAX, 0, 0);
+    idx.dtype = CLNET_I32;
+    op.kind = CLNET_OP_POOL_BACKWARD;
+    test_case *tc = pool_named(op);
+    snprintf(tc->name + strlen(tc->name), sizeof tc->name - strlen(tc->name), ",argmax%s",
+             anywhere ? "=anywhere" : "");
+    add_in(tc, x);
+    add_in(tc, dy);
+    add_in(tc, idx);
+    tc->out_cview[0] = x.cview;
+}
+
+static void add_pool_backward_argmax(const pool_case *pc)
+{
+    add_pool_backward_argmax_as(pc, false);
+}
+
 /* UNPOOL: x and argmax (n, c, h, w) unpooled into (out_h, out_w); or its
  * gradient UNPOOL_BACKWARD: dy (n, c, out_h, out_w) gathered at that argmax.
  * The indices come from windows k/s/pad, or from anywhere in the plane
@@ -1111,6 +1139,9 @@ void add_forward_cases(void)
         add_conv_backward_as(&wgrad_winograd_cases[i], CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,");
     }
     for_each_pool_case(add_pool_backward);
+    for_each_pool_case(add_pool_backward_argmax);
+    add_pool_backward_argmax_as(&pool_cases[0], true);
+    add_pool_backward_argmax_as(&pool_cases[1], true);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 3, 4, 4, 8, 8, 2, 2, 0);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 1, 4, 7, 7, 13, 13, 3, 2, 1);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 2, 5, 5, 6, 6, 0, 0, 0);

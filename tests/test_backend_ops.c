@@ -197,14 +197,49 @@ static bool in_view(const prepared *p, int i, size_t e)
     return c >= 1 && c <= t->dim[1];
 }
 
+/* The plane an argmax indexes: UNPOOL's output, or POOL_BACKWARD's x. */
+static void unpooled_size(const test_case *tc, int64_t size[2])
+{
+    if (tc->op.kind == CLNET_OP_POOL_BACKWARD) {
+        const tspec *x = &tc->in[0];
+        size[0] = x->ndim == 4 ? x->dim[2] : 1;
+        size[1] = x->dim[x->ndim - 1];
+        return;
+    }
+    size[0] = tc->op.u.unpool.out_h;
+    size[1] = tc->op.u.unpool.out_w;
+}
+
+/* Kernel, stride and begin padding of the pooling along axis a (0: rows):
+ * POOL_BACKWARD's own window (global: the plane), else the case's. */
+static void window_of(const test_case *tc, int a, const int64_t size[2], int64_t kpad[3])
+{
+    const clnet_pool_params *p = &tc->op.u.pool;
+    if (tc->op.kind != CLNET_OP_POOL_BACKWARD) {
+        kpad[0] = tc->window[0];
+        kpad[1] = tc->window[1];
+        kpad[2] = tc->window[2];
+    } else if (p->global || (a == 0 && size[0] == 1 && tc->in[0].ndim == 3)) {
+        kpad[0] = size[a];
+        kpad[1] = 1;
+        kpad[2] = 0;
+    } else {
+        kpad[0] = p->kernel[a];
+        kpad[1] = p->stride[a];
+        kpad[2] = p->pad_begin[a];
+    }
+}
+
 /* An index into the unpooled plane that a max pooling window could pick for
  * pooled position `pos` of a plane of the argmax tensor. */
 static uint32_t window_index(const test_case *tc, const tspec *t, int64_t pos, test_rng *rng)
 {
-    int64_t w = t->dim[t->ndim - 1], at[2] = {pos / w, pos % w};
-    int64_t size[2] = {tc->op.u.unpool.out_h, tc->op.u.unpool.out_w}, pick[2];
+    int64_t w = t->dim[t->ndim - 1], at[2] = {pos / w, pos % w}, size[2], pick[2];
+    unpooled_size(tc, size);
     for (int a = 0; a < 2; a++) {
-        int64_t lo = at[a] * tc->window[1] - tc->window[2], hi = lo + tc->window[0];
+        int64_t kpad[3];
+        window_of(tc, a, size, kpad);
+        int64_t lo = at[a] * kpad[1] - kpad[2], hi = lo + kpad[0];
         lo = lo < 0 ? 0 : lo;
         hi = hi > size[a] ? size[a] : hi;
         pick[a] = lo + (int64_t)(test_rng_next(rng) % (uint64_t)(hi - lo));
@@ -231,9 +266,11 @@ static uint32_t make_value(const test_case *tc, const tspec *t, int64_t pos, tes
         return f2u(test_rng_uniform(rng, t->lo, t->hi));
     case FILL_ARGMAX:
         return window_index(tc, t, pos, rng);
-    case FILL_INDEX_ANY:
-        return (uint32_t)(test_rng_next(rng) %
-                          (uint64_t)(tc->op.u.unpool.out_h * tc->op.u.unpool.out_w));
+    case FILL_INDEX_ANY: {
+        int64_t size[2];
+        unpooled_size(tc, size);
+        return (uint32_t)(test_rng_next(rng) % (uint64_t)(size[0] * size[1]));
+    }
     case FILL_SENTINEL:
         return t->dtype == CLNET_I32 ? SENTINEL_I32 : SENTINEL_F32;
     default:

@@ -90,6 +90,17 @@ clnet_status clnet_check_pool_backward(check *c)
     clnet_op fwd = *c->op;
     fwd.kind = CLNET_OP_POOL;
     TRY(clnet_check_forward_gives_dy(c, fwd, 1, c->in, c->dtype));
+    if (c->nin == 3) {
+        if (!clnet_pool_mode_info_get(c->op->u.pool.mode)->selects)
+            return fail(c, CLNET_ERR_INVALID_ARGUMENT, "an argmax input needs a pooling mode "
+                        "that selects (max), not %s",
+                        clnet_pool_mode_info_get(c->op->u.pool.mode)->name);
+        if (c->dtype[2] != CLNET_I32)
+            return fail(c, CLNET_ERR_DTYPE, "input 2 (argmax) must be I32");
+        if (c->in[2].ndim != c->in[1].ndim ||
+            memcmp(c->in[2].dim, c->in[1].dim, (size_t)c->in[1].ndim * sizeof c->in[1].dim[0]))
+            return fail(c, CLNET_ERR_SHAPE, "argmax must have dy's shape");
+    }
     return out_f32(c, c->in[0]);
 }
 

@@ -29,7 +29,7 @@ static const clnet_op_kind_info kinds[] = {
     [CLNET_OP_CONCAT] = ROW("concat", 1, CLNET_OP_MAX_INPUTS, 1, 0, concat, ELTWISE),
     [CLNET_OP_CONV_BACKWARD_WEIGHTS] =
         ROW("conv_backward_weights", 2, 2, 1, 0, conv_backward_weights, CONV),
-    [CLNET_OP_POOL_BACKWARD] = ROW("pool_backward", 2, 2, 1, 0, pool_backward, POOL),
+    [CLNET_OP_POOL_BACKWARD] = ROW("pool_backward", 2, 3, 1, 0, pool_backward, POOL),
     [CLNET_OP_ACTIVATION_BACKWARD] =
         ROW("activation_backward", 2, 2, 1, 0, activation_backward, ELTWISE),
     [CLNET_OP_BATCHNORM_BACKWARD] =

@@ -214,16 +214,13 @@ static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor
 static clnet_status backward_pool(clnet_net *net, nn_layer *l, clnet_tensor *g)
 {
     nn_layer *p = &net->layers[l->spec.from[0]];
-    /* a selecting mode's gradient goes to the one input its argmax names */
-    if (clnet_pool_mode_info_get(l->spec.pool.mode)->selects) {
-        clnet_op op = {.kind = CLNET_OP_UNPOOL};
-        op.u.unpool.out_h = p->out.ndim == 3 ? (int)p->out.dim[1] : 1;
-        op.u.unpool.out_w = (int)p->out.dim[p->out.ndim - 1];
-        return contribute(net, p, false, &op, 2, (clnet_tensor *[]){g, l->b.argmax});
-    }
     clnet_op op = nn_layer_op(l);
     op.kind = CLNET_OP_POOL_BACKWARD;
-    return contribute(net, p, false, &op, 2, (clnet_tensor *[]){p->b.y, g});
+    /* a selecting mode's gradient goes to the one input its argmax names
+     * (a gather: no zeroing, no atomics, x not read) */
+    const bool selects = clnet_pool_mode_info_get(l->spec.pool.mode)->selects;
+    return contribute(net, p, false, &op, selects ? 3 : 2,
+                      (clnet_tensor *[]){p->b.y, g, l->b.argmax});
 }
 
 /* ADD: the gradient passes to every input; a per-channel input gets it

@@ -7,6 +7,8 @@
 #include "opencl/clcl.h"
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+/* PB_VW of cl/pool.cl: input columns per work-item of pool_backward_argmax_2x2. */
+#define PB_VW 16
 
 /* Mirrors `pool_shape` in cl/pool.cl, passed by value: cl_int fields only,
  * so host and device lay it out alike. */
@@ -201,12 +203,36 @@ static clnet_status run_backward_global_select(clnet_device *dev, const clnet_po
     return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
 }
 
+/* Max pooling's gradient from the forward's argmax: 2x2 windows at stride
+ * 2 without padding (the common case) a row of vectors per work-item,
+ * others one dx element per work-item. */
+static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom *g,
+                                        const clnet_tensor *dy, const clnet_tensor *argmax,
+                                        clnet_tensor *dx)
+{
+    clnet_cl_tensor_args dya = clnet_cl_targs(dy), ia = clnet_cl_targs(argmax);
+    clnet_cl_tensor_args dxa = clnet_cl_targs(dx);
+    pool_shape shape = shape_of(g);
+    clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(ia), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape),
+    };
+    const bool two_by_two = g->kh == 2 && g->kw == 2 && g->stride_h == 2 && g->stride_w == 2 &&
+                            g->pad_h == 0 && g->pad_w == 0;
+    size_t grid[3] = {(size_t)(two_by_two ? clnet_ceil_div(g->w, PB_VW) : g->w), (size_t)g->h,
+                      (size_t)(g->n * g->c)};
+    return launch(dev, two_by_two ? "pool_backward_argmax_2x2" : "pool_backward_argmax",
+                  NARGS(args), args, 3, grid);
+}
+
 /* One work-item per dx element, grid (W, H, N * C), gathering from the
  * windows that contain it: no atomics, and each element is written once. */
 static clnet_status run_backward(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
-                                 const clnet_tensor *dy, clnet_tensor *dx)
+                                 const clnet_tensor *dy, const clnet_tensor *argmax,
+                                 clnet_tensor *dx)
 {
     clnet_pool_geom g = clnet_pool_geom_of(op, x, dy);
+    if (argmax)
+        return run_backward_argmax(dev, &g, dy, argmax, dx);
     if (op->u.pool.global && clnet_pool_mode_info_get(g.mode)->selects)
         return run_backward_global_select(dev, &g, x, dy, dx);
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
@@ -229,13 +255,12 @@ static clnet_status run_backward(clnet_device *dev, const clnet_op *op, const cl
 clnet_status clnet_cl_run_pool(clnet_device *dev, const clnet_op *op, int nin,
                                clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
-    (void)nin;
     if (op->kind == CLNET_OP_UNPOOL)
         return run_unpool(dev, in[0], in[1], out[0]);
     if (op->kind == CLNET_OP_UNPOOL_BACKWARD)   /* each dx element gathers dy at its argmax */
         return run_indexed(dev, "unpool_gather", in[0], in[1], out[0], in[0]);
     if (op->kind == CLNET_OP_POOL_BACKWARD)
-        return run_backward(dev, op, in[0], in[1], out[0]);
+        return run_backward(dev, op, in[0], in[1], nin > 2 ? in[2] : NULL, out[0]);
     if (op->kind != CLNET_OP_POOL)
         return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "opencl: op %s is not a pooling",
                           clnet_op_kind_name(op->kind));

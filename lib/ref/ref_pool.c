@@ -218,14 +218,50 @@ static double adaptive_grad_point(const clnet_pool_geom *g, const float *dy, int
     return acc;
 }
 
+/* dx at (iy, ix) of one plane from the forward's argmax: the dy of every
+ * covering window whose argmax names this position. */
+static double argmax_grad_point(const clnet_pool_geom *g, const float *dy, const int32_t *idx,
+                                int64_t iy, int64_t ix)
+{
+    int64_t oy0, oy1, ox0, ox1;
+    covering(iy, g->kh, g->stride_h, g->pad_h, g->oh, &oy0, &oy1);
+    covering(ix, g->kw, g->stride_w, g->pad_w, g->ow, &ox0, &ox1);
+    const int64_t self = iy * g->w + ix;
+    double acc = 0.0;
+    for (int64_t oy = oy0; oy <= oy1; oy++)
+        for (int64_t ox = ox0; ox <= ox1; ox++)
+            if (idx[oy * g->ow + ox] == self)
+                acc += dy[oy * g->ow + ox];
+    return acc;
+}
+
+static void pool_backward_argmax(const clnet_pool_geom *g, const clnet_tensor *dy,
+                                 const clnet_tensor *argmax, clnet_tensor *dx)
+{
+    const int64_t out_plane = g->oh * g->ow, in_plane = g->h * g->w;
+    for (int64_t n = 0; n < g->n; n++)
+        for (int64_t c = 0; c < g->c; c++) {
+            const float *dyp = clnet_ref_f32(dy) + n * dy->stride[0] + c * out_plane;
+            const int32_t *ip = clnet_ref_i32(argmax) + n * argmax->stride[0] + c * out_plane;
+            float *dxp = clnet_ref_f32(dx) + n * dx->stride[0] + c * in_plane;
+            for (int64_t iy = 0; iy < g->h; iy++)
+                for (int64_t ix = 0; ix < g->w; ix++)
+                    dxp[iy * g->w + ix] = (float)argmax_grad_point(g, dyp, ip, iy, ix);
+        }
+}
+
 /* Each plane's window outputs and first maxima are recomputed from x into
  * scratch planes, so the gradient follows the forward (its tie rule
- * included) exactly. */
+ * included) exactly; with the forward's argmax, nothing is recomputed. */
 static clnet_status run_pool_backward(clnet_device *dev, const clnet_op *op,
                                       const clnet_tensor *x, const clnet_tensor *dy,
-                                      clnet_tensor *dx)
+                                      const clnet_tensor *argmax, clnet_tensor *dx)
 {
     clnet_pool_geom g = clnet_pool_geom_of(op, x, dy);
+    if (argmax) {
+        pool_backward_argmax(&g, dy, argmax, dx);
+        return CLNET_OK;
+    }
     int64_t out_plane = g.oh * g.ow, in_plane = g.h * g.w;
     float *y = malloc((size_t)out_plane * sizeof(*y));
     int32_t *selected = malloc((size_t)out_plane * sizeof(*selected));
@@ -258,12 +294,11 @@ static clnet_status run_pool_backward(clnet_device *dev, const clnet_op *op,
 clnet_status clnet_ref_run_pool(clnet_device *dev, const clnet_op *op, int nin,
                                 clnet_tensor *const *in, int nout, clnet_tensor *const *out)
 {
-    (void)nin;
     if (op->kind == CLNET_OP_UNPOOL)
         return run_unpool(dev, "unpool", false, in[0], in[1], out[0]);
     if (op->kind == CLNET_OP_UNPOOL_BACKWARD)
         return run_unpool(dev, "unpool_backward", true, out[0], in[1], in[0]);
     if (op->kind == CLNET_OP_POOL_BACKWARD)
-        return run_pool_backward(dev, op, in[0], in[1], out[0]);
+        return run_pool_backward(dev, op, in[0], in[1], nin > 2 ? in[2] : NULL, out[0]);
     return run_pool(op, in[0], out[0], nout > 1 ? out[1] : NULL);
 }

@@ -97,11 +97,15 @@ extern "C" {
  *   CONV_BACKWARD_WEIGHTS  in: x, dy          out: dw
  *       dw (K, C/groups, KH, KW) of the CONV with these params, whose window
  *       is params.kernel; dw is overwritten (not accumulated).
- *   POOL_BACKWARD    in: x, dy                out: dx
+ *   POOL_BACKWARD    in: x, dy [, argmax]     out: dx
  *       Average pooling: dy spread evenly over each window (with the
  *       forward's divisor). Max pooling: dy routed to the first maximum of
  *       each window (recomputed from x); duplicates summed. L2 pooling:
  *       dy * x / y from each window, y recomputed from x, zero where y = 0.
+ *       With argmax (max pooling only: I32 of dy's shape, the second output
+ *       of the forward POOL), each window's dy goes to the input its argmax
+ *       names and x is not read (only its shape counts): no recomputation;
+ *       an index outside its window (or -1) passes nothing.
  *   UNPOOL_BACKWARD  in: dy, argmax           out: dx
  *       UNPOOL's gradient with respect to its x, a gather: dx[n, c, i] =
  *       dy[n, c, argmax[n, c, i]]. dy (N, C, out_h, out_w) has the shape of
