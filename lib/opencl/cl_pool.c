@@ -204,8 +204,9 @@ static clnet_status run_backward_global_select(clnet_device *dev, const clnet_po
 }
 
 /* Max pooling's gradient from the forward's argmax: 2x2 windows at stride
- * 2 without padding (the common case) a row of vectors per work-item,
- * others one dx element per work-item. */
+ * 2 without padding (the common case, no window sharing an input) as a
+ * gather, a row of vectors per work-item; others as UNPOOL, zeroing dx and
+ * adding each window's dy at its argmax. */
 static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom *g,
                                         const clnet_tensor *dy, const clnet_tensor *argmax,
                                         clnet_tensor *dx)
@@ -218,10 +219,16 @@ static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom
     };
     const bool two_by_two = g->kh == 2 && g->kw == 2 && g->stride_h == 2 && g->stride_w == 2 &&
                             g->pad_h == 0 && g->pad_w == 0;
-    size_t grid[3] = {(size_t)(two_by_two ? clnet_ceil_div(g->w, PB_VW) : g->w), (size_t)g->h,
-                      (size_t)(g->n * g->c)};
-    return launch(dev, two_by_two ? "pool_backward_argmax_2x2" : "pool_backward_argmax",
-                  NARGS(args), args, 3, grid);
+    if (!two_by_two) {
+        clnet_cl_arg zero[] = {CLNET_CL_TENSOR(dxa)};
+        size_t zero_grid[2] = {(size_t)clnet_tensor_image_numel(dx), (size_t)dx->shape[0]};
+        size_t windows = (size_t)clnet_tensor_numel(dy);
+        clnet_status st = launch(dev, "unpool_zero", NARGS(zero), zero, 2, zero_grid);
+        return st == CLNET_OK ? launch(dev, "pool_backward_argmax", NARGS(args), args, 1, &windows)
+                              : st;
+    }
+    size_t grid[3] = {(size_t)clnet_ceil_div(g->w, PB_VW), (size_t)g->h, (size_t)(g->n * g->c)};
+    return launch(dev, "pool_backward_argmax_2x2", NARGS(args), args, 3, grid);
 }
 
 /* One work-item per dx element, grid (W, H, N * C), gathering from the
