@@ -92,51 +92,73 @@ inline float8 row_lanes(__global const float *row, int w0, int stride, int w, in
     return vload8(0, t);
 }
 
-/* One step of block_max: v (inputs at flat indices at) beats the maximum so
- * far when larger, or the first NaN. */
-inline void max_step(float8 *m, int8 *a, float8 v, int8 at)
+/* One step of a 2x2 window's maximum: v (inputs at flat indices at) beats
+ * the maximum so far when larger, or the first NaN. */
+inline void max_step(float4 *m, int4 *a, float4 v, int4 at)
 {
-    const int8 beats = v > *m | (isnan(v) & !isnan(*m));
+    const int4 beats = v > *m | (isnan(v) & !isnan(*m));
     *m = select(*m, v, beats);
     *a = select(*a, at, beats);
+}
+
+/* The maxima of `valid` (at most 4) 2x2 windows side by side, the first
+ * with its top-left input at flat index `at`, each wholly inside the
+ * plane: from two rows of 8 columns as vectors, where fewer windows may
+ * read past the row (`spill`: a row of the plane follows the bottom one;
+ * those lanes are not stored), else one by one. The window's taps in
+ * row-major order, as window_max. */
+inline float4 max4_2x2(__global const float *p, int w, int at, int valid, bool spill,
+                       int4 *arg)
+{
+    const int4 a0 = at + (int4)(0, 2, 4, 6);
+    float4 top_l, top_r, bottom_l, bottom_r;
+    if (valid == 4 || (valid > 0 && spill)) {
+        const float8 top = vload8(0, p + at), bottom = vload8(0, p + at + w);
+        top_l = top.even;
+        top_r = top.odd;
+        bottom_l = bottom.even;
+        bottom_r = bottom.odd;
+    } else {
+        float t[4][4] = {{0.0f}};
+        for (int l = 0; l < valid; l++) {
+            t[0][l] = p[at + 2 * l];
+            t[1][l] = p[at + 2 * l + 1];
+            t[2][l] = p[at + w + 2 * l];
+            t[3][l] = p[at + w + 2 * l + 1];
+        }
+        top_l = vload4(0, t[0]);
+        top_r = vload4(0, t[1]);
+        bottom_l = vload4(0, t[2]);
+        bottom_r = vload4(0, t[3]);
+    }
+    float4 m = top_l;
+    int4 a = a0;
+    max_step(&m, &a, top_r, a0 + 1);
+    max_step(&m, &a, bottom_l, a0 + w);
+    max_step(&m, &a, bottom_r, a0 + w + 1);
+    *arg = a;
+    return m;
 }
 
 /* window_max of the PW windows of one output row starting at padded
  * coordinates (h0, w0 + l * stride_w), lane by lane: the same comparisons
  * in the same order, so ties and NaN resolve alike; *arg gets each flat
- * argmax (-1 for a window that lies wholly in the padding). 2x2 windows at
- * stride 2 wholly inside the plane (most max pools) read their two rows
- * as two vectors each, with no loop (airbench's pools at batch 1024 ran
- * at 8-13 GB/s through the general loop). */
-inline float8 block_max(__global const float *p, const pool_shape *g, int h0, int w0, int8 *arg)
+ * argmax (-1 for a window that lies wholly in the padding). Of them the
+ * first `count` are stored. 2x2 windows at stride 2 wholly inside the plane
+ * (most max pools, odd planes included) take max4_2x2 without the general
+ * loop, which ran airbench's pools at batch 1024 at 3-13 GB/s. */
+inline float8 block_max(__global const float *p, const pool_shape *g, int h0, int w0, int count,
+                        int8 *arg)
 {
     if (g->kh == 2 && g->kw == 2 && g->stride_w == 2 && h0 >= 0 && h0 + 2 <= g->h && w0 >= 0 &&
-        w0 + 2 * PW <= g->w) {
+        2 * count <= g->w - w0) {
         const int at = h0 * g->w + w0;
-        const float16 top = vload16(0, p + at), bottom = vload16(0, p + at + g->w);
-        const int8 a0 = at + (int8)(0, 2, 4, 6, 8, 10, 12, 14);
-        float8 m = top.even;
-        int8 a = a0;
-        max_step(&m, &a, top.odd, a0 + 1);
-        max_step(&m, &a, bottom.even, a0 + g->w);
-        max_step(&m, &a, bottom.odd, a0 + g->w + 1);
-        *arg = a;
-        return m;
-    }
-    /* the row's last four windows from 8 columns (8-wide planes: airbench's
-     * third pool); lanes 4.. are not stored */
-    if (g->kh == 2 && g->kw == 2 && g->stride_w == 2 && h0 >= 0 && h0 + 2 <= g->h && w0 >= 0 &&
-        (g->w - w0) / 2 == PW / 2) {
-        const int at = h0 * g->w + w0;
-        const float8 top = vload8(0, p + at), bottom = vload8(0, p + at + g->w);
-        const int8 a0 = at + (int8)(0, 2, 4, 6, 8, 10, 12, 14);
-        float8 m = (float8)(top.even, top.even);
-        int8 a = a0;
-        max_step(&m, &a, (float8)(top.odd, top.odd), a0 + 1);
-        max_step(&m, &a, (float8)(bottom.even, bottom.even), a0 + g->w);
-        max_step(&m, &a, (float8)(bottom.odd, bottom.odd), a0 + g->w + 1);
-        *arg = a;
-        return m;
+        const bool spill = h0 + 2 < g->h;
+        int4 lo_arg, hi_arg;
+        const float4 lo = max4_2x2(p, g->w, at, min(count, 4), spill, &lo_arg);
+        const float4 hi = max4_2x2(p, g->w, at + 8, max(count - 4, 0), spill, &hi_arg);
+        *arg = (int8)(lo_arg, hi_arg);
+        return (float8)(lo, hi);
     }
     const int hs = max(h0, 0), he = min(h0 + g->kh, g->h);
     const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7) * g->stride_w;
@@ -187,7 +209,8 @@ __kernel void pool_max(__global const float *x, int x_off, int x_bs,
     const int count = block_locate(&g, &n, &c, &oh, &ow0);
     __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;
     int8 arg;
-    const float8 m = block_max(p, &g, oh * g.stride_h - g.pad_h, ow0 * g.stride_w - g.pad_w, &arg);
+    const float8 m = block_max(p, &g, oh * g.stride_h - g.pad_h, ow0 * g.stride_w - g.pad_w, count,
+                                &arg);
     store_lanes(y + y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow0, count, m);
 }
 
@@ -200,7 +223,8 @@ __kernel void pool_max_argmax(__global const float *x, int x_off, int x_bs,
     const int count = block_locate(&g, &n, &c, &oh, &ow0);
     __global const float *p = x + x_off + n * x_bs + c * g.h * g.w;
     int8 arg;
-    const float8 m = block_max(p, &g, oh * g.stride_h - g.pad_h, ow0 * g.stride_w - g.pad_w, &arg);
+    const float8 m = block_max(p, &g, oh * g.stride_h - g.pad_h, ow0 * g.stride_w - g.pad_w, count,
+                                &arg);
     const int o = (c * g.oh + oh) * g.ow + ow0;
     store_lanes(y + y_off + n * y_bs + o, count, m);
     __global int *ip = idx + idx_off + n * idx_bs + o;
