@@ -238,6 +238,45 @@ __kernel void pool_max_argmax(__global const float *x, int x_off, int x_bs,
     }
 }
 
+/* The output (n, c, oh, ow) of a work-item of a one-dimensional grid over
+ * every output, for planes whose rows are too short for a block of PW
+ * (airbench's last pool, 3x3 -> 1x1 at batch 1024: 17 -> 1 ms). */
+inline void flat_locate(const pool_shape *g, int *n, int *c, int *oh, int *ow)
+{
+    const int e = get_global_id(0), plane = g->oh * g->ow, z = e / plane, o = e - z * plane;
+    *n = z / g->c;
+    *c = z - *n * g->c;
+    *oh = o / g->ow;
+    *ow = o - *oh * g->ow;
+}
+
+/* Max pooling, one output per work-item (flat_locate). */
+__kernel void pool_max_flat(__global const float *x, int x_off, int x_bs,
+                            __global float *y, int y_off, int y_bs, pool_shape g)
+{
+    int n, c, oh, ow;
+    flat_locate(&g, &n, &c, &oh, &ow);
+    float m;
+    window_max(x + x_off + n * x_bs + c * g.h * g.w, &g, oh * g.stride_h - g.pad_h,
+               ow * g.stride_w - g.pad_w, &m);
+    y[y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow] = m;
+}
+
+/* pool_max_flat that also writes the argmax. */
+__kernel void pool_max_argmax_flat(__global const float *x, int x_off, int x_bs,
+                                   __global float *y, int y_off, int y_bs,
+                                   __global int *idx, int idx_off, int idx_bs, pool_shape g)
+{
+    int n, c, oh, ow;
+    flat_locate(&g, &n, &c, &oh, &ow);
+    float m;
+    const int arg = window_max(x + x_off + n * x_bs + c * g.h * g.w, &g,
+                               oh * g.stride_h - g.pad_h, ow * g.stride_w - g.pad_w, &m);
+    const int o = (c * g.oh + oh) * g.ow + ow;
+    y[y_off + n * y_bs + o] = m;
+    idx[idx_off + n * idx_bs + o] = arg;
+}
+
 /* clnet_adaptive_window (lib/core/geometry.h): output i of `out` covers
  * input [*b, *e); with in and out swapped it gives the outputs covering
  * input i. Long products: i * in may pass 2^31. */

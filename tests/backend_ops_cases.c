@@ -478,6 +478,10 @@ static const pool_case pool_cases[] = {
     {2, 3, 14, 33, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_NAN | PF_ARGMAX},
     {1, 2, 13, 35, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_NAN},
     {1, 4, 0, 16, CLNET_POOL_AVG, {1, 3}, {1, 1}, {0, 1, 0, 1}, .flags = PF_INCL},
+    /* rows under half a block: one output per work-item (airbench's last
+     * pool, 3x3 -> 1x1), ties, NaN and padding */
+    {4, 8, 3, 3, CLNET_POOL_MAX, {3, 3}, {3, 3}, .flags = PF_TIES | PF_ARGMAX},
+    {1, 2, 6, 6, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_NAN | PF_ARGMAX},
 };
 
 /* The cases of every clnet_pool_mode (their mode field is ignored), so that

@@ -73,26 +73,32 @@ static bool row_blocks(const clnet_pool_geom *g)
 }
 
 /* One work-item per output element, grid (OW, OH, N * C), or per block of
- * POOL_ROW_BLOCK outputs of a row (row_blocks). */
+ * POOL_ROW_BLOCK outputs of a row (row_blocks); rows of fewer than half a
+ * block one output per work-item over a one-dimensional grid (the _flat
+ * kernels), where a block would leave most of its lanes idle. */
 static clnet_status run_window(clnet_device *dev, const clnet_pool_geom *g,
                                const clnet_tensor *x, clnet_tensor *y, clnet_tensor *argmax)
 {
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     pool_shape shape = shape_of(g);
+    const bool flat = row_blocks(g) && 2 * g->ow < POOL_ROW_BLOCK;
     const int64_t across = row_blocks(g) ? clnet_ceil_div(g->ow, POOL_ROW_BLOCK) : g->ow;
     size_t grid[3] = { (size_t)across, (size_t)g->oh, (size_t)(g->n * g->c) };
+    if (flat)
+        grid[0] = (size_t)(g->n * g->c * g->oh * g->ow);
+    const cl_uint dims = flat ? 1 : 3;
     char name[64];
     if (argmax) {
         clnet_cl_tensor_args ia = clnet_cl_targs(argmax);
         clnet_cl_arg args[] = {
             CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_TENSOR(ia), CLNET_CL_ARG(shape),
         };
-        return launch(dev, kernel_name(name, sizeof name, "", g, "_argmax"), NARGS(args), args,
-                      3, grid);
+        return launch(dev, kernel_name(name, sizeof name, "", g, flat ? "_argmax_flat" : "_argmax"),
+                      NARGS(args), args, dims, grid);
     }
     clnet_cl_arg args[] = { CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(shape) };
-    kernel_name(name, sizeof name, g->adaptive ? "adaptive_" : "", g, "");
-    return launch(dev, name, NARGS(args), args, 3, grid);
+    kernel_name(name, sizeof name, g->adaptive ? "adaptive_" : "", g, flat ? "_flat" : "");
+    return launch(dev, name, NARGS(args), args, dims, grid);
 }
 
 /* One work-group per (n, c) plane, its size from the kernel and device
