@@ -4,6 +4,7 @@
 #define CLNET_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <threads.h>
 #include <time.h>
 
@@ -128,6 +129,21 @@ typedef struct clnet_storage {
     uint64_t id, version;
     bool external;
 } clnet_storage;
+
+/* Room for one more element in an array of `count` used of *cap, each
+ * `elem` bytes: `items` itself while it has room, else the array grown to
+ * twice *cap (`first` when empty), which updates *cap. NULL when out of
+ * host memory; `items` is then still valid and unchanged. */
+static inline void *clnet_grow(void *items, int count, int *cap, size_t elem, int first)
+{
+    if (count < *cap)
+        return items;
+    const int grown_cap = *cap ? 2 * *cap : first;
+    void *grown = realloc(items, (size_t)grown_cap * elem);
+    if (grown)
+        *cap = grown_cap;
+    return grown;
+}
 
 /* Records that a write to the storage is queued: whatever was derived from
  * its earlier contents is stale. Every path that writes a tensor (an op's

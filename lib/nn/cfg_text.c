@@ -156,14 +156,10 @@ static clnet_status add_section(cfg_parser *p, const char *header, int line)
     s.type = (cfg_sec)t;
     if (t == CFG_SEC_COUNT && !pool_section(header, &s))
         return cfg_fail(p, CLNET_ERR_FORMAT, line, header, "unknown section");
-    if (p->nsec == p->cap) {
-        int cap = p->cap ? 2 * p->cap : 32;
-        cfg_section *grown = realloc(p->sec, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return no_memory(p);
-        p->sec = grown;
-        p->cap = cap;
-    }
+    cfg_section *grown = clnet_grow(p->sec, p->nsec, &p->cap, sizeof *grown, 32);
+    if (!grown)
+        return no_memory(p);
+    p->sec = grown;
     p->sec[p->nsec++] = s;
     return CLNET_OK;
 }
@@ -193,14 +189,10 @@ static clnet_status add_key(cfg_parser *p, char *text, int line)
         return cfg_bad(p, &e, "duplicate key (first set on line %d)", prev->line);
     if (!*e.value)
         return cfg_bad(p, &e, "missing value");
-    if (s->nkv == s->cap) {
-        int cap = s->cap ? 2 * s->cap : 8;
-        cfg_kv *grown = realloc(s->kv, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return no_memory(p);
-        s->kv = grown;
-        s->cap = cap;
-    }
+    cfg_kv *grown = clnet_grow(s->kv, s->nkv, &s->cap, sizeof *grown, 8);
+    if (!grown)
+        return no_memory(p);
+    s->kv = grown;
     s->kv[s->nkv++] = e;
     return CLNET_OK;
 }
@@ -240,14 +232,10 @@ static clnet_status push_item(cfg_parser *p, const cfg_section *s, int iter)
     if (p->nitems == CFG_MAX_LAYERS)
         return cfg_fail(p, CLNET_ERR_FORMAT, s->line, cfg_header(s),
                         "more than %d layers", CFG_MAX_LAYERS);
-    if (p->nitems == p->items_cap) {
-        int cap = p->items_cap ? 2 * p->items_cap : 64;
-        cfg_item *grown = realloc(p->items, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return no_memory(p);
-        p->items = grown;
-        p->items_cap = cap;
-    }
+    cfg_item *grown = clnet_grow(p->items, p->nitems, &p->items_cap, sizeof *grown, 64);
+    if (!grown)
+        return no_memory(p);
+    p->items = grown;
     p->items[p->nitems++] = (cfg_item){s, iter};
     return CLNET_OK;
 }

@@ -103,14 +103,10 @@ static derived_entry *entry_of(clnet_cl_derived *d, const clnet_cl_derived_key *
     for (int i = 0; i < d->count; i++)
         if (same_transform(&d->entries[i], key, src))
             return &d->entries[i];
-    if (d->count == d->cap) {
-        int cap = d->cap ? 2 * d->cap : 16;
-        derived_entry *grown = realloc(d->entries, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        d->entries = grown;
-        d->cap = cap;
-    }
+    derived_entry *grown = clnet_grow(d->entries, d->count, &d->cap, sizeof *grown, 16);
+    if (!grown)
+        return NULL;
+    d->entries = grown;
     derived_entry *e = &d->entries[d->count++];
     *e = (derived_entry){.what = key->what};
     memcpy(e->params, key->params, sizeof e->params);

@@ -73,14 +73,10 @@ static bool table_put(clnet_cl_tuning *t, const int64_t *key, const char *algo, 
         if (memcmp(t->entries[i].key, key, sizeof t->entries[i].key) == 0)
             e = &t->entries[i];
     if (!e) {
-        if (t->count == t->cap) {
-            int cap = t->cap ? 2 * t->cap : 32;
-            tune_entry *grown = realloc(t->entries, (size_t)cap * sizeof *grown);
-            if (!grown)
-                return false;
-            t->entries = grown;
-            t->cap = cap;
-        }
+        tune_entry *grown = clnet_grow(t->entries, t->count, &t->cap, sizeof *grown, 32);
+        if (!grown)
+            return false;
+        t->entries = grown;
         e = &t->entries[t->count++];
         memcpy(e->key, key, sizeof e->key);
     }
