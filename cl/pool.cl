@@ -378,14 +378,23 @@ __kernel void unpool_zero(__global float *y, int y_off, int y_bs)
     y[y_off + n * y_bs + i] = 0.0f;
 }
 
-/* Float add built on the 32-bit compare-and-swap of OpenCL 1.2 core. */
+/* Float add built on the 32-bit compare-and-swap of OpenCL 1.2 core. The
+ * old value is read atomically too (atomic_or with 0), then taken from the
+ * failed swap: a plain load would race with another work-item's swap on
+ * the same element (two overlapping windows selecting one input, which
+ * Oclgrind's race check flags). */
 inline void atomic_add_float(volatile __global float *p, float v)
 {
+    volatile __global unsigned int *u = (volatile __global unsigned int *)p;
     union { unsigned int u; float f; } old, upd;
-    do {
-        old.f = *p;
+    old.u = atomic_or(u, 0u);
+    for (;;) {
         upd.f = old.f + v;
-    } while (atomic_cmpxchg((volatile __global unsigned int *)p, old.u, upd.u) != old.u);
+        const unsigned int seen = atomic_cmpxchg(u, old.u, upd.u);
+        if (seen == old.u)
+            return;
+        old.u = seen;
+    }
 }
 
 /* The image n, the index i within it and the channel c of element e of an
