@@ -269,11 +269,8 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
         CLNET_CL_ARG(wt),
     };
     const size_t wglobal[3] = {(size_t)(g->c * 9 + 1), (size_t)p.kblocks, 1};
-    if (fill) {
+    if (fill)
         st = launch(dev, &p, "c3_weights", NARGS(wargs), wargs, wglobal);
-        if (st == CLNET_OK && kept)
-            clnet_cl_derived_filled(dev, kept);
-    }
 
     const clnet_cl_arg pargs[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_ARG(c), CLNET_CL_ARG(h), CLNET_CL_ARG(wd),
@@ -287,7 +284,7 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
     if (st == CLNET_OK)
         st = p.phases ? run_phases(dev, op, g, &p, scratch, wt, y)
                       : run_conv(dev, op, g, &p, scratch, wt, y);
-    clnet_cl_derived_release(kept);
+    clnet_cl_derived_release(dev, kept, fill && st == CLNET_OK);
     clnet_cl_scratch_release(dev, scratch);
     return st;
 }

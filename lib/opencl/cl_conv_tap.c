@@ -88,12 +88,9 @@ static clnet_status tap_gemm(clnet_device *dev, const char *opname, bool transpo
         CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(w_off), CLNET_CL_ARG(si), CLNET_CL_ARG(sj),
         CLNET_CL_ARG(cols), CLNET_CL_ARG(m), CLNET_CL_ARG(ld),
     };
-    if (fill) {
+    if (fill)
         st = launch(dev, "tap_weights", NARGS(wargs), wargs,
                     (size_t)clnet_ceil_div(out_ch, TAP_VW), (size_t)in_ch);
-        if (st == CLNET_OK && kept)
-            clnet_cl_derived_filled(dev, kept);
-    }
     if (st == CLNET_OK && b) {
         clnet_cl_tensor_args ba = clnet_cl_targs(b);
         const clnet_cl_arg bargs[] = {
@@ -111,7 +108,7 @@ static clnet_status tap_gemm(clnet_device *dev, const char *opname, bool transpo
     if (st == CLNET_OK)
         st = clnet_cl_gemm_tiled(dev, opname, &gb);
     if (kept)
-        clnet_cl_derived_release(kept);
+        clnet_cl_derived_release(dev, kept, fill && st == CLNET_OK);
     else
         clnet_cl_scratch_release(dev, m);
     return st;

@@ -231,17 +231,14 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
         CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(wa.offset), CLNET_CL_ARG(u), CLNET_CL_ARG(u_off),
         CLNET_CL_ARG(s),
     };
-    if (fill) {
+    if (fill)
         st = launch(dev, "wino_filter", NARGS(args), args, (size_t)clnet_ceil_div(g.c, WINO_VW),
                     (size_t)g.k);
-        if (st == CLNET_OK && kept)
-            clnet_cl_derived_filled(dev, kept);
-    }
     for (int64_t n0 = 0; n0 < g.n && st == CLNET_OK; n0 += p.chunk) {
         s = shape_of(op, &g, g.n - n0 < p.chunk ? g.n - n0 : p.chunk, b != NULL);
         st = run_chunk(dev, x, b, y, n0, &s, &p, u, scratch);
     }
-    clnet_cl_derived_release(kept);
+    clnet_cl_derived_release(dev, kept, fill && st == CLNET_OK);
     clnet_cl_scratch_release(dev, scratch);
     return st;
 }

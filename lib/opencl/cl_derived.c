@@ -168,20 +168,17 @@ done:
     mtx_unlock(&dev->ctx->lock);
 }
 
-void clnet_cl_derived_filled(clnet_device *dev, cl_mem buf)
+void clnet_cl_derived_release(clnet_device *dev, cl_mem buf, bool filled)
 {
+    if (!buf)
+        return;
     clnet_cl_derived *d = clnet_cl(dev)->derived;
     mtx_lock(&dev->ctx->lock);
-    for (int i = 0; d && i < d->count; i++)
+    for (int i = 0; filled && d && i < d->count; i++)
         if (d->entries[i].buf == buf)
             d->entries[i].ready = true;
     mtx_unlock(&dev->ctx->lock);
-}
-
-void clnet_cl_derived_release(cl_mem buf)
-{
-    if (buf)
-        clReleaseMemObject(buf);
+    clReleaseMemObject(buf);
 }
 
 void clnet_cl_derived_forget(clnet_device *dev, const void *handle)

@@ -167,16 +167,22 @@ static clnet_status run_indexed(clnet_device *dev, const char *name, const clnet
     return launch(dev, name, NARGS(args), args, 1, &grid);
 }
 
-/* y is zeroed (a kernel, not a buffer fill: y may be a view), then every x
- * is added at its argmax. An index outside the plane is skipped, since a
- * kernel cannot report it without a round trip to the host. */
+/* Zeroes t's images by a kernel, not a buffer fill: t may be a view. */
+static clnet_status zero_images(clnet_device *dev, clnet_tensor *t)
+{
+    clnet_cl_tensor_args ta = clnet_cl_targs(t);
+    clnet_cl_arg args[] = { CLNET_CL_TENSOR(ta) };
+    size_t grid[2] = { (size_t)clnet_tensor_image_numel(t), (size_t)t->shape[0] };
+    return launch(dev, "unpool_zero", NARGS(args), args, 2, grid);
+}
+
+/* y is zeroed, then every x is added at its argmax. An index outside the
+ * plane is skipped, since a kernel cannot report it without a round trip
+ * to the host. */
 static clnet_status run_unpool(clnet_device *dev, const clnet_tensor *x,
                                const clnet_tensor *argmax, clnet_tensor *y)
 {
-    clnet_cl_tensor_args ya = clnet_cl_targs(y);
-    clnet_cl_arg zero[] = { CLNET_CL_TENSOR(ya) };
-    size_t zero_grid[2] = { (size_t)clnet_tensor_image_numel(y), (size_t)y->shape[0] };
-    clnet_status st = launch(dev, "unpool_zero", NARGS(zero), zero, 2, zero_grid);
+    clnet_status st = zero_images(dev, y);
     return st == CLNET_OK ? run_indexed(dev, "unpool_scatter", x, argmax, y, y) : st;
 }
 
@@ -226,10 +232,8 @@ static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom
     const bool two_by_two = g->kh == 2 && g->kw == 2 && g->stride_h == 2 && g->stride_w == 2 &&
                             g->pad_h == 0 && g->pad_w == 0;
     if (!two_by_two) {
-        clnet_cl_arg zero[] = {CLNET_CL_TENSOR(dxa)};
-        size_t zero_grid[2] = {(size_t)clnet_tensor_image_numel(dx), (size_t)dx->shape[0]};
         size_t windows = (size_t)clnet_tensor_numel(dy);
-        clnet_status st = launch(dev, "unpool_zero", NARGS(zero), zero, 2, zero_grid);
+        clnet_status st = zero_images(dev, dx);
         return st == CLNET_OK ? launch(dev, "pool_backward_argmax", NARGS(args), args, 1, &windows)
                               : st;
     }

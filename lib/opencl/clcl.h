@@ -199,17 +199,17 @@ typedef struct clnet_cl_derived_key {
  * not NULL), `bytes` long. *out NULL: nothing is kept (the first sighting
  * of these weights' contents, a budget too small, a wrapped or handed-out
  * buffer): the caller transforms into its scratch. Otherwise *out is a
- * buffer retained for the caller, which hands it back with
- * clnet_cl_derived_release once its last command is queued; with *fill the
- * caller queues the transform into it and, once queued, calls
- * clnet_cl_derived_filled; without, it holds the transform already (the
- * in-order queue orders the fill before every later reader). Never fails:
- * running out of memory only keeps nothing. */
+ * buffer retained for the caller; with *fill the caller queues the
+ * transform into it, without it holds the transform already (the in-order
+ * queue orders the fill before every later reader). Never fails: running
+ * out of memory only keeps nothing. */
 void clnet_cl_derived_acquire(clnet_device *dev, const clnet_cl_derived_key *key,
                               const clnet_tensor *w, const clnet_tensor *b, size_t bytes,
                               cl_mem *out, bool *fill);
-void clnet_cl_derived_filled(clnet_device *dev, cl_mem buf);
-void clnet_cl_derived_release(cl_mem buf);
+/* Hands back what clnet_cl_derived_acquire gave (NULL: nothing) once the
+ * caller's last command that reads it is queued; `filled`: the transform
+ * was queued into it, which later calls may now reuse. */
+void clnet_cl_derived_release(clnet_device *dev, cl_mem buf, bool filled);
 
 /* Drops what was derived from buffer `handle` (being freed). */
 void clnet_cl_derived_forget(clnet_device *dev, const void *handle);
