@@ -51,6 +51,29 @@ static const char *nonempty_env(const char *name)
     return v && *v ? v : NULL;
 }
 
+/* The lowest level the default sink shows: CLNET_LOG if it names a level
+ * ("debug" shows, among others, the algorithm each convolution takes),
+ * else warnings. A value it does not know is reported, not ignored. */
+static clnet_log_level default_log_level(void)
+{
+    static const struct {
+        const char *name;
+        clnet_log_level level;
+    } levels[] = {{"debug", CLNET_LOG_DEBUG},
+                  {"info", CLNET_LOG_INFO},
+                  {"warning", CLNET_LOG_WARN},
+                  {"error", CLNET_LOG_ERROR}};
+    const char *env = nonempty_env("CLNET_LOG");
+    if (!env)
+        return CLNET_LOG_WARN;
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        if (strcmp(env, levels[i].name) == 0)
+            return levels[i].level;
+    fprintf(stderr, "clnet warning: CLNET_LOG=%s is not debug, info, warning or error; "
+                    "showing warnings\n", env);
+    return CLNET_LOG_WARN;
+}
+
 clnet_status clnet_ctx_create(clnet_ctx **out)
 {
     *out = NULL;
@@ -61,7 +84,7 @@ clnet_status clnet_ctx_create(clnet_ctx **out)
         free(ctx);
         return CLNET_ERR_HOST_MEMORY;
     }
-    ctx->log_min = CLNET_LOG_WARN;
+    ctx->log_min = default_log_level();
     ctx->cache_dir = default_cache_dir();
     ctx->binary_dir = dup_or_null(nonempty_env("CLNET_BINARY_DIR"));
     ctx->binary_dir_generation = 1;

@@ -90,8 +90,12 @@ clnet_status clnet_cl_conv_forward(clnet_device *dev, const clnet_op *op, const 
         impl = clnet_cl_tuned_impl(dev, &g);
         if (!impl || !impl->applies(dev, &g))
             impl = static_choice(dev, &g);
-        clnet_log(dev->ctx, CLNET_LOG_DEBUG, "conv on %s: algorithm %s", dev->info.name,
-                  impl->name);
+        clnet_log(dev->ctx, CLNET_LOG_DEBUG,
+                  "conv on %s: %lldx%lldx%lldx%lld to %lld channels, %lldx%lld window, stride "
+                  "%lldx%lld, groups %lld: algorithm %s",
+                  dev->info.name, (long long)g.n, (long long)g.c, (long long)g.h, (long long)g.w,
+                  (long long)g.k, (long long)g.kh, (long long)g.kw, (long long)g.stride_h,
+                  (long long)g.stride_w, (long long)g.groups, impl->name);
     }
     clnet_status st = impl->run(dev, op, x, w, b, y);
     if (st == CLNET_OK && op->u.conv.fuse_act && !impl->fuses_act)

@@ -39,7 +39,9 @@ typedef void (*clnet_log_fn)(void *user, clnet_log_level level, const char *mess
  * context then holds only `ref`. On success *out owns a context that the
  * caller releases with clnet_ctx_free. Errors: CLNET_ERR_INVALID_ARGUMENT
  * (out is NULL), CLNET_ERR_HOST_MEMORY. Environment read here:
- * CLNET_CACHE_DIR (program cache directory; "off" disables it),
+ * CLNET_CACHE_DIR (program cache directory; "off" disables it), CLNET_LOG
+ * (the lowest level the default log sink shows: debug, info, warning, the
+ * default, or error),
  * CLNET_BINARY_DIR (binaries-only mode, see clnet/opencl.h), CLNET_CL_DIR
  * (read kernel sources from this directory instead of the embedded copy). */
 clnet_status clnet_ctx_new(clnet_ctx **out);
@@ -70,7 +72,8 @@ clnet_status clnet_ctx_set_error(clnet_ctx *ctx, clnet_status status, const char
 
 /* Replaces the log sink (NULL restores the default, which writes to stderr)
  * and sets the lowest level delivered. A new context delivers
- * CLNET_LOG_WARN and above to the default sink. The library never writes to
+ * CLNET_LOG_WARN and above (or from the level CLNET_LOG names) to the
+ * default sink. The library never writes to
  * stdout. */
 void clnet_ctx_set_log(clnet_ctx *ctx, clnet_log_fn fn, void *user, clnet_log_level min_level);
 
