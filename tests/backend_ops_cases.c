@@ -127,6 +127,14 @@ static const conv_case conv_cases[] = {
     {1, 16, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {3, 17, 9, 13, 33, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 24, 8, 8, 40, 3, 3, .pad = {0, 1, 2, 1}, .flags = BIAS | VIEWS},
+    /* the planes its other float16 tiles take (cl_conv3x3.c): 7 x 2 on
+     * 7x7, 5 x 3 on 15x15 and with partial columns on 10x11, 3 x 3 on 3x3
+     * (from Winograd, 128 channels), 4 x 4 on 4x4 */
+    {2, 20, 7, 7, 18, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {1, 17, 15, 15, 33, 3, 3, .pad = {1, 1, 1, 1}},
+    {2, 16, 10, 11, 20, 3, 3, .pad = {1, 1, 1, 1}, .flags = VIEWS},
+    {2, 128, 3, 3, 130, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {3, 8, 4, 4, 24, 3, 3, .pad = {1, 1, 1, 1}},
     /* their stride-2 layers, whose data gradient direct_3x3 runs by the
      * output's four phases (with zeros between dy's pixels where the
      * stride is 2 along one axis only, either): even and odd planes, batch 1,

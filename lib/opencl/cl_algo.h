@@ -123,7 +123,7 @@ clnet_status clnet_cl_conv_backward_weights_winograd(clnet_device *dev, const cl
 /* The direct 3x3 kernel with output channels as vector lanes
  * (cl_conv3x3.c), preferred for few channels; its build options, one set
  * per tile (cl_compile.c builds each). */
-#define CLNET_CL_CONV3X3_VARIANTS 2
+#define CLNET_CL_CONV3X3_VARIANTS 6
 extern const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS];
 bool clnet_cl_direct3x3_supports(const clnet_conv_params *p);
 bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *g);

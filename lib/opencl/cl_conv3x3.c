@@ -25,13 +25,41 @@ typedef struct c3_config {
     int kv, tr, tw;
 } c3_config;
 
-/* The tiles, in the order of clnet_cl_conv3x3_options, which build them. */
-static const c3_config configs[CLNET_CL_CONV3X3_VARIANTS] = {{8, 2, 4}, {16, 2, 8}};
+/* The tiles, in the order of clnet_cl_conv3x3_options, which build them:
+ * each device's default first (float8, float16), then the float16 tiles
+ * that cover planes 2 x 8 leaves ragged (see tile_for). */
+static const c3_config configs[CLNET_CL_CONV3X3_VARIANTS] = {
+    {8, 2, 4}, {16, 2, 8}, {16, 7, 2}, {16, 5, 3}, {16, 3, 3}, {16, 4, 4}};
 const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS] = {
-    "-DKV=8 -DTR=2 -DTW=4", "-DKV=16 -DTR=2 -DTW=8"};
+    "-DKV=8 -DTR=2 -DTW=4",  "-DKV=16 -DTR=2 -DTW=8", "-DKV=16 -DTR=7 -DTW=2",
+    "-DKV=16 -DTR=5 -DTW=3", "-DKV=16 -DTR=3 -DTW=3", "-DKV=16 -DTR=4 -DTW=4"};
 
-/* The variant for the device's preferred float vector width. */
-static int variant_of(const clnet_device *dev) { return clnet_cl_prefers_float8(dev) ? 0 : 1; }
+/* Output pixels a tile computes over an oh x ow plane, the ragged edges'
+ * wasted lanes included. */
+static int64_t covered(const c3_config *c, int64_t oh, int64_t ow)
+{
+    return clnet_ceil_div(oh, c->tr) * c->tr * clnet_ceil_div(ow, c->tw) * c->tw;
+}
+
+/* The variant for the device's preferred float vector width and, on
+ * float16 devices at stride 1, the plane: the tile that wastes the fewest
+ * lanes on its ragged edges, 2 x 8 on a tie. 2 x 8 covers 7x7 planes as
+ * 8x8 and 15x15 as 16x16; at batch 256 (cb micro-benchmark, forward /
+ * data gradient ms) 7 x 2 took airbench's 256 channels on 7x7 from 57-63
+ * / 54-57 to 47-49 / 48-50, 5 x 3 its 64 -> 256 on 15x15 from 56-58 /
+ * 60-64 to 50-58 / 53-57, and 3 x 3 the 256 channels on 3x3 at batch 1024
+ * in 35 ms where Winograd took 53-60. The strided kernels read (T - 1) s
+ * + 3 inputs per T outputs, which favours wide tiles: they keep 2 x 8. */
+static int variant_of(const clnet_device *dev, int64_t oh, int64_t ow, bool stride1)
+{
+    if (clnet_cl_prefers_float8(dev))
+        return 0;
+    int best = 1;
+    for (int v = 2; stride1 && v < CLNET_CL_CONV3X3_VARIANTS; v++)
+        if (covered(&configs[v], oh, ow) < covered(&configs[best], oh, ow))
+            best = v;
+    return best;
+}
 
 /* The scratch: the laid-out weights and bias, then the padded planes, whose
  * slack rows and columns keep the reads of partial blocks inside. */
@@ -55,7 +83,7 @@ static c3_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g, bool t
     p.phases = transposed && g->stride_h == 2 && g->stride_w == 2;
     p.s_h = transposed ? 1 : g->stride_h;
     p.s_w = transposed ? 1 : g->stride_w;
-    p.variant = variant_of(dev);
+    p.variant = variant_of(dev, g->oh, g->ow, !p.phases && p.s_h == 1 && p.s_w == 1);
     p.cfg = configs[p.variant];
     p.kblocks = clnet_ceil_div(g->k, p.cfg.kv);
     if (p.phases) {
@@ -115,18 +143,25 @@ bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *
 
 /* Where Winograd takes a layer the direct kernel would otherwise win: on
  * float16 devices (AVX-512) planes of 4x4 and below with 128 channels or
- * more each way (stride 1, where Winograd applies). There, cb
+ * more each way (stride 1, where Winograd applies), unless its 2x2 tiles
+ * waste more of the plane than the direct kernel's. There, cb
  * micro-benchmark, forward / data gradient ms, direct -> Winograd: batch
  * 32, 128 channels on 4x4 2.0 -> 1.1 / 1.3 -> 1.2, 256 on 2x2 2.4 -> 1.2 /
  * 2.1 -> 1.3, 512 on 2x2 6.2 -> 4.1 / 6.1 -> 3.9; airbench's 256 on 4x4 at
- * batch 1024 108 -> 60 / 112 -> 54. Not on 8x8 (256 channels at batch
- * 1024: 247 -> 257 / 250 -> 269) nor with 64 channels (ResNet-20's 8x8 at
- * batch 128: 3.9 -> 5.9 / 2.2 -> 5.6). `g` is the forward geometry. */
+ * batch 1024 108 -> 60 / 112 -> 54 with the 2 x 8 tile, 55 -> 50 / 50-54
+ * -> 50-53 with 4 x 4. Not on 8x8 (256 channels at batch 1024: 247 -> 257
+ * / 250 -> 269) nor with 64 channels (ResNet-20's 8x8 at batch 128: 3.9 ->
+ * 5.9 / 2.2 -> 5.6), nor on 3x3, which the 3 x 3 tile covers and
+ * Winograd's as 4x4 (forward 32-35 against 49-52 ms). `g` is the forward
+ * geometry. */
 static bool winograd_takes_small_plane(const clnet_device *dev, const clnet_conv_geom *g)
 {
-    return !clnet_cl_prefers_float8(dev) && g->stride_h == 1 && g->stride_w == 1 &&
-           g->c >= 128 && g->k >= 128 && g->oh * g->ow <= 16 &&
-           clnet_cl_winograd_preferred(dev, g);
+    if (clnet_cl_prefers_float8(dev) || g->stride_h != 1 || g->stride_w != 1 || g->c < 128 ||
+        g->k < 128 || g->oh * g->ow > 16 || !clnet_cl_winograd_preferred(dev, g))
+        return false;
+    const c3_config *direct = &configs[variant_of(dev, g->oh, g->ow, true)];
+    const c3_config winograd_tile = {0, 2, 2};
+    return covered(&winograd_tile, g->oh, g->ow) <= covered(direct, g->oh, g->ow);
 }
 
 bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g)
@@ -257,7 +292,7 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
 
     /* the laid-out weights: kept for the next call over the same weights,
      * or at the start of the scratch */
-    const clnet_cl_derived_key key = {"c3_weights", {c, k, wa.batch_stride, transposed, p.variant}};
+    const clnet_cl_derived_key key = {"c3_weights", {c, k, wa.batch_stride, transposed, p.cfg.kv}};
     cl_mem kept;
     bool fill;
     clnet_cl_derived_acquire(dev, &key, w, b, (size_t)p.wt_elems * sizeof(cl_float), &kept,
