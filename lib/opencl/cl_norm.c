@@ -138,6 +138,14 @@ static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
 
 /* One work-group per channel reduces its N * spatial elements; with
  * running statistics (both or neither given) they are updated too. */
+/* The steps a channel's reduction takes over the batch: an image's plane is
+ * read 16 elements at a time, the elements past its last whole 16 one by
+ * one (norm.cl's split_group). */
+static size_t plane_units(cl_int batch, cl_int spatial)
+{
+    return (size_t)batch * (size_t)(spatial >= 16 ? spatial / 16 : 1);
+}
+
 static clnet_status run_batchnorm_stats(clnet_device *dev, float momentum, const clnet_tensor *x,
                                         int nout, clnet_tensor *const *out)
 {
@@ -149,9 +157,8 @@ static clnet_status run_batchnorm_stats(clnet_device *dev, float momentum, const
         return st;
     cl_int batch = (cl_int)x->shape[0], spatial = (cl_int)clnet_spatial_numel(x);
     size_t count = (size_t)batch * (size_t)spatial, local;
-    /* planes of a multiple of 16 are read 16 elements at a time */
-    st = clnet_cl_channel_group_size(dev, kernel, sizeof(cl_float2),
-                                     spatial % 16 ? count : count / 16, &local);
+    st = clnet_cl_channel_group_size(dev, kernel, sizeof(cl_float2), plane_units(batch, spatial),
+                                     &local);
     if (st != CLNET_OK)
         return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(x);
@@ -178,7 +185,7 @@ static clnet_status run_batchnorm_stats(clnet_device *dev, float momentum, const
 }
 
 /* One work-group per channel reduces dbeta and dgamma over its N * spatial
- * elements (16 at a time where a plane holds a multiple of 16), then
+ * elements (16 at a time up to each plane's last whole 16), then
  * writes dx for them (and dr, a fused residual add's fourth output); a
  * fused activation's output y is the sixth input. */
 static clnet_status run_batchnorm_backward(clnet_device *dev, const clnet_bn_params *p,
@@ -191,8 +198,9 @@ static clnet_status run_batchnorm_backward(clnet_device *dev, const clnet_bn_par
         return st;
     const clnet_tensor *x = in[0];
     cl_int batch = (cl_int)x->shape[0], spatial = (cl_int)clnet_spatial_numel(x);
-    size_t local, items = (size_t)batch * (size_t)spatial / (spatial % 16 == 0 ? 16 : 1);
-    st = clnet_cl_channel_group_size(dev, kernel, sizeof(cl_float2), items, &local);
+    size_t local;
+    st = clnet_cl_channel_group_size(dev, kernel, sizeof(cl_float2), plane_units(batch, spatial),
+                                     &local);
     if (st != CLNET_OK)
         return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(in[1]);
