@@ -96,7 +96,7 @@ inline float8 row_lanes(__global const float *row, int w0, int stride, int w, in
  * the maximum so far when larger, or the first NaN. */
 inline void max_step(float4 *m, int4 *a, float4 v, int4 at)
 {
-    const int4 beats = v > *m | (isnan(v) & !isnan(*m));
+    const int4 beats = (v > *m) | (isnan(v) & !isnan(*m));
     *m = select(*m, v, beats);
     *a = select(*a, at, beats);
 }
@@ -168,7 +168,7 @@ inline float8 block_max(__global const float *p, const pool_shape *g, int h0, in
         for (int j = 0; j < g->kw; j++) {
             int8 inside;
             const float8 v = row_lanes(p + i * g->w, w0 + j, g->stride_w, g->w, &inside);
-            const int8 beats = inside & (a < 0 | v > m | (isnan(v) & !isnan(m)));
+            const int8 beats = inside & ((a < 0) | (v > m) | (isnan(v) & !isnan(m)));
             m = select(m, v, beats);
             a = select(a, i * g->w + w0 + j + lane, beats);
         }
@@ -238,28 +238,34 @@ __kernel void pool_max_argmax(__global const float *x, int x_off, int x_bs,
     }
 }
 
-/* The output (n, c, oh, ow) of a work-item of a one-dimensional grid over
- * every output, for planes whose rows are too short for a block of PW
- * (airbench's last pool, 3x3 -> 1x1 at batch 1024: 17 -> 1 ms). */
-inline void flat_locate(const pool_shape *g, int *n, int *c, int *oh, int *ow)
+/* The plane (n, c) of a work-item of a one-dimensional grid over the
+ * planes, for planes whose rows are too short for a block of PW: the
+ * work-item takes every output of its plane (airbench's last pool, 3x3 ->
+ * 1x1 at batch 1024: 17 -> 1 ms with one output per work-item; its 7x7 ->
+ * 3x3 one output a work-item 13-20 ms, a plane a work-item 4-6). */
+inline __global const float *plane_locate(__global const float *x, int x_off, int x_bs,
+                                          const pool_shape *g, int *n, int *o)
 {
-    const int e = get_global_id(0), plane = g->oh * g->ow, z = e / plane, o = e - z * plane;
+    const int z = get_global_id(0);
     *n = z / g->c;
-    *c = z - *n * g->c;
-    *oh = o / g->ow;
-    *ow = o - *oh * g->ow;
+    const int c = z - *n * g->c;
+    *o = c * g->oh * g->ow;
+    return x + x_off + *n * x_bs + c * g->h * g->w;
 }
 
-/* Max pooling, one output per work-item (flat_locate). */
+/* Max pooling, one plane per work-item (plane_locate). */
 __kernel void pool_max_flat(__global const float *x, int x_off, int x_bs,
                             __global float *y, int y_off, int y_bs, pool_shape g)
 {
-    int n, c, oh, ow;
-    flat_locate(&g, &n, &c, &oh, &ow);
-    float m;
-    window_max(x + x_off + n * x_bs + c * g.h * g.w, &g, oh * g.stride_h - g.pad_h,
-               ow * g.stride_w - g.pad_w, &m);
-    y[y_off + n * y_bs + (c * g.oh + oh) * g.ow + ow] = m;
+    int n, o;
+    __global const float *p = plane_locate(x, x_off, x_bs, &g, &n, &o);
+    __global float *py = y + y_off + n * y_bs + o;
+    for (int oh = 0; oh < g.oh; oh++)
+        for (int ow = 0; ow < g.ow; ow++) {
+            float m;
+            window_max(p, &g, oh * g.stride_h - g.pad_h, ow * g.stride_w - g.pad_w, &m);
+            *py++ = m;
+        }
 }
 
 /* pool_max_flat that also writes the argmax. */
@@ -267,14 +273,16 @@ __kernel void pool_max_argmax_flat(__global const float *x, int x_off, int x_bs,
                                    __global float *y, int y_off, int y_bs,
                                    __global int *idx, int idx_off, int idx_bs, pool_shape g)
 {
-    int n, c, oh, ow;
-    flat_locate(&g, &n, &c, &oh, &ow);
-    float m;
-    const int arg = window_max(x + x_off + n * x_bs + c * g.h * g.w, &g,
-                               oh * g.stride_h - g.pad_h, ow * g.stride_w - g.pad_w, &m);
-    const int o = (c * g.oh + oh) * g.ow + ow;
-    y[y_off + n * y_bs + o] = m;
-    idx[idx_off + n * idx_bs + o] = arg;
+    int n, o;
+    __global const float *p = plane_locate(x, x_off, x_bs, &g, &n, &o);
+    __global float *py = y + y_off + n * y_bs + o;
+    __global int *pi = idx + idx_off + n * idx_bs + o;
+    for (int oh = 0; oh < g.oh; oh++)
+        for (int ow = 0; ow < g.ow; ow++) {
+            float m;
+            *pi++ = window_max(p, &g, oh * g.stride_h - g.pad_h, ow * g.stride_w - g.pad_w, &m);
+            *py++ = m;
+        }
 }
 
 /* clnet_adaptive_window (lib/core/geometry.h): output i of `out` covers

@@ -74,7 +74,7 @@ static bool row_blocks(const clnet_pool_geom *g)
 
 /* One work-item per output element, grid (OW, OH, N * C), or per block of
  * POOL_ROW_BLOCK outputs of a row (row_blocks); rows of fewer than half a
- * block one output per work-item over a one-dimensional grid (the _flat
+ * block one plane per work-item over a one-dimensional grid (the _flat
  * kernels), where a block would leave most of its lanes idle. */
 static clnet_status run_window(clnet_device *dev, const clnet_pool_geom *g,
                                const clnet_tensor *x, clnet_tensor *y, clnet_tensor *argmax)
@@ -85,7 +85,7 @@ static clnet_status run_window(clnet_device *dev, const clnet_pool_geom *g,
     const int64_t across = row_blocks(g) ? clnet_ceil_div(g->ow, POOL_ROW_BLOCK) : g->ow;
     size_t grid[3] = { (size_t)across, (size_t)g->oh, (size_t)(g->n * g->c) };
     if (flat)
-        grid[0] = (size_t)(g->n * g->c * g->oh * g->ow);
+        grid[0] = (size_t)(g->n * g->c);
     const cl_uint dims = flat ? 1 : 3;
     char name[64];
     if (argmax) {
