@@ -19,6 +19,13 @@
 #ifndef KVB
 #define KVB 1
 #endif
+/* Output columns a step at stride 1: WU vectors of dy per block held at
+ * once, so that each input value is broadcast once for the (up to three)
+ * columns whose taps read it: WU + 2 broadcasts per row of input channel
+ * instead of 3 WU. Wider blocks have fewer registers to spare (KVB 4: 1). */
+#ifndef WU
+#define WU 1
+#endif
 
 /* x's planes zero-padded into xp (hp x wp per plane, the input at row pad_h
  * and column pad_w), with zero planes for the channels from C up to cp, the
@@ -128,7 +135,31 @@ __kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, i
             xp + xp_off + ((size_t)(n * cp + c0) * hp + oh * stride_h + i) * wp;
         __global const float *dr =
             dyt + dyt_off + (((size_t)n * kblocks + kb0) * oh_n + oh) * ow_n * KV;
-        for (int ow = 0; ow < ow_n; ow++) {
+        int ow = 0;
+        /* WU columns at a time at stride 1: column u's tap j reads input
+         * column ow + u + j, so input column ow + t serves taps t - u */
+        for (; WU > 1 && stride_w == 1 && ow + WU <= ow_n; ow += WU) {
+            float16 d[WU][KVB];
+#pragma unroll
+            for (int u = 0; u < WU; u++)
+#pragma unroll
+                for (int b = 0; b < KVB; b++)
+                    d[u][b] = vload16(ow + u, dr + b * block);
+            __global const float *xq = xr + ow;
+#pragma unroll
+            for (int cc = 0; cc < CB; cc++)
+#pragma unroll
+                for (int t = 0; t < WU + 2; t++) {
+                    const float16 xv = (float16)xq[cc * hp * wp + t];
+#pragma unroll
+                    for (int j = 0; j < 3; j++)
+#pragma unroll
+                        for (int b = 0; b < KVB; b++)
+                            if (t - j >= 0 && t - j < WU)
+                                acc[b][cc][j] = fma(xv, d[t - j][b], acc[b][cc][j]);
+                }
+        }
+        for (; ow < ow_n; ow++) {
             float16 d[KVB];
 #pragma unroll
             for (int b = 0; b < KVB; b++)

@@ -36,7 +36,7 @@ typedef struct wg_config {
 
 static const wg_config configs[CLNET_CL_WGRAD3X3_VARIANTS] = {{2, 1}, {2, 2}, {2, 4}};
 const char *const clnet_cl_wgrad3x3_options[CLNET_CL_WGRAD3X3_VARIANTS] = {
-    "-DCB=2 -DKVB=1", "-DCB=2 -DKVB=2", "-DCB=2 -DKVB=4"};
+    "-DCB=2 -DKVB=1 -DWU=8", "-DCB=2 -DKVB=2 -DWU=4", "-DCB=2 -DKVB=4"};
 
 /* Speed of each variant per useful output channel relative to KVB 1 (from
  * the 256 -> 256 timings above), which the padding of K to whole KVB
