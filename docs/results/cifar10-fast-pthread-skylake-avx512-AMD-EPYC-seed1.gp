@@ -1,5 +1,5 @@
 set terminal pngcairo size 1000,520 font 'sans,11' noenhanced
-set output 'results/cifar10-fast-pthread-skylake-avx512-AMD-EPYC-seed1.png'
+set output 'docs/results/cifar10-fast-pthread-skylake-avx512-AMD-EPYC-seed1.png'
 set title 'cifar10-fast on pthread-skylake-avx512-AMD EPYC, seed 1'
 set datafile separator '\t'
 set datafile missing '?'
@@ -13,4 +13,4 @@ set ytics nomirror
 set y2tics
 set yrange [0:*]
 set key outside right top vertical
-plot 'results/cifar10-fast-pthread-skylake-avx512-AMD-EPYC-seed1.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title columnheader(2), '' using 1:3 with linespoints lw 2 pt 5 lc rgb '#ff7f0e' title columnheader(3), '' using 1:4 axes x1y2 with linespoints lw 2 dt 2 pt 7 lc rgb '#1f77b4' title columnheader(4), '' using 1:5 axes x1y2 with linespoints lw 2 dt 2 pt 5 lc rgb '#ff7f0e' title columnheader(5)
+plot 'docs/results/cifar10-fast-pthread-skylake-avx512-AMD-EPYC-seed1.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title columnheader(2), '' using 1:3 with linespoints lw 2 pt 5 lc rgb '#ff7f0e' title columnheader(3), '' using 1:4 axes x1y2 with linespoints lw 2 dt 2 pt 7 lc rgb '#1f77b4' title columnheader(4), '' using 1:5 axes x1y2 with linespoints lw 2 dt 2 pt 5 lc rgb '#ff7f0e' title columnheader(5)
