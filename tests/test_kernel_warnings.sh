@@ -14,14 +14,13 @@ if ! command -v clang > /dev/null; then
 fi
 status=0
 for f in "$@"; do
-    if cat "$common" "$f" | clang -x cl -cl-std=CL1.2 -fsyntax-only -Werror \
-            -Xclang -finclude-default-header -o /dev/null - 2> /tmp/kw.$$; then
+    if report=$(cat "$common" "$f" | clang -x cl -cl-std=CL1.2 -fsyntax-only -Werror \
+            -Xclang -finclude-default-header - 2>&1); then
         echo "ok: $(basename "$f")"
     else
         echo "FAIL: $(basename "$f") (line numbers count common.clh's $(wc -l < "$common") lines first)"
-        cat /tmp/kw.$$
+        echo "$report"
         status=1
     fi
 done
-rm -f /tmp/kw.$$
 exit $status

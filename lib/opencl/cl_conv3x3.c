@@ -27,7 +27,7 @@ typedef struct c3_config {
 
 /* The tiles, in the order of clnet_cl_conv3x3_options, which build them:
  * each device's default first (float8, float16), then the float16 tiles
- * that cover planes 2 x 8 leaves ragged (see tile_for). */
+ * that cover planes 2 x 8 leaves ragged (see variant_of). */
 static const c3_config configs[CLNET_CL_CONV3X3_VARIANTS] = {
     {8, 2, 4}, {16, 2, 8}, {16, 7, 2}, {16, 5, 3}, {16, 3, 3}, {16, 4, 4}};
 const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS] = {

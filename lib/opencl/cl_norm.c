@@ -136,8 +136,6 @@ static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
     return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 2, grid, NULL);
 }
 
-/* One work-group per channel reduces its N * spatial elements; with
- * running statistics (both or neither given) they are updated too. */
 /* The steps a channel's reduction takes over the batch: an image's plane is
  * read 16 elements at a time, the elements past its last whole 16 one by
  * one (norm.cl's split_group). */
@@ -146,6 +144,8 @@ static size_t plane_units(cl_int batch, cl_int spatial)
     return (size_t)batch * (size_t)(spatial >= 16 ? spatial / 16 : 1);
 }
 
+/* One work-group per channel reduces its N * spatial elements; with
+ * running statistics (both or neither given) they are updated too. */
 static clnet_status run_batchnorm_stats(clnet_device *dev, float momentum, const clnet_tensor *x,
                                         int nout, clnet_tensor *const *out)
 {
