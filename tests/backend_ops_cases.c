@@ -490,6 +490,11 @@ static const pool_case pool_cases[] = {
      * pool, 3x3 -> 1x1), ties, NaN and padding */
     {4, 8, 3, 3, CLNET_POOL_MAX, {3, 3}, {3, 3}, .flags = PF_TIES | PF_ARGMAX},
     {1, 2, 6, 6, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_NAN | PF_ARGMAX},
+    /* windows that share no input, whose gradient is a gather: ResNet
+     * option A's 1x1 subsampling on an odd plane, and windows narrower
+     * than their stride (inputs between them get nothing) */
+    {2, 3, 9, 11, CLNET_POOL_MAX, {1, 1}, {2, 2}, .flags = PF_ARGMAX},
+    {1, 2, 10, 13, CLNET_POOL_MAX, {2, 1}, {3, 2}, .flags = PF_TIES | PF_ARGMAX},
 };
 
 /* The cases of every clnet_pool_mode (their mode field is ignored), so that
@@ -1154,6 +1159,8 @@ void add_forward_cases(void)
     for_each_pool_case(add_pool_backward_argmax);
     add_pool_backward_argmax_as(&pool_cases[0], true);
     add_pool_backward_argmax_as(&pool_cases[1], true);
+    /* windows narrower than their stride: an index between two windows */
+    add_pool_backward_argmax_as(&pool_cases[sizeof pool_cases / sizeof pool_cases[0] - 1], true);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 3, 4, 4, 8, 8, 2, 2, 0);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 1, 4, 7, 7, 13, 13, 3, 2, 1);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 2, 5, 5, 6, 6, 0, 0, 0);

@@ -217,8 +217,9 @@ static clnet_status run_backward_global_select(clnet_device *dev, const clnet_po
 
 /* Max pooling's gradient from the forward's argmax: 2x2 windows at stride
  * 2 without padding (the common case, no window sharing an input) as a
- * gather, a row of vectors per work-item; others as UNPOOL, zeroing dx and
- * adding each window's dy at its argmax. */
+ * gather, a row of vectors per work-item; other windows that share no
+ * input as a gather a row per work-item; the rest as UNPOOL, zeroing dx
+ * and adding each window's dy at its argmax. */
 static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom *g,
                                         const clnet_tensor *dy, const clnet_tensor *argmax,
                                         clnet_tensor *dx)
@@ -231,6 +232,12 @@ static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom
     };
     const bool two_by_two = g->kh == 2 && g->kw == 2 && g->stride_h == 2 && g->stride_w == 2 &&
                             g->pad_h == 0 && g->pad_w == 0;
+    const bool disjoint = g->kh <= g->stride_h && g->kw <= g->stride_w && g->pad_h == 0 &&
+                          g->pad_w == 0;
+    if (!two_by_two && disjoint) {
+        size_t rows[2] = {(size_t)g->h, (size_t)(g->n * g->c)};
+        return launch(dev, "pool_backward_argmax_disjoint", NARGS(args), args, 2, rows);
+    }
     if (!two_by_two) {
         size_t windows = (size_t)clnet_tensor_numel(dy);
         clnet_status st = zero_images(dev, dx);
@@ -242,7 +249,9 @@ static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom
 }
 
 /* One work-item per dx element, grid (W, H, N * C), gathering from the
- * windows that contain it: no atomics, and each element is written once. */
+ * windows that contain it: no atomics, and each element is written once.
+ * Max pooling from its argmax, global max pooling and global average
+ * pooling have kernels of their own. */
 static clnet_status run_backward(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
                                  const clnet_tensor *dy, const clnet_tensor *argmax,
                                  clnet_tensor *dx)
@@ -254,6 +263,14 @@ static clnet_status run_backward(clnet_device *dev, const clnet_op *op, const cl
         return run_backward_global_select(dev, &g, x, dy, dx);
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
     clnet_cl_tensor_args dxa = clnet_cl_targs(dx);
+    if (op->u.pool.global && g.mode == CLNET_POOL_AVG) {
+        cl_int channels = (cl_int)g.c, plane = (cl_int)(g.h * g.w);
+        clnet_cl_arg args[] = {
+            CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(channels), CLNET_CL_ARG(plane),
+        };
+        size_t planes = (size_t)(g.n * g.c);
+        return launch(dev, "pool_backward_global_avg", NARGS(args), args, 1, &planes);
+    }
     pool_shape shape = shape_of(&g);
     size_t grid[3] = { (size_t)g.w, (size_t)g.h, (size_t)(g.n * g.c) };
     char name[64];
