@@ -24,7 +24,7 @@ inline float2 bn_affine(float gamma, float beta, float mean, float var, float ep
     return (float2)(scale, beta - scale * mean);
 }
 
-/* batchnorm on planes of other sizes: an image's C x spatial elements in
+/* batchnorm on planes under 16 elements: an image's C x spatial elements in
  * one run, 16 per work-item (grid: (ceil(C * spatial / 16), N)), each lane
  * with its channel's scale and shift (worked out once per channel the
  * block meets); the image's last partial block one element at a time. */
@@ -70,7 +70,8 @@ __kernel void batchnorm_flat(__global const float *x, int x_off, int x_bs,
 }
 
 /* batchnorm on planes of a multiple of 16 elements, 16 per work-item (a
- * scalar work-item is not vectorised by CPU drivers such as PoCL). */
+ * scalar work-item is not vectorised by CPU drivers such as PoCL). The
+ * three batchnorm kernels take the same arguments. */
 __kernel void batchnorm16(__global const float *x, int x_off, int x_bs,
                           __global float *y, int y_off, int y_bs,
                           __global const float *mean, int mean_off, int mean_step,
@@ -78,15 +79,51 @@ __kernel void batchnorm16(__global const float *x, int x_off, int x_bs,
                           __global const float *gamma, int gamma_off, int gamma_step,
                           __global const float *beta, int beta_off, int beta_step,
                           __global const float *r, int r_off, int r_bs, int has_r,
-                          float eps, int act_fn, float act_alpha)
+                          int channels, int spatial, float eps, int act_fn, float act_alpha)
 {
     int s = get_global_id(0) * 16, c = get_global_id(1), n = get_global_id(2);
-    int i = c * get_global_size(0) * 16 + s;
+    int i = c * spatial + s;
     const float2 affine = BN_AFFINE(c);
     float16 v = affine.x * vload16(0, x + x_off + n * x_bs + i) + affine.y;
     if (has_r)
         v += vload16(0, r + r_off + n * r_bs + i);
     vstore16(bn_act16(v, act_fn, act_alpha), 0, y + y_off + n * y_bs + i);
+}
+
+/* batchnorm on planes of 16 elements or more that 16 does not divide
+ * (airbench's 31x31, 15x15 and 7x7): a plane per work-item, 16 elements at
+ * a time up to its last whole 16, then the rest one by one, with the
+ * channel's scale and shift worked out once (batchnorm_flat, which finds
+ * each lane's channel, took 3-4x as long on airbench's layers).
+ * Grid: (C, N). */
+__kernel void batchnorm_planes(__global const float *x, int x_off, int x_bs,
+                               __global float *y, int y_off, int y_bs,
+                               __global const float *mean, int mean_off, int mean_step,
+                               __global const float *var, int var_off, int var_step,
+                               __global const float *gamma, int gamma_off, int gamma_step,
+                               __global const float *beta, int beta_off, int beta_step,
+                               __global const float *r, int r_off, int r_bs, int has_r,
+                               int channels, int spatial, float eps, int act_fn,
+                               float act_alpha)
+{
+    const int c = get_global_id(0), n = get_global_id(1), i = c * spatial;
+    __global const float *px = x + x_off + n * x_bs + i;
+    __global const float *pr = r + r_off + n * r_bs + i;
+    __global float *py = y + y_off + n * y_bs + i;
+    const float2 affine = BN_AFFINE(c);
+    int s = 0;
+    for (; s + 16 <= spatial; s += 16) {
+        float16 v = affine.x * vload16(0, px + s) + affine.y;
+        if (has_r)
+            v += vload16(0, pr + s);
+        vstore16(bn_act16(v, act_fn, act_alpha), 0, py + s);
+    }
+    for (; s < spatial; s++) {
+        float v = affine.x * px[s] + affine.y;
+        if (has_r)
+            v += pr[s];
+        py[s] = bn_act(v, act_fn, act_alpha);
+    }
 }
 
 /* How a work-group (size a power of two) shares the batch x units of a

@@ -93,19 +93,15 @@ static void fused_act(const clnet_bn_params *p, cl_int *fn, cl_float *alpha)
 /* The per-channel vectors (C) go to the kernel as tensors too: their
  * "batch stride" is the distance between entries. Planes of a multiple of
  * 16 elements take the vector kernel over the grid (spatial / 16, C, N);
- * others the one that runs through an image's channels 16 elements at a
- * time (a scalar work-item per element, which PoCL does not vectorise, ran
+ * other planes of 16 or more one a work-item (grid (C, N)); smaller ones
+ * the kernel that runs through an image's channels 16 elements at a time
+ * (a scalar work-item per element, which PoCL does not vectorise, ran
  * MobileNet-v2's 32x960x2x2 forward in 0.40 ms, this kernel in 0.23). */
 static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
                                   clnet_tensor *const *in, clnet_tensor *y)
 {
     const size_t spatial = (size_t)clnet_spatial_numel(y), channels = (size_t)y->shape[1];
-    const bool vec = spatial % 16 == 0;
-    const char *name = vec ? "batchnorm16" : "batchnorm_flat";
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "norm", NULL, name, &kernel);
-    if (st != CLNET_OK)
-        return st;
+    const size_t images = (size_t)y->shape[0];
     clnet_cl_tensor_args xa = clnet_cl_targs(in[0]), ya = clnet_cl_targs(y);
     clnet_cl_tensor_args mean = clnet_cl_targs(in[1]), var = clnet_cl_targs(in[2]);
     clnet_cl_tensor_args gamma = clnet_cl_targs(in[3]), beta = clnet_cl_targs(in[4]);
@@ -115,16 +111,6 @@ static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
     cl_float eps = p->eps, act_alpha;
     cl_int act_fn;
     fused_act(p, &act_fn, &act_alpha);
-    if (vec) {
-        clnet_cl_arg args[] = {
-            CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya),
-            CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma),
-            CLNET_CL_TENSOR(beta), CLNET_CL_TENSOR(ra), CLNET_CL_ARG(has_r),
-            CLNET_CL_ARG(eps), CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
-        };
-        size_t grid[3] = {spatial / 16, channels, (size_t)y->shape[0]};
-        return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 3, grid, NULL);
-    }
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya),
         CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma),
@@ -132,8 +118,17 @@ static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
         CLNET_CL_ARG(c), CLNET_CL_ARG(s), CLNET_CL_ARG(eps), CLNET_CL_ARG(act_fn),
         CLNET_CL_ARG(act_alpha),
     };
-    size_t grid[2] = {(channels * spatial + 15) / 16, (size_t)y->shape[0]};
-    return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 2, grid, NULL);
+    if (spatial % 16 == 0) {
+        size_t grid[3] = {spatial / 16, channels, images};
+        return clnet_cl_launch_program(dev, "norm", "batchnorm16", NARGS(args), args, 3, grid);
+    }
+    if (spatial >= 16) {
+        size_t grid[2] = {channels, images};
+        return clnet_cl_launch_program(dev, "norm", "batchnorm_planes", NARGS(args), args, 2,
+                                       grid);
+    }
+    size_t grid[2] = {(channels * spatial + 15) / 16, images};
+    return clnet_cl_launch_program(dev, "norm", "batchnorm_flat", NARGS(args), args, 2, grid);
 }
 
 /* The steps a channel's reduction takes over the batch: an image's plane is
