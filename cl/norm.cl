@@ -262,22 +262,48 @@ inline float bn_slope(float y, int act_fn, float alpha)
     return bn_slope16((float16)y, act_fn, alpha).s0;
 }
 
+/* The slope of a fused activation whose output does not give it, at the
+ * pre-activation z: the smooth functions of common.clh in vector form, the
+ * others lane by lane. */
+CLNET_DEFINE_ACT_SLOPE(bn_pre_slope)
+inline float16 bn_pre_slope16(float16 z, int act_fn, float alpha)
+{
+    switch (act_fn) {
+    case CLNET_CL_ACT_sigmoid: return CLNET_SIGMOID_SLOPE(z);
+    case CLNET_CL_ACT_tanh: return CLNET_TANH_SLOPE(z);
+    case CLNET_CL_ACT_swish: return CLNET_SWISH_SLOPE(z);
+    case CLNET_CL_ACT_lecun_tanh: return CLNET_LECUN_TANH_SLOPE(z);
+    case CLNET_CL_ACT_gelu: return CLNET_GELU_SLOPE(z);
+    default: {
+        float lanes[16];
+        vstore16(z, 0, lanes);
+        for (int l = 0; l < 16; l++)
+            lanes[l] = bn_pre_slope(lanes[l], act_fn, alpha);
+        return vload16(0, lanes);
+    }
+    }
+}
+
 /* Training-mode gradient, one work-group per channel c = group id. With
  * xhat = (x - mean) * invstd over the M = batch * spatial elements of c:
  * dbeta = sum g, dgamma = sum g * xhat, and
  * dx = gamma * invstd * (g - dbeta / M - xhat * dgamma / M),
- * g being dy times the fused activation's slope (read from y, the fused
- * output; act_fn < 0: g = dy, y unread). The group reduces both sums, then
- * writes dx for the same elements, and g to dr where a residual add was
- * fused (has_dr; dr may be dy: each element is read before it is written,
- * by the same work-item); an image's plane goes 16 elements at a time up to
- * its last whole 16. */
+ * g being dy times the fused activation's slope (act_fn < 0: g = dy). The
+ * slope is read from s, the fused output y, or with act_from_pre computed
+ * at the pre-activation scale * x + shift that batchnorm's kernels compute,
+ * s then being beta (C, its entries s_bs apart); computed once, the first
+ * pass keeping g in dx for the second (evaluating GELU's slope in both
+ * cost airbench's step 70 ms more than the store and load). The group
+ * reduces both sums, then writes dx for the same elements, and g to dr
+ * where a residual add was fused (has_dr; dr may be dy: each element is
+ * read before it is written, by the same work-item); an image's plane goes
+ * 16 elements at a time up to its last whole 16. */
 __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
                                  __global const float *dy, int dy_off, int dy_bs,
                                  __global const float *mean, int mean_off, int mean_step,
                                  __global const float *var, int var_off, int var_step,
                                  __global const float *gamma, int gamma_off, int gamma_step,
-                                 __global const float *y, int y_off, int y_bs,
+                                 __global const float *s, int s_off, int s_bs, int act_from_pre,
                                  __global float *dx, int dx_off, int dx_bs,
                                  __global float *dgamma, int dgamma_off, int dgamma_step,
                                  __global float *dbeta, int dbeta_off, int dbeta_step,
@@ -288,31 +314,54 @@ __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
     int c = get_group_id(0), lid = get_local_id(0);
     __global const float *px = x + x_off + c * spatial;
     __global const float *pdy = dy + dy_off + c * spatial;
-    __global const float *py = y + y_off + c * spatial;
+    __global const float *py = s + s_off + c * spatial;
     __global float *pdx = dx + dx_off + c * spatial;
     __global float *pdr = dr + dr_off + c * spatial;
     float mu = mean[mean_off + c * mean_step];
     float invstd = 1.0f / sqrt(var[var_off + c * var_step] + eps);
+    const float2 affine = act_from_pre ? bn_affine(gamma[gamma_off + c * gamma_step],
+                                                   s[s_off + c * s_bs], mu,
+                                                   var[var_off + c * var_step], eps)
+                                       : (float2)(0.0f, 0.0f);
     const int vecs = spatial / 16;
     const bn_split w = split_group(max(vecs, 1));
     /* (sum g, sum g * (x - mean)), each image's share summed on its own:
      * 16 lanes a step, then the elements past the last whole 16 */
     float2 acc = (float2)(0.0f, 0.0f);
     for (int n = w.n0; n < batch; n += w.nstep) {
-        __global const float *rx = px + n * x_bs, *rdy = pdy + n * dy_bs, *ry = py + n * y_bs;
+        __global const float *rx = px + n * x_bs, *rdy = pdy + n * dy_bs, *ry = py + n * s_bs;
+        __global float *rdx = pdx + n * dx_bs;
         float16 sum_g = 0.0f, sum_gx = 0.0f;
         for (int u = w.u0; u < vecs; u += w.ustep) {
             float16 g = vload16(u, rdy);
-            if (act_fn >= 0)
+            if (act_from_pre) {
+                g *= bn_pre_slope16(affine.x * vload16(u, rx) + affine.y, act_fn, act_alpha);
+                vstore16(g, u, rdx);
+            } else if (act_fn >= 0) {
                 g *= bn_slope16(vload16(u, ry), act_fn, act_alpha);
+            }
             sum_g += g;
             sum_gx = fma(g, vload16(u, rx) - mu, sum_gx);
         }
         float2 image = (float2)(sum16(sum_g), sum16(sum_gx));
-        for (int t = vecs * 16 + w.u0; t < spatial; t += w.ustep) {
+        /* the tail, under 16 elements: a slope from the pre-activation for
+         * all of it in one vector (element by element, GELU's slope took
+         * airbench's 3x3 planes 4x as long as the separate pass) */
+        float slopes[16];
+        if (act_from_pre) {
+            float z[16] = {0.0f};
+            for (int t = vecs * 16 + w.u0, l = 0; t < spatial; t += w.ustep, l++)
+                z[l] = affine.x * rx[t] + affine.y;
+            vstore16(bn_pre_slope16(vload16(0, z), act_fn, act_alpha), 0, slopes);
+        }
+        for (int t = vecs * 16 + w.u0, l = 0; t < spatial; t += w.ustep, l++) {
             float g = rdy[t];
-            if (act_fn >= 0)
+            if (act_from_pre) {
+                g *= slopes[l];
+                rdx[t] = g;
+            } else if (act_fn >= 0) {
                 g *= bn_slope(ry[t], act_fn, act_alpha);
+            }
             image += (float2)(g, g * (rx[t] - mu));
         }
         acc += image;
@@ -326,19 +375,19 @@ __kernel void batchnorm_backward(__global const float *x, int x_off, int x_bs,
     float scale = gamma[gamma_off + c * gamma_step] * invstd;
     float dy_mean = sums.x / count, slope = sums.y * invstd * invstd / count;
     for (int n = w.n0; n < batch; n += w.nstep) {
-        __global const float *rx = px + n * x_bs, *rdy = pdy + n * dy_bs, *ry = py + n * y_bs;
+        __global const float *rx = px + n * x_bs, *rdy = pdy + n * dy_bs, *ry = py + n * s_bs;
         __global float *rdx = pdx + n * dx_bs, *rdr = pdr + n * dr_bs;
         for (int u = w.u0; u < vecs; u += w.ustep) {
-            float16 g = vload16(u, rdy);
-            if (act_fn >= 0)
+            float16 g = act_from_pre ? vload16(u, rdx) : vload16(u, rdy);
+            if (!act_from_pre && act_fn >= 0)
                 g *= bn_slope16(vload16(u, ry), act_fn, act_alpha);
             vstore16(scale * (g - dy_mean - (vload16(u, rx) - mu) * slope), u, rdx);
             if (has_dr)
                 vstore16(g, u, rdr);
         }
         for (int t = vecs * 16 + w.u0; t < spatial; t += w.ustep) {
-            float g = rdy[t];
-            if (act_fn >= 0)
+            float g = act_from_pre ? rdx[t] : rdy[t];
+            if (!act_from_pre && act_fn >= 0)
                 g *= bn_slope(ry[t], act_fn, act_alpha);
             rdx[t] = scale * (g - dy_mean - (rx[t] - mu) * slope);
             if (has_dr)

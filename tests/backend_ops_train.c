@@ -20,7 +20,8 @@ static void add_bn_backward(tspec x, float eps)
 }
 
 /* The gradient through a fused activation, whose slope comes from the
- * fused output y (the sixth input; values around the kinks). */
+ * fused output y (the sixth input; values around the kinks), or for the
+ * others from the pre-activation recomputed with beta (the sixth input). */
 static void add_bn_act_backward(tspec x, clnet_activation fn, float alpha)
 {
     clnet_op op = {.kind = CLNET_OP_BATCHNORM_BACKWARD};
@@ -35,7 +36,10 @@ static void add_bn_act_backward(tspec x, clnet_activation fn, float alpha)
     add_in(tc, ranged(SHAPE(c), FILL_MEAN_OF_X, 0, 0));
     add_in(tc, ranged(SHAPE(c), FILL_VAR_OF_X, 0, 0));
     add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -2, 2));
-    add_in(tc, ranged(x, FILL_UNIFORM, -2, 8));
+    if (clnet_act_slope_from_output(&op.u.bn.act))
+        add_in(tc, ranged(x, FILL_UNIFORM, -2, 8));
+    else
+        add_in(tc, ranged(SHAPE(c), FILL_UNIFORM, -1, 1));
     tc->nout = 3;
     tc->out_cview[0] = x.cview;
 }
@@ -99,6 +103,14 @@ static void add_norm_backward_cases(void)
     add_bn_act_backward(SHAPE(2, 4, 7, 7), CLNET_ACT_RELU6, 0);
     add_bn_act_backward(chview(SHAPE(2, 6, 4, 4)), CLNET_ACT_LEAKY_RELU, 0.1f);
     add_bn_act_backward(SHAPE(4, 16), CLNET_ACT_RELU, 0);
+    /* slopes from the pre-activation: vector forms on 8x8 and on 7x7 with
+     * its tail, lane by lane for the piecewise functions */
+    add_bn_act_backward(SHAPE(8, 32, 8, 8), CLNET_ACT_GELU, 0);
+    add_bn_act_backward(SHAPE(2, 4, 7, 7), CLNET_ACT_GELU, 0);
+    add_bn_act_backward(chview(SHAPE(2, 6, 4, 4)), CLNET_ACT_SWISH, 0);
+    add_bn_act_backward(SHAPE(2, 5, 31), CLNET_ACT_SIGMOID, 0);
+    add_bn_act_backward(SHAPE(8, 32, 8, 8), CLNET_ACT_HARD_SWISH, 0);
+    add_bn_act_backward(SHAPE(2, 4, 7, 7), CLNET_ACT_LEAKY_RELU, -0.5f);
     add_bn_residual_backward(SHAPE(8, 32, 8, 8), true);
     add_bn_residual_backward(SHAPE(2, 4, 7, 7), true);
     add_bn_residual_backward(chview(SHAPE(2, 6, 4, 4)), false);

@@ -568,6 +568,22 @@ static void batchnorm_backward_errors(env *e)
     EXPECT(e, "4 inputs", op, ARG, NULL, SH(2, 3, 4, 4), SH(2, 3, 4, 4), SH(3), SH(3));
     EXPECT(e, "6 inputs", op, ARG, NULL, SH(2, 3, 4, 4), SH(2, 3, 4, 4), SH(3), SH(3), SH(3),
            SH(3));
+    /* a fused activation: y for the ReLU family, beta for the others */
+    op.u.bn.fuse_act = true;
+    op.u.bn.act = clnet_op_activation(CLNET_ACT_RELU, 0).u.act;
+    EXPECT_MSG(e, "fused relu without y", op, ARG, "output y", NULL, SH(2, 3, 4, 4),
+               SH(2, 3, 4, 4), SH(3), SH(3), SH(3));
+    EXPECT_MSG(e, "fused relu with a y of C", op, SHAPE, "y", NULL, SH(2, 3, 4, 4),
+               SH(2, 3, 4, 4), SH(3), SH(3), SH(3), SH(3));
+    op.u.bn.act = clnet_op_activation(CLNET_ACT_GELU, 0).u.act;
+    EXPECT_MSG(e, "fused gelu without beta", op, ARG, "beta", NULL, SH(2, 3, 4, 4),
+               SH(2, 3, 4, 4), SH(3), SH(3), SH(3));
+    EXPECT_MSG(e, "fused gelu with a beta of x's shape", op, SHAPE, "beta", NULL, SH(2, 3, 4, 4),
+               SH(2, 3, 4, 4), SH(3), SH(3), SH(3), SH(2, 3, 4, 4));
+    op.u.bn.fuse_add = true;
+    EXPECT_MSG(e, "fused gelu with a fused add", op, PARAMS, "residual add", NULL,
+               SH(2, 3, 4, 4), SH(2, 3, 4, 4), SH(3), SH(3), SH(3), SH(3));
+    op.u.bn.fuse_add = op.u.bn.fuse_act = false;
 
     op = clnet_op_simple(CLNET_OP_BATCHNORM_STATS);
     op.u.bn.momentum = 1.5f;

@@ -55,27 +55,33 @@ clnet_status clnet_check_lrn(check *c)
     return out_f32(c, c->in[0]);
 }
 
-/* The sixth input of BATCHNORM_BACKWARD: the fused output y, given exactly
- * when an activation is fused, which must be one whose slope y determines
- * (ops.h). */
-static clnet_status fused_output(check *c)
+/* The sixth input of BATCHNORM_BACKWARD, given exactly when an activation
+ * is fused: the fused output y where the activation's slope follows from
+ * it, else beta, from which the pre-activation is recomputed (ops.h). */
+static clnet_status fused_slope_input(check *c, int64_t ch)
 {
     const clnet_bn_params *p = &c->op->u.bn;
     if (!p->fuse_act)
         return c->nin == 5 ? CLNET_OK
-                           : fail(c, CLNET_ERR_INVALID_ARGUMENT, "a sixth input (y) is only "
-                                  "given with a fused activation (params.fuse_act)");
+                           : fail(c, CLNET_ERR_INVALID_ARGUMENT, "a sixth input (y or beta) is "
+                                  "only given with a fused activation (params.fuse_act)");
     TRY(act_params(c, &p->act));
-    bool from_output = p->act.fn == CLNET_ACT_RELU || p->act.fn == CLNET_ACT_RELU6 ||
-                       (p->act.fn == CLNET_ACT_LEAKY_RELU && p->act.alpha >= 0.0f);
-    if (!from_output)
-        return fail(c, CLNET_ERR_INVALID_PARAMS, "fused activation %s: its slope cannot be "
-                    "read from its output (RELU, RELU6 or LEAKY_RELU with alpha >= 0)",
+    if (clnet_act_slope_from_output(&p->act)) {
+        if (c->nin != 6)
+            return fail(c, CLNET_ERR_INVALID_ARGUMENT, "a fused %s needs the forward output y "
+                        "as the sixth input", clnet_act_info_get(p->act.fn)->name);
+        return like_x(c, 5, "y");
+    }
+    if (p->fuse_add)
+        return fail(c, CLNET_ERR_INVALID_PARAMS, "fused activation %s with a fused residual "
+                    "add: its slope needs the sum's value, which only RELU, RELU6 and "
+                    "LEAKY_RELU with alpha >= 0 read from their output",
                     clnet_act_info_get(p->act.fn)->name);
     if (c->nin != 6)
-        return fail(c, CLNET_ERR_INVALID_ARGUMENT, "a fused activation needs the forward "
-                    "output y as the sixth input");
-    return like_x(c, 5, "y");
+        return fail(c, CLNET_ERR_INVALID_ARGUMENT, "a fused %s needs beta as the sixth input "
+                    "(its slope is computed from batchnorm(x))",
+                    clnet_act_info_get(p->act.fn)->name);
+    return f32_vector(c, 5, "beta", ch);
 }
 
 clnet_status clnet_check_batchnorm_backward(check *c)
@@ -88,7 +94,7 @@ clnet_status clnet_check_batchnorm_backward(check *c)
         TRY(f32_vector(c, i, names[i], ch));
     if (!(c->op->u.bn.eps > 0.0f))
         return fail(c, CLNET_ERR_INVALID_PARAMS, "eps %g (must be > 0)", (double)c->op->u.bn.eps);
-    TRY(fused_output(c));
+    TRY(fused_slope_input(c, ch));
     clnet_shape v = {.ndim = 1, .dim = {ch}};
     out_f32(c, c->in[0]);
     c->nout = c->op->u.bn.fuse_add ? 4 : 3;

@@ -92,6 +92,16 @@ const clnet_act_info *clnet_act_info_get(clnet_activation fn)
     return &acts[fn];
 }
 
+bool clnet_act_slope_from_output(const clnet_act_params *a)
+{
+    switch (a->fn) {
+    case CLNET_ACT_RELU:
+    case CLNET_ACT_RELU6: return true;
+    case CLNET_ACT_LEAKY_RELU: return a->alpha >= 0.0f;
+    default: return false;
+    }
+}
+
 static const clnet_pool_mode_info pool_modes[] = {
     /* {name, cfg word, selects, averages} */
     [CLNET_POOL_MAX] = {"max", "maxpool", true, false},

@@ -52,6 +52,11 @@ typedef struct clnet_act_info {
 /* The row of an activation, or NULL for a value outside the enum. */
 const clnet_act_info *clnet_act_info_get(clnet_activation fn);
 
+/* Whether an activation's slope follows from its output alone, f'(x) =
+ * f'(f(x)) as ACTIVATION_BACKWARD computes it, kinks and NaN included: the
+ * ReLU family (RELU, RELU6, LEAKY_RELU with alpha >= 0). */
+bool clnet_act_slope_from_output(const clnet_act_params *a);
+
 /* One pooling mode. Its name gives the kernels of cl/pool.cl (pool_<name>,
  * pool_global_<name>, pool_backward_<name>, ...), its words in messages and
  * test output; its cfg word gives the sections [<cfg_name>] and

@@ -185,10 +185,11 @@ static clnet_status backward_batchnorm(clnet_net *net, nn_layer *l, clnet_tensor
     nn_layer *p = &net->layers[l->spec.from[0]];
     clnet_op op = nn_layer_op(l);
     op.kind = CLNET_OP_BATCHNORM_BACKWARD;
-    /* a fused activation's slope comes from the fused output (fuse.c) */
+    /* a fused activation's slope comes from the fused output, or from the
+     * pre-activation recomputed with beta (fuse.c) */
     op.u.bn.fuse_act = l->act_fused;
     op.u.bn.act = l->spec.act;
-    clnet_tensor *y = l->b.y;
+    clnet_tensor *y = clnet_act_slope_from_output(&op.u.bn.act) ? l->b.y : l->params[1].value;
     /* a fused residual add: g and y are those of the block's output, and
      * the residual's gradient is a fourth output */
     nn_layer *r = l->res_target ? &net->layers[l->res_from] : NULL;

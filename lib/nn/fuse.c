@@ -21,33 +21,24 @@ void nn_set_fusion(clnet_net *net, bool enabled)
     net->no_fusion = !enabled;
 }
 
-/* Activations whose gradient the backward pass can take from their output
- * in place of their input (f'(x) = f'(f(x)) as ACTIVATION_BACKWARD computes
- * it, kinks and NaN included): then training needs no copy of the
- * convolution's raw output. */
-static bool slope_from_output(const clnet_act_params *a)
-{
-    switch (a->fn) {
-    case CLNET_ACT_RELU:
-    case CLNET_ACT_RELU6: return true;
-    case CLNET_ACT_LEAKY_RELU: return a->alpha >= 0.0f;
-    default: return false;
-    }
-}
-
+/* In training an activation is fused where the backward pass can take its
+ * gradient from its output in place of its input (clnet_act_slope_from_output):
+ * then training needs no copy of the convolution's raw output. */
 static bool fusable_act(const clnet_net *net, const clnet_act_params *a)
 {
-    return !net->training || slope_from_output(a);
+    return !net->training || clnet_act_slope_from_output(a);
 }
 
 /* The activation a batch norm layer has of its own is computed in the
- * normalising pass (BATCHNORM with fuse_act) and, since its slope can be
- * read from the output, its gradient in the batch norm's gradient pass:
- * neither the activation nor its gradient needs a pass over memory. */
+ * normalising pass (BATCHNORM with fuse_act) and its gradient in the batch
+ * norm's gradient pass: read from the output, or, for the other
+ * activations of a batch norm that computes its statistics, from the
+ * pre-activation that pass recomputes from x. Neither the activation nor
+ * its gradient needs a pass over memory. */
 bool nn_bn_act_fusable(const clnet_net *net, const nn_layer *l)
 {
     return !net->no_fusion && l->spec.kind == CLNET_LAYER_BATCHNORM && l->spec.has_act &&
-           fusable_act(net, &l->spec.act);
+           (fusable_act(net, &l->spec.act) || nn_layer_training(net, l));
 }
 
 /* The only consumer of layer `id` when it is of `kind` and reads the

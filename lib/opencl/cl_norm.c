@@ -201,8 +201,11 @@ static clnet_status run_batchnorm_backward(clnet_device *dev, const clnet_bn_par
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(in[1]);
     clnet_cl_tensor_args mean = clnet_cl_targs(in[2]), var = clnet_cl_targs(in[3]);
     clnet_cl_tensor_args gamma = clnet_cl_targs(in[4]), dxa = clnet_cl_targs(out[0]);
-    /* without a fused activation the kernel reads no y: dy stands in */
-    clnet_cl_tensor_args ya = clnet_cl_targs(p->fuse_act ? in[5] : in[1]);
+    /* the activation's slope from y or, with act_from_pre, from the
+     * pre-activation by beta (ops.h); without one the kernel reads neither,
+     * and dy stands in */
+    clnet_cl_tensor_args sa = clnet_cl_targs(p->fuse_act ? in[5] : in[1]);
+    cl_int act_from_pre = p->fuse_act && !clnet_act_slope_from_output(&p->act);
     clnet_cl_tensor_args dgamma = clnet_cl_targs(out[1]), dbeta = clnet_cl_targs(out[2]);
     /* without a residual add the kernel writes no dr: dx stands in */
     clnet_cl_tensor_args dra = clnet_cl_targs(out[p->fuse_add ? 3 : 0]);
@@ -212,7 +215,8 @@ static clnet_status run_batchnorm_backward(clnet_device *dev, const clnet_bn_par
     fused_act(p, &act_fn, &act_alpha);
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya),
-        CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma), CLNET_CL_TENSOR(ya),
+        CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma), CLNET_CL_TENSOR(sa),
+        CLNET_CL_ARG(act_from_pre),
         CLNET_CL_TENSOR(dxa), CLNET_CL_TENSOR(dgamma), CLNET_CL_TENSOR(dbeta),
         CLNET_CL_TENSOR(dra), CLNET_CL_ARG(has_dr), CLNET_CL_ARG(batch), CLNET_CL_ARG(spatial), CLNET_CL_ARG(eps), CLNET_CL_ARG(act_fn),
         CLNET_CL_ARG(act_alpha), CLNET_CL_LOCAL(local * sizeof(cl_float2)),

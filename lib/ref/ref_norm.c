@@ -80,14 +80,27 @@ static clnet_status run_batchnorm_stats(const clnet_op *op, const clnet_tensor *
     return CLNET_OK;
 }
 
+/* Channel c's normalisation in the backward pass: its mean and 1 /
+ * sqrt(var + eps), and for an activation whose slope comes from the
+ * pre-activation, gamma and beta to recompute that. */
+typedef struct bn_channel {
+    double mean, invstd, gamma, beta;
+} bn_channel;
+
 /* The gradient that reaches the batch norm's own output at element i of
- * image n: dy, through the fused activation's slope (read from its output
- * y, ops.h) when there is one. */
-static double bn_dy(const clnet_op *op, const clnet_tensor *dy, const clnet_tensor *y, int64_t n,
-                    int64_t i)
+ * image n: dy, through the fused activation's slope when there is one,
+ * read from its output y or computed from the pre-activation (ops.h; the
+ * sixth input is y or beta). */
+static double bn_dy(const clnet_op *op, const clnet_tensor *x, const clnet_tensor *dy,
+                    const clnet_tensor *y, const bn_channel *ch, int64_t n, int64_t i)
 {
     double d = image(dy, n)[i];
-    return op->u.bn.fuse_act ? d * clnet_ref_act_slope(&op->u.bn.act, image(y, n)[i]) : d;
+    if (!op->u.bn.fuse_act)
+        return d;
+    if (clnet_act_slope_from_output(&op->u.bn.act))
+        return d * clnet_ref_act_slope(&op->u.bn.act, image(y, n)[i]);
+    double z = ((double)image(x, n)[i] - ch->mean) * ch->invstd * ch->gamma + ch->beta;
+    return d * clnet_ref_act_slope(&op->u.bn.act, z);
 }
 
 /* The training-mode gradient, x_hat = (x - mean) * invstd over M = N *
@@ -98,27 +111,34 @@ static void run_batchnorm_backward(const clnet_op *op, clnet_tensor *const *in,
                                    clnet_tensor *const *out)
 {
     const clnet_tensor *x = in[0], *dy = in[1], *mean = in[2], *var = in[3], *gamma = in[4];
+    const bool beta_given = op->u.bn.fuse_act && !clnet_act_slope_from_output(&op->u.bn.act);
     const clnet_tensor *y = op->u.bn.fuse_act ? in[5] : NULL;
     clnet_tensor *dx = out[0];
     int64_t channels = x->shape[1], spatial = clnet_spatial_numel(x);
     double count = (double)(x->shape[0] * spatial);
     for (int64_t c = 0; c < channels; c++) {
-        double m = channel_value(mean, c);
-        double invstd = 1.0 / sqrt(channel_value(var, c) + op->u.bn.eps);
+        const bn_channel ch = {
+            .mean = channel_value(mean, c),
+            .invstd = 1.0 / sqrt(channel_value(var, c) + op->u.bn.eps),
+            .gamma = channel_value(gamma, c),
+            .beta = beta_given ? channel_value(in[5], c) : 0.0,
+        };
+        const double m = ch.mean, invstd = ch.invstd;
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
         for (int64_t n = 0; n < x->shape[0]; n++)
             for (int64_t s = 0; s < spatial; s++) {
-                double d = bn_dy(op, dy, y, n, c * spatial + s);
+                double d = bn_dy(op, x, dy, y, &ch, n, c * spatial + s);
                 sum_dy += d;
                 sum_dy_xhat += d * ((double)image(x, n)[c * spatial + s] - m) * invstd;
             }
         set_channel(out[1], c, sum_dy_xhat);
         set_channel(out[2], c, sum_dy);
-        double k = channel_value(gamma, c) * invstd / count;
+        double k = ch.gamma * invstd / count;
         for (int64_t n = 0; n < x->shape[0]; n++)
             for (int64_t s = 0; s < spatial; s++) {
                 int64_t i = c * spatial + s;
-                double xhat = ((double)image(x, n)[i] - m) * invstd, d = bn_dy(op, dy, y, n, i);
+                double xhat = ((double)image(x, n)[i] - m) * invstd;
+                double d = bn_dy(op, x, dy, y, &ch, n, i);
                 image(dx, n)[i] = (float)(k * (count * d - sum_dy - xhat * sum_dy_xhat));
                 if (op->u.bn.fuse_add)
                     image(out[3], n)[i] = (float)d;

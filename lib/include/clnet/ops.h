@@ -112,16 +112,21 @@ extern "C" {
  *       UNPOOL's y (params.unpool), argmax (I32) and dx that of its x.
  *   ACTIVATION_BACKWARD in: x, dy             out: dx   (dx may be dy)
  *       dx = dy * f'(x), x being the forward input.
- *   BATCHNORM_BACKWARD in: x, dy, mean, var, gamma [, y]   out: dx, dgamma, dbeta
+ *   BATCHNORM_BACKWARD in: x, dy, mean, var, gamma [, y | beta]
+ *                                                   out: dx, dgamma, dbeta
  *       Training-mode gradient, mean/var being the batch statistics used
  *       forward (BATCHNORM_STATS). With params.fuse_act, dy is the gradient
- *       of the fused output y = act(batchnorm(x)), given as the sixth input:
- *       the activation's slope is read from y, so act must be one whose
- *       slope its output determines (RELU, RELU6, LEAKY_RELU with alpha >=
- *       0; others are CLNET_ERR_INVALID_PARAMS). Without it y is not given.
- *       With params.fuse_add there is a fourth output dr (x's shape): the
- *       gradient reaching the sum batchnorm(x) + r of the forward op, which
- *       is r's (dy through the fused activation's slope; dy without one).
+ *       of the fused output y = act(batchnorm(x)), and the sixth input
+ *       gives the activation's slope: for one whose slope its output
+ *       determines (RELU, RELU6, LEAKY_RELU with alpha >= 0) the forward
+ *       output y, read for it; for any other beta (C), with which the slope
+ *       is computed from batchnorm(x) recomputed from x (no copy of it is
+ *       kept), where a fused residual add (which would need r) is
+ *       CLNET_ERR_INVALID_PARAMS. Without a fused activation there is no
+ *       sixth input. With params.fuse_add there is a fourth output dr (x's
+ *       shape): the gradient reaching the sum batchnorm(x) + r of the
+ *       forward op, which is r's (dy through the fused activation's slope;
+ *       dy without one).
  *   LRN_BACKWARD     in: x, dy                out: dx
  *   SOFTMAX_XENT     in: logits, labels       out: loss, dlogits
  *       logits (N, K); labels (N) I32 in 0..K-1; loss (N) per-example
