@@ -24,18 +24,22 @@ inline float2 bn_affine(float gamma, float beta, float mean, float var, float ep
     return (float2)(scale, beta - scale * mean);
 }
 
+/* The arguments of the three batchnorm kernels (cl_norm.c picks one by the
+ * plane's size): x, y, the per-channel vectors, the residual r (read with
+ * has_r), the shape and the fused activation (act_fn -1 for none). */
+#define BN_APPLY_ARGS                                                                      \
+    __global const float *x, int x_off, int x_bs, __global float *y, int y_off, int y_bs,  \
+        __global const float *mean, int mean_off, int mean_step, __global const float *var, \
+        int var_off, int var_step, __global const float *gamma, int gamma_off,             \
+        int gamma_step, __global const float *beta, int beta_off, int beta_step,           \
+        __global const float *r, int r_off, int r_bs, int has_r, int channels,             \
+        int spatial, float eps, int act_fn, float act_alpha
+
 /* batchnorm on planes under 16 elements: an image's C x spatial elements in
  * one run, 16 per work-item (grid: (ceil(C * spatial / 16), N)), each lane
  * with its channel's scale and shift (worked out once per channel the
  * block meets); the image's last partial block one element at a time. */
-__kernel void batchnorm_flat(__global const float *x, int x_off, int x_bs,
-                             __global float *y, int y_off, int y_bs,
-                             __global const float *mean, int mean_off, int mean_step,
-                             __global const float *var, int var_off, int var_step,
-                             __global const float *gamma, int gamma_off, int gamma_step,
-                             __global const float *beta, int beta_off, int beta_step,
-                             __global const float *r, int r_off, int r_bs, int has_r,
-                             int channels, int spatial, float eps, int act_fn, float act_alpha)
+__kernel void batchnorm_flat(BN_APPLY_ARGS)
 {
     const int j0 = get_global_id(0) * 16, n = get_global_id(1);
     const int count = min(16, channels * spatial - j0);
@@ -70,16 +74,8 @@ __kernel void batchnorm_flat(__global const float *x, int x_off, int x_bs,
 }
 
 /* batchnorm on planes of a multiple of 16 elements, 16 per work-item (a
- * scalar work-item is not vectorised by CPU drivers such as PoCL). The
- * three batchnorm kernels take the same arguments. */
-__kernel void batchnorm16(__global const float *x, int x_off, int x_bs,
-                          __global float *y, int y_off, int y_bs,
-                          __global const float *mean, int mean_off, int mean_step,
-                          __global const float *var, int var_off, int var_step,
-                          __global const float *gamma, int gamma_off, int gamma_step,
-                          __global const float *beta, int beta_off, int beta_step,
-                          __global const float *r, int r_off, int r_bs, int has_r,
-                          int channels, int spatial, float eps, int act_fn, float act_alpha)
+ * scalar work-item is not vectorised by CPU drivers such as PoCL). */
+__kernel void batchnorm16(BN_APPLY_ARGS)
 {
     int s = get_global_id(0) * 16, c = get_global_id(1), n = get_global_id(2);
     int i = c * spatial + s;
@@ -96,15 +92,7 @@ __kernel void batchnorm16(__global const float *x, int x_off, int x_bs,
  * channel's scale and shift worked out once (batchnorm_flat, which finds
  * each lane's channel, took 3-4x as long on airbench's layers).
  * Grid: (C, N). */
-__kernel void batchnorm_planes(__global const float *x, int x_off, int x_bs,
-                               __global float *y, int y_off, int y_bs,
-                               __global const float *mean, int mean_off, int mean_step,
-                               __global const float *var, int var_off, int var_step,
-                               __global const float *gamma, int gamma_off, int gamma_step,
-                               __global const float *beta, int beta_off, int beta_step,
-                               __global const float *r, int r_off, int r_bs, int has_r,
-                               int channels, int spatial, float eps, int act_fn,
-                               float act_alpha)
+__kernel void batchnorm_planes(BN_APPLY_ARGS)
 {
     const int c = get_global_id(0), n = get_global_id(1), i = c * spatial;
     __global const float *px = x + x_off + n * x_bs + i;
