@@ -230,22 +230,21 @@ static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(ia), CLNET_CL_TENSOR(dxa), CLNET_CL_ARG(shape),
     };
-    const bool two_by_two = g->kh == 2 && g->kw == 2 && g->stride_h == 2 && g->stride_w == 2 &&
-                            g->pad_h == 0 && g->pad_w == 0;
     const bool disjoint = g->kh <= g->stride_h && g->kw <= g->stride_w && g->pad_h == 0 &&
                           g->pad_w == 0;
-    if (!two_by_two && disjoint) {
+    if (disjoint && g->kh == 2 && g->kw == 2 && g->stride_h == 2 && g->stride_w == 2) {
+        size_t grid[3] = {(size_t)clnet_ceil_div(g->w, PB_VW), (size_t)g->h,
+                          (size_t)(g->n * g->c)};
+        return launch(dev, "pool_backward_argmax_2x2", NARGS(args), args, 3, grid);
+    }
+    if (disjoint) {
         size_t rows[2] = {(size_t)g->h, (size_t)(g->n * g->c)};
         return launch(dev, "pool_backward_argmax_disjoint", NARGS(args), args, 2, rows);
     }
-    if (!two_by_two) {
-        size_t windows = (size_t)clnet_tensor_numel(dy);
-        clnet_status st = zero_images(dev, dx);
-        return st == CLNET_OK ? launch(dev, "pool_backward_argmax", NARGS(args), args, 1, &windows)
-                              : st;
-    }
-    size_t grid[3] = {(size_t)clnet_ceil_div(g->w, PB_VW), (size_t)g->h, (size_t)(g->n * g->c)};
-    return launch(dev, "pool_backward_argmax_2x2", NARGS(args), args, 3, grid);
+    size_t windows = (size_t)clnet_tensor_numel(dy);
+    clnet_status st = zero_images(dev, dx);
+    return st == CLNET_OK ? launch(dev, "pool_backward_argmax", NARGS(args), args, 1, &windows)
+                          : st;
 }
 
 /* One work-item per dx element, grid (W, H, N * C), gathering from the
