@@ -26,24 +26,17 @@ static bool implicit(const clnet_conv_geom *g)
     return g->stride_h == 1 && g->stride_w == 1;
 }
 
-/* VW of cl/im2col.cl: the width of one gather. */
-#define IM2COL_VW 16
-
-/* The padded plane: every output pixel's window lies inside it (for stride
- * 1 it equals the input plane when there is no padding). Rows unrolled by
- * im2col are widened so that the last VW-wide gather of a row, whose lanes
- * are stride apart, still ends inside the row. */
+/* The padded plane of a stride-1 convolution: every output pixel's window
+ * lies inside it (it equals the input plane when there is no padding).
+ * Strided convolutions unroll the input itself. */
 static int64_t padded_h(const clnet_conv_geom *g)
 {
-    return (g->oh - 1) * g->stride_h + g->dil_h * (g->kh - 1) + 1;
+    return g->oh + g->dil_h * (g->kh - 1);
 }
 
 static int64_t padded_w(const clnet_conv_geom *g)
 {
-    if (implicit(g))
-        return g->ow + g->dil_w * (g->kw - 1);
-    int64_t gathers = (g->ow + IM2COL_VW - 1) / IM2COL_VW;
-    return gathers * IM2COL_VW * g->stride_w + g->dil_w * (g->kw - 1);
+    return g->ow + g->dil_w * (g->kw - 1);
 }
 
 static bool needs_padding(const clnet_conv_geom *g)
@@ -57,10 +50,11 @@ static int64_t col_rows(const clnet_conv_geom *g)
     return g->c * g->kh * g->kw;
 }
 
-/* Scratch elements per image: the padded input, then (strided) the columns. */
+/* Scratch elements per image: the padded input (stride 1) or the columns
+ * (strided). */
 static int64_t padded_elems(const clnet_conv_geom *g)
 {
-    return g->c * padded_h(g) * padded_w(g);
+    return implicit(g) ? g->c * padded_h(g) * padded_w(g) : 0;
 }
 
 static int64_t col_elems(const clnet_conv_geom *g)
@@ -91,13 +85,13 @@ bool clnet_cl_im2col_preferred(const clnet_device *dev, const clnet_conv_geom *g
 }
 
 /* im2col.cl's shape: pad_image reads the input plane and writes the padded
- * one; im2col reads the padded plane and writes the output plane. */
+ * one; im2col reads the input plane and writes the output plane. */
 static im2col_shape im2col_shape_of(const clnet_conv_geom *g, bool pad)
 {
     im2col_shape s;
     s.c = (cl_int)g->c;
-    s.h = (cl_int)(pad ? g->h : padded_h(g));
-    s.w = (cl_int)(pad ? g->w : padded_w(g));
+    s.h = (cl_int)g->h;
+    s.w = (cl_int)g->w;
     s.oh = (cl_int)(pad ? padded_h(g) : g->oh);
     s.ow = (cl_int)(pad ? padded_w(g) : g->ow);
     s.kh = (cl_int)g->kh;
@@ -251,18 +245,25 @@ static clnet_status pad_chunk(clnet_device *dev, const clnet_conv_geom *g, const
                            3, global, NULL);
 }
 
-/* Unrolls the padded planes of `count` images into the columns, which
- * follow them in the scratch buffer at element `col_off`. */
-static clnet_status unroll_chunk(clnet_device *dev, const clnet_conv_geom *g, cl_mem scratch,
-                                 cl_int col_off, int64_t count)
+/* Unrolls the windows of x's images [n0, n0 + count) into the columns at
+ * the start of the scratch buffer. */
+static clnet_status unroll_chunk(clnet_device *dev, const clnet_conv_geom *g,
+                                 const clnet_tensor *x, cl_mem scratch, int64_t n0, int64_t count)
 {
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "im2col", NULL, "im2col", &kernel);
     if (st != CLNET_OK)
         return st;
+    clnet_cl_tensor_args xa = clnet_cl_targs(x);
+    cl_int x_off = (cl_int)(xa.offset + n0 * xa.batch_stride);
+    /* x's first element and one past its last: the kernel's whole-vector
+     * reads stay between them */
+    cl_int x_begin = (cl_int)xa.offset;
+    cl_int x_end = (cl_int)(xa.offset + (g->n - 1) * xa.batch_stride + g->c * g->h * g->w);
     im2col_shape s = im2col_shape_of(g, false);
     const clnet_cl_arg args[] = {
-        CLNET_CL_ARG(scratch), CLNET_CL_ARG(scratch), CLNET_CL_ARG(col_off), CLNET_CL_ARG(s),
+        CLNET_CL_ARG(xa.mem), CLNET_CL_ARG(x_off), CLNET_CL_ARG(xa.batch_stride),
+        CLNET_CL_ARG(x_begin), CLNET_CL_ARG(x_end), CLNET_CL_ARG(scratch), CLNET_CL_ARG(s),
     };
     const size_t global[3] = {(size_t)g->oh, (size_t)col_rows(g), (size_t)count};
     return clnet_cl_launch(dev, kernel, "im2col", (int)(sizeof args / sizeof args[0]), args, 3,
@@ -283,17 +284,15 @@ clnet_status clnet_cl_conv_im2col(clnet_device *dev, const clnet_op *op, const c
                                                &scratch);
     if (st != CLNET_OK)
         return st;
-    const int64_t padded = padded_elems(&g), col_off = chunk * padded;
     for (int64_t n0 = 0; n0 < g.n && st == CLNET_OK; n0 += chunk) {
         const int64_t count = g.n - n0 < chunk ? g.n - n0 : chunk;
-        st = pad_chunk(dev, &g, x, scratch, n0, count);
-        if (st == CLNET_OK && !implicit(&g))
-            st = unroll_chunk(dev, &g, scratch, (cl_int)col_off, count);
+        st = implicit(&g) ? pad_chunk(dev, &g, x, scratch, n0, count)
+                          : unroll_chunk(dev, &g, x, scratch, n0, count);
         if (st != CLNET_OK)
             break;
         clnet_cl_gemm_batch gb =
-            implicit(&g) ? implicit_gemm(&g, w, b, y, scratch, 0, padded, n0, count)
-                         : explicit_gemm(&g, w, b, y, scratch, col_off, n0, count);
+            implicit(&g) ? implicit_gemm(&g, w, b, y, scratch, 0, padded_elems(&g), n0, count)
+                         : explicit_gemm(&g, w, b, y, scratch, 0, n0, count);
         st = clnet_cl_gemm_tiled(dev, "conv (im2col)", &gb);
     }
     clnet_cl_scratch_release(dev, scratch);
