@@ -2,17 +2,19 @@
  * row of C, or + C), where B may also be read implicitly as the columns of
  * a stride-1 convolution of a zero-padded image (no im2col copy). */
 
-/* A work-item computes an mr x NR tile of C in mr * NV accumulators of VW
- * lanes (NR = VW * NV columns): PoCL keeps explicit vectors in vector
- * registers but does not vectorise scalar per-item code. For each k it
- * loads NV vectors of one row of B and broadcasts mr values of a column of
- * A, so every load feeds mr or NV fused multiply-adds. The tile must fit
- * the register file, which cl_gemm_tiled.c picks by the device's vector
- * width: float16 with 12 x 32 (24 of AVX-512's 32 registers) and 8 x 32,
- * float8 with 6 x 16 (12 of AVX2's 16) and 4 x 16. The tile heights
- * (MR_TALL, MR_SHORT) are kernels gemm_nn_<rows>, not one build option,
- * so that one binary holds both: the short one serves row counts it
- * divides with less padding. */
+/* A work-item computes an mr x (VW * nv) tile of C in mr * nv accumulators
+ * of VW lanes: PoCL keeps explicit vectors in vector registers but does not
+ * vectorise scalar per-item code. For each k it loads nv vectors of one
+ * row of B and broadcasts mr values of a column of A, so every load feeds
+ * mr or nv fused multiply-adds. The tile must fit the register file, which
+ * cl_gemm_tiled.c picks by the device's vector width: float16 with 12 x 32
+ * (24 of AVX-512's 32 registers) and 8 x 32, float8 with 6 x 16 (12 of
+ * AVX2's 16) and 4 x 16; float16 devices also build the wide tile MR_WIDE
+ * x (VW * NV_WIDE), 6 x 64, whose fewer broadcasts (and row pointers of A)
+ * per multiply-add won on long rows of C. The tiles are kernels
+ * gemm_nn_<rows> and gemm_wide_<rows>, not one build option, so that one
+ * binary holds them all: the short one serves row counts it divides with
+ * less padding. */
 #ifndef VW
 #define VW 16
 #endif
@@ -25,8 +27,12 @@
 #ifndef MR_SHORT
 #define MR_SHORT 8
 #endif
+#ifdef MR_WIDE
+#define NV_MAX NV_WIDE
+#else
+#define NV_MAX NV
+#endif
 #define MR_MAX MR_TALL
-#define NR (VW * NV)
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -103,15 +109,15 @@ static inline floatv load_cols(__global const float *crow, int p0, int count, in
 }
 
 /* acc += A(rows ar, kk) * B(row brow, the tile's columns). A tile at the
- * right edge of C (`cols` < NR) reads only its own columns of B. */
+ * right edge of C (`cols` < its VW * nv) reads only its own columns of B. */
 #define GEMM_STEP(LOAD)                                                         \
     do {                                                                        \
-        floatv bv[NV];                                                          \
-        _Pragma("unroll") for (int v = 0; v < NV; v++)                          \
+        floatv bv[NV_MAX];                                                      \
+        _Pragma("unroll") for (int v = 0; v < nv; v++)                          \
             bv[v] = LOAD;                                                       \
         _Pragma("unroll") for (int r = 0; r < mr; r++) {                        \
             const floatv av = (floatv)(ar[r][kk]);                              \
-            _Pragma("unroll") for (int v = 0; v < NV; v++)                      \
+            _Pragma("unroll") for (int v = 0; v < nv; v++)                      \
                 acc[r][v] = fma(av, bv[v], acc[r][v]);                          \
         }                                                                       \
     } while (0)
@@ -147,27 +153,29 @@ static inline int a_row(int row, const gemm_shape *s)
 /* Grid: dim 0 = tiles along M, dim 1 = tiles along N, dim 2 = image *
  * groups + group. Rows of A past M repeat the last row, which keeps every
  * load in bounds without a branch in the loop; their results are not
- * stored. `mr` is a constant in each kernel, so the arrays shrink to it. */
-static inline void gemm_tile(const int mr, __global const float *a, __global const float *b,
-                             __global float *c, __global const float *bias,
-                             const gemm_shape s)
+ * stored. `mr` and `nv` are constants in each kernel, so the arrays shrink
+ * to them. */
+static inline void gemm_tile(const int mr, const int nv, __global const float *a,
+                             __global const float *b, __global float *c,
+                             __global const float *bias, const gemm_shape s)
 {
-    const int m0 = get_global_id(0) * mr, n0 = get_global_id(1) * NR;
+    const int nr = VW * nv;
+    const int m0 = get_global_id(0) * mr, n0 = get_global_id(1) * nr;
     if (m0 >= s.m || n0 >= s.n)
         return;
     const int z = get_global_id(2), g = z % s.groups, img = z / s.groups;
-    const int cols = min(NR, s.n - n0);
+    const int cols = min(nr, s.n - n0);
     __global const float *bp = b + s.b_off + img * s.b_ns + g * s.b_gs + n0;
     __global float *cp = c + s.c_off + img * s.c_ns + g * s.c_gs;
     __global const float *ar[MR_MAX];
     _Pragma("unroll") for (int r = 0; r < mr; r++)
         ar[r] = a + s.a_off + img * s.a_ns + g * s.a_gs + a_row(min(m0 + r, s.m - 1), &s);
 
-    floatv acc[MR_MAX][NV];
+    floatv acc[MR_MAX][NV_MAX];
     _Pragma("unroll") for (int r = 0; r < mr; r++) {
         const int row = min(m0 + r, s.m - 1);
         const float init = s.has_bias ? bias[s.bias_off + g * s.m + row] : 0.0f;
-        _Pragma("unroll") for (int v = 0; v < NV; v++) {
+        _Pragma("unroll") for (int v = 0; v < nv; v++) {
             if (s.accumulate)
                 acc[r][v] = load_cols(cp + row * s.ldc, n0 + VW * v, cols - VW * v, s.c_rw,
                                       s.c_valid, s.c_bs);
@@ -176,7 +184,7 @@ static inline void gemm_tile(const int mr, __global const float *a, __global con
         }
     }
 
-    if (cols == NR) {
+    if (cols == nr) {
         GEMM_LOOP(vloadv(v, brow))
     } else {
         GEMM_LOOP(load_part(brow + VW * v, cols - VW * v))
@@ -185,7 +193,7 @@ static inline void gemm_tile(const int mr, __global const float *a, __global con
     _Pragma("unroll") for (int r = 0; r < mr; r++) {
         if (m0 + r >= s.m)
             break;
-        _Pragma("unroll") for (int v = 0; v < NV; v++)
+        _Pragma("unroll") for (int v = 0; v < nv; v++)
             store_cols(cp + (m0 + r) * s.ldc, n0 + VW * v, min(VW, cols - VW * v), s.c_rw,
                        s.c_valid, s.c_bs, acc[r][v]);
     }
@@ -194,11 +202,20 @@ static inline void gemm_tile(const int mr, __global const float *a, __global con
 __kernel void CAT(gemm_nn_, MR_TALL)(__global const float *a, __global const float *b,
                                      __global float *c, __global const float *bias, gemm_shape s)
 {
-    gemm_tile(MR_TALL, a, b, c, bias, s);
+    gemm_tile(MR_TALL, NV, a, b, c, bias, s);
 }
 
 __kernel void CAT(gemm_nn_, MR_SHORT)(__global const float *a, __global const float *b,
                                       __global float *c, __global const float *bias, gemm_shape s)
 {
-    gemm_tile(MR_SHORT, a, b, c, bias, s);
+    gemm_tile(MR_SHORT, NV, a, b, c, bias, s);
 }
+
+#ifdef MR_WIDE
+__kernel void CAT(gemm_wide_, MR_WIDE)(__global const float *a, __global const float *b,
+                                       __global float *c, __global const float *bias,
+                                       gemm_shape s)
+{
+    gemm_tile(MR_WIDE, NV_WIDE, a, b, c, bias, s);
+}
+#endif

@@ -405,9 +405,13 @@ clnet_status clnet_cl_conv_backward_weights_gemm(clnet_device *dev, const clnet_
                                                  clnet_tensor *dw)
 {
     const clnet_conv_geom f = clnet_conv_geom_of(op, x, dw, dy);
+    /* the plan pads to whole narrow tiles (the GEMM may still take its wide
+     * tile over them), never past the no-device plan of weights_fit; the
+     * product sums over every pixel of the batch */
     int rows, cols;
-    clnet_cl_gemm_tile(dev, taps(&f), &rows, &cols);
-    const wgrad_plan p = wgrad_plan_of(&f, cols);
+    clnet_cl_gemm_tile(dev, taps(&f), f.k_per_group, f.n * f.oh * f.ow, &rows, &cols);
+    const wgrad_plan p = wgrad_plan_of(&f, cols < CLNET_CL_GEMM_TILE_COLS ? cols
+                                                                         : CLNET_CL_GEMM_TILE_COLS);
     cl_mem scratch;
     clnet_status st = clnet_cl_scratch_acquire(dev, (p.part + p.a + p.b) * sizeof(cl_float),
                                                &scratch);

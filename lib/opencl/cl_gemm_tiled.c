@@ -18,25 +18,41 @@ typedef struct gemm_shape {
     cl_int c_bs;
 } gemm_shape;
 
-/* A register tile of cl/gemm_tiled.cl: VW lanes per vector, NV vectors
- * per row (NR = VW * NV columns), and the heights of its two kernels. */
+/* The register tiles of one variant of cl/gemm_tiled.cl: VW lanes per
+ * vector, NV vectors per row of the two narrow kernels (VW * NV columns)
+ * and their heights; the wide kernel's height and vectors (0: none). */
 typedef struct gemm_config {
-    int vw, nv, tall, short_rows;
+    int vw, nv, tall, short_rows, wide_rows, wide_nv;
 } gemm_config;
 
-/* The tiles (vw, nv, tall, short_rows), float8 first as in
- * clnet_cl_gemm_tiled_options, which builds them. On AVX2 (one core of a
+/* The tile a product runs with: rows x cols of C per work-item. */
+typedef struct gemm_tile {
+    int rows, cols;
+    bool wide;   /* the kernel gemm_wide_<rows>, else gemm_nn_<rows> */
+} gemm_tile;
+
+/* The tiles (vw, nv, tall, short_rows, wide_rows, wide_nv), float8 first as
+ * in clnet_cl_gemm_tiled_options, which builds them. On AVX2 (one core of a
  * loaded 2-core host, kernel time of 1x1 convolution, strided 1x1, LINEAR
  * and im2col shapes) 4 x 16 was fastest or near it on every shape: 1.1-1.7x
  * 6 x 16, and 4 x 24, 3 x 24, 5 x 16 and 2 x 32 each lost by up to 2-4x on
  * some shape; the 6-row kernel is kept for row counts that are multiples
- * of 6 but not of 4 (it tied 4 x 16 on 24 rows). */
-#define FLOAT8_TILE 8, 2, 6, 4
-#define FLOAT16_TILE 16, 2, 12, 8
-#define CONFIG_(vw, nv, tall, short_rows) {vw, nv, tall, short_rows}
-#define OPTIONS_(vw, nv, tall, short_rows)                                      \
-    "-DVW=" #vw " -DNV=" #nv " -DMR_TALL=" #tall " -DMR_SHORT=" #short_rows
-#define COLS_(vw, nv, tall, short_rows) ((vw) * (nv))
+ * of 6 but not of 4 (it tied 4 x 16 on 24 rows). On AVX-512 the wide 6 x 64
+ * tile (see pick_tile) took MobileNet-v2's pointwise GEMM (24 x 3136 per
+ * image, k = 144, batch 32) from 4.8-5.7 to 3.7-4.1 ms and ResNet-50's 1x1
+ * one (64 x 3136, k = 256) from 12.4-12.5 to 10.7-12.0 (kernel time, best
+ * of 9, against 12 x 32 and 8 x 32). */
+#define FLOAT8_TILE 8, 2, 6, 4, 0, 0
+#define FLOAT16_TILE 16, 2, 12, 8, 6, 4
+#define CONFIG_(vw, nv, tall, short_rows, wide_rows, wide_nv)                   \
+    {vw, nv, tall, short_rows, wide_rows, wide_nv}
+#define OPTIONS_(vw, nv, tall, short_rows, wide_rows, wide_nv)                  \
+    "-DVW=" #vw " -DNV=" #nv " -DMR_TALL=" #tall " -DMR_SHORT=" #short_rows       \
+    WIDE_OPTIONS_(wide_rows, wide_nv)
+#define WIDE_OPTIONS_(wide_rows, wide_nv) WIDE_OPTIONS_##wide_rows(wide_rows, wide_nv)
+#define WIDE_OPTIONS_0(wide_rows, wide_nv) ""
+#define WIDE_OPTIONS_6(wide_rows, wide_nv) " -DMR_WIDE=" #wide_rows " -DNV_WIDE=" #wide_nv
+#define COLS_(vw, nv, tall, short_rows, wide_rows, wide_nv) ((vw) * (nv))
 #define CONFIG(tile) CONFIG_(tile)
 #define OPTIONS(tile) OPTIONS_(tile)
 #define COLS(tile) COLS_(tile)
@@ -46,7 +62,7 @@ static const gemm_config configs[CLNET_CL_GEMM_TILED_VARIANTS] = {CONFIG(FLOAT8_
 const char *const clnet_cl_gemm_tiled_options[CLNET_CL_GEMM_TILED_VARIANTS] = {
     OPTIONS(FLOAT8_TILE), OPTIONS(FLOAT16_TILE)};
 
-/* Callers pad B's rows to whole tiles of every variant. */
+/* Callers pad B's rows to whole narrow tiles of every variant. */
 _Static_assert(CLNET_CL_GEMM_TILE_COLS % COLS(FLOAT8_TILE) == 0 &&
                    CLNET_CL_GEMM_TILE_COLS % COLS(FLOAT16_TILE) == 0,
                "CLNET_CL_GEMM_TILE_COLS must be a multiple of every tile's columns");
@@ -54,19 +70,43 @@ _Static_assert(CLNET_CL_GEMM_TILE_COLS % COLS(FLOAT8_TILE) == 0 &&
 /* The variant for the device's preferred float vector width. */
 static int variant_of(const clnet_device *dev) { return clnet_cl_prefers_float8(dev) ? 0 : 1; }
 
-/* The tile height with the fewest padded rows, the taller on a tie. */
-static int pick_rows(const gemm_config *cfg, int64_t m)
+/* Elements of C a tile of rows x cols computes over m x n, padding included. */
+static int64_t covered(int64_t m, int64_t n, int rows, int cols)
+{
+    return clnet_ceil_div(m, rows) * rows * clnet_ceil_div(n, cols) * cols;
+}
+
+/* The wide tile for products of few rows and short sums (m <= 64, k <=
+ * 256) where it computes at most 10% more padding than the best narrow
+ * one; else the narrow height with the fewest padded rows, the taller on a
+ * tie. The wide tile lost beyond that: Winograd's 16 products of 256 x 256
+ * weights (VGG-16's 256 channels on 56x56) took 5.9-6.2 ms against 4.7-4.9,
+ * ResNet-50's strided 1x1 (1024 rows, k = 512) 2.5-2.8 against 1.6-1.9; on
+ * 32 columns (LINEAR at batch 32), half of them padding, 12 ms against 7. */
+static void pick_tile(const gemm_config *cfg, int64_t m, int64_t n, int64_t k, gemm_tile *t)
 {
     const int64_t tall_pad = clnet_ceil_div(m, cfg->tall) * cfg->tall;
     const int64_t short_pad = clnet_ceil_div(m, cfg->short_rows) * cfg->short_rows;
-    return short_pad < tall_pad ? cfg->short_rows : cfg->tall;
+    t->rows = short_pad < tall_pad ? cfg->short_rows : cfg->tall;
+    t->cols = cfg->vw * cfg->nv;
+    t->wide = false;
+    if (cfg->wide_rows == 0 || m > 64 || k > 256)
+        return;
+    const int wide_cols = cfg->vw * cfg->wide_nv;
+    if (10 * covered(m, n, cfg->wide_rows, wide_cols) <= 11 * covered(m, n, t->rows, t->cols)) {
+        t->rows = cfg->wide_rows;
+        t->cols = wide_cols;
+        t->wide = true;
+    }
 }
 
-void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int *rows, int *cols)
+void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int64_t n, int64_t k, int *rows,
+                        int *cols)
 {
-    const gemm_config *cfg = &configs[variant_of(dev)];
-    *rows = pick_rows(cfg, m);
-    *cols = cfg->vw * cfg->nv;
+    gemm_tile t;
+    pick_tile(&configs[variant_of(dev)], m, n, k, &t);
+    *rows = t.rows;
+    *cols = t.cols;
 }
 
 static bool fits(int64_t v)
@@ -204,10 +244,11 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                           (long long)g->m, (long long)g->n, (long long)g->k,
                           (long long)g->images, (long long)g->groups);
     const int variant = variant_of(dev);
-    const int rows = pick_rows(&configs[variant], g->m);
-    const int cols = configs[variant].vw * configs[variant].nv;
+    gemm_tile tile;
+    pick_tile(&configs[variant], g->m, g->n, g->k, &tile);
+    const int rows = tile.rows, cols = tile.cols;
     char kname[32];
-    snprintf(kname, sizeof kname, "gemm_nn_%d", rows);
+    snprintf(kname, sizeof kname, "gemm_%s_%d", tile.wide ? "wide" : "nn", rows);
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", clnet_cl_gemm_tiled_options[variant],
                                       kname, &kernel);

@@ -5,10 +5,11 @@
 
 #include "opencl/clcl.h"
 
-/* A multiple of the columns of C one work-item computes in every tile of
- * cl/gemm_tiled.cl (NR = VW * NV: 32 with float16, 16 with float8): a
+/* A multiple of the columns of C one work-item computes in every narrow
+ * tile of cl/gemm_tiled.cl (VW * NV: 32 with float16, 16 with float8): a
  * partial tile of columns takes the kernel's slow path, so callers that lay
- * out B pad its rows to a multiple of this. */
+ * out B pad its rows to a multiple of this. (The wide tile, 64 columns,
+ * is chosen only where its partial tiles cost little.) */
 #define CLNET_CL_GEMM_TILE_COLS 32
 
 /* The build options of cl/gemm_tiled.cl's register tiles, one per vector
@@ -66,9 +67,10 @@ typedef struct clnet_cl_gemm_batch {
     bool accumulate;
 } clnet_cl_gemm_batch;
 
-/* The tile of C one work-item computes for a product with m rows on dev:
- * *rows x *cols. Never fails. */
-void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int *rows, int *cols);
+/* The tile of C one work-item computes for C (m x n) = A (m x k) B (k x n)
+ * on dev: *rows x *cols. Never fails. */
+void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int64_t n, int64_t k, int *rows,
+                        int *cols);
 
 /* Queues the batch on the device's queue. `opname` names the op in error
  * messages. Errors: CLNET_ERR_UNSUPPORTED when an index exceeds int range,

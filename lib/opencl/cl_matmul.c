@@ -144,7 +144,7 @@ static double gemm_traffic(clnet_device *dev, int64_t m, int64_t n, int64_t k)
 {
     const double cache = (double)clnet_cl(dev)->cache_bytes / sizeof(cl_float);
     int rows, cols;
-    clnet_cl_gemm_tile(dev, m, &rows, &cols);
+    clnet_cl_gemm_tile(dev, m, n, k, &rows, &cols);
     const double a = (double)m * k, b = (double)k * n;
     const bool b_cols_stay = !clnet_cl_prefers_float8(dev) && (double)k * cols <= cache;
     return (b > cache && !b_cols_stay ? b * clnet_ceil_div(m, rows) : b) +
