@@ -1,8 +1,8 @@
 /* conv_grad.cl - the layout passes around the GEMMs that compute a
  * convolution's gradients for a whole chunk of images at once (see
  * lib/opencl/cl_conv_grad.c): the columns of x and the rows of dy with the
- * images side by side, the transposed weights, and col2im, the gather that
- * sums columns back into an image. */
+ * images side by side, the weight gradient's partial products summed and
+ * transposed, and col2im, the gather that sums columns back into an image. */
 
 /* Shapes are those of the forward convolution: x (N, C, H, W), dy (N, K,
  * OH, OW), P = OH * OW pixels per image, the `images` images of a chunk
@@ -110,45 +110,6 @@ __kernel void dy_cols(__global const float *dy, int dy_off, int dy_bs,
         v = vload16(0, t);
     }
     vstore16(v, 0, cols + cols_off + k * ld + q0);
-}
-
-/* dst[j][i] = src[i][j] for a VW x VW block of a rows x cols matrix (row
- * strides ld_src and ld_dst): the block's rows are read and its columns
- * written as whole vectors, the turn made in private memory. */
-static inline void transpose_block(__global const float *src, int ld_src, __global float *dst,
-                                   int ld_dst, int rows, int cols)
-{
-    float blk[VW][VW];
-    for (int i = 0; i < VW; i++) {
-        __global const float *row = src + min(i, rows - 1) * ld_src;
-        if (cols == VW) {
-            vstore16(vload16(0, row), 0, blk[i]);
-        } else {
-            for (int j = 0; j < VW; j++)
-                blk[i][j] = row[min(j, cols - 1)];
-        }
-    }
-    for (int j = 0; j < cols; j++) {
-        float t[VW];
-        for (int i = 0; i < VW; i++)
-            t[i] = blk[i][j];
-        store_part(dst + j * ld_dst, rows, vload16(0, t));
-    }
-}
-
-/* wt[g * T + t][k] = w[g * kpg + k][t], T = C/g * KH * KW taps per group:
- * each group's weights transposed. Grid: dim 0 = blocks of VW taps, dim 1 =
- * blocks of VW output channels, dim 2 = group g. */
-__kernel void weights_t(__global const float *w, int w_off, int w_bs, __global float *wt,
-                        int wt_off, grad_shape s)
-{
-    const int t0 = get_global_id(0) * VW, k0 = get_global_id(1) * VW, g = get_global_id(2);
-    const int taps = s.cpg * s.kh * s.kw;
-    if (t0 >= taps)
-        return;
-    transpose_block(w + w_off + (g * s.kpg + k0) * w_bs + t0, w_bs,
-                    wt + wt_off + (g * taps + t0) * s.kpg + k0, s.kpg, min(VW, s.kpg - k0),
-                    min(VW, taps - t0));
 }
 
 /* xp[c][R * wg + wq] = x[m][c][hp - pad_h][wq - pad_w] for padded row R =

@@ -11,7 +11,8 @@
  * (24 of AVX-512's 32 registers) and 8 x 32, float8 with 6 x 16 (12 of
  * AVX2's 16) and 4 x 16; float16 devices also build the wide tile MR_WIDE
  * x (VW * NV_WIDE), 6 x 64, whose fewer broadcasts (and row pointers of A)
- * per multiply-add won on long rows of C. The tiles are kernels
+ * per multiply-add won on long rows of C (it reads A untransposed only).
+ * The tiles are kernels
  * gemm_nn_<rows> and gemm_wide_<rows>, not one build option, so that one
  * binary holds them all: the short one serves row counts it divides with
  * less padding. */
@@ -59,7 +60,10 @@
  * * a_dw (a_kh = a_kw = 1: an ordinary matrix): the transposed im2col matrix
  * of a stride-1 convolution read from a padded image, the weight gradient's
  * left-hand side. A's image stride a_ns lets the batch entries be slices
- * of one long product (split K). */
+ * of one long product (split K). With a_trans, A is stored transposed:
+ * element (r, kk) at kk * lda + r, so a tile's mr broadcasts of one step
+ * come from one run of memory (a convolution's weights, K x T, read as the
+ * T x K left-hand side of its data gradient without a transposed copy). */
 typedef struct gemm_shape {
     int m, n, kc, kh, kw, groups;
     int a_off, lda, a_gs;
@@ -67,7 +71,7 @@ typedef struct gemm_shape {
     int c_off, ldc, c_ns, c_gs, c_rw, c_valid;
     int bias_off, has_bias, accumulate;
     int a_ns, a_kh, a_kw, a_dh, a_dw;
-    int c_bs;
+    int c_bs, a_trans;
 } gemm_shape;
 
 /* Lanes j < count of row[j], zeros beyond: the right edge of B. */
@@ -116,7 +120,7 @@ static inline floatv load_cols(__global const float *crow, int p0, int count, in
         _Pragma("unroll") for (int v = 0; v < nv; v++)                          \
             bv[v] = LOAD;                                                       \
         _Pragma("unroll") for (int r = 0; r < mr; r++) {                        \
-            const floatv av = (floatv)(ar[r][kk]);                              \
+            const floatv av = (floatv)(ar[r][kk * a_ks]);                       \
             _Pragma("unroll") for (int v = 0; v < nv; v++)                      \
                 acc[r][v] = fma(av, bv[v], acc[r][v]);                          \
         }                                                                       \
@@ -146,6 +150,8 @@ static inline floatv load_cols(__global const float *crow, int p0, int count, in
 /* Where row `row` of A starts, relative to its matrix. */
 static inline int a_row(int row, const gemm_shape *s)
 {
+    if (s->a_trans)
+        return row;
     const int window = s->a_kh * s->a_kw, tap = row % window;
     return row / window * s->lda + tap / s->a_kw * s->a_dh + tap % s->a_kw * s->a_dw;
 }
@@ -155,9 +161,10 @@ static inline int a_row(int row, const gemm_shape *s)
  * load in bounds without a branch in the loop; their results are not
  * stored. `mr` and `nv` are constants in each kernel, so the arrays shrink
  * to them. */
-static inline void gemm_tile(const int mr, const int nv, __global const float *a,
-                             __global const float *b, __global float *c,
-                             __global const float *bias, const gemm_shape s)
+static inline void gemm_tile(const int mr, const int nv, const bool may_trans,
+                             __global const float *a, __global const float *b,
+                             __global float *c, __global const float *bias,
+                             const gemm_shape s)
 {
     const int nr = VW * nv;
     const int m0 = get_global_id(0) * mr, n0 = get_global_id(1) * nr;
@@ -167,6 +174,10 @@ static inline void gemm_tile(const int mr, const int nv, __global const float *a
     const int cols = min(nr, s.n - n0);
     __global const float *bp = b + s.b_off + img * s.b_ns + g * s.b_gs + n0;
     __global float *cp = c + s.c_off + img * s.c_ns + g * s.c_gs;
+    /* A's stride along k: 1 where the kernel serves no transposed A, a
+     * constant the steps' addressing folds in (a stride held in a register
+     * cost the wide tile 5-10%) */
+    const int a_ks = may_trans && s.a_trans ? s.lda : 1;
     __global const float *ar[MR_MAX];
     _Pragma("unroll") for (int r = 0; r < mr; r++)
         ar[r] = a + s.a_off + img * s.a_ns + g * s.a_gs + a_row(min(m0 + r, s.m - 1), &s);
@@ -202,13 +213,13 @@ static inline void gemm_tile(const int mr, const int nv, __global const float *a
 __kernel void CAT(gemm_nn_, MR_TALL)(__global const float *a, __global const float *b,
                                      __global float *c, __global const float *bias, gemm_shape s)
 {
-    gemm_tile(MR_TALL, NV, a, b, c, bias, s);
+    gemm_tile(MR_TALL, NV, true, a, b, c, bias, s);
 }
 
 __kernel void CAT(gemm_nn_, MR_SHORT)(__global const float *a, __global const float *b,
                                       __global float *c, __global const float *bias, gemm_shape s)
 {
-    gemm_tile(MR_SHORT, NV, a, b, c, bias, s);
+    gemm_tile(MR_SHORT, NV, true, a, b, c, bias, s);
 }
 
 #ifdef MR_WIDE
@@ -216,6 +227,6 @@ __kernel void CAT(gemm_wide_, MR_WIDE)(__global const float *a, __global const f
                                        __global float *c, __global const float *bias,
                                        gemm_shape s)
 {
-    gemm_tile(MR_WIDE, NV_WIDE, a, b, c, bias, s);
+    gemm_tile(MR_WIDE, NV_WIDE, false, a, b, c, bias, s);
 }
 #endif

@@ -15,7 +15,7 @@ typedef struct gemm_shape {
     cl_int c_off, ldc, c_ns, c_gs, c_rw, c_valid;
     cl_int bias_off, has_bias, accumulate;
     cl_int a_ns, a_kh, a_kw, a_dh, a_dw;
-    cl_int c_bs;
+    cl_int c_bs, a_trans;
 } gemm_shape;
 
 /* The register tiles of one variant of cl/gemm_tiled.cl: VW lanes per
@@ -77,20 +77,21 @@ static int64_t covered(int64_t m, int64_t n, int rows, int cols)
 }
 
 /* The wide tile for products of few rows and short sums (m <= 64, k <=
- * 256) where it computes at most 10% more padding than the best narrow
+ * 256) of an untransposed A where it computes at most 10% more padding than the best narrow
  * one; else the narrow height with the fewest padded rows, the taller on a
  * tie. The wide tile lost beyond that: Winograd's 16 products of 256 x 256
  * weights (VGG-16's 256 channels on 56x56) took 5.9-6.2 ms against 4.7-4.9,
  * ResNet-50's strided 1x1 (1024 rows, k = 512) 2.5-2.8 against 1.6-1.9; on
  * 32 columns (LINEAR at batch 32), half of them padding, 12 ms against 7. */
-static void pick_tile(const gemm_config *cfg, int64_t m, int64_t n, int64_t k, gemm_tile *t)
+static void pick_tile(const gemm_config *cfg, int64_t m, int64_t n, int64_t k, bool a_trans,
+                      gemm_tile *t)
 {
     const int64_t tall_pad = clnet_ceil_div(m, cfg->tall) * cfg->tall;
     const int64_t short_pad = clnet_ceil_div(m, cfg->short_rows) * cfg->short_rows;
     t->rows = short_pad < tall_pad ? cfg->short_rows : cfg->tall;
     t->cols = cfg->vw * cfg->nv;
     t->wide = false;
-    if (cfg->wide_rows == 0 || m > 64 || k > 256)
+    if (cfg->wide_rows == 0 || a_trans || m > 64 || k > 256)
         return;
     const int wide_cols = cfg->vw * cfg->wide_nv;
     if (10 * covered(m, n, cfg->wide_rows, wide_cols) <= 11 * covered(m, n, t->rows, t->cols)) {
@@ -104,7 +105,7 @@ void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int64_t n, int64_t k
                         int *cols)
 {
     gemm_tile t;
-    pick_tile(&configs[variant_of(dev)], m, n, k, &t);
+    pick_tile(&configs[variant_of(dev)], m, n, k, false, &t);
     *rows = t.rows;
     *cols = t.cols;
 }
@@ -120,10 +121,12 @@ static bool batch_fits(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int
                        int64_t c_valid, int64_t c_bs, int64_t a_kh, int64_t a_kw)
 {
     const int64_t kc = g->k / (kh * kw), z = g->images * g->groups;
-    const int64_t a_last = g->a.off + (g->images - 1) * g->a.image_stride +
-                           (g->groups - 1) * g->a.group_stride +
-                           ((g->m - 1) / (a_kh * a_kw)) * g->a.ld + (a_kh - 1) * g->a_dh +
-                           (a_kw - 1) * g->a_dw + g->k - 1;
+    const int64_t a_start = g->a.off + (g->images - 1) * g->a.image_stride +
+                            (g->groups - 1) * g->a.group_stride;
+    const int64_t a_last = g->a_trans ? a_start + (g->k - 1) * g->a.ld + g->m - 1
+                                      : a_start + ((g->m - 1) / (a_kh * a_kw)) * g->a.ld +
+                                            (a_kh - 1) * g->a_dh + (a_kw - 1) * g->a_dw +
+                                            g->k - 1;
     const int64_t b_last = g->b.off + (g->images - 1) * g->b.image_stride +
                            (g->groups - 1) * g->b.group_stride + (kc - 1) * g->b.ld +
                            (kh - 1) * g->b_dh + (kw - 1) * g->b_dw + g->n - 1;
@@ -172,6 +175,7 @@ static gemm_shape shape_of(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw,
     s.a_dh = (cl_int)g->a_dh;
     s.a_dw = (cl_int)g->a_dw;
     s.c_bs = (cl_int)c_bs;
+    s.a_trans = g->a_trans;
     return s;
 }
 
@@ -245,7 +249,7 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                           (long long)g->images, (long long)g->groups);
     const int variant = variant_of(dev);
     gemm_tile tile;
-    pick_tile(&configs[variant], g->m, g->n, g->k, &tile);
+    pick_tile(&configs[variant], g->m, g->n, g->k, g->a_trans, &tile);
     const int rows = tile.rows, cols = tile.cols;
     char kname[32];
     snprintf(kname, sizeof kname, "gemm_%s_%d", tile.wide ? "wide" : "nn", rows);

@@ -54,7 +54,11 @@ typedef struct clnet_cl_gemm_operand {
  * With a_kh, a_kw > 0, A's rows are windows in the same way: row (c * a_kh
  * + i) * a_kw + j starts at a.off + c * a.ld + i * a_dh + j * a_dw (m = C *
  * a_kh * a_kw), the transposed im2col matrix of a stride-1 convolution read
- * from a zero-padded image; a_kh = a_kw = 0 is an ordinary matrix A. */
+ * from a zero-padded image; a_kh = a_kw = 0 is an ordinary matrix A.
+ *
+ * With a_trans, A is stored transposed (k x m, row r of A a column of it):
+ * element (r, kk) at a.off + kk * a.ld + r. It excludes a window (a_kh,
+ * a_kw = 0). */
 typedef struct clnet_cl_gemm_batch {
     int64_t m, n, k;
     int64_t images, groups;
@@ -65,6 +69,7 @@ typedef struct clnet_cl_gemm_batch {
     cl_mem bias;
     int64_t bias_off;
     bool accumulate;
+    bool a_trans;
 } clnet_cl_gemm_batch;
 
 /* The tile of C one work-item computes for C (m x n) = A (m x k) B (k x n)
