@@ -12,10 +12,9 @@
  * AVX2's 16) and 4 x 16; float16 devices also build the wide tile MR_WIDE
  * x (VW * NV_WIDE), 6 x 64, whose fewer broadcasts (and row pointers of A)
  * per multiply-add won on long rows of C (it reads A untransposed only).
- * The tiles are kernels
- * gemm_nn_<rows> and gemm_wide_<rows>, not one build option, so that one
- * binary holds them all: the short one serves row counts it divides with
- * less padding. */
+ * The tiles are kernels gemm_nn_<rows> and gemm_wide_<rows>, not one build
+ * option, so that one binary holds them all: the short one serves row
+ * counts it divides with less padding. */
 #ifndef VW
 #define VW 16
 #endif
