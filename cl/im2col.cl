@@ -80,7 +80,9 @@ static inline float16 gather16(__global const float *p, int step)
  * gather loads whole vectors, which may run over the row's ends into its
  * neighbours (those lanes become the zeros of the padding, or are not
  * stored) but never outside elements [x_begin, x_end) of the buffer; only
- * a gather at x's first or last elements goes lane by lane. Reading x
+ * a gather at x's first or last elements goes lane by lane. Gathers wholly
+ * inside their row skip the mask (its lane compares put 15-20% on
+ * AlexNet's first layer's unrolling, kernel minimum). Reading x
  * directly instead of a padded copy of it took ResNet-50's strided 1x1
  * layer 50 -> 41 ms (batch 32). Grid: dim 0 = output rows oh, dim 1 = r,
  * dim 2 = images. */

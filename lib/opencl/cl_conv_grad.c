@@ -127,7 +127,7 @@ static int64_t b_rows(const wgrad_plan *p, int64_t images)
     return p->direct ? images * p->hg : clnet_ceil_div(p->slices * slice_len(p, images), p->wg);
 }
 
-/* `cols`: the columns of the GEMM's tile on the device (the widest tile,
+/* `cols`: the columns of the GEMM's narrow tile on the device (the widest,
  * CLNET_CL_GEMM_TILE_COLS, where no device is at hand: that plan's scratch
  * is the largest, so a layer it fits fits on every device). */
 static wgrad_plan wgrad_plan_of(const clnet_conv_geom *f, int64_t cols)

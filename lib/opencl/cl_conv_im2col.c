@@ -167,7 +167,7 @@ static clnet_cl_gemm_batch implicit_gemm(const clnet_conv_geom *g, const clnet_t
  * columns then go side by side, one GEMM for many images. */
 bool clnet_cl_im2col_narrow(const clnet_conv_geom *g)
 {
-    const bool padded = needs_padding(g) || !implicit(g);
+    const bool padded = !implicit(g) || needs_padding(g);
     const int64_t computed = implicit(g) && padded ? (g->oh - 1) * padded_w(g) + g->ow
                                                    : g->oh * g->ow;
     return 4 * g->oh * g->ow < 3 * clnet_cl_gemm_pad_cols(computed);

@@ -77,9 +77,9 @@ static int64_t covered(int64_t m, int64_t n, int rows, int cols)
 }
 
 /* The wide tile for products of few rows and short sums (m <= 64, k <=
- * 256) of an untransposed A where it computes at most 10% more padding than the best narrow
- * one; else the narrow height with the fewest padded rows, the taller on a
- * tie. The wide tile lost beyond that: Winograd's 16 products of 256 x 256
+ * 256) of an untransposed A, where it computes at most 10% more padding
+ * than the best narrow one; else the narrow height with the fewest padded
+ * rows, the taller on a tie. The wide tile lost beyond that: Winograd's 16 products of 256 x 256
  * weights (VGG-16's 256 channels on 56x56) took 5.9-6.2 ms against 4.7-4.9,
  * ResNet-50's strided 1x1 (1024 rows, k = 512) 2.5-2.8 against 1.6-1.9; on
  * 32 columns (LINEAR at batch 32), half of them padding, 12 ms against 7. */
