@@ -53,6 +53,8 @@ cases=(
     'conv(algo=direct,s=1x1,p=0,0,0,0,d=1x1,g=1,op=0x0) [1,8,7,7] [16,8,1,1]'
     'conv(algo=space_to_depth,s=2x2,p=2,2,2,2,d=1x1,g=1,op=0x0) [1,6,14,14] [16,6,5,5] [16]'
     'conv(algo=winograd,s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [2,3,31,31] [8,3,3,3] [8]'
+    'conv_transpose(backward_data,algo=winograd,s=1x1,p=2,1,0,2,d=1x1,g=1,op=0x0) [1,24,7,10] [24,8,3,3]'
+    'conv_transpose(backward_data,s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [2,24,1,1] [24,40,3,3]'
     'conv(s=1x1,p=0,0,0,0,d=1x1,g=1,op=0x0) [1,48,9,11] [36,48,1,1] [36]'
     'conv(s=1x1,p=0,0,0,0,d=1x1,g=1,op=0x0) [1,8,7,7] [16,8,1,1]'
     'conv(s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [2,3,31,31] [8,3,3,3] [8]'

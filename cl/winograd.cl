@@ -12,16 +12,26 @@
  * act_fn is a clnet_activation value, -1 for none. The 3x3 filter of
  * (k, c) starts at w[k * w_kstride + c * w_cstride], rotated by 180 degrees
  * with `flip`: a transposed convolution's weights (C, K, 3, 3) read as the
- * forward convolution that computes the same thing. */
+ * forward convolution that computes the same thing. With `mirror` (a
+ * transposed convolution whose product reads the forward convolution's U
+ * instead), V and M hold position (i, j) at slot (slot_of(i), slot_of(j)). */
 typedef struct wino_shape {
     int c, h, w, k, oh, ow;
     int pad_h, pad_w, tiles_h, tiles_w, images, ld;
     int has_bias, act_fn;
     float act_alpha;
-    int w_kstride, w_cstride, flip;
+    int w_kstride, w_cstride, flip, mirror;
 } wino_shape;
 
 #define VW 16
+
+/* The slot of tile row or column i: 0 and 3 swapped when mirrored, since
+ * G rot(g) G^T is G g G^T with its first and last rows and columns
+ * swapped. */
+static inline int slot_of(int i, const wino_shape *s)
+{
+    return s->mirror && (i == 0 || i == 3) ? 3 - i : i;
+}
 
 /* The activations of common.clh on a vector, by clnet_activation value
  * (act_fn; -1 for none). */
@@ -182,10 +192,11 @@ __kernel void wino_input(__global const float *x, int x_off, int x_bs, __global 
         e[3][j] = d[1][j] - d[3][j];
     }
     for (int i = 0; i < 4; i++) {
-        vstore16(e[i][0] - e[i][2], 0, dst + (4 * i + 0) * step);
-        vstore16(e[i][1] + e[i][2], 0, dst + (4 * i + 1) * step);
-        vstore16(e[i][2] - e[i][1], 0, dst + (4 * i + 2) * step);
-        vstore16(e[i][1] - e[i][3], 0, dst + (4 * i + 3) * step);
+        __global float *row = dst + 4 * slot_of(i, &s) * step;
+        vstore16(e[i][0] - e[i][2], 0, row + slot_of(0, &s) * step);
+        vstore16(e[i][1] + e[i][2], 0, row + step);
+        vstore16(e[i][2] - e[i][1], 0, row + 2 * step);
+        vstore16(e[i][1] - e[i][3], 0, row + slot_of(3, &s) * step);
     }
 }
 
@@ -240,7 +251,7 @@ __kernel void wino_output(__global const float *m, int m_off, __global const flo
     for (int i = 0; i < 4; i++) {
         float16 q[4];
         for (int j = 0; j < 4; j++)
-            q[j] = vload16(0, src + (4 * i + j) * step);
+            q[j] = vload16(0, src + (4 * slot_of(i, &s) + slot_of(j, &s)) * step);
         e[i][0] = q[0] + q[1] + q[2];
         e[i][1] = q[1] - q[2] - q[3];
     }

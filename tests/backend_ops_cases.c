@@ -410,8 +410,10 @@ static const conv_case wgrad3x3_cases[] = {
  * the automatic choice, which takes it on planes of 4x4 and below: the
  * tiny planes of ResNet-18 on 32x32 inputs, output channels that leave
  * lanes and GEMM columns empty, odd planes whose last tiles stick out,
- * padding 0 and 2 and asymmetric, views, and a batch whose tiles take two
- * chunks of the scratch budget (9 images of 64x64 with 32 channels). */
+ * padding 0 and 2 and asymmetric, views, a batch whose tiles take two
+ * chunks of the scratch budget (9 images of 64x64 with 32 channels), and
+ * more filters than a data gradient reads from the forward's transform
+ * (264 x 256: it transforms its own, see cl_conv_winograd.c). */
 static const conv_case wgrad_winograd_cases[] = {
     {2, 64, 4, 4, 64, 3, 3, .pad = {1, 1, 1, 1}},
     {3, 72, 2, 2, 80, 3, 3, .pad = {1, 1, 1, 1}, .flags = VIEWS},
@@ -419,6 +421,7 @@ static const conv_case wgrad_winograd_cases[] = {
     {2, 6, 6, 7, 16, 3, 3, .flags = 0},
     {1, 8, 7, 9, 24, 3, 3, .pad = {2, 1, 0, 2}},
     {9, 32, 64, 64, 32, 3, 3, .pad = {1, 1, 1, 1}, .flags = 0},
+    {1, 264, 2, 3, 256, 3, 3, .pad = {1, 1, 1, 1}},
 };
 
 /* A transposed convolution forced onto each of its implementations. */

@@ -4,7 +4,9 @@
  * transposed) runs repeatedly over one set of weights, then over weights
  * changed by every path that writes a tensor (an upload, a fill, an op
  * that updates them in place, a new tensor in freed memory, the bias), and
- * must match the reference backend after each. The budget and a handed-out
+ * must match the reference backend after each. A forward convolution and
+ * the data gradient of the same weights share one kept transform through
+ * steps that change them, as in training. The budget and a handed-out
  * buffer are honoured. */
 #include "testutil.h"
 
@@ -103,14 +105,14 @@ static bool run_conv(clnet_ctx *ctx, const cache_case *cc, side *s)
     return OK(ctx, clnet_op_run(s->dev, &op, cc->bias ? 3 : 2, in, 1, &s->y));
 }
 
-/* The largest difference between the two outputs, relative to the largest
+/* The largest difference between two tensors, relative to the largest
  * reference value. */
-static double output_error(const side *cl, const side *ref)
+static double tensor_error(clnet_tensor *cl, clnet_tensor *ref)
 {
-    float *a = test_read(cl->y), *r = test_read(ref->y);
+    float *a = test_read(cl), *r = test_read(ref);
     double err = INFINITY;
     if (a && r) {
-        const int64_t n = clnet_tensor_numel(ref->y);
+        const int64_t n = clnet_tensor_numel(ref);
         double diff = 0.0, scale = 1e-6;
         for (int64_t i = 0; i < n; i++) {
             diff = fmax(diff, fabs((double)a[i] - r[i]));
@@ -131,7 +133,7 @@ static void run_and_compare(clnet_ctx *ctx, const cache_case *cc, side *cl, side
     for (int rep = 0; rep < 3; rep++) {
         if (!run_conv(ctx, cc, cl) || !run_conv(ctx, cc, ref))
             return;
-        double err = output_error(cl, ref);
+        double err = tensor_error(cl->y, ref->y);
         CHECK(err < 1e-4, "%s, after %s, call %d: error %.3g against ref", cc->name, after,
               rep + 1, err);
     }
@@ -204,6 +206,90 @@ out:
     free(w2);
 }
 
+/* The first forward case of an algorithm. */
+static const cache_case *forward_case(clnet_conv_algo algo)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (cases[i].kind == CLNET_OP_CONV && cases[i].algo == algo)
+            return &cases[i];
+    return NULL;
+}
+
+/* Training's pattern: each step a forward convolution (case fc), the data
+ * gradient of the same weights (the transposed convolution of dy), then an
+ * SGD step. Both read one transform of the step's weights: from the second
+ * step on, the forward fills the buffer kept since the first (exactly one
+ * transform, `per_weight` floats for each of the K x C filters, held after
+ * it) and the gradient reads it; both results match the reference. */
+static void check_training_steps(clnet_ctx *ctx, clnet_device *dev, clnet_device *ref_dev,
+                                 const cache_case *fc, int per_weight, test_rng *rng)
+{
+    if (!fc) {
+        CHECK(false, "training steps: no forward case of the algorithm");
+        return;
+    }
+    const cache_case tc = {"data gradient", CLNET_OP_CONV_TRANSPOSE, fc->algo, fc->n, fc->k,
+                           fc->c, fc->h, fc->w, fc->stride, fc->pad, false};
+    const int64_t nx = fc->n * fc->c * fc->h * fc->w, nw = weight_count(fc);
+    const int64_t ny = fc->n * fc->k * fc->h * fc->w;
+    float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
+    float *dy = malloc((size_t)ny * sizeof *dy), b[64];
+    side cl = {0}, ref = {0};
+    clnet_tensor *dys[2] = {NULL, NULL}, *dxs[2] = {NULL, NULL};
+    if (!x || !w || !dy) {
+        CHECK(false, "%s training steps: out of host memory", fc->name);
+        goto out;
+    }
+    test_fill_uniform(rng, x, (size_t)nx, -1.0f, 1.0f);
+    test_fill_uniform(rng, w, (size_t)nw, -0.5f, 0.5f);
+    test_fill_uniform(rng, dy, (size_t)ny, -1.0f, 1.0f);
+    test_fill_uniform(rng, b, 64, -1.0f, 1.0f);
+    const int64_t ys[] = {fc->n, fc->k, fc->h, fc->w}, xs[] = {fc->n, fc->c, fc->h, fc->w};
+    side *sides[2] = {&cl, &ref};
+    for (int i = 0; i < 2; i++) {
+        clnet_device *d = i == 0 ? dev : ref_dev;
+        if (!make_side(ctx, d, fc, x, w, b, sides[i]) ||
+            !(dys[i] = test_tensor(d, 4, ys, dy)) || !(dxs[i] = test_tensor(d, 4, xs, NULL))) {
+            CHECK(false, "%s training steps: cannot set up", fc->name);
+            goto out;
+        }
+    }
+    const size_t before = clnet_device_weight_cache_bytes(dev);
+    const size_t one = (size_t)(per_weight * fc->k * fc->c) * sizeof(float);
+    const clnet_op top = op_of(&tc);
+    for (int step = 1; step <= 3; step++) {
+        for (int i = 0; i < 2; i++) {
+            clnet_tensor *in[] = {dys[i], sides[i]->w};
+            if (!run_conv(ctx, fc, sides[i]))
+                goto out;
+            const size_t kept = clnet_device_weight_cache_bytes(dev) - before;
+            CHECK(i == 1 || step == 1 || kept == one,
+                  "%s training step %d: %zu bytes kept after the forward, not one transform",
+                  fc->name, step, kept);
+            if (!OK(ctx, clnet_op_run(sides[i]->dev, &top, 2, in, 1, &dxs[i])))
+                goto out;
+        }
+        const double ey = tensor_error(cl.y, ref.y), ex = tensor_error(dxs[0], dxs[1]);
+        CHECK(ey < 1e-4 && ex < 1e-4, "%s training step %d: forward error %.3g, data "
+              "gradient error %.3g against ref", fc->name, step, ey, ex);
+        if (!sgd_step(ctx, &cl) || !sgd_step(ctx, &ref))
+            goto out;
+    }
+    const size_t kept = clnet_device_weight_cache_bytes(dev) - before;
+    CHECK(kept == one, "%s training steps: %zu bytes kept, not one shared transform",
+          fc->name, kept);
+out:
+    for (int i = 0; i < 2; i++) {
+        clnet_tensor_free(dys[i]);
+        clnet_tensor_free(dxs[i]);
+    }
+    free_side(&cl);
+    free_side(&ref);
+    free(x);
+    free(w);
+    free(dy);
+}
+
 /* The budget: 0 frees everything kept and keeps nothing; a buffer handed
  * out by clnet_opencl_buffer is never kept. */
 static void check_budget(clnet_ctx *ctx, clnet_device *dev, test_rng *rng)
@@ -269,6 +355,18 @@ int main(void)
         OK(ctx, clnet_device_set_weight_cache(dev, 0));
         OK(ctx, clnet_device_set_weight_cache(dev, (size_t)64 << 20));
         check_case(ctx, dev, devs[r], &cases[i], &rng);
+    }
+    /* Winograd keeps U (16 floats a filter), the single tap its matrix and
+     * the matrix's transpose (2) */
+    const struct {
+        clnet_conv_algo algo;
+        int per_weight;
+    } shared[] = {{CLNET_CONV_ALGO_WINOGRAD, 16}, {CLNET_CONV_ALGO_SINGLE_TAP, 2}};
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) {
+        OK(ctx, clnet_device_set_weight_cache(dev, 0));
+        OK(ctx, clnet_device_set_weight_cache(dev, (size_t)64 << 20));
+        check_training_steps(ctx, dev, devs[r], forward_case(shared[i].algo),
+                             shared[i].per_weight, &rng);
     }
     check_budget(ctx, dev, &rng);
     clnet_ctx_free(ctx);

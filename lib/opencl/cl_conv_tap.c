@@ -7,6 +7,7 @@
  * one in nine on padding. Kernels in cl/conv_tap.cl. */
 #include "opencl/cl_algo.h"
 #include "opencl/cl_gemm_tiled.h"
+#include "opencl/cl_matmul.h"
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 /* TAP_VW of cl/conv_tap.cl. */
@@ -54,6 +55,32 @@ static clnet_status launch(clnet_device *dev, const char *name, int nargs,
     return clnet_cl_launch_program(dev, "conv_tap", name, nargs, args, 2, global);
 }
 
+/* The tap's weights as two matrices in one buffer: the forward
+ * convolution's (C x K: a row per input channel, the transpose of w's
+ * tap), then its transpose (K x C). A forward convolution reads the first,
+ * a transposed one of the same weights (its data gradient) the second, so
+ * that in training both read the one transform of a step's weights (kept,
+ * see cl_derived.c) and w, 9x the matrix with a 3x3 window, is read once a
+ * step, not twice. (C, K: the forward convolution's channels, w's columns
+ * and rows; rstride: w's row stride.) */
+static clnet_status tap_matrices(clnet_device *dev, const clnet_tensor *w, int64_t tap,
+                                 int64_t taps, int64_t c, int64_t k, cl_mem m)
+{
+    clnet_cl_tensor_args wa = clnet_cl_targs(w);
+    cl_int w_off = wa.offset + (cl_int)tap, si = (cl_int)taps, sj = wa.batch_stride;
+    cl_int cols = (cl_int)k, ld = cols;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(w_off), CLNET_CL_ARG(si), CLNET_CL_ARG(sj),
+        CLNET_CL_ARG(cols), CLNET_CL_ARG(m), CLNET_CL_ARG(ld),
+    };
+    clnet_status st = launch(dev, "tap_weights", NARGS(args), args,
+                             (size_t)clnet_ceil_div(k, TAP_VW), (size_t)c);
+    const clnet_cl_matrix fwd = {m, 0, k}, back = {m, c * k, c};
+    if (st == CLNET_OK)
+        st = clnet_cl_transpose(dev, fwd, c, k, back, k, c);
+    return st;
+}
+
 /* y (N x out_ch) = x (N x in_ch) * the tap's weights (in_ch x out_ch) + b:
  * a forward convolution (w is out_ch x in_ch x taps) or a transposed one
  * (in_ch x out_ch x taps), whose channel counts are its own. */
@@ -67,15 +94,13 @@ static clnet_status tap_gemm(clnet_device *dev, const char *opname, bool transpo
                           "needs one group, 1x1 planes and one tap that reads the input",
                           opname, dev->info.name);
     const int64_t in_ch = g->c, out_ch = g->k;
-    const size_t m_bytes = (size_t)(in_ch * out_ch) * sizeof(cl_float);
-    clnet_cl_tensor_args wa = clnet_cl_targs(w), xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
-    /* m (in_ch x out_ch): rows of w are output channels for a convolution
-     * (so m reads it transposed) and input ones when transposed. */
-    const cl_int taps = (cl_int)(g->kh * g->kw), rstride = wa.batch_stride;
-    cl_int w_off = wa.offset + (cl_int)tap, cols = (cl_int)out_ch, ld = cols;
-    cl_int si = transposed ? rstride : taps, sj = transposed ? taps : rstride;
-    /* m: kept for the next call over the same weights, or in the scratch */
-    const clnet_cl_derived_key key = {"tap_weights", {in_ch, out_ch, tap, si, sj}};
+    /* the forward convolution's channels: w's columns and rows */
+    const int64_t fc = transposed ? out_ch : in_ch, fk = transposed ? in_ch : out_ch;
+    const size_t m_bytes = (size_t)(2 * fc * fk) * sizeof(cl_float);
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
+    /* the matrices: kept for the next call over the same weights, or in
+     * the scratch */
+    const clnet_cl_derived_key key = {"tap_weights", {fc, fk, tap, clnet_cl_targs(w).batch_stride}};
     cl_mem kept, m;
     bool fill;
     clnet_cl_derived_acquire(dev, &key, w, NULL, m_bytes, &kept, &fill);
@@ -84,13 +109,8 @@ static clnet_status tap_gemm(clnet_device *dev, const char *opname, bool transpo
         return st;
     if (kept)
         m = kept;
-    const clnet_cl_arg wargs[] = {
-        CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(w_off), CLNET_CL_ARG(si), CLNET_CL_ARG(sj),
-        CLNET_CL_ARG(cols), CLNET_CL_ARG(m), CLNET_CL_ARG(ld),
-    };
     if (fill)
-        st = launch(dev, "tap_weights", NARGS(wargs), wargs,
-                    (size_t)clnet_ceil_div(out_ch, TAP_VW), (size_t)in_ch);
+        st = tap_matrices(dev, w, tap, g->kh * g->kw, fc, fk, m);
     if (st == CLNET_OK && b) {
         clnet_cl_tensor_args ba = clnet_cl_targs(b);
         const clnet_cl_arg bargs[] = {
@@ -101,7 +121,7 @@ static clnet_status tap_gemm(clnet_device *dev, const char *opname, bool transpo
     clnet_cl_gemm_batch gb = {
         .m = g->n, .n = out_ch, .k = in_ch, .images = 1, .groups = 1,
         .a = {xa.mem, xa.offset, xa.batch_stride, 0, 0},
-        .b = {m, 0, out_ch, 0, 0},
+        .b = {m, transposed ? fc * fk : 0, out_ch, 0, 0},
         .c = {ya.mem, ya.offset, ya.batch_stride, 0, 0},
         .accumulate = b != NULL,
     };

@@ -28,7 +28,7 @@ typedef struct wino_shape {
     cl_int pad_h, pad_w, tiles_h, tiles_w, images, ld;
     cl_int has_bias, act_fn;
     cl_float act_alpha;
-    cl_int w_kstride, w_cstride, flip;
+    cl_int w_kstride, w_cstride, flip, mirror;
 } wino_shape;
 
 typedef struct wino_plan {
@@ -137,14 +137,17 @@ static clnet_status launch(clnet_device *dev, const char *name, int nargs,
     return clnet_cl_launch(dev, kernel, name, nargs, args, 2, global, local);
 }
 
+/* `mirror`: the product reads U of the forward convolution whose
+ * transpose this is (see clnet_cl_conv_winograd). */
 static wino_shape shape_of(const clnet_op *op, const clnet_conv_geom *g, int64_t images,
-                           bool bias)
+                           bool bias, bool mirror)
 {
     wino_shape s = {
         .c = (cl_int)g->c, .h = (cl_int)g->h, .w = (cl_int)g->w, .k = (cl_int)g->k,
         .oh = (cl_int)g->oh, .ow = (cl_int)g->ow, .pad_h = (cl_int)g->pad_h,
         .pad_w = (cl_int)g->pad_w, .tiles_h = (cl_int)clnet_ceil_div(g->oh, 2),
         .tiles_w = (cl_int)clnet_ceil_div(g->ow, 2), .images = (cl_int)images, .has_bias = bias,
+        .mirror = mirror,
     };
     s.ld = (cl_int)clnet_cl_gemm_pad_cols(images * s.tiles_h * s.tiles_w);
     clnet_cl_fused_act(op, &s.act_fn, &s.act_alpha);
@@ -167,8 +170,9 @@ static clnet_status input_tiles(clnet_device *dev, const clnet_tensor *x, int64_
 }
 
 /* One chunk: V = the input tiles of images [n0, n0 + images), M[xi] = U[xi]
- * * V[xi] for the 16 positions xi (U at the start of `u`), y = the output
- * transform of M. */
+ * * V[xi] for the 16 positions xi (U at the start of `u`; with s->mirror,
+ * the forward convolution's U, read transposed), y = the output transform
+ * of M. */
 static clnet_status run_chunk(clnet_device *dev, const clnet_tensor *x, const clnet_tensor *b,
                               clnet_tensor *y, int64_t n0, const wino_shape *s,
                               const wino_plan *p, cl_mem u, cl_mem scratch)
@@ -179,9 +183,10 @@ static clnet_status run_chunk(clnet_device *dev, const clnet_tensor *x, const cl
     clnet_status st = input_tiles(dev, x, n0, s, scratch, v_off);
     clnet_cl_gemm_batch gb = {
         .m = s->k, .n = t, .k = s->c, .images = 1, .groups = WINO_XI,
-        .a = {u, 0, s->c, 0, (int64_t)s->k * s->c},
+        .a = {u, 0, s->mirror ? s->k : s->c, 0, (int64_t)s->k * s->c},
         .b = {scratch, v_off, t, 0, s->c * t},
         .c = {scratch, m_off, t, 0, s->k * t},
+        .a_trans = s->mirror,
     };
     if (st == CLNET_OK)
         st = clnet_cl_gemm_tiled(dev, "conv (winograd)", &gb);
@@ -198,8 +203,28 @@ static clnet_status run_chunk(clnet_device *dev, const clnet_tensor *x, const cl
     return st;
 }
 
+/* The most filters (C x K) of a transposed convolution that reads the
+ * forward convolution's U transposed (see clnet_cl_conv_winograd): its
+ * GEMM's transposed A costs little while a position's U stays in a core's
+ * L2 (AVX-512, batch 32, data gradient, min of 60 runs, ms, own transform
+ * -> shared: 128 channels on 4x4 0.47-0.50 -> 0.45-0.47, 256 on 2x2
+ * 0.37-0.40 -> 0.35-0.37, 256 on 8x8 5.98-6.29 -> 6.13-6.27), and 10% more
+ * beyond (512 on 7x7: 17.3-18.9 -> 18.8-21.1, more than the transform it
+ * saves). */
+#define WINO_MIRROR_MAX_FILTERS (256 * 256)
+
 /* Forward CONV, or a CONV_TRANSPOSE (stride 1, pad <= 2) as the forward
- * convolution of its rotated weights. */
+ * convolution of its rotated weights. A transposed convolution (a data
+ * gradient) of at most WINO_MIRROR_MAX_FILTERS filters reads the forward
+ * convolution's U of the same weights instead of a transform of its own:
+ * with F(2x2, 3x3)'s G, G rot(g) G^T is G g G^T with tile positions 0 and
+ * 3 swapped along both axes (G's first and last rows swap when g's rows
+ * are reversed), so its product for position xi is U[mirror(xi)]
+ * transposed times V[xi]. Its input and output transforms put position xi
+ * at slot mirror(xi) (cl/winograd.cl), which makes those products the
+ * GEMM's ordinary batch over slots. In training the forward and the data
+ * gradient of one step then share one transform of the step's weights,
+ * which the device keeps (cl_derived.c). */
 clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
                                     const clnet_tensor *x, const clnet_tensor *w,
                                     const clnet_tensor *b, clnet_tensor *y)
@@ -215,13 +240,21 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
     clnet_status st = clnet_cl_scratch_acquire(dev, p.bytes, &scratch);
     if (st != CLNET_OK)
         return st;
-    wino_shape s = shape_of(op, &g, p.chunk, b != NULL);
+    const bool mirror = transposed && g.c * g.k <= WINO_MIRROR_MAX_FILTERS;
+    /* the filters the transform reads: w as a forward convolution's (rows:
+     * output channels, a transposed convolution's input channels when
+     * mirrored), or rotated where a transposed convolution transforms its
+     * own */
     clnet_cl_tensor_args wa = clnet_cl_targs(w);
-    s.w_kstride = transposed ? 9 : wa.batch_stride;
-    s.w_cstride = transposed ? wa.batch_stride : 9;
-    s.flip = transposed;
+    wino_shape f = shape_of(op, &g, p.chunk, false, false);
+    f.c = (cl_int)(mirror ? g.k : g.c);
+    f.k = (cl_int)(mirror ? g.c : g.k);
+    f.flip = transposed && !mirror;
+    f.w_kstride = f.flip ? 9 : wa.batch_stride;
+    f.w_cstride = f.flip ? wa.batch_stride : 9;
     /* U: kept for the next call over the same weights, or in the scratch */
-    const clnet_cl_derived_key key = {"wino_filter", {g.c, g.k, s.w_kstride, s.w_cstride, s.flip}};
+    const clnet_cl_derived_key key = {"wino_filter",
+                                      {f.c, f.k, f.w_kstride, f.w_cstride, f.flip}};
     cl_mem kept;
     bool fill;
     clnet_cl_derived_acquire(dev, &key, w, NULL, p.u * sizeof(cl_float), &kept, &fill);
@@ -229,13 +262,14 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
     cl_int u_off = 0;
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(wa.mem), CLNET_CL_ARG(wa.offset), CLNET_CL_ARG(u), CLNET_CL_ARG(u_off),
-        CLNET_CL_ARG(s),
+        CLNET_CL_ARG(f),
     };
     if (fill)
-        st = launch(dev, "wino_filter", NARGS(args), args, (size_t)clnet_ceil_div(g.c, WINO_VW),
-                    (size_t)g.k);
+        st = launch(dev, "wino_filter", NARGS(args), args, (size_t)clnet_ceil_div(f.c, WINO_VW),
+                    (size_t)f.k);
     for (int64_t n0 = 0; n0 < g.n && st == CLNET_OK; n0 += p.chunk) {
-        s = shape_of(op, &g, g.n - n0 < p.chunk ? g.n - n0 : p.chunk, b != NULL);
+        const wino_shape s =
+            shape_of(op, &g, g.n - n0 < p.chunk ? g.n - n0 : p.chunk, b != NULL, mirror);
         st = run_chunk(dev, x, b, y, n0, &s, &p, u, scratch);
     }
     clnet_cl_derived_release(dev, kept, fill && st == CLNET_OK);
@@ -333,9 +367,9 @@ clnet_status clnet_cl_conv_backward_weights_winograd(clnet_device *dev, const cl
     clnet_status st = clnet_cl_scratch_acquire(dev, p.bytes, &scratch);
     if (st != CLNET_OK)
         return st;
-    wino_shape s = shape_of(op, &g, p.chunk, false);
+    wino_shape s = shape_of(op, &g, p.chunk, false, false);
     for (int64_t n0 = 0; n0 < g.n && st == CLNET_OK; n0 += p.chunk) {
-        s = shape_of(op, &g, g.n - n0 < p.chunk ? g.n - n0 : p.chunk, false);
+        s = shape_of(op, &g, g.n - n0 < p.chunk ? g.n - n0 : p.chunk, false, false);
         st = grad_chunk(dev, x, dy, n0, &s, &p, scratch);
     }
     clnet_cl_tensor_args wa = clnet_cl_targs(dw);

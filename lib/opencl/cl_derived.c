@@ -9,7 +9,12 @@
  * A transform is kept only on its second sighting with the same weights:
  * in training every step changes them, so a buffer made on the first
  * sighting would be filled once and never read, holding memory for
- * nothing; those calls keep using the caller's scratch. Buffers stay
+ * nothing; those calls keep using the caller's scratch. When the weights
+ * change, a buffer whose transform was asked for at least twice for the
+ * old contents stays, to be filled again: in training a forward
+ * convolution and its data gradient read one transform (Winograd's) of
+ * each step's weights, so the forward fills it and the gradient reads it.
+ * Buffers stay
  * within the device's budget (weight_cache_max), the least recently used
  * going first, and go when their weights change or are freed. */
 #include "opencl/clcl.h"
@@ -27,6 +32,7 @@ typedef struct derived_entry {
     cl_mem buf;
     size_t bytes;
     bool ready;                /* buf holds the transform of these versions */
+    int sightings;             /* acquires with these versions, counted up to 2 */
     uint64_t last_use;
 } derived_entry;
 
@@ -140,15 +146,25 @@ void clnet_cl_derived_acquire(clnet_device *dev, const clnet_cl_derived_key *key
         goto done;
     e->last_use = ++d->clock;
     if (!same_versions(e, src)) {
-        /* changed since (or first seen): note these versions, keep nothing */
-        drop_buffer(dev, e);
+        /* changed since (or first seen): note these versions; the buffer
+         * stays, to be filled again, only if the old contents' transform
+         * was asked for more than once */
+        const bool keep = e->buf && e->sightings >= 2;
         for (int i = 0; i < 2; i++)
             e->src_version[i] = src[i] ? src[i]->storage->version : 0;
-        goto done;
+        e->ready = false;
+        e->sightings = 0;
+        if (!keep) {
+            drop_buffer(dev, e);
+            e->sightings = 1;
+            goto done;
+        }
     }
+    if (e->sightings < 2)
+        e->sightings++;
     if (e->buf && e->bytes == bytes && e->ready) {
         *fill = false;
-    } else {
+    } else if (!e->buf || e->bytes != bytes) {
         drop_buffer(dev, e);
         if (!make_room(dev, d, bytes))
             goto done;

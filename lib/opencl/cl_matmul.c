@@ -27,11 +27,9 @@ bool clnet_cl_matmul_applies(float alpha, float beta, int64_t m, int64_t n, int6
     return m * k + k * pn <= INT_MAX && n * pm + n * k + k * pm <= INT_MAX;
 }
 
-/* dst (dst_rows x dst_cols, rows ldd apart) = src (src_rows x src_cols)
- * transposed, zero beyond src. */
-static clnet_status transpose(clnet_device *dev, clnet_cl_matrix src, int64_t src_rows,
-                              int64_t src_cols, clnet_cl_matrix dst, int64_t dst_rows,
-                              int64_t dst_cols)
+clnet_status clnet_cl_transpose(clnet_device *dev, clnet_cl_matrix src, int64_t src_rows,
+                                int64_t src_cols, clnet_cl_matrix dst, int64_t dst_rows,
+                                int64_t dst_cols)
 {
     cl_int so = (cl_int)src.off, sld = (cl_int)src.ld, sr = (cl_int)src_rows,
            sc = (cl_int)src_cols;
@@ -81,11 +79,11 @@ static clnet_status direct(clnet_device *dev, const char *opname, bool trans_a, 
     clnet_cl_matrix a2 = a, b2 = b;
     if (trans_a) {
         a2 = (clnet_cl_matrix){scratch, 0, k};
-        st = transpose(dev, a, k, m, a2, m, k);
+        st = clnet_cl_transpose(dev, a, k, m, a2, m, k);
     }
     if (st == CLNET_OK && trans_b) {
         b2 = (clnet_cl_matrix){scratch, (int64_t)a_elems, n_pad};
-        st = transpose(dev, b, n, k, b2, k, n_pad);
+        st = clnet_cl_transpose(dev, b, n, k, b2, k, n_pad);
     }
     if (st == CLNET_OK)
         st = gemm(dev, opname, m, n, k, a2, b2, c, accumulate);
@@ -112,18 +110,18 @@ static clnet_status transposed(clnet_device *dev, const char *opname, bool trans
     clnet_cl_matrix lhs = b, rhs = a;   /* op(B)^T (n x k), op(A)^T (k x m) */
     if (!trans_b) {
         lhs = (clnet_cl_matrix){scratch, (int64_t)ct_elems, k};
-        st = transpose(dev, b, k, n, lhs, n, k);
+        st = clnet_cl_transpose(dev, b, k, n, lhs, n, k);
     }
     if (st == CLNET_OK && !trans_a) {
         rhs = (clnet_cl_matrix){scratch, (int64_t)(ct_elems + b_elems), m_pad};
-        st = transpose(dev, a, m, k, rhs, k, m_pad);
+        st = clnet_cl_transpose(dev, a, m, k, rhs, k, m_pad);
     }
     if (st == CLNET_OK && accumulate)
-        st = transpose(dev, c, m, n, ct, n, m_pad);
+        st = clnet_cl_transpose(dev, c, m, n, ct, n, m_pad);
     if (st == CLNET_OK)
         st = gemm(dev, opname, n, m_pad, k, lhs, rhs, ct, accumulate);
     if (st == CLNET_OK)
-        st = transpose(dev, ct, n, m, c, m, n);
+        st = clnet_cl_transpose(dev, ct, n, m, c, m, n);
     clnet_cl_scratch_release(dev, scratch);
     return st;
 }

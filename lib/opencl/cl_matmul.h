@@ -11,6 +11,15 @@ typedef struct clnet_cl_matrix {
     int64_t off, ld;
 } clnet_cl_matrix;
 
+/* dst (dst_rows x dst_cols) = src (src_rows x src_cols) transposed, zero
+ * where dst reaches beyond src (dst_rows >= src_cols, dst_cols >=
+ * src_rows), queued on the device's queue. Every index must be within int
+ * range (the caller checks). Errors: CLNET_ERR_BUILD and OpenCL-band
+ * statuses naming the kernel. */
+clnet_status clnet_cl_transpose(clnet_device *dev, clnet_cl_matrix src, int64_t src_rows,
+                                int64_t src_cols, clnet_cl_matrix dst, int64_t dst_rows,
+                                int64_t dst_cols);
+
 /* Whether clnet_cl_matmul can compute alpha * op(A) op(B) + beta * C: alpha
  * 1 and beta 0 or 1 (the tiled kernel neither scales nor blends; what
  * clnet_cl_matmul_takes_scalars checks), every index within int range.
