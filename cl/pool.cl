@@ -461,6 +461,42 @@ __kernel void pool_backward_argmax(__global const float *dy, int dy_off, int dy_
                      dy[dy_off + n * dy_bs + c * out_plane + o]);
 }
 
+/* pool_backward_argmax with a plane of dx per work-item (a CPU with many
+ * planes, see cl_pool.c): the work-item zeroes its plane, then adds each
+ * window's dy at its argmax in window order. No other work-item writes
+ * the plane, so the adds need no atomics and their order is fixed.
+ * ResNet-18's 3x3 pool at stride 2 on 32x32 inputs (64 planes of 16x16,
+ * batch 32, AVX-512, 21 training steps): zeroing then adding with atomics
+ * took 1.04 ms at best (1.87 on average), this kernel 0.18 (0.47).
+ * Grid: (N * C). */
+__kernel void pool_backward_argmax_plane(__global const float *dy, int dy_off, int dy_bs,
+                                         __global const int *idx, int idx_off, int idx_bs,
+                                         __global float *dx, int dx_off, int dx_bs,
+                                         pool_shape g)
+{
+    const int z = get_global_id(0), n = z / g.c, c = z - n * g.c;
+    const int plane = g.h * g.w, out_plane = g.oh * g.ow;
+    __global float *out = dx + dx_off + n * dx_bs + c * plane;
+    int i = 0;
+    for (; i + 8 <= plane; i += 8)
+        vstore8((float8)0.0f, 0, out + i);
+    for (; i < plane; i++)
+        out[i] = 0.0f;
+    __global const float *p = dy + dy_off + n * dy_bs + c * out_plane;
+    __global const int *a = idx + idx_off + n * idx_bs + c * out_plane;
+    for (int oy = 0; oy < g.oh; oy++) {
+        const int h0 = oy * g.stride_h - g.pad_h;
+        for (int ox = 0; ox < g.ow; ox++) {
+            const int at = a[oy * g.ow + ox];
+            if (at < 0 || at >= plane)
+                continue;
+            const int iy = at / g.w, ix = at - iy * g.w, w0 = ox * g.stride_w - g.pad_w;
+            if (iy >= h0 && iy < h0 + g.kh && ix >= w0 && ix < w0 + g.kw)
+                out[at] += p[oy * g.ow + ox];
+        }
+    }
+}
+
 /* UNPOOL_BACKWARD: dx at each element reads dy at its argmax; an index
  * outside the plane reads 0 (the reference refuses it, a kernel cannot
  * report it). */

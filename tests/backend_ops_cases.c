@@ -489,6 +489,12 @@ static const pool_case pool_cases[] = {
     {2, 3, 14, 33, CLNET_POOL_MAX, {2, 2}, {2, 2}, .flags = PF_NAN | PF_ARGMAX},
     {1, 2, 13, 35, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_NAN},
     {1, 4, 0, 16, CLNET_POOL_AVG, {1, 3}, {1, 1}, {0, 1, 0, 1}, .flags = PF_INCL},
+    /* overlapping windows over planes enough for a CPU's work-item per
+     * plane in the gradient (cl_pool.c): padding, ties, a ceil-mode edge
+     * and views */
+    {2, 24, 16, 16, CLNET_POOL_MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, .flags = PF_ARGMAX},
+    {1, 40, 9, 9, CLNET_POOL_MAX, {3, 3}, {1, 1}, {1, 1, 1, 1}, .flags = PF_TIES | PF_ARGMAX},
+    {2, 20, 13, 13, CLNET_POOL_MAX, {3, 3}, {2, 2}, .flags = PF_CEIL | PF_VIEWS | PF_ARGMAX},
     /* rows under half a block: one output per work-item (airbench's last
      * pool, 3x3 -> 1x1), ties, NaN and padding */
     {4, 8, 3, 3, CLNET_POOL_MAX, {3, 3}, {3, 3}, .flags = PF_TIES | PF_ARGMAX},
@@ -1164,6 +1170,10 @@ void add_forward_cases(void)
     add_pool_backward_argmax_as(&pool_cases[1], true);
     /* windows narrower than their stride: an index between two windows */
     add_pool_backward_argmax_as(&pool_cases[sizeof pool_cases / sizeof pool_cases[0] - 1], true);
+    /* overlapping windows over many planes (a CPU's plane per work-item) */
+    static const pool_case many_planes = {2, 24, 16, 16, CLNET_POOL_MAX, {3, 3}, {2, 2},
+                                          {1, 1, 1, 1}, .flags = PF_ARGMAX};
+    add_pool_backward_argmax_as(&many_planes, true);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 3, 4, 4, 8, 8, 2, 2, 0);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 1, 4, 7, 7, 13, 13, 3, 2, 1);
     add_unpool(CLNET_OP_UNPOOL_BACKWARD, 2, 2, 5, 5, 6, 6, 0, 0, 0);

@@ -215,11 +215,17 @@ static clnet_status run_backward_global_select(clnet_device *dev, const clnet_po
     return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 1, &global, &local);
 }
 
+/* Planes of dx per compute unit from which a CPU's overlapping windows
+ * take a work-item per plane (pool_backward_argmax_plane): with fewer,
+ * some units would idle while one adds up a plane. */
+#define PB_PLANES_PER_UNIT 16
+
 /* Max pooling's gradient from the forward's argmax: 2x2 windows at stride
  * 2 without padding (the common case, no window sharing an input) as a
  * gather, a row of vectors per work-item; other windows that share no
- * input as a gather a row per work-item; the rest as UNPOOL, zeroing dx
- * and adding each window's dy at its argmax. */
+ * input as a gather a row per work-item; overlapping ones on a CPU with
+ * planes enough for its units a plane per work-item; the rest as UNPOOL,
+ * zeroing dx and adding each window's dy at its argmax with atomics. */
 static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom *g,
                                         const clnet_tensor *dy, const clnet_tensor *argmax,
                                         clnet_tensor *dx)
@@ -240,6 +246,11 @@ static clnet_status run_backward_argmax(clnet_device *dev, const clnet_pool_geom
     if (disjoint) {
         size_t rows[2] = {(size_t)g->h, (size_t)(g->n * g->c)};
         return launch(dev, "pool_backward_argmax_disjoint", NARGS(args), args, 2, rows);
+    }
+    const int64_t planes = g->n * g->c;
+    if (clnet_cl_is_cpu(dev) && planes >= PB_PLANES_PER_UNIT * dev->info.compute_units) {
+        size_t grid = (size_t)planes;
+        return launch(dev, "pool_backward_argmax_plane", NARGS(args), args, 1, &grid);
     }
     size_t windows = (size_t)clnet_tensor_numel(dy);
     clnet_status st = zero_images(dev, dx);
