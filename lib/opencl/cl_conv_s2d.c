@@ -94,8 +94,8 @@ static clnet_status input_to_s2d(clnet_device *dev, const s2d_geom *r, const cln
     clnet_cl_tensor_args xa = clnet_cl_targs(x);
     const clnet_cl_arg args[] = {CLNET_CL_TENSOR(xa), CLNET_CL_ARG(buf), CLNET_CL_ARG(off),
                                  CLNET_CL_ARG(r->s)};
-    return launch(dev, "s2d_input", NARGS(args), args, (size_t)r->s.ws,
-                  (size_t)(r->cs * r->s.hs), (size_t)r->n);
+    return launch(dev, "s2d_input", NARGS(args), args, (size_t)(r->cs * r->s.hs), (size_t)r->n,
+                  1);
 }
 
 /* w into W' at element off of buf. */
@@ -190,8 +190,8 @@ clnet_status clnet_cl_conv_transpose_s2d(clnet_device *dev, const clnet_op *op,
     clnet_cl_tensor_args da = clnet_cl_targs(dx);
     const clnet_cl_arg args[] = {CLNET_CL_ARG(sc.buf), CLNET_CL_TENSOR(da), CLNET_CL_ARG(r.s)};
     if (st == CLNET_OK)
-        st = launch(dev, "s2d_input_grad", NARGS(args), args, (size_t)f.w, (size_t)(f.c * f.h),
-                    (size_t)f.n);
+        st = launch(dev, "s2d_input_grad", NARGS(args), args, (size_t)(f.c * f.h), (size_t)f.n,
+                    1);
     clnet_cl_scratch_release(dev, sc.buf);
     return st;
 }
