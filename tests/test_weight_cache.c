@@ -147,20 +147,45 @@ static bool sgd_step(clnet_ctx *ctx, side *s)
     return OK(ctx, clnet_op_run(s->dev, &op, 1, &s->g, 2, out));
 }
 
+/* A case's host data: x (uniform in [-1, 1]), w and `extra` more values
+ * (in [-0.5, 0.5]), and a bias of 64 (in [-1, 1]). */
+typedef struct host_data {
+    float *x, *w, *extra, b[64];
+} host_data;
+
+/* False, after a failed CHECK, when the host is out of memory. */
+static bool host_data_new(const cache_case *cc, int64_t extra, test_rng *rng, host_data *d)
+{
+    const int64_t nx = cc->n * cc->c * cc->h * cc->w, nw = weight_count(cc);
+    d->x = malloc((size_t)nx * sizeof *d->x);
+    d->w = malloc((size_t)nw * sizeof *d->w);
+    d->extra = malloc((size_t)extra * sizeof *d->extra);
+    if (!d->x || !d->w || !d->extra) {
+        CHECK(false, "%s: out of host memory", cc->name);
+        return false;
+    }
+    test_fill_uniform(rng, d->x, (size_t)nx, -1.0f, 1.0f);
+    test_fill_uniform(rng, d->w, (size_t)nw, -0.5f, 0.5f);
+    test_fill_uniform(rng, d->extra, (size_t)extra, -0.5f, 0.5f);
+    test_fill_uniform(rng, d->b, 64, -1.0f, 1.0f);
+    return true;
+}
+
+static void host_data_free(host_data *d)
+{
+    free(d->x);
+    free(d->w);
+    free(d->extra);
+}
+
 static void check_case(clnet_ctx *ctx, clnet_device *dev, clnet_device *ref_dev,
                        const cache_case *cc, test_rng *rng)
 {
-    const int64_t nx = cc->n * cc->c * cc->h * cc->w, nw = weight_count(cc);
-    float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
-    float *w2 = malloc((size_t)nw * sizeof *w2), b[64];
-    if (!x || !w || !w2) {
-        CHECK(false, "%s: out of host memory", cc->name);
+    const int64_t nw = weight_count(cc);
+    host_data d = {0};
+    if (!host_data_new(cc, nw, rng, &d))
         goto out;
-    }
-    test_fill_uniform(rng, x, (size_t)nx, -1.0f, 1.0f);
-    test_fill_uniform(rng, w, (size_t)nw, -0.5f, 0.5f);
-    test_fill_uniform(rng, w2, (size_t)nw, -0.5f, 0.5f);
-    test_fill_uniform(rng, b, 64, -1.0f, 1.0f);
+    const float *x = d.x, *w = d.w, *w2 = d.extra, *b = d.b;
     side cl, ref;
     if (!make_side(ctx, dev, cc, x, w, b, &cl) || !make_side(ctx, ref_dev, cc, x, w, b, &ref)) {
         CHECK(false, "%s: cannot set up", cc->name);
@@ -201,9 +226,7 @@ static void check_case(clnet_ctx *ctx, clnet_device *dev, clnet_device *ref_dev,
     free_side(&cl);
     free_side(&ref);
 out:
-    free(x);
-    free(w);
-    free(w2);
+    host_data_free(&d);
 }
 
 /* The first forward case of an algorithm. */
@@ -230,26 +253,19 @@ static void check_training_steps(clnet_ctx *ctx, clnet_device *dev, clnet_device
     }
     const cache_case tc = {"data gradient", CLNET_OP_CONV_TRANSPOSE, fc->algo, fc->n, fc->k,
                            fc->c, fc->h, fc->w, fc->stride, fc->pad, false};
-    const int64_t nx = fc->n * fc->c * fc->h * fc->w, nw = weight_count(fc);
-    const int64_t ny = fc->n * fc->k * fc->h * fc->w;
-    float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
-    float *dy = malloc((size_t)ny * sizeof *dy), b[64];
+    /* the extra values are dy */
+    host_data d = {0};
     side cl = {0}, ref = {0};
     clnet_tensor *dys[2] = {NULL, NULL}, *dxs[2] = {NULL, NULL};
-    if (!x || !w || !dy) {
-        CHECK(false, "%s training steps: out of host memory", fc->name);
+    if (!host_data_new(fc, fc->n * fc->k * fc->h * fc->w, rng, &d))
         goto out;
-    }
-    test_fill_uniform(rng, x, (size_t)nx, -1.0f, 1.0f);
-    test_fill_uniform(rng, w, (size_t)nw, -0.5f, 0.5f);
-    test_fill_uniform(rng, dy, (size_t)ny, -1.0f, 1.0f);
-    test_fill_uniform(rng, b, 64, -1.0f, 1.0f);
     const int64_t ys[] = {fc->n, fc->k, fc->h, fc->w}, xs[] = {fc->n, fc->c, fc->h, fc->w};
     side *sides[2] = {&cl, &ref};
     for (int i = 0; i < 2; i++) {
-        clnet_device *d = i == 0 ? dev : ref_dev;
-        if (!make_side(ctx, d, fc, x, w, b, sides[i]) ||
-            !(dys[i] = test_tensor(d, 4, ys, dy)) || !(dxs[i] = test_tensor(d, 4, xs, NULL))) {
+        clnet_device *on = i == 0 ? dev : ref_dev;
+        if (!make_side(ctx, on, fc, d.x, d.w, d.b, sides[i]) ||
+            !(dys[i] = test_tensor(on, 4, ys, d.extra)) ||
+            !(dxs[i] = test_tensor(on, 4, xs, NULL))) {
             CHECK(false, "%s training steps: cannot set up", fc->name);
             goto out;
         }
@@ -285,9 +301,7 @@ out:
     }
     free_side(&cl);
     free_side(&ref);
-    free(x);
-    free(w);
-    free(dy);
+    host_data_free(&d);
 }
 
 /* The budget: 0 frees everything kept and keeps nothing; a buffer handed
