@@ -62,7 +62,7 @@ static clnet_status launch(clnet_device *dev, const char *name, int nargs,
  * that in training both read the one transform of a step's weights (kept,
  * see cl_derived.c) and w, 9x the matrix with a 3x3 window, is read once a
  * step, not twice. (C, K: the forward convolution's channels, w's columns
- * and rows; rstride: w's row stride.) */
+ * and rows.) */
 static clnet_status tap_matrices(clnet_device *dev, const clnet_tensor *w, int64_t tap,
                                  int64_t taps, int64_t c, int64_t k, cl_mem m)
 {
@@ -100,7 +100,8 @@ static clnet_status tap_gemm(clnet_device *dev, const char *opname, bool transpo
     clnet_cl_tensor_args xa = clnet_cl_targs(x), ya = clnet_cl_targs(y);
     /* the matrices: kept for the next call over the same weights, or in
      * the scratch */
-    const clnet_cl_derived_key key = {"tap_weights", {fc, fk, tap, clnet_cl_targs(w).batch_stride}};
+    const int64_t w_rstride = clnet_cl_targs(w).batch_stride;
+    const clnet_cl_derived_key key = {"tap_weights", {fc, fk, tap, w_rstride}};
     cl_mem kept, m;
     bool fill;
     clnet_cl_derived_acquire(dev, &key, w, NULL, m_bytes, &kept, &fill);
