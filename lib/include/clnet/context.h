@@ -178,9 +178,11 @@ double clnet_device_blocked_ms(const clnet_device *dev);
  * convolution weights (Winograd's filters, the direct kernels' layouts),
  * which later convolutions over unchanged weights reuse instead of
  * transforming again. A transform is kept from its second use with the
- * same weight contents on, so training, which changes the weights every
- * step, keeps none; inference and repeated calls keep one per layer, the
- * least recently used going first when over the cap. 0 keeps none; copies
+ * same weight contents on: inference and repeated calls keep one per
+ * layer; in training, which changes the weights every step, one that two
+ * ops of a step read (a forward convolution and its data gradient, for
+ * Winograd and single-tap layers) stays and is refilled each step. The
+ * least recently used goes first when over the cap. 0 keeps none; copies
  * beyond a lowered cap are freed now. Default: an eighth of the device's
  * memory, at most 256 MiB, or CLNET_WEIGHT_CACHE_MB (MiB) when set. clnet
  * sees every write it queues; a tensor whose buffer the caller holds
