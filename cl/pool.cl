@@ -461,6 +461,16 @@ __kernel void pool_backward_argmax(__global const float *dy, int dy_off, int dy_
                      dy[dy_off + n * dy_bs + c * out_plane + o]);
 }
 
+/* `plane` values v at out, 8 at a time (scalar code is not vectorised). */
+static inline void fill_plane(__global float *out, int plane, float v)
+{
+    int i = 0;
+    for (; i + 8 <= plane; i += 8)
+        vstore8((float8)v, 0, out + i);
+    for (; i < plane; i++)
+        out[i] = v;
+}
+
 /* pool_backward_argmax with a plane of dx per work-item (a CPU with many
  * planes, see cl_pool.c): the work-item zeroes its plane, then adds each
  * window's dy at its argmax in window order. No other work-item writes
@@ -477,11 +487,7 @@ __kernel void pool_backward_argmax_plane(__global const float *dy, int dy_off, i
     const int z = get_global_id(0), n = z / g.c, c = z - n * g.c;
     const int plane = g.h * g.w, out_plane = g.oh * g.ow;
     __global float *out = dx + dx_off + n * dx_bs + c * plane;
-    int i = 0;
-    for (; i + 8 <= plane; i += 8)
-        vstore8((float8)0.0f, 0, out + i);
-    for (; i < plane; i++)
-        out[i] = 0.0f;
+    fill_plane(out, plane, 0.0f);
     __global const float *p = dy + dy_off + n * dy_bs + c * out_plane;
     __global const int *a = idx + idx_off + n * idx_bs + c * out_plane;
     for (int oy = 0; oy < g.oh; oy++) {
@@ -657,12 +663,7 @@ __kernel void pool_backward_global_avg(__global const float *dy, int dy_off, int
 {
     const int z = get_global_id(0), n = z / channels, c = z - n * channels;
     const float v = dy[dy_off + n * dy_bs + c] / (float)plane;
-    __global float *out = dx + dx_off + n * dx_bs + c * plane;
-    int i = 0;
-    for (; i + 8 <= plane; i += 8)
-        vstore8((float8)v, 0, out + i);
-    for (; i < plane; i++)
-        out[i] = v;
+    fill_plane(dx + dx_off + n * dx_bs + c * plane, plane, v);
 }
 
 /* POOL_BACKWARD of global max pooling: work-group g finds the first maximum

@@ -12,11 +12,11 @@
  * nothing; those calls keep using the caller's scratch. When the weights
  * change, a buffer whose transform was asked for at least twice for the
  * old contents stays, to be filled again: in training a forward
- * convolution and its data gradient read one transform (Winograd's) of
- * each step's weights, so the forward fills it and the gradient reads it.
- * Buffers stay
- * within the device's budget (weight_cache_max), the least recently used
- * going first, and go when their weights change or are freed. */
+ * convolution and its data gradient read one transform (Winograd's, the
+ * single tap's) of each step's weights, so the forward fills it and the
+ * gradient reads it. Buffers stay within the device's budget
+ * (weight_cache_max), the least recently used going first, and go when
+ * their weights change (unless kept as above) or are freed. */
 #include "opencl/clcl.h"
 
 #include <stdlib.h>
