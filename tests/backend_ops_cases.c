@@ -102,9 +102,15 @@ static const conv_case conv_cases[] = {
     {2, 5, 4, 4, 5, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .g = 5},
     {2, 7, 1, 1, 7, 3, 3, .pad = {1, 1, 1, 1}, .g = 7},
     /* rows of 16 and more Winograd tiles: the transforms' vector paths,
-     * next to tiles at the edges and odd output sizes */
+     * next to tiles at the edges and odd output sizes; for F(4x4, 3x3)
+     * rows of 8 tiles and more, a tile row per work-item: 18 = 16 + 2
+     * and 10 tiles, 13 = 8 + 4 + 1 over planes whose last tile row and
+     * column stick out, 70 tiles on 280 columns, whole vectors inside
+     * the row */
     {1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {2, 3, 6, 40, 5, 3, 3, .flags = 0},
+    {3, 5, 7, 51, 6, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS | VIEWS},
+    {1, 3, 5, 282, 4, 3, 3, .flags = 0},
     /* GEMM-sized: full and partial tiles of 12 or 8 rows (output channels)
      * and 32 columns (pixels) of the tiled GEMM's float16 tile, and of 6 or
      * 4 rows and 16 columns of its float8 one (36 rows: the 6-row kernel) */
@@ -274,6 +280,7 @@ static const struct forced_algo {
     {CLNET_CONV_ALGO_IM2COL, "algo=im2col,"},
     {CLNET_CONV_ALGO_GEMM_1X1, "algo=gemm_1x1,"},
     {CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,"},
+    {CLNET_CONV_ALGO_WINOGRAD_4X4, "algo=winograd_4x4,"},
     {CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
     {CLNET_CONV_ALGO_DIRECT_3X3, "algo=direct_3x3,"},
     {CLNET_CONV_ALGO_SPACE_TO_DEPTH, "algo=space_to_depth,"},
@@ -307,6 +314,8 @@ static void add_conv_fused_cases(void)
         {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_IM2COL,
          "algo=im2col,"},
         {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}}, CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,"},
+        {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}}, CLNET_CONV_ALGO_WINOGRAD_4X4,
+         "algo=winograd_4x4,"},
         {{2, 5, 9, 11, 20, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_DIRECT_3X3,
          "algo=direct_3x3,"},
         {{1, 48, 9, 11, 36, 1, 1, .flags = BIAS}, CLNET_CONV_ALGO_GEMM_1X1, "algo=gemm_1x1,"},
@@ -372,6 +381,7 @@ static void add_conv_backward(const conv_case *cc)
     add_conv_backward_as(cc, CLNET_CONV_ALGO_DIRECT, "algo=direct,");
     add_conv_backward_as(cc, CLNET_CONV_ALGO_IM2COL, "algo=im2col,");
     add_conv_backward_as(cc, CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,");
+    add_conv_backward_as(cc, CLNET_CONV_ALGO_WINOGRAD_4X4, "algo=winograd_4x4,");
     add_conv_backward_as(cc, CLNET_CONV_ALGO_SPACE_TO_DEPTH, "algo=space_to_depth,");
 }
 
@@ -406,15 +416,18 @@ static const conv_case wgrad3x3_cases[] = {
     {32, 64, 56, 56, 128, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = 0},
 };
 
-/* Winograd's weight gradient (forced by WINOGRAD; cl_conv_winograd.c) and
- * the automatic choice, which takes it on planes of 4x4 and below: the
- * tiny planes of ResNet-18 on 32x32 inputs, output channels that leave
- * lanes and GEMM columns empty, odd planes whose last tiles stick out,
- * padding 0 and 2 and asymmetric, views, a batch whose tiles take two
- * chunks of the scratch budget (9 images of 64x64 with 32 channels), and
- * more filters than a data gradient reads from the forward's transform
- * (264 x 256: it transforms its own, see cl_conv_winograd.c). */
+/* Winograd's weight gradient (forced by WINOGRAD and WINOGRAD_4X4;
+ * cl_conv_winograd.c) and the automatic choice, which takes F(2x2, 3x3)
+ * on planes of 4x4 and below and F(4x4, 3x3) on 5x5 to 8x8 with 128
+ * channels or more: the tiny planes of ResNet-18 on 32x32 inputs, output
+ * channels that leave lanes and GEMM columns empty, odd planes whose last
+ * tiles stick out, padding 0 and 2 and asymmetric, views, a batch whose
+ * tiles take two chunks of the scratch budget (9 images of 64x64 with 32
+ * channels), and more filters than a data gradient reads from the
+ * forward's transform (264 x 256: it transforms its own, see
+ * cl_conv_winograd.c). */
 static const conv_case wgrad_winograd_cases[] = {
+    {2, 128, 7, 7, 136, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 64, 4, 4, 64, 3, 3, .pad = {1, 1, 1, 1}},
     {3, 72, 2, 2, 80, 3, 3, .pad = {1, 1, 1, 1}, .flags = VIEWS},
     {2, 17, 5, 3, 33, 3, 3, .pad = {1, 1, 1, 1}},
@@ -431,6 +444,7 @@ static void add_conv_transpose_forced(const conv_case *cc)
         {CLNET_CONV_ALGO_DIRECT, "algo=direct,"},
         {CLNET_CONV_ALGO_IM2COL, "algo=im2col,"},
         {CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,"},
+        {CLNET_CONV_ALGO_WINOGRAD_4X4, "algo=winograd_4x4,"},
     };
     for (size_t i = 0; i < sizeof transposed / sizeof transposed[0]; i++) {
         clnet_op op = conv_op(cc);
@@ -1163,6 +1177,8 @@ void add_forward_cases(void)
     for (size_t i = 0; i < sizeof wgrad_winograd_cases / sizeof wgrad_winograd_cases[0]; i++) {
         add_conv_backward_as(&wgrad_winograd_cases[i], CLNET_CONV_ALGO_AUTO, "");
         add_conv_backward_as(&wgrad_winograd_cases[i], CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,");
+        add_conv_backward_as(&wgrad_winograd_cases[i], CLNET_CONV_ALGO_WINOGRAD_4X4,
+                             "algo=winograd_4x4,");
     }
     for_each_pool_case(add_pool_backward);
     for_each_pool_case(add_pool_backward_argmax);

@@ -101,21 +101,38 @@ clnet_status clnet_cl_conv_transpose_depthwise3x3(clnet_device *dev, const clnet
                                                   const clnet_tensor *dy, const clnet_tensor *w,
                                                   const clnet_tensor *b, clnet_tensor *dx);
 
-/* Winograd F(2x2, 3x3) (cl_conv_winograd.c); clnet_cl_conv_winograd also
- * runs a CONV_TRANSPOSE where clnet_cl_winograd_transpose_applies (its own
- * geometry; with `preferred`, whether the static rule picks it). */
+/* Winograd F(2x2, 3x3) and F(4x4, 3x3) (cl_conv_winograd.c), two rows of
+ * the table: clnet_cl_conv_winograd2 and _winograd4 run a forward CONV
+ * with that tile. clnet_cl_winograd_pays says whether the static rule
+ * takes Winograd for g at all, clnet_cl_winograd_tile which tile then,
+ * and each row's `preferred` both. clnet_cl_conv_winograd runs a CONV or
+ * a CONV_TRANSPOSE where clnet_cl_winograd_transpose_applies (its own
+ * geometry; with `preferred`, whether the static rule picks it) with the
+ * tile its algorithm forces (WINOGRAD, WINOGRAD_4X4), else the rule's. */
 bool clnet_cl_winograd_supports(const clnet_conv_params *p);
+int clnet_cl_winograd_tile(const clnet_conv_geom *g);
+bool clnet_cl_winograd_pays(const clnet_device *dev, const clnet_conv_geom *g);
 bool clnet_cl_winograd_transpose_applies(const clnet_op *op, const clnet_conv_geom *g,
                                          bool preferred);
 bool clnet_cl_winograd_applies(const clnet_device *dev, const clnet_conv_geom *g);
 bool clnet_cl_winograd_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_winograd4_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_winograd4_preferred(const clnet_device *dev, const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
                                     const clnet_tensor *x, const clnet_tensor *w,
                                     const clnet_tensor *b, clnet_tensor *y);
+clnet_status clnet_cl_conv_winograd2(clnet_device *dev, const clnet_op *op,
+                                     const clnet_tensor *x, const clnet_tensor *w,
+                                     const clnet_tensor *b, clnet_tensor *y);
+clnet_status clnet_cl_conv_winograd4(clnet_device *dev, const clnet_op *op,
+                                     const clnet_tensor *x, const clnet_tensor *w,
+                                     const clnet_tensor *b, clnet_tensor *y);
 /* The weight gradient of the layers Winograd applies to, by the same
  * transforms (g: the forward's geometry). */
-bool clnet_cl_winograd_weights_applies(const clnet_device *dev, const clnet_conv_geom *g);
-bool clnet_cl_winograd_weights_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_winograd_weights_applies(const clnet_device *dev, const clnet_op *op,
+                                       const clnet_conv_geom *g);
+bool clnet_cl_winograd_weights_preferred(const clnet_device *dev, const clnet_op *op,
+                                          const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_backward_weights_winograd(clnet_device *dev, const clnet_op *op,
                                                      const clnet_tensor *x,
                                                      const clnet_tensor *dy, clnet_tensor *dw);

@@ -102,6 +102,13 @@ static clnet_status run_backward_weights(clnet_device *dev, const clnet_op *op,
     return clnet_cl_launch(dev, kernel, kname, NARGS(args), args, 1, &global, &local);
 }
 
+/* WINOGRAD and WINOGRAD_4X4 force Winograd, with their tile, on a
+ * gradient it applies to. */
+static bool winograd_forced(clnet_conv_algo algo)
+{
+    return algo == CLNET_CONV_ALGO_WINOGRAD || algo == CLNET_CONV_ALGO_WINOGRAD_4X4;
+}
+
 /* Whether a gradient (f: the forward's geometry) takes the space-to-depth
  * rewrite: forced by SPACE_TO_DEPTH where it applies, else by its rule
  * unless DIRECT or IM2COL is forced. */
@@ -129,13 +136,14 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
         if (op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
             op->u.conv.algo != CLNET_CONV_ALGO_IM2COL && clnet_cl_depthwise_weights_applies(&g))
             return clnet_cl_depthwise_backward_weights(dev, op, in[0], in[1], out[0]);
-        /* WINOGRAD forces Winograd's weight gradient where it applies. */
-        if (op->u.conv.algo == CLNET_CONV_ALGO_WINOGRAD
-                ? clnet_cl_winograd_weights_applies(dev, &g)
+        /* WINOGRAD and WINOGRAD_4X4 force Winograd's weight gradient
+         * where it applies. */
+        if (winograd_forced(op->u.conv.algo)
+                ? clnet_cl_winograd_weights_applies(dev, op, &g)
                 : op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
                       op->u.conv.algo != CLNET_CONV_ALGO_IM2COL &&
                       op->u.conv.algo != CLNET_CONV_ALGO_DIRECT_3X3 &&
-                      clnet_cl_winograd_weights_preferred(dev, &g))
+                      clnet_cl_winograd_weights_preferred(dev, op, &g))
             return clnet_cl_conv_backward_weights_winograd(dev, op, in[0], in[1], out[0]);
         /* DIRECT_3X3 forces the direct 3x3 kernels where they apply. */
         if (op->u.conv.algo == CLNET_CONV_ALGO_DIRECT_3X3 ? clnet_cl_wgrad3x3_applies(dev, &g)
@@ -157,7 +165,7 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
     const clnet_conv_algo algo = op->u.conv.algo;
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
-        algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_single_tap_applies(dev, &g))
+        !winograd_forced(algo) && clnet_cl_single_tap_applies(dev, &g))
         return clnet_cl_conv_single_tap(dev, op, x, w, b, y);
     if (!b) {
         const clnet_conv_geom f = clnet_cl_forward_of_transpose(&g);
@@ -165,16 +173,16 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
             return clnet_cl_conv_transpose_s2d(dev, op, x, w, y);
     }
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
-        algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_depthwise3x3_transpose_applies(&g))
+        !winograd_forced(algo) && clnet_cl_depthwise3x3_transpose_applies(&g))
         return clnet_cl_conv_transpose_depthwise3x3(dev, op, x, w, b, y);
     /* Where the direct 3x3 kernel is preferred (few channels), it beats
      * Winograd and the GEMMs on the data gradient too, small planes and
      * stride 2 included. */
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
-        algo != CLNET_CONV_ALGO_WINOGRAD && clnet_cl_direct3x3_transpose_preferred(dev, &g))
+        !winograd_forced(algo) && clnet_cl_direct3x3_transpose_preferred(dev, &g))
         return clnet_cl_conv_transpose_direct3x3(dev, op, x, w, b, y);
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
-        clnet_cl_winograd_transpose_applies(op, &g, algo != CLNET_CONV_ALGO_WINOGRAD))
+        clnet_cl_winograd_transpose_applies(op, &g, !winograd_forced(algo)))
         return clnet_cl_conv_winograd(dev, op, x, w, b, y);
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
         clnet_cl_grad_data_1x1_applies(dev, &g))

@@ -143,10 +143,10 @@ bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *
 
 /* Where Winograd takes a layer the direct kernel would otherwise win: on
  * float16 devices (AVX-512) planes of 4x4 and below with 128 channels or
- * more each way (stride 1, where Winograd applies), unless its 2x2 tiles
- * waste more of the plane than the direct kernel's. There, cb
- * micro-benchmark, forward / data gradient ms, direct -> Winograd: batch
- * 32, 128 channels on 4x4 2.0 -> 1.1 / 1.3 -> 1.2, 256 on 2x2 2.4 -> 1.2 /
+ * more each way (stride 1, where Winograd applies), unless its tiles (2x2
+ * or 4x4, clnet_cl_winograd_tile) waste more of the plane than the direct
+ * kernel's. There, cb micro-benchmark, forward / data gradient ms, direct
+ * -> Winograd F(2x2, 3x3): batch 32, 128 channels on 4x4 2.0 -> 1.1 / 1.3 -> 1.2, 256 on 2x2 2.4 -> 1.2 /
  * 2.1 -> 1.3, 512 on 2x2 6.2 -> 4.1 / 6.1 -> 3.9; airbench's 256 on 4x4 at
  * batch 1024 108 -> 60 / 112 -> 54 with the 2 x 8 tile, 55 -> 50 / 50-54
  * -> 50-53 with 4 x 4. Not on 8x8 (256 channels at batch 1024: 247 -> 257
@@ -157,10 +157,11 @@ bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *
 static bool winograd_takes_small_plane(const clnet_device *dev, const clnet_conv_geom *g)
 {
     if (clnet_cl_prefers_float8(dev) || g->stride_h != 1 || g->stride_w != 1 || g->c < 128 ||
-        g->k < 128 || g->oh * g->ow > 16 || !clnet_cl_winograd_preferred(dev, g))
+        g->k < 128 || g->oh * g->ow > 16 || !clnet_cl_winograd_pays(dev, g))
         return false;
     const c3_config *direct = &configs[variant_of(dev, g->oh, g->ow, true)];
-    const c3_config winograd_tile = {0, 2, 2};
+    const int tile = clnet_cl_winograd_tile(g);
+    const c3_config winograd_tile = {0, tile, tile};
     return covered(&winograd_tile, g->oh, g->ow) <= covered(direct, g->oh, g->ow);
 }
 

@@ -229,12 +229,13 @@ typedef struct clnet_act_params {
  * makes clnet_op_supported false. The reference backend has one algorithm
  * and accepts every value. CONV_TRANSPOSE and CONV_BACKWARD_WEIGHTS (a
  * convolution's gradients) take the field as a hint instead: DIRECT and
- * IM2COL force those implementations, WINOGRAD forces it for a transposed
- * 3x3 stride-1 convolution, DIRECT_3X3 the direct 3x3 weight gradient
- * (stride 1 or 2, groups 1) on OpenCL, SPACE_TO_DEPTH the rewrite of both
- * gradients (groups 1, dilation 1, a stride above 1; for CONV_TRANSPOSE,
- * no bias) on OpenCL, and any value that does not apply leaves the choice
- * to the backend. */
+ * IM2COL force those implementations, WINOGRAD and WINOGRAD_4X4 force
+ * theirs for a transposed 3x3 stride-1 convolution and for the weight
+ * gradient of a 3x3 stride-1 one, DIRECT_3X3 the direct 3x3 weight
+ * gradient (stride 1 or 2, groups 1) on OpenCL, SPACE_TO_DEPTH the
+ * rewrite of both gradients (groups 1, dilation 1, a stride above 1; for
+ * CONV_TRANSPOSE, no bias) on OpenCL, and any value that does not apply
+ * leaves the choice to the backend. */
 typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_AUTO = 0,
     CLNET_CONV_ALGO_DIRECT,        /* register-blocked direct convolution */
@@ -246,6 +247,7 @@ typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_DIRECT_3X3,    /* direct, output channels as vector lanes: 3x3, stride 1 or 2 */
     CLNET_CONV_ALGO_SPACE_TO_DEPTH, /* strides' phases as channels, then a stride-1 convolution:
                                        groups 1, dilation 1, a stride above 1 */
+    CLNET_CONV_ALGO_WINOGRAD_4X4,  /* Winograd F(4x4, 3x3): as WINOGRAD, 4x4 output tiles */
     CLNET_CONV_ALGO_COUNT
 } clnet_conv_algo;
 
