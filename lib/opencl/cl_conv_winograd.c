@@ -435,20 +435,24 @@ bool clnet_cl_winograd_weights_applies(const clnet_device *dev, const clnet_op *
  * values for each input and output value, cost more than its GEMMs save
  * (256 on 8x8 tied at batch 32 and lost at 1024, 245 -> 320; 64 on 8x8 at
  * batch 128 4.1 -> 7.8; VGG-16's 256 on 56x56 343 -> 369). F(4x4, 3x3)
- * writes 2.25 and wins on planes of two by two of its tiles (5x5 to 8x8)
- * with 128 channels or more (batch 32, two runs, direct -> F(4x4): 128 on
- * 8x8 4.3, 4.8 -> 3.5, 3.8; 256 on 8x8 9.2, 10.0 -> 5.5, 6.6; 512 on 7x7
- * 29.7, 31.9 -> 22.4, 23.8), not with 64 (8x8: 0.92, 0.99 -> 1.05, 1.35)
- * nor on 14x14 (256: 21.0, 21.4 -> 26.0, 28.9; 512 at batch 16: 47.1,
- * 48.3 -> 58.8, 69.0), and ties on 28x28 and 56x56 (128 on 28x28 at
- * batch 8: 8.0, 8.5 -> 6.6, 7.6; 256 on 56x56: 76-115 -> 72-82). */
+ * writes 2.25 and wins with 128 channels or more where its tiles cover the
+ * plane with at most 1/8 to spare, and on 5x5 to 8x8 (`cb`, two runs
+ * each, direct -> F(4x4), batch 32 unless given: 256 on 56x56 312-318 ->
+ * 234-256; 512 on 28x28 at batch 8 75-82 -> 57-65; 256 on 28x28 at 16
+ * 41-42 -> 29-30; 128 on 112x112 at 4 42-44 -> 39-41; 128 on 16x16 8.7-9.5
+ * -> 8.1-8.2; 128 on 8x8 4.3-4.8 -> 3.5-3.8; 256 on 8x8 9.2-10.0 ->
+ * 5.5-6.6; 512 on 7x7 29.7-31.9 -> 22.4-23.8), not on 14x14, whose tiles
+ * cover 16x16 (128, 256 and 512 channels: 7.0-7.1 -> 7.4-8.3, 21.9-22.5 ->
+ * 25.6-27.6, 76.9-79.3 -> 89.6-92.5), nor with 64 channels (8x8: 0.92-0.99
+ * -> 1.05-1.35). */
 bool clnet_cl_winograd_weights_preferred(const clnet_device *dev, const clnet_op *op,
                                           const clnet_conv_geom *g)
 {
-    const bool small = g->oh * g->ow <= 16 && g->c >= 64 && g->k >= 64;
-    const bool two_tiles = g->oh >= 5 && g->oh <= 8 && g->ow >= 5 && g->ow <= 8 &&
-                           g->c >= 128 && g->k >= 128;
-    return (small || two_tiles) && clnet_cl_winograd_weights_applies(dev, op, g);
+    const int64_t covered = 16 * clnet_ceil_div(g->oh, 4) * clnet_ceil_div(g->ow, 4);
+    const bool f2 = g->oh * g->ow <= 16 && g->c >= 64 && g->k >= 64;
+    const bool f4 = g->oh * g->ow > 16 && g->c >= 128 && g->k >= 128 &&
+                    ((g->oh <= 8 && g->ow <= 8) || 8 * covered <= 9 * g->oh * g->ow);
+    return (f2 || f4) && clnet_cl_winograd_weights_applies(dev, op, g);
 }
 
 /* One chunk: V and D of images [n0, n0 + images), M[xi] (+)= V[xi] *
