@@ -165,10 +165,25 @@ static bool winograd_takes_small_plane(const clnet_device *dev, const clnet_conv
     return covered(&winograd_tile, g->oh, g->ow) <= covered(direct, g->oh, g->ow);
 }
 
+/* A stride-2 layer onto a plane of at most 2x2 (ResNet-18's downsampling
+ * 3x3 layers on 32x32 inputs) fills few of a tile's output pixels, and
+ * the GEMMs over unrolled columns, which read the weights as they are,
+ * beat it forward and in the data gradient; its weight gradient stays
+ * direct. `cb`, batch 32, weights rewritten before every call as in
+ * training, forward / data gradient ms, direct -> GEMM: 128 -> 256
+ * channels on 4x4 1.14-2.0 / 1.45-1.68 -> 0.77-0.86 / 1.0-1.3, 64 -> 128
+ * 0.61 / 0.61-0.67 -> 0.43 / 0.41-0.44, 128 -> 128 1.16-1.17 ->
+ * 0.77-0.84; onto 4x4 the direct kernel wins or ties (64 -> 128 on 8x8:
+ * 0.74 / 0.76 against 1.18 / 1.31). `g` is the forward geometry. */
+static bool strided_onto_tiny_plane(const clnet_conv_geom *g)
+{
+    return (g->stride_h == 2 || g->stride_w == 2) && g->oh * g->ow <= 4;
+}
+
 bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 {
     return clnet_cl_direct3x3_applies(dev, g) && clnet_cl_direct3x3_wins(g) &&
-           !winograd_takes_small_plane(dev, g);
+           !winograd_takes_small_plane(dev, g) && !strided_onto_tiny_plane(g);
 }
 
 /* A transposed convolution is the forward one over its input with s - 1
@@ -182,7 +197,7 @@ bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet
     return t->kh == 3 && t->kw == 3 && t->dil_h == 1 && t->dil_w == 1 && t->groups == 1 &&
            (t->stride_h == 1 || t->stride_h == 2) && (t->stride_w == 1 || t->stride_w == 2) &&
            t->pad_h <= 2 && t->pad_w <= 2 && clnet_cl_direct3x3_wins(t) && fits(dev, t, true) &&
-           !winograd_takes_small_plane(dev, &f);
+           !winograd_takes_small_plane(dev, &f) && !strided_onto_tiny_plane(&f);
 }
 
 /* The c3_conv kernel of the strides (1 or 2 each). */
