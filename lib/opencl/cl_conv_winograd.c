@@ -217,10 +217,10 @@ static wino_shape shape_of(const clnet_op *op, const clnet_conv_geom *g, int til
 
 /* Whether the transforms run a tile row per work-item (the *_rows kernels
  * of cl/winograd.cl): F(4x4, 3x3) on planes of at least half a vector of
- * tiles a row, whose input rows hold a whole vector. */
+ * tiles a row. */
 static bool by_rows(const wino_shape *s)
 {
-    return s->tile == 4 && s->tiles_w >= WINO_VW / 2 && s->w >= WINO_VW;
+    return s->tile == 4 && s->tiles_w >= WINO_VW / 2;
 }
 
 /* V (at v_off in the scratch) = the input tiles of the chunk of images from
