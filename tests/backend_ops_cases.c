@@ -417,13 +417,13 @@ static const conv_case wgrad3x3_cases[] = {
 };
 
 /* Winograd's weight gradient (forced by WINOGRAD and WINOGRAD_4X4;
- * cl_conv_winograd.c) and the automatic choice, which takes F(2x2, 3x3)
- * on planes of 4x4 and below and F(4x4, 3x3) with 128 channels or more
- * on 5x5 to 8x8 and on planes its tiles cover (16x16): the tiny planes of ResNet-18 on 32x32 inputs, output
- * channels that leave lanes and GEMM columns empty, odd planes whose last
- * tiles stick out, padding 0 and 2 and asymmetric, views, a batch whose
- * tiles take two chunks of the scratch budget (9 images of 64x64 with 32
- * channels), and more filters than a data gradient reads from the
+ * cl_conv_winograd.c) and the automatic choice, which takes F(2x2, 3x3) on
+ * planes of 4x4 and below and F(4x4, 3x3) with 128 channels or more on 5x5 to
+ * 8x8 and on planes its tiles cover (16x16): the tiny planes of ResNet-18 on
+ * 32x32 inputs, output channels that leave lanes and GEMM columns empty, odd
+ * planes whose last tiles stick out, padding 0 and 2 and asymmetric, views, a
+ * batch whose tiles take two chunks of the scratch budget (9 images of 64x64
+ * with 32 channels), and more filters than a data gradient reads from the
  * forward's transform (264 x 256: it transforms its own, see
  * cl_conv_winograd.c). */
 static const conv_case wgrad_winograd_cases[] = {

@@ -142,18 +142,17 @@ bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *
 }
 
 /* Where Winograd takes a layer the direct kernel would otherwise win: on
- * float16 devices (AVX-512) planes of 4x4 and below with 128 channels or
- * more each way (stride 1, where Winograd applies), unless its tiles (2x2
- * or 4x4, clnet_cl_winograd_tile) waste more of the plane than the direct
- * kernel's. There, cb micro-benchmark, forward / data gradient ms, direct
- * -> Winograd F(2x2, 3x3): batch 32, 128 channels on 4x4 2.0 -> 1.1 / 1.3 -> 1.2, 256 on 2x2 2.4 -> 1.2 /
- * 2.1 -> 1.3, 512 on 2x2 6.2 -> 4.1 / 6.1 -> 3.9; airbench's 256 on 4x4 at
- * batch 1024 108 -> 60 / 112 -> 54 with the 2 x 8 tile, 55 -> 50 / 50-54
- * -> 50-53 with 4 x 4. Not on 8x8 (256 channels at batch 1024: 247 -> 257
- * / 250 -> 269) nor with 64 channels (ResNet-20's 8x8 at batch 128: 3.9 ->
- * 5.9 / 2.2 -> 5.6), nor on 3x3, which the 3 x 3 tile covers and
- * Winograd's as 4x4 (forward 32-35 against 49-52 ms). `g` is the forward
- * geometry. */
+ * float16 devices (AVX-512) planes of 4x4 and below with 128 channels or more
+ * each way (stride 1, where Winograd applies), unless its tiles (2x2 or 4x4,
+ * clnet_cl_winograd_tile) waste more of the plane than the direct kernel's.
+ * There, cb micro-benchmark, forward / data gradient ms, direct -> Winograd
+ * F(2x2, 3x3): batch 32, 128 channels on 4x4 2.0 -> 1.1 / 1.3 -> 1.2, 256 on
+ * 2x2 2.4 -> 1.2 / 2.1 -> 1.3, 512 on 2x2 6.2 -> 4.1 / 6.1 -> 3.9; airbench's
+ * 256 on 4x4 at batch 1024 108 -> 60 / 112 -> 54 with the 2 x 8 tile, 55 -> 50
+ * / 50-54 -> 50-53 with 4 x 4. Not on 8x8 (256 channels at batch 1024: 247 ->
+ * 257 / 250 -> 269) nor with 64 channels (ResNet-20's 8x8 at batch 128: 3.9 ->
+ * 5.9 / 2.2 -> 5.6), nor on 3x3, which the 3 x 3 tile covers and Winograd's as
+ * 4x4 (forward 32-35 against 49-52 ms). `g` is the forward geometry. */
 static bool winograd_takes_small_plane(const clnet_device *dev, const clnet_conv_geom *g)
 {
     if (clnet_cl_prefers_float8(dev) || g->stride_h != 1 || g->stride_w != 1 || g->c < 128 ||

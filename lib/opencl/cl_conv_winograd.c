@@ -301,7 +301,8 @@ static clnet_status run_chunk(clnet_device *dev, const clnet_tensor *x, const cl
  * over slots. In training the forward and the data gradient of one step
  * then share one transform of the step's weights, which the device keeps
  * (cl_derived.c). F(4x4, 3x3)'s G has no such symmetry: its transposed
- * convolutions transform their rotated filters. */
+ * convolutions transform their rotated filters. `tile` 0: the one the
+ * op's algorithm forces, else the static rule's. */
 static clnet_status run_tiles(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
                               const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y,
                               int tile)
@@ -312,7 +313,7 @@ static clnet_status run_tiles(clnet_device *dev, const clnet_op *op, const clnet
         return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "conv_transpose on %s: padding %lldx%lld "
                           "beyond Winograd's 2", dev->info.name, (long long)g.pad_h,
                           (long long)g.pad_w);
-    const wino_plan p = plan_of(&g, tile);
+    const wino_plan p = plan_of(&g, tile ? tile : tile_forced(op, &g));
     cl_mem scratch;
     clnet_status st = clnet_cl_scratch_acquire(dev, p.bytes, &scratch);
     if (st != CLNET_OK)
@@ -358,9 +359,7 @@ clnet_status clnet_cl_conv_winograd(clnet_device *dev, const clnet_op *op,
                                     const clnet_tensor *x, const clnet_tensor *w,
                                     const clnet_tensor *b, clnet_tensor *y)
 {
-    clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    forward_equivalent(op, &g);
-    return run_tiles(dev, op, x, w, b, y, tile_forced(op, &g));
+    return run_tiles(dev, op, x, w, b, y, 0);
 }
 
 clnet_status clnet_cl_conv_winograd2(clnet_device *dev, const clnet_op *op,
