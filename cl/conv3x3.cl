@@ -103,41 +103,62 @@ __kernel void c3_weights(__global const float *w, int w_off, int w_s0, int c_n, 
     vstoreKV(vloadKV(0, v), 0, dst);
 }
 
-/* y[n, k, oh, ow] for KV output channels, TR rows and TW columns from the
- * padded planes, strides s_h x s_w (the forward's; a transposed
- * convolution runs at 1 over its zero-filled planes). Per input channel
- * each of the ((TR - 1) s_h + 3) x ((TW - 1) s_w + 3) input values is
- * broadcast once and multiplied straight away with the weight vector of
- * every tap that reads it: the accumulators, the broadcast value and a
- * weight vector, which the FMA can read from memory, fit AVX2's 16
- * registers (tap by tap, the broadcasts that neighbouring taps share
- * were kept and spilled: at 2 x 4 on AVX2, 142 instructions with 20
- * stack accesses per 72 FMAs against 115 and none; timed alike to 5%
- * faster). Stores go by channel (NCHW puts the channels a plane apart),
- * only inside the output and below K. The strides must be
- * constants, as in the kernels below, for the loops to unroll.
- * Grid: (ceil(OW / TW), ceil(OH / TR), N * KB). */
+/* y[n, k, oh, ow] for KV output channels, TR rows and TW columns at
+ * strides s_h x s_w (the forward's; a transposed convolution runs at 1 over
+ * its zero-filled planes), from planes `plane` floats apart whose rows are
+ * `pitch` apart: x itself (c3_conv_x_*) or its zero-padded copy (c3_conv_*).
+ * xn is image n's first plane, (row0, col0) the block's first input pixel
+ * there. Reading x itself, the block's first or last input row or column
+ * may lie in the padding (top, bottom, left, right false) and reads as
+ * zeros; every other row and column is inside (reads_x in cl_conv3x3.c
+ * sees to it). Per input channel each of the
+ * ((TR - 1) s_h + 3) x ((TW - 1) s_w + 3) input values is broadcast once
+ * and multiplied straight away with the weight vector of every tap that
+ * reads it: the accumulators, the broadcast value and a weight vector,
+ * which the FMA can read from memory, fit AVX2's 16 registers (tap by tap,
+ * the broadcasts that neighbouring taps share were kept and spilled: at
+ * 2 x 4 on AVX2, 142 instructions with 20 stack accesses per 72 FMAs
+ * against 115 and none; timed alike to 5% faster). Stores go by channel
+ * (NCHW puts the channels a plane apart), only inside the output and below
+ * K. The strides must be constants, as in the kernels below, for the loops
+ * to unroll. Grid: (ceil(OW / TW), ceil(OH / TR), N * KB). */
 static inline __attribute__((always_inline)) void
-c3_conv_tile(__global const float *xp, int xp_off, int hp, int wp, int c_n, const int s_h,
-             const int s_w, __global const float *wt, __global float *y, int y_off, int y_bs,
-             int k_n, int oh_n, int ow_n, int act_fn, float act_alpha)
+c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0, bool top,
+             bool bottom, bool left, bool right, int c_n, const int s_h, const int s_w,
+             __global const float *wt, __global float *y, int y_off, int y_bs, int k_n, int oh_n,
+             int ow_n, int act_fn, float act_alpha)
 {
     const int ow0 = get_global_id(0) * TW, oh0 = get_global_id(1) * TR;
     const int kblocks = (k_n + KV - 1) / KV;
     const int kb = get_global_id(2) % kblocks, n = get_global_id(2) / kblocks;
     const floatKV bias = vloadKV(0, wt + ((size_t)kblocks * c_n * 9 + kb) * KV);
+    /* Every loop over acc fully unrolled, here and below: with one left
+     * rolled, PoCL kept acc in memory, a copy per work-item of the group,
+     * loaded and stored once per input channel (1.2x slower on ResNet-20's
+     * layers). */
     floatKV acc[TR][TW];
+#pragma unroll
     for (int r = 0; r < TR; r++)
+#pragma unroll
         for (int q = 0; q < TW; q++)
             acc[r][q] = bias;
-    __global const float *xc = xp + xp_off + ((size_t)n * c_n * hp + oh0 * s_h) * wp + ow0 * s_w;
+    const int rows = (TR - 1) * s_h + 3, cols = (TW - 1) * s_w + 3;
+    /* An edge row or column in the padding reads its neighbour inside and
+     * is zeroed: selects, where branches around the FMAs cost the
+     * accumulators their registers. */
+    const int first_col = left ? 0 : 1, last_col = right ? cols - 1 : cols - 2;
     __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
-    for (int c = 0; c < c_n; c++, xc += hp * wp, wc += 9 * KV) {
+    for (int c = 0; c < c_n; c++, xn += plane, wc += 9 * KV) {
 #pragma unroll
-        for (int u = 0; u < (TR - 1) * s_h + 3; u++)
+        for (int u = 0; u < rows; u++) {
+            const bool row_out = (u == 0 && !top) || (u == rows - 1 && !bottom);
+            const int ru = u == 0 && !top ? 1 : u == rows - 1 && !bottom ? rows - 2 : u;
+            __global const float *xr = xn + ((row0 + ru) * pitch + col0);
 #pragma unroll
-            for (int v = 0; v < (TW - 1) * s_w + 3; v++) {
-                const floatKV xv = (floatKV)xc[u * wp + v];
+            for (int v = 0; v < cols; v++) {
+                const bool out = row_out || (v == 0 && !left) || (v == cols - 1 && !right);
+                const float xs = xr[v == 0 ? first_col : v == cols - 1 ? last_col : v];
+                const floatKV xv = (floatKV)(out ? 0.0f : xs);
                 /* tap (i, j) reads it for output (r, q) = ((u - i) / s_h, (v - j) / s_w) */
 #pragma unroll
                 for (int i = 0; i < 3; i++)
@@ -149,13 +170,17 @@ c3_conv_tile(__global const float *xp, int xp_off, int hp, int wp, int c_n, cons
                             acc[r][q] = fma(xv, vloadKV(0, wc + (i * 3 + j) * KV), acc[r][q]);
                     }
             }
+        }
     }
-    const int plane = oh_n * ow_n, kcount = min(KV, k_n - kb * KV);
-    __global float *yb = y + y_off + n * y_bs + kb * KV * plane;
+    const int out_plane = oh_n * ow_n, kcount = min(KV, k_n - kb * KV);
+    __global float *yb = y + y_off + n * y_bs + kb * KV * out_plane;
     /* A block of whole rows stores each channel's TW columns as one vector
      * (lane by lane took 10-15% longer on 16 channels of 32x32). */
     if (ow0 + TW <= ow_n) {
-        for (int r = 0; r < TR && oh0 + r < oh_n; r++) {
+#pragma unroll
+        for (int r = 0; r < TR; r++) {
+            if (oh0 + r >= oh_n)
+                break;
             float a[TW][KV];
 #pragma unroll
             for (int q = 0; q < TW; q++)
@@ -166,12 +191,14 @@ c3_conv_tile(__global const float *xp, int xp_off, int hp, int wp, int c_n, cons
                 for (int q = 0; q < TW; q++)
                     row[q] = a[q][j];
                 vstoreTW(activateTW(vloadTW(0, row), act_fn, act_alpha), 0,
-                         yb + j * plane + (oh0 + r) * ow_n + ow0);
+                         yb + j * out_plane + (oh0 + r) * ow_n + ow0);
             }
         }
         return;
     }
+#pragma unroll
     for (int r = 0; r < TR; r++)
+#pragma unroll
         for (int q = 0; q < TW; q++) {
             const int oh = oh0 + r, ow = ow0 + q;
             if (oh >= oh_n || ow >= ow_n)
@@ -179,19 +206,38 @@ c3_conv_tile(__global const float *xp, int xp_off, int hp, int wp, int c_n, cons
             float a[KV];
             vstoreKV(acc[r][q], 0, a);
             for (int j = 0; j < kcount; j++)
-                yb[j * plane + oh * ow_n + ow] = activate(a[j], act_fn, act_alpha);
+                yb[j * out_plane + oh * ow_n + ow] = activate(a[j], act_fn, act_alpha);
         }
 }
 
-#define C3_CONV_ARGS                                                                        \
-    __global const float *xp, int xp_off, int hp, int wp, int c_n, __global const float *wt, \
-        __global float *y, int y_off, int y_bs, int k_n, int oh_n, int ow_n, int act_fn,     \
-        float act_alpha
+#define C3_OUT_ARGS                                                                         \
+    __global const float *wt, __global float *y, int y_off, int y_bs, int k_n, int oh_n,    \
+        int ow_n, int act_fn, float act_alpha
+#define C3_OUT wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn, act_alpha
+
+/* Over the padded planes (hp x wp each, every read inside). */
 #define C3_CONV_KERNEL(name, s_h, s_w)                                                     \
-    __kernel void name(C3_CONV_ARGS)                                                       \
+    __kernel void name(__global const float *xp, int xp_off, int hp, int wp, int c_n,      \
+                       C3_OUT_ARGS)                                                        \
     {                                                                                      \
-        c3_conv_tile(xp, xp_off, hp, wp, c_n, s_h, s_w, wt, y, y_off, y_bs, k_n, oh_n, ow_n, \
-                     act_fn, act_alpha);                                                   \
+        const int n = get_global_id(2) / ((k_n + KV - 1) / KV);                            \
+        c3_conv_tile(xp + xp_off + (size_t)n * c_n * hp * wp, hp * wp, wp,                 \
+                     get_global_id(1) * TR * s_h, get_global_id(0) * TW * s_w, true, true,  \
+                     true, true, c_n, s_h, s_w, C3_OUT);                                   \
+    }
+
+/* Over x itself (h x w planes, x_bs floats an image), padding pad_h x
+ * pad_w: a launch and a copy of x fewer, where reads_x (cl_conv3x3.c). */
+#define C3_CONV_X_KERNEL(name, s_h, s_w)                                                   \
+    __kernel void name(__global const float *x, int x_off, int x_bs, int c_n, int h, int w, \
+                       int pad_h, int pad_w, C3_OUT_ARGS)                                  \
+    {                                                                                      \
+        const int n = get_global_id(2) / ((k_n + KV - 1) / KV);                            \
+        const int row0 = get_global_id(1) * TR * s_h - pad_h;                              \
+        const int col0 = get_global_id(0) * TW * s_w - pad_w;                              \
+        const int rows = (TR - 1) * s_h + 3, cols = (TW - 1) * s_w + 3;                    \
+        c3_conv_tile(x + x_off + (size_t)n * x_bs, h * w, w, row0, col0, row0 >= 0,        \
+                     row0 + rows <= h, col0 >= 0, col0 + cols <= w, c_n, s_h, s_w, C3_OUT);  \
     }
 
 /* Stride 1 (and the data gradients but stride 2's), 2, and the mixed ones:
@@ -200,6 +246,10 @@ C3_CONV_KERNEL(c3_conv_s1, 1, 1)
 C3_CONV_KERNEL(c3_conv_s2, 2, 2)
 C3_CONV_KERNEL(c3_conv_s1x2, 1, 2)
 C3_CONV_KERNEL(c3_conv_s2x1, 2, 1)
+C3_CONV_X_KERNEL(c3_conv_x_s1, 1, 1)
+C3_CONV_X_KERNEL(c3_conv_x_s2, 2, 2)
+C3_CONV_X_KERNEL(c3_conv_x_s1x2, 1, 2)
+C3_CONV_X_KERNEL(c3_conv_x_s2x1, 2, 1)
 
 /* One phase of a stride-2 data gradient: the outputs (oh0 + 2 r, ow0 + 2 q)
  * of one row parity and one column parity. Of the rotated 3x3 window only
@@ -219,7 +269,9 @@ c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n, __global const
                int oh0, int ow0, int oh_n, int ow_n, int act_fn, float act_alpha)
 {
     floatKV acc[TR][TW];
+#pragma unroll
     for (int r = 0; r < TR; r++)
+#pragma unroll
         for (int q = 0; q < TW; q++)
             acc[r][q] = bias;
     for (int c = 0; c < c_n; c++, xc += hp * wp, wc += 9 * KV) {
@@ -237,7 +289,9 @@ c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n, __global const
             }
     }
     const int plane = oh_n * ow_n;
+#pragma unroll
     for (int r = 0; r < TR; r++)
+#pragma unroll
         for (int q = 0; q < TW; q++) {
             const int oh = oh0 + 2 * r, ow = ow0 + 2 * q;
             if (oh >= oh_n || ow >= ow_n)
