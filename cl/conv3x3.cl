@@ -34,7 +34,7 @@
 #define vloadTW C3_CAT(vload, TW)
 #define vstoreTW C3_CAT(vstore, TW)
 
-CLNET_DEFINE_ACTIVATE(activate, float)
+CLNET_DEFINE_ACTIVATE(activateKV, floatKV)
 CLNET_DEFINE_ACTIVATE(activateTW, floatTW)
 
 /* x's planes zero-padded into xp (hp x wp per plane, zeros around and in the
@@ -204,9 +204,9 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
             if (oh >= oh_n || ow >= ow_n)
                 continue;
             float a[KV];
-            vstoreKV(acc[r][q], 0, a);
+            vstoreKV(activateKV(acc[r][q], act_fn, act_alpha), 0, a);
             for (int j = 0; j < kcount; j++)
-                yb[j * out_plane + oh * ow_n + ow] = activate(a[j], act_fn, act_alpha);
+                yb[j * out_plane + oh * ow_n + ow] = a[j];
         }
 }
 
@@ -266,7 +266,7 @@ C3_CONV_X_KERNEL(c3_conv_x_s2x1, 2, 1)
 static inline __attribute__((always_inline)) void
 c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n, __global const float *wc,
                const floatKV bias, const int eh, const int ew, __global float *yb, int kcount,
-               int oh0, int ow0, int oh_n, int ow_n, int act_fn, float act_alpha)
+               int oh0, int ow0, int oh_n, int ow_n)
 {
     floatKV acc[TR][TW];
 #pragma unroll
@@ -299,7 +299,7 @@ c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n, __global const
             float a[KV];
             vstoreKV(acc[r][q], 0, a);
             for (int j = 0; j < kcount; j++)
-                yb[j * plane + oh * ow_n + ow] = activate(a[j], act_fn, act_alpha);
+                yb[j * plane + oh * ow_n + ow] = a[j];
         }
 }
 
@@ -316,8 +316,7 @@ c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n, __global const
  * TR), N * KB). */
 __kernel void c3_dgrad_s2(__global const float *xp, int xp_off, int hp, int wp, int c_n,
                           int pad_h, int pad_w, __global const float *wt, __global float *y,
-                          int y_off, int y_bs, int k_n, int oh_n, int ow_n, int act_fn,
-                          float act_alpha)
+                          int y_off, int y_bs, int k_n, int oh_n, int ow_n)
 {
     const int n0 = get_global_id(0) * TW, m0 = get_global_id(1) * TR;
     const int kblocks = (k_n + KV - 1) / KV;
@@ -335,7 +334,7 @@ __kernel void c3_dgrad_s2(__global const float *xp, int xp_off, int hp, int wp, 
         const int ph = (eh + pad_h) & 1, pw = (ew + pad_w) & 1;                           \
         const int row = m0 + (ph + pad_h - eh) / 2, col = n0 + (pw + pad_w - ew) / 2;     \
         c3_dgrad_phase(xn + row * wp + col, hp, wp, c_n, wc, bias, eh, ew, yb, kcount,     \
-                       2 * m0 + ph, 2 * n0 + pw, oh_n, ow_n, act_fn, act_alpha);           \
+                       2 * m0 + ph, 2 * n0 + pw, oh_n, ow_n);                              \
     } while (0)
     C3_PHASE(0, 0);
     C3_PHASE(0, 1);

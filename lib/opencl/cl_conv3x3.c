@@ -298,21 +298,19 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
 }
 
 /* c3_dgrad_s2 over the padded dy: the transposed convolution's padding
- * tells each phase which taps it takes. */
-static clnet_status run_phases(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *t,
-                               const c3_plan *p, cl_mem scratch, cl_mem wt, clnet_tensor *y)
+ * tells each phase which taps it takes. A data gradient fuses no
+ * activation (clnet_cl_fused_act: CONV only). */
+static clnet_status run_phases(clnet_device *dev, const clnet_conv_geom *t, const c3_plan *p,
+                               cl_mem scratch, cl_mem wt, clnet_tensor *y)
 {
     clnet_cl_tensor_args ya = clnet_cl_targs(y);
     cl_int c = (cl_int)t->c, k = (cl_int)t->k, oh = (cl_int)t->oh, ow = (cl_int)t->ow;
     cl_int hp = (cl_int)p->hp, wp = (cl_int)p->wp, xp_off = (cl_int)p->wt_elems;
-    cl_int pad_h = (cl_int)t->pad_h, pad_w = (cl_int)t->pad_w, act_fn;
-    cl_float act_alpha;
-    clnet_cl_fused_act(op, &act_fn, &act_alpha);
+    cl_int pad_h = (cl_int)t->pad_h, pad_w = (cl_int)t->pad_w;
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
         CLNET_CL_ARG(c), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w), CLNET_CL_ARG(wt),
         CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
-        CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
     };
     const size_t global[3] = {(size_t)p->ow_blocks, (size_t)p->oh_blocks,
                               (size_t)(t->n * p->kblocks)};
@@ -373,7 +371,7 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
         st = launch(dev, &p, "c3_pad", NARGS(pargs), pargs, pglobal);
 
     if (st == CLNET_OK)
-        st = p.phases ? run_phases(dev, op, g, &p, scratch, wt, y)
+        st = p.phases ? run_phases(dev, g, &p, scratch, wt, y)
                       : run_conv(dev, op, g, &p, over_x ? x : NULL, pad_h, pad_w, scratch, wt, y);
     clnet_cl_derived_release(dev, kept, fill && st == CLNET_OK);
     clnet_cl_scratch_release(dev, scratch);
