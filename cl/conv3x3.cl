@@ -342,3 +342,109 @@ __kernel void c3_dgrad_s2(__global const float *xp, int xp_off, int hp, int wp, 
     C3_PHASE(1, 1);
 #undef C3_PHASE
 }
+
+/* The tap of the rotated window (c3_weights) along one axis through which
+ * output phase e (the parity of the output line) of a stride-2, padding-1
+ * data gradient reads dy's line d places after its block's first, or -1:
+ * phase 0 reads line 0 through tap 1, phase 1 lines 0 and 1 through taps
+ * 0 and 2. */
+static inline int c3_pair_tap(int e, int d)
+{
+    if (e == 0)
+        return d == 0 ? 1 : -1;
+    return d == 0 ? 0 : d == 1 ? 2 : -1;
+}
+
+/* Output columns per phase of a c3_dgrad_s2_pairs block: the block is TW
+ * columns wide, its stores whole rows of TW. */
+#define C3_HALF (TW / 2)
+
+/* The data gradient of a stride-2 convolution with padding 1 (ResNet's
+ * downsampling layers), every phase in one work-item: output rows 2 m0
+ * and 2 m0 + 1, columns 2 n0 .. 2 n0 + TW - 1, from dy's rows m0, m0 + 1
+ * and columns n0 .. n0 + TW / 2, each value broadcast once into every tap
+ * that reads it (36 FMAs for 10 broadcasts a channel at TW 8, where
+ * c3_dgrad_s2 broadcasts once per FMA and stores its phases' outputs one
+ * by one: it took ResNet-20's stride-2 layers 3-4x as long per FMA as the
+ * forward kernel). xp: dy padded by c3_pad, its first pixel at (1, 1).
+ * Grid: (ceil(ceil(OW / 2) / (TW / 2)), ceil(OH / 2), N * KB). */
+__kernel void c3_dgrad_s2_pairs(__global const float *xp, int xp_off, int hp, int wp, int c_n,
+                                __global const float *wt, __global float *y, int y_off,
+                                int y_bs, int k_n, int oh_n, int ow_n)
+{
+    const int n0 = get_global_id(0) * C3_HALF, m0 = get_global_id(1);
+    const int kblocks = (k_n + KV - 1) / KV;
+    const int kb = get_global_id(2) % kblocks, n = get_global_id(2) / kblocks;
+    const floatKV bias = vloadKV(0, wt + ((size_t)kblocks * c_n * 9 + kb) * KV);
+    /* acc[ph][pw][q]: output (2 m0 + ph, 2 (n0 + q) + pw); every loop over
+     * it unrolled (see c3_conv_tile) */
+    floatKV acc[2][2][C3_HALF];
+#pragma unroll
+    for (int ph = 0; ph < 2; ph++)
+#pragma unroll
+        for (int pw = 0; pw < 2; pw++)
+#pragma unroll
+            for (int q = 0; q < C3_HALF; q++)
+                acc[ph][pw][q] = bias;
+    __global const float *xc = xp + xp_off + ((size_t)n * c_n * hp + m0 + 1) * wp + n0 + 1;
+    __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
+    for (int c = 0; c < c_n; c++, xc += hp * wp, wc += 9 * KV) {
+#pragma unroll
+        for (int a = 0; a < 2; a++)
+#pragma unroll
+            for (int b = 0; b <= C3_HALF; b++) {
+                const floatKV xv = (floatKV)xc[a * wp + b];
+#pragma unroll
+                for (int ph = 0; ph < 2; ph++)
+#pragma unroll
+                    for (int pw = 0; pw < 2; pw++)
+#pragma unroll
+                        for (int q = 0; q < C3_HALF; q++) {
+                            const int i = c3_pair_tap(ph, a), j = c3_pair_tap(pw, b - q);
+                            if (i >= 0 && j >= 0)
+                                acc[ph][pw][q] =
+                                    fma(xv, vloadKV(0, wc + (i * 3 + j) * KV), acc[ph][pw][q]);
+                        }
+            }
+    }
+    const int plane = oh_n * ow_n, kcount = min(KV, k_n - kb * KV);
+    const int oh0 = 2 * m0, ow0 = 2 * n0;
+    __global float *yb = y + y_off + n * y_bs + kb * KV * plane;
+    if (ow0 + TW <= ow_n) {
+        /* whole rows: each channel's TW columns, the phases interleaved,
+         * as one vector */
+#pragma unroll
+        for (int ph = 0; ph < 2; ph++) {
+            if (oh0 + ph >= oh_n)
+                break;
+            float a[TW][KV];
+#pragma unroll
+            for (int q = 0; q < C3_HALF; q++)
+#pragma unroll
+                for (int pw = 0; pw < 2; pw++)
+                    vstoreKV(acc[ph][pw][q], 0, a[2 * q + pw]);
+            for (int j = 0; j < kcount; j++) {
+                float row[TW];
+#pragma unroll
+                for (int v = 0; v < TW; v++)
+                    row[v] = a[v][j];
+                vstoreTW(vloadTW(0, row), 0, yb + j * plane + (oh0 + ph) * ow_n + ow0);
+            }
+        }
+        return;
+    }
+#pragma unroll
+    for (int ph = 0; ph < 2; ph++)
+#pragma unroll
+        for (int pw = 0; pw < 2; pw++)
+#pragma unroll
+            for (int q = 0; q < C3_HALF; q++) {
+                const int oh = oh0 + ph, ow = ow0 + 2 * q + pw;
+                if (oh >= oh_n || ow >= ow_n)
+                    continue;
+                float a[KV];
+                vstoreKV(acc[ph][pw][q], 0, a);
+                for (int j = 0; j < kcount; j++)
+                    yb[j * plane + oh * ow_n + ow] = a[j];
+            }
+}

@@ -67,30 +67,34 @@ typedef struct c3_plan {
     int variant;
     c3_config cfg;
     bool phases;        /* a stride-2 data gradient by c3_dgrad_s2 */
+    bool pairs;         /* ... of padding 1, by c3_dgrad_s2_pairs */
     int64_t s_h, s_w;   /* the strides c3_conv steps by */
     int64_t kblocks, oh_blocks, ow_blocks, hp, wp;
     int64_t wt_elems, xp_elems;
 } c3_plan;
 
-/* A transposed convolution of stride 2 runs by phases (c3_dgrad_s2): blocks
- * of a grid of half the output's size over dy padded by one, every pixel
- * of dy inside (padding 2 leaves dy a pixel longer than the grid). One of
- * other strides steps by 1 over the planes with zeros between dy's pixels;
- * a forward one by its stride. */
+/* A transposed convolution of stride 2 runs by phases: blocks of a grid
+ * of half the output's size over dy padded by one, every pixel of dy
+ * inside (padding 2 leaves dy a pixel longer than the grid), TR x TW of
+ * each phase (c3_dgrad_s2) or with padding 1 all four phases of 1 x TW / 2
+ * (c3_dgrad_s2_pairs: 2 x TW outputs). One of other strides steps by 1 over
+ * the planes with zeros between dy's pixels; a forward one by its stride. */
 static c3_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g, bool transposed)
 {
     c3_plan p;
     p.phases = transposed && g->stride_h == 2 && g->stride_w == 2;
+    p.pairs = p.phases && g->pad_h == 1 && g->pad_w == 1;
     p.s_h = transposed ? 1 : g->stride_h;
     p.s_w = transposed ? 1 : g->stride_w;
     p.variant = variant_of(dev, g->oh, g->ow, !p.phases && p.s_h == 1 && p.s_w == 1);
     p.cfg = configs[p.variant];
     p.kblocks = clnet_ceil_div(g->k, p.cfg.kv);
     if (p.phases) {
-        p.oh_blocks = clnet_ceil_div(clnet_ceil_div(g->oh, 2), p.cfg.tr);
-        p.ow_blocks = clnet_ceil_div(clnet_ceil_div(g->ow, 2), p.cfg.tw);
-        p.hp = p.oh_blocks * p.cfg.tr + 2 > g->h + 1 ? p.oh_blocks * p.cfg.tr + 2 : g->h + 1;
-        p.wp = p.ow_blocks * p.cfg.tw + 2 > g->w + 1 ? p.ow_blocks * p.cfg.tw + 2 : g->w + 1;
+        const int64_t rows = p.pairs ? 1 : p.cfg.tr, cols = p.pairs ? p.cfg.tw / 2 : p.cfg.tw;
+        p.oh_blocks = clnet_ceil_div(clnet_ceil_div(g->oh, 2), rows);
+        p.ow_blocks = clnet_ceil_div(clnet_ceil_div(g->ow, 2), cols);
+        p.hp = p.oh_blocks * rows + 2 > g->h + 1 ? p.oh_blocks * rows + 2 : g->h + 1;
+        p.wp = p.ow_blocks * cols + 2 > g->w + 1 ? p.ow_blocks * cols + 2 : g->w + 1;
     } else {
         p.oh_blocks = clnet_ceil_div(g->oh, p.cfg.tr);
         p.ow_blocks = clnet_ceil_div(g->ow, p.cfg.tw);
@@ -297,9 +301,9 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
     return launch(dev, p, name, NARGS(args), args, global);
 }
 
-/* c3_dgrad_s2 over the padded dy: the transposed convolution's padding
- * tells each phase which taps it takes. A data gradient fuses no
- * activation (clnet_cl_fused_act: CONV only). */
+/* c3_dgrad_s2 (or c3_dgrad_s2_pairs) over the padded dy: the transposed
+ * convolution's padding tells each phase which taps it takes. A data
+ * gradient fuses no activation (clnet_cl_fused_act: CONV only). */
 static clnet_status run_phases(clnet_device *dev, const clnet_conv_geom *t, const c3_plan *p,
                                cl_mem scratch, cl_mem wt, clnet_tensor *y)
 {
@@ -307,13 +311,22 @@ static clnet_status run_phases(clnet_device *dev, const clnet_conv_geom *t, cons
     cl_int c = (cl_int)t->c, k = (cl_int)t->k, oh = (cl_int)t->oh, ow = (cl_int)t->ow;
     cl_int hp = (cl_int)p->hp, wp = (cl_int)p->wp, xp_off = (cl_int)p->wt_elems;
     cl_int pad_h = (cl_int)t->pad_h, pad_w = (cl_int)t->pad_w;
+    const size_t global[3] = {(size_t)p->ow_blocks, (size_t)p->oh_blocks,
+                              (size_t)(t->n * p->kblocks)};
+    if (p->pairs) {
+        const clnet_cl_arg args[] = {
+            CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp),
+            CLNET_CL_ARG(wp),      CLNET_CL_ARG(c),      CLNET_CL_ARG(wt),
+            CLNET_CL_TENSOR(ya),   CLNET_CL_ARG(k),      CLNET_CL_ARG(oh),
+            CLNET_CL_ARG(ow),
+        };
+        return launch(dev, p, "c3_dgrad_s2_pairs", NARGS(args), args, global);
+    }
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
         CLNET_CL_ARG(c), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w), CLNET_CL_ARG(wt),
         CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
     };
-    const size_t global[3] = {(size_t)p->ow_blocks, (size_t)p->oh_blocks,
-                              (size_t)(t->n * p->kblocks)};
     return launch(dev, p, "c3_dgrad_s2", NARGS(args), args, global);
 }
 
