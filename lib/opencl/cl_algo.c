@@ -24,10 +24,8 @@ static bool direct_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 static const clnet_cl_conv_impl impls[] = {
     {CLNET_CONV_ALGO_SINGLE_TAP, "single_tap", clnet_cl_single_tap_supports,
      clnet_cl_single_tap_applies, clnet_cl_single_tap_applies, clnet_cl_conv_single_tap, false},
-    /* no static rule: the strided forward kernels beat the rewrite on
-     * every stem measured (see cl_conv_s2d.c); `tune` may still pick it */
     {CLNET_CONV_ALGO_SPACE_TO_DEPTH, "space_to_depth", clnet_cl_s2d_supports,
-     clnet_cl_s2d_applies, NULL, clnet_cl_conv_s2d, true},
+     clnet_cl_s2d_applies, clnet_cl_s2d_forward_preferred, clnet_cl_conv_s2d, true},
     {CLNET_CONV_ALGO_DEPTHWISE, "depthwise", NULL, clnet_cl_depthwise_applies,
      clnet_cl_depthwise_preferred, clnet_cl_conv_depthwise, true},
     {CLNET_CONV_ALGO_DIRECT_3X3, "direct_3x3", clnet_cl_direct3x3_supports,

@@ -194,15 +194,16 @@ clnet_conv_geom clnet_cl_forward_of_transpose(const clnet_conv_geom *t);
 /* A convolution with strides as a stride-1 one over the strides' phases
  * stacked as channels (space to depth, cl_conv_s2d.c): groups 1, dilation
  * 1. The geometry is the forward's. clnet_cl_conv_s2d is a forward
- * algorithm of the table (chosen only when forced or tuned);
- * clnet_cl_conv_transpose_s2d runs a CONV_TRANSPOSE without bias (the
- * data gradient), clnet_cl_conv_backward_weights_s2d the weight gradient,
- * each through the stride-1 op's own dispatch. `preferred` is the static
- * rule of the two gradients: large windows over few channels, the stems
- * of AlexNet, ZFNet and ResNet. */
+ * algorithm of the table, `forward_preferred` its static rule (float16
+ * devices only); clnet_cl_conv_transpose_s2d runs a CONV_TRANSPOSE
+ * without bias (the data gradient), clnet_cl_conv_backward_weights_s2d
+ * the weight gradient, each through the stride-1 op's own dispatch.
+ * `preferred` is the static rule of the two gradients: large windows over
+ * few channels, the stems of AlexNet, ZFNet and ResNet. */
 bool clnet_cl_s2d_supports(const clnet_conv_params *p);
 bool clnet_cl_s2d_applies(const clnet_device *dev, const clnet_conv_geom *f);
 bool clnet_cl_s2d_preferred(const clnet_device *dev, const clnet_conv_geom *f);
+bool clnet_cl_s2d_forward_preferred(const clnet_device *dev, const clnet_conv_geom *f);
 clnet_status clnet_cl_conv_s2d(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
                                const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y);
 clnet_status clnet_cl_conv_transpose_s2d(clnet_device *dev, const clnet_op *op,

@@ -69,15 +69,26 @@ bool clnet_cl_s2d_applies(const clnet_device *dev, const clnet_conv_geom *f)
  * (11 x 11, stride 4) and ResNet or ZFNet (7 x 7, stride 2), 3 channels
  * each. On AVX2 at batch 32 (64 output channels, 224 x 224) AlexNet's data
  * gradient took 110 -> 59 ms and its weight gradient 140 -> 77, ResNet's
- * 410 -> 109 and 265 -> 170. Their forward convolutions lost (60 -> 88 ms,
- * 108 -> 205), so the forward has no rule. Wider inputs would multiply the
- * channels the stride-1 op sums over by SH * SW, and windows much smaller
- * than the stride waste most of the rewritten taps. */
+ * 410 -> 109 and 265 -> 170. Their forward convolutions lost there (60 ->
+ * 88 ms, 108 -> 205; see clnet_cl_s2d_forward_preferred). Wider inputs
+ * would multiply the channels the stride-1 op sums over by SH * SW, and
+ * windows much smaller than the stride waste most of the rewritten taps. */
 bool clnet_cl_s2d_preferred(const clnet_device *dev, const clnet_conv_geom *f)
 {
     return clnet_cl_s2d_applies(dev, f) && f->c * f->stride_h * f->stride_w <= 64 &&
            f->kh >= 2 * f->stride_h - 1 && f->kw >= 2 * f->stride_w - 1 &&
            f->kh * f->kw >= 25;
+}
+
+/* The forward of those layers on float16 devices (AVX-512), where the
+ * rewritten stride-1 convolution runs on direct_3x3's wider kernel: `cb`,
+ * batch 32, the static rule's im2col -> the rewrite, ms: AlexNet's 11 x 11
+ * stride 4 46-51 -> 21.6 (batch 1: 1.6 -> 1.2), ResNet's 7 x 7 stride 2
+ * 59.7-59.8 -> 43.7-45.1, ZFNet's 7 x 7 stride 2 onto 96 channels 93 -> 90.
+ * On AVX2 the forward lost (above). */
+bool clnet_cl_s2d_forward_preferred(const clnet_device *dev, const clnet_conv_geom *f)
+{
+    return !clnet_cl_prefers_float8(dev) && clnet_cl_s2d_preferred(dev, f);
 }
 
 static clnet_status launch(clnet_device *dev, const char *name, int nargs,
