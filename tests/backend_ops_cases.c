@@ -134,9 +134,11 @@ static const conv_case conv_cases[] = {
     {3, 17, 9, 13, 33, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 24, 8, 8, 40, 3, 3, .pad = {0, 1, 2, 1}, .flags = BIAS | VIEWS},
     /* planes its blocks cover exactly, read without a padded copy: with
-     * views, and with no padding */
+     * views, with no padding, and at the mixed strides */
     {2, 20, 8, 16, 24, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS | VIEWS},
     {2, 16, 10, 18, 16, 3, 3, .flags = BIAS},
+    {2, 16, 8, 32, 16, 3, 3, .s = {1, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {2, 16, 16, 8, 16, 3, 3, .s = {2, 1}, .pad = {1, 1, 1, 1}},
     /* the planes its other float16 tiles take (cl_conv3x3.c): 7 x 2 on
      * 7x7, 5 x 3 on 15x15 and with partial columns on 10x11, 3 x 3 on 3x3
      * (from Winograd, 128 channels), 4 x 4 on 4x4 */

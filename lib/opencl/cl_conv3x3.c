@@ -214,10 +214,10 @@ static bool axis_reads_x(int64_t in, int64_t out, int64_t s, int64_t pad, int64_
 }
 
 /* Whether the convolution can skip the padded copy and read x itself
- * (c3_conv_x_* of cl/conv3x3.c): the forward and a transposed one of stride 1 (pad_h x
- * pad_w: the padding c3_conv runs with), not the phases nor the planes
- * with zeros between pixels. That copy cost a launch and 15-30% of the
- * time of ResNet-20's 3x3 layers. */
+ * (c3_conv_x_* of cl/conv3x3.c): the forward and a transposed one of
+ * stride 1 (pad_h x pad_w: the padding c3_conv runs with), not the phases
+ * nor the planes with zeros between pixels. That copy cost a launch and
+ * 15-30% of the time of ResNet-20's 3x3 layers. */
 static bool reads_x(const clnet_conv_geom *g, const c3_plan *p, bool transposed, int64_t pad_h,
                     int64_t pad_w)
 {
