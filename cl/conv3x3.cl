@@ -1,10 +1,11 @@
 /* conv3x3.cl - direct 3x3 convolution for few channels (the CIFAR nets:
  * 16-64 channels on 32x32..8x8 planes), lanes along output channels (see
- * lib/opencl/cl_conv3x3.c): the input zero-padded once, the weights laid
- * out as one vector of output channels per (input channel, tap). Serves the
- * forward of stride 1 and 2 and the data gradient of both: at stride 1 a
- * convolution over the padded dy, at stride 2 one over dy split by the
- * output's phases (c3_dgrad_s2), or over dy with zeros inserted between
+ * lib/opencl/cl_conv3x3.c): the input read as it is where the blocks cover
+ * the output exactly, else zero-padded once; the weights laid out as one
+ * vector of output channels per (input channel, tap). Serves the forward of
+ * stride 1 and 2 and the data gradient of both: at stride 1 a convolution
+ * over dy, at stride 2 one over dy split by the output's phases
+ * (c3_dgrad_s2_pairs, c3_dgrad_s2), or over dy with zeros inserted between
  * its pixels (mixed strides). */
 
 /* Output channels per work-item, the lanes of one vector: one vector FMA

@@ -1,8 +1,8 @@
 /* cl_conv3x3.c - ALGO_DIRECT_3X3: the direct kernel of cl/conv3x3.cl for
  * 3x3 convolutions with few channels, where the GEMM of im2col is thin (16
  * output channels) and Winograd's transforms cost more than they save: the
- * input zero-padded once, the weights as vectors of output channels, and a
- * register block of output pixels per work-item. It runs forward
+ * input read as it is or zero-padded once (reads_x), the weights as vectors
+ * of output channels, and a register block of output pixels per work-item. It runs forward
  * convolutions of stride 1 and 2 and their data gradients (CONV_TRANSPOSE),
  * those of stride 2 by the output's phases. */
 #include "opencl/cl_algo.h"
