@@ -104,6 +104,21 @@ __kernel void c3_weights(__global const float *w, int w_off, int w_s0, int c_n, 
     vstoreKV(vloadKV(0, v), 0, dst);
 }
 
+/* A row of TW output columns of kcount channels from a[column][channel]:
+ * each channel's columns gathered and stored as one vector at dst, the
+ * channels `plane` apart, activated (act_fn -1: as they are). */
+static inline void c3_store_row(float a[TW][KV], __global float *dst, int plane, int kcount,
+                                int act_fn, float act_alpha)
+{
+    for (int j = 0; j < kcount; j++) {
+        float row[TW];
+#pragma unroll
+        for (int q = 0; q < TW; q++)
+            row[q] = a[q][j];
+        vstoreTW(activateTW(vloadTW(0, row), act_fn, act_alpha), 0, dst + j * plane);
+    }
+}
+
 /* y[n, k, oh, ow] for KV output channels, TR rows and TW columns at
  * strides s_h x s_w (the forward's; a transposed convolution runs at 1 over
  * its zero-filled planes), from planes `plane` floats apart whose rows are
@@ -186,14 +201,7 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
 #pragma unroll
             for (int q = 0; q < TW; q++)
                 vstoreKV(acc[r][q], 0, a[q]);
-            for (int j = 0; j < kcount; j++) {
-                float row[TW];
-#pragma unroll
-                for (int q = 0; q < TW; q++)
-                    row[q] = a[q][j];
-                vstoreTW(activateTW(vloadTW(0, row), act_fn, act_alpha), 0,
-                         yb + j * out_plane + (oh0 + r) * ow_n + ow0);
-            }
+            c3_store_row(a, yb + (oh0 + r) * ow_n + ow0, out_plane, kcount, act_fn, act_alpha);
         }
         return;
     }
@@ -377,16 +385,14 @@ __kernel void c3_dgrad_s2_pairs(__global const float *xp, int xp_off, int hp, in
     const int kblocks = (k_n + KV - 1) / KV;
     const int kb = get_global_id(2) % kblocks, n = get_global_id(2) / kblocks;
     const floatKV bias = vloadKV(0, wt + ((size_t)kblocks * c_n * 9 + kb) * KV);
-    /* acc[ph][pw][q]: output (2 m0 + ph, 2 (n0 + q) + pw); every loop over
-     * it unrolled (see c3_conv_tile) */
-    floatKV acc[2][2][C3_HALF];
+    /* acc[ph][v]: output (2 m0 + ph, 2 n0 + v), column v of phase v % 2;
+     * every loop over it unrolled (see c3_conv_tile) */
+    floatKV acc[2][TW];
 #pragma unroll
     for (int ph = 0; ph < 2; ph++)
 #pragma unroll
-        for (int pw = 0; pw < 2; pw++)
-#pragma unroll
-            for (int q = 0; q < C3_HALF; q++)
-                acc[ph][pw][q] = bias;
+        for (int v = 0; v < TW; v++)
+            acc[ph][v] = bias;
     __global const float *xc = xp + xp_off + ((size_t)n * c_n * hp + m0 + 1) * wp + n0 + 1;
     __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
     for (int c = 0; c < c_n; c++, xc += hp * wp, wc += 9 * KV) {
@@ -398,54 +404,31 @@ __kernel void c3_dgrad_s2_pairs(__global const float *xp, int xp_off, int hp, in
 #pragma unroll
                 for (int ph = 0; ph < 2; ph++)
 #pragma unroll
-                    for (int pw = 0; pw < 2; pw++)
-#pragma unroll
-                        for (int q = 0; q < C3_HALF; q++) {
-                            const int i = c3_pair_tap(ph, a), j = c3_pair_tap(pw, b - q);
-                            if (i >= 0 && j >= 0)
-                                acc[ph][pw][q] =
-                                    fma(xv, vloadKV(0, wc + (i * 3 + j) * KV), acc[ph][pw][q]);
-                        }
+                    for (int v = 0; v < TW; v++) {
+                        const int i = c3_pair_tap(ph, a), j = c3_pair_tap(v % 2, b - v / 2);
+                        if (i >= 0 && j >= 0)
+                            acc[ph][v] = fma(xv, vloadKV(0, wc + (i * 3 + j) * KV), acc[ph][v]);
+                    }
             }
     }
     const int plane = oh_n * ow_n, kcount = min(KV, k_n - kb * KV);
     const int oh0 = 2 * m0, ow0 = 2 * n0;
     __global float *yb = y + y_off + n * y_bs + kb * KV * plane;
-    if (ow0 + TW <= ow_n) {
-        /* whole rows: each channel's TW columns, the phases interleaved,
-         * as one vector */
 #pragma unroll
-        for (int ph = 0; ph < 2; ph++) {
-            if (oh0 + ph >= oh_n)
-                break;
-            float a[TW][KV];
+    for (int ph = 0; ph < 2; ph++) {
+        if (oh0 + ph >= oh_n)
+            break;
+        float a[TW][KV];
 #pragma unroll
-            for (int q = 0; q < C3_HALF; q++)
-#pragma unroll
-                for (int pw = 0; pw < 2; pw++)
-                    vstoreKV(acc[ph][pw][q], 0, a[2 * q + pw]);
-            for (int j = 0; j < kcount; j++) {
-                float row[TW];
-#pragma unroll
-                for (int v = 0; v < TW; v++)
-                    row[v] = a[v][j];
-                vstoreTW(vloadTW(0, row), 0, yb + j * plane + (oh0 + ph) * ow_n + ow0);
-            }
-        }
-        return;
-    }
-#pragma unroll
-    for (int ph = 0; ph < 2; ph++)
-#pragma unroll
-        for (int pw = 0; pw < 2; pw++)
-#pragma unroll
-            for (int q = 0; q < C3_HALF; q++) {
-                const int oh = oh0 + ph, ow = ow0 + 2 * q + pw;
-                if (oh >= oh_n || ow >= ow_n)
-                    continue;
-                float a[KV];
-                vstoreKV(acc[ph][pw][q], 0, a);
+        for (int v = 0; v < TW; v++)
+            vstoreKV(acc[ph][v], 0, a[v]);
+        __global float *yr = yb + (oh0 + ph) * ow_n + ow0;
+        if (ow0 + TW <= ow_n) {
+            c3_store_row(a, yr, plane, kcount, -1, 0.0f);
+        } else {
+            for (int v = 0; v < ow_n - ow0; v++)
                 for (int j = 0; j < kcount; j++)
-                    yb[j * plane + oh * ow_n + ow] = a[j];
-            }
+                    yr[j * plane + v] = a[v][j];
+        }
+    }
 }
