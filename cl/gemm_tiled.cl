@@ -251,3 +251,84 @@ __kernel void CAT(gemm_wide_, MR_WIDE)(__global const float *a, __global const f
     gemm_tile(MR_WIDE, NV_WIDE, false, a, b, c, bias, s);
 }
 #endif
+
+#if VW == 16
+/* gemm_nt_<rows>: C (m x n) (+)= A (m x k) B^T with B stored n x k, both
+ * operands read along k: LINEAR's y = x w^T without transposing x, w or y.
+ * A work-item computes rows x NT_COLS of C as dot products, loading one
+ * vector of each of its rows of A and of B per VW steps of k (8 loads for
+ * 16 multiply-adds at 4 x 4, where the tiled kernel's broadcasts of A cost
+ * 10) and summing each accumulator's lanes at the end. The host groups the
+ * row tiles of one tile of B's rows, so B streams from memory once and A,
+ * which the host keeps small, from cache. Built on float16 devices only,
+ * where it was measured (cl_gemm_tiled.c). */
+#define NT_COLS 4
+#define NT_ROWS_MAX 4
+
+typedef struct gemm_nt_shape {
+    int m, n, k;
+    int a_off, lda, b_off, ldb, c_off, ldc;
+    int accumulate;
+} gemm_nt_shape;
+
+static inline void gemm_nt_tile(const int mr, __global const float *a, __global const float *b,
+                                __global float *c, const gemm_nt_shape s)
+{
+    const int i0 = get_global_id(0) * mr, j0 = get_global_id(1) * NT_COLS;
+    if (i0 >= s.m || j0 >= s.n)
+        return;
+    /* rows past the edge repeat the last one: loads stay in bounds without
+     * a branch in the loop, and their sums are not stored */
+    __global const float *ar[NT_ROWS_MAX], *br[NT_COLS];
+    _Pragma("unroll") for (int r = 0; r < mr; r++)
+        ar[r] = a + s.a_off + min(i0 + r, s.m - 1) * s.lda;
+    _Pragma("unroll") for (int q = 0; q < NT_COLS; q++)
+        br[q] = b + s.b_off + min(j0 + q, s.n - 1) * s.ldb;
+
+    floatv acc[NT_ROWS_MAX][NT_COLS];
+    _Pragma("unroll") for (int r = 0; r < mr; r++)
+        _Pragma("unroll") for (int q = 0; q < NT_COLS; q++)
+            acc[r][q] = 0.0f;
+    int kk = 0;
+    for (; kk + VW <= s.k; kk += VW) {
+        floatv bv[NT_COLS];
+        _Pragma("unroll") for (int q = 0; q < NT_COLS; q++)
+            bv[q] = vloadv(0, br[q] + kk);
+        _Pragma("unroll") for (int r = 0; r < mr; r++) {
+            const floatv av = vloadv(0, ar[r] + kk);
+            _Pragma("unroll") for (int q = 0; q < NT_COLS; q++)
+                acc[r][q] = fma(av, bv[q], acc[r][q]);
+        }
+    }
+    float sum[NT_ROWS_MAX][NT_COLS];
+    _Pragma("unroll") for (int r = 0; r < mr; r++)
+        _Pragma("unroll") for (int q = 0; q < NT_COLS; q++)
+            sum[r][q] = sum16(acc[r][q]);
+    for (; kk < s.k; kk++)
+        _Pragma("unroll") for (int r = 0; r < mr; r++)
+            _Pragma("unroll") for (int q = 0; q < NT_COLS; q++)
+                sum[r][q] = fma(ar[r][kk], br[q][kk], sum[r][q]);
+
+    const int cols = min(NT_COLS, s.n - j0);
+    _Pragma("unroll") for (int r = 0; r < mr; r++) {
+        if (i0 + r >= s.m)
+            break;
+        __global float *crow = c + s.c_off + (i0 + r) * s.ldc + j0;
+        _Pragma("unroll") for (int q = 0; q < NT_COLS; q++)
+            if (q < cols)
+                crow[q] = s.accumulate ? crow[q] + sum[r][q] : sum[r][q];
+    }
+}
+
+__kernel void gemm_nt_4(__global const float *a, __global const float *b, __global float *c,
+                        gemm_nt_shape s)
+{
+    gemm_nt_tile(4, a, b, c, s);
+}
+
+__kernel void gemm_nt_1(__global const float *a, __global const float *b, __global float *c,
+                        gemm_nt_shape s)
+{
+    gemm_nt_tile(1, a, b, c, s);
+}
+#endif

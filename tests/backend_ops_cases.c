@@ -1016,6 +1016,8 @@ static void add_misc_cases(void)
     add_gemm(128, 96, 200, false, true, 1, 0, false);
     add_gemm(3, 1, 5, true, true, 2, 0.5f, false);
     add_gemm(13, 7, 31, false, false, 1, 1, true);
+    /* A B^T as dot products (CPU, float16): views, accumulating, every edge */
+    add_gemm(13, 7, 31, false, true, 1, 1, true);
     add_gemm(7, 5, 9, true, true, 1, 0, true);
 
     add_softmax(SHAPE(2, 10), false);

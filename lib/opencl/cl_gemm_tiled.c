@@ -278,3 +278,56 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
                            global, cpu ? local : NULL);
 }
+
+/* Mirrors `gemm_nt_shape` in cl/gemm_tiled.cl. */
+typedef struct gemm_nt_shape {
+    cl_int m, n, k;
+    cl_int a_off, lda, b_off, ldb, c_off, ldc;
+    cl_int accumulate;
+} gemm_nt_shape;
+
+/* The rows of C a work-item of gemm_nt_<rows> computes, and its columns
+ * (NT_COLS in the kernel). */
+#define NT_ROWS 4
+#define NT_COLS 4
+/* A's elements at most: its rows are read again by every tile of B. */
+#define NT_A_MAX_ELEMS (1 << 18)
+
+bool clnet_cl_gemm_nt_applies(const clnet_device *dev, int64_t m, int64_t n, int64_t k,
+                              const clnet_cl_gemm_operand *a, const clnet_cl_gemm_operand *b,
+                              const clnet_cl_gemm_operand *c)
+{
+    if (!clnet_cl_is_cpu(dev) || variant_of(dev) != 1 || m <= 0 || n <= 0 || k <= 0 ||
+        m > 64 || m * k > NT_A_MAX_ELEMS)
+        return false;
+    return fits(a->off + (m - 1) * a->ld + k) && fits(b->off + (n - 1) * b->ld + k) &&
+           fits(c->off + (m - 1) * c->ld + n) && fits(a->ld) && fits(b->ld) && fits(c->ld);
+}
+
+clnet_status clnet_cl_gemm_nt(clnet_device *dev, int64_t m, int64_t n, int64_t k,
+                              const clnet_cl_gemm_operand *a, const clnet_cl_gemm_operand *b,
+                              const clnet_cl_gemm_operand *c, bool accumulate)
+{
+    const int rows = m >= NT_ROWS ? NT_ROWS : 1;
+    const char *kname = rows == NT_ROWS ? "gemm_nt_4" : "gemm_nt_1";
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", clnet_cl_gemm_tiled_options[1],
+                                      kname, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    const gemm_nt_shape s = {
+        (cl_int)m, (cl_int)n, (cl_int)k, (cl_int)a->off, (cl_int)a->ld, (cl_int)b->off,
+        (cl_int)b->ld, (cl_int)c->off, (cl_int)c->ld, accumulate,
+    };
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(a->mem), CLNET_CL_ARG(b->mem), CLNET_CL_ARG(c->mem), CLNET_CL_ARG(s),
+    };
+    const size_t global[3] = {(size_t)clnet_ceil_div(m, rows), (size_t)clnet_ceil_div(n, NT_COLS),
+                              1};
+    size_t local[3];
+    /* a group holds the row tiles of one tile of B's rows, which they find
+     * in cache after the first */
+    cpu_groups(dev, kernel, global, false, local);
+    return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
+                           global, local);
+}

@@ -83,4 +83,23 @@ void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int64_t n, int64_t k
 clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                                  const clnet_cl_gemm_batch *g);
 
+/* Whether clnet_cl_gemm_nt serves C (m x n) = A (m x k) B^T on dev with
+ * these operands: a CPU device with float16 vectors (where it was
+ * measured), A small enough to stay in cache while B streams once (m <= 64
+ * and at most 2^18 elements: LINEAR's x at batch 32 with 4096 features is
+ * 2^17), and every index within int range. */
+bool clnet_cl_gemm_nt_applies(const clnet_device *dev, int64_t m, int64_t n, int64_t k,
+                              const clnet_cl_gemm_operand *a, const clnet_cl_gemm_operand *b,
+                              const clnet_cl_gemm_operand *c);
+
+/* C (m x n) = A (m x k) B^T, plus the old C with `accumulate`, where B is
+ * stored n x k (row r of B at b.off + r * b.ld): dot products along k of
+ * rows of both operands, no transposed copy. Only the operands' mem, off
+ * and ld are read. The caller checks clnet_cl_gemm_nt_applies. Queued on
+ * the device's queue. Errors: CLNET_ERR_BUILD, OpenCL-band statuses naming
+ * the kernel. */
+clnet_status clnet_cl_gemm_nt(clnet_device *dev, int64_t m, int64_t n, int64_t k,
+                              const clnet_cl_gemm_operand *a, const clnet_cl_gemm_operand *b,
+                              const clnet_cl_gemm_operand *c, bool accumulate);
+
 #endif

@@ -157,6 +157,10 @@ clnet_status clnet_cl_matmul(clnet_device *dev, const char *opname, bool trans_a
                              bool accumulate, int64_t m, int64_t n, int64_t k,
                              clnet_cl_matrix a, clnet_cl_matrix b, clnet_cl_matrix c)
 {
+    const clnet_cl_gemm_operand an = {a.mem, a.off, a.ld, 0, 0}, bn = {b.mem, b.off, b.ld, 0, 0},
+                                cn = {c.mem, c.off, c.ld, 0, 0};
+    if (!trans_a && trans_b && clnet_cl_gemm_nt_applies(dev, m, n, k, &an, &bn, &cn))
+        return clnet_cl_gemm_nt(dev, m, n, k, &an, &bn, &cn, accumulate);
     const int64_t direct_copies = (trans_a ? m * k : 0) + (trans_b ? k * n : 0);
     const int64_t transposed_copies = (trans_b ? 0 : k * n) + (trans_a ? 0 : m * k) +
                                       (accumulate ? 2 : 1) * m * n;
