@@ -177,6 +177,14 @@ static const conv_case conv_cases[] = {
     {3, 32, 1, 1, 8, 5, 5, .pad = {2, 2, 2, 2}},
     {4, 40, 4, 4, 36, 3, 3, .pad = {1, 1, 1, 1}},
     {7, 32, 2, 2, 24, 1, 1, .g = 2, .flags = BIAS},
+    /* onto 1x1 from larger planes, every pixel read by a tap of its own
+     * and most taps on padding (the taps' matrix product): 3x3 through
+     * 5x5 at stride 2, a 1x2 plane (stride 1 by 2), views; a transposed
+     * convolution from 1x1 onto 2x2 with a bias (output padding) */
+    {2, 7, 3, 3, 5, 5, 5, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {3, 6, 1, 2, 4, 3, 3, .s = {1, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS | VIEWS},
+    {2, 16, 1, 1, 8, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .opad = {1, 1},
+     .flags = TRANSPOSE | BIAS},
     /* 1-D */
     {2, 3, 0, 31, 4, 0, 3, .pad = {0, 1, 0, 1}, .flags = BIAS},
     {1, 4, 0, 64, 8, 0, 5, .s = {1, 2}, .pad = {0, 2, 0, 2}},

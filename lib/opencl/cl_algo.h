@@ -159,14 +159,17 @@ clnet_status clnet_cl_conv_transpose_direct3x3(clnet_device *dev, const clnet_op
                                                const clnet_tensor *x, const clnet_tensor *w,
                                                const clnet_tensor *b, clnet_tensor *y);
 
-/* A convolution between 1x1 planes that one tap of the window reads, as the
- * 1x1 convolution of that tap (cl_conv_tap.c). clnet_cl_conv_single_tap
- * runs a CONV or a CONV_TRANSPOSE (the data gradient) where
- * clnet_cl_single_tap_applies to the op's own geometry, and
- * clnet_cl_conv_backward_weights_tap a CONV_BACKWARD_WEIGHTS where it
- * applies to the forward's. */
+/* A convolution onto a 1x1 plane whose window reads each input pixel
+ * through a tap of its own, most taps reading padding, as a matrix product
+ * with the weights of the taps that read (cl_conv_tap.c; one tap from a 1x1
+ * plane). clnet_cl_conv_single_tap runs a CONV where
+ * clnet_cl_single_tap_applies to its geometry, or a CONV_TRANSPOSE (the
+ * data gradient) where clnet_cl_single_tap_transpose_applies to its own;
+ * clnet_cl_conv_backward_weights_tap a CONV_BACKWARD_WEIGHTS where the
+ * first applies to the forward's. */
 bool clnet_cl_single_tap_supports(const clnet_conv_params *p);
 bool clnet_cl_single_tap_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_single_tap_transpose_applies(const clnet_device *dev, const clnet_conv_geom *t);
 clnet_status clnet_cl_conv_single_tap(clnet_device *dev, const clnet_op *op,
                                       const clnet_tensor *x, const clnet_tensor *w,
                                       const clnet_tensor *b, clnet_tensor *y);

@@ -165,7 +165,7 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
     const clnet_conv_algo algo = op->u.conv.algo;
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
-        !winograd_forced(algo) && clnet_cl_single_tap_applies(dev, &g))
+        !winograd_forced(algo) && clnet_cl_single_tap_transpose_applies(dev, &g))
         return clnet_cl_conv_single_tap(dev, op, x, w, b, y);
     if (!b) {
         const clnet_conv_geom f = clnet_cl_forward_of_transpose(&g);

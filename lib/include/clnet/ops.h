@@ -243,7 +243,9 @@ typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_GEMM_1X1,      /* 1x1 convolution as GEMM, no im2col */
     CLNET_CONV_ALGO_WINOGRAD,      /* Winograd F(2x2, 3x3): stride 1, 3x3, no dilation */
     CLNET_CONV_ALGO_DEPTHWISE,     /* groups == C == K */
-    CLNET_CONV_ALGO_SINGLE_TAP,    /* 1x1 planes read by one tap: that tap's 1x1 convolution */
+    CLNET_CONV_ALGO_SINGLE_TAP,    /* a 1x1 output whose window reads each input pixel through
+                                      a tap of its own, most taps on padding (1x1 planes: one
+                                      tap's 1x1 convolution): a GEMM over those taps */
     CLNET_CONV_ALGO_DIRECT_3X3,    /* direct, output channels as vector lanes: 3x3, stride 1 or 2 */
     CLNET_CONV_ALGO_SPACE_TO_DEPTH, /* strides' phases as channels, then a stride-1 convolution:
                                        groups 1, dilation 1, a stride above 1 */
