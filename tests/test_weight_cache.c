@@ -370,12 +370,12 @@ int main(void)
         OK(ctx, clnet_device_set_weight_cache(dev, (size_t)64 << 20));
         check_case(ctx, dev, devs[r], &cases[i], &rng);
     }
-    /* Winograd keeps U (16 floats a filter), the single tap its matrix and
-     * the matrix's transpose (2) */
+    /* Winograd keeps U (16 floats a filter), the single tap the matrix of
+     * its reading tap (1), which the forward reads transposed */
     const struct {
         clnet_conv_algo algo;
         int per_weight;
-    } shared[] = {{CLNET_CONV_ALGO_WINOGRAD, 16}, {CLNET_CONV_ALGO_SINGLE_TAP, 2}};
+    } shared[] = {{CLNET_CONV_ALGO_WINOGRAD, 16}, {CLNET_CONV_ALGO_SINGLE_TAP, 1}};
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) {
         OK(ctx, clnet_device_set_weight_cache(dev, 0));
         OK(ctx, clnet_device_set_weight_cache(dev, (size_t)64 << 20));
