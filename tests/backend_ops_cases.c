@@ -38,6 +38,12 @@ static const conv_case conv_cases[] = {
     {2, 16, 9, 10, 24, 1, 1, .s = {2, 2}, .pad = {1, 0, 0, 1}, .flags = BIAS},
     {2, 16, 14, 16, 8, 1, 1, .s = {2, 2}, .pad = {0, 0, 1, 1}, .flags = BIAS | VIEWS},
     {2, 16, 0, 190, 8, 0, 1, .s = {1, 2}, .flags = BIAS},
+    /* strided layers whose output plane fills a few tiles of columns and a
+     * partial one (49, 78 and 100 pixels): the forward unrolls the images
+     * side by side, output rows at a time, groups and views too */
+    {3, 6, 14, 14, 10, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS | VIEWS},
+    {2, 8, 12, 25, 12, 1, 1, .s = {2, 2}, .g = 2, .flags = BIAS},
+    {2, 5, 20, 20, 7, 3, 3, .s = {2, 2}, .pad = {1, 1, 0, 0}},
     /* 3x3 */
     {2, 3, 31, 31, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {1, 16, 16, 16, 32, 3, 3, .pad = {1, 1, 1, 1}},
