@@ -37,6 +37,7 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define floatv CAT(float, VW)
+#define intv CAT(int, VW)
 #define vloadv CAT(vload, VW)
 #define vstorev CAT(vstore, VW)
 
@@ -71,7 +72,14 @@ typedef struct gemm_shape {
     int bias_off, has_bias, accumulate;
     int a_ns, a_kh, a_kw, a_dh, a_dw;
     int c_bs, a_trans;
+    int b_limit;
 } gemm_shape;
+
+#if VW == 16
+#define LANES (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#else
+#define LANES (int8)(0, 1, 2, 3, 4, 5, 6, 7)
+#endif
 
 /* Lanes j < count of row[j], zeros beyond: the right edge of B. */
 static inline floatv load_part(__global const float *row, int count)
@@ -216,8 +224,21 @@ static inline void gemm_tile(const int mr, const int nv, const bool may_trans,
         }
     }
 
+    /* A partial tile of columns loads whole vectors and keeps its own lanes
+     * (the others, never stored, kept clear of whatever lies beyond) where
+     * B goes on past the last row's tile (b_limit: one past B's last
+     * element), lane by lane only at B's very end: a GEMM per image of 49
+     * or 196 columns spent most of its time in the lane-by-lane loads of
+     * its last tile. */
+    const int b_last_row = s.b_off + img * s.b_ns + g * s.b_gs + n0 + (s.kc - 1) * s.ldb +
+                           (s.kh - 1) * s.b_dh + (s.kw - 1) * s.b_dw;
     if (cols == nr) {
         GEMM_LOOP(vloadv(v, brow))
+    } else if (b_last_row <= s.b_limit - nr) {
+        intv keep[NV_MAX];
+        _Pragma("unroll") for (int v = 0; v < nv; v++)
+            keep[v] = VW * v + LANES < cols;
+        GEMM_LOOP(select((floatv)0.0f, vloadv(v, brow), keep[v]))
     } else {
         GEMM_LOOP(load_part(brow + VW * v, cols - VW * v))
     }

@@ -16,6 +16,7 @@ typedef struct gemm_shape {
     cl_int bias_off, has_bias, accumulate;
     cl_int a_ns, a_kh, a_kw, a_dh, a_dw;
     cl_int c_bs, a_trans;
+    cl_int b_limit;
 } gemm_shape;
 
 /* The register tiles of one variant of cl/gemm_tiled.cl: VW lanes per
@@ -115,21 +116,27 @@ static bool fits(int64_t v)
     return v >= 0 && v <= INT_MAX;
 }
 
+/* B's last element: the end of its last row in the last matrix. */
+static int64_t b_last_of(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw)
+{
+    const int64_t kc = g->k / (kh * kw);
+    return g->b.off + (g->images - 1) * g->b.image_stride + (g->groups - 1) * g->b.group_stride +
+           (kc - 1) * g->b.ld + (kh - 1) * g->b_dh + (kw - 1) * g->b_dw + g->n - 1;
+}
+
 /* Every index the kernel forms, in int64 arithmetic: the last element of
  * each operand and every stride. */
 static bool batch_fits(const clnet_cl_gemm_batch *g, int64_t kh, int64_t kw, int64_t c_row,
                        int64_t c_valid, int64_t c_bs, int64_t a_kh, int64_t a_kw)
 {
-    const int64_t kc = g->k / (kh * kw), z = g->images * g->groups;
+    const int64_t z = g->images * g->groups;
     const int64_t a_start = g->a.off + (g->images - 1) * g->a.image_stride +
                             (g->groups - 1) * g->a.group_stride;
     const int64_t a_last = g->a_trans ? a_start + (g->k - 1) * g->a.ld + g->m - 1
                                       : a_start + ((g->m - 1) / (a_kh * a_kw)) * g->a.ld +
                                             (a_kh - 1) * g->a_dh + (a_kw - 1) * g->a_dw +
                                             g->k - 1;
-    const int64_t b_last = g->b.off + (g->images - 1) * g->b.image_stride +
-                           (g->groups - 1) * g->b.group_stride + (kc - 1) * g->b.ld +
-                           (kh - 1) * g->b_dh + (kw - 1) * g->b_dw + g->n - 1;
+    const int64_t b_last = b_last_of(g, kh, kw);
     const int64_t c_last = g->c.off + (g->images - 1) * g->c.image_stride +
                            (g->groups - 1) * g->c.group_stride + (g->m - 1) * g->c.ld +
                            (g->n - 1) / c_row * c_bs + c_valid - 1;
@@ -259,6 +266,10 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     if (st != CLNET_OK)
         return st;
     gemm_shape s = shape_of(g, kh, kw, c_row, c_valid, c_bs, a_kh, a_kw);
+    /* B's own elements bound the whole-vector loads of a partial tile,
+     * which thus never read what another operand (in the same buffer) is
+     * being written */
+    s.b_limit = (cl_int)(b_last_of(g, kh, kw) + 1);
     /* A bias-less launch still passes a valid buffer for the unused
      * pointer, which some drivers require. */
     cl_mem bias = g->bias ? g->bias : g->c.mem;
