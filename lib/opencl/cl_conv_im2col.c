@@ -203,13 +203,14 @@ static clnet_status unroll_chunk(clnet_device *dev, const clnet_conv_geom *g,
 }
 
 /* A strided layer whose image fills fewer than 8 tiles of columns and
- * leaves a partial one, which a GEMM per image runs lane by lane: side by
- * side, only the chunk's last tile is partial. `cb`, batch 32, PoCL's
- * threads pinned, forward medians, per image -> side by side: ResNet-50's
- * strided 1x1 onto 14x14 (196 columns, 512 -> 1024 channels) 31.3 -> 23.7
- * ms, onto 7x7 (1024 -> 2048) 49.0 -> 24.4, a 3x3 at stride 2 onto 7x7
- * (512 channels) 70.6 -> 50.7, onto 14x14 (256) level, 47.9 -> 48.5; onto
- * 28x28 (784 columns, 25 tiles) the GEMM per image stays. */
+ * leaves a partial one: side by side, only the chunk's last tile is
+ * partial. `cb`, batch 32, PoCL's threads pinned, forward medians, per
+ * image -> side by side: ResNet-50's strided 1x1 onto 14x14 (196 columns,
+ * 512 -> 1024 channels) 27.0 -> 23.9 ms, onto 7x7 (1024 -> 2048) 29.4 ->
+ * 25.0, a 3x3 at stride 2 onto 7x7 (512 channels) 54.4 -> 49.2 (before
+ * partial tiles loaded whole vectors, 31.3, 49.0, 70.6 per image); onto
+ * 14x14 with 256 channels level, 47.9 -> 48.5; onto 28x28 (784 columns,
+ * 25 tiles) the GEMM per image stays. */
 static bool few_tiles(const clnet_conv_geom *g)
 {
     const int64_t plane = g->oh * g->ow;
