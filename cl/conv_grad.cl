@@ -166,24 +166,13 @@ __kernel void dy_rows_grid(__global const float *dy, int dy_off, int dy_bs,
     const int valid = m < s.images && oh < s.oh && kcount > 0 ? s.ow : 0;
     const int plane = s.oh * s.ow;
     __global const float *src = dy + dy_off + m * dy_bs + k0 * plane + oh * s.ow;
-    for (int ow0 = 0; ow0 < valid; ow0 += VW) {
-        const int count = min(VW, valid - ow0);
-        float blk[VW][VW];
-        for (int k = 0; k < VW; k++) {
-            __global const float *r = src + min(k, kcount - 1) * plane + ow0;
-            if (count == VW) {
-                vstore16(k < kcount ? vload16(0, r) : (float16)0.0f, 0, blk[k]);
-            } else {
-                for (int j = 0; j < VW; j++)
-                    blk[k][j] = k < kcount && j < count ? r[j] : 0.0f;
-            }
-        }
-        for (int j = 0; j < count; j++) {
-            float t[VW];
-            for (int k = 0; k < VW; k++)
-                t[k] = blk[k][j];
-            vstore16(vload16(0, t), 0, out + (ow0 + j) * ldr);
-        }
+    /* a pixel's VW channels gathered from their planes into one vector (a
+     * block of VW x VW turned through private memory cost 2x) */
+    for (int ow = 0; ow < valid; ow++) {
+        float t[VW];
+        _Pragma("unroll") for (int k = 0; k < VW; k++)
+            t[k] = k < kcount ? src[k * plane + ow] : 0.0f;
+        vstore16(vload16(0, t), 0, out + ow * ldr);
     }
     for (int ow = valid; ow < wg; ow++)
         vstore16((float16)0.0f, 0, out + ow * ldr);
