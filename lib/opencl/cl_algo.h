@@ -230,13 +230,26 @@ clnet_status clnet_cl_conv_transpose_gemm(clnet_device *dev, const clnet_op *op,
                                           const clnet_tensor *b, clnet_tensor *y);
 
 /* The columns of forward convolution g's input images [n0, n0 + images)
- * side by side (cl/conv_grad.cl's im2col_chunk): row (c * KH + i) * KW + j
- * of every channel c of every group, column m * OH * OW + pixel, rows `ld`
- * apart from element `off` of col; columns from images * OH * OW up to ld
- * are zero. */
+ * side by side: row (c * KH + i) * KW + j of every channel c of every
+ * group, column m * OH * OW + pixel, rows `ld` apart from element `off` of
+ * col; columns from images * OH * OW up to ld are zero. A strided layer's
+ * output rows of a tile of columns or more go through cl/im2col.cl's im2col
+ * a row at a time, the rest through cl/conv_grad.cl's im2col_chunk a
+ * vector of columns at a time (lane by lane where one crosses an output
+ * row: always on 14x14 and 7x7). */
 clnet_status clnet_cl_im2col_images(clnet_device *dev, const clnet_conv_geom *g,
                                     const clnet_tensor *x, int64_t n0, int64_t images,
                                     cl_mem col, int64_t off, int64_t ld);
+
+/* cl/im2col.cl's im2col over x's images [n0, n0 + count) of forward
+ * convolution g (see the kernel): image i's row r at col_off + i * col_is +
+ * r * col_rs, and with col_end > 0 (side by side, col_is the plane) zeros
+ * from the last image's end up to col_end of every row. Queued on the
+ * device's queue. Errors: CLNET_ERR_BUILD, OpenCL-band statuses. */
+clnet_status clnet_cl_im2col_unroll(clnet_device *dev, const clnet_conv_geom *g,
+                                    const clnet_tensor *x, int64_t n0, int64_t count, cl_mem col,
+                                    int64_t col_off, int64_t col_is, int64_t col_rs,
+                                    int64_t col_end);
 
 /* The weight gradient of a depthwise convolution (groups == C == K): of
  * 3x3 undilated windows of stride 1 or 2 by clnet_cl_depthwise3x3_backward_

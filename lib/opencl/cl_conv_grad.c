@@ -279,6 +279,9 @@ clnet_status clnet_cl_im2col_images(clnet_device *dev, const clnet_conv_geom *g,
                                     const clnet_tensor *x, int64_t n0, int64_t images,
                                     cl_mem col, int64_t off, int64_t ld)
 {
+    const int64_t plane = g->oh * g->ow;
+    if ((g->stride_h > 1 || g->stride_w > 1) && plane >= CLNET_CL_GEMM_TILE_COLS)
+        return clnet_cl_im2col_unroll(dev, g, x, n0, images, col, off, plane, ld, ld);
     const grad_shape s = shape_of(g, images);
     return im2col_chunk(dev, x, n0, &s, col, (cl_int)off, (cl_int)ld);
 }
@@ -407,7 +410,7 @@ clnet_status clnet_cl_conv_backward_weights_gemm(clnet_device *dev, const clnet_
         const cl_int ld = (cl_int)a_ld(&f, &p, images);
         st = p.direct     ? CLNET_OK
              : p.implicit ? pad_chunk(dev, x, n0, &s, &p, scratch, (cl_int)a_off, ld)
-                          : im2col_chunk(dev, x, n0, &s, scratch, (cl_int)a_off, ld);
+                          : clnet_cl_im2col_images(dev, &f, x, n0, images, scratch, a_off, ld);
         if (st == CLNET_OK)
             st = dy_rows(dev, dy, n0, &s, &p, scratch, (cl_int)b_off,
                          (cl_int)b_rows(&p, images));

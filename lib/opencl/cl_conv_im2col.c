@@ -173,12 +173,10 @@ bool clnet_cl_im2col_narrow(const clnet_conv_geom *g)
     return 4 * g->oh * g->ow < 3 * clnet_cl_gemm_pad_cols(computed);
 }
 
-/* Unrolls the windows of x's images [n0, n0 + count) into the columns at
- * the start of the scratch buffer: image i's row r at i * col_is + r *
- * col_rs. */
-static clnet_status unroll_chunk(clnet_device *dev, const clnet_conv_geom *g,
-                                 const clnet_tensor *x, cl_mem scratch, int64_t n0, int64_t count,
-                                 int64_t col_is, int64_t col_rs)
+clnet_status clnet_cl_im2col_unroll(clnet_device *dev, const clnet_conv_geom *g,
+                                    const clnet_tensor *x, int64_t n0, int64_t count, cl_mem col,
+                                    int64_t col_off, int64_t col_is, int64_t col_rs,
+                                    int64_t col_end)
 {
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "im2col", NULL, "im2col", &kernel);
@@ -190,12 +188,13 @@ static clnet_status unroll_chunk(clnet_device *dev, const clnet_conv_geom *g,
      * reads stay between them */
     cl_int x_begin = (cl_int)xa.offset;
     cl_int x_end = (cl_int)(xa.offset + (g->n - 1) * xa.batch_stride + g->c * g->h * g->w);
-    cl_int is = (cl_int)col_is, rs = (cl_int)col_rs;
+    cl_int off = (cl_int)col_off, is = (cl_int)col_is, rs = (cl_int)col_rs,
+           end = (cl_int)col_end;
     im2col_shape s = im2col_shape_of(g, false);
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(xa.mem), CLNET_CL_ARG(x_off), CLNET_CL_ARG(xa.batch_stride),
-        CLNET_CL_ARG(x_begin), CLNET_CL_ARG(x_end), CLNET_CL_ARG(scratch), CLNET_CL_ARG(is),
-        CLNET_CL_ARG(rs), CLNET_CL_ARG(s),
+        CLNET_CL_ARG(x_begin), CLNET_CL_ARG(x_end), CLNET_CL_ARG(col), CLNET_CL_ARG(off),
+        CLNET_CL_ARG(is), CLNET_CL_ARG(rs), CLNET_CL_ARG(end), CLNET_CL_ARG(s),
     };
     const size_t global[3] = {(size_t)g->oh, (size_t)col_rows(g), (size_t)count};
     return clnet_cl_launch(dev, kernel, "im2col", (int)(sizeof args / sizeof args[0]), args, 3,
@@ -240,15 +239,10 @@ static clnet_status conv_side_by_side(clnet_device *dev, const clnet_conv_geom *
     if (st != CLNET_OK)
         return st;
     const int64_t y_bs = clnet_cl_targs(y).batch_stride;
-    /* a strided layer's images of a tile or more: im2col's output rows
-     * (im2col_chunk takes a vector of columns, lane by lane where it
-     * crosses a row of the output, i.e. always on 14x14 and 7x7) */
-    const bool whole_rows = !implicit(g) && plane >= CLNET_CL_GEMM_TILE_COLS;
     for (int64_t n0 = 0; n0 < g->n && st == CLNET_OK; n0 += chunk) {
         const int64_t count = g->n - n0 < chunk ? g->n - n0 : chunk;
         const int64_t ld = clnet_cl_gemm_pad_cols(count * plane);
-        st = whole_rows ? unroll_chunk(dev, g, x, scratch, n0, count, plane, ld)
-                        : clnet_cl_im2col_images(dev, g, x, n0, count, scratch, 0, ld);
+        st = clnet_cl_im2col_images(dev, g, x, n0, count, scratch, 0, ld);
         clnet_cl_gemm_batch gb = conv_gemm(g, w, b, y, n0, 1);
         gb.n = count * plane;
         gb.b = (clnet_cl_gemm_operand){scratch, 0, ld, 0,
@@ -312,8 +306,8 @@ clnet_status clnet_cl_conv_im2col(clnet_device *dev, const clnet_op *op, const c
     for (int64_t n0 = 0; n0 < g.n && st == CLNET_OK; n0 += chunk) {
         const int64_t count = g.n - n0 < chunk ? g.n - n0 : chunk;
         st = implicit(&g) ? pad_chunk(dev, &g, x, scratch, n0, count)
-                          : unroll_chunk(dev, &g, x, scratch, n0, count,
-                                         col_rows(&g) * g.oh * g.ow, g.oh * g.ow);
+                          : clnet_cl_im2col_unroll(dev, &g, x, n0, count, scratch, 0,
+                                                   col_rows(&g) * g.oh * g.ow, g.oh * g.ow, 0);
         if (st != CLNET_OK)
             break;
         clnet_cl_gemm_batch gb =
