@@ -25,8 +25,9 @@ static inline void store_part(__global float *dst, int count, float16 v)
     }
     float t[VW];
     vstore16(v, 0, t);
-    for (int j = 0; j < count; j++)
-        dst[j] = t[j];
+    for (int j = 0; j < VW; j++)
+        if (j < count)
+            dst[j] = t[j];
 }
 
 /* col[r][q] = x[m][c][oh*sh - ph + i*dh][ow*sw - pw + j*dw] for r = (c * KH

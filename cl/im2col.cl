@@ -21,8 +21,9 @@ static inline void store_part(__global float *row, int count, float16 val)
     }
     float v[VW];
     vstore16(val, 0, v);
-    for (int j = 0; j < count; j++)
-        row[j] = v[j];
+    for (int j = 0; j < VW; j++)
+        if (j < count)
+            row[j] = v[j];
 }
 
 /* xp[img][c][hp][wp] = x[img][c][hp - pad_h][wp - pad_w], zero outside x,
