@@ -304,6 +304,7 @@ static const struct forced_algo {
     {CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
     {CLNET_CONV_ALGO_DIRECT_3X3, "algo=direct_3x3,"},
     {CLNET_CONV_ALGO_SPACE_TO_DEPTH, "algo=space_to_depth,"},
+    {CLNET_CONV_ALGO_DIRECT_ROWS, "algo=direct_rows,"},
 };
 
 static void add_conv_forced(const conv_case *cc)
@@ -339,6 +340,8 @@ static void add_conv_fused_cases(void)
         {{2, 5, 9, 11, 20, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_DIRECT_3X3,
          "algo=direct_3x3,"},
         {{1, 48, 9, 11, 36, 1, 1, .flags = BIAS}, CLNET_CONV_ALGO_GEMM_1X1, "algo=gemm_1x1,"},
+        {{3, 6, 14, 14, 16, 5, 5, .pad = {2, 2, 2, 2}, .flags = BIAS},
+         CLNET_CONV_ALGO_DIRECT_ROWS, "algo=direct_rows,"},
         {{2, 8, 10, 37, 8, 3, 3, .pad = {1, 1, 1, 1}, .g = 8, .flags = BIAS},
          CLNET_CONV_ALGO_DEPTHWISE, "algo=depthwise,"},
         {{1, 6, 9, 9, 6, 3, 3, .pad = {1, 1, 1, 1}, .g = 6, .flags = VIEWS},
@@ -403,7 +406,30 @@ static void add_conv_backward(const conv_case *cc)
     add_conv_backward_as(cc, CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,");
     add_conv_backward_as(cc, CLNET_CONV_ALGO_WINOGRAD_4X4, "algo=winograd_4x4,");
     add_conv_backward_as(cc, CLNET_CONV_ALGO_SPACE_TO_DEPTH, "algo=space_to_depth,");
+    add_conv_backward_as(cc, CLNET_CONV_ALGO_DIRECT_ROWS, "algo=direct_rows,");
 }
+
+/* The row kernels (forced by DIRECT_ROWS; cl_conv_rows.c): LeNet-5's
+ * layers and the forward of conv2's data gradient (padding 4), output rows
+ * of 16, 17, 28 and 32 lanes, output channels that leave the last block of
+ * 8 or 4 partly beyond K (it repeats channel K - 1), one output channel, a
+ * window wider than tall with asymmetric padding, 1-D, views, and 1x1
+ * planes whose images are smaller than a vector (every image on the
+ * lane-by-lane edge path). Three images or more, so that some are
+ * interior. */
+static const conv_case rows_cases[] = {
+    {3, 6, 14, 14, 16, 5, 5, .flags = BIAS},
+    {3, 1, 32, 32, 6, 5, 5, .flags = BIAS},
+    {3, 16, 10, 10, 6, 5, 5, .pad = {4, 4, 4, 4}},
+    {3, 2, 20, 20, 3, 5, 5, .flags = 0},
+    {3, 2, 36, 36, 9, 5, 5, .flags = BIAS},
+    {3, 4, 21, 21, 2, 5, 5, .flags = 0},
+    {4, 3, 17, 17, 1, 5, 5, .pad = {2, 2, 2, 2}},
+    {3, 3, 11, 9, 5, 5, 3, .pad = {2, 1, 0, 2}, .flags = BIAS},
+    {3, 4, 0, 30, 6, 0, 5, .pad = {0, 2, 0, 2}, .flags = BIAS},
+    {3, 6, 10, 10, 7, 5, 5, .pad = {2, 2, 2, 2}, .flags = BIAS | VIEWS},
+    {5, 1, 1, 1, 2, 3, 3, .pad = {1, 1, 1, 1}},
+};
 
 /* The direct 3x3 weight gradient (forced by DIRECT_3X3; cl_conv_wgrad.c):
  * ResNet-20's shapes at batch 1 and its downsampling layer, odd planes,
@@ -1182,6 +1208,10 @@ void add_forward_cases(void)
             add_conv_forced(&conv_cases[i]);
         else
             add_conv_transpose_forced(&conv_cases[i]);
+    for (size_t i = 0; i < sizeof rows_cases / sizeof rows_cases[0]; i++) {
+        add_conv(&rows_cases[i]);
+        add_conv_forced(&rows_cases[i]);
+    }
     add_conv_fused_cases();
     for_each_pool_case(add_pool);
     add_unpool(CLNET_OP_UNPOOL, 2, 3, 4, 4, 8, 8, 2, 2, 0);
@@ -1197,6 +1227,10 @@ void add_forward_cases(void)
             add_conv_backward(&conv_cases[i]);
     for (size_t i = 0; i < sizeof wgrad3x3_cases / sizeof wgrad3x3_cases[0]; i++)
         add_conv_backward_as(&wgrad3x3_cases[i], CLNET_CONV_ALGO_DIRECT_3X3, "algo=direct_3x3,");
+    for (size_t i = 0; i < sizeof rows_cases / sizeof rows_cases[0]; i++) {
+        add_conv_backward_as(&rows_cases[i], CLNET_CONV_ALGO_AUTO, "");
+        add_conv_backward_as(&rows_cases[i], CLNET_CONV_ALGO_DIRECT_ROWS, "algo=direct_rows,");
+    }
     for (size_t i = 0; i < sizeof wgrad_winograd_cases / sizeof wgrad_winograd_cases[0]; i++) {
         add_conv_backward_as(&wgrad_winograd_cases[i], CLNET_CONV_ALGO_AUTO, "");
         add_conv_backward_as(&wgrad_winograd_cases[i], CLNET_CONV_ALGO_WINOGRAD, "algo=winograd,");

@@ -34,6 +34,8 @@ static const clnet_cl_conv_impl impls[] = {
      clnet_cl_winograd4_applies, clnet_cl_winograd4_preferred, clnet_cl_conv_winograd4, true},
     {CLNET_CONV_ALGO_WINOGRAD, "winograd", clnet_cl_winograd_supports,
      clnet_cl_winograd_applies, clnet_cl_winograd_preferred, clnet_cl_conv_winograd2, true},
+    {CLNET_CONV_ALGO_DIRECT_ROWS, "direct_rows", clnet_cl_rows_supports, clnet_cl_rows_applies,
+     clnet_cl_rows_preferred, clnet_cl_conv_rows, true},
     {CLNET_CONV_ALGO_GEMM_1X1, "gemm_1x1", clnet_cl_gemm1x1_supports, clnet_cl_gemm1x1_applies,
      clnet_cl_gemm1x1_preferred, clnet_cl_conv_gemm1x1, false},
     {CLNET_CONV_ALGO_IM2COL, "im2col", NULL, clnet_cl_im2col_applies, clnet_cl_im2col_preferred,

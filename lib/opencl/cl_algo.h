@@ -159,6 +159,30 @@ clnet_status clnet_cl_conv_transpose_direct3x3(clnet_device *dev, const clnet_op
                                                const clnet_tensor *x, const clnet_tensor *w,
                                                const clnet_tensor *b, clnet_tensor *y);
 
+/* Direct convolution with an output row's columns as vector lanes
+ * (cl_conv_rows.c): stride 1, no dilation, one group, windows at most 5
+ * wide. clnet_cl_conv_rows runs a CONV, `preferred` its static rule;
+ * clnet_cl_conv_transpose_rows a CONV_TRANSPOSE (the data gradient) of
+ * stride 1 as the forward convolution of its rotated weights, where
+ * `transpose_applies` says so for its geometry t (with `preferred`:
+ * whether the static rule takes it); clnet_cl_conv_backward_weights_rows
+ * a CONV_BACKWARD_WEIGHTS whose forward geometry g `applies` takes,
+ * `weights_preferred` the static rule. */
+bool clnet_cl_rows_supports(const clnet_conv_params *p);
+bool clnet_cl_rows_applies(const clnet_device *dev, const clnet_conv_geom *g);
+bool clnet_cl_rows_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_rows(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
+                                const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y);
+bool clnet_cl_rows_transpose_applies(const clnet_device *dev, const clnet_conv_geom *t,
+                                     bool preferred);
+clnet_status clnet_cl_conv_transpose_rows(clnet_device *dev, const clnet_op *op,
+                                          const clnet_tensor *x, const clnet_tensor *w,
+                                          const clnet_tensor *b, clnet_tensor *y);
+bool clnet_cl_rows_weights_preferred(const clnet_device *dev, const clnet_conv_geom *g);
+clnet_status clnet_cl_conv_backward_weights_rows(clnet_device *dev, const clnet_op *op,
+                                                 const clnet_tensor *x, const clnet_tensor *dy,
+                                                 clnet_tensor *dw);
+
 /* A convolution onto a 1x1 plane whose window reads each input pixel
  * through a tap of its own, most taps reading padding, as a matrix product
  * with the weights of the taps that read (cl_conv_tap.c; one tap from a 1x1

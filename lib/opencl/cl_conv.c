@@ -133,6 +133,13 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
             return clnet_cl_conv_backward_weights_tap(dev, op, in[0], in[1], out[0]);
         if (s2d_chosen(dev, op, &g))
             return clnet_cl_conv_backward_weights_s2d(dev, op, in[0], in[1], out[0]);
+        /* DIRECT_ROWS forces the row kernel where it applies. */
+        if (op->u.conv.algo == CLNET_CONV_ALGO_DIRECT_ROWS
+                ? clnet_cl_rows_applies(dev, &g)
+                : op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
+                      op->u.conv.algo != CLNET_CONV_ALGO_IM2COL &&
+                      clnet_cl_rows_weights_preferred(dev, &g))
+            return clnet_cl_conv_backward_weights_rows(dev, op, in[0], in[1], out[0]);
         if (op->u.conv.algo != CLNET_CONV_ALGO_DIRECT &&
             op->u.conv.algo != CLNET_CONV_ALGO_IM2COL && clnet_cl_depthwise_weights_applies(&g))
             return clnet_cl_depthwise_backward_weights(dev, op, in[0], in[1], out[0]);
@@ -172,6 +179,12 @@ clnet_status clnet_cl_run_conv(clnet_device *dev, const clnet_op *op, int nin,
         if (s2d_chosen(dev, op, &f))
             return clnet_cl_conv_transpose_s2d(dev, op, x, w, y);
     }
+    /* DIRECT_ROWS forces the row kernel where it applies. */
+    if (algo == CLNET_CONV_ALGO_DIRECT_ROWS
+            ? clnet_cl_rows_transpose_applies(dev, &g, false)
+            : algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
+                  !winograd_forced(algo) && clnet_cl_rows_transpose_applies(dev, &g, true))
+        return clnet_cl_conv_transpose_rows(dev, op, x, w, b, y);
     if (algo != CLNET_CONV_ALGO_DIRECT && algo != CLNET_CONV_ALGO_IM2COL &&
         !winograd_forced(algo) && clnet_cl_depthwise3x3_transpose_applies(&g))
         return clnet_cl_conv_transpose_depthwise3x3(dev, op, x, w, b, y);

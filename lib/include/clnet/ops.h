@@ -234,7 +234,9 @@ typedef struct clnet_act_params {
  * gradient of a 3x3 stride-1 one, DIRECT_3X3 the direct 3x3 weight
  * gradient (stride 1 or 2, groups 1) on OpenCL, SPACE_TO_DEPTH the
  * rewrite of both gradients (groups 1, dilation 1, a stride above 1; for
- * CONV_TRANSPOSE, no bias) on OpenCL, and any value that does not apply
+ * CONV_TRANSPOSE, no bias) on OpenCL, DIRECT_ROWS the row kernels for
+ * both gradients of such a convolution (the data gradient as the forward
+ * convolution of the rotated weights) on OpenCL, and any value that does not apply
  * leaves the choice to the backend. */
 typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_AUTO = 0,
@@ -250,6 +252,8 @@ typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_SPACE_TO_DEPTH, /* strides' phases as channels, then a stride-1 convolution:
                                        groups 1, dilation 1, a stride above 1 */
     CLNET_CONV_ALGO_WINOGRAD_4X4,  /* Winograd F(4x4, 3x3): as WINOGRAD, 4x4 output tiles */
+    CLNET_CONV_ALGO_DIRECT_ROWS,   /* direct, an output row's columns as vector lanes: stride 1,
+                                      no dilation, groups 1, windows at most 5 wide */
     CLNET_CONV_ALGO_COUNT
 } clnet_conv_algo;
 

@@ -1,0 +1,187 @@
+/* conv_rows.cl - direct convolution of small planes with an output row's
+ * columns as vector lanes (see lib/opencl/cl_conv_rows.c): stride 1, no
+ * dilation, one group, output rows of at most two vectors. The padding is
+ * read as masked lanes, so a layer is one launch where the GEMM paths need
+ * a padded copy, partial tiles and several passes: LeNet-5's layers and
+ * their gradients, whose few channels leave a GEMM little to do per
+ * launch. */
+
+/* Layout shared with `rows_shape` in cl_conv_rows.c (ints only): x (N, C,
+ * H, W), w (K, C, KH, KW), y (N, K, OH, OW) of the forward convolution;
+ * nv = vectors of output columns a row. */
+typedef struct rows_shape {
+    int c, h, w, k, oh, ow, kh, kw, pad_h, pad_w, nv;
+} rows_shape;
+
+#define VW 16
+#define WB 4   /* output channels a work-item of conv_rows_wgrad */
+#define QMAX 5 /* window columns at most */
+
+#define LANE_INDEX (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+
+CLNET_DEFINE_ACTIVATE(activate16, float16)
+
+/* Elements row + i0 .. row + i0 + VW - 1 of a buffer, zero for the lanes
+ * whose column i0 + l lies outside [0, width): one vector load, masked,
+ * unless `edge` (an image at either end of the tensor, elements [begin,
+ * end)), where lanes that would fall outside the tensor are read one by
+ * one. Always inlined: a call would spill the caller's accumulators. */
+static inline __attribute__((always_inline)) float16
+row_window(__global const float *p, int row, int i0, int width, bool edge, int begin, int end)
+{
+    const int start = row + i0;
+    if (!edge || (start >= begin && start + VW <= end)) {
+        const int16 col = (int16)(i0) + LANE_INDEX;
+        return select((float16)(0.0f), vload16(0, p + start), col >= 0 && col < width);
+    }
+    float t[VW];
+#pragma unroll
+    for (int l = 0; l < VW; l++)
+        t[l] = i0 + l >= 0 && i0 + l < width ? p[start + l] : 0.0f;
+    return vload16(0, t);
+}
+
+/* Whether the vector loads of an image of `size` elements from `base`,
+ * reaching `before` elements before it and `after` past it, could leave
+ * the tensor's elements [begin, end): row_window's `edge`. */
+static inline bool edge_image(int base, int size, int before, int after, int begin, int end)
+{
+    return base - before < begin || base + size + after > end;
+}
+
+static inline void store_lanes(__global float *dst, int count, float16 v)
+{
+    if (count == VW) {
+        vstore16(v, 0, dst);
+        return;
+    }
+    float t[VW];
+    vstore16(v, 0, t);
+#pragma unroll
+    for (int l = 0; l < VW; l++)
+        if (l < count)
+            dst[l] = t[l];
+}
+
+/* acc[kb] += the window of output vector v of row oy of image img times
+ * the weights of output channel k0 + kb, over every input channel and the
+ * window's rows inside x. Channels past K read channel K - 1's weights
+ * (their sums are dropped). Tap (r, q) of input channel c is wk[kb][c *
+ * w_c + tap0 + step * (r * KW + q)]: step -1 from the last tap reads a
+ * transposed convolution's weights rotated by 180 degrees. */
+#define ROWS_ACCUMULATE(KB, edge)                                                        \
+    for (int c = 0; c < s.c; c++)                                                        \
+        for (int r = r0; r < r1; r++) {                                                  \
+            const int row = x_off + img * x_bs + (c * s.h + oy - s.pad_h + r) * s.w;    \
+            const int wt = c * w_c + tap0 + step * r * s.kw;                             \
+            _Pragma("unroll") for (int q = 0; q < QMAX; q++) if (q < s.kw) {             \
+                const float16 xv =                                                       \
+                    row_window(x, row, v * VW - s.pad_w + q, s.w, edge, x_off, x_end);   \
+                _Pragma("unroll") for (int kb = 0; kb < KB; kb++)                        \
+                    acc[kb] = fma(xv, (float16)(wk[kb][wt + step * q]), acc[kb]);        \
+            }                                                                            \
+        }
+
+/* conv_rows_k<KB>: y[img][k0 + kb][oy][v * VW ...] for kb < KB (those below
+ * K), plus bias and the fused activation. Grid: dim 0 = output rows times
+ * nv (vector v of row oy at oy * nv + v), dim 1 = blocks of KB output
+ * channels, dim 2 = images. x_end: one past x's last element; w_k and w_c:
+ * w's output- and input-channel strides; rotated: read the taps backwards
+ * (the data gradient: a CONV_TRANSPOSE's weights). */
+#define ROWS_KERNEL(KB)                                                                  \
+    __kernel void conv_rows_k##KB(                                                       \
+        __global const float *x, int x_off, int x_bs, int x_end, __global const float *w, \
+        int w_off, int w_k, int w_c, int rotated, __global const float *b, int b_off,    \
+        int has_bias, __global float *y, int y_off, int y_bs, rows_shape s, int act_fn,  \
+        float act_alpha)                                                                 \
+    {                                                                                    \
+        const int oy = get_global_id(0) / s.nv, v = get_global_id(0) % s.nv;             \
+        const int k0 = get_global_id(1) * KB, img = get_global_id(2);                    \
+        const int tap0 = rotated ? s.kh * s.kw - 1 : 0, step = rotated ? -1 : 1;         \
+        const int r0 = max(0, s.pad_h - oy), r1 = min(s.kh, s.h + s.pad_h - oy);         \
+        float16 acc[KB];                                                                 \
+        __global const float *wk[KB];                                                    \
+        _Pragma("unroll") for (int kb = 0; kb < KB; kb++) {                              \
+            acc[kb] = (float16)(0.0f);                                                   \
+            wk[kb] = w + w_off + min(k0 + kb, s.k - 1) * w_k;                            \
+        }                                                                                \
+        if (edge_image(x_off + img * x_bs, s.c * s.h * s.w, s.pad_w, s.nv * VW + s.kw,    \
+                       x_off, x_end)) {                                                  \
+            ROWS_ACCUMULATE(KB, true)                                                    \
+        } else {                                                                         \
+            ROWS_ACCUMULATE(KB, false)                                                   \
+        }                                                                                \
+        __global float *yv = y + y_off + img * y_bs + (k0 * s.oh + oy) * s.ow + v * VW;  \
+        const int count = min(VW, s.ow - v * VW);                                        \
+        _Pragma("unroll") for (int kb = 0; kb < KB; kb++) if (k0 + kb < s.k) {           \
+            const float bias = has_bias ? b[b_off + k0 + kb] : 0.0f;                     \
+            store_lanes(yv + kb * s.oh * s.ow, count,                                    \
+                        activate16(acc[kb] + bias, act_fn, act_alpha));                  \
+        }                                                                                \
+    }
+
+ROWS_KERNEL(8)
+ROWS_KERNEL(6)
+ROWS_KERNEL(4)
+ROWS_KERNEL(1)
+
+/* acc[kb][q] += dy row oy of channel k0 + kb times the input row it reads
+ * through window row r, shifted by q, for image img. */
+#define WGRAD_ACCUMULATE(edge)                                                           \
+        for (int oy = oy0; oy < oy1; oy++) {                                             \
+            const int xrow = x_off + img * x_bs + (c * s.h + oy - s.pad_h + r) * s.w;   \
+            const int dyrow = dy_off + img * dy_bs + (k0 * s.oh + oy) * s.ow;            \
+            {                                                                            \
+                float16 d[WB];                                                           \
+                _Pragma("unroll") for (int kb = 0; kb < WB; kb++)                        \
+                    d[kb] = row_window(dy, dyrow + min(kb, kbn - 1) * s.oh * s.ow, v * VW, \
+                                       s.ow, edge, dy_off, dy_end);                      \
+                _Pragma("unroll") for (int q = 0; q < QMAX; q++) if (q < s.kw) {         \
+                    /* the columns up to the output's last only: a value   \
+                     * past it times a zero of d could be NaN */            \
+                    const float16 xv = row_window(x, xrow, v * VW - s.pad_w + q,         \
+                                                  min(s.w, s.ow - s.pad_w + q), edge,    \
+                                                  x_off, x_end);                         \
+                    _Pragma("unroll") for (int kb = 0; kb < WB; kb++)                    \
+                        acc[kb][q] = fma(d[kb], xv, acc[kb][q]);                         \
+                }                                                                        \
+            }                                                                            \
+        }
+
+/* dw[k0 + kb][c][r][:] = sum over images and output pixels of dy[k0 + kb]
+ * times the input pixel each tap reads, for kb < WB (those below K; the
+ * rest repeat channel K - 1 and are dropped): the sums stay in vectors of
+ * output columns until the end. Grid: dim 0 = (c, r) as c * KH + r, dim 1
+ * = blocks of WB output channels. dw_k: dw's output-channel stride. */
+__kernel void conv_rows_wgrad(__global const float *x, int x_off, int x_bs, int x_end,
+                              __global const float *dy, int dy_off, int dy_bs, int dy_end,
+                              __global float *dw, int dw_off, int dw_k, rows_shape s,
+                              int images)
+{
+    const int c = get_global_id(0) / s.kh, r = get_global_id(0) % s.kh;
+    const int k0 = get_global_id(1) * WB, kbn = min(WB, s.k - k0);
+    const int oy0 = max(0, s.pad_h - r), oy1 = min(s.oh, s.h + s.pad_h - r);
+    float16 acc[WB][QMAX];
+#pragma unroll
+    for (int kb = 0; kb < WB; kb++)
+#pragma unroll
+        for (int q = 0; q < QMAX; q++)
+            acc[kb][q] = (float16)(0.0f);
+    for (int v = 0; v < s.nv; v++)
+    for (int img = 0; img < images; img++) {
+        if (edge_image(x_off + img * x_bs, s.c * s.h * s.w, s.pad_w, s.nv * VW + s.kw, x_off,
+                       x_end) ||
+            edge_image(dy_off + img * dy_bs, s.k * s.oh * s.ow, 0, s.nv * VW, dy_off, dy_end)) {
+            WGRAD_ACCUMULATE(true)
+        } else {
+            WGRAD_ACCUMULATE(false)
+        }
+    }
+    const int taps = s.kh * s.kw;
+#pragma unroll
+    for (int kb = 0; kb < WB; kb++)
+#pragma unroll
+        for (int q = 0; q < QMAX; q++)
+            if (kb < kbn && q < s.kw)
+                dw[dw_off + (k0 + kb) * dw_k + c * taps + r * s.kw + q] = sum16(acc[kb][q]);
+}

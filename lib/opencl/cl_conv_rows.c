@@ -1,0 +1,185 @@
+/* cl_conv_rows.c - ALGO_DIRECT_ROWS: direct convolution with an output
+ * row's columns as vector lanes and the padding read as masked lanes
+ * (cl/conv_rows.cl): stride 1, no dilation, one group, windows at most 5
+ * wide. A layer, its data gradient (the forward convolution of its rotated
+ * weights, read rotated in place) and its weight gradient are one launch
+ * each. On LeNet-5's layers at batch 32 (PoCL, 2 cores) the GEMM paths
+ * spent more time padding, tiling and summing partial products than
+ * multiplying: see clnet_cl_rows_preferred. */
+#include "opencl/cl_algo.h"
+
+#define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+/* VW, WB and QMAX of cl/conv_rows.cl; the static rules' widest output
+ * rows, in vectors. */
+#define ROWS_VW 16
+#define ROWS_NV 2
+#define ROWS_WB 4
+#define ROWS_QMAX 5
+
+/* Mirrors `rows_shape` in cl/conv_rows.cl (cl_int fields only). */
+typedef struct rows_shape {
+    cl_int c, h, w, k, oh, ow, kh, kw, pad_h, pad_w, nv;
+} rows_shape;
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+static rows_shape rows_shape_of(const clnet_conv_geom *g)
+{
+    return (rows_shape){(cl_int)g->c,  (cl_int)g->h,  (cl_int)g->w,     (cl_int)g->k,
+                        (cl_int)g->oh, (cl_int)g->ow, (cl_int)g->kh,    (cl_int)g->kw,
+                        (cl_int)g->pad_h, (cl_int)g->pad_w,
+                        (cl_int)ceil_div(g->ow, ROWS_VW)};
+}
+
+/* One past the last element of an (N, C, H, W) tensor's buffer view. */
+static cl_int end_of(const clnet_cl_tensor_args *a, int64_t n, int64_t image)
+{
+    return (cl_int)(a->offset + (n - 1) * a->batch_stride + image);
+}
+
+bool clnet_cl_rows_supports(const clnet_conv_params *p)
+{
+    return p->groups == 1 && p->stride[0] == 1 && p->stride[1] == 1 && p->dilation[0] == 1 &&
+           p->dilation[1] == 1 && p->kernel[1] <= ROWS_QMAX;
+}
+
+bool clnet_cl_rows_applies(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    (void)dev;
+    return g->groups == 1 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1 &&
+           g->dil_w == 1 && g->kw <= ROWS_QMAX;
+}
+
+/* Measured at batch 32 (PoCL, 2 cores, the op timed alone, kernel timer):
+ * LeNet-5's data gradients, forward convolutions of the rotated weights
+ * with padding 4, 0.78 -> 0.19-0.22 ms (conv1, one output channel: the
+ * GEMMs do not take it, the generic direct kernel did) and 0.35-0.60 ->
+ * 0.14-0.16 ms (conv2, 16 -> 6 channels: flipped weights, padded copy and
+ * GEMM before); 16 -> 16 channels, 5x5 with padding 2 on 32x32, 1.85 ->
+ * 1.59 ms forward. Unpadded layers the GEMM takes stay with it: on
+ * LeNet-5's own forwards it was as fast (conv2, 0.11-0.13 ms) or twice as
+ * fast (conv1, 6 output channels: 0.05 against 0.10 ms). 5x5 windows over
+ * at most 256 channel pairs and output rows of at most two vectors only:
+ * the 3x3 layers have kernels of their own, nothing else was measured. */
+bool clnet_cl_rows_preferred(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    const bool padded = g->pad_h > 0 || g->pad_w > 0 || g->oh + g->kh - 1 != g->h ||
+                        g->ow + g->kw - 1 != g->w;
+    return clnet_cl_rows_applies(dev, g) && g->ow <= ROWS_NV * ROWS_VW && g->kh * g->kw >= 25 &&
+           g->c * g->k <= 256 && (padded || !clnet_cl_im2col_preferred(dev, g));
+}
+
+/* The forward convolution of geometry g (a CONV_TRANSPOSE's: its rotated
+ * weights, from its own input channels to its output's) into y. */
+static clnet_status launch_rows(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
+                                const clnet_tensor *x, const clnet_tensor *w,
+                                const clnet_tensor *b, clnet_tensor *y)
+{
+    /* output channels a work-item: the kernels' blocks of 8, 6, 4 and 1 (a
+     * block past K repeats channel K - 1, its sums dropped) */
+    const int64_t kb = g->k >= 7 ? 8 : g->k >= 5 ? 6 : g->k >= 2 ? 4 : 1;
+    static const char *const names[] = {"conv_rows_k1", "conv_rows_k4", "conv_rows_k6",
+                                        "conv_rows_k8"};
+    const char *name = names[(kb >= 4) + (kb >= 6) + (kb >= 8)];
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "conv_rows", NULL, name, &kernel);
+    if (st != CLNET_OK)
+        return st;
+    const bool rotated = op->kind == CLNET_OP_CONV_TRANSPOSE;
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), wa = clnet_cl_targs(w), ya = clnet_cl_targs(y);
+    clnet_cl_tensor_args ba = {NULL, 0, 0};
+    if (b)
+        ba = clnet_cl_targs(b);
+    /* w is (K, C, KH, KW), or a CONV_TRANSPOSE's (C, K, KH, KW) */
+    const cl_int taps = (cl_int)(g->kh * g->kw);
+    cl_int w_k = rotated ? taps : wa.batch_stride, w_c = rotated ? wa.batch_stride : taps;
+    cl_int rot = rotated, x_end = end_of(&xa, g->n, g->c * g->h * g->w), has_bias = b != NULL;
+    cl_int act_fn;
+    cl_float act_alpha;
+    clnet_cl_fused_act(op, &act_fn, &act_alpha);
+    rows_shape s = rows_shape_of(g);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa),     CLNET_CL_ARG(x_end),  CLNET_CL_ARG(wa.mem),
+        CLNET_CL_ARG(wa.offset), CLNET_CL_ARG(w_k),    CLNET_CL_ARG(w_c),
+        CLNET_CL_ARG(rot),       CLNET_CL_ARG(ba.mem), CLNET_CL_ARG(ba.offset),
+        CLNET_CL_ARG(has_bias),  CLNET_CL_TENSOR(ya),  CLNET_CL_ARG(s),
+        CLNET_CL_ARG(act_fn),    CLNET_CL_ARG(act_alpha),
+    };
+    const size_t global[3] = {(size_t)(g->oh * s.nv), (size_t)ceil_div(g->k, kb), (size_t)g->n};
+    /* one work-item a group: PoCL kept a larger group's accumulators in
+     * memory across the loops (3-5x slower) */
+    const size_t local[3] = {1, 1, 1};
+    return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 3, global, local);
+}
+
+clnet_status clnet_cl_conv_rows(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
+                                const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
+{
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
+    return launch_rows(dev, op, &g, x, w, b, y);
+}
+
+/* A stride-1 CONV_TRANSPOSE of geometry t is the forward convolution of
+ * its rotated weights with the window's span less its padding as padding
+ * (negative where the transposed op crops more than the span: the kernel
+ * reads no row or column outside x either way). */
+static clnet_conv_geom rotated_forward_of(const clnet_conv_geom *t)
+{
+    clnet_conv_geom f = *t;
+    f.pad_h = t->kh - 1 - t->pad_h;
+    f.pad_w = t->kw - 1 - t->pad_w;
+    return f;
+}
+
+bool clnet_cl_rows_transpose_applies(const clnet_device *dev, const clnet_conv_geom *t,
+                                     bool preferred)
+{
+    const clnet_conv_geom f = rotated_forward_of(t);
+    return preferred ? clnet_cl_rows_preferred(dev, &f) : clnet_cl_rows_applies(dev, &f);
+}
+
+clnet_status clnet_cl_conv_transpose_rows(clnet_device *dev, const clnet_op *op,
+                                          const clnet_tensor *x, const clnet_tensor *w,
+                                          const clnet_tensor *b, clnet_tensor *y)
+{
+    const clnet_conv_geom t = clnet_conv_geom_of(op, x, w, y);
+    const clnet_conv_geom f = rotated_forward_of(&t);
+    return launch_rows(dev, op, &f, x, w, b, y);
+}
+
+/* The GEMM path's weight gradient is four launches (padded copy, dy's
+ * rows, the GEMM, the partial sums): on LeNet-5's layers at batch 32 it
+ * took 0.60 (conv1) and 0.46-0.50 ms (conv2) against 0.13 and 0.20-0.23
+ * ms here; on 16 -> 16 channels, 5x5 on 32x32, 3.6-4.0 against 3.1-3.2. */
+bool clnet_cl_rows_weights_preferred(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    return clnet_cl_rows_applies(dev, g) && g->ow <= ROWS_NV * ROWS_VW &&
+           g->kh * g->kw >= 25 && g->c * g->k <= 256;
+}
+
+clnet_status clnet_cl_conv_backward_weights_rows(clnet_device *dev, const clnet_op *op,
+                                                 const clnet_tensor *x, const clnet_tensor *dy,
+                                                 clnet_tensor *dw)
+{
+    const clnet_conv_geom g = clnet_conv_geom_of(op, x, dw, dy);
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "conv_rows", NULL, "conv_rows_wgrad", &kernel);
+    if (st != CLNET_OK)
+        return st;
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
+    clnet_cl_tensor_args dwa = clnet_cl_targs(dw);
+    cl_int x_end = end_of(&xa, g.n, g.c * g.h * g.w);
+    cl_int dy_end = end_of(&dya, g.n, g.k * g.oh * g.ow), images = (cl_int)g.n;
+    rows_shape s = rows_shape_of(&g);
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(xa),      CLNET_CL_ARG(x_end), CLNET_CL_TENSOR(dya),
+        CLNET_CL_ARG(dy_end),     CLNET_CL_TENSOR(dwa),
+        CLNET_CL_ARG(s),          CLNET_CL_ARG(images),
+    };
+    const size_t global[2] = {(size_t)(g.c * g.kh), (size_t)ceil_div(g.k, ROWS_WB)};
+    const size_t local[2] = {1, 1}; /* as launch_rows's */
+    return clnet_cl_launch(dev, kernel, "conv_rows_wgrad", NARGS(args), args, 2, global, local);
+}
