@@ -14,26 +14,34 @@ typedef struct rows_shape {
 } rows_shape;
 
 #define VW 16
-#define WB 4   /* output channels a work-item of conv_rows_wgrad */
+#define WB 3   /* output channels a work-item of conv_rows_wgrad (LeNet-5's 6 in two) */
 #define QMAX 5 /* window columns at most */
 
 #define LANE_INDEX (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 
 CLNET_DEFINE_ACTIVATE(activate16, float16)
 
+/* The lanes of a window whose columns i0 + l lie in [0, width): -1. */
+static inline int16 lanes_inside(int i0, int width)
+{
+    const int16 col = (int16)(i0) + LANE_INDEX;
+    return col >= 0 && col < width;
+}
+
 /* Elements row + i0 .. row + i0 + VW - 1 of a buffer, zero for the lanes
- * whose column i0 + l lies outside [0, width): one vector load, masked,
- * unless `edge` (an image at either end of the tensor, elements [begin,
- * end)), where lanes that would fall outside the tensor are read one by
- * one. Always inlined: a call would spill the caller's accumulators. */
+ * whose column i0 + l lies outside [0, width) (`inside`, that test's
+ * lanes_inside, computed once by the caller outside its loops): one vector
+ * load, masked, unless `edge` (an image at either end of the tensor,
+ * elements [begin, end)), where lanes that would fall outside the tensor
+ * are read one by one. Always inlined: a call would spill the caller's
+ * accumulators. */
 static inline __attribute__((always_inline)) float16
-row_window(__global const float *p, int row, int i0, int width, bool edge, int begin, int end)
+row_window(__global const float *p, int row, int i0, int width, int16 inside, bool edge,
+           int begin, int end)
 {
     const int start = row + i0;
-    if (!edge || (start >= begin && start + VW <= end)) {
-        const int16 col = (int16)(i0) + LANE_INDEX;
-        return select((float16)(0.0f), vload16(0, p + start), col >= 0 && col < width);
-    }
+    if (!edge || (start >= begin && start + VW <= end))
+        return select((float16)(0.0f), vload16(0, p + start), inside);
     float t[VW];
 #pragma unroll
     for (int l = 0; l < VW; l++)
@@ -75,8 +83,8 @@ static inline void store_lanes(__global float *dst, int count, float16 v)
             const int row = x_off + img * x_bs + (c * s.h + oy - s.pad_h + r) * s.w;    \
             const int wt = c * w_c + tap0 + step * r * s.kw;                             \
             _Pragma("unroll") for (int q = 0; q < QMAX; q++) if (q < s.kw) {             \
-                const float16 xv =                                                       \
-                    row_window(x, row, v * VW - s.pad_w + q, s.w, edge, x_off, x_end);   \
+                const float16 xv = row_window(x, row, v * VW - s.pad_w + q, s.w, xin[q], \
+                                              edge, x_off, x_end);                       \
                 _Pragma("unroll") for (int kb = 0; kb < KB; kb++)                        \
                     acc[kb] = fma(xv, (float16)(wk[kb][wt + step * q]), acc[kb]);        \
             }                                                                            \
@@ -101,6 +109,9 @@ static inline void store_lanes(__global float *dst, int count, float16 v)
         const int r0 = max(0, s.pad_h - oy), r1 = min(s.kh, s.h + s.pad_h - oy);         \
         float16 acc[KB];                                                                 \
         __global const float *wk[KB];                                                    \
+        int16 xin[QMAX];                                                                 \
+        _Pragma("unroll") for (int q = 0; q < QMAX; q++)                                 \
+            xin[q] = lanes_inside(v * VW - s.pad_w + q, s.w);                            \
         _Pragma("unroll") for (int kb = 0; kb < KB; kb++) {                              \
             acc[kb] = (float16)(0.0f);                                                   \
             wk[kb] = w + w_off + min(k0 + kb, s.k - 1) * w_k;                            \
@@ -126,62 +137,67 @@ ROWS_KERNEL(4)
 ROWS_KERNEL(1)
 
 /* acc[kb][q] += dy row oy of channel k0 + kb times the input row it reads
- * through window row r, shifted by q, for image img. */
-#define WGRAD_ACCUMULATE(edge)                                                           \
-        for (int oy = oy0; oy < oy1; oy++) {                                             \
-            const int xrow = x_off + img * x_bs + (c * s.h + oy - s.pad_h + r) * s.w;   \
-            const int dyrow = dy_off + img * dy_bs + (k0 * s.oh + oy) * s.ow;            \
-            {                                                                            \
-                float16 d[WB];                                                           \
-                _Pragma("unroll") for (int kb = 0; kb < WB; kb++)                        \
-                    d[kb] = row_window(dy, dyrow + min(kb, kbn - 1) * s.oh * s.ow, v * VW, \
-                                       s.ow, edge, dy_off, dy_end);                      \
-                _Pragma("unroll") for (int q = 0; q < QMAX; q++) if (q < s.kw) {         \
-                    /* the columns up to the output's last only: a value   \
-                     * past it times a zero of d could be NaN */            \
-                    const float16 xv = row_window(x, xrow, v * VW - s.pad_w + q,         \
-                                                  min(s.w, s.ow - s.pad_w + q), edge,    \
-                                                  x_off, x_end);                         \
-                    _Pragma("unroll") for (int kb = 0; kb < WB; kb++)                    \
-                        acc[kb][q] = fma(d[kb], xv, acc[kb][q]);                         \
-                }                                                                        \
-            }                                                                            \
-        }
+ * through window row r, shifted by q, for image img: window columns q <
+ * KW, all QMAX of them where `full`. */
+#define WGRAD_ACCUMULATE(full, edge)                                                       \
+    for (int oy = oy0; oy < oy1; oy++) {                                                 \
+        const int xrow = x_off + img * x_bs + (c * s.h + oy - s.pad_h + r) * s.w;       \
+        const int dyrow = dy_off + img * dy_bs + (k0 * s.oh + oy) * s.ow;                \
+        float16 d[WB];                                                                   \
+        _Pragma("unroll") for (int kb = 0; kb < WB; kb++)                                \
+            d[kb] = row_window(dy, dyrow + dyk[kb], v * VW, s.ow,                        \
+                               lanes_inside(v * VW, s.ow), edge, dy_off, dy_end);        \
+        _Pragma("unroll") for (int q = 0; q < QMAX; q++) if (full || q < s.kw) {         \
+            /* the columns up to the output's last only: a value past it \
+             * times a zero of d could be NaN */                          \
+            const int i0 = v * VW - s.pad_w + q, width = min(s.w, s.ow - s.pad_w + q);   \
+            const float16 xv = row_window(x, xrow, i0, width, lanes_inside(i0, width),   \
+                                          edge, x_off, x_end);                           \
+            _Pragma("unroll") for (int kb = 0; kb < WB; kb++)                            \
+                acc[kb][q] = fma(d[kb], xv, acc[kb][q]);                                 \
+        }                                                                                \
+    }
 
 /* dw[k0 + kb][c][r][:] = sum over images and output pixels of dy[k0 + kb]
  * times the input pixel each tap reads, for kb < WB (those below K; the
  * rest repeat channel K - 1 and are dropped): the sums stay in vectors of
- * output columns until the end. Grid: dim 0 = (c, r) as c * KH + r, dim 1
- * = blocks of WB output channels. dw_k: dw's output-channel stride. */
-__kernel void conv_rows_wgrad(__global const float *x, int x_off, int x_bs, int x_end,
-                              __global const float *dy, int dy_off, int dy_bs, int dy_end,
-                              __global float *dw, int dw_off, int dw_k, rows_shape s,
-                              int images)
-{
-    const int c = get_global_id(0) / s.kh, r = get_global_id(0) % s.kh;
-    const int k0 = get_global_id(1) * WB, kbn = min(WB, s.k - k0);
-    const int oy0 = max(0, s.pad_h - r), oy1 = min(s.oh, s.h + s.pad_h - r);
-    float16 acc[WB][QMAX];
-#pragma unroll
-    for (int kb = 0; kb < WB; kb++)
-#pragma unroll
-        for (int q = 0; q < QMAX; q++)
-            acc[kb][q] = (float16)(0.0f);
-    for (int v = 0; v < s.nv; v++)
-    for (int img = 0; img < images; img++) {
-        if (edge_image(x_off + img * x_bs, s.c * s.h * s.w, s.pad_w, s.nv * VW + s.kw, x_off,
-                       x_end) ||
-            edge_image(dy_off + img * dy_bs, s.k * s.oh * s.ow, 0, s.nv * VW, dy_off, dy_end)) {
-            WGRAD_ACCUMULATE(true)
-        } else {
-            WGRAD_ACCUMULATE(false)
-        }
+ * output columns until the end. conv_rows_wgrad takes windows up to QMAX
+ * wide; conv_rows_wgrad_w5 those exactly 5 wide, with no test per column
+ * (with them, and blocks of 4 channels, the compiler kept some sums in
+ * memory). Grid: dim 0 = (c, r) as c * KH + r, dim 1 = blocks of WB output
+ * channels. dw_k: dw's output-channel stride. */
+#define WGRAD_KERNEL(NAME, full)                                                         \
+    __kernel void NAME(__global const float *x, int x_off, int x_bs, int x_end,          \
+                       __global const float *dy, int dy_off, int dy_bs, int dy_end,      \
+                       __global float *dw, int dw_off, int dw_k, rows_shape s, int images) \
+    {                                                                                    \
+        const int c = get_global_id(0) / s.kh, r = get_global_id(0) % s.kh;              \
+        const int k0 = get_global_id(1) * WB, kbn = min(WB, s.k - k0);                  \
+        const int oy0 = max(0, s.pad_h - r), oy1 = min(s.oh, s.h + s.pad_h - r);         \
+        float16 acc[WB][QMAX];                                                             \
+        int dyk[WB];                                                                     \
+        _Pragma("unroll") for (int kb = 0; kb < WB; kb++) {                              \
+            dyk[kb] = min(kb, kbn - 1) * s.oh * s.ow;                                    \
+            _Pragma("unroll") for (int q = 0; q < QMAX; q++) acc[kb][q] = (float16)(0.0f); \
+        }                                                                                \
+        for (int v = 0; v < s.nv; v++)                                                   \
+            for (int img = 0; img < images; img++) {                                     \
+                if (edge_image(x_off + img * x_bs, s.c * s.h * s.w, s.pad_w,             \
+                               s.nv * VW + s.kw, x_off, x_end) ||                        \
+                    edge_image(dy_off + img * dy_bs, s.k * s.oh * s.ow, 0, s.nv * VW,    \
+                               dy_off, dy_end)) {                                        \
+                    WGRAD_ACCUMULATE(full, true)                                         \
+                } else {                                                                 \
+                    WGRAD_ACCUMULATE(full, false)                                        \
+                }                                                                        \
+            }                                                                            \
+        const int taps = s.kh * s.kw;                                                    \
+        _Pragma("unroll") for (int kb = 0; kb < WB; kb++)                                \
+            _Pragma("unroll") for (int q = 0; q < QMAX; q++)                             \
+                if (kb < kbn && q < s.kw)                                                \
+                    dw[dw_off + (k0 + kb) * dw_k + c * taps + r * s.kw + q] =            \
+                        sum16(acc[kb][q]);                                               \
     }
-    const int taps = s.kh * s.kw;
-#pragma unroll
-    for (int kb = 0; kb < WB; kb++)
-#pragma unroll
-        for (int q = 0; q < QMAX; q++)
-            if (kb < kbn && q < s.kw)
-                dw[dw_off + (k0 + kb) * dw_k + c * taps + r * s.kw + q] = sum16(acc[kb][q]);
-}
+
+WGRAD_KERNEL(conv_rows_wgrad, false)
+WGRAD_KERNEL(conv_rows_wgrad_w5, true)

@@ -13,7 +13,7 @@
  * rows, in vectors. */
 #define ROWS_VW 16
 #define ROWS_NV 2
-#define ROWS_WB 4
+#define ROWS_WB 3
 #define ROWS_QMAX 5
 
 /* Mirrors `rows_shape` in cl/conv_rows.cl (cl_int fields only). */
@@ -166,7 +166,8 @@ clnet_status clnet_cl_conv_backward_weights_rows(clnet_device *dev, const clnet_
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, dw, dy);
     cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "conv_rows", NULL, "conv_rows_wgrad", &kernel);
+    const char *name = g.kw == ROWS_QMAX ? "conv_rows_wgrad_w5" : "conv_rows_wgrad";
+    clnet_status st = clnet_cl_kernel(dev, "conv_rows", NULL, name, &kernel);
     if (st != CLNET_OK)
         return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
@@ -181,5 +182,5 @@ clnet_status clnet_cl_conv_backward_weights_rows(clnet_device *dev, const clnet_
     };
     const size_t global[2] = {(size_t)(g.c * g.kh), (size_t)ceil_div(g.k, ROWS_WB)};
     const size_t local[2] = {1, 1}; /* as launch_rows's */
-    return clnet_cl_launch(dev, kernel, "conv_rows_wgrad", NARGS(args), args, 2, global, local);
+    return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 2, global, local);
 }
