@@ -17,19 +17,6 @@ typedef struct grad_shape {
 
 #define VW 16
 
-static inline void store_part(__global float *dst, int count, float16 v)
-{
-    if (count == VW) {
-        vstore16(v, 0, dst);
-        return;
-    }
-    float t[VW];
-    vstore16(v, 0, t);
-    for (int j = 0; j < VW; j++)
-        if (j < count)
-            dst[j] = t[j];
-}
-
 /* col[r][q] = x[m][c][oh*sh - ph + i*dh][ow*sw - pw + j*dw] for r = (c * KH
  * + i) * KW + j and column q = m * P + oh * OW + ow (zero in the padding):
  * row r of the chunk's column matrix, the images side by side, rows `ld`
@@ -46,7 +33,7 @@ __kernel void im2col_chunk(__global const float *x, int x_off, int x_bs,
     if (q0 >= ld)
         return;
     if (count <= 0) {
-        store_part(col + col_off + r * ld + q0, min(VW, ld - q0), (float16)0.0f);
+        clnet_store_part16(col + col_off + r * ld + q0, min(VW, ld - q0), (float16)0.0f);
         return;
     }
     const int j = r % s.kw, i = r / s.kw % s.kh, c = r / (s.kw * s.kh);
@@ -84,7 +71,7 @@ __kernel void im2col_chunk(__global const float *x, int x_off, int x_bs,
         }
         v = vload16(0, t);
     }
-    store_part(col + col_off + r * ld + q0, min(VW, ld - q0), v);
+    clnet_store_part16(col + col_off + r * ld + q0, min(VW, ld - q0), v);
 }
 
 /* cols[k][m * P + p] = dy[m][k][p]: dy with channels as rows and the images
@@ -129,7 +116,7 @@ __kernel void pad_cnhw(__global const float *x, int x_off, int x_bs, __global fl
     __global float *out = xp + xp_off + c * ld + row * wg;
     if (m >= s.images || ih < 0 || ih >= s.h) {
         for (int w0 = 0; w0 < wg; w0 += VW)
-            store_part(out + w0, min(VW, wg - w0), (float16)0.0f);
+            clnet_store_part16(out + w0, min(VW, wg - w0), (float16)0.0f);
         return;
     }
     __global const float *in = x + x_off + m * x_bs + (c * s.h + ih) * s.w;
@@ -144,7 +131,7 @@ __kernel void pad_cnhw(__global const float *x, int x_off, int x_bs, __global fl
                 t[j] = i0 + j >= 0 && i0 + j < s.w ? in[i0 + j] : 0.0f;
             v = vload16(0, t);
         }
-        store_part(out + w0, min(VW, wg - w0), v);
+        clnet_store_part16(out + w0, min(VW, wg - w0), v);
     }
 }
 
@@ -153,8 +140,8 @@ __kernel void pad_cnhw(__global const float *x, int x_off, int x_bs, __global fl
  * rows `ldr` apart (a multiple of VW) and channels contiguous, on the grid
  * of output pixels that the weight gradient's left-hand side is laid out
  * on (the padded plane of pad_cnhw for stride 1, the output plane for
- * im2col_chunk's columns and for x itself in an unpadded 1x1 layer). Grid: dim 0 = grid rows R, dim 1 = blocks of VW
- * channels up to ldr. */
+ * im2col_chunk's columns and for x itself in an unpadded 1x1 layer).
+ * Grid: dim 0 = grid rows R, dim 1 = blocks of VW channels up to ldr. */
 __kernel void dy_rows_grid(__global const float *dy, int dy_off, int dy_bs,
                            __global float *rows, int rows_off, int ldr, int nrows, int hg,
                            int wg, grad_shape s)
@@ -216,7 +203,8 @@ __kernel void weights_sum_t(__global const float *part, int slices, int slice_st
         float t[VW];
         for (int i = 0; i < VW; i++)
             t[i] = blk[i][j];
-        store_part(dw + dw_off + (g * s.kpg + k0 + j) * dw_bs + t0, tcount, vload16(0, t));
+        clnet_store_part16(dw + dw_off + (g * s.kpg + k0 + j) * dw_bs + t0, tcount,
+                           vload16(0, t));
     }
 }
 
@@ -380,7 +368,8 @@ __kernel void insert_strided(__global const float *t, __global const float *b, i
                     part[j] = j < count ? src[ow0 + j] : 0.0f;
                 v = vload8(0, part);
             }
-            store_part(row + iw0, min(VW, s.w - iw0), shuffle2(v, (float8)0.0f, spread) + bias);
+            clnet_store_part16(row + iw0, min(VW, s.w - iw0),
+                               shuffle2(v, (float8)0.0f, spread) + bias);
         }
         return;
     }

@@ -57,20 +57,6 @@ static inline bool edge_image(int base, int size, int before, int after, int beg
     return base - before < begin || base + size + after > end;
 }
 
-static inline void store_lanes(__global float *dst, int count, float16 v)
-{
-    if (count == VW) {
-        vstore16(v, 0, dst);
-        return;
-    }
-    float t[VW];
-    vstore16(v, 0, t);
-#pragma unroll
-    for (int l = 0; l < VW; l++)
-        if (l < count)
-            dst[l] = t[l];
-}
-
 /* acc[kb] += the window of output vector v of row oy of image img times
  * the weights of output channel k0 + kb, over every input channel and the
  * window's rows inside x. Channels past K read channel K - 1's weights
@@ -126,7 +112,7 @@ static inline void store_lanes(__global float *dst, int count, float16 v)
         const int count = min(VW, s.ow - v * VW);                                        \
         _Pragma("unroll") for (int kb = 0; kb < KB; kb++) if (k0 + kb < s.k) {           \
             const float bias = has_bias ? b[b_off + k0 + kb] : 0.0f;                     \
-            store_lanes(yv + kb * s.oh * s.ow, count,                                    \
+            clnet_store_part16(yv + kb * s.oh * s.ow, count,                                    \
                         activate16(acc[kb] + bias, act_fn, act_alpha));                  \
         }                                                                                \
     }

@@ -13,19 +13,6 @@ typedef struct im2col_shape {
 
 #define VW 16
 
-static inline void store_part(__global float *row, int count, float16 val)
-{
-    if (count == VW) {
-        vstore16(val, 0, row);
-        return;
-    }
-    float v[VW];
-    vstore16(val, 0, v);
-    for (int j = 0; j < VW; j++)
-        if (j < count)
-            row[j] = v[j];
-}
-
 /* xp[img][c][hp][wp] = x[img][c][hp - pad_h][wp - pad_w], zero outside x,
  * for the padded plane (s.oh, s.ow). Grid: dim 0 = padded rows, dim 1 =
  * channels, dim 2 = images. */
@@ -37,7 +24,7 @@ __kernel void pad_image(__global const float *x, int x_off, int x_bs, __global f
     __global float *out = xp + (((size_t)img * s.c + c) * s.oh + hp) * s.ow;
     if (ih < 0 || ih >= s.h) {
         for (int w0 = 0; w0 < s.ow; w0 += VW)
-            store_part(out + w0, min(VW, s.ow - w0), (float16)0.0f);
+            clnet_store_part16(out + w0, min(VW, s.ow - w0), (float16)0.0f);
         return;
     }
     __global const float *in = x + x_off + img * x_bs + (c * s.h + ih) * s.w;
@@ -52,7 +39,7 @@ __kernel void pad_image(__global const float *x, int x_off, int x_bs, __global f
                 t[j] = i0 + j >= 0 && i0 + j < s.w ? in[i0 + j] : 0.0f;
             v = vload16(0, t);
         }
-        store_part(out + w0, min(VW, s.ow - w0), v);
+        clnet_store_part16(out + w0, min(VW, s.ow - w0), v);
     }
 }
 
@@ -105,7 +92,7 @@ __kernel void im2col(__global const float *x, int x_off, int x_bs, int x_begin, 
     __global float *out = crow + (size_t)img * col_is + oh * s.ow;
     if (ih < 0 || ih >= s.h) {
         for (int ow0 = 0; ow0 < s.ow; ow0 += VW)
-            store_part(out + ow0, min(VW, s.ow - ow0), (float16)0.0f);
+            clnet_store_part16(out + ow0, min(VW, s.ow - ow0), (float16)0.0f);
         return;
     }
     const int row = x_off + img * x_bs + (c * s.h + ih) * s.w;
@@ -129,6 +116,6 @@ __kernel void im2col(__global const float *x, int x_off, int x_bs, int x_begin, 
             }
             v = vload16(0, t);
         }
-        store_part(out + ow0, count, v);
+        clnet_store_part16(out + ow0, count, v);
     }
 }

@@ -16,32 +16,9 @@ typedef struct s2d_shape {
     int kh, kw, ah, aw; /* the window and the rewritten one */
 } s2d_shape;
 
-/* X'[n][c'][p][q] from x (zero in the padding and past x's edges), a row
- * (p) of X' per work-item, its columns counted along it: a work-item per
- * element, five divisions for its indices, took 0.47 ms at best on
- * ResNet-18's stem on 32x32 inputs at batch 32, this 0.07. Grid: dim 0 =
- * c' * hs + p, dim 1 = n. */
-__kernel void s2d_input(__global const float *x, int x_off, int x_bs, __global float *xs,
-                        int xs_off, s2d_shape s)
-{
-    const int cp = get_global_id(0), n = get_global_id(1);
-    const int cs = cp / s.hs, p = cp % s.hs;
-    const int c = cs / (s.sh * s.sw), u = cs / s.sw % s.sh, v = cs % s.sw;
-    const int ih = p * s.sh + u - s.ph;
-    __global float *out = xs + xs_off + ((n * s.c * s.sh * s.sw + cs) * s.hs + p) * s.ws;
-    if (ih < 0 || ih >= s.h) {
-        for (int q = 0; q < s.ws; q++)
-            out[q] = 0.0f;
-        return;
-    }
-    __global const float *in = x + x_off + n * x_bs + (c * s.h + ih) * s.w;
-    for (int q = 0, iw = v - s.pw; q < s.ws; q++, iw += s.sw)
-        out[q] = iw >= 0 && iw < s.w ? in[iw] : 0.0f;
-}
-
 /* dx[n][c][ih][iw] = dX' (at element 0) at the pixel that x's (ih, iw)
  * became, zero where it fell past X' (rows and columns no window reads), a
- * row of dx per work-item (see s2d_input). Grid: dim 0 = c * h + ih, dim 1
+ * row of dx per work-item. Grid: dim 0 = c * h + ih, dim 1
  * = n. */
 __kernel void s2d_input_grad(__global const float *dxs, __global float *dx, int dx_off,
                              int dx_bs, s2d_shape s)

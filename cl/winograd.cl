@@ -39,36 +39,6 @@ static inline int slot_of(int i, const wino_shape *s)
  * (act_fn; -1 for none). */
 CLNET_DEFINE_ACTIVATE(activate, float16)
 
-/* The first `count` lanes of v to dst, in at most four stores (8, 4, 2
- * and 1 lanes by count's bits). */
-static inline void store_part(__global float *dst, int count, float16 v)
-{
-    if (count == VW) {
-        vstore16(v, 0, dst);
-        return;
-    }
-    float8 rest8 = v.lo;
-    if (count & 8) {
-        vstore8(v.lo, 0, dst);
-        dst += 8;
-        rest8 = v.hi;
-    }
-    float4 rest4 = rest8.lo;
-    if (count & 4) {
-        vstore4(rest8.lo, 0, dst);
-        dst += 4;
-        rest4 = rest8.hi;
-    }
-    float2 rest2 = rest4.lo;
-    if (count & 2) {
-        vstore2(rest4.lo, 0, dst);
-        dst += 2;
-        rest2 = rest4.hi;
-    }
-    if (count & 1)
-        *dst = rest2.x;
-}
-
 /* (a0, b0, a1, b1, ...): a swizzle, which compiles to a vector
  * permutation where PoCL's shuffle2 moves lane by lane. */
 static inline float16 zip(float8 a, float8 b)
@@ -162,7 +132,7 @@ static inline void filter4(const float16 g[9], __global float *dst, int step, in
         float16 row[6];
         g6(t[0][i], t[1][i], t[2][i], row);
         for (int j = 0; j < 6; j++)
-            store_part(dst + (6 * i + j) * step, count, row[j]);
+            clnet_store_part16(dst + (6 * i + j) * step, count, row[j]);
     }
 }
 
@@ -193,10 +163,10 @@ __kernel void wino_filter(__global const float *w, int w_off, __global float *u,
     }
     for (int i = 0; i < 4; i++) {
         const float16 a = t[i][0], b = t[i][1], d = t[i][2];
-        store_part(dst + (4 * i + 0) * step, count, a);
-        store_part(dst + (4 * i + 1) * step, count, 0.5f * (a + b + d));
-        store_part(dst + (4 * i + 2) * step, count, 0.5f * (a - b + d));
-        store_part(dst + (4 * i + 3) * step, count, d);
+        clnet_store_part16(dst + (4 * i + 0) * step, count, a);
+        clnet_store_part16(dst + (4 * i + 1) * step, count, 0.5f * (a + b + d));
+        clnet_store_part16(dst + (4 * i + 2) * step, count, 0.5f * (a - b + d));
+        clnet_store_part16(dst + (4 * i + 3) * step, count, d);
     }
 }
 
@@ -306,7 +276,7 @@ static inline void input4(const float16 d[6][6], __global float *dst, int step, 
         bt6(col, out);
 #pragma unroll
         for (int i = 0; i < 6; i++)
-            store_part(dst + (6 * i + j) * step, count, out[i]);
+            clnet_store_part16(dst + (6 * i + j) * step, count, out[i]);
     }
 }
 
@@ -686,7 +656,7 @@ __kernel void wino4_output_rows(__global const float *m, int m_off, __global con
             interleave4(out[r], vec);
             __global float *dst = yk + (oh0 + r) * s.ow + col0;
             for (int q = 0; q < 4; q++)
-                store_part(dst + q * VW, clamp(n - q * VW, 0, VW), vec[q]);
+                clnet_store_part16(dst + q * VW, clamp(n - q * VW, 0, VW), vec[q]);
         }
     }
 }
