@@ -112,13 +112,12 @@ static inline void store_cols(__global float *crow, int p0, int count, int rw, i
             vstorev(val, 0, dst);
             return;
         }
-        for (int j = 0; j < VW; j++)
-            if (j < run)
-                dst[j] = v[j];
+        for (int j = 0; j < run; j++)
+            dst[j] = v[j];
         return;
     }
-    for (int j = 0; j < VW; j++) {
-        if (j < count && ow < valid)
+    for (int j = 0; j < count; j++) {
+        if (ow < valid)
             crow[oh * bs + ow] = v[j];
         if (++ow == rw) {
             ow = 0;
