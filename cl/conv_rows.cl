@@ -1,10 +1,10 @@
-/* conv_rows.cl - direct convolution of small planes with an output row's
- * columns as vector lanes (see lib/opencl/cl_conv_rows.c): stride 1, no
- * dilation, one group, output rows of at most two vectors. The padding is
- * read as masked lanes, so a layer is one launch where the GEMM paths need
- * a padded copy, partial tiles and several passes: LeNet-5's layers and
- * their gradients, whose few channels leave a GEMM little to do per
- * launch. */
+/* conv_rows.cl - direct convolution with an output row's columns as
+ * vector lanes, a vector of them a work-item (see
+ * lib/opencl/cl_conv_rows.c): stride 1, no dilation, one group, windows at
+ * most QMAX wide. The padding is read as masked lanes, so a layer is one
+ * launch where the GEMM paths need a padded copy, partial tiles and
+ * several passes: LeNet-5's layers and their gradients, whose few
+ * channels leave a GEMM little to do per launch. */
 
 /* Layout shared with `rows_shape` in cl_conv_rows.c (ints only): x (N, C,
  * H, W), w (K, C, KH, KW), y (N, K, OH, OW) of the forward convolution;
@@ -31,10 +31,10 @@ static inline int16 lanes_inside(int i0, int width)
 /* Elements row + i0 .. row + i0 + VW - 1 of a buffer, zero for the lanes
  * whose column i0 + l lies outside [0, width) (`inside`, that test's
  * lanes_inside, computed once by the caller outside its loops): one vector
- * load, masked, unless `edge` (an image at either end of the tensor,
- * elements [begin, end)), where lanes that would fall outside the tensor
- * are read one by one. Always inlined: a call would spill the caller's
- * accumulators. */
+ * load, masked, unless `edge` (an image whose loads could leave the
+ * tensor's elements [begin, end): edge_image), where lanes that would fall
+ * outside the tensor are read one by one. Always inlined: a call would
+ * spill the caller's accumulators. */
 static inline __attribute__((always_inline)) float16
 row_window(__global const float *p, int row, int i0, int width, int16 inside, bool edge,
            int begin, int end)
