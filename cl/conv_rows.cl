@@ -112,8 +112,8 @@ static inline bool edge_image(int base, int size, int before, int after, int beg
         const int count = min(VW, s.ow - v * VW);                                        \
         _Pragma("unroll") for (int kb = 0; kb < KB; kb++) if (k0 + kb < s.k) {           \
             const float bias = has_bias ? b[b_off + k0 + kb] : 0.0f;                     \
-            clnet_store_part16(yv + kb * s.oh * s.ow, count,                                    \
-                        activate16(acc[kb] + bias, act_fn, act_alpha));                  \
+            clnet_store_part16(yv + kb * s.oh * s.ow, count,                             \
+                               activate16(acc[kb] + bias, act_fn, act_alpha));           \
         }                                                                                \
     }
 
@@ -125,7 +125,7 @@ ROWS_KERNEL(1)
 /* acc[kb][q] += dy row oy of channel k0 + kb times the input row it reads
  * through window row r, shifted by q, for image img: window columns q <
  * KW, all QMAX of them where `full`. */
-#define WGRAD_ACCUMULATE(full, edge)                                                       \
+#define WGRAD_ACCUMULATE(full, edge)                                                     \
     for (int oy = oy0; oy < oy1; oy++) {                                                 \
         const int xrow = x_off + img * x_bs + (c * s.h + oy - s.pad_h + r) * s.w;       \
         const int dyrow = dy_off + img * dy_bs + (k0 * s.oh + oy) * s.ow;                \
@@ -160,7 +160,7 @@ ROWS_KERNEL(1)
         const int c = get_global_id(0) / s.kh, r = get_global_id(0) % s.kh;              \
         const int k0 = get_global_id(1) * WB, kbn = min(WB, s.k - k0);                  \
         const int oy0 = max(0, s.pad_h - r), oy1 = min(s.oh, s.h + s.pad_h - r);         \
-        float16 acc[WB][QMAX];                                                             \
+        float16 acc[WB][QMAX];                                                           \
         int dyk[WB];                                                                     \
         _Pragma("unroll") for (int kb = 0; kb < WB; kb++) {                              \
             dyk[kb] = min(kb, kbn - 1) * s.oh * s.ow;                                    \

@@ -40,6 +40,11 @@ clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t)
     return a;
 }
 
+cl_int clnet_cl_targs_end(const clnet_tensor *t)
+{
+    return (cl_int)(t->offset + (t->shape[0] - 1) * t->stride[0] + clnet_tensor_image_numel(t));
+}
+
 clnet_tensor clnet_cl_buffer_tensor(clnet_device *dev, cl_mem buf, int64_t offset, int ndim,
                                     const int64_t *shape, clnet_storage *storage)
 {

@@ -187,7 +187,7 @@ clnet_status clnet_cl_im2col_unroll(clnet_device *dev, const clnet_conv_geom *g,
     /* x's first element and one past its last: the kernel's whole-vector
      * reads stay between them */
     cl_int x_begin = (cl_int)xa.offset;
-    cl_int x_end = (cl_int)(xa.offset + (g->n - 1) * xa.batch_stride + g->c * g->h * g->w);
+    cl_int x_end = clnet_cl_targs_end(x);
     cl_int off = (cl_int)col_off, is = (cl_int)col_is, rs = (cl_int)col_rs,
            end = (cl_int)col_end;
     im2col_shape s = im2col_shape_of(g, false);

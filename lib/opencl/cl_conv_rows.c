@@ -21,23 +21,12 @@ typedef struct rows_shape {
     cl_int c, h, w, k, oh, ow, kh, kw, pad_h, pad_w, nv;
 } rows_shape;
 
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
-
 static rows_shape rows_shape_of(const clnet_conv_geom *g)
 {
     return (rows_shape){(cl_int)g->c,  (cl_int)g->h,  (cl_int)g->w,     (cl_int)g->k,
                         (cl_int)g->oh, (cl_int)g->ow, (cl_int)g->kh,    (cl_int)g->kw,
                         (cl_int)g->pad_h, (cl_int)g->pad_w,
-                        (cl_int)ceil_div(g->ow, ROWS_VW)};
-}
-
-/* One past the last element of an (N, C, H, W) tensor's buffer view. */
-static cl_int end_of(const clnet_cl_tensor_args *a, int64_t n, int64_t image)
-{
-    return (cl_int)(a->offset + (n - 1) * a->batch_stride + image);
+                        (cl_int)clnet_ceil_div(g->ow, ROWS_VW)};
 }
 
 bool clnet_cl_rows_supports(const clnet_conv_params *p)
@@ -53,17 +42,19 @@ bool clnet_cl_rows_applies(const clnet_device *dev, const clnet_conv_geom *g)
            g->dil_w == 1 && g->kw <= ROWS_QMAX;
 }
 
-/* Measured at batch 32 (PoCL, 2 cores, the op timed alone, kernel timer):
- * LeNet-5's data gradients, forward convolutions of the rotated weights
- * with padding 4, 0.78 -> 0.19-0.22 ms (conv1, one output channel: the
- * GEMMs do not take it, the generic direct kernel did) and 0.35-0.60 ->
- * 0.14-0.16 ms (conv2, 16 -> 6 channels: flipped weights, padded copy and
- * GEMM before); 16 -> 16 channels, 5x5 with padding 2 on 32x32, 1.85 ->
- * 1.59 ms forward. Unpadded layers the GEMM takes stay with it: on
- * LeNet-5's own forwards it was as fast (conv2, 0.11-0.13 ms) or twice as
- * fast (conv1, 6 output channels: 0.05 against 0.10 ms). 5x5 windows over
- * at most 256 channel pairs and output rows of at most two vectors only:
- * the 3x3 layers have kernels of their own, nothing else was measured. */
+/* Measured at batch 32 (PoCL, 2 cores, threads pinned, `cb`: the op's
+ * median wall time, alternated with the paths before): LeNet-5's data
+ * gradients, forward convolutions of the rotated weights with padding 4,
+ * 0.78 -> 0.20-0.21 ms (conv1, one output channel: the GEMMs do not take
+ * it, the generic direct kernel did) and 0.41-0.45 -> 0.14-0.15 ms (conv2,
+ * 16 -> 6 channels: flipped weights, padded copy and GEMM before); 16 ->
+ * 16 channels, 5x5 with padding 2 on 32x32, 1.85 -> 1.59 ms forward;
+ * LeNet-5's padded conv1 level (0.13-0.16 ms either way). Unpadded layers
+ * the GEMM takes stay with it: on LeNet-5's own forwards it was as fast
+ * (conv2, 0.11-0.13 ms) or twice as fast (conv1 over 32x32, 6 output
+ * channels: 0.05 against 0.10 ms). 5x5 windows over at most 256 channel
+ * pairs and output rows of at most two vectors only: the 3x3 layers have
+ * kernels of their own, nothing else was measured. */
 bool clnet_cl_rows_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 {
     const bool padded = g->pad_h > 0 || g->pad_w > 0 || g->oh + g->kh - 1 != g->h ||
@@ -96,7 +87,7 @@ static clnet_status launch_rows(clnet_device *dev, const clnet_op *op, const cln
     /* w is (K, C, KH, KW), or a CONV_TRANSPOSE's (C, K, KH, KW) */
     const cl_int taps = (cl_int)(g->kh * g->kw);
     cl_int w_k = rotated ? taps : wa.batch_stride, w_c = rotated ? wa.batch_stride : taps;
-    cl_int rot = rotated, x_end = end_of(&xa, g->n, g->c * g->h * g->w), has_bias = b != NULL;
+    cl_int rot = rotated, x_end = clnet_cl_targs_end(x), has_bias = b != NULL;
     cl_int act_fn;
     cl_float act_alpha;
     clnet_cl_fused_act(op, &act_fn, &act_alpha);
@@ -108,7 +99,8 @@ static clnet_status launch_rows(clnet_device *dev, const clnet_op *op, const cln
         CLNET_CL_ARG(has_bias),  CLNET_CL_TENSOR(ya),  CLNET_CL_ARG(s),
         CLNET_CL_ARG(act_fn),    CLNET_CL_ARG(act_alpha),
     };
-    const size_t global[3] = {(size_t)(g->oh * s.nv), (size_t)ceil_div(g->k, kb), (size_t)g->n};
+    const size_t global[3] = {(size_t)(g->oh * s.nv), (size_t)clnet_ceil_div(g->k, kb),
+                              (size_t)g->n};
     /* one work-item a group: PoCL kept a larger group's accumulators in
      * memory across the loops (3-5x slower) */
     const size_t local[3] = {1, 1, 1};
@@ -152,8 +144,9 @@ clnet_status clnet_cl_conv_transpose_rows(clnet_device *dev, const clnet_op *op,
 
 /* The GEMM path's weight gradient is four launches (padded copy, dy's
  * rows, the GEMM, the partial sums): on LeNet-5's layers at batch 32 it
- * took 0.60 (conv1) and 0.46-0.50 ms (conv2) against 0.13 and 0.20-0.23
- * ms here; on 16 -> 16 channels, 5x5 on 32x32, 3.6-4.0 against 3.1-3.2. */
+ * took 0.57-0.62 (conv1) and 0.51-0.53 ms (conv2) against 0.10 and
+ * 0.22-0.23 ms here (as above); on 16 -> 16 channels, 5x5 on 32x32,
+ * 3.6-4.0 against 3.1-3.2 (an earlier version of this kernel). */
 bool clnet_cl_rows_weights_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 {
     return clnet_cl_rows_applies(dev, g) && g->ow <= ROWS_NV * ROWS_VW &&
@@ -172,15 +165,14 @@ clnet_status clnet_cl_conv_backward_weights_rows(clnet_device *dev, const clnet_
         return st;
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
     clnet_cl_tensor_args dwa = clnet_cl_targs(dw);
-    cl_int x_end = end_of(&xa, g.n, g.c * g.h * g.w);
-    cl_int dy_end = end_of(&dya, g.n, g.k * g.oh * g.ow), images = (cl_int)g.n;
+    cl_int x_end = clnet_cl_targs_end(x), dy_end = clnet_cl_targs_end(dy), images = (cl_int)g.n;
     rows_shape s = rows_shape_of(&g);
     const clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa),      CLNET_CL_ARG(x_end), CLNET_CL_TENSOR(dya),
         CLNET_CL_ARG(dy_end),     CLNET_CL_TENSOR(dwa),
         CLNET_CL_ARG(s),          CLNET_CL_ARG(images),
     };
-    const size_t global[2] = {(size_t)(g.c * g.kh), (size_t)ceil_div(g.k, ROWS_WB)};
+    const size_t global[2] = {(size_t)(g.c * g.kh), (size_t)clnet_ceil_div(g.k, ROWS_WB)};
     const size_t local[2] = {1, 1}; /* as launch_rows's */
     return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 2, global, local);
 }

@@ -129,6 +129,10 @@ typedef struct clnet_cl_tensor_args {
     cl_int batch_stride;
 } clnet_cl_tensor_args;
 clnet_cl_tensor_args clnet_cl_targs(const clnet_tensor *t);
+/* One past t's last element in its buffer (offset, images batch_stride
+ * apart, each image dense): the bound that keeps a kernel's whole-vector
+ * reads inside the tensor, never in a neighbour sharing the buffer. */
+cl_int clnet_cl_targs_end(const clnet_tensor *t);
 #define CLNET_CL_TENSOR(ta) CLNET_CL_ARG((ta).mem), CLNET_CL_ARG((ta).offset), CLNET_CL_ARG((ta).batch_stride)
 
 /* A dense float tensor of `ndim` dimensions `shape` over buffer `buf` of
