@@ -119,30 +119,89 @@ static inline void c3_store_row(float a[TW][KV], __global float *dst, int plane,
     }
 }
 
-/* y[n, k, oh, ow] for KV output channels, TR rows and TW columns at
- * strides s_h x s_w (the forward's; a transposed convolution runs at 1 over
- * its zero-filled planes), from planes `plane` floats apart whose rows are
- * `pitch` apart: x itself (c3_conv_x_*) or its zero-padded copy (c3_conv_*).
- * xn is image n's first plane, (row0, col0) the block's first input pixel
- * there. Reading x itself, the block's first or last input row or column
- * may lie in the padding (top, bottom, left, right false) and reads as
- * zeros; every other row and column is inside (reads_x in cl_conv3x3.c
- * sees to it). Per input channel each of the
+/* Adds to acc[TR][TW] the block's products over the c_n input channels:
+ * KV output channels, TR rows and TW columns at strides s_h x s_w (the
+ * forward's; a transposed convolution runs at 1 over its zero-filled
+ * planes), from planes `plane` floats apart whose rows are `pitch` apart:
+ * x itself (c3_conv_x_*) or its zero-padded copy (c3_conv_*). xn is image
+ * n's first plane, (row0, col0) the block's first input pixel there, wc
+ * the weights of the block's output channels. Reading x itself, the
+ * block's first or last input row or column may lie in the padding (top,
+ * bottom, left, right false); every other row and column is inside
+ * (reads_x in cl_conv3x3.c sees to it). With `drop` (the four then
+ * constants, see c3_conv_tile) a line in the padding is neither read nor
+ * multiplied: its FMAs were 16% of a 2 x 8 block's on 8x8 planes. Without,
+ * it reads its neighbour inside and is zeroed: selects, where branches
+ * around the FMAs cost the accumulators their registers. The strides must
+ * be constants for the loops to unroll. Per input channel each of the
  * ((TR - 1) s_h + 3) x ((TW - 1) s_w + 3) input values is broadcast once
  * and multiplied straight away with the weight vector of every tap that
  * reads it: the accumulators, the broadcast value and a weight vector,
  * which the FMA can read from memory, fit AVX2's 16 registers (tap by tap,
  * the broadcasts that neighbouring taps share were kept and spilled: at
  * 2 x 4 on AVX2, 142 instructions with 20 stack accesses per 72 FMAs
- * against 115 and none; timed alike to 5% faster). Stores go by channel
- * (NCHW puts the channels a plane apart), only inside the output and below
- * K. The strides must be constants, as in the kernels below, for the loops
- * to unroll. Grid: (ceil(OW / TW), ceil(OH / TR), N * KB). */
+ * against 115 and none; timed alike to 5% faster). */
 static inline __attribute__((always_inline)) void
-c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0, bool top,
-             bool bottom, bool left, bool right, int c_n, const int s_h, const int s_w,
-             __global const float *wt, __global float *y, int y_off, int y_bs, int k_n, int oh_n,
-             int ow_n, int act_fn, float act_alpha)
+c3_accumulate(floatKV acc[TR][TW], __global const float *xn, int plane, int pitch, int row0,
+              int col0, bool top, bool bottom, bool left, bool right, const bool drop, int c_n,
+              const int s_h, const int s_w, __global const float *wc)
+{
+    const int rows = (TR - 1) * s_h + 3, cols = (TW - 1) * s_w + 3;
+    const int first_col = left ? 0 : 1, last_col = right ? cols - 1 : cols - 2;
+    for (int c = 0; c < c_n; c++, xn += plane, wc += 9 * KV) {
+#pragma unroll
+        for (int u = 0; u < rows; u++) {
+            const bool row_out = (u == 0 && !top) || (u == rows - 1 && !bottom);
+            const int ru = u == 0 && !top ? 1 : u == rows - 1 && !bottom ? rows - 2 : u;
+            __global const float *xr = xn + ((row0 + ru) * pitch + col0);
+#pragma unroll
+            for (int v = 0; v < cols; v++) {
+                const bool out = row_out || (v == 0 && !left) || (v == cols - 1 && !right);
+                if (drop && out)
+                    continue;
+                const float xs = xr[v == 0 ? first_col : v == cols - 1 ? last_col : v];
+                const floatKV xv = (floatKV)(out ? 0.0f : xs);
+                /* tap (i, j) reads it for output (r, q) = ((u - i) / s_h, (v - j) / s_w) */
+#pragma unroll
+                for (int i = 0; i < 3; i++)
+#pragma unroll
+                    for (int j = 0; j < 3; j++) {
+                        const int r = (u - i) / s_h, q = (v - j) / s_w;
+                        if (u >= i && v >= j && (u - i) % s_h == 0 && (v - j) % s_w == 0 &&
+                            r < TR && q < TW)
+                            acc[r][q] = fma(xv, vloadKV(0, wc + (i * 3 + j) * KV), acc[r][q]);
+                    }
+            }
+        }
+    }
+}
+
+/* c3_accumulate with the edges of case e (bits 0-3: the block's top,
+ * bottom, left and right input lines lie inside x) as constants. */
+#define C3_EDGE_CASE(e)                                                                    \
+    case e:                                                                                \
+        c3_accumulate(acc, xn, plane, pitch, row0, col0, (e) & 1, (e) & 2, (e) & 4, (e) & 8, \
+                      true, c_n, s_h, s_w, wc);                                            \
+        break;
+
+/* y[n, k, oh, ow] for a block of KV output channels, TR rows and TW
+ * columns (c3_accumulate says from what), activated, `edges` as in
+ * C3_EDGE_CASE. With `drop` (a constant) the accumulation is copied for
+ * each of the 16 values of `edges` (one where it is a constant), without
+ * the padding's FMAs: ResNet-20's 3x3 layers at batch 32 10-15% faster
+ * (`cb`, pinned), its training step 4%. The copies cost compile time
+ * (ResNet-20's first run, every program built, 72 -> 86 s: PoCL builds
+ * the kernel once per work-group size, three there), and with the stores
+ * copied too a build took 2-3 minutes, so only the accumulation is copied
+ * and only c3_conv_x_s1 (the forwards and data gradients of stride 1)
+ * drops. Stores go by channel (NCHW puts the channels a plane apart),
+ * only inside the output and below K. Grid: (ceil(OW / TW), ceil(OH /
+ * TR), N * KB). */
+static inline __attribute__((always_inline)) void
+c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0, int edges,
+             const bool drop, int c_n, const int s_h, const int s_w, __global const float *wt,
+             __global float *y, int y_off, int y_bs, int k_n, int oh_n, int ow_n, int act_fn,
+             float act_alpha)
 {
     const int ow0 = get_global_id(0) * TW, oh0 = get_global_id(1) * TR;
     const int kblocks = (k_n + KV - 1) / KV;
@@ -158,35 +217,17 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
 #pragma unroll
         for (int q = 0; q < TW; q++)
             acc[r][q] = bias;
-    const int rows = (TR - 1) * s_h + 3, cols = (TW - 1) * s_w + 3;
-    /* An edge row or column in the padding reads its neighbour inside and
-     * is zeroed: selects, where branches around the FMAs cost the
-     * accumulators their registers. */
-    const int first_col = left ? 0 : 1, last_col = right ? cols - 1 : cols - 2;
     __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
-    for (int c = 0; c < c_n; c++, xn += plane, wc += 9 * KV) {
-#pragma unroll
-        for (int u = 0; u < rows; u++) {
-            const bool row_out = (u == 0 && !top) || (u == rows - 1 && !bottom);
-            const int ru = u == 0 && !top ? 1 : u == rows - 1 && !bottom ? rows - 2 : u;
-            __global const float *xr = xn + ((row0 + ru) * pitch + col0);
-#pragma unroll
-            for (int v = 0; v < cols; v++) {
-                const bool out = row_out || (v == 0 && !left) || (v == cols - 1 && !right);
-                const float xs = xr[v == 0 ? first_col : v == cols - 1 ? last_col : v];
-                const floatKV xv = (floatKV)(out ? 0.0f : xs);
-                /* tap (i, j) reads it for output (r, q) = ((u - i) / s_h, (v - j) / s_w) */
-#pragma unroll
-                for (int i = 0; i < 3; i++)
-#pragma unroll
-                    for (int j = 0; j < 3; j++) {
-                        const int r = (u - i) / s_h, q = (v - j) / s_w;
-                        if (u >= i && v >= j && (u - i) % s_h == 0 && (v - j) % s_w == 0 &&
-                            r < TR && q < TW)
-                            acc[r][q] = fma(xv, vloadKV(0, wc + (i * 3 + j) * KV), acc[r][q]);
-                    }
-            }
+    if (drop) {
+        switch (edges) {
+            C3_EDGE_CASE(0) C3_EDGE_CASE(1) C3_EDGE_CASE(2) C3_EDGE_CASE(3)
+            C3_EDGE_CASE(4) C3_EDGE_CASE(5) C3_EDGE_CASE(6) C3_EDGE_CASE(7)
+            C3_EDGE_CASE(8) C3_EDGE_CASE(9) C3_EDGE_CASE(10) C3_EDGE_CASE(11)
+            C3_EDGE_CASE(12) C3_EDGE_CASE(13) C3_EDGE_CASE(14) C3_EDGE_CASE(15)
         }
+    } else {
+        c3_accumulate(acc, xn, plane, pitch, row0, col0, edges & 1, edges & 2, edges & 4,
+                      edges & 8, false, c_n, s_h, s_w, wc);
     }
     const int out_plane = oh_n * ow_n, kcount = min(KV, k_n - kb * KV);
     __global float *yb = y + y_off + n * y_bs + kb * KV * out_plane;
@@ -224,20 +265,21 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
         int ow_n, int act_fn, float act_alpha
 #define C3_OUT wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn, act_alpha
 
-/* Over the padded planes (hp x wp each, every read inside). */
+/* Over the padded planes (hp x wp each, every read inside: edges 15). */
 #define C3_CONV_KERNEL(name, s_h, s_w)                                                     \
     __kernel void name(__global const float *xp, int xp_off, int hp, int wp, int c_n,      \
                        C3_OUT_ARGS)                                                        \
     {                                                                                      \
         const int n = get_global_id(2) / ((k_n + KV - 1) / KV);                            \
         c3_conv_tile(xp + xp_off + (size_t)n * c_n * hp * wp, hp * wp, wp,                 \
-                     get_global_id(1) * TR * s_h, get_global_id(0) * TW * s_w, true, true,  \
-                     true, true, c_n, s_h, s_w, C3_OUT);                                   \
+                     get_global_id(1) * TR * s_h, get_global_id(0) * TW * s_w, 15, false,   \
+                     c_n, s_h, s_w, C3_OUT);                                               \
     }
 
 /* Over x itself (h x w planes, x_bs floats an image), padding pad_h x
- * pad_w: a launch and a copy of x fewer, where reads_x (cl_conv3x3.c). */
-#define C3_CONV_X_KERNEL(name, s_h, s_w)                                                   \
+ * pad_w: a launch and a copy of x fewer, where reads_x (cl_conv3x3.c);
+ * `drop` as in c3_conv_tile. */
+#define C3_CONV_X_KERNEL(name, s_h, s_w, drop)                                             \
     __kernel void name(__global const float *x, int x_off, int x_bs, int c_n, int h, int w, \
                        int pad_h, int pad_w, C3_OUT_ARGS)                                  \
     {                                                                                      \
@@ -245,8 +287,10 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
         const int row0 = get_global_id(1) * TR * s_h - pad_h;                              \
         const int col0 = get_global_id(0) * TW * s_w - pad_w;                              \
         const int rows = (TR - 1) * s_h + 3, cols = (TW - 1) * s_w + 3;                    \
-        c3_conv_tile(x + x_off + (size_t)n * x_bs, h * w, w, row0, col0, row0 >= 0,        \
-                     row0 + rows <= h, col0 >= 0, col0 + cols <= w, c_n, s_h, s_w, C3_OUT);  \
+        c3_conv_tile(x + x_off + (size_t)n * x_bs, h * w, w, row0, col0,                   \
+                     (row0 >= 0) | (row0 + rows <= h) << 1 | (col0 >= 0) << 2 |           \
+                         (col0 + cols <= w) << 3,                                          \
+                     drop, c_n, s_h, s_w, C3_OUT);                                         \
     }
 
 /* Stride 1 (and the data gradients but stride 2's), 2, and the mixed ones:
@@ -255,10 +299,10 @@ C3_CONV_KERNEL(c3_conv_s1, 1, 1)
 C3_CONV_KERNEL(c3_conv_s2, 2, 2)
 C3_CONV_KERNEL(c3_conv_s1x2, 1, 2)
 C3_CONV_KERNEL(c3_conv_s2x1, 2, 1)
-C3_CONV_X_KERNEL(c3_conv_x_s1, 1, 1)
-C3_CONV_X_KERNEL(c3_conv_x_s2, 2, 2)
-C3_CONV_X_KERNEL(c3_conv_x_s1x2, 1, 2)
-C3_CONV_X_KERNEL(c3_conv_x_s2x1, 2, 1)
+C3_CONV_X_KERNEL(c3_conv_x_s1, 1, 1, true)
+C3_CONV_X_KERNEL(c3_conv_x_s2, 2, 2, false)
+C3_CONV_X_KERNEL(c3_conv_x_s1x2, 1, 2, false)
+C3_CONV_X_KERNEL(c3_conv_x_s2x1, 2, 1, false)
 
 /* One phase of a stride-2 data gradient: the outputs (oh0 + 2 r, ow0 + 2 q)
  * of one row parity and one column parity. Of the rotated 3x3 window only

@@ -145,6 +145,12 @@ static const conv_case conv_cases[] = {
     {2, 16, 10, 18, 16, 3, 3, .flags = BIAS},
     {2, 16, 8, 32, 16, 3, 3, .s = {1, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
     {2, 16, 16, 8, 16, 3, 3, .s = {2, 1}, .pad = {1, 1, 1, 1}},
+    /* ... whose blocks have padding on both sides (stride 1 drops its
+     * FMAs, a copy of the block for each set of edges): left and right on
+     * 8 wide planes, top and bottom on 2 high ones, and both */
+    {2, 20, 2, 8, 24, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {2, 17, 6, 8, 20, 3, 3, .pad = {1, 1, 1, 1}},
+    {1, 16, 2, 24, 18, 3, 3, .pad = {1, 1, 1, 1}, .flags = VIEWS},
     /* the planes its other float16 tiles take (cl_conv3x3.c): 7 x 2 on
      * 7x7, 5 x 3 on 15x15 and with partial columns on 10x11, 3 x 3 on 3x3
      * (from Winograd, 128 channels), 4 x 4 on 4x4 */
