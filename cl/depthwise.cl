@@ -16,12 +16,21 @@
 #define intv CAT(int, VW)
 #define vloadv CAT(vload, VW)
 #define vstorev CAT(vstore, VW)
+/* HALF_EVEN: the even lanes of a then b. SHIFT_IN_LEFT / SHIFT_IN_RIGHT:
+ * v moved one lane up (down), a zero shifted in at lane 0 (the last): a
+ * neighbouring column's vector where that neighbour is the padding. */
 #if VW == 16
 #define HALF_EVEN(a, b) ((float16)((a).even, (b).even))
+#define SHIFT_IN_LEFT(v) ((float16)(0.0f, (v).s0123, (v).s4567, (v).s89ab, (v).scde))
+#define SHIFT_IN_RIGHT(v) ((float16)((v).s1234, (v).s5678, (v).s9abc, (v).sdef, 0.0f))
 #elif VW == 8
 #define HALF_EVEN(a, b) ((float8)((a).even, (b).even))
+#define SHIFT_IN_LEFT(v) ((float8)(0.0f, (v).s0123, (v).s456))
+#define SHIFT_IN_RIGHT(v) ((float8)((v).s1234, (v).s567, 0.0f))
 #else
 #define HALF_EVEN(a, b) ((float4)((a).even, (b).even))
+#define SHIFT_IN_LEFT(v) ((float4)(0.0f, (v).s012))
+#define SHIFT_IN_RIGHT(v) ((float4)((v).s123, 0.0f))
 #endif
 
 /* Layout shared with `dw_shape` in lib/opencl/cl_conv_depthwise.c (ints
@@ -184,6 +193,49 @@ static inline void dw3x3_rows(const int S, __global const float *x, int x_off, i
         wt[t] = wk[t];
     const int ih0 = oh0 * S - s->pad_h;
     const int rows = min(ROWS, s->oh - oh0);
+
+    /* Stride 1 over rows padded by one column each side (w == ow): the
+     * whole row in vectors, the last overlapping its neighbour, the first
+     * and last blocks' side taps reading their padding as a zero lane
+     * shifted into the centre tap's vector (at the same, valid, address),
+     * where the interior blocks below left two columns a row to the scalar
+     * loop (MobileNet-v2's 144 channels on 56x56 at batch 32, kernel medians:
+     * 4.1-4.7 -> 3.5-3.8 ms). The side loads at the edges read the centre
+     * column, not one past the row: at the end of the buffer that is out
+     * of bounds. */
+    if (S == 1 && s->pad_w == 1 && s->w == s->ow && s->ow >= VW) {
+        for (int ow0 = 0; ow0 < s->ow; ow0 += VW) {
+            const int o = min(ow0, s->ow - VW);
+            const bool first = o == 0, last = o + VW == s->ow;
+            floatv acc[ROWS];
+            _Pragma("unroll") for (int r = 0; r < ROWS; r++)
+                acc[r] = bias;
+            _Pragma("unroll") for (int t = 0; t < ROWS + 2; t++) {
+                const int ih = ih0 + t;
+                const bool inside = ih >= 0 && ih < s->h;
+                __global const float *xr = xg + (inside ? ih : 0) * s->w + o;
+                const floatv z = 0.0f;
+                const floatv c1 = vloadv(0, xr);
+                const floatv c0 = vloadv(0, xr - (first ? 0 : 1));
+                const floatv c2 = vloadv(0, xr + (last ? 0 : 1));
+                const floatv x1 = inside ? c1 : z;
+                const floatv x0 = !inside ? z : first ? SHIFT_IN_LEFT(c1) : c0;
+                const floatv x2 = !inside ? z : last ? SHIFT_IN_RIGHT(c1) : c2;
+                _Pragma("unroll") for (int r = 0; r < ROWS; r++) {
+                    const int i = t - r;
+                    if (i >= 0 && i <= 2) {
+                        acc[r] = fma(x0, (floatv)wt[3 * i], acc[r]);
+                        acc[r] = fma(x1, (floatv)wt[3 * i + 1], acc[r]);
+                        acc[r] = fma(x2, (floatv)wt[3 * i + 2], acc[r]);
+                    }
+                }
+            }
+            for (int r = 0; r < rows; r++)
+                vstorev(activate(acc[r], s->act_fn, s->act_alpha), 0,
+                        yk + (oh0 + r) * s->ow + o);
+        }
+        return;
+    }
 
     const int extra = S == 2 ? 1 : 0;
     int lo = (s->pad_w + S - 1) / S;
