@@ -10,7 +10,7 @@
  * cl_gemm_tiled.c picks by the device's vector width: float16 with 12 x 32
  * (24 of AVX-512's 32 registers) and 8 x 32, float8 with 6 x 16 (12 of
  * AVX2's 16) and 4 x 16; float16 devices also build the wide tile MR_WIDE
- * x (VW * NV_WIDE), 6 x 64, whose fewer broadcasts (and row pointers of A)
+ * x (VW * NV_WIDE), 5 x 64, whose fewer broadcasts (and row pointers of A)
  * per multiply-add won on long rows of C (it reads A untransposed only).
  * The tiles are kernels gemm_nn_<rows> and gemm_wide_<rows>, not one build
  * option, so that one binary holds them all: the short one serves row

@@ -38,13 +38,18 @@ typedef struct gemm_tile {
  * and im2col shapes) 4 x 16 was fastest or near it on every shape: 1.1-1.7x
  * 6 x 16, and 4 x 24, 3 x 24, 5 x 16 and 2 x 32 each lost by up to 2-4x on
  * some shape; the 6-row kernel is kept for row counts that are multiples
- * of 6 but not of 4 (it tied 4 x 16 on 24 rows). On AVX-512 the wide 6 x 64
- * tile (see pick_tile) took MobileNet-v2's pointwise GEMM (24 x 3136 per
- * image, k = 144, batch 32) from 4.8-5.7 to 3.7-4.1 ms and ResNet-50's 1x1
- * one (64 x 3136, k = 256) from 12.4-12.5 to 10.7-12.0 (kernel time, best
- * of 9, against 12 x 32 and 8 x 32). */
+ * of 6 but not of 4 (it tied 4 x 16 on 24 rows). On AVX-512 the wide tile
+ * (see pick_tile), then 6 x 64, took MobileNet-v2's pointwise GEMM (24 x
+ * 3136 per image, k = 144, batch 32) from 4.8-5.7 to 3.7-4.1 ms and
+ * ResNet-50's 1x1 one (64 x 3136, k = 256) from 12.4-12.5 to 10.7-12.0
+ * (kernel time, best of 9, against 12 x 32 and 8 x 32). It is 5 x 64 now:
+ * at 6 x 64 PoCL's register allocator kept one of the 24 accumulators on
+ * the stack (a load, FMA and store every step, a quarter of the loop's
+ * samples), at 5 x 64 (20) none: ResNet-50's 1x1 13.4-13.6 -> 11.1-11.4 ms
+ * and MobileNet-v2's pointwise 3.2 -> 3.2 ms (kernel medians, pinned,
+ * alternated). */
 #define FLOAT8_TILE 8, 2, 6, 4, 0, 0
-#define FLOAT16_TILE 16, 2, 12, 8, 6, 4
+#define FLOAT16_TILE 16, 2, 12, 8, 5, 4
 #define CONFIG_(vw, nv, tall, short_rows, wide_rows, wide_nv)                   \
     {vw, nv, tall, short_rows, wide_rows, wide_nv}
 #define OPTIONS_(vw, nv, tall, short_rows, wide_rows, wide_nv)                  \
@@ -52,7 +57,7 @@ typedef struct gemm_tile {
     WIDE_OPTIONS_(wide_rows, wide_nv)
 #define WIDE_OPTIONS_(wide_rows, wide_nv) WIDE_OPTIONS_##wide_rows(wide_rows, wide_nv)
 #define WIDE_OPTIONS_0(wide_rows, wide_nv) ""
-#define WIDE_OPTIONS_6(wide_rows, wide_nv) " -DMR_WIDE=" #wide_rows " -DNV_WIDE=" #wide_nv
+#define WIDE_OPTIONS_5(wide_rows, wide_nv) " -DMR_WIDE=" #wide_rows " -DNV_WIDE=" #wide_nv
 #define COLS_(vw, nv, tall, short_rows, wide_rows, wide_nv) ((vw) * (nv))
 #define CONFIG(tile) CONFIG_(tile)
 #define OPTIONS(tile) OPTIONS_(tile)
