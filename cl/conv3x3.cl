@@ -119,6 +119,17 @@ static inline void c3_store_row(float a[TW][KV], __global float *dst, int plane,
     }
 }
 
+/* Every accumulator of a TR x TW block set to v (the bias), the loops
+ * unrolled like every loop over acc (see c3_conv_tile). */
+static inline __attribute__((always_inline)) void c3_acc_fill(floatKV acc[TR][TW], floatKV v)
+{
+#pragma unroll
+    for (int r = 0; r < TR; r++)
+#pragma unroll
+        for (int q = 0; q < TW; q++)
+            acc[r][q] = v;
+}
+
 /* Adds to acc[TR][TW] the block's products over the c_n input channels:
  * KV output channels, TR rows and TW columns at strides s_h x s_w (the
  * forward's; a transposed convolution runs at 1 over its zero-filled
@@ -212,11 +223,7 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
      * loaded and stored once per input channel (1.2x slower on ResNet-20's
      * layers). */
     floatKV acc[TR][TW];
-#pragma unroll
-    for (int r = 0; r < TR; r++)
-#pragma unroll
-        for (int q = 0; q < TW; q++)
-            acc[r][q] = bias;
+    c3_acc_fill(acc, bias);
     __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
     if (drop) {
         switch (edges) {
@@ -322,11 +329,7 @@ c3_dgrad_phase(__global const float *xc, int hp, int wp, int c_n, __global const
                int oh0, int ow0, int oh_n, int ow_n)
 {
     floatKV acc[TR][TW];
-#pragma unroll
-    for (int r = 0; r < TR; r++)
-#pragma unroll
-        for (int q = 0; q < TW; q++)
-            acc[r][q] = bias;
+    c3_acc_fill(acc, bias);
     for (int c = 0; c < c_n; c++, xc += hp * wp, wc += 9 * KV) {
 #pragma unroll
         for (int i = eh; i < 3; i += 2)
