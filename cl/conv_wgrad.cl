@@ -1,6 +1,7 @@
 /* conv_wgrad.cl - the weight gradient of a 3x3 convolution with few
  * channels (the CIFAR nets), without im2col (see
- * lib/opencl/cl_conv_wgrad.c): x zero-padded once, dy laid out with output
+ * lib/opencl/cl_conv_wgrad.c): x read as it is (padding of at most 1,
+ * channels in whole blocks) or zero-padded once, dy laid out with output
  * channels as the lanes of a float16, partial sums of dW per slice of
  * output rows, and a second pass that adds the slices up in a fixed order. */
 
@@ -109,8 +110,12 @@ __kernel void wg_dy(__global const float *dy, int dy_off, int dy_bs, int k_n, in
  * slice's output rows (rows `rows` of the flattened (image, output row)
  * index, from slice * rows), the sum of dy's vectors times each input
  * value the tap reads, broadcast. Writes part[slice][kb][c][i * 3 + j][KV].
+ * xp: cp planes of hp x wp an image, read through padding `pad` (0: x
+ * padded by wg_pad; 1: x itself, whose channels are whole CB blocks: a
+ * row of taps in the padding is skipped, and the first and last columns
+ * a step reads are zeroed where they lie in it, a test on those two only).
  * Grid: (CP / CB * 3, KB / KVB, slices). */
-__kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, int wp,
+__kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, int wp, int pad,
                          __global const float *dyt, int dyt_off, int oh_n, int ow_n,
                          int stride_h, int stride_w, int nrows, int rows,
                          __global float *part, int part_off)
@@ -130,9 +135,10 @@ __kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, i
                 acc[b][cc][j] = (float16)0.0f;
     const int r_end = min(nrows, (slice + 1) * rows);
     for (int r = slice * rows; r < r_end; r++) {
-        const int n = r / oh_n, oh = r % oh_n;
-        __global const float *xr =
-            xp + xp_off + ((size_t)(n * cp + c0) * hp + oh * stride_h + i) * wp;
+        const int n = r / oh_n, oh = r % oh_n, ih = oh * stride_h + i - pad;
+        if (ih < 0 || ih >= hp)
+            continue;
+        __global const float *xr = xp + xp_off + ((size_t)(n * cp + c0) * hp + ih) * wp - pad;
         __global const float *dr =
             dyt + dyt_off + (((size_t)n * kblocks + kb0) * oh_n + oh) * ow_n * KV;
         int ow = 0;
@@ -150,7 +156,10 @@ __kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, i
             for (int cc = 0; cc < CB; cc++)
 #pragma unroll
                 for (int t = 0; t < WU + 2; t++) {
-                    const float16 xv = (float16)xq[cc * hp * wp + t];
+                    const int col = ow + t - pad;
+                    const bool out = (t == 0 && col < 0) || (t == WU + 1 && col >= wp);
+                    const float xs = xq[cc * hp * wp + (out ? 1 : t)];
+                    const float16 xv = (float16)(out ? 0.0f : xs);
 #pragma unroll
                     for (int j = 0; j < 3; j++)
 #pragma unroll
@@ -169,7 +178,10 @@ __kernel void wg_partial(__global const float *xp, int xp_off, int cp, int hp, i
             for (int cc = 0; cc < CB; cc++)
 #pragma unroll
                 for (int j = 0; j < 3; j++) {
-                    const float16 xv = (float16)xq[cc * hp * wp + j];
+                    const int col = ow * stride_w + j - pad;
+                    const bool out = (j == 0 && col < 0) || (j == 2 && col >= wp);
+                    const float xs = xq[cc * hp * wp + (out ? 1 : j)];
+                    const float16 xv = (float16)(out ? 0.0f : xs);
 #pragma unroll
                     for (int b = 0; b < KVB; b++)
                         acc[b][cc][j] = fma(xv, d[b], acc[b][cc][j]);

@@ -77,22 +77,40 @@ static int variant_of(const clnet_device *dev, int64_t k)
  * of dy they read. */
 #define WG_GROUP_MAX_ITEMS 384
 
-/* The scratch: padded x, then dy with channels as lanes, then the
- * partials of every slice. */
+/* The scratch: padded x (none where `direct`), then dy with channels as
+ * lanes, then the partials of every slice. */
 typedef struct wg_plan {
     int variant;
     wg_config cfg;
+    bool direct;                   /* wg_partial reads x itself (reads_x) */
     int64_t cp, kblocks, hp, wp;   /* channels of whole CB blocks; KV blocks (whole KVB
                                       blocks); padded plane */
     int64_t nrows, rows, slices;   /* output rows of the batch; per slice; slices */
     int64_t xp_elems, dyt_elems, part_elems;
 } wg_plan;
 
-static wg_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g)
+/* Whether wg_partial reads x itself rather than wg_pad's copy: where it
+ * can (one padding of at most 1 for both axes, the kernel's guards;
+ * channels in whole CB blocks, no zero planes needed; images dense), and
+ * where that paid, stride 1 on rows of 32 or more. Kernel medians at batch
+ * 128 (pinned `cb`, ms, wg_pad + wg_partial -> wg_partial): ResNet-20's 16
+ * channels on 32x32 0.59-0.65 + 2.43-2.47 -> 2.38-2.56; on 16x16, 8x8 and
+ * at stride 2 the guards' selects and skipped rows cost more than the copy
+ * (32 on 16x16 0.21-0.47 + 1.67-1.76 -> 1.98-2.07, 64 on 8x8 0.15-0.17 +
+ * 1.62-1.66 -> 2.34-2.36, 16 -> 32 at stride 2 0.24-0.25 + 1.14-1.20 ->
+ * 1.98). */
+static bool reads_x(const clnet_conv_geom *g, const wg_config *cfg, int64_t x_bs)
+{
+    return g->pad_h == g->pad_w && g->pad_h <= 1 && g->c % cfg->cb == 0 &&
+           x_bs == g->c * g->h * g->w && g->stride_h == 1 && g->stride_w == 1 && g->ow >= 32;
+}
+
+static wg_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g, int64_t x_bs)
 {
     wg_plan p;
     p.variant = variant_of(dev, g->k);
     p.cfg = configs[p.variant];
+    p.direct = reads_x(g, &p.cfg, x_bs);
     p.cp = clnet_ceil_div(g->c, p.cfg.cb) * p.cfg.cb;
     p.kblocks = clnet_ceil_div(g->k, WG_KV * p.cfg.kvb) * p.cfg.kvb;
     p.hp = (g->oh - 1) * g->stride_h + 3;
@@ -115,7 +133,7 @@ static wg_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g)
         slices = p.nrows;
     p.rows = clnet_ceil_div(p.nrows, slices);
     p.slices = clnet_ceil_div(p.nrows, p.rows);
-    p.xp_elems = g->n * p.cp * p.hp * p.wp;
+    p.xp_elems = p.direct ? 0 : g->n * p.cp * p.hp * p.wp;
     p.dyt_elems = g->n * p.kblocks * g->oh * g->ow * WG_KV;
     p.part_elems = p.slices * p.kblocks * p.cp * 9 * WG_KV;
     return p;
@@ -126,7 +144,7 @@ bool clnet_cl_wgrad3x3_applies(const clnet_device *dev, const clnet_conv_geom *g
     if (g->kh != 3 || g->kw != 3 || g->dil_h != 1 || g->dil_w != 1 || g->groups != 1 ||
         g->stride_h < 1 || g->stride_h > 2 || g->stride_w < 1 || g->stride_w > 2)
         return false;
-    const wg_plan p = plan_of(dev, g);
+    const wg_plan p = plan_of(dev, g, -1);   /* the padded copy's size: an upper bound */
     const int64_t elems = p.xp_elems + p.dyt_elems + p.part_elems;
     const uint64_t bytes = (uint64_t)elems * sizeof(cl_float);
     return elems <= INT_MAX &&
@@ -166,7 +184,7 @@ static clnet_status launch(clnet_device *dev, int variant, const char *name, int
  * row) of one output channel block and slice: they read the same rows of
  * dy one after the other, from the cache. */
 static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const wg_plan *p,
-                             cl_mem scratch)
+                             const clnet_cl_tensor_args *xa, cl_mem scratch)
 {
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "conv_wgrad", clnet_cl_wgrad3x3_options[p->variant],
@@ -180,16 +198,20 @@ static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const 
     if (st != CLNET_OK)
         return st;
     const size_t items = (size_t)(p->cp / p->cfg.cb * 3);
-    cl_int xp_off = 0, cp = (cl_int)p->cp, hp = (cl_int)p->hp, wp = (cl_int)p->wp;
+    /* x itself (its planes h x w, read through its padding) or its copy */
+    const cl_mem xp = p->direct ? xa->mem : scratch;
+    cl_int xp_off = p->direct ? xa->offset : 0, cp = (cl_int)p->cp;
+    cl_int hp = (cl_int)(p->direct ? g->h : p->hp), wp = (cl_int)(p->direct ? g->w : p->wp);
+    cl_int pad = p->direct ? (cl_int)g->pad_h : 0;
     cl_int dyt_off = (cl_int)p->xp_elems, oh = (cl_int)g->oh, ow = (cl_int)g->ow;
     cl_int sh = (cl_int)g->stride_h, sw = (cl_int)g->stride_w;
     cl_int nrows = (cl_int)p->nrows, rows = (cl_int)p->rows;
     cl_int part_off = (cl_int)(p->xp_elems + p->dyt_elems);
     const clnet_cl_arg args[] = {
-        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(cp), CLNET_CL_ARG(hp),
-        CLNET_CL_ARG(wp), CLNET_CL_ARG(scratch), CLNET_CL_ARG(dyt_off), CLNET_CL_ARG(oh),
-        CLNET_CL_ARG(ow), CLNET_CL_ARG(sh), CLNET_CL_ARG(sw), CLNET_CL_ARG(nrows),
-        CLNET_CL_ARG(rows), CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off),
+        CLNET_CL_ARG(xp), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(cp), CLNET_CL_ARG(hp),
+        CLNET_CL_ARG(wp), CLNET_CL_ARG(pad), CLNET_CL_ARG(scratch), CLNET_CL_ARG(dyt_off),
+        CLNET_CL_ARG(oh), CLNET_CL_ARG(ow), CLNET_CL_ARG(sh), CLNET_CL_ARG(sw),
+        CLNET_CL_ARG(nrows), CLNET_CL_ARG(rows), CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off),
     };
     const size_t global[3] = {items, (size_t)(p->kblocks / p->cfg.kvb), (size_t)p->slices};
     const size_t local[3] = {clnet_cl_divisor_within(items, cap), 1, 1};
@@ -201,13 +223,13 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
                                                 clnet_tensor *dw)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, dw, dy);
-    const wg_plan p = plan_of(dev, &g);
+    clnet_cl_tensor_args xa = clnet_cl_targs(x), da = clnet_cl_targs(dy), wa = clnet_cl_targs(dw);
+    const wg_plan p = plan_of(dev, &g, xa.batch_stride);
     cl_mem scratch;
     clnet_status st = clnet_cl_scratch_acquire(
         dev, (size_t)(p.xp_elems + p.dyt_elems + p.part_elems) * sizeof(cl_float), &scratch);
     if (st != CLNET_OK)
         return st;
-    clnet_cl_tensor_args xa = clnet_cl_targs(x), da = clnet_cl_targs(dy), wa = clnet_cl_targs(dw);
     cl_int c = (cl_int)g.c, h = (cl_int)g.h, wd = (cl_int)g.w, k = (cl_int)g.k;
     cl_int oh = (cl_int)g.oh, ow = (cl_int)g.ow, cp = (cl_int)p.cp;
     cl_int hp = (cl_int)p.hp, wp = (cl_int)p.wp, xp_off = 0;
@@ -221,7 +243,8 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
         CLNET_CL_ARG(wp), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w),
     };
     const size_t pad_global[3] = {(size_t)p.hp, (size_t)(g.n * p.cp), 1};
-    st = launch(dev, p.variant, "wg_pad", NARGS(pad_args), pad_args, pad_global);
+    if (!p.direct)
+        st = launch(dev, p.variant, "wg_pad", NARGS(pad_args), pad_args, pad_global);
 
     const clnet_cl_arg dy_args[] = {
         CLNET_CL_TENSOR(da), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
@@ -231,7 +254,7 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
     if (st == CLNET_OK)
         st = launch(dev, p.variant, "wg_dy", NARGS(dy_args), dy_args, dy_global);
     if (st == CLNET_OK)
-        st = partials(dev, &g, &p, scratch);
+        st = partials(dev, &g, &p, &xa, scratch);
 
     const clnet_cl_arg sum_args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off), CLNET_CL_ARG(slices), CLNET_CL_ARG(cp),
