@@ -186,15 +186,17 @@ static clnet_status launch(clnet_device *dev, int variant, const char *name, int
 static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const wg_plan *p,
                              const clnet_cl_tensor_args *xa, cl_mem scratch)
 {
+    /* wg_partial_x reads x through its padding; x unpadded is x's own copy */
+    const char *name = p->direct && g->pad_h > 0 ? "wg_partial_x" : "wg_partial";
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "conv_wgrad", clnet_cl_wgrad3x3_options[p->variant],
-                                      "wg_partial", &kernel);
+                                      name, &kernel);
     if (st != CLNET_OK)
         return st;
     /* A group's private accumulators sit on one PoCL thread's stack: KVB 4
      * is 1.5 KiB an item, so groups hold at most WG_GROUP_MAX_ITEMS. */
     size_t cap;
-    st = clnet_cl_group_max(dev, kernel, "wg_partial", WG_GROUP_MAX_ITEMS, &cap);
+    st = clnet_cl_group_max(dev, kernel, name, WG_GROUP_MAX_ITEMS, &cap);
     if (st != CLNET_OK)
         return st;
     const size_t items = (size_t)(p->cp / p->cfg.cb * 3);
@@ -202,20 +204,19 @@ static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const 
     const cl_mem xp = p->direct ? xa->mem : scratch;
     cl_int xp_off = p->direct ? xa->offset : 0, cp = (cl_int)p->cp;
     cl_int hp = (cl_int)(p->direct ? g->h : p->hp), wp = (cl_int)(p->direct ? g->w : p->wp);
-    cl_int pad = p->direct ? (cl_int)g->pad_h : 0;
     cl_int dyt_off = (cl_int)p->xp_elems, oh = (cl_int)g->oh, ow = (cl_int)g->ow;
     cl_int sh = (cl_int)g->stride_h, sw = (cl_int)g->stride_w;
     cl_int nrows = (cl_int)p->nrows, rows = (cl_int)p->rows;
     cl_int part_off = (cl_int)(p->xp_elems + p->dyt_elems);
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(xp), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(cp), CLNET_CL_ARG(hp),
-        CLNET_CL_ARG(wp), CLNET_CL_ARG(pad), CLNET_CL_ARG(scratch), CLNET_CL_ARG(dyt_off),
-        CLNET_CL_ARG(oh), CLNET_CL_ARG(ow), CLNET_CL_ARG(sh), CLNET_CL_ARG(sw),
-        CLNET_CL_ARG(nrows), CLNET_CL_ARG(rows), CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off),
+        CLNET_CL_ARG(wp), CLNET_CL_ARG(scratch), CLNET_CL_ARG(dyt_off), CLNET_CL_ARG(oh),
+        CLNET_CL_ARG(ow), CLNET_CL_ARG(sh), CLNET_CL_ARG(sw), CLNET_CL_ARG(nrows),
+        CLNET_CL_ARG(rows), CLNET_CL_ARG(scratch), CLNET_CL_ARG(part_off),
     };
     const size_t global[3] = {items, (size_t)(p->kblocks / p->cfg.kvb), (size_t)p->slices};
     const size_t local[3] = {clnet_cl_divisor_within(items, cap), 1, 1};
-    return clnet_cl_launch(dev, kernel, "wg_partial", NARGS(args), args, 3, global, local);
+    return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 3, global, local);
 }
 
 clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_op *op,
