@@ -16,6 +16,84 @@ typedef struct s2d_shape {
     int kh, kw, ah, aw; /* the window and the rewritten one */
 } s2d_shape;
 
+/* Lanes `phase`, phase + SW, ... of the 16 * SW floats in a0 .. a3 (SW = 2
+ * uses a0 and a1): one phase of a row read at stride 2 or 4, dealt by
+ * shuffles. */
+static inline float16 s2d_deal(int sw, int phase, float16 a0, float16 a1, float16 a2, float16 a3)
+{
+    if (sw == 2)
+        return phase ? (float16)(a0.odd, a1.odd) : (float16)(a0.even, a1.even);
+    switch (phase) {
+    case 0:
+        return (float16)(a0.s048c, a1.s048c, a2.s048c, a3.s048c);
+    case 1:
+        return (float16)(a0.s159d, a1.s159d, a2.s159d, a3.s159d);
+    case 2:
+        return (float16)(a0.s26ae, a1.s26ae, a2.s26ae, a3.s26ae);
+    default:
+        return (float16)(a0.s37bf, a1.s37bf, a2.s37bf, a3.s37bf);
+    }
+}
+
+/* X'[n][(c * SH + u) * SW + v][p][q] for v = 0 .. SW - 1 (SW rows of X')
+ * from x's row p * SH + u - PH, zero in the padding and past x's edges: a
+ * work-item reads its row once, 16 columns of every phase at a time. At
+ * strides of 2 and 4 whole-vector loads and shuffles deal the phases (they
+ * may run over the row's ends into its neighbours, never outside elements
+ * [x_begin, x_end) of the buffer; those lanes become zeros), other strides
+ * and the buffer's very ends go lane by lane. AlexNet's stem at batch 32,
+ * kernel medians: 2.9-3.0 ms as im2col's column matrix (which reads the
+ * row once per phase) -> 1.3-1.4; ResNet's 7 x 7 stride-2 stem's forward
+ * op 35.9-36.6 -> 33.5-34.1 (`cb`, pinned). Grid: dim 0 = p, dim 1 = c *
+ * SH + u, dim 2 = n. */
+__kernel void s2d_input(__global const float *x, int x_off, int x_bs, int x_begin, int x_end,
+                        __global float *xs, int xs_off, s2d_shape s)
+{
+    const int p = get_global_id(0), cu = get_global_id(1), n = get_global_id(2);
+    const int c = cu / s.sh, u = cu % s.sh, ih = p * s.sh + u - s.ph;
+    const int plane = s.hs * s.ws;
+    __global float *out = xs + xs_off + ((n * s.c * s.sh + cu) * s.sw * s.hs + p) * s.ws;
+    if (ih < 0 || ih >= s.h) {
+        for (int v = 0; v < s.sw; v++)
+            for (int q0 = 0; q0 < s.ws; q0 += 16)
+                clnet_store_part16(out + v * plane + q0, min(16, s.ws - q0), (float16)0.0f);
+        return;
+    }
+    const int row = x_off + n * x_bs + (c * s.h + ih) * s.w;
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int q0 = 0; q0 < s.ws; q0 += 16) {
+        const int count = min(16, s.ws - q0), iw0 = q0 * s.sw - s.pw;
+        const bool whole = (s.sw == 2 || s.sw == 4) && row + iw0 >= x_begin &&
+                           row + iw0 + 16 * s.sw <= x_end;
+        /* four named vectors, not an array: PoCL kept an array in memory */
+        float16 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        if (whole) {
+            a0 = vload16(0, x + row + iw0);
+            a1 = vload16(1, x + row + iw0);
+            if (s.sw == 4) {
+                a2 = vload16(2, x + row + iw0);
+                a3 = vload16(3, x + row + iw0);
+            }
+        }
+        for (int v = 0; v < s.sw; v++) {
+            const int16 iw = iw0 + v + lane * s.sw;
+            const int16 inside = iw >= 0 && iw < s.w && lane < count;
+            float16 val;
+            if (whole) {
+                val = select((float16)0.0f, s2d_deal(s.sw, v, a0, a1, a2, a3), inside);
+            } else {
+                float t[16];
+                for (int l = 0; l < 16; l++) {
+                    const int i = iw0 + v + l * s.sw;
+                    t[l] = l < count && i >= 0 && i < s.w ? x[row + i] : 0.0f;
+                }
+                val = vload16(0, t);
+            }
+            clnet_store_part16(out + v * plane + q0, count, val);
+        }
+    }
+}
+
 /* dx[n][c][ih][iw] = dX' (at element 0) at the pixel that x's (ih, iw)
  * became, zero where it fell past X' (rows and columns no window reads), a
  * row of dx per work-item. Grid: dim 0 = c * h + ih, dim 1

@@ -98,23 +98,16 @@ static clnet_status launch(clnet_device *dev, const char *name, int nargs,
     return clnet_cl_launch_program(dev, "space_to_depth", name, nargs, args, 3, global);
 }
 
-/* x into X' at element off of buf: X'[n][(c * SH + u) * SW + v][p][q] =
- * x[n][c][p * SH + u - PH][q * SW + v - PW] is im2col's column matrix of
- * an SH x SW window at stride (SH, SW) onto X''s plane, one image's rows
- * after another's, which cl/im2col.cl unrolls an output row at a time
- * (AlexNet's stem at batch 32: 2.7-2.8 ms, as the kernel of its own that
- * this replaced). */
+/* x into X' at element off of buf, a row of x per work-item (s2d_input). */
 static clnet_status input_to_s2d(clnet_device *dev, const s2d_geom *r, const clnet_tensor *x,
                                  cl_mem buf, cl_int off)
 {
-    const clnet_conv_geom phases = {
-        .n = r->n, .c = r->s.c, .h = r->s.h, .w = r->s.w, .k = r->cs,
-        .oh = r->s.hs, .ow = r->s.ws, .kh = r->s.sh, .kw = r->s.sw,
-        .stride_h = r->s.sh, .stride_w = r->s.sw, .pad_h = r->s.ph, .pad_w = r->s.pw,
-        .dil_h = 1, .dil_w = 1, .groups = 1, .c_per_group = r->s.c, .k_per_group = r->cs,
-    };
-    const int64_t plane = (int64_t)r->s.hs * r->s.ws;
-    return clnet_cl_im2col_unroll(dev, &phases, x, 0, r->n, buf, off, r->cs * plane, plane, 0);
+    clnet_cl_tensor_args xa = clnet_cl_targs(x);
+    cl_int x_begin = (cl_int)xa.offset, x_end = clnet_cl_targs_end(x);
+    const clnet_cl_arg args[] = {CLNET_CL_TENSOR(xa), CLNET_CL_ARG(x_begin), CLNET_CL_ARG(x_end),
+                                 CLNET_CL_ARG(buf),   CLNET_CL_ARG(off),     CLNET_CL_ARG(r->s)};
+    return launch(dev, "s2d_input", NARGS(args), args, (size_t)r->s.hs,
+                  (size_t)(r->s.c * r->s.sh), (size_t)r->n);
 }
 
 /* w into W' at element off of buf. */
