@@ -6,7 +6,8 @@
  * stride 1 and 2 and the data gradient of both: at stride 1 a convolution
  * over dy, at stride 2 one over dy split by the output's phases
  * (c3_dgrad_s2_pairs, c3_dgrad_s2), or over dy with zeros inserted between
- * its pixels (mixed strides). */
+ * its pixels (mixed strides). Built with C3_GROUPED, the program holds
+ * c3_weights and c3_conv_s1_grouped only. */
 
 /* Output channels per work-item, the lanes of one vector: one vector FMA
  * per input value and tap, where PoCL vectorises explicit vectors only.
@@ -38,6 +39,36 @@
 CLNET_DEFINE_ACTIVATE(activateKV, floatKV)
 CLNET_DEFINE_ACTIVATE(activateTW, floatTW)
 
+/* The weights into wt[kb][c][tap][KV], output channels of block kb as the
+ * lanes (zero past K), then the bias (zero without one) as KV lanes per
+ * block at wt[KB * C * 9 * KV]. Forward: w is (K, C, 3, 3). Transposed
+ * (the data gradient): w is (C, K, 3, 3), read rotated by 180 degrees with
+ * its two channel axes swapped. w_s0 is w's stride along its first axis.
+ * Grid: (C * 9 + 1, KB). */
+__kernel void c3_weights(__global const float *w, int w_off, int w_s0, int c_n, int k_n,
+                         __global const float *b, int b_off, int has_bias, int transposed,
+                         __global float *wt)
+{
+    const int i = get_global_id(0), kb = get_global_id(1), kblocks = get_global_size(1);
+    const int c = i / 9, tap = i % 9;
+    float v[KV];
+    for (int j = 0; j < KV; j++) {
+        const int k = kb * KV + j;
+        if (k >= k_n)
+            v[j] = 0.0f;
+        else if (i >= c_n * 9)
+            v[j] = has_bias ? b[b_off + k] : 0.0f;
+        else if (transposed)
+            v[j] = w[w_off + c * w_s0 + k * 9 + 8 - tap];
+        else
+            v[j] = w[w_off + k * w_s0 + i];
+    }
+    __global float *dst = i < c_n * 9 ? wt + ((size_t)kb * c_n * 9 + i) * KV
+                                      : wt + ((size_t)kblocks * c_n * 9 + kb) * KV;
+    vstoreKV(vloadKV(0, v), 0, dst);
+}
+
+#ifndef C3_GROUPED
 /* x's planes zero-padded into xp (hp x wp per plane, zeros around and in the
  * slack that makes every block's reads fall inside the plane): input pixel
  * (ih, iw) lands at row pad_h + ih * s_h, column pad_w + iw * s_w, the
@@ -74,35 +105,7 @@ __kernel void c3_pad(__global const float *x, int x_off, int x_bs, int c_n, int 
     for (int q = end; q < wp; q++)
         dst[q] = 0.0f;
 }
-
-/* The weights into wt[kb][c][tap][KV], output channels of block kb as the
- * lanes (zero past K), then the bias (zero without one) as KV lanes per
- * block at wt[KB * C * 9 * KV]. Forward: w is (K, C, 3, 3). Transposed
- * (the data gradient): w is (C, K, 3, 3), read rotated by 180 degrees with
- * its two channel axes swapped. w_s0 is w's stride along its first axis.
- * Grid: (C * 9 + 1, KB). */
-__kernel void c3_weights(__global const float *w, int w_off, int w_s0, int c_n, int k_n,
-                         __global const float *b, int b_off, int has_bias, int transposed,
-                         __global float *wt)
-{
-    const int i = get_global_id(0), kb = get_global_id(1), kblocks = get_global_size(1);
-    const int c = i / 9, tap = i % 9;
-    float v[KV];
-    for (int j = 0; j < KV; j++) {
-        const int k = kb * KV + j;
-        if (k >= k_n)
-            v[j] = 0.0f;
-        else if (i >= c_n * 9)
-            v[j] = has_bias ? b[b_off + k] : 0.0f;
-        else if (transposed)
-            v[j] = w[w_off + c * w_s0 + k * 9 + 8 - tap];
-        else
-            v[j] = w[w_off + k * w_s0 + i];
-    }
-    __global float *dst = i < c_n * 9 ? wt + ((size_t)kb * c_n * 9 + i) * KV
-                                      : wt + ((size_t)kblocks * c_n * 9 + kb) * KV;
-    vstoreKV(vloadKV(0, v), 0, dst);
-}
+#endif
 
 /* A row of TW output columns of kcount channels from a[column][channel]:
  * each channel's columns gathered and stored as one vector at dst, the
@@ -143,8 +146,10 @@ static inline __attribute__((always_inline)) void c3_acc_fill(floatKV acc[TR][TW
  * constants, see c3_conv_tile) a line in the padding is neither read nor
  * multiplied: its FMAs were 16% of a 2 x 8 block's on 8x8 planes. Without,
  * it reads its neighbour inside and is zeroed: selects, where branches
- * around the FMAs cost the accumulators their registers. The strides must
- * be constants for the loops to unroll. Per input channel each of the
+ * around the FMAs cost the accumulators their registers. Only the first
+ * taps_h rows and taps_w columns of the window count (3 but for the
+ * channels c3_conv_s1 groups). The strides and tap counts must be
+ * constants for the loops to unroll. Per input channel each of the
  * ((TR - 1) s_h + 3) x ((TW - 1) s_w + 3) input values is broadcast once
  * and multiplied straight away with the weight vector of every tap that
  * reads it: the accumulators, the broadcast value and a weight vector,
@@ -155,7 +160,8 @@ static inline __attribute__((always_inline)) void c3_acc_fill(floatKV acc[TR][TW
 static inline __attribute__((always_inline)) void
 c3_accumulate(floatKV acc[TR][TW], __global const float *xn, int plane, int pitch, int row0,
               int col0, bool top, bool bottom, bool left, bool right, const bool drop, int c_n,
-              const int s_h, const int s_w, __global const float *wc)
+              const int s_h, const int s_w, const int taps_h, const int taps_w,
+              __global const float *wc)
 {
     const int rows = (TR - 1) * s_h + 3, cols = (TW - 1) * s_w + 3;
     const int first_col = left ? 0 : 1, last_col = right ? cols - 1 : cols - 2;
@@ -178,8 +184,8 @@ c3_accumulate(floatKV acc[TR][TW], __global const float *xn, int plane, int pitc
 #pragma unroll
                     for (int j = 0; j < 3; j++) {
                         const int r = (u - i) / s_h, q = (v - j) / s_w;
-                        if (u >= i && v >= j && (u - i) % s_h == 0 && (v - j) % s_w == 0 &&
-                            r < TR && q < TW)
+                        if (i < taps_h && j < taps_w && u >= i && v >= j &&
+                            (u - i) % s_h == 0 && (v - j) % s_w == 0 && r < TR && q < TW)
                             acc[r][q] = fma(xv, vloadKV(0, wc + (i * 3 + j) * KV), acc[r][q]);
                     }
             }
@@ -192,8 +198,16 @@ c3_accumulate(floatKV acc[TR][TW], __global const float *xn, int plane, int pitc
 #define C3_EDGE_CASE(e)                                                                    \
     case e:                                                                                \
         c3_accumulate(acc, xn, plane, pitch, row0, col0, (e) & 1, (e) & 2, (e) & 4, (e) & 8, \
-                      true, c_n, s_h, s_w, wc);                                            \
+                      true, c_n, s_h, s_w, 3, 3, wc);                                      \
         break;
+
+/* c3_accumulate over the next `count` channels of padded planes with the
+ * first taps_h x taps_w taps of the window. */
+#define C3_GROUP(count, taps_h, taps_w)                                                     \
+    c3_accumulate(acc, xn, plane, pitch, row0, col0, true, true, true, true, false, count, \
+                  s_h, s_w, taps_h, taps_w, wc);                                            \
+    xn += (count) * plane;                                                                  \
+    wc += (count) * 9 * KV;
 
 /* y[n, k, oh, ow] for a block of KV output channels, TR rows and TW
  * columns (c3_accumulate says from what), activated, `edges` as in
@@ -205,12 +219,17 @@ c3_accumulate(floatKV acc[TR][TW], __global const float *xn, int plane, int pitc
  * the kernel once per work-group size, three there), and with the stores
  * copied too a build took 2-3 minutes, so only the accumulation is copied
  * and only c3_conv_x_s1 (the forwards and data gradients of stride 1)
- * drops. Stores go by channel (NCHW puts the channels a plane apart),
+ * drops. With `grouped` (a constant, c3_conv_s1_grouped) the last channels
+ * (c_short, see C3_GROUP) skip their window's last row or column of taps:
+ * the space-to-depth rewrite puts the phases whose taps there lie past the
+ * original window last (cl/space_to_depth.cl). Stores go by channel (NCHW
+ * puts the channels a plane apart),
  * only inside the output and below K. Grid: (ceil(OW / TW), ceil(OH /
  * TR), N * KB). */
 static inline __attribute__((always_inline)) void
 c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0, int edges,
-             const bool drop, int c_n, const int s_h, const int s_w, __global const float *wt,
+             const bool drop, const bool grouped, int c_n, int3 c_short, const int s_h,
+             const int s_w, __global const float *wt,
              __global float *y, int y_off, int y_bs, int k_n, int oh_n, int ow_n, int act_fn,
              float act_alpha)
 {
@@ -232,9 +251,17 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
             C3_EDGE_CASE(8) C3_EDGE_CASE(9) C3_EDGE_CASE(10) C3_EDGE_CASE(11)
             C3_EDGE_CASE(12) C3_EDGE_CASE(13) C3_EDGE_CASE(14) C3_EDGE_CASE(15)
         }
+    } else if (grouped) {
+        /* c_n channels, of which the last c_short.s0, .s1, .s2 have a zero
+         * last column of taps, last row, both, in that order */
+        const int full = c_n - c_short.s0 - c_short.s1 - c_short.s2;
+        C3_GROUP(full, 3, 3)
+        C3_GROUP(c_short.s0, 3, 2)
+        C3_GROUP(c_short.s1, 2, 3)
+        C3_GROUP(c_short.s2, 2, 2)
     } else {
         c3_accumulate(acc, xn, plane, pitch, row0, col0, edges & 1, edges & 2, edges & 4,
-                      edges & 8, false, c_n, s_h, s_w, wc);
+                      edges & 8, false, c_n, s_h, s_w, 3, 3, wc);
     }
     const int out_plane = oh_n * ow_n, kcount = min(KV, k_n - kb * KV);
     __global float *yb = y + y_off + n * y_bs + kb * KV * out_plane;
@@ -272,6 +299,26 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
         int ow_n, int act_fn, float act_alpha
 #define C3_OUT wt, y, y_off, y_bs, k_n, oh_n, ow_n, act_fn, act_alpha
 
+#ifdef C3_GROUPED
+
+/* c3_conv_s1 over planes whose last c_short_w, c_short_h, c_short_hw
+ * channels take fewer taps (C3_GROUP), which the space-to-depth rewrite
+ * fills. It is the only convolution of the programs built with C3_GROUPED,
+ * and only there: PoCL compiles every kernel of a program when it builds
+ * it (for the binary clnet caches). Beside the others, AlexNet's stem's
+ * first call (every program built) took 45.5 s; on its own 8.2 s, where
+ * before the rewrite (c3_conv_s1 over c3_pad's copy) it took 28.2. */
+__kernel void c3_conv_s1_grouped(__global const float *xp, int xp_off, int hp, int wp, int c_n,
+                                 int c_short_w, int c_short_h, int c_short_hw, C3_OUT_ARGS)
+{
+    const int n = get_global_id(2) / ((k_n + KV - 1) / KV);
+    c3_conv_tile(xp + xp_off + (size_t)n * c_n * hp * wp, hp * wp, wp, get_global_id(1) * TR,
+                 get_global_id(0) * TW, 15, false, true, c_n,
+                 (int3)(c_short_w, c_short_h, c_short_hw), 1, 1, C3_OUT);
+}
+
+#else
+
 /* Over the padded planes (hp x wp each, every read inside: edges 15). */
 #define C3_CONV_KERNEL(name, s_h, s_w)                                                     \
     __kernel void name(__global const float *xp, int xp_off, int hp, int wp, int c_n,      \
@@ -280,7 +327,7 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
         const int n = get_global_id(2) / ((k_n + KV - 1) / KV);                            \
         c3_conv_tile(xp + xp_off + (size_t)n * c_n * hp * wp, hp * wp, wp,                 \
                      get_global_id(1) * TR * s_h, get_global_id(0) * TW * s_w, 15, false,   \
-                     c_n, s_h, s_w, C3_OUT);                                               \
+                     false, c_n, (int3)0, s_h, s_w, C3_OUT);                               \
     }
 
 /* Over x itself (h x w planes, x_bs floats an image), padding pad_h x
@@ -297,7 +344,7 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
         c3_conv_tile(x + x_off + (size_t)n * x_bs, h * w, w, row0, col0,                   \
                      (row0 >= 0) | (row0 + rows <= h) << 1 | (col0 >= 0) << 2 |           \
                          (col0 + cols <= w) << 3,                                          \
-                     drop, c_n, s_h, s_w, C3_OUT);                                         \
+                     drop, false, c_n, (int3)0, s_h, s_w, C3_OUT);                         \
     }
 
 /* Stride 1 (and the data gradients but stride 2's), 2, and the mixed ones:
@@ -479,3 +526,5 @@ __kernel void c3_dgrad_s2_pairs(__global const float *xp, int xp_off, int hp, in
         }
     }
 }
+
+#endif

@@ -64,6 +64,13 @@ static const conv_case conv_cases[] = {
      * ResNet's), one of them not square */
     {2, 3, 75, 75, 8, 11, 11, .s = {4, 4}, .pad = {2, 2, 2, 2}, .flags = BIAS},
     {2, 3, 40, 37, 8, 7, 7, .s = {2, 2}, .pad = {3, 3, 3, 3}},
+    /* rewritten into 3x3 convolutions that direct_3x3 runs over the planes
+     * space-to-depth fills, skipping the taps past the window: phases with
+     * a short last tap row and column (11 and 9 at stride 4, 16 and 20
+     * output channels), none (12) */
+    {2, 3, 47, 45, 16, 11, 11, .s = {4, 4}, .pad = {2, 2, 2, 2}, .flags = BIAS},
+    {1, 2, 25, 25, 20, 9, 9, .s = {4, 4}, .pad = {1, 1, 1, 1}},
+    {1, 4, 28, 28, 16, 12, 12, .s = {4, 4}, .flags = BIAS},
     {2, 2, 3, 3, 3, 5, 5, .pad = {1, 1, 1, 1}},
     /* non-square kernels, asymmetric padding, even kernels */
     {2, 3, 13, 17, 4, 3, 5, .pad = {1, 2, 1, 2}},

@@ -13,7 +13,7 @@
 #include "backend_ops.h"
 
 #define MAX_TENSORS (CLNET_OP_MAX_INPUTS + CLNET_OP_MAX_OUTPUTS)
-#define MAX_CASES 4000
+#define MAX_CASES 4500
 #define MAX_DEVICES 16
 
 /* Every guard element, and every output element before the run, holds a NaN

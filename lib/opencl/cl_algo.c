@@ -75,30 +75,37 @@ static const clnet_cl_conv_impl *static_choice(const clnet_device *dev, const cl
     return clnet_cl_conv_impl_of(CLNET_CONV_ALGO_DIRECT);
 }
 
+const clnet_cl_conv_impl *clnet_cl_conv_choice(clnet_device *dev, const clnet_op *op,
+                                               const clnet_conv_geom *g)
+{
+    if (op->u.conv.algo != CLNET_CONV_ALGO_AUTO) {
+        const clnet_cl_conv_impl *impl = clnet_cl_conv_impl_of(op->u.conv.algo);
+        return impl && impl->applies(dev, g) ? impl : NULL;
+    }
+    const clnet_cl_conv_impl *impl = clnet_cl_tuned_impl(dev, g);
+    return impl && impl->applies(dev, g) ? impl : static_choice(dev, g);
+}
+
 clnet_status clnet_cl_conv_forward(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
                                    const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    const clnet_cl_conv_impl *impl;
-    if (op->u.conv.algo != CLNET_CONV_ALGO_AUTO) {
-        impl = clnet_cl_conv_impl_of(op->u.conv.algo);
-        if (!impl || !impl->applies(dev, &g))
-            return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
-                              "conv on %s: the forced algorithm %s cannot run this convolution "
-                              "(%lldx%lld window, stride %lldx%lld, groups %lld)", dev->info.name,
-                              impl ? impl->name : "(unknown)", (long long)g.kh, (long long)g.kw,
-                              (long long)g.stride_h, (long long)g.stride_w, (long long)g.groups);
-    } else {
-        impl = clnet_cl_tuned_impl(dev, &g);
-        if (!impl || !impl->applies(dev, &g))
-            impl = static_choice(dev, &g);
+    const clnet_cl_conv_impl *impl = clnet_cl_conv_choice(dev, op, &g);
+    if (!impl) {
+        const clnet_cl_conv_impl *forced = clnet_cl_conv_impl_of(op->u.conv.algo);
+        return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                          "conv on %s: the forced algorithm %s cannot run this convolution "
+                          "(%lldx%lld window, stride %lldx%lld, groups %lld)", dev->info.name,
+                          forced ? forced->name : "(unknown)", (long long)g.kh, (long long)g.kw,
+                          (long long)g.stride_h, (long long)g.stride_w, (long long)g.groups);
+    }
+    if (op->u.conv.algo == CLNET_CONV_ALGO_AUTO)
         clnet_log(dev->ctx, CLNET_LOG_DEBUG,
                   "conv on %s: %lldx%lldx%lldx%lld to %lld channels, %lldx%lld window, stride "
                   "%lldx%lld, groups %lld: algorithm %s",
                   dev->info.name, (long long)g.n, (long long)g.c, (long long)g.h, (long long)g.w,
                   (long long)g.k, (long long)g.kh, (long long)g.kw, (long long)g.stride_h,
                   (long long)g.stride_w, (long long)g.groups, impl->name);
-    }
     clnet_status st = impl->run(dev, op, x, w, b, y);
     if (st == CLNET_OK && op->u.conv.fuse_act && !impl->fuses_act)
         st = clnet_cl_activation(dev, &op->u.conv.act, y, y);

@@ -45,6 +45,11 @@ const clnet_cl_conv_impl *clnet_cl_conv_impls(int *count);
  * or a forced algorithm that is in the table and whose `supports` agrees. */
 bool clnet_cl_conv_supported(const clnet_conv_params *p);
 
+/* The algorithm clnet_cl_conv_forward runs op with on geometry g, NULL
+ * where op forces one that does not apply. */
+const clnet_cl_conv_impl *clnet_cl_conv_choice(clnet_device *dev, const clnet_op *op,
+                                               const clnet_conv_geom *g);
+
 /* Runs a forward CONV with the forced algorithm, or with AUTO the one the
  * tuning table names for this shape, else the static rule's. Errors: those
  * of the algorithm; CLNET_ERR_UNSUPPORTED when a forced algorithm does not
@@ -139,8 +144,9 @@ clnet_status clnet_cl_conv_backward_weights_winograd(clnet_device *dev, const cl
 
 /* The direct 3x3 kernel with output channels as vector lanes
  * (cl_conv3x3.c), preferred for few channels; its build options, one set
- * per tile (cl_compile.c builds each). */
-#define CLNET_CL_CONV3X3_VARIANTS 6
+ * per tile and the same with C3_GROUPED (cl_compile.c builds each). */
+#define CLNET_CL_CONV3X3_TILES 6
+#define CLNET_CL_CONV3X3_VARIANTS (2 * CLNET_CL_CONV3X3_TILES)
 extern const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS];
 bool clnet_cl_direct3x3_supports(const clnet_conv_params *p);
 bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *g);
@@ -152,6 +158,28 @@ bool clnet_cl_direct3x3_wins(const clnet_conv_geom *g);
 clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
                                      const clnet_tensor *x, const clnet_tensor *w,
                                      const clnet_tensor *b, clnet_tensor *y);
+/* Planes of a stride-1 forward's input that its caller filled for the
+ * direct 3x3 kernel (the space-to-depth rewrite, cl_conv_s2d.c): images *
+ * C planes of hp x wp (clnet_cl_direct3x3_planes) from element `off` of
+ * buf, each input plane at its corner, the rest any finite values (only
+ * outputs past the plane read them); the last c_short[0], [1], [2] of the
+ * C channels have a zero last column of taps, last row, both (the kernel
+ * skips them), the others none. */
+typedef struct clnet_cl_filled_planes {
+    cl_mem buf;
+    int64_t off;
+    int64_t c_short[3];
+} clnet_cl_filled_planes;
+/* Whether direct_3x3 runs forward convolution g (stride 1, no padding)
+ * over padded planes rather than x itself, and their size. */
+bool clnet_cl_direct3x3_planes(const clnet_device *dev, const clnet_conv_geom *g, int64_t *hp,
+                               int64_t *wp);
+/* That forward over planes the caller filled, in place of its own copy. */
+clnet_status clnet_cl_conv_direct3x3_filled(clnet_device *dev, const clnet_op *op,
+                                            const clnet_conv_geom *g,
+                                            const clnet_cl_filled_planes *planes,
+                                            const clnet_tensor *w, const clnet_tensor *b,
+                                            clnet_tensor *y);
 /* The same kernel on a CONV_TRANSPOSE (the data gradient) of stride 1 or 2,
  * preferred for the same channel counts; t is the transposed op's geometry. */
 bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet_conv_geom *t);

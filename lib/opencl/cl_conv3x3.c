@@ -28,11 +28,23 @@ typedef struct c3_config {
 /* The tiles, in the order of clnet_cl_conv3x3_options, which build them:
  * each device's default first (float8, float16), then the float16 tiles
  * that cover planes 2 x 8 leaves ragged (see variant_of). */
-static const c3_config configs[CLNET_CL_CONV3X3_VARIANTS] = {
+static const c3_config configs[CLNET_CL_CONV3X3_TILES] = {
     {8, 2, 4}, {16, 2, 8}, {16, 7, 2}, {16, 5, 3}, {16, 3, 3}, {16, 4, 4}};
+/* ... and for each, the program of c3_conv_s1_grouped (C3_GROUPED). */
 const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS] = {
-    "-DKV=8 -DTR=2 -DTW=4",  "-DKV=16 -DTR=2 -DTW=8", "-DKV=16 -DTR=7 -DTW=2",
-    "-DKV=16 -DTR=5 -DTW=3", "-DKV=16 -DTR=3 -DTW=3", "-DKV=16 -DTR=4 -DTW=4"};
+    "-DKV=8 -DTR=2 -DTW=4",
+    "-DKV=16 -DTR=2 -DTW=8",
+    "-DKV=16 -DTR=7 -DTW=2",
+    "-DKV=16 -DTR=5 -DTW=3",
+    "-DKV=16 -DTR=3 -DTW=3",
+    "-DKV=16 -DTR=4 -DTW=4",
+    "-DKV=8 -DTR=2 -DTW=4 -DC3_GROUPED",
+    "-DKV=16 -DTR=2 -DTW=8 -DC3_GROUPED",
+    "-DKV=16 -DTR=7 -DTW=2 -DC3_GROUPED",
+    "-DKV=16 -DTR=5 -DTW=3 -DC3_GROUPED",
+    "-DKV=16 -DTR=3 -DTW=3 -DC3_GROUPED",
+    "-DKV=16 -DTR=4 -DTW=4 -DC3_GROUPED",
+};
 
 /* Output pixels a tile computes over an oh x ow plane, the ragged edges'
  * wasted lanes included. */
@@ -55,7 +67,7 @@ static int variant_of(const clnet_device *dev, int64_t oh, int64_t ow, bool stri
     if (clnet_cl_prefers_float8(dev))
         return 0;
     int best = 1;
-    for (int v = 2; stride1 && v < CLNET_CL_CONV3X3_VARIANTS; v++)
+    for (int v = 2; stride1 && v < CLNET_CL_CONV3X3_TILES; v++)
         if (covered(&configs[v], oh, ow) < covered(&configs[best], oh, ow))
             best = v;
     return best;
@@ -246,12 +258,13 @@ static const char *conv_kernel(int64_t s_h, int64_t s_w, bool over_x)
  * first, keep the group a fraction of it. */
 #define C3_GROUP_MAX_ITEMS 128
 
-static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name, int nargs,
-                           const clnet_cl_arg *args, const size_t global[3])
+static clnet_status launch(clnet_device *dev, const c3_plan *p, bool grouped, const char *name,
+                           int nargs, const clnet_cl_arg *args, const size_t global[3])
 {
     cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "conv3x3", clnet_cl_conv3x3_options[p->variant], name,
-                                      &kernel);
+    const char *options =
+        clnet_cl_conv3x3_options[p->variant + (grouped ? CLNET_CL_CONV3X3_TILES : 0)];
+    clnet_status st = clnet_cl_kernel(dev, "conv3x3", options, name, &kernel);
     if (st != CLNET_OK)
         return st;
     size_t cap;
@@ -266,11 +279,13 @@ static clnet_status launch(clnet_device *dev, const c3_plan *p, const char *name
 }
 
 /* c3_conv at the plan's strides, with the weights laid out in wt: over x
- * itself (x_pad: x, padded by pad_h x pad_w) or over the padded planes in
- * the scratch. */
+ * itself (x_pad: x, padded by pad_h x pad_w) or over the padded planes
+ * `planes` (`grouped`: by c3_conv_s1_grouped, their channels grouped as
+ * c_short says). */
 static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
                              const c3_plan *p, const clnet_tensor *x_pad, int64_t pad_h,
-                             int64_t pad_w, cl_mem scratch, cl_mem wt, clnet_tensor *y)
+                             int64_t pad_w, const clnet_cl_filled_planes *planes, bool grouped,
+                             cl_mem wt, clnet_tensor *y)
 {
     clnet_cl_tensor_args ya = clnet_cl_targs(y);
     cl_int c = (cl_int)g->c, k = (cl_int)g->k, oh = (cl_int)g->oh, ow = (cl_int)g->ow;
@@ -290,15 +305,28 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
             CLNET_CL_ARG(oh),    CLNET_CL_ARG(ow),     CLNET_CL_ARG(act_fn),
             CLNET_CL_ARG(act_alpha),
         };
-        return launch(dev, p, name, NARGS(args), args, global);
+        return launch(dev, p, false, name, NARGS(args), args, global);
     }
-    cl_int hp = (cl_int)p->hp, wp = (cl_int)p->wp, xp_off = (cl_int)p->wt_elems;
+    cl_int hp = (cl_int)p->hp, wp = (cl_int)p->wp, xp_off = (cl_int)planes->off;
+    cl_int short_w = (cl_int)planes->c_short[0], short_h = (cl_int)planes->c_short[1],
+           short_hw = (cl_int)planes->c_short[2];
+    if (grouped) {
+        const clnet_cl_arg args[] = {
+            CLNET_CL_ARG(planes->buf), CLNET_CL_ARG(xp_off),   CLNET_CL_ARG(hp),
+            CLNET_CL_ARG(wp),          CLNET_CL_ARG(c),        CLNET_CL_ARG(short_w),
+            CLNET_CL_ARG(short_h),     CLNET_CL_ARG(short_hw), CLNET_CL_ARG(wt),
+            CLNET_CL_TENSOR(ya),       CLNET_CL_ARG(k),        CLNET_CL_ARG(oh),
+            CLNET_CL_ARG(ow),          CLNET_CL_ARG(act_fn),   CLNET_CL_ARG(act_alpha),
+        };
+        return launch(dev, p, true, "c3_conv_s1_grouped", NARGS(args), args, global);
+    }
     const clnet_cl_arg args[] = {
-        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
-        CLNET_CL_ARG(c), CLNET_CL_ARG(wt), CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k),
-        CLNET_CL_ARG(oh), CLNET_CL_ARG(ow), CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
+        CLNET_CL_ARG(planes->buf), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp),
+        CLNET_CL_ARG(wp),          CLNET_CL_ARG(c),      CLNET_CL_ARG(wt),
+        CLNET_CL_TENSOR(ya),       CLNET_CL_ARG(k),      CLNET_CL_ARG(oh),
+        CLNET_CL_ARG(ow),          CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
     };
-    return launch(dev, p, name, NARGS(args), args, global);
+    return launch(dev, p, false, name, NARGS(args), args, global);
 }
 
 /* c3_dgrad_s2 (or c3_dgrad_s2_pairs) over the padded dy: the transposed
@@ -320,34 +348,41 @@ static clnet_status run_phases(clnet_device *dev, const clnet_conv_geom *t, cons
             CLNET_CL_TENSOR(ya),   CLNET_CL_ARG(k),      CLNET_CL_ARG(oh),
             CLNET_CL_ARG(ow),
         };
-        return launch(dev, p, "c3_dgrad_s2_pairs", NARGS(args), args, global);
+        return launch(dev, p, false, "c3_dgrad_s2_pairs", NARGS(args), args, global);
     }
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
         CLNET_CL_ARG(c), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w), CLNET_CL_ARG(wt),
         CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
     };
-    return launch(dev, p, "c3_dgrad_s2", NARGS(args), args, global);
+    return launch(dev, p, false, "c3_dgrad_s2", NARGS(args), args, global);
 }
 
 /* The kernels over g (the forward geometry, or the transposed op's own,
  * whose input and output are dy and dx): the weights laid out, x padded
  * (pixels s apart from the corner (pad_h, pad_w); for the phases dense,
- * from (1, 1)) unless the convolution reads x itself, the convolution. */
+ * from (1, 1)) unless the convolution reads x itself or `given` holds the
+ * padded planes, the convolution. */
 static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
                         bool transposed, int64_t pad_h, int64_t pad_w, const clnet_tensor *x,
-                        const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
+                        const clnet_cl_filled_planes *given, const clnet_tensor *w,
+                        const clnet_tensor *b, clnet_tensor *y)
 {
     const c3_plan p = plan_of(dev, g, transposed);
     if (p.phases)
         pad_h = pad_w = 1;
-    const bool over_x = reads_x(g, &p, transposed, pad_h, pad_w);
+    const bool over_x = !given && reads_x(g, &p, transposed, pad_h, pad_w);
+    const bool pad = !given && !over_x;
+    /* the grouped convolution's program has its own c3_weights, so that
+     * the other is not built for it */
+    const bool grouped =
+        given && (given->c_short[0] != 0 || given->c_short[1] != 0 || given->c_short[2] != 0);
     cl_mem scratch;
     clnet_status st = clnet_cl_scratch_acquire(
-        dev, (size_t)(p.wt_elems + (over_x ? 0 : p.xp_elems)) * sizeof(cl_float), &scratch);
+        dev, (size_t)(p.wt_elems + (pad ? p.xp_elems : 0)) * sizeof(cl_float), &scratch);
     if (st != CLNET_OK)
         return st;
-    clnet_cl_tensor_args xa = clnet_cl_targs(x), wa = clnet_cl_targs(w);
+    clnet_cl_tensor_args wa = clnet_cl_targs(w);
     clnet_cl_tensor_args ba = b ? clnet_cl_targs(b) : wa;
     cl_int c = (cl_int)g->c, k = (cl_int)g->k, h = (cl_int)g->h, wd = (cl_int)g->w;
     cl_int has_bias = b != NULL;
@@ -372,20 +407,24 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
     };
     const size_t wglobal[3] = {(size_t)(g->c * 9 + 1), (size_t)p.kblocks, 1};
     if (fill)
-        st = launch(dev, &p, "c3_weights", NARGS(wargs), wargs, wglobal);
+        st = launch(dev, &p, grouped, "c3_weights", NARGS(wargs), wargs, wglobal);
 
-    const clnet_cl_arg pargs[] = {
-        CLNET_CL_TENSOR(xa), CLNET_CL_ARG(c), CLNET_CL_ARG(h), CLNET_CL_ARG(wd),
-        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
-        CLNET_CL_ARG(ph), CLNET_CL_ARG(pw), CLNET_CL_ARG(gap_h), CLNET_CL_ARG(gap_w),
-    };
-    const size_t pglobal[3] = {(size_t)p.hp, (size_t)(g->n * g->c), 1};
-    if (st == CLNET_OK && !over_x)
-        st = launch(dev, &p, "c3_pad", NARGS(pargs), pargs, pglobal);
+    const clnet_cl_filled_planes padded = {scratch, xp_off, {0, 0, 0}};
+    if (st == CLNET_OK && pad) {
+        clnet_cl_tensor_args xa = clnet_cl_targs(x);
+        const clnet_cl_arg pargs[] = {
+            CLNET_CL_TENSOR(xa), CLNET_CL_ARG(c), CLNET_CL_ARG(h), CLNET_CL_ARG(wd),
+            CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
+            CLNET_CL_ARG(ph), CLNET_CL_ARG(pw), CLNET_CL_ARG(gap_h), CLNET_CL_ARG(gap_w),
+        };
+        const size_t pglobal[3] = {(size_t)p.hp, (size_t)(g->n * g->c), 1};
+        st = launch(dev, &p, false, "c3_pad", NARGS(pargs), pargs, pglobal);
+    }
 
     if (st == CLNET_OK)
         st = p.phases ? run_phases(dev, g, &p, scratch, wt, y)
-                      : run_conv(dev, op, g, &p, over_x ? x : NULL, pad_h, pad_w, scratch, wt, y);
+                      : run_conv(dev, op, g, &p, over_x ? x : NULL, pad_h, pad_w,
+                                 given ? given : &padded, grouped, wt, y);
     clnet_cl_derived_release(dev, kept, fill && st == CLNET_OK);
     clnet_cl_scratch_release(dev, scratch);
     return st;
@@ -396,7 +435,28 @@ clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
                                      const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    return run(dev, op, &g, false, g.pad_h, g.pad_w, x, w, b, y);
+    return run(dev, op, &g, false, g.pad_h, g.pad_w, x, NULL, w, b, y);
+}
+
+bool clnet_cl_direct3x3_planes(const clnet_device *dev, const clnet_conv_geom *g, int64_t *hp,
+                               int64_t *wp)
+{
+    if (g->stride_h != 1 || g->stride_w != 1 || g->pad_h != 0 || g->pad_w != 0 ||
+        !clnet_cl_direct3x3_applies(dev, g))
+        return false;
+    const c3_plan p = plan_of(dev, g, false);
+    *hp = p.hp;
+    *wp = p.wp;
+    return !reads_x(g, &p, false, 0, 0);
+}
+
+clnet_status clnet_cl_conv_direct3x3_filled(clnet_device *dev, const clnet_op *op,
+                                            const clnet_conv_geom *g,
+                                            const clnet_cl_filled_planes *planes,
+                                            const clnet_tensor *w, const clnet_tensor *b,
+                                            clnet_tensor *y)
+{
+    return run(dev, op, g, false, 0, 0, NULL, planes, w, b, y);
 }
 
 clnet_status clnet_cl_conv_transpose_direct3x3(clnet_device *dev, const clnet_op *op,
@@ -404,5 +464,5 @@ clnet_status clnet_cl_conv_transpose_direct3x3(clnet_device *dev, const clnet_op
                                                const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom t = clnet_conv_geom_of(op, x, w, y);
-    return run(dev, op, &t, true, 2 - t.pad_h, 2 - t.pad_w, x, w, b, y);
+    return run(dev, op, &t, true, 2 - t.pad_h, 2 - t.pad_w, x, NULL, w, b, y);
 }

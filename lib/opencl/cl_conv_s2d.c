@@ -18,6 +18,7 @@ typedef struct s2d_shape {
     cl_int sh, sw, ph, pw;
     cl_int hs, ws;
     cl_int kh, kw, ah, aw;
+    cl_int ru, rv;
 } s2d_shape;
 
 /* The rewritten convolution: X' (n, cs, hs, ws) and W' (k, cs, ah, aw). */
@@ -39,6 +40,7 @@ static s2d_geom geom_of(const clnet_conv_geom *f)
         .ph = (cl_int)f->pad_h, .pw = (cl_int)f->pad_w,
         .hs = (cl_int)(f->oh + ah - 1), .ws = (cl_int)(f->ow + aw - 1),
         .kh = (cl_int)f->kh, .kw = (cl_int)f->kw, .ah = (cl_int)ah, .aw = (cl_int)aw,
+        .ru = (cl_int)(f->kh - (ah - 1) * f->stride_h), .rv = (cl_int)(f->kw - (aw - 1) * f->stride_w),
     };
     r.n = f->n;
     r.k = f->k;
@@ -98,16 +100,20 @@ static clnet_status launch(clnet_device *dev, const char *name, int nargs,
     return clnet_cl_launch_program(dev, "space_to_depth", name, nargs, args, 3, global);
 }
 
-/* x into X' at element off of buf, a row of x per work-item (s2d_input). */
+/* x into X' at element off of buf, planes of `rows` rows `pitch` apart, a
+ * row of x per work-item (s2d_input). */
 static clnet_status input_to_s2d(clnet_device *dev, const s2d_geom *r, const clnet_tensor *x,
-                                 cl_mem buf, cl_int off)
+                                 cl_mem buf, cl_int off, int64_t rows, int64_t pitch)
 {
     clnet_cl_tensor_args xa = clnet_cl_targs(x);
     cl_int x_begin = (cl_int)xa.offset, x_end = clnet_cl_targs_end(x);
-    const clnet_cl_arg args[] = {CLNET_CL_TENSOR(xa), CLNET_CL_ARG(x_begin), CLNET_CL_ARG(x_end),
-                                 CLNET_CL_ARG(buf),   CLNET_CL_ARG(off),     CLNET_CL_ARG(r->s)};
-    return launch(dev, "s2d_input", NARGS(args), args, (size_t)r->s.hs,
-                  (size_t)(r->s.c * r->s.sh), (size_t)r->n);
+    cl_int rows_arg = (cl_int)rows, pitch_arg = (cl_int)pitch;
+    const clnet_cl_arg args[] = {CLNET_CL_TENSOR(xa),     CLNET_CL_ARG(x_begin),
+                                 CLNET_CL_ARG(x_end),     CLNET_CL_ARG(buf),
+                                 CLNET_CL_ARG(off),       CLNET_CL_ARG(rows_arg),
+                                 CLNET_CL_ARG(pitch_arg), CLNET_CL_ARG(r->s)};
+    return launch(dev, "s2d_input", NARGS(args), args, (size_t)rows, (size_t)(r->s.c * r->s.sh),
+                  (size_t)r->n);
 }
 
 /* w into W' at element off of buf. */
@@ -160,19 +166,80 @@ static clnet_op stride1_op(const clnet_op *op)
     return o;
 }
 
+/* The stride-1 convolution of X' by W' onto f's output. */
+static clnet_conv_geom stride1_geom(const clnet_conv_geom *f, const s2d_geom *r)
+{
+    clnet_conv_geom g = *f;
+    g.c = g.c_per_group = r->cs;
+    g.h = r->s.hs;
+    g.w = r->s.ws;
+    g.kh = r->s.ah;
+    g.kw = r->s.aw;
+    g.stride_h = g.stride_w = 1;
+    g.pad_h = g.pad_w = 0;
+    return g;
+}
+
+/* The forward where its stride-1 convolution runs on direct_3x3 over
+ * padded planes: X' is written straight into them (c3_pad's copy of it
+ * cost AlexNet's stem 0.6-1.0 ms at batch 32), W' after them, and the
+ * kernel skips the taps past the original window (s2d_channel groups their
+ * channels; 69 of 432 products a pixel there, 17.6 -> 15.9 ms). AlexNet's
+ * stem at batch 32, op medians, pinned, three alternations: 17.8-18.7 ->
+ * 15.7-16.2 ms. False in *ran where that does not apply. */
+static clnet_status forward_on_planes(clnet_device *dev, const clnet_op *fwd, const s2d_geom *r,
+                                      const clnet_conv_geom *g, const clnet_tensor *x,
+                                      const clnet_tensor *w, const clnet_tensor *b,
+                                      clnet_tensor *y, bool *ran)
+{
+    int64_t hp = 0, wp = 0;
+    const clnet_cl_conv_impl *impl = clnet_cl_conv_choice(dev, fwd, g);
+    *ran = impl && impl->algo == CLNET_CONV_ALGO_DIRECT_3X3 &&
+           clnet_cl_direct3x3_planes(dev, g, &hp, &wp);
+    const int64_t planes_elems = r->n * r->cs * hp * wp;
+    *ran = *ran && planes_elems + r->w_elems <= INT_MAX;
+    if (!*ran)
+        return CLNET_OK;
+    cl_mem buf;
+    clnet_status st =
+        clnet_cl_scratch_acquire(dev, (size_t)(planes_elems + r->w_elems) * sizeof(cl_float), &buf);
+    if (st != CLNET_OK)
+        return st;
+    clnet_storage ws_storage;
+    const int64_t ws_shape[4] = {r->k, r->cs, r->s.ah, r->s.aw};
+    const clnet_tensor ws = clnet_cl_buffer_tensor(dev, buf, planes_elems, 4, ws_shape, &ws_storage);
+    st = input_to_s2d(dev, r, x, buf, 0, hp, wp);
+    if (st == CLNET_OK)
+        st = weights_to_s2d(dev, r, w, buf, (cl_int)planes_elems);
+    const int64_t c = r->s.c, full_u = r->s.ru, full_v = r->s.rv;
+    const int64_t short_u = r->s.sh - full_u, short_v = r->s.sw - full_v;
+    const clnet_cl_filled_planes planes = {
+        buf, 0, {c * full_u * short_v, c * short_u * full_v, c * short_u * short_v}};
+    if (st == CLNET_OK)
+        st = clnet_cl_conv_direct3x3_filled(dev, fwd, g, &planes, &ws, b, y);
+    clnet_cl_scratch_release(dev, buf);
+    return st;
+}
+
 clnet_status clnet_cl_conv_s2d(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
                                const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom f = clnet_conv_geom_of(op, x, w, y);
+    const clnet_op fwd = stride1_op(op);
+    const s2d_geom r0 = geom_of(&f);
+    const clnet_conv_geom g = stride1_geom(&f, &r0);
+    bool ran;
+    clnet_status st = forward_on_planes(dev, &fwd, &r0, &g, x, w, b, y, &ran);
+    if (ran || st != CLNET_OK)
+        return st;
     s2d_geom r;
     s2d_scratch sc;
-    clnet_status st = scratch_acquire(dev, &f, &r, &sc);
+    st = scratch_acquire(dev, &f, &r, &sc);
     if (st != CLNET_OK)
         return st;
-    st = input_to_s2d(dev, &r, x, sc.buf, 0);
+    st = input_to_s2d(dev, &r, x, sc.buf, 0, r.s.hs, r.s.ws);
     if (st == CLNET_OK)
         st = weights_to_s2d(dev, &r, w, sc.buf, (cl_int)r.x_elems);
-    const clnet_op fwd = stride1_op(op);
     if (st == CLNET_OK)
         st = clnet_cl_conv_forward(dev, &fwd, &sc.xs, &sc.ws, b, y);
     clnet_cl_scratch_release(dev, sc.buf);
@@ -219,7 +286,7 @@ clnet_status clnet_cl_conv_backward_weights_s2d(clnet_device *dev, const clnet_o
     clnet_status st = scratch_acquire(dev, &f, &r, &sc);
     if (st != CLNET_OK)
         return st;
-    st = input_to_s2d(dev, &r, x, sc.buf, 0);
+    st = input_to_s2d(dev, &r, x, sc.buf, 0, r.s.hs, r.s.ws);
     clnet_op back = stride1_op(op);
     back.kind = CLNET_OP_CONV_BACKWARD_WEIGHTS;
     back.u.conv.kernel[0] = r.s.ah;
