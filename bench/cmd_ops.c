@@ -58,8 +58,9 @@ static void print_help(void)
            "                  not on the OpenCL device), oneDNN choosing its algorithm and\n"
            "                  memory layouts, with as many threads as a CPU device has\n"
            "                  compute units (every host core next to other devices), timed\n"
-           "                  the same way (layout conversions not timed); adds its time,\n"
-           "                  GFLOP/s and the ratio clnet/oneDNN" ONEDNN_HELP "\n"
+           "                  the same way (layout conversions not timed), then idle 50 ms\n"
+           "                  so that its threads sleep before clnet's next row; adds its\n"
+           "                  time, GFLOP/s and the ratio clnet/oneDNN" ONEDNN_HELP "\n"
            "  --csv           CSV rows instead of a table\n"
            "  --json          one results object (docs/results/README.md): the rows as\n"
            "                  \"figures\" with the conditions they were measured under,\n"
@@ -393,6 +394,22 @@ static void baseline_layer(clnet_ctx *ctx, const clnet_device_info *info, const 
 #endif
 
 /* Runs the selected layers on one device; returns false if any failed. */
+#ifdef BENCH_HAVE_ONEDNN
+/* oneDNN's OpenMP threads spin for a while after its last parallel region
+ * (libgomp's GOMP_SPINCOUNT) on the cores the next row's clnet reps need:
+ * a pause lets them sleep first, so neither library is timed beside the
+ * other's leftovers (oneDNN's own reps keep the spin between them). Three
+ * alternations of ResNet-20's rows pinned, clnet ms without -> with it:
+ * resnet20_64x8 forward 0.50, 0.49, 0.69 -> 0.45, 0.40, 0.40, backward
+ * 1.28, 1.23, 1.41 -> 1.27, 1.09, 1.04; resnet20_32x16 backward 1.44,
+ * 1.48, 1.50 -> 1.27, 1.31, 1.19. */
+static void settle_after_baseline(void)
+{
+    const struct timespec pause = {0, 50 * 1000000L};
+    nanosleep(&pause, NULL);
+}
+#endif
+
 static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
 {
     clnet_device_info info;
@@ -422,6 +439,8 @@ static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
             if (opt->onednn && row.status == ROW_OK)
                 baseline_layer(clnet_device_ctx(dev), &info, opt, layer,
                                backward ? BASELINE_BACKWARD : BASELINE_FORWARD, &row, &base_text);
+            if (opt->onednn)
+                settle_after_baseline();
 #endif
             if (row.status == ROW_FAILED) {
                 fprintf(stderr, "clnet-bench ops: %s %s on device %d (%s) failed: %s\n",
