@@ -40,7 +40,8 @@ static s2d_geom geom_of(const clnet_conv_geom *f)
         .ph = (cl_int)f->pad_h, .pw = (cl_int)f->pad_w,
         .hs = (cl_int)(f->oh + ah - 1), .ws = (cl_int)(f->ow + aw - 1),
         .kh = (cl_int)f->kh, .kw = (cl_int)f->kw, .ah = (cl_int)ah, .aw = (cl_int)aw,
-        .ru = (cl_int)(f->kh - (ah - 1) * f->stride_h), .rv = (cl_int)(f->kw - (aw - 1) * f->stride_w),
+        .ru = (cl_int)(f->kh - (ah - 1) * f->stride_h),
+        .rv = (cl_int)(f->kw - (aw - 1) * f->stride_w),
     };
     r.n = f->n;
     r.k = f->k;
@@ -207,7 +208,8 @@ static clnet_status forward_on_planes(clnet_device *dev, const clnet_op *fwd, co
         return st;
     clnet_storage ws_storage;
     const int64_t ws_shape[4] = {r->k, r->cs, r->s.ah, r->s.aw};
-    const clnet_tensor ws = clnet_cl_buffer_tensor(dev, buf, planes_elems, 4, ws_shape, &ws_storage);
+    const clnet_tensor ws =
+        clnet_cl_buffer_tensor(dev, buf, planes_elems, 4, ws_shape, &ws_storage);
     st = input_to_s2d(dev, r, x, buf, 0, hp, wp);
     if (st == CLNET_OK)
         st = weights_to_s2d(dev, r, w, buf, (cl_int)planes_elems);
