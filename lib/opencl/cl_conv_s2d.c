@@ -136,11 +136,9 @@ typedef struct s2d_scratch {
     clnet_tensor xs, ws;
 } s2d_scratch;
 
-/* The rewrite *r of forward convolution f and its scratch. */
-static clnet_status scratch_acquire(clnet_device *dev, const clnet_conv_geom *f, s2d_geom *r,
-                                    s2d_scratch *sc)
+/* The scratch of rewrite r. */
+static clnet_status scratch_acquire(clnet_device *dev, const s2d_geom *r, s2d_scratch *sc)
 {
-    *r = geom_of(f);
     clnet_status st = clnet_cl_scratch_acquire(dev, (size_t)(r->x_elems + r->w_elems) *
                                                         sizeof(cl_float), &sc->buf);
     if (st != CLNET_OK)
@@ -228,15 +226,14 @@ clnet_status clnet_cl_conv_s2d(clnet_device *dev, const clnet_op *op, const clne
 {
     const clnet_conv_geom f = clnet_conv_geom_of(op, x, w, y);
     const clnet_op fwd = stride1_op(op);
-    const s2d_geom r0 = geom_of(&f);
-    const clnet_conv_geom g = stride1_geom(&f, &r0);
+    const s2d_geom r = geom_of(&f);
+    const clnet_conv_geom g = stride1_geom(&f, &r);
     bool ran;
-    clnet_status st = forward_on_planes(dev, &fwd, &r0, &g, x, w, b, y, &ran);
+    clnet_status st = forward_on_planes(dev, &fwd, &r, &g, x, w, b, y, &ran);
     if (ran || st != CLNET_OK)
         return st;
-    s2d_geom r;
     s2d_scratch sc;
-    st = scratch_acquire(dev, &f, &r, &sc);
+    st = scratch_acquire(dev, &r, &sc);
     if (st != CLNET_OK)
         return st;
     st = input_to_s2d(dev, &r, x, sc.buf, 0, r.s.hs, r.s.ws);
@@ -256,9 +253,9 @@ clnet_status clnet_cl_conv_transpose_s2d(clnet_device *dev, const clnet_op *op,
 {
     const clnet_conv_geom t = clnet_conv_geom_of(op, dy, w, dx);
     const clnet_conv_geom f = clnet_cl_forward_of_transpose(&t);
-    s2d_geom r;
+    const s2d_geom r = geom_of(&f);
     s2d_scratch sc;
-    clnet_status st = scratch_acquire(dev, &f, &r, &sc);
+    clnet_status st = scratch_acquire(dev, &r, &sc);
     if (st != CLNET_OK)
         return st;
     st = weights_to_s2d(dev, &r, w, sc.buf, (cl_int)r.x_elems);
@@ -283,9 +280,9 @@ clnet_status clnet_cl_conv_backward_weights_s2d(clnet_device *dev, const clnet_o
                                                 clnet_tensor *dw)
 {
     const clnet_conv_geom f = clnet_conv_geom_of(op, x, dw, dy);
-    s2d_geom r;
+    const s2d_geom r = geom_of(&f);
     s2d_scratch sc;
-    clnet_status st = scratch_acquire(dev, &f, &r, &sc);
+    clnet_status st = scratch_acquire(dev, &r, &sc);
     if (st != CLNET_OK)
         return st;
     st = input_to_s2d(dev, &r, x, sc.buf, 0, r.s.hs, r.s.ws);

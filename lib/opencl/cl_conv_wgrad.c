@@ -105,12 +105,15 @@ static bool reads_x(const clnet_conv_geom *g, const wg_config *cfg, int64_t x_bs
            x_bs == g->c * g->h * g->w && g->stride_h == 1 && g->stride_w == 1 && g->ow >= 32;
 }
 
-static wg_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g, int64_t x_bs)
+/* The plan over x (xa; NULL: x unknown, so sized with the padded copy,
+ * the larger). */
+static wg_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g,
+                       const clnet_cl_tensor_args *xa)
 {
     wg_plan p;
     p.variant = variant_of(dev, g->k);
     p.cfg = configs[p.variant];
-    p.direct = reads_x(g, &p.cfg, x_bs);
+    p.direct = xa && reads_x(g, &p.cfg, xa->batch_stride);
     p.cp = clnet_ceil_div(g->c, p.cfg.cb) * p.cfg.cb;
     p.kblocks = clnet_ceil_div(g->k, WG_KV * p.cfg.kvb) * p.cfg.kvb;
     p.hp = (g->oh - 1) * g->stride_h + 3;
@@ -144,7 +147,7 @@ bool clnet_cl_wgrad3x3_applies(const clnet_device *dev, const clnet_conv_geom *g
     if (g->kh != 3 || g->kw != 3 || g->dil_h != 1 || g->dil_w != 1 || g->groups != 1 ||
         g->stride_h < 1 || g->stride_h > 2 || g->stride_w < 1 || g->stride_w > 2)
         return false;
-    const wg_plan p = plan_of(dev, g, -1);   /* the padded copy's size: an upper bound */
+    const wg_plan p = plan_of(dev, g, NULL);
     const int64_t elems = p.xp_elems + p.dyt_elems + p.part_elems;
     const uint64_t bytes = (uint64_t)elems * sizeof(cl_float);
     return elems <= INT_MAX &&
@@ -225,7 +228,7 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, dw, dy);
     clnet_cl_tensor_args xa = clnet_cl_targs(x), da = clnet_cl_targs(dy), wa = clnet_cl_targs(dw);
-    const wg_plan p = plan_of(dev, &g, xa.batch_stride);
+    const wg_plan p = plan_of(dev, &g, &xa);
     cl_mem scratch;
     clnet_status st = clnet_cl_scratch_acquire(
         dev, (size_t)(p.xp_elems + p.dyt_elems + p.part_elems) * sizeof(cl_float), &scratch);
