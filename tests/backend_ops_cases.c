@@ -458,10 +458,13 @@ static const conv_case rows_cases[] = {
 static const conv_case wgrad3x3_cases[] = {
     {1, 16, 32, 32, 16, 3, 3, .pad = {1, 1, 1, 1}},
     /* rows of 32 or more read from x itself: columns past whole blocks
-     * of 8 (the column-by-column loop's last column in the padding), 64
-     * output channels (4 blocks a work-item, column by column), no
-     * padding, and a view (not dense: the padded copy) */
+     * of 8 (the column-by-column loop's last column in the padding), 32
+     * output channels (2 blocks a work-item, 4 columns a step: 38 = 9 * 4
+     * + 2), no padding, and a view (not dense: the padded copy); 64
+     * output channels (4 blocks a work-item, column by column) take the
+     * padded copy */
     {2, 4, 5, 36, 16, 3, 3, .pad = {1, 1, 1, 1}},
+    {1, 2, 3, 38, 32, 3, 3, .pad = {1, 1, 1, 1}},
     {1, 2, 4, 32, 64, 3, 3, .pad = {1, 1, 1, 1}},
     {2, 4, 6, 34, 16, 3, 3, .flags = 0},
     {1, 4, 5, 32, 16, 3, 3, .pad = {1, 1, 1, 1}, .flags = VIEWS},

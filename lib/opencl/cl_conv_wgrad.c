@@ -31,10 +31,10 @@
  * 64 -> 256 at 16x16 (290 against 556 ms for 2,1), 24 -> 64 at 32x32 and
  * 256 -> 256 at 4x4. */
 typedef struct wg_config {
-    int cb, kvb;
+    int cb, kvb, wu;   /* wu: output columns a step at stride 1 (WU of the options) */
 } wg_config;
 
-static const wg_config configs[CLNET_CL_WGRAD3X3_VARIANTS] = {{2, 1}, {2, 2}, {2, 4}};
+static const wg_config configs[CLNET_CL_WGRAD3X3_VARIANTS] = {{2, 1, 8}, {2, 2, 4}, {2, 4, 1}};
 const char *const clnet_cl_wgrad3x3_options[CLNET_CL_WGRAD3X3_VARIANTS] = {
     "-DCB=2 -DKVB=1 -DWU=8", "-DCB=2 -DKVB=2 -DWU=4", "-DCB=2 -DKVB=4"};
 
@@ -92,17 +92,22 @@ typedef struct wg_plan {
 /* Whether wg_partial reads x itself rather than wg_pad's copy: where it
  * can (one padding of at most 1 for both axes, the kernel's guards;
  * channels in whole CB blocks, no zero planes needed; images dense), and
- * where that paid, stride 1 on rows of 32 or more. Kernel medians at batch
- * 128 (pinned `cb`, ms, wg_pad + wg_partial -> wg_partial): ResNet-20's 16
- * channels on 32x32 0.59-0.65 + 2.43-2.47 -> 2.38-2.56; on 16x16, 8x8 and
- * at stride 2 the guards' selects and skipped rows cost more than the copy
- * (32 on 16x16 0.21-0.47 + 1.67-1.76 -> 1.98-2.07, 64 on 8x8 0.15-0.17 +
- * 1.62-1.66 -> 2.34-2.36, 16 -> 32 at stride 2 0.24-0.25 + 1.14-1.20 ->
- * 1.98). */
+ * where that paid: stride 1 on rows of 32 or more, in the variants that
+ * take several columns a step. Kernel medians at batch 128 (pinned `cb`,
+ * ms, wg_pad + wg_partial -> wg_partial): ResNet-20's 16 channels on 32x32
+ * 0.59-0.65 + 2.43-2.47 -> 2.38-2.56; on 16x16, 8x8 and at stride 2 the
+ * guards' selects and skipped rows cost more than the copy (32 on 16x16
+ * 0.21-0.47 + 1.67-1.76 -> 1.98-2.07, 64 on 8x8 0.15-0.17 + 1.62-1.66 ->
+ * 2.34-2.36, 16 -> 32 at stride 2 0.24-0.25 + 1.14-1.20 -> 1.98). A column
+ * a step (KVB 4) holds 24 accumulators, which the guards' selects made
+ * spill (whole weight gradient, ms, copy -> x itself: VGG-16's 64
+ * channels on 224x224 at batch 32 374 -> 461, on 56x56 21.2 -> 26.4, 48
+ * on 32x32 at batch 128 20.4 -> 26.1; with WU 4, 32 on 32x32 8.2 -> 7.8). */
 static bool reads_x(const clnet_conv_geom *g, const wg_config *cfg, int64_t x_bs)
 {
     return g->pad_h == g->pad_w && g->pad_h <= 1 && g->c % cfg->cb == 0 &&
-           x_bs == g->c * g->h * g->w && g->stride_h == 1 && g->stride_w == 1 && g->ow >= 32;
+           x_bs == g->c * g->h * g->w && g->stride_h == 1 && g->stride_w == 1 && g->ow >= 32 &&
+           cfg->wu > 1;
 }
 
 /* The plan over x (xa; NULL: x unknown, so sized with the padded copy,
