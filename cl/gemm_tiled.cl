@@ -181,6 +181,8 @@ static inline int a_row(int row, const gemm_shape *s)
 {
     if (s->a_trans)
         return row;
+    if (s->a_kh == 1 && s->a_kw == 1)
+        return row * s->lda;
     const int window = s->a_kh * s->a_kw, tap = row % window;
     return row / window * s->lda + tap / s->a_kw * s->a_dh + tap % s->a_kw * s->a_dw;
 }
