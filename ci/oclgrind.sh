@@ -81,6 +81,8 @@ cases=(
     'conv(algo=im2col,s=4x4,p=2,2,2,2,d=1x1,g=1,op=0x0) [2,3,75,75] [8,3,11,11] [8]'
     'conv(s=2x2,p=1,1,1,1,d=1x1,g=16,op=0x0) [1,16,16,16] [16,1,3,3]'
     'conv_backward_weights(algo=im2col,s=1x1,p=0,0,0,0,d=1x1,g=1,op=0x0) [1,8,7,7] [1,16,7,7]'
+    'conv_backward_weights(s=1x1,p=1,1,1,1,d=1x1,g=8,op=0x0) [2,8,13,13] [2,8,13,13]'
+    'conv_backward_weights(s=2x2,p=1,1,1,1,d=1x1,g=16,op=0x0) [1,16,16,16] [1,16,8,8]'
     'conv_backward_weights(algo=space_to_depth,s=2x2,p=2,2,2,2,d=1x1,g=1,op=0x0) [1,6,14,14] [1,16,7,7]'
     'conv_backward_weights(s=1x1,p=0,0,0,0,d=1x1,g=1,op=0x0) [1,8,7,7] [1,16,7,7]'
     'conv_backward_weights(s=1x1,p=0,0,0,0,d=1x1,g=1,op=0x0) [3,64,8,8] [3,32,8,8]'

@@ -69,6 +69,31 @@ static inline int edge_col(int e, int lo, int hi)
     return e < lo ? e : hi + e - lo;
 }
 
+/* Whether rows are taken whole (row_taps_padded): stride 1 over rows
+ * padded by one column each side (w == ow) of at least a vector. */
+static inline bool rows_whole(const int S, const dw_shape *s)
+{
+    return S == 1 && s->pad_w == 1 && s->w == s->ow && s->ow >= VW;
+}
+
+/* The inputs under taps 0, 1 and 2 of output columns o .. o + VW - 1 of
+ * a row taken whole (rows_whole), xr at the row's column o: the first and
+ * last blocks' side taps read their padding as a zero lane shifted into
+ * the centre tap's vector. The side loads there read the centre column
+ * (the same, valid, address), not one past the row: at the ends of the
+ * buffer that is out of bounds. */
+static inline __attribute__((always_inline)) void
+row_taps_padded(__global const float *xr, bool first, bool last, floatv *x0, floatv *x1,
+                floatv *x2)
+{
+    const floatv c1 = vloadv(0, xr);
+    const floatv c0 = vloadv(0, xr - (first ? 0 : 1));
+    const floatv c2 = vloadv(0, xr + (last ? 0 : 1));
+    *x0 = first ? SHIFT_IN_LEFT(c1) : c0;
+    *x1 = c1;
+    *x2 = last ? SHIFT_IN_RIGHT(c1) : c2;
+}
+
 /* The sum over every tap of output column `col`, one scalar at a time with
  * the padding tested: the few columns at the row's edges. */
 static inline float edge_sum(__global const float *xg, __global const float *wk, int plane,
@@ -194,16 +219,11 @@ static inline void dw3x3_rows(const int S, __global const float *x, int x_off, i
     const int ih0 = oh0 * S - s->pad_h;
     const int rows = min(ROWS, s->oh - oh0);
 
-    /* Stride 1 over rows padded by one column each side (w == ow): the
-     * whole row in vectors, the last overlapping its neighbour, the first
-     * and last blocks' side taps reading their padding as a zero lane
-     * shifted into the centre tap's vector (at the same, valid, address),
-     * where the interior blocks below left two columns a row to the scalar
-     * loop (MobileNet-v2's 144 channels on 56x56 at batch 32, kernel medians:
-     * 4.1-4.7 -> 3.5-3.8 ms). The side loads at the edges read the centre
-     * column, not one past the row: at the end of the buffer that is out
-     * of bounds. */
-    if (S == 1 && s->pad_w == 1 && s->w == s->ow && s->ow >= VW) {
+    /* Rows taken whole: every column in vectors, the last overlapping its
+     * neighbour, where the interior blocks below left two columns a row to
+     * the scalar loop (MobileNet-v2's 144 channels on 56x56 at batch 32,
+     * kernel medians: 4.1-4.7 -> 3.5-3.8 ms). */
+    if (rows_whole(S, s)) {
         for (int ow0 = 0; ow0 < s->ow; ow0 += VW) {
             const int o = min(ow0, s->ow - VW);
             const bool first = o == 0, last = o + VW == s->ow;
@@ -215,12 +235,9 @@ static inline void dw3x3_rows(const int S, __global const float *x, int x_off, i
                 const bool inside = ih >= 0 && ih < s->h;
                 __global const float *xr = xg + (inside ? ih : 0) * s->w + o;
                 const floatv z = 0.0f;
-                const floatv c1 = vloadv(0, xr);
-                const floatv c0 = vloadv(0, xr - (first ? 0 : 1));
-                const floatv c2 = vloadv(0, xr + (last ? 0 : 1));
-                const floatv x1 = inside ? c1 : z;
-                const floatv x0 = !inside ? z : first ? SHIFT_IN_LEFT(c1) : c0;
-                const floatv x2 = !inside ? z : last ? SHIFT_IN_RIGHT(c1) : c2;
+                floatv c0, c1, c2;
+                row_taps_padded(xr, first, last, &c0, &c1, &c2);
+                const floatv x0 = inside ? c0 : z, x1 = inside ? c1 : z, x2 = inside ? c2 : z;
                 _Pragma("unroll") for (int r = 0; r < ROWS; r++) {
                     const int i = t - r;
                     if (i >= 0 && i <= 2) {
@@ -301,115 +318,129 @@ __kernel void depthwise3x3_s2(DW3X3_PARAMS)
 /* The weight gradient of a 3x3 undilated depthwise convolution (one input
  * and one output channel per group) of stride S, straight from x and dy:
  * dw[k][i][j] = sum over images and output pixels of dy * the input under
- * tap (i, j). One work-group per channel k = group id; its work-items take
- * the output rows of every image in turn (a single work-item on a CPU walks
- * the channel in memory order). The interior of a row goes VW columns at a
- * time, the last block overlapping its neighbour with the repeated lanes of
- * dy masked to zero; the edge columns that meet the padding go one at a
- * time. Each image's share is summed on its own before it joins the total
- * (short float sums stay accurate), and the group adds its work-items'
- * totals in a fixed tree (`part`, 9 floats per work-item): deterministic. */
+ * tap (i, j), in two passes. dw3x3_weights_part: one work-group per
+ * channel k and image n, (group ids (k, n)), writing image n's share
+ * part[n][k][9]; its work-items take the output rows in turn (a single
+ * work-item on a CPU), and consecutive groups take consecutive channels
+ * of one image, so that a CPU walks x and dy in memory order: with a
+ * group per channel walking the images, each plane a jump of C planes
+ * from the last, the loads of dy waited on memory (MobileNet-V2's 144
+ * channels on 56x56 at batch 32: 9.5 ms). The interior of a row goes VW
+ * columns at a time, the last block overlapping its neighbour with the
+ * repeated lanes of dy masked to zero; the edge columns that meet the
+ * padding go one at a time, but for rows taken whole (rows_whole:
+ * 8.4-8.7 -> 7.5-7.8 ms). The group adds its work-items' sums in a
+ * fixed tree (`sums`, 9 floats per work-item), and dw3x3_weights_sum
+ * adds the images' shares in order: deterministic. */
 /* Lane numbers, for masking a vector's first lanes. */
 __constant int dw_lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
-static inline void dw3x3_weights(const int S, __global const float *x, int x_off, int x_bs,
-                                 __global const float *dy, int dy_off, int dy_bs,
-                                 __global float *dw, int dw_off, int dw_bs, const dw_shape *s,
-                                 int images, __local float *part)
+static inline void dw3x3_weights_part(const int S, __global const float *x, int x_off,
+                                      int x_bs, __global const float *dy, int dy_off,
+                                      int dy_bs, __global float *part, const dw_shape *s,
+                                      __local float *sums)
 {
-    const int k = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    const int k = get_group_id(0), n = get_group_id(1);
+    const int lid = get_local_id(0), size = get_local_size(0);
     const int extra = S == 2 ? 1 : 0;
-    int lo = (s->pad_w + S - 1) / S;
-    int hi = min((s->w - 3 - extra + s->pad_w) / S + 1, s->ow);
+    const bool whole = rows_whole(S, s);
+    int lo = whole ? 0 : (s->pad_w + S - 1) / S;
+    int hi = whole ? s->ow : min((s->w - 3 - extra + s->pad_w) / S + 1, s->ow);
     if (hi - lo < VW)
         lo = hi = s->ow;
     const int edges = lo + s->ow - hi;
-    floatv total[9];
-    float edge_total[9];
-    for (int t = 0; t < 9; t++) {
-        total[t] = 0.0f;
-        edge_total[t] = 0.0f;
-    }
     const intv lane = vloadv(0, dw_lanes);
-    for (int n = 0; n < images; n++) {
-        __global const float *xk = x + x_off + n * x_bs + k * s->h * s->w;
-        __global const float *dyk = dy + dy_off + n * dy_bs + k * s->oh * s->ow;
-        floatv acc[9];
-        float edge_acc[9];
-        for (int t = 0; t < 9; t++) {
-            acc[t] = 0.0f;
-            edge_acc[t] = 0.0f;
-        }
-        for (int oh = lid; oh < s->oh; oh += size) {
-            __global const float *dyr = dyk + oh * s->ow;
-            const int ih0 = oh * S - s->pad_h;
-            for (int ow0 = lo; ow0 < hi; ow0 += VW) {
-                const int o = min(ow0, hi - VW);
-                /* lanes below ow0 belong to the block before */
-                const floatv d = select((floatv)0.0f, vloadv(0, dyr + o), lane >= ow0 - o);
-                _Pragma("unroll") for (int i = 0; i < 3; i++) {
-                    const int ih = ih0 + i;
-                    if (ih < 0 || ih >= s->h)
-                        continue;
-                    __global const float *xr = xk + ih * s->w + o * S - s->pad_w;
-                    acc[3 * i] = fma(d, load_interior(xr, S), acc[3 * i]);
-                    acc[3 * i + 1] = fma(d, load_interior(xr + 1, S), acc[3 * i + 1]);
-                    acc[3 * i + 2] = fma(d, load_interior(xr + 2, S), acc[3 * i + 2]);
+    __global const float *xk = x + x_off + n * x_bs + k * s->h * s->w;
+    __global const float *dyk = dy + dy_off + n * dy_bs + k * s->oh * s->ow;
+    floatv acc[9];
+    float edge_acc[9];
+    for (int t = 0; t < 9; t++) {
+        acc[t] = 0.0f;
+        edge_acc[t] = 0.0f;
+    }
+    for (int oh = lid; oh < s->oh; oh += size) {
+        __global const float *dyr = dyk + oh * s->ow;
+        const int ih0 = oh * S - s->pad_h;
+        for (int ow0 = lo; ow0 < hi; ow0 += VW) {
+            const int o = min(ow0, hi - VW);
+            /* lanes below ow0 belong to the block before */
+            const floatv d = select((floatv)0.0f, vloadv(0, dyr + o), lane >= ow0 - o);
+            _Pragma("unroll") for (int i = 0; i < 3; i++) {
+                const int ih = ih0 + i;
+                if (ih < 0 || ih >= s->h)
+                    continue;
+                __global const float *xr = xk + ih * s->w + o * S - s->pad_w;
+                floatv x0, x1, x2;
+                if (whole) {
+                    row_taps_padded(xr + 1, o == 0, o + VW == s->ow, &x0, &x1, &x2);
+                } else {
+                    x0 = load_interior(xr, S);
+                    x1 = load_interior(xr + 1, S);
+                    x2 = load_interior(xr + 2, S);
                 }
-            }
-            for (int e = 0; e < edges; e++) {
-                const int col = edge_col(e, lo, hi), iw0 = col * S - s->pad_w;
-                const float d = dyr[col];
-                for (int i = 0; i < 3; i++) {
-                    const int ih = ih0 + i;
-                    if (ih < 0 || ih >= s->h)
-                        continue;
-                    for (int j = 0; j < 3; j++)
-                        if (iw0 + j >= 0 && iw0 + j < s->w)
-                            edge_acc[3 * i + j] = fma(d, xk[ih * s->w + iw0 + j],
-                                                      edge_acc[3 * i + j]);
-                }
+                acc[3 * i] = fma(d, x0, acc[3 * i]);
+                acc[3 * i + 1] = fma(d, x1, acc[3 * i + 1]);
+                acc[3 * i + 2] = fma(d, x2, acc[3 * i + 2]);
             }
         }
-        for (int t = 0; t < 9; t++) {
-            total[t] += acc[t];
-            edge_total[t] += edge_acc[t];
+        for (int e = 0; e < edges; e++) {
+            const int col = edge_col(e, lo, hi), iw0 = col * S - s->pad_w;
+            const float d = dyr[col];
+            for (int i = 0; i < 3; i++) {
+                const int ih = ih0 + i;
+                if (ih < 0 || ih >= s->h)
+                    continue;
+                for (int j = 0; j < 3; j++)
+                    if (iw0 + j >= 0 && iw0 + j < s->w)
+                        edge_acc[3 * i + j] = fma(d, xk[ih * s->w + iw0 + j], edge_acc[3 * i + j]);
+            }
         }
     }
     for (int t = 0; t < 9; t++) {
         float v[VW];
-        vstorev(total[t], 0, v);
-        float sum = edge_total[t];
+        vstorev(acc[t], 0, v);
+        float sum = edge_acc[t];
         for (int j = 0; j < VW; j++)
             sum += v[j];
-        part[t * size + lid] = sum;
+        sums[t * size + lid] = sum;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int step = size / 2; step > 0; step /= 2) {
         if (lid < step)
             for (int t = 0; t < 9; t++)
-                part[t * size + lid] += part[t * size + lid + step];
+                sums[t * size + lid] += sums[t * size + lid + step];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     for (int t = lid; t < 9; t += size)
-        dw[dw_off + k * dw_bs + t] = part[t * size];
+        part[((size_t)n * s->k + k) * 9 + t] = sums[t * size];
 }
 
 #define DW3X3_WEIGHTS_PARAMS                                                   \
     __global const float *x, int x_off, int x_bs, __global const float *dy, int dy_off, \
-    int dy_bs, __global float *dw, int dw_off, int dw_bs, dw_shape s, int images,      \
-    __local float *part
-#define DW3X3_WEIGHTS_ARGS x, x_off, x_bs, dy, dy_off, dy_bs, dw, dw_off, dw_bs, &s, images, part
+    int dy_bs, __global float *part, dw_shape s, __local float *sums
+#define DW3X3_WEIGHTS_ARGS x, x_off, x_bs, dy, dy_off, dy_bs, part, &s, sums
 
-/* Grid: one work-group per channel (dim 0). */
+/* Grid: a work-group per channel (dim 0) and image (dim 1). */
 __kernel void depthwise3x3_weights_s1(DW3X3_WEIGHTS_PARAMS)
 {
-    dw3x3_weights(1, DW3X3_WEIGHTS_ARGS);
+    dw3x3_weights_part(1, DW3X3_WEIGHTS_ARGS);
 }
 
 __kernel void depthwise3x3_weights_s2(DW3X3_WEIGHTS_PARAMS)
 {
-    dw3x3_weights(2, DW3X3_WEIGHTS_ARGS);
+    dw3x3_weights_part(2, DW3X3_WEIGHTS_ARGS);
+}
+
+/* dw[k][t] = the sum of part[n][k][t] over the images, image 0 first.
+ * Grid: dim 0 = k * 9 + t. */
+__kernel void depthwise3x3_weights_sum(__global const float *part, int images, int k_n,
+                                       __global float *dw, int dw_off, int dw_bs)
+{
+    const int kt = get_global_id(0), k = kt / 9;
+    float sum = 0.0f;
+    for (int n = 0; n < images; n++)
+        sum += part[(size_t)n * k_n * 9 + kt];
+    dw[dw_off + k * dw_bs + kt % 9] = sum;
 }
 
 /* A 3x3 depthwise CONV_TRANSPOSE of stride 2 (the data gradient of a

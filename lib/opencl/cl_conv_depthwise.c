@@ -144,20 +144,26 @@ bool clnet_cl_depthwise3x3_weights_applies(const clnet_conv_geom *g)
            (g->stride_w == 1 || g->stride_w == 2);
 }
 
+/* Two launches over a scratch of each image's share (N x K x 9 floats):
+ * the shares, a work-group per channel and image, then their sum in image
+ * order (cl/depthwise.cl). */
 clnet_status clnet_cl_depthwise3x3_backward_weights(clnet_device *dev, const clnet_op *op,
                                                     const clnet_tensor *x,
                                                     const clnet_tensor *dy, clnet_tensor *dw)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, dw, dy);
     const char *kname = g.stride_w == 1 ? "depthwise3x3_weights_s1" : "depthwise3x3_weights_s2";
+    const char *options = vector_width_options(&g);
     cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "depthwise", vector_width_options(&g), kname,
-                                      &kernel);
+    clnet_status st = clnet_cl_kernel(dev, "depthwise", options, kname, &kernel);
     size_t local = 1;
     if (st == CLNET_OK)
-        st = clnet_cl_channel_group_size(dev, kernel, 9 * sizeof(cl_float),
-                                         (size_t)(g.n * g.oh), &local);
+        st = clnet_cl_channel_group_size(dev, kernel, 9 * sizeof(cl_float), (size_t)g.oh,
+                                         &local);
     if (st != CLNET_OK)
+        return st;
+    cl_mem part;
+    if ((st = clnet_cl_scratch_acquire(dev, (size_t)(g.n * g.k * 9) * sizeof(cl_float), &part)))
         return st;
     dw_shape s = {
         .c = (cl_int)g.c, .h = (cl_int)g.h, .w = (cl_int)g.w, .k = (cl_int)g.k,
@@ -169,14 +175,27 @@ clnet_status clnet_cl_depthwise3x3_backward_weights(clnet_device *dev, const cln
     };
     clnet_cl_tensor_args xa = clnet_cl_targs(x), dya = clnet_cl_targs(dy);
     clnet_cl_tensor_args dwa = clnet_cl_targs(dw);
-    cl_int images = (cl_int)g.n;
     const clnet_cl_arg args[] = {
-        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_TENSOR(dwa), CLNET_CL_ARG(s),
-        CLNET_CL_ARG(images), CLNET_CL_LOCAL(9 * local * sizeof(cl_float)),
+        CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(dya), CLNET_CL_ARG(part), CLNET_CL_ARG(s),
+        CLNET_CL_LOCAL(9 * local * sizeof(cl_float)),
     };
-    const size_t global = (size_t)g.k * local;
-    return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 1,
-                           &global, &local);
+    const size_t global[2] = {(size_t)g.k * local, (size_t)g.n};
+    const size_t locals[2] = {local, 1};
+    st = clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 2,
+                         global, locals);
+    cl_int images = (cl_int)g.n, k_n = (cl_int)g.k;
+    const clnet_cl_arg sum_args[] = {
+        CLNET_CL_ARG(part), CLNET_CL_ARG(images), CLNET_CL_ARG(k_n), CLNET_CL_TENSOR(dwa),
+    };
+    const size_t sum_global = (size_t)g.k * 9;
+    if (st == CLNET_OK)
+        st = clnet_cl_kernel(dev, "depthwise", options, "depthwise3x3_weights_sum", &kernel);
+    if (st == CLNET_OK)
+        st = clnet_cl_launch(dev, kernel, "depthwise3x3_weights_sum",
+                             (int)(sizeof sum_args / sizeof sum_args[0]), sum_args, 1,
+                             &sum_global, NULL);
+    clnet_cl_scratch_release(dev, part);
+    return st;
 }
 
 bool clnet_cl_depthwise3x3_transpose_applies(const clnet_conv_geom *t)
