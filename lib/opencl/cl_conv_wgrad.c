@@ -227,6 +227,22 @@ static clnet_status partials(clnet_device *dev, const clnet_conv_geom *g, const 
     return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 3, global, local);
 }
 
+/* x zero-padded into the scratch's first part (wg_pad), for wg_partial. */
+static clnet_status pad_x(clnet_device *dev, const clnet_conv_geom *g, const wg_plan *p,
+                          const clnet_cl_tensor_args *xa, cl_mem scratch)
+{
+    cl_int c = (cl_int)g->c, h = (cl_int)g->h, wd = (cl_int)g->w, xp_off = 0;
+    cl_int cp = (cl_int)p->cp, hp = (cl_int)p->hp, wp = (cl_int)p->wp;
+    cl_int pad_h = (cl_int)g->pad_h, pad_w = (cl_int)g->pad_w;
+    const clnet_cl_arg args[] = {
+        CLNET_CL_TENSOR(*xa), CLNET_CL_ARG(c), CLNET_CL_ARG(h), CLNET_CL_ARG(wd),
+        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(cp), CLNET_CL_ARG(hp),
+        CLNET_CL_ARG(wp), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w),
+    };
+    const size_t global[3] = {(size_t)p->hp, (size_t)(g->n * p->cp), 1};
+    return launch(dev, p->variant, "wg_pad", NARGS(args), args, global);
+}
+
 clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_op *op,
                                                 const clnet_tensor *x, const clnet_tensor *dy,
                                                 clnet_tensor *dw)
@@ -239,21 +255,11 @@ clnet_status clnet_cl_conv_backward_weights_3x3(clnet_device *dev, const clnet_o
         dev, (size_t)(p.xp_elems + p.dyt_elems + p.part_elems) * sizeof(cl_float), &scratch);
     if (st != CLNET_OK)
         return st;
-    cl_int c = (cl_int)g.c, h = (cl_int)g.h, wd = (cl_int)g.w, k = (cl_int)g.k;
-    cl_int oh = (cl_int)g.oh, ow = (cl_int)g.ow, cp = (cl_int)p.cp;
-    cl_int hp = (cl_int)p.hp, wp = (cl_int)p.wp, xp_off = 0;
-    cl_int pad_h = (cl_int)g.pad_h, pad_w = (cl_int)g.pad_w;
+    cl_int k = (cl_int)g.k, oh = (cl_int)g.oh, ow = (cl_int)g.ow, cp = (cl_int)p.cp;
     cl_int dyt_off = (cl_int)p.xp_elems, part_off = (cl_int)(p.xp_elems + p.dyt_elems);
     cl_int slices = (cl_int)p.slices;
-
-    const clnet_cl_arg pad_args[] = {
-        CLNET_CL_TENSOR(xa), CLNET_CL_ARG(c), CLNET_CL_ARG(h), CLNET_CL_ARG(wd),
-        CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(cp), CLNET_CL_ARG(hp),
-        CLNET_CL_ARG(wp), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w),
-    };
-    const size_t pad_global[3] = {(size_t)p.hp, (size_t)(g.n * p.cp), 1};
     if (!p.direct)
-        st = launch(dev, p.variant, "wg_pad", NARGS(pad_args), pad_args, pad_global);
+        st = pad_x(dev, &g, &p, &xa, scratch);
 
     const clnet_cl_arg dy_args[] = {
         CLNET_CL_TENSOR(da), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
