@@ -435,22 +435,26 @@ bool clnet_cl_winograd_weights_applies(const clnet_device *dev, const clnet_op *
  * (256 on 8x8 tied at batch 32 and lost at 1024, 245 -> 320; 64 on 8x8 at
  * batch 128 4.1 -> 7.8; VGG-16's 256 on 56x56 343 -> 369). F(4x4, 3x3)
  * writes 2.25 and wins with 128 channels or more where its tiles cover the
- * plane with at most 1/8 to spare, and on 5x5 to 8x8 (`cb`, two runs
+ * plane with at most 1/3 to spare, and on 5x5 to 8x8 (`cb`, two runs
  * each, direct -> F(4x4), batch 32 unless given: 256 on 56x56 312-318 ->
  * 234-256; 512 on 28x28 at batch 8 75-82 -> 57-65; 256 on 28x28 at 16
  * 41-42 -> 29-30; 128 on 112x112 at 4 42-44 -> 39-41; 128 on 16x16 8.7-9.5
  * -> 8.1-8.2; 128 on 8x8 4.3-4.8 -> 3.5-3.8; 256 on 8x8 9.2-10.0 ->
- * 5.5-6.6; 512 on 7x7 29.7-31.9 -> 22.4-23.8), not on 14x14, whose tiles
- * cover 16x16 (128, 256 and 512 channels: 7.0-7.1 -> 7.4-8.3, 21.9-22.5 ->
- * 25.6-27.6, 76.9-79.3 -> 89.6-92.5), nor with 64 channels (8x8: 0.92-0.99
- * -> 1.05-1.35). */
+ * 5.5-6.6; 512 on 7x7 29.7-31.9 -> 22.4-23.8). 14x14, whose tiles cover
+ * 16x16, lost before the GEMM's wide tile (session 22) and wins since
+ * (session 24, pinned: 128, 256 and 512 channels 7.3, 7.3 -> 6.8, 7.1;
+ * 22.9, 23.7 -> 21.3, 21.8; 87.8, 87.3 -> 76.1, 74.7); 10x10 (12x12, 1.44
+ * times the plane) still loses (128: 3.5, 3.3 -> 3.8, 3.7) and 13x13
+ * (1.51) ties (256: 17.9, 21.4 -> 18.6, 20.8); so does 64 channels (8x8:
+ * 0.92-0.99 -> 1.05-1.35; 56x56 21.9, 21.7 -> 24.5, 27.0; 14x14 1.9, 1.9
+ * -> 2.0, 2.8). */
 bool clnet_cl_winograd_weights_preferred(const clnet_device *dev, const clnet_op *op,
                                           const clnet_conv_geom *g)
 {
     const int64_t covered = 16 * clnet_ceil_div(g->oh, 4) * clnet_ceil_div(g->ow, 4);
     const bool f2 = g->oh * g->ow <= 16 && g->c >= 64 && g->k >= 64;
     const bool f4 = g->oh * g->ow > 16 && g->c >= 128 && g->k >= 128 &&
-                    ((g->oh <= 8 && g->ow <= 8) || 8 * covered <= 9 * g->oh * g->ow);
+                    ((g->oh <= 8 && g->ow <= 8) || 3 * covered <= 4 * g->oh * g->ow);
     return (f2 || f4) && clnet_cl_winograd_weights_applies(dev, op, g);
 }
 
