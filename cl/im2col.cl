@@ -61,35 +61,13 @@ static inline float16 gather16(__global const float *p, int step)
     return vload16(0, v);
 }
 
-/* col[col_off + img * col_is + r * col_rs + oh * OW + ow] =
- * x[img][c][oh*stride_h + i*dil_h - pad_h][ow*stride_w + j*dil_w - pad_w],
- * zero outside x, for r = (c * KH + i) * KW + j: row r of the GEMM's B
- * operand (the rows of one group being that group's channels), read from x
- * itself (s.h x s.w planes); an image's own matrix (col_is = rows * plane,
- * col_rs = plane) or the images side by side in the rows of one (col_is =
- * plane, col_rs = the row length), whose columns from the last image's end
- * up to col_end are zeroed (col_end 0: none). A VW-wide
- * gather loads whole vectors, which may run over the row's ends into its
- * neighbours (those lanes become the zeros of the padding, or are not
- * stored) but never outside elements [x_begin, x_end) of the buffer; only
- * a gather at x's first or last elements goes lane by lane. Gathers wholly
- * inside their row skip the mask (its lane compares put 15-20% on
- * AlexNet's first layer's unrolling, kernel minimum). Reading x
- * directly instead of a padded copy of it took ResNet-50's strided 1x1
- * layer 50 -> 41 ms (batch 32). Grid: dim 0 = output rows oh, dim 1 = r,
- * dim 2 = images. */
-__kernel void im2col(__global const float *x, int x_off, int x_bs, int x_begin, int x_end,
-                     __global float *col, int col_off, int col_is, int col_rs, int col_end,
-                     im2col_shape s)
+/* One output row of the matrix row of channel c and window column j into
+ * `out`: x's row ih of image img gathered at the stride, zeros where ih or
+ * a column lies outside x (see im2col below). */
+static inline void im2col_row(__global const float *x, int x_off, int x_bs, int x_begin,
+                              int x_end, __global float *out, const im2col_shape s, int ih,
+                              int j, int c, int img)
 {
-    const int oh = get_global_id(0), r = get_global_id(1), img = get_global_id(2);
-    const int j = r % s.kw, i = r / s.kw % s.kh, c = r / (s.kw * s.kh);
-    const int ih = oh * s.stride_h + i * s.dil_h - s.pad_h;
-    __global float *crow = col + col_off + (size_t)r * col_rs;
-    if (img == get_global_size(2) - 1 && oh == s.oh - 1)
-        for (int q = (img + 1) * col_is; q < col_end; q++)
-            crow[q] = 0.0f;
-    __global float *out = crow + (size_t)img * col_is + oh * s.ow;
     if (ih < 0 || ih >= s.h) {
         for (int ow0 = 0; ow0 < s.ow; ow0 += VW)
             clnet_store_part16(out + ow0, min(VW, s.ow - ow0), (float16)0.0f);
@@ -118,4 +96,39 @@ __kernel void im2col(__global const float *x, int x_off, int x_bs, int x_begin, 
         }
         clnet_store_part16(out + ow0, count, v);
     }
+}
+
+/* col[col_off + img * col_is + r * col_rs + oh * OW + ow] =
+ * x[img][c][oh*stride_h + i*dil_h - pad_h][ow*stride_w + j*dil_w - pad_w],
+ * zero outside x, for r = (c * KH + i) * KW + j: row r of the GEMM's B
+ * operand (the rows of one group being that group's channels), read from x
+ * itself (s.h x s.w planes); an image's own matrix (col_is = rows * plane,
+ * col_rs = plane) or the images side by side in the rows of one (col_is =
+ * plane, col_rs = the row length), whose columns from the last image's end
+ * up to col_end are zeroed (col_end 0: none). A VW-wide
+ * gather loads whole vectors, which may run over the row's ends into its
+ * neighbours (those lanes become the zeros of the padding, or are not
+ * stored) but never outside elements [x_begin, x_end) of the buffer; only
+ * a gather at x's first or last elements goes lane by lane. Gathers wholly
+ * inside their row skip the mask (its lane compares put 15-20% on
+ * AlexNet's first layer's unrolling, kernel minimum). Reading x
+ * directly instead of a padded copy of it took ResNet-50's strided 1x1
+ * layer 50 -> 41 ms (batch 32). A work-item takes rows_per_item output
+ * rows (cl_conv_im2col.c). Grid: dim 0 = blocks of rows_per_item output
+ * rows, dim 1 = r, dim 2 = images. */
+__kernel void im2col(__global const float *x, int x_off, int x_bs, int x_begin, int x_end,
+                     __global float *col, int col_off, int col_is, int col_rs, int col_end,
+                     im2col_shape s, int rows_per_item)
+{
+    const int oh0 = get_global_id(0) * rows_per_item, r = get_global_id(1);
+    const int img = get_global_id(2);
+    const int j = r % s.kw, i = r / s.kw % s.kh, c = r / (s.kw * s.kh);
+    __global float *crow = col + col_off + (size_t)r * col_rs;
+    const int oh_end = min(s.oh, oh0 + rows_per_item);
+    if (img == get_global_size(2) - 1 && oh_end == s.oh)
+        for (int q = (img + 1) * col_is; q < col_end; q++)
+            crow[q] = 0.0f;
+    for (int oh = oh0; oh < oh_end; oh++)
+        im2col_row(x, x_off, x_bs, x_begin, x_end, crow + (size_t)img * col_is + oh * s.ow, s,
+                   oh * s.stride_h + i * s.dil_h - s.pad_h, j, c, img);
 }

@@ -24,6 +24,11 @@ static const conv_case conv_cases[] = {
     {2, 13, 13, 13, 7, 1, 1, .s = {2, 2}, .flags = BIAS},
     {3, 64, 8, 8, 32, 1, 1, .flags = BIAS},
     {1, 1, 1, 1, 1, 1, 1, .flags = 0},
+    /* im2col with several output rows a work-item on a 2-unit CPU, the
+     * plane's last block of rows partial (13 rows in threes), and on 4x4
+     * planes with the images' columns side by side */
+    {4, 128, 26, 26, 8, 1, 1, .s = {2, 2}, .flags = BIAS},
+    {8, 64, 4, 4, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = 0},
     /* planes of 512 or more and enough work: the weight gradient reads x in
      * place (not where padding makes the output plane larger) */
     {16, 64, 24, 25, 32, 1, 1, .flags = 0},
