@@ -31,12 +31,23 @@
  * 64 -> 256 at 16x16 (290 against 556 ms for 2,1), 24 -> 64 at 32x32 and
  * 256 -> 256 at 4x4. */
 typedef struct wg_config {
-    int cb, kvb, wu;   /* wu: output columns a step at stride 1 (WU of the options) */
+    int cb, kvb, wu;   /* wu: output columns a step at stride 1 */
 } wg_config;
 
-static const wg_config configs[CLNET_CL_WGRAD3X3_VARIANTS] = {{2, 1, 8}, {2, 2, 4}, {2, 4, 1}};
+/* The variants (cb, kvb, wu), each one struct and the build options of its
+ * program. */
+#define WG_VARIANT0 2, 1, 8
+#define WG_VARIANT1 2, 2, 4
+#define WG_VARIANT2 2, 4, 1
+#define WG_CONFIG_(cb, kvb, wu) {cb, kvb, wu}
+#define WG_OPTIONS_(cb, kvb, wu) "-DCB=" #cb " -DKVB=" #kvb " -DWU=" #wu
+#define WG_CONFIG(v) WG_CONFIG_(v)
+#define WG_OPTIONS(v) WG_OPTIONS_(v)
+
+static const wg_config configs[CLNET_CL_WGRAD3X3_VARIANTS] = {
+    WG_CONFIG(WG_VARIANT0), WG_CONFIG(WG_VARIANT1), WG_CONFIG(WG_VARIANT2)};
 const char *const clnet_cl_wgrad3x3_options[CLNET_CL_WGRAD3X3_VARIANTS] = {
-    "-DCB=2 -DKVB=1 -DWU=8", "-DCB=2 -DKVB=2 -DWU=4", "-DCB=2 -DKVB=4"};
+    WG_OPTIONS(WG_VARIANT0), WG_OPTIONS(WG_VARIANT1), WG_OPTIONS(WG_VARIANT2)};
 
 /* Speed of each variant per useful output channel relative to KVB 1 (from
  * the 256 -> 256 timings above), which the padding of K to whole KVB
