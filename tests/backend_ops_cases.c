@@ -29,6 +29,9 @@ static const conv_case conv_cases[] = {
      * planes with the images' columns side by side */
     {4, 128, 26, 26, 8, 1, 1, .s = {2, 2}, .flags = BIAS},
     {8, 64, 4, 4, 8, 3, 3, .pad = {1, 1, 1, 1}, .flags = 0},
+    /* im2col's columns over its 16 MiB budget (4.5 MiB an image): two
+     * chunks, of 3 images and 1 */
+    {4, 128, 64, 64, 8, 3, 3, .s = {2, 2}, .pad = {1, 1, 1, 1}, .flags = BIAS},
     /* planes of 512 or more and enough work: the weight gradient reads x in
      * place (not where padding makes the output plane larger) */
     {16, 64, 24, 25, 32, 1, 1, .flags = 0},
