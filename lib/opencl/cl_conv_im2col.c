@@ -178,9 +178,10 @@ bool clnet_cl_im2col_narrow(const clnet_conv_geom *g)
 
 /* Work-items of im2col to aim for per compute unit: more output rows a
  * work-item where one a row would make more (ResNet-50's strided 1x1
- * layer, 14 rows of 14 columns by 512 channels by 8 images a chunk, 57344
- * work-items of one vector each: 0.97 ms a chunk; 2 rows 0.86, 4 rows 0.75,
- * the 14 of the plane 0.65, kernel medians on PoCL's 2 units). */
+ * layer, 14 rows of 14 columns by 512 channels by 8 images, the chunk of
+ * the 4 MiB budget then: 57344 work-items of one vector each 0.97 ms; 2
+ * rows 0.86, 4 rows 0.75, the 14 of the plane 0.65, kernel medians on
+ * PoCL's 2 units). */
 #define IM2COL_ITEMS_PER_UNIT 1024
 
 /* Output rows a work-item of im2col unrolls for `count` images. */
