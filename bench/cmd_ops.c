@@ -393,7 +393,6 @@ static void baseline_layer(clnet_ctx *ctx, const clnet_device_info *info, const 
 }
 #endif
 
-/* Runs the selected layers on one device; returns false if any failed. */
 #ifdef BENCH_HAVE_ONEDNN
 /* oneDNN's OpenMP threads spin for a while after its last parallel region
  * (libgomp's GOMP_SPINCOUNT) on the cores the next row's clnet reps need:
@@ -410,6 +409,7 @@ static void settle_after_baseline(void)
 }
 #endif
 
+/* Runs the selected layers on one device; returns false if any failed. */
 static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
 {
     clnet_device_info info;
@@ -436,11 +436,11 @@ static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
             bench_layer_on(dev, &info, opt, layer, backward, &row, note, sizeof note);
 #ifdef BENCH_HAVE_ONEDNN
             baseline_text base_text;
-            if (opt->onednn && row.status == ROW_OK)
+            if (opt->onednn && row.status == ROW_OK) {
                 baseline_layer(clnet_device_ctx(dev), &info, opt, layer,
                                backward ? BASELINE_BACKWARD : BASELINE_FORWARD, &row, &base_text);
-            if (opt->onednn)
                 settle_after_baseline();
+            }
 #endif
             if (row.status == ROW_FAILED) {
                 fprintf(stderr, "clnet-bench ops: %s %s on device %d (%s) failed: %s\n",
