@@ -92,6 +92,8 @@ cases=(
     'conv_transpose(s=2x2,p=1,1,1,1,d=1x1,g=1,op=1x1) [1,16,7,7] [16,8,3,3] [8]'
     'conv(algo=direct_3x3,s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [2,20,8,16]'
     'conv(algo=direct_3x3,s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [2,20,2,8]'
+    'conv(algo=direct_3x3,s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [2,5,12,12] [20,5,5,5]'
+    'conv_transpose(backward_data,s=1x1,p=2,2,2,2,d=1x1,g=1,op=0x0) [2,17,9,11] [17,16,5,5]'
     'conv_backward_weights(algo=direct_3x3,s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [2,4,5,36]'
     'conv_backward_weights(algo=direct_3x3,s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [1,2,4,32]'
     'conv(algo=direct_3x3,s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [1,16,2,24]cv'

@@ -1,5 +1,6 @@
 /* conv3x3.cl - direct 3x3 convolution for few channels (the CIFAR nets:
- * 16-64 channels on 32x32..8x8 planes), lanes along output channels (see
+ * 16-64 channels on 32x32..8x8 planes), and built with WS 5 the 5x5 one of
+ * stride 1 (LeNet-5, GoogLeNet's 5x5 branches), lanes along output channels (see
  * lib/opencl/cl_conv3x3.c): the input read as it is where the blocks cover
  * the output exactly, else zero-padded once; the weights laid out as one
  * vector of output channels per (input channel, tap). Serves the forward of
@@ -26,6 +27,12 @@
 #ifndef TW
 #define TW 8
 #endif
+/* The window's side: 3, or 5 (stride 1 only, forward and the data gradient
+ * over a padded copy; no phases, no C3_GROUPED). */
+#ifndef WS
+#define WS 3
+#endif
+#define TAPS (WS * WS)
 
 #define C3_PASTE(a, b) a##b
 #define C3_CAT(a, b) C3_PASTE(a, b)
@@ -50,21 +57,21 @@ __kernel void c3_weights(__global const float *w, int w_off, int w_s0, int c_n, 
                          __global float *wt)
 {
     const int i = get_global_id(0), kb = get_global_id(1), kblocks = get_global_size(1);
-    const int c = i / 9, tap = i % 9;
+    const int c = i / TAPS, tap = i % TAPS;
     float v[KV];
     for (int j = 0; j < KV; j++) {
         const int k = kb * KV + j;
         if (k >= k_n)
             v[j] = 0.0f;
-        else if (i >= c_n * 9)
+        else if (i >= c_n * TAPS)
             v[j] = has_bias ? b[b_off + k] : 0.0f;
         else if (transposed)
-            v[j] = w[w_off + c * w_s0 + k * 9 + 8 - tap];
+            v[j] = w[w_off + c * w_s0 + k * TAPS + TAPS - 1 - tap];
         else
             v[j] = w[w_off + k * w_s0 + i];
     }
-    __global float *dst = i < c_n * 9 ? wt + ((size_t)kb * c_n * 9 + i) * KV
-                                      : wt + ((size_t)kblocks * c_n * 9 + kb) * KV;
+    __global float *dst = i < c_n * TAPS ? wt + ((size_t)kb * c_n * TAPS + i) * KV
+                                         : wt + ((size_t)kblocks * c_n * TAPS + kb) * KV;
     vstoreKV(vloadKV(0, v), 0, dst);
 }
 
@@ -107,19 +114,33 @@ __kernel void c3_pad(__global const float *x, int x_off, int x_bs, int c_n, int 
 }
 #endif
 
+/* Channel j's TW columns of a[column][channel] as one vector, built from
+ * the scalars: gathered through a private array and loaded back as a
+ * vector, the narrow stores could not forward to the wide load (a stall
+ * per channel: half the time of a 5x5 layer's 2-column tiles). */
+#if TW == 2
+#define C3_COLUMNS(a, j) (float2)(a[0][j], a[1][j])
+#elif TW == 3
+#define C3_COLUMNS(a, j) (float3)(a[0][j], a[1][j], a[2][j])
+#elif TW == 4
+#define C3_COLUMNS(a, j) (float4)(a[0][j], a[1][j], a[2][j], a[3][j])
+#elif TW == 8
+#define C3_COLUMNS(a, j) \
+    (float8)(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j], a[6][j], a[7][j])
+#elif TW == 16
+#define C3_COLUMNS(a, j)                                                                   \
+    (float16)(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j], a[6][j], a[7][j],      \
+              a[8][j], a[9][j], a[10][j], a[11][j], a[12][j], a[13][j], a[14][j], a[15][j])
+#endif
+
 /* A row of TW output columns of kcount channels from a[column][channel]:
- * each channel's columns gathered and stored as one vector at dst, the
- * channels `plane` apart, activated (act_fn -1: as they are). */
+ * each channel's columns stored as one vector at dst, the channels
+ * `plane` apart, activated (act_fn -1: as they are). */
 static inline void c3_store_row(float a[TW][KV], __global float *dst, int plane, int kcount,
                                 int act_fn, float act_alpha)
 {
-    for (int j = 0; j < kcount; j++) {
-        float row[TW];
-#pragma unroll
-        for (int q = 0; q < TW; q++)
-            row[q] = a[q][j];
-        vstoreTW(activateTW(vloadTW(0, row), act_fn, act_alpha), 0, dst + j * plane);
-    }
+    for (int j = 0; j < kcount; j++)
+        vstoreTW(activateTW(C3_COLUMNS(a, j), act_fn, act_alpha), 0, dst + j * plane);
 }
 
 /* Every accumulator of a TR x TW block set to v (the bias), the loops
@@ -163,9 +184,9 @@ c3_accumulate(floatKV acc[TR][TW], __global const float *xn, int plane, int pitc
               const int s_h, const int s_w, const int taps_h, const int taps_w,
               __global const float *wc)
 {
-    const int rows = (TR - 1) * s_h + 3, cols = (TW - 1) * s_w + 3;
+    const int rows = (TR - 1) * s_h + WS, cols = (TW - 1) * s_w + WS;
     const int first_col = left ? 0 : 1, last_col = right ? cols - 1 : cols - 2;
-    for (int c = 0; c < c_n; c++, xn += plane, wc += 9 * KV) {
+    for (int c = 0; c < c_n; c++, xn += plane, wc += TAPS * KV) {
 #pragma unroll
         for (int u = 0; u < rows; u++) {
             const bool row_out = (u == 0 && !top) || (u == rows - 1 && !bottom);
@@ -180,13 +201,13 @@ c3_accumulate(floatKV acc[TR][TW], __global const float *xn, int plane, int pitc
                 const floatKV xv = (floatKV)(out ? 0.0f : xs);
                 /* tap (i, j) reads it for output (r, q) = ((u - i) / s_h, (v - j) / s_w) */
 #pragma unroll
-                for (int i = 0; i < 3; i++)
+                for (int i = 0; i < WS; i++)
 #pragma unroll
-                    for (int j = 0; j < 3; j++) {
+                    for (int j = 0; j < WS; j++) {
                         const int r = (u - i) / s_h, q = (v - j) / s_w;
                         if (i < taps_h && j < taps_w && u >= i && v >= j &&
                             (u - i) % s_h == 0 && (v - j) % s_w == 0 && r < TR && q < TW)
-                            acc[r][q] = fma(xv, vloadKV(0, wc + (i * 3 + j) * KV), acc[r][q]);
+                            acc[r][q] = fma(xv, vloadKV(0, wc + (i * WS + j) * KV), acc[r][q]);
                     }
             }
         }
@@ -198,7 +219,7 @@ c3_accumulate(floatKV acc[TR][TW], __global const float *xn, int plane, int pitc
 #define C3_EDGE_CASE(e)                                                                    \
     case e:                                                                                \
         c3_accumulate(acc, xn, plane, pitch, row0, col0, (e) & 1, (e) & 2, (e) & 4, (e) & 8, \
-                      true, c_n, s_h, s_w, 3, 3, wc);                                      \
+                      true, c_n, s_h, s_w, WS, WS, wc);                                      \
         break;
 
 /* c3_accumulate over the next `count` channels of padded planes with the
@@ -207,7 +228,7 @@ c3_accumulate(floatKV acc[TR][TW], __global const float *xn, int plane, int pitc
     c3_accumulate(acc, xn, plane, pitch, row0, col0, true, true, true, true, false, count, \
                   s_h, s_w, taps_h, taps_w, wc);                                            \
     xn += (count) * plane;                                                                  \
-    wc += (count) * 9 * KV;
+    wc += (count) * TAPS * KV;
 
 /* y[n, k, oh, ow] for a block of KV output channels, TR rows and TW
  * columns (c3_accumulate says from what), activated, `edges` as in
@@ -236,14 +257,14 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
     const int ow0 = get_global_id(0) * TW, oh0 = get_global_id(1) * TR;
     const int kblocks = (k_n + KV - 1) / KV;
     const int kb = get_global_id(2) % kblocks, n = get_global_id(2) / kblocks;
-    const floatKV bias = vloadKV(0, wt + ((size_t)kblocks * c_n * 9 + kb) * KV);
+    const floatKV bias = vloadKV(0, wt + ((size_t)kblocks * c_n * TAPS + kb) * KV);
     /* Every loop over acc fully unrolled, here and below: with one left
      * rolled, PoCL kept acc in memory, a copy per work-item of the group,
      * loaded and stored once per input channel (1.2x slower on ResNet-20's
      * layers). */
     floatKV acc[TR][TW];
     c3_acc_fill(acc, bias);
-    __global const float *wc = wt + (size_t)kb * c_n * 9 * KV;
+    __global const float *wc = wt + (size_t)kb * c_n * TAPS * KV;
     if (drop) {
         switch (edges) {
             C3_EDGE_CASE(0) C3_EDGE_CASE(1) C3_EDGE_CASE(2) C3_EDGE_CASE(3)
@@ -261,7 +282,7 @@ c3_conv_tile(__global const float *xn, int plane, int pitch, int row0, int col0,
         C3_GROUP(c_short.s2, 2, 2)
     } else {
         c3_accumulate(acc, xn, plane, pitch, row0, col0, edges & 1, edges & 2, edges & 4,
-                      edges & 8, false, c_n, s_h, s_w, 3, 3, wc);
+                      edges & 8, false, c_n, s_h, s_w, WS, WS, wc);
     }
     const int out_plane = oh_n * ow_n, kcount = min(KV, k_n - kb * KV);
     __global float *yb = y + y_off + n * y_bs + kb * KV * out_plane;
@@ -340,7 +361,7 @@ __kernel void c3_conv_s1_grouped(__global const float *xp, int xp_off, int hp, i
         const int n = get_global_id(2) / ((k_n + KV - 1) / KV);                            \
         const int row0 = get_global_id(1) * TR * s_h - pad_h;                              \
         const int col0 = get_global_id(0) * TW * s_w - pad_w;                              \
-        const int rows = (TR - 1) * s_h + 3, cols = (TW - 1) * s_w + 3;                    \
+        const int rows = (TR - 1) * s_h + WS, cols = (TW - 1) * s_w + WS;                  \
         c3_conv_tile(x + x_off + (size_t)n * x_bs, h * w, w, row0, col0,                   \
                      (row0 >= 0) | (row0 + rows <= h) << 1 | (col0 >= 0) << 2 |           \
                          (col0 + cols <= w) << 3,                                          \
@@ -350,10 +371,12 @@ __kernel void c3_conv_s1_grouped(__global const float *xp, int xp_off, int hp, i
 /* Stride 1 (and the data gradients but stride 2's), 2, and the mixed ones:
  * strides rows x columns. */
 C3_CONV_KERNEL(c3_conv_s1, 1, 1)
+C3_CONV_X_KERNEL(c3_conv_x_s1, 1, 1, true)
+
+#if WS == 3
 C3_CONV_KERNEL(c3_conv_s2, 2, 2)
 C3_CONV_KERNEL(c3_conv_s1x2, 1, 2)
 C3_CONV_KERNEL(c3_conv_s2x1, 2, 1)
-C3_CONV_X_KERNEL(c3_conv_x_s1, 1, 1, true)
 C3_CONV_X_KERNEL(c3_conv_x_s2, 2, 2, false)
 C3_CONV_X_KERNEL(c3_conv_x_s1x2, 1, 2, false)
 C3_CONV_X_KERNEL(c3_conv_x_s2x1, 2, 1, false)
@@ -526,5 +549,7 @@ __kernel void c3_dgrad_s2_pairs(__global const float *xp, int xp_off, int hp, in
         }
     }
 }
+
+#endif /* WS == 3 */
 
 #endif

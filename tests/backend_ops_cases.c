@@ -80,6 +80,14 @@ static const conv_case conv_cases[] = {
     {1, 2, 25, 25, 20, 9, 9, .s = {4, 4}, .pad = {1, 1, 1, 1}},
     {1, 4, 28, 28, 16, 12, 12, .s = {4, 4}, .flags = BIAS},
     {2, 2, 3, 3, 3, 5, 5, .pad = {1, 1, 1, 1}},
+    /* 5x5 on direct_3x3's 5 x 2 tiles, output channels as lanes: over x
+     * itself, the padding inside it or none, 20 channels a block and a
+     * partial one; over a padded copy with ragged tiles; data gradients of
+     * 16 output channels and more (the transposed kernel's lanes) */
+    {3, 6, 14, 14, 16, 5, 5, .flags = BIAS},
+    {2, 5, 12, 12, 20, 5, 5, .pad = {1, 1, 1, 1}},
+    {2, 16, 9, 11, 17, 5, 5, .pad = {2, 2, 2, 2}, .flags = BIAS},
+    {2, 20, 7, 7, 5, 5, 5, .flags = 0},
     /* non-square kernels, asymmetric padding, even kernels */
     {2, 3, 13, 17, 4, 3, 5, .pad = {1, 2, 1, 2}},
     {1, 4, 9, 9, 4, 1, 7, .pad = {0, 3, 0, 3}, .flags = BIAS},
@@ -359,6 +367,8 @@ static void add_conv_fused_cases(void)
         {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}}, CLNET_CONV_ALGO_WINOGRAD_4X4,
          "algo=winograd_4x4,"},
         {{2, 5, 9, 11, 20, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_DIRECT_3X3,
+         "algo=direct_3x3,"},
+        {{2, 6, 14, 14, 16, 5, 5, .flags = BIAS}, CLNET_CONV_ALGO_DIRECT_3X3,
          "algo=direct_3x3,"},
         {{1, 48, 9, 11, 36, 1, 1, .flags = BIAS}, CLNET_CONV_ALGO_GEMM_1X1, "algo=gemm_1x1,"},
         {{3, 6, 14, 14, 16, 5, 5, .pad = {2, 2, 2, 2}, .flags = BIAS},

@@ -142,11 +142,13 @@ clnet_status clnet_cl_conv_backward_weights_winograd(clnet_device *dev, const cl
                                                      const clnet_tensor *x,
                                                      const clnet_tensor *dy, clnet_tensor *dw);
 
-/* The direct 3x3 kernel with output channels as vector lanes
+/* The direct 3x3 (and 5x5) kernel with output channels as vector lanes
  * (cl_conv3x3.c), preferred for few channels; its build options, one set
- * per tile and the same with C3_GROUPED (cl_compile.c builds each). */
-#define CLNET_CL_CONV3X3_TILES 6
-#define CLNET_CL_CONV3X3_VARIANTS (2 * CLNET_CL_CONV3X3_TILES)
+ * per tile, then the 3x3 tiles' with C3_GROUPED (cl_compile.c builds
+ * each). */
+#define CLNET_CL_CONV3X3_TILES 7
+#define CLNET_CL_CONV3X3_GROUPED 6
+#define CLNET_CL_CONV3X3_VARIANTS (CLNET_CL_CONV3X3_TILES + CLNET_CL_CONV3X3_GROUPED)
 extern const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS];
 bool clnet_cl_direct3x3_supports(const clnet_conv_params *p);
 bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *g);
@@ -170,7 +172,7 @@ typedef struct clnet_cl_filled_planes {
     int64_t off;
     int64_t c_short[3];
 } clnet_cl_filled_planes;
-/* Whether direct_3x3 runs forward convolution g (stride 1, no padding)
+/* Whether direct_3x3 runs forward convolution g (3x3, stride 1, no padding)
  * over padded planes rather than x itself, and their size. */
 bool clnet_cl_direct3x3_planes(const clnet_device *dev, const clnet_conv_geom *g, int64_t *hp,
                                int64_t *wp);

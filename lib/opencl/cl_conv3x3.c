@@ -4,7 +4,8 @@
  * input read as it is or zero-padded once (reads_x), the weights as vectors
  * of output channels, and a register block of output pixels per work-item. It runs forward
  * convolutions of stride 1 and 2 and their data gradients (CONV_TRANSPOSE),
- * those of stride 2 by the output's phases. */
+ * those of stride 2 by the output's phases; and 5x5 convolutions of stride
+ * 1 and their data gradients, built with a 5x5 window (WS). */
 #include "opencl/cl_algo.h"
 
 #include <limits.h>
@@ -22,15 +23,21 @@
  * 3 x 4, 2 x 6, 4 x 3, 1 x 8 and 2 x 5, and float16 tiles of 1 x 4 to
  * 2 x 3, were no faster (2 x 6 wastes a third of the 8-wide planes). */
 typedef struct c3_config {
-    int kv, tr, tw;
+    int kv, tr, tw, ws;
 } c3_config;
 
-/* The tiles, in the order of clnet_cl_conv3x3_options, which build them:
- * each device's default first (float8, float16), then the float16 tiles
- * that cover planes 2 x 8 leaves ragged (see variant_of). */
+/* The tiles (and windows), in the order of clnet_cl_conv3x3_options,
+ * which build them: each device's default first (float8, float16), then
+ * the float16 tiles that cover planes 2 x 8 leaves ragged (see
+ * variant_of), then the 5x5 window's one tile, TILE_5X5. On LeNet-5's
+ * second layer (6 -> 16 channels, 10x10 output, batch 32) 5 x 2 took
+ * 0.055-0.067 ms a launch, 10 x 2 0.12 and 2 x 8 (ragged, over a padded
+ * copy) 0.09 plus the copy. */
 static const c3_config configs[CLNET_CL_CONV3X3_TILES] = {
-    {8, 2, 4}, {16, 2, 8}, {16, 7, 2}, {16, 5, 3}, {16, 3, 3}, {16, 4, 4}};
-/* ... and for each, the program of c3_conv_s1_grouped (C3_GROUPED). */
+    {8, 2, 4, 3},  {16, 2, 8, 3}, {16, 7, 2, 3}, {16, 5, 3, 3},
+    {16, 3, 3, 3}, {16, 4, 4, 3}, {16, 5, 2, 5}};
+#define TILE_5X5 6
+/* ... and for each 3x3 tile, the program of c3_conv_s1_grouped (C3_GROUPED). */
 const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS] = {
     "-DKV=8 -DTR=2 -DTW=4",
     "-DKV=16 -DTR=2 -DTW=8",
@@ -38,6 +45,7 @@ const char *const clnet_cl_conv3x3_options[CLNET_CL_CONV3X3_VARIANTS] = {
     "-DKV=16 -DTR=5 -DTW=3",
     "-DKV=16 -DTR=3 -DTW=3",
     "-DKV=16 -DTR=4 -DTW=4",
+    "-DKV=16 -DTR=5 -DTW=2 -DWS=5",
     "-DKV=8 -DTR=2 -DTW=4 -DC3_GROUPED",
     "-DKV=16 -DTR=2 -DTW=8 -DC3_GROUPED",
     "-DKV=16 -DTR=7 -DTW=2 -DC3_GROUPED",
@@ -53,8 +61,9 @@ static int64_t covered(const c3_config *c, int64_t oh, int64_t ow)
     return clnet_ceil_div(oh, c->tr) * c->tr * clnet_ceil_div(ow, c->tw) * c->tw;
 }
 
-/* The variant for the device's preferred float vector width and, on
- * float16 devices at stride 1, the plane: the tile that wastes the fewest
+/* The variant for a window of side ws: 5, its one tile; 3, the device's
+ * preferred float vector width and, on float16 devices at stride 1, the
+ * plane: the tile that wastes the fewest
  * lanes on its ragged edges, 2 x 8 on a tie. 2 x 8 covers 7x7 planes as
  * 8x8 and 15x15 as 16x16; at batch 256 (cb micro-benchmark, forward /
  * data gradient ms) 7 x 2 took airbench's 256 channels on 7x7 from 57-63
@@ -62,12 +71,14 @@ static int64_t covered(const c3_config *c, int64_t oh, int64_t ow)
  * 60-64 to 50-58 / 53-57, and 3 x 3 the 256 channels on 3x3 at batch 1024
  * in 35 ms where Winograd took 53-60. The strided kernels read (T - 1) s
  * + 3 inputs per T outputs, which favours wide tiles: they keep 2 x 8. */
-static int variant_of(const clnet_device *dev, int64_t oh, int64_t ow, bool stride1)
+static int variant_of(const clnet_device *dev, int64_t oh, int64_t ow, bool stride1, int64_t ws)
 {
+    if (ws == 5)
+        return TILE_5X5;
     if (clnet_cl_prefers_float8(dev))
         return 0;
     int best = 1;
-    for (int v = 2; stride1 && v < CLNET_CL_CONV3X3_TILES; v++)
+    for (int v = 2; stride1 && v < TILE_5X5; v++)
         if (covered(&configs[v], oh, ow) < covered(&configs[best], oh, ow))
             best = v;
     return best;
@@ -98,7 +109,7 @@ static c3_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g, bool t
     p.pairs = p.phases && g->pad_h == 1 && g->pad_w == 1;
     p.s_h = transposed ? 1 : g->stride_h;
     p.s_w = transposed ? 1 : g->stride_w;
-    p.variant = variant_of(dev, g->oh, g->ow, !p.phases && p.s_h == 1 && p.s_w == 1);
+    p.variant = variant_of(dev, g->oh, g->ow, !p.phases && p.s_h == 1 && p.s_w == 1, g->kh);
     p.cfg = configs[p.variant];
     p.kblocks = clnet_ceil_div(g->k, p.cfg.kv);
     if (p.phases) {
@@ -110,10 +121,10 @@ static c3_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g, bool t
     } else {
         p.oh_blocks = clnet_ceil_div(g->oh, p.cfg.tr);
         p.ow_blocks = clnet_ceil_div(g->ow, p.cfg.tw);
-        p.hp = (p.oh_blocks * p.cfg.tr - 1) * p.s_h + 3;
-        p.wp = (p.ow_blocks * p.cfg.tw - 1) * p.s_w + 3;
+        p.hp = (p.oh_blocks * p.cfg.tr - 1) * p.s_h + p.cfg.ws;
+        p.wp = (p.ow_blocks * p.cfg.tw - 1) * p.s_w + p.cfg.ws;
     }
-    p.wt_elems = p.kblocks * (g->c * 9 + 1) * p.cfg.kv;
+    p.wt_elems = p.kblocks * (g->c * p.cfg.ws * p.cfg.ws + 1) * p.cfg.kv;
     p.xp_elems = g->n * g->c * p.hp * p.wp;
     return p;
 }
@@ -144,17 +155,42 @@ bool clnet_cl_direct3x3_wins(const clnet_conv_geom *g)
 
 bool clnet_cl_direct3x3_supports(const clnet_conv_params *p)
 {
+    if (p->dilation[0] != 1 || p->dilation[1] != 1 || p->groups > 1)
+        return false;
+    if (p->kernel[0] == 5 && p->kernel[1] == 5)
+        return p->stride[0] == 1 && p->stride[1] == 1;
     return (p->kernel[0] == 0 || p->kernel[0] == 3) && (p->kernel[1] == 0 || p->kernel[1] == 3) &&
-           (p->stride[0] == 1 || p->stride[0] == 2) && (p->stride[1] == 1 || p->stride[1] == 2) &&
-           p->dilation[0] == 1 && p->dilation[1] == 1 && p->groups <= 1;
+           (p->stride[0] == 1 || p->stride[0] == 2) && (p->stride[1] == 1 || p->stride[1] == 2);
+}
+
+/* A 5x5 window at stride 1 (g: the forward geometry). */
+static bool is_5x5_s1(const clnet_conv_geom *g)
+{
+    return g->kh == 5 && g->kw == 5 && g->stride_h == 1 && g->stride_w == 1;
 }
 
 bool clnet_cl_direct3x3_applies(const clnet_device *dev, const clnet_conv_geom *g)
 {
-    if (g->kh != 3 || g->kw != 3 || (g->stride_h != 1 && g->stride_h != 2) ||
-        (g->stride_w != 1 && g->stride_w != 2) || g->dil_h != 1 || g->dil_w != 1 || g->groups != 1)
+    if (g->dil_h != 1 || g->dil_w != 1 || g->groups != 1)
+        return false;
+    if (!is_5x5_s1(g) && (g->kh != 3 || g->kw != 3 || (g->stride_h != 1 && g->stride_h != 2) ||
+                          (g->stride_w != 1 && g->stride_w != 2)))
         return false;
     return fits(dev, g, false);
+}
+
+/* The 5x5 layers the kernel was measured to win on (float16 devices, `cb`,
+ * batch 32, forward ms, the previous choice -> 5 x 2 tiles): LeNet-5's
+ * second layer, 6 -> 16 channels on 14x14, 0.14-0.17 -> 0.09-0.10;
+ * GoogLeNet-sized ones with padding 2, 48 -> 128 on 7x7 4.0 -> 2.2, 128
+ * -> 48 on 7x7 9.9 -> 2.3 (the data gradient's shape), 32 -> 96 on 28x28
+ * 13.5 -> 11.7, 192 -> 64 on 14x14 14.5 -> 11.2, 256 -> 256 on 14x14 70
+ * -> 59; 16 -> 32 on 28x28, 24 -> 64 on 14x14 and 64 -> 256 on 28x28
+ * (batch 8) level or slightly faster. With fewer than 16 output channels
+ * most lanes idle: LeNet-5's first layer, 1 -> 6, 0.10 -> 0.19. */
+static bool wins_5x5(const clnet_device *dev, const clnet_conv_geom *g)
+{
+    return !clnet_cl_prefers_float8(dev) && g->k >= 16;
 }
 
 /* Where Winograd takes a layer the direct kernel would otherwise win: on
@@ -174,9 +210,9 @@ static bool winograd_takes_small_plane(const clnet_device *dev, const clnet_conv
     if (clnet_cl_prefers_float8(dev) || g->stride_h != 1 || g->stride_w != 1 || g->c < 128 ||
         g->k < 128 || g->oh * g->ow > 16 || !clnet_cl_winograd_pays(dev, g))
         return false;
-    const c3_config *direct = &configs[variant_of(dev, g->oh, g->ow, true)];
+    const c3_config *direct = &configs[variant_of(dev, g->oh, g->ow, true, g->kh)];
     const int tile = clnet_cl_winograd_tile(g);
-    const c3_config winograd_tile = {0, tile, tile};
+    const c3_config winograd_tile = {0, tile, tile, 3};
     return covered(&winograd_tile, g->oh, g->ow) <= covered(direct, g->oh, g->ow);
 }
 
@@ -197,17 +233,22 @@ static bool strided_onto_tiny_plane(const clnet_conv_geom *g)
 
 bool clnet_cl_direct3x3_preferred(const clnet_device *dev, const clnet_conv_geom *g)
 {
+    if (is_5x5_s1(g))
+        return clnet_cl_direct3x3_applies(dev, g) && wins_5x5(dev, g);
     return clnet_cl_direct3x3_applies(dev, g) && clnet_cl_direct3x3_wins(g) &&
            !winograd_takes_small_plane(dev, g) && !strided_onto_tiny_plane(g);
 }
 
 /* A transposed convolution is the forward one over its input with s - 1
- * zeros between pixels and padding 2 - pad, of the rotated weights: pad
- * must be at most 2. At stride 2 the phases skip the zeros; even with
- * them (three of four MACs) the kernel beat the GEMM and col2im path 3-4x
- * on ResNet-20's stride-2 layers. */
+ * zeros between pixels and padding ws - 1 - pad, of the rotated weights:
+ * pad must be at most ws - 1. At stride 2 the phases skip the zeros; even
+ * with them (three of four MACs) the kernel beat the GEMM and col2im path
+ * 3-4x on ResNet-20's stride-2 layers. */
 bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet_conv_geom *t)
 {
+    if (is_5x5_s1(t))
+        return t->dil_h == 1 && t->dil_w == 1 && t->groups == 1 && t->pad_h <= 4 &&
+               t->pad_w <= 4 && wins_5x5(dev, t) && fits(dev, t, true);
     const clnet_conv_geom f = clnet_cl_forward_of_transpose(t);
     return t->kh == 3 && t->kw == 3 && t->dil_h == 1 && t->dil_w == 1 && t->groups == 1 &&
            (t->stride_h == 1 || t->stride_h == 2) && (t->stride_w == 1 || t->stride_w == 2) &&
@@ -220,9 +261,10 @@ bool clnet_cl_direct3x3_transpose_preferred(const clnet_device *dev, const clnet
  * blocks that cover the output exactly, so that only a block's first and
  * last input lines can lie in the padding, at most one line of it each
  * side. */
-static bool axis_reads_x(int64_t in, int64_t out, int64_t s, int64_t pad, int64_t tile)
+static bool axis_reads_x(int64_t in, int64_t out, int64_t s, int64_t pad, int64_t tile,
+                         int64_t ws)
 {
-    return pad <= 1 && out % tile == 0 && (out - 1) * s + 2 - pad <= in;
+    return pad <= 1 && out % tile == 0 && (out - 1) * s + ws - 1 - pad <= in;
 }
 
 /* Whether the convolution can skip the padded copy and read x itself
@@ -234,8 +276,8 @@ static bool reads_x(const clnet_conv_geom *g, const c3_plan *p, bool transposed,
                     int64_t pad_w)
 {
     return !p->phases && (!transposed || (g->stride_h == 1 && g->stride_w == 1)) &&
-           axis_reads_x(g->h, g->oh, p->s_h, pad_h, p->cfg.tr) &&
-           axis_reads_x(g->w, g->ow, p->s_w, pad_w, p->cfg.tw);
+           axis_reads_x(g->h, g->oh, p->s_h, pad_h, p->cfg.tr, p->cfg.ws) &&
+           axis_reads_x(g->w, g->ow, p->s_w, pad_w, p->cfg.tw, p->cfg.ws);
 }
 
 /* The c3_conv kernel of the strides (1 or 2 each), over x or its copy. */
@@ -394,7 +436,8 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
 
     /* the laid-out weights: kept for the next call over the same weights,
      * or at the start of the scratch */
-    const clnet_cl_derived_key key = {"c3_weights", {c, k, wa.batch_stride, transposed, p.cfg.kv}};
+    const clnet_cl_derived_key key = {"c3_weights",
+                                      {c, k, wa.batch_stride, transposed, p.cfg.kv, p.cfg.ws}};
     cl_mem kept;
     bool fill;
     clnet_cl_derived_acquire(dev, &key, w, b, (size_t)p.wt_elems * sizeof(cl_float), &kept,
@@ -405,7 +448,7 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
         CLNET_CL_ARG(ba.offset), CLNET_CL_ARG(has_bias), CLNET_CL_ARG(is_transposed),
         CLNET_CL_ARG(wt),
     };
-    const size_t wglobal[3] = {(size_t)(g->c * 9 + 1), (size_t)p.kblocks, 1};
+    const size_t wglobal[3] = {(size_t)(g->c * g->kh * g->kw + 1), (size_t)p.kblocks, 1};
     if (fill)
         st = launch(dev, &p, grouped, "c3_weights", NARGS(wargs), wargs, wglobal);
 
@@ -441,8 +484,9 @@ clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
 bool clnet_cl_direct3x3_planes(const clnet_device *dev, const clnet_conv_geom *g, int64_t *hp,
                                int64_t *wp)
 {
-    if (g->stride_h != 1 || g->stride_w != 1 || g->pad_h != 0 || g->pad_w != 0 ||
-        !clnet_cl_direct3x3_applies(dev, g))
+    /* c3_conv_s1_grouped's programs are built for the 3x3 window only */
+    if (g->kh != 3 || g->kw != 3 || g->stride_h != 1 || g->stride_w != 1 || g->pad_h != 0 ||
+        g->pad_w != 0 || !clnet_cl_direct3x3_applies(dev, g))
         return false;
     const c3_plan p = plan_of(dev, g, false);
     *hp = p.hp;
@@ -464,5 +508,5 @@ clnet_status clnet_cl_conv_transpose_direct3x3(clnet_device *dev, const clnet_op
                                                const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom t = clnet_conv_geom_of(op, x, w, y);
-    return run(dev, op, &t, true, 2 - t.pad_h, 2 - t.pad_w, x, NULL, w, b, y);
+    return run(dev, op, &t, true, t.kh - 1 - t.pad_h, t.kw - 1 - t.pad_w, x, NULL, w, b, y);
 }

@@ -248,7 +248,8 @@ typedef enum clnet_conv_algo {
     CLNET_CONV_ALGO_SINGLE_TAP,    /* a 1x1 output whose window reads each input pixel through
                                       a tap of its own, most taps on padding (1x1 planes: one
                                       tap's 1x1 convolution): a GEMM over those taps */
-    CLNET_CONV_ALGO_DIRECT_3X3,    /* direct, output channels as vector lanes: 3x3, stride 1 or 2 */
+    CLNET_CONV_ALGO_DIRECT_3X3,    /* direct, output channels as vector lanes: 3x3, stride 1 or 2;
+                                      5x5, stride 1 */
     CLNET_CONV_ALGO_SPACE_TO_DEPTH, /* strides' phases as channels, then a stride-1 convolution:
                                        groups 1, dilation 1, a stride above 1 */
     CLNET_CONV_ALGO_WINOGRAD_4X4,  /* Winograd F(4x4, 3x3): as WINOGRAD, 4x4 output tiles */
