@@ -74,7 +74,11 @@ static clnet_status launch_rows(clnet_device *dev, const clnet_op *op, const cln
     const int64_t kb = g->k >= 7 ? 8 : g->k >= 5 ? 6 : g->k >= 2 ? 4 : 1;
     static const char *const names[] = {"conv_rows_k1", "conv_rows_k4", "conv_rows_k6",
                                         "conv_rows_k8"};
-    const char *name = names[(kb >= 4) + (kb >= 6) + (kb >= 8)];
+    /* one output channel through a 5x5 window: 8 rows a work-item
+     * (conv_rows_t1_8, see cl/conv_rows.cl) */
+    const bool tall = kb == 1 && g->kh == 5 && g->kw == 5;
+    const char *name = tall ? "conv_rows_t1_8" : names[(kb >= 4) + (kb >= 6) + (kb >= 8)];
+    const int64_t rows_item = tall ? 8 : 1;
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "conv_rows", NULL, name, &kernel);
     if (st != CLNET_OK)
@@ -99,8 +103,8 @@ static clnet_status launch_rows(clnet_device *dev, const clnet_op *op, const cln
         CLNET_CL_ARG(has_bias),  CLNET_CL_TENSOR(ya),  CLNET_CL_ARG(s),
         CLNET_CL_ARG(act_fn),    CLNET_CL_ARG(act_alpha),
     };
-    const size_t global[3] = {(size_t)(g->oh * s.nv), (size_t)clnet_ceil_div(g->k, kb),
-                              (size_t)g->n};
+    const size_t global[3] = {(size_t)(clnet_ceil_div(g->oh, rows_item) * s.nv),
+                              (size_t)clnet_ceil_div(g->k, kb), (size_t)g->n};
     /* one work-item a group: PoCL kept a larger group's accumulators in
      * memory across the loops (3-5x slower) */
     const size_t local[3] = {1, 1, 1};
