@@ -27,8 +27,8 @@
 #ifndef TW
 #define TW 8
 #endif
-/* The window's side: 3, or 5 (stride 1 only, forward and the data gradient
- * over a padded copy; no phases, no C3_GROUPED). */
+/* The window's side: 3, or 5 (stride 1 only: forwards and data gradients
+ * over x or its padded copy; no phases, no C3_GROUPED). */
 #ifndef WS
 #define WS 3
 #endif
@@ -168,10 +168,10 @@ static inline __attribute__((always_inline)) void c3_acc_fill(floatKV acc[TR][TW
  * multiplied: its FMAs were 16% of a 2 x 8 block's on 8x8 planes. Without,
  * it reads its neighbour inside and is zeroed: selects, where branches
  * around the FMAs cost the accumulators their registers. Only the first
- * taps_h rows and taps_w columns of the window count (3 but for the
+ * taps_h rows and taps_w columns of the window count (WS but for the
  * channels c3_conv_s1 groups). The strides and tap counts must be
  * constants for the loops to unroll. Per input channel each of the
- * ((TR - 1) s_h + 3) x ((TW - 1) s_w + 3) input values is broadcast once
+ * ((TR - 1) s_h + WS) x ((TW - 1) s_w + WS) input values is broadcast once
  * and multiplied straight away with the weight vector of every tap that
  * reads it: the accumulators, the broadcast value and a weight vector,
  * which the FMA can read from memory, fit AVX2's 16 registers (tap by tap,
