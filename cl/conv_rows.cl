@@ -122,14 +122,18 @@ ROWS_KERNEL(6)
 ROWS_KERNEL(4)
 ROWS_KERNEL(1)
 
-/* acc[rr][kb] += the windows of output rows oy0 + rr (rr < RB) of vector v
- * of image img, for a 5x5 window: each input row the block reads is
- * loaded once per column shift q and multiplied into every output row
- * that reads it, through window row u - rr. A row outside x reads as
- * zeros (its loads stay inside the image). */
-#define TALL_ACCUMULATE(KB, RB, edge)                                                    \
+/* Output rows a work-item of conv_rows_t1_8. */
+#define TALL_RB 8
+
+/* acc[rr] += the windows of output rows oy0 + rr (rr < TALL_RB) of vector
+ * v of image img, for a 5x5 window and one output channel (weights wk):
+ * each input row the block reads is loaded once per column shift q and
+ * multiplied into every output row that reads it, through window row
+ * u - rr. A row outside x reads as zeros (its loads stay inside the
+ * image). */
+#define TALL_ACCUMULATE(edge)                                                            \
     for (int c = 0; c < s.c; c++)                                                        \
-        _Pragma("unroll") for (int u = 0; u < RB + 4; u++) {                             \
+        _Pragma("unroll") for (int u = 0; u < TALL_RB + 4; u++) {                        \
             const int iy = oy0 - s.pad_h + u;                                            \
             const bool row_in = iy >= 0 && iy < s.h;                                     \
             const int row = x_off + img * x_bs + (c * s.h + clamp(iy, 0, s.h - 1)) * s.w; \
@@ -137,61 +141,54 @@ ROWS_KERNEL(1)
                 const float16 xw = row_window(x, row, v * VW - s.pad_w + q, s.w, xin[q], \
                                               edge, x_off, x_end);                       \
                 const float16 xv = row_in ? xw : (float16)(0.0f);                        \
-                _Pragma("unroll") for (int rr = 0; rr < RB; rr++) if (u - rr >= 0 && u - rr < 5) { \
-                    const int wt = c * w_c + tap0 + step * ((u - rr) * 5 + q);           \
-                    _Pragma("unroll") for (int kb = 0; kb < KB; kb++)                    \
-                        acc[rr][kb] = fma(xv, (float16)(wk[kb][wt]), acc[rr][kb]);       \
-                }                                                                        \
+                _Pragma("unroll") for (int rr = 0; rr < TALL_RB; rr++)                   \
+                    if (u - rr >= 0 && u - rr < 5)                                       \
+                        acc[rr] = fma(xv, (float16)(wk[c * w_c + tap0 +                  \
+                                                       step * ((u - rr) * 5 + q)]),      \
+                                      acc[rr]);                                          \
             }                                                                            \
         }
 
-/* conv_rows_t<KB>_<RB>: conv_rows_k<KB> for 5x5 windows, RB output rows a
- * work-item (RB * KB accumulators): the RB + 4 input rows they read are
- * loaded once each, where one row a work-item loads every input row five
- * times, and a single output channel has RB chains of FMAs instead of
- * one. Only t1_8 is built: LeNet-5's first data gradient (one output
- * channel) 0.16-0.17 -> 0.07-0.09 ms a launch; with 6 channels 4 rows
- * (24 sums) took 0.14 ms and 2 rows 0.24-0.57 against conv_rows_k6's
- * 0.07-0.11. Grid: dim 0 = blocks of RB output rows times nv (vector v of
- * block b at b * nv + v), dims 1 and 2 as conv_rows_k<KB>'s. */
-#define ROWS_TALL_KERNEL(KB, RB)                                                         \
-    __kernel void conv_rows_t##KB##_##RB(                                                \
-        __global const float *x, int x_off, int x_bs, int x_end, __global const float *w, \
-        int w_off, int w_k, int w_c, int rotated, __global const float *b, int b_off,    \
-        int has_bias, __global float *y, int y_off, int y_bs, rows_shape s, int act_fn,  \
-        float act_alpha)                                                                 \
-    {                                                                                    \
-        const int oy0 = get_global_id(0) / s.nv * RB, v = get_global_id(0) % s.nv;      \
-        const int k0 = get_global_id(1) * KB, img = get_global_id(2);                    \
-        const int tap0 = rotated ? 24 : 0, step = rotated ? -1 : 1;                      \
-        float16 acc[RB][KB];                                                             \
-        __global const float *wk[KB];                                                    \
-        int16 xin[5];                                                                    \
-        _Pragma("unroll") for (int q = 0; q < 5; q++)                                    \
-            xin[q] = lanes_inside(v * VW - s.pad_w + q, s.w);                            \
-        _Pragma("unroll") for (int kb = 0; kb < KB; kb++) {                              \
-            wk[kb] = w + w_off + min(k0 + kb, s.k - 1) * w_k;                            \
-            _Pragma("unroll") for (int rr = 0; rr < RB; rr++) acc[rr][kb] = (float16)(0.0f); \
-        }                                                                                \
-        if (edge_image(x_off + img * x_bs, s.c * s.h * s.w, s.pad_w, s.nv * VW + 5,       \
-                       x_off, x_end)) {                                                  \
-            TALL_ACCUMULATE(KB, RB, true)                                                \
-        } else {                                                                         \
-            TALL_ACCUMULATE(KB, RB, false)                                               \
-        }                                                                                \
-        const int count = min(VW, s.ow - v * VW);                                        \
-        _Pragma("unroll") for (int rr = 0; rr < RB; rr++) if (oy0 + rr < s.oh) {         \
-            __global float *yv =                                                         \
-                y + y_off + img * y_bs + (k0 * s.oh + oy0 + rr) * s.ow + v * VW;         \
-            _Pragma("unroll") for (int kb = 0; kb < KB; kb++) if (k0 + kb < s.k) {       \
-                const float bias = has_bias ? b[b_off + k0 + kb] : 0.0f;                 \
-                clnet_store_part16(yv + kb * s.oh * s.ow, count,                         \
-                                   activate16(acc[rr][kb] + bias, act_fn, act_alpha));   \
-            }                                                                            \
-        }                                                                                \
+/* conv_rows_k1 for 5x5 windows with TALL_RB output rows a work-item: the
+ * TALL_RB + 4 input rows they read are loaded once each, where one row a
+ * work-item loads every input row five times, and the output channel has
+ * TALL_RB chains of FMAs instead of one. LeNet-5's first data gradient
+ * (one output channel) 0.16-0.17 -> 0.07-0.09 ms a launch; the same
+ * blocking over 6 channels (4 rows, 24 sums: 0.14 ms; 2 rows: 0.24-0.57)
+ * lost to conv_rows_k6's 0.07-0.11, so only one channel has it. Grid: dim
+ * 0 = blocks of TALL_RB output rows times nv (vector v of block b at b *
+ * nv + v), dim 1 = output channels, dim 2 = images. */
+__kernel void conv_rows_t1_8(__global const float *x, int x_off, int x_bs, int x_end,
+                             __global const float *w, int w_off, int w_k, int w_c, int rotated,
+                             __global const float *b, int b_off, int has_bias,
+                             __global float *y, int y_off, int y_bs, rows_shape s, int act_fn,
+                             float act_alpha)
+{
+    const int oy0 = get_global_id(0) / s.nv * TALL_RB, v = get_global_id(0) % s.nv;
+    const int k = get_global_id(1), img = get_global_id(2);
+    const int tap0 = rotated ? 5 * 5 - 1 : 0, step = rotated ? -1 : 1;
+    __global const float *wk = w + w_off + k * w_k;
+    float16 acc[TALL_RB];
+    int16 xin[5];
+#pragma unroll
+    for (int q = 0; q < 5; q++)
+        xin[q] = lanes_inside(v * VW - s.pad_w + q, s.w);
+#pragma unroll
+    for (int rr = 0; rr < TALL_RB; rr++)
+        acc[rr] = (float16)(0.0f);
+    if (edge_image(x_off + img * x_bs, s.c * s.h * s.w, s.pad_w, s.nv * VW + 5, x_off, x_end)) {
+        TALL_ACCUMULATE(true)
+    } else {
+        TALL_ACCUMULATE(false)
     }
-
-ROWS_TALL_KERNEL(1, 8)
+    const int count = min(VW, s.ow - v * VW);
+    const float bias = has_bias ? b[b_off + k] : 0.0f;
+#pragma unroll
+    for (int rr = 0; rr < TALL_RB; rr++)
+        if (oy0 + rr < s.oh)
+            clnet_store_part16(y + y_off + img * y_bs + (k * s.oh + oy0 + rr) * s.ow + v * VW,
+                               count, activate16(acc[rr] + bias, act_fn, act_alpha));
+}
 
 /* acc[kb][q] += dy row oy of channel k0 + kb times the input row it reads
  * through window row r, shifted by q, for image img: window columns q <

@@ -448,7 +448,7 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
         CLNET_CL_ARG(ba.offset), CLNET_CL_ARG(has_bias), CLNET_CL_ARG(is_transposed),
         CLNET_CL_ARG(wt),
     };
-    const size_t wglobal[3] = {(size_t)(g->c * g->kh * g->kw + 1), (size_t)p.kblocks, 1};
+    const size_t wglobal[3] = {(size_t)(g->c * p.cfg.ws * p.cfg.ws + 1), (size_t)p.kblocks, 1};
     if (fill)
         st = launch(dev, &p, grouped, "c3_weights", NARGS(wargs), wargs, wglobal);
 

@@ -9,12 +9,13 @@
 #include "opencl/cl_algo.h"
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-/* VW, WB and QMAX of cl/conv_rows.cl; the static rules' widest output
+/* VW, WB, QMAX and TALL_RB of cl/conv_rows.cl; the static rules' widest output
  * rows, in vectors. */
 #define ROWS_VW 16
 #define ROWS_NV 2
 #define ROWS_WB 3
 #define ROWS_QMAX 5
+#define ROWS_TALL_RB 8
 
 /* Mirrors `rows_shape` in cl/conv_rows.cl (cl_int fields only). */
 typedef struct rows_shape {
@@ -74,11 +75,11 @@ static clnet_status launch_rows(clnet_device *dev, const clnet_op *op, const cln
     const int64_t kb = g->k >= 7 ? 8 : g->k >= 5 ? 6 : g->k >= 2 ? 4 : 1;
     static const char *const names[] = {"conv_rows_k1", "conv_rows_k4", "conv_rows_k6",
                                         "conv_rows_k8"};
-    /* one output channel through a 5x5 window: 8 rows a work-item
-     * (conv_rows_t1_8, see cl/conv_rows.cl) */
+    /* one output channel through a 5x5 window: ROWS_TALL_RB rows a
+     * work-item (conv_rows_t1_8, see cl/conv_rows.cl) */
     const bool tall = kb == 1 && g->kh == 5 && g->kw == 5;
     const char *name = tall ? "conv_rows_t1_8" : names[(kb >= 4) + (kb >= 6) + (kb >= 8)];
-    const int64_t rows_item = tall ? 8 : 1;
+    const int64_t rows_item = tall ? ROWS_TALL_RB : 1;
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "conv_rows", NULL, name, &kernel);
     if (st != CLNET_OK)
