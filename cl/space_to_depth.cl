@@ -59,6 +59,24 @@ static inline float16 s2d_deal(int sw, int phase, float16 a0, float16 a1, float1
     }
 }
 
+/* The first `count` floats of v at dst. With `stream` (rows of whole
+ * vectors) a whole vector on a 64-byte line goes past the caches where the
+ * compiler offers that: X' is read by a later launch, and writing it
+ * through them read every line of it from memory first (AlexNet's stem
+ * at batch 32: 1.63 -> 1.17-1.21 ms). */
+static inline void s2d_store(__global float *dst, int count, float16 v, bool stream)
+{
+#ifdef __has_builtin
+#if __has_builtin(__builtin_nontemporal_store)
+    if (stream && count == 16 && ((uintptr_t)dst & 63) == 0) {
+        __builtin_nontemporal_store(v, (__global float16 *)dst);
+        return;
+    }
+#endif
+#endif
+    clnet_store_part16(dst, count, v);
+}
+
 /* X'[n][s2d_channel(c, u, v)][p][q] for v = 0 .. SW - 1 (SW rows of X')
  * from x's row p * SH + u - PH, zero in the padding and past x's edges,
  * planes of `rows` rows `pitch` apart (at least HS and WS: the rows and
@@ -67,9 +85,10 @@ static inline float16 s2d_deal(int sw, int phase, float16 a0, float16 a1, float1
  * strides of 2 and 4 whole-vector loads and shuffles deal the phases (they
  * may run over the row's ends into its neighbours, never outside elements
  * [x_begin, x_end) of the buffer; those lanes become zeros), other strides
- * and the buffer's very ends go lane by lane. AlexNet's stem at batch 32,
- * kernel medians: 2.9-3.0 ms as im2col's column matrix (which reads the
- * row once per phase) -> 1.3-1.4; ResNet's 7 x 7 stride-2 stem's forward
+ * and the buffer's very ends go lane by lane; with a pitch of whole
+ * vectors the rows are written past the caches (s2d_store). AlexNet's
+ * stem at batch 32, kernel medians: 2.9-3.0 ms as im2col's column matrix
+ * (which reads the row once per phase) -> 1.3-1.4; ResNet's 7 x 7 stride-2 stem's forward
  * op 35.9-36.6 -> 33.5-34.1 (`cb`, pinned). Grid: dim 0 = p (rows), dim 1
  * = c * SH + u, dim 2 = n. */
 __kernel void s2d_input(__global const float *x, int x_off, int x_bs, int x_begin, int x_end,
@@ -111,7 +130,8 @@ __kernel void s2d_input(__global const float *x, int x_off, int x_bs, int x_begi
                 val = vload16(0, t);
             }
             const int channel = s2d_phase_channel(s, lo, hi, v);
-            clnet_store_part16(image + ((size_t)channel * rows + p) * pitch + q0, count, val);
+            s2d_store(image + ((size_t)channel * rows + p) * pitch + q0, count, val,
+                      pitch % 16 == 0);
         }
     }
 }

@@ -162,14 +162,14 @@ clnet_status clnet_cl_conv_direct3x3(clnet_device *dev, const clnet_op *op,
                                      const clnet_tensor *b, clnet_tensor *y);
 /* Planes of a stride-1 forward's input that its caller filled for the
  * direct 3x3 kernel (the space-to-depth rewrite, cl_conv_s2d.c): images *
- * C planes of hp x wp (clnet_cl_direct3x3_planes) from element `off` of
- * buf, each input plane at its corner, the rest any finite values (only
- * outputs past the plane read them); the last c_short[0], [1], [2] of the
- * C channels have a zero last column of taps, last row, both (the kernel
- * skips them), the others none. */
+ * C planes of hp rows (clnet_cl_direct3x3_planes) `pitch` floats apart (at
+ * least its wp) from element `off` of buf, each input plane at its corner,
+ * the rest any finite values (only outputs past the plane read them); the
+ * last c_short[0], [1], [2] of the C channels have a zero last column of
+ * taps, last row, both (the kernel skips them), the others none. */
 typedef struct clnet_cl_filled_planes {
     cl_mem buf;
-    int64_t off;
+    int64_t off, pitch;
     int64_t c_short[3];
 } clnet_cl_filled_planes;
 /* Whether direct_3x3 runs forward convolution g (3x3, stride 1, no padding)

@@ -349,7 +349,7 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
         };
         return launch(dev, p, false, name, NARGS(args), args, global);
     }
-    cl_int hp = (cl_int)p->hp, wp = (cl_int)p->wp, xp_off = (cl_int)planes->off;
+    cl_int hp = (cl_int)p->hp, wp = (cl_int)planes->pitch, xp_off = (cl_int)planes->off;
     cl_int short_w = (cl_int)planes->c_short[0], short_h = (cl_int)planes->c_short[1],
            short_hw = (cl_int)planes->c_short[2];
     if (grouped) {
@@ -452,7 +452,7 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
     if (fill)
         st = launch(dev, &p, grouped, "c3_weights", NARGS(wargs), wargs, wglobal);
 
-    const clnet_cl_filled_planes padded = {scratch, xp_off, {0, 0, 0}};
+    const clnet_cl_filled_planes padded = {scratch, xp_off, p.wp, {0, 0, 0}};
     if (st == CLNET_OK && pad) {
         clnet_cl_tensor_args xa = clnet_cl_targs(x);
         const clnet_cl_arg pargs[] = {

@@ -185,7 +185,11 @@ static clnet_conv_geom stride1_geom(const clnet_conv_geom *f, const s2d_geom *r)
  * kernel skips the taps past the original window (s2d_channel groups their
  * channels; 69 of 432 products a pixel there, 17.6 -> 15.9 ms). AlexNet's
  * stem at batch 32, op medians, pinned, three alternations: 17.8-18.7 ->
- * 15.7-16.2 ms. False in *ran where that does not apply. */
+ * 15.7-16.2 ms. Their rows start on 64-byte lines (a pitch of whole
+ * 16-float vectors), which s2d_input writes past the caches: with AlexNet's
+ * 58-float rows padded to 64, s2d_input 1.63 -> 1.17-1.21 ms and the
+ * convolution 13.9-14.0 -> 12.8-13.0 (kernel medians, batch 32, pinned).
+ * False in *ran where that does not apply. */
 static clnet_status forward_on_planes(clnet_device *dev, const clnet_op *fwd, const s2d_geom *r,
                                       const clnet_conv_geom *g, const clnet_tensor *x,
                                       const clnet_tensor *w, const clnet_tensor *b,
@@ -195,7 +199,8 @@ static clnet_status forward_on_planes(clnet_device *dev, const clnet_op *fwd, co
     const clnet_cl_conv_impl *impl = clnet_cl_conv_choice(dev, fwd, g);
     *ran = impl && impl->algo == CLNET_CONV_ALGO_DIRECT_3X3 &&
            clnet_cl_direct3x3_planes(dev, g, &hp, &wp);
-    const int64_t planes_elems = r->n * r->cs * hp * wp;
+    const int64_t pitch = clnet_ceil_div(wp, 16) * 16;
+    const int64_t planes_elems = r->n * r->cs * hp * pitch;
     *ran = *ran && planes_elems + r->w_elems <= INT_MAX;
     if (!*ran)
         return CLNET_OK;
@@ -208,13 +213,13 @@ static clnet_status forward_on_planes(clnet_device *dev, const clnet_op *fwd, co
     const int64_t ws_shape[4] = {r->k, r->cs, r->s.ah, r->s.aw};
     const clnet_tensor ws =
         clnet_cl_buffer_tensor(dev, buf, planes_elems, 4, ws_shape, &ws_storage);
-    st = input_to_s2d(dev, r, x, buf, 0, hp, wp);
+    st = input_to_s2d(dev, r, x, buf, 0, hp, pitch);
     if (st == CLNET_OK)
         st = weights_to_s2d(dev, r, w, buf, (cl_int)planes_elems);
     const int64_t c = r->s.c, full_u = r->s.ru, full_v = r->s.rv;
     const int64_t short_u = r->s.sh - full_u, short_v = r->s.sw - full_v;
     const clnet_cl_filled_planes planes = {
-        buf, 0, {c * full_u * short_v, c * short_u * full_v, c * short_u * short_v}};
+        buf, 0, pitch, {c * full_u * short_v, c * short_u * full_v, c * short_u * short_v}};
     if (st == CLNET_OK)
         st = clnet_cl_conv_direct3x3_filled(dev, fwd, g, &planes, &ws, b, y);
     clnet_cl_scratch_release(dev, buf);
