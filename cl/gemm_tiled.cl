@@ -354,4 +354,81 @@ __kernel void gemm_nt_1(__global const float *a, __global const float *b, __glob
 {
     gemm_nt_tile(1, a, b, c, s);
 }
+
+/* gemm_thin: C (m x n) (+)= A (m x k) B for few rows (m <= THIN_M_MAX)
+ * and a B far larger than the caches: LINEAR's data gradient, dx = dy w
+ * with w 4096 x 4096. The tiled kernel's row tiles each walk the whole of
+ * B down its columns, a row (a page) per step, so B came from memory once
+ * per tile of rows (m = 32 in 8-row tiles: 9.5 ms, m = 8: 3.2). Here a
+ * work-item computes every row of THIN_COLS columns and walks B once: a
+ * chunk of THIN_KC of its rows is copied to private memory (B's rows, a
+ * power of two apart, would evict each other from the L1 cache's sets),
+ * then multiplied into each block of THIN_ROWS rows of C in turn, whose
+ * accumulators wait in private memory between chunks (16 vector loads and
+ * stores a block for 1024 multiply-adds). Wide rows of B won (fewer
+ * pages walked a byte read, we think; this VM has no counters to show
+ * it): m = 32, 4096 x 4096, kernel medians, rows x vectors of 16 columns:
+ * 8 x 2 6.9 ms, 4 x 4 5.7, 2 x 8 4.6-4.9, 1 x 16 5.3 (chunks of 16 or
+ * 32 rows); chunks of 32 and 128 rows lost to 64 at 2 x 8.
+ * Shape as gemm_nt_shape. Grid: dim 0 = tiles of THIN_COLS columns. */
+#define THIN_ROWS 2
+#define THIN_NV 8
+#define THIN_COLS (VW * THIN_NV)
+#define THIN_KC 64
+#define THIN_M_MAX 64
+#define THIN_BLOCKS_MAX (THIN_M_MAX / THIN_ROWS)
+
+__kernel void gemm_thin(__global const float *a, __global const float *b, __global float *c,
+                        gemm_nt_shape s)
+{
+    const int n0 = get_global_id(0) * THIN_COLS;
+    if (n0 >= s.n)
+        return;
+    const int cols = min(THIN_COLS, s.n - n0);
+    const int blocks = (s.m + THIN_ROWS - 1) / THIN_ROWS;
+    floatv part[THIN_BLOCKS_MAX][THIN_ROWS][THIN_NV];
+    for (int rb = 0; rb < blocks; rb++)
+        _Pragma("unroll") for (int r = 0; r < THIN_ROWS; r++)
+            _Pragma("unroll") for (int v = 0; v < THIN_NV; v++)
+                part[rb][r][v] = 0.0f;
+    __global const float *bp = b + s.b_off + n0;
+    for (int k0 = 0; k0 < s.k; k0 += THIN_KC) {
+        const int kn = min(THIN_KC, s.k - k0);
+        floatv chunk[THIN_KC][THIN_NV];
+        for (int kk = 0; kk < kn; kk++) {
+            __global const float *brow = bp + (k0 + kk) * s.ldb;
+            _Pragma("unroll") for (int v = 0; v < THIN_NV; v++)
+                chunk[kk][v] = cols == THIN_COLS ? vloadv(v, brow)
+                                                 : load_part(brow + VW * v, cols - VW * v);
+        }
+        for (int rb = 0; rb < blocks; rb++) {
+            /* rows past m repeat the last one; their sums are not stored */
+            __global const float *ar[THIN_ROWS];
+            floatv acc[THIN_ROWS][THIN_NV];
+            _Pragma("unroll") for (int r = 0; r < THIN_ROWS; r++) {
+                ar[r] = a + s.a_off + min(rb * THIN_ROWS + r, s.m - 1) * s.lda + k0;
+                _Pragma("unroll") for (int v = 0; v < THIN_NV; v++)
+                    acc[r][v] = part[rb][r][v];
+            }
+            for (int kk = 0; kk < kn; kk++)
+                _Pragma("unroll") for (int r = 0; r < THIN_ROWS; r++) {
+                    const floatv av = (floatv)(ar[r][kk]);
+                    _Pragma("unroll") for (int v = 0; v < THIN_NV; v++)
+                        acc[r][v] = fma(av, chunk[kk][v], acc[r][v]);
+                }
+            _Pragma("unroll") for (int r = 0; r < THIN_ROWS; r++)
+                _Pragma("unroll") for (int v = 0; v < THIN_NV; v++)
+                    part[rb][r][v] = acc[r][v];
+        }
+    }
+    for (int row = 0; row < s.m; row++) {
+        __global float *crow = c + s.c_off + row * s.ldc + n0;
+        _Pragma("unroll") for (int v = 0; v < THIN_NV; v++) {
+            float lanes[VW];
+            vstorev(part[row / THIN_ROWS][row % THIN_ROWS][v], 0, lanes);
+            for (int j = 0; j < min(VW, cols - VW * v); j++)
+                crow[VW * v + j] = s.accumulate ? crow[VW * v + j] + lanes[j] : lanes[j];
+        }
+    }
+}
 #endif

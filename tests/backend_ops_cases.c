@@ -1084,9 +1084,15 @@ static void add_misc_cases(void)
         add_gemm(5, 70, 60, t & 1, t & 2, 1, 1, false);
         add_gemm(70, 5, 60, t & 1, t & 2, 1, 0, false);
     }
-    /* B larger than a CPU's cache (16 MiB): the product is computed
+    /* B larger than a CPU's cache (16 MiB): read once by gemm_thin (CPUs
+     * with float16 vectors, up to 64 rows), else the product is computed
      * transposed when B would be streamed once per tile of rows */
     add_gemm(30, 2048, 2100, false, false, 1, 1, false);
+    /* gemm_thin (B of 12 MiB and more): an odd row count and a partial
+     * tile of columns, one row accumulating, views */
+    add_gemm(33, 2053, 1600, false, false, 1, 0, false);
+    add_gemm(1, 3000, 1200, false, false, 1, 1, false);
+    add_gemm(5, 2100, 1600, false, false, 1, 1, true);
     /* transposes wider than a CPU work-item's span of 128 x 128, ragged on
      * every side, and a product whose small B groups its tiles along rows */
     for (int t = 0; t < 4; t++)

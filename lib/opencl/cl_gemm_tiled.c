@@ -241,6 +241,62 @@ static bool groups_along_rows(const clnet_device *dev, const clnet_cl_gemm_batch
     return (double)g->k * (double)g->n * sizeof(cl_float) <= cache / 2;
 }
 
+/* Mirrors `gemm_nt_shape` in cl/gemm_tiled.cl. */
+typedef struct gemm_nt_shape {
+    cl_int m, n, k;
+    cl_int a_off, lda, b_off, ldb, c_off, ldc;
+    cl_int accumulate;
+} gemm_nt_shape;
+
+/* gemm_thin's rows at most and columns a work-item (THIN_M_MAX,
+ * THIN_COLS in the kernel). */
+#define THIN_M_MAX 64
+#define THIN_COLS 128
+/* B's size from which gemm_thin takes a product. PoCL reports no cache
+ * size, so it is measured (AVX-512, m = 32, B k x n, op medians, pinned,
+ * tiles -> gemm_thin): 1448 x 1448 (8 MiB) 0.48-0.54 -> 0.56-0.62 ms,
+ * 1024 x 2048 level, 2048 x 1024 0.68-0.75 -> 0.53-0.63, 2048 x 2048
+ * 1.44 -> 1.02, 4096 x 1000 1.28 -> 1.07, 4096 x 4096 8.9-9.5 -> 4.6-5.0
+ * (m = 1: 3.1 -> 2.7, m = 64: 15.2 -> 7.4), 4096 x 9216 15.9 -> 10.2. */
+#define THIN_B_MIN_BYTES (12.0 * 1024 * 1024)
+
+bool clnet_cl_gemm_thin_takes(const clnet_device *dev, int64_t m, int64_t n, int64_t k)
+{
+    return clnet_cl_is_cpu(dev) && variant_of(dev) == 1 && m <= THIN_M_MAX &&
+           (double)k * (double)n * sizeof(cl_float) >= THIN_B_MIN_BYTES;
+}
+
+/* Whether gemm_thin takes the batch: one plain product (no window, no
+ * transposed A, no bias, C's rows whole) that clnet_cl_gemm_thin_takes. */
+static bool thin_takes(const clnet_device *dev, const clnet_cl_gemm_batch *g, bool runs,
+                       bool a_window)
+{
+    return g->images * g->groups == 1 && !runs && !a_window && !g->a_trans && !g->bias &&
+           clnet_cl_gemm_thin_takes(dev, g->m, g->n, g->k);
+}
+
+/* One work-item a group: the work-items are few (32 for 4096 columns) and
+ * long, and a group's items share a core. */
+static clnet_status launch_thin(clnet_device *dev, const clnet_cl_gemm_batch *g)
+{
+    cl_kernel kernel;
+    clnet_status st = clnet_cl_kernel(dev, "gemm_tiled", clnet_cl_gemm_tiled_options[1],
+                                      "gemm_thin", &kernel);
+    if (st != CLNET_OK)
+        return st;
+    const gemm_nt_shape s = {
+        (cl_int)g->m, (cl_int)g->n, (cl_int)g->k, (cl_int)g->a.off, (cl_int)g->a.ld,
+        (cl_int)g->b.off, (cl_int)g->b.ld, (cl_int)g->c.off, (cl_int)g->c.ld, g->accumulate,
+    };
+    const clnet_cl_arg args[] = {
+        CLNET_CL_ARG(g->a.mem), CLNET_CL_ARG(g->b.mem), CLNET_CL_ARG(g->c.mem), CLNET_CL_ARG(s),
+    };
+    const size_t global[3] = {(size_t)clnet_ceil_div(g->n, THIN_COLS), 1, 1};
+    const size_t local[3] = {1, 1, 1};
+    return clnet_cl_launch(dev, kernel, "gemm_thin", (int)(sizeof args / sizeof args[0]), args,
+                           1, global, local);
+}
+
 clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                                  const clnet_cl_gemm_batch *g)
 {
@@ -259,6 +315,8 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
                           "indexes beyond 2^31-1 elements", opname, dev->info.name,
                           (long long)g->m, (long long)g->n, (long long)g->k,
                           (long long)g->images, (long long)g->groups);
+    if (thin_takes(dev, g, runs, a_window))
+        return launch_thin(dev, g);
     const int variant = variant_of(dev);
     gemm_tile tile;
     pick_tile(&configs[variant], g->m, g->n, g->k, g->a_trans, &tile);
@@ -294,13 +352,6 @@ clnet_status clnet_cl_gemm_tiled(clnet_device *dev, const char *opname,
     return clnet_cl_launch(dev, kernel, kname, (int)(sizeof args / sizeof args[0]), args, 3,
                            global, cpu ? local : NULL);
 }
-
-/* Mirrors `gemm_nt_shape` in cl/gemm_tiled.cl. */
-typedef struct gemm_nt_shape {
-    cl_int m, n, k;
-    cl_int a_off, lda, b_off, ldb, c_off, ldc;
-    cl_int accumulate;
-} gemm_nt_shape;
 
 /* The rows of C a work-item of gemm_nt_<rows> computes, and its columns
  * (NT_COLS in the kernel). */

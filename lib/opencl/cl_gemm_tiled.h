@@ -77,6 +77,12 @@ typedef struct clnet_cl_gemm_batch {
 void clnet_cl_gemm_tile(const clnet_device *dev, int64_t m, int64_t n, int64_t k, int *rows,
                         int *cols);
 
+/* Whether C (m x n) = A (m x k) B (k x n), a single plain product, runs on
+ * gemm_thin, which reads B from memory once where the tiled kernel reads
+ * it once per tile of rows: CPUs with float16 vectors, m <= 64 and a B
+ * larger than the caches (LINEAR's data gradient). Never fails. */
+bool clnet_cl_gemm_thin_takes(const clnet_device *dev, int64_t m, int64_t n, int64_t k);
+
 /* Queues the batch on the device's queue. `opname` names the op in error
  * messages. Errors: CLNET_ERR_UNSUPPORTED when an index exceeds int range,
  * CLNET_ERR_BUILD, OpenCL-band statuses naming the kernel. */

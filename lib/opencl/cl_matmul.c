@@ -137,7 +137,8 @@ static clnet_status transposed(clnet_device *dev, const char *opname, bool trans
  * 32, w 4096 x 4096: 4 row tiles over 512 KiB columns; the backward of
  * fc4096 took 15 ms this way against 24 with w copied transposed). On
  * float8 devices (AVX2) the copy measured 1.6-1.9x faster: there the
- * model keeps B re-read per row of tiles. */
+ * model keeps B re-read per row of tiles. gemm_thin reads B once
+ * (clnet_cl_gemm_thin_takes). */
 static double gemm_traffic(clnet_device *dev, int64_t m, int64_t n, int64_t k)
 {
     const double cache = (double)clnet_cl(dev)->cache_bytes / sizeof(cl_float);
@@ -145,7 +146,8 @@ static double gemm_traffic(clnet_device *dev, int64_t m, int64_t n, int64_t k)
     clnet_cl_gemm_tile(dev, m, n, k, &rows, &cols);
     const double a = (double)m * k, b = (double)k * n;
     const bool b_cols_stay = !clnet_cl_prefers_float8(dev) && (double)k * cols <= cache;
-    return (b > cache && !b_cols_stay ? b * clnet_ceil_div(m, rows) : b) +
+    const bool b_once = b_cols_stay || clnet_cl_gemm_thin_takes(dev, m, n, k);
+    return (b > cache && !b_once ? b * clnet_ceil_div(m, rows) : b) +
            (a > cache ? a * clnet_ceil_div(n, cols) : a) + (double)m * n;
 }
 
