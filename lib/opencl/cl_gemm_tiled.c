@@ -237,8 +237,17 @@ static bool groups_along_rows(const clnet_device *dev, const clnet_cl_gemm_batch
 {
     if (g->images * g->groups != 1 || g->k > 64)
         return false;
+    const double b_bytes = (double)g->k * (double)g->n * sizeof(cl_float);
     const double cache = (double)clnet_cl(dev)->cache_bytes;
-    return (double)g->k * (double)g->n * sizeof(cl_float) <= cache / 2;
+    if (cache > 0)
+        return b_bytes <= cache / 2;
+    /* PoCL reports no cache size (CL_NONE). There only the product
+     * measured to win groups along rows: a B of at most 1 MiB and a C of
+     * 16 MiB and more, LINEAR's weight gradient at batch 32 (AVX-512,
+     * kernel medians, 5.1-5.2 -> 4.1-4.4 ms); 1x1 convolutions at batch 1
+     * (C of 0.2-1.4 MiB) were level or up to 15% slower. */
+    return b_bytes <= 1024.0 * 1024 && (double)g->m * (double)g->n * sizeof(cl_float) >=
+                                             16.0 * 1024 * 1024;
 }
 
 /* Mirrors `gemm_nt_shape` in cl/gemm_tiled.cl. */
