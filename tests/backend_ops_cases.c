@@ -395,6 +395,19 @@ static void add_conv_fused_cases(void)
         }
 }
 
+/* direct_3x3 over an image of 2 MiB, where a work-group holds every
+ * channel block of its tiles (cl_conv3x3.c): 17 output channels, two
+ * blocks of 16 lanes (three of 8). */
+static void add_conv_large_image_case(void)
+{
+    const conv_case cc = {1, 8, 256, 256, 17, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS};
+    clnet_op op = conv_op(&cc);
+    op.u.conv.algo = CLNET_CONV_ALGO_DIRECT_3X3;
+    op.u.conv.kernel[0] = cc.kh;
+    op.u.conv.kernel[1] = cc.kw;
+    add_conv_as(&cc, op, "algo=direct_3x3,");
+}
+
 /* The two gradients of a forward convolution: w.r.t. the weights
  * (CONV_BACKWARD_WEIGHTS of x and dy) and w.r.t. the input (the
  * CONV_TRANSPOSE clnet_op_conv_backward_data makes, which must give x's
@@ -1261,6 +1274,7 @@ void add_forward_cases(void)
         add_conv_forced(&rows_cases[i]);
     }
     add_conv_fused_cases();
+    add_conv_large_image_case();
     for_each_pool_case(add_pool);
     add_unpool(CLNET_OP_UNPOOL, 2, 3, 4, 4, 8, 8, 2, 2, 0);
     add_unpool(CLNET_OP_UNPOOL, 1, 4, 7, 7, 13, 13, 3, 2, 1);

@@ -9,6 +9,7 @@
 #include "opencl/cl_algo.h"
 
 #include <limits.h>
+#include <string.h>
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -94,7 +95,19 @@ typedef struct c3_plan {
     int64_t s_h, s_w;   /* the strides c3_conv steps by */
     int64_t kblocks, oh_blocks, ow_blocks, hp, wp;
     int64_t wt_elems, xp_elems;
+    bool blocks_together;   /* a work-group holds every channel block of its tiles */
 } c3_plan;
+
+/* An image's input from which a work-group holds the channel blocks of its
+ * tiles (c3_plan.blocks_together): with the blocks in separate groups, each
+ * block's pass over an image finds its input evicted by the whole image
+ * read since. 64 -> 64 channels, batch 32, `cb`, pinned, forward / data
+ * gradient ms: 224x224 (12.5 MiB an image) 321-330 / 331-341 -> 312-319 /
+ * 311-320, 112x112 (3.1 MiB) 79-82 / 77-82 -> 76-78 / 75-78, 56x56 (0.8
+ * MiB) level; below that
+ * level or slower (ResNet-20's 64 channels on 8x8 at batch 128: 1.28 /
+ * 1.31 -> 1.33 / 1.37, 128 on 28x28 level to 7% slower). */
+#define C3_BLOCKS_TOGETHER_BYTES (2 * 1024 * 1024)
 
 /* A transposed convolution of stride 2 runs by phases: blocks of a grid
  * of half the output's size over dy padded by one, every pixel of dy
@@ -126,6 +139,8 @@ static c3_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g, bool t
     }
     p.wt_elems = p.kblocks * (g->c * p.cfg.ws * p.cfg.ws + 1) * p.cfg.kv;
     p.xp_elems = g->n * g->c * p.hp * p.wp;
+    p.blocks_together =
+        p.kblocks > 1 && g->c * g->h * g->w * (int64_t)sizeof(cl_float) >= C3_BLOCKS_TOGETHER_BYTES;
     return p;
 }
 
@@ -314,9 +329,16 @@ static clnet_status launch(clnet_device *dev, const c3_plan *p, bool grouped, co
     if (st != CLNET_OK)
         return st;
     size_t local[3];
-    local[0] = clnet_cl_divisor_within(global[0], cap);
-    local[1] = clnet_cl_divisor_within(global[1], cap / local[0]);
-    local[2] = clnet_cl_divisor_within(global[2], cap / (local[0] * local[1]));
+    if (p->blocks_together && strncmp(name, "c3_conv", 7) == 0 && (size_t)p->kblocks <= cap) {
+        /* the convolution kernels' (c3_conv*) dim 2 is image * kblocks + block */
+        local[2] = (size_t)p->kblocks;
+        local[0] = clnet_cl_divisor_within(global[0], cap / local[2]);
+        local[1] = clnet_cl_divisor_within(global[1], cap / (local[0] * local[2]));
+    } else {
+        local[0] = clnet_cl_divisor_within(global[0], cap);
+        local[1] = clnet_cl_divisor_within(global[1], cap / local[0]);
+        local[2] = clnet_cl_divisor_within(global[2], cap / (local[0] * local[1]));
+    }
     return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, local);
 }
 
