@@ -80,6 +80,13 @@ static int variant_of(const clnet_device *dev, int64_t k)
  * units, 16 to 256 groups timed alike on ResNet-20's layers). */
 #define WG_GROUPS_PER_UNIT 32
 
+/* The rows of dy (its channels-as-lanes copy) a work-group reads at most,
+ * its work-items one after another: on VGG-16's 64 channels on 224x224 at
+ * batch 32 the units' 64 slices read 6.3 MiB each, and 399 slices of 1
+ * MiB took the weight gradient 351-397 -> 324-332 ms (wg_partial 321-351
+ * -> 290-323, the partials' sum 0.5 -> 2.7; `cb`, pinned, alternated). */
+#define WG_SLICE_DY_BYTES (1024 * 1024)
+
 /* Partial sums per element of x and dy at most (see plan_of). */
 #define WG_PARTIALS_PER_INPUT 4
 
@@ -137,6 +144,11 @@ static wg_plan plan_of(const clnet_device *dev, const clnet_conv_geom *g,
     p.nrows = g->n * g->oh;
     const int64_t units = dev->info.compute_units ? dev->info.compute_units : 1;
     int64_t slices = clnet_ceil_div(WG_GROUPS_PER_UNIT * units, p.kblocks / p.cfg.kvb);
+    const int64_t dy_row_bytes = g->ow * p.cfg.kvb * WG_KV * (int64_t)sizeof(cl_float);
+    const int64_t fitting_rows = WG_SLICE_DY_BYTES / dy_row_bytes;
+    const int64_t cache_slices = clnet_ceil_div(p.nrows, fitting_rows > 0 ? fitting_rows : 1);
+    if (slices < cache_slices)
+        slices = cache_slices;
     /* Partial sums beyond 4x the size of x and dy together cost more to
      * write and add up than the extra slices gain: 64 channels on 8x8 at
      * batch 32 made 9 MiB of partials from 1 MiB of input (ms, AVX-512:
