@@ -9,7 +9,6 @@
 #include "opencl/cl_algo.h"
 
 #include <limits.h>
-#include <string.h>
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -305,7 +304,9 @@ static const char *conv_kernel(int64_t s_h, int64_t s_w, bool over_x)
     return names[over_x][strides];
 }
 
-/* Launches a kernel of the program built for the plan's tile. */
+/* Launches a kernel of the program built for the plan's tile, each
+ * work-group holding `together` consecutive items of dim 2 (a divisor of
+ * global[2]; 1: as many as fit). */
 /* Work-items per work-group at most. PoCL keeps a work-group's private
  * arrays (a tile's accumulators: 1-4 KiB an item) on one thread's stack;
  * left to itself it made groups of the whole grid's first two dimensions
@@ -316,7 +317,8 @@ static const char *conv_kernel(int64_t s_h, int64_t s_w, bool over_x)
 #define C3_GROUP_MAX_ITEMS 128
 
 static clnet_status launch(clnet_device *dev, const c3_plan *p, bool grouped, const char *name,
-                           int nargs, const clnet_cl_arg *args, const size_t global[3])
+                           int nargs, const clnet_cl_arg *args, const size_t global[3],
+                           size_t together)
 {
     cl_kernel kernel;
     const char *options =
@@ -329,16 +331,11 @@ static clnet_status launch(clnet_device *dev, const c3_plan *p, bool grouped, co
     if (st != CLNET_OK)
         return st;
     size_t local[3];
-    if (p->blocks_together && strncmp(name, "c3_conv", 7) == 0 && (size_t)p->kblocks <= cap) {
-        /* the convolution kernels' (c3_conv*) dim 2 is image * kblocks + block */
-        local[2] = (size_t)p->kblocks;
-        local[0] = clnet_cl_divisor_within(global[0], cap / local[2]);
-        local[1] = clnet_cl_divisor_within(global[1], cap / (local[0] * local[2]));
-    } else {
-        local[0] = clnet_cl_divisor_within(global[0], cap);
-        local[1] = clnet_cl_divisor_within(global[1], cap / local[0]);
+    local[2] = together <= cap ? together : 1;
+    local[0] = clnet_cl_divisor_within(global[0], cap / local[2]);
+    local[1] = clnet_cl_divisor_within(global[1], cap / (local[0] * local[2]));
+    if (local[2] == 1)
         local[2] = clnet_cl_divisor_within(global[2], cap / (local[0] * local[1]));
-    }
     return clnet_cl_launch(dev, kernel, name, nargs, args, 3, global, local);
 }
 
@@ -359,6 +356,8 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
     const size_t global[3] = {(size_t)p->ow_blocks, (size_t)p->oh_blocks,
                               (size_t)(g->n * p->kblocks)};
     const char *name = conv_kernel(p->s_h, p->s_w, x_pad != NULL);
+    /* dim 2 is image * kblocks + block */
+    const size_t together = p->blocks_together ? (size_t)p->kblocks : 1;
     if (x_pad) {
         clnet_cl_tensor_args xa = clnet_cl_targs(x_pad);
         cl_int h = (cl_int)g->h, wd = (cl_int)g->w, ph = (cl_int)pad_h, pw = (cl_int)pad_w;
@@ -369,7 +368,7 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
             CLNET_CL_ARG(oh),    CLNET_CL_ARG(ow),     CLNET_CL_ARG(act_fn),
             CLNET_CL_ARG(act_alpha),
         };
-        return launch(dev, p, false, name, NARGS(args), args, global);
+        return launch(dev, p, false, name, NARGS(args), args, global, together);
     }
     cl_int hp = (cl_int)p->hp, wp = (cl_int)planes->pitch, xp_off = (cl_int)planes->off;
     cl_int short_w = (cl_int)planes->c_short[0], short_h = (cl_int)planes->c_short[1],
@@ -382,7 +381,7 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
             CLNET_CL_TENSOR(ya),       CLNET_CL_ARG(k),        CLNET_CL_ARG(oh),
             CLNET_CL_ARG(ow),          CLNET_CL_ARG(act_fn),   CLNET_CL_ARG(act_alpha),
         };
-        return launch(dev, p, true, "c3_conv_s1_grouped", NARGS(args), args, global);
+        return launch(dev, p, true, "c3_conv_s1_grouped", NARGS(args), args, global, together);
     }
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(planes->buf), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp),
@@ -390,7 +389,7 @@ static clnet_status run_conv(clnet_device *dev, const clnet_op *op, const clnet_
         CLNET_CL_TENSOR(ya),       CLNET_CL_ARG(k),      CLNET_CL_ARG(oh),
         CLNET_CL_ARG(ow),          CLNET_CL_ARG(act_fn), CLNET_CL_ARG(act_alpha),
     };
-    return launch(dev, p, false, name, NARGS(args), args, global);
+    return launch(dev, p, false, name, NARGS(args), args, global, together);
 }
 
 /* c3_dgrad_s2 (or c3_dgrad_s2_pairs) over the padded dy: the transposed
@@ -412,14 +411,14 @@ static clnet_status run_phases(clnet_device *dev, const clnet_conv_geom *t, cons
             CLNET_CL_TENSOR(ya),   CLNET_CL_ARG(k),      CLNET_CL_ARG(oh),
             CLNET_CL_ARG(ow),
         };
-        return launch(dev, p, false, "c3_dgrad_s2_pairs", NARGS(args), args, global);
+        return launch(dev, p, false, "c3_dgrad_s2_pairs", NARGS(args), args, global, 1);
     }
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(scratch), CLNET_CL_ARG(xp_off), CLNET_CL_ARG(hp), CLNET_CL_ARG(wp),
         CLNET_CL_ARG(c), CLNET_CL_ARG(pad_h), CLNET_CL_ARG(pad_w), CLNET_CL_ARG(wt),
         CLNET_CL_TENSOR(ya), CLNET_CL_ARG(k), CLNET_CL_ARG(oh), CLNET_CL_ARG(ow),
     };
-    return launch(dev, p, false, "c3_dgrad_s2", NARGS(args), args, global);
+    return launch(dev, p, false, "c3_dgrad_s2", NARGS(args), args, global, 1);
 }
 
 /* The kernels over g (the forward geometry, or the transposed op's own,
@@ -472,7 +471,7 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
     };
     const size_t wglobal[3] = {(size_t)(g->c * p.cfg.ws * p.cfg.ws + 1), (size_t)p.kblocks, 1};
     if (fill)
-        st = launch(dev, &p, grouped, "c3_weights", NARGS(wargs), wargs, wglobal);
+        st = launch(dev, &p, grouped, "c3_weights", NARGS(wargs), wargs, wglobal, 1);
 
     const clnet_cl_filled_planes padded = {scratch, xp_off, p.wp, {0, 0, 0}};
     if (st == CLNET_OK && pad) {
@@ -483,7 +482,7 @@ static clnet_status run(clnet_device *dev, const clnet_op *op, const clnet_conv_
             CLNET_CL_ARG(ph), CLNET_CL_ARG(pw), CLNET_CL_ARG(gap_h), CLNET_CL_ARG(gap_w),
         };
         const size_t pglobal[3] = {(size_t)p.hp, (size_t)(g->n * g->c), 1};
-        st = launch(dev, &p, false, "c3_pad", NARGS(pargs), pargs, pglobal);
+        st = launch(dev, &p, false, "c3_pad", NARGS(pargs), pargs, pglobal, 1);
     }
 
     if (st == CLNET_OK)

@@ -179,6 +179,9 @@ static clnet_conv_geom stride1_geom(const clnet_conv_geom *f, const s2d_geom *r)
     return g;
 }
 
+/* Floats in a 64-byte line, s2d_input's vector (float16). */
+#define S2D_LINE_FLOATS 16
+
 /* The forward where its stride-1 convolution runs on direct_3x3 over
  * padded planes: X' is written straight into them (c3_pad's copy of it
  * cost AlexNet's stem 0.6-1.0 ms at batch 32), W' after them, and the
@@ -199,7 +202,7 @@ static clnet_status forward_on_planes(clnet_device *dev, const clnet_op *fwd, co
     const clnet_cl_conv_impl *impl = clnet_cl_conv_choice(dev, fwd, g);
     *ran = impl && impl->algo == CLNET_CONV_ALGO_DIRECT_3X3 &&
            clnet_cl_direct3x3_planes(dev, g, &hp, &wp);
-    const int64_t pitch = clnet_ceil_div(wp, 16) * 16;
+    const int64_t pitch = clnet_ceil_div(wp, S2D_LINE_FLOATS) * S2D_LINE_FLOATS;
     const int64_t planes_elems = r->n * r->cs * hp * pitch;
     *ran = *ran && planes_elems + r->w_elems <= INT_MAX;
     if (!*ran)

@@ -257,6 +257,18 @@ typedef struct gemm_nt_shape {
     cl_int accumulate;
 } gemm_nt_shape;
 
+/* The shape of one plain product for gemm_nt_<rows> and gemm_thin, with
+ * its three buffers as the kernels' first arguments. */
+static gemm_nt_shape nt_shape(int64_t m, int64_t n, int64_t k, const clnet_cl_gemm_operand *a,
+                              const clnet_cl_gemm_operand *b, const clnet_cl_gemm_operand *c,
+                              bool accumulate)
+{
+    return (gemm_nt_shape){
+        (cl_int)m, (cl_int)n, (cl_int)k, (cl_int)a->off, (cl_int)a->ld, (cl_int)b->off,
+        (cl_int)b->ld, (cl_int)c->off, (cl_int)c->ld, accumulate,
+    };
+}
+
 /* gemm_thin's rows at most and columns a work-item (THIN_M_MAX,
  * THIN_COLS in the kernel). */
 #define THIN_M_MAX 64
@@ -293,10 +305,7 @@ static clnet_status launch_thin(clnet_device *dev, const clnet_cl_gemm_batch *g)
                                       "gemm_thin", &kernel);
     if (st != CLNET_OK)
         return st;
-    const gemm_nt_shape s = {
-        (cl_int)g->m, (cl_int)g->n, (cl_int)g->k, (cl_int)g->a.off, (cl_int)g->a.ld,
-        (cl_int)g->b.off, (cl_int)g->b.ld, (cl_int)g->c.off, (cl_int)g->c.ld, g->accumulate,
-    };
+    const gemm_nt_shape s = nt_shape(g->m, g->n, g->k, &g->a, &g->b, &g->c, g->accumulate);
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(g->a.mem), CLNET_CL_ARG(g->b.mem), CLNET_CL_ARG(g->c.mem), CLNET_CL_ARG(s),
     };
@@ -391,10 +400,7 @@ clnet_status clnet_cl_gemm_nt(clnet_device *dev, int64_t m, int64_t n, int64_t k
                                       kname, &kernel);
     if (st != CLNET_OK)
         return st;
-    const gemm_nt_shape s = {
-        (cl_int)m, (cl_int)n, (cl_int)k, (cl_int)a->off, (cl_int)a->ld, (cl_int)b->off,
-        (cl_int)b->ld, (cl_int)c->off, (cl_int)c->ld, accumulate,
-    };
+    const gemm_nt_shape s = nt_shape(m, n, k, a, b, c, accumulate);
     const clnet_cl_arg args[] = {
         CLNET_CL_ARG(a->mem), CLNET_CL_ARG(b->mem), CLNET_CL_ARG(c->mem), CLNET_CL_ARG(s),
     };
