@@ -56,6 +56,7 @@ cases=(
     'conv(algo=space_to_depth,s=3x3,p=0,0,0,0,d=1x1,g=1,op=0x0) [2,2,13,13] [3,2,3,3] [3]'
     'conv(algo=space_to_depth,s=4x4,p=1,1,1,1,d=1x1,g=1,op=0x0) [1,2,25,25] [20,2,9,9]'
     'conv(algo=direct_rows,s=1x1,p=0,0,0,0,d=1x1,g=1,op=0x0) [3,1,32,32] [6,1,5,5] [6]'
+    'conv(algo=direct_rows,s=1x1,p=0,0,0,0,d=1x1,g=1,op=0x0) [3,1,31,31]cv [6,1,5,5] [6] ->cv'
     'conv(algo=direct_rows,s=1x1,p=2,2,2,2,d=1x1,g=1,op=0x0) [3,6,10,10]cv [7,6,5,5] [7] ->cv'
     'conv(algo=direct_rows,s=1x1,p=2,2,2,2,d=1x1,g=1,op=0x0) [4,3,17,17] [1,3,5,5]'
     'conv(algo=direct_rows,s=1x1,p=1,1,1,1,d=1x1,g=1,op=0x0) [5,1,1,1] [2,1,3,3]'

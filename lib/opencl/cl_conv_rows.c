@@ -64,6 +64,22 @@ bool clnet_cl_rows_preferred(const clnet_device *dev, const clnet_conv_geom *g)
            g->c * g->k <= 256 && (padded || !clnet_cl_im2col_preferred(dev, g));
 }
 
+/* Work-items a compute unit should get from conv_rows_k<KB>_rows. */
+#define ROWS_ITEMS_PER_UNIT 64
+
+/* Output rows a work-item of conv_rows_k<kb>_rows computes: as many as
+ * leave ROWS_ITEMS_PER_UNIT items a compute unit. LeNet-5's first layer
+ * (1 -> 6 channels, 28x28, padding 2) at batch 32, kernel medians pinned:
+ * one row a work-item 0.075 ms, 4 rows 0.063, 14 (this rule) 0.054-0.057,
+ * 28 0.054. */
+static int64_t rows_per_item(const clnet_device *dev, const clnet_conv_geom *g, int64_t kb)
+{
+    const int64_t units = dev->info.compute_units ? dev->info.compute_units : 1;
+    const int64_t columns = clnet_ceil_div(g->ow, ROWS_VW) * clnet_ceil_div(g->k, kb) * g->n;
+    const int64_t splits = clnet_ceil_div(ROWS_ITEMS_PER_UNIT * units, columns);
+    return clnet_ceil_div(g->oh, splits < g->oh ? splits : g->oh);
+}
+
 /* The forward convolution of geometry g (a CONV_TRANSPOSE's: its rotated
  * weights, from its own input channels to its output's) into y. */
 static clnet_status launch_rows(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
@@ -75,11 +91,17 @@ static clnet_status launch_rows(clnet_device *dev, const clnet_op *op, const cln
     const int64_t kb = g->k >= 7 ? 8 : g->k >= 5 ? 6 : g->k >= 2 ? 4 : 1;
     static const char *const names[] = {"conv_rows_k1", "conv_rows_k4", "conv_rows_k6",
                                         "conv_rows_k8"};
+    static const char *const names_rows[] = {"conv_rows_k6_rows", "conv_rows_k8_rows"};
     /* one output channel through a 5x5 window: ROWS_TALL_RB rows a
-     * work-item (conv_rows_t1_8, see cl/conv_rows.cl) */
+     * work-item (conv_rows_t1_8); one input channel: rows_per_item rows
+     * (conv_rows_k<kb>_rows); see cl/conv_rows.cl */
     const bool tall = kb == 1 && g->kh == 5 && g->kw == 5;
-    const char *name = tall ? "conv_rows_t1_8" : names[(kb >= 4) + (kb >= 6) + (kb >= 8)];
-    const int64_t rows_item = tall ? ROWS_TALL_RB : 1;
+    const bool one_channel = kb >= 6 && g->c == 1;
+    const char *name = tall          ? "conv_rows_t1_8"
+                       : one_channel ? names_rows[kb >= 8]
+                                     : names[(kb >= 4) + (kb >= 6) + (kb >= 8)];
+    const int64_t rows_item = tall ? ROWS_TALL_RB : one_channel ? rows_per_item(dev, g, kb) : 1;
+    cl_int ri = (cl_int)rows_item;
     cl_kernel kernel;
     clnet_status st = clnet_cl_kernel(dev, "conv_rows", NULL, name, &kernel);
     if (st != CLNET_OK)
@@ -102,14 +124,15 @@ static clnet_status launch_rows(clnet_device *dev, const clnet_op *op, const cln
         CLNET_CL_ARG(wa.offset), CLNET_CL_ARG(w_k),    CLNET_CL_ARG(w_c),
         CLNET_CL_ARG(rot),       CLNET_CL_ARG(ba.mem), CLNET_CL_ARG(ba.offset),
         CLNET_CL_ARG(has_bias),  CLNET_CL_TENSOR(ya),  CLNET_CL_ARG(s),
-        CLNET_CL_ARG(act_fn),    CLNET_CL_ARG(act_alpha),
+        CLNET_CL_ARG(act_fn),    CLNET_CL_ARG(act_alpha), CLNET_CL_ARG(ri),
     };
     const size_t global[3] = {(size_t)(clnet_ceil_div(g->oh, rows_item) * s.nv),
                               (size_t)clnet_ceil_div(g->k, kb), (size_t)g->n};
     /* one work-item a group: PoCL kept a larger group's accumulators in
      * memory across the loops (3-5x slower) */
     const size_t local[3] = {1, 1, 1};
-    return clnet_cl_launch(dev, kernel, name, NARGS(args), args, 3, global, local);
+    /* rows_item, the last argument, is conv_rows_k<kb>_rows's only */
+    return clnet_cl_launch(dev, kernel, name, NARGS(args) - !one_channel, args, 3, global, local);
 }
 
 clnet_status clnet_cl_conv_rows(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
