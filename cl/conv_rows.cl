@@ -76,6 +76,16 @@ static inline bool edge_image(int base, int size, int before, int after, int beg
             }                                                                            \
         }
 
+/* BODY(KB, edge) with `edge` a constant: whether image img's vector loads
+ * could leave x (edge_image). */
+#define ROWS_BY_EDGE(BODY, KB)                                                           \
+    if (edge_image(x_off + img * x_bs, s.c * s.h * s.w, s.pad_w, s.nv * VW + s.kw, x_off, \
+                   x_end)) {                                                             \
+        BODY(KB, true)                                                                   \
+    } else {                                                                             \
+        BODY(KB, false)                                                                  \
+    }
+
 /* A conv_rows kernel's start: the lanes inside x for each window column
  * (xin) and the weights of output channels k0 .. k0 + KB - 1 (wk). */
 #define ROWS_SETUP(KB)                                                                   \
@@ -119,12 +129,7 @@ static inline bool edge_image(int base, int size, int before, int after, int beg
         float16 acc[KB];                                                                 \
         ROWS_SETUP(KB)                                                                   \
         _Pragma("unroll") for (int kb = 0; kb < KB; kb++) acc[kb] = (float16)(0.0f);     \
-        if (edge_image(x_off + img * x_bs, s.c * s.h * s.w, s.pad_w, s.nv * VW + s.kw,    \
-                       x_off, x_end)) {                                                  \
-            ROWS_ACCUMULATE(KB, true)                                                    \
-        } else {                                                                         \
-            ROWS_ACCUMULATE(KB, false)                                                   \
-        }                                                                                \
+        ROWS_BY_EDGE(ROWS_ACCUMULATE, KB)                                                \
         ROWS_STORE(KB)                                                                   \
     }
 
@@ -163,12 +168,7 @@ ROWS_KERNEL(1)
         const int tap0 = rotated ? s.kh * s.kw - 1 : 0, step = rotated ? -1 : 1;         \
         const int oy_end = min(oy0 + rows_item, s.oh);                                   \
         ROWS_SETUP(KB)                                                                   \
-        if (edge_image(x_off + img * x_bs, s.c * s.h * s.w, s.pad_w, s.nv * VW + s.kw,    \
-                       x_off, x_end)) {                                                  \
-            ROWS_OUTPUT_ROWS(KB, true)                                                   \
-        } else {                                                                         \
-            ROWS_OUTPUT_ROWS(KB, false)                                                  \
-        }                                                                                \
+        ROWS_BY_EDGE(ROWS_OUTPUT_ROWS, KB)                                               \
     }
 
 ROWS_KERNEL_ROWS(8)
