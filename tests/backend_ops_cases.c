@@ -463,12 +463,14 @@ static void add_conv_backward(const conv_case *cc)
  * interior. One input channel takes several output rows a work-item
  * (conv_rows_k<KB>_rows; on a 2-unit CPU 2 of 27 rows, 7 of 13 at 64
  * images, 2 of 20 over 9 channels): the last block of rows partial, and a
- * view; 3 output channels keep one row a work-item (conv_rows_k4). */
+ * view, and the data gradient of 6 -> 1 channels (its weights read
+ * rotated); 3 output channels keep one row a work-item (conv_rows_k4). */
 static const conv_case rows_cases[] = {
     {3, 1, 31, 31, 6, 5, 5, .flags = BIAS | VIEWS},
     {64, 1, 13, 13, 6, 5, 5, .pad = {2, 2, 2, 2}, .flags = BIAS},
     {2, 1, 20, 20, 9, 5, 5, .pad = {2, 2, 2, 2}},
     {3, 1, 13, 13, 3, 5, 5, .pad = {1, 1, 1, 1}, .flags = BIAS},
+    {3, 6, 12, 12, 1, 5, 5, .pad = {2, 2, 2, 2}},
     {3, 6, 14, 14, 16, 5, 5, .flags = BIAS},
     {3, 1, 32, 32, 6, 5, 5, .flags = BIAS},
     {3, 16, 10, 10, 6, 5, 5, .pad = {4, 4, 4, 4}},
