@@ -304,9 +304,6 @@ static const char *conv_kernel(int64_t s_h, int64_t s_w, bool over_x)
     return names[over_x][strides];
 }
 
-/* Launches a kernel of the program built for the plan's tile, each
- * work-group holding `together` consecutive items of dim 2 (a divisor of
- * global[2]; 1: as many as fit). */
 /* Work-items per work-group at most. PoCL keeps a work-group's private
  * arrays (a tile's accumulators: 1-4 KiB an item) on one thread's stack;
  * left to itself it made groups of the whole grid's first two dimensions
@@ -316,6 +313,9 @@ static const char *conv_kernel(int64_t s_h, int64_t s_w, bool over_x)
  * first, keep the group a fraction of it. */
 #define C3_GROUP_MAX_ITEMS 128
 
+/* Launches a kernel of the program built for the plan's tile, each
+ * work-group holding `together` consecutive items of dim 2 (a divisor of
+ * global[2]; 1: as many as fit). */
 static clnet_status launch(clnet_device *dev, const c3_plan *p, bool grouped, const char *name,
                            int nargs, const clnet_cl_arg *args, const size_t global[3],
                            size_t together)
