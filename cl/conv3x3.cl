@@ -113,11 +113,49 @@ __kernel void c3_pad(__global const float *x, int x_off, int x_bs, int c_n, int 
 }
 #endif
 
+#if KV == 16 && (TW == 2 || TW == 4 || TW == 8)
+/* A row's TW vectors of 16 channels transposed into TW vectors of 16 / TW
+ * channels' TW columns each, by log2(TW) stages of two-source permutes:
+ * the gather through a private array took a scalar load and insert per
+ * channel and column, with the activation's switch per channel. Kernel
+ * ms, pinned: LeNet-5's second layer (5 x 2 tiles) at batch 32
+ * 0.051-0.053 -> 0.045-0.047, at batch 512 0.78-0.85 -> 0.70-0.71;
+ * ResNet-20's 16 channels on 32x32 (2 x 8) at batch 128 1.67-1.75 ->
+ * 1.61-1.69. C3_ZIPg_LO and _HI: lanes 0-7, or 8-15, of a and b in groups
+ * of g, interleaved. */
+#define C3_TRANSPOSES
+#define C3_ZIP1_LO(a, b)                                                                   \
+    (float16)(a.s0, b.s0, a.s1, b.s1, a.s2, b.s2, a.s3, b.s3, a.s4, b.s4, a.s5, b.s5, a.s6, \
+              b.s6, a.s7, b.s7)
+#define C3_ZIP1_HI(a, b)                                                                   \
+    (float16)(a.s8, b.s8, a.s9, b.s9, a.sa, b.sa, a.sb, b.sb, a.sc, b.sc, a.sd, b.sd, a.se, \
+              b.se, a.sf, b.sf)
+#define C3_ZIP2_LO(a, b) (float16)(a.s01, b.s01, a.s23, b.s23, a.s45, b.s45, a.s67, b.s67)
+#define C3_ZIP2_HI(a, b) (float16)(a.s89, b.s89, a.sab, b.sab, a.scd, b.scd, a.sef, b.sef)
+#define C3_ZIP4_LO(a, b) (float16)(a.s0123, b.s0123, a.s4567, b.s4567)
+#define C3_ZIP4_HI(a, b) (float16)(a.s89ab, b.s89ab, a.scdef, b.scdef)
+/* In each block of 2 g vectors of x, vectors j and j + g (j < g) zipped in
+ * groups of g into y[2 j] and y[2 j + 1] of the block: after the stage of
+ * group g, every group of 2 g lanes is one channel's 2 g columns. */
+#define C3_ZIP_STAGE(x, y, g)                                                              \
+    _Pragma("unroll") for (int b_ = 0; b_ < TW; b_ += 2 * (g))                             \
+        _Pragma("unroll") for (int j_ = 0; j_ < (g); j_++)                                 \
+    {                                                                                      \
+        y[b_ + 2 * j_] = C3_ZIP##g##_LO(x[b_ + j_], x[b_ + j_ + (g)]);                     \
+        y[b_ + 2 * j_ + 1] = C3_ZIP##g##_HI(x[b_ + j_], x[b_ + j_ + (g)]);                 \
+    }
+/* The i-th pair of v's lanes (i a constant once unrolled) */
+#define C3_PAIR(v, i)                                                                      \
+    ((i) == 0 ? v.s01 : (i) == 1 ? v.s23 : (i) == 2 ? v.s45 : (i) == 3 ? v.s67              \
+     : (i) == 4 ? v.s89 : (i) == 5 ? v.sab : (i) == 6 ? v.scd : v.sef)
+#else
 /* Channel j's TW columns of a[column][channel] as one vector, built from
  * the scalars: gathered through a private array and loaded back as a
  * vector, the narrow stores could not forward to the wide load (a stall
  * per channel: half the time of a 5x5 layer's 2-column tiles). */
-#if TW == 3
+#if TW == 2
+#define C3_COLUMNS(a, j) (float2)(a[0][j], a[1][j])
+#elif TW == 3
 #define C3_COLUMNS(a, j) (float3)(a[0][j], a[1][j], a[2][j])
 #elif TW == 4
 #define C3_COLUMNS(a, j) (float4)(a[0][j], a[1][j], a[2][j], a[3][j])
@@ -129,41 +167,46 @@ __kernel void c3_pad(__global const float *x, int x_off, int x_bs, int c_n, int 
     (float16)(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j], a[6][j], a[7][j],      \
               a[8][j], a[9][j], a[10][j], a[11][j], a[12][j], a[13][j], a[14][j], a[15][j])
 #endif
-
-#if TW == 2
-#if KV != 16
-#error "the 2-column tiles are float16 ones"
-#endif
-/* Eight channels (lanes a..h) of two columns c0, c1 interleaved, the i-th
- * one's pair at lanes 2 i and 2 i + 1: two permutes a row, where the gather
- * through a private array took a scalar load and insert per channel, with
- * the activation's switch per channel (LeNet-5's second layer, kernel ms,
- * pinned: batch 32 0.051-0.053 -> 0.045-0.047, batch 512 0.80-0.85 ->
- * 0.71). */
-#define C3_INTERLEAVE(c0, c1, a, b, c, d, e, f, g, h)                                     \
-    (float16)(c0.s##a, c1.s##a, c0.s##b, c1.s##b, c0.s##c, c1.s##c, c0.s##d, c1.s##d,      \
-              c0.s##e, c1.s##e, c0.s##f, c1.s##f, c0.s##g, c1.s##g, c0.s##h, c1.s##h)
-#define C3_STORE_PAIR(v, lanes, j)                                                         \
-    if ((j) < kcount)                                                                      \
-        vstore2(v.s##lanes, 0, dst + (j) * plane);
 #endif
 
 /* A row of TW output columns (row[q]: column q's KV channels) of kcount
  * channels, each channel's columns stored as one vector at dst, the
- * channels `plane` apart. */
+ * channels `plane` apart. Two columns go straight from the permutes, 16
+ * guarded stores (through a private array and a rolled loop, LeNet-5's
+ * second layer gained nothing); wider rows through the array: unrolled,
+ * the 2 x 8 tile's program took 5-10 s longer to build (of 42-44) for a
+ * kernel 3% faster, within the noise. */
 static inline __attribute__((always_inline)) void c3_store_row(floatKV row[TW],
                                                                __global float *dst, int plane,
                                                                int kcount)
 {
+#ifdef C3_TRANSPOSES
+    float16 t[TW];
 #if TW == 2
-    const float16 lo = C3_INTERLEAVE(row[0], row[1], 0, 1, 2, 3, 4, 5, 6, 7);
-    const float16 hi = C3_INTERLEAVE(row[0], row[1], 8, 9, a, b, c, d, e, f);
-    C3_STORE_PAIR(lo, 01, 0) C3_STORE_PAIR(lo, 23, 1) C3_STORE_PAIR(lo, 45, 2)
-    C3_STORE_PAIR(lo, 67, 3) C3_STORE_PAIR(lo, 89, 4) C3_STORE_PAIR(lo, ab, 5)
-    C3_STORE_PAIR(lo, cd, 6) C3_STORE_PAIR(lo, ef, 7) C3_STORE_PAIR(hi, 01, 8)
-    C3_STORE_PAIR(hi, 23, 9) C3_STORE_PAIR(hi, 45, 10) C3_STORE_PAIR(hi, 67, 11)
-    C3_STORE_PAIR(hi, 89, 12) C3_STORE_PAIR(hi, ab, 13) C3_STORE_PAIR(hi, cd, 14)
-    C3_STORE_PAIR(hi, ef, 15)
+    C3_ZIP_STAGE(row, t, 1)
+#elif TW == 4
+    float16 u[TW];
+    C3_ZIP_STAGE(row, u, 1)
+    C3_ZIP_STAGE(u, t, 2)
+#else
+    float16 u[TW], v[TW];
+    C3_ZIP_STAGE(row, u, 1)
+    C3_ZIP_STAGE(u, v, 2)
+    C3_ZIP_STAGE(v, t, 4)
+#endif
+#if TW == 2
+#pragma unroll
+    for (int j = 0; j < 16; j++)
+        if (j < kcount)
+            vstore2(C3_PAIR(t[j / 8], j % 8), 0, dst + j * plane);
+#else
+    float a[16 * TW];
+#pragma unroll
+    for (int m = 0; m < TW; m++)
+        vstore16(t[m], m, a);
+    for (int j = 0; j < kcount; j++)
+        vstoreTW(vloadTW(j, a), 0, dst + j * plane);
+#endif
 #else
     float a[TW][KV];
 #pragma unroll

@@ -350,7 +350,8 @@ static void add_conv_forced(const conv_case *cc)
 /* Convolutions with a fused activation (params.fuse_act), every function
  * on each algorithm that applies the activation in its own kernel or after
  * it: 3x3 on rows wide enough for the vector paths (direct, im2col,
- * Winograd), 1x1 (as a GEMM) and depthwise, the backend's own choice too. */
+ * Winograd; direct_3x3's 3 x 3 and 2 x 8 tiles), 1x1 (as a GEMM) and
+ * depthwise, the backend's own choice too. */
 static void add_conv_fused_cases(void)
 {
     static const struct fused_case {
@@ -367,6 +368,8 @@ static void add_conv_fused_cases(void)
         {{1, 4, 5, 72, 8, 3, 3, .pad = {1, 1, 1, 1}}, CLNET_CONV_ALGO_WINOGRAD_4X4,
          "algo=winograd_4x4,"},
         {{2, 5, 9, 11, 20, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_DIRECT_3X3,
+         "algo=direct_3x3,"},
+        {{2, 5, 8, 16, 20, 3, 3, .pad = {1, 1, 1, 1}, .flags = BIAS}, CLNET_CONV_ALGO_DIRECT_3X3,
          "algo=direct_3x3,"},
         {{2, 6, 14, 14, 16, 5, 5, .flags = BIAS}, CLNET_CONV_ALGO_DIRECT_3X3,
          "algo=direct_3x3,"},
