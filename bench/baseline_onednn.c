@@ -286,31 +286,32 @@ static bool run_steps(onednn *d, step *steps, int nsteps, double *ms)
     return ok;
 }
 
-static int compare_double(const void *a, const void *b)
+/* The steps of one timed execution (a bench_rep_fn). */
+typedef struct timed_steps {
+    onednn *d;
+    step *steps;
+    int nsteps;
+} timed_steps;
+
+static bool run_timed(void *arg, double *ms)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    timed_steps *t = arg;
+    return run_steps(t->d, t->steps, t->nsteps, ms);
 }
 
-static bool time_steps(onednn *d, step *steps, int nsteps, int reps, baseline_timing *out)
+static bool time_steps(onednn *d, step *steps, int nsteps, const bench_reps *rule,
+                       baseline_timing *out)
 {
-    double *times = malloc((size_t)reps * sizeof *times), ms;
-    if (!times) {
-        snprintf(d->err, d->err_size, "oneDNN baseline: out of host memory");
+    double ms;
+    timed_steps timed = {.d = d, .steps = steps, .nsteps = nsteps};
+    bench_times t;
+    if (!run_steps(d, steps, nsteps, &ms) || !bench_time_reps(rule, run_timed, &timed, &t))
         return false;
-    }
-    bool ok = run_steps(d, steps, nsteps, &ms);
-    for (int i = 0; ok && i < reps; i++)
-        ok = run_steps(d, steps, nsteps, &times[i]);
-    if (ok) {
-        qsort(times, (size_t)reps, sizeof times[0], compare_double);
-        out->reps = reps;
-        out->ms = reps % 2 ? times[reps / 2] : 0.5 * (times[reps / 2 - 1] + times[reps / 2]);
-        out->ms_min = times[0];
-        out->ms_max = times[reps - 1];
-    }
-    free(times);
-    return ok;
+    out->reps = t.reps;
+    out->ms = t.ms;
+    out->ms_min = t.ms_min;
+    out->ms_max = t.ms_max;
+    return true;
 }
 
 /* "impl" or "impl_data + impl_weights". */
@@ -335,7 +336,8 @@ int baseline_onednn_threads(const clnet_device_info *info)
 }
 
 bool baseline_onednn_time(const bench_layer_setup *setup, baseline_pass pass, int threads,
-                          int reps, baseline_timing *out, char *err, size_t err_size)
+                          const bench_reps *rule, baseline_timing *out, char *err,
+                          size_t err_size)
 {
     onednn d = {.err = err, .err_size = err_size, .rng = SEED};
     step steps[MAX_STEPS];
@@ -353,7 +355,7 @@ bool baseline_onednn_time(const bench_layer_setup *setup, baseline_pass pass, in
         ok = pass == BASELINE_FORWARD ? steps_forward(&d, &p, steps, &nsteps)
                                       : steps_backward(&d, &p, steps, &nsteps);
     if (ok)
-        ok = time_steps(&d, steps, nsteps, reps, out);
+        ok = time_steps(&d, steps, nsteps, rule, out);
     if (ok)
         describe_impl(steps, nsteps, out);
     for (int i = 0; i < nsteps; i++)

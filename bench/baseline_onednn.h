@@ -29,10 +29,11 @@ int baseline_onednn_threads(const clnet_device_info *info);
  * OpenMP threads, oneDNN choosing the algorithm and every memory layout
  * (format_tag any, convolution_auto). Inputs hold fixed-seed data, already in
  * oneDNN's layouts: layout conversions are not timed. Timing as clnet's: one
- * warm-up execution, then `reps` timed executions, each waited for. On
- * failure writes a message naming the oneDNN call into `err` and returns
- * false. */
+ * warm-up execution, then timed executions as `rule` says, each waited
+ * for. On failure writes a message naming the oneDNN call into `err` and
+ * returns false. */
 bool baseline_onednn_time(const bench_layer_setup *setup, baseline_pass pass, int threads,
-                          int reps, baseline_timing *out, char *err, size_t err_size);
+                          const bench_reps *rule, baseline_timing *out, char *err,
+                          size_t err_size);
 
 #endif

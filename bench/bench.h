@@ -64,6 +64,31 @@ bool bench_opt_value(bench_opts *o, const char *name, const char **value);
 /* The most timed repetitions a measuring subcommand accepts. */
 #define BENCH_MAX_REPS 1000
 
+/* How many timed repetitions a measurement takes: at least `reps`, then
+ * more until their times add up to `min_ms`, never more than
+ * BENCH_MAX_REPS. */
+typedef struct bench_reps {
+    int reps;
+    double min_ms;
+} bench_reps;
+
+/* The median and range of a measurement's timed repetitions. */
+typedef struct bench_times {
+    int reps;
+    double ms, ms_min, ms_max;
+} bench_times;
+
+/* One timed repetition: runs it, waits for it and stores its time in *ms;
+ * false on failure (the callee keeps the error). */
+typedef bool (*bench_rep_fn)(void *arg, double *ms);
+
+/* The median of v[0, n), n >= 1, sorting v in place. */
+double bench_median(double *v, int n);
+
+/* Times repetitions of `rep` as `rule` says into *out; false as soon as
+ * one fails. */
+bool bench_time_reps(const bench_reps *rule, bench_rep_fn rep, void *arg, bench_times *out);
+
 /* The options every measuring subcommand (ops, tune, run) shares: --batch
  * B, --reps R, --device D. True when argv[i] was one of them; *batch, *reps
  * and *selector are then updated, or a bad value is reported and o->error

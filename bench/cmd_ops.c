@@ -25,7 +25,8 @@ typedef struct ops_options {
     const char *selector;       /* NULL: the default device */
     bool all_devices;
     bool forward, backward;     /* --pass */
-    int reps;
+    int reps;                   /* --reps: at least this many timed calls ... */
+    int min_ms;                 /* --min-ms: ... and more until they take this long */
     report_format format;
     bool onednn;                /* --baseline onednn */
 } ops_options;
@@ -33,7 +34,7 @@ typedef struct ops_options {
 static void print_help(void)
 {
     printf("usage: clnet-bench ops [--layer NAME[,NAME...]] [--batch B] [--device D | --all-devices]\n"
-           "                       [--pass forward|backward|both] [--reps R]\n"
+           "                       [--pass forward|backward|both] [--reps R] [--min-ms T]\n"
            "                       [--baseline onednn] [--csv | --json | --markdown]\n\n"
            "Times the forward pass of the standard layer suite (NCHW, float32, random\n"
            "data from a fixed seed), and with --pass its backward pass: the gradients\n"
@@ -41,18 +42,22 @@ static void print_help(void)
            "(a convolution's CONV_TRANSPOSE from clnet_op_conv_backward_data and its\n"
            "CONV_BACKWARD_WEIGHTS; two GEMMs for fc4096; no bias gradient), whose MACs\n"
            "are twice the forward's. For each layer and pass: the first call (program\n"
-           "build included), one warm-up, then R timed calls, each waited for with\n"
-           "clnet_device_synchronize. Reports the median and min-max in ms and\n"
-           "GFLOP/s = 2 * MACs / median, MACs derived from the shapes. Layers the device\n"
-           "does not support are reported as such.\n\n"
+           "build included), one warm-up, then timed calls, each waited for with\n"
+           "clnet_device_synchronize: at least R, and more until they add up to T ms\n"
+           "(at most %d), so that a layer of a tenth of a millisecond is timed over\n"
+           "hundreds of calls in a row, not five. Reports the median and min-max in ms\n"
+           "and GFLOP/s = 2 * MACs / median, MACs derived from the shapes. Layers the\n"
+           "device does not support are reported as such.\n\n"
            "  --layer NAMES   these layers of the suite, comma-separated (default: all)\n"
            "  --batch B       batch size (default 1)\n"
            "  --device D      device index, name substring or \"ref\" (default: CLNET_DEVICE,\n"
            "                  else the first OpenCL device)\n"
            "  --all-devices   every OpenCL device in turn (ref only with --device ref)\n"
            "  --pass P        forward (default), backward, or both\n"
-           "  --reps R        timed repetitions (default 5; ref: 1, no warm-up, and layers\n"
-           "                  above %.0f GFLOP only when --layer names them)\n"
+           "  --reps R        timed repetitions at least (default 5; ref: 1, no warm-up,\n"
+           "                  and layers above %.0f GFLOP only when --layer names them)\n"
+           "  --min-ms T      timed repetitions until they add up to T ms (default 100;\n"
+           "                  0: exactly R; not on ref)\n"
            "  --baseline onednn\n"
            "                  also run each layer on oneDNN on the host CPU (in this process,\n"
            "                  not on the OpenCL device), oneDNN choosing its algorithm and\n"
@@ -67,7 +72,7 @@ static void print_help(void)
            "                  and the devices, driver, clnet commit, date and host load;\n"
            "                  `clnet-bench compare` reads it\n"
            "  --markdown      a Markdown table per device (what README.md shows)\n"
-           "  --help          this text\n\nlayers:\n", REF_MAX_FLOP * 1e-9);
+           "  --help          this text\n\nlayers:\n", BENCH_MAX_REPS, REF_MAX_FLOP * 1e-9);
     for (int i = 0; i < bench_layer_count; i++) {
         const bench_layer *l = &bench_layers[i];
         if (l->linear)
@@ -121,6 +126,12 @@ static int parse_option(bench_opts *o, ops_options *opt)
     } else if (bench_opt_timing(o, &batch, &reps, &opt->selector)) {
         opt->batch = (int)batch;
         opt->reps = (int)reps;
+    } else if (bench_opt_value(o, "--min-ms", &v)) {
+        long min_ms;
+        if (v && !bench_parse_int(o->cmd, "--min-ms", v, 0, 60000, &min_ms))
+            o->error = true;
+        else if (v)
+            opt->min_ms = (int)min_ms;
     } else {
         return bench_usage_error(o->cmd, "unknown option '%s'", o->argv[o->i]);
     }
@@ -161,13 +172,6 @@ static bool layer_chosen(const ops_options *opt, const char *name)
         if (strcspn(p, ",") == len && strncmp(p, name, len) == 0)
             return true;
     return false;
-}
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
 }
 
 /* splitmix64: a fixed seed gives the same data on every machine. */
@@ -245,7 +249,7 @@ static void plan_backward(const bench_layer *layer, const bench_layer_setup *s, 
 
 static clnet_status run_once(layer_run *lr, double *ms)
 {
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     clnet_status st = CLNET_OK;
     for (int i = 0; st == CLNET_OK && i < lr->ncalls; i++) {
         const op_call *c = &lr->calls[i];
@@ -256,7 +260,7 @@ static clnet_status run_once(layer_run *lr, double *ms)
     }
     if (st == CLNET_OK)
         st = clnet_device_synchronize(lr->dev);
-    *ms = now_ms() - t0;
+    *ms = bench_now_ms() - t0;
     return st;
 }
 
@@ -281,28 +285,34 @@ static clnet_status alloc_tensors(layer_run *lr, const bench_layer_setup *s, boo
     return st;
 }
 
-static int compare_double(const void *a, const void *b)
+/* One timed call of a layer (a bench_rep_fn), its status kept. */
+typedef struct timed_call {
+    layer_run *lr;
+    clnet_status st;
+} timed_call;
+
+static bool run_timed(void *arg, double *ms)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    timed_call *c = arg;
+    c->st = run_once(c->lr, ms);
+    return c->st == CLNET_OK;
 }
 
 /* First call, warm-up (not on ref: nothing to build or cache), timed reps. */
-static clnet_status time_layer(layer_run *lr, bool warm_up, int reps, report_row *row)
+static clnet_status time_layer(layer_run *lr, bool warm_up, const bench_reps *rule,
+                               report_row *row)
 {
-    double times[BENCH_MAX_REPS], ms;
-    clnet_status st = run_once(lr, &row->first_ms);
-    if (st == CLNET_OK && warm_up)
-        st = run_once(lr, &ms);
-    for (int i = 0; st == CLNET_OK && i < reps; i++)
-        st = run_once(lr, &times[i]);
-    if (st != CLNET_OK)
-        return st;
-    qsort(times, (size_t)reps, sizeof times[0], compare_double);
-    row->reps = reps;
-    row->ms = reps % 2 ? times[reps / 2] : 0.5 * (times[reps / 2 - 1] + times[reps / 2]);
-    row->ms_min = times[0];
-    row->ms_max = times[reps - 1];
+    double ms;
+    timed_call call = {.lr = lr, .st = run_once(lr, &row->first_ms)};
+    if (call.st == CLNET_OK && warm_up)
+        call.st = run_once(lr, &ms);
+    bench_times t;
+    if (call.st != CLNET_OK || !bench_time_reps(rule, run_timed, &call, &t))
+        return call.st;
+    row->reps = t.reps;
+    row->ms = t.ms;
+    row->ms_min = t.ms_min;
+    row->ms_max = t.ms_max;
     row->gflops = 2.0 * (double)row->macs / (row->ms * 1e-3) * 1e-9;
     return CLNET_OK;
 }
@@ -314,6 +324,15 @@ static const clnet_op *unsupported_op(clnet_device *dev, const layer_run *lr)
         if (!clnet_op_supported(dev, &lr->calls[i].op))
             return &lr->calls[i].op;
     return NULL;
+}
+
+/* The timed calls of a layer on the device `info` describes: ref runs one
+ * (it is slow, and nothing there varies from call to call). */
+static bench_reps reps_rule(const ops_options *opt, const clnet_device_info *info)
+{
+    if (info->kind == CLNET_DEVICE_REF)
+        return (bench_reps){.reps = 1, .min_ms = 0.0};
+    return (bench_reps){.reps = opt->reps, .min_ms = opt->min_ms};
 }
 
 /* Measures one pass of one layer into `row`; a failure is recorded in the
@@ -347,8 +366,9 @@ static void bench_layer_on(clnet_device *dev, const clnet_device_info *info,
     }
     if (st == CLNET_OK)
         st = alloc_tensors(&lr, &setup, backward);
+    const bench_reps rule = reps_rule(opt, info);
     if (st == CLNET_OK)
-        st = time_layer(&lr, !ref, ref ? 1 : opt->reps, row);
+        st = time_layer(&lr, !ref, &rule, row);
     for (int i = 0; i < T_COUNT; i++)
         clnet_tensor_free(lr.t[i]);
     if (st != CLNET_OK) {
@@ -376,9 +396,9 @@ static void baseline_layer(clnet_ctx *ctx, const clnet_device_info *info, const 
     text->note[0] = text->impl[0] = '\0';
     row->baseline_note = text->note;
     row->baseline_impl = text->impl;
-    int reps = info->kind == CLNET_DEVICE_REF ? 1 : opt->reps;
+    const bench_reps rule = reps_rule(opt, info);
     row->baseline_ok = bench_layer_prepare(ctx, layer, opt->batch, &setup) == CLNET_OK &&
-                       baseline_onednn_time(&setup, pass, baseline_onednn_threads(info), reps,
+                       baseline_onednn_time(&setup, pass, baseline_onednn_threads(info), &rule,
                                             &t, text->note, sizeof text->note);
     if (!row->baseline_ok) {
         fprintf(stderr, "clnet-bench ops: %s on oneDNN failed: %s\n", layer->name, text->note);
@@ -422,7 +442,8 @@ static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
 #ifdef BENCH_HAVE_ONEDNN
     rep->baseline_threads = baseline_onednn_threads(&info);
 #endif
-    report_device(rep, &info, opt->batch, !ref, ref ? 1 : opt->reps);
+    const bench_reps rule = reps_rule(opt, &info);
+    report_device(rep, &info, opt->batch, !ref, &rule);
     bool ok = true;
     for (int i = 0; i < bench_layer_count; i++) {
         const bench_layer *layer = &bench_layers[i];
@@ -489,7 +510,8 @@ static int select_devices(clnet_ctx *ctx, const ops_options *opt, clnet_device *
 
 int bench_cmd_ops(int argc, char **argv)
 {
-    ops_options opt = {.batch = 1, .reps = 5, .format = REPORT_TEXT, .forward = true};
+    ops_options opt = {.batch = 1, .reps = 5, .min_ms = 100, .format = REPORT_TEXT,
+                       .forward = true};
     bool help = false;
     int rc = parse_options(argc, argv, &opt, &help);
     if (rc != BENCH_EXIT_OK || help) {

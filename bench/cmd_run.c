@@ -230,18 +230,6 @@ static clnet_status one_batch(run_state *r, double *ms, double *wait_ms, bool re
     return st;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof v[0], compare_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* --profile: R more batches timed layer by layer, averaged per batch. */
 static clnet_status profile(run_state *r)
 {
@@ -310,10 +298,10 @@ static int measure(run_state *r)
         st = clnet_net_read_output(r->net, r->y, count);
     if (st != CLNET_OK)
         return bench_fail(CMD, r->ctx, st, "the model failed to run");
-    r->ms = median(times, reps);
+    r->ms = bench_median(times, reps);
     r->ms_min = times[0];
     r->ms_max = times[reps - 1];
-    r->host_wait_ms = median(waits, reps);
+    r->host_wait_ms = bench_median(waits, reps);
     if (r->opt->profile && (st = profile(r)) != CLNET_OK)
         return bench_fail(CMD, r->ctx, st, "the profiled batches failed");
     r->finite = !r->opt->train || isfinite(r->loss);

@@ -146,18 +146,6 @@ static int parse_options(int argc, char **argv, scale_options *opt, bool *help)
     return BENCH_EXIT_OK;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof v[0], compare_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* Random inputs in [-1, 1] and labels for `n` images (splitmix64). */
 typedef struct batch_data {
     float *x;
@@ -288,7 +276,7 @@ static int measure_step(clnet_ctx *ctx, clnet_device *dev, const scale_options *
             times[i] = bench_now_ms() - t;
         }
         if (st == CLNET_OK) {
-            m->step_ms = median(times, reps);
+            m->step_ms = bench_median(times, reps);
             st = profile_split(net, &b, n, reps, &sgd, dev, m);
         }
         if (st != CLNET_OK)
@@ -337,7 +325,7 @@ static int measure_parallel(clnet_ctx *ctx, clnet_device *const *devs, int ndevs
         clnet_parallel_timing(par, NULL, NULL, &reduce1, NULL);
         if (st == CLNET_OK) {
             out->devices = ndevs;
-            out->step_ms = median(times, reps);
+            out->step_ms = bench_median(times, reps);
             out->images_per_second = n / (out->step_ms * 1e-3);
             out->allreduce_ms = (reduce1 - reduce0) / reps;
         } else {

@@ -32,11 +32,22 @@ static const char *baseline_title(const report *r)
     return strcmp(r->baseline, "onednn") == 0 ? "oneDNN" : r->baseline;
 }
 
-static void markdown_device(const report *r, const clnet_device_info *dev, int batch,
-                            bool warm_up, int reps)
+/* "R timed reps", or with a minimum time "at least R timed reps and T ms". */
+static void print_reps(const bench_reps *rule)
 {
-    printf("%s**device %d: %s** (batch %d; %s%d timed rep%s", r->rows ? "\n" : "", dev->index,
-           dev->name, batch, warm_up ? "one warm-up, " : "", reps, reps == 1 ? "" : "s");
+    if (rule->min_ms > 0)
+        printf("at least %d timed rep%s and %g ms, at most %d", rule->reps,
+               rule->reps == 1 ? "" : "s", rule->min_ms, BENCH_MAX_REPS);
+    else
+        printf("%d timed rep%s", rule->reps, rule->reps == 1 ? "" : "s");
+}
+
+static void markdown_device(const report *r, const clnet_device_info *dev, int batch,
+                            bool warm_up, const bench_reps *rule)
+{
+    printf("%s**device %d: %s** (batch %d; %s", r->rows ? "\n" : "", dev->index, dev->name,
+           batch, warm_up ? "one warm-up, " : "");
+    print_reps(rule);
     if (r->baseline)
         printf("; %s on the host CPU with %d thread%s", baseline_title(r), r->baseline_threads,
                r->baseline_threads == 1 ? "" : "s");
@@ -47,19 +58,21 @@ static void markdown_device(const report *r, const clnet_device_info *dev, int b
     printf("\n|---|---|--:|--:|--:|--:|%s\n", r->baseline ? "--:|--:|--:|--:|" : "");
 }
 
-void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up, int reps)
+void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up,
+                   const bench_reps *rule)
 {
     if (r->ndevs < REPORT_MAX_DEVICES)
         r->devs[r->ndevs++] = *dev;
     if (r->format == REPORT_MARKDOWN)
-        markdown_device(r, dev, batch, warm_up, reps);
+        markdown_device(r, dev, batch, warm_up, rule);
     if (r->format != REPORT_TEXT) {
         fflush(stdout);
         return;
     }
-    printf("%sdevice %d: %s (batch %d; first call, %s%d timed rep%s)\n", r->rows ? "\n" : "",
-           dev->index, dev->name, batch, warm_up ? "one warm-up, " : "", reps,
-           reps == 1 ? "" : "s");
+    printf("%sdevice %d: %s (batch %d; first call, %s", r->rows ? "\n" : "", dev->index,
+           dev->name, batch, warm_up ? "one warm-up, " : "");
+    print_reps(rule);
+    printf(")\n");
     if (r->baseline)
         printf("baseline: %s on the host CPU with %d thread%s, timed the same way; "
                "ratio = clnet / %s\n", baseline_title(r), r->baseline_threads,

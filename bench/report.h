@@ -58,8 +58,10 @@ typedef struct report {
 /* Starts a report; `command` (the command line) is kept for JSON. With a
  * non-NULL `baseline` (its name, e.g. "onednn") the rows carry its columns. */
 void report_begin(report *r, report_format format, const char *command, const char *baseline);
-/* Starts the table of one device (text format only). */
-void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up, int reps);
+/* Starts the table of one device (text and Markdown), its heading saying
+ * how each row was timed: a warm-up or not, and `rule`'s repetitions. */
+void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up,
+                   const bench_reps *rule);
 void report_add(report *r, const report_row *row);
 void report_end(report *r);
 const char *report_status_name(row_status status);

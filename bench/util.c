@@ -160,6 +160,34 @@ clnet_ctx *bench_ctx_new(const char *cmd)
     return ctx;
 }
 
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof v[0], compare_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+bool bench_time_reps(const bench_reps *rule, bench_rep_fn rep, void *arg, bench_times *out)
+{
+    double times[BENCH_MAX_REPS], total_ms = 0.0;
+    int n = 0;
+    while (n < BENCH_MAX_REPS && (n < rule->reps || total_ms < rule->min_ms)) {
+        if (!rep(arg, &times[n]))
+            return false;
+        total_ms += times[n++];
+    }
+    out->reps = n;
+    out->ms = bench_median(times, n);
+    out->ms_min = times[0];
+    out->ms_max = times[n - 1];
+    return true;
+}
+
 double bench_now_ms(void)
 {
     struct timespec t;

@@ -6,8 +6,9 @@
 # the files hold, PNG bars), refuses figures measured at another batch or in
 # another pass (status 1, naming the difference), and rejects a file that is
 # not a results file (status 2), but reads a recipe results file from before
-# the schema (docs/results/) as its training figure. The files are written
-# here by the harness.
+# the schema (docs/results/) as its training figure; and that ops times as
+# many calls as --reps and --min-ms ask. The files are written here by the
+# harness.
 # usage: test_compare.sh CLNET_BENCH
 set -uo pipefail
 
@@ -41,6 +42,23 @@ for f in ops-ref ops-dev run-ref run-dev; do
     grep -q '"schema": "clnet-results-1"' "$tmp/$f.json" || fail "$f.json: wrong schema"
 done
 grep -q '"driver": ' "$tmp/ops-dev.json" || fail "ops --json names no driver"
+
+# Timed calls: at least --reps, more until they add up to --min-ms (default
+# 100; a call of these layers at batch 2 takes well under 50 ms), exactly R
+# with --min-ms 0, one on ref. reps_in FILE: each figure's reps.
+reps_in() {
+    grep -o '"reps": [0-9]*' "$1" | awk '{print $2}'
+}
+"$bench" ops --layer lenet5_conv2 --batch 2 --reps 2 --min-ms 0 --json --device 0 \
+    > "$tmp/exact.json" || fail "ops --min-ms 0"
+[[ $(reps_in "$tmp/exact.json") == 2 ]] ||
+    fail "ops --reps 2 --min-ms 0 timed $(reps_in "$tmp/exact.json") calls"
+for reps in $(reps_in "$tmp/ops-dev.json"); do
+    ((reps > 2)) || fail "ops --reps 2 stopped at $reps calls, short of 100 ms"
+done
+for reps in $(reps_in "$tmp/ops-ref.json"); do
+    ((reps == 1)) || fail "ops on ref timed $reps calls, not 1"
+done
 grep -q '"command": "clnet-bench ops --layer lenet5_conv1,lenet5_conv2 --batch 2 --reps 2 --json --device 0"' \
     "$tmp/ops-dev.json" || fail "ops --json: a figure's command is not the command line"
 
