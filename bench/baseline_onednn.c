@@ -1,7 +1,9 @@
 /* baseline_onednn.c - runs a layer of the `clnet-bench ops` suite on oneDNN
  * (host CPU, same process) so that clnet is reported next to a tuned CPU library. */
+#define _GNU_SOURCE /* sched_setaffinity, cpu_set_t */
 #include <math.h>
 #include <omp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +337,41 @@ int baseline_onednn_threads(const clnet_device_info *info)
     return host && info->compute_units > 0 ? (int)info->compute_units : omp_get_num_procs();
 }
 
+/* Pins OpenMP thread i of a team of `threads` to the i-th CPU the process
+ * may run on, as OMP_PROC_BIND does, after saving the calling thread's
+ * mask in *saved (for unpin_threads); false, pinning nothing, where the
+ * process may run on fewer CPUs. libgomp reuses its threads for oneDNN's
+ * teams of that size. Unbound, its two threads were found sharing one CPU
+ * of the 2-core VM for whole rows: oneDNN medians of 8 and 16 ms, a
+ * scheduler tick per primitive, for layers of 0.06-0.8 ms, in 1 to 3 of 6
+ * runs of four rows (none of 4 runs pinned). Only oneDNN's timing runs
+ * pinned: clnet's rows keep the main thread's own mask. */
+static bool pin_threads(int threads, cpu_set_t *saved)
+{
+    if (sched_getaffinity(0, sizeof *saved, saved) != 0 || CPU_COUNT(saved) < threads)
+        return false;
+    int cpus[CPU_SETSIZE], n = 0;
+    for (int c = 0; c < CPU_SETSIZE && n < threads; c++)
+        if (CPU_ISSET(c, saved))
+            cpus[n++] = c;
+    bool pinned = true;
+#pragma omp parallel num_threads(threads) reduction(&& : pinned)
+    {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpus[omp_get_thread_num()], &one);
+        pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+    return pinned;
+}
+
+/* The calling thread's mask back as pin_threads found it (its team's
+ * other threads stay pinned: only oneDNN's regions use them). */
+static void unpin_threads(const cpu_set_t *saved)
+{
+    sched_setaffinity(0, sizeof *saved, saved);
+}
+
 bool baseline_onednn_time(const bench_layer_setup *setup, baseline_pass pass, int threads,
                           const bench_reps *rule, baseline_timing *out, char *err,
                           size_t err_size)
@@ -347,6 +384,8 @@ bool baseline_onednn_time(const bench_layer_setup *setup, baseline_pass pass, in
     memset(out, 0, sizeof *out);
     /* oneDNN's OpenMP runtime sizes every parallel region by this. */
     omp_set_num_threads(threads);
+    cpu_set_t saved;
+    const bool pinned = pin_threads(threads, &saved);
     bool ok = check(&d, dnnl_engine_create(&d.engine, dnnl_cpu, 0), "dnnl_engine_create") &&
               check(&d, dnnl_stream_create(&d.stream, d.engine, dnnl_stream_default_flags),
                     "dnnl_stream_create") &&
@@ -364,5 +403,7 @@ bool baseline_onednn_time(const bench_layer_setup *setup, baseline_pass pass, in
         dnnl_stream_destroy(d.stream);
     if (d.engine)
         dnnl_engine_destroy(d.engine);
+    if (pinned)
+        unpin_threads(&saved);
     return ok;
 }
