@@ -64,8 +64,8 @@ bool bench_opt_value(bench_opts *o, const char *name, const char **value);
 /* The most timed repetitions a measuring subcommand accepts. */
 #define BENCH_MAX_REPS 1000
 
-/* How many timed repetitions a measurement takes: at least `reps`, then
- * more until their times add up to `min_ms`, never more than
+/* How many timed repetitions a measurement takes: at least `reps` (1 or
+ * more), then more until their times add up to `min_ms`, never more than
  * BENCH_MAX_REPS. */
 typedef struct bench_reps {
     int reps;

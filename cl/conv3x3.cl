@@ -121,7 +121,7 @@ __kernel void c3_pad(__global const float *x, int x_off, int x_bs, int c_n, int 
  * ms, pinned: LeNet-5's second layer (5 x 2 tiles) at batch 32
  * 0.051-0.053 -> 0.045-0.047, at batch 512 0.78-0.85 -> 0.70-0.71;
  * ResNet-20's 16 channels on 32x32 (2 x 8) at batch 128 1.67-1.75 ->
- * 1.61-1.69. C3_ZIPg_LO and _HI: lanes 0-7, or 8-15, of a and b in groups
+ * 1.56-1.69. C3_ZIPg_LO and _HI: lanes 0-7, or 8-15, of a and b in groups
  * of g, interleaved. */
 #define C3_TRANSPOSES
 #define C3_ZIP1_LO(a, b)                                                                   \
@@ -184,7 +184,12 @@ static inline __attribute__((always_inline)) void c3_store_row(floatKV row[TW],
     float16 t[TW];
 #if TW == 2
     C3_ZIP_STAGE(row, t, 1)
-#elif TW == 4
+#pragma unroll
+    for (int j = 0; j < 16; j++)
+        if (j < kcount)
+            vstore2(C3_PAIR(t[j / 8], j % 8), 0, dst + j * plane);
+#else
+#if TW == 4
     float16 u[TW];
     C3_ZIP_STAGE(row, u, 1)
     C3_ZIP_STAGE(u, t, 2)
@@ -194,12 +199,6 @@ static inline __attribute__((always_inline)) void c3_store_row(floatKV row[TW],
     C3_ZIP_STAGE(u, v, 2)
     C3_ZIP_STAGE(v, t, 4)
 #endif
-#if TW == 2
-#pragma unroll
-    for (int j = 0; j < 16; j++)
-        if (j < kcount)
-            vstore2(C3_PAIR(t[j / 8], j % 8), 0, dst + j * plane);
-#else
     float a[16 * TW];
 #pragma unroll
     for (int m = 0; m < TW; m++)
