@@ -306,14 +306,8 @@ static bool time_steps(onednn *d, step *steps, int nsteps, const bench_reps *rul
 {
     double ms;
     timed_steps timed = {.d = d, .steps = steps, .nsteps = nsteps};
-    bench_times t;
-    if (!run_steps(d, steps, nsteps, &ms) || !bench_time_reps(rule, run_timed, &timed, &t))
-        return false;
-    out->reps = t.reps;
-    out->ms = t.ms;
-    out->ms_min = t.ms_min;
-    out->ms_max = t.ms_max;
-    return true;
+    return run_steps(d, steps, nsteps, &ms) &&
+           bench_time_reps(rule, run_timed, &timed, &out->times);
 }
 
 /* "impl" or "impl_data + impl_weights". */

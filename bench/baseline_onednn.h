@@ -13,8 +13,7 @@ typedef enum baseline_pass {
 } baseline_pass;
 
 typedef struct baseline_timing {
-    int reps;
-    double ms, ms_min, ms_max;   /* median and range of the timed repetitions */
+    bench_times times;           /* median and range of the timed repetitions */
     char impl[160];              /* oneDNN's implementation(s), e.g. "brgconv:avx512_core" */
 } baseline_timing;
 

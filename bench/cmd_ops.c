@@ -405,10 +405,10 @@ static void baseline_layer(clnet_ctx *ctx, const clnet_device_info *info, const 
         return;
     }
     snprintf(text->impl, sizeof text->impl, "%s", t.impl);
-    row->baseline_ms = t.ms;
-    row->baseline_ms_min = t.ms_min;
-    row->baseline_ms_max = t.ms_max;
-    row->baseline_gflops = 2.0 * (double)row->macs / (t.ms * 1e-3) * 1e-9;
+    row->baseline_ms = t.times.ms;
+    row->baseline_ms_min = t.times.ms_min;
+    row->baseline_ms_max = t.times.ms_max;
+    row->baseline_gflops = 2.0 * (double)row->macs / (t.times.ms * 1e-3) * 1e-9;
     row->ratio = row->gflops / row->baseline_gflops;
 }
 #endif

@@ -53,6 +53,9 @@ reps_in() {
     > "$tmp/exact.json" || fail "ops --min-ms 0"
 [[ $(reps_in "$tmp/exact.json") == 2 ]] ||
     fail "ops --reps 2 --min-ms 0 timed $(reps_in "$tmp/exact.json") calls"
+for f in ops-dev ops-ref; do
+    [[ $(reps_in "$tmp/$f.json" | wc -l) -eq 2 ]] || fail "$f.json: not one reps count a layer"
+done
 for reps in $(reps_in "$tmp/ops-dev.json"); do
     ((reps > 2)) || fail "ops --reps 2 stopped at $reps calls, short of 100 ms"
 done
