@@ -31,6 +31,9 @@ static void on_build(void *user, const clnet_build_event *e)
         if (e->cache_dir)
             fprintf(stderr, "compiling up to %d OpenCL programs for %s (cached in %s)\n",
                     e->total, e->device, e->cache_dir);
+        else if (e->driver_caches)
+            fprintf(stderr, "compiling up to %d OpenCL programs for %s (cached by the "
+                    "driver)\n", e->total, e->device);
         else
             fprintf(stderr, "compiling up to %d OpenCL programs for %s (not cached: "
                     "CLNET_CACHE_DIR=off)\n", e->total, e->device);

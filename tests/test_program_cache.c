@@ -2,7 +2,9 @@
  * every program from it instead of compiling, corrupt or stale entries are
  * rebuilt with a warning, never trusted, an entry that crashes the driver
  * crashes one run, not every run, sources read from CLNET_CL_DIR are the
- * embedded ones, and the build observer hears of every build from source. */
+ * embedded ones, and the build observer hears of every build from source.
+ * By default nothing is stored on a driver that caches kernels itself
+ * (PoCL); the rest runs with CLNET_CACHE_STORE=always. */
 #include "testutil.h"
 #include "clnet/opencl.h"
 
@@ -341,6 +343,76 @@ static int check_odd_entries(const char *cache, const char *bin_dir, int n)
     return bad;
 }
 
+/* What the build observer saw of where programs go. */
+typedef struct store_events {
+    int ended, stored, driver_cached;
+} store_events;
+
+static void on_build_store(void *user, const clnet_build_event *e)
+{
+    store_events *s = user;
+    if (!e->done)
+        return;
+    s->ended++;
+    s->stored += e->cache_dir != NULL;
+    s->driver_cached += e->driver_caches;
+}
+
+/* CLNET_CACHE_STORE unset: a ReLU on the first device builds its program
+ * from source and stores it in `cache` unless the device is PoCL with its
+ * own kernel cache on, where the directory stays empty and the observer
+ * hears why. */
+static int check_default_store(const char *root)
+{
+    char cache[512];
+    snprintf(cache, sizeof cache, "%s/auto", root);
+    clnet_ctx *ctx = NULL;
+    if (clnet_ctx_new(&ctx) != CLNET_OK) {
+        printf("FAIL: clnet_ctx_new\n");
+        return 1;
+    }
+    store_events s = {0};
+    clnet_ctx_set_build_hook(ctx, on_build_store, &s);
+    clnet_device *devs[8];
+    int ndev = 0;
+    clnet_device_info info;
+    int rc = test_check_status(ctx, clnet_opencl_set_cache_dir(ctx, cache), "set_cache_dir");
+    if (rc == 0)
+        rc = test_open_devices(ctx, devs, 8, &ndev);
+    if (rc == 0)
+        rc = test_check_status(ctx, clnet_device_info_get(devs[0], &info), "device info");
+    int64_t shape[1] = {RELU_N};
+    static const float zeros[RELU_N];
+    clnet_tensor *tx = rc ? NULL : test_tensor(devs[0], 1, shape, zeros);
+    clnet_tensor *ty = rc ? NULL : test_tensor(devs[0], 1, shape, NULL);
+    if (rc == 0 && (!tx || !ty))
+        rc = 1;
+    clnet_op op = clnet_op_activation(CLNET_ACT_RELU, 0.0f);
+    if (rc == 0)
+        rc = test_check_status(ctx, clnet_op_run(devs[0], &op, 1, &tx, 1, &ty), "relu");
+    clnet_tensor_free(tx);
+    clnet_tensor_free(ty);
+    clnet_ctx_free(ctx);
+    if (rc)
+        return rc;
+    const char *pocl_cache = getenv("POCL_KERNEL_CACHE");
+    bool driver_caches = strcmp(info.platform, "Portable Computing Language") == 0 &&
+                         !(pocl_cache && strcmp(pocl_cache, "0") == 0);
+    printf("default store on %s (%s):\n", info.name,
+           driver_caches ? "the driver caches kernels itself" : "no driver cache");
+    char *files[MAX_FILES];
+    int nfiles = list_dir(cache, files);
+    int bad = s.ended < 1;
+    if (bad)
+        printf("FAIL: the ReLU built no program from source\n");
+    bad += expect(nfiles > 0 ? nfiles : 0, driver_caches ? 0 : s.ended, "entries stored") +
+           expect(s.stored, driver_caches ? 0 : s.ended, "builds reported stored") +
+           expect(s.driver_cached, driver_caches ? s.ended : 0,
+                  "builds reported cached by the driver");
+    free_names(files, nfiles > 0 ? nfiles : 0);
+    return bad;
+}
+
 static int run(const char *root)
 {
     char cache[512], bin_dir[512];
@@ -350,8 +422,14 @@ static int run(const char *root)
     int n = 0;
     float first[RELU_N], y[RELU_N];
 
-    printf("cold start (empty cache %s):\n", cache);
-    int rc = session(cache, bin_dir, &c, &n, first);
+    unsetenv("CLNET_CACHE_STORE");
+    int rc = check_default_store(root);
+    if (rc)
+        return rc;
+    /* From here on every program is stored (child sessions inherit it). */
+    setenv("CLNET_CACHE_STORE", "always", 1);
+    printf("cold start (empty cache %s, CLNET_CACHE_STORE=always):\n", cache);
+    rc = session(cache, bin_dir, &c, &n, first);
     if (rc)
         return rc;
     if (n < 4) {

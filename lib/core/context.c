@@ -74,6 +74,21 @@ static clnet_log_level default_log_level(void)
     return CLNET_LOG_WARN;
 }
 
+/* Whether CLNET_CACHE_STORE asks for every built program to be stored
+ * ("always") or leaves it to the driver ("auto", the default; see
+ * stores_binaries in cl_program.c). A value it does not know is reported. */
+static bool default_cache_store_always(void)
+{
+    const char *env = nonempty_env("CLNET_CACHE_STORE");
+    if (!env || strcmp(env, "auto") == 0)
+        return false;
+    if (strcmp(env, "always") == 0)
+        return true;
+    fprintf(stderr, "clnet warning: CLNET_CACHE_STORE=%s is not auto or always; "
+                    "using auto\n", env);
+    return false;
+}
+
 clnet_status clnet_ctx_create(clnet_ctx **out)
 {
     *out = NULL;
@@ -86,6 +101,7 @@ clnet_status clnet_ctx_create(clnet_ctx **out)
     }
     ctx->log_min = default_log_level();
     ctx->cache_dir = default_cache_dir();
+    ctx->cache_store_always = default_cache_store_always();
     ctx->binary_dir = dup_or_null(nonempty_env("CLNET_BINARY_DIR"));
     ctx->binary_dir_generation = 1;
     ctx->cl_source_dir = dup_or_null(nonempty_env("CLNET_CL_DIR"));

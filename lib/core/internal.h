@@ -106,6 +106,8 @@ struct clnet_ctx {
     clnet_build_fn build_fn;   /* NULL: nobody observes program builds */
     void *build_user;
     char *cache_dir;           /* NULL: program disk cache off */
+    bool cache_store_always;   /* $CLNET_CACHE_STORE=always: store built programs even where
+                                  the driver caches them itself (cl_program.c) */
     char *binary_dir;          /* non-NULL: binaries-only mode */
     unsigned binary_dir_generation; /* counts binary_dir's settings, from 1: a device
                                        checks the directory's manifest once per setting */

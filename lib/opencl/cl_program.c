@@ -269,6 +269,28 @@ static int programs_to_build(clnet_device *dev)
     return n;
 }
 
+/* Whether the device's driver keeps compiled kernels in a disk cache of
+ * its own and compiles every kernel of a program to hand out its binary:
+ * PoCL, unless POCL_KERNEL_CACHE=0 turns its cache off. There storing
+ * the binary took most of a cold start (lenet5's first `clnet-bench run`
+ * 83 s, 19 s without: PoCL compiles lazily, per kernel and work-group
+ * size, what a run launches) and saved 0.2 s on a warm one
+ * (bench/cold_start.sh, README.md "Start-up"). */
+static bool driver_caches(const clnet_device *dev)
+{
+    const char *pocl_cache = getenv("POCL_KERNEL_CACHE");
+    return strcmp(dev->info.platform, "Portable Computing Language") == 0 &&
+           !(pocl_cache && strcmp(pocl_cache, "0") == 0);
+}
+
+/* Whether a program built from source is stored in the disk cache: there
+ * is one, and the driver does not cache it itself or CLNET_CACHE_STORE
+ * says always. Entries already there are loaded either way. */
+static bool stores_binaries(const clnet_device *dev)
+{
+    return dev->ctx->cache_dir && (dev->ctx->cache_store_always || !driver_caches(dev));
+}
+
 /* Tells the context's build observer, if any, that program p is about to be
  * built from source (ms < 0) or was built (ok) in `ms`. Caller holds
  * ctx->lock. */
@@ -278,9 +300,12 @@ static void observe_build(clnet_device *dev, const clnet_cl_program *p, int tota
     clnet_ctx *ctx = dev->ctx;
     if (!ctx->build_fn)
         return;
+    bool stored = stores_binaries(dev);
     clnet_build_event event = {
         .device = dev->info.name, .program = p->name, .options = p->options,
-        .cache_dir = ctx->cache_dir, .index = clnet_cl(dev)->builds, .total = total,
+        .cache_dir = stored ? ctx->cache_dir : NULL,
+        .driver_caches = !stored && driver_caches(dev),
+        .index = clnet_cl(dev)->builds, .total = total,
         .done = ms >= 0, .ok = ok, .ms = ms >= 0 ? ms : 0,
     };
     ctx->build_fn(ctx->build_user, &event);
@@ -322,9 +347,8 @@ static clnet_status load_cached_or_build(clnet_device *dev, clnet_cl_program *p,
     observe_build(dev, p, total, false, -1);
     double t0 = clnet_now_ms();
     clnet_status st = build_source(dev, p->name, source, options, &p->program);
-    /* Storing is part of the wait: some drivers (PoCL) compile every kernel
-     * of the program when asked for its binary. */
-    if (st == CLNET_OK && ctx->cache_dir &&
+    /* Storing is part of the wait (see driver_caches). */
+    if (st == CLNET_OK && stores_binaries(dev) &&
         clnet_cl_binary_store(dev, ctx->cache_dir, &p->key, p->program, why, sizeof why) !=
             CLNET_OK)
         clnet_log(ctx, CLNET_LOG_WARN, "program %s: cannot write cache entry %s/%s: %s",

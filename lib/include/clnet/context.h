@@ -39,7 +39,10 @@ typedef void (*clnet_log_fn)(void *user, clnet_log_level level, const char *mess
  * context then holds only `ref`. On success *out owns a context that the
  * caller releases with clnet_ctx_free. Errors: CLNET_ERR_INVALID_ARGUMENT
  * (out is NULL), CLNET_ERR_HOST_MEMORY. Environment read here:
- * CLNET_CACHE_DIR (program cache directory; "off" disables it), CLNET_LOG
+ * CLNET_CACHE_DIR (program cache directory; "off" disables it),
+ * CLNET_CACHE_STORE ("auto", the default: built programs are not stored
+ * where the driver caches them itself, as PoCL does; "always": stored
+ * everywhere; see clnet/opencl.h), CLNET_LOG
  * (the lowest level the default log sink shows: debug, info, warning, the
  * default, or error),
  * CLNET_BINARY_DIR (binaries-only mode, see clnet/opencl.h), CLNET_CL_DIR
@@ -86,7 +89,9 @@ typedef struct clnet_build_event {
     const char *device;     /* the device's name */
     const char *program;    /* the cl/ file stem, e.g. "eltwise" */
     const char *options;    /* the build options clnet added ("" for none) */
-    const char *cache_dir;  /* where the binary is cached; NULL when the cache is off */
+    const char *cache_dir;  /* where clnet stores the binary; NULL when it does not */
+    bool driver_caches;     /* cache_dir is NULL because the driver keeps compiled kernels
+                               in its own disk cache (PoCL; see CLNET_CACHE_STORE) */
     int index;              /* 1 for the device's first build from source, then 2, ... */
     int total;              /* index - 1 + the program variants clnet may still ask for
                                that are neither built nor cached: an upper bound on the

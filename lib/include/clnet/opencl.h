@@ -58,7 +58,14 @@ clnet_status clnet_opencl_wrap(clnet_device *dev, cl_mem buffer, size_t offset_b
  * $CLNET_CACHE_DIR, else $XDG_CACHE_HOME/clnet, else $HOME/.cache/clnet.
  * Entries are keyed by source, build options, device name, driver version and
  * platform version; a corrupt or stale entry is rebuilt, never trusted.
- * Errors: CLNET_ERR_IO (cannot create the directory). */
+ * A program built from source is stored there unless the driver keeps
+ * compiled kernels in a disk cache of its own and would compile every
+ * kernel of the program to hand out its binary (PoCL, unless
+ * POCL_KERNEL_CACHE=0): there storing made a first start several times
+ * slower for little gain on later ones. CLNET_CACHE_STORE=always (read
+ * at clnet_ctx_new) stores there too; entries already in the directory
+ * are loaded either way. Errors: CLNET_ERR_IO (cannot create the
+ * directory). */
 clnet_status clnet_opencl_set_cache_dir(clnet_ctx *ctx, const char *dir);
 
 /* Switches the context to binaries-only mode: OpenCL programs are loaded only
