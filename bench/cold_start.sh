@@ -29,9 +29,9 @@ for model in "$@"; do
     for policy in always auto off; do
         rm -rf "$scratch/pocl" "$scratch/clnet"
         mkdir -p "$scratch/pocl" "$scratch/clnet"
-        clnet_dir=$scratch/clnet store=$policy
-        if [[ $policy == off ]]; then clnet_dir=off; store=auto; fi
-        row="| $model | $([[ $policy == off ]] && echo "CLNET_CACHE_DIR=off" || echo "CLNET_CACHE_STORE=$policy") |"
+        clnet_dir=$scratch/clnet store=$policy label=CLNET_CACHE_STORE=$policy
+        if [[ $policy == off ]]; then clnet_dir=off store=auto label=CLNET_CACHE_DIR=off; fi
+        row="| $model | $label |"
         for _ in cold warm warm2; do
             row+=" $(run_once "$scratch/pocl" "$clnet_dir" "$store" "$model") |"
         done

@@ -27,6 +27,8 @@ typedef struct clnet_cl_device {
     atomic_int uploads_in_flight; /* queued writes whose host block is not freed yet */
     clnet_cl_program *programs; /* built programs, guarded by ctx->lock */
     int builds;                 /* programs built from source, guarded by ctx->lock */
+    int build_total;            /* the builds announced to the build observer, counted once
+                                   (programs_to_build keys every variant); 0 until then */
     unsigned manifest_checked;  /* binaries-only mode: the ctx->binary_dir_generation whose
                                    manifest matched this device; 0 = none yet */
     /* Guarded by ctx->lock, NULL until first needed: the AUTO convolution
