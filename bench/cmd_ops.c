@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clnet/opencl.h"
 #include "provenance.h"
 #include "report.h"
 #ifdef BENCH_HAVE_ONEDNN
@@ -29,13 +30,14 @@ typedef struct ops_options {
     int min_ms;                 /* --min-ms: ... and more until they take this long */
     report_format format;
     bool onednn;                /* --baseline onednn */
+    bool floor;                 /* --floor */
 } ops_options;
 
 static void print_help(void)
 {
     printf("usage: clnet-bench ops [--layer NAME[,NAME...]] [--batch B] [--device D | --all-devices]\n"
            "                       [--pass forward|backward|both] [--reps R] [--min-ms T]\n"
-           "                       [--baseline onednn] [--csv | --json | --markdown]\n\n"
+           "                       [--baseline onednn] [--floor] [--csv | --json | --markdown]\n\n"
            "Times the forward pass of the standard layer suite (NCHW, float32, random\n"
            "data from a fixed seed), and with --pass its backward pass: the gradients\n"
            "with respect to the input and the weights, queued together as one call\n"
@@ -66,6 +68,16 @@ static void print_help(void)
            "                  the same way (layout conversions not timed), then idle 50 ms\n"
            "                  so that its threads sleep before clnet's next row; adds its\n"
            "                  time, GFLOP/s and the ratio clnet/oneDNN" ONEDNN_HELP "\n"
+           "  --floor         measure each OpenCL device's launch round trip (an empty\n"
+           "                  kernel, launched and waited for) and multiply-add peak\n"
+           "                  (clnet_opencl_measure_limits, about half a second) before\n"
+           "                  its rows, and add each row's floor, less than which no\n"
+           "                  clnet run can take: the round trip plus the row's FLOP at\n"
+           "                  the peak, counting only the taps inside the input, and a\n"
+           "                  quarter of them for 3x3 convolutions of stride 1 without\n"
+           "                  groups (Winograd F(4x4, 3x3) multiplies 36 times for 144\n"
+           "                  direct products); with a baseline also the best ratio, the\n"
+           "                  baseline's time over the floor\n"
            "  --csv           CSV rows instead of a table\n"
            "  --json          one results object (docs/results/README.md): the rows as\n"
            "                  \"figures\" with the conditions they were measured under,\n"
@@ -97,6 +109,8 @@ static int parse_option(bench_opts *o, ops_options *opt)
         opt->format = REPORT_JSON;
     } else if (bench_opt_flag(o, "--markdown")) {
         opt->format = REPORT_MARKDOWN;
+    } else if (bench_opt_flag(o, "--floor")) {
+        opt->floor = true;
     } else if (bench_opt_value(o, "--baseline", &v)) {
         if (v && strcmp(v, "onednn") != 0)
             return bench_usage_error(o->cmd, "unknown baseline '%s' (known: onednn)", v);
@@ -429,6 +443,67 @@ static void settle_after_baseline(void)
 }
 #endif
 
+/* Over the outputs along one axis of `in` inputs, the window taps that
+ * fall inside them (not in the padding). */
+static double taps_inside(int in, int kernel, int stride, int pad)
+{
+    int out = (in + 2 * pad - kernel) / stride + 1;
+    double taps = 0.0;
+    for (int o = 0; o < out; o++)
+        for (int k = 0; k < kernel; k++)
+            taps += o * stride - pad + k >= 0 && o * stride - pad + k < in;
+    return taps;
+}
+
+/* The share of the layer's multiply-adds (every tap of every window, as
+ * `macs` counts them) that the cheapest algorithm clnet could have for it
+ * performs, the least of: those of the taps inside the input (a product
+ * with padding need not be made); for 3x3 convolutions of stride 1 without
+ * groups a quarter, as Winograd F(4x4, 3x3) multiplies 36 times for the
+ * 144 products of 16 outputs' taps (its transforms' additions on top). The
+ * gradients make the same products as the forward pass. */
+static double least_mac_share(const bench_layer *layer)
+{
+    if (layer->linear)
+        return 1.0;
+    int out_h = (layer->h + 2 * layer->pad - layer->kernel) / layer->stride + 1;
+    int out_w = (layer->w + 2 * layer->pad - layer->kernel) / layer->stride + 1;
+    double inside = taps_inside(layer->h, layer->kernel, layer->stride, layer->pad) *
+                    taps_inside(layer->w, layer->kernel, layer->stride, layer->pad) /
+                    ((double)out_h * out_w * layer->kernel * layer->kernel);
+    bool winograd = layer->kernel == 3 && layer->stride == 1 && layer->groups == 1;
+    return winograd && inside > 0.25 ? 0.25 : inside;
+}
+
+/* The row's floor from the device's limits (report.h). */
+static void set_floor(report_row *row, const bench_layer *layer,
+                      const clnet_opencl_limits *limits)
+{
+    row->floor_ok = limits && row->status == ROW_OK;
+    if (!row->floor_ok)
+        return;
+    double flop = 2.0 * (double)row->macs * least_mac_share(layer);
+    row->floor_ms = limits->launch_ms + flop / (limits->fma_gflops * 1e6);
+    row->best_ratio = row->baseline_ok ? row->baseline_ms / row->floor_ms : 0.0;
+}
+
+/* The device's limits for --floor, or NULL (not asked for, not OpenCL, or
+ * the measurement failed, which is said on stderr and leaves the rows
+ * without a floor). */
+static const clnet_opencl_limits *measure_limits(clnet_device *dev, const clnet_device_info *info,
+                                                 const ops_options *opt,
+                                                 clnet_opencl_limits *limits)
+{
+    if (!opt->floor || info->kind != CLNET_DEVICE_OPENCL)
+        return NULL;
+    clnet_status st = clnet_opencl_measure_limits(dev, limits);
+    if (st == CLNET_OK)
+        return limits;
+    fprintf(stderr, "clnet-bench ops: measuring the limits of device %d (%s) failed: %s: %s\n",
+            info->index, info->name, clnet_status_str(st), clnet_last_error(clnet_device_ctx(dev)));
+    return NULL;
+}
+
 /* Runs the selected layers on one device; returns false if any failed. */
 static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
 {
@@ -443,8 +518,11 @@ static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
     rep->baseline_threads = baseline_onednn_threads(&info);
 #endif
     const bench_reps rule = reps_rule(opt, &info);
-    report_device(rep, &info, opt->batch, !ref, &rule);
-    bool ok = true;
+    clnet_opencl_limits limits_buf;
+    const clnet_opencl_limits *limits = measure_limits(dev, &info, opt, &limits_buf);
+    report_device(rep, &info, opt->batch, !ref, &rule, limits);
+    /* a floor asked for and not measured on an OpenCL device fails the run */
+    bool ok = !(opt->floor && !limits && info.kind == CLNET_DEVICE_OPENCL);
     for (int i = 0; i < bench_layer_count; i++) {
         const bench_layer *layer = &bench_layers[i];
         if (!layer_chosen(opt, layer->name))
@@ -463,6 +541,7 @@ static bool bench_device(clnet_device *dev, const ops_options *opt, report *rep)
                 settle_after_baseline();
             }
 #endif
+            set_floor(&row, layer, limits);
             if (row.status == ROW_FAILED) {
                 fprintf(stderr, "clnet-bench ops: %s %s on device %d (%s) failed: %s\n",
                         layer->name, row.pass, info.index, info.name, row.note);
@@ -529,7 +608,7 @@ int bench_cmd_ops(int argc, char **argv)
     rc = select_devices(ctx, &opt, devs, 64, &ndevs);
     if (rc == BENCH_EXIT_OK) {
         report rep;
-        report_begin(&rep, opt.format, command, opt.onednn ? "onednn" : NULL);
+        report_begin(&rep, opt.format, command, opt.onednn ? "onednn" : NULL, opt.floor);
         for (int i = 0; i < ndevs; i++)
             if (!bench_device(devs[i], &opt, &rep))
                 rc = BENCH_EXIT_FAIL;

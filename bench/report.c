@@ -7,9 +7,12 @@
 #include "provenance.h"
 #include "report.h"
 
-void report_begin(report *r, report_format format, const char *command, const char *baseline)
+void report_begin(report *r, report_format format, const char *command, const char *baseline,
+                  bool floor)
 {
     r->format = format;
+    r->floor = floor;
+    r->limits_ok = false;
     r->rows = 0;
     r->command = command;
     r->ndevs = 0;
@@ -19,9 +22,11 @@ void report_begin(report *r, report_format format, const char *command, const ch
         printf("{\"figures\": [");
     } else if (format == REPORT_CSV) {
         printf("layer,batch,pass,device,device_index,status,gflop,reps,ms,ms_min,ms_max,"
-               "first_call_ms,gflops,note%s\n",
+               "first_call_ms,gflops,note%s%s%s\n",
                baseline ? ",baseline,baseline_ms,baseline_ms_min,baseline_ms_max,"
-                          "baseline_gflops,ratio,baseline_impl,baseline_note" : "");
+                          "baseline_gflops,ratio,baseline_impl,baseline_note" : "",
+               floor ? ",floor_ms,launch_ms,fma_gflops" : "",
+               floor && baseline ? ",best_ratio" : "");
     }
     fflush(stdout);
 }
@@ -30,6 +35,19 @@ void report_begin(report *r, report_format format, const char *command, const ch
 static const char *baseline_title(const report *r)
 {
     return strcmp(r->baseline, "onednn") == 0 ? "oneDNN" : r->baseline;
+}
+
+/* The floor's definition with the device's measured limits, or why there
+ * are none. */
+static void print_limits(const report *r)
+{
+    if (r->limits_ok)
+        printf("floor = launch round trip %.4f ms + the FLOP of the taps inside the input "
+               "(a quarter for Winograd's 3x3 layers) at %.1f GFLOP/s (multiply-add peak, "
+               "float%d), both measured before the rows", r->limits.launch_ms,
+               r->limits.fma_gflops, r->limits.fma_width);
+    else
+        printf("no floor: limits are measured on OpenCL devices only");
 }
 
 /* "R timed reps", or with a minimum time "at least R timed reps and T ms". */
@@ -51,16 +69,28 @@ static void markdown_device(const report *r, const clnet_device_info *dev, int b
     if (r->baseline)
         printf("; %s on the host CPU with %d thread%s", baseline_title(r), r->baseline_threads,
                r->baseline_threads == 1 ? "" : "s");
+    if (r->floor) {
+        printf("; ");
+        print_limits(r);
+    }
     printf(")\n\n| layer | pass | GFLOP | clnet ms | min-max ms | clnet GFLOP/s |");
     if (r->baseline)
         printf(" %s ms | %s min-max ms | %s GFLOP/s | clnet / %s |", baseline_title(r),
                baseline_title(r), baseline_title(r), baseline_title(r));
-    printf("\n|---|---|--:|--:|--:|--:|%s\n", r->baseline ? "--:|--:|--:|--:|" : "");
+    if (r->floor)
+        printf(" floor ms |");
+    if (r->floor && r->baseline)
+        printf(" best clnet / %s |", baseline_title(r));
+    printf("\n|---|---|--:|--:|--:|--:|%s%s%s\n", r->baseline ? "--:|--:|--:|--:|" : "",
+           r->floor ? "--:|" : "", r->floor && r->baseline ? "--:|" : "");
 }
 
 void report_device(report *r, const clnet_device_info *dev, int batch, bool warm_up,
-                   const bench_reps *rule)
+                   const bench_reps *rule, const clnet_opencl_limits *limits)
 {
+    r->limits_ok = limits != NULL;
+    if (limits)
+        r->limits = *limits;
     if (r->ndevs < REPORT_MAX_DEVICES)
         r->devs[r->ndevs++] = *dev;
     if (r->format == REPORT_MARKDOWN)
@@ -77,10 +107,18 @@ void report_device(report *r, const clnet_device_info *dev, int batch, bool warm
         printf("baseline: %s on the host CPU with %d thread%s, timed the same way; "
                "ratio = clnet / %s\n", baseline_title(r), r->baseline_threads,
                r->baseline_threads == 1 ? "" : "s", baseline_title(r));
+    if (r->floor) {
+        print_limits(r);
+        printf("%s\n", r->baseline && r->limits_ok ? "; best = base ms / floor ms, the most ratio can reach" : "");
+    }
     printf("%-20s %-8s %9s %10s %10s %21s %9s", "layer", "pass", "MFLOP", "first ms", "median ms",
            "min-max ms", "GFLOP/s");
     if (r->baseline)
         printf(" %10s %9s %7s", "base ms", "base GF/s", "ratio");
+    if (r->floor)
+        printf(" %9s", "floor ms");
+    if (r->floor && r->baseline)
+        printf(" %7s", "best");
     printf("\n");
     fflush(stdout);
 }
@@ -97,7 +135,11 @@ static void text_row(const report *r, const report_row *row)
     printf("%10.2f %10.3f %21s %9.2f", row->first_ms, row->ms, range, row->gflops);
     if (r->baseline && row->baseline_ok)
         printf(" %10.3f %9.2f %7.3f", row->baseline_ms, row->baseline_gflops, row->ratio);
-    else if (r->baseline)
+    if (r->floor && row->floor_ok)
+        printf(" %9.3f", row->floor_ms);
+    if (r->floor && row->floor_ok && r->baseline && row->baseline_ok)
+        printf(" %7.3f", row->best_ratio);
+    if (r->baseline && !row->baseline_ok)
         printf(" %s: %s", baseline_title(r), row->baseline_note);
     printf("\n");
 }
@@ -106,7 +148,9 @@ static void markdown_row(const report *r, const report_row *row)
 {
     printf("| %s | %s | %.3f |", row->layer, row->pass, 2.0 * (double)row->macs * 1e-9);
     if (row->status != ROW_OK) {
-        printf(" %s |%s\n", report_status_name(row->status), r->baseline ? " | | | | | |" : " | |");
+        printf(" %s | | |%s%s%s\n", report_status_name(row->status),
+               r->baseline ? " | | | |" : "", r->floor ? " |" : "",
+               r->floor && r->baseline ? " |" : "");
         return;
     }
     printf(" %.3f | %.3f-%.3f | %.1f |", row->ms, row->ms_min, row->ms_max, row->gflops);
@@ -115,6 +159,14 @@ static void markdown_row(const report *r, const report_row *row)
                row->baseline_ms_max, row->baseline_gflops, row->ratio);
     else if (r->baseline)
         printf(" failed | | | |");
+    if (r->floor && row->floor_ok)
+        printf(" %.3f |", row->floor_ms);
+    else if (r->floor)
+        printf(" |");
+    if (r->floor && r->baseline && row->floor_ok && row->baseline_ok)
+        printf(" %.3f |", row->best_ratio);
+    else if (r->floor && r->baseline)
+        printf(" |");
     printf("\n");
 }
 
@@ -134,6 +186,31 @@ static void baseline_number(const report *r, const report_row *row, double v, co
         printf(fmt, v);
     else if (r->format == REPORT_JSON)
         printf("null");
+}
+
+/* A floor number: null (JSON) or empty (CSV) where the device has none,
+ * and best_ratio also where the baseline was not timed. */
+static void floor_number(const report *r, const report_row *row, bool needs_baseline, double v,
+                         const char *fmt)
+{
+    if (row->status == ROW_OK && row->floor_ok && (!needs_baseline || row->baseline_ok))
+        printf(fmt, v);
+    else if (r->format == REPORT_JSON)
+        printf("null");
+}
+
+static void json_floor(const report *r, const report_row *row)
+{
+    printf(", \"floor_ms\": ");
+    floor_number(r, row, false, row->floor_ms, "%.4f");
+    printf(", \"launch_ms\": ");
+    floor_number(r, row, false, r->limits.launch_ms, "%.4f");
+    printf(", \"fma_gflops\": ");
+    floor_number(r, row, false, r->limits.fma_gflops, "%.1f");
+    if (r->baseline) {
+        printf(", \"best_ratio\": ");
+        floor_number(r, row, true, row->best_ratio, "%.4f");
+    }
 }
 
 static void json_baseline(const report *r, const report_row *row)
@@ -184,6 +261,8 @@ static void json_row(const report *r, const report_row *row)
     bench_json_string(stdout, row->note);
     if (r->baseline)
         json_baseline(r, row);
+    if (r->floor)
+        json_floor(r, row);
     printf("}");
 }
 
@@ -220,6 +299,18 @@ static void csv_row(const report *r, const report_row *row)
         bench_csv_field(stdout, row->baseline_impl ? row->baseline_impl : "");
         printf(",");
         bench_csv_field(stdout, row->baseline_note ? row->baseline_note : "");
+    }
+    if (r->floor) {
+        printf(",");
+        floor_number(r, row, false, row->floor_ms, "%.4f");
+        printf(",");
+        floor_number(r, row, false, r->limits.launch_ms, "%.4f");
+        printf(",");
+        floor_number(r, row, false, r->limits.fma_gflops, "%.1f");
+    }
+    if (r->floor && r->baseline) {
+        printf(",");
+        floor_number(r, row, true, row->best_ratio, "%.4f");
     }
     printf("\n");
 }

@@ -7,8 +7,9 @@
 # another pass (status 1, naming the difference), and rejects a file that is
 # not a results file (status 2), but reads a recipe results file from before
 # the schema (docs/results/) as its training figure; and that ops times as
-# many calls as --reps and --min-ms ask. The files are written here by the
-# harness.
+# many calls as --reps and --min-ms ask, and that --floor adds each row's
+# floor, computed from the device's measured limits. The files are written
+# here by the harness.
 # usage: test_compare.sh CLNET_BENCH
 set -uo pipefail
 
@@ -64,6 +65,26 @@ for reps in $(reps_in "$tmp/ops-ref.json"); do
 done
 grep -q '"command": "clnet-bench ops --layer lenet5_conv1,lenet5_conv2 --batch 2 --reps 2 --json --device 0"' \
     "$tmp/ops-dev.json" || fail "ops --json: a figure's command is not the command line"
+
+# --floor: each row's floor is the device's measured launch round trip plus
+# the row's FLOP at its measured multiply-add peak (lenet5_conv2: 5x5, all
+# its FLOP), in every format.
+"$bench" ops --layer lenet5_conv2 --batch 2 --reps 2 --min-ms 0 --floor --json --device 0 \
+    > "$tmp/floor.json" || fail "ops --floor --json"
+key() {
+    grep -o "\"$2\": [0-9.e+-]*" "$1" | head -1 | awk '{print $2}'
+}
+awk -v f="$(key "$tmp/floor.json" floor_ms)" -v l="$(key "$tmp/floor.json" launch_ms)" \
+    -v p="$(key "$tmp/floor.json" fma_gflops)" -v g="$(key "$tmp/floor.json" gflop)" \
+    'BEGIN { d = f - (l + g / p * 1e3); exit !(l > 0 && p > 0 && f > 0 && d * d < 2e-4 ^ 2) }' ||
+    fail "ops --floor: floor_ms is not launch_ms + gflop at fma_gflops ($(grep -o '"floor_ms.*' "$tmp/floor.json"))"
+"$bench" ops --layer lenet5_conv2 --batch 2 --reps 2 --min-ms 0 --floor --csv --device 0 \
+    > "$tmp/floor.csv" || fail "ops --floor --csv"
+head -1 "$tmp/floor.csv" | grep -q ',floor_ms,launch_ms,fma_gflops$' ||
+    fail "ops --floor --csv: no floor columns"
+"$bench" ops --layer lenet5_conv2 --batch 2 --reps 2 --min-ms 0 --floor --device ref \
+    > "$tmp/floor-ref.txt" || fail "ops --floor on ref"
+grep -q 'no floor' "$tmp/floor-ref.txt" || fail "ops --floor on ref does not say it has no floor"
 
 # The value of a figure's key in a file written by run --json (one figure,
 # the last object).

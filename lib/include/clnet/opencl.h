@@ -91,6 +91,32 @@ clnet_status clnet_opencl_use_binaries(clnet_ctx *ctx, const char *dir);
  * clnet_last_error), CLNET_ERR_IO. */
 clnet_status clnet_opencl_compile_all(clnet_device *dev, const char *dir, int *nprograms);
 
+/* What bounds every op on an OpenCL device from below, as
+ * clnet_opencl_measure_limits measured it. */
+typedef struct clnet_opencl_limits {
+    double launch_ms;    /* median wall time, over 200 launches after 10 untimed, of
+                            enqueueing an empty kernel and waiting for it (clFinish), the
+                            least over grids of 1, 4, 16 and 64 work-groups of one item
+                            per compute unit: an op's least cost */
+    double fma_gflops;   /* the fastest float multiply-add rate (2 FLOP each) of kernels
+                            running independent chains of them on every compute unit, at
+                            vector widths 1, 4, 8 and 16, each the best of 3 runs of at
+                            least 20 ms less launch_ms */
+    int fma_width;       /* the vector width that reached fma_gflops */
+} clnet_opencl_limits;
+
+/* Measures `dev`'s launch round trip and multiply-add peak into *out: no
+ * op of n FLOP can take less than launch_ms + n / fma_gflops there (what
+ * `clnet-bench ops --floor` prints beside each layer). Takes about half a
+ * second on a CPU (the probe kernels are built on the first call, like any
+ * program); work already queued on the device's queue (an adopted one's
+ * included) is waited for first. Timing is wall clock: a busy machine
+ * gives a longer launch and a lower peak. Errors:
+ * CLNET_ERR_INVALID_ARGUMENT (NULL arguments, not an opened OpenCL
+ * device), CLNET_ERR_BUILD, an OpenCL-band status (log in
+ * clnet_last_error). */
+clnet_status clnet_opencl_measure_limits(clnet_device *dev, clnet_opencl_limits *out);
+
 /* One convolution algorithm as measured by clnet_opencl_tune_conv. */
 typedef struct clnet_opencl_tune_result {
     clnet_conv_algo algo;
