@@ -10,6 +10,16 @@
  * dividing a flat index saves a division per element, which on PoCL made
  * ReLU four times slower. */
 
+/* The kernels of 16 elements a work-item (name suffix "16") are the
+ * exception: a 1-D grid of the `vectors` vectors of the batch, padded to
+ * whole work-groups of one size (clnet_cl_launch_padded), so that PoCL
+ * compiles each once and not once a shape; `per_image` vectors an image. A
+ * division per 16 elements is cheap where one per element was not.
+ * VECTOR_AT declares the work-item's image n and first element i, and
+ * returns from a work-item of the padding. */
+#define VECTOR_ARGS int per_image, int vectors
+#define VECTOR_AT(n, i)                                                             const int v_ = get_global_id(0);                                                if (v_ >= vectors)                                                                  return;                                                                     const int n = v_ / per_image, i = (v_ - n * per_image) * 16
+
 /* One kernel per function of CLNET_ACTIVATIONS (common.clh), so each
  * compiles to straight-line code without a per-element switch. Grid
  * (image, N); `alpha` is used by leaky ReLU only. */
@@ -26,12 +36,13 @@ CLNET_ACTIVATIONS(ACTIVATION_KERNEL)
 
 /* The same on images of a multiple of 16 elements, 16 per work-item (CPU
  * drivers such as PoCL do not vectorise a scalar work-item): act_<name>16,
- * grid (image / 16, N). */
+ * per_image = image / 16. */
 #define ACTIVATION_KERNEL16(name, expr, slope)                                   \
     __kernel void act_##name##16(__global const float *x, int x_off, int x_bs,  \
-                                 __global float *y, int y_off, int y_bs, float alpha) \
+                                 __global float *y, int y_off, int y_bs, float alpha, \
+                                 VECTOR_ARGS)                                   \
     {                                                                           \
-        int i = get_global_id(0) * 16, n = get_global_id(1);                    \
+        VECTOR_AT(n, i);                                                        \
         float16 v = vload16(0, x + x_off + n * x_bs + i);                       \
         vstore16((expr), 0, y + y_off + n * y_bs + i);                          \
     }
@@ -55,7 +66,7 @@ CLNET_ACTIVATIONS(ACTIVATION_KERNEL16)
 
 CLNET_ACTIVATIONS(ACTIVATION_BACKWARD_KERNEL)
 
-/* The gradient 16 elements per work-item, grid (image / 16, N) or the
+/* The gradient 16 elements per work-item, per_image = image / 16 or the
  * batch as one image (cl_eltwise.c), for the functions whose slope has a
  * vector form: the ReLU family's (the left one at a kink; a NaN x passed
  * on by KINKED) and the smooth functions' of common.clh, which carry a NaN
@@ -64,9 +75,9 @@ CLNET_ACTIVATIONS(ACTIVATION_BACKWARD_KERNEL)
     __kernel void act_##name##_backward16(__global const float *x, int x_off, int x_bs,    \
                                           __global const float *dy, int dy_off, int dy_bs, \
                                           __global float *dx, int dx_off, int dx_bs,       \
-                                          float alpha)                                     \
+                                          float alpha, VECTOR_ARGS)                        \
     {                                                                                      \
-        int i = get_global_id(0) * 16, n = get_global_id(1);                               \
+        VECTOR_AT(n, i);                                                                   \
         float16 v = vload16(0, x + x_off + n * x_bs + i);                                  \
         vstore16(vload16(0, dy + dy_off + n * dy_bs + i) * (slope16), 0,                   \
                  dx + dx_off + n * dx_bs + i);                                             \
@@ -133,13 +144,14 @@ BINARY_KERNEL(add, +)
 BINARY_KERNEL(mul, *)
 
 /* binary_<name> of same-shaped a and b on images of a multiple of 16
- * elements, 16 per work-item, grid (image / 16, N). */
+ * elements, 16 per work-item, per_image = image / 16. */
 #define BINARY_KERNEL16(name, op)                                                \
     __kernel void binary_##name##16(__global const float *a, int a_off, int a_bs, \
                                     __global const float *b, int b_off, int b_bs, \
-                                    __global float *y, int y_off, int y_bs)     \
+                                    __global float *y, int y_off, int y_bs,     \
+                                    VECTOR_ARGS)                                \
     {                                                                           \
-        int i = get_global_id(0) * 16, n = get_global_id(1);                    \
+        VECTOR_AT(n, i);                                                        \
         vstore16(vload16(0, a + a_off + n * a_bs + i) op                        \
                      vload16(0, b + b_off + n * b_bs + i),                      \
                  0, y + y_off + n * y_bs + i);                                  \
@@ -170,11 +182,11 @@ __kernel void copy_block(__global const float *x, int x_off, int x_bs,
 }
 
 /* copy_block on images of a multiple of 16 elements, 16 per work-item,
- * grid (image of x / 16, N). */
+ * per_image = image of x / 16. */
 __kernel void copy_block16(__global const float *x, int x_off, int x_bs,
-                           __global float *y, int y_off, int y_bs, int y_start)
+                           __global float *y, int y_off, int y_bs, int y_start, VECTOR_ARGS)
 {
-    int i = get_global_id(0) * 16, n = get_global_id(1);
+    VECTOR_AT(n, i);
     vstore16(vload16(0, x + x_off + n * x_bs + i), 0, y + y_off + n * y_bs + y_start + i);
 }
 

@@ -26,22 +26,29 @@ inline float2 bn_affine(float gamma, float beta, float mean, float var, float ep
 
 /* The arguments of the three batchnorm kernels (cl_norm.c picks one by the
  * plane's size): x, y, the per-channel vectors, the residual r (read with
- * has_r), the shape and the fused activation (act_fn -1 for none). */
+ * has_r), the shape, the fused activation (act_fn -1 for none), and the
+ * work-items that are not padding (`items`: batchnorm16's and
+ * batchnorm_flat's 1-D grids are padded to whole work-groups of one size,
+ * clnet_cl_launch_padded, so that PoCL compiles them once, not once a
+ * shape). */
 #define BN_APPLY_ARGS                                                                      \
     __global const float *x, int x_off, int x_bs, __global float *y, int y_off, int y_bs,  \
         __global const float *mean, int mean_off, int mean_step, __global const float *var, \
         int var_off, int var_step, __global const float *gamma, int gamma_off,             \
         int gamma_step, __global const float *beta, int beta_off, int beta_step,           \
         __global const float *r, int r_off, int r_bs, int has_r, int channels,             \
-        int spatial, float eps, int act_fn, float act_alpha
+        int spatial, float eps, int act_fn, float act_alpha, int items
 
 /* batchnorm on planes under 16 elements: an image's C x spatial elements in
- * one run, 16 per work-item (grid: (ceil(C * spatial / 16), N)), each lane
+ * one run, 16 per work-item (items: ceil(C * spatial / 16) an image), each lane
  * with its channel's scale and shift (worked out once per channel the
  * block meets); the image's last partial block one element at a time. */
 __kernel void batchnorm_flat(BN_APPLY_ARGS)
 {
-    const int j0 = get_global_id(0) * 16, n = get_global_id(1);
+    const int blocks = (channels * spatial + 15) / 16, item = get_global_id(0);
+    if (item >= items)
+        return;
+    const int n = item / blocks, j0 = (item - n * blocks) * 16;
     const int count = min(16, channels * spatial - j0);
     __global const float *px = x + x_off + n * x_bs + j0;
     __global const float *pr = r + r_off + n * r_bs + j0;
@@ -77,8 +84,10 @@ __kernel void batchnorm_flat(BN_APPLY_ARGS)
  * scalar work-item is not vectorised by CPU drivers such as PoCL). */
 __kernel void batchnorm16(BN_APPLY_ARGS)
 {
-    int s = get_global_id(0) * 16, c = get_global_id(1), n = get_global_id(2);
-    int i = c * spatial + s;
+    const int per_image = channels * spatial / 16, item = get_global_id(0);
+    if (item >= items)
+        return;
+    const int n = item / per_image, i = (item - n * per_image) * 16, c = i / spatial;
     const float2 affine = BN_AFFINE(c);
     float16 v = affine.x * vload16(0, x + x_off + n * x_bs + i) + affine.y;
     if (has_r)

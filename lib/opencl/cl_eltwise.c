@@ -25,6 +25,24 @@ static clnet_status launch(clnet_device *dev, const char *name, int nargs,
     return clnet_cl_launch_program(dev, "eltwise", name, nargs, args, dims, global);
 }
 
+/* Launches kernel `name` of cl/eltwise.cl, one of 16 elements a
+ * work-item, over the vectors of `grid` (see vector_grid) as one padded
+ * 1-D grid: its arguments `args`, then VECTOR_ARGS (vectors an image, and
+ * in all). */
+static clnet_status launch16(clnet_device *dev, const char *name, int nargs,
+                             const clnet_cl_arg *args, const size_t grid[2])
+{
+    clnet_cl_arg all[16];
+    if (nargs + 2 > (int)(sizeof all / sizeof all[0]))
+        return clnet_fail(dev->ctx, CLNET_ERR_INTERNAL, "%s: %d arguments", name, nargs);
+    cl_int per_image = (cl_int)grid[0], vectors = (cl_int)(grid[0] * grid[1]);
+    for (int i = 0; i < nargs; i++)
+        all[i] = args[i];
+    all[nargs] = CLNET_CL_ARG(per_image);
+    all[nargs + 1] = CLNET_CL_ARG(vectors);
+    return clnet_cl_launch_padded(dev, "eltwise", name, nargs + 2, all, grid[0] * grid[1]);
+}
+
 /* Grid (image, N) over a tensor's images. */
 static void image_grid(const clnet_tensor *t, size_t grid[2])
 {
@@ -104,8 +122,11 @@ clnet_status clnet_cl_activation(clnet_device *dev, const clnet_act_params *p,
     if (!vec)
         image_grid(y, grid);
     char name[64];
-    return launch(dev, activation_kernel(p->fn, vec ? "16" : "", name, sizeof name), NARGS(args),
-                  args, 2, grid);
+    if (vec)
+        return launch16(dev, activation_kernel(p->fn, "16", name, sizeof name), NARGS(args), args,
+                        grid);
+    return launch(dev, activation_kernel(p->fn, "", name, sizeof name), NARGS(args), args, 2,
+                  grid);
 }
 
 /* dx = dy * f'(x); dx may be dy. */
@@ -125,9 +146,11 @@ static clnet_status run_activation_backward(clnet_device *dev, const clnet_act_p
     if (!vec)
         image_grid(dx, grid);
     char name[64];
-    return launch(dev, activation_kernel(p->fn, vec ? "_backward16" : "_backward", name,
-                                         sizeof name),
-                  NARGS(args), args, 2, grid);
+    if (vec)
+        return launch16(dev, activation_kernel(p->fn, "_backward16", name, sizeof name),
+                        NARGS(args), args, grid);
+    return launch(dev, activation_kernel(p->fn, "_backward", name, sizeof name), NARGS(args),
+                  args, 2, grid);
 }
 
 /* Copies each image of x into y's image, starting `start` elements in. */
@@ -144,7 +167,9 @@ static clnet_status copy_block(clnet_device *dev, const clnet_tensor *x, clnet_t
     const bool vec = vector_grid(ts, 2, grid);
     if (!vec)
         image_grid(x, grid);
-    return launch(dev, vec ? "copy_block16" : "copy_block", NARGS(args), args, 2, grid);
+    if (vec)
+        return launch16(dev, "copy_block16", NARGS(args), args, grid);
+    return launch(dev, "copy_block", NARGS(args), args, 2, grid);
 }
 
 static clnet_status run_dropout(clnet_device *dev, const clnet_dropout_params *p,
@@ -179,7 +204,7 @@ static clnet_status run_binary(clnet_device *dev, clnet_binary_fn fn, const clne
     size_t vgrid[2];
     if (!per_channel && vector_grid(ts, 3, vgrid)) {
         clnet_cl_arg args[] = {CLNET_CL_TENSOR(aa), CLNET_CL_TENSOR(ba), CLNET_CL_TENSOR(ya)};
-        return launch(dev, add ? "binary_add16" : "binary_mul16", NARGS(args), args, 2, vgrid);
+        return launch16(dev, add ? "binary_add16" : "binary_mul16", NARGS(args), args, vgrid);
     }
     cl_int b_cs = per_channel ? 1 : (cl_int)spatial, b_ss = per_channel ? 0 : 1;
     clnet_cl_arg args[] = {

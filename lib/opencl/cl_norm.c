@@ -92,11 +92,12 @@ static void fused_act(const clnet_bn_params *p, cl_int *fn, cl_float *alpha)
 
 /* The per-channel vectors (C) go to the kernel as tensors too: their
  * "batch stride" is the distance between entries. Planes of a multiple of
- * 16 elements take the vector kernel over the grid (spatial / 16, C, N);
- * other planes of 16 or more one a work-item (grid (C, N)); smaller ones
- * the kernel that runs through an image's channels 16 elements at a time
- * (a scalar work-item per element, which PoCL does not vectorise, ran
- * MobileNet-v2's 32x960x2x2 forward in 0.40 ms, this kernel in 0.23). */
+ * 16 elements take the vector kernel (C * spatial / 16 work-items an
+ * image); other planes of 16 or more one a work-item (grid (C, N));
+ * smaller ones the kernel that runs through an image's channels 16
+ * elements at a time (a scalar work-item per element, which PoCL does not
+ * vectorise, ran MobileNet-v2's 32x960x2x2 forward in 0.40 ms, this kernel
+ * in 0.23). */
 static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
                                   clnet_tensor *const *in, clnet_tensor *y)
 {
@@ -111,24 +112,26 @@ static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
     cl_float eps = p->eps, act_alpha;
     cl_int act_fn;
     fused_act(p, &act_fn, &act_alpha);
+    /* the work-items of batchnorm16 or batchnorm_flat (batchnorm_planes
+     * ignores it) */
+    const size_t items = (spatial % 16 == 0 ? channels * spatial / 16
+                                             : (channels * spatial + 15) / 16) * images;
+    cl_int items_arg = (cl_int)items;
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya),
         CLNET_CL_TENSOR(mean), CLNET_CL_TENSOR(var), CLNET_CL_TENSOR(gamma),
         CLNET_CL_TENSOR(beta), CLNET_CL_TENSOR(ra), CLNET_CL_ARG(has_r),
         CLNET_CL_ARG(c), CLNET_CL_ARG(s), CLNET_CL_ARG(eps), CLNET_CL_ARG(act_fn),
-        CLNET_CL_ARG(act_alpha),
+        CLNET_CL_ARG(act_alpha), CLNET_CL_ARG(items_arg),
     };
-    if (spatial % 16 == 0) {
-        size_t grid[3] = {spatial / 16, channels, images};
-        return clnet_cl_launch_program(dev, "norm", "batchnorm16", NARGS(args), args, 3, grid);
-    }
+    if (spatial % 16 == 0)
+        return clnet_cl_launch_padded(dev, "norm", "batchnorm16", NARGS(args), args, items);
     if (spatial >= 16) {
         size_t grid[2] = {channels, images};
         return clnet_cl_launch_program(dev, "norm", "batchnorm_planes", NARGS(args), args, 2,
                                        grid);
     }
-    size_t grid[2] = {(channels * spatial + 15) / 16, images};
-    return clnet_cl_launch_program(dev, "norm", "batchnorm_flat", NARGS(args), args, 2, grid);
+    return clnet_cl_launch_padded(dev, "norm", "batchnorm_flat", NARGS(args), args, items);
 }
 
 /* The steps a channel's reduction takes over the batch: an image's plane is

@@ -539,3 +539,17 @@ clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const ch
 {
     return clnet_cl_launch_program(dev, program, kernel, nargs, args, 1, &n);
 }
+
+clnet_status clnet_cl_launch_padded(clnet_device *dev, const char *program, const char *kernel,
+                                    int nargs, const clnet_cl_arg *args, size_t n)
+{
+    cl_kernel k;
+    size_t local = 1;
+    clnet_status st = clnet_cl_kernel(dev, program, NULL, kernel, &k);
+    if (st == CLNET_OK)
+        st = clnet_cl_group_max(dev, k, kernel, CLNET_CL_PADDED_GROUP, &local);
+    if (st != CLNET_OK)
+        return st;
+    const size_t global = (n + local - 1) / local * local;
+    return clnet_cl_launch(dev, k, kernel, nargs, args, 1, &global, &local);
+}

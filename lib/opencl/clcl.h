@@ -120,6 +120,17 @@ clnet_status clnet_cl_launch_program(clnet_device *dev, const char *program, con
 clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const char *kernel,
                                 int nargs, const clnet_cl_arg *args, size_t n);
 
+/* A 1-D launch over `n` work-items in groups of one fixed size (at most
+ * CLNET_CL_PADDED_GROUP, as the kernel allows), the grid rounded up to
+ * whole groups: the kernel must return where get_global_id(0) >= n, n
+ * among its arguments. For the cheap element-wise kernels a net launches
+ * at many shapes: PoCL compiles a kernel again for every work-group size
+ * it meets, and left to choose it picks nearly one a shape (MobileNet-v2's
+ * first start compiled 48 variants of five such kernels). */
+#define CLNET_CL_PADDED_GROUP 64
+clnet_status clnet_cl_launch_padded(clnet_device *dev, const char *program, const char *kernel,
+                                    int nargs, const clnet_cl_arg *args, size_t n);
+
 /* Kernel-side view of a tensor: every kernel takes each tensor as the triple
  * (__global T *base, int offset, int batch_stride), all in elements; the
  * rest of an image is dense (see struct clnet_tensor). Shapes and strides
