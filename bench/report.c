@@ -199,17 +199,20 @@ static void floor_number(const report *r, const report_row *row, bool needs_base
         printf("null");
 }
 
-static void json_floor(const report *r, const report_row *row)
+/* The floor's fields of a row, `, "key": value` in JSON and `,value` in
+ * CSV: best_ratio only beside a baseline. */
+static void floor_fields(const report *r, const report_row *row)
 {
-    printf(", \"floor_ms\": ");
-    floor_number(r, row, false, row->floor_ms, "%.4f");
-    printf(", \"launch_ms\": ");
-    floor_number(r, row, false, r->limits.launch_ms, "%.4f");
-    printf(", \"fma_gflops\": ");
-    floor_number(r, row, false, r->limits.fma_gflops, "%.1f");
-    if (r->baseline) {
-        printf(", \"best_ratio\": ");
-        floor_number(r, row, true, row->best_ratio, "%.4f");
+    static const char *const keys[] = {"floor_ms", "launch_ms", "fma_gflops", "best_ratio"};
+    static const char *const formats[] = {"%.4f", "%.4f", "%.1f", "%.4f"};
+    const double values[] = {row->floor_ms, r->limits.launch_ms, r->limits.fma_gflops,
+                             row->best_ratio};
+    for (int i = 0; i < (r->baseline ? 4 : 3); i++) {
+        if (r->format == REPORT_JSON)
+            printf(", \"%s\": ", keys[i]);
+        else
+            printf(",");
+        floor_number(r, row, i == 3, values[i], formats[i]);
     }
 }
 
@@ -262,7 +265,7 @@ static void json_row(const report *r, const report_row *row)
     if (r->baseline)
         json_baseline(r, row);
     if (r->floor)
-        json_floor(r, row);
+        floor_fields(r, row);
     printf("}");
 }
 
@@ -300,18 +303,8 @@ static void csv_row(const report *r, const report_row *row)
         printf(",");
         bench_csv_field(stdout, row->baseline_note ? row->baseline_note : "");
     }
-    if (r->floor) {
-        printf(",");
-        floor_number(r, row, false, row->floor_ms, "%.4f");
-        printf(",");
-        floor_number(r, row, false, r->limits.launch_ms, "%.4f");
-        printf(",");
-        floor_number(r, row, false, r->limits.fma_gflops, "%.1f");
-    }
-    if (r->floor && r->baseline) {
-        printf(",");
-        floor_number(r, row, true, row->best_ratio, "%.4f");
-    }
+    if (r->floor)
+        floor_fields(r, row);
     printf("\n");
 }
 
