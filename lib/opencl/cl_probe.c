@@ -16,8 +16,9 @@
 #define FMA_ITEMS_PER_UNIT 1024
 #define FMA_MIN_MS 20.0
 #define FMA_RUNS 3
-/* Steps per chain at most: 2^24 * 8 chains * 16 lanes * 2 FLOP per
- * work-item is beyond any device's second. */
+/* Steps per chain at most, which ends the doubling on a device too fast
+ * for FMA_MIN_MS at any count (2^24 steps of 8 float16 chains: 4.3 GFLOP
+ * a work-item). */
 #define FMA_MAX_STEPS (1 << 24)
 
 static int compare_double(const void *a, const void *b)
@@ -54,6 +55,8 @@ static clnet_status measure_launch(clnet_device *dev, size_t units, double *laun
         for (int i = 0; st == CLNET_OK && i < LAUNCH_WARMUP + LAUNCH_REPS; i++)
             st = time_launch(dev, kernel, "probe_empty", 0, NULL, groups, &one,
                              &ms[i < LAUNCH_WARMUP ? 0 : i - LAUNCH_WARMUP]);
+        if (st != CLNET_OK)
+            break;
         qsort(ms, LAUNCH_REPS, sizeof ms[0], compare_double);
         *launch_ms = fmin(*launch_ms, ms[LAUNCH_REPS / 2]);
     }
