@@ -41,9 +41,9 @@ static clnet_status time_launch(clnet_device *dev, cl_kernel kernel, const char 
 }
 
 /* The least median round trip of the empty kernel over grids of 1, 4, 16
- * and 64 work-groups per compute unit: it depends on the grid, not
- * monotonically (PoCL, 2 cores: 48 us for 1 or 2 groups, 32 for 8 to 224,
- * 42 for 1024). */
+ * and 64 work-groups per compute unit: it can depend on the grid, not
+ * monotonically (PoCL, 2 cores, in one minute: 48 us for 1 or 2 groups, 32
+ * for 8 to 224, 42 for 1024; about 50 for all in another). */
 static clnet_status measure_launch(clnet_device *dev, size_t units, double *launch_ms)
 {
     cl_kernel kernel;
