@@ -55,7 +55,9 @@ static int check_measured(clnet_device *dev, const clnet_device_info *info)
         rc |= fail("launch round trip %g ms", lim.launch_ms);
     if (lim.fma_width != 1 && lim.fma_width != 4 && lim.fma_width != 8 && lim.fma_width != 16)
         rc |= fail("vector width %d", lim.fma_width);
-    /* above 1 MFLOP/s: a miscount by the steps or lanes shows up either way */
+    /* positive and finite: a measurement left unset (-1), failed (0) or
+     * divided by a zero time (infinite) fails here; a count too high, the
+     * bound below */
     if (!(lim.fma_gflops > 1e-3 && isfinite(lim.fma_gflops)))
         rc |= fail("multiply-add peak %g GFLOP/s", lim.fma_gflops);
     double bound = info->compute_units * (double)info->max_clock_mhz * 1e-3 * MAX_FLOP_PER_CYCLE;
@@ -78,7 +80,9 @@ int main(void)
     if (!rc && (!dev || r < 0))
         rc = fail("no OpenCL or no ref device");
     clnet_device_info info;
-    if (!rc && clnet_device_info_get(dev, &info) == CLNET_OK) {
+    if (!rc && clnet_device_info_get(dev, &info) != CLNET_OK)
+        rc = fail("clnet_device_info_get: %s", clnet_last_error(ctx));
+    if (!rc) {
         printf("Device %d: %s\n", info.index, info.name);
         rc |= check_refused(ctx, dev, devs[r]);
         rc |= check_measured(dev, &info);
