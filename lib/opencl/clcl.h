@@ -126,7 +126,7 @@ clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const ch
  * among its arguments. For the cheap element-wise kernels a net launches
  * at many shapes: PoCL compiles a kernel again for every work-group size
  * it meets, and left to choose it picks nearly one a shape (MobileNet-v2's
- * first start compiled 48 variants of five such kernels). */
+ * first start compiled 48 variants of four such kernels). */
 #define CLNET_CL_PADDED_GROUP 64
 clnet_status clnet_cl_launch_padded(clnet_device *dev, const char *program, const char *kernel,
                                     int nargs, const clnet_cl_arg *args, size_t n);
