@@ -112,10 +112,9 @@ static clnet_status run_batchnorm(clnet_device *dev, const clnet_bn_params *p,
     cl_float eps = p->eps, act_alpha;
     cl_int act_fn;
     fused_act(p, &act_fn, &act_alpha);
-    /* the work-items of batchnorm16 or batchnorm_flat (batchnorm_planes
-     * ignores it) */
-    const size_t items = (spatial % 16 == 0 ? channels * spatial / 16
-                                             : (channels * spatial + 15) / 16) * images;
+    /* the work-items of batchnorm16 or batchnorm_flat, 16 elements of an
+     * image each (batchnorm_planes ignores it) */
+    const size_t items = (channels * spatial + 15) / 16 * images;
     cl_int items_arg = (cl_int)items;
     clnet_cl_arg args[] = {
         CLNET_CL_TENSOR(xa), CLNET_CL_TENSOR(ya),
