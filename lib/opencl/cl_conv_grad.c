@@ -234,30 +234,12 @@ static grad_shape shape_of(const clnet_conv_geom *f, int64_t images)
     return s;
 }
 
-/* Grid `global` in work-groups of the kernel's preferred size multiple
- * along dim 0 (rounded up; the kernels skip the excess): the driver's own
- * choice can be thousands of work-items, whose private arrays PoCL keeps
- * on one thread's stack (see cl_conv_winograd.c). */
+/* A conv_grad kernel over `global`, in the groups of
+ * clnet_cl_launch_rounded (the kernels skip the excess). */
 static clnet_status launch(clnet_device *dev, const char *name, int nargs,
                            const clnet_cl_arg *args, const size_t global[3])
 {
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "conv_grad", NULL, name, &kernel);
-    if (st != CLNET_OK)
-        return st;
-    size_t multiple = 1, max = 1;
-    cl_device_id id = clnet_cl(dev)->id;
-    cl_int err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
-                                          sizeof multiple, &multiple, NULL);
-    if (err == CL_SUCCESS)
-        err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max,
-                                       NULL);
-    if (err != CL_SUCCESS)
-        return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(conv_grad)");
-    const size_t local[3] = {multiple < max ? multiple : max, 1, 1};
-    const size_t rounded[3] = {(global[0] + local[0] - 1) / local[0] * local[0], global[1],
-                               global[2]};
-    return clnet_cl_launch(dev, kernel, name, nargs, args, 3, rounded, local);
+    return clnet_cl_launch_rounded(dev, "conv_grad", name, nargs, args, 3, global);
 }
 
 /* The columns of x's images [n0, n0 + images) into col (rows of Q). */

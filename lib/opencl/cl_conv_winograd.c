@@ -177,25 +177,13 @@ bool clnet_cl_winograd_transpose_applies(const clnet_op *op, const clnet_conv_ge
     return !preferred || clnet_cl_winograd_pays(NULL, &g);
 }
 
+/* A winograd kernel over d0 x d1 work-items, in the groups of
+ * clnet_cl_launch_rounded (the kernels skip the excess). */
 static clnet_status launch(clnet_device *dev, const char *name, int nargs,
                            const clnet_cl_arg *args, size_t d0, size_t d1)
 {
-    cl_kernel kernel;
-    clnet_status st = clnet_cl_kernel(dev, "winograd", NULL, name, &kernel);
-    if (st != CLNET_OK)
-        return st;
-    size_t multiple = 1, max = 1;
-    cl_device_id id = clnet_cl(dev)->id;
-    cl_int err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
-                                          sizeof multiple, &multiple, NULL);
-    if (err == CL_SUCCESS)
-        err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max,
-                                       NULL);
-    if (err != CL_SUCCESS)
-        return clnet_cl_check(dev, err, "clGetKernelWorkGroupInfo(winograd)");
-    const size_t local[2] = {multiple < max ? multiple : max, 1};
-    const size_t global[2] = {(d0 + local[0] - 1) / local[0] * local[0], d1};
-    return clnet_cl_launch(dev, kernel, name, nargs, args, 2, global, local);
+    const size_t global[2] = {d0, d1};
+    return clnet_cl_launch_rounded(dev, "winograd", name, nargs, args, 2, global);
 }
 
 /* `mirror`: the product reads U of the forward convolution whose

@@ -131,6 +131,18 @@ clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const ch
 clnet_status clnet_cl_launch_padded(clnet_device *dev, const char *program, const char *kernel,
                                     int nargs, const clnet_cl_arg *args, size_t n);
 
+/* A launch over `global` (work_dim dimensions) in work-groups of the
+ * kernel's preferred work-group size multiple along dim 0 (at most its
+ * largest group) and of 1 along the others, dim 0 rounded up to whole
+ * groups: the kernel must skip the work-items past the grid, which it
+ * learns from its arguments. For kernels whose private arrays are large:
+ * the driver's own choice can be thousands of work-items, whose private
+ * arrays PoCL keeps on one thread's stack. Errors: as clnet_cl_kernel and
+ * clnet_cl_launch, and an OpenCL-band status from clGetKernelWorkGroupInfo. */
+clnet_status clnet_cl_launch_rounded(clnet_device *dev, const char *program, const char *kernel,
+                                     int nargs, const clnet_cl_arg *args, cl_uint work_dim,
+                                     const size_t *global);
+
 /* Kernel-side view of a tensor: every kernel takes each tensor as the triple
  * (__global T *base, int offset, int batch_stride), all in elements; the
  * rest of an image is dense (see struct clnet_tensor). Shapes and strides
