@@ -9,20 +9,24 @@ int64_t clnet_spatial_numel(const clnet_tensor *t)
     return n;
 }
 
-clnet_conv_geom clnet_conv_geom_of(const clnet_op *op, const clnet_tensor *x,
-                                   const clnet_tensor *w, const clnet_tensor *y)
+/* A plane's height and width: (N, C, H, W), or (N, C, W) of height 1. */
+static int64_t shape_h(const clnet_shape *s) { return s->ndim == 4 ? s->dim[2] : 1; }
+static int64_t shape_w(const clnet_shape *s) { return s->dim[s->ndim - 1]; }
+
+clnet_conv_geom clnet_conv_geom_of_shapes(const clnet_op *op, const clnet_shape *x,
+                                          const clnet_shape *w, const clnet_shape *y)
 {
     const clnet_conv_params *p = &op->u.conv;
     clnet_conv_geom g;
-    g.n = x->shape[0];
-    g.c = x->shape[1];
-    g.h = clnet_geom_h(x);
-    g.w = clnet_geom_w(x);
-    g.k = y->shape[1];
-    g.oh = clnet_geom_h(y);
-    g.ow = clnet_geom_w(y);
-    g.kh = clnet_geom_h(w);
-    g.kw = clnet_geom_w(w);
+    g.n = x->dim[0];
+    g.c = x->dim[1];
+    g.h = shape_h(x);
+    g.w = shape_w(x);
+    g.k = y->dim[1];
+    g.oh = shape_h(y);
+    g.ow = shape_w(y);
+    g.kh = shape_h(w);
+    g.kw = shape_w(w);
     g.stride_h = p->stride[0];
     g.stride_w = p->stride[1];
     g.pad_h = p->pad_begin[0];
@@ -37,6 +41,14 @@ clnet_conv_geom clnet_conv_geom_of(const clnet_op *op, const clnet_tensor *x,
     g.c_per_group = g.c / g.groups;
     g.k_per_group = g.k / g.groups;
     return g;
+}
+
+clnet_conv_geom clnet_conv_geom_of(const clnet_op *op, const clnet_tensor *x,
+                                   const clnet_tensor *w, const clnet_tensor *y)
+{
+    const clnet_shape xs = clnet_tensor_shape(x), ws = clnet_tensor_shape(w),
+                      ys = clnet_tensor_shape(y);
+    return clnet_conv_geom_of_shapes(op, &xs, &ws, &ys);
 }
 
 clnet_pool_geom clnet_pool_geom_of(const clnet_op *op, const clnet_tensor *x,

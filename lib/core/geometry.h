@@ -25,6 +25,9 @@ typedef struct clnet_conv_geom {
  * fields keep their meaning (c = input channels, k = output channels). */
 clnet_conv_geom clnet_conv_geom_of(const clnet_op *op, const clnet_tensor *x,
                                    const clnet_tensor *w, const clnet_tensor *y);
+/* The same from the tensors' shapes (a plan's, before any tensor exists). */
+clnet_conv_geom clnet_conv_geom_of_shapes(const clnet_op *op, const clnet_shape *x,
+                                          const clnet_shape *w, const clnet_shape *y);
 
 typedef struct clnet_pool_geom {
     int64_t n, c, h, w;        /* input */

@@ -63,6 +63,12 @@ typedef struct clnet_backend_iface {
      * transforms) down to the device's weight_cache_max. NULL: it keeps
      * none. */
     void (*trim_weight_cache)(clnet_device *dev);
+    /* (optional) Fixes in `op`, a checked and supported copy that a plan
+     * keeps, what `run` would otherwise decide on every call from the
+     * shapes (in: the inputs', out: the outputs'), such as a convolution's
+     * AUTO algorithm. NULL: nothing to fix. */
+    void (*plan)(clnet_device *dev, clnet_op *op, const clnet_shape *in,
+                 const clnet_shape *out);
 } clnet_backend_iface;
 
 /* Queues a copy of `bytes` of host memory into a dense tensor without
@@ -190,6 +196,25 @@ void clnet_log(clnet_ctx *ctx, clnet_log_level level, const char *fmt, ...)
 clnet_status clnet_op_check(clnet_ctx *ctx, const clnet_op *op, int nin, const clnet_shape *in,
                             const clnet_dtype *in_dtype, int *nout, clnet_shape *out,
                             clnet_dtype *out_dtype, int *fewest);
+
+/* What clnet_op_run and clnet_op_plan_run share (op.c). The tensor lists
+ * of a run of op kind `name` on dev: trailing NULLs trimmed from the
+ * counts, a NULL elsewhere or a count outside 0..max refused
+ * (CLNET_ERR_INVALID_ARGUMENT), every tensor on dev
+ * (CLNET_ERR_DEVICE_MISMATCH). */
+clnet_status clnet_op_tensors_check(clnet_device *dev, const char *name, clnet_tensor *const *in,
+                                    int *nin, clnet_tensor *const *out, int *nout);
+/* Whether t has shape `want`. */
+bool clnet_tensor_has_shape(const clnet_tensor *t, const clnet_shape *want);
+/* out[0..nout) against what the op produces: nout must be `fewest` or
+ * `produced` (CLNET_ERR_INVALID_ARGUMENT), each output of its shape
+ * (CLNET_ERR_SHAPE) and dtype (CLNET_ERR_DTYPE). */
+clnet_status clnet_op_outputs_check(clnet_ctx *ctx, const char *name, int nout,
+                                    clnet_tensor *const *out, int produced, int fewest,
+                                    const clnet_shape *want, const clnet_dtype *want_dtype);
+/* Marks the outputs written and hands the checked op to dev's backend. */
+clnet_status clnet_op_dispatch(clnet_device *dev, const clnet_op *op, int nin,
+                               clnet_tensor *const *in, int nout, clnet_tensor *const *out);
 
 /* A new context configured from the environment, with no device yet:
  * clnet_ctx_new (lib/registry.c) has the backends fill the registry. Errors:

@@ -120,38 +120,28 @@ static clnet_status same_device(clnet_device *dev, const char *name, const char 
     return CLNET_OK;
 }
 
-
-clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
-                          clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+clnet_status clnet_op_tensors_check(clnet_device *dev, const char *name, clnet_tensor *const *in,
+                                    int *nin, clnet_tensor *const *out, int *nout)
 {
-    clnet_error_clear(dev ? dev->ctx : NULL);
-    clnet_ctx *ctx = dev ? dev->ctx : NULL;
-    if (!dev || !op)
-        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_op_run: NULL device or op");
-    const char *name = clnet_op_kind_name(op->kind);
-    clnet_status st = trim(ctx, name, "input", in, &nin, CLNET_OP_MAX_INPUTS);
-    if (st == CLNET_OK)
-        st = trim(ctx, name, "output", out, &nout, CLNET_OP_MAX_OUTPUTS);
-    if (st == CLNET_OK)
-        st = same_device(dev, name, "input", in, nin);
-    if (st == CLNET_OK)
-        st = same_device(dev, name, "output", out, nout);
-    if (st != CLNET_OK)
-        return st;
+    TRY(trim(dev->ctx, name, "input", in, nin, CLNET_OP_MAX_INPUTS));
+    TRY(trim(dev->ctx, name, "output", out, nout, CLNET_OP_MAX_OUTPUTS));
+    TRY(same_device(dev, name, "input", in, *nin));
+    return same_device(dev, name, "output", out, *nout);
+}
 
-    clnet_shape shapes[CLNET_OP_MAX_INPUTS], want[CLNET_OP_MAX_OUTPUTS];
-    clnet_dtype dtypes[CLNET_OP_MAX_INPUTS], want_dtype[CLNET_OP_MAX_OUTPUTS];
-    for (int i = 0; i < nin; i++) {
-        shapes[i] = clnet_tensor_shape(in[i]);
-        dtypes[i] = in[i]->dtype;
-    }
+bool clnet_tensor_has_shape(const clnet_tensor *t, const clnet_shape *want)
+{
+    return t->ndim == want->ndim &&
+           memcmp(t->shape, want->dim, (size_t)want->ndim * sizeof want->dim[0]) == 0;
+}
+
+clnet_status clnet_op_outputs_check(clnet_ctx *ctx, const char *name, int nout,
+                                    clnet_tensor *const *out, int produced, int fewest,
+                                    const clnet_shape *want, const clnet_dtype *want_dtype)
+{
     /* Optional outputs, all or none (the op table's first_optional_output):
      * max pooling's argmax, momentum-free SGD's velocity, batch norm's
      * running statistics. */
-    int produced = 0, fewest = 0;
-    st = clnet_op_check(ctx, op, nin, shapes, dtypes, &produced, want, want_dtype, &fewest);
-    if (st != CLNET_OK)
-        return st;
     if (nout != fewest && nout != produced) {
         if (fewest == produced)
             return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "%s: %d outputs given, needs %d",
@@ -160,10 +150,9 @@ clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
                           name, nout, fewest, produced);
     }
     for (int i = 0; i < nout; i++) {
-        clnet_shape got = clnet_tensor_shape(out[i]);
-        if (got.ndim != want[i].ndim ||
-            memcmp(got.dim, want[i].dim, (size_t)got.ndim * sizeof got.dim[0]) != 0) {
+        if (!clnet_tensor_has_shape(out[i], &want[i])) {
             char g[96], w[96];
+            const clnet_shape got = clnet_tensor_shape(out[i]);
             clnet_shape_format(g, sizeof g, &got);
             clnet_shape_format(w, sizeof w, &want[i]);
             return clnet_fail(ctx, CLNET_ERR_SHAPE, "%s: output %d is %s, the op produces %s",
@@ -173,10 +162,38 @@ clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
             return clnet_fail(ctx, CLNET_ERR_DTYPE, "%s: output %d must be %s", name, i,
                               want_dtype[i] == CLNET_I32 ? "I32" : "F32");
     }
-    if (!clnet_op_supported(dev, op))
-        return clnet_fail(ctx, CLNET_ERR_UNSUPPORTED, "%s: not supported on device %d (%s)", name,
-                          dev->info.index, dev->info.name);
+    return CLNET_OK;
+}
+
+clnet_status clnet_op_dispatch(clnet_device *dev, const clnet_op *op, int nin,
+                               clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+{
     for (int i = 0; i < nout; i++)
         clnet_storage_touch(out[i]->storage);
     return dev->iface->runners[clnet_op_kind_family(op->kind)](dev, op, nin, in, nout, out);
+}
+
+clnet_status clnet_op_run(clnet_device *dev, const clnet_op *op, int nin,
+                          clnet_tensor *const *in, int nout, clnet_tensor *const *out)
+{
+    clnet_error_clear(dev ? dev->ctx : NULL);
+    clnet_ctx *ctx = dev ? dev->ctx : NULL;
+    if (!dev || !op)
+        return clnet_fail(ctx, CLNET_ERR_INVALID_ARGUMENT, "clnet_op_run: NULL device or op");
+    const char *name = clnet_op_kind_name(op->kind);
+    TRY(clnet_op_tensors_check(dev, name, in, &nin, out, &nout));
+
+    clnet_shape shapes[CLNET_OP_MAX_INPUTS], want[CLNET_OP_MAX_OUTPUTS];
+    clnet_dtype dtypes[CLNET_OP_MAX_INPUTS], want_dtype[CLNET_OP_MAX_OUTPUTS];
+    for (int i = 0; i < nin; i++) {
+        shapes[i] = clnet_tensor_shape(in[i]);
+        dtypes[i] = in[i]->dtype;
+    }
+    int produced = 0, fewest = 0;
+    TRY(clnet_op_check(ctx, op, nin, shapes, dtypes, &produced, want, want_dtype, &fewest));
+    TRY(clnet_op_outputs_check(ctx, name, nout, out, produced, fewest, want, want_dtype));
+    if (!clnet_op_supported(dev, op))
+        return clnet_fail(ctx, CLNET_ERR_UNSUPPORTED, "%s: not supported on device %d (%s)", name,
+                          dev->info.index, dev->info.name);
+    return clnet_op_dispatch(dev, op, nin, in, nout, out);
 }

@@ -86,6 +86,17 @@ const clnet_cl_conv_impl *clnet_cl_conv_choice(clnet_device *dev, const clnet_op
     return impl && impl->applies(dev, g) ? impl : static_choice(dev, g);
 }
 
+void clnet_cl_plan(clnet_device *dev, clnet_op *op, const clnet_shape *in,
+                   const clnet_shape *out)
+{
+    if (op->kind != CLNET_OP_CONV || op->u.conv.algo != CLNET_CONV_ALGO_AUTO)
+        return;
+    const clnet_conv_geom g = clnet_conv_geom_of_shapes(op, &in[0], &in[1], &out[0]);
+    const clnet_cl_conv_impl *impl = clnet_cl_conv_choice(dev, op, &g);
+    if (impl)
+        op->u.conv.algo = impl->algo;
+}
+
 clnet_status clnet_cl_conv_forward(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
                                    const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {

@@ -409,6 +409,7 @@ static const clnet_backend_iface cl_iface = {
     .supports = cl_supports,
     .synchronize = cl_synchronize,
     .trim_weight_cache = clnet_cl_derived_trim,
+    .plan = clnet_cl_plan,
 };
 
 /* Fails with the raw OpenCL code in the band when there is no device yet
