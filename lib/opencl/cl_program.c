@@ -559,25 +559,23 @@ clnet_status clnet_cl_launch_rounded(clnet_device *dev, const char *program, con
                                      const size_t *global)
 {
     cl_kernel k;
+    size_t multiple = 1, local = 1;
     clnet_status st = clnet_cl_kernel(dev, program, NULL, kernel, &k);
+    if (st == CLNET_OK) {
+        cl_int err = clGetKernelWorkGroupInfo(k, clnet_cl(dev)->id,
+                                              CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                                              sizeof multiple, &multiple, NULL);
+        char what[160];
+        snprintf(what, sizeof what, "clGetKernelWorkGroupInfo(%s)", kernel);
+        st = clnet_cl_check(dev, err, what);
+    }
+    if (st == CLNET_OK)
+        st = clnet_cl_group_max(dev, k, kernel, multiple, &local);
     if (st != CLNET_OK)
         return st;
-    size_t multiple = 1, max = 1;
-    cl_device_id id = clnet_cl(dev)->id;
-    cl_int err = clGetKernelWorkGroupInfo(k, id, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
-                                          sizeof multiple, &multiple, NULL);
-    if (err == CL_SUCCESS)
-        err = clGetKernelWorkGroupInfo(k, id, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max, NULL);
-    if (err != CL_SUCCESS) {
-        char what[160];
-        snprintf(what, sizeof what, "clGetKernelWorkGroupInfo(kernel %s)", kernel);
-        return clnet_cl_check(dev, err, what);
-    }
-    size_t local[3] = {multiple < max ? multiple : max, 1, 1};
-    if (local[0] == 0)
-        local[0] = 1;
-    size_t rounded[3] = {(global[0] + local[0] - 1) / local[0] * local[0], 1, 1};
+    size_t rounded[3] = {(global[0] + local - 1) / local * local, 1, 1};
+    const size_t groups[3] = {local, 1, 1};
     for (cl_uint d = 1; d < work_dim && d < 3; d++)
         rounded[d] = global[d];
-    return clnet_cl_launch(dev, k, kernel, nargs, args, work_dim, rounded, local);
+    return clnet_cl_launch(dev, k, kernel, nargs, args, work_dim, rounded, groups);
 }
