@@ -1,9 +1,10 @@
 /* test_op_plan.c - planned ops (clnet_op_plan_*) on every device: a plan
- * computes what clnet_op_run computes, bit for bit, with the algorithm
- * fixed at plan time on OpenCL; its outputs and optional outputs are
- * those of shape inference; bad descriptors fail at plan time, and tensors
- * unlike the plan fail at run time with a status and a message, never a
- * wrong read. */
+ * computes what clnet_op_run computes, bit for bit (2-D and 1-D
+ * convolutions, max pooling with and without its argmax), from copies of
+ * the caller's shapes; on OpenCL an AUTO convolution's algorithm is fixed,
+ * a forced one kept, and one that cannot run the shapes refused; bad
+ * descriptors fail at plan time, and tensors unlike the plan fail at run
+ * time with a status and a message, never a wrong read. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,7 +137,17 @@ static void pool_plan(clnet_ctx *ctx, clnet_device *dev)
     if (OK(ctx, clnet_op_run(dev, &pool, 1, &x, 1, &y1)) &&
         OK(ctx, clnet_op_plan_run(plan, 1, &x, 1, &y2)))
         CHECK(same_bits(y1, y2), "max pool plan: its output differs from clnet_op_run's");
-    OK(ctx, clnet_op_plan_run(plan, 1, &x, 2, (clnet_tensor *[]){y2, arg}));
+    clnet_tensor *arg1 = NULL;
+    if (OK(ctx, clnet_tensor_new(dev, CLNET_I32, 4, ys, &arg1))) {
+        int32_t a[96], b[96];
+        if (OK(ctx, clnet_op_run(dev, &pool, 1, &x, 2, (clnet_tensor *[]){y1, arg1})) &&
+            OK(ctx, clnet_op_plan_run(plan, 1, &x, 2, (clnet_tensor *[]){y2, arg})) &&
+            OK(ctx, clnet_tensor_read(arg1, a, sizeof a)) &&
+            OK(ctx, clnet_tensor_read(arg, b, sizeof b)))
+            CHECK(memcmp(a, b, sizeof a) == 0,
+                  "max pool plan: its argmax differs from clnet_op_run's");
+        clnet_tensor_free(arg1);
+    }
     expect(ctx, clnet_op_plan_run(plan, 1, &x, 2, (clnet_tensor *[]){y2, y1}), CLNET_ERR_DTYPE,
            "output 1", "an F32 argmax");
 done:
@@ -154,12 +165,16 @@ static void plan_errors(clnet_ctx *ctx, clnet_device *dev)
     clnet_op_plan *plan = (clnet_op_plan *)&plan;
     const clnet_op zero_stride = clnet_op_conv(0, 0, 1, 1);
     expect(ctx, clnet_op_plan_new(dev, &zero_stride, 2, in, NULL, &plan),
-           CLNET_ERR_INVALID_PARAMS, "conv", "stride 0");
+           CLNET_ERR_INVALID_PARAMS, "stride 0", "stride 0");
     CHECK(plan == NULL, "a failed plan leaves *plan set");
     const clnet_op conv = clnet_op_conv(1, 0, 1, 1);
     const clnet_shape wrong[2] = {{4, {2, 6, 14, 14}}, {4, {16, 5, 5, 5}}};
-    expect(ctx, clnet_op_plan_new(dev, &conv, 2, wrong, NULL, &plan), CLNET_ERR_SHAPE, "conv",
-           "weights of 5 input channels for 6");
+    expect(ctx, clnet_op_plan_new(dev, &conv, 2, wrong, NULL, &plan), CLNET_ERR_SHAPE,
+           "5 channels per group", "weights of 5 input channels for 6");
+    expect(ctx, clnet_op_plan_new(dev, &conv, -1, in, NULL, &plan), CLNET_ERR_INVALID_ARGUMENT,
+           "-1 inputs", "a negative input count");
+    expect(ctx, clnet_op_plan_new(dev, &conv, CLNET_OP_MAX_INPUTS + 1, in, NULL, &plan),
+           CLNET_ERR_INVALID_ARGUMENT, "inputs (at most", "too many inputs");
     expect(ctx, clnet_op_plan_new(dev, &conv, 2, in, NULL, NULL), CLNET_ERR_INVALID_ARGUMENT,
            "clnet_op_plan_new", "a NULL plan pointer");
     expect(ctx, clnet_op_plan_new(dev, &conv, 2, NULL, NULL, &plan),
@@ -170,6 +185,65 @@ static void plan_errors(clnet_ctx *ctx, clnet_device *dev)
     CHECK(clnet_op_plan_outputs(NULL, NULL, NULL, NULL) == 0 && !clnet_op_plan_op(NULL),
           "a NULL plan has outputs or an op");
     clnet_op_plan_free(NULL);
+}
+
+/* y = conv(x, w) through clnet_op_run and through a plan of `conv`, made
+ * from shapes the caller changes afterwards (the plan keeps copies); the
+ * two must agree bit for bit. Returns the plan's algorithm (AUTO when the
+ * plan failed). */
+static clnet_conv_algo conv_agrees(clnet_ctx *ctx, clnet_device *dev, const clnet_op *conv,
+                                   int ndim, const int64_t *xs, const int64_t *ws,
+                                   const int64_t *ys, const char *what)
+{
+    test_rng rng = {3};
+    clnet_tensor *x = random_tensor(dev, &rng, ndim, xs), *w = random_tensor(dev, &rng, ndim, ws),
+                 *y1 = test_tensor(dev, ndim, ys, NULL), *y2 = test_tensor(dev, ndim, ys, NULL);
+    clnet_shape in[2] = {{ndim, {0}}, {ndim, {0}}};
+    memcpy(in[0].dim, xs, (size_t)ndim * sizeof xs[0]);
+    memcpy(in[1].dim, ws, (size_t)ndim * sizeof ws[0]);
+    clnet_op_plan *plan = NULL;
+    clnet_conv_algo algo = CLNET_CONV_ALGO_AUTO;
+    if (x && w && y1 && y2 && OK(ctx, clnet_op_plan_new(dev, conv, 2, in, NULL, &plan))) {
+        algo = clnet_op_plan_op(plan)->u.conv.algo;
+        in[0].dim[0] = in[1].dim[0] = 99;
+        clnet_tensor *args[2] = {x, w};
+        if (OK(ctx, clnet_op_run(dev, conv, 2, args, 1, &y1)) &&
+            OK(ctx, clnet_op_plan_run(plan, 2, args, 1, &y2)))
+            CHECK(same_bits(y1, y2), "%s: the plan's output differs from clnet_op_run's", what);
+    }
+    clnet_op_plan_free(plan);
+    clnet_tensor_free(x);
+    clnet_tensor_free(w);
+    clnet_tensor_free(y1);
+    clnet_tensor_free(y2);
+    return algo;
+}
+
+/* A forced algorithm stays forced, one that cannot run the shapes is
+ * refused at plan time, and a 1-D convolution (rank 3) plans like a 2-D
+ * one. */
+static void conv_algorithms(clnet_ctx *ctx, clnet_device *dev, bool opencl)
+{
+    const int64_t xs[4] = {2, 6, 14, 14}, ws[4] = {16, 6, 5, 5}, ys[4] = {2, 16, 10, 10};
+    clnet_op conv = clnet_op_conv(1, 0, 1, 1);
+    conv.u.conv.algo = CLNET_CONV_ALGO_IM2COL;
+    CHECK(conv_agrees(ctx, dev, &conv, 4, xs, ws, ys, "forced im2col") ==
+              CLNET_CONV_ALGO_IM2COL,
+          "a plan moved a forced algorithm");
+    const int64_t xs1[3] = {2, 3, 20}, ws1[3] = {4, 3, 5}, ys1[3] = {2, 4, 16};
+    const clnet_op conv1 = clnet_op_conv(1, 0, 1, 1);
+    const clnet_conv_algo algo = conv_agrees(ctx, dev, &conv1, 3, xs1, ws1, ys1, "1-D conv");
+    CHECK(opencl ? algo != CLNET_CONV_ALGO_AUTO : algo == CLNET_CONV_ALGO_AUTO,
+          "1-D conv plan: algorithm %d on %s", (int)algo, opencl ? "OpenCL" : "ref");
+    if (!opencl)
+        return;
+    const clnet_shape in[2] = {{4, {2, 6, 14, 14}}, {4, {16, 6, 5, 5}}};
+    clnet_op winograd = clnet_op_conv(1, 0, 1, 1);
+    winograd.u.conv.algo = CLNET_CONV_ALGO_WINOGRAD;
+    clnet_op_plan *plan = NULL;
+    expect(ctx, clnet_op_plan_new(dev, &winograd, 2, in, NULL, &plan), CLNET_ERR_UNSUPPORTED,
+           "cannot run this convolution", "Winograd forced on a 5x5 window");
+    CHECK(plan == NULL, "a refused plan leaves *plan set");
 }
 
 /* A plan made for one device refuses tensors of another. */
@@ -205,6 +279,7 @@ int main(void)
     for (int d = 0; d < ndev; d++) {
         conv_plan(ctx, devs[d], d != r);
         pool_plan(ctx, devs[d]);
+        conv_algorithms(ctx, devs[d], d != r);
         plan_errors(ctx, devs[d]);
         if (r >= 0 && d != r)
             other_device(ctx, devs[d], devs[r]);

@@ -9,10 +9,6 @@ int64_t clnet_spatial_numel(const clnet_tensor *t)
     return n;
 }
 
-/* A plane's height and width: (N, C, H, W), or (N, C, W) of height 1. */
-static int64_t shape_h(const clnet_shape *s) { return s->ndim == 4 ? s->dim[2] : 1; }
-static int64_t shape_w(const clnet_shape *s) { return s->dim[s->ndim - 1]; }
-
 clnet_conv_geom clnet_conv_geom_of_shapes(const clnet_op *op, const clnet_shape *x,
                                           const clnet_shape *w, const clnet_shape *y)
 {
@@ -20,13 +16,13 @@ clnet_conv_geom clnet_conv_geom_of_shapes(const clnet_op *op, const clnet_shape 
     clnet_conv_geom g;
     g.n = x->dim[0];
     g.c = x->dim[1];
-    g.h = shape_h(x);
-    g.w = shape_w(x);
+    g.h = clnet_geom_shape_h(x);
+    g.w = clnet_geom_shape_w(x);
     g.k = y->dim[1];
-    g.oh = shape_h(y);
-    g.ow = shape_w(y);
-    g.kh = shape_h(w);
-    g.kw = shape_w(w);
+    g.oh = clnet_geom_shape_h(y);
+    g.ow = clnet_geom_shape_w(y);
+    g.kh = clnet_geom_shape_h(w);
+    g.kw = clnet_geom_shape_w(w);
     g.stride_h = p->stride[0];
     g.stride_w = p->stride[1];
     g.pad_h = p->pad_begin[0];

@@ -76,6 +76,9 @@ static inline void clnet_adaptive_window(int64_t i, int64_t in, int64_t out, int
 /* Spatial extent of a tensor as an image: (H, W), H = 1 for rank 3. */
 static inline int64_t clnet_geom_h(const clnet_tensor *t) { return t->ndim == 4 ? t->shape[2] : 1; }
 static inline int64_t clnet_geom_w(const clnet_tensor *t) { return t->shape[t->ndim - 1]; }
+/* The same of a shape (a plan's, before its tensors exist). */
+static inline int64_t clnet_geom_shape_h(const clnet_shape *s) { return s->ndim == 4 ? s->dim[2] : 1; }
+static inline int64_t clnet_geom_shape_w(const clnet_shape *s) { return s->dim[s->ndim - 1]; }
 /* Product of the dimensions after the channel axis (1 for rank 2). */
 int64_t clnet_spatial_numel(const clnet_tensor *t);
 

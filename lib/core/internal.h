@@ -66,9 +66,10 @@ typedef struct clnet_backend_iface {
     /* (optional) Fixes in `op`, a checked and supported copy that a plan
      * keeps, what `run` would otherwise decide on every call from the
      * shapes (in: the inputs', out: the outputs'), such as a convolution's
-     * AUTO algorithm. NULL: nothing to fix. */
-    void (*plan)(clnet_device *dev, clnet_op *op, const clnet_shape *in,
-                 const clnet_shape *out);
+     * AUTO algorithm, and refuses (with a status and message) what `run`
+     * would refuse on every call. NULL: nothing to fix. */
+    clnet_status (*plan)(clnet_device *dev, clnet_op *op, const clnet_shape *in,
+                         const clnet_shape *out);
 } clnet_backend_iface;
 
 /* Queues a copy of `bytes` of host memory into a dense tensor without

@@ -1,5 +1,6 @@
 /* op.c - op descriptor constructors, and clnet_op_run: validate the op
- * against real tensors, then hand it to the device's backend. */
+ * against real tensors, then hand it to the device's backend; its tensor,
+ * output and dispatch steps are shared with planned ops (op_plan.c). */
 #include "core/internal.h"
 
 #include <stdio.h>

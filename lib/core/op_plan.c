@@ -3,9 +3,6 @@
  * so that a run only compares its tensors with the plan. */
 #include "core/internal.h"
 
-#include <stdio.h>
-#include <string.h>
-
 struct clnet_op_plan {
     clnet_device *dev;
     clnet_op op;               /* the caller's op, its algorithm fixed by the backend */
@@ -50,12 +47,12 @@ clnet_status clnet_op_plan_new(clnet_device *dev, const clnet_op *op, int nin,
     if (st == CLNET_OK && !clnet_op_supported(dev, op))
         st = clnet_fail(ctx, CLNET_ERR_UNSUPPORTED, "%s: not supported on device %d (%s)",
                         p->name, dev->info.index, dev->info.name);
+    if (st == CLNET_OK && dev->iface->plan)
+        st = dev->iface->plan(dev, &p->op, p->in, p->out);
     if (st != CLNET_OK) {
         free(p);
         return st;
     }
-    if (dev->iface->plan)
-        dev->iface->plan(dev, &p->op, p->in, p->out);
     *plan = p;
     return CLNET_OK;
 }

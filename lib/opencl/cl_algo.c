@@ -86,37 +86,50 @@ const clnet_cl_conv_impl *clnet_cl_conv_choice(clnet_device *dev, const clnet_op
     return impl && impl->applies(dev, g) ? impl : static_choice(dev, g);
 }
 
-void clnet_cl_plan(clnet_device *dev, clnet_op *op, const clnet_shape *in,
-                   const clnet_shape *out)
+/* The algorithm op runs with on g (logged at debug level where op leaves
+ * it AUTO), or CLNET_ERR_UNSUPPORTED where op forces one that cannot run
+ * g. */
+static clnet_status chosen(clnet_device *dev, const clnet_op *op, const clnet_conv_geom *g,
+                           const clnet_cl_conv_impl **impl)
 {
-    if (op->kind != CLNET_OP_CONV || op->u.conv.algo != CLNET_CONV_ALGO_AUTO)
-        return;
+    *impl = clnet_cl_conv_choice(dev, op, g);
+    if (!*impl) {
+        const clnet_cl_conv_impl *forced = clnet_cl_conv_impl_of(op->u.conv.algo);
+        return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
+                          "conv on %s: the forced algorithm %s cannot run this convolution "
+                          "(%lldx%lld window, stride %lldx%lld, groups %lld)", dev->info.name,
+                          forced ? forced->name : "(unknown)", (long long)g->kh, (long long)g->kw,
+                          (long long)g->stride_h, (long long)g->stride_w, (long long)g->groups);
+    }
+    if (op->u.conv.algo == CLNET_CONV_ALGO_AUTO)
+        clnet_log(dev->ctx, CLNET_LOG_DEBUG,
+                  "conv on %s: %lldx%lldx%lldx%lld to %lld channels, %lldx%lld window, stride "
+                  "%lldx%lld, groups %lld: algorithm %s",
+                  dev->info.name, (long long)g->n, (long long)g->c, (long long)g->h,
+                  (long long)g->w, (long long)g->k, (long long)g->kh, (long long)g->kw,
+                  (long long)g->stride_h, (long long)g->stride_w, (long long)g->groups,
+                  (*impl)->name);
+    return CLNET_OK;
+}
+
+clnet_status clnet_cl_plan(clnet_device *dev, clnet_op *op, const clnet_shape *in,
+                           const clnet_shape *out)
+{
+    if (op->kind != CLNET_OP_CONV)
+        return CLNET_OK;
     const clnet_conv_geom g = clnet_conv_geom_of_shapes(op, &in[0], &in[1], &out[0]);
-    const clnet_cl_conv_impl *impl = clnet_cl_conv_choice(dev, op, &g);
-    if (impl)
-        op->u.conv.algo = impl->algo;
+    const clnet_cl_conv_impl *impl;
+    TRY(chosen(dev, op, &g, &impl));
+    op->u.conv.algo = impl->algo;
+    return CLNET_OK;
 }
 
 clnet_status clnet_cl_conv_forward(clnet_device *dev, const clnet_op *op, const clnet_tensor *x,
                                    const clnet_tensor *w, const clnet_tensor *b, clnet_tensor *y)
 {
     const clnet_conv_geom g = clnet_conv_geom_of(op, x, w, y);
-    const clnet_cl_conv_impl *impl = clnet_cl_conv_choice(dev, op, &g);
-    if (!impl) {
-        const clnet_cl_conv_impl *forced = clnet_cl_conv_impl_of(op->u.conv.algo);
-        return clnet_fail(dev->ctx, CLNET_ERR_UNSUPPORTED,
-                          "conv on %s: the forced algorithm %s cannot run this convolution "
-                          "(%lldx%lld window, stride %lldx%lld, groups %lld)", dev->info.name,
-                          forced ? forced->name : "(unknown)", (long long)g.kh, (long long)g.kw,
-                          (long long)g.stride_h, (long long)g.stride_w, (long long)g.groups);
-    }
-    if (op->u.conv.algo == CLNET_CONV_ALGO_AUTO)
-        clnet_log(dev->ctx, CLNET_LOG_DEBUG,
-                  "conv on %s: %lldx%lldx%lldx%lld to %lld channels, %lldx%lld window, stride "
-                  "%lldx%lld, groups %lld: algorithm %s",
-                  dev->info.name, (long long)g.n, (long long)g.c, (long long)g.h, (long long)g.w,
-                  (long long)g.k, (long long)g.kh, (long long)g.kw, (long long)g.stride_h,
-                  (long long)g.stride_w, (long long)g.groups, impl->name);
+    const clnet_cl_conv_impl *impl;
+    TRY(chosen(dev, op, &g, &impl));
     clnet_status st = impl->run(dev, op, x, w, b, y);
     if (st == CLNET_OK && op->u.conv.fuse_act && !impl->fuses_act)
         st = clnet_cl_activation(dev, &op->u.conv.act, y, y);

@@ -50,11 +50,12 @@ bool clnet_cl_conv_supported(const clnet_conv_params *p);
 const clnet_cl_conv_impl *clnet_cl_conv_choice(clnet_device *dev, const clnet_op *op,
                                                const clnet_conv_geom *g);
 
-/* The backend's plan hook (clnet_backend_iface.plan): a convolution left to
- * AUTO gets the algorithm clnet_cl_conv_choice takes for the planned
- * shapes, so that its runs skip the tuning table and the static rule. */
-void clnet_cl_plan(clnet_device *dev, clnet_op *op, const clnet_shape *in,
-                   const clnet_shape *out);
+/* The backend's plan hook (clnet_backend_iface.plan): a convolution gets
+ * the algorithm clnet_cl_conv_choice takes for the planned shapes (AUTO
+ * resolved, so that its runs skip the tuning table and the static rule),
+ * or CLNET_ERR_UNSUPPORTED where it forces one that cannot run them. */
+clnet_status clnet_cl_plan(clnet_device *dev, clnet_op *op, const clnet_shape *in,
+                           const clnet_shape *out);
 
 /* Runs a forward CONV with the forced algorithm, or with AUTO the one the
  * tuning table names for this shape, else the static rule's. Errors: those

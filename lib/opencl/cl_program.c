@@ -565,9 +565,11 @@ clnet_status clnet_cl_launch_rounded(clnet_device *dev, const char *program, con
         cl_int err = clGetKernelWorkGroupInfo(k, clnet_cl(dev)->id,
                                               CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
                                               sizeof multiple, &multiple, NULL);
-        char what[160];
-        snprintf(what, sizeof what, "clGetKernelWorkGroupInfo(%s)", kernel);
-        st = clnet_cl_check(dev, err, what);
+        if (err != CL_SUCCESS) {
+            char what[160];
+            snprintf(what, sizeof what, "clGetKernelWorkGroupInfo(%s)", kernel);
+            st = clnet_cl_check(dev, err, what);
+        }
     }
     if (st == CLNET_OK)
         st = clnet_cl_group_max(dev, k, kernel, multiple, &local);

@@ -131,7 +131,7 @@ clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const ch
 clnet_status clnet_cl_launch_padded(clnet_device *dev, const char *program, const char *kernel,
                                     int nargs, const clnet_cl_arg *args, size_t n);
 
-/* A launch over `global` (work_dim dimensions) in work-groups of the
+/* A launch over `global` (work_dim dimensions, 1 to 3) in work-groups of the
  * kernel's preferred work-group size multiple along dim 0 (at most its
  * largest group) and of 1 along the others, dim 0 rounded up to whole
  * groups: the kernel must skip the work-items past the grid, which it

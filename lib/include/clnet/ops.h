@@ -457,35 +457,40 @@ clnet_status clnet_op_run_new(clnet_device *dev, const clnet_op *op, int nin,
                               clnet_tensor *const *in, int *nout, clnet_tensor **out);
 
 /* A planned op (oneDNN's primitive): an op checked once against the shapes
- * and dtypes of its inputs and against what one device supports, with its
- * output shapes and what the device would otherwise decide on every call
- * (an OpenCL convolution's algorithm, where the op leaves it AUTO) fixed.
- * Running it repeats none of that. */
+ * and dtypes of its inputs and against what one device supports, its
+ * output shapes inferred, and a convolution's algorithm fixed on OpenCL
+ * devices (AUTO resolved to the one the device takes for these shapes; a
+ * forced one that cannot run them refused). A run evaluates none of the
+ * op's rules again; the device still lays out each launch per call. */
 typedef struct clnet_op_plan clnet_op_plan;
 
 /* Plans `op` on `dev` for `nin` inputs of shapes `in` and dtypes `in_dtype`
  * (NULL: every input F32). On success *plan holds a copy of the op and of
  * the shapes (the caller keeps its own), owned by the caller and released
- * with clnet_op_plan_free. The algorithm fixed for a convolution is the one
- * clnet_op_run would take now (a tuning table written later does not move
- * it); clnet_op_plan_op shows it. On failure *plan is NULL. Errors: those
- * of clnet_op_output_shapes, CLNET_ERR_INVALID_ARGUMENT (NULL device, op or
- * plan), CLNET_ERR_UNSUPPORTED (see clnet_op_supported),
- * CLNET_ERR_HOST_MEMORY. */
+ * with clnet_op_plan_free before the context is. The algorithm fixed for a
+ * convolution is the one clnet_op_run would take now (a tuning table
+ * written later does not move it); clnet_op_plan_op shows it. On failure
+ * *plan is NULL. Errors: those of clnet_op_output_shapes,
+ * CLNET_ERR_INVALID_ARGUMENT (NULL device, op or plan, nin outside
+ * 0..CLNET_OP_MAX_INPUTS, NULL `in` for nin > 0), CLNET_ERR_UNSUPPORTED (see
+ * clnet_op_supported; and a forced convolution algorithm that cannot run
+ * these shapes), CLNET_ERR_HOST_MEMORY. */
 clnet_status clnet_op_plan_new(clnet_device *dev, const clnet_op *op, int nin,
                                const clnet_shape *in, const clnet_dtype *in_dtype,
                                clnet_op_plan **plan);
 
-/* The op a plan runs: its own copy, the algorithm fixed. Valid until
- * clnet_op_plan_free. A gradient op built from it (such as
- * clnet_op_conv_backward_data) inherits that algorithm as a forced one;
- * built from the caller's own op it leaves the choice to the device. */
+/* The op a plan runs: its own copy, the algorithm fixed (NULL for a NULL
+ * plan). Valid until clnet_op_plan_free. For inspection: a gradient op
+ * built from it (such as clnet_op_conv_backward_data) would take that
+ * algorithm as a forced one, so build gradients from your own op, which
+ * leaves their choice to the device. */
 const clnet_op *clnet_op_plan_op(const clnet_op_plan *plan);
 
 /* The outputs a run of the plan writes: their number (optional outputs
  * included; *fewest, when not NULL, receives how many a run may pass at
  * the least, as for clnet_op_run), and their shapes and dtypes into `out`
- * and `out_dtype` (CLNET_OP_MAX_OUTPUTS room each; either may be NULL). */
+ * and `out_dtype` (CLNET_OP_MAX_OUTPUTS room each; either may be NULL).
+ * A NULL plan has none (0, nothing written). */
 int clnet_op_plan_outputs(const clnet_op_plan *plan, clnet_shape *out, clnet_dtype *out_dtype,
                           int *fewest);
 
@@ -493,8 +498,9 @@ int clnet_op_plan_outputs(const clnet_op_plan *plan, clnet_shape *out, clnet_dty
  * clnet_op_run does. It evaluates none of the op's rules again: it only
  * compares each tensor with the plan (its shape, dtype and device), so that
  * a tensor of another shape is refused rather than read out of bounds.
- * Errors: CLNET_ERR_INVALID_ARGUMENT (NULL plan, a NULL tensor other than
- * trailing optional ones, a count the plan does not take), CLNET_ERR_SHAPE
+ * Errors: CLNET_ERR_INVALID_ARGUMENT (NULL plan, which leaves no message
+ * since no context is known; a NULL tensor other than trailing optional
+ * ones; a count the plan does not take), CLNET_ERR_SHAPE
  * and CLNET_ERR_DTYPE (a tensor unlike the plan's), CLNET_ERR_DEVICE_MISMATCH,
  * and those of the device's run (see clnet_op_run). */
 clnet_status clnet_op_plan_run(const clnet_op_plan *plan, int nin, clnet_tensor *const *in,
