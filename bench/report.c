@@ -109,7 +109,9 @@ void report_device(report *r, const clnet_device_info *dev, int batch, bool warm
                r->baseline_threads == 1 ? "" : "s", baseline_title(r));
     if (r->floor) {
         print_limits(r);
-        printf("%s\n", r->baseline && r->limits_ok ? "; best = base ms / floor ms, the most ratio can reach" : "");
+        printf("%s\n", r->baseline && r->limits_ok
+                           ? "; best = base ms / floor ms, the most ratio can reach"
+                           : "");
     }
     printf("%-20s %-8s %9s %10s %10s %21s %9s", "layer", "pass", "MFLOP", "first ms", "median ms",
            "min-max ms", "GFLOP/s");

@@ -18,7 +18,11 @@
  * VECTOR_AT declares the work-item's image n and first element i, and
  * returns from a work-item of the padding. */
 #define VECTOR_ARGS int per_image, int vectors
-#define VECTOR_AT(n, i)                                                             const int v_ = get_global_id(0);                                                if (v_ >= vectors)                                                                  return;                                                                     const int n = v_ / per_image, i = (v_ - n * per_image) * 16
+#define VECTOR_AT(n, i)                                                        \
+    const int v_ = get_global_id(0);                                           \
+    if (v_ >= vectors)                                                         \
+        return;                                                                \
+    const int n = v_ / per_image, i = (v_ - n * per_image) * 16
 
 /* One kernel per function of CLNET_ACTIVATIONS (common.clh), so each
  * compiles to straight-line code without a per-element switch. Grid

@@ -540,6 +540,19 @@ clnet_status clnet_cl_launch_1d(clnet_device *dev, const char *program, const ch
     return clnet_cl_launch_program(dev, program, kernel, nargs, args, 1, &n);
 }
 
+/* k over `global` (work_dim dimensions) in groups of `local` items along
+ * dim 0 and 1 along the others, dim 0 rounded up to whole groups. */
+static clnet_status launch_dim0_groups(clnet_device *dev, cl_kernel k, const char *kernel,
+                                       int nargs, const clnet_cl_arg *args, cl_uint work_dim,
+                                       const size_t *global, size_t local)
+{
+    size_t rounded[3] = {(global[0] + local - 1) / local * local, 1, 1};
+    const size_t groups[3] = {local, 1, 1};
+    for (cl_uint d = 1; d < work_dim && d < 3; d++)
+        rounded[d] = global[d];
+    return clnet_cl_launch(dev, k, kernel, nargs, args, work_dim, rounded, groups);
+}
+
 clnet_status clnet_cl_launch_padded(clnet_device *dev, const char *program, const char *kernel,
                                     int nargs, const clnet_cl_arg *args, size_t n)
 {
@@ -550,8 +563,7 @@ clnet_status clnet_cl_launch_padded(clnet_device *dev, const char *program, cons
         st = clnet_cl_group_max(dev, k, kernel, CLNET_CL_PADDED_GROUP, &local);
     if (st != CLNET_OK)
         return st;
-    const size_t global = (n + local - 1) / local * local;
-    return clnet_cl_launch(dev, k, kernel, nargs, args, 1, &global, &local);
+    return launch_dim0_groups(dev, k, kernel, nargs, args, 1, &n, local);
 }
 
 clnet_status clnet_cl_launch_rounded(clnet_device *dev, const char *program, const char *kernel,
@@ -575,9 +587,5 @@ clnet_status clnet_cl_launch_rounded(clnet_device *dev, const char *program, con
         st = clnet_cl_group_max(dev, k, kernel, multiple, &local);
     if (st != CLNET_OK)
         return st;
-    size_t rounded[3] = {(global[0] + local - 1) / local * local, 1, 1};
-    const size_t groups[3] = {local, 1, 1};
-    for (cl_uint d = 1; d < work_dim && d < 3; d++)
-        rounded[d] = global[d];
-    return clnet_cl_launch(dev, k, kernel, nargs, args, work_dim, rounded, groups);
+    return launch_dim0_groups(dev, k, kernel, nargs, args, work_dim, global, local);
 }
